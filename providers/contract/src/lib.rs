@@ -1,0 +1,25 @@
+//! The contract between the sync engine and the provider adapters: the canonical model
+//! (people, clients, projects, tasks, time entries), its normalisation and content hash,
+//! the [`Provider`] trait every adapter implements, and the typed [`ProviderError`].
+//!
+//! Nothing here does I/O. Provider JSON never crosses this boundary: adapters map it to
+//! [`Record`]s whose references are the provider's own ids ([`RemoteId`]); the engine maps
+//! those to ledger ids ([`CanonicalId`]) through its links table.
+
+pub mod error;
+pub mod hash;
+pub mod model;
+pub mod provider;
+pub mod secret;
+pub mod testkit;
+
+pub use error::{ConflictReason, ProviderError};
+pub use hash::{content_hash, ContentHash, HASH_VERSION};
+pub use model::{
+    CanonicalId, Client, EntryKind, Kind, Person, Project, Record, RemoteId, Task, TimeEntry,
+};
+pub use secret::Secret;
+pub use provider::{
+    Capabilities, InvalidRecord, KindSupport, ListScope, Page, PageItem, PageToken, Provider,
+    ProviderInfo, RemoteRecord, UpdateTarget, Window, WriteOp,
+};

@@ -1,0 +1,322 @@
+//! The HTTP transport every adapter sends through: one [`Transport`] per provider instance,
+//! holding a reqwest client with timeouts, a [`Limiter`] with every quota of that instance,
+//! and retries with exponential backoff and jitter (backon) that honour `Retry-After`.
+//!
+//! Adapters keep their own knowledge of the provider: they build each request and interpret
+//! each response into their types or a [`ProviderError`]; the transport decides, from that
+//! error, whether to try again and when.
+
+mod limiter;
+mod retry_after;
+
+pub use limiter::{Limiter, Quota};
+pub use retry_after::parse_retry_after;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::HeaderMap;
+use timeweave_contract::ProviderError;
+
+/// How one provider instance talks HTTP.
+#[derive(Clone, Debug)]
+pub struct TransportConfig {
+    /// The instance name, for logs (never a secret).
+    pub instance: String,
+    /// Whole-request timeout (connect, send, read the body).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Further attempts after the first, for failures worth retrying.
+    pub max_retries: usize,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` honoured; a longer one fails the request (and the cycle
+    /// leaves its cursors where they were) instead of parking the daemon for hours.
+    pub max_retry_after: Duration,
+    /// Every quota that applies to this instance (e.g. 100/min and 1000/h). Empty: no limit.
+    pub quotas: Vec<Quota>,
+    pub user_agent: String,
+}
+
+impl TransportConfig {
+    pub fn new(instance: impl Into<String>) -> Self {
+        TransportConfig {
+            instance: instance.into(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 5,
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(3600),
+            quotas: Vec::new(),
+            user_agent: format!("timeweave/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Whether a request may be sent again after a failure whose outcome is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// Reads, and writes the provider de-duplicates (idempotency keys, PUT of full state):
+    /// retried on every retryable failure.
+    Safe,
+    /// Creates without an idempotency mechanism: retried only when the provider certainly
+    /// did not act on it (it answered 429 or refused the connection). Anything else is
+    /// returned to the adapter, which must look for the record before sending again.
+    OnlyIfNotReceived,
+}
+
+/// A response as read off the wire, before the adapter interprets it.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// `Retry-After`, parsed (seconds or HTTP date).
+    pub retry_after: Option<Duration>,
+}
+
+impl RawResponse {
+    pub fn is_json(&self) -> bool {
+        self.headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"))
+    }
+
+    /// The body as text, cut to `max` characters, for error messages.
+    pub fn snippet(&self, max: usize) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let mut s: String = text.chars().take(max).collect();
+        if text.chars().count() > max {
+            s.push('…');
+        }
+        s
+    }
+
+    /// The error a plain HTTP status means, when the adapter has nothing more specific:
+    /// 401 auth, 403 forbidden, 404 not found, 409 conflict, 429 rate limited, 5xx and
+    /// 408 retryable, other 4xx rejected. `None` for 2xx/3xx.
+    pub fn status_error(&self) -> Option<ProviderError> {
+        let msg = || format!("HTTP {}: {}", self.status, self.snippet(300));
+        Some(match self.status {
+            200..=399 => return None,
+            401 => ProviderError::Auth { message: msg() },
+            403 => ProviderError::Forbidden { message: msg() },
+            404 => ProviderError::NotFound { what: msg() },
+            409 => ProviderError::Conflict {
+                reason: timeweave_contract::ConflictReason::Other,
+                message: msg(),
+            },
+            429 => ProviderError::RateLimited {
+                retry_after: self.retry_after,
+            },
+            408 | 500..=599 => ProviderError::Retryable {
+                message: msg(),
+                retry_after: self.retry_after,
+            },
+            _ => ProviderError::Rejected { message: msg() },
+        })
+    }
+}
+
+/// Counters of one instance's traffic, for `sync_runs` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct TransportStats {
+    pub requests: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub retries: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub retries: u64,
+    pub failures: u64,
+}
+
+impl TransportStats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One provider instance's HTTP client, limiter and retry policy. Cheap to clone.
+#[derive(Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    limiter: Arc<Limiter>,
+    config: Arc<TransportConfig>,
+    stats: Arc<TransportStats>,
+}
+
+impl Transport {
+    pub fn new(config: TransportConfig) -> Result<Self, ProviderError> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent.clone())
+            .build()
+            .map_err(|e| ProviderError::Setup {
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Transport {
+            client,
+            limiter: Arc::new(Limiter::new(&config.quotas)),
+            config: Arc::new(config),
+            stats: Arc::new(TransportStats::default()),
+        })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn limiter(&self) -> &Arc<Limiter> {
+        &self.limiter
+    }
+
+    pub fn stats(&self) -> &Arc<TransportStats> {
+        &self.stats
+    }
+
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
+    /// Sends a request through the limiter, retrying as `repeat` allows. `build` makes the
+    /// request afresh for each attempt; `interpret` turns a response into a value or a
+    /// typed error (whose retryability decides whether another attempt follows).
+    /// `what` names the call in logs ("GET /time-entries page 3"): never put secrets in it.
+    pub async fn execute<T>(
+        &self,
+        what: &str,
+        repeat: Repeat,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        interpret: impl Fn(RawResponse) -> Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.config.min_backoff)
+            .with_max_delay(self.config.max_backoff)
+            .with_max_times(self.config.max_retries)
+            .with_jitter();
+        let max_retry_after = self.config.max_retry_after;
+        let attempt = || async { self.attempt(what, &build, &interpret).await };
+        attempt
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|e: &Attempt| {
+                let repeatable = match repeat {
+                    Repeat::Safe => e.error.is_retryable(),
+                    Repeat::OnlyIfNotReceived => !e.reached_server && e.error.is_retryable(),
+                };
+                repeatable && e.error.retry_after().is_none_or(|d| d <= max_retry_after)
+            })
+            .adjust(|e: &Attempt, backoff: Option<Duration>| {
+                // Honour Retry-After when it asks for longer than the backoff would wait.
+                match (backoff, e.error.retry_after()) {
+                    (Some(b), Some(ra)) => Some(b.max(ra)),
+                    (b, _) => b,
+                }
+            })
+            .notify(|e: &Attempt, wait: Duration| {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    instance = %self.config.instance,
+                    call = what,
+                    error = %e.error,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                );
+            })
+            .await
+            .map_err(|e| {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                e.error
+            })
+    }
+
+    async fn attempt<T>(
+        &self,
+        what: &str,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        interpret: &impl Fn(RawResponse) -> Result<T, ProviderError>,
+    ) -> Result<T, Attempt> {
+        self.limiter.acquire().await;
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(instance = %self.config.instance, call = what, "request");
+        let response = match build(&self.client).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let reached_server = !e.is_connect();
+                return Err(Attempt {
+                    error: ProviderError::retryable(describe_reqwest_error(what, &e)),
+                    reached_server,
+                });
+            }
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let retry_after = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let body = match response.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => {
+                return Err(Attempt {
+                    error: ProviderError::retryable(describe_reqwest_error(what, &e)),
+                    reached_server: true,
+                })
+            }
+        };
+        if status == 429 {
+            self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            self.limiter.throttled(retry_after);
+        }
+        let raw = RawResponse {
+            status,
+            headers,
+            body,
+            retry_after,
+        };
+        interpret(raw).map_err(|error| Attempt {
+            // A 429 means the provider did not act on the request.
+            reached_server: status != 429,
+            error,
+        })
+    }
+}
+
+/// One failed attempt, with whether the provider may have acted on it.
+#[derive(Debug)]
+struct Attempt {
+    error: ProviderError,
+    reached_server: bool,
+}
+
+fn describe_reqwest_error(what: &str, e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection broke while reading the body"
+    } else {
+        "request failed"
+    };
+    // reqwest's Display includes the URL (never credentials: those go in headers).
+    format!("{what}: {kind}: {e}")
+}
+
+#[cfg(test)]
+mod tests;

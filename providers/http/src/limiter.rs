@@ -1,0 +1,322 @@
+//! The per-instance rate limiter: one governor GCRA cell per quota (e.g. 100/min and
+//! 1000/h), all of which must admit a request before it is sent, plus an adaptive brake
+//! that a 429 pulls: a pause for `Retry-After`, then a slower pace for a while, so a
+//! provider that throttles harder than configured is respected.
+//!
+//! Quotas are turned into GCRA cells with a burst of one and a period of `per / (n - 1)`
+//! (for n ≥ 10): evenly spaced requests, and never more than n in any window of length
+//! `per`, whether the provider counts in fixed (TimeTracker) or rolling (TimeTrack) windows.
+//! The clock is tokio's, so tests can run the limiter on a paused clock.
+
+use std::num::NonZeroU32;
+use std::ops::Add;
+use std::time::Duration;
+
+use governor::clock::{Clock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::RateLimiter;
+use tokio::time::Instant;
+
+/// At most `requests` requests in any window of length `per`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+impl Quota {
+    pub fn per_second(requests: u32) -> Self {
+        Quota {
+            requests,
+            per: Duration::from_secs(1),
+        }
+    }
+    pub fn per_minute(requests: u32) -> Self {
+        Quota {
+            requests,
+            per: Duration::from_secs(60),
+        }
+    }
+    pub fn per_hour(requests: u32) -> Self {
+        Quota {
+            requests,
+            per: Duration::from_secs(3600),
+        }
+    }
+
+    /// The spacing between requests this quota enforces. One request of slack below the
+    /// provider's count (for n ≥ 10) absorbs clock skew and network jitter at window edges.
+    pub fn period(&self) -> Duration {
+        let n = self.requests.max(1);
+        let admitted = if n >= 10 { n - 1 } else { n };
+        self.per / admitted
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct TokioInstant(Instant);
+
+impl Add<Nanos> for TokioInstant {
+    type Output = Self;
+    fn add(self, other: Nanos) -> Self {
+        TokioInstant(self.0 + Duration::from(other))
+    }
+}
+
+impl Reference for TokioInstant {
+    fn duration_since(&self, earlier: Self) -> Nanos {
+        Nanos::from(self.0.saturating_duration_since(earlier.0))
+    }
+    fn saturating_sub(&self, duration: Nanos) -> Self {
+        TokioInstant(
+            self.0
+                .checked_sub(Duration::from(duration))
+                .unwrap_or(self.0),
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = TokioInstant;
+    fn now(&self) -> TokioInstant {
+        TokioInstant(Instant::now())
+    }
+}
+
+type Cell = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
+
+/// How long the brake stays on after the last 429.
+const BRAKE_HOLD: Duration = Duration::from_secs(600);
+/// The slowest the brake makes us: this many times the normal spacing.
+const BRAKE_MAX_FACTOR: u32 = 8;
+/// The pause after a 429 that gave no `Retry-After`.
+const DEFAULT_PAUSE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Default)]
+struct Brake {
+    paused_until: Option<Instant>,
+    factor: u32,
+    until: Option<Instant>,
+    last_grant: Option<Instant>,
+}
+
+/// All quotas of one provider instance, shared by every request of that instance.
+pub struct Limiter {
+    /// Slowest quota first, so the binding one is asked first.
+    cells: Vec<(Quota, Cell)>,
+    /// The spacing of the slowest quota (or 1 s with none), the unit the brake scales.
+    base_spacing: Duration,
+    /// Requests are admitted one at a time, so admission order is send order.
+    brake: tokio::sync::Mutex<Brake>,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("quotas", &self.quotas())
+            .finish()
+    }
+}
+
+impl Limiter {
+    pub fn new(quotas: &[Quota]) -> Self {
+        let mut quotas: Vec<Quota> = quotas.iter().copied().filter(|q| q.requests > 0).collect();
+        quotas.sort_by_key(|q| std::cmp::Reverse(q.period()));
+        let base_spacing = quotas
+            .first()
+            .map(Quota::period)
+            .unwrap_or(Duration::from_secs(1));
+        let cells = quotas
+            .into_iter()
+            .map(|q| {
+                let period = q.period().max(Duration::from_nanos(1));
+                let gq = governor::Quota::with_period(period)
+                    .expect("period is positive")
+                    .allow_burst(NonZeroU32::MIN);
+                (q, RateLimiter::direct_with_clock(gq, TokioClock))
+            })
+            .collect();
+        Limiter {
+            cells,
+            base_spacing,
+            brake: tokio::sync::Mutex::new(Brake {
+                factor: 1,
+                ..Brake::default()
+            }),
+        }
+    }
+
+    pub fn quotas(&self) -> Vec<Quota> {
+        self.cells.iter().map(|(q, _)| *q).collect()
+    }
+
+    /// Waits until every quota (and the brake) admits one more request, and takes it.
+    pub async fn acquire(&self) {
+        let mut brake = self.brake.lock().await;
+        loop {
+            let now = Instant::now();
+            if let Some(p) = brake.paused_until {
+                if p > now {
+                    tokio::time::sleep_until(p).await;
+                    continue;
+                }
+                brake.paused_until = None;
+            }
+            if brake.until.is_some_and(|u| u <= now) {
+                brake.factor = 1;
+                brake.until = None;
+            }
+            if brake.factor > 1 {
+                if let Some(last) = brake.last_grant {
+                    let next = last + self.base_spacing * brake.factor;
+                    if next > now {
+                        tokio::time::sleep_until(next).await;
+                        continue;
+                    }
+                }
+            }
+            // Every cell must admit at the same moment; a refusal sends us back to the
+            // start after the wait (cells that admitted count a request never sent, which
+            // only ever errs on the slow side).
+            let mut wait = None;
+            for (_, cell) in &self.cells {
+                if let Err(not_until) = cell.check() {
+                    wait = Some(not_until.wait_time_from(TokioClock.now()));
+                    break;
+                }
+            }
+            match wait {
+                Some(w) => tokio::time::sleep(w).await,
+                None => break,
+            }
+        }
+        brake.last_grant = Some(Instant::now());
+    }
+
+    /// The provider answered 429: pause everyone for `retry_after` (or a few seconds), then
+    /// go slower for a while, slower still on each further 429.
+    pub fn throttled(&self, retry_after: Option<Duration>) {
+        // try_lock: acquire() holds the lock while it waits; the brake is then updated by
+        // the next 429 instead of blocking the response path here.
+        let now = Instant::now();
+        if let Ok(mut brake) = self.brake.try_lock() {
+            brake.paused_until = Some(now + retry_after.unwrap_or(DEFAULT_PAUSE));
+            brake.factor = (brake.factor * 2).clamp(2, BRAKE_MAX_FACTOR);
+            brake.until = Some(now + BRAKE_HOLD);
+        }
+    }
+
+    /// The current brake factor (1 = normal pace), for metrics and tests.
+    pub async fn brake_factor(&self) -> u32 {
+        self.brake.lock().await.factor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn grant_times(limiter: &Limiter, n: usize) -> Vec<Instant> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            limiter.acquire().await;
+            out.push(Instant::now());
+        }
+        out
+    }
+
+    fn max_in_any_window(times: &[Instant], window: Duration) -> usize {
+        let mut best = 0;
+        let mut j = 0;
+        for i in 0..times.len() {
+            while times[i] - times[j] >= window {
+                j += 1;
+            }
+            best = best.max(i - j + 1);
+        }
+        best
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn thirty_per_minute_never_exceeded_in_any_window() {
+        let limiter = Limiter::new(&[Quota::per_minute(30)]);
+        let start = Instant::now();
+        let times = grant_times(&limiter, 200).await;
+        assert!(max_in_any_window(&times, Duration::from_secs(60)) <= 30);
+        // ...and not needlessly slow: 200 requests at 29/min take just under 7 minutes.
+        let took = Instant::now() - start;
+        assert!(took < Duration::from_secs(7 * 60), "{took:?}");
+        assert!(took > Duration::from_secs(6 * 60), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_quota_applies() {
+        let limiter = Limiter::new(&[Quota::per_minute(100), Quota::per_hour(1000)]);
+        let times = grant_times(&limiter, 300).await;
+        assert!(max_in_any_window(&times, Duration::from_secs(60)) <= 100);
+        assert!(max_in_any_window(&times, Duration::from_secs(3600)) <= 1000);
+        // The hourly quota binds: about 3.6 s apart.
+        assert!(times[1] - times[0] >= Duration::from_millis(3600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shared_by_concurrent_callers() {
+        let limiter = std::sync::Arc::new(Limiter::new(&[Quota::per_minute(60)]));
+        let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let (l, t) = (limiter.clone(), times.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..40 {
+                    l.acquire().await;
+                    t.lock().unwrap().push(Instant::now());
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut times = times.lock().unwrap().clone();
+        times.sort();
+        assert_eq!(times.len(), 160);
+        assert!(max_in_any_window(&times, Duration::from_secs(60)) <= 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_then_slows_down_for_a_while() {
+        let limiter = Limiter::new(&[Quota::per_second(10)]);
+        limiter.acquire().await;
+        let t0 = Instant::now();
+        limiter.throttled(Some(Duration::from_secs(30)));
+        limiter.acquire().await;
+        assert!(Instant::now() - t0 >= Duration::from_secs(30));
+        assert_eq!(limiter.brake_factor().await, 2);
+        let a = Instant::now();
+        limiter.acquire().await;
+        // Normal spacing is 100 ms; braked, twice that.
+        assert!(Instant::now() - a >= Duration::from_millis(200));
+        // After the hold time the brake releases.
+        tokio::time::sleep(BRAKE_HOLD).await;
+        limiter.acquire().await;
+        assert_eq!(limiter.brake_factor().await, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_quota_means_no_wait() {
+        let limiter = Limiter::new(&[]);
+        let start = Instant::now();
+        grant_times(&limiter, 1000).await;
+        assert_eq!(Instant::now(), start);
+    }
+
+    #[test]
+    fn period_keeps_one_request_of_slack() {
+        assert_eq!(Quota::per_minute(600).period(), Duration::from_secs(60) / 599);
+        assert_eq!(Quota::per_second(2).period(), Duration::from_millis(500));
+    }
+}

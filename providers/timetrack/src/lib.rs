@@ -1,0 +1,29 @@
+//! TimeTrack v2 (timetrackenterprise.com, API `/api/v2/ext`): the adapter, its JSON shapes
+//! and name-based mapping, and a simulator (`sim`) faithful to
+//! `shared/providers/timetrack-v2.md`, with every assumption (A) a switch.
+//!
+//! (Being built: see issue 5.)
+
+use timeweave_contract::Secret;
+use timeweave_http::Quota;
+
+/// The provider kind name used in config files (`kind = "timetrack"`).
+pub const KIND: &str = "timetrack";
+
+/// What the adapter needs from the config.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// e.g. `https://acme.timetrackenterprise.com/api/v2/ext`.
+    pub base_url: String,
+    /// Sent as `X-TimeTrack-Api-Key`.
+    pub api_key: Secret,
+    /// Sent as `X-TimeTrack-Api-Secret`.
+    pub api_secret: Secret,
+    /// Sync attendances (entries without a project) as canonical `attendance` entries.
+    pub attendances: bool,
+}
+
+/// The documented limit: 30 requests per minute per key.
+pub fn default_quotas() -> Vec<Quota> {
+    vec![Quota::per_minute(30)]
+}
