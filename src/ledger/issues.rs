@@ -1,0 +1,101 @@
+//! Record issues: a remote record that could not be read into the model, or a canonical
+//! record a provider cannot take. Recorded once per content version, so the engine skips
+//! it (with its reason on record) instead of failing on it every cycle.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use timeweave_contract::Kind;
+
+use super::time::{parse_instant, to_text_precise};
+use super::{LedgerError, Result, Tx};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Pull,
+    Push,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Pull => "pull",
+            Direction::Push => "push",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordIssue {
+    pub provider: String,
+    pub direction: Direction,
+    pub kind: Kind,
+    pub record_id: String,
+    pub content_hash: String,
+    pub reason: String,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+impl Tx {
+    /// Records an issue; returns true when it is new (or the content or reason changed),
+    /// i.e. when it is worth reporting.
+    pub async fn record_issue(
+        &mut self,
+        provider: &str,
+        direction: Direction,
+        kind: Kind,
+        record_id: &str,
+        content_hash: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let existing: Option<(String, String)> = sqlx::query_as("SELECT content_hash, reason FROM record_issues WHERE provider = ? AND direction = ? AND kind = ? AND record_id = ?")
+            .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id)
+            .fetch_optional(self.conn()).await?;
+        let now = to_text_precise(now);
+        let is_new = existing.as_ref().is_none_or(|(h, r)| h != content_hash || r != reason);
+        sqlx::query("INSERT INTO record_issues (provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
+                     ON CONFLICT (provider, direction, kind, record_id) DO UPDATE SET content_hash = excluded.content_hash, reason = excluded.reason, last_seen_at = excluded.last_seen_at, \
+                     first_seen_at = CASE WHEN record_issues.content_hash = excluded.content_hash THEN record_issues.first_seen_at ELSE excluded.first_seen_at END")
+            .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id).bind(content_hash).bind(reason).bind(now)
+            .execute(self.conn()).await?;
+        Ok(is_new)
+    }
+
+    /// Removes an issue once the record went through.
+    pub async fn clear_issue(&mut self, provider: &str, direction: Direction, kind: Kind, record_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM record_issues WHERE provider = ? AND direction = ? AND kind = ? AND record_id = ?")
+            .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id)
+            .execute(self.conn()).await?;
+        Ok(())
+    }
+
+    /// Drops standing push issues of a provider so they are tried again (e.g. after the
+    /// record's references became available there).
+    pub async fn clear_push_issues_for_retry(&mut self, provider: &str) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM record_issues WHERE provider = ? AND direction = 'push' AND reason LIKE 'waiting:%'")
+            .bind(provider)
+            .execute(self.conn()).await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn issues(&mut self, provider: Option<&str>) -> Result<Vec<RecordIssue>> {
+        let rows = sqlx::query("SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at FROM record_issues WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, last_seen_at DESC")
+            .bind(provider)
+            .fetch_all(self.conn()).await?;
+        rows.iter().map(|r| {
+            let kind: String = r.try_get("kind")?;
+            let dir: String = r.try_get("direction")?;
+            Ok(RecordIssue {
+                provider: r.try_get("provider")?,
+                direction: if dir == "pull" { Direction::Pull } else { Direction::Push },
+                kind: Kind::parse(&kind).ok_or_else(|| LedgerError::corrupt("record_issues.kind", &kind))?,
+                record_id: r.try_get("record_id")?,
+                content_hash: r.try_get("content_hash")?,
+                reason: r.try_get("reason")?,
+                first_seen_at: parse_instant(&r.try_get::<String, _>("first_seen_at")?)?,
+                last_seen_at: parse_instant(&r.try_get::<String, _>("last_seen_at")?)?,
+            })
+        }).collect()
+    }
+}

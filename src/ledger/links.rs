@@ -1,0 +1,257 @@
+//! Links: which remote record (per provider instance) is which canonical record, with the
+//! hashes both sides had at the last successful sync — the third leg of the three-way
+//! comparison — and the remote version, modification time and start (window membership).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use timeweave_contract::{CanonicalId, ContentHash, Kind, RemoteId};
+
+use super::time::{parse_instant, parse_opt, to_text, to_text_precise};
+use super::{LedgerError, Result, Tx};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub provider: String,
+    pub kind: Kind,
+    pub canonical_id: CanonicalId,
+    pub remote_id: RemoteId,
+    pub remote_hash: ContentHash,
+    pub canonical_hash: ContentHash,
+    pub remote_version: Option<String>,
+    pub remote_updated_at: Option<DateTime<Utc>>,
+    pub remote_started_at: Option<DateTime<Utc>>,
+    pub remote_deleted_at: Option<DateTime<Utc>>,
+    pub synced_at: DateTime<Utc>,
+}
+
+impl Link {
+    pub fn is_live(&self) -> bool {
+        self.remote_deleted_at.is_none()
+    }
+}
+
+/// What a successful sync of one record writes into its link.
+#[derive(Clone, Debug)]
+pub struct LinkUpdate<'a> {
+    pub provider: &'a str,
+    pub kind: Kind,
+    pub canonical_id: &'a CanonicalId,
+    pub remote_id: &'a RemoteId,
+    pub remote_hash: &'a ContentHash,
+    pub canonical_hash: &'a ContentHash,
+    pub remote_version: Option<&'a str>,
+    pub remote_updated_at: Option<DateTime<Utc>>,
+    pub remote_started_at: Option<DateTime<Utc>>,
+}
+
+const LINK_COLS: &str = "provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, synced_at";
+
+fn row_to_link(row: &SqliteRow) -> Result<Link> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Link {
+        provider: row.try_get("provider")?,
+        kind: Kind::parse(&kind).ok_or_else(|| LedgerError::corrupt("links.kind", &kind))?,
+        canonical_id: CanonicalId(row.try_get("canonical_id")?),
+        remote_id: RemoteId(row.try_get("remote_id")?),
+        remote_hash: ContentHash(row.try_get("remote_hash")?),
+        canonical_hash: ContentHash(row.try_get("canonical_hash")?),
+        remote_version: row.try_get("remote_version")?,
+        remote_updated_at: parse_opt(row.try_get("remote_updated_at")?)?,
+        remote_started_at: parse_opt(row.try_get("remote_started_at")?)?,
+        remote_deleted_at: parse_opt(row.try_get("remote_deleted_at")?)?,
+        synced_at: parse_instant(&row.try_get::<String, _>("synced_at")?)?,
+    })
+}
+
+impl Tx {
+    pub async fn link_by_remote(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        remote_id: &RemoteId,
+    ) -> Result<Option<Link>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND remote_id = ?"
+        )))
+        .bind(provider)
+        .bind(kind.as_str())
+        .bind(remote_id.as_str())
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(row_to_link).transpose()
+    }
+
+    /// Links for many remote ids of one kind at once (one query per 500 ids).
+    pub async fn links_by_remote(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        remote_ids: &[&RemoteId],
+    ) -> Result<HashMap<RemoteId, Link>> {
+        let mut out = HashMap::with_capacity(remote_ids.len());
+        for chunk in remote_ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND remote_id IN ({marks})"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(provider)
+                .bind(kind.as_str());
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for row in q.fetch_all(self.conn()).await? {
+                let link = row_to_link(&row)?;
+                out.insert(link.remote_id.clone(), link);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn link_by_canonical(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        canonical_id: &CanonicalId,
+    ) -> Result<Option<Link>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND canonical_id = ?"
+        )))
+        .bind(provider)
+        .bind(kind.as_str())
+        .bind(canonical_id.as_str())
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(row_to_link).transpose()
+    }
+
+    /// Every link of a canonical record, across providers.
+    pub async fn links_of(&mut self, canonical_id: &CanonicalId) -> Result<Vec<Link>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINK_COLS} FROM links WHERE canonical_id = ? ORDER BY provider"
+        )))
+        .bind(canonical_id.as_str())
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(row_to_link).collect()
+    }
+
+    /// Inserts or refreshes a link after a successful sync of its record. Fails (unique
+    /// constraint) rather than ever linking one remote record to two canonical records or
+    /// the reverse.
+    pub async fn upsert_link(&mut self, u: &LinkUpdate<'_>, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, synced_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10) \
+             ON CONFLICT (provider, kind, remote_id) DO UPDATE SET \
+               canonical_id = excluded.canonical_id, remote_hash = excluded.remote_hash, canonical_hash = excluded.canonical_hash, \
+               remote_version = excluded.remote_version, remote_updated_at = excluded.remote_updated_at, \
+               remote_started_at = excluded.remote_started_at, remote_deleted_at = NULL, synced_at = excluded.synced_at",
+        )
+        .bind(u.provider)
+        .bind(u.kind.as_str())
+        .bind(u.canonical_id.as_str())
+        .bind(u.remote_id.as_str())
+        .bind(u.remote_hash.as_str())
+        .bind(u.canonical_hash.as_str())
+        .bind(u.remote_version)
+        .bind(u.remote_updated_at.map(to_text_precise))
+        .bind(u.remote_started_at.map(to_text))
+        .bind(to_text_precise(now))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Records that the remote side was seen again with this hash (ledger side unchanged).
+    pub async fn set_link_remote_hash(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        remote_id: &RemoteId,
+        remote_hash: &ContentHash,
+        remote_version: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE links SET remote_hash = ?4, remote_version = ?5, synced_at = ?6 WHERE provider = ?1 AND kind = ?2 AND remote_id = ?3")
+            .bind(provider)
+            .bind(kind.as_str())
+            .bind(remote_id.as_str())
+            .bind(remote_hash.as_str())
+            .bind(remote_version)
+            .bind(to_text_precise(now))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The remote record is gone (deleted remotely, or deleted/archived by our push). The
+    /// link stays, so the record is never re-created there nor re-imported from there.
+    pub async fn mark_link_remote_deleted(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        remote_id: &RemoteId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE links SET remote_deleted_at = ?4, synced_at = ?4 WHERE provider = ?1 AND kind = ?2 AND remote_id = ?3")
+            .bind(provider)
+            .bind(kind.as_str())
+            .bind(remote_id.as_str())
+            .bind(to_text_precise(now))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Live links of a provider and kind; for time entries only those whose remote start
+    /// lies in `[from, to)` (both `None`: every live link of the kind).
+    pub async fn live_links_in(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<Vec<Link>> {
+        let rows = match window {
+            Some((from, to)) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL AND remote_started_at >= ? AND remote_started_at < ?"
+            )))
+            .bind(provider)
+            .bind(kind.as_str())
+            .bind(to_text(from))
+            .bind(to_text(to))
+            .fetch_all(self.conn())
+            .await?,
+            None => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL"
+            )))
+            .bind(provider)
+            .bind(kind.as_str())
+            .fetch_all(self.conn())
+            .await?,
+        };
+        rows.iter().map(row_to_link).collect()
+    }
+
+    /// How many live links a provider has per kind.
+    pub async fn count_live_links(&mut self, provider: &str, kind: Kind) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL")
+            .bind(provider)
+            .bind(kind.as_str())
+            .fetch_one(self.conn())
+            .await?;
+        Ok(n)
+    }
+
+    /// The earliest remote start among a provider's live entry links (deep-scan hint).
+    pub async fn oldest_linked_start(&mut self, provider: &str) -> Result<Option<DateTime<Utc>>> {
+        let (t,): (Option<String>,) = sqlx::query_as("SELECT min(remote_started_at) FROM links WHERE provider = ? AND kind = 'time_entry' AND remote_deleted_at IS NULL")
+            .bind(provider)
+            .fetch_one(self.conn())
+            .await?;
+        parse_opt(t)
+    }
+}

@@ -1,0 +1,197 @@
+//! The SQLite ledger: opening (WAL, foreign keys, busy timeout), embedded migrations, and
+//! typed access to every table. All SQL of timeweave lives under this module; the rest of the
+//! program speaks in canonical records, links, cursors, intents, conflicts and runs.
+//!
+//! Every access goes through a [`Tx`]: `Ledger::write()` begins an IMMEDIATE transaction
+//! (one writer at a time, no lock-upgrade deadlocks between concurrent cycles),
+//! `Ledger::read()` a deferred one (a consistent snapshot for readers).
+
+mod conflicts;
+mod cursors;
+mod issues;
+mod links;
+mod pending;
+mod records;
+mod runs;
+mod time;
+
+pub use conflicts::{ConflictRow, NewConflict};
+pub use cursors::Cursor;
+pub use issues::{Direction, RecordIssue};
+pub use links::{Link, LinkUpdate};
+pub use pending::{NewIntent, PendingPush, PushOp};
+pub use records::{NaturalKeyCandidate, StoredRecord};
+pub use runs::{RunCounts, RunStatus, SyncRun};
+pub use time::{local_wall_time, parse_instant, to_text, to_text_precise};
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use thiserror::Error;
+
+/// How long a writer waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Error)]
+pub enum LedgerError {
+    #[error("cannot open the ledger at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate the ledger at {path}: {source}")]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("ledger query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("ledger holds data it cannot read ({what}): {detail}")]
+    Corrupt { what: String, detail: String },
+}
+
+impl LedgerError {
+    pub(crate) fn corrupt(what: impl Into<String>, detail: impl ToString) -> Self {
+        LedgerError::Corrupt {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// The ledger database. Cheap to clone (a connection pool).
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// A transaction on the ledger; every typed query is a method of it (see the submodules).
+/// Dropping it without `commit` rolls back.
+pub struct Tx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl Ledger {
+    /// Opens (creating if missing) the ledger at `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Ledger> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                std::fs::create_dir_all(dir).map_err(|e| LedgerError::Open {
+                    path: path.to_owned(),
+                    source: sqlx::Error::Io(e),
+                })?;
+            }
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| LedgerError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        let ledger = Ledger {
+            pool,
+            path: path.to_owned(),
+        };
+        ledger.migrate().await?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger read-only (for reporting while the daemon writes): no
+    /// migrations, no writes, WAL readers never block the writer.
+    pub async fn open_read_only(path: &Path) -> Result<Ledger> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|source| LedgerError::Open {
+                path: path.to_owned(),
+                source,
+            })?
+            .read_only(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .map_err(|source| LedgerError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Ledger {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Applies the embedded migrations that are not applied yet (idempotent).
+    pub async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(|source| LedgerError::Migrate {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Begins a write transaction (BEGIN IMMEDIATE: takes the write lock up front).
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(Tx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        })
+    }
+
+    /// Begins a read transaction: a consistent snapshot until dropped.
+    pub async fn read(&self) -> Result<Tx> {
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+
+    /// The applied migration versions, oldest first (for `timeweave migrate` and tests).
+    pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(v,)| v).collect())
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+}
+
+#[cfg(test)]
+mod tests;

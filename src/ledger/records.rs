@@ -1,0 +1,479 @@
+//! Canonical records: read, insert, update and tombstone people, clients, projects, tasks
+//! and time entries; natural-key candidates (how two providers' copies of one record are
+//! recognised); and the push scan (records a provider has not got yet, or not this version).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use timeweave_contract::{
+    content_hash, CanonicalId, Client, ContentHash, EntryKind, Kind, Person, Project, Record, Task,
+    TimeEntry,
+};
+
+use super::links::Link;
+use super::time::{local_wall_time, parse_instant, parse_opt, to_text, to_text_precise};
+use super::{LedgerError, Result, Tx};
+
+/// A canonical record as the ledger holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredRecord {
+    pub id: CanonicalId,
+    pub record: Record<CanonicalId>,
+    pub hash: ContentHash,
+    pub origin: String,
+    pub changed_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl StoredRecord {
+    pub fn is_live(&self) -> bool {
+        self.deleted_at.is_none()
+    }
+}
+
+/// A possible match for an unlinked remote record (same natural key).
+pub type NaturalKeyCandidate = StoredRecord;
+
+pub(crate) fn table(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Person => "people",
+        Kind::Client => "clients",
+        Kind::Project => "projects",
+        Kind::Task => "tasks",
+        Kind::TimeEntry => "time_entries",
+    }
+}
+
+const COMMON: &str = "id, content_hash, origin, changed_by, created_at, updated_at, deleted_at";
+
+fn select_sql(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Person => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, display_name, email, username FROM people",
+        Kind::Client => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, name, email, notes, archived FROM clients",
+        Kind::Project => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, client_id, name, billable, hourly_rate_cents, archived FROM projects",
+        Kind::Task => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, project_id, name, archived FROM tasks",
+        Kind::TimeEntry => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, notes, tags, billable, kind FROM time_entries",
+    }
+}
+
+fn cid(s: Option<String>) -> Option<CanonicalId> {
+    s.map(CanonicalId)
+}
+
+pub(crate) fn row_to_record(kind: Kind, row: &SqliteRow) -> Result<StoredRecord> {
+    let record = match kind {
+        Kind::Person => Record::Person(Person {
+            display_name: row.try_get("display_name")?,
+            email: row.try_get("email")?,
+            username: row.try_get("username")?,
+        }),
+        Kind::Client => Record::Client(Client {
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            notes: row.try_get("notes")?,
+            archived: row.try_get("archived")?,
+        }),
+        Kind::Project => Record::Project(Project {
+            client: cid(row.try_get("client_id")?),
+            name: row.try_get("name")?,
+            billable: row.try_get("billable")?,
+            hourly_rate_cents: row.try_get("hourly_rate_cents")?,
+            archived: row.try_get("archived")?,
+        }),
+        Kind::Task => Record::Task(Task {
+            project: CanonicalId(row.try_get("project_id")?),
+            name: row.try_get("name")?,
+            archived: row.try_get("archived")?,
+        }),
+        Kind::TimeEntry => {
+            let tags: String = row.try_get("tags")?;
+            let tags: BTreeSet<String> = serde_json::from_str(&tags)
+                .map_err(|e| LedgerError::corrupt("time_entries.tags", e))?;
+            let kind_text: String = row.try_get("kind")?;
+            Record::TimeEntry(TimeEntry {
+                person: CanonicalId(row.try_get("person_id")?),
+                project: cid(row.try_get("project_id")?),
+                task: cid(row.try_get("task_id")?),
+                client: cid(row.try_get("client_id")?),
+                started_at: parse_instant(&row.try_get::<String, _>("started_at")?)?,
+                ended_at: parse_opt(row.try_get("ended_at")?)?,
+                break_seconds: row.try_get("break_seconds")?,
+                duration_seconds: row.try_get("duration_seconds")?,
+                source_tz: row.try_get("source_tz")?,
+                notes: row.try_get("notes")?,
+                tags,
+                billable: row.try_get("billable")?,
+                kind: EntryKind::parse(&kind_text)
+                    .ok_or_else(|| LedgerError::corrupt("time_entries.kind", &kind_text))?,
+            })
+        }
+    };
+    Ok(StoredRecord {
+        id: CanonicalId(row.try_get("id")?),
+        record,
+        hash: ContentHash(row.try_get("content_hash")?),
+        origin: row.try_get("origin")?,
+        changed_by: row.try_get("changed_by")?,
+        created_at: parse_instant(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_instant(&row.try_get::<String, _>("updated_at")?)?,
+        deleted_at: parse_opt(row.try_get("deleted_at")?)?,
+    })
+}
+
+fn new_id() -> CanonicalId {
+    CanonicalId(uuid::Uuid::now_v7().to_string())
+}
+
+impl Tx {
+    pub async fn get_record(&mut self, kind: Kind, id: &CanonicalId) -> Result<Option<StoredRecord>> {
+        let sql = format!("{} WHERE id = ?", select_sql(kind));
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|r| row_to_record(kind, &r)).transpose()
+    }
+
+    /// Inserts a new canonical record (normalised first) and returns its new id.
+    pub async fn insert_record(
+        &mut self,
+        record: &Record<CanonicalId>,
+        origin: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StoredRecord> {
+        let id = new_id();
+        let record = record.clone().normalised();
+        let hash = content_hash(&record);
+        let now_text = to_text_precise(now);
+        let common = (id.as_str(), hash.as_str(), origin, now_text.as_str());
+        match &record {
+            Record::Person(p) => {
+                sqlx::query("INSERT INTO people (id, content_hash, origin, changed_by, created_at, updated_at, display_name, email, username) VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5, ?6, ?7)")
+                    .bind(common.0).bind(common.1).bind(common.2).bind(common.3)
+                    .bind(&p.display_name).bind(&p.email).bind(&p.username)
+                    .execute(self.conn()).await?;
+            }
+            Record::Client(c) => {
+                sqlx::query("INSERT INTO clients (id, content_hash, origin, changed_by, created_at, updated_at, name, email, notes, archived) VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5, ?6, ?7, ?8)")
+                    .bind(common.0).bind(common.1).bind(common.2).bind(common.3)
+                    .bind(&c.name).bind(&c.email).bind(&c.notes).bind(c.archived)
+                    .execute(self.conn()).await?;
+            }
+            Record::Project(p) => {
+                sqlx::query("INSERT INTO projects (id, content_hash, origin, changed_by, created_at, updated_at, client_id, name, billable, hourly_rate_cents, archived) VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9)")
+                    .bind(common.0).bind(common.1).bind(common.2).bind(common.3)
+                    .bind(p.client.as_ref().map(CanonicalId::as_str)).bind(&p.name).bind(p.billable).bind(p.hourly_rate_cents).bind(p.archived)
+                    .execute(self.conn()).await?;
+            }
+            Record::Task(t) => {
+                sqlx::query("INSERT INTO tasks (id, content_hash, origin, changed_by, created_at, updated_at, project_id, name, archived) VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5, ?6, ?7)")
+                    .bind(common.0).bind(common.1).bind(common.2).bind(common.3)
+                    .bind(t.project.as_str()).bind(&t.name).bind(t.archived)
+                    .execute(self.conn()).await?;
+            }
+            Record::TimeEntry(e) => {
+                let cols = EntryColumns::of(e);
+                sqlx::query("INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")
+                    .bind(common.0).bind(common.1).bind(common.2).bind(common.3)
+                    .bind(e.person.as_str())
+                    .bind(e.project.as_ref().map(CanonicalId::as_str))
+                    .bind(e.task.as_ref().map(CanonicalId::as_str))
+                    .bind(e.client.as_ref().map(CanonicalId::as_str))
+                    .bind(&cols.started_at).bind(&cols.ended_at)
+                    .bind(e.break_seconds).bind(e.duration_seconds).bind(&e.source_tz)
+                    .bind(&cols.local_started_at).bind(&cols.local_ended_at).bind(&cols.local_date)
+                    .bind(&e.notes).bind(&cols.tags).bind(e.billable).bind(e.kind.as_str())
+                    .execute(self.conn()).await?;
+            }
+        }
+        Ok(StoredRecord {
+            id,
+            record,
+            hash,
+            origin: origin.to_owned(),
+            changed_by: origin.to_owned(),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        })
+    }
+
+    /// Replaces a record's content (normalised first); returns the new hash. A tombstoned
+    /// record comes back to life (an edit beats a delete).
+    pub async fn update_record(
+        &mut self,
+        id: &CanonicalId,
+        record: &Record<CanonicalId>,
+        changed_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ContentHash> {
+        let record = record.clone().normalised();
+        let hash = content_hash(&record);
+        let now_text = to_text_precise(now);
+        let done = match &record {
+            Record::Person(p) => sqlx::query("UPDATE people SET content_hash = ?2, changed_by = ?3, updated_at = ?4, deleted_at = NULL, display_name = ?5, email = ?6, username = ?7 WHERE id = ?1")
+                .bind(id.as_str()).bind(hash.as_str()).bind(changed_by).bind(&now_text)
+                .bind(&p.display_name).bind(&p.email).bind(&p.username)
+                .execute(self.conn()).await?,
+            Record::Client(c) => sqlx::query("UPDATE clients SET content_hash = ?2, changed_by = ?3, updated_at = ?4, deleted_at = NULL, name = ?5, email = ?6, notes = ?7, archived = ?8 WHERE id = ?1")
+                .bind(id.as_str()).bind(hash.as_str()).bind(changed_by).bind(&now_text)
+                .bind(&c.name).bind(&c.email).bind(&c.notes).bind(c.archived)
+                .execute(self.conn()).await?,
+            Record::Project(p) => sqlx::query("UPDATE projects SET content_hash = ?2, changed_by = ?3, updated_at = ?4, deleted_at = NULL, client_id = ?5, name = ?6, billable = ?7, hourly_rate_cents = ?8, archived = ?9 WHERE id = ?1")
+                .bind(id.as_str()).bind(hash.as_str()).bind(changed_by).bind(&now_text)
+                .bind(p.client.as_ref().map(CanonicalId::as_str)).bind(&p.name).bind(p.billable).bind(p.hourly_rate_cents).bind(p.archived)
+                .execute(self.conn()).await?,
+            Record::Task(t) => sqlx::query("UPDATE tasks SET content_hash = ?2, changed_by = ?3, updated_at = ?4, deleted_at = NULL, project_id = ?5, name = ?6, archived = ?7 WHERE id = ?1")
+                .bind(id.as_str()).bind(hash.as_str()).bind(changed_by).bind(&now_text)
+                .bind(t.project.as_str()).bind(&t.name).bind(t.archived)
+                .execute(self.conn()).await?,
+            Record::TimeEntry(e) => {
+                let cols = EntryColumns::of(e);
+                sqlx::query("UPDATE time_entries SET content_hash = ?2, changed_by = ?3, updated_at = ?4, deleted_at = NULL, person_id = ?5, project_id = ?6, task_id = ?7, client_id = ?8, started_at = ?9, ended_at = ?10, break_seconds = ?11, duration_seconds = ?12, source_tz = ?13, local_started_at = ?14, local_ended_at = ?15, local_date = ?16, notes = ?17, tags = ?18, billable = ?19, kind = ?20 WHERE id = ?1")
+                    .bind(id.as_str()).bind(hash.as_str()).bind(changed_by).bind(&now_text)
+                    .bind(e.person.as_str())
+                    .bind(e.project.as_ref().map(CanonicalId::as_str))
+                    .bind(e.task.as_ref().map(CanonicalId::as_str))
+                    .bind(e.client.as_ref().map(CanonicalId::as_str))
+                    .bind(&cols.started_at).bind(&cols.ended_at)
+                    .bind(e.break_seconds).bind(e.duration_seconds).bind(&e.source_tz)
+                    .bind(&cols.local_started_at).bind(&cols.local_ended_at).bind(&cols.local_date)
+                    .bind(&e.notes).bind(&cols.tags).bind(e.billable).bind(e.kind.as_str())
+                    .execute(self.conn()).await?
+            }
+        };
+        if done.rows_affected() != 1 {
+            return Err(LedgerError::corrupt(
+                format!("{} {id}", record.kind()),
+                "no such record to update",
+            ));
+        }
+        Ok(hash)
+    }
+
+    /// Marks a record deleted (it stays, with its links, as a tombstone).
+    pub async fn tombstone(
+        &mut self,
+        kind: Kind,
+        id: &CanonicalId,
+        changed_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET deleted_at = ?2, updated_at = ?2, changed_by = ?3 WHERE id = ?1 AND deleted_at IS NULL",
+            table(kind)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .bind(to_text_precise(now))
+            .bind(changed_by)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Live records that could be `record` under another provider's id: the natural key
+    /// (people: e-mail, then username; clients: name; projects: name and client; tasks: name
+    /// and project; entries: person, start and end within 60 s, same project name), not yet
+    /// linked to `provider`. Best match first.
+    pub async fn natural_key_candidates(
+        &mut self,
+        record: &Record<CanonicalId>,
+        provider: &str,
+    ) -> Result<Vec<StoredRecord>> {
+        let kind = record.kind();
+        let unlinked = format!(
+            "AND NOT EXISTS (SELECT 1 FROM links l WHERE l.provider = ?1 AND l.kind = '{}' AND l.canonical_id = t.id)",
+            kind.as_str()
+        );
+        let base = select_sql(kind);
+        let (sql, binds): (String, Vec<Option<String>>) = match record {
+            Record::Person(p) => {
+                let mut out = Vec::new();
+                if let Some(email) = &p.email {
+                    out.push((format!("{base} t WHERE t.deleted_at IS NULL AND t.email = ?2 {unlinked}"), vec![Some(email.to_lowercase())]));
+                }
+                if let Some(username) = &p.username {
+                    out.push((format!("{base} t WHERE t.deleted_at IS NULL AND t.username = ?2 COLLATE NOCASE AND (t.email IS NULL OR ?3 IS NULL) {unlinked}"), vec![Some(username.clone()), p.email.clone()]));
+                }
+                let mut found = Vec::new();
+                for (sql, binds) in out {
+                    found.extend(self.query_records(kind, sql, provider, binds).await?);
+                    if !found.is_empty() {
+                        break;
+                    }
+                }
+                return Ok(found);
+            }
+            Record::Client(c) => (
+                format!("{base} t WHERE t.deleted_at IS NULL AND t.name = ?2 COLLATE NOCASE {unlinked}"),
+                vec![Some(c.name.trim().to_owned())],
+            ),
+            Record::Project(p) => (
+                format!("{base} t WHERE t.deleted_at IS NULL AND t.name = ?2 COLLATE NOCASE AND t.client_id IS ?3 {unlinked}"),
+                vec![Some(p.name.trim().to_owned()), p.client.as_ref().map(|c| c.0.clone())],
+            ),
+            Record::Task(tk) => (
+                format!("{base} t WHERE t.deleted_at IS NULL AND t.name = ?2 COLLATE NOCASE AND t.project_id = ?3 {unlinked}"),
+                vec![Some(tk.name.trim().to_owned()), Some(tk.project.0.clone())],
+            ),
+            Record::TimeEntry(e) => {
+                let lo = to_text(e.started_at - chrono::Duration::seconds(60));
+                let hi = to_text(e.started_at + chrono::Duration::seconds(60));
+                let (end_lo, end_hi) = match e.ended_at {
+                    Some(end) => (
+                        Some(to_text(end - chrono::Duration::seconds(60))),
+                        Some(to_text(end + chrono::Duration::seconds(60))),
+                    ),
+                    None => (None, None),
+                };
+                (
+                    format!(
+                        "{base} t WHERE t.deleted_at IS NULL AND t.person_id = ?2 AND t.started_at BETWEEN ?3 AND ?4 \
+                         AND ((?5 IS NULL AND t.ended_at IS NULL) OR t.ended_at BETWEEN ?5 AND ?6) \
+                         AND ((?7 IS NULL AND t.project_id IS NULL) OR t.project_id = ?7 OR \
+                              (SELECT name FROM projects WHERE id = t.project_id) = (SELECT name FROM projects WHERE id = ?7) COLLATE NOCASE) \
+                         {unlinked} ORDER BY abs(julianday(t.started_at) - julianday(?8))"
+                    ),
+                    vec![
+                        Some(e.person.0.clone()),
+                        Some(lo),
+                        Some(hi),
+                        end_lo,
+                        end_hi,
+                        e.project.as_ref().map(|p| p.0.clone()),
+                        Some(to_text(e.started_at)),
+                    ],
+                )
+            }
+        };
+        self.query_records(kind, sql, provider, binds).await
+    }
+
+    async fn query_records(
+        &mut self,
+        kind: Kind,
+        sql: String,
+        provider: &str,
+        binds: Vec<Option<String>>,
+    ) -> Result<Vec<StoredRecord>> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider.to_owned());
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(|r| row_to_record(kind, r)).collect()
+    }
+
+    /// Records of `kind` that `provider` should be sent: live and unlinked, linked with a
+    /// newer ledger version, or tombstoned with a live link. Records with an open conflict
+    /// for this provider, or a standing push issue for this content, are left out. Oldest
+    /// change first; at most `limit`.
+    pub async fn push_candidates(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        limit: i64,
+    ) -> Result<Vec<(StoredRecord, Option<Link>)>> {
+        let k = kind.as_str();
+        let cols: String = select_sql(kind)
+            .trim_start_matches("SELECT ")
+            .split(" FROM ")
+            .next()
+            .unwrap_or(COMMON)
+            .split(", ")
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, l.remote_id AS l_remote_id, l.remote_hash AS l_remote_hash, l.canonical_hash AS l_canonical_hash, \
+                    l.remote_version AS l_remote_version, l.remote_updated_at AS l_remote_updated_at, \
+                    l.remote_started_at AS l_remote_started_at, l.remote_deleted_at AS l_remote_deleted_at, l.synced_at AS l_synced_at \
+             FROM {table} t LEFT JOIN links l ON l.provider = ?1 AND l.kind = '{k}' AND l.canonical_id = t.id \
+             WHERE ((l.canonical_id IS NULL AND t.deleted_at IS NULL) \
+                 OR (l.canonical_id IS NOT NULL AND l.remote_deleted_at IS NULL \
+                     AND (l.canonical_hash != t.content_hash OR t.deleted_at IS NOT NULL))) \
+               AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.provider = ?1 AND c.kind = '{k}' AND c.canonical_id = t.id AND c.resolved_at IS NULL) \
+               AND NOT EXISTS (SELECT 1 FROM record_issues i WHERE i.provider = ?1 AND i.direction = 'push' AND i.kind = '{k}' AND i.record_id = t.id AND i.content_hash = t.content_hash) \
+             ORDER BY t.updated_at, t.id LIMIT ?2",
+            table = table(kind),
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(provider)
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let rec = row_to_record(kind, row)?;
+            let remote_id: Option<String> = row.try_get("l_remote_id")?;
+            let link = match remote_id {
+                None => None,
+                Some(remote_id) => Some(Link {
+                    provider: provider.to_owned(),
+                    kind,
+                    canonical_id: rec.id.clone(),
+                    remote_id: remote_id.into(),
+                    remote_hash: ContentHash(row.try_get("l_remote_hash")?),
+                    canonical_hash: ContentHash(row.try_get("l_canonical_hash")?),
+                    remote_version: row.try_get("l_remote_version")?,
+                    remote_updated_at: parse_opt(row.try_get("l_remote_updated_at")?)?,
+                    remote_started_at: parse_opt(row.try_get("l_remote_started_at")?)?,
+                    remote_deleted_at: parse_opt(row.try_get("l_remote_deleted_at")?)?,
+                    synced_at: parse_instant(&row.try_get::<String, _>("l_synced_at")?)?,
+                }),
+            };
+            out.push((rec, link));
+        }
+        Ok(out)
+    }
+
+    /// Live records per kind (for status output and tests).
+    pub async fn count_live(&mut self, kind: Kind) -> Result<i64> {
+        let sql = format!("SELECT count(*) FROM {} WHERE deleted_at IS NULL", table(kind));
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(self.conn())
+            .await?;
+        Ok(n)
+    }
+
+    /// Every live record of a kind (tests, small kinds only).
+    pub async fn all_live(&mut self, kind: Kind) -> Result<Vec<StoredRecord>> {
+        let sql = format!("{} WHERE deleted_at IS NULL ORDER BY id", select_sql(kind));
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| row_to_record(kind, r)).collect()
+    }
+}
+
+/// Derived column values of a time entry.
+struct EntryColumns {
+    started_at: String,
+    ended_at: Option<String>,
+    local_started_at: String,
+    local_ended_at: Option<String>,
+    local_date: String,
+    tags: String,
+}
+
+impl EntryColumns {
+    fn of(e: &TimeEntry<CanonicalId>) -> Self {
+        let zone = e.source_tz.as_deref();
+        let local_start = local_wall_time(e.started_at, zone);
+        EntryColumns {
+            started_at: to_text(e.started_at),
+            ended_at: e.ended_at.map(to_text),
+            local_started_at: local_start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            local_ended_at: e
+                .ended_at
+                .map(|t| local_wall_time(t, zone).format("%Y-%m-%dT%H:%M:%S").to_string()),
+            local_date: local_start.format("%Y-%m-%d").to_string(),
+            tags: serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
+        }
+    }
+}
