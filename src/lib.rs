@@ -1,3 +1,8 @@
 //! timeweave: a sync/ETL daemon that keeps TimeTrack, TrackingTime and TimeTracker accounts
 //! in step through one canonical SQLite ledger. This library holds everything the `timeweave`
 //! binary runs; `ARCHITECTURE.md` maps it.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod logging;

@@ -1,1 +1,93 @@
-fn main() {}
+//! The `timeweave` binary: parses the command line, loads the config, starts logging and
+//! dispatches to `timeweave::commands`. Exit codes: 0 success, 1 failure (and `check` of an
+//! invalid config), 2 usage error or command not available yet, 78 (EX_CONFIG) invalid or
+//! missing config for any other command (the systemd unit does not restart on 78).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use timeweave::cli::{Cli, Command};
+use timeweave::{commands, config, logging};
+
+/// sysexits.h EX_CONFIG.
+const EXIT_CONFIG: u8 = 78;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(flag) = cli.stray_sync_flags() {
+        eprintln!("error: {flag} only applies to one-shot syncs: add --sync-once, or use `timeweave sync {flag} ...`");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let command = cli.effective_command();
+
+    if let Command::Demo(args) = &command {
+        let format = cli.log_format.unwrap_or_default();
+        if let Err(e) = logging::init(format, "info", cli.log_level.as_deref()) {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        return block_on(commands::demo(args));
+    }
+
+    let cfg = match config::load(cli.config.as_deref()) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(match command {
+                Command::Check => 1,
+                _ => EXIT_CONFIG,
+            });
+        }
+    };
+
+    if let Command::Check = command {
+        return report(commands::check(&cfg));
+    }
+
+    let format = cli.log_format.unwrap_or(cfg.log.format);
+    if let Err(e) = logging::init(format, &cfg.log.level, cli.log_level.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+
+    block_on(async {
+        match &command {
+            Command::Run => commands::run(&cfg).await,
+            Command::Sync(args) => commands::sync(&cfg, args).await,
+            Command::Status => commands::status(&cfg).await,
+            Command::Conflicts(args) => commands::conflicts(&cfg, args).await,
+            Command::Report(args) => commands::report(&cfg, args).await,
+            Command::Export(args) => commands::export(&cfg, args).await,
+            Command::Migrate => commands::migrate(&cfg).await,
+            Command::Check | Command::Demo(_) => unreachable!("handled above"),
+        }
+    })
+}
+
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => report(rt.block_on(fut)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an error with its chain of causes, one per line.
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The command line (clap derive): global flags, the commands and their arguments. Parsing
+//! only; `main.rs` dispatches and `commands` does the work.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::logging::LogFormat;
+
+const EXAMPLES: &str = "\
+Examples:
+  timeweave demo                              three simulators and a full sync, no config needed
+  timeweave check --config ./config.toml      validate a config and print what it sets up
+  timeweave run                               the daemon (default command; what systemd runs)
+  timeweave --sync-once                       one full cycle of every provider, then exit
+  timeweave sync --provider acme --dry-run    show what one cycle of `acme` would change
+  timeweave conflicts resolve 42 --take ledger
+  timeweave report --from 2026-01-01 --to 2026-01-31 --by project
+  timeweave export --format csv --output entries.csv
+
+The config file is --config PATH, else $TIMEWEAVE_CONFIG, else /etc/timeweave/config.toml;
+TIMEWEAVE_SECTION__KEY environment variables override it (see config.example.toml).";
+
+/// timeweave: keeps TimeTrack, TrackingTime and TimeTracker accounts in sync through one
+/// SQLite ledger.
+#[derive(Debug, Parser)]
+#[command(
+    name = "timeweave",
+    version,
+    about = "Sync/ETL daemon for time-tracking data: TimeTrack, TrackingTime and TimeTracker in one SQLite ledger",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Config file [default: $TIMEWEAVE_CONFIG, else /etc/timeweave/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log output format (overrides [log] format)
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter, e.g. "debug" or "info,timeweave::sync=trace" (overrides RUST_LOG and [log] level)
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// Run one full cycle of every provider (deep scan to the horizon: a migration) and exit;
+    /// the same as the `sync` command
+    #[arg(long)]
+    pub sync_once: bool,
+
+    #[command(flatten)]
+    pub sync: SyncArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The command to run: `--sync-once` means `sync`; no command means `run`.
+    pub fn effective_command(&self) -> Command {
+        match (&self.command, self.sync_once) {
+            (Some(cmd), _) => cmd.clone(),
+            (None, true) => Command::Sync(self.sync.clone()),
+            (None, false) => Command::Run,
+        }
+    }
+
+    /// `--provider`/`--dry-run` without `--sync-once` (and without a command) is a mistake.
+    pub fn stray_sync_flags(&self) -> Option<&'static str> {
+        if self.command.is_none() && !self.sync_once {
+            if !self.sync.provider.is_empty() {
+                return Some("--provider");
+            }
+            if self.sync.dry_run {
+                return Some("--dry-run");
+            }
+        }
+        None
+    }
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: every provider on its schedule until SIGTERM (the default)
+    Run,
+    /// One full cycle of each provider, then exit (alias of --sync-once)
+    #[command(
+        after_help = "Examples:\n  timeweave sync\n  timeweave sync --provider acme --provider tt --dry-run"
+    )]
+    Sync(SyncArgs),
+    /// Print sync health per provider from the ledger: last runs, errors, open conflicts
+    Status,
+    /// Validate the config and print what it sets up (secrets are never shown); exit 1 on errors
+    #[command(after_help = "Example:\n  timeweave check --config /etc/timeweave/config.toml")]
+    Check,
+    /// List or resolve conflicts kept for manual resolution
+    Conflicts(ConflictsArgs),
+    /// Hours from the ledger, grouped by person, client, project or day
+    #[command(
+        after_help = "Examples:\n  timeweave report --from 2026-01-01 --to 2026-01-31 --by person\n  timeweave report --by day --format csv > hours.csv\n  timeweave report --html report.html"
+    )]
+    Report(ReportArgs),
+    /// Export time entries from the ledger as CSV or JSON lines
+    #[command(
+        after_help = "Examples:\n  timeweave export --from 2026-01-01 --format jsonl --output entries.jsonl\n  timeweave export --format csv | head"
+    )]
+    Export(ExportArgs),
+    /// Start three provider simulators and run a full sync between them (needs no config)
+    #[command(after_help = "Examples:\n  timeweave demo\n  timeweave demo --dir ./demo --keep")]
+    Demo(DemoArgs),
+    /// Apply the ledger's database migrations and exit
+    Migrate,
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Run => "run",
+            Command::Sync(_) => "sync",
+            Command::Status => "status",
+            Command::Check => "check",
+            Command::Conflicts(_) => "conflicts",
+            Command::Report(_) => "report",
+            Command::Export(_) => "export",
+            Command::Demo(_) => "demo",
+            Command::Migrate => "migrate",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct SyncArgs {
+    /// Only this provider instance (repeatable) [default: every enabled instance]
+    #[arg(long = "provider", value_name = "NAME")]
+    pub provider: Vec<String>,
+
+    /// Scan, pull and plan, print what would change, write nothing anywhere
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ConflictsArgs {
+    #[command(subcommand)]
+    pub action: Option<ConflictsAction>,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum ConflictsAction {
+    /// List open conflicts (the default)
+    List,
+    /// Settle one conflict by taking one side's version
+    #[command(
+        after_help = "Examples:\n  timeweave conflicts resolve 42 --take acme\n  timeweave conflicts resolve 42 --take ledger"
+    )]
+    Resolve {
+        /// The conflict id, as `conflicts list` shows it
+        id: String,
+        /// Whose version wins: a provider instance name, or `ledger`
+        #[arg(long, value_name = "INSTANCE|ledger", value_parser = parse_side)]
+        take: ConflictSide,
+    },
+}
+
+/// The side a conflict resolution takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConflictSide {
+    Ledger,
+    Provider(String),
+}
+
+fn parse_side(s: &str) -> Result<ConflictSide, String> {
+    if s == "ledger" {
+        Ok(ConflictSide::Ledger)
+    } else if crate::config::valid_instance_name(s) {
+        Ok(ConflictSide::Provider(s.to_string()))
+    } else {
+        Err(format!(
+            "`{s}` is neither `ledger` nor a provider instance name (lowercase letters, digits, `_`, `-`)"
+        ))
+    }
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date; expected YYYY-MM-DD, e.g. 2026-01-31"))
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReportBy {
+    #[default]
+    Person,
+    Client,
+    Project,
+    Day,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    #[default]
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ReportArgs {
+    /// First day included (local date of the entry), YYYY-MM-DD
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day included, YYYY-MM-DD
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Grouping
+    #[arg(long, value_enum, default_value_t = ReportBy::Person)]
+    pub by: ReportBy,
+    /// Output format on stdout
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Also write an HTML report to this file
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    #[default]
+    Csv,
+    Jsonl,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ExportArgs {
+    /// First day included, YYYY-MM-DD
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day included, YYYY-MM-DD
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's ledger and files in this directory [default: a temporary directory]
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Do not delete the directory at the end
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("timeweave").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_is_the_default_and_sync_once_means_sync() {
+        assert!(matches!(
+            parse(&[]).unwrap().effective_command(),
+            Command::Run
+        ));
+        let cli = parse(&[
+            "--sync-once",
+            "--provider",
+            "a",
+            "--provider",
+            "b",
+            "--dry-run",
+        ])
+        .unwrap();
+        match cli.effective_command() {
+            Command::Sync(args) => {
+                assert_eq!(args.provider, ["a", "b"]);
+                assert!(args.dry_run);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = parse(&["sync", "--provider", "a"]).unwrap();
+        assert!(matches!(cli.effective_command(), Command::Sync(a) if a.provider == ["a"]));
+    }
+
+    #[test]
+    fn stray_flags_and_conflicting_forms_are_refused() {
+        assert_eq!(
+            parse(&["--dry-run"]).unwrap().stray_sync_flags(),
+            Some("--dry-run")
+        );
+        assert!(parse(&["--sync-once", "status"]).is_err());
+    }
+
+    #[test]
+    fn global_flags_work_after_the_command() {
+        let cli = parse(&["check", "--config", "/x.toml", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.config.as_deref(), Some(std::path::Path::new("/x.toml")));
+        assert_eq!(cli.log_format, Some(LogFormat::Json));
+    }
+
+    #[test]
+    fn conflicts_and_reports_parse() {
+        let cli = parse(&["conflicts", "resolve", "42", "--take", "ledger"]).unwrap();
+        match cli.effective_command() {
+            Command::Conflicts(ConflictsArgs {
+                action: Some(ConflictsAction::Resolve { id, take }),
+            }) => {
+                assert_eq!(id, "42");
+                assert_eq!(take, ConflictSide::Ledger);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(&["conflicts", "resolve", "42", "--take", "Bad Name"]).is_err());
+        let cli = parse(&[
+            "report",
+            "--from",
+            "2026-01-01",
+            "--by",
+            "day",
+            "--format",
+            "csv",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.effective_command(), Command::Report(r) if r.by == ReportBy::Day && r.from.is_some())
+        );
+        assert!(parse(&["report", "--from", "01/02/2026"]).is_err());
+        assert!(parse(&["export", "--format", "xml"]).is_err());
+    }
+}

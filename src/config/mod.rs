@@ -1,0 +1,361 @@
+//! The daemon's configuration: defaults < TOML file < `TIMEWEAVE_*` environment (nested keys
+//! split on `__`), loaded with figment, validated in full at load so that a bad config
+//! fails at start-up with messages naming the key, where it came from and what is expected.
+//!
+//! Secrets come inline (`api_secret`, best from the environment) or from files
+//! (`api_secret_file`, for systemd `LoadCredential=`), and are held as [`Secret`]s that never
+//! print. `load` requires at least one enabled provider: every command that reads the
+//! config talks to providers or reports on their data (`demo` builds its own config).
+//!
+//! Submodules: `env` (the environment as a figment provider), `raw` (the serde shape),
+//! `validate` (raw -> [`Config`]), `error` ([`ConfigError`]), `summary` (`timeweave check`).
+
+mod env;
+mod error;
+mod raw;
+pub mod summary;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use figment::providers::{Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+use timeweave_contract::Secret;
+use timeweave_http::Quota;
+
+pub use crate::logging::LogFormat;
+pub use env::{var_name, EnvProvider, Environment};
+pub use error::{ConfigError, PathOrigin, Problem};
+pub use validate::{valid_instance_name, validate_cron};
+
+/// Where the config is read from when neither `--config` nor `TIMEWEAVE_CONFIG` is given.
+pub const DEFAULT_PATH: &str = "/etc/timeweave/config.toml";
+/// The environment variable naming the config file.
+pub const CONFIG_ENV: &str = "TIMEWEAVE_CONFIG";
+/// Every provider's default schedule: every five minutes, on the minute (UTC).
+pub const DEFAULT_SCHEDULE: &str = "0 */5 * * * *";
+/// TrackingTime's documented API root.
+pub const TRACKINGTIME_DEFAULT_BASE_URL: &str = "https://api.trackingtime.co/api/v4";
+
+/// The whole, validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from (`None` when built from a string or figment).
+    pub source: Option<PathBuf>,
+    pub ledger: LedgerConfig,
+    pub log: LogConfig,
+    pub server: ServerConfig,
+    pub sync: SyncConfig,
+    /// Explicit person mapping: canonical e-mail (lower-case) -> provider instance -> the
+    /// remote username or id of that person in that instance.
+    pub people: BTreeMap<String, BTreeMap<String, String>>,
+    /// Provider instances by name (enabled and disabled).
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+impl Config {
+    /// The enabled provider instances, in name order.
+    pub fn enabled_providers(&self) -> impl Iterator<Item = &ProviderConfig> {
+        self.providers.values().filter(|p| p.enabled)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// The SQLite file. Default: `$STATE_DIRECTORY/ledger.db` under systemd, else
+    /// `./timeweave.db`.
+    pub path: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing `EnvFilter` directive, e.g. `info` or `info,timeweave::sync=debug`.
+    pub level: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where `/healthz` and `/metrics` are served; `None`: no HTTP listener.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncConfig {
+    pub conflict_policy: ConflictPolicy,
+    /// Provider instances in order of preference (only with `ConflictPolicy::Prefer`,
+    /// validated to name existing instances).
+    pub prefer: Vec<String>,
+    /// Default for every provider's `propagate_deletes`.
+    pub propagate_deletes: bool,
+    pub hot_window_days_back: u32,
+    pub hot_window_days_ahead: u32,
+    pub deep_scan_slice_days: u32,
+    /// The deep scan walks back to this date and then starts over.
+    pub deep_scan_horizon: NaiveDate,
+    /// Mass-delete guard: a cycle stops instead of deleting more than this fraction of a
+    /// window ...
+    pub mass_delete_max_fraction: f64,
+    /// ... when it would also delete at least this many records.
+    pub mass_delete_min_count: u32,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            conflict_policy: ConflictPolicy::Newest,
+            prefer: Vec::new(),
+            propagate_deletes: true,
+            hot_window_days_back: 35,
+            hot_window_days_ahead: 7,
+            deep_scan_slice_days: 30,
+            deep_scan_horizon: NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date"),
+            mass_delete_max_fraction: 0.2,
+            mass_delete_min_count: 10,
+        }
+    }
+}
+
+/// How a conflict (both sides changed, differently) is settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictPolicy {
+    /// The most recently modified version wins.
+    Newest,
+    /// The version from the first instance in `sync.prefer` wins.
+    Prefer,
+    /// The ledger keeps its value; the conflict waits for `timeweave conflicts resolve`.
+    Manual,
+}
+
+impl ConflictPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::Newest => "newest",
+            ConflictPolicy::Prefer => "prefer",
+            ConflictPolicy::Manual => "manual",
+        }
+    }
+}
+
+/// The provider products timeweave speaks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProviderKind {
+    /// TimeTrack v2 (timetrackenterprise.com).
+    TimeTrack,
+    /// TrackingTime v4 (trackingtime.co).
+    TrackingTime,
+    /// TimeTracker v1 (self-hosted DRYTRIX/TimeTracker).
+    TimeTracker,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::TimeTrack,
+        ProviderKind::TrackingTime,
+        ProviderKind::TimeTracker,
+    ];
+
+    /// The name used in config files (`kind = "..."`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::TimeTrack => "timetrack",
+            ProviderKind::TrackingTime => "trackingtime",
+            ProviderKind::TimeTracker => "timetracker",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ProviderKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// What `api_secret` is for this kind, in the provider's own words.
+    pub fn secret_description(self) -> &'static str {
+        match self {
+            ProviderKind::TimeTrack => "the TimeTrack API secret (X-TimeTrack-Api-Secret)",
+            ProviderKind::TrackingTime => "the TrackingTime app password",
+            ProviderKind::TimeTracker => "the TimeTracker API token (tt_...)",
+        }
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which way records flow between a provider instance and the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Read only: the provider is a source.
+    Pull,
+    /// Write only: the provider is a target (e.g. a migration).
+    Push,
+    /// Both ways.
+    Both,
+}
+
+impl Mode {
+    pub fn pulls(self) -> bool {
+        matches!(self, Mode::Pull | Mode::Both)
+    }
+    pub fn pushes(self) -> bool {
+        matches!(self, Mode::Push | Mode::Both)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Pull => "pull",
+            Mode::Push => "push",
+            Mode::Both => "both",
+        }
+    }
+}
+
+/// Where a secret was read from (for `timeweave check`; never the value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretOrigin {
+    /// `*_file = PATH` (e.g. a systemd credential).
+    File(PathBuf),
+    /// A `TIMEWEAVE_*` environment variable.
+    Env(String),
+    /// Written inline in this config file.
+    ConfigFile(PathBuf),
+    /// Given inline in a config built from a string or figment.
+    Inline,
+}
+
+impl std::fmt::Display for SecretOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretOrigin::File(p) => write!(f, "from file {}", p.display()),
+            SecretOrigin::Env(var) => write!(f, "from env {var}"),
+            SecretOrigin::ConfigFile(p) => write!(f, "inline in {}", p.display()),
+            SecretOrigin::Inline => f.write_str("inline"),
+        }
+    }
+}
+
+/// One provider instance, validated, with defaults applied.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    /// The instance name (`[providers.<name>]`): lowercase `[a-z0-9_-]`.
+    pub name: String,
+    pub kind: ProviderKind,
+    pub enabled: bool,
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub mode: Mode,
+    /// Cron with seconds (6 fields), evaluated in UTC.
+    pub schedule: String,
+    /// A random delay of up to this much before each scheduled cycle.
+    pub jitter: Duration,
+    /// Every rate quota of this instance (all apply).
+    pub quotas: Vec<Quota>,
+    pub timeout: Duration,
+    pub max_retries: usize,
+    /// TimeTrack's API key (`X-TimeTrack-Api-Key`); `None` for other kinds.
+    pub api_key: Option<Secret>,
+    /// The TimeTrack API secret / TrackingTime app password / TimeTracker token.
+    pub api_secret: Secret,
+    /// TrackingTime workspace id; `None`: discover with `GET /me`.
+    pub account_id: Option<i64>,
+    /// TrackingTime: contact e-mail or URL for the User-Agent.
+    pub contact: Option<String>,
+    /// TimeTrack: also sync attendances (entries without a project).
+    pub attendances: bool,
+    /// Resolved with the `[sync]` default.
+    pub propagate_deletes: bool,
+    pub api_secret_origin: SecretOrigin,
+    pub api_key_origin: Option<SecretOrigin>,
+}
+
+/// The rate quotas a kind gets when its instance has no `[rate_limit]` table: TimeTrack's
+/// documented 30/min, TrackingTime's self-imposed 2/s (no published limit), TimeTracker's
+/// server defaults of 100/min and 1000/h.
+pub fn default_quotas(kind: ProviderKind) -> Vec<Quota> {
+    match kind {
+        ProviderKind::TimeTrack => vec![Quota::per_minute(30)],
+        ProviderKind::TrackingTime => vec![Quota::per_second(2)],
+        ProviderKind::TimeTracker => vec![Quota::per_minute(100), Quota::per_hour(1000)],
+    }
+}
+
+/// The config file to read: `--config`, else `TIMEWEAVE_CONFIG`, else [`DEFAULT_PATH`].
+pub fn resolve_path(flag: Option<&Path>, env: &Environment) -> (PathBuf, PathOrigin) {
+    if let Some(p) = flag {
+        return (p.to_path_buf(), PathOrigin::Flag);
+    }
+    match env.get(CONFIG_ENV).filter(|v| !v.is_empty()) {
+        Some(p) => (PathBuf::from(p), PathOrigin::EnvVar),
+        None => (PathBuf::from(DEFAULT_PATH), PathOrigin::Default),
+    }
+}
+
+/// Loads and validates the config: the file from `path` (the `--config` flag), else
+/// `TIMEWEAVE_CONFIG`, else `/etc/timeweave/config.toml`, overridden by `TIMEWEAVE_*`
+/// variables of this process.
+pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    let env = Environment::from_process();
+    let (path, origin) = resolve_path(path, &env);
+    load_file(&path, origin, &env)
+}
+
+/// [`load`] with an explicit file and environment.
+pub fn load_file(
+    path: &Path,
+    origin: PathOrigin,
+    env: &Environment,
+) -> Result<Config, ConfigError> {
+    match std::fs::File::open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::NotFound {
+                path: path.to_path_buf(),
+                origin,
+            })
+        }
+        Err(source) => {
+            return Err(ConfigError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    }
+    if path.is_dir() {
+        return Err(ConfigError::Unreadable {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("is a directory, not a file"),
+        });
+    }
+    let figment = Figment::new()
+        .merge(Toml::file_exact(path))
+        .merge(env.provider());
+    from_figment(&figment, Some(path.to_path_buf()), env)
+}
+
+/// Loads from TOML text alone (no file, no environment overrides): for tests and `demo`.
+pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
+    let env = Environment::empty();
+    from_figment(&Figment::from(Toml::string(toml)), None, &env)
+}
+
+/// Validates whatever a figment holds. `env` supplies `STATE_DIRECTORY` and
+/// `CREDENTIALS_DIRECTORY` (its `TIMEWEAVE_*` variables are only used if the figment
+/// merged `env.provider()`).
+pub fn from_figment(
+    figment: &Figment,
+    source: Option<PathBuf>,
+    env: &Environment,
+) -> Result<Config, ConfigError> {
+    let raw: raw::RawConfig = figment
+        .extract()
+        .map_err(|e| ConfigError::Invalid(error::from_figment(e)))?;
+    validate::validate(raw, figment, source, env)
+}
