@@ -2,7 +2,18 @@
 //! and name-based mapping, and a simulator (`sim`) faithful to
 //! `shared/providers/timetrack-v2.md`, with every assumption (A) a switch.
 //!
-//! (Being built: see issue 5.)
+//! Public surface: [`Settings`], [`default_quotas`], [`KIND`], [`TimeTrackAdapter`] (the
+//! `timeweave_contract::Provider`) and [`sim`]. Provider JSON never leaves this crate.
+
+mod adapter;
+mod directory;
+mod lenient;
+mod mapping;
+mod response;
+pub mod sim;
+mod wire;
+
+pub use adapter::TimeTrackAdapter;
 
 use timeweave_contract::Secret;
 use timeweave_http::Quota;
@@ -13,7 +24,8 @@ pub const KIND: &str = "timetrack";
 /// What the adapter needs from the config.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// e.g. `https://acme.timetrackenterprise.com/api/v2/ext`.
+    /// e.g. `https://acme.timetrackenterprise.com/api/v2/ext` (with or without a trailing
+    /// slash). HTTPS is required except for loopback addresses.
     pub base_url: String,
     /// Sent as `X-TimeTrack-Api-Key`.
     pub api_key: Secret,

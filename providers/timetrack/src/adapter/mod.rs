@@ -1,0 +1,402 @@
+//! The TimeTrack v2 adapter: the `Provider` implementation, its capabilities and write
+//! checks, and the HTTP calls (both auth headers on every request, GET lists paged with
+//! `page_number`/`limit=1000`), all sent through the shared `Transport`. Listing and name
+//! resolution live in `listing.rs` and `refs.rs`, writes in `writes.rs`.
+
+mod listing;
+mod refs;
+mod writes;
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use reqwest::header::ACCEPT;
+use reqwest::Method;
+use serde_json::Value;
+use timeweave_contract::{
+    Capabilities, EntryKind, Kind, KindSupport, ListScope, Page, PageToken, Provider,
+    ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget, WriteOp,
+};
+use timeweave_http::{Repeat, Transport};
+use url::Url;
+
+use crate::directory::Directory;
+use crate::response::{self, Fetched};
+use crate::{Settings, KIND};
+
+/// Rows per list request: the documented maximum (§1.4).
+pub const PAGE_LIMIT: usize = 1000;
+
+/// The TimeTrack v2 adapter for one account. Cheap to share (`&self` everywhere).
+pub struct TimeTrackAdapter {
+    settings: Settings,
+    /// The base URL with a trailing slash, so resource paths join below it.
+    base: Url,
+    transport: Transport,
+    dir: Mutex<Directory>,
+}
+
+impl std::fmt::Debug for TimeTrackAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimeTrackAdapter")
+            .field("base", &self.base.as_str())
+            .field("attendances", &self.settings.attendances)
+            .finish()
+    }
+}
+
+/// Checks the configured base URL: absolute http(s), HTTPS unless it points at loopback.
+pub fn parse_base_url(raw: &str) -> Result<Url, ProviderError> {
+    let setup = |m: String| ProviderError::Setup { message: m };
+    let trimmed = raw.trim();
+    let mut url = Url::parse(trimmed).map_err(|e| {
+        setup(format!(
+            "timetrack base_url `{trimmed}` is not a URL ({e}); expected e.g. \
+             https://acme.timetrackenterprise.com/api/v2/ext"
+        ))
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(setup(format!(
+                "timetrack base_url `{trimmed}` uses plain http; use https (http is only allowed for loopback)"
+            )))
+        }
+        other => {
+            return Err(setup(format!(
+                "timetrack base_url `{trimmed}` has scheme `{other}`; use https"
+            )))
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(setup(format!(
+            "timetrack base_url `{trimmed}` must not carry a query or fragment"
+        )));
+    }
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    Ok(url)
+}
+
+impl TimeTrackAdapter {
+    /// Builds the adapter (no I/O). Fails with `Setup` on a bad base URL or empty credentials.
+    pub fn new(settings: Settings, transport: Transport) -> Result<Self, ProviderError> {
+        let base = parse_base_url(&settings.base_url)?;
+        if settings.api_key.is_empty() || settings.api_secret.is_empty() {
+            return Err(ProviderError::Setup {
+                message: "timetrack needs both api_key and api_secret (Settings → General → API \
+                          in the TimeTrack web app)"
+                    .into(),
+            });
+        }
+        Ok(TimeTrackAdapter {
+            settings,
+            base,
+            transport,
+            dir: Mutex::new(Directory::default()),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn directory(&self) -> std::sync::MutexGuard<'_, Directory> {
+        // A poisoned lock only means another task panicked mid-update of a cache.
+        self.dir.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn endpoint(&self, path: &str) -> Result<Url, ProviderError> {
+        self.base.join(path).map_err(|e| ProviderError::Setup {
+            message: format!("cannot build a URL for `{path}` below the base URL: {e}"),
+        })
+    }
+
+    fn request(&self, c: &reqwest::Client, method: Method, url: &Url) -> reqwest::RequestBuilder {
+        c.request(method, url.clone())
+            .header("X-TimeTrack-Api-Key", self.settings.api_key.expose())
+            .header("X-TimeTrack-Api-Secret", self.settings.api_secret.expose())
+            .header(ACCEPT, "application/json")
+    }
+
+    /// One page of a list: GET `resource` with the filters, `limit=1000` and `page_number`.
+    async fn list_raw(
+        &self,
+        resource: &str,
+        filters: &[(&str, String)],
+        page: u32,
+    ) -> Result<Vec<Value>, ProviderError> {
+        let mut url = self.endpoint(resource)?;
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in filters {
+                q.append_pair(k, v);
+            }
+            q.append_pair("limit", &PAGE_LIMIT.to_string());
+            q.append_pair("page_number", &page.to_string());
+        }
+        let what = format!("GET /{resource} page {page}");
+        self.transport
+            .execute(
+                &what,
+                Repeat::Safe,
+                |c| self.request(c, Method::GET, &url),
+                |raw| response::list_body(raw, &what),
+            )
+            .await
+    }
+
+    /// GET `resource/id`.
+    async fn fetch(&self, resource: &str, id: i64) -> Result<Fetched, ProviderError> {
+        let url = self.endpoint(&format!("{resource}/{id}"))?;
+        let what = format!("GET /{resource}/{id}");
+        self.transport
+            .execute(
+                &what,
+                Repeat::Safe,
+                |c| self.request(c, Method::GET, &url),
+                |raw| response::fetched_body(raw, &what),
+            )
+            .await
+    }
+
+    /// POST or PUT a JSON body; returns the (possibly empty) success body.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        repeat: Repeat,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let url = self.endpoint(path)?;
+        let what = format!("{method} /{path}");
+        self.transport
+            .execute(
+                &what,
+                repeat,
+                |c| self.request(c, method.clone(), &url).json(body),
+                |raw| response::write_body(raw, &what),
+            )
+            .await
+    }
+
+    /// DELETE `resource/id`; a record already gone is `NotFound`.
+    async fn remove(&self, resource: &str, id: i64) -> Result<(), ProviderError> {
+        let url = self.endpoint(&format!("{resource}/{id}"))?;
+        let what = format!("DELETE /{resource}/{id}");
+        self.transport
+            .execute(
+                &what,
+                // Deleting twice cannot do harm: the second one is a 404.
+                Repeat::Safe,
+                |c| self.request(c, Method::DELETE, &url),
+                |raw| response::write_body(raw, &what).map(|_| ()),
+            )
+            .await
+    }
+}
+
+fn unsupported_op(op: WriteOp, kind: Kind, why: &str) -> ProviderError {
+    let verb = match op {
+        WriteOp::Create => "create",
+        WriteOp::Update => "update",
+        WriteOp::Delete => "delete",
+    };
+    ProviderError::unsupported(format!("timetrack cannot {verb} a {kind}: {why}"))
+}
+
+#[async_trait]
+impl Provider for TimeTrackAdapter {
+    fn kind_name(&self) -> &'static str {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            // Users are read only: they map people by username and e-mail.
+            person: KindSupport::READ_ONLY,
+            // Clients: name and enabled cannot change (checked in `update`).
+            client: KindSupport::FULL,
+            project: KindSupport::FULL,
+            // Tasks are global and keyed by an immutable name: they are created (or reused)
+            // by name and arrive as derived records of entry listings; see README.
+            task: KindSupport {
+                list: false,
+                create: true,
+                update: false,
+                delete: false,
+                delete_archives: false,
+            },
+            time_entry: KindSupport::FULL,
+            change_feed: false,
+            entry_page_size: PAGE_LIMIT as u32,
+            idempotent_create: false,
+        }
+    }
+
+    async fn connect(&self) -> Result<ProviderInfo, ProviderError> {
+        // The cheapest authenticated call that also proves the users list (needed to map
+        // people) is readable with these credentials.
+        let mut url = self.endpoint("users")?;
+        url.query_pairs_mut()
+            .append_pair("limit", "1")
+            .append_pair("page_number", "0");
+        let what = "GET /users (connect)";
+        self.transport
+            .execute(
+                what,
+                Repeat::Safe,
+                |c| self.request(c, Method::GET, &url),
+                |raw| response::list_body(raw, what),
+            )
+            .await?;
+        let account = self
+            .base
+            .host_str()
+            .map(|h| h.split('.').next().unwrap_or(h).to_owned());
+        Ok(ProviderInfo {
+            server: "TimeTrack API v2 (ext)".into(),
+            timezone: None,
+            account,
+        })
+    }
+
+    async fn list_page(
+        &self,
+        kind: Kind,
+        scope: ListScope,
+        token: Option<PageToken>,
+    ) -> Result<Page, ProviderError> {
+        self.list_kind(kind, scope, token).await
+    }
+
+    async fn get(&self, kind: Kind, id: &RemoteId) -> Result<Option<RemoteRecord>, ProviderError> {
+        self.get_record(kind, id).await
+    }
+
+    async fn create(
+        &self,
+        record: &Record<RemoteId>,
+        _idempotency_key: &str,
+    ) -> Result<RemoteRecord, ProviderError> {
+        self.check_writable(WriteOp::Create, record)?;
+        self.create_record(record).await
+    }
+
+    async fn update(
+        &self,
+        target: &UpdateTarget,
+        record: &Record<RemoteId>,
+    ) -> Result<RemoteRecord, ProviderError> {
+        self.check_writable(WriteOp::Update, record)?;
+        self.update_record(&target.id, record).await
+    }
+
+    async fn delete(&self, kind: Kind, id: &RemoteId) -> Result<(), ProviderError> {
+        if !self.capabilities().support(kind).delete {
+            return Err(unsupported_op(
+                WriteOp::Delete,
+                kind,
+                match kind {
+                    Kind::Person => "users are read-only for timeweave",
+                    _ => "a task is one global record other projects may use",
+                },
+            ));
+        }
+        self.delete_record(kind, id).await
+    }
+
+    async fn find_created(
+        &self,
+        record: &Record<RemoteId>,
+        _idempotency_key: &str,
+    ) -> Result<Option<RemoteRecord>, ProviderError> {
+        self.find_by_natural_key(record).await
+    }
+
+    fn check_writable(&self, op: WriteOp, record: &Record<RemoteId>) -> Result<(), ProviderError> {
+        let kind = record.kind();
+        if !self.capabilities().support(kind).allows(op) {
+            let why = match (kind, op) {
+                (Kind::Person, _) => "users are read-only for timeweave",
+                (Kind::Task, WriteOp::Update) => "task names cannot change through the API",
+                _ => "a task is one global record other projects may use",
+            };
+            return Err(unsupported_op(op, kind, why));
+        }
+        if op == WriteOp::Delete {
+            return Ok(());
+        }
+        match record {
+            Record::Project(p) if p.client.is_none() => Err(unsupported_op(
+                op,
+                kind,
+                "TimeTrack projects need a client (clientName is required)",
+            )),
+            Record::TimeEntry(e) => match e.kind {
+                EntryKind::Work if e.project.is_none() && e.client.is_some() => Err(unsupported_op(
+                    op,
+                    kind,
+                    "client-only bookings have no place in TimeTrack (project time entries need a project)",
+                )),
+                EntryKind::Work if e.project.is_none() => Err(unsupported_op(
+                    op,
+                    kind,
+                    "TimeTrack project time entries need a project",
+                )),
+                EntryKind::Attendance if !self.settings.attendances => Err(unsupported_op(
+                    op,
+                    kind,
+                    "attendances are turned off in this provider's config (attendances = false)",
+                )),
+                EntryKind::Attendance if e.project.is_some() || e.task.is_some() || e.client.is_some() => {
+                    Err(unsupported_op(
+                        op,
+                        kind,
+                        "TimeTrack attendances carry no client, project or task",
+                    ))
+                }
+                _ if e.ended_at.is_none() => Err(unsupported_op(
+                    op,
+                    kind,
+                    "a running entry has no end time; TimeTrack entries need `to`",
+                )),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_forms() {
+        let u = parse_base_url("https://acme.timetrackenterprise.com/api/v2/ext").unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://acme.timetrackenterprise.com/api/v2/ext/"
+        );
+        let u = parse_base_url("https://acme.timetrackenterprise.com/api/v2/ext/").unwrap();
+        assert_eq!(u.join("clients").unwrap().path(), "/api/v2/ext/clients");
+        assert!(parse_base_url("http://127.0.0.1:8080/api/v2/ext").is_ok());
+        let e = parse_base_url("http://acme.timetrackenterprise.com/api/v2/ext").unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        assert!(parse_base_url("acme.timetrackenterprise.com").is_err());
+    }
+}
