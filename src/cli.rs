@@ -29,8 +29,7 @@ TIMEWEAVE_SECTION__KEY environment variables override it (see config.example.tom
     name = "timeweave",
     version,
     about = "Sync/ETL daemon for time-tracking data: TimeTrack, TrackingTime and TimeTracker in one SQLite ledger",
-    after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true
+    after_help = EXAMPLES
 )]
 pub struct Cli {
     /// Config file [default: $TIMEWEAVE_CONFIG, else /etc/timeweave/config.toml]
@@ -67,17 +66,33 @@ impl Cli {
         }
     }
 
-    /// `--provider`/`--dry-run` without `--sync-once` (and without a command) is a mistake.
-    pub fn stray_sync_flags(&self) -> Option<&'static str> {
-        if self.command.is_none() && !self.sync_once {
-            if !self.sync.provider.is_empty() {
-                return Some("--provider");
-            }
-            if self.sync.dry_run {
-                return Some("--dry-run");
-            }
+    /// Flags in a combination clap cannot express: `--sync-once` with a command, or
+    /// `--provider`/`--dry-run` outside a one-shot sync. `None` when the line makes sense.
+    pub fn usage_error(&self) -> Option<String> {
+        let top_sync_flag = if !self.sync.provider.is_empty() {
+            Some("--provider")
+        } else if self.sync.dry_run {
+            Some("--dry-run")
+        } else {
+            None
+        };
+        match (&self.command, self.sync_once, top_sync_flag) {
+            (Some(cmd), true, _) => Some(format!(
+                "--sync-once cannot be combined with the `{}` command (`timeweave sync` is the same as --sync-once)",
+                cmd.name()
+            )),
+            (Some(Command::Sync(_)), false, Some(flag)) => Some(format!(
+                "put {flag} after the command: `timeweave sync {flag} ...`"
+            )),
+            (Some(cmd), false, Some(flag)) => Some(format!(
+                "{flag} only applies to one-shot syncs, not to `{}`",
+                cmd.name()
+            )),
+            (None, false, Some(flag)) => Some(format!(
+                "{flag} only applies to one-shot syncs: add --sync-once, or use `timeweave sync {flag} ...`"
+            )),
+            _ => None,
         }
-        None
     }
 }
 
@@ -299,11 +314,20 @@ mod tests {
 
     #[test]
     fn stray_flags_and_conflicting_forms_are_refused() {
-        assert_eq!(
-            parse(&["--dry-run"]).unwrap().stray_sync_flags(),
-            Some("--dry-run")
-        );
-        assert!(parse(&["--sync-once", "status"]).is_err());
+        let usage = |args: &[&str]| parse(args).unwrap().usage_error();
+        assert!(usage(&["--dry-run"]).unwrap().contains("--sync-once"));
+        assert!(usage(&["--sync-once", "status"])
+            .unwrap()
+            .contains("cannot be combined"));
+        assert!(usage(&["--provider", "a", "sync"])
+            .unwrap()
+            .contains("after the command"));
+        assert!(usage(&["--dry-run", "report"])
+            .unwrap()
+            .contains("not to `report`"));
+        assert_eq!(usage(&["--sync-once", "--dry-run"]), None);
+        assert_eq!(usage(&["sync", "--dry-run"]), None);
+        assert_eq!(usage(&["--config", "/x", "status"]), None);
     }
 
     #[test]

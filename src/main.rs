@@ -15,8 +15,8 @@ const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(flag) = cli.stray_sync_flags() {
-        eprintln!("error: {flag} only applies to one-shot syncs: add --sync-once, or use `timeweave sync {flag} ...`");
+    if let Some(problem) = cli.usage_error() {
+        eprintln!("error: {problem}");
         return ExitCode::from(EXIT_USAGE);
     }
     let command = cli.effective_command();

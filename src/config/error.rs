@@ -117,10 +117,8 @@ pub(crate) fn describe_origin(md: &figment::Metadata, keys: &[&str]) -> String {
 pub(crate) fn from_figment(err: figment::Error) -> Vec<Problem> {
     err.into_iter()
         .map(|e| {
-            let mut keys: Vec<String> = e.path.clone();
-            if let Kind::UnknownField(field, _) = &e.kind {
-                keys.push(field.clone());
-            }
+            // For an unknown field, figment's path already ends with the field's name.
+            let keys: Vec<String> = e.path.clone();
             let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
             let origin = e
                 .metadata

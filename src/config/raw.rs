@@ -55,8 +55,7 @@ pub(crate) struct RawSync {
     pub hot_window_days_back: Option<u32>,
     pub hot_window_days_ahead: Option<u32>,
     pub deep_scan_slice_days: Option<u32>,
-    /// A TOML date (`2015-01-01`) or a string.
-    pub deep_scan_horizon: Option<Scalar>,
+    pub deep_scan_horizon: Option<DateText>,
     pub mass_delete_max_fraction: Option<f64>,
     pub mass_delete_min_count: Option<u32>,
 }
@@ -119,5 +118,25 @@ impl fmt::Display for Scalar {
 impl fmt::Debug for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Scalar(..)")
+    }
+}
+
+/// A date given as a string or as a TOML date literal (which reaches serde as a one-key
+/// table holding its text).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum DateText {
+    Text(String),
+    Toml {
+        #[serde(rename = "$__toml_private_datetime")]
+        text: String,
+    },
+}
+
+impl DateText {
+    pub fn text(&self) -> &str {
+        match self {
+            DateText::Text(t) | DateText::Toml { text: t } => t,
+        }
     }
 }

@@ -244,7 +244,7 @@ fn validate_sync(cx: &mut Ctx<'_>, raw: RawSync) -> SyncConfig {
     let deep_scan_horizon = match raw.deep_scan_horizon {
         None => d.deep_scan_horizon,
         Some(v) => {
-            let text = v.to_string();
+            let text = v.text().to_string();
             match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
                 Ok(date) if date > chrono::Utc::now().date_naive() => {
                     cx.problem(
@@ -477,7 +477,7 @@ fn validate_provider(
         if !s.expose().starts_with("tt_") {
             cx.problem(
                 format!("{p}.api_secret"),
-                "does not look like a TimeTracker API token: tokens start with `tt_` (create one under Admin -> API tokens; the value is shown once)",
+                "does not look like a TimeTracker API token: tokens start with `tt_` (create one under Admin -> Security & Access -> Api-tokens; the value is shown once)",
             );
         }
     }

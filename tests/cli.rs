@@ -1,0 +1,199 @@
+//! The `timeweave` binary as an operator runs it: `check` (summary, errors, exit codes, and
+//! never a secret), the missing-config message, usage errors and `--help`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const SECRET_FILE_VALUE: &str = "tt_FILE_SECRET_do_not_print";
+const SECRET_ENV_VALUE: &str = "ENV_SECRET_do_not_print";
+const KEY_ENV_VALUE: &str = "ENV_KEY_do_not_print";
+const INLINE_VALUE: &str = "INLINE_SECRET_do_not_print";
+
+/// Runs the binary with exactly these environment variables (nothing inherited).
+fn timeweave(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_timeweave"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run timeweave")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write_config(dir: &Path, body: &str) -> String {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, body).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn check_prints_a_summary_without_any_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("tt-token");
+    std::fs::write(&secret, format!("{SECRET_FILE_VALUE}\n")).unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[providers.tt]
+kind = "timetracker"
+base_url = "https://tt.example.com"
+api_secret_file = "{}"
+
+[providers.acme]
+kind = "timetrack"
+base_url = "http://127.0.0.1:8080"
+mode = "pull"
+
+[providers.trk]
+kind = "trackingtime"
+api_secret = "{INLINE_VALUE}"
+contact = "ops@example.com"
+"#,
+            secret.display()
+        ),
+    );
+    let out = timeweave(
+        &["check", "--config", &config],
+        &[
+            ("TIMEWEAVE_PROVIDERS__ACME__API_SECRET", SECRET_ENV_VALUE),
+            ("TIMEWEAVE_PROVIDERS__ACME__API_KEY", KEY_ENV_VALUE),
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for secret in [
+        SECRET_FILE_VALUE,
+        SECRET_ENV_VALUE,
+        KEY_ENV_VALUE,
+        INLINE_VALUE,
+    ] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} leaked:\n{stdout}\n{stderr}"
+        );
+    }
+    for expected in [
+        "tt [timetracker]",
+        "acme [timetrack]",
+        "trk [trackingtime]",
+        "https://api.trackingtime.co/api/v4",
+        "mode: pull",
+        "0 */5 * * * * (UTC)",
+        "100/min and 1000/h",
+        "30/min",
+        "2/s",
+        &format!("api_secret: set (from file {})", secret.display()),
+        "api_secret: set (from env TIMEWEAVE_PROVIDERS__ACME__API_SECRET)",
+        "api_key: set (from env TIMEWEAVE_PROVIDERS__ACME__API_KEY)",
+        "api_secret: set (inline in",
+        "ledger: ./timeweave.db",
+        "conflict policy: newest",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn check_of_a_bad_config_lists_the_problems_and_exits_1_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[providers.tt]\nkind = \"timetracker\"\nbase_url = \"http://tt.example.com\"\napi_secret = \"{INLINE_VALUE}\"\nschedule = \"* * *\"\n"
+        ),
+    );
+    let out = timeweave(&["check", "--config", &config], &[]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("providers.tt.base_url") && stderr.contains("https://"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("providers.tt.schedule") && stderr.contains("`* * *`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("providers.tt.api_secret") && stderr.contains("tt_"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains(INLINE_VALUE) && !stderr.contains(INLINE_VALUE));
+}
+
+#[test]
+fn a_missing_config_is_explained_and_other_commands_exit_78() {
+    let out = timeweave(&["check"], &[("TIMEWEAVE_CONFIG", "/nonexistent/tw.toml")]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("/nonexistent/tw.toml")
+            && stderr.contains("TIMEWEAVE_CONFIG environment variable"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("config.example.toml"), "{stderr}");
+
+    let out = timeweave(&["run", "--config", "/nonexistent/tw.toml"], &[]);
+    assert_eq!(out.status.code(), Some(78), "{:?}", text(&out));
+    assert!(text(&out).1.contains("given with --config"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["--dry-run"],
+        vec!["--sync-once", "status"],
+        vec!["report", "--from", "31.01.2026"],
+        vec!["frobnicate"],
+    ] {
+        let out = timeweave(&args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {:?}", text(&out));
+    }
+}
+
+#[test]
+fn help_lists_every_command_with_examples() {
+    let out = timeweave(&["--help"], &[]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    for cmd in [
+        "run",
+        "sync",
+        "status",
+        "check",
+        "conflicts",
+        "report",
+        "export",
+        "demo",
+        "migrate",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{cmd} "))),
+            "{cmd} missing from help:\n{stdout}"
+        );
+    }
+    for flag in [
+        "--config",
+        "--log-format",
+        "--log-level",
+        "--sync-once",
+        "--provider",
+        "--dry-run",
+        "Examples:",
+    ] {
+        assert!(stdout.contains(flag), "{flag} missing from help");
+    }
+    let out = timeweave(&["conflicts", "resolve", "--help"], &[]);
+    assert!(text(&out).0.contains("--take"));
+}
