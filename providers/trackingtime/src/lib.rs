@@ -1,7 +1,28 @@
 //! TrackingTime v4 (trackingtime.co): the adapter, its JSON shapes and mapping, and a
 //! simulator (`sim`) faithful to `shared/providers/trackingtime-v4.md`.
 //!
-//! (Being built: see issue 4.)
+//! Module map:
+//! - [`adapter`]: [`TrackingTimeAdapter`], the `Provider` implementation (requests, paging,
+//!   writes, account discovery, webhook registration calls).
+//! - `envelope`: turns every HTTP answer into data or a typed `ProviderError`.
+//! - `wire`: the JSON shapes TrackingTime sends, read leniently.
+//! - `mapping`: wire shapes to canonical records and canonical records to request bodies.
+//! - `zone`: `GMT±HH:MM` / IANA zones and the naive `yyyy-MM-dd HH:mm:ss` timestamps.
+//! - `paging`: page tokens and the "stop when a page brings nothing new" rule.
+//! - [`webhook`]: tolerant parsing of webhook callbacks into a "sync sooner" hint.
+//! - [`sim`]: the simulator.
+
+pub mod adapter;
+mod envelope;
+mod mapping;
+mod paging;
+pub mod sim;
+pub mod webhook;
+mod wire;
+pub mod zone;
+
+pub use adapter::{TrackingTimeAdapter, WebhookInfo, WebhookRegistration};
+pub use webhook::{parse_webhook, WebhookHint};
 
 use timeweave_contract::Secret;
 use timeweave_http::Quota;
@@ -29,4 +50,13 @@ pub struct Settings {
 /// No limit is published; we throttle ourselves to 2 requests per second.
 pub fn default_quotas() -> Vec<Quota> {
     vec![Quota::per_second(2)]
+}
+
+/// The User-Agent every request carries: `timeweave/<version> (<contact>)`.
+pub fn user_agent(contact: &str) -> String {
+    format!(
+        "timeweave/{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        contact.trim()
+    )
 }

@@ -1,0 +1,1072 @@
+//! The TrackingTime v4 adapter: account discovery (`GET /me`), every request (Basic
+//! `API_TOKEN:<app password>`, the timeweave User-Agent, the account id in the path),
+//! listings with TrackingTime's per-endpoint paging, the event change feed
+//! (`sort_by=updated_at` then `sort_by=created_at`), writes with external-id tagging and
+//! search-before-resend, and the webhook registration calls.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{Duration, NaiveDate};
+use reqwest::header::{ACCEPT, USER_AGENT};
+use reqwest::Method;
+use serde_json::Value;
+use timeweave_contract::{
+    Capabilities, EntryKind, Kind, KindSupport, ListScope, Page, PageItem, PageToken, Provider,
+    ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Secret, TimeEntry, UpdateTarget,
+    Window, WriteOp,
+};
+use timeweave_http::{Repeat, Transport};
+use tokio::sync::Mutex;
+
+use crate::envelope::{self, Body, EnvelopeError};
+use crate::mapping::{self, Ctx};
+use crate::paging::{self, Cursor, Next, Phase};
+use crate::wire;
+use crate::zone::{parse_naive, Zone};
+use crate::{Settings, KIND};
+
+/// Events per page: the documented default (max 20,000), sent explicitly since older
+/// servers defaulted to 50 (spec §5).
+pub const DEFAULT_EVENTS_PAGE_SIZE: u32 = 1000;
+/// Tasks per page: S4 observed `/tasks` paging properly at 100.
+pub const DEFAULT_TASKS_PAGE_SIZE: u32 = 100;
+/// No listing goes past this many pages (the robust rule of spec §5).
+pub const DEFAULT_MAX_PAGES: u32 = 10_000;
+/// How often a create whose outcome was unknown is looked up and sent again.
+const CREATE_ATTEMPTS: u32 = 3;
+
+/// What `connect` learned: the workspace every call is scoped to.
+#[derive(Clone, Debug)]
+struct Session {
+    account_id: i64,
+    company: Option<String>,
+    user_id: i64,
+    /// The zone `created_at`/`updated_at` are written in (the caller's `/me` timezone).
+    zone: Zone,
+    version: Option<String>,
+}
+
+/// A webhook as `register_webhook` created it.
+#[derive(Clone, Debug)]
+pub struct WebhookRegistration {
+    pub id: i64,
+    /// The secret TrackingTime returns (how it signs callbacks is undocumented).
+    pub secret: Option<Secret>,
+}
+
+/// A webhook as `list_webhooks` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookInfo {
+    pub id: i64,
+    pub url: Option<String>,
+    pub events: Option<String>,
+}
+
+/// One request, before the account prefix is added.
+struct Call {
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+    /// `/me` and `/teams` live outside the account prefix.
+    global: bool,
+}
+
+impl Call {
+    fn get(path: impl Into<String>) -> Call {
+        Call {
+            method: Method::GET,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            global: false,
+        }
+    }
+    fn with(method: Method, path: impl Into<String>, body: Option<Value>) -> Call {
+        Call {
+            body,
+            method,
+            ..Call::get(path)
+        }
+    }
+    fn q(mut self, k: &str, v: impl ToString) -> Call {
+        self.query.push((k.to_owned(), v.to_string()));
+        self
+    }
+}
+
+/// The TrackingTime v4 provider.
+pub struct TrackingTimeAdapter {
+    base: String,
+    password: Secret,
+    configured_account: Option<i64>,
+    user_agent: String,
+    transport: Transport,
+    session: Mutex<Option<Session>>,
+    events_page_size: u32,
+    tasks_page_size: u32,
+    max_pages: u32,
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.trim_matches(|c| c == '[' || c == ']') == "::1"
+        || host.starts_with("127.")
+}
+
+impl TrackingTimeAdapter {
+    /// Checks the settings (no I/O): an http(s) base URL (plain http only on loopback), a
+    /// non-empty app password and contact.
+    pub fn new(settings: Settings, transport: Transport) -> Result<Self, ProviderError> {
+        let setup = |m: String| ProviderError::Setup { message: m };
+        let base = settings.base_url.trim().trim_end_matches('/').to_owned();
+        let url = url::Url::parse(&base).map_err(|e| {
+            setup(format!(
+                "trackingtime base_url {base:?} is not a URL ({e}); the default is {}",
+                crate::DEFAULT_BASE_URL
+            ))
+        })?;
+        let host = url.host_str().unwrap_or("");
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(host) => {}
+            other => {
+                return Err(setup(format!(
+                    "trackingtime base_url must use https (got {other}://{host}); plain http \
+                     is only allowed on loopback"
+                )))
+            }
+        }
+        if settings.app_password.is_empty() {
+            return Err(setup(
+                "trackingtime app_password is empty: create an App Password in TrackingTime \
+                 (Settings > Apps > App passwords) and configure it"
+                    .into(),
+            ));
+        }
+        if settings.contact.trim().is_empty() {
+            return Err(setup(
+                "trackingtime contact is empty: TrackingTime asks every API client to name a \
+                 contact e-mail or URL in its User-Agent"
+                    .into(),
+            ));
+        }
+        if let Some(a) = settings.account_id.filter(|&a| a <= 0) {
+            return Err(setup(format!(
+                "trackingtime account_id {a} is not a valid account id"
+            )));
+        }
+        Ok(TrackingTimeAdapter {
+            base,
+            user_agent: crate::user_agent(&settings.contact),
+            password: settings.app_password,
+            configured_account: settings.account_id,
+            transport,
+            session: Mutex::new(None),
+            events_page_size: DEFAULT_EVENTS_PAGE_SIZE,
+            tasks_page_size: DEFAULT_TASKS_PAGE_SIZE,
+            max_pages: DEFAULT_MAX_PAGES,
+        })
+    }
+
+    /// Events per page (1..=20,000); tests use small pages to exercise paging.
+    pub fn with_events_page_size(mut self, n: u32) -> Self {
+        self.events_page_size = n.clamp(1, 20_000);
+        self
+    }
+
+    /// Tasks per page (1..=1,000).
+    pub fn with_tasks_page_size(mut self, n: u32) -> Self {
+        self.tasks_page_size = n.clamp(1, 1000);
+        self
+    }
+
+    /// The workspace the adapter works in, once known (after `connect` or a first call).
+    pub async fn account_id(&self) -> Option<i64> {
+        self.session.lock().await.as_ref().map(|s| s.account_id)
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    /// Sends one call. In-envelope errors whose status is in `keep` come back as
+    /// `Ok(Err(..))` for the caller to judge; every other error is typed (and retried by
+    /// the transport when `repeat` and the error allow it).
+    async fn send(
+        &self,
+        what: &str,
+        repeat: Repeat,
+        call: &Call,
+        keep: &[i64],
+    ) -> Result<Result<Body, EnvelopeError>, ProviderError> {
+        let url = if call.global {
+            format!("{}/{}", self.base, call.path)
+        } else {
+            let s = self.session().await?;
+            format!("{}/{}/{}", self.base, s.account_id, call.path)
+        };
+        self.send_to(&url, what, repeat, call, keep).await
+    }
+
+    /// `send` with the URL already made (no session needed: `/me` goes through here).
+    async fn send_to(
+        &self,
+        url: &str,
+        what: &str,
+        repeat: Repeat,
+        call: &Call,
+        keep: &[i64],
+    ) -> Result<Result<Body, EnvelopeError>, ProviderError> {
+        self.transport
+            .execute(
+                what,
+                repeat,
+                |c| {
+                    let mut rb = c
+                        .request(call.method.clone(), url)
+                        .basic_auth("API_TOKEN", Some(self.password.expose()))
+                        .header(USER_AGENT, &self.user_agent)
+                        .header(ACCEPT, "application/json");
+                    if !call.query.is_empty() {
+                        rb = rb.query(&call.query);
+                    }
+                    if let Some(body) = &call.body {
+                        rb = rb.json(body);
+                    }
+                    rb
+                },
+                |raw| match envelope::read(&raw, what)? {
+                    Ok(body) => Ok(Ok(body)),
+                    Err(e) if keep.contains(&e.status) => Ok(Err(e)),
+                    Err(e) => Err(envelope::to_error(e, what)),
+                },
+            )
+            .await
+    }
+
+    async fn send_ok(
+        &self,
+        what: &str,
+        repeat: Repeat,
+        call: &Call,
+    ) -> Result<Body, ProviderError> {
+        match self.send(what, repeat, call, &[]).await? {
+            Ok(b) => Ok(b),
+            Err(e) => Err(envelope::to_error(e, what)),
+        }
+    }
+
+    async fn session(&self) -> Result<Session, ProviderError> {
+        let mut guard = self.session.lock().await;
+        if let Some(s) = guard.as_ref() {
+            return Ok(s.clone());
+        }
+        let s = self.discover().await?;
+        *guard = Some(s.clone());
+        Ok(s)
+    }
+
+    async fn ctx(&self) -> Result<Ctx, ProviderError> {
+        Ok(Ctx {
+            account_zone: self.session().await?.zone,
+        })
+    }
+
+    /// `GET /me`: the caller, their workspaces and zone; picks the account (spec §1).
+    async fn discover(&self) -> Result<Session, ProviderError> {
+        let call = Call {
+            global: true,
+            ..Call::get("me")
+        };
+        let url = format!("{}/me", self.base);
+        let body = match self
+            .send_to(&url, "GET /me", Repeat::Safe, &call, &[])
+            .await?
+        {
+            Ok(b) => b,
+            Err(e) => return Err(envelope::to_error(e, "GET /me")),
+        };
+        let me: wire::Me = wire::Me::deserialize(body.data()).map_err(|e| {
+            ProviderError::malformed(format!("TrackingTime GET /me could not be read: {e}"))
+        })?;
+        let version = body
+            .0
+            .get("response")
+            .and_then(|r| r.get("version"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let choices = || {
+            me.teams
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} ({})",
+                        t.account_id,
+                        t.company.as_deref().unwrap_or("unnamed company")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (account_id, company) = match self.configured_account {
+            Some(a) => match me.teams.iter().find(|t| t.account_id == a) {
+                Some(t) => (a, t.company.clone()),
+                None if me.teams.is_empty() && me.account_id == Some(a) => (a, None),
+                None => {
+                    return Err(ProviderError::Setup {
+                        message: format!(
+                            "trackingtime account_id {a} is not one of this user's \
+                             workspaces; set account_id to one of: {}",
+                            choices()
+                        ),
+                    })
+                }
+            },
+            None => match me.teams.as_slice() {
+                [only] => (only.account_id, only.company.clone()),
+                [] => match me.account_id {
+                    Some(a) => (a, None),
+                    None => {
+                        return Err(ProviderError::Setup {
+                            message: "TrackingTime GET /me names no workspace; set \
+                                      trackingtime account_id in the config"
+                                .into(),
+                        })
+                    }
+                },
+                _ => {
+                    return Err(ProviderError::Setup {
+                        message: format!(
+                            "this TrackingTime user belongs to {} workspaces and timeweave \
+                             will not guess which one to sync; set trackingtime account_id \
+                             to one of: {}",
+                            me.teams.len(),
+                            choices()
+                        ),
+                    })
+                }
+            },
+        };
+        let zone = me
+            .timezone
+            .as_deref()
+            .and_then(Zone::parse)
+            .unwrap_or(Zone::UTC);
+        Ok(Session {
+            account_id,
+            company,
+            user_id: me.id,
+            zone,
+            version,
+        })
+    }
+
+    // ---------------------------------------------------------------- listings
+
+    fn items_of(body: &Body, what: &str) -> Result<Vec<Value>, ProviderError> {
+        match body.data() {
+            Value::Array(items) => Ok(items.clone()),
+            Value::Null => Ok(Vec::new()),
+            Value::Object(m) if m.is_empty() => Ok(Vec::new()),
+            other => Err(ProviderError::malformed(format!(
+                "{what}: expected a list in data, got {}",
+                short(other)
+            ))),
+        }
+    }
+
+    /// A reference kind that comes in one answer (users, customers, projects): the whole
+    /// list, each id once (customers ignore `page`, projects answer all on page 0).
+    async fn list_whole(&self, kind: Kind, path: &str) -> Result<Page, ProviderError> {
+        let what = format!("GET {path}?filter=ALL");
+        let call = Call::get(path).q("filter", "ALL");
+        let body = self.send_ok(&what, Repeat::Safe, &call).await?;
+        let ctx = self.ctx().await?;
+        let mut seen = HashSet::new();
+        let items = Self::items_of(&body, &what)?
+            .iter()
+            .filter(|v| wire::id_of(v).is_none_or(|id| seen.insert(id)))
+            .map(|v| mapping::item(kind, v, &ctx))
+            .collect();
+        Ok(Page { items, next: None })
+    }
+
+    async fn list_tasks(&self, token: Option<PageToken>) -> Result<Page, ProviderError> {
+        let cursor = match &token {
+            Some(t) => Cursor::parse(t)?,
+            None => Cursor::first(Phase::Start),
+        };
+        let what = format!("GET tasks?filter=ALL page {}", cursor.page);
+        let call = Call::get("tasks")
+            .q("filter", "ALL")
+            .q("page", cursor.page)
+            .q("page_size", self.tasks_page_size);
+        let body = self.send_ok(&what, Repeat::Safe, &call).await?;
+        let raw = Self::items_of(&body, &what)?;
+        let ctx = self.ctx().await?;
+        let ids: Vec<i64> = raw.iter().filter_map(wire::id_of).collect();
+        let print = paging::fingerprint(&ids);
+        let next = paging::next(
+            &cursor,
+            raw.len(),
+            self.tasks_page_size,
+            print,
+            self.max_pages,
+        )?;
+        let items = if next == Next::Repeated {
+            Vec::new()
+        } else {
+            raw.iter()
+                .map(|v| mapping::item(Kind::Task, v, &ctx))
+                .collect()
+        };
+        let next = match next {
+            Next::More(p) => Some(
+                Cursor {
+                    page: cursor.page + 1,
+                    previous: p,
+                    ..cursor
+                }
+                .token(),
+            ),
+            Next::Done | Next::Repeated => None,
+        };
+        Ok(Page { items, next })
+    }
+
+    /// The inclusive date range and `sort_by` a phase of an event listing asks for.
+    fn event_dates(phase: Phase, window: &Window, zone: Zone) -> (NaiveDate, NaiveDate) {
+        match phase {
+            // Start dates are local to each event (offsets within ±14 h): a day of margin
+            // each side, then the exact half-open UTC window is applied here.
+            Phase::Start => (
+                (window.from - Duration::days(1)).date_naive(),
+                (window.to + Duration::days(1)).date_naive(),
+            ),
+            // Change dates are in the account's zone, at day granularity: one day of
+            // overlap before the cursor, one after (spec §9).
+            Phase::Updated | Phase::Created => (
+                zone.date_of(window.from - Duration::days(1)),
+                zone.date_of(window.to) + Duration::days(1),
+            ),
+        }
+    }
+
+    async fn list_events(
+        &self,
+        scope: ListScope,
+        token: Option<PageToken>,
+    ) -> Result<Page, ProviderError> {
+        let (window, first) = match scope {
+            ListScope::StartedIn(w) => (w, Phase::Start),
+            ListScope::ChangedIn(w) => (w, Phase::Updated),
+            ListScope::All => {
+                return Err(ProviderError::unsupported(
+                    "listing every TrackingTime event at once: list by start-date window",
+                ))
+            }
+        };
+        let cursor = match &token {
+            Some(t) => Cursor::parse(t)?,
+            None => Cursor::first(first),
+        };
+        if (first == Phase::Start) != (cursor.phase == Phase::Start) {
+            return Err(ProviderError::rejected(
+                "page token belongs to another listing",
+            ));
+        }
+        let ctx = self.ctx().await?;
+        let (from, to) = Self::event_dates(cursor.phase, &window, ctx.account_zone);
+        let (raw, print) = self
+            .fetch_events(cursor.phase, cursor.page, from, to, None)
+            .await?;
+        let next = paging::next(
+            &cursor,
+            raw.len(),
+            self.events_page_size,
+            print,
+            self.max_pages,
+        )?;
+        let items = if next == Next::Repeated {
+            Vec::new()
+        } else {
+            raw.iter()
+                .filter(|v| !(cursor.phase == Phase::Created && updated_within(v, from, to)))
+                .map(|v| mapping::event(v, &ctx))
+                .filter(|item| match (cursor.phase, item) {
+                    (Phase::Start, PageItem::Record(r)) => match &r.record {
+                        Record::TimeEntry(e) => window.contains(e.started_at),
+                        _ => false,
+                    },
+                    _ => true,
+                })
+                .collect()
+        };
+        let next = match next {
+            Next::More(p) => Some(Cursor {
+                page: cursor.page + 1,
+                previous: p,
+                ..cursor
+            }),
+            Next::Done | Next::Repeated if cursor.phase == Phase::Updated => {
+                Some(Cursor::first(Phase::Created))
+            }
+            Next::Done | Next::Repeated => None,
+        };
+        Ok(Page {
+            items,
+            next: next.map(|c| c.token()),
+        })
+    }
+
+    /// One page of `GET events?filter=COMPANY` (or `filter=USER&id=` when `user` is given).
+    async fn fetch_events(
+        &self,
+        phase: Phase,
+        page: u32,
+        from: NaiveDate,
+        to: NaiveDate,
+        user: Option<i64>,
+    ) -> Result<(Vec<Value>, u64), ProviderError> {
+        let mut call = Call::get("events");
+        call = match user {
+            Some(u) => call.q("filter", "USER").q("id", u),
+            None => call.q("filter", "COMPANY"),
+        };
+        call = call
+            .q("from", from.format("%Y-%m-%d"))
+            .q("to", to.format("%Y-%m-%d"))
+            .q("page", page)
+            .q("page_size", self.events_page_size)
+            .q("order", "asc");
+        let sort = match phase {
+            Phase::Start => None,
+            Phase::Updated => Some("updated_at"),
+            Phase::Created => Some("created_at"),
+        };
+        if let Some(s) = sort {
+            call = call.q("sort_by", s);
+        }
+        let what = format!(
+            "GET events {from}..{to}{} page {page}",
+            sort.map(|s| format!(" sort_by={s}")).unwrap_or_default()
+        );
+        let body = self.send_ok(&what, Repeat::Safe, &call).await?;
+        let raw = Self::items_of(&body, &what)?;
+        let ids: Vec<i64> = raw.iter().filter_map(wire::id_of).collect();
+        Ok((raw, paging::fingerprint(&ids)))
+    }
+
+    // ---------------------------------------------------------------- single records
+
+    fn path_of(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Person => "users",
+            Kind::Client => "customers",
+            Kind::Project => "projects",
+            Kind::Task => "tasks",
+            Kind::TimeEntry => "events",
+        }
+    }
+
+    fn one(
+        &self,
+        kind: Kind,
+        v: &Value,
+        ctx: &Ctx,
+        what: &str,
+    ) -> Result<RemoteRecord, ProviderError> {
+        match mapping::item(kind, v, ctx) {
+            PageItem::Record(r) => Ok(r),
+            PageItem::Invalid(bad) => Err(ProviderError::rejected(format!(
+                "{what}: TrackingTime holds a {kind} timeweave cannot read: {}",
+                bad.reason
+            ))),
+        }
+    }
+
+    /// The record in a write's answer, or (when the answer has none) a fresh read.
+    async fn record_from(
+        &self,
+        kind: Kind,
+        id: i64,
+        body: &Body,
+        what: &str,
+    ) -> Result<RemoteRecord, ProviderError> {
+        let data = body.data();
+        if data.is_object() && wire::id_of(data) == Some(id) {
+            let ctx = self.ctx().await?;
+            return self.one(kind, data, &ctx, what);
+        }
+        self.get(kind, &RemoteId::from(id)).await?.ok_or_else(|| {
+            ProviderError::not_found(format!("{kind} {id} vanished right after {what}"))
+        })
+    }
+
+    fn id_in(body: &Body, what: &str) -> Result<i64, ProviderError> {
+        wire::id_of(body.data()).ok_or_else(|| {
+            ProviderError::malformed(format!(
+                "{what}: the answer names no id: {}",
+                short(body.data())
+            ))
+        })
+    }
+
+    /// Archives (`close`) or reopens (`open`) a customer, project or task. PUT: customers
+    /// answer POST with an HTML page (spec §3).
+    async fn set_archived(&self, kind: Kind, id: i64, archived: bool) -> Result<(), ProviderError> {
+        let verb = if archived { "close" } else { "open" };
+        let path = format!("{}/{verb}/{id}", Self::path_of(kind));
+        let what = format!("PUT {path}");
+        self.send_ok(&what, Repeat::Safe, &Call::with(Method::PUT, path, None))
+            .await
+            .map(|_| ())
+    }
+
+    async fn create_once(
+        &self,
+        record: &Record<RemoteId>,
+        key: &str,
+    ) -> Result<RemoteRecord, ProviderError> {
+        let (kind, path, body, archived) = match record {
+            Record::TimeEntry(e) => (
+                Kind::TimeEntry,
+                "events/add",
+                mapping::event_body(e, Some(key))?,
+                false,
+            ),
+            Record::Client(c) => (
+                Kind::Client,
+                "customers/add",
+                mapping::customer_body(c),
+                c.archived,
+            ),
+            Record::Project(p) => (
+                Kind::Project,
+                "projects/add",
+                mapping::project_body(p)?,
+                p.archived,
+            ),
+            Record::Task(t) => (Kind::Task, "tasks/add", mapping::task_body(t)?, t.archived),
+            Record::Person(_) => return Err(people_unsupported()),
+        };
+        let what = format!("POST {path}");
+        let call = Call::with(Method::POST, path, Some(body));
+        let answer = self
+            .send_ok(&what, Repeat::OnlyIfNotReceived, &call)
+            .await?;
+        let id = Self::id_in(&answer, &what)?;
+        if archived {
+            self.set_archived(kind, id, true).await?;
+            return self.get(kind, &RemoteId::from(id)).await?.ok_or_else(|| {
+                ProviderError::not_found(format!("{kind} {id} vanished right after {what}"))
+            });
+        }
+        self.record_from(kind, id, &answer, &what).await
+    }
+
+    /// Looks for an event by its `EVENT_THIRD_PARTY_ID` (spec §8.2). `Ok(None)` when the
+    /// search answered and found nothing; `Err` when the search itself is unavailable.
+    async fn search_external_id(&self, key: &str) -> Result<Option<RemoteRecord>, ProviderError> {
+        let call = Call::get("search/events")
+            .q("type", "ByExternalID")
+            .q("entity", "Event")
+            .q("external_id", key)
+            .q("service", mapping::SERVICE_NAME);
+        let what = "GET search/events?type=ByExternalID";
+        let body = match self.send(what, Repeat::Safe, &call, &[404]).await? {
+            Ok(b) => b,
+            Err(_) => return Ok(None),
+        };
+        let ctx = self.ctx().await?;
+        let data = body.data();
+        let items: Vec<&Value> = match data {
+            Value::Array(items) => items.iter().collect(),
+            Value::Object(m) if m.contains_key("id") => vec![data],
+            _ => Vec::new(),
+        };
+        let mut found: Vec<RemoteRecord> = items
+            .into_iter()
+            .filter_map(|v| match mapping::event(v, &ctx) {
+                PageItem::Record(r) => Some(r),
+                PageItem::Invalid(_) => None,
+            })
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        if found.len() > 1 {
+            tracing::warn!(
+                key,
+                count = found.len(),
+                "several TrackingTime events carry the same external id; using the oldest"
+            );
+        }
+        Ok(found.into_iter().next())
+    }
+
+    /// The natural-key fallback when search by external id is unavailable: the same user,
+    /// start and end, on the entry's day.
+    async fn find_event_by_content(
+        &self,
+        entry: &TimeEntry<RemoteId>,
+    ) -> Result<Option<RemoteRecord>, ProviderError> {
+        let user = mapping::parse_id(&entry.person, "person")?;
+        let ctx = self.ctx().await?;
+        let from = (entry.started_at - Duration::days(1)).date_naive();
+        let to = (entry.started_at + Duration::days(1)).date_naive();
+        for page in 0..self.max_pages {
+            let (raw, _) = self
+                .fetch_events(Phase::Start, page, from, to, Some(user))
+                .await?;
+            for v in &raw {
+                if let PageItem::Record(r) = mapping::event(v, &ctx) {
+                    if let Record::TimeEntry(e) = &r.record {
+                        if e.started_at == entry.started_at
+                            && e.ended_at == entry.ended_at
+                            && e.project == entry.project
+                        {
+                            return Ok(Some(r));
+                        }
+                    }
+                }
+            }
+            if raw.len() < self.events_page_size as usize {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    // ---------------------------------------------------------------- webhooks
+
+    /// Registers a callback for `event.created` and `event.updated` (spec §10, the official
+    /// n8n trigger's call). Returns the webhook id and secret.
+    pub async fn register_webhook(&self, url: &str) -> Result<WebhookRegistration, ProviderError> {
+        let call = Call::get("webhooks/add")
+            .q("url", url)
+            .q("events", "event.created,event.updated")
+            .q("grouped", "false");
+        let what = "GET webhooks/add";
+        let body = self.send_ok(what, Repeat::OnlyIfNotReceived, &call).await?;
+        let id = Self::id_in(&body, what)?;
+        let secret = body
+            .data()
+            .get("secret")
+            .and_then(Value::as_str)
+            .map(Secret::new);
+        Ok(WebhookRegistration { id, secret })
+    }
+
+    /// The account's webhooks. Reads both `data: [...]` and the `{webhooks: {data: [...]}}`
+    /// shape the n8n node expects.
+    pub async fn list_webhooks(&self) -> Result<Vec<WebhookInfo>, ProviderError> {
+        let call = Call::get("webhooks").q("filter", "ALL");
+        let body = self.send_ok("GET webhooks", Repeat::Safe, &call).await?;
+        let data = body.data();
+        let nested = |v: &Value| v.get("webhooks").and_then(|w| w.get("data")).cloned();
+        let list = match data {
+            Value::Array(_) => data.clone(),
+            _ => nested(data)
+                .or_else(|| nested(&body.0))
+                .unwrap_or(Value::Null),
+        };
+        let text = |v: &Value, keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| v.get(*k).and_then(Value::as_str))
+                .map(str::to_owned)
+        };
+        Ok(list
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| {
+                Some(WebhookInfo {
+                    id: wire::id_of(v)?,
+                    url: text(v, &["url", "callback_url"]),
+                    events: text(v, &["events", "event_name"]),
+                })
+            })
+            .collect())
+    }
+
+    /// Deletes a webhook (`GET webhooks/{id}/delete`, the official n8n call).
+    pub async fn delete_webhook(&self, id: i64) -> Result<(), ProviderError> {
+        let path = format!("webhooks/{id}/delete");
+        let what = format!("GET {path}");
+        self.send_ok(&what, Repeat::Safe, &Call::get(path))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Whether an event's `updated_at` falls in the inclusive date range (so the
+/// `sort_by=updated_at` phase already listed it).
+fn updated_within(v: &Value, from: NaiveDate, to: NaiveDate) -> bool {
+    v.get("updated_at")
+        .and_then(Value::as_str)
+        .and_then(parse_naive)
+        .is_some_and(|t| (from..=to).contains(&t.date()))
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 200 {
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]
+        )
+    } else {
+        s
+    }
+}
+
+fn people_unsupported() -> ProviderError {
+    ProviderError::unsupported(
+        "writing TrackingTime users: people are invited and managed in TrackingTime itself",
+    )
+}
+
+use serde::Deserialize as _;
+
+#[async_trait]
+impl Provider for TrackingTimeAdapter {
+    fn kind_name(&self) -> &'static str {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            person: KindSupport::READ_ONLY,
+            client: KindSupport::FULL,
+            project: KindSupport::FULL,
+            task: KindSupport::FULL,
+            time_entry: KindSupport::FULL,
+            change_feed: true,
+            entry_page_size: self.events_page_size,
+            // TrackingTime does not reject a replayed create by itself; the adapter tags
+            // creates with an external id and searches before re-sending instead.
+            idempotent_create: false,
+        }
+    }
+
+    async fn connect(&self) -> Result<ProviderInfo, ProviderError> {
+        let s = self.discover().await?;
+        *self.session.lock().await = Some(s.clone());
+        Ok(ProviderInfo {
+            server: format!("TrackingTime API {}", s.version.as_deref().unwrap_or("v4")),
+            timezone: Some(s.zone.label()),
+            account: Some(match &s.company {
+                Some(c) => format!("account {} ({c}), user {}", s.account_id, s.user_id),
+                None => format!("account {}, user {}", s.account_id, s.user_id),
+            }),
+        })
+    }
+
+    async fn list_page(
+        &self,
+        kind: Kind,
+        scope: ListScope,
+        token: Option<PageToken>,
+    ) -> Result<Page, ProviderError> {
+        if kind != Kind::TimeEntry && scope != ListScope::All {
+            return Err(ProviderError::unsupported(format!(
+                "listing TrackingTime {kind}s by window: they are listed whole"
+            )));
+        }
+        match kind {
+            Kind::Person => self.list_whole(kind, "users").await,
+            Kind::Client => self.list_whole(kind, "customers").await,
+            Kind::Project => self.list_whole(kind, "projects").await,
+            Kind::Task => self.list_tasks(token).await,
+            Kind::TimeEntry => self.list_events(scope, token).await,
+        }
+    }
+
+    async fn get(&self, kind: Kind, id: &RemoteId) -> Result<Option<RemoteRecord>, ProviderError> {
+        let n = mapping::parse_id(id, kind.as_str())?;
+        let path = format!("{}/{n}", Self::path_of(kind));
+        let what = format!("GET {path}");
+        // A deleted event answers an error envelope, 404 or 500 (spec §8.2, §12.12).
+        let gone: &[i64] = if kind == Kind::TimeEntry {
+            &[404, 500]
+        } else {
+            &[404]
+        };
+        let body = match self
+            .send(&what, Repeat::Safe, &Call::get(path), gone)
+            .await?
+        {
+            Ok(b) => b,
+            Err(_) => return Ok(None),
+        };
+        let data = body.data();
+        if data.as_object().is_none_or(|m| m.is_empty()) {
+            return Ok(None);
+        }
+        let ctx = self.ctx().await?;
+        self.one(kind, data, &ctx, &what).map(Some)
+    }
+
+    async fn create(
+        &self,
+        record: &Record<RemoteId>,
+        idempotency_key: &str,
+    ) -> Result<RemoteRecord, ProviderError> {
+        self.check_writable(WriteOp::Create, record)?;
+        let mut last = None;
+        for attempt in 0..CREATE_ATTEMPTS {
+            if attempt > 0 {
+                // The previous attempt may have landed: look before sending again.
+                if let Some(found) = self.find_created(record, idempotency_key).await? {
+                    return Ok(found);
+                }
+            }
+            match self.create_once(record, idempotency_key).await {
+                Ok(r) => return Ok(r),
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(error = %e, "TrackingTime create outcome unknown; looking it up");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| ProviderError::retryable("create failed")))
+    }
+
+    async fn update(
+        &self,
+        target: &UpdateTarget,
+        record: &Record<RemoteId>,
+    ) -> Result<RemoteRecord, ProviderError> {
+        self.check_writable(WriteOp::Update, record)?;
+        let kind = record.kind();
+        let id = mapping::parse_id(&target.id, kind.as_str())?;
+        let (body, archived) = match record {
+            Record::TimeEntry(e) => (mapping::event_body(e, None)?, None),
+            Record::Client(c) => (mapping::customer_body(c), Some(c.archived)),
+            Record::Project(p) => (mapping::project_body(p)?, Some(p.archived)),
+            Record::Task(t) => (mapping::task_body(t)?, Some(t.archived)),
+            Record::Person(_) => return Err(people_unsupported()),
+        };
+        let path = format!("{}/update/{id}", Self::path_of(kind));
+        let what = format!("POST {path}");
+        let answer = self
+            .send_ok(
+                &what,
+                Repeat::Safe,
+                &Call::with(Method::POST, path, Some(body)),
+            )
+            .await?;
+        let mut current = self.record_from(kind, id, &answer, &what).await?;
+        if let Some(want) = archived {
+            let is = match &current.record {
+                Record::Client(c) => c.archived,
+                Record::Project(p) => p.archived,
+                Record::Task(t) => t.archived,
+                _ => want,
+            };
+            if is != want {
+                self.set_archived(kind, id, want).await?;
+                current = self.get(kind, &target.id).await?.ok_or_else(|| {
+                    ProviderError::not_found(format!("{kind} {id} vanished during the update"))
+                })?;
+            }
+        }
+        Ok(current)
+    }
+
+    async fn delete(&self, kind: Kind, id: &RemoteId) -> Result<(), ProviderError> {
+        if kind == Kind::Person {
+            return Err(people_unsupported());
+        }
+        let n = mapping::parse_id(id, kind.as_str())?;
+        let mut call = Call::with(
+            Method::DELETE,
+            format!("{}/delete/{n}", Self::path_of(kind)),
+            None,
+        );
+        if matches!(kind, Kind::Task | Kind::Project) {
+            // Without it TrackingTime deletes every event booked on the task (spec §8.4).
+            call = call.q("delete_all", "false");
+        }
+        let what = format!("DELETE {}", call.path);
+        match self.send(&what, Repeat::Safe, &call, &[500]).await? {
+            Ok(_) => Ok(()),
+            // A generic error may mean "already gone": confirm with a read.
+            Err(e) => match self.get(kind, id).await? {
+                None => Err(ProviderError::not_found(format!(
+                    "{kind} {n} is already gone"
+                ))),
+                Some(_) => Err(envelope::to_error(e, &what)),
+            },
+        }
+    }
+
+    async fn find_created(
+        &self,
+        record: &Record<RemoteId>,
+        idempotency_key: &str,
+    ) -> Result<Option<RemoteRecord>, ProviderError> {
+        match record {
+            Record::TimeEntry(entry) => match self.search_external_id(idempotency_key).await {
+                Ok(found) => Ok(found),
+                Err(e) if !e.is_fatal_for_cycle() && !e.is_retryable() => {
+                    tracing::warn!(error = %e, "search by external id failed; matching by content");
+                    self.find_event_by_content(entry).await
+                }
+                Err(e) => Err(e),
+            },
+            Record::Person(_) => Ok(None),
+            other => {
+                let kind = other.kind();
+                let want = other.clone();
+                let mut token = None;
+                loop {
+                    let page = self.list_page(kind, ListScope::All, token).await?;
+                    for item in page.items {
+                        if let PageItem::Record(r) = item {
+                            if same_natural_key(&r.record, &want) {
+                                return Ok(Some(r));
+                            }
+                        }
+                    }
+                    match page.next {
+                        Some(t) => token = Some(t),
+                        None => return Ok(None),
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_writable(&self, op: WriteOp, record: &Record<RemoteId>) -> Result<(), ProviderError> {
+        if let Record::Person(_) = record {
+            return Err(people_unsupported());
+        }
+        if let (Record::TimeEntry(e), WriteOp::Create | WriteOp::Update) = (record, op) {
+            if e.ended_at.is_none() {
+                return Err(ProviderError::unsupported(
+                    "a running time entry: TrackingTime events need an end (timers run on tasks)",
+                ));
+            }
+            if e.kind != EntryKind::Work {
+                return Err(ProviderError::unsupported(
+                    "an attendance entry: TrackingTime only holds work events",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Customers are unique by name; projects by name within a customer; tasks by name
+/// within a project (case-insensitive, trimmed).
+fn same_natural_key(a: &Record<RemoteId>, b: &Record<RemoteId>) -> bool {
+    let eq = |x: &str, y: &str| x.trim().eq_ignore_ascii_case(y.trim());
+    match (a, b) {
+        (Record::Client(x), Record::Client(y)) => eq(&x.name, &y.name),
+        (Record::Project(x), Record::Project(y)) => eq(&x.name, &y.name) && x.client == y.client,
+        (Record::Task(x), Record::Task(y)) => eq(&x.name, &y.name) && x.project == y.project,
+        _ => false,
+    }
+}

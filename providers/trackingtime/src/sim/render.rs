@@ -1,0 +1,200 @@
+//! How the simulator writes records as JSON: the full event form with its denormalised
+//! names and `loc_*`/`formated_duration` display twins, the Title-Case `/events/flat`
+//! form, and customers, projects, tasks and users (spec §7).
+
+use serde_json::{json, Value};
+
+use super::store::{Account, Customer, Event, Project, Task, User};
+use crate::zone::format_naive;
+
+fn hms(secs: i64) -> String {
+    let s = secs.max(0);
+    format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+}
+
+fn loc(t: chrono::NaiveDateTime) -> String {
+    t.format("%d.%m.%Y %H:%M:%S").to_string()
+}
+
+fn user_name(a: &Account, id: i64) -> Option<String> {
+    a.users
+        .get(&id)
+        .map(|u| format!("{} {}", u.name, u.surname).trim().to_owned())
+}
+
+/// The customer an event is shown with: its own, else its project's.
+fn event_customer(a: &Account, e: &Event) -> Option<i64> {
+    e.customer_id.or_else(|| {
+        e.project_id
+            .and_then(|p| a.projects.get(&p))
+            .and_then(|p| p.customer_id)
+    })
+}
+
+pub fn event(a: &Account, e: &Event) -> Value {
+    let customer = event_customer(a, e);
+    let task = e.task_id.and_then(|t| a.tasks.get(&t));
+    let project = e.project_id.and_then(|p| a.projects.get(&p));
+    json!({
+        "id": e.id,
+        "start": format_naive(e.start),
+        "end": e.end.map(format_naive),
+        "duration": e.duration,
+        "loc_start": loc(e.start),
+        "loc_end": e.end.map(loc),
+        "loc_duration": hms(e.duration),
+        "formated_duration": hms(e.duration),
+        "user_id": e.user_id,
+        "user": user_name(a, e.user_id),
+        "task_id": e.task_id,
+        "task": task.and_then(|t| t.name.clone()),
+        "project_id": e.project_id,
+        "project": project.map(|p| p.name.clone()),
+        "customer_id": customer,
+        "customer": customer.and_then(|c| a.customers.get(&c)).map(|c| c.name.clone()),
+        "service_id": null,
+        "service": null,
+        "is_archived": task.map(|t| t.is_archived).or(project.map(|p| p.is_archived)).unwrap_or(false),
+        "timezone": e.timezone,
+        "notes": e.notes,
+        "is_billable": e.is_billable,
+        "is_billed": e.is_billed,
+        "hourly_rate": project.and_then(|p| p.hourly_rate),
+        "type": e.event_type,
+        "repeat": null,
+        "created_at": format_naive(e.created_at),
+        "updated_at": e.updated_at.map(format_naive),
+        "json": null,
+    })
+}
+
+pub fn flat_event(a: &Account, e: &Event) -> Value {
+    json!({
+        "ID": e.id,
+        "Start": format_naive(e.start),
+        "End": e.end.map(format_naive),
+        "Duration": e.duration,
+        "User Id": e.user_id,
+        "User": user_name(a, e.user_id),
+        "Task Id": e.task_id,
+        "Project Id": e.project_id,
+        "Customer Id": event_customer(a, e),
+        "Service Id": null,
+        "Notes": e.notes,
+        "Timezone": e.timezone,
+        "Is Billable": e.is_billable,
+        "Is Billed": e.is_billed,
+        "Event Type": e.event_type,
+        "Time Off Id": null,
+        "Repeat Rrequency": null,
+    })
+}
+
+/// `set_custom_fields` sibling: the custom field values of the listed events.
+pub fn custom_fields<'a>(events: impl Iterator<Item = &'a Event>) -> Value {
+    Value::Array(
+        events
+            .flat_map(|e| {
+                e.custom_fields.iter().map(
+                    move |(slug, value)| json!({"entity_id": e.id, "slug": slug, "value": value}),
+                )
+            })
+            .collect(),
+    )
+}
+
+pub fn customer(a: &Account, c: &Customer) -> Value {
+    let projects: Vec<&Project> = a
+        .projects
+        .values()
+        .filter(|p| p.customer_id == Some(c.id))
+        .collect();
+    let seconds: i64 = projects
+        .iter()
+        .map(|p| a.project_seconds.get(&p.id).copied().unwrap_or(0))
+        .sum();
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "notes": c.notes,
+        "contact_email": c.contact_email,
+        "is_archived": c.is_archived,
+        "color_index": 0,
+        "worked_hours": seconds as f64 / 3600.0,
+        "total_projects": projects.len(),
+        "active_projects": projects.iter().filter(|p| !p.is_archived).count(),
+        "archived_projects": projects.iter().filter(|p| p.is_archived).count(),
+        "created_at": format_naive(c.created_at),
+        "updated_at": c.updated_at.map(format_naive),
+        "json": null,
+    })
+}
+
+pub fn project(a: &Account, p: &Project) -> Value {
+    let seconds = a.project_seconds.get(&p.id).copied().unwrap_or(0);
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "is_archived": p.is_archived,
+        "customer": p.customer_id.and_then(|c| a.customers.get(&c)).map(|c| json!({"id": c.id, "name": c.name})),
+        "service": null,
+        "billing": {"is_billable": p.is_billable, "hourly_rate": p.hourly_rate, "hourly_cost": null, "fixed_rate": null},
+        "accumulated_time": seconds,
+        "worked_hours": seconds as f64 / 3600.0,
+        "estimated_time": 0,
+        "created_at": format_naive(p.created_at),
+        "updated_at": p.updated_at.map(format_naive),
+        "json": null,
+    })
+}
+
+pub fn task(a: &Account, t: &Task) -> Value {
+    let seconds = a.task_seconds.get(&t.id).copied().unwrap_or(0);
+    let project = t.project_id.and_then(|p| a.projects.get(&p));
+    let running: Vec<&Event> = a
+        .running
+        .values()
+        .filter_map(|id| a.events.get(id))
+        .filter(|e| e.task_id == Some(t.id))
+        .collect();
+    let users: Vec<Value> = running
+        .iter()
+        .map(|e| {
+            json!({"id": e.user_id, "event": {"id": e.id, "start": format_naive(e.start), "end": null,
+                   "formated_duration": hms(0)}, "accumulated_time": seconds})
+        })
+        .collect();
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "type": t.kind,
+        "project_id": t.project_id,
+        "project": project.map(|p| p.name.clone()),
+        "customer_id": project.and_then(|p| p.customer_id),
+        "is_archived": t.is_archived,
+        "accumulated_time": seconds,
+        "accumulated_time_display": hms(seconds),
+        "worked_hours": seconds as f64 / 3600.0,
+        "estimated_time": 0,
+        "tracking": !running.is_empty(),
+        "tracking_event": running.first().map(|e| event(a, e)),
+        "users": users,
+        "start_date": format_naive(t.created_at),
+        "created_at": format_naive(t.created_at),
+        "updated_at": t.updated_at.map(format_naive),
+    })
+}
+
+pub fn user(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "name": u.name,
+        "surname": u.surname,
+        "email": u.email,
+        "role": u.role,
+        "status": "VERIFIED",
+        "is_archived": u.is_archived,
+        "created_at": format_naive(u.created_at),
+        "billing": {"hourly_rate": null, "hourly_cost": null},
+    })
+}
