@@ -61,9 +61,10 @@ pub enum ConfigError {
     #[error(
         "no config file at {path} ({origin}).\n\
          To start, copy the commented example and edit it:\n    \
-         install -D -m 0640 config.example.toml {path}\n\
-         (config.example.toml is in the source tree and in /usr/share/doc/timeweave/), or \
-         point to another file with --config PATH or TIMEWEAVE_CONFIG=PATH."
+         install -D -m 0644 config.example.toml {path}\n\
+         (config.example.toml is in the source tree and in /usr/share/doc/timeweave/; keep \
+         secrets out of the file, see its header), or point to another file with \
+         --config PATH or TIMEWEAVE_CONFIG=PATH."
     )]
     NotFound { path: PathBuf, origin: PathOrigin },
 
