@@ -3,7 +3,7 @@
 //! loosely, so every field is read through these helpers (by the adapter on responses and by
 //! the simulator on request bodies) instead of strict serde types.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 /// A JSON object, as TimeTrack sends records.
@@ -161,11 +161,6 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
 /// The form TimeTrack documents for `from`/`to`: `2020-10-23T14:30:00.000Z`.
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// A date `YYYY-MM-DD`.
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
 #[cfg(test)]

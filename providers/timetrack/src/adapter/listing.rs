@@ -16,7 +16,7 @@ use super::{TimeTrackAdapter, PAGE_LIMIT};
 use crate::directory::{Directory, RefKind};
 use crate::lenient::format_timestamp;
 use crate::mapping::{self, attendance_id, parse_entry_id, split_task_id, EntryRef, EntryRefs};
-use crate::response::Fetched;
+use crate::response::{Fetched, CODE_DELETED};
 use crate::wire::{self, Unreadable, WireEntry};
 
 /// How far before the window's start the `from` filter reaches: covers a server that
@@ -128,21 +128,22 @@ fn ref_item(kind: Kind, v: &Value, dir: &Directory) -> Option<PageItem> {
         Kind::Project => match wire::project(v) {
             Ok(p) if p.deleted => None,
             Ok(p) => {
-                let client =
-                    match p.client_name.as_deref() {
-                        None => None,
-                        Some(name) => match dir.clients.id(name) {
-                            Some(id) => Some(RemoteId::from(id)),
-                            None => return Some(invalid(
+                let client = match p.client_name.as_deref() {
+                    None => None,
+                    Some(name) => match dir.clients.id(name) {
+                        Some(id) => Some(RemoteId::from(id)),
+                        None => {
+                            return Some(invalid(
                                 kind,
                                 Some(p.id.into()),
                                 format!(
                                     "project `{}` names client `{name}`, which is not in /clients",
                                     p.name
                                 ),
-                            )),
-                        },
-                    };
+                            ))
+                        }
+                    },
+                };
                 Some(PageItem::Record(record(
                     p.id.into(),
                     Record::Project(mapping::project(&p, client)),
@@ -348,7 +349,14 @@ impl TimeTrackAdapter {
                 };
                 let v = match self.fetch(phase.resource(), n).await? {
                     Fetched::Found(v) => v,
-                    Fetched::Gone { .. } => return Ok(None),
+                    Fetched::Gone { code } => {
+                        tracing::debug!(
+                            id = %id,
+                            soft_deleted = code == Some(CODE_DELETED),
+                            "timetrack says the entry is gone"
+                        );
+                        return Ok(None);
+                    }
                 };
                 self.entry_from_value(phase, &v).await
             }

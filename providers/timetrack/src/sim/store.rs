@@ -1,0 +1,1265 @@
+//! The simulator's data: clients, projects, tasks, users, project time entries and
+//! attendances in memory, with TimeTrack's rules: name-based links (rows keep ids, JSON
+//! shows current names), required fields and unknown names answered with 422, fields that
+//! cannot change on update, soft delete (404 code 15020 afterwards), filters and paging.
+//! Entry lists are served from a start-time index and a per-query cache of matching ids,
+//! so a page costs O(limit) even with a million entries.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Map, Value};
+
+use super::options::{ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions};
+use crate::lenient::{self, format_timestamp, Object};
+
+/// An answer in TimeTrack's error envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimError {
+    pub status: u16,
+    pub code: i64,
+    pub title: String,
+    pub detail: String,
+}
+
+/// Error codes other than 15020 are undocumented (§4.17); these are the simulator's (A).
+pub mod codes {
+    pub const UNAUTHORIZED: i64 = 10401;
+    pub const NOT_FOUND: i64 = 10404;
+    pub const DELETED: i64 = 15020;
+    pub const INVALID: i64 = 10422;
+    pub const FORBIDDEN_FIELD: i64 = 10423;
+    pub const THROTTLED: i64 = 10429;
+    pub const SERVER: i64 = 10500;
+    pub const NOT_IMPLEMENTED: i64 = 10501;
+}
+
+impl SimError {
+    pub fn new(
+        status: u16,
+        code: i64,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        SimError {
+            status,
+            code,
+            title: title.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        SimError::new(422, codes::INVALID, "Wrong parameters", detail)
+    }
+
+    fn not_found(res: Resource, id: i64) -> Self {
+        SimError::new(
+            404,
+            codes::NOT_FOUND,
+            format!("{} not found", res.label()),
+            format!("{} {id} does not exist.", res.label()),
+        )
+    }
+
+    fn deleted(res: Resource) -> Self {
+        SimError::new(
+            404,
+            codes::DELETED,
+            format!("{} exist but it is deleted", res.label()),
+            format!("{} is deleted and can not be used.", res.label()),
+        )
+    }
+
+    fn forbidden_field(res: Resource, field: &str) -> Self {
+        SimError::new(
+            422,
+            codes::FORBIDDEN_FIELD,
+            "Field can not be changed",
+            format!("`{field}` of a {} can not be changed.", res.label()),
+        )
+    }
+
+    pub fn envelope(&self) -> Value {
+        json!({"errors": [{
+            "title": self.title,
+            "status": self.status,
+            "code": self.code,
+            "detail": self.detail,
+        }]})
+    }
+}
+
+/// The resources the simulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Clients,
+    Projects,
+    Tasks,
+    Users,
+    Entries,
+    Attendances,
+}
+
+impl Resource {
+    pub fn parse(segment: &str) -> Option<Resource> {
+        Some(match segment {
+            "clients" => Resource::Clients,
+            "projects" => Resource::Projects,
+            "tasks" => Resource::Tasks,
+            "users" => Resource::Users,
+            "project_time_entries" => Resource::Entries,
+            "attendances" => Resource::Attendances,
+            _ => return None,
+        })
+    }
+
+    /// The record name used in error titles ("TimeEntry exist but it is deleted").
+    pub fn label(self) -> &'static str {
+        match self {
+            Resource::Clients => "Client",
+            Resource::Projects => "Project",
+            Resource::Tasks => "Task",
+            Resource::Users => "User",
+            Resource::Entries => "TimeEntry",
+            Resource::Attendances => "Attendance",
+        }
+    }
+
+    /// Query parameters this resource's list understands (besides `limit`/`page_number`).
+    fn filters(self) -> &'static [&'static str] {
+        match self {
+            Resource::Clients => &["name"],
+            Resource::Projects => &["projectName", "clientName"],
+            Resource::Tasks => &["name"],
+            Resource::Users => &["username", "user"],
+            Resource::Entries => &[
+                "username",
+                "user",
+                "clientName",
+                "projectName",
+                "from",
+                "to",
+            ],
+            Resource::Attendances => &["username", "user", "from", "to"],
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Ty {
+    Text,
+    Number,
+    Bool,
+}
+
+const CLIENT_EXTRAS: &[(&str, Ty)] = &[
+    ("color", Ty::Text),
+    ("notes", Ty::Text),
+    ("email", Ty::Text),
+    ("phone", Ty::Text),
+    ("address", Ty::Text),
+    ("address2", Ty::Text),
+    ("addressZipCode", Ty::Text),
+    ("addressCity", Ty::Text),
+    ("addressCountry", Ty::Text),
+    ("contactPerson", Ty::Text),
+    ("field1", Ty::Text),
+    ("field2", Ty::Text),
+    ("field3", Ty::Text),
+];
+const PROJECT_EXTRAS: &[(&str, Ty)] = &[
+    ("notes", Ty::Text),
+    ("hourRate", Ty::Number),
+    ("timeEstimated", Ty::Number),
+    ("budgetEstimated", Ty::Number),
+];
+const TASK_EXTRAS: &[(&str, Ty)] = &[("notes", Ty::Text), ("hourRate", Ty::Number)];
+const USER_EXTRAS: &[(&str, Ty)] = &[
+    ("firstName", Ty::Text),
+    ("lastName", Ty::Text),
+    ("email", Ty::Text),
+    ("teamLead", Ty::Bool),
+    ("admin", Ty::Bool),
+    ("language", Ty::Text),
+    ("personalNumber", Ty::Number),
+];
+const ENTRY_EXTRAS: &[(&str, Ty)] = &[
+    ("hourRate", Ty::Number),
+    ("latitude", Ty::Text),
+    ("longitude", Ty::Text),
+    ("latitude1", Ty::Text),
+    ("longitude1", Ty::Text),
+    ("flatRate", Ty::Bool),
+    ("details", Ty::Text),
+    ("tags", Ty::Text),
+];
+const ATTENDANCE_EXTRAS: &[(&str, Ty)] = &[
+    ("notes", Ty::Text),
+    ("latitudeStart", Ty::Number),
+    ("longitudeStart", Ty::Text),
+    ("latitudeEnd", Ty::Text),
+    ("longitudeEnd", Ty::Text),
+];
+
+/// Copies the documented optional fields from a request body, converting numeric strings
+/// and `1`/`0` booleans to the types TimeTrack answers with.
+fn apply_extras(extra: &mut Object, body: &Object, spec: &[(&str, Ty)]) -> Result<(), SimError> {
+    for (field, ty) in spec {
+        let Some(v) = body.get(*field) else { continue };
+        let value = match (ty, v) {
+            (_, Value::Null) => Value::Null,
+            (Ty::Text, Value::String(s)) => json!(s),
+            (Ty::Text, Value::Number(n)) => json!(n.to_string()),
+            (Ty::Number, v) => match lenient::value_number(v) {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => json!(f as i64),
+                Some(f) => json!(f),
+                None => return Err(SimError::invalid(format!("`{field}` must be a number"))),
+            },
+            (Ty::Bool, v) => match lenient::value_bool(v) {
+                Some(b) => json!(b),
+                None => {
+                    return Err(SimError::invalid(format!(
+                        "`{field}` must be true/false/1/0"
+                    )))
+                }
+            },
+            (Ty::Text, _) => return Err(SimError::invalid(format!("`{field}` must be text"))),
+        };
+        extra.insert((*field).to_owned(), value);
+    }
+    Ok(())
+}
+
+fn render_extras(out: &mut Object, extra: &Object, spec: &[(&str, Ty)]) {
+    for (field, _) in spec {
+        out.insert(
+            (*field).to_owned(),
+            extra.get(*field).cloned().unwrap_or(Value::Null),
+        );
+    }
+}
+
+fn text_field(body: &Object, names: &[&str]) -> Result<Option<String>, SimError> {
+    lenient::text(body, names)
+        .map(|t| t.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+        .map_err(|b| SimError::invalid(b.to_string()))
+}
+
+fn required(body: &Object, field: &str, res: Resource) -> Result<String, SimError> {
+    text_field(body, &[field])?.ok_or_else(|| {
+        SimError::invalid(format!("`{field}` is required to create a {}", res.label()))
+    })
+}
+
+fn bool_field(body: &Object, field: &str) -> Result<Option<bool>, SimError> {
+    lenient::boolean(body, &[field]).map_err(|b| SimError::invalid(b.to_string()))
+}
+
+fn int_field(body: &Object, names: &[&str]) -> Result<Option<i64>, SimError> {
+    lenient::int(body, names).map_err(|b| SimError::invalid(b.to_string()))
+}
+
+fn time_field(body: &Object, field: &str) -> Result<Option<i64>, SimError> {
+    lenient::timestamp(body, &[field])
+        .map(|t| t.map(|t| t.timestamp_millis()))
+        .map_err(|b| SimError::invalid(b.to_string()))
+}
+
+pub fn ms_to_time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn fmt_ms(ms: i64) -> String {
+    format_timestamp(ms_to_time(ms))
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientRow {
+    pub name: String,
+    pub enabled: bool,
+    pub extra: Object,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectRow {
+    pub name: String,
+    pub client: Option<i64>,
+    pub enabled: bool,
+    pub extra: Object,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskRow {
+    pub name: String,
+    pub extra: Object,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub username: String,
+    pub enabled: bool,
+    pub password: String,
+    pub extra: Object,
+    pub deleted: bool,
+}
+
+/// A project time entry or an attendance (`project` is `None` for attendances).
+#[derive(Debug, Clone)]
+pub struct EntryRow {
+    pub user: i64,
+    pub project: Option<i64>,
+    pub task: Option<i64>,
+    pub from: i64,
+    pub to: Option<i64>,
+    pub break_minutes: i64,
+    pub worked_minutes: Option<i64>,
+    pub billable: bool,
+    pub manual: bool,
+    pub extra: Object,
+    pub deleted: bool,
+}
+
+impl EntryRow {
+    /// `workedMinutes` as the server derives it: duration − break, in whole minutes (A).
+    pub fn derive_worked(&mut self) {
+        self.worked_minutes = self
+            .to
+            .map(|to| ((to - self.from) / 60_000 - self.break_minutes).max(0));
+    }
+}
+
+/// Rows of one resource with their id sequence.
+#[derive(Debug)]
+pub struct Table<T> {
+    pub rows: BTreeMap<i64, T>,
+    next: i64,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            rows: BTreeMap::new(),
+            next: 1,
+        }
+    }
+}
+
+impl<T> Table<T> {
+    fn insert(&mut self, row: T) -> i64 {
+        let id = self.next;
+        self.next += 1;
+        self.rows.insert(id, row);
+        id
+    }
+}
+
+/// Entries of one kind, with a (start, id) index for time filters.
+#[derive(Debug, Default)]
+pub struct EntryTable {
+    pub table: Table<EntryRow>,
+    by_start: BTreeSet<(i64, i64)>,
+}
+
+impl EntryTable {
+    fn insert(&mut self, row: EntryRow) -> i64 {
+        let from = row.from;
+        let id = self.table.insert(row);
+        self.by_start.insert((from, id));
+        id
+    }
+
+    /// Applies `f` to a row, keeping the index right.
+    fn modify(&mut self, id: i64, f: impl FnOnce(&mut EntryRow)) -> bool {
+        let Some(row) = self.table.rows.get_mut(&id) else {
+            return false;
+        };
+        let before = row.from;
+        f(row);
+        if row.from != before {
+            self.by_start.remove(&(before, id));
+            self.by_start.insert((row.from, id));
+        }
+        true
+    }
+}
+
+/// All simulated data, plus the list cache.
+#[derive(Debug, Default)]
+pub struct Store {
+    pub clients: Table<ClientRow>,
+    pub projects: Table<ProjectRow>,
+    pub tasks: Table<TaskRow>,
+    pub users: Table<UserRow>,
+    pub entries: EntryTable,
+    pub attendances: EntryTable,
+    /// Bumped by every change; list caches are valid for one version.
+    version: u64,
+    cache: HashMap<(Resource, String), Arc<Vec<i64>>>,
+    cache_version: u64,
+}
+
+fn name_matches(hay: &str, needle: &str, substring: bool, case_sensitive: bool) -> bool {
+    if case_sensitive {
+        if substring {
+            hay.contains(needle)
+        } else {
+            hay == needle
+        }
+    } else {
+        let (h, n) = (hay.to_lowercase(), needle.to_lowercase());
+        if substring {
+            h.contains(&n)
+        } else {
+            h == n
+        }
+    }
+}
+
+impl Store {
+    pub fn touch(&mut self) {
+        self.version += 1;
+    }
+
+    /// Whether the record exists and is live; `Err` is the answer TimeTrack gives otherwise.
+    fn check_live(
+        &self,
+        res: Resource,
+        id: i64,
+        write: bool,
+        opts: &SimOptions,
+    ) -> Result<(), SimError> {
+        let deleted = match res {
+            Resource::Clients => self.clients.rows.get(&id).map(|r| r.deleted),
+            Resource::Projects => self.projects.rows.get(&id).map(|r| r.deleted),
+            Resource::Tasks => self.tasks.rows.get(&id).map(|r| r.deleted),
+            Resource::Users => self.users.rows.get(&id).map(|r| r.deleted),
+            Resource::Entries => self.entries.table.rows.get(&id).map(|r| r.deleted),
+            Resource::Attendances => self.attendances.table.rows.get(&id).map(|r| r.deleted),
+        };
+        match deleted {
+            None => Err(SimError::not_found(res, id)),
+            Some(true) if !write || opts.deleted_answers_15020_on_write => {
+                Err(SimError::deleted(res))
+            }
+            Some(true) => Err(SimError::not_found(res, id)),
+            Some(false) => Ok(()),
+        }
+    }
+
+    // ----- names -----
+
+    pub fn client_name(&self, id: Option<i64>) -> Option<&str> {
+        id.and_then(|id| self.clients.rows.get(&id))
+            .map(|c| c.name.as_str())
+    }
+
+    fn live_client_by_name(&self, name: &str) -> Option<i64> {
+        self.clients
+            .rows
+            .iter()
+            .find(|(_, c)| !c.deleted && c.name == name)
+            .map(|(id, _)| *id)
+    }
+
+    fn live_user_by_name(&self, name: &str) -> Option<i64> {
+        self.users
+            .rows
+            .iter()
+            .find(|(_, u)| !u.deleted && u.username == name)
+            .map(|(id, _)| *id)
+    }
+
+    pub fn live_task_by_name(&self, name: &str) -> Option<i64> {
+        self.tasks
+            .rows
+            .iter()
+            .find(|(_, t)| !t.deleted && t.name == name)
+            .map(|(id, _)| *id)
+    }
+
+    fn live_project_by_names(&self, client: &str, project: &str) -> Option<i64> {
+        self.projects
+            .rows
+            .iter()
+            .find(|(_, p)| {
+                !p.deleted && p.name == project && self.client_name(p.client) == Some(client)
+            })
+            .map(|(id, _)| *id)
+    }
+
+    fn user_id(
+        &self,
+        body: &Object,
+        res: Resource,
+        required_on_create: bool,
+    ) -> Result<Option<i64>, SimError> {
+        match text_field(body, &["username", "user"])? {
+            None if required_on_create => Err(SimError::invalid(format!(
+                "`username` is required to create a {}",
+                res.label()
+            ))),
+            None => Ok(None),
+            Some(name) => self
+                .live_user_by_name(&name)
+                .map(Some)
+                .ok_or_else(|| SimError::invalid(format!("unknown username `{name}`"))),
+        }
+    }
+
+    // ----- rendering -----
+
+    pub fn render(&self, res: Resource, id: i64) -> Value {
+        let mut o = Map::new();
+        o.insert("id".into(), json!(id));
+        match res {
+            Resource::Clients => {
+                if let Some(c) = self.clients.rows.get(&id) {
+                    o.insert("name".into(), json!(c.name));
+                    o.insert("enabled".into(), json!(c.enabled));
+                    render_extras(&mut o, &c.extra, CLIENT_EXTRAS);
+                    self.deleted_flag(&mut o, c.deleted);
+                }
+            }
+            Resource::Projects => {
+                if let Some(p) = self.projects.rows.get(&id) {
+                    o.insert("projectName".into(), json!(p.name));
+                    o.insert("clientName".into(), json!(self.client_name(p.client)));
+                    o.insert("projectEnabled".into(), json!(p.enabled));
+                    render_extras(&mut o, &p.extra, PROJECT_EXTRAS);
+                    self.deleted_flag(&mut o, p.deleted);
+                }
+            }
+            Resource::Tasks => {
+                if let Some(t) = self.tasks.rows.get(&id) {
+                    o.insert("name".into(), json!(t.name));
+                    render_extras(&mut o, &t.extra, TASK_EXTRAS);
+                    self.deleted_flag(&mut o, t.deleted);
+                }
+            }
+            Resource::Users => {
+                if let Some(u) = self.users.rows.get(&id) {
+                    o.insert("username".into(), json!(u.username));
+                    o.insert("enabled".into(), json!(u.enabled));
+                    render_extras(&mut o, &u.extra, USER_EXTRAS);
+                    self.deleted_flag(&mut o, u.deleted);
+                }
+            }
+            Resource::Entries => {
+                if let Some(e) = self.entries.table.rows.get(&id) {
+                    let project = e.project.and_then(|p| self.projects.rows.get(&p));
+                    o.insert(
+                        "user".into(),
+                        json!(self.users.rows.get(&e.user).map(|u| &u.username)),
+                    );
+                    o.insert(
+                        "clientName".into(),
+                        json!(project.and_then(|p| self.client_name(p.client))),
+                    );
+                    o.insert("projectName".into(), json!(project.map(|p| &p.name)));
+                    o.insert(
+                        "task".into(),
+                        json!(e
+                            .task
+                            .and_then(|t| self.tasks.rows.get(&t))
+                            .map(|t| &t.name)),
+                    );
+                    o.insert("billable".into(), json!(e.billable));
+                    self.times(&mut o, e);
+                    render_extras(&mut o, &e.extra, ENTRY_EXTRAS);
+                    if o.get("flatRate") == Some(&Value::Null) {
+                        o.insert("flatRate".into(), json!(false));
+                    }
+                    self.deleted_flag(&mut o, e.deleted);
+                }
+            }
+            Resource::Attendances => {
+                if let Some(e) = self.attendances.table.rows.get(&id) {
+                    o.insert(
+                        "user".into(),
+                        json!(self.users.rows.get(&e.user).map(|u| &u.username)),
+                    );
+                    o.insert("manual".into(), json!(e.manual));
+                    self.times(&mut o, e);
+                    render_extras(&mut o, &e.extra, ATTENDANCE_EXTRAS);
+                    self.deleted_flag(&mut o, e.deleted);
+                }
+            }
+        }
+        Value::Object(o)
+    }
+
+    fn times(&self, o: &mut Object, e: &EntryRow) {
+        o.insert("from".into(), json!(fmt_ms(e.from)));
+        o.insert("to".into(), json!(e.to.map(fmt_ms)));
+        o.insert("workedMinutes".into(), json!(e.worked_minutes));
+        o.insert("breakMinutes".into(), json!(e.break_minutes));
+    }
+
+    fn deleted_flag(&self, o: &mut Object, deleted: bool) {
+        if deleted {
+            o.insert("deleted".into(), json!(true));
+        }
+    }
+
+    // ----- reads -----
+
+    pub fn get(&self, res: Resource, id: i64, opts: &SimOptions) -> Result<Value, SimError> {
+        self.check_live(res, id, false, opts)?;
+        Ok(self.render(res, id))
+    }
+
+    /// One page of a list, as a bare array.
+    pub fn list(
+        &mut self,
+        res: Resource,
+        params: &[(String, String)],
+        opts: &SimOptions,
+    ) -> Result<Vec<Value>, SimError> {
+        let mut limit: usize = 50;
+        let mut page: usize = 0;
+        let mut filters: Vec<(&str, &str)> = Vec::new();
+        for (k, v) in params {
+            match k.as_str() {
+                "limit" => {
+                    let n: i64 = v.trim().parse().map_err(|_| {
+                        SimError::invalid(format!(
+                            "`limit` must be a number from 0 to 1000, got `{v}`"
+                        ))
+                    })?;
+                    if n < 0 {
+                        return Err(SimError::invalid("`limit` must be from 0 to 1000"));
+                    }
+                    if n > 1000 && opts.limit_above_max == LimitAboveMax::Reject {
+                        return Err(SimError::invalid("`limit` must be from 0 to 1000"));
+                    }
+                    limit = n.min(1000) as usize;
+                }
+                "page_number" => {
+                    page = v.trim().parse().map_err(|_| {
+                        SimError::invalid(format!(
+                            "`page_number` must be a number from 0, got `{v}`"
+                        ))
+                    })?;
+                }
+                "user" if !opts.accept_user_param_alias => {
+                    if opts.reject_unknown_params {
+                        return Err(SimError::invalid("unknown parameter `user`"));
+                    }
+                }
+                key if res.filters().contains(&key) => filters.push((k.as_str(), v.as_str())),
+                other => {
+                    if opts.reject_unknown_params {
+                        return Err(SimError::invalid(format!("unknown parameter `{other}`")));
+                    }
+                }
+            }
+        }
+        filters.sort();
+        let key = (res, format!("{filters:?}|{}", opts.deleted_listed));
+        if self.cache_version != self.version {
+            self.cache.clear();
+            self.cache_version = self.version;
+        }
+        let ids = match self.cache.get(&key) {
+            Some(ids) => ids.clone(),
+            None => {
+                let ids = Arc::new(self.matching(res, &filters, opts)?);
+                if self.cache.len() > 64 {
+                    self.cache.clear();
+                }
+                self.cache.insert(key, ids.clone());
+                ids
+            }
+        };
+        let start = page.saturating_mul(limit).min(ids.len());
+        let end = start.saturating_add(limit).min(ids.len());
+        Ok(ids[start..end]
+            .iter()
+            .map(|id| self.render(res, *id))
+            .collect())
+    }
+
+    /// Ids matching the filters, ascending (A: lists are ordered by id, §4.12).
+    fn matching(
+        &self,
+        res: Resource,
+        filters: &[(&str, &str)],
+        opts: &SimOptions,
+    ) -> Result<Vec<i64>, SimError> {
+        let cs = opts.name_filter_case_sensitive;
+        let get = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let show = |deleted: bool| !deleted || opts.deleted_listed;
+        let ids: Vec<i64> = match res {
+            Resource::Clients => self
+                .clients
+                .rows
+                .iter()
+                .filter(|(_, c)| show(c.deleted))
+                .filter(|(_, c)| get("name").is_none_or(|n| name_matches(&c.name, n, true, cs)))
+                .map(|(id, _)| *id)
+                .collect(),
+            Resource::Projects => self
+                .projects
+                .rows
+                .iter()
+                .filter(|(_, p)| show(p.deleted))
+                .filter(|(_, p)| {
+                    get("projectName").is_none_or(|n| name_matches(&p.name, n, true, cs))
+                })
+                .filter(|(_, p)| {
+                    get("clientName").is_none_or(|n| {
+                        self.client_name(p.client)
+                            .is_some_and(|c| name_matches(c, n, true, cs))
+                    })
+                })
+                .map(|(id, _)| *id)
+                .collect(),
+            Resource::Tasks => self
+                .tasks
+                .rows
+                .iter()
+                .filter(|(_, t)| show(t.deleted))
+                .filter(|(_, t)| get("name").is_none_or(|n| name_matches(&t.name, n, true, cs)))
+                .map(|(id, _)| *id)
+                .collect(),
+            Resource::Users => {
+                let wanted = get("username").or(get("user"));
+                self.users
+                    .rows
+                    .iter()
+                    .filter(|(_, u)| show(u.deleted))
+                    .filter(|(_, u)| wanted.is_none_or(|n| u.username == n))
+                    .map(|(id, _)| *id)
+                    .collect()
+            }
+            Resource::Entries | Resource::Attendances => {
+                let table = if res == Resource::Entries {
+                    &self.entries
+                } else {
+                    &self.attendances
+                };
+                self.matching_entries(res, table, filters, opts)?
+            }
+        };
+        Ok(ids)
+    }
+
+    fn matching_entries(
+        &self,
+        res: Resource,
+        table: &EntryTable,
+        filters: &[(&str, &str)],
+        opts: &SimOptions,
+    ) -> Result<Vec<i64>, SimError> {
+        let get = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let time = |name: &str| -> Result<Option<i64>, SimError> {
+            match get(name) {
+                None => Ok(None),
+                Some(v) => lenient::parse_timestamp(v)
+                    .map(|t| Some(t.timestamp_millis()))
+                    .ok_or_else(|| {
+                        SimError::invalid(format!(
+                            "`{name}` must be a timestamp like 2020-10-23T00:00:00.000Z, got `{v}`"
+                        ))
+                    }),
+            }
+        };
+        let (from, to) = (time("from")?, time("to")?);
+        let user = match get("username").or(get("user")) {
+            None => None,
+            Some(name) => match self.users.rows.iter().find(|(_, u)| u.username == name) {
+                Some((id, _)) => Some(*id),
+                // An unknown user has no entries.
+                None => return Ok(vec![]),
+            },
+        };
+        let substring = opts.entry_name_filter_substring;
+        let cs = opts.name_filter_case_sensitive;
+        let client_f = get("clientName");
+        let project_f = get("projectName");
+        let keep = |e: &EntryRow| -> bool {
+            if e.deleted && !opts.deleted_listed {
+                return false;
+            }
+            if user.is_some_and(|u| u != e.user) {
+                return false;
+            }
+            if res == Resource::Entries && (client_f.is_some() || project_f.is_some()) {
+                let p = e.project.and_then(|p| self.projects.rows.get(&p));
+                if let Some(n) = project_f {
+                    if !p.is_some_and(|p| name_matches(&p.name, n, substring, cs)) {
+                        return false;
+                    }
+                }
+                if let Some(n) = client_f {
+                    if !p
+                        .and_then(|p| self.client_name(p.client))
+                        .is_some_and(|c| name_matches(c, n, substring, cs))
+                    {
+                        return false;
+                    }
+                }
+            }
+            let end = e.to.unwrap_or(e.from);
+            match opts.from_to {
+                FromToSemantics::StartInclusive => {
+                    from.is_none_or(|f| e.from >= f) && to.is_none_or(|t| e.from <= t)
+                }
+                FromToSemantics::StartHalfOpen => {
+                    from.is_none_or(|f| e.from >= f) && to.is_none_or(|t| e.from < t)
+                }
+                FromToSemantics::Overlap => {
+                    from.is_none_or(|f| end >= f) && to.is_none_or(|t| e.from <= t)
+                }
+                FromToSemantics::Contained => {
+                    from.is_none_or(|f| e.from >= f) && to.is_none_or(|t| end <= t)
+                }
+            }
+        };
+        let start_indexed = matches!(
+            opts.from_to,
+            FromToSemantics::StartInclusive
+                | FromToSemantics::StartHalfOpen
+                | FromToSemantics::Contained
+        );
+        let mut ids: Vec<i64> = if start_indexed && (from.is_some() || to.is_some()) {
+            let lo = (from.unwrap_or(i64::MIN), i64::MIN);
+            let hi = (to.unwrap_or(i64::MAX), i64::MAX);
+            if lo > hi {
+                return Ok(vec![]);
+            }
+            table
+                .by_start
+                .range(lo..=hi)
+                .filter(|(_, id)| table.table.rows.get(id).is_some_and(&keep))
+                .map(|(_, id)| *id)
+                .collect()
+        } else {
+            table
+                .table
+                .rows
+                .iter()
+                .filter(|(_, e)| keep(e))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    // ----- writes through the API -----
+
+    pub fn create(
+        &mut self,
+        res: Resource,
+        body: &Object,
+        opts: &SimOptions,
+    ) -> Result<i64, SimError> {
+        let id = match res {
+            Resource::Clients => {
+                let mut row = ClientRow {
+                    name: required(body, "name", res)?,
+                    enabled: bool_field(body, "enabled")?.unwrap_or(true),
+                    extra: Map::new(),
+                    deleted: false,
+                };
+                apply_extras(&mut row.extra, body, CLIENT_EXTRAS)?;
+                self.clients.insert(row)
+            }
+            Resource::Projects => {
+                let client_name = required(body, "clientName", res)?;
+                let name = required(body, "projectName", res)?;
+                let client = match self.live_client_by_name(&client_name) {
+                    Some(c) => c,
+                    None if opts.project_requires_existing_client => {
+                        return Err(SimError::invalid(format!("unknown client `{client_name}`")))
+                    }
+                    None => self.clients.insert(ClientRow {
+                        name: client_name,
+                        enabled: true,
+                        extra: Map::new(),
+                        deleted: false,
+                    }),
+                };
+                let mut row = ProjectRow {
+                    name,
+                    client: Some(client),
+                    enabled: bool_field(body, "projectEnabled")?.unwrap_or(true),
+                    extra: Map::new(),
+                    deleted: false,
+                };
+                apply_extras(&mut row.extra, body, PROJECT_EXTRAS)?;
+                self.projects.insert(row)
+            }
+            Resource::Tasks => {
+                let mut row = TaskRow {
+                    name: required(body, "name", res)?,
+                    extra: Map::new(),
+                    deleted: false,
+                };
+                apply_extras(&mut row.extra, body, TASK_EXTRAS)?;
+                self.tasks.insert(row)
+            }
+            Resource::Users => {
+                let username = required(body, "username", res)?;
+                for f in ["firstName", "lastName", "email", "password"] {
+                    required(body, f, res)?;
+                }
+                if self.live_user_by_name(&username).is_some() {
+                    return Err(SimError::invalid(format!(
+                        "username `{username}` already exists"
+                    )));
+                }
+                let mut row = UserRow {
+                    username,
+                    enabled: true,
+                    password: required(body, "password", res)?,
+                    extra: Map::new(),
+                    deleted: false,
+                };
+                apply_extras(&mut row.extra, body, USER_EXTRAS)?;
+                self.users.insert(row)
+            }
+            Resource::Entries => {
+                let user = self.user_id(body, res, true)?.unwrap_or_default();
+                let client_name = required(body, "clientName", res)?;
+                let project_name = required(body, "projectName", res)?;
+                let project = self
+                    .live_project_by_names(&client_name, &project_name)
+                    .ok_or_else(|| {
+                        SimError::invalid(format!(
+                            "unknown project `{project_name}` of client `{client_name}`"
+                        ))
+                    })?;
+                let mut row = EntryRow {
+                    user,
+                    project: Some(project),
+                    task: self.task_id(body, opts)?,
+                    from: 0,
+                    to: None,
+                    break_minutes: 0,
+                    worked_minutes: None,
+                    billable: bool_field(body, "billable")?.unwrap_or(true),
+                    manual: true,
+                    extra: Map::new(),
+                    deleted: false,
+                };
+                self.entry_times(&mut row, body, res, true, opts, &["breakMinutes"])?;
+                apply_extras(&mut row.extra, body, ENTRY_EXTRAS)?;
+                self.entries.insert(row)
+            }
+            Resource::Attendances => {
+                let user = self.user_id(body, res, true)?.unwrap_or_default();
+                let mut row = EntryRow {
+                    user,
+                    project: None,
+                    task: None,
+                    from: 0,
+                    to: None,
+                    break_minutes: 0,
+                    worked_minutes: None,
+                    billable: false,
+                    manual: true,
+                    extra: Map::new(),
+                    deleted: false,
+                };
+                let aliases: &[&str] = if opts.attendance_aliases {
+                    &["breakMinutes", "minutesBreak"]
+                } else {
+                    &["breakMinutes"]
+                };
+                self.entry_times(&mut row, body, res, true, opts, aliases)?;
+                apply_extras(
+                    &mut row.extra,
+                    &attendance_body(body, opts),
+                    ATTENDANCE_EXTRAS,
+                )?;
+                self.attendances.insert(row)
+            }
+        };
+        self.touch();
+        Ok(id)
+    }
+
+    fn task_id(&mut self, body: &Object, opts: &SimOptions) -> Result<Option<i64>, SimError> {
+        match text_field(body, &["task"])? {
+            None => Ok(None),
+            Some(name) => match self.live_task_by_name(&name) {
+                Some(t) => Ok(Some(t)),
+                None if opts.entry_unknown_task_rejected => {
+                    Err(SimError::invalid(format!("unknown task `{name}`")))
+                }
+                None => Ok(Some(self.tasks.insert(TaskRow {
+                    name,
+                    extra: Map::new(),
+                    deleted: false,
+                }))),
+            },
+        }
+    }
+
+    /// Reads `from`/`to`/break/worked minutes into a row (all required on create, A).
+    fn entry_times(
+        &self,
+        row: &mut EntryRow,
+        body: &Object,
+        res: Resource,
+        create: bool,
+        opts: &SimOptions,
+        break_names: &[&str],
+    ) -> Result<(), SimError> {
+        let from = time_field(body, "from")?;
+        let to = time_field(body, "to")?;
+        if create {
+            row.from = from.ok_or_else(|| {
+                SimError::invalid(format!("`from` is required to create a {}", res.label()))
+            })?;
+            row.to = Some(to.ok_or_else(|| {
+                SimError::invalid(format!("`to` is required to create a {}", res.label()))
+            })?);
+        } else {
+            if let Some(f) = from {
+                row.from = f;
+            }
+            if let Some(t) = to {
+                row.to = Some(t);
+            }
+        }
+        if row.to.is_some_and(|t| t < row.from) {
+            return Err(SimError::invalid("`to` is before `from`"));
+        }
+        if let Some(b) = int_field(body, break_names)? {
+            if b < 0 {
+                return Err(SimError::invalid("`breakMinutes` must not be negative"));
+            }
+            row.break_minutes = b;
+        }
+        let given = int_field(body, &["workedMinutes"])?;
+        if opts.derive_worked_minutes || (given.is_none() && row.worked_minutes.is_none()) {
+            row.derive_worked();
+        } else if let Some(w) = given {
+            row.worked_minutes = Some(w);
+        }
+        Ok(())
+    }
+
+    /// Applies a forbidden-field rule: `Ok(true)` = the change may go ahead.
+    fn forbidden(
+        res: Resource,
+        field: &str,
+        changes: bool,
+        opts: &SimOptions,
+    ) -> Result<bool, SimError> {
+        if !changes {
+            return Ok(true);
+        }
+        match opts.forbidden_update_field {
+            ForbiddenField::Reject => Err(SimError::forbidden_field(res, field)),
+            ForbiddenField::Ignore => Ok(false),
+        }
+    }
+
+    pub fn update(
+        &mut self,
+        res: Resource,
+        id: i64,
+        body: &Object,
+        opts: &SimOptions,
+    ) -> Result<(), SimError> {
+        self.check_live(res, id, true, opts)?;
+        match res {
+            Resource::Clients => {
+                let mut row = self.clients.rows[&id].clone();
+                if let Some(n) = text_field(body, &["name"])? {
+                    Self::forbidden(res, "name", n != row.name, opts)?;
+                }
+                if let Some(e) = bool_field(body, "enabled")? {
+                    Self::forbidden(res, "enabled", e != row.enabled, opts)?;
+                }
+                apply_extras(&mut row.extra, body, CLIENT_EXTRAS)?;
+                self.clients.rows.insert(id, row);
+            }
+            Resource::Projects => {
+                let mut row = self.projects.rows[&id].clone();
+                if let Some(c) = text_field(body, &["clientName"])? {
+                    row.client = Some(
+                        self.live_client_by_name(&c)
+                            .ok_or_else(|| SimError::invalid(format!("unknown client `{c}`")))?,
+                    );
+                }
+                if let Some(n) = text_field(body, &["projectName"])? {
+                    row.name = n;
+                }
+                if let Some(e) = bool_field(body, "projectEnabled")? {
+                    row.enabled = e;
+                }
+                apply_extras(&mut row.extra, body, PROJECT_EXTRAS)?;
+                self.projects.rows.insert(id, row);
+            }
+            Resource::Tasks => {
+                let mut row = self.tasks.rows[&id].clone();
+                if let Some(n) = text_field(body, &["name"])? {
+                    Self::forbidden(res, "name", n != row.name, opts)?;
+                }
+                apply_extras(&mut row.extra, body, TASK_EXTRAS)?;
+                self.tasks.rows.insert(id, row);
+            }
+            Resource::Users => {
+                let mut row = self.users.rows[&id].clone();
+                if let Some(n) = text_field(body, &["username"])? {
+                    Self::forbidden(res, "username", n != row.username, opts)?;
+                }
+                if let Some(e) = bool_field(body, "enabled")? {
+                    Self::forbidden(res, "enabled", e != row.enabled, opts)?;
+                }
+                if let Some(p) = text_field(body, &["password"])? {
+                    row.password = p;
+                }
+                apply_extras(&mut row.extra, body, USER_EXTRAS)?;
+                self.users.rows.insert(id, row);
+            }
+            Resource::Entries => {
+                let mut row = self.entries.table.rows[&id].clone();
+                if let Some(u) = self.user_id(body, res, false)? {
+                    row.user = u;
+                }
+                let client_name = text_field(body, &["clientName"])?;
+                let project_name = text_field(body, &["projectName"])?;
+                if client_name.is_some() || project_name.is_some() {
+                    let current = row.project.and_then(|p| self.projects.rows.get(&p));
+                    let c = client_name
+                        .or_else(|| {
+                            current
+                                .and_then(|p| self.client_name(p.client))
+                                .map(str::to_owned)
+                        })
+                        .unwrap_or_default();
+                    let p = project_name
+                        .or_else(|| current.map(|p| p.name.clone()))
+                        .unwrap_or_default();
+                    row.project = Some(self.live_project_by_names(&c, &p).ok_or_else(|| {
+                        SimError::invalid(format!("unknown project `{p}` of client `{c}`"))
+                    })?);
+                }
+                if body.contains_key("task") {
+                    row.task = self.task_id(body, opts)?;
+                }
+                if let Some(b) = bool_field(body, "billable")? {
+                    row.billable = b;
+                }
+                self.entry_times(&mut row, body, res, false, opts, &["breakMinutes"])?;
+                apply_extras(&mut row.extra, body, ENTRY_EXTRAS)?;
+                self.entries.modify(id, |r| *r = row);
+            }
+            Resource::Attendances => {
+                let mut row = self.attendances.table.rows[&id].clone();
+                if let Some(u) = text_field(body, &["username", "user"])? {
+                    let current = self.users.rows.get(&row.user).map(|u| u.username.as_str());
+                    Self::forbidden(res, "username", Some(u.as_str()) != current, opts)?;
+                }
+                let aliases: &[&str] = if opts.attendance_aliases {
+                    &["breakMinutes", "minutesBreak"]
+                } else {
+                    &["breakMinutes"]
+                };
+                self.entry_times(&mut row, body, res, false, opts, aliases)?;
+                apply_extras(
+                    &mut row.extra,
+                    &attendance_body(body, opts),
+                    ATTENDANCE_EXTRAS,
+                )?;
+                self.attendances.modify(id, |r| *r = row);
+            }
+        }
+        self.touch();
+        Ok(())
+    }
+
+    /// Soft delete (§1.8, §5.8): the record stays, marked deleted.
+    pub fn delete(&mut self, res: Resource, id: i64, opts: &SimOptions) -> Result<(), SimError> {
+        self.check_live(res, id, true, opts)?;
+        self.mark_deleted(res, id);
+        Ok(())
+    }
+
+    pub fn mark_deleted(&mut self, res: Resource, id: i64) -> bool {
+        let hit = match res {
+            Resource::Clients => self.clients.rows.get_mut(&id).map(|r| r.deleted = true),
+            Resource::Projects => self.projects.rows.get_mut(&id).map(|r| r.deleted = true),
+            Resource::Tasks => self.tasks.rows.get_mut(&id).map(|r| r.deleted = true),
+            Resource::Users => self.users.rows.get_mut(&id).map(|r| r.deleted = true),
+            Resource::Entries => self
+                .entries
+                .table
+                .rows
+                .get_mut(&id)
+                .map(|r| r.deleted = true),
+            Resource::Attendances => self
+                .attendances
+                .table
+                .rows
+                .get_mut(&id)
+                .map(|r| r.deleted = true),
+        }
+        .is_some();
+        self.touch();
+        hit
+    }
+
+    // ----- seeding and out-of-band changes (the web app) -----
+
+    pub fn insert_client(&mut self, row: ClientRow) -> i64 {
+        self.touch();
+        self.clients.insert(row)
+    }
+    pub fn insert_project(&mut self, row: ProjectRow) -> i64 {
+        self.touch();
+        self.projects.insert(row)
+    }
+    pub fn insert_task(&mut self, row: TaskRow) -> i64 {
+        self.touch();
+        self.tasks.insert(row)
+    }
+    pub fn insert_user(&mut self, row: UserRow) -> i64 {
+        self.touch();
+        self.users.insert(row)
+    }
+    pub fn insert_entry(&mut self, row: EntryRow) -> i64 {
+        self.touch();
+        self.entries.insert(row)
+    }
+    pub fn insert_attendance(&mut self, row: EntryRow) -> i64 {
+        self.touch();
+        self.attendances.insert(row)
+    }
+    pub fn modify_entry(
+        &mut self,
+        attendance: bool,
+        id: i64,
+        f: impl FnOnce(&mut EntryRow),
+    ) -> bool {
+        self.touch();
+        let t = if attendance {
+            &mut self.attendances
+        } else {
+            &mut self.entries
+        };
+        t.modify(id, f)
+    }
+}
+
+/// An attendance body with the example spellings mapped to the table's (§4.18).
+fn attendance_body(body: &Object, opts: &SimOptions) -> Object {
+    let mut b = body.clone();
+    if opts.attendance_aliases && !b.contains_key("notes") {
+        if let Some(d) = body.get("details") {
+            b.insert("notes".into(), d.clone());
+        }
+    }
+    b
+}
