@@ -888,3 +888,45 @@ fn is_setting(line: &str) -> bool {
         None => false,
     }
 }
+
+#[test]
+fn provider_selection_names_the_usable_instances() {
+    let toml = format!(
+        "{MINIMAL}\n[providers.old]\nkind = \"timetracker\"\nenabled = false\nbase_url = \"https://old.example.com\"\napi_secret = \"tt_old\"\n"
+    );
+    let cfg = load(&toml, &[]).unwrap();
+    let all: Vec<&str> = cfg
+        .select_providers(&[])
+        .unwrap()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(all, ["tt"]);
+    let picked = cfg.select_providers(&["tt".into(), "tt".into()]).unwrap();
+    assert_eq!(picked.len(), 1);
+    let e = cfg
+        .select_providers(&["nope".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--provider nope") && e.contains("enabled instances: tt"),
+        "{e}"
+    );
+    let e = cfg
+        .select_providers(&["old".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("disabled"), "{e}");
+}
+
+#[test]
+fn a_wrong_type_from_the_environment_names_the_variable() {
+    err(
+        load(MINIMAL, &[("TIMEWEAVE_SYNC__HOT_WINDOW_DAYS_BACK", "soon")]),
+        "sync.hot_window_days_back",
+        &[
+            "environment variable TIMEWEAVE_SYNC__HOT_WINDOW_DAYS_BACK",
+            "wrong type",
+        ],
+    );
+}

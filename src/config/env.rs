@@ -19,10 +19,17 @@ const NOT_KEYS: &[&str] = &["TIMEWEAVE_CONFIG"];
 /// Name of the metadata attached to values that came from the environment.
 pub(crate) const METADATA_NAME: &str = "environment variable";
 
-/// A snapshot of the environment variables the config loader reads.
-#[derive(Clone, Debug, Default)]
+/// A snapshot of the environment variables the config loader reads. Its `Debug` shows
+/// variable names only: values may be secrets.
+#[derive(Clone, Default)]
 pub struct Environment {
     vars: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.vars.keys()).finish()
+    }
 }
 
 impl Environment {
@@ -96,9 +103,17 @@ pub fn var_name<K: AsRef<str>>(keys: &[K]) -> String {
 /// `TIMEWEAVE_*` variables as a figment provider: the name after the prefix is lower-cased
 /// and split on `__` into nested keys; values are parsed like figment's own `Env` provider
 /// (numbers, booleans, `[a, b]` arrays, else strings).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EnvProvider {
     vars: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for EnvProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.vars.iter().map(|(k, _)| k))
+            .finish()
+    }
 }
 
 impl Provider for EnvProvider {
@@ -180,6 +195,13 @@ mod tests {
         assert_eq!(secret, "s3");
         let days = root["sync"].as_dict().unwrap()["hot_window_days_back"].to_u128();
         assert_eq!(days, Some(40));
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let env = Environment::from_pairs([("TIMEWEAVE_PROVIDERS__A__API_SECRET", "hunter2")]);
+        let shown = format!("{env:?} {:?}", env.provider());
+        assert!(shown.contains("TIMEWEAVE_PROVIDERS__A__API_SECRET") && !shown.contains("hunter2"));
     }
 
     #[test]

@@ -63,6 +63,54 @@ impl Config {
     pub fn enabled_providers(&self) -> impl Iterator<Item = &ProviderConfig> {
         self.providers.values().filter(|p| p.enabled)
     }
+
+    /// The instances a command works on: those named (`--provider NAME`, in the order
+    /// given, each once), or every enabled one when `names` is empty. A name that is not
+    /// configured, or is disabled, is an error that lists the usable names.
+    pub fn select_providers(&self, names: &[String]) -> Result<Vec<&ProviderConfig>, SelectError> {
+        if names.is_empty() {
+            return Ok(self.enabled_providers().collect());
+        }
+        let enabled = || {
+            self.enabled_providers()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out: Vec<&ProviderConfig> = Vec::new();
+        for name in names {
+            match self.providers.get(name) {
+                None => {
+                    return Err(SelectError::Unknown {
+                        name: name.clone(),
+                        known: enabled(),
+                    })
+                }
+                Some(p) if !p.enabled => {
+                    return Err(SelectError::Disabled {
+                        name: name.clone(),
+                        known: enabled(),
+                    })
+                }
+                Some(p) if out.iter().any(|q| q.name == p.name) => {}
+                Some(p) => out.push(p),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A `--provider NAME` that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SelectError {
+    #[error(
+        "--provider {name}: no such provider instance in the config; enabled instances: {known}"
+    )]
+    Unknown { name: String, known: String },
+    #[error(
+        "--provider {name}: the instance is disabled (enabled = false); enabled instances: {known}"
+    )]
+    Disabled { name: String, known: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
