@@ -1,8 +1,18 @@
 //! TimeTracker v1 (the self-hosted open-source server, DRYTRIX/TimeTracker): the adapter
-//! (`adapter`), its JSON shapes and mapping, and a simulator (`sim`) faithful to
+//! (`adapter`), its JSON shapes (`wire`) and mapping (`mapping`), time-zone handling (`time`),
+//! error mapping (`errors`), and a simulator (`sim`) faithful to
 //! `shared/providers/timetracker-v1.md`, bugs included.
-//!
-//! (Being built: see issue 3.)
+
+#![recursion_limit = "256"]
+
+pub mod adapter;
+pub mod errors;
+pub mod mapping;
+pub mod sim;
+pub mod time;
+pub mod wire;
+
+pub use adapter::TimeTrackerAdapter;
 
 use timeweave_contract::Secret;
 use timeweave_http::Quota;
@@ -13,13 +23,15 @@ pub const KIND: &str = "timetracker";
 /// What the adapter needs from the config.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The server's root URL, e.g. `https://tt.example.com` (the adapter appends `/api/v1`).
+    /// The server's root URL, e.g. `https://tt.example.com`. The adapter appends `/api/v1`;
+    /// a URL already ending in `/api/v1` is accepted as well. Plain `http` only for loopback.
     pub base_url: String,
     /// The API token (`tt_…`), sent as `Authorization: Bearer`.
     pub api_token: Secret,
 }
 
-/// The server's documented per-token defaults: 100 per minute and 1000 per hour.
+/// The server's documented per-token defaults: 100 per minute and 1000 per hour (both are
+/// server settings, `API_TOKEN_RATE_LIMIT_PER_MINUTE/HOUR`: configure the quotas to match).
 pub fn default_quotas() -> Vec<Quota> {
     vec![Quota::per_minute(100), Quota::per_hour(1000)]
 }

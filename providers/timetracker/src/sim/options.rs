@@ -1,0 +1,88 @@
+//! Every switch of the simulator: each quirk of the real server (spec section in brackets) can
+//! be turned off to test the adapter against a "fixed" server, and every assumption the
+//! simulator makes where the spec is silent is named here.
+
+use chrono_tz::Tz;
+
+/// How body timestamps that carry `Z` or an offset are stored (spec §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwareBodyTimes {
+    /// SQLite: the offset is silently dropped (`09:00Z` is stored as 09:00 local).
+    DropOffset,
+    /// PostgreSQL with the DB session zone equal to the app zone: converted to app-local.
+    ConvertToAppZone,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// The app time zone (`Settings.timezone`, seeded from `TZ`; default Europe/Rome) [§3].
+    pub timezone: Tz,
+    /// `installation.json` says setup is not complete: `/info` reports `setup_required:true`
+    /// and every other call but `/health` and `POST /auth/login` is 302-redirected to the
+    /// HTML setup wizard [§1].
+    pub setup_required: bool,
+    /// Per-token fixed-window quotas: calendar minute and calendar hour (defaults 100 and
+    /// 1000, `API_TOKEN_RATE_LIMIT_PER_MINUTE/HOUR`) [§7].
+    pub rate_limit_per_minute: u32,
+    pub rate_limit_per_hour: u32,
+    /// Whether the per-token rate limit is enforced at all (the real server always does).
+    pub rate_limiting: bool,
+    /// `POST /auth/login` is limited to 5 per minute per IP by Flask-Limiter [§1].
+    pub login_limit_per_minute: u32,
+    /// `POST /time-entries` rejects any `task_id` with a validation error (marshmallow 3
+    /// `@validates` bug) [§5]. Off: `task_id` is accepted when it belongs to the project.
+    pub bug_task_id_on_create: bool,
+    /// `GET /clients/{id}` always answers 500 `database_error` in v5.10.0 (joinedload on a
+    /// dynamic relationship, upstream #716) [§5]. Off: it answers `{"client":{...}}`.
+    pub bug_client_get_500: bool,
+    /// `POST /tasks` with `due_date` answers 400 "Could not create task due to a database
+    /// error" on SQLite (PostgreSQL accepts it) [§5].
+    pub bug_task_due_date_sqlite: bool,
+    /// An aware `if_updated_at` (with `Z` or an offset) crashes with 500 `internal_error`
+    /// (naive-minus-aware TypeError), on SQLite and PostgreSQL alike [§5].
+    pub bug_aware_if_updated_at_500: bool,
+    /// How aware body times are stored [§3]. Default: SQLite (the samples' backend).
+    pub aware_body_times: AwareBodyTimes,
+    /// The optimistic-lock tolerance of `if_updated_at`, in milliseconds (2 s) [§5].
+    pub if_updated_at_tolerance_ms: i64,
+    /// SQLite tables without AUTOINCREMENT reuse the highest id after it is deleted [§6].
+    /// Off (PostgreSQL sequences): ids are never reused.
+    pub sqlite_id_reuse: bool,
+    /// How long `Idempotency-Key` replays are kept (24 h) [§5].
+    pub idempotency_ttl_secs: i64,
+    /// `Settings.single_active_timer` (default on): a second `timer/start` is a 409 [§5].
+    pub single_active_timer: bool,
+    /// The cap on `per_page` of clients, projects and time entries (100). Tasks are uncapped
+    /// (hand-written paginator) [§5].
+    pub per_page_cap: i64,
+    /// How long a `Fault::Timeout` holds the answer back, in milliseconds (set it above the
+    /// client's timeout).
+    pub timeout_fault_ms: u64,
+    /// The admin user's password for `POST /auth/login`.
+    pub admin_password: String,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            timezone: chrono_tz::Europe::Rome,
+            setup_required: false,
+            rate_limit_per_minute: 100,
+            rate_limit_per_hour: 1000,
+            rate_limiting: true,
+            login_limit_per_minute: 5,
+            bug_task_id_on_create: true,
+            bug_client_get_500: true,
+            bug_task_due_date_sqlite: true,
+            bug_aware_if_updated_at_500: true,
+            aware_body_times: AwareBodyTimes::DropOffset,
+            if_updated_at_tolerance_ms: 2000,
+            sqlite_id_reuse: false,
+            idempotency_ttl_secs: 24 * 3600,
+            single_active_timer: true,
+            per_page_cap: 100,
+            timeout_fault_ms: 3000,
+            admin_password: "admin-password-123".into(),
+        }
+    }
+}
