@@ -5,4 +5,6 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod ledger;
 pub mod logging;
+pub mod sync;

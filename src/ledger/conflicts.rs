@@ -49,7 +49,11 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
 impl Tx {
     /// Records a conflict. For an open one, an already open conflict of the same record and
     /// provider is refreshed instead of duplicated. Returns the conflict id.
-    pub async fn record_conflict(&mut self, c: &NewConflict<'_>, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn record_conflict(
+        &mut self,
+        c: &NewConflict<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         let kind = c.ledger_record.kind();
         let now = to_text_precise(now);
         let (resolved_at, resolved_by) = match c.winner {
@@ -77,18 +81,30 @@ impl Tx {
     }
 
     pub async fn conflicts(&mut self, open_only: bool) -> Result<Vec<ConflictRow>> {
-        let rows = sqlx::query("SELECT * FROM conflicts WHERE (?1 = 0 OR resolved_at IS NULL) ORDER BY id")
-            .bind(open_only)
-            .fetch_all(self.conn()).await?;
+        let rows = sqlx::query(
+            "SELECT * FROM conflicts WHERE (?1 = 0 OR resolved_at IS NULL) ORDER BY id",
+        )
+        .bind(open_only)
+        .fetch_all(self.conn())
+        .await?;
         rows.iter().map(row_to_conflict).collect()
     }
 
     pub async fn conflict(&mut self, id: i64) -> Result<Option<ConflictRow>> {
-        let row = sqlx::query("SELECT * FROM conflicts WHERE id = ?").bind(id).fetch_optional(self.conn()).await?;
+        let row = sqlx::query("SELECT * FROM conflicts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
         row.as_ref().map(row_to_conflict).transpose()
     }
 
-    pub async fn resolve_conflict(&mut self, id: i64, winner: &str, by: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn resolve_conflict(
+        &mut self,
+        id: i64,
+        winner: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query("UPDATE conflicts SET winner = ?2, resolved_at = ?3, resolved_by = ?4 WHERE id = ?1 AND resolved_at IS NULL")
             .bind(id).bind(winner).bind(to_text_precise(now)).bind(by)
             .execute(self.conn()).await?;

@@ -53,7 +53,9 @@ impl Tx {
             .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id)
             .fetch_optional(self.conn()).await?;
         let now = to_text_precise(now);
-        let is_new = existing.as_ref().is_none_or(|(h, r)| h != content_hash || r != reason);
+        let is_new = existing
+            .as_ref()
+            .is_none_or(|(h, r)| h != content_hash || r != reason);
         sqlx::query("INSERT INTO record_issues (provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
                      ON CONFLICT (provider, direction, kind, record_id) DO UPDATE SET content_hash = excluded.content_hash, reason = excluded.reason, last_seen_at = excluded.last_seen_at, \
                      first_seen_at = CASE WHEN record_issues.content_hash = excluded.content_hash THEN record_issues.first_seen_at ELSE excluded.first_seen_at END")
@@ -63,7 +65,13 @@ impl Tx {
     }
 
     /// Removes an issue once the record went through.
-    pub async fn clear_issue(&mut self, provider: &str, direction: Direction, kind: Kind, record_id: &str) -> Result<()> {
+    pub async fn clear_issue(
+        &mut self,
+        provider: &str,
+        direction: Direction,
+        kind: Kind,
+        record_id: &str,
+    ) -> Result<()> {
         sqlx::query("DELETE FROM record_issues WHERE provider = ? AND direction = ? AND kind = ? AND record_id = ?")
             .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id)
             .execute(self.conn()).await?;
@@ -83,19 +91,26 @@ impl Tx {
         let rows = sqlx::query("SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at FROM record_issues WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, last_seen_at DESC")
             .bind(provider)
             .fetch_all(self.conn()).await?;
-        rows.iter().map(|r| {
-            let kind: String = r.try_get("kind")?;
-            let dir: String = r.try_get("direction")?;
-            Ok(RecordIssue {
-                provider: r.try_get("provider")?,
-                direction: if dir == "pull" { Direction::Pull } else { Direction::Push },
-                kind: Kind::parse(&kind).ok_or_else(|| LedgerError::corrupt("record_issues.kind", &kind))?,
-                record_id: r.try_get("record_id")?,
-                content_hash: r.try_get("content_hash")?,
-                reason: r.try_get("reason")?,
-                first_seen_at: parse_instant(&r.try_get::<String, _>("first_seen_at")?)?,
-                last_seen_at: parse_instant(&r.try_get::<String, _>("last_seen_at")?)?,
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                let dir: String = r.try_get("direction")?;
+                Ok(RecordIssue {
+                    provider: r.try_get("provider")?,
+                    direction: if dir == "pull" {
+                        Direction::Pull
+                    } else {
+                        Direction::Push
+                    },
+                    kind: Kind::parse(&kind)
+                        .ok_or_else(|| LedgerError::corrupt("record_issues.kind", &kind))?,
+                    record_id: r.try_get("record_id")?,
+                    content_hash: r.try_get("content_hash")?,
+                    reason: r.try_get("reason")?,
+                    first_seen_at: parse_instant(&r.try_get::<String, _>("first_seen_at")?)?,
+                    last_seen_at: parse_instant(&r.try_get::<String, _>("last_seen_at")?)?,
+                })
             })
-        }).collect()
+            .collect()
     }
 }

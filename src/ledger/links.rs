@@ -236,6 +236,38 @@ impl Tx {
         rows.iter().map(row_to_link).collect()
     }
 
+    /// Forgets a link (the record will be matched or sent again as new).
+    pub async fn delete_link(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        remote_id: &RemoteId,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM links WHERE provider = ? AND kind = ? AND remote_id = ?")
+            .bind(provider)
+            .bind(kind.as_str())
+            .bind(remote_id.as_str())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Live entry links of a provider whose remote start lies in `[from, to)`.
+    pub async fn count_links_in_window(
+        &mut self,
+        provider: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM links WHERE provider = ? AND kind = 'time_entry' AND remote_deleted_at IS NULL AND remote_started_at >= ? AND remote_started_at < ?")
+            .bind(provider)
+            .bind(to_text(from))
+            .bind(to_text(to))
+            .fetch_one(self.conn())
+            .await?;
+        Ok(n)
+    }
+
     /// How many live links a provider has per kind.
     pub async fn count_live_links(&mut self, provider: &str, kind: Kind) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL")

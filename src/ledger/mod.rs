@@ -168,6 +168,16 @@ impl Ledger {
         })
     }
 
+    /// Writes a consistent copy of the whole ledger to `path` (`VACUUM INTO`), e.g. for a
+    /// dry run or a backup, while others keep reading and writing.
+    pub async fn copy_to(&self, path: &Path) -> Result<()> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(path.display().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await
     }

@@ -105,9 +105,11 @@ impl Tx {
                 Ok(PendingPush {
                     id: r.try_get("id")?,
                     provider: r.try_get("provider")?,
-                    kind: Kind::parse(&kind).ok_or_else(|| LedgerError::corrupt("pending_pushes.kind", &kind))?,
+                    kind: Kind::parse(&kind)
+                        .ok_or_else(|| LedgerError::corrupt("pending_pushes.kind", &kind))?,
                     canonical_id: CanonicalId(r.try_get("canonical_id")?),
-                    op: PushOp::parse(&op).ok_or_else(|| LedgerError::corrupt("pending_pushes.op", &op))?,
+                    op: PushOp::parse(&op)
+                        .ok_or_else(|| LedgerError::corrupt("pending_pushes.op", &op))?,
                     remote_id: r.try_get::<Option<String>, _>("remote_id")?.map(RemoteId),
                     idempotency_key: r.try_get("idempotency_key")?,
                     payload: serde_json::from_str(&payload)
@@ -120,10 +122,11 @@ impl Tx {
     }
 
     pub async fn count_intents(&mut self, provider: Option<&str>) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pending_pushes WHERE ?1 IS NULL OR provider = ?1")
-            .bind(provider)
-            .fetch_one(self.conn())
-            .await?;
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM pending_pushes WHERE ?1 IS NULL OR provider = ?1")
+                .bind(provider)
+                .fetch_one(self.conn())
+                .await?;
         Ok(n)
     }
 }

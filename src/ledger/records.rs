@@ -129,7 +129,11 @@ fn new_id() -> CanonicalId {
 }
 
 impl Tx {
-    pub async fn get_record(&mut self, kind: Kind, id: &CanonicalId) -> Result<Option<StoredRecord>> {
+    pub async fn get_record(
+        &mut self,
+        kind: Kind,
+        id: &CanonicalId,
+    ) -> Result<Option<StoredRecord>> {
         let sql = format!("{} WHERE id = ?", select_sql(kind));
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
@@ -378,6 +382,8 @@ impl Tx {
         provider: &str,
         kind: Kind,
         limit: i64,
+        after: Option<(DateTime<Utc>, &CanonicalId)>,
+        include_deletes: bool,
     ) -> Result<Vec<(StoredRecord, Option<Link>)>> {
         let k = kind.as_str();
         let cols: String = select_sql(kind)
@@ -396,7 +402,8 @@ impl Tx {
              FROM {table} t LEFT JOIN links l ON l.provider = ?1 AND l.kind = '{k}' AND l.canonical_id = t.id \
              WHERE ((l.canonical_id IS NULL AND t.deleted_at IS NULL) \
                  OR (l.canonical_id IS NOT NULL AND l.remote_deleted_at IS NULL \
-                     AND (l.canonical_hash != t.content_hash OR t.deleted_at IS NOT NULL))) \
+                     AND ((l.canonical_hash != t.content_hash AND t.deleted_at IS NULL) OR (?3 AND t.deleted_at IS NOT NULL)))) \
+               AND (?4 IS NULL OR (t.updated_at, t.id) > (?4, ?5)) \
                AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.provider = ?1 AND c.kind = '{k}' AND c.canonical_id = t.id AND c.resolved_at IS NULL) \
                AND NOT EXISTS (SELECT 1 FROM record_issues i WHERE i.provider = ?1 AND i.direction = 'push' AND i.kind = '{k}' AND i.record_id = t.id AND i.content_hash = t.content_hash) \
              ORDER BY t.updated_at, t.id LIMIT ?2",
@@ -405,6 +412,9 @@ impl Tx {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(provider)
             .bind(limit)
+            .bind(include_deletes)
+            .bind(after.map(|(t, _)| to_text_precise(t)))
+            .bind(after.map(|(_, id)| id.as_str().to_owned()))
             .fetch_all(self.conn())
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -434,7 +444,10 @@ impl Tx {
 
     /// Live records per kind (for status output and tests).
     pub async fn count_live(&mut self, kind: Kind) -> Result<i64> {
-        let sql = format!("SELECT count(*) FROM {} WHERE deleted_at IS NULL", table(kind));
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE deleted_at IS NULL",
+            table(kind)
+        );
         let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_one(self.conn())
             .await?;
@@ -469,9 +482,11 @@ impl EntryColumns {
             started_at: to_text(e.started_at),
             ended_at: e.ended_at.map(to_text),
             local_started_at: local_start.format("%Y-%m-%dT%H:%M:%S").to_string(),
-            local_ended_at: e
-                .ended_at
-                .map(|t| local_wall_time(t, zone).format("%Y-%m-%dT%H:%M:%S").to_string()),
+            local_ended_at: e.ended_at.map(|t| {
+                local_wall_time(t, zone)
+                    .format("%Y-%m-%dT%H:%M:%S")
+                    .to_string()
+            }),
             local_date: local_start.format("%Y-%m-%d").to_string(),
             tags: serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
         }

@@ -68,14 +68,26 @@ pub struct SyncRun {
 const MAX_ERRORS: usize = 50;
 
 impl Tx {
-    pub async fn start_run(&mut self, provider: &str, mode: &str, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn start_run(
+        &mut self,
+        provider: &str,
+        mode: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         let row = sqlx::query("INSERT INTO sync_runs (provider, mode, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id")
             .bind(provider).bind(mode).bind(to_text_precise(now))
             .fetch_one(self.conn()).await?;
         Ok(row.try_get(0)?)
     }
 
-    pub async fn finish_run(&mut self, id: i64, status: RunStatus, counts: &RunCounts, errors: &[String], now: DateTime<Utc>) -> Result<()> {
+    pub async fn finish_run(
+        &mut self,
+        id: i64,
+        status: RunStatus,
+        counts: &RunCounts,
+        errors: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let errors: Vec<&String> = errors.iter().take(MAX_ERRORS).collect();
         sqlx::query("UPDATE sync_runs SET finished_at = ?2, status = ?3, pulled = ?4, created = ?5, updated = ?6, deleted = ?7, pushed = ?8, conflicts = ?9, skipped = ?10, requests = ?11, rate_limited = ?12, errors = ?13 WHERE id = ?1")
             .bind(id).bind(to_text_precise(now)).bind(status.as_str())
@@ -88,32 +100,53 @@ impl Tx {
 
     /// Marks runs left `running` by a process that died as `interrupted`.
     pub async fn mark_interrupted_runs(&mut self, now: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'")
-            .bind(to_text_precise(now)).execute(self.conn()).await?;
+        let done = sqlx::query(
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+        )
+        .bind(to_text_precise(now))
+        .execute(self.conn())
+        .await?;
         Ok(done.rows_affected())
     }
 
     /// The latest runs, newest first (optionally of one provider).
-    pub async fn recent_runs(&mut self, provider: Option<&str>, limit: i64) -> Result<Vec<SyncRun>> {
-        let rows = sqlx::query("SELECT * FROM sync_runs WHERE ?1 IS NULL OR provider = ?1 ORDER BY id DESC LIMIT ?2")
-            .bind(provider).bind(limit).fetch_all(self.conn()).await?;
-        rows.iter().map(|r| {
-            let errors: String = r.try_get("errors")?;
-            let status: String = r.try_get("status")?;
-            Ok(SyncRun {
-                id: r.try_get("id")?,
-                provider: r.try_get("provider")?,
-                mode: r.try_get("mode")?,
-                started_at: parse_instant(&r.try_get::<String, _>("started_at")?)?,
-                finished_at: parse_opt(r.try_get("finished_at")?)?,
-                status: RunStatus::parse(&status),
-                counts: RunCounts {
-                    pulled: r.try_get("pulled")?, created: r.try_get("created")?, updated: r.try_get("updated")?,
-                    deleted: r.try_get("deleted")?, pushed: r.try_get("pushed")?, conflicts: r.try_get("conflicts")?,
-                    skipped: r.try_get("skipped")?, requests: r.try_get("requests")?, rate_limited: r.try_get("rate_limited")?,
-                },
-                errors: serde_json::from_str(&errors).unwrap_or_default(),
+    pub async fn recent_runs(
+        &mut self,
+        provider: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SyncRun>> {
+        let rows = sqlx::query(
+            "SELECT * FROM sync_runs WHERE ?1 IS NULL OR provider = ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(provider)
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let errors: String = r.try_get("errors")?;
+                let status: String = r.try_get("status")?;
+                Ok(SyncRun {
+                    id: r.try_get("id")?,
+                    provider: r.try_get("provider")?,
+                    mode: r.try_get("mode")?,
+                    started_at: parse_instant(&r.try_get::<String, _>("started_at")?)?,
+                    finished_at: parse_opt(r.try_get("finished_at")?)?,
+                    status: RunStatus::parse(&status),
+                    counts: RunCounts {
+                        pulled: r.try_get("pulled")?,
+                        created: r.try_get("created")?,
+                        updated: r.try_get("updated")?,
+                        deleted: r.try_get("deleted")?,
+                        pushed: r.try_get("pushed")?,
+                        conflicts: r.try_get("conflicts")?,
+                        skipped: r.try_get("skipped")?,
+                        requests: r.try_get("requests")?,
+                        rate_limited: r.try_get("rate_limited")?,
+                    },
+                    errors: serde_json::from_str(&errors).unwrap_or_default(),
+                })
             })
-        }).collect()
+            .collect()
     }
 }

@@ -11,7 +11,9 @@ use timeweave_contract::{
 
 pub(crate) async fn temp_ledger() -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.expect("open");
+    let ledger = Ledger::open(&dir.path().join("ledger.db"))
+        .await
+        .expect("open");
     (dir, ledger)
 }
 
@@ -27,8 +29,13 @@ fn person(email: &str) -> Record<CanonicalId> {
     })
 }
 
-fn entry(person: &CanonicalId, project: Option<&CanonicalId>, start_min: i64) -> Record<CanonicalId> {
-    let start = Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap() + chrono::Duration::minutes(start_min);
+fn entry(
+    person: &CanonicalId,
+    project: Option<&CanonicalId>,
+    start_min: i64,
+) -> Record<CanonicalId> {
+    let start =
+        Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap() + chrono::Duration::minutes(start_min);
     Record::TimeEntry(TimeEntry {
         person: person.clone(),
         project: project.cloned(),
@@ -83,8 +90,14 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
 async fn records_round_trip_normalised() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
-    let p = tx.insert_record(&person("Ada@Example.com "), "tt", now()).await.unwrap();
-    let e = tx.insert_record(&entry(&p.id, None, 0), "tt", now()).await.unwrap();
+    let p = tx
+        .insert_record(&person("Ada@Example.com "), "tt", now())
+        .await
+        .unwrap();
+    let e = tx
+        .insert_record(&entry(&p.id, None, 0), "tt", now())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut tx = ledger.read().await.unwrap();
     let got = tx.get_record(Kind::Person, &p.id).await.unwrap().unwrap();
@@ -92,7 +105,11 @@ async fn records_round_trip_normalised() {
         Record::Person(p) => assert_eq!(p.email.as_deref(), Some("ada@example.com")),
         other => panic!("{other:?}"),
     }
-    let got = tx.get_record(Kind::TimeEntry, &e.id).await.unwrap().unwrap();
+    let got = tx
+        .get_record(Kind::TimeEntry, &e.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.record, entry(&p.id, None, 0).normalised());
     assert_eq!(got.hash, content_hash(&got.record));
     assert_eq!(got.origin, "tt");
@@ -102,10 +119,18 @@ async fn records_round_trip_normalised() {
 async fn a_remote_record_links_to_one_canonical_record_and_back() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
-    let a = tx.insert_record(&person("a@example.com"), "tt", now()).await.unwrap();
-    let b = tx.insert_record(&person("b@example.com"), "tt", now()).await.unwrap();
+    let a = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let b = tx
+        .insert_record(&person("b@example.com"), "tt", now())
+        .await
+        .unwrap();
     let (r1, r2) = (RemoteId::from("1"), RemoteId::from("2"));
-    tx.upsert_link(&link("tt", Kind::Person, &a.id, &r1, &a.hash), now()).await.unwrap();
+    tx.upsert_link(&link("tt", Kind::Person, &a.id, &r1, &a.hash), now())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     // The same canonical record cannot get a second remote id in one provider...
@@ -119,12 +144,16 @@ async fn a_remote_record_links_to_one_canonical_record_and_back() {
     // ...and re-pointing remote id 1 at b would leave a with no link but must not create a
     // second row for remote id 1: the primary key holds it to one row.
     let mut tx = ledger.write().await.unwrap();
-    tx.upsert_link(&link("tt", Kind::Person, &b.id, &r1, &b.hash), now()).await.unwrap();
+    tx.upsert_link(&link("tt", Kind::Person, &b.id, &r1, &b.hash), now())
+        .await
+        .unwrap();
     let links = tx.live_links_in("tt", Kind::Person, None).await.unwrap();
     assert_eq!(links.len(), 1);
     assert_eq!(links[0].canonical_id, b.id);
     // Other providers and kinds are independent.
-    tx.upsert_link(&link("tm", Kind::Person, &b.id, &r1, &b.hash), now()).await.unwrap();
+    tx.upsert_link(&link("tm", Kind::Person, &b.id, &r1, &b.hash), now())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     // Raw SQL cannot sneak a duplicate in either.
@@ -133,30 +162,49 @@ async fn a_remote_record_links_to_one_canonical_record_and_back() {
         .bind(a.id.as_str())
         .execute(tx.conn())
         .await;
-    assert!(dup.is_err(), "second link for the same remote id must be rejected");
+    assert!(
+        dup.is_err(),
+        "second link for the same remote id must be rejected"
+    );
     let dup = sqlx::query("INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, synced_at) VALUES ('tt', 'person', ?, '99', 'h', 'h', 'now')")
         .bind(b.id.as_str())
         .execute(tx.conn())
         .await;
-    assert!(dup.is_err(), "second link for the same canonical record must be rejected");
+    assert!(
+        dup.is_err(),
+        "second link for the same canonical record must be rejected"
+    );
 }
 
 #[tokio::test]
 async fn one_live_person_per_email() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
-    tx.insert_record(&person("a@example.com"), "tt", now()).await.unwrap();
-    assert!(tx.insert_record(&person("A@example.com"), "tm", now()).await.is_err());
+    tx.insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    assert!(tx
+        .insert_record(&person("A@example.com"), "tm", now())
+        .await
+        .is_err());
 }
 
 #[tokio::test]
 async fn natural_keys_match_unlinked_records_only() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
-    let p = tx.insert_record(&person("a@example.com"), "tt", now()).await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
     let client = tx
         .insert_record(
-            &Record::Client(Client { name: "Acme".into(), email: None, notes: None, archived: false }),
+            &Record::Client(Client {
+                name: "Acme".into(),
+                email: None,
+                notes: None,
+                archived: false,
+            }),
             "tt",
             now(),
         )
@@ -176,7 +224,10 @@ async fn natural_keys_match_unlinked_records_only() {
         )
         .await
         .unwrap();
-    let e = tx.insert_record(&entry(&p.id, Some(&project.id), 0), "tt", now()).await.unwrap();
+    let e = tx
+        .insert_record(&entry(&p.id, Some(&project.id), 0), "tt", now())
+        .await
+        .unwrap();
 
     // Same person, start 40 s later, end 30 s later, same project: a match.
     let mut probe = entry(&p.id, Some(&project.id), 0);
@@ -189,40 +240,91 @@ async fn natural_keys_match_unlinked_records_only() {
     assert_eq!(found.iter().map(|r| &r.id).collect::<Vec<_>>(), vec![&e.id]);
     // Two minutes off: no match.
     let far = entry(&p.id, Some(&project.id), 2);
-    assert!(tx.natural_key_candidates(&far, "tm").await.unwrap().is_empty());
+    assert!(tx
+        .natural_key_candidates(&far, "tm")
+        .await
+        .unwrap()
+        .is_empty());
     // Case-insensitive names for clients and people by e-mail.
-    let probe = Record::Client(Client { name: "ACME".into(), email: None, notes: None, archived: false });
-    assert_eq!(tx.natural_key_candidates(&probe, "tm").await.unwrap().len(), 1);
-    assert_eq!(tx.natural_key_candidates(&person("A@EXAMPLE.COM"), "tm").await.unwrap().len(), 1);
+    let probe = Record::Client(Client {
+        name: "ACME".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
+    assert_eq!(
+        tx.natural_key_candidates(&probe, "tm").await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        tx.natural_key_candidates(&person("A@EXAMPLE.COM"), "tm")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Once linked in that provider, no longer a candidate there.
     let rid = RemoteId::from("7");
-    tx.upsert_link(&link("tm", Kind::TimeEntry, &e.id, &rid, &e.hash), now()).await.unwrap();
+    tx.upsert_link(&link("tm", Kind::TimeEntry, &e.id, &rid, &e.hash), now())
+        .await
+        .unwrap();
     let probe = entry(&p.id, Some(&project.id), 0);
-    assert!(tx.natural_key_candidates(&probe, "tm").await.unwrap().is_empty());
-    assert_eq!(tx.natural_key_candidates(&probe, "other").await.unwrap().len(), 1);
+    assert!(tx
+        .natural_key_candidates(&probe, "tm")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        tx.natural_key_candidates(&probe, "other")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn push_scan_finds_new_changed_and_deleted_records() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
-    let p = tx.insert_record(&person("a@example.com"), "tt", now()).await.unwrap();
-    let fresh = tx.insert_record(&entry(&p.id, None, 0), "tt", now()).await.unwrap();
-    let synced = tx.insert_record(&entry(&p.id, None, 200), "tt", now()).await.unwrap();
-    let changed = tx.insert_record(&entry(&p.id, None, 400), "tt", now()).await.unwrap();
-    let deleted = tx.insert_record(&entry(&p.id, None, 600), "tt", now()).await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let fresh = tx
+        .insert_record(&entry(&p.id, None, 0), "tt", now())
+        .await
+        .unwrap();
+    let synced = tx
+        .insert_record(&entry(&p.id, None, 200), "tt", now())
+        .await
+        .unwrap();
+    let changed = tx
+        .insert_record(&entry(&p.id, None, 400), "tt", now())
+        .await
+        .unwrap();
+    let deleted = tx
+        .insert_record(&entry(&p.id, None, 600), "tt", now())
+        .await
+        .unwrap();
     for (i, r) in [&synced, &changed, &deleted].iter().enumerate() {
         let rid = RemoteId::from(format!("r{i}"));
-        tx.upsert_link(&link("tm", Kind::TimeEntry, &r.id, &rid, &r.hash), now()).await.unwrap();
+        tx.upsert_link(&link("tm", Kind::TimeEntry, &r.id, &rid, &r.hash), now())
+            .await
+            .unwrap();
     }
     let mut edited = changed.record.clone();
     if let Record::TimeEntry(t) = &mut edited {
         t.notes = Some("edited".into());
     }
-    tx.update_record(&changed.id, &edited, "ledger", now()).await.unwrap();
-    tx.tombstone(Kind::TimeEntry, &deleted.id, "tt", now()).await.unwrap();
+    tx.update_record(&changed.id, &edited, "ledger", now())
+        .await
+        .unwrap();
+    tx.tombstone(Kind::TimeEntry, &deleted.id, "tt", now())
+        .await
+        .unwrap();
     let found: BTreeSet<_> = tx
-        .push_candidates("tm", Kind::TimeEntry, 100)
+        .push_candidates("tm", Kind::TimeEntry, 100, None, true)
         .await
         .unwrap()
         .into_iter()
@@ -230,13 +332,59 @@ async fn push_scan_finds_new_changed_and_deleted_records() {
         .collect();
     assert_eq!(
         found,
-        BTreeSet::from([(fresh.id.clone(), false), (changed.id.clone(), true), (deleted.id.clone(), true)])
+        BTreeSet::from([
+            (fresh.id.clone(), false),
+            (changed.id.clone(), true),
+            (deleted.id.clone(), true)
+        ])
     );
-    // A standing push issue for this content hides the record until its content changes.
-    tx.record_issue("tm", Direction::Push, Kind::TimeEntry, fresh.id.as_str(), fresh.hash.as_str(), "no project", now())
+    // Without delete propagation the tombstone is not a candidate.
+    let n = tx
+        .push_candidates("tm", Kind::TimeEntry, 100, None, false)
         .await
-        .unwrap();
-    let ids: Vec<_> = tx.push_candidates("tm", Kind::TimeEntry, 100).await.unwrap().into_iter().map(|(r, _)| r.id).collect();
+        .unwrap()
+        .len();
+    assert_eq!(n, 2);
+    // Keyset paging walks them all, one at a time.
+    let mut after: Option<(chrono::DateTime<Utc>, CanonicalId)> = None;
+    let mut walked = 0;
+    loop {
+        let batch = tx
+            .push_candidates(
+                "tm",
+                Kind::TimeEntry,
+                1,
+                after.as_ref().map(|(t, i)| (*t, i)),
+                true,
+            )
+            .await
+            .unwrap();
+        let Some((r, _)) = batch.into_iter().next() else {
+            break;
+        };
+        after = Some((r.updated_at, r.id));
+        walked += 1;
+    }
+    assert_eq!(walked, 3);
+    // A standing push issue for this content hides the record until its content changes.
+    tx.record_issue(
+        "tm",
+        Direction::Push,
+        Kind::TimeEntry,
+        fresh.id.as_str(),
+        fresh.hash.as_str(),
+        "no project",
+        now(),
+    )
+    .await
+    .unwrap();
+    let ids: Vec<_> = tx
+        .push_candidates("tm", Kind::TimeEntry, 100, None, true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(r, _)| r.id)
+        .collect();
     assert!(!ids.contains(&fresh.id));
 }
 
@@ -245,7 +393,10 @@ async fn readers_read_while_a_writer_writes() {
     let (dir, ledger) = temp_ledger().await;
     let path = dir.path().join("ledger.db");
     let mut tx = ledger.write().await.unwrap();
-    let p = tx.insert_record(&person("a@example.com"), "tt", now()).await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let writer = {
@@ -254,7 +405,9 @@ async fn readers_read_while_a_writer_writes() {
         tokio::spawn(async move {
             for i in 0..200 {
                 let mut tx = ledger.write().await.expect("write lock");
-                tx.insert_record(&entry(&pid, None, i * 100), "tt", now()).await.expect("insert");
+                tx.insert_record(&entry(&pid, None, i * 100), "tt", now())
+                    .await
+                    .expect("insert");
                 tx.commit().await.expect("commit");
             }
         })
@@ -268,7 +421,10 @@ async fn readers_read_while_a_writer_writes() {
             let mut last = 0;
             for _ in 0..200 {
                 let mut tx = ro.read().await.expect("read");
-                let n = tx.count_live(Kind::TimeEntry).await.expect("count while writing");
+                let n = tx
+                    .count_live(Kind::TimeEntry)
+                    .await
+                    .expect("count while writing");
                 assert!(n >= last, "a reader never goes back in time");
                 last = n;
             }
@@ -285,17 +441,29 @@ async fn readers_read_while_a_writer_writes() {
 #[tokio::test]
 async fn read_only_handles_cannot_write() {
     let (dir, _ledger) = temp_ledger().await;
-    let ro = Ledger::open_read_only(&dir.path().join("ledger.db")).await.unwrap();
+    let ro = Ledger::open_read_only(&dir.path().join("ledger.db"))
+        .await
+        .unwrap();
     let mut tx = ro.read().await.unwrap();
-    assert!(tx.insert_record(&person("x@example.com"), "tt", now()).await.is_err());
+    assert!(tx
+        .insert_record(&person("x@example.com"), "tt", now())
+        .await
+        .is_err());
 }
 
 #[tokio::test]
 async fn intents_conflicts_runs_and_cursors_round_trip() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
-    let p = tx.insert_record(&person("a@example.com"), "tt", now()).await.unwrap();
-    let payload: Record<RemoteId> = Record::Person(Person { display_name: "A".into(), email: None, username: None });
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let payload: Record<RemoteId> = Record::Person(Person {
+        display_name: "A".into(),
+        email: None,
+        username: None,
+    });
     let id = tx
         .insert_intent(
             &NewIntent {
@@ -333,27 +501,46 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
     let c2 = tx.record_conflict(&c, now()).await.unwrap();
     assert_eq!(c1, c2, "an open conflict is refreshed, not duplicated");
     assert_eq!(tx.count_open_conflicts(None).await.unwrap(), 1);
-    tx.resolve_conflict(c1, "ledger", "operator", now()).await.unwrap();
+    tx.resolve_conflict(c1, "ledger", "operator", now())
+        .await
+        .unwrap();
     assert_eq!(tx.count_open_conflicts(Some("tm")).await.unwrap(), 0);
 
     let run = tx.start_run("tm", "both", now()).await.unwrap();
-    let counts = RunCounts { pulled: 3, ..RunCounts::default() };
-    tx.finish_run(run, RunStatus::Ok, &counts, &["x".into()], now()).await.unwrap();
+    let counts = RunCounts {
+        pulled: 3,
+        ..RunCounts::default()
+    };
+    tx.finish_run(run, RunStatus::Ok, &counts, &["x".into()], now())
+        .await
+        .unwrap();
     let runs = tx.recent_runs(Some("tm"), 5).await.unwrap();
     assert_eq!(runs[0].status, RunStatus::Ok);
     assert_eq!(runs[0].counts.pulled, 3);
 
-    let cur = Cursor { deep_scan_position: Some(now()), deep_scan_passes: 2, change_watermark: None };
-    tx.save_cursor("tm", Kind::TimeEntry, &cur, now()).await.unwrap();
+    let cur = Cursor {
+        deep_scan_position: Some(now()),
+        deep_scan_passes: 2,
+        change_watermark: None,
+    };
+    tx.save_cursor("tm", Kind::TimeEntry, &cur, now())
+        .await
+        .unwrap();
     assert_eq!(tx.cursor("tm", Kind::TimeEntry).await.unwrap(), cur);
-    assert_eq!(tx.cursor("tm", Kind::Task).await.unwrap(), Cursor::default());
+    assert_eq!(
+        tx.cursor("tm", Kind::Task).await.unwrap(),
+        Cursor::default()
+    );
 }
 
 #[tokio::test]
 async fn report_view_shows_live_entries_with_names_and_local_dates() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
-    let p = tx.insert_record(&person("a@example.com"), "tt", now()).await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
     // 23:30 UTC on the 10th is already the 11th in Rome.
     let mut late = entry(&p.id, None, 15 * 60 + 30);
     if let Record::TimeEntry(t) = &mut late {
@@ -361,13 +548,19 @@ async fn report_view_shows_live_entries_with_names_and_local_dates() {
         t.duration_seconds = Some(1800);
     }
     let live = tx.insert_record(&late, "tt", now()).await.unwrap();
-    let gone = tx.insert_record(&entry(&p.id, None, 0), "tt", now()).await.unwrap();
-    tx.tombstone(Kind::TimeEntry, &gone.id, "tt", now()).await.unwrap();
-    let rows: Vec<(String, String, f64, String)> =
-        sqlx::query_as("SELECT entry_id, work_date, hours, started_at_local FROM report_time_entries")
-            .fetch_all(tx.conn())
-            .await
-            .unwrap();
+    let gone = tx
+        .insert_record(&entry(&p.id, None, 0), "tt", now())
+        .await
+        .unwrap();
+    tx.tombstone(Kind::TimeEntry, &gone.id, "tt", now())
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, f64, String)> = sqlx::query_as(
+        "SELECT entry_id, work_date, hours, started_at_local FROM report_time_entries",
+    )
+    .fetch_all(tx.conn())
+    .await
+    .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].0, live.id.0);
     assert_eq!(rows[0].1, "2026-03-11");

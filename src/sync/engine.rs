@@ -1,0 +1,371 @@
+//! One cycle of one provider instance against the ledger: open a `sync_runs` row, connect,
+//! reconcile push intents left open by a crash, pull (reference kinds in full, then the
+//! planned entry windows), push, advance the cursors last, close the run row.
+//!
+//! Nothing is lost on failure: a page is applied in one transaction with its links, a push
+//! intent is committed before its remote write, and cursors only move once everything
+//! before them committed. A stop request (SIGTERM) lets the current page finish.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use timeweave_contract::{CanonicalId, Capabilities, Kind, ListScope, ProviderError};
+use timeweave_http::StatsSnapshot;
+
+use super::scan::{plan_scan, ScanInput};
+use super::{ProviderHandle, SyncSettings};
+use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
+
+/// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes.
+#[derive(Clone, Debug, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn new() -> Self {
+        StopFlag::default()
+    }
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst)
+    }
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CycleOptions {
+    /// Run the deep scan to the horizon regardless of the budget (`--sync-once`).
+    pub to_completion: bool,
+    /// Plan and report, change nothing (locally or remotely).
+    pub dry_run: bool,
+}
+
+/// What a cycle did.
+#[derive(Clone, Debug)]
+pub struct CycleReport {
+    pub provider: String,
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub errors: Vec<String>,
+    /// With `dry_run`: one line per planned change.
+    pub plan: Vec<String>,
+}
+
+impl CycleReport {
+    pub fn is_clean(&self) -> bool {
+        self.status == RunStatus::Ok
+    }
+}
+
+/// Why a cycle stopped early.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Abort {
+    #[error("{0}")]
+    Provider(ProviderError),
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    #[error("stopped on request")]
+    Stopped,
+}
+
+impl From<sqlx::Error> for Abort {
+    fn from(e: sqlx::Error) -> Self {
+        Abort::Ledger(LedgerError::Query(e))
+    }
+}
+
+/// The state of one running cycle, shared by the pull and push halves.
+pub(crate) struct Cycle<'a> {
+    pub ledger: &'a Ledger,
+    pub h: &'a ProviderHandle,
+    pub s: &'a SyncSettings,
+    pub caps: Capabilities,
+    pub now: DateTime<Utc>,
+    pub counts: RunCounts,
+    pub errors: Vec<String>,
+    pub dry_run: bool,
+    pub plan: Vec<String>,
+    pub stop: &'a StopFlag,
+    /// Records whose last create has an unknown outcome that could not be reconciled yet.
+    pub blocked: HashSet<CanonicalId>,
+}
+
+impl Cycle<'_> {
+    pub fn name(&self) -> &str {
+        &self.h.name
+    }
+
+    pub fn error(&mut self, message: String) {
+        tracing::warn!(provider = %self.h.name, "{message}");
+        self.errors.push(message);
+    }
+
+    pub fn check_stop(&self) -> Result<(), Abort> {
+        if self.stop.is_stopped() {
+            Err(Abort::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A provider error: fatal ones abort the cycle, others are recorded.
+    pub fn provider_error(&mut self, context: &str, e: ProviderError) -> Result<(), Abort> {
+        if e.is_fatal_for_cycle() {
+            return Err(Abort::Provider(e));
+        }
+        self.error(format!("{context}: {e}"));
+        Ok(())
+    }
+}
+
+/// Runs cycles against one ledger.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    ledger: Ledger,
+    settings: SyncSettings,
+    stop: StopFlag,
+}
+
+impl Engine {
+    pub fn new(ledger: Ledger, settings: SyncSettings, stop: StopFlag) -> Engine {
+        Engine {
+            ledger,
+            settings,
+            stop,
+        }
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn stop_flag(&self) -> &StopFlag {
+        &self.stop
+    }
+
+    /// Runs one cycle. A dry run works on a private copy of the ledger and never writes to
+    /// the provider, so neither side changes.
+    pub async fn run_cycle(
+        &self,
+        h: &ProviderHandle,
+        opts: CycleOptions,
+    ) -> Result<CycleReport, LedgerError> {
+        if opts.dry_run {
+            let copy = DryRunCopy::make(&self.ledger).await?;
+            let ledger = Ledger::open(&copy.path).await?;
+            let result = run(&ledger, &self.settings, &self.stop, h, opts).await;
+            ledger.close().await;
+            return result;
+        }
+        run(&self.ledger, &self.settings, &self.stop, h, opts).await
+    }
+}
+
+async fn run(
+    ledger: &Ledger,
+    settings: &SyncSettings,
+    stop: &StopFlag,
+    h: &ProviderHandle,
+    opts: CycleOptions,
+) -> Result<CycleReport, LedgerError> {
+    let started = Utc::now();
+    let run_id = {
+        let mut tx = ledger.write().await?;
+        let id = tx.start_run(&h.name, h.mode.as_str(), started).await?;
+        tx.commit().await?;
+        id
+    };
+    let before = stats(h);
+    let mut cycle = Cycle {
+        ledger,
+        h,
+        s: settings,
+        caps: h.provider.capabilities(),
+        now: started,
+        counts: RunCounts::default(),
+        errors: Vec::new(),
+        dry_run: opts.dry_run,
+        plan: Vec::new(),
+        stop,
+        blocked: HashSet::new(),
+    };
+    let outcome = steps(&mut cycle, opts).await;
+    let after = stats(h);
+    cycle.counts.requests = (after.requests - before.requests) as i64;
+    cycle.counts.rate_limited = (after.rate_limited - before.rate_limited) as i64;
+    let status = match &outcome {
+        Ok(()) if cycle.errors.is_empty() => RunStatus::Ok,
+        Ok(()) => RunStatus::Partial,
+        Err(Abort::Stopped) => RunStatus::Interrupted,
+        Err(_) => RunStatus::Failed,
+    };
+    match outcome {
+        Err(Abort::Ledger(e)) => {
+            // The ledger itself failed: record what we can, then report the failure.
+            cycle.errors.push(format!("ledger error: {e}"));
+            if let Ok(mut tx) = ledger.write().await {
+                let _ = tx
+                    .finish_run(run_id, status, &cycle.counts, &cycle.errors, Utc::now())
+                    .await;
+                let _ = tx.commit().await;
+            }
+            return Err(e);
+        }
+        Err(Abort::Provider(e)) => {
+            let message = format!("{}: {e}", h.name);
+            tracing::error!(provider = %h.name, "cycle failed: {e}");
+            cycle.errors.push(message);
+        }
+        Err(Abort::Stopped) => {
+            tracing::info!(provider = %h.name, "cycle stopped on request after the current page");
+        }
+        Ok(()) => {}
+    }
+    let mut tx = ledger.write().await?;
+    tx.finish_run(run_id, status, &cycle.counts, &cycle.errors, Utc::now())
+        .await?;
+    tx.commit().await?;
+    tracing::info!(
+        provider = %h.name,
+        status = status.as_str(),
+        pulled = cycle.counts.pulled,
+        created = cycle.counts.created,
+        updated = cycle.counts.updated,
+        deleted = cycle.counts.deleted,
+        pushed = cycle.counts.pushed,
+        conflicts = cycle.counts.conflicts,
+        skipped = cycle.counts.skipped,
+        requests = cycle.counts.requests,
+        "cycle finished"
+    );
+    Ok(CycleReport {
+        provider: h.name.clone(),
+        status,
+        counts: cycle.counts,
+        errors: cycle.errors,
+        plan: cycle.plan,
+    })
+}
+
+fn stats(h: &ProviderHandle) -> StatsSnapshot {
+    h.stats.as_ref().map(|s| s.snapshot()).unwrap_or_default()
+}
+
+async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
+    let info = c.h.provider.connect().await.map_err(Abort::Provider)?;
+    tracing::debug!(provider = %c.h.name, server = %info.server, "connected");
+    if !c.dry_run {
+        c.reconcile_intents().await?;
+    }
+
+    // Pull: reference kinds in full (also in push mode: to link what is already there).
+    for kind in [Kind::Person, Kind::Client, Kind::Project, Kind::Task] {
+        if c.caps.support(kind).list {
+            c.check_stop()?;
+            c.pull_listing(kind, ListScope::All).await?;
+        }
+    }
+
+    // Then the planned entry windows.
+    let mut cursor_ok = true;
+    let next_cursor = if c.caps.time_entry.list {
+        let cursor = c
+            .ledger
+            .read()
+            .await?
+            .cursor(c.name(), Kind::TimeEntry)
+            .await?;
+        let oldest = c.ledger.read().await?.oldest_linked_start(c.name()).await?;
+        let page = c.caps.entry_page_size.max(1) as i64;
+        let mut counts = Vec::new();
+        // Estimates: one request per page of linked entries in the window, plus one.
+        let probe = plan_scan(
+            &ScanInput {
+                now: c.now,
+                settings: c.s.scan,
+                cursor: &cursor,
+                budget: None,
+                change_feed: c.caps.change_feed,
+                to_completion: true,
+                oldest_known: oldest,
+            },
+            |_| 1,
+        );
+        {
+            let mut tx = c.ledger.read().await?;
+            for w in &probe.windows {
+                if let ListScope::StartedIn(win) | ListScope::ChangedIn(win) = w.scope {
+                    let n = tx.count_links_in_window(c.name(), win.from, win.to).await?;
+                    counts.push((win, (n / page) as u32 + 1));
+                }
+            }
+        }
+        let plan = plan_scan(
+            &ScanInput {
+                now: c.now,
+                settings: c.s.scan,
+                cursor: &cursor,
+                budget: if opts.to_completion { None } else { c.h.budget },
+                change_feed: c.caps.change_feed,
+                to_completion: opts.to_completion,
+                oldest_known: oldest,
+            },
+            |w| {
+                counts
+                    .iter()
+                    .find(|(win, _)| *win == w)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(1)
+            },
+        );
+        for w in &plan.windows {
+            c.check_stop()?;
+            if !c.pull_listing(Kind::TimeEntry, w.scope).await? {
+                cursor_ok = false;
+            }
+        }
+        Some(plan.next_cursor)
+    } else {
+        None
+    };
+
+    if c.h.mode.pushes() {
+        c.push_all().await?;
+    }
+
+    if let (Some(next), true, false) = (next_cursor, cursor_ok, c.dry_run) {
+        let mut tx = c.ledger.write().await?;
+        tx.save_cursor(c.name(), Kind::TimeEntry, &next, c.now)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// A private copy of the ledger for a dry run (`VACUUM INTO`), removed afterwards.
+struct DryRunCopy {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl DryRunCopy {
+    async fn make(ledger: &Ledger) -> Result<DryRunCopy, LedgerError> {
+        let dir = std::env::temp_dir().join(format!("timeweave-dry-run-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).map_err(|e| LedgerError::Open {
+            path: dir.clone(),
+            source: sqlx::Error::Io(e),
+        })?;
+        let path = dir.join("ledger.db");
+        ledger.copy_to(&path).await?;
+        Ok(DryRunCopy { dir, path })
+    }
+}
+
+impl Drop for DryRunCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

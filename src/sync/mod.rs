@@ -1,0 +1,81 @@
+//! Synchronisation: each provider instance against the ledger (hub and spoke). `scan` plans
+//! which windows a cycle lists, `plan` decides per record (pure), `engine` runs one cycle
+//! (connect, reconcile open intents, pull, push, cursors, the `sync_runs` row) with `pull`,
+//! `push` and `refs` doing the parts of it.
+
+pub mod engine;
+pub mod plan;
+mod pull;
+mod push;
+mod refs;
+pub mod scan;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveTime, TimeZone, Utc};
+use timeweave_contract::Provider;
+use timeweave_http::TransportStats;
+
+use crate::config::{self, Config, Mode};
+
+pub use engine::{CycleOptions, CycleReport, Engine, StopFlag};
+
+/// The cross-provider settings of every cycle.
+#[derive(Clone, Debug)]
+pub struct SyncSettings {
+    pub policy: plan::ConflictPolicy,
+    pub guard: plan::MassDeleteGuard,
+    pub scan: scan::ScanSettings,
+    /// Canonical e-mail -> instance -> remote username or id (config `[people]`).
+    pub people: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl SyncSettings {
+    pub fn from_config(cfg: &Config) -> SyncSettings {
+        let s = &cfg.sync;
+        let policy = match s.conflict_policy {
+            config::ConflictPolicy::Newest => plan::ConflictPolicy::Newest,
+            config::ConflictPolicy::Prefer => plan::ConflictPolicy::Prefer(s.prefer.clone()),
+            config::ConflictPolicy::Manual => plan::ConflictPolicy::Manual,
+        };
+        SyncSettings {
+            policy,
+            guard: plan::MassDeleteGuard {
+                max_fraction: s.mass_delete_max_fraction,
+                min_count: s.mass_delete_min_count as usize,
+            },
+            scan: scan::ScanSettings {
+                hot_back: Duration::days(s.hot_window_days_back.into()),
+                hot_ahead: Duration::days(s.hot_window_days_ahead.into()),
+                slice: Duration::days(s.deep_scan_slice_days.max(1).into()),
+                horizon: Utc.from_utc_datetime(&s.deep_scan_horizon.and_time(NaiveTime::MIN)),
+            },
+            people: cfg.people.clone(),
+        }
+    }
+}
+
+/// One provider instance as the engine drives it.
+#[derive(Clone)]
+pub struct ProviderHandle {
+    /// The instance name (`[providers.<name>]`).
+    pub name: String,
+    pub provider: Arc<dyn Provider>,
+    /// The transport's counters (requests, 429s) for the `sync_runs` row and metrics.
+    pub stats: Option<Arc<TransportStats>>,
+    pub mode: Mode,
+    pub propagate_deletes: bool,
+    /// Requests a scheduled cycle may spend (from quotas and schedule); `None`: unlimited.
+    pub budget: Option<u32>,
+}
+
+impl std::fmt::Debug for ProviderHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderHandle")
+            .field("name", &self.name)
+            .field("kind", &self.provider.kind_name())
+            .field("mode", &self.mode)
+            .finish()
+    }
+}

@@ -1,0 +1,400 @@
+//! The pure three-way planner. Given what a provider holds (the remote record), what the
+//! ledger holds (the canonical record) and what both held at their last sync (the link),
+//! it decides what to do — no I/O, so every case is a table test.
+//!
+//! Pull side ([`plan_remote`]): new remote records (natural-key match before import),
+//! remote-only changes, ledger-only changes, both changed (equal content: just re-link;
+//! different: a conflict settled by the policy), edit-beats-delete.
+//! Deletions ([`plan_missing`], [`mass_delete_guard`]): a linked record absent from a
+//! complete listing is confirmed with a get before it counts as deleted; too many at once
+//! stop the cycle instead.
+//! Push side ([`plan_push`]): create, update or delete on the remote, or skip with a reason.
+
+use chrono::{DateTime, Utc};
+use timeweave_contract::{content_hash, CanonicalId, ContentHash, Kind, Record, RemoteId};
+
+use crate::config::Mode;
+
+/// How a conflict (both sides changed, to different content) is settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConflictPolicy {
+    /// The side changed last wins: the provider's modification time where it has one, else
+    /// the time the change was observed.
+    Newest,
+    /// The provider earlier in the list wins; a provider not listed ranks last; the
+    /// remote wins a tie.
+    Prefer(Vec<String>),
+    /// The ledger keeps its value and the conflict stays open for an operator.
+    Manual,
+}
+
+impl ConflictPolicy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConflictPolicy::Newest => "newest",
+            ConflictPolicy::Prefer(_) => "prefer",
+            ConflictPolicy::Manual => "manual",
+        }
+    }
+}
+
+/// Which version wins a conflict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Winner {
+    Ledger,
+    Remote,
+}
+
+impl Winner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Winner::Ledger => "ledger",
+            Winner::Remote => "provider",
+        }
+    }
+}
+
+/// The canonical side of a comparison.
+#[derive(Clone, Debug)]
+pub struct LedgerSide<'a> {
+    pub id: &'a CanonicalId,
+    pub record: &'a Record<CanonicalId>,
+    pub hash: &'a ContentHash,
+    pub deleted: bool,
+    /// Who made the current ledger content (an instance name, or "ledger").
+    pub changed_by: &'a str,
+    /// When that content was made (the source's modification time where known).
+    pub modified_at: DateTime<Utc>,
+}
+
+/// The link's memory of the last successful sync.
+#[derive(Clone, Debug)]
+pub struct LinkSide<'a> {
+    pub remote_hash: &'a ContentHash,
+    pub canonical_hash: &'a ContentHash,
+    pub remote_version: Option<&'a str>,
+    pub remote_deleted: bool,
+}
+
+/// Everything the planner needs about one listed remote record.
+#[derive(Clone, Debug)]
+pub struct Observation<'a> {
+    pub provider: &'a str,
+    pub mode: Mode,
+    pub policy: &'a ConflictPolicy,
+    /// The remote record's hash (remote ids).
+    pub remote_hash: &'a ContentHash,
+    pub remote_version: Option<&'a str>,
+    /// The provider's modification time, or when this cycle observed the record.
+    pub remote_modified_at: DateTime<Utc>,
+    /// The remote record with its references mapped to canonical ids, or why not.
+    pub mapped: Result<&'a Record<CanonicalId>, &'a str>,
+    pub link: Option<LinkSide<'a>>,
+    /// The linked canonical record (when linked).
+    pub ledger: Option<LedgerSide<'a>>,
+    /// Unlinked canonical records with the same natural key (when not linked), best first.
+    pub candidates: &'a [LedgerSide<'a>],
+}
+
+/// What to do with one listed remote record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteAction {
+    /// Nothing changed remotely; the link is current.
+    Unchanged,
+    /// Nothing changed in content but the provider's version moved: store the new version.
+    RefreshVersion,
+    /// The record cannot be taken in; the reason is recorded once.
+    Invalid { reason: String },
+    /// A remote record we do not take in (push mode, or the remote copy of a record we
+    /// deleted there); with the reason.
+    Ignore { reason: String },
+    /// A new record: create it in the ledger and link it.
+    Import,
+    /// A new remote record that is a copy of an existing canonical record: link them, and
+    /// settle any difference as `then` says.
+    Adopt {
+        canonical_id: CanonicalId,
+        then: Settle,
+    },
+    /// Only the remote changed: the ledger takes the remote content.
+    ApplyRemote { canonical_id: CanonicalId },
+    /// The ledger record was deleted but the remote record was edited since: the edit wins,
+    /// the ledger record comes back with the remote content.
+    Revive { canonical_id: CanonicalId },
+    /// Both changed to the same content: record the link as current.
+    Converged { canonical_id: CanonicalId },
+    /// Both changed to different content.
+    Conflict {
+        canonical_id: CanonicalId,
+        /// `None`: left open (manual policy).
+        winner: Option<Winner>,
+    },
+    /// The ledger is authoritative for this provider (push mode): remember the remote
+    /// state as seen and push the ledger version over it.
+    Overwrite { canonical_id: CanonicalId },
+}
+
+/// How a difference between an adopted pair is settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settle {
+    /// Same content: nothing to do but link.
+    Equal,
+    /// The ledger takes the remote content.
+    TakeRemote,
+    /// The ledger keeps its content and it is pushed to the remote.
+    KeepLedger,
+    /// A conflict (recorded), with its winner or open.
+    Conflict(Option<Winner>),
+}
+
+fn rank(order: &[String], who: &str) -> usize {
+    order.iter().position(|p| p == who).unwrap_or(usize::MAX)
+}
+
+/// The winner of a conflict under `policy`; `None` when it stays open.
+pub fn decide(
+    policy: &ConflictPolicy,
+    provider: &str,
+    remote_modified_at: DateTime<Utc>,
+    ledger: &LedgerSide<'_>,
+) -> Option<Winner> {
+    match policy {
+        ConflictPolicy::Manual => None,
+        ConflictPolicy::Newest => Some(if remote_modified_at >= ledger.modified_at {
+            Winner::Remote
+        } else {
+            Winner::Ledger
+        }),
+        ConflictPolicy::Prefer(order) => {
+            Some(if rank(order, provider) <= rank(order, ledger.changed_by) {
+                Winner::Remote
+            } else {
+                Winner::Ledger
+            })
+        }
+    }
+}
+
+/// Plans one listed remote record.
+pub fn plan_remote(o: &Observation<'_>) -> RemoteAction {
+    let mapped = match o.mapped {
+        Ok(m) => m,
+        Err(reason) => {
+            return RemoteAction::Invalid {
+                reason: reason.to_owned(),
+            }
+        }
+    };
+    let mapped_hash = content_hash(mapped);
+    let pulls = o.mode.pulls();
+
+    let (link, ledger) = match (&o.link, &o.ledger) {
+        (Some(link), Some(ledger)) if !link.remote_deleted => (link, ledger),
+        (Some(link), _) if link.remote_deleted && is_archived(mapped) => {
+            return RemoteAction::Ignore {
+                reason: "the remote copy of a record deleted there (archived)".into(),
+            }
+        }
+        (Some(_), None) => {
+            return RemoteAction::Invalid {
+                reason: "linked to a ledger record that does not exist".into(),
+            }
+        }
+        // Unlinked, or linked to a remote record known gone that is live again (a provider
+        // reusing ids): a new remote record.
+        _ => return plan_new(o, &mapped_hash),
+    };
+
+    let remote_changed = o.remote_hash != link.remote_hash;
+    let ledger_changed = ledger.deleted || ledger.hash != link.canonical_hash;
+    let id = ledger.id.clone();
+    match (remote_changed, ledger_changed) {
+        (false, _) => {
+            if o.remote_version != link.remote_version {
+                RemoteAction::RefreshVersion
+            } else {
+                RemoteAction::Unchanged
+            }
+        }
+        (true, _) if !pulls => RemoteAction::Overwrite { canonical_id: id },
+        (true, false) => RemoteAction::ApplyRemote { canonical_id: id },
+        (true, true) if ledger.deleted => RemoteAction::Revive { canonical_id: id },
+        (true, true) if &mapped_hash == ledger.hash => RemoteAction::Converged { canonical_id: id },
+        (true, true) => RemoteAction::Conflict {
+            canonical_id: id,
+            winner: decide(o.policy, o.provider, o.remote_modified_at, ledger),
+        },
+    }
+}
+
+fn plan_new(o: &Observation<'_>, mapped_hash: &ContentHash) -> RemoteAction {
+    let pulls = o.mode.pulls();
+    match o.candidates.first() {
+        Some(candidate) => {
+            let then = if mapped_hash == candidate.hash {
+                Settle::Equal
+            } else if !pulls {
+                Settle::KeepLedger
+            } else {
+                match decide(o.policy, o.provider, o.remote_modified_at, candidate) {
+                    Some(Winner::Remote) => Settle::Conflict(Some(Winner::Remote)),
+                    Some(Winner::Ledger) => Settle::Conflict(Some(Winner::Ledger)),
+                    None => Settle::Conflict(None),
+                }
+            };
+            RemoteAction::Adopt {
+                canonical_id: candidate.id.clone(),
+                then,
+            }
+        }
+        None if pulls => RemoteAction::Import,
+        None => RemoteAction::Ignore {
+            reason: format!(
+                "{} is in push mode: records that exist only there are not imported",
+                o.provider
+            ),
+        },
+    }
+}
+
+fn is_archived<R>(r: &Record<R>) -> bool {
+    match r {
+        Record::Client(c) => c.archived,
+        Record::Project(p) => p.archived,
+        Record::Task(t) => t.archived,
+        _ => false,
+    }
+}
+
+/// What to do about a linked record missing from a complete listing, once the provider
+/// answered a get for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MissingAction {
+    /// Confirmed gone, ledger unchanged since: tombstone the ledger record.
+    Tombstone,
+    /// Confirmed gone but the ledger record was edited since (or this provider only
+    /// receives): the edit wins; forget the link so the record is sent again.
+    Unlink,
+    /// Confirmed gone and the ledger record is already deleted: record it.
+    MarkGone,
+    /// Still there (moved out of the window, or missed by shifting pages): process the
+    /// record the get returned like a listed one.
+    StillThere,
+}
+
+/// Plans a linked record that a complete listing did not show. `still_exists`: the
+/// provider's answer to a get by id.
+pub fn plan_missing(
+    mode: Mode,
+    still_exists: bool,
+    link_canonical_hash: &ContentHash,
+    ledger: Option<(&ContentHash, bool)>,
+) -> MissingAction {
+    if still_exists {
+        return MissingAction::StillThere;
+    }
+    match ledger {
+        None | Some((_, true)) => MissingAction::MarkGone,
+        Some(_) if !mode.pulls() => MissingAction::Unlink,
+        Some((hash, false)) if hash == link_canonical_hash => MissingAction::Tombstone,
+        Some(_) => MissingAction::Unlink,
+    }
+}
+
+/// Limits on deletions inferred in one listing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MassDeleteGuard {
+    /// Stop when more than this fraction of the listing's linked records vanished...
+    pub max_fraction: f64,
+    /// ...and more than this many.
+    pub min_count: usize,
+}
+
+/// `Err(message)` when deleting `missing` of `linked` records at once looks like an outage
+/// or a misconfiguration (an emptied account, a wrong workspace) rather than real deletes.
+pub fn mass_delete_guard(
+    guard: MassDeleteGuard,
+    missing: usize,
+    linked: usize,
+) -> Result<(), String> {
+    let fraction = if linked == 0 {
+        0.0
+    } else {
+        missing as f64 / linked as f64
+    };
+    if missing > guard.min_count && fraction > guard.max_fraction {
+        Err(format!(
+            "mass-delete guard: {missing} of {linked} linked records ({:.0} %) vanished at once; \
+             nothing was deleted. If these deletions are real, raise sync.mass_delete_max_fraction \
+             or sync.mass_delete_min_count for one run",
+            fraction * 100.0
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// What the push side does with a ledger record for one provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushAction {
+    Create,
+    Update {
+        target: RemoteId,
+    },
+    Delete {
+        target: RemoteId,
+    },
+    /// Not sent; the reason is recorded once for this content.
+    Skip {
+        reason: String,
+    },
+    /// Not sent yet: a reference has no counterpart there yet; tried again next cycle.
+    Wait {
+        reason: String,
+    },
+}
+
+/// Plans the push of one ledger record to one provider. `remote_link`: the live link's
+/// remote id, if any. `mapped`: the record with references mapped to that provider's ids,
+/// or why not.
+pub fn plan_push(
+    kind: Kind,
+    deleted: bool,
+    remote_link: Option<&RemoteId>,
+    propagate_deletes: bool,
+    mapped: Result<(), String>,
+) -> PushAction {
+    if deleted {
+        return match remote_link {
+            Some(target) if propagate_deletes => PushAction::Delete {
+                target: target.clone(),
+            },
+            Some(_) => PushAction::Skip {
+                reason: "deletes do not propagate to this provider (propagate_deletes = false)"
+                    .into(),
+            },
+            None => PushAction::Skip {
+                reason: "deleted before it ever reached this provider".into(),
+            },
+        };
+    }
+    if kind == Kind::Person {
+        return PushAction::Skip {
+            reason: "people are never created or changed by timeweave: create the account in \
+                     the provider (matched by e-mail) or map it in [people]"
+                .into(),
+        };
+    }
+    if let Err(reason) = mapped {
+        return PushAction::Wait { reason };
+    }
+    match remote_link {
+        Some(target) => PushAction::Update {
+            target: target.clone(),
+        },
+        None => PushAction::Create,
+    }
+}
+
+#[cfg(test)]
+mod tests;

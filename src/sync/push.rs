@@ -1,0 +1,452 @@
+//! The push half of a cycle: reconcile intents left open by a crash (look the record up
+//! remotely before anything is sent again), then send ledger changes the provider has not
+//! got — references first, oldest change first — each behind a committed intent, with the
+//! provider's idempotency mechanism. Records the provider cannot take are recorded once
+//! with the reason and skipped, not retried every cycle.
+
+use timeweave_contract::{
+    content_hash, Kind, ProviderError, Record, RemoteId, UpdateTarget, WriteOp,
+};
+
+use super::engine::{Abort, Cycle};
+use super::plan::{plan_push, PushAction};
+use super::refs;
+use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, PushOp, StoredRecord};
+
+/// Records read per push-scan query.
+const PUSH_BATCH: i64 = 200;
+
+/// The idempotency key of one intended create: the canonical id plus its content version
+/// (at most 128 characters, the strictest provider limit).
+pub(crate) fn idempotency_key(rec: &StoredRecord) -> String {
+    format!(
+        "tw-{}-{}",
+        rec.id,
+        &rec.hash.as_str()[..16.min(rec.hash.as_str().len())]
+    )
+}
+
+fn started_at(r: &Record<RemoteId>) -> Option<chrono::DateTime<chrono::Utc>> {
+    match r {
+        Record::TimeEntry(e) => Some(e.started_at),
+        _ => None,
+    }
+}
+
+impl Cycle<'_> {
+    /// Open intents of this provider are from a cycle that died mid-write. Creates are
+    /// looked up (by idempotency key or natural key) and linked if they landed; updates
+    /// and deletes are idempotent and simply re-planned by this cycle.
+    pub(crate) async fn reconcile_intents(&mut self) -> Result<(), Abort> {
+        let intents = self.ledger.read().await?.open_intents(&self.h.name).await?;
+        for intent in intents {
+            self.check_stop()?;
+            if intent.op != PushOp::Create {
+                let mut tx = self.ledger.write().await?;
+                tx.clear_intent(intent.id).await?;
+                tx.commit().await?;
+                continue;
+            }
+            match self
+                .h
+                .provider
+                .find_created(&intent.payload, &intent.idempotency_key)
+                .await
+            {
+                Ok(Some(found)) => {
+                    let mut tx = self.ledger.write().await?;
+                    let remote_hash = content_hash(&found.record);
+                    tx.upsert_link(
+                        &LinkUpdate {
+                            provider: &self.h.name,
+                            kind: intent.kind,
+                            canonical_id: &intent.canonical_id,
+                            remote_id: &found.id,
+                            remote_hash: &remote_hash,
+                            canonical_hash: &intent.canonical_hash,
+                            remote_version: found.version.as_deref(),
+                            remote_updated_at: found.modified_at,
+                            remote_started_at: started_at(&found.record),
+                        },
+                        self.now,
+                    )
+                    .await?;
+                    tx.clear_intent(intent.id).await?;
+                    tx.commit().await?;
+                    tracing::info!(provider = %self.h.name, kind = %intent.kind, remote_id = %found.id, "an interrupted create had landed: linked");
+                }
+                Ok(None) => {
+                    let mut tx = self.ledger.write().await?;
+                    tx.clear_intent(intent.id).await?;
+                    tx.commit().await?;
+                }
+                Err(e) => {
+                    self.blocked.insert(intent.canonical_id.clone());
+                    self.provider_error(
+                        &format!(
+                            "looking up an interrupted create of {} {}",
+                            intent.kind, intent.canonical_id
+                        ),
+                        e,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends every pending ledger change to the provider, references first.
+    pub(crate) async fn push_all(&mut self) -> Result<(), Abort> {
+        if !self.dry_run {
+            let mut tx = self.ledger.write().await?;
+            tx.clear_push_issues_for_retry(&self.h.name).await?;
+            tx.commit().await?;
+        }
+        for kind in [
+            Kind::Person,
+            Kind::Client,
+            Kind::Project,
+            Kind::Task,
+            Kind::TimeEntry,
+        ] {
+            let mut after: Option<(
+                chrono::DateTime<chrono::Utc>,
+                timeweave_contract::CanonicalId,
+            )> = None;
+            loop {
+                self.check_stop()?;
+                let batch = self
+                    .ledger
+                    .read()
+                    .await?
+                    .push_candidates(
+                        &self.h.name,
+                        kind,
+                        PUSH_BATCH,
+                        after.as_ref().map(|(t, id)| (*t, id)),
+                        self.h.propagate_deletes,
+                    )
+                    .await?;
+                let Some((last, _)) = batch.last() else { break };
+                after = Some((last.updated_at, last.id.clone()));
+                for (rec, link) in batch {
+                    self.check_stop()?;
+                    self.push_one(rec, link).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn push_one(&mut self, rec: StoredRecord, link: Option<Link>) -> Result<(), Abort> {
+        if self.blocked.contains(&rec.id) {
+            return Ok(());
+        }
+        let kind = rec.record.kind();
+        let mapped = if rec.is_live() {
+            refs::to_remote(&mut self.ledger.read().await?, &self.h.name, &rec.record).await?
+        } else {
+            Err(String::new())
+        };
+        let action = plan_push(
+            kind,
+            !rec.is_live(),
+            link.as_ref().map(|l| &l.remote_id),
+            self.h.propagate_deletes,
+            mapped.as_ref().map(|_| ()).map_err(Clone::clone),
+        );
+        let (op, payload) = match (&action, mapped) {
+            (PushAction::Skip { reason } | PushAction::Wait { reason }, _) => {
+                return self.skip(&rec, reason).await;
+            }
+            (PushAction::Delete { .. }, _) => (WriteOp::Delete, None),
+            (PushAction::Create, Ok(p)) => (WriteOp::Create, Some(p.normalised())),
+            (PushAction::Update { .. }, Ok(p)) => (WriteOp::Update, Some(p.normalised())),
+            (_, Err(reason)) => return self.skip(&rec, &reason).await,
+        };
+        if let Some(p) = &payload {
+            if let Err(e) = self.h.provider.check_writable(op, p) {
+                return self.skip(&rec, &e.to_string()).await;
+            }
+        }
+        if self.dry_run {
+            let verb = match op {
+                WriteOp::Create => "create",
+                WriteOp::Update => "update",
+                WriteOp::Delete => "delete",
+            };
+            self.plan.push(format!(
+                "{verb} {kind} '{}' in {}",
+                rec.record.label(),
+                self.h.name
+            ));
+            return Ok(());
+        }
+        match (action, payload) {
+            (PushAction::Create, Some(p)) => self.create(&rec, &p).await,
+            (PushAction::Update { target }, Some(p)) => {
+                let version = link.and_then(|l| l.remote_version);
+                self.update(
+                    &rec,
+                    &p,
+                    UpdateTarget {
+                        id: target,
+                        version,
+                    },
+                )
+                .await
+            }
+            (PushAction::Delete { target }, _) => self.delete(&rec, &target).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Records why a record is not sent (once per content version).
+    async fn skip(&mut self, rec: &StoredRecord, reason: &str) -> Result<(), Abort> {
+        if self.dry_run {
+            if !reason.starts_with("waiting:") {
+                self.plan.push(format!(
+                    "skip {} '{}' for {}: {reason}",
+                    rec.record.kind(),
+                    rec.record.label(),
+                    self.h.name
+                ));
+            }
+            return Ok(());
+        }
+        let mut tx = self.ledger.write().await?;
+        let fresh = tx
+            .record_issue(
+                &self.h.name,
+                Direction::Push,
+                rec.record.kind(),
+                rec.id.as_str(),
+                rec.hash.as_str(),
+                reason,
+                self.now,
+            )
+            .await?;
+        tx.commit().await?;
+        if fresh {
+            self.counts.skipped += 1;
+            tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), "not sent: {reason}");
+        }
+        Ok(())
+    }
+
+    async fn intent(
+        &mut self,
+        rec: &StoredRecord,
+        op: PushOp,
+        remote_id: Option<&RemoteId>,
+        key: &str,
+        payload: &Record<RemoteId>,
+    ) -> Result<i64, Abort> {
+        let mut tx = self.ledger.write().await?;
+        let id = tx
+            .insert_intent(
+                &NewIntent {
+                    provider: &self.h.name,
+                    canonical_id: &rec.id,
+                    op,
+                    remote_id,
+                    idempotency_key: key,
+                    payload,
+                    canonical_hash: &rec.hash,
+                },
+                self.now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Links the record as the provider now holds it and clears the intent, in one
+    /// transaction.
+    async fn landed(
+        &mut self,
+        rec: &StoredRecord,
+        intent: i64,
+        remote: &timeweave_contract::RemoteRecord,
+    ) -> Result<(), Abort> {
+        let mut tx = self.ledger.write().await?;
+        let remote_hash = content_hash(&remote.record);
+        let linked = tx
+            .upsert_link(
+                &LinkUpdate {
+                    provider: &self.h.name,
+                    kind: rec.record.kind(),
+                    canonical_id: &rec.id,
+                    remote_id: &remote.id,
+                    remote_hash: &remote_hash,
+                    canonical_hash: &rec.hash,
+                    remote_version: remote.version.as_deref(),
+                    remote_updated_at: remote.modified_at,
+                    remote_started_at: started_at(&remote.record),
+                },
+                self.now,
+            )
+            .await;
+        if let Err(e) = linked {
+            drop(tx);
+            self.error(format!(
+                "{} answered a write of {} '{}' with {} {}, which is already linked to another record: {e}",
+                self.h.name,
+                rec.record.kind(),
+                rec.record.label(),
+                rec.record.kind(),
+                remote.id
+            ));
+            let mut tx = self.ledger.write().await?;
+            tx.clear_intent(intent).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        tx.clear_intent(intent).await?;
+        tx.clear_issue(
+            &self.h.name,
+            Direction::Push,
+            rec.record.kind(),
+            rec.id.as_str(),
+        )
+        .await?;
+        tx.commit().await?;
+        self.counts.pushed += 1;
+        Ok(())
+    }
+
+    async fn create(
+        &mut self,
+        rec: &StoredRecord,
+        payload: &Record<RemoteId>,
+    ) -> Result<(), Abort> {
+        let key = idempotency_key(rec);
+        let intent = self
+            .intent(rec, PushOp::Create, None, &key, payload)
+            .await?;
+        match self.h.provider.create(payload, &key).await {
+            Ok(remote) => self.landed(rec, intent, &remote).await,
+            Err(e) => {
+                // The outcome of a create that failed in transit is unknown: keep the intent
+                // for the next cycle's reconciliation, which looks before re-sending.
+                let unknown = matches!(
+                    e,
+                    ProviderError::Retryable { .. }
+                        | ProviderError::Malformed { .. }
+                        | ProviderError::RateLimited { .. }
+                );
+                if unknown {
+                    self.blocked.insert(rec.id.clone());
+                    let label = rec.record.label();
+                    return self.provider_error(
+                        &format!(
+                            "creating {} '{label}' (outcome unknown; checked next cycle)",
+                            rec.record.kind()
+                        ),
+                        e,
+                    );
+                }
+                self.clear(intent).await?;
+                self.refused(rec, "create", e).await
+            }
+        }
+    }
+
+    async fn update(
+        &mut self,
+        rec: &StoredRecord,
+        payload: &Record<RemoteId>,
+        target: UpdateTarget,
+    ) -> Result<(), Abort> {
+        let key = idempotency_key(rec);
+        let intent = self
+            .intent(rec, PushOp::Update, Some(&target.id), &key, payload)
+            .await?;
+        let outcome = self.h.provider.update(&target, payload).await;
+        match outcome {
+            Ok(remote) => self.landed(rec, intent, &remote).await,
+            Err(ProviderError::NotFound { .. }) => {
+                // Deleted remotely while edited in the ledger: the edit wins; it is sent
+                // again as a new record on the next pass.
+                let mut tx = self.ledger.write().await?;
+                tx.delete_link(&self.h.name, rec.record.kind(), &target.id)
+                    .await?;
+                tx.clear_intent(intent).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            Err(e) => {
+                self.clear(intent).await?;
+                self.refused(rec, "update", e).await
+            }
+        }
+    }
+
+    async fn delete(&mut self, rec: &StoredRecord, target: &RemoteId) -> Result<(), Abort> {
+        let kind = rec.record.kind();
+        let key = idempotency_key(rec);
+        // The intent of a delete needs no payload to reconcile; the record is kept for the
+        // operator's benefit (its references stay ledger ids).
+        let placeholder = match rec
+            .record
+            .clone()
+            .try_map_refs(|_, c| Ok::<_, std::convert::Infallible>(RemoteId(c.0)))
+        {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        let intent = self
+            .intent(rec, PushOp::Delete, Some(target), &key, &placeholder)
+            .await?;
+        match self.h.provider.delete(kind, target).await {
+            Ok(()) | Err(ProviderError::NotFound { .. }) => {
+                let mut tx = self.ledger.write().await?;
+                tx.mark_link_remote_deleted(&self.h.name, kind, target, self.now)
+                    .await?;
+                tx.clear_intent(intent).await?;
+                tx.commit().await?;
+                self.counts.pushed += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.clear(intent).await?;
+                self.refused(rec, "delete", e).await
+            }
+        }
+    }
+
+    async fn clear(&mut self, intent: i64) -> Result<(), Abort> {
+        let mut tx = self.ledger.write().await?;
+        tx.clear_intent(intent).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A write the provider refused: permanent refusals are recorded once per content
+    /// version; passing ones are errors of this cycle (tried again next cycle).
+    async fn refused(
+        &mut self,
+        rec: &StoredRecord,
+        verb: &str,
+        e: ProviderError,
+    ) -> Result<(), Abort> {
+        let what = format!("{verb} of {} '{}'", rec.record.kind(), rec.record.label());
+        match e {
+            ProviderError::Unsupported { .. }
+            | ProviderError::Rejected { .. }
+            | ProviderError::Forbidden { .. }
+            | ProviderError::Conflict {
+                reason:
+                    timeweave_contract::ConflictReason::Overlap
+                    | timeweave_contract::ConflictReason::Duplicate
+                    | timeweave_contract::ConflictReason::Other,
+                ..
+            } => {
+                let reason = format!("{what} refused: {e}");
+                self.skip(rec, &reason).await
+            }
+            // Stale: the remote changed since we read it; the next pull settles it.
+            other => self.provider_error(&what, other),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Reference mapping between id spaces, through the links table: a remote record's
+//! references become canonical ids on the way in, a canonical record's references become
+//! one provider's remote ids on the way out (or a reason why not yet).
+
+use std::collections::HashMap;
+
+use timeweave_contract::{CanonicalId, Kind, Record, RemoteId};
+
+use crate::ledger::{Result, Tx};
+
+/// The remote record with canonical references, or why it cannot be taken in.
+pub(crate) async fn to_canonical(
+    tx: &mut Tx,
+    provider: &str,
+    record: &Record<RemoteId>,
+) -> Result<std::result::Result<Record<CanonicalId>, String>> {
+    let mut map: HashMap<(Kind, RemoteId), CanonicalId> = HashMap::new();
+    for (kind, rid) in record.references() {
+        match tx.link_by_remote(provider, kind, rid).await? {
+            Some(link) => {
+                map.insert((kind, rid.clone()), link.canonical_id);
+            }
+            None => {
+                return Ok(Err(format!(
+                    "references {kind} {rid} of {provider}, which is not in the ledger (not listed, or skipped as invalid)"
+                )))
+            }
+        }
+    }
+    Ok(record
+        .clone()
+        .try_map_refs(|kind, rid| map.get(&(kind, rid.clone())).cloned().ok_or(()))
+        .map_err(|()| "reference mapping failed".to_owned()))
+}
+
+/// The canonical record with `provider`'s remote references, or a `waiting: ...` reason
+/// naming the first reference that has no live counterpart there yet.
+pub(crate) async fn to_remote(
+    tx: &mut Tx,
+    provider: &str,
+    record: &Record<CanonicalId>,
+) -> Result<std::result::Result<Record<RemoteId>, String>> {
+    let mut map: HashMap<(Kind, CanonicalId), RemoteId> = HashMap::new();
+    for (kind, cid) in record.references() {
+        match tx.link_by_canonical(provider, kind, cid).await? {
+            Some(link) if link.is_live() => {
+                map.insert((kind, cid.clone()), link.remote_id);
+            }
+            _ => {
+                let label = match tx.get_record(kind, cid).await? {
+                    Some(r) => format!("'{}'", r.record.label()),
+                    None => cid.to_string(),
+                };
+                return Ok(Err(format!(
+                    "waiting: {kind} {label} has no counterpart in {provider} yet"
+                )));
+            }
+        }
+    }
+    Ok(record
+        .clone()
+        .try_map_refs(|kind, cid| map.get(&(kind, cid.clone())).cloned().ok_or(()))
+        .map_err(|()| "waiting: reference mapping failed".to_owned()))
+}

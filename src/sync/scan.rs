@@ -1,0 +1,333 @@
+//! Scan planning (pure): which time-entry windows a cycle lists. Every cycle lists the hot
+//! window (recent and near-future starts, where edits happen); then the deep scan walks
+//! older history backwards one slice per step across cycles, so all history is re-verified
+//! every few cycles; a provider with a change feed also lists what changed since the
+//! watermark. A cycle never plans more requests than its budget; `--sync-once` runs the
+//! deep scan to the horizon.
+
+use chrono::{DateTime, Duration, Utc};
+use timeweave_contract::{ListScope, Window};
+
+use crate::ledger::Cursor;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanSettings {
+    pub hot_back: Duration,
+    pub hot_ahead: Duration,
+    pub slice: Duration,
+    /// The oldest start time ever scanned.
+    pub horizon: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Hot,
+    Deep,
+    Changes,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedWindow {
+    pub scope: ListScope,
+    pub purpose: Purpose,
+    /// Requests this listing is expected to take.
+    pub estimated_requests: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanPlan {
+    pub windows: Vec<PlannedWindow>,
+    /// The cursor to store once every planned window was listed completely.
+    pub next_cursor: Cursor,
+}
+
+/// What the scan planner needs to know about the provider and this cycle.
+pub struct ScanInput<'a> {
+    pub now: DateTime<Utc>,
+    pub settings: ScanSettings,
+    pub cursor: &'a Cursor,
+    /// Requests the entry listings may spend this cycle; `None`: unlimited.
+    pub budget: Option<u32>,
+    pub change_feed: bool,
+    /// Run the deep scan to the horizon (a migration).
+    pub to_completion: bool,
+    /// The oldest remote start linked so far (after a full pass, the deep scan stops one
+    /// slice below it, except every tenth pass, which goes to the horizon).
+    pub oldest_known: Option<DateTime<Utc>>,
+}
+
+/// Plans this cycle's entry windows. `estimate(window)` gives the expected requests of a
+/// listing (at least 1).
+pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> ScanPlan {
+    let s = &input.settings;
+    let hot = Window::new(input.now - s.hot_back, input.now + s.hot_ahead);
+    let mut windows = Vec::new();
+    let mut spent: u32 = 0;
+    let within =
+        |spent: u32, cost: u32| input.budget.is_none_or(|b| spent.saturating_add(cost) <= b);
+
+    let hot_cost = estimate(hot).max(1);
+    windows.push(PlannedWindow {
+        scope: ListScope::StartedIn(hot),
+        purpose: Purpose::Hot,
+        estimated_requests: hot_cost,
+    });
+    spent += hot_cost;
+
+    let mut next = input.cursor.clone();
+    if input.change_feed {
+        match input.cursor.change_watermark {
+            Some(mark) => {
+                let changes = Window::new(mark, input.now);
+                let cost = estimate(changes).max(1);
+                if within(spent, cost) || input.to_completion {
+                    windows.push(PlannedWindow {
+                        scope: ListScope::ChangedIn(changes),
+                        purpose: Purpose::Changes,
+                        estimated_requests: cost,
+                    });
+                    spent += cost;
+                    next.change_watermark = Some(input.now);
+                }
+            }
+            // First cycle: the deep scan covers history; the feed starts from now.
+            None => next.change_watermark = Some(input.now),
+        }
+    }
+
+    let full_pass = input.cursor.deep_scan_passes % 10 == 9 || input.cursor.deep_scan_passes == 0;
+    let floor = match (input.oldest_known, full_pass) {
+        (Some(oldest), false) => (oldest - s.slice).max(s.horizon),
+        _ => s.horizon,
+    };
+    let mut position = input
+        .cursor
+        .deep_scan_position
+        .unwrap_or(hot.from)
+        .min(hot.from);
+    let mut first = true;
+    loop {
+        if position <= floor {
+            // A full pass is done: start again from the top next time.
+            next.deep_scan_position = None;
+            next.deep_scan_passes = input.cursor.deep_scan_passes + 1;
+            break;
+        }
+        let slice = Window::new((position - s.slice).max(floor), position);
+        let cost = estimate(slice).max(1);
+        // At least one slice per cycle when the budget allows anything beyond the hot window.
+        if !input.to_completion
+            && !within(spent, cost)
+            && !(first && input.budget.is_none_or(|b| b > spent))
+        {
+            // Nothing planned this cycle: the cursor stays as it was.
+            next.deep_scan_position = if first {
+                input.cursor.deep_scan_position
+            } else {
+                Some(position)
+            };
+            break;
+        }
+        windows.push(PlannedWindow {
+            scope: ListScope::StartedIn(slice),
+            purpose: Purpose::Deep,
+            estimated_requests: cost,
+        });
+        spent = spent.saturating_add(cost);
+        position = slice.from;
+        first = false;
+        if !input.to_completion && input.budget.is_some_and(|b| spent >= b) {
+            next.deep_scan_position = if position <= floor {
+                None
+            } else {
+                Some(position)
+            };
+            if position <= floor {
+                next.deep_scan_passes = input.cursor.deep_scan_passes + 1;
+            }
+            break;
+        }
+    }
+    ScanPlan {
+        windows,
+        next_cursor: next,
+    }
+}
+
+/// Requests a provider instance may make per cycle: what its tightest quota allows over
+/// the schedule interval, less a fifth kept for pushes and retries.
+pub fn cycle_budget(
+    quotas: &[timeweave_http::Quota],
+    interval: std::time::Duration,
+) -> Option<u32> {
+    quotas
+        .iter()
+        .map(|q| {
+            let per_cycle = q.requests as f64 * interval.as_secs_f64() / q.per.as_secs_f64();
+            (per_cycle * 0.8).floor() as u32
+        })
+        .min()
+        .map(|b| b.max(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn settings() -> ScanSettings {
+        ScanSettings {
+            hot_back: Duration::days(35),
+            hot_ahead: Duration::days(7),
+            slice: Duration::days(30),
+            horizon: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+    }
+
+    fn input<'a>(cursor: &'a Cursor, budget: Option<u32>) -> ScanInput<'a> {
+        ScanInput {
+            now: now(),
+            settings: settings(),
+            cursor,
+            budget,
+            change_feed: false,
+            to_completion: false,
+            oldest_known: None,
+        }
+    }
+
+    fn deep(plan: &ScanPlan) -> Vec<Window> {
+        plan.windows
+            .iter()
+            .filter(|w| w.purpose == Purpose::Deep)
+            .map(|w| match w.scope {
+                ListScope::StartedIn(w) => w,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hot_window_every_cycle_then_one_slice_back() {
+        let cursor = Cursor::default();
+        let plan = plan_scan(&input(&cursor, Some(2)), |_| 1);
+        assert_eq!(
+            plan.windows[0].scope,
+            ListScope::StartedIn(Window::new(
+                now() - Duration::days(35),
+                now() + Duration::days(7)
+            ))
+        );
+        let slices = deep(&plan);
+        assert_eq!(slices.len(), 1);
+        assert_eq!(slices[0].to, now() - Duration::days(35));
+        assert_eq!(slices[0].from, now() - Duration::days(65));
+        assert_eq!(plan.next_cursor.deep_scan_position, Some(slices[0].from));
+    }
+
+    #[test]
+    fn deep_scan_continues_where_it_stopped_and_wraps_at_the_horizon() {
+        let mut cursor = Cursor::default();
+        let mut covered = Vec::new();
+        for cycle in 0..100 {
+            let plan = plan_scan(&input(&cursor, Some(3)), |_| 1);
+            covered.extend(deep(&plan));
+            cursor = plan.next_cursor.clone();
+            if cursor.deep_scan_passes == 1 {
+                assert!(cycle > 3, "took several cycles");
+                break;
+            }
+        }
+        assert_eq!(cursor.deep_scan_passes, 1, "a full pass completes");
+        assert_eq!(cursor.deep_scan_position, None, "and restarts from the top");
+        // The slices tile history from the hot window back to the horizon without gaps.
+        covered.sort_by_key(|w| w.from);
+        assert_eq!(covered.first().unwrap().from, settings().horizon);
+        assert_eq!(covered.last().unwrap().to, now() - Duration::days(35));
+        for pair in covered.windows(2) {
+            assert_eq!(pair[0].to, pair[1].from, "no gap, no overlap");
+        }
+    }
+
+    #[test]
+    fn never_plans_beyond_the_budget() {
+        let cursor = Cursor::default();
+        for budget in 2..20u32 {
+            let plan = plan_scan(&input(&cursor, Some(budget)), |_| 2);
+            let total: u32 = plan.windows.iter().map(|w| w.estimated_requests).sum();
+            assert!(total <= budget.max(4), "budget {budget}: planned {total}");
+        }
+        // A budget that only covers the hot window plans no slice.
+        let plan = plan_scan(&input(&cursor, Some(2)), |_| 2);
+        assert_eq!(deep(&plan).len(), 0);
+        assert_eq!(
+            plan.next_cursor.deep_scan_position, None,
+            "position unchanged"
+        );
+    }
+
+    #[test]
+    fn to_completion_scans_all_history_in_one_cycle() {
+        let cursor = Cursor::default();
+        let mut i = input(&cursor, Some(1));
+        i.to_completion = true;
+        let plan = plan_scan(&i, |_| 5);
+        let slices = deep(&plan);
+        assert_eq!(slices.last().unwrap().from, settings().horizon);
+        assert_eq!(plan.next_cursor.deep_scan_passes, 1);
+    }
+
+    #[test]
+    fn change_feed_from_the_watermark() {
+        let mark = now() - Duration::minutes(5);
+        let cursor = Cursor {
+            change_watermark: Some(mark),
+            ..Cursor::default()
+        };
+        let mut i = input(&cursor, None);
+        i.change_feed = true;
+        let plan = plan_scan(&i, |_| 1);
+        assert!(plan
+            .windows
+            .iter()
+            .any(|w| w.scope == ListScope::ChangedIn(Window::new(mark, now()))));
+        assert_eq!(plan.next_cursor.change_watermark, Some(now()));
+        // First cycle: no feed yet, the watermark starts now.
+        let fresh = Cursor::default();
+        let mut i = input(&fresh, None);
+        i.change_feed = true;
+        let plan = plan_scan(&i, |_| 1);
+        assert!(plan.windows.iter().all(|w| w.purpose != Purpose::Changes));
+        assert_eq!(plan.next_cursor.change_watermark, Some(now()));
+    }
+
+    #[test]
+    fn after_a_full_pass_the_scan_stops_below_the_oldest_record() {
+        let cursor = Cursor {
+            deep_scan_passes: 1,
+            ..Cursor::default()
+        };
+        let mut i = input(&cursor, None);
+        i.oldest_known = Some(now() - Duration::days(100));
+        let plan = plan_scan(&i, |_| 1);
+        let slices = deep(&plan);
+        assert_eq!(slices.last().unwrap().from, now() - Duration::days(130));
+        assert_eq!(plan.next_cursor.deep_scan_passes, 2);
+    }
+
+    #[test]
+    fn budget_from_quotas_and_interval() {
+        use timeweave_http::Quota;
+        let five_min = std::time::Duration::from_secs(300);
+        assert_eq!(cycle_budget(&[Quota::per_minute(30)], five_min), Some(120));
+        assert_eq!(
+            cycle_budget(&[Quota::per_minute(100), Quota::per_hour(1000)], five_min),
+            Some(66)
+        );
+        assert_eq!(cycle_budget(&[], five_min), None);
+    }
+}
