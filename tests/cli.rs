@@ -197,3 +197,43 @@ fn help_lists_every_command_with_examples() {
     let out = timeweave(&["conflicts", "resolve", "--help"], &[]);
     assert!(text(&out).0.contains("--take"));
 }
+
+#[test]
+fn check_reads_systemd_credentials_like_the_service_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("tt"), format!("{SECRET_FILE_VALUE}\n")).unwrap();
+    let config = write_config(
+        dir.path(),
+        "[providers.tt]\nkind = \"timetracker\"\nbase_url = \"https://tt.example.com\"\napi_secret_file = \"%d/tt\"\n\n[providers.spare]\nkind = \"timetracker\"\nenabled = false\nbase_url = \"https://spare.example.com\"\napi_secret_file = \"%d/tt\"\n",
+    );
+    let out = timeweave(
+        &["check", "--config", &config],
+        &[
+            ("CREDENTIALS_DIRECTORY", creds.to_str().unwrap()),
+            ("STATE_DIRECTORY", "/var/lib/timeweave"),
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("set (from file {})", creds.join("tt").display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ledger: /var/lib/timeweave/ledger.db"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("spare [timetracker] (disabled)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 configured, 1 enabled"), "{stdout}");
+    assert!(!stdout.contains(SECRET_FILE_VALUE) && !stderr.contains(SECRET_FILE_VALUE));
+
+    // Without the credentials directory (outside systemd), %d is explained.
+    let out = timeweave(&["check", "--config", &config], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("CREDENTIALS_DIRECTORY is not set"));
+}
