@@ -139,6 +139,26 @@ impl TimeTrackAdapter {
     ) -> Result<Option<RemoteRecord>, ProviderError> {
         let echoed: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
         let kind = record.kind();
+        if let Record::Task(t) = record {
+            // A task's record is the pair (project, global task): the echo only adds the id.
+            let name = echoed
+                .as_ref()
+                .and_then(|v| wire::task(v).ok())
+                .map(|w| w.name)
+                .unwrap_or_else(|| t.name.trim().to_owned());
+            self.directory().tasks.insert(id, &name);
+            return Ok(Some(RemoteRecord {
+                id: mapping::task_id(&t.project, id),
+                modified_at: None,
+                version: None,
+                record: Record::Task(Task {
+                    project: t.project.clone(),
+                    name,
+                    archived: false,
+                })
+                .normalised(),
+            }));
+        }
         let entry_kind = match record {
             Record::TimeEntry(e) => Some(e.kind),
             _ => None,
