@@ -136,7 +136,7 @@ pub(crate) fn validate(
             providers.insert(name, p);
         }
     }
-    if names.is_empty() && cx.problems.iter().all(|p| !p.key.starts_with("providers.")) {
+    if names.is_empty() {
         cx.problem(
             "providers",
             "no provider instance is configured; add at least one \
