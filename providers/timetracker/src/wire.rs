@@ -333,3 +333,9 @@ pub struct TaskPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,
 }
+
+/// `{"message": "..."}` (deletes, project archive).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Message {
+    pub message: String,
+}
