@@ -7,4 +7,5 @@ pub mod commands;
 pub mod config;
 pub mod ledger;
 pub mod logging;
+pub mod memory;
 pub mod sync;

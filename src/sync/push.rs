@@ -13,6 +13,18 @@ use super::plan::{plan_push, PushAction};
 use super::refs;
 use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, PushOp, StoredRecord};
 
+/// A record with its ledger ids standing in as remote ids (a delete intent's payload,
+/// kept for the operator; deletes need none to reconcile).
+fn ledger_refs_as_remote(r: &Record<timeweave_contract::CanonicalId>) -> Record<RemoteId> {
+    match r
+        .clone()
+        .try_map_refs(|_, c| Ok::<_, std::convert::Infallible>(RemoteId(c.0)))
+    {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
 /// Records read per push-scan query.
 const PUSH_BATCH: i64 = 200;
 
@@ -180,6 +192,21 @@ impl Cycle<'_> {
                 rec.record.label(),
                 self.h.name
             ));
+            if let (WriteOp::Create, Some(p)) = (op, &payload) {
+                // The dry run works on a throwaway copy of the ledger: a stand-in link lets
+                // the records that reference this one be planned too.
+                let stand_in = timeweave_contract::RemoteRecord {
+                    id: RemoteId(format!("dry-run-{}", rec.id)),
+                    modified_at: None,
+                    version: None,
+                    record: p.clone(),
+                };
+                let intent = self
+                    .intent(&rec, PushOp::Create, None, "dry-run", p)
+                    .await?;
+                self.landed(&rec, intent, &stand_in).await?;
+                self.counts.pushed -= 1;
+            }
             return Ok(());
         }
         match (action, payload) {
@@ -387,14 +414,7 @@ impl Cycle<'_> {
         let key = idempotency_key(rec);
         // The intent of a delete needs no payload to reconcile; the record is kept for the
         // operator's benefit (its references stay ledger ids).
-        let placeholder = match rec
-            .record
-            .clone()
-            .try_map_refs(|_, c| Ok::<_, std::convert::Infallible>(RemoteId(c.0)))
-        {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
+        let placeholder = ledger_refs_as_remote(&rec.record);
         let intent = self
             .intent(rec, PushOp::Delete, Some(target), &key, &placeholder)
             .await?;

@@ -196,7 +196,7 @@ pub struct TimeEntry<R> {
 
 /// One record of any kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "entity", rename_all = "snake_case")]
 pub enum Record<R> {
     Person(Person),
     Client(Client),
@@ -356,8 +356,7 @@ impl<R> TimeEntry<R> {
     /// Worked seconds as the canonical model defines them when a provider gives none:
     /// end − start − break, never negative; `None` while running.
     pub fn computed_duration(&self) -> Option<i64> {
-        self.ended_at.map(|end| {
-            ((end - self.started_at).num_seconds() - self.break_seconds.max(0)).max(0)
-        })
+        self.ended_at
+            .map(|end| ((end - self.started_at).num_seconds() - self.break_seconds.max(0)).max(0))
     }
 }

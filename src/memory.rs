@@ -1,0 +1,299 @@
+//! An in-process provider that keeps records in memory: the engine's test double and the
+//! benchmarks' in-process source. It honours the whole `Provider` contract (pages, windows,
+//! get/NotFound, idempotency keys) and can be told to fail, lose answers, or change records
+//! "out of band" like a provider's web app.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use timeweave_contract::{
+    Capabilities, Kind, KindSupport, ListScope, Page, PageItem, PageToken, Provider, ProviderError,
+    ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget,
+};
+
+/// What the next calls should do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemoryFault {
+    /// Fail with this error without acting.
+    Fail(ProviderError),
+    /// Act (create/update/delete), then fail as if the answer was lost.
+    LoseAnswer,
+}
+
+#[derive(Default)]
+struct State {
+    records: BTreeMap<(Kind, RemoteId), RemoteRecord>,
+    by_key: HashMap<String, RemoteId>,
+    next_id: u64,
+    faults: Vec<MemoryFault>,
+    clock: i64,
+}
+
+/// An in-memory provider.
+pub struct MemoryProvider {
+    kind_name: &'static str,
+    page_size: usize,
+    caps: Capabilities,
+    state: Mutex<State>,
+    requests: AtomicU64,
+}
+
+impl MemoryProvider {
+    pub fn new(page_size: usize) -> MemoryProvider {
+        MemoryProvider {
+            kind_name: "memory",
+            page_size: page_size.max(1),
+            caps: Capabilities {
+                person: KindSupport::READ_ONLY,
+                client: KindSupport::FULL,
+                project: KindSupport::FULL,
+                task: KindSupport::FULL,
+                time_entry: KindSupport::FULL,
+                change_feed: false,
+                entry_page_size: page_size.max(1) as u32,
+                idempotent_create: true,
+            },
+            state: Mutex::new(State {
+                next_id: 1000,
+                ..State::default()
+            }),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
+        self.caps = caps;
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stamp(state: &mut State) -> DateTime<Utc> {
+        state.clock += 1;
+        DateTime::<Utc>::from_timestamp(1_700_000_000 + state.clock, 0).unwrap_or_default()
+    }
+
+    /// Seeds or changes a record out of band; returns its id.
+    pub fn put(&self, record: Record<RemoteId>) -> RemoteId {
+        let mut s = self.lock();
+        s.next_id += 1;
+        let id = RemoteId(s.next_id.to_string());
+        let at = Self::stamp(&mut s);
+        s.records.insert(
+            (record.kind(), id.clone()),
+            RemoteRecord {
+                id: id.clone(),
+                modified_at: Some(at),
+                version: Some(at.to_rfc3339()),
+                record: record.normalised(),
+            },
+        );
+        id
+    }
+
+    /// Changes a record out of band.
+    pub fn edit(&self, id: &RemoteId, record: Record<RemoteId>) -> bool {
+        let mut s = self.lock();
+        let at = Self::stamp(&mut s);
+        match s.records.get_mut(&(record.kind(), id.clone())) {
+            Some(r) => {
+                r.record = record.normalised();
+                r.modified_at = Some(at);
+                r.version = Some(at.to_rfc3339());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes a record out of band.
+    pub fn remove(&self, kind: Kind, id: &RemoteId) -> bool {
+        self.lock().records.remove(&(kind, id.clone())).is_some()
+    }
+
+    pub fn all(&self, kind: Kind) -> Vec<RemoteRecord> {
+        self.lock()
+            .records
+            .iter()
+            .filter(|((k, _), _)| *k == kind)
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    pub fn get_now(&self, kind: Kind, id: &RemoteId) -> Option<RemoteRecord> {
+        self.lock().records.get(&(kind, id.clone())).cloned()
+    }
+
+    /// The next calls (any operation) behave as listed, in order.
+    pub fn inject(&self, faults: Vec<MemoryFault>) {
+        self.lock().faults = faults;
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn take_fault(&self) -> Option<MemoryFault> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut s = self.lock();
+        if s.faults.is_empty() {
+            None
+        } else {
+            Some(s.faults.remove(0))
+        }
+    }
+
+    fn lost() -> ProviderError {
+        ProviderError::retryable("connection closed before the answer (simulated)")
+    }
+}
+
+fn in_scope(r: &RemoteRecord, scope: &ListScope) -> bool {
+    match (scope, &r.record) {
+        (ListScope::All, _) => true,
+        (ListScope::StartedIn(w), Record::TimeEntry(e)) => w.contains(e.started_at),
+        (ListScope::ChangedIn(w), _) => r.modified_at.is_some_and(|t| w.contains(t)),
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl Provider for MemoryProvider {
+    fn kind_name(&self) -> &'static str {
+        self.kind_name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.caps.clone()
+    }
+
+    async fn connect(&self) -> Result<ProviderInfo, ProviderError> {
+        if let Some(MemoryFault::Fail(e)) = self.take_fault() {
+            return Err(e);
+        }
+        Ok(ProviderInfo {
+            server: "memory".into(),
+            timezone: None,
+            account: None,
+        })
+    }
+
+    async fn list_page(
+        &self,
+        kind: Kind,
+        scope: ListScope,
+        token: Option<PageToken>,
+    ) -> Result<Page, ProviderError> {
+        if let Some(MemoryFault::Fail(e)) = self.take_fault() {
+            return Err(e);
+        }
+        let offset: usize = match token {
+            Some(t) => {
+                t.0.parse()
+                    .map_err(|_| ProviderError::malformed("bad page token"))?
+            }
+            None => 0,
+        };
+        let s = self.lock();
+        let matching: Vec<&RemoteRecord> = s
+            .records
+            .iter()
+            .filter(|((k, _), r)| *k == kind && in_scope(r, &scope))
+            .map(|(_, r)| r)
+            .collect();
+        let items: Vec<PageItem> = matching
+            .iter()
+            .skip(offset)
+            .take(self.page_size)
+            .map(|r| PageItem::Record((*r).clone()))
+            .collect();
+        let next = (offset + self.page_size < matching.len())
+            .then(|| PageToken((offset + self.page_size).to_string()));
+        Ok(Page { items, next })
+    }
+
+    async fn get(&self, kind: Kind, id: &RemoteId) -> Result<Option<RemoteRecord>, ProviderError> {
+        if let Some(MemoryFault::Fail(e)) = self.take_fault() {
+            return Err(e);
+        }
+        Ok(self.get_now(kind, id))
+    }
+
+    async fn create(
+        &self,
+        record: &Record<RemoteId>,
+        key: &str,
+    ) -> Result<RemoteRecord, ProviderError> {
+        let fault = self.take_fault();
+        if let Some(MemoryFault::Fail(e)) = fault {
+            return Err(e);
+        }
+        let existing = self.lock().by_key.get(key).cloned();
+        if let Some(id) = existing {
+            if let Some(r) = self.get_now(record.kind(), &id) {
+                return Ok(r);
+            }
+        }
+        let id = self.put(record.clone());
+        self.lock().by_key.insert(key.to_owned(), id.clone());
+        if fault == Some(MemoryFault::LoseAnswer) {
+            return Err(Self::lost());
+        }
+        self.get_now(record.kind(), &id)
+            .ok_or_else(|| ProviderError::retryable("vanished"))
+    }
+
+    async fn update(
+        &self,
+        target: &UpdateTarget,
+        record: &Record<RemoteId>,
+    ) -> Result<RemoteRecord, ProviderError> {
+        let fault = self.take_fault();
+        if let Some(MemoryFault::Fail(e)) = fault {
+            return Err(e);
+        }
+        if !self.edit(&target.id, record.clone()) {
+            return Err(ProviderError::not_found(format!(
+                "{} {}",
+                record.kind(),
+                target.id
+            )));
+        }
+        if fault == Some(MemoryFault::LoseAnswer) {
+            return Err(Self::lost());
+        }
+        self.get_now(record.kind(), &target.id)
+            .ok_or_else(|| ProviderError::retryable("vanished"))
+    }
+
+    async fn delete(&self, kind: Kind, id: &RemoteId) -> Result<(), ProviderError> {
+        let fault = self.take_fault();
+        if let Some(MemoryFault::Fail(e)) = fault {
+            return Err(e);
+        }
+        if !self.remove(kind, id) {
+            return Err(ProviderError::not_found(format!("{kind} {id}")));
+        }
+        if fault == Some(MemoryFault::LoseAnswer) {
+            return Err(Self::lost());
+        }
+        Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        record: &Record<RemoteId>,
+        key: &str,
+    ) -> Result<Option<RemoteRecord>, ProviderError> {
+        if let Some(MemoryFault::Fail(e)) = self.take_fault() {
+            return Err(e);
+        }
+        let id = self.lock().by_key.get(key).cloned();
+        Ok(id.and_then(|id| self.get_now(record.kind(), &id)))
+    }
+}

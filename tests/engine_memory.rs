@@ -1,0 +1,532 @@
+//! The sync engine end to end against in-memory providers: convergence without duplicates,
+//! edit and delete propagation, every conflict policy, crash safety of pushes, the
+//! mass-delete guard, push-mode migrations and dry runs.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{Duration, DurationRound, Utc};
+use timeweave::config::Mode;
+use timeweave::ledger::{Ledger, RunStatus};
+use timeweave::memory::{MemoryFault, MemoryProvider};
+use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
+use timeweave::sync::scan::ScanSettings;
+use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave_contract::{
+    Client, EntryKind, Kind, Person, Project, ProviderError, Record, RemoteId, TimeEntry,
+};
+
+struct World {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    providers: Vec<(Arc<MemoryProvider>, ProviderHandle)>,
+}
+
+fn settings(policy: ConflictPolicy) -> SyncSettings {
+    SyncSettings {
+        policy,
+        guard: MassDeleteGuard {
+            max_fraction: 0.2,
+            min_count: 10,
+        },
+        scan: ScanSettings {
+            hot_back: Duration::days(35),
+            hot_ahead: Duration::days(7),
+            slice: Duration::days(30),
+            horizon: Utc::now() - Duration::days(400),
+        },
+        people: Default::default(),
+    }
+}
+
+async fn world(names: &[(&str, Mode)], policy: ConflictPolicy) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    let engine = Engine::new(ledger, settings(policy), StopFlag::new());
+    let providers = names
+        .iter()
+        .map(|(name, mode)| {
+            let p = Arc::new(MemoryProvider::new(7));
+            let h = ProviderHandle {
+                name: name.to_string(),
+                provider: p.clone(),
+                stats: None,
+                mode: *mode,
+                propagate_deletes: true,
+                budget: None,
+            };
+            (p, h)
+        })
+        .collect();
+    World {
+        _dir: dir,
+        engine,
+        providers,
+    }
+}
+
+impl World {
+    fn p(&self, i: usize) -> &MemoryProvider {
+        &self.providers[i].0
+    }
+
+    async fn cycle(&self, i: usize) -> timeweave::sync::CycleReport {
+        let report = self
+            .engine
+            .run_cycle(&self.providers[i].1, CycleOptions::default())
+            .await
+            .expect("ledger ok");
+        report
+    }
+
+    /// Cycles every provider `rounds` times, asserting each cycle was clean.
+    async fn rounds(&self, rounds: usize) {
+        for _ in 0..rounds {
+            for i in 0..self.providers.len() {
+                let r = self.cycle(i).await;
+                assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+            }
+        }
+    }
+}
+
+fn person_record(email: &str) -> Record<RemoteId> {
+    Record::Person(Person {
+        display_name: email.into(),
+        email: Some(email.into()),
+        username: None,
+    })
+}
+
+/// Seeds one person, a client and a project; returns (person, project).
+fn seed_refs(p: &MemoryProvider, email: &str, project: &str) -> (RemoteId, RemoteId) {
+    let person = p.put(person_record(email));
+    let client = p.put(Record::Client(Client {
+        name: "Acme".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    }));
+    let project = p.put(Record::Project(Project {
+        client: Some(client),
+        name: project.into(),
+        billable: true,
+        hourly_rate_cents: Some(9000),
+        archived: false,
+    }));
+    (person, project)
+}
+
+fn at(days_ago: i64, hour: i64) -> chrono::DateTime<Utc> {
+    (Utc::now() - Duration::days(days_ago))
+        .duration_trunc(Duration::days(1))
+        .unwrap()
+        + Duration::hours(hour)
+}
+
+fn entry(
+    person: &RemoteId,
+    project: &RemoteId,
+    days_ago: i64,
+    hour: i64,
+    notes: &str,
+) -> Record<RemoteId> {
+    let start = at(days_ago, hour);
+    Record::TimeEntry(TimeEntry {
+        person: person.clone(),
+        project: Some(project.clone()),
+        task: None,
+        client: None,
+        started_at: start,
+        ended_at: Some(start + Duration::minutes(45)),
+        break_seconds: 0,
+        duration_seconds: Some(2700),
+        source_tz: None,
+        notes: Some(notes.into()),
+        tags: BTreeSet::new(),
+        billable: true,
+        kind: EntryKind::Work,
+    })
+}
+
+/// Each provider's entries as (start, notes), sorted.
+fn contents(p: &MemoryProvider) -> Vec<(String, String)> {
+    let mut v: Vec<_> = p
+        .all(Kind::TimeEntry)
+        .into_iter()
+        .map(|r| match r.record {
+            Record::TimeEntry(e) => (e.started_at.to_rfc3339(), e.notes.unwrap_or_default()),
+            _ => unreachable!(),
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn three_providers_converge_without_duplicates() {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both), ("c", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    for (i, p) in [w.p(0), w.p(1), w.p(2)].into_iter().enumerate() {
+        let (person, project) = seed_refs(p, "ada@example.com", "Website");
+        for d in 0..5 {
+            p.put(entry(
+                &person,
+                &project,
+                d + 1,
+                8 + i as i64,
+                &format!("p{i} d{d}"),
+            ));
+        }
+        // The same work recorded everywhere: must be linked, not tripled.
+        p.put(entry(&person, &project, 20, 14, "shared"));
+    }
+    w.rounds(2).await;
+    let expected = contents(w.p(0));
+    assert_eq!(
+        expected.len(),
+        16,
+        "5 + 5 + 5 own entries and one shared: {expected:?}"
+    );
+    assert_eq!(contents(w.p(1)), expected);
+    assert_eq!(contents(w.p(2)), expected);
+    for i in 0..3 {
+        assert_eq!(w.p(i).all(Kind::Project).len(), 1, "one project each");
+        assert_eq!(w.p(i).all(Kind::Client).len(), 1, "one client each");
+    }
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 16);
+    assert_eq!(tx.count_live(Kind::Person).await.unwrap(), 1);
+    drop(tx);
+    // A further round changes nothing anywhere.
+    let before = w.p(0).requests();
+    let r = w.cycle(0).await;
+    assert_eq!(
+        (r.counts.created, r.counts.updated, r.counts.pushed),
+        (0, 0, 0)
+    );
+    assert!(w.p(0).requests() > before);
+}
+
+#[tokio::test]
+async fn edits_and_deletes_propagate() {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let e1 = w.p(0).put(entry(&person, &project, 2, 9, "first"));
+    let e2 = w.p(0).put(entry(&person, &project, 3, 9, "second"));
+    w.rounds(1).await;
+    assert_eq!(contents(w.p(1)).len(), 2);
+
+    // An edit in b reaches a.
+    let b_id = w
+        .p(1)
+        .all(Kind::TimeEntry)
+        .into_iter()
+        .find(|r| {
+            r.record
+                .label()
+                .contains(&at(2, 9).format("%Y-%m-%d").to_string())
+        })
+        .unwrap()
+        .id;
+    let mut edited = w.p(1).get_now(Kind::TimeEntry, &b_id).unwrap().record;
+    if let Record::TimeEntry(e) = &mut edited {
+        e.notes = Some("first, edited in b".into());
+    }
+    w.p(1).edit(&b_id, edited);
+    w.rounds(1).await;
+    w.rounds(1).await;
+    assert!(
+        contents(w.p(0))
+            .iter()
+            .any(|(_, n)| n == "first, edited in b"),
+        "{:?}",
+        contents(w.p(0))
+    );
+    let _ = e1;
+
+    // A delete in a reaches b.
+    assert!(w.p(0).remove(Kind::TimeEntry, &e2));
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(1)).len(), 1, "{:?}", contents(w.p(1)));
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn deletes_stay_when_propagation_is_off() {
+    let mut w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    w.providers[1].1.propagate_deletes = false;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let e = w.p(0).put(entry(&person, &project, 2, 9, "keep me in b"));
+    w.rounds(1).await;
+    assert!(w.p(0).remove(Kind::TimeEntry, &e));
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(1)).len(), 1, "b keeps its copy");
+}
+
+async fn conflict_world(policy: ConflictPolicy) -> (World, RemoteId, RemoteId) {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], policy).await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let a_id = w.p(0).put(entry(&person, &project, 2, 9, "original"));
+    w.rounds(1).await;
+    let b_id = w.p(1).all(Kind::TimeEntry)[0].id.clone();
+    // Edit both sides before either syncs again: a first, then b (b is newer).
+    let edit = |p: &MemoryProvider, id: &RemoteId, notes: &str| {
+        let mut r = p.get_now(Kind::TimeEntry, id).unwrap().record;
+        if let Record::TimeEntry(e) = &mut r {
+            e.notes = Some(notes.into());
+        }
+        p.edit(id, r);
+    };
+    edit(w.p(0), &a_id, "edited in a");
+    edit(w.p(1), &b_id, "edited in b");
+    (w, a_id, b_id)
+}
+
+#[tokio::test]
+async fn conflict_policy_newest() {
+    let (w, _, _) = conflict_world(ConflictPolicy::Newest).await;
+    // a syncs first: its edit lands in the ledger; then b's newer edit conflicts and wins.
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(0))[0].1, "edited in b");
+    assert_eq!(contents(w.p(1))[0].1, "edited in b");
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let all = tx.conflicts(false).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].winner.as_deref(), Some("provider"));
+}
+
+#[tokio::test]
+async fn conflict_policy_prefer() {
+    let (w, _, _) = conflict_world(ConflictPolicy::Prefer(vec!["a".into(), "b".into()])).await;
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(0))[0].1, "edited in a", "a is preferred");
+    assert_eq!(contents(w.p(1))[0].1, "edited in a");
+}
+
+#[tokio::test]
+async fn conflict_policy_manual_waits_for_an_operator() {
+    let (w, _, _) = conflict_world(ConflictPolicy::Manual).await;
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(0))[0].1, "edited in a");
+    assert_eq!(
+        contents(w.p(1))[0].1,
+        "edited in b",
+        "b keeps its version while the conflict is open"
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let open = tx.conflicts(true).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].provider, "b");
+}
+
+#[tokio::test]
+async fn a_lost_create_answer_never_duplicates() {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    w.p(0).put(entry(&person, &project, 2, 9, "once"));
+    w.cycle(0).await;
+    // b: connect ok, 3 reference listings (person, client, project, task = 4), the entry
+    // window listing(s)... simpler: lose the answer of every create.
+    w.p(1)
+        .inject((0..50).map(|_| MemoryFault::LoseAnswer).collect());
+    // LoseAnswer only bites writes; reads consume it harmlessly, so inject generously.
+    let r = w.cycle(1).await;
+    assert!(!r.errors.is_empty(), "the lost answer is reported");
+    w.p(1).inject(vec![]);
+    w.rounds(2).await;
+    assert_eq!(
+        contents(w.p(1)).len(),
+        1,
+        "exactly one entry in b: {:?}",
+        contents(w.p(1))
+    );
+    assert_eq!(w.p(1).all(Kind::Project).len(), 1);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(
+        tx.count_intents(None).await.unwrap(),
+        0,
+        "every intent reconciled"
+    );
+}
+
+#[tokio::test]
+async fn failing_provider_loses_nothing_and_recovers() {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    for d in 0..10 {
+        w.p(0)
+            .put(entry(&person, &project, d + 1, 9, &format!("e{d}")));
+    }
+    w.cycle(0).await;
+    // b fails every few calls for a while.
+    let mut faults = Vec::new();
+    for i in 0..40 {
+        faults.push(if i % 3 == 0 {
+            MemoryFault::Fail(ProviderError::retryable("502 from the gateway"))
+        } else {
+            MemoryFault::LoseAnswer
+        });
+    }
+    w.p(1).inject(faults);
+    for _ in 0..3 {
+        w.cycle(1).await;
+    }
+    w.p(1).inject(vec![]);
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(1)), contents(w.p(0)));
+    assert_eq!(contents(w.p(1)).len(), 10);
+}
+
+#[tokio::test]
+async fn auth_failure_fails_the_cycle_and_leaves_the_cursor() {
+    let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
+    w.p(0).inject(vec![MemoryFault::Fail(ProviderError::Auth {
+        message: "HTTP 401".into(),
+    })]);
+    let r = w.cycle(0).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.errors[0].contains("authentication failed"),
+        "{:?}",
+        r.errors
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(
+        tx.cursor("a", Kind::TimeEntry).await.unwrap(),
+        Default::default()
+    );
+    let runs = tx.recent_runs(Some("a"), 1).await.unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+}
+
+#[tokio::test]
+async fn mass_deletes_are_stopped_by_the_guard() {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let ids: Vec<_> = (0..30)
+        .map(|d| {
+            w.p(0)
+                .put(entry(&person, &project, d % 30 + 1, 9 + d / 30, "x"))
+        })
+        .collect();
+    w.rounds(1).await;
+    for id in &ids[..20] {
+        w.p(0).remove(Kind::TimeEntry, id);
+    }
+    let r = w.cycle(0).await;
+    assert_eq!(r.status, RunStatus::Partial);
+    assert!(
+        r.errors.iter().any(|e| e.contains("mass-delete guard")),
+        "{:?}",
+        r.errors
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(
+        tx.count_live(Kind::TimeEntry).await.unwrap(),
+        30,
+        "nothing deleted"
+    );
+}
+
+#[tokio::test]
+async fn migration_into_an_empty_provider_copies_everything_once() {
+    let w = world(
+        &[("source", Mode::Pull), ("target", Mode::Push)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    // Old history too: the deep scan must reach it in one --sync-once.
+    for d in [1, 10, 50, 120, 300] {
+        w.p(0)
+            .put(entry(&person, &project, d, 9, &format!("{d} days ago")));
+    }
+    let once = CycleOptions {
+        to_completion: true,
+        dry_run: false,
+    };
+    for (_, h) in &w.providers {
+        let r = w.engine.run_cycle(h, once).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+    assert_eq!(contents(w.p(1)), contents(w.p(0)));
+    assert_eq!(contents(w.p(1)).len(), 5);
+    // Again: nothing new anywhere, and the source was never written to.
+    let source_before = w.p(0).all(Kind::TimeEntry);
+    for (_, h) in &w.providers {
+        let r = w.engine.run_cycle(h, once).await.unwrap();
+        assert_eq!(r.counts.pushed, 0);
+        assert_eq!(r.counts.created, 0);
+    }
+    assert_eq!(contents(w.p(1)).len(), 5);
+    assert_eq!(w.p(0).all(Kind::TimeEntry), source_before);
+}
+
+#[tokio::test]
+async fn dry_run_changes_nothing_anywhere() {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    w.p(0).put(entry(&person, &project, 2, 9, "planned"));
+    let dry = CycleOptions {
+        to_completion: true,
+        dry_run: true,
+    };
+    let r = w.engine.run_cycle(&w.providers[0].1, dry).await.unwrap();
+    assert!(
+        r.plan.iter().any(|l| l.starts_with("import time_entry")),
+        "{:?}",
+        r.plan
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(
+        tx.count_live(Kind::TimeEntry).await.unwrap(),
+        0,
+        "ledger untouched"
+    );
+    drop(tx);
+    w.cycle(0).await;
+    let r = w.engine.run_cycle(&w.providers[1].1, dry).await.unwrap();
+    assert!(
+        r.plan.iter().any(|l| l.starts_with("create time_entry")),
+        "{:?}",
+        r.plan
+    );
+    assert!(contents(w.p(1)).is_empty(), "provider untouched");
+}
