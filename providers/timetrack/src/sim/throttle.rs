@@ -83,4 +83,44 @@ mod tests {
             .admit("k", t0 + Duration::from_secs(60), &rule, false)
             .is_err());
     }
+
+    /// The adapter's limiter at `default_quotas()` (30/min), run for 200 requests on a
+    /// paused clock, never trips the simulator's rolling 30-per-minute window.
+    #[tokio::test(start_paused = true)]
+    async fn the_default_quota_never_trips_the_real_minute() {
+        let limiter = timeweave_http::Limiter::new(&crate::default_quotas());
+        let rule = Throttle::default();
+        let mut w = RollingWindow::default();
+        let base = Instant::now();
+        let start = tokio::time::Instant::now();
+        for i in 0..200 {
+            limiter.acquire().await;
+            let at = base + (tokio::time::Instant::now() - start);
+            assert!(
+                w.admit("k", at, &rule, false).is_ok(),
+                "request {i} would be throttled"
+            );
+        }
+        // And the pace is not needlessly slow: 200 requests at 29/min.
+        assert!(tokio::time::Instant::now() - start < Duration::from_secs(7 * 60));
+    }
+
+    /// A limiter faster than the rule does trip it (the check above can fail).
+    #[tokio::test(start_paused = true)]
+    async fn a_faster_pace_would_trip_it() {
+        let limiter = timeweave_http::Limiter::new(&[timeweave_http::Quota::per_minute(40)]);
+        let rule = Throttle::default();
+        let mut w = RollingWindow::default();
+        let base = Instant::now();
+        let start = tokio::time::Instant::now();
+        let mut refused = 0;
+        for _ in 0..100 {
+            limiter.acquire().await;
+            let at = base + (tokio::time::Instant::now() - start);
+            if w.admit("k", at, &rule, false).is_err() {
+                refused += 1;
+            }
+        }
+        assert!(refused > 0);
+    }
 }
