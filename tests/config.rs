@@ -930,3 +930,53 @@ fn a_wrong_type_from_the_environment_names_the_variable() {
         ],
     );
 }
+
+#[test]
+fn transport_settings_follow_the_instance() {
+    let cfg = load(
+        &with_provider(
+            "timeout_seconds = 5\nmax_retries = 2\n[providers.tt.rate_limit]\nper_minute = 7",
+        ),
+        &[],
+    )
+    .unwrap();
+    let t = cfg.providers["tt"].transport_config();
+    assert_eq!(t.instance, "tt");
+    assert_eq!(t.timeout, Duration::from_secs(5));
+    assert!(t.connect_timeout <= Duration::from_secs(5));
+    assert_eq!(t.max_retries, 2);
+    assert_eq!(t.quotas, vec![Quota::per_minute(7)]);
+}
+
+#[test]
+fn the_env_example_applies_to_the_example_config() {
+    let dir = Dir::new();
+    for name in ["timetrack-key", "timetrack-secret", "trackingtime"] {
+        dir.write(name, "example\n");
+    }
+    dir.write("timetracker", "tt_example\n");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let env_text = std::fs::read_to_string(root.join("deploy/timeweave.env.example")).unwrap();
+    let mut pairs: Vec<(String, String)> = env_text
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .filter(|l| l.starts_with("TIMEWEAVE_"))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert!(pairs.len() >= 5, "{pairs:?}");
+    pairs.push((
+        "CREDENTIALS_DIRECTORY".into(),
+        dir.path().to_str().unwrap().into(),
+    ));
+    let cfg = load_file(
+        &root.join("config.example.toml"),
+        PathOrigin::Flag,
+        &Environment::from_pairs(pairs),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.sync.conflict_policy, ConflictPolicy::Manual);
+    assert_eq!(cfg.log.level, "info,timeweave::sync=debug");
+    assert!(!cfg.providers["timetracker"].enabled);
+    assert_eq!(cfg.providers["timetracker"].schedule, "0 */15 * * * *");
+}

@@ -324,6 +324,20 @@ pub struct ProviderConfig {
     pub api_key_origin: Option<SecretOrigin>,
 }
 
+impl ProviderConfig {
+    /// The HTTP transport settings of this instance: its name, timeout, retries and every
+    /// quota; connect timeout, backoff and the longest honoured `Retry-After` keep the
+    /// transport's defaults (the connect timeout never exceeds the request timeout).
+    pub fn transport_config(&self) -> timeweave_http::TransportConfig {
+        let mut t = timeweave_http::TransportConfig::new(self.name.clone());
+        t.timeout = self.timeout;
+        t.connect_timeout = t.connect_timeout.min(self.timeout);
+        t.max_retries = self.max_retries;
+        t.quotas = self.quotas.clone();
+        t
+    }
+}
+
 /// The rate quotas a kind gets when its instance has no `[rate_limit]` table: TimeTrack's
 /// documented 30/min, TrackingTime's self-imposed 2/s (no published limit), TimeTracker's
 /// server defaults of 100/min and 1000/h.
