@@ -283,6 +283,12 @@ fn serve(w: &mut World, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
         }
         tracing::warn!(user_agent = ?user_agent, "request without an identifying User-Agent");
     }
+    if let Some((status, message)) = w.envelope_errors.pop_front() {
+        return Served::Json(
+            StatusCode::OK,
+            envelope(status, &message, json!({}), vec![]),
+        );
+    }
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let (account, segs) = match segs.first().map(|s| s.parse::<i64>()) {
         Some(Ok(a)) => {

@@ -133,6 +133,17 @@ impl Default for SimOptions {
     }
 }
 
+/// An event as the simulator stores it: naive times in `timezone`, `created_at` and
+/// `updated_at` in the account's zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawEvent {
+    pub start: String,
+    pub end: Option<String>,
+    pub timezone: String,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+}
+
 /// One request as the simulator saw it (for tests that check what the adapter sent).
 #[derive(Clone, Debug)]
 pub struct LoggedRequest {
@@ -161,6 +172,8 @@ pub struct World {
     log: VecDeque<LoggedRequest>,
     /// Webhook callbacks waiting to be sent: (url, body).
     outbox: Vec<(String, Value)>,
+    /// In-envelope errors the next requests answer (HTTP 200, `response.status` != 200).
+    envelope_errors: VecDeque<(i64, String)>,
 }
 
 /// Ids start above 2^31 so that i32 bugs surface (§12.5).
@@ -181,6 +194,7 @@ impl World {
             rate_window: (None, 0),
             log: VecDeque::new(),
             outbox: Vec::new(),
+            envelope_errors: VecDeque::new(),
         };
         let primary = w.new_id();
         w.primary = primary;
@@ -337,6 +351,15 @@ impl SimServer {
         f(&mut self.shared.lock().opts)
     }
 
+    /// The next `count` authenticated requests answer HTTP 200 with an error envelope of
+    /// `status` (500 generic, 502 timer conflict, 404, 403, 402 suspended, ...).
+    pub fn inject_envelope_error(&self, status: i64, message: &str, count: u32) {
+        let mut w = self.shared.lock();
+        for _ in 0..count {
+            w.envelope_errors.push_back((status, message.to_owned()));
+        }
+    }
+
     /// The requests seen so far (the latest 2,000).
     pub fn request_log(&self) -> Vec<LoggedRequest> {
         self.shared.lock().log.iter().cloned().collect()
@@ -409,21 +432,16 @@ impl SimServer {
             .unwrap_or_default()
     }
 
-    /// The raw `(start, end, timezone, created_at, updated_at)` of an event as stored.
-    pub fn raw_event(
-        &self,
-        event: &RemoteId,
-    ) -> Option<(String, Option<String>, String, String, Option<String>)> {
+    /// An event's fields as stored (naive strings, as the API shows them).
+    pub fn raw_event(&self, event: &RemoteId) -> Option<RawEvent> {
+        use crate::zone::format_naive as f;
         let mut w = self.shared.lock();
-        w.primary().events.get(&parse(event)).map(|e| {
-            use crate::zone::format_naive as f;
-            (
-                f(e.start),
-                e.end.map(f),
-                e.timezone.clone(),
-                f(e.created_at),
-                e.updated_at.map(f),
-            )
+        w.primary().events.get(&parse(event)).map(|e| RawEvent {
+            start: f(e.start),
+            end: e.end.map(f),
+            timezone: e.timezone.clone(),
+            created_at: f(e.created_at),
+            updated_at: e.updated_at.map(f),
         })
     }
 

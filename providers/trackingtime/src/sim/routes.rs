@@ -128,7 +128,7 @@ pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Param
     result.unwrap_or_else(|e| e)
 }
 
-fn acct<'a>(w: &'a mut World, id: i64) -> &'a mut Account {
+fn acct(w: &mut World, id: i64) -> &mut Account {
     w.accounts
         .get_mut(&id)
         .expect("routing checked the account exists")
@@ -1066,7 +1066,8 @@ fn track(w: &mut World, id: i64, tid: i64, p: &Params) -> R {
                 "There is another task running. Stop it first or send stop_running_task=true",
             ));
         }
-        close_event(w, id, running, None)?;
+        // The old timer stops when the new one starts.
+        close_event(w, id, running, Some(date))?;
     }
     let eid = w.new_id();
     let now = w.now_account();
