@@ -112,10 +112,14 @@ fn map_400(message: &str, text: &str, code: &str) -> ProviderError {
 /// The error for a 2xx body that is not the documented JSON.
 pub fn malformed(what: &str, raw: &RawResponse, detail: &str) -> ProviderError {
     if looks_like_html(&raw.body) {
-        ProviderError::malformed(format!(
-            "{what}: got an HTML page where JSON was due (is base_url the TimeTracker server \
-             root, and is its setup finished?)"
-        ))
+        // A 2xx HTML page is the setup wizard (every API call is redirected to it until setup
+        // is finished) or a base_url that is not the API: configuration, not a passing fault.
+        ProviderError::Setup {
+            message: format!(
+                "{what}: got an HTML page where JSON was due: finish the TimeTracker setup \
+                 wizard, and check that base_url is the server root"
+            ),
+        }
     } else {
         ProviderError::malformed(format!("{what}: {detail}: {}", raw.snippet(120)))
     }
@@ -239,7 +243,11 @@ mod tests {
             &raw(200, "<!DOCTYPE html><html>"),
             "not JSON",
         ) {
-            ProviderError::Malformed { message } => assert!(message.contains("HTML")),
+            ProviderError::Setup { message } => assert!(message.contains("HTML")),
+            other => panic!("{other:?}"),
+        }
+        match malformed("GET /clients", &raw(200, "{\"clients\": [1,"), "EOF") {
+            ProviderError::Malformed { message } => assert!(message.contains("EOF")),
             other => panic!("{other:?}"),
         }
     }

@@ -11,7 +11,7 @@ use timeweave_contract::{
     Client, EntryKind, Person, Project, Record, RemoteId, RemoteRecord, Task, TimeEntry,
 };
 
-use crate::time::{read_local, read_utc, write_local};
+use crate::time::{parse_naive, read_local, read_utc, write_local};
 use crate::wire;
 
 /// The zone facts every conversion needs.
@@ -172,12 +172,22 @@ pub fn entry(e: &wire::TimeEntry, zone: &Zone) -> Result<RemoteRecord, String> {
         }
     };
     let break_seconds = e.break_seconds.unwrap_or(0).max(0);
-    let duration_seconds = match ended_at {
-        None => None,
-        Some(end) => Some(
-            e.duration_seconds
-                .unwrap_or_else(|| ((end - started_at).num_seconds() - break_seconds).max(0)),
-        ),
+    // The server computes durations on naive wall-clock times, so an entry spanning a DST
+    // change is off by the jump. Keep the server's figure (it includes per-user rounding) and
+    // correct only that distortion, so the duration agrees with the start and end instants.
+    let duration_seconds = match (ended_at, e.end_time.as_deref().and_then(parse_naive)) {
+        (None, _) => None,
+        (Some(end), naive_end) => {
+            let real = (end - started_at).num_seconds();
+            let wall = match (parse_naive(&e.start_time), naive_end) {
+                (Some(s), Some(n)) => (n - s).num_seconds(),
+                _ => real,
+            };
+            Some(match e.duration_seconds {
+                Some(d) => (d + real - wall).max(0),
+                None => (real - break_seconds).max(0),
+            })
+        }
     };
     Ok(RemoteRecord {
         id: id_of(e.id),
@@ -336,6 +346,29 @@ mod tests {
         let e: wire::TimeEntry = typed(&v).unwrap();
         assert!(entry(&e, &rome()).unwrap_err().contains("neither"));
         assert!(typed::<wire::TimeEntry>(&json!({"id": "x"})).is_err());
+    }
+
+    #[test]
+    fn durations_across_a_dst_jump_follow_the_instants() {
+        // 01:45 CET to 03:15 CEST is 30 real minutes; the server says 90 (wall clock).
+        let mut v = raw_entry();
+        v["start_time"] = json!("2026-03-29T01:45:00");
+        v["end_time"] = json!("2026-03-29T03:15:00");
+        v["break_seconds"] = json!(0);
+        v["duration_seconds"] = json!(5400);
+        let e: wire::TimeEntry = typed(&v).unwrap();
+        let Record::TimeEntry(t) = entry(&e, &rome()).unwrap().record else {
+            panic!()
+        };
+        assert_eq!(t.duration_seconds, Some(1800));
+        // Away from transitions the server's figure (rounding included) is kept as is.
+        let mut v = raw_entry();
+        v["duration_seconds"] = json!(4500);
+        let e: wire::TimeEntry = typed(&v).unwrap();
+        let Record::TimeEntry(t) = entry(&e, &rome()).unwrap().record else {
+            panic!()
+        };
+        assert_eq!(t.duration_seconds, Some(4500));
     }
 
     #[test]

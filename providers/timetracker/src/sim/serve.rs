@@ -243,6 +243,18 @@ fn rate_limited_body(
 /// Handles one request against the store (the fault decided by the caller is applied here).
 pub fn handle(store: &mut Store, req: &Req, fault: Option<Fault>) -> Resp {
     store.requests += 1;
+    if req.method == "GET" && req.segments.first().map(String::as_str) == Some("setup") {
+        return Resp {
+            status: 200,
+            body: Body::Html(
+                "<!DOCTYPE html><html><head><title>TimeTracker setup</title></head><body>\
+                 <h1>Welcome to TimeTracker</h1><form method=\"post\"></form></body></html>"
+                    .into(),
+            ),
+            headers: Vec::new(),
+            drop_connection: false,
+        };
+    }
     if req.segments.first().map(String::as_str) != Some("api")
         || req.segments.get(1).map(String::as_str) != Some("v1")
     {

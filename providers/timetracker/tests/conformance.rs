@@ -1,0 +1,41 @@
+//! The shared `Provider` conformance suite, each function on a fresh simulator.
+
+mod common;
+
+use timeweave_contract::testkit::conformance;
+
+#[tokio::test]
+async fn entry_round_trip() {
+    let (sim, a) = common::sim().await;
+    conformance::entry_round_trip(&a, &sim).await;
+}
+
+#[tokio::test]
+async fn pagination() {
+    let (sim, a) = common::sim().await;
+    conformance::pagination(&a, &sim, 250).await;
+}
+
+#[tokio::test]
+async fn window_bounds() {
+    let (sim, a) = common::sim().await;
+    conformance::window_bounds(&a, &sim).await;
+}
+
+#[tokio::test]
+async fn out_of_band_delete() {
+    let (sim, a) = common::sim().await;
+    conformance::out_of_band_delete(&a, &sim).await;
+}
+
+#[tokio::test]
+async fn lost_create_is_found() {
+    let (sim, a) = common::sim().await;
+    conformance::lost_create_is_found(&a, &sim).await;
+}
+
+#[tokio::test]
+async fn reference_kinds() {
+    let (sim, a) = common::sim().await;
+    conformance::reference_kinds(&a, &sim).await;
+}
