@@ -6,9 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::Duration;
-use timeweave_contract::testkit::{
-    list_all, sample_entry, test_instant, test_window, SimulatorControl,
-};
+use timeweave_contract::testkit::{list_all, sample_entry, test_window, SimulatorControl};
 use timeweave_contract::{
     Client, EntryKind, Kind, ListScope, PageItem, Project, Provider, ProviderError, Record,
     RemoteId, Task, UpdateTarget,
@@ -463,5 +461,4 @@ async fn attendances_round_trip_when_enabled() {
         .unwrap()
         .is_none());
     assert!(sim.is_soft_deleted(&created.id));
-    let _ = test_instant(0);
 }

@@ -118,7 +118,7 @@ impl TimeTrackAdapter {
         bytes: &[u8],
     ) -> Result<RemoteRecord, ProviderError> {
         if let Some(id) = echoed_id(bytes) {
-            if let Some(r) = self.from_echo(record, id, bytes).await? {
+            if let Some(r) = self.record_from_echo(record, id, bytes).await? {
                 return Ok(r);
             }
         }
@@ -131,7 +131,7 @@ impl TimeTrackAdapter {
     }
 
     /// Reads an echoed object; when it is not a full record, GETs it by id.
-    async fn from_echo(
+    async fn record_from_echo(
         &self,
         record: &Record<RemoteId>,
         id: i64,
@@ -316,7 +316,7 @@ impl TimeTrackAdapter {
                 || parse_entry_id(id) == Some(EntryRef::Attendance(*n))
         });
         if let Some(n) = echoed_same {
-            if let Some(r) = self.from_echo(record, n, &bytes).await? {
+            if let Some(r) = self.record_from_echo(record, n, &bytes).await? {
                 return Ok(r);
             }
         }

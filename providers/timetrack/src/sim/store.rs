@@ -660,7 +660,17 @@ impl Store {
             }
         }
         filters.sort();
-        let key = (res, format!("{filters:?}|{}", opts.deleted_listed));
+        // Every switch that changes which ids match is part of the key.
+        let key = (
+            res,
+            format!(
+                "{filters:?}|{}|{:?}|{}|{}",
+                opts.deleted_listed,
+                opts.from_to,
+                opts.entry_name_filter_substring,
+                opts.name_filter_case_sensitive
+            ),
+        );
         if self.cache_version != self.version {
             self.cache.clear();
             self.cache_version = self.version;
