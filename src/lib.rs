@@ -5,7 +5,11 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod ledger;
 pub mod logging;
 pub mod memory;
+pub mod schedule;
+pub mod server;
+pub mod status;
 pub mod sync;

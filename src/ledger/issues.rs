@@ -24,6 +24,19 @@ impl Direction {
     }
 }
 
+/// An issue to record: which record of which provider, in which direction, why.
+#[derive(Clone, Copy, Debug)]
+pub struct NewIssue<'a> {
+    pub provider: &'a str,
+    pub direction: Direction,
+    pub kind: Kind,
+    /// The remote id (pull) or canonical id (push).
+    pub record_id: &'a str,
+    /// The issue stands until the record's content hash changes.
+    pub content_hash: &'a str,
+    pub reason: &'a str,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordIssue {
     pub provider: String,
@@ -39,16 +52,15 @@ pub struct RecordIssue {
 impl Tx {
     /// Records an issue; returns true when it is new (or the content or reason changed),
     /// i.e. when it is worth reporting.
-    pub async fn record_issue(
-        &mut self,
-        provider: &str,
-        direction: Direction,
-        kind: Kind,
-        record_id: &str,
-        content_hash: &str,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
+    pub async fn record_issue(&mut self, issue: &NewIssue<'_>, now: DateTime<Utc>) -> Result<bool> {
+        let NewIssue {
+            provider,
+            direction,
+            kind,
+            record_id,
+            content_hash,
+            reason,
+        } = *issue;
         let existing: Option<(String, String)> = sqlx::query_as("SELECT content_hash, reason FROM record_issues WHERE provider = ? AND direction = ? AND kind = ? AND record_id = ?")
             .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id)
             .fetch_optional(self.conn()).await?;

@@ -17,11 +17,11 @@ mod time;
 
 pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::Cursor;
-pub use issues::{Direction, RecordIssue};
+pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
 pub use pending::{NewIntent, PendingPush, PushOp};
 pub use records::{NaturalKeyCandidate, StoredRecord};
-pub use runs::{RunCounts, RunStatus, SyncRun};
+pub use runs::{RunCounts, RunStatus, RunTotals, SyncRun};
 pub use time::{local_wall_time, parse_instant, to_text, to_text_precise};
 
 use std::path::{Path, PathBuf};

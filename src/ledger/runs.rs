@@ -150,3 +150,47 @@ impl Tx {
             .collect()
     }
 }
+
+/// Everything the ledger knows about one provider's runs, for `status` and `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunTotals {
+    /// Cycles per status name.
+    pub cycles: Vec<(String, i64)>,
+    pub counts: RunCounts,
+    /// When the last cycle that finished ok or partial finished.
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+impl Tx {
+    pub async fn run_totals(&mut self, provider: &str) -> Result<RunTotals> {
+        let cycles: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM sync_runs WHERE provider = ? GROUP BY status ORDER BY status")
+            .bind(provider).fetch_all(self.conn()).await?;
+        let r = sqlx::query("SELECT coalesce(sum(pulled),0) AS pulled, coalesce(sum(created),0) AS created, coalesce(sum(updated),0) AS updated, coalesce(sum(deleted),0) AS deleted, \
+                             coalesce(sum(pushed),0) AS pushed, coalesce(sum(conflicts),0) AS conflicts, coalesce(sum(skipped),0) AS skipped, coalesce(sum(requests),0) AS requests, \
+                             coalesce(sum(rate_limited),0) AS rate_limited, max(CASE WHEN status IN ('ok','partial') THEN finished_at END) AS last_success FROM sync_runs WHERE provider = ?")
+            .bind(provider).fetch_one(self.conn()).await?;
+        Ok(RunTotals {
+            cycles,
+            counts: RunCounts {
+                pulled: r.try_get("pulled")?,
+                created: r.try_get("created")?,
+                updated: r.try_get("updated")?,
+                deleted: r.try_get("deleted")?,
+                pushed: r.try_get("pushed")?,
+                conflicts: r.try_get("conflicts")?,
+                skipped: r.try_get("skipped")?,
+                requests: r.try_get("requests")?,
+                rate_limited: r.try_get("rate_limited")?,
+            },
+            last_success: parse_opt(r.try_get("last_success")?)?,
+        })
+    }
+
+    pub async fn count_issues(&mut self, provider: &str) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM record_issues WHERE provider = ?")
+            .bind(provider)
+            .fetch_one(self.conn())
+            .await?;
+        Ok(n)
+    }
+}

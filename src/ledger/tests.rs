@@ -368,12 +368,14 @@ async fn push_scan_finds_new_changed_and_deleted_records() {
     assert_eq!(walked, 3);
     // A standing push issue for this content hides the record until its content changes.
     tx.record_issue(
-        "tm",
-        Direction::Push,
-        Kind::TimeEntry,
-        fresh.id.as_str(),
-        fresh.hash.as_str(),
-        "no project",
+        &NewIssue {
+            provider: "tm",
+            direction: Direction::Push,
+            kind: Kind::TimeEntry,
+            record_id: fresh.id.as_str(),
+            content_hash: fresh.hash.as_str(),
+            reason: "no project",
+        },
         now(),
     )
     .await

@@ -16,7 +16,7 @@ use super::plan::{
     RemoteAction, Settle, Winner,
 };
 use super::refs;
-use crate::ledger::{Direction, Link, LinkUpdate, NewConflict, StoredRecord, Tx};
+use crate::ledger::{Direction, Link, LinkUpdate, NewConflict, NewIssue, StoredRecord, Tx};
 
 /// Stored as a link's canonical hash to say "the ledger version has not reached this
 /// provider": the push side then sends it.
@@ -88,12 +88,14 @@ impl Cycle<'_> {
             .unwrap_or_else(|| "(no id)".into());
         let fresh = tx
             .record_issue(
-                self.name(),
-                Direction::Pull,
-                bad.kind,
-                &id,
-                "-",
-                &bad.reason,
+                &NewIssue {
+                    provider: self.name(),
+                    direction: Direction::Pull,
+                    kind: bad.kind,
+                    record_id: &id,
+                    content_hash: "-",
+                    reason: &bad.reason,
+                },
                 self.now,
             )
             .await?;
@@ -193,12 +195,14 @@ impl Cycle<'_> {
             (Err(reason), _) => {
                 let fresh = tx
                     .record_issue(
-                        &name,
-                        Direction::Pull,
-                        kind,
-                        r.id.as_str(),
-                        remote_hash.as_str(),
-                        &reason,
+                        &NewIssue {
+                            provider: &name,
+                            direction: Direction::Pull,
+                            kind,
+                            record_id: r.id.as_str(),
+                            content_hash: remote_hash.as_str(),
+                            reason: &reason,
+                        },
                         self.now,
                     )
                     .await?;
@@ -214,12 +218,14 @@ impl Cycle<'_> {
             RemoteAction::Invalid { reason } => {
                 // Only reached for a broken link; the record is left alone, on record.
                 tx.record_issue(
-                    &name,
-                    Direction::Pull,
-                    kind,
-                    r.id.as_str(),
-                    remote_hash.as_str(),
-                    &reason,
+                    &NewIssue {
+                        provider: &name,
+                        direction: Direction::Pull,
+                        kind,
+                        record_id: r.id.as_str(),
+                        content_hash: remote_hash.as_str(),
+                        reason: &reason,
+                    },
                     self.now,
                 )
                 .await?;

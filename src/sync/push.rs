@@ -11,7 +11,7 @@ use timeweave_contract::{
 use super::engine::{Abort, Cycle};
 use super::plan::{plan_push, PushAction};
 use super::refs;
-use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, PushOp, StoredRecord};
+use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, NewIssue, PushOp, StoredRecord};
 
 /// A record with its ledger ids standing in as remote ids (a delete intent's payload,
 /// kept for the operator; deletes need none to reconcile).
@@ -244,12 +244,14 @@ impl Cycle<'_> {
         let mut tx = self.ledger.write().await?;
         let fresh = tx
             .record_issue(
-                &self.h.name,
-                Direction::Push,
-                rec.record.kind(),
-                rec.id.as_str(),
-                rec.hash.as_str(),
-                reason,
+                &NewIssue {
+                    provider: &self.h.name,
+                    direction: Direction::Push,
+                    kind: rec.record.kind(),
+                    record_id: rec.id.as_str(),
+                    content_hash: rec.hash.as_str(),
+                    reason,
+                },
                 self.now,
             )
             .await?;

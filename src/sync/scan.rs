@@ -116,10 +116,10 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
         let slice = Window::new((position - s.slice).max(floor), position);
         let cost = estimate(slice).max(1);
         // At least one slice per cycle when the budget allows anything beyond the hot window.
-        if !input.to_completion
-            && !within(spent, cost)
-            && !(first && input.budget.is_none_or(|b| b > spent))
-        {
+        let may_plan = input.to_completion
+            || within(spent, cost)
+            || (first && input.budget.is_none_or(|b| b > spent));
+        if !may_plan {
             // Nothing planned this cycle: the cursor stays as it was.
             next.deep_scan_position = if first {
                 input.cursor.deep_scan_position

@@ -84,6 +84,9 @@ pub struct InvalidRecord {
     pub reason: String,
 }
 
+// Nearly every item is a record, so boxing it would add an allocation per record and save
+// no memory.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PageItem {
     Record(RemoteRecord),

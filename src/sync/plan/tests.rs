@@ -93,13 +93,13 @@ impl Case {
             remote_version: self.remote_version,
             remote_modified_at: self.remote_time,
             mapped: Ok(&self.remote),
-            link: self.linked.then(|| LinkSide {
+            link: self.linked.then_some(LinkSide {
                 remote_hash: &link_remote_hash,
                 canonical_hash: &link_canonical_hash,
                 remote_version: self.link_version,
                 remote_deleted: self.link_deleted,
             }),
-            ledger: self.linked.then(|| LedgerSide {
+            ledger: self.linked.then_some(LedgerSide {
                 id: &id,
                 record: &self.ledger,
                 hash: &ledger_hash,

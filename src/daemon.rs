@@ -1,0 +1,140 @@
+//! `timeweave run`: the long-running service. Starts the scheduler and the optional status
+//! listener, tells systemd READY (and STATUS after each cycle, WATCHDOG while alive),
+//! re-runs every provider on SIGHUP, and on SIGTERM/SIGINT stops new cycles, lets running
+//! ones finish their current page, tells systemd STOPPING and exits 0.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use sd_notify::NotifyState;
+
+use crate::config::Config;
+use crate::ledger::Ledger;
+use crate::schedule::{ScheduledProvider, Scheduler};
+use crate::status;
+use crate::sync::{Engine, StopFlag, SyncSettings};
+
+/// How long running cycles get to finish their page after SIGTERM (the unit's
+/// TimeoutStopSec is 60 s).
+const STOP_GRACE: Duration = Duration::from_secs(45);
+
+fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::debug!("sd_notify: {e}");
+    }
+}
+
+pub async fn run(
+    cfg: &Config,
+    providers: Vec<ScheduledProvider>,
+    ledger: Ledger,
+) -> anyhow::Result<ExitCode> {
+    {
+        let mut tx = ledger.write().await?;
+        let n = tx.mark_interrupted_runs(Utc::now()).await?;
+        tx.commit().await?;
+        if n > 0 {
+            tracing::warn!("{n} cycle(s) of a previous process were interrupted; their work is reconciled in the next cycles");
+        }
+    }
+    let stop = StopFlag::new();
+    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone());
+    let names: Vec<String> = providers.iter().map(|p| p.handle.name.clone()).collect();
+    let scheduler = Scheduler::start(providers, &engine)
+        .await
+        .context("starting the scheduler")?;
+    let runners: Vec<_> = scheduler.runners().to_vec();
+    let facts: crate::server::FactsSource =
+        Arc::new(move || runners.iter().map(|r| r.facts()).collect());
+
+    let _listener = match cfg.server.listen {
+        Some(addr) => {
+            let (bound, task) = crate::server::serve(addr, ledger.clone(), facts.clone())
+                .await
+                .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
+            tracing::info!("status listener on http://{bound} (/healthz, /metrics)");
+            Some(task)
+        }
+        None => None,
+    };
+
+    // systemd: ready, a status line kept current, and the watchdog.
+    notify(&[
+        NotifyState::Ready,
+        NotifyState::Status(&format!("syncing {}", names.join(", "))),
+    ]);
+    let status_task = {
+        let ledger = ledger.clone();
+        let facts = facts.clone();
+        tokio::spawn(async move {
+            let period = sd_notify::watchdog_enabled()
+                .map(|d| d / 2)
+                .unwrap_or(Duration::from_secs(30));
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                if let Ok(statuses) = status::collect(&ledger, &facts(), Utc::now()).await {
+                    let unhealthy: Vec<&str> = statuses
+                        .iter()
+                        .filter(|s| !s.healthy())
+                        .map(|s| s.facts.name.as_str())
+                        .collect();
+                    let line = if unhealthy.is_empty() {
+                        format!("{} provider(s) healthy", statuses.len())
+                    } else {
+                        format!("unhealthy: {}", unhealthy.join(", "))
+                    };
+                    notify(&[NotifyState::Watchdog, NotifyState::Status(&line)]);
+                } else {
+                    notify(&[NotifyState::Watchdog]);
+                }
+            }
+        })
+    };
+    tracing::info!(providers = %names.join(","), "timeweave running");
+
+    wait_for_signals(&scheduler).await?;
+
+    tracing::info!("stopping: no new cycles; running cycles finish their current page");
+    notify(&[NotifyState::Stopping]);
+    stop.stop();
+    status_task.abort();
+    if !scheduler.shutdown(STOP_GRACE).await {
+        tracing::warn!(
+            "some cycles did not stop within {} s; their work is reconciled next start",
+            STOP_GRACE.as_secs()
+        );
+    }
+    ledger.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(scheduler: &Scheduler) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: running every provider now");
+                scheduler.trigger_all();
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(_scheduler: &Scheduler) -> anyhow::Result<()> {
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The optional HTTP listener of the daemon (`[server] listen`): `/healthz` (200 only when
+//! every provider is healthy, 503 otherwise, with a JSON body saying which is not) and
+//! Prometheus `/metrics`. Read-only; it never triggers work.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::Utc;
+
+use crate::ledger::Ledger;
+use crate::status::{self, ProviderFacts};
+
+/// Gives the current facts of every provider (live counters included).
+pub type FactsSource = Arc<dyn Fn() -> Vec<ProviderFacts> + Send + Sync>;
+
+#[derive(Clone)]
+struct AppState {
+    ledger: Ledger,
+    facts: FactsSource,
+}
+
+pub fn router(ledger: Ledger, facts: FactsSource) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(AppState { ledger, facts })
+}
+
+/// Binds `addr` and serves until the task is dropped. Returns the bound address.
+pub async fn serve(
+    addr: SocketAddr,
+    ledger: Ledger,
+    facts: FactsSource,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = router(ledger, facts);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("the status listener stopped: {e}");
+        }
+    });
+    Ok((bound, task))
+}
+
+async fn healthz(State(s): State<AppState>) -> Response {
+    match status::collect(&s.ledger, &(s.facts)(), Utc::now()).await {
+        Ok(statuses) => {
+            let body = status::health_json(&statuses);
+            let code = if statuses.iter().all(|p| p.healthy()) {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (code, axum::Json(body)).into_response()
+        }
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"healthy": false, "error": format!("ledger: {e}")})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    match status::collect(&s.ledger, &(s.facts)(), Utc::now()).await {
+        Ok(statuses) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            status::metrics_text(&statuses),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("ledger: {e}\n")).into_response(),
+    }
+}

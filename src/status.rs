@@ -1,0 +1,341 @@
+//! Provider health and counters, computed from the ledger (and, in the daemon, the live
+//! transport counters): one model behind `timeweave status`, `/healthz` and `/metrics`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use timeweave_http::StatsSnapshot;
+
+use crate::ledger::{Ledger, LedgerError, RunStatus, RunTotals, SyncRun};
+
+/// What the status needs to know about one configured provider instance.
+#[derive(Clone, Debug)]
+pub struct ProviderFacts {
+    pub name: String,
+    pub kind: String,
+    pub mode: String,
+    pub schedule: String,
+    /// The time between two scheduled cycles.
+    pub interval: Duration,
+    /// Live transport counters since the process started (daemon only).
+    pub live: Option<StatsSnapshot>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProviderStatus {
+    pub facts: ProviderFacts,
+    pub last_run: Option<SyncRun>,
+    pub totals: RunTotals,
+    pub open_conflicts: i64,
+    pub pending_pushes: i64,
+    pub record_issues: i64,
+    /// Seconds since the last successful cycle finished (`None`: never).
+    pub lag_seconds: Option<i64>,
+    /// `None` when healthy; otherwise why not.
+    pub problem: Option<String>,
+}
+
+impl ProviderStatus {
+    pub fn healthy(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// A provider is healthy when its last cycle succeeded (ok, or partial: finished with some
+/// records or windows to retry) and finished within two intervals plus a minute.
+pub async fn collect(
+    ledger: &Ledger,
+    providers: &[ProviderFacts],
+    now: DateTime<Utc>,
+) -> Result<Vec<ProviderStatus>, LedgerError> {
+    let mut tx = ledger.read().await?;
+    let mut out = Vec::with_capacity(providers.len());
+    for facts in providers {
+        let last_run = tx
+            .recent_runs(Some(&facts.name), 1)
+            .await?
+            .into_iter()
+            .next();
+        let totals = tx.run_totals(&facts.name).await?;
+        let lag_seconds = totals.last_success.map(|t| (now - t).num_seconds().max(0));
+        let allowed = facts.interval.as_secs() as i64 * 2 + 60;
+        let problem = match (&last_run, lag_seconds) {
+            (None, _) => Some("no cycle has run yet".to_owned()),
+            (Some(run), _) if run.status == RunStatus::Failed => Some(format!(
+                "the last cycle failed: {}",
+                run.errors
+                    .last()
+                    .map(String::as_str)
+                    .unwrap_or("see the logs")
+            )),
+            (Some(_), None) => Some("no cycle has succeeded yet".to_owned()),
+            (Some(_), Some(lag)) if lag > allowed => Some(format!(
+                "the last successful cycle finished {lag} s ago (expected every {} s)",
+                facts.interval.as_secs()
+            )),
+            _ => None,
+        };
+        out.push(ProviderStatus {
+            open_conflicts: tx.count_open_conflicts(Some(&facts.name)).await?,
+            pending_pushes: tx.count_intents(Some(&facts.name)).await?,
+            record_issues: tx.count_issues(&facts.name).await?,
+            facts: facts.clone(),
+            last_run,
+            totals,
+            lag_seconds,
+            problem,
+        });
+    }
+    Ok(out)
+}
+
+/// The `/healthz` body: `{"healthy": bool, "providers": {name: {"healthy", "problem"}}}`.
+pub fn health_json(statuses: &[ProviderStatus]) -> serde_json::Value {
+    let providers: serde_json::Map<String, serde_json::Value> = statuses
+        .iter()
+        .map(|s| {
+            (
+                s.facts.name.clone(),
+                serde_json::json!({
+                    "healthy": s.healthy(),
+                    "problem": s.problem,
+                    "last_status": s.last_run.as_ref().map(|r| r.status.as_str()),
+                    "lag_seconds": s.lag_seconds,
+                }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "healthy": statuses.iter().all(ProviderStatus::healthy),
+        "providers": providers,
+    })
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Prometheus text exposition of every provider's counters and gauges.
+pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (labels, value) in rows {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    };
+    let p = |s: &ProviderStatus| format!("provider=\"{}\"", escape(&s.facts.name));
+    family(
+        "timeweave_cycles_total",
+        "counter",
+        "Sync cycles by result (ledger history).",
+        statuses
+            .iter()
+            .flat_map(|s| {
+                s.totals.cycles.iter().map(move |(result, n)| {
+                    (format!("{},result=\"{}\"", p(s), escape(result)), *n as f64)
+                })
+            })
+            .collect(),
+    );
+    type Counter = (&'static str, &'static str, fn(&ProviderStatus) -> i64);
+    let counters: [Counter; 7] = [
+        (
+            "timeweave_records_pulled_total",
+            "Records listed from the provider.",
+            |s| s.totals.counts.pulled,
+        ),
+        (
+            "timeweave_records_created_total",
+            "Ledger records created from the provider.",
+            |s| s.totals.counts.created,
+        ),
+        (
+            "timeweave_records_updated_total",
+            "Ledger records updated from the provider.",
+            |s| s.totals.counts.updated,
+        ),
+        (
+            "timeweave_records_deleted_total",
+            "Ledger records deleted because the provider deleted them.",
+            |s| s.totals.counts.deleted,
+        ),
+        (
+            "timeweave_records_pushed_total",
+            "Creates, updates and deletes sent to the provider.",
+            |s| s.totals.counts.pushed,
+        ),
+        (
+            "timeweave_conflicts_total",
+            "Conflicts detected with the provider.",
+            |s| s.totals.counts.conflicts,
+        ),
+        (
+            "timeweave_records_skipped_total",
+            "Records skipped with a recorded reason.",
+            |s| s.totals.counts.skipped,
+        ),
+    ];
+    for (name, help, get) in counters {
+        family(
+            name,
+            "counter",
+            help,
+            statuses.iter().map(|s| (p(s), get(s) as f64)).collect(),
+        );
+    }
+    family(
+        "timeweave_requests_total",
+        "counter",
+        "HTTP requests made to the provider (ledger history of finished cycles).",
+        statuses
+            .iter()
+            .map(|s| (p(s), s.totals.counts.requests as f64))
+            .collect(),
+    );
+    family(
+        "timeweave_rate_limited_total",
+        "counter",
+        "429 answers from the provider (ledger history of finished cycles).",
+        statuses
+            .iter()
+            .map(|s| (p(s), s.totals.counts.rate_limited as f64))
+            .collect(),
+    );
+    let live: Vec<&ProviderStatus> = statuses.iter().filter(|s| s.facts.live.is_some()).collect();
+    if !live.is_empty() {
+        family(
+            "timeweave_process_requests_total",
+            "counter",
+            "HTTP requests made to the provider by this process, including the running cycle.",
+            live.iter()
+                .map(|s| (p(s), s.facts.live.map(|l| l.requests).unwrap_or(0) as f64))
+                .collect(),
+        );
+        family(
+            "timeweave_process_rate_limited_total",
+            "counter",
+            "429 answers received by this process.",
+            live.iter()
+                .map(|s| {
+                    (
+                        p(s),
+                        s.facts.live.map(|l| l.rate_limited).unwrap_or(0) as f64,
+                    )
+                })
+                .collect(),
+        );
+    }
+    family(
+        "timeweave_open_conflicts",
+        "gauge",
+        "Conflicts waiting for an operator.",
+        statuses
+            .iter()
+            .map(|s| (p(s), s.open_conflicts as f64))
+            .collect(),
+    );
+    family(
+        "timeweave_pending_pushes",
+        "gauge",
+        "Push intents whose outcome is not recorded yet.",
+        statuses
+            .iter()
+            .map(|s| (p(s), s.pending_pushes as f64))
+            .collect(),
+    );
+    family(
+        "timeweave_record_issues",
+        "gauge",
+        "Records standing skipped with a recorded reason.",
+        statuses
+            .iter()
+            .map(|s| (p(s), s.record_issues as f64))
+            .collect(),
+    );
+    family(
+        "timeweave_last_success_timestamp_seconds",
+        "gauge",
+        "When the last successful cycle finished (Unix time; 0: never).",
+        statuses
+            .iter()
+            .map(|s| {
+                (
+                    p(s),
+                    s.totals.last_success.map(|t| t.timestamp()).unwrap_or(0) as f64,
+                )
+            })
+            .collect(),
+    );
+    family(
+        "timeweave_cursor_lag_seconds",
+        "gauge",
+        "Seconds since the last successful cycle finished (-1: never).",
+        statuses
+            .iter()
+            .map(|s| (p(s), s.lag_seconds.unwrap_or(-1) as f64))
+            .collect(),
+    );
+    family(
+        "timeweave_healthy",
+        "gauge",
+        "1 when the provider is healthy (see /healthz).",
+        statuses
+            .iter()
+            .map(|s| (p(s), if s.healthy() { 1.0 } else { 0.0 }))
+            .collect(),
+    );
+    out
+}
+
+/// `timeweave status` output: one block per provider.
+pub fn render_text(statuses: &[ProviderStatus]) -> String {
+    let mut out = String::new();
+    for s in statuses {
+        let _ = writeln!(
+            out,
+            "{} ({}, mode {}, schedule \"{}\"): {}",
+            s.facts.name,
+            s.facts.kind,
+            s.facts.mode,
+            s.facts.schedule,
+            match &s.problem {
+                None => "healthy".to_owned(),
+                Some(p) => format!("UNHEALTHY: {p}"),
+            }
+        );
+        match &s.last_run {
+            Some(r) => {
+                let c = &r.counts;
+                let _ = writeln!(
+                    out,
+                    "  last cycle: {} at {} ({} pulled, {} created, {} updated, {} deleted, {} pushed, {} conflicts, {} skipped, {} requests, {} throttled)",
+                    r.status.as_str(),
+                    r.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    c.pulled, c.created, c.updated, c.deleted, c.pushed, c.conflicts, c.skipped, c.requests, c.rate_limited
+                );
+                for e in r.errors.iter().take(5) {
+                    let _ = writeln!(out, "    error: {e}");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "  last cycle: never");
+            }
+        }
+        let _ =
+            writeln!(
+            out,
+            "  last success: {}   open conflicts: {}   pending pushes: {}   skipped records: {}",
+            s.lag_seconds.map(|l| format!("{l} s ago")).unwrap_or_else(|| "never".into()),
+            s.open_conflicts,
+            s.pending_pushes,
+            s.record_issues
+        );
+    }
+    out
+}
