@@ -313,7 +313,6 @@ impl TimeTrackerAdapter {
     // ----- listings -------------------------------------------------------------------
 
     async fn list_people(&self, page: i64) -> Result<Page, ProviderError> {
-        let session = self.session().await?;
         let listable = self.users_listable.lock().ok().and_then(|g| *g);
         if listable != Some(false) {
             let query = vec![
@@ -351,7 +350,6 @@ impl TimeTrackerAdapter {
             }
         }
         let me: wire::UserMe = self.get_json("GET /users/me", "/users/me", &[]).await?;
-        let _ = session;
         Ok(Page {
             items: vec![PageItem::Record(mapping::person(&me.user))],
             next: None,
@@ -860,6 +858,10 @@ impl Provider for TimeTrackerAdapter {
         };
         if let Ok(mut g) = self.session.lock() {
             *g = Some(session);
+        }
+        // Scopes may have changed since the last cycle: learn again whether /users works.
+        if let Ok(mut g) = self.users_listable.lock() {
+            *g = None;
         }
         Ok(ProviderInfo {
             server,

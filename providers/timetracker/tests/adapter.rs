@@ -134,7 +134,6 @@ async fn bad_credentials_are_auth_errors() {
         common::transport(vec![]),
     );
     assert!(matches!(bad, Err(ProviderError::Setup { .. })));
-    assert!(default_quotas().len() == 2, "both quotas declared");
 }
 
 #[tokio::test]
@@ -698,12 +697,13 @@ async fn a_429_is_honoured() {
 
 #[tokio::test]
 async fn the_servers_own_quota_is_hit_and_honoured() {
-    let (sim, a) = common::sim().await;
+    let sim = SimServer::start(SimOptions::default()).await;
+    let transport = common::transport(Vec::new());
+    let a = TimeTrackerAdapter::new(sim.settings(), transport.clone()).unwrap();
     a.connect().await.unwrap(); // one counted request (/users/me)
     sim.set_rate_limits(3, 1000);
-    // Move the clock so the calendar minute ends in about a second.
-    let now = sim.now();
-    let into_minute = now.timestamp().rem_euclid(60) as i64;
+    // Move the clock so the calendar minute ends in about two seconds.
+    let into_minute = sim.now().timestamp().rem_euclid(60);
     sim.advance_clock(Duration::seconds(58 - into_minute));
     let started = std::time::Instant::now();
     for _ in 0..4 {
@@ -711,10 +711,24 @@ async fn the_servers_own_quota_is_hit_and_honoured() {
             .await
             .unwrap();
     }
+    let stats = transport.stats().snapshot();
+    assert!(
+        stats.rate_limited >= 1,
+        "the server's quota was hit: {stats:?}"
+    );
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(900),
         "waited for the window"
     );
+}
+
+#[tokio::test]
+async fn both_quotas_are_declared_to_the_limiter() {
+    let quotas: Vec<(u32, u64)> = default_quotas()
+        .iter()
+        .map(|q| (q.requests, q.per.as_secs()))
+        .collect();
+    assert_eq!(quotas, vec![(100, 60), (1000, 3600)]);
 }
 
 #[tokio::test]

@@ -408,7 +408,7 @@ pub fn split_target(path: &str, query: Option<&str>) -> (Vec<String>, HashMap<St
     let segments = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let mut q = HashMap::new();
     if let Some(query) = query {

@@ -150,6 +150,9 @@ pub struct LogRow {
     pub user_id: Option<i64>,
 }
 
+/// One token's fixed windows: (minute index, calls), (hour index, calls).
+pub type RateWindows = ((i64, u32), (i64, u32));
+
 /// The cached position after the last page served for one listing (sequential paging in
 /// O(page size) instead of O(offset)); dropped whenever an entry changes.
 #[derive(Clone, Debug)]
@@ -183,7 +186,7 @@ pub struct Store {
     pub clients: BTreeMap<i64, ClientRec>,
     pub projects: BTreeMap<i64, ProjectRec>,
     pub tasks: BTreeMap<i64, TaskRec>,
-    pub entries: HashMap<i64, EntryRec>,
+    pub entries: BTreeMap<i64, EntryRec>,
     /// (start, id) of every entry: the list order is start DESC.
     pub by_start: BTreeSet<(NaiveDateTime, i64)>,
     /// Ids of running entries (timers).
@@ -195,7 +198,7 @@ pub struct Store {
     pub generation: u64,
     pub cursors: HashMap<String, ListCursor>,
     /// Per-token fixed windows: (minute index, count), (hour index, count).
-    pub rate: HashMap<String, ((i64, u32), (i64, u32))>,
+    pub rate: HashMap<String, RateWindows>,
     pub login_window: (i64, u32),
     pub requests: u64,
     pub token_seq: u64,
@@ -211,7 +214,7 @@ impl Store {
             clients: BTreeMap::new(),
             projects: BTreeMap::new(),
             tasks: BTreeMap::new(),
-            entries: HashMap::new(),
+            entries: BTreeMap::new(),
             by_start: BTreeSet::new(),
             running: BTreeSet::new(),
             next_ids: HashMap::new(),
@@ -249,7 +252,7 @@ impl Store {
             "clients" => self.clients.keys().next_back().copied(),
             "projects" => self.projects.keys().next_back().copied(),
             "tasks" => self.tasks.keys().next_back().copied(),
-            "entries" => self.by_start.iter().map(|(_, id)| *id).max(),
+            "entries" => self.entries.keys().next_back().copied(),
             _ => None,
         }
         .unwrap_or(0);
