@@ -363,14 +363,14 @@ impl TrackingTimeAdapter {
 
     // ---------------------------------------------------------------- listings
 
-    fn items_of(body: &Body, what: &str) -> Result<Vec<Value>, ProviderError> {
-        match body.data() {
-            Value::Array(items) => Ok(items.clone()),
+    fn items_of(body: Body, what: &str) -> Result<Vec<Value>, ProviderError> {
+        match body.into_data() {
+            Value::Array(items) => Ok(items),
             Value::Null => Ok(Vec::new()),
             Value::Object(m) if m.is_empty() => Ok(Vec::new()),
             other => Err(ProviderError::malformed(format!(
                 "{what}: expected a list in data, got {}",
-                short(other)
+                short(&other)
             ))),
         }
     }
@@ -383,7 +383,7 @@ impl TrackingTimeAdapter {
         let body = self.send_ok(&what, Repeat::Safe, &call).await?;
         let ctx = self.ctx().await?;
         let mut seen = HashSet::new();
-        let items = Self::items_of(&body, &what)?
+        let items = Self::items_of(body, &what)?
             .iter()
             .filter(|v| wire::id_of(v).is_none_or(|id| seen.insert(id)))
             .map(|v| mapping::item(kind, v, &ctx))
@@ -402,7 +402,7 @@ impl TrackingTimeAdapter {
             .q("page", cursor.page)
             .q("page_size", self.tasks_page_size);
         let body = self.send_ok(&what, Repeat::Safe, &call).await?;
-        let raw = Self::items_of(&body, &what)?;
+        let raw = Self::items_of(body, &what)?;
         let ctx = self.ctx().await?;
         let ids: Vec<i64> = raw.iter().filter_map(wire::id_of).collect();
         let print = paging::fingerprint(&ids);
@@ -552,7 +552,7 @@ impl TrackingTimeAdapter {
             sort.map(|s| format!(" sort_by={s}")).unwrap_or_default()
         );
         let body = self.send_ok(&what, Repeat::Safe, &call).await?;
-        let raw = Self::items_of(&body, &what)?;
+        let raw = Self::items_of(body, &what)?;
         let ids: Vec<i64> = raw.iter().filter_map(wire::id_of).collect();
         Ok((raw, paging::fingerprint(&ids)))
     }
@@ -647,7 +647,12 @@ impl TrackingTimeAdapter {
                 mapping::project_body(p)?,
                 p.archived,
             ),
-            Record::Task(t) => (Kind::Task, "tasks/add", mapping::task_body(t)?, t.archived),
+            Record::Task(t) => (
+                Kind::Task,
+                "tasks/add",
+                mapping::task_body(t, true)?,
+                t.archived,
+            ),
             Record::Person(_) => return Err(people_unsupported()),
         };
         let what = format!("POST {path}");
@@ -945,7 +950,7 @@ impl Provider for TrackingTimeAdapter {
             Record::TimeEntry(e) => (mapping::event_body(e, None)?, None),
             Record::Client(c) => (mapping::customer_body(c), Some(c.archived)),
             Record::Project(p) => (mapping::project_body(p)?, Some(p.archived)),
-            Record::Task(t) => (mapping::task_body(t)?, Some(t.archived)),
+            Record::Task(t) => (mapping::task_body(t, false)?, Some(t.archived)),
             Record::Person(_) => return Err(people_unsupported()),
         };
         let path = format!("{}/update/{id}", Self::path_of(kind));

@@ -20,6 +20,13 @@ impl Body {
     pub fn data(&self) -> &Value {
         self.0.get("data").unwrap_or(&Value::Null)
     }
+
+    pub fn into_data(mut self) -> Value {
+        self.0
+            .get_mut("data")
+            .map(Value::take)
+            .unwrap_or(Value::Null)
+    }
 }
 
 /// An in-envelope error, before it is turned into a `ProviderError` (callers sometimes

@@ -398,13 +398,18 @@ pub fn project_body(p: &Project<RemoteId>) -> Result<Value, ProviderError> {
     }))
 }
 
-pub fn task_body(t: &Task<RemoteId>) -> Result<Value, ProviderError> {
-    Ok(json!({
+/// The body of `tasks/add` (`create`) or `tasks/update/{id}`. Tasks timeweave creates
+/// are `EVERYONE` tasks (anyone in the workspace may book on them); an update leaves the
+/// type as it is.
+pub fn task_body(t: &Task<RemoteId>, create: bool) -> Result<Value, ProviderError> {
+    let mut body = json!({
         "name": t.name,
         "project_id": parse_id(&t.project, "project")?,
-        // Everyone in the workspace may book on tasks timeweave creates.
-        "type": "EVERYONE",
-    }))
+    });
+    if create {
+        body["type"] = "EVERYONE".into();
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -149,8 +149,19 @@ pub fn parse_naive(s: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(s.trim(), NAIVE_FORMAT).ok()
 }
 
+/// Writes `yyyy-MM-dd HH:mm:ss` (by hand: chrono's `format` interprets the pattern on
+/// every call, and simulators write millions of these).
 pub fn format_naive(t: NaiveDateTime) -> String {
-    t.format(NAIVE_FORMAT).to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 #[cfg(test)]
@@ -226,5 +237,8 @@ mod tests {
         assert!(parse_naive("2026-03-10 08:00:00").is_some());
         assert!(parse_naive("2026-03-10T08:00:00Z").is_none());
         assert!(parse_naive("2026-03-10").is_none());
+        let t = parse_naive("0999-01-02 03:04:05").unwrap();
+        assert_eq!(format_naive(t), "0999-01-02 03:04:05");
+        assert_eq!(format_naive(t), t.format(NAIVE_FORMAT).to_string());
     }
 }

@@ -962,3 +962,50 @@ async fn webhooks_register_list_deliver_and_delete() {
     ));
     server.abort();
 }
+
+#[tokio::test]
+async fn lost_create_is_found_by_content_when_search_is_unavailable() {
+    let sim = common::sim(SimOptions {
+        search_by_external_id: false,
+        ..SimOptions::default()
+    })
+    .await;
+    let a = common::adapter(sim.settings());
+    a.connect().await.unwrap();
+    let (person, _, project) = seed(&sim);
+    let mut e = sample_entry(&person, Some(&project), 2 * 24 * 60, 30, "no search");
+    e.source_tz = Some("+02:00".into());
+    let record = Record::TimeEntry(e);
+    sim.inject_faults(Fault::LoseResponse, 1);
+    let created = a
+        .create(&record, "k-fallback")
+        .await
+        .expect("found by content");
+    assert_eq!(sim.count(Kind::TimeEntry), 1, "exactly one event");
+    let found = a.find_created(&record, "k-fallback").await.unwrap();
+    assert_eq!(found.map(|r| r.id), Some(created.id));
+}
+
+#[tokio::test]
+async fn slow_answers_and_timeouts_are_retried() {
+    let sim = common::sim(SimOptions {
+        timeout_delay: StdDuration::from_secs(3),
+        slow_responses: Some(StdDuration::from_millis(200)),
+        ..SimOptions::default()
+    })
+    .await;
+    let a = common::adapter(sim.settings());
+    a.connect().await.unwrap();
+    sim.inject_faults(Fault::Timeout, 1);
+    a.list_page(Kind::Project, ListScope::All, None)
+        .await
+        .expect("retried after the timeout");
+    sim.inject_faults(Fault::MalformedJson, 1);
+    a.list_page(Kind::Project, ListScope::All, None)
+        .await
+        .expect("retried after bad JSON");
+    sim.inject_faults(Fault::ConnectionReset, 1);
+    a.list_page(Kind::Project, ListScope::All, None)
+        .await
+        .expect("retried after a reset");
+}

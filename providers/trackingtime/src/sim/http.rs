@@ -39,11 +39,27 @@ fn envelope(
     Value::Object(m)
 }
 
+/// The envelope around `data` already serialised (large lists skip the JSON tree).
+fn envelope_text(data: &str, siblings: Vec<(&'static str, Value)>) -> String {
+    let mut out = String::with_capacity(data.len() + 256);
+    out.push_str(r#"{"response":{"status":200,"version":"4.0","message":"ok","note":null,"note_type":null},"data":"#);
+    out.push_str(data);
+    for (k, v) in siblings {
+        out.push_str(&format!(",{}:{}", Value::String(k.into()), v));
+    }
+    out.push('}');
+    out
+}
+
 fn json_response(http: StatusCode, body: &Value) -> Response {
+    text_response(http, body.to_string())
+}
+
+fn text_response(http: StatusCode, body: String) -> Response {
     (
         http,
         [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        body.to_string(),
+        body,
     )
         .into_response()
 }
@@ -198,24 +214,25 @@ async fn handle(
             }
         });
     }
-    let (status, value) = match response {
-        Served::Json(status, value) => (status, value),
+    let (status, text) = match response {
+        Served::Json(status, value) => (status, value.to_string()),
+        Served::Text(status, text) => (status, text),
         Served::Raw(r) => return r,
     };
     match fault {
         Some(Fault::LoseResponse) => broken(),
         Some(Fault::TruncatedBody) => {
-            let text = value.to_string();
             let cut = text.len() / 2;
             let half = text.get(..cut).unwrap_or("{").to_owned();
             (status, [(header::CONTENT_TYPE, "application/json")], half).into_response()
         }
-        _ => json_response(status, &value),
+        _ => text_response(status, text),
     }
 }
 
 enum Served {
     Json(StatusCode, Value),
+    Text(StatusCode, String),
     Raw(Response),
 }
 
@@ -312,6 +329,9 @@ fn serve(w: &mut World, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
     match routes::route(w, account, method, segs, &params) {
         Reply::Data(data, siblings) => {
             Served::Json(StatusCode::OK, envelope(200, "ok", data, siblings))
+        }
+        Reply::DataJson(data, siblings) => {
+            Served::Text(StatusCode::OK, envelope_text(&data, siblings))
         }
         Reply::Error(status, message) => Served::Json(
             StatusCode::OK,

@@ -99,6 +99,11 @@ pub struct SimOptions {
     pub rate_limit_retry_after: Option<u64>,
     /// Every n-th request answers an HTML 502 gateway page (background flakiness).
     pub html_502_every: Option<u64>,
+    /// `GET search/events?type=ByExternalID` is served (from the official n8n node, §8.2;
+    /// its parameter names are not published: the simulator reads `external_id` and an
+    /// optional `service`). Off: the route answers 400 "doesn't exist", as an account or
+    /// server without it might.
+    pub search_by_external_id: bool,
 }
 
 impl Default for SimOptions {
@@ -129,6 +134,7 @@ impl Default for SimOptions {
             rate_limit_per_second: 5,
             rate_limit_retry_after: Some(1),
             html_502_every: None,
+            search_by_external_id: true,
         }
     }
 }

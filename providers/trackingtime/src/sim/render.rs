@@ -2,6 +2,7 @@
 //! names and `loc_*`/`formated_duration` display twins, the Title-Case `/events/flat`
 //! form, and customers, projects, tasks and users (spec §7).
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::store::{Account, Customer, Event, Project, Task, User};
@@ -13,7 +14,16 @@ fn hms(secs: i64) -> String {
 }
 
 fn loc(t: chrono::NaiveDateTime) -> String {
-    t.format("%d.%m.%Y %H:%M:%S").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:02}.{:02}.{:04} {:02}:{:02}:{:02}",
+        t.day(),
+        t.month(),
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn user_name(a: &Account, id: i64) -> Option<String> {
@@ -31,41 +41,92 @@ fn event_customer(a: &Account, e: &Event) -> Option<i64> {
     })
 }
 
-pub fn event(a: &Account, e: &Event) -> Value {
+/// The full event form, typed so a page of a thousand serialises without building a
+/// JSON tree per event.
+#[derive(Serialize)]
+struct EventOut<'a> {
+    id: i64,
+    start: String,
+    end: Option<String>,
+    duration: i64,
+    loc_start: String,
+    loc_end: Option<String>,
+    loc_duration: String,
+    formated_duration: String,
+    user_id: i64,
+    user: Option<String>,
+    task_id: Option<i64>,
+    task: Option<&'a str>,
+    project_id: Option<i64>,
+    project: Option<&'a str>,
+    customer_id: Option<i64>,
+    customer: Option<&'a str>,
+    service_id: Option<i64>,
+    service: Option<&'a str>,
+    is_archived: bool,
+    timezone: &'a str,
+    notes: Option<&'a str>,
+    is_billable: bool,
+    is_billed: bool,
+    hourly_rate: Option<f64>,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    repeat: Option<&'a str>,
+    created_at: String,
+    updated_at: Option<String>,
+    json: Option<&'a str>,
+}
+
+fn event_out<'a>(a: &'a Account, e: &'a Event) -> EventOut<'a> {
     let customer = event_customer(a, e);
     let task = e.task_id.and_then(|t| a.tasks.get(&t));
     let project = e.project_id.and_then(|p| a.projects.get(&p));
-    json!({
-        "id": e.id,
-        "start": format_naive(e.start),
-        "end": e.end.map(format_naive),
-        "duration": e.duration,
-        "loc_start": loc(e.start),
-        "loc_end": e.end.map(loc),
-        "loc_duration": hms(e.duration),
-        "formated_duration": hms(e.duration),
-        "user_id": e.user_id,
-        "user": user_name(a, e.user_id),
-        "task_id": e.task_id,
-        "task": task.and_then(|t| t.name.clone()),
-        "project_id": e.project_id,
-        "project": project.map(|p| p.name.clone()),
-        "customer_id": customer,
-        "customer": customer.and_then(|c| a.customers.get(&c)).map(|c| c.name.clone()),
-        "service_id": null,
-        "service": null,
-        "is_archived": task.map(|t| t.is_archived).or(project.map(|p| p.is_archived)).unwrap_or(false),
-        "timezone": e.timezone,
-        "notes": e.notes,
-        "is_billable": e.is_billable,
-        "is_billed": e.is_billed,
-        "hourly_rate": project.and_then(|p| p.hourly_rate),
-        "type": e.event_type,
-        "repeat": null,
-        "created_at": format_naive(e.created_at),
-        "updated_at": e.updated_at.map(format_naive),
-        "json": null,
-    })
+    EventOut {
+        id: e.id,
+        start: format_naive(e.start),
+        end: e.end.map(format_naive),
+        duration: e.duration,
+        loc_start: loc(e.start),
+        loc_end: e.end.map(loc),
+        loc_duration: hms(e.duration),
+        formated_duration: hms(e.duration),
+        user_id: e.user_id,
+        user: user_name(a, e.user_id),
+        task_id: e.task_id,
+        task: task.and_then(|t| t.name.as_deref()),
+        project_id: e.project_id,
+        project: project.map(|p| p.name.as_str()),
+        customer_id: customer,
+        customer: customer
+            .and_then(|c| a.customers.get(&c))
+            .map(|c| c.name.as_str()),
+        service_id: None,
+        service: None,
+        is_archived: task
+            .map(|t| t.is_archived)
+            .or(project.map(|p| p.is_archived))
+            .unwrap_or(false),
+        timezone: &e.timezone,
+        notes: e.notes.as_deref(),
+        is_billable: e.is_billable,
+        is_billed: e.is_billed,
+        hourly_rate: project.and_then(|p| p.hourly_rate),
+        kind: &e.event_type,
+        repeat: None,
+        created_at: format_naive(e.created_at),
+        updated_at: e.updated_at.map(format_naive),
+        json: None,
+    }
+}
+
+pub fn event(a: &Account, e: &Event) -> Value {
+    serde_json::to_value(event_out(a, e)).unwrap_or(Value::Null)
+}
+
+/// A page of events in the full form, as JSON text.
+pub fn events_json(a: &Account, events: &[&Event]) -> String {
+    let out: Vec<EventOut<'_>> = events.iter().map(|e| event_out(a, e)).collect();
+    serde_json::to_string(&out).unwrap_or_else(|_| "[]".into())
 }
 
 pub fn flat_event(a: &Account, e: &Event) -> Value {

@@ -20,6 +20,8 @@ use crate::zone::{gmt_label, parse_naive, Zone};
 pub enum Reply {
     /// `status: 200` with `data`, plus sibling keys.
     Data(Value, Vec<(&'static str, Value)>),
+    /// `status: 200` with `data` already serialised (large lists), plus sibling keys.
+    DataJson(String, Vec<(&'static str, Value)>),
     /// An in-envelope error (HTTP 200, `data: {}`).
     Error(i64, String),
     /// An HTML page with this HTTP status (wrong method, unknown route).
@@ -68,7 +70,7 @@ pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Param
         }
         ["events", "delete", id] => id_seg(id).and_then(|id| delete_event(w, acct, id)),
         ["events", id] => id_seg(id).and_then(|id| get_event(w, acct, id)),
-        ["search", "events"] => search_events(w, acct, p),
+        ["search", "events"] if w.opts.search_by_external_id => search_events(w, acct, p),
         ["customers"] => list_customers(w, acct, p),
         ["customers", "add"] => add_customer(w, acct, p),
         ["customers", "update", id] => id_seg(id).and_then(|id| update_customer(w, acct, id, p)),
@@ -277,16 +279,11 @@ fn list_events(w: &mut World, id: i64, p: &Params, flat: bool) -> R {
             e
         })
         .collect();
-    let data: Vec<Value> = picked
-        .iter()
-        .map(|e| {
-            if flat {
-                render::flat_event(a, e)
-            } else {
-                render::event(a, e)
-            }
-        })
-        .collect();
+    let data = if flat {
+        Value::Array(picked.iter().map(|e| render::flat_event(a, e)).collect()).to_string()
+    } else {
+        render::events_json(a, &picked)
+    };
     let siblings = if flat {
         vec![("users", json!([])), ("schedule_assignments", json!([]))]
     } else {
@@ -313,7 +310,7 @@ fn list_events(w: &mut World, id: i64, p: &Params, flat: bool) -> R {
         }
         a.cursors.insert((signature, page + 1), k);
     }
-    Ok(Reply::Data(Value::Array(data), siblings))
+    Ok(Reply::DataJson(data, siblings))
 }
 
 fn get_event(w: &mut World, id: i64, event: i64) -> R {
