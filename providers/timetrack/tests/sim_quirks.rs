@@ -479,7 +479,6 @@ async fn names_are_links_not_copies() {
 #[tokio::test]
 async fn undocumented_resources_answer_501_and_bad_bodies_422() {
     let (_sim, raw) = sim(SimOptions::unthrottled()).await;
-    assert_eq!(raw.get("/expenses").await.0, 501);
     assert_eq!(raw.get("/project_timer?username=test").await.0, 501);
     let resp = raw
         .http
@@ -517,4 +516,109 @@ async fn lists_stay_fast_with_a_hundred_thousand_entries() {
     assert_eq!(p0.as_array().unwrap().len(), 1000);
     assert_eq!(p99.as_array().unwrap().len(), 1000);
     assert_eq!(p99[999]["id"], 100_000);
+}
+
+#[tokio::test]
+async fn expenses_absences_and_work_reports() {
+    let (sim, raw) = sim(SimOptions::unthrottled()).await;
+    seed_refs(&sim);
+    // Expenses: linked by names, date as a timestamp, numbers as strings tolerated.
+    let (s, b) = raw
+        .post("/expenses", json!({"clientName": "Test company"}))
+        .await;
+    assert_eq!((s, code(&b)), (422, 10422));
+    let (s, e) = raw
+        .post(
+            "/expenses",
+            json!({"username": "test", "clientName": "Test company", "projectName": "Test project 001",
+                "name": "Train", "price": "49.90", "quantity": 1, "date": "2020-10-05T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        (e["price"].clone(), e["billable"].clone()),
+        (json!(49.9), json!(true))
+    );
+    assert_eq!(e["date"], "2020-10-05T00:00:00.000Z");
+    let (_, found) = raw
+        .get("/expenses?username=test&from=2020-10-01T00:00:00.000Z&to=2020-10-23T23:59:59.999Z&name=rain")
+        .await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+
+    // Absences: dates, a known type, only `status` may change.
+    let (s, _) = raw
+        .post(
+            "/absences",
+            json!({"username": "test", "from": "2020-10-26", "to": "2020-10-28"}),
+        )
+        .await;
+    assert_eq!(s, 422, "absenceType is required");
+    let (s, _) = raw
+        .post("/absences", json!({"username": "test", "absenceType": 99, "from": "2020-10-26", "to": "2020-10-28"}))
+        .await;
+    assert_eq!(s, 422, "unknown absence type (A)");
+    let (s, a) = raw
+        .post(
+            "/absences",
+            json!({"username": "test", "absenceType": 1, "from": "2020-10-26", "to": "2020-10-28"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        (a["status"].clone(), a["absenceTypeName"].clone()),
+        (json!(0), json!("VAC"))
+    );
+    let id = a["id"].clone();
+    assert_eq!(
+        raw.put(&format!("/absences/{id}"), json!({"to": "2020-10-30"}))
+            .await
+            .0,
+        422
+    );
+    let (s, a) = raw
+        .put(&format!("/absences/{id}"), json!({"status": "1"}))
+        .await;
+    assert_eq!((s, a["status"].clone()), (200, json!(1)));
+    let (_, by_type) = raw
+        .get("/absences?username=test&from=2020-10-01&to=2020-10-31&absenceType=1")
+        .await;
+    assert_eq!(by_type.as_array().unwrap().len(), 1);
+    let (_, types) = raw.get("/absence_types").await;
+    assert_eq!(types.as_array().unwrap().len(), 3);
+    assert_eq!(
+        raw.post("/absence_types", json!({"name": "x"})).await.0,
+        405
+    );
+
+    // Work reports: one per user and day, from attendances and approved absences.
+    raw.post(
+        "/attendances",
+        json!({"username": "test", "from": "2020-10-23T08:00:00Z", "to": "2020-10-23T17:00:00Z", "breakMinutes": 60}),
+    )
+    .await;
+    let (_, days) = raw
+        .get("/work_reports?username=test&from=2020-10-23T00:00:00Z&to=2020-10-27T00:00:00Z")
+        .await;
+    let days = days.as_array().unwrap().clone();
+    assert_eq!(days.len(), 5);
+    assert_eq!(days[0]["workDate"], "2020-10-23");
+    assert_eq!(days[0]["workedSeconds"], 8 * 3600);
+    assert_eq!(days[0]["breakSeconds"], 3600);
+    assert_eq!(days[0]["weekday"], 5);
+    assert_eq!(days[1]["targetSeconds"], 0, "Saturday");
+    assert_eq!(
+        days[3]["absence1ShortName"], "VAC",
+        "Monday 26th is approved vacation"
+    );
+    assert_eq!(
+        raw.get("/work_reports?username=test").await.0,
+        422,
+        "from/to required (A)"
+    );
+    assert_eq!(
+        raw.call(reqwest::Method::DELETE, "/work_reports/1", None)
+            .await
+            .0,
+        405
+    );
 }

@@ -242,10 +242,7 @@ fn process(
     };
     let Some(res) = res else {
         return match segments.first() {
-            Some(
-                &("expenses" | "absences" | "absence_types" | "work_reports" | "attendance_timer"
-                | "timers"),
-            ) => not_simulated(segments[0]),
+            Some(&("attendance_timer" | "timers")) => not_simulated(segments[0]),
             _ => Reply::error(SimError::new(
                 404,
                 codes::NOT_FOUND,

@@ -5,8 +5,8 @@
 //! name-based links, out-of-band changes, fault injection and the documented quirks. Every
 //! assumption is a switch in [`SimOptions`].
 //!
-//! Not simulated (answered 501): expenses, absences, absence types, work reports and timers,
-//! which timeweave does not sync.
+//! Expenses, absences, absence types and work reports are simulated too (timeweave does not
+//! sync them, but the API is whole); the project and attendance timers answer 501.
 
 mod control;
 mod http;

@@ -14,6 +14,9 @@ use serde_json::{json, Map, Value};
 use super::options::{ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions};
 use crate::lenient::{self, format_timestamp, Object};
 
+mod hr;
+pub use hr::{AbsenceRow, ExpenseRow, ABSENCE_TYPES};
+
 /// An answer in TimeTrack's error envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimError {
@@ -100,6 +103,10 @@ pub enum Resource {
     Users,
     Entries,
     Attendances,
+    Expenses,
+    Absences,
+    AbsenceTypes,
+    WorkReports,
 }
 
 impl Resource {
@@ -111,6 +118,10 @@ impl Resource {
             "users" => Resource::Users,
             "project_time_entries" => Resource::Entries,
             "attendances" => Resource::Attendances,
+            "expenses" => Resource::Expenses,
+            "absences" => Resource::Absences,
+            "absence_types" => Resource::AbsenceTypes,
+            "work_reports" => Resource::WorkReports,
             _ => return None,
         })
     }
@@ -124,6 +135,10 @@ impl Resource {
             Resource::Users => "User",
             Resource::Entries => "TimeEntry",
             Resource::Attendances => "Attendance",
+            Resource::Expenses => "Expense",
+            Resource::Absences => "Absence",
+            Resource::AbsenceTypes => "AbsenceType",
+            Resource::WorkReports => "WorkReport",
         }
     }
 
@@ -143,7 +158,24 @@ impl Resource {
                 "to",
             ],
             Resource::Attendances => &["username", "user", "from", "to"],
+            Resource::Expenses => &[
+                "name",
+                "projectName",
+                "clientName",
+                "username",
+                "user",
+                "from",
+                "to",
+            ],
+            Resource::Absences => &["username", "user", "from", "to", "absenceType"],
+            Resource::AbsenceTypes => &[],
+            Resource::WorkReports => &["username", "user", "from", "to"],
         }
+    }
+
+    /// Computed or fixed resources: no create, update or delete.
+    pub fn read_only(self) -> bool {
+        matches!(self, Resource::AbsenceTypes | Resource::WorkReports)
     }
 }
 
@@ -397,6 +429,8 @@ pub struct Store {
     pub users: Table<UserRow>,
     pub entries: EntryTable,
     pub attendances: EntryTable,
+    pub expenses: Table<ExpenseRow>,
+    pub absences: Table<AbsenceRow>,
     /// Bumped by every change; list caches are valid for one version.
     version: u64,
     cache: HashMap<(Resource, String), Arc<Vec<i64>>>,
@@ -440,6 +474,10 @@ impl Store {
             Resource::Users => self.users.rows.get(&id).map(|r| r.deleted),
             Resource::Entries => self.entries.table.rows.get(&id).map(|r| r.deleted),
             Resource::Attendances => self.attendances.table.rows.get(&id).map(|r| r.deleted),
+            Resource::Expenses => self.expenses.rows.get(&id).map(|r| r.deleted),
+            Resource::Absences => self.absences.rows.get(&id).map(|r| r.deleted),
+            Resource::AbsenceTypes => ABSENCE_TYPES.iter().any(|t| t.0 == id).then_some(false),
+            Resource::WorkReports => None,
         };
         match deleted {
             None => Err(SimError::not_found(res, id)),
@@ -589,6 +627,12 @@ impl Store {
                     self.deleted_flag(&mut o, e.deleted);
                 }
             }
+            Resource::Expenses => self.render_expense(id, &mut o),
+            Resource::Absences => self.render_absence(id, &mut o),
+            Resource::AbsenceTypes => {
+                Store::render_absence_type(id, &mut o);
+            }
+            Resource::WorkReports => {}
         }
         Value::Object(o)
     }
@@ -660,6 +704,12 @@ impl Store {
             }
         }
         filters.sort();
+        if res == Resource::WorkReports {
+            let all = self.work_reports(&filters)?;
+            let start = page.saturating_mul(limit).min(all.len());
+            let end = start.saturating_add(limit).min(all.len());
+            return Ok(all[start..end].to_vec());
+        }
         // Every switch that changes which ids match is part of the key.
         let key = (
             res,
@@ -747,6 +797,10 @@ impl Store {
                     .map(|(id, _)| *id)
                     .collect()
             }
+            Resource::Expenses => self.match_expenses(filters, opts)?,
+            Resource::Absences => self.match_absences(filters, opts)?,
+            Resource::AbsenceTypes => ABSENCE_TYPES.iter().map(|t| t.0).collect(),
+            Resource::WorkReports => vec![],
             Resource::Entries | Resource::Attendances => {
                 let table = if res == Resource::Entries {
                     &self.entries
@@ -871,6 +925,9 @@ impl Store {
         opts: &SimOptions,
     ) -> Result<i64, SimError> {
         let id = match res {
+            Resource::Expenses => self.create_expense(body)?,
+            Resource::Absences => self.create_absence(body)?,
+            Resource::AbsenceTypes | Resource::WorkReports => return Err(read_only(res)),
             Resource::Clients => {
                 let mut row = ClientRow {
                     name: required(body, "name", res)?,
@@ -1081,8 +1138,14 @@ impl Store {
         body: &Object,
         opts: &SimOptions,
     ) -> Result<(), SimError> {
+        if res.read_only() {
+            return Err(read_only(res));
+        }
         self.check_live(res, id, true, opts)?;
         match res {
+            Resource::Expenses => self.update_expense(id, body)?,
+            Resource::Absences => self.update_absence(id, body, opts)?,
+            Resource::AbsenceTypes | Resource::WorkReports => return Err(read_only(res)),
             Resource::Clients => {
                 let mut row = self.clients.rows[&id].clone();
                 if let Some(n) = text_field(body, &["name"])? {
@@ -1192,6 +1255,9 @@ impl Store {
 
     /// Soft delete (§1.8, §5.8): the record stays, marked deleted.
     pub fn delete(&mut self, res: Resource, id: i64, opts: &SimOptions) -> Result<(), SimError> {
+        if res.read_only() {
+            return Err(read_only(res));
+        }
         self.check_live(res, id, true, opts)?;
         self.mark_deleted(res, id);
         Ok(())
@@ -1215,6 +1281,9 @@ impl Store {
                 .rows
                 .get_mut(&id)
                 .map(|r| r.deleted = true),
+            Resource::Expenses => self.expenses.rows.get_mut(&id).map(|r| r.deleted = true),
+            Resource::Absences => self.absences.rows.get_mut(&id).map(|r| r.deleted = true),
+            Resource::AbsenceTypes | Resource::WorkReports => None,
         }
         .is_some();
         self.touch();
@@ -1261,6 +1330,15 @@ impl Store {
         };
         t.modify(id, f)
     }
+}
+
+fn read_only(res: Resource) -> SimError {
+    SimError::new(
+        405,
+        codes::NOT_FOUND,
+        "Method not allowed",
+        format!("{} records are read-only", res.label()),
+    )
 }
 
 /// An attendance body with the example spellings mapped to the table's (§4.18).
