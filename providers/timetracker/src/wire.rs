@@ -313,7 +313,7 @@ pub struct ProjectCreate {
 pub struct ProjectUpdate {
     pub name: String,
     pub client_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Always sent: `null` clears the rate (the server copies the value onto the row).
     pub hourly_rate: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,

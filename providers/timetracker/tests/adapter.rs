@@ -287,7 +287,20 @@ async fn every_kind_round_trips() {
         )
         .await
         .unwrap();
-    assert_eq!(revived.record, Record::Project(p3));
+    assert_eq!(revived.record, Record::Project(p3.clone()));
+    let mut p4 = p3;
+    p4.hourly_rate_cents = None;
+    let cleared = a
+        .update(
+            &UpdateTarget {
+                id: project.id.clone(),
+                version: None,
+            },
+            &Record::Project(p4.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.record, Record::Project(p4), "a rate can be cleared");
     a.delete(Kind::Project, &project.id).await.unwrap();
     let projects = list_all(&a, Kind::Project, ListScope::All).await;
     let listed = projects
