@@ -311,7 +311,8 @@ impl TrackingTimeAdapter {
         let (account_id, company) = match self.configured_account {
             Some(a) => match me.teams.iter().find(|t| t.account_id == a) {
                 Some(t) => (a, t.company.clone()),
-                None if me.teams.is_empty() && me.account_id == Some(a) => (a, None),
+                // A `/me` without `teams` cannot contradict the configured account.
+                None if me.teams.is_empty() => (a, None),
                 None => {
                     return Err(ProviderError::Setup {
                         message: format!(
