@@ -622,3 +622,39 @@ async fn expenses_absences_and_work_reports() {
         405
     );
 }
+
+#[tokio::test]
+async fn listed_rows_are_exactly_what_a_get_shows() {
+    let (sim, raw) = sim(SimOptions {
+        deleted_listed: true,
+        ..SimOptions::unthrottled()
+    })
+    .await;
+    seed_refs(&sim);
+    let (_, t) = raw.post("/tasks", json!({"name": "Development"})).await;
+    assert_eq!(t["id"], 1);
+    raw.post(
+        "/project_time_entries",
+        json!({"username": "test", "clientName": "Test company", "projectName": "Test project 001",
+            "task": "Development", "from": "2020-10-23T08:00:00Z", "to": "2020-10-23T09:00:00Z",
+            "tags": "#a", "latitude": "48.1", "hourRate": "30"}),
+    )
+    .await;
+    raw.post(
+        "/attendances",
+        json!({"username": "test", "from": "2020-10-23T08:00:00Z", "to": "2020-10-23T17:00:00Z",
+            "latitudeStart": 48.1, "longitudeStart": "11.5"}),
+    )
+    .await;
+    for path in ["/project_time_entries", "/attendances"] {
+        let (_, listed) = raw.get(path).await;
+        let (_, got) = raw.get(&format!("{path}/1")).await;
+        assert_eq!(listed[0], got, "{path}");
+    }
+    // Deleted rows (listed under this switch) carry the flag in both forms.
+    raw.call(reqwest::Method::DELETE, "/project_time_entries/1", None)
+        .await;
+    let (_, listed) = raw.get("/project_time_entries").await;
+    assert_eq!(listed[0]["deleted"], true);
+    assert_eq!(listed[0]["task"], "Development");
+}

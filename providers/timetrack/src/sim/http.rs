@@ -23,7 +23,8 @@ pub const BASE_PATH: &str = "/api/v2/ext";
 /// What one request gets, before faults touch it.
 struct Reply {
     status: StatusCode,
-    body: Option<Value>,
+    /// A JSON body, already serialized.
+    body: Option<Vec<u8>>,
     retry_after: Option<u64>,
 }
 
@@ -31,7 +32,7 @@ impl Reply {
     fn json(status: StatusCode, body: Value) -> Self {
         Reply {
             status,
-            body: Some(body),
+            body: Some(serde_json::to_vec(&body).unwrap_or_default()),
             retry_after: None,
         }
     }
@@ -42,22 +43,17 @@ impl Reply {
         )
     }
     fn bytes(&self) -> Vec<u8> {
-        self.body
-            .as_ref()
-            .map(|b| serde_json::to_vec(b).unwrap_or_default())
-            .unwrap_or_default()
+        self.body.clone().unwrap_or_default()
     }
     fn into_response(self) -> Response {
-        let bytes = self.bytes();
-        let mut resp = if self.body.is_some() {
-            (
+        let mut resp = match self.body {
+            Some(bytes) => (
                 self.status,
                 [(header::CONTENT_TYPE, "application/json")],
                 bytes,
             )
-                .into_response()
-        } else {
-            self.status.into_response()
+                .into_response(),
+            None => self.status.into_response(),
         };
         if let Some(s) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
@@ -286,10 +282,11 @@ fn process(
     let mut store = shared.store();
     let result: Result<Reply, SimError> = (|| match (method.clone(), id) {
         // A GET's body (the docs' `-d '{}'`) is ignored.
-        (Method::GET, None) => Ok(Reply::json(
-            StatusCode::OK,
-            Value::Array(store.list(res, &params, &opts)?),
-        )),
+        (Method::GET, None) => Ok(Reply {
+            status: StatusCode::OK,
+            body: Some(store.list(res, &params, &opts)?),
+            retry_after: None,
+        }),
         (Method::GET, Some(id)) => Ok(Reply::json(StatusCode::OK, store.get(res, id, &opts)?)),
         (Method::POST, None) => {
             let body = object()?;
