@@ -455,4 +455,44 @@ mod tests {
         );
         assert!(att.get("projectName").is_none());
     }
+
+    #[test]
+    fn utc_instants_cross_dst_changes_untouched() {
+        // TimeTrack speaks UTC (`Z`): an entry over the Europe/Berlin spring-forward gap
+        // (2026-03-29 01:00Z) and one over the autumn fold keep their instants and length.
+        for (from, to, minutes) in [
+            ("2026-03-29T00:30:00.000Z", "2026-03-29T02:30:00.000Z", 120),
+            ("2026-10-25T00:30:00.000Z", "2026-10-25T01:30:00.000Z", 60),
+        ] {
+            let e = entry(&wire(from, Some(to), None, None), EntryKind::Work, refs()).unwrap();
+            assert_eq!(e.duration_seconds, Some(minutes * 60));
+            let body = entry_body(
+                &e,
+                &EntryNames {
+                    username: "u",
+                    client_name: "C",
+                    project_name: "P",
+                    task: None,
+                },
+                false,
+            );
+            assert_eq!(
+                (body["from"].as_str(), body["to"].as_str()),
+                (Some(from), Some(to))
+            );
+        }
+        // An offset on input is the same instant in UTC.
+        let e = entry(
+            &wire(
+                "2026-03-29T03:30:00+02:00",
+                Some("2026-03-29T04:30:00+02:00"),
+                None,
+                None,
+            ),
+            EntryKind::Work,
+            refs(),
+        )
+        .unwrap();
+        assert_eq!(format_timestamp(e.started_at), "2026-03-29T01:30:00.000Z");
+    }
 }

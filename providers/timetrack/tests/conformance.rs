@@ -48,3 +48,29 @@ async fn conformance_with_attendances_on() {
     conformance::entry_round_trip(&adapter, &sim).await;
     conformance::window_bounds(&adapter, &sim).await;
 }
+
+/// The adapter must not lean on any lenient assumption: the same suite against a simulator
+/// with every (A) switch in its strict or least helpful position.
+#[tokio::test]
+async fn conformance_against_a_strict_simulator() {
+    use timeweave_timetrack::sim::{CreateAnswer, LimitAboveMax, UpdateAnswer};
+    let strict = || SimOptions {
+        reject_unknown_params: true,
+        accept_user_param_alias: false,
+        limit_above_max: LimitAboveMax::Reject,
+        name_filter_case_sensitive: true,
+        create_answer: CreateAnswer::Empty,
+        update_answer: UpdateAnswer::Empty,
+        deleted_answers_15020_on_write: false,
+        attendance_aliases: false,
+        ..SimOptions::unthrottled()
+    };
+    let (sim, adapter) = common::setup(strict(), true).await;
+    conformance::entry_round_trip(&adapter, &sim).await;
+    let (sim, adapter) = common::setup(strict(), true).await;
+    conformance::lost_create_is_found(&adapter, &sim).await;
+    let (sim, adapter) = common::setup(strict(), true).await;
+    conformance::reference_kinds(&adapter, &sim).await;
+    let (sim, adapter) = common::setup(strict(), true).await;
+    conformance::pagination(&adapter, &sim, 1_500).await;
+}

@@ -263,10 +263,14 @@ impl Provider for TimeTrackAdapter {
                 |raw| response::list_body(raw, what),
             )
             .await?;
-        let account = self
-            .base
-            .host_str()
-            .map(|h| h.split('.').next().unwrap_or(h).to_owned());
+        // `acme` of acme.timetrackenterprise.com; the whole host otherwise (on-premise, IPs).
+        let account = match self.base.host() {
+            Some(url::Host::Domain(d)) if d.ends_with(".timetrackenterprise.com") => {
+                d.split('.').next().map(str::to_owned)
+            }
+            Some(h) => Some(h.to_string()),
+            None => None,
+        };
         Ok(ProviderInfo {
             server: "TimeTrack API v2 (ext)".into(),
             timezone: None,
