@@ -5,10 +5,11 @@
 //! search-before-resend, and the webhook registration calls.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use chrono::{Duration, NaiveDate};
-use reqwest::header::{ACCEPT, USER_AGENT};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use reqwest::Method;
 use serde_json::Value;
 use timeweave_contract::{
@@ -107,6 +108,9 @@ pub struct TrackingTimeAdapter {
     events_page_size: u32,
     tasks_page_size: u32,
     max_pages: u32,
+    /// Set once a write sent as JSON failed and the same write as a form succeeded: the
+    /// server predates JSON bodies (v4.92.8, spec §3), so later writes go as forms.
+    form_bodies: AtomicBool,
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -167,6 +171,7 @@ impl TrackingTimeAdapter {
             events_page_size: DEFAULT_EVENTS_PAGE_SIZE,
             tasks_page_size: DEFAULT_TASKS_PAGE_SIZE,
             max_pages: DEFAULT_MAX_PAGES,
+            form_bodies: AtomicBool::new(false),
         })
     }
 
@@ -205,7 +210,38 @@ impl TrackingTimeAdapter {
             let s = self.session().await?;
             format!("{}/{}/{}", self.base, s.account_id, call.path)
         };
-        self.send_to(&url, what, repeat, call, keep).await
+        let as_form = self.form_bodies.load(Ordering::Relaxed);
+        let mut keep_all = keep.to_vec();
+        keep_all.push(500);
+        let mut result = self
+            .send_to(&url, what, repeat, call, &keep_all, as_form)
+            .await?;
+        // Spec §3: a server that does not read JSON bodies answers a generic error (the
+        // parameters seem missing); the same call with form parameters then works. An
+        // error envelope means nothing was written, so sending again is safe.
+        if let Err(e) = &result {
+            let fallback = e.status == 500
+                && call.body.is_some()
+                && !as_form
+                && envelope::to_error(e.clone(), what).class() != "conflict";
+            if fallback {
+                let again = self
+                    .send_to(&url, what, repeat, call, &keep_all, true)
+                    .await?;
+                if again.is_ok() {
+                    tracing::info!(
+                        call = what,
+                        "TrackingTime ignored the JSON body; sending form parameters from now on"
+                    );
+                    self.form_bodies.store(true, Ordering::Relaxed);
+                }
+                result = again;
+            }
+        }
+        match result {
+            Err(e) if !keep.contains(&e.status) => Err(envelope::to_error(e, what)),
+            other => Ok(other),
+        }
     }
 
     /// `send` with the URL already made (no session needed: `/me` goes through here).
@@ -216,7 +252,12 @@ impl TrackingTimeAdapter {
         repeat: Repeat,
         call: &Call,
         keep: &[i64],
+        as_form: bool,
     ) -> Result<Result<Body, EnvelopeError>, ProviderError> {
+        let form = match (&call.body, as_form) {
+            (Some(body), true) => Some(form_encode(body)),
+            _ => None,
+        };
         self.transport
             .execute(
                 what,
@@ -230,8 +271,14 @@ impl TrackingTimeAdapter {
                     if !call.query.is_empty() {
                         rb = rb.query(&call.query);
                     }
-                    if let Some(body) = &call.body {
-                        rb = rb.json(body);
+                    match (&form, &call.body) {
+                        (Some(f), _) => {
+                            rb = rb
+                                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                                .body(f.clone())
+                        }
+                        (None, Some(body)) => rb = rb.json(body),
+                        (None, None) => {}
                     }
                     rb
                 },
@@ -280,7 +327,7 @@ impl TrackingTimeAdapter {
         };
         let url = format!("{}/me", self.base);
         let body = match self
-            .send_to(&url, "GET /me", Repeat::Safe, &call, &[])
+            .send_to(&url, "GET /me", Repeat::Safe, &call, &[], false)
             .await?
         {
             Ok(b) => b,
@@ -803,6 +850,25 @@ impl TrackingTimeAdapter {
             .await
             .map(|_| ())
     }
+}
+
+/// A JSON object as form parameters: text as is, numbers and flags written out, null as
+/// empty (clears), arrays and objects as JSON strings (how TrackingTime reads
+/// `custom_fields` in forms, spec §3).
+fn form_encode(body: &Value) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    if let Value::Object(map) = body {
+        for (k, v) in map {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                Value::Number(_) | Value::Bool(_) => v.to_string(),
+                Value::Array(_) | Value::Object(_) => v.to_string(),
+            };
+            out.append_pair(k, &text);
+        }
+    }
+    out.finish()
 }
 
 /// Whether an event's `updated_at` falls in the inclusive date range (so the

@@ -1009,3 +1009,62 @@ async fn slow_answers_and_timeouts_are_retried() {
         .await
         .expect("retried after a reset");
 }
+
+#[tokio::test]
+async fn servers_without_json_bodies_get_form_parameters() {
+    let sim = common::sim(SimOptions {
+        accept_json_body: false,
+        ..SimOptions::default()
+    })
+    .await;
+    let a = common::adapter(sim.settings());
+    a.connect().await.unwrap();
+    let (person, _, project) = seed(&sim);
+    let client = Client {
+        name: "Form Co".into(),
+        email: None,
+        notes: Some("n".into()),
+        archived: false,
+    };
+    let c = a
+        .create(&Record::Client(client.clone()), "f1")
+        .await
+        .expect("created through a form");
+    assert_eq!(c.record, Record::Client(client).normalised());
+    assert_eq!(sim.count(Kind::Client), 2, "exactly one new customer");
+    let mut e = sample_entry(&person, Some(&project), 0, 30, "form");
+    e.source_tz = Some("+02:00".into());
+    let ev = a.create(&Record::TimeEntry(e.clone()), "f2").await.unwrap();
+    assert_eq!(entry(&ev).started_at, e.started_at);
+    let cf = sim.custom_fields(&ev.id);
+    assert!(
+        cf.contains(&("EVENT_THIRD_PARTY_ID".into(), "f2".into())),
+        "custom_fields as a JSON string: {cf:?}"
+    );
+    let mut moved = e.clone();
+    moved.project = None;
+    moved.notes = Some("moved".into());
+    let up = a
+        .update(
+            &UpdateTarget {
+                id: ev.id.clone(),
+                version: None,
+            },
+            &Record::TimeEntry(moved),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        entry(&up).project,
+        None,
+        "an empty form value clears the project"
+    );
+    assert_eq!(entry(&up).notes.as_deref(), Some("moved"));
+    // After the first fallback, writes go straight as forms.
+    let adds = sim
+        .request_log()
+        .iter()
+        .filter(|r| r.path.ends_with("/events/add"))
+        .count();
+    assert_eq!(adds, 1);
+}

@@ -252,6 +252,12 @@ fn serve(w: &mut World, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    let is_json = content_type.is_some_and(|c| c.contains("json"));
+    let body = if is_json && !w.opts.accept_json_body {
+        &[][..]
+    } else {
+        body
+    };
     let params = match Params::read(uri.query(), content_type, body) {
         Ok(p) => p,
         Err(e) => return Served::Json(StatusCode::OK, envelope(500, &e, json!({}), vec![])),

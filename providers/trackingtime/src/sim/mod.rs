@@ -104,6 +104,10 @@ pub struct SimOptions {
     /// optional `service`). Off: the route answers 400 "doesn't exist", as an account or
     /// server without it might.
     pub search_by_external_id: bool,
+    /// JSON request bodies are read (release notes v4.92.8, May 2023: "Added support for
+    /// sending JSON in the body of POST requests"). Off: an older server, which reads only
+    /// the query string and form bodies.
+    pub accept_json_body: bool,
 }
 
 impl Default for SimOptions {
@@ -135,6 +139,7 @@ impl Default for SimOptions {
             rate_limit_retry_after: Some(1),
             html_502_every: None,
             search_by_external_id: true,
+            accept_json_body: true,
         }
     }
 }
