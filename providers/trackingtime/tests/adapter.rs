@@ -1068,3 +1068,97 @@ async fn servers_without_json_bodies_get_form_parameters() {
         .count();
     assert_eq!(adds, 1);
 }
+
+#[tokio::test]
+async fn named_zones_across_daylight_saving() {
+    let (sim, a) = common::setup().await;
+    let (person, _, project) = seed(&sim);
+    // Summer in Rome (+02:00): 07:30 UTC is 09:30 local.
+    let summer_start = Utc.with_ymd_and_hms(2026, 7, 1, 7, 30, 0).unwrap();
+    let mut summer = sample_entry(&person, Some(&project), 0, 60, "summer");
+    summer.started_at = summer_start;
+    summer.ended_at = Some(summer_start + Duration::hours(1));
+    summer.source_tz = Some("Europe/Rome".into());
+    let id = sim.add_entry(&summer);
+    let raw = sim.raw_event(&id).unwrap();
+    assert_eq!(
+        (raw.start.as_str(), raw.timezone.as_str()),
+        ("2026-07-01 09:30:00", "Europe/Rome")
+    );
+    let got = a.get(Kind::TimeEntry, &id).await.unwrap().unwrap();
+    assert_eq!(entry(&got).started_at, summer_start);
+    assert_eq!(entry(&got).source_tz.as_deref(), Some("Europe/Rome"));
+    // An entry spanning the autumn change (02:00-03:00 local happens twice): one UTC hour
+    // of wall time becomes two hours of real time, and the adapter keeps the instants.
+    let fold_start = Utc.with_ymd_and_hms(2026, 10, 24, 23, 30, 0).unwrap(); // 01:30 CEST
+    let mut fold = sample_entry(&person, Some(&project), 0, 0, "fold");
+    fold.started_at = fold_start;
+    fold.ended_at = Some(fold_start + Duration::hours(3)); // 02:30 UTC = 03:30 CET
+    fold.duration_seconds = Some(3 * 3600);
+    fold.source_tz = Some("Europe/Rome".into());
+    let id = sim.add_entry(&fold);
+    let raw = sim.raw_event(&id).unwrap();
+    assert_eq!(raw.start, "2026-10-25 01:30:00");
+    assert_eq!(raw.end.as_deref(), Some("2026-10-25 03:30:00"));
+    let got = a.get(Kind::TimeEntry, &id).await.unwrap().unwrap();
+    assert_eq!(entry(&got).started_at, fold_start);
+    assert_eq!(entry(&got).ended_at, fold.ended_at);
+    assert_eq!(entry(&got).duration_seconds, Some(3 * 3600));
+    assert_eq!(entry(&got).break_seconds, 0);
+    // Written back, the IANA zone goes as the offset at the start (+02:00).
+    let created = a
+        .create(&Record::TimeEntry(fold.clone()), "fold-1")
+        .await
+        .unwrap();
+    let raw = sim.raw_event(&created.id).unwrap();
+    assert_eq!(
+        (raw.start.as_str(), raw.timezone.as_str()),
+        ("2026-10-25 01:30:00", "GMT+02:00")
+    );
+    assert_eq!(
+        raw.end.as_deref(),
+        Some("2026-10-25 04:30:00"),
+        "fixed offset: no fold"
+    );
+    assert_eq!(entry(&created).ended_at, fold.ended_at);
+}
+
+#[tokio::test]
+async fn change_feed_pages_through_both_phases() {
+    let (sim, a) = common::setup().await;
+    let (person, _, project) = seed(&sim);
+    let a = a.with_events_page_size(2);
+    let now = Utc.with_ymd_and_hms(2026, 5, 20, 12, 0, 0).unwrap();
+    sim.set_clock(Some(now - Duration::days(60)));
+    let mut old = Vec::new();
+    for i in 0..5 {
+        old.push(sim.add_entry(&sample_entry(&person, Some(&project), i * 60, 30, "old")));
+    }
+    sim.set_clock(Some(now));
+    for (i, id) in old.iter().enumerate() {
+        let mut e = sample_entry(&person, Some(&project), i as i64 * 60, 30, "edited");
+        e.billable = false;
+        assert!(sim.edit(id, &Record::TimeEntry(e)));
+    }
+    let mut new = Vec::new();
+    for i in 0..5 {
+        new.push(sim.add_entry(&sample_entry(
+            &person,
+            Some(&project),
+            1000 + i * 60,
+            30,
+            "new",
+        )));
+    }
+    let listed = list_all(
+        &a,
+        Kind::TimeEntry,
+        ListScope::ChangedIn(Window::new(now - Duration::hours(2), now)),
+    )
+    .await;
+    let ids: Vec<_> = listed.iter().map(|r| r.id.clone()).collect();
+    let unique: BTreeSet<_> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), ids.len(), "each change listed once");
+    let expected: BTreeSet<_> = old.into_iter().chain(new).collect();
+    assert_eq!(unique, expected);
+}

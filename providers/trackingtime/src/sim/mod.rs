@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde_json::{json, Value};
 use timeweave_contract::testkit::{Fault, SimCredentials, SimulatorControl};
 use timeweave_contract::{
@@ -277,8 +277,6 @@ impl World {
     }
 }
 
-use chrono::Timelike;
-
 struct Shared {
     world: Mutex<World>,
 }
@@ -456,7 +454,7 @@ impl SimServer {
         })
     }
 
-    /// Records of a kind including archived ones (for tests on archive state).
+    /// Whether a customer, project, task or user is archived (`None`: unknown id).
     pub fn is_archived(&self, kind: Kind, id: &RemoteId) -> Option<bool> {
         let mut w = self.shared.lock();
         let a = w.primary();
