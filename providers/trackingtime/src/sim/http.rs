@@ -183,7 +183,6 @@ async fn handle(
                 &envelope(500, "Internal server error", json!({}), vec![]),
             )
         }
-        Some(Fault::Timeout) => tokio::time::sleep(timeout_delay).await,
         Some(Fault::ConnectionReset) => return broken(),
         Some(Fault::MalformedJson) => {
             return (
@@ -219,6 +218,11 @@ async fn handle(
         Served::Text(status, text) => (status, text),
         Served::Raw(r) => return r,
     };
+    if fault == Some(Fault::Timeout) {
+        // The request is carried out, then the answer comes too late: the client gives up
+        // without knowing whether its write landed.
+        tokio::time::sleep(timeout_delay).await;
+    }
     match fault {
         Some(Fault::LoseResponse) => broken(),
         Some(Fault::TruncatedBody) => {

@@ -89,6 +89,7 @@ pub struct SimOptions {
     /// Webhook callbacks are POSTed this long after the change (the server batches them).
     pub webhook_delay: Duration,
     /// How long `Fault::Timeout` holds an answer back (longer than the client's timeout).
+    /// The request itself is carried out first, as a slow server would.
     pub timeout_delay: Duration,
     /// Every answer is delayed this long (slow-server fault injection, §12.16).
     pub slow_responses: Option<Duration>,
