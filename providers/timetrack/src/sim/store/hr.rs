@@ -9,8 +9,8 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{json, Map, Value};
 
 use super::{
-    apply_extras, fmt_ms, int_field, ms_to_time, name_matches, required, text_field, time_field,
-    Object, Resource, SimError, Store, Ty,
+    apply_extras, fmt_ms, int_field, ms_to_time, query::name_matches, required, text_field,
+    time_field, Object, Resource, SimError, Store, Ty,
 };
 use crate::sim::options::SimOptions;
 
