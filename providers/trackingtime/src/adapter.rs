@@ -1142,3 +1142,69 @@ fn same_natural_key(a: &Record<RemoteId>, b: &Record<RemoteId>) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn form_bodies() {
+        let body = serde_json::json!({"name": "A&B", "n": 3, "b": true, "gone": null,
+                                      "custom_fields": [{"slug": "X", "value": "1"}]});
+        let form = form_encode(&body);
+        let pairs: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(form.as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(pairs["name"], "A&B");
+        assert_eq!(pairs["n"], "3");
+        assert_eq!(pairs["b"], "true");
+        assert_eq!(pairs["gone"], "");
+        assert_eq!(pairs["custom_fields"], r#"[{"slug":"X","value":"1"}]"#);
+    }
+
+    #[test]
+    fn event_date_ranges() {
+        let w = Window::new(
+            Utc.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 11, 0, 0, 0).unwrap(),
+        );
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let madrid = Zone::parse("Europe/Madrid").unwrap();
+        assert_eq!(
+            TrackingTimeAdapter::event_dates(Phase::Start, &w, madrid),
+            (d("2026-03-09"), d("2026-03-12"))
+        );
+        // 2026-03-08 23:00 UTC is already the 9th in Madrid.
+        let late = Window::new(Utc.with_ymd_and_hms(2026, 3, 9, 23, 0, 0).unwrap(), w.to);
+        assert_eq!(
+            TrackingTimeAdapter::event_dates(Phase::Updated, &late, madrid),
+            (d("2026-03-09"), d("2026-03-12"))
+        );
+    }
+
+    #[test]
+    fn natural_keys() {
+        use timeweave_contract::{Client, Task};
+        let c = |n: &str| {
+            Record::Client(Client {
+                name: n.into(),
+                email: None,
+                notes: None,
+                archived: false,
+            })
+        };
+        assert!(same_natural_key(&c("Acme "), &c("acme")));
+        assert!(!same_natural_key(&c("Acme"), &c("Acme Inc")));
+        let t = |p: &str| {
+            Record::Task(Task {
+                project: RemoteId::from(p),
+                name: "T".into(),
+                archived: false,
+            })
+        };
+        assert!(!same_natural_key(&t("1"), &t("2")));
+        assert!(!same_natural_key(&t("1"), &c("T")));
+    }
+}
