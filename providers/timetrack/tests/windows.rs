@@ -125,3 +125,60 @@ async fn the_window_is_exact_under_every_server_semantics() {
         assert!(!ids.contains(&before) && !ids.contains(&at_end));
     }
 }
+
+#[tokio::test]
+async fn a_server_ignoring_limit_is_still_listed_completely() {
+    let opts = SimOptions {
+        ignore_limit: true,
+        ..SimOptions::unthrottled()
+    };
+    let (sim, adapter) = common::setup(opts, false).await;
+    timeweave_contract::testkit::conformance::pagination(&adapter, &sim, 120).await;
+    // Exactly 50 in the window: one extra (empty) page confirms the end.
+    let (sim, adapter) = common::setup(
+        SimOptions {
+            ignore_limit: true,
+            ..SimOptions::unthrottled()
+        },
+        false,
+    )
+    .await;
+    let s = common::seed(&sim, "fifty");
+    for i in 0..50i64 {
+        sim.add_entry(&sample_entry(&s.person, Some(&s.project), i * 20, 15, "p"));
+    }
+    let window = Window::new(test_instant(-10), test_instant(50 * 20));
+    assert_eq!(
+        list_all(&adapter, Kind::TimeEntry, ListScope::StartedIn(window))
+            .await
+            .len(),
+        50
+    );
+}
+
+#[tokio::test]
+async fn a_server_ignoring_page_number_fails_the_listing_loudly() {
+    let opts = SimOptions {
+        ignore_page_number: true,
+        ..SimOptions::unthrottled()
+    };
+    let (sim, adapter) = common::setup(opts, false).await;
+    let s = common::seed(&sim, "ipn");
+    for i in 0..1_200i64 {
+        sim.add_entry(&sample_entry(&s.person, Some(&s.project), i * 20, 15, "p"));
+    }
+    let window = Window::new(test_instant(-10), test_instant(1_200 * 20));
+    let first = adapter
+        .list_page(Kind::TimeEntry, ListScope::StartedIn(window), None)
+        .await
+        .unwrap();
+    let err = adapter
+        .list_page(Kind::TimeEntry, ListScope::StartedIn(window), first.next)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, timeweave_contract::ProviderError::Malformed { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("page_number"), "{err}");
+}

@@ -12,7 +12,7 @@ use timeweave_contract::{
 };
 
 use super::refs::{learn, resource_of, Wanted};
-use super::{TimeTrackAdapter, PAGE_LIMIT};
+use super::{Cursor, TimeTrackAdapter};
 use crate::directory::{Directory, RefKind};
 use crate::lenient::format_timestamp;
 use crate::mapping::{self, attendance_id, parse_entry_id, split_task_id, EntryRef, EntryRefs};
@@ -84,23 +84,21 @@ impl Phase {
             Phase::Attendances => attendance_id(id),
         }
     }
-    fn token(self, page: u32) -> PageToken {
-        PageToken(match self {
-            Phase::ProjectEntries => format!("e:{page}"),
-            Phase::Attendances => format!("a:{page}"),
+    fn token(self, cursor: Cursor) -> PageToken {
+        cursor.token(match self {
+            Phase::ProjectEntries => "e",
+            Phase::Attendances => "a",
         })
     }
 }
 
-fn parse_entry_token(token: Option<&PageToken>) -> Result<(Phase, u32), ProviderError> {
+fn parse_entry_token(token: Option<&PageToken>) -> Result<(Phase, Cursor), ProviderError> {
     let Some(t) = token else {
-        return Ok((Phase::ProjectEntries, 0));
+        return Ok((Phase::ProjectEntries, Cursor::default()));
     };
-    let (phase, n) = t.0.split_once(':').ok_or_else(|| bad_token(t))?;
-    let page = n.parse().map_err(|_| bad_token(t))?;
-    match phase {
-        "e" => Ok((Phase::ProjectEntries, page)),
-        "a" => Ok((Phase::Attendances, page)),
+    match Cursor::parse(t).ok_or_else(|| bad_token(t))? {
+        ("e", c) => Ok((Phase::ProjectEntries, c)),
+        ("a", c) => Ok((Phase::Attendances, c)),
         _ => Err(bad_token(t)),
     }
 }
@@ -182,18 +180,17 @@ impl TimeTrackAdapter {
     ) -> Result<Page, ProviderError> {
         let rk = ref_kind(kind)
             .ok_or_else(|| ProviderError::unsupported(format!("{kind} is not a reference kind")))?;
-        let page: u32 = match token {
-            None => 0,
-            Some(t) => {
-                t.0.strip_prefix("p:")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| bad_token(t))?
-            }
+        let cursor = match token {
+            None => Cursor::default(),
+            Some(t) => match Cursor::parse(t) {
+                Some(("p", c)) => c,
+                _ => return Err(bad_token(t)),
+            },
         };
-        let values = self.list_raw(resource_of(rk), &[], page).await?;
+        let values = self.list_raw(resource_of(rk), &[], cursor).await?;
         {
             let mut dir = self.directory();
-            if page == 0 {
+            if cursor.page == 0 {
                 dir.forget_misses(rk);
             }
             for v in &values {
@@ -217,7 +214,7 @@ impl TimeTrackAdapter {
         };
         Ok(Page {
             items,
-            next: (values.len() >= PAGE_LIMIT).then(|| PageToken(format!("p:{}", page + 1))),
+            next: cursor.after(&values).map(|c| c.token("p")),
         })
     }
 
@@ -226,7 +223,7 @@ impl TimeTrackAdapter {
         scope: ListScope,
         token: Option<&PageToken>,
     ) -> Result<Page, ProviderError> {
-        let (phase, page) = parse_entry_token(token)?;
+        let (phase, cursor) = parse_entry_token(token)?;
         if phase == Phase::Attendances && !self.settings.attendances {
             return Err(ProviderError::rejected(
                 "attendance page token, but attendances are turned off in the config",
@@ -247,13 +244,13 @@ impl TimeTrackAdapter {
                 ))
             }
         };
-        let values = self.list_raw(phase.resource(), &filters, page).await?;
+        let values = self.list_raw(phase.resource(), &filters, cursor).await?;
         let keep = |t: DateTime<Utc>| window.is_none_or(|w| w.contains(t));
         let items = self.map_entries(phase, &values, keep).await?;
-        let next = if values.len() >= PAGE_LIMIT {
-            Some(phase.token(page + 1))
+        let next = if let Some(c) = cursor.after(&values) {
+            Some(phase.token(c))
         } else if phase == Phase::ProjectEntries && self.settings.attendances {
-            Some(Phase::Attendances.token(0))
+            Some(Phase::Attendances.token(Cursor::default()))
         } else {
             None
         };
@@ -466,9 +463,9 @@ impl TimeTrackAdapter {
         filters.push(("from", format_timestamp(from - FROM_SLACK)));
         filters.push(("to", format_timestamp(to + FROM_SLACK)));
         let mut out = Vec::new();
-        let mut page = 0;
-        loop {
-            let values = self.list_raw(phase.resource(), &filters, page).await?;
+        let mut cursor = Some(Cursor::default());
+        while let Some(c) = cursor {
+            let values = self.list_raw(phase.resource(), &filters, c).await?;
             for item in self.map_entries(phase, &values, |_| true).await? {
                 if let PageItem::Record(r) = item {
                     if r.kind() == Kind::TimeEntry {
@@ -476,11 +473,9 @@ impl TimeTrackAdapter {
                     }
                 }
             }
-            if values.len() < PAGE_LIMIT {
-                return Ok(out);
-            }
-            page += 1;
+            cursor = c.after(&values);
         }
+        Ok(out)
     }
 }
 
@@ -565,11 +560,18 @@ mod tests {
 
     #[test]
     fn entry_tokens() {
-        assert_eq!(parse_entry_token(None).unwrap(), (Phase::ProjectEntries, 0));
-        let t = Phase::Attendances.token(3);
+        assert_eq!(
+            parse_entry_token(None).unwrap(),
+            (Phase::ProjectEntries, Cursor::default())
+        );
+        let c = Cursor {
+            page: 3,
+            prev_first: Some(9),
+        };
+        let t = Phase::Attendances.token(c);
         assert_eq!(
             parse_entry_token(Some(&t)).unwrap(),
-            (Phase::Attendances, 3)
+            (Phase::Attendances, c)
         );
         assert!(parse_entry_token(Some(&PageToken("zz".into()))).is_err());
     }

@@ -4,8 +4,12 @@
 //! resolution live in `listing.rs` and `refs.rs`, writes in `writes.rs`.
 
 mod listing;
+mod paging;
 mod refs;
 mod writes;
+
+use paging::Cursor;
+pub use paging::PAGE_LIMIT;
 
 use std::sync::Mutex;
 
@@ -23,9 +27,6 @@ use url::Url;
 use crate::directory::Directory;
 use crate::response::{self, Fetched};
 use crate::{Settings, KIND};
-
-/// Rows per list request: the documented maximum (§1.4).
-pub const PAGE_LIMIT: usize = 1000;
 
 /// The TimeTrack v2 adapter for one account. Cheap to share (`&self` everywhere).
 pub struct TimeTrackAdapter {
@@ -132,13 +133,15 @@ impl TimeTrackAdapter {
             .header(ACCEPT, "application/json")
     }
 
-    /// One page of a list: GET `resource` with the filters, `limit=1000` and `page_number`.
+    /// One page of a list: GET `resource` with the filters, `limit=1000` and `page_number`;
+    /// a page repeating the previous one is an error (see `paging`).
     async fn list_raw(
         &self,
         resource: &str,
         filters: &[(&str, String)],
-        page: u32,
+        cursor: Cursor,
     ) -> Result<Vec<Value>, ProviderError> {
+        let page = cursor.page;
         let mut url = self.endpoint(resource)?;
         {
             let mut q = url.query_pairs_mut();
@@ -149,14 +152,33 @@ impl TimeTrackAdapter {
             q.append_pair("page_number", &page.to_string());
         }
         let what = format!("GET /{resource} page {page}");
-        self.transport
+        let values = self
+            .transport
             .execute(
                 &what,
                 Repeat::Safe,
                 |c| self.request(c, Method::GET, &url),
                 |raw| response::list_body(raw, &what),
             )
-            .await
+            .await?;
+        cursor.check(&values, &what)?;
+        Ok(values)
+    }
+
+    /// Every page of a filtered list (for small look-ups by name).
+    async fn list_every_page(
+        &self,
+        resource: &str,
+        filters: &[(&str, String)],
+    ) -> Result<Vec<Value>, ProviderError> {
+        let mut out = Vec::new();
+        let mut cursor = Some(Cursor::default());
+        while let Some(c) = cursor {
+            let values = self.list_raw(resource, filters, c).await?;
+            cursor = c.after(&values);
+            out.extend(values);
+        }
+        Ok(out)
     }
 
     /// GET `resource/id`.

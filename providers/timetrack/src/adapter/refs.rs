@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 use timeweave_contract::{ProviderError, RemoteId};
 
-use super::{TimeTrackAdapter, PAGE_LIMIT};
+use super::{Cursor, TimeTrackAdapter};
 use crate::directory::{Directory, RefKind};
 use crate::mapping::{numeric_id, split_task_id};
 use crate::response::Fetched;
@@ -105,19 +105,16 @@ impl TimeTrackAdapter {
     /// Lists a whole reference resource into the directory.
     pub(super) async fn refresh(&self, kind: RefKind) -> Result<(), ProviderError> {
         let resource = resource_of(kind);
-        let mut page = 0;
-        loop {
-            let items = self.list_raw(resource, &[], page).await?;
+        let mut cursor = Some(Cursor::default());
+        while let Some(c) = cursor {
+            let items = self.list_raw(resource, &[], c).await?;
             {
                 let mut dir = self.directory();
                 for v in &items {
                     learn(&mut dir, kind, v);
                 }
             }
-            if items.len() < PAGE_LIMIT {
-                break;
-            }
-            page += 1;
+            cursor = c.after(&items);
         }
         self.directory().forget_misses(kind);
         Ok(())

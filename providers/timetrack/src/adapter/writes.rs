@@ -455,7 +455,7 @@ impl TimeTrackAdapter {
             Record::Person(_) => Ok(None),
             Record::Client(c) => {
                 let found = self
-                    .list_raw("clients", &[("name", c.name.trim().to_owned())], 0)
+                    .list_every_page("clients", &[("name", c.name.trim().to_owned())])
                     .await?;
                 let best = found
                     .iter()
@@ -473,13 +473,12 @@ impl TimeTrackAdapter {
                 };
                 let client_name = self.client_name_of(client).await?;
                 let found = self
-                    .list_raw(
+                    .list_every_page(
                         "projects",
                         &[
                             ("projectName", p.name.trim().to_owned()),
                             ("clientName", client_name.clone()),
                         ],
-                        0,
                     )
                     .await?;
                 let best = found
@@ -500,7 +499,7 @@ impl TimeTrackAdapter {
             }
             Record::Task(t) => {
                 let found = self
-                    .list_raw("tasks", &[("name", t.name.trim().to_owned())], 0)
+                    .list_every_page("tasks", &[("name", t.name.trim().to_owned())])
                     .await?;
                 let best = found
                     .iter()

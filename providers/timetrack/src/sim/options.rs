@@ -111,6 +111,12 @@ pub struct SimOptions {
     pub name_filter_case_sensitive: bool,
     /// `limit` above 1000 (§1.4, A: clamp).
     pub limit_above_max: LimitAboveMax,
+    /// The server ignores `limit` and always serves the default 50 rows (§1.4 documents that
+    /// `limit` works; this reproduces a server or proxy that drops it). Default false.
+    pub ignore_limit: bool,
+    /// The server ignores `page_number` and always serves page 0 (§1.4; what one real client
+    /// sending `page` sees). Default false.
+    pub ignore_page_number: bool,
     /// Project create needs an existing client named by `clientName` (§3, A: true). When
     /// false, an unknown client is created on the fly.
     pub project_requires_existing_client: bool,
@@ -151,6 +157,8 @@ impl Default for SimOptions {
             entry_name_filter_substring: false,
             name_filter_case_sensitive: false,
             limit_above_max: LimitAboveMax::Clamp,
+            ignore_limit: false,
+            ignore_page_number: false,
             project_requires_existing_client: true,
             entry_unknown_task_rejected: true,
             derive_worked_minutes: true,

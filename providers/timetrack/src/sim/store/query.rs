@@ -79,6 +79,12 @@ impl Store {
             }
         }
         filters.sort();
+        if opts.ignore_limit {
+            limit = 50;
+        }
+        if opts.ignore_page_number {
+            page = 0;
+        }
         if res == Resource::WorkReports {
             let all = self.work_reports(&filters)?;
             let start = page.saturating_mul(limit).min(all.len());
