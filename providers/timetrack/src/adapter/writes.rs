@@ -52,10 +52,7 @@ impl TimeTrackAdapter {
                 )
             }
             Record::Task(t) => return self.ensure_task(t).await,
-            Record::TimeEntry(e) => {
-                let (path, body) = self.entry_request(e, None).await?;
-                (path, body)
-            }
+            Record::TimeEntry(e) => self.entry_request(e, None).await?,
             Record::Person(_) => {
                 return Err(unsupported_op(
                     WriteOp::Create,
@@ -64,13 +61,13 @@ impl TimeTrackAdapter {
                 ))
             }
         };
-        self.create_once(record, &path, &body).await
+        self.create_without_duplicates(record, &path, &body).await
     }
 
     /// POSTs a create that TimeTrack cannot de-duplicate. When the outcome is unknown (lost
     /// answer, timeout, 5xx), the record is looked up by natural key; only if it is not there
     /// is the create sent again.
-    async fn create_once(
+    async fn create_without_duplicates(
         &self,
         record: &Record<RemoteId>,
         path: &str,
@@ -265,7 +262,7 @@ impl TimeTrackAdapter {
         if let Some(found) = self.find_by_natural_key(&record).await? {
             return Ok(found);
         }
-        self.create_once(&record, "tasks", &json!({ "name": t.name.trim() }))
+        self.create_without_duplicates(&record, "tasks", &json!({ "name": t.name.trim() }))
             .await
     }
 
