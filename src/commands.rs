@@ -1,11 +1,17 @@
-//! What each command does once the CLI is parsed and the config loaded. `check` is complete;
-//! the others are placeholders until their issues land (the lead replaces their bodies).
+//! What each command does once the CLI is parsed and the config loaded. `report` and
+//! `export` are not available yet (issue 8).
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{ConflictsArgs, DemoArgs, ExportArgs, ReportArgs, SyncArgs};
+use anyhow::Context;
+
+use crate::cli::{ConflictsAction, ConflictsArgs, DemoArgs, ExportArgs, ReportArgs, SyncArgs};
 use crate::config::{self, Config};
+use crate::ledger::Ledger;
+use crate::registry;
+use crate::status::ProviderFacts;
+use crate::sync::{Engine, StopFlag, SyncSettings};
 
 /// Exit code of a command that is not available yet.
 const NOT_AVAILABLE: u8 = 2;
@@ -15,7 +21,6 @@ fn not_available(cmd: &str, issue: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(NOT_AVAILABLE))
 }
 
-const ENGINE: &str = "issue 6/7: sync engine and daemon";
 const REPORTING: &str = "issue 8: reporting and export";
 
 /// `timeweave check` with a config that loaded: print its summary.
@@ -25,24 +30,125 @@ pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Opens (creating and migrating if needed) the configured ledger.
+async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
+    Ledger::open(&cfg.ledger.path).await.with_context(|| {
+        format!(
+            "opening the ledger at {} (ledger.path)",
+            cfg.ledger.path.display()
+        )
+    })
+}
+
+/// Sets the engine's stop flag on SIGTERM or SIGINT, so the current page finishes.
+fn stop_on_signals(stop: StopFlag) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            if let Ok(mut term) = signal(SignalKind::terminate()) {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("stopping after the current page...");
+        stop.stop();
+    });
+}
+
 /// `timeweave run`: the daemon.
-pub async fn run(_cfg: &Config) -> anyhow::Result<ExitCode> {
-    not_available("run", ENGINE)
+pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
+    let ledger = open_ledger(cfg).await?;
+    let providers = cfg
+        .enabled_providers()
+        .map(registry::build_scheduled)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    crate::daemon::run(cfg, providers, ledger).await
 }
 
 /// `timeweave sync` / `--sync-once`: one full cycle per provider.
-pub async fn sync(_cfg: &Config, _args: &SyncArgs) -> anyhow::Result<ExitCode> {
-    not_available("sync", ENGINE)
+pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+    let selected = cfg.select_providers(&args.provider)?;
+    let handles = selected
+        .into_iter()
+        .map(registry::build)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ledger = open_ledger(cfg).await?;
+    {
+        let mut tx = ledger.write().await?;
+        tx.mark_interrupted_runs(chrono::Utc::now()).await?;
+        tx.commit().await?;
+    }
+    let stop = StopFlag::new();
+    stop_on_signals(stop.clone());
+    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop);
+    let outcome = crate::once::run(engine, handles, args.dry_run, true).await?;
+    print!("{}", outcome.summary());
+    if args.dry_run {
+        println!("dry run: nothing was changed, in the ledger or in any provider");
+    }
+    ledger.close().await;
+    Ok(if outcome.clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
-/// `timeweave status`.
-pub async fn status(_cfg: &Config) -> anyhow::Result<ExitCode> {
-    not_available("status", ENGINE)
+/// The status facts of every enabled provider (no live counters outside the daemon).
+fn facts(cfg: &Config) -> Vec<ProviderFacts> {
+    cfg.enabled_providers()
+        .map(|p| ProviderFacts {
+            name: p.name.clone(),
+            kind: p.kind.as_str().to_owned(),
+            mode: p.mode.as_str().to_owned(),
+            schedule: p.schedule.clone(),
+            interval: crate::schedule::cron_interval(&p.schedule),
+            live: None,
+        })
+        .collect()
+}
+
+/// `timeweave status`: exit 0 when every provider is healthy, 1 otherwise.
+pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
+    if !cfg.ledger.path.exists() {
+        anyhow::bail!(
+            "no ledger at {} yet: run `timeweave sync` (or start the service) first",
+            cfg.ledger.path.display()
+        );
+    }
+    let ledger = Ledger::open_read_only(&cfg.ledger.path).await?;
+    let statuses = crate::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
+    print!("{}", crate::status::render_text(&statuses));
+    Ok(if statuses.iter().all(|s| s.healthy()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `timeweave conflicts [list|resolve ID --take SIDE]`.
-pub async fn conflicts(_cfg: &Config, _args: &ConflictsArgs) -> anyhow::Result<ExitCode> {
-    not_available("conflicts", ENGINE)
+pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<ExitCode> {
+    let ledger = open_ledger(cfg).await?;
+    match &args.action {
+        None | Some(ConflictsAction::List) => {
+            let open = ledger.read().await?.conflicts(true).await?;
+            print!("{}", crate::conflicts::render(&open));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(ConflictsAction::Resolve { id, take }) => {
+            let id: i64 = id.parse().with_context(|| {
+                format!("`{id}` is not a conflict id: use a number from `timeweave conflicts`")
+            })?;
+            let line = crate::conflicts::resolve(&ledger, id, take).await?;
+            println!("{line}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// `timeweave report`.
@@ -56,11 +162,20 @@ pub async fn export(_cfg: &Config, _args: &ExportArgs) -> anyhow::Result<ExitCod
 }
 
 /// `timeweave demo`: needs no config file.
-pub async fn demo(_args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    not_available("demo", ENGINE)
+pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    crate::demo::run(args).await
 }
 
-/// `timeweave migrate`.
-pub async fn migrate(_cfg: &Config) -> anyhow::Result<ExitCode> {
-    not_available("migrate", ENGINE)
+/// `timeweave migrate`: applies pending ledger migrations and exits.
+pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
+    let ledger = open_ledger(cfg).await?;
+    let applied = ledger.applied_migrations().await?;
+    println!(
+        "ledger {} is at migration {} ({} applied)",
+        cfg.ledger.path.display(),
+        applied.last().copied().unwrap_or(0),
+        applied.len()
+    );
+    ledger.close().await;
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,10 +5,14 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod conflicts;
 pub mod daemon;
+pub mod demo;
 pub mod ledger;
 pub mod logging;
 pub mod memory;
+pub mod once;
+pub mod registry;
 pub mod schedule;
 pub mod server;
 pub mod status;

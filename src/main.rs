@@ -23,7 +23,8 @@ fn main() -> ExitCode {
 
     if let Command::Demo(args) = &command {
         let format = cli.log_format.unwrap_or_default();
-        if let Err(e) = logging::init(format, "info", cli.log_level.as_deref()) {
+        // The demo prints its own summary; logs show warnings unless asked for more.
+        if let Err(e) = logging::init(format, "warn", cli.log_level.as_deref()) {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_USAGE);
         }

@@ -90,15 +90,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Drops standing push issues of a provider so they are tried again (e.g. after the
-    /// record's references became available there).
-    pub async fn clear_push_issues_for_retry(&mut self, provider: &str) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM record_issues WHERE provider = ? AND direction = 'push' AND reason LIKE 'waiting:%'")
-            .bind(provider)
-            .execute(self.conn()).await?;
-        Ok(done.rows_affected())
-    }
-
     pub async fn issues(&mut self, provider: Option<&str>) -> Result<Vec<RecordIssue>> {
         let rows = sqlx::query("SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at FROM record_issues WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, last_seen_at DESC")
             .bind(provider)

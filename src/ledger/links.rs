@@ -188,6 +188,27 @@ impl Tx {
         Ok(())
     }
 
+    /// Sets the canonical hash a link remembers (e.g. `unsynced`, so the ledger version is
+    /// sent on the next push; or the new hash after taking the provider's version).
+    pub async fn set_link_canonical_hash(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        canonical_id: &CanonicalId,
+        canonical_hash: &ContentHash,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE links SET canonical_hash = ?4, synced_at = ?5 WHERE provider = ?1 AND kind = ?2 AND canonical_id = ?3")
+            .bind(provider)
+            .bind(kind.as_str())
+            .bind(canonical_id.as_str())
+            .bind(canonical_hash.as_str())
+            .bind(to_text_precise(now))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     /// The remote record is gone (deleted remotely, or deleted/archived by our push). The
     /// link stays, so the record is never re-created there nor re-imported from there.
     pub async fn mark_link_remote_deleted(

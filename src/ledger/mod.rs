@@ -12,6 +12,7 @@ mod issues;
 mod links;
 mod pending;
 mod records;
+mod reports;
 mod runs;
 mod time;
 

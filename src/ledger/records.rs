@@ -375,7 +375,8 @@ impl Tx {
 
     /// Records of `kind` that `provider` should be sent: live and unlinked, linked with a
     /// newer ledger version, or tombstoned with a live link. Records with an open conflict
-    /// for this provider, or a standing push issue for this content, are left out. Oldest
+    /// for this provider, or a standing push issue for this content, are left out (except
+    /// `waiting:` issues, a missing reference, which are tried again every cycle). Oldest
     /// change first; at most `limit`.
     pub async fn push_candidates(
         &mut self,
@@ -405,7 +406,7 @@ impl Tx {
                      AND ((l.canonical_hash != t.content_hash AND t.deleted_at IS NULL) OR (?3 AND t.deleted_at IS NOT NULL)))) \
                AND (?4 IS NULL OR (t.updated_at, t.id) > (?4, ?5)) \
                AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.provider = ?1 AND c.kind = '{k}' AND c.canonical_id = t.id AND c.resolved_at IS NULL) \
-               AND NOT EXISTS (SELECT 1 FROM record_issues i WHERE i.provider = ?1 AND i.direction = 'push' AND i.kind = '{k}' AND i.record_id = t.id AND i.content_hash = t.content_hash) \
+               AND NOT EXISTS (SELECT 1 FROM record_issues i WHERE i.provider = ?1 AND i.direction = 'push' AND i.kind = '{k}' AND i.record_id = t.id AND i.content_hash = t.content_hash AND i.reason NOT LIKE 'waiting:%') \
              ORDER BY t.updated_at, t.id LIMIT ?2",
             table = table(kind),
         );

@@ -43,6 +43,23 @@ pub struct CycleOptions {
     pub dry_run: bool,
 }
 
+/// Where a running cycle is, for progress displays.
+#[derive(Clone, Debug)]
+pub struct Progress<'a> {
+    pub provider: &'a str,
+    /// "listing time_entry", "pushing", ...
+    pub phase: &'a str,
+    /// Entry windows listed so far and planned in all.
+    pub windows_done: usize,
+    pub windows_total: usize,
+    pub counts: &'a RunCounts,
+    /// Requests so far in this cycle.
+    pub requests: u64,
+}
+
+/// Receives progress reports (often: keep it cheap).
+pub type ProgressFn = Arc<dyn Fn(&Progress<'_>) + Send + Sync>;
+
 /// What a cycle did.
 #[derive(Clone, Debug)]
 pub struct CycleReport {
@@ -91,11 +108,29 @@ pub(crate) struct Cycle<'a> {
     pub stop: &'a StopFlag,
     /// Records whose last create has an unknown outcome that could not be reconciled yet.
     pub blocked: HashSet<CanonicalId>,
+    pub progress: Option<ProgressFn>,
+    pub windows_done: usize,
+    pub windows_total: usize,
+    pub requests_before: u64,
 }
 
 impl Cycle<'_> {
     pub fn name(&self) -> &str {
         &self.h.name
+    }
+
+    /// Tells the progress receiver, if any, where the cycle is.
+    pub fn report_progress(&self, phase: &str) {
+        if let Some(f) = &self.progress {
+            f(&Progress {
+                provider: &self.h.name,
+                phase,
+                windows_done: self.windows_done,
+                windows_total: self.windows_total,
+                counts: &self.counts,
+                requests: stats(self.h).requests.saturating_sub(self.requests_before),
+            });
+        }
     }
 
     pub fn error(&mut self, message: String) {
@@ -122,12 +157,25 @@ impl Cycle<'_> {
 }
 
 /// Runs cycles against one ledger.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Engine {
     ledger: Ledger,
     settings: SyncSettings,
     stop: StopFlag,
+    progress: Option<ProgressFn>,
 }
+
+impl std::fmt::Debug for ProgressHolder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(progress)"
+        } else {
+            "None"
+        })
+    }
+}
+
+struct ProgressHolder<'a>(&'a Option<ProgressFn>);
 
 impl Engine {
     pub fn new(ledger: Ledger, settings: SyncSettings, stop: StopFlag) -> Engine {
@@ -135,7 +183,14 @@ impl Engine {
             ledger,
             settings,
             stop,
+            progress: None,
         }
+    }
+
+    /// Reports progress of every cycle to `f` (the `--sync-once` progress bar).
+    pub fn with_progress(mut self, f: ProgressFn) -> Engine {
+        self.progress = Some(f);
+        self
     }
 
     pub fn ledger(&self) -> &Ledger {
@@ -156,11 +211,37 @@ impl Engine {
         if opts.dry_run {
             let copy = DryRunCopy::make(&self.ledger).await?;
             let ledger = Ledger::open(&copy.path).await?;
-            let result = run(&ledger, &self.settings, &self.stop, h, opts).await;
+            let result = run(
+                &ledger,
+                &self.settings,
+                &self.stop,
+                self.progress.clone(),
+                h,
+                opts,
+            )
+            .await;
             ledger.close().await;
             return result;
         }
-        run(&self.ledger, &self.settings, &self.stop, h, opts).await
+        run(
+            &self.ledger,
+            &self.settings,
+            &self.stop,
+            self.progress.clone(),
+            h,
+            opts,
+        )
+        .await
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("ledger", &self.ledger)
+            .field("settings", &self.settings)
+            .field("progress", &ProgressHolder(&self.progress))
+            .finish()
     }
 }
 
@@ -168,6 +249,7 @@ async fn run(
     ledger: &Ledger,
     settings: &SyncSettings,
     stop: &StopFlag,
+    progress: Option<ProgressFn>,
     h: &ProviderHandle,
     opts: CycleOptions,
 ) -> Result<CycleReport, LedgerError> {
@@ -191,6 +273,10 @@ async fn run(
         plan: Vec::new(),
         stop,
         blocked: HashSet::new(),
+        progress,
+        windows_done: 0,
+        windows_total: 0,
+        requests_before: before.requests,
     };
     let outcome = steps(&mut cycle, opts).await;
     let after = stats(h);
@@ -321,11 +407,13 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
                     .unwrap_or(1)
             },
         );
+        c.windows_total = plan.windows.len();
         for w in &plan.windows {
             c.check_stop()?;
             if !c.pull_listing(Kind::TimeEntry, w.scope).await? {
                 cursor_ok = false;
             }
+            c.windows_done += 1;
         }
         Some(plan.next_cursor)
     } else {

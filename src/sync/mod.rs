@@ -19,7 +19,8 @@ use timeweave_http::TransportStats;
 
 use crate::config::{self, Config, Mode};
 
-pub use engine::{CycleOptions, CycleReport, Engine, StopFlag};
+pub use engine::{CycleOptions, CycleReport, Engine, Progress, ProgressFn, StopFlag};
+pub use pull::UNSYNCED;
 
 /// The cross-provider settings of every cycle.
 #[derive(Clone, Debug)]

@@ -231,7 +231,9 @@ fn plan_new(o: &Observation<'_>, mapped_hash: &ContentHash) -> RemoteAction {
     let pulls = o.mode.pulls();
     match o.candidates.first() {
         Some(candidate) => {
-            let then = if mapped_hash == candidate.hash {
+            // People are matched by e-mail; providers describe one person differently (a
+            // username here, none there), which is no conflict: the first description stays.
+            let then = if mapped_hash == candidate.hash || candidate.record.kind() == Kind::Person {
                 Settle::Equal
             } else if !pulls {
                 Settle::KeepLedger

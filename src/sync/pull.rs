@@ -20,7 +20,7 @@ use crate::ledger::{Direction, Link, LinkUpdate, NewConflict, NewIssue, StoredRe
 
 /// Stored as a link's canonical hash to say "the ledger version has not reached this
 /// provider": the push side then sends it.
-pub(crate) const UNSYNCED: &str = "unsynced";
+pub const UNSYNCED: &str = "unsynced";
 
 fn started_at(r: &Record<RemoteId>) -> Option<chrono::DateTime<chrono::Utc>> {
     match r {
@@ -62,6 +62,7 @@ impl Cycle<'_> {
                 }
             }
             tx.commit().await?;
+            self.report_progress(kind.as_str());
             match page.next {
                 Some(t) => token = Some(t),
                 None => break,

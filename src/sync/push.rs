@@ -109,18 +109,9 @@ impl Cycle<'_> {
 
     /// Sends every pending ledger change to the provider, references first.
     pub(crate) async fn push_all(&mut self) -> Result<(), Abort> {
-        if !self.dry_run {
-            let mut tx = self.ledger.write().await?;
-            tx.clear_push_issues_for_retry(&self.h.name).await?;
-            tx.commit().await?;
-        }
-        for kind in [
-            Kind::Person,
-            Kind::Client,
-            Kind::Project,
-            Kind::Task,
-            Kind::TimeEntry,
-        ] {
+        // People are never pushed: they are matched by e-mail (or `[people]`), and an entry
+        // of a person a provider does not know waits, with the reason on record.
+        for kind in [Kind::Client, Kind::Project, Kind::Task, Kind::TimeEntry] {
             let mut after: Option<(
                 chrono::DateTime<chrono::Utc>,
                 timeweave_contract::CanonicalId,
@@ -144,6 +135,7 @@ impl Cycle<'_> {
                 for (rec, link) in batch {
                     self.check_stop()?;
                     self.push_one(rec, link).await?;
+                    self.report_progress("pushing");
                 }
             }
         }

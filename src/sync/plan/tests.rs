@@ -494,3 +494,26 @@ fn decide_is_symmetric_in_time() {
         Some(Winner::Ledger)
     );
 }
+
+#[test]
+fn people_matched_by_email_are_linked_without_a_conflict() {
+    use timeweave_contract::Person;
+    let p = |username: Option<&str>| {
+        Record::Person(Person {
+            display_name: "Ada".into(),
+            email: Some("ada@example.com".into()),
+            username: username.map(Into::into),
+        })
+    };
+    let mut c = Case::synced(&p(Some("ada")));
+    c.linked = false;
+    c.remote = p(None);
+    c.candidates = vec![p(Some("ada"))];
+    assert_eq!(
+        c.plan(),
+        RemoteAction::Adopt {
+            canonical_id: CanonicalId::from("cand0"),
+            then: Settle::Equal
+        }
+    );
+}

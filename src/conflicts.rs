@@ -1,0 +1,112 @@
+//! Operator work on conflicts: list the open ones with both versions side by side, and
+//! settle one by taking the ledger's or the provider's version. Taking the ledger marks the
+//! link unsynced so the next push sends the ledger version to the provider; taking the
+//! provider writes its version into the ledger, from where every other provider gets it.
+
+use std::fmt::Write as _;
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use timeweave_contract::ContentHash;
+
+use crate::cli::ConflictSide;
+use crate::ledger::{ConflictRow, Ledger};
+use crate::sync::UNSYNCED;
+
+/// The fields where the two versions differ, as `field: ledger | provider` lines.
+fn differences(c: &ConflictRow) -> Vec<(String, String, String)> {
+    let ledger = serde_json::to_value(&c.ledger_record).unwrap_or_default();
+    let remote = serde_json::to_value(&c.remote_record).unwrap_or_default();
+    let (Some(l), Some(r)) = (ledger.as_object(), remote.as_object()) else {
+        return Vec::new();
+    };
+    let mut keys: Vec<&String> = l.keys().chain(r.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| l.get(*k) != r.get(*k))
+        .map(|k| {
+            let show = |v: Option<&serde_json::Value>| {
+                v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+            };
+            (k.clone(), show(l.get(k)), show(r.get(k)))
+        })
+        .collect()
+}
+
+/// `timeweave conflicts` output.
+pub fn render(open: &[ConflictRow]) -> String {
+    if open.is_empty() {
+        return "no open conflicts\n".into();
+    }
+    let mut out = String::new();
+    for c in open {
+        let _ = writeln!(
+            out,
+            "#{} {} '{}' with {} (remote id {}), detected {}",
+            c.id,
+            c.kind,
+            c.ledger_record.label(),
+            c.provider,
+            c.remote_id,
+            c.detected_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        for (field, ledger, provider) in differences(c) {
+            let _ = writeln!(out, "    {field:<18} ledger: {ledger}");
+            let _ = writeln!(out, "    {:<18} {}: {provider}", "", c.provider);
+        }
+        let _ = writeln!(
+            out,
+            "    settle with: timeweave conflicts resolve {} --take ledger|{}",
+            c.id, c.provider
+        );
+    }
+    out
+}
+
+/// Settles conflict `id`; returns a line saying what happened.
+pub async fn resolve(ledger: &Ledger, id: i64, take: &ConflictSide) -> anyhow::Result<String> {
+    let mut tx = ledger.write().await?;
+    let c = tx
+        .conflict(id)
+        .await?
+        .with_context(|| format!("there is no conflict #{id}: see `timeweave conflicts`"))?;
+    if c.resolved_at.is_some() {
+        bail!(
+            "conflict #{id} was already settled ({} won)",
+            c.winner.as_deref().unwrap_or("?")
+        );
+    }
+    let now = Utc::now();
+    let line = match take {
+        ConflictSide::Ledger => {
+            tx.set_link_canonical_hash(&c.provider, c.kind, &c.canonical_id, &ContentHash(UNSYNCED.into()), now)
+                .await?;
+            tx.resolve_conflict(id, "ledger", "operator", now).await?;
+            format!(
+                "conflict #{id} settled: the ledger version of {} '{}' will be sent to {} on its next cycle",
+                c.kind,
+                c.ledger_record.label(),
+                c.provider
+            )
+        }
+        ConflictSide::Provider(name) if *name == c.provider => {
+            let hash = tx.update_record(&c.canonical_id, &c.remote_record, &c.provider, now).await?;
+            tx.set_link_canonical_hash(&c.provider, c.kind, &c.canonical_id, &hash, now).await?;
+            tx.resolve_conflict(id, "provider", "operator", now).await?;
+            format!(
+                "conflict #{id} settled: the ledger now holds {}'s version of {} '{}'; the other providers get it on their next cycles",
+                c.provider,
+                c.kind,
+                c.remote_record.label()
+            )
+        }
+        ConflictSide::Provider(name) => bail!(
+            "conflict #{id} is between the ledger and {}, not {name}: use --take ledger or --take {}",
+            c.provider,
+            c.provider
+        ),
+    };
+    tx.commit().await?;
+    Ok(line)
+}

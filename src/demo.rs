@@ -1,0 +1,328 @@
+//! `timeweave demo`: the main job on an embedded default. Starts the three provider
+//! simulators on loopback, seeds each with realistic, different data (the same people,
+//! overlapping clients and projects, a few hundred entries, some of the same work recorded
+//! in two providers), writes a config and a ledger into a directory, runs a full
+//! bidirectional sync exactly as `timeweave --sync-once` would, checks every provider ended
+//! with the same entries, and prints a summary with the ledger path and a sample query.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{Datelike, Duration, DurationRound, Utc, Weekday};
+use timeweave_contract::testkit::SimulatorControl;
+use timeweave_contract::{Client, EntryKind, Kind, Person, Project, RemoteId, Task, TimeEntry};
+
+use crate::cli::DemoArgs;
+use crate::config::{self, Environment, PathOrigin};
+use crate::ledger::Ledger;
+use crate::registry;
+use crate::sync::{Engine, StopFlag, SyncSettings};
+
+const PEOPLE: [(&str, &str, &str); 3] = [
+    ("Ada Lovelace", "ada@example.com", "ada"),
+    ("Grace Hopper", "grace@example.com", "grace"),
+    ("Alan Turing", "alan@example.com", "alan"),
+];
+
+/// (client, its projects) held by each simulated provider: overlapping by name.
+fn catalogue(provider: usize) -> Vec<(&'static str, Vec<&'static str>)> {
+    let acme = ("Acme Corp", vec!["Website Relaunch", "Mobile App"]);
+    let globex = ("Globex", vec!["Data Warehouse"]);
+    let initech = ("Initech", vec!["TPS Reports"]);
+    match provider {
+        0 => vec![acme, globex],
+        1 => vec![acme, initech],
+        _ => vec![globex, initech, ("Acme Corp", vec!["Website Relaunch"])],
+    }
+}
+
+/// What one simulator was seeded with.
+struct Seeded {
+    people: Vec<RemoteId>,
+    projects: Vec<(String, RemoteId)>,
+}
+
+fn seed(sim: &dyn SimulatorControl, provider: usize) -> Seeded {
+    let people = PEOPLE
+        .iter()
+        .map(|(name, email, user)| {
+            sim.add_person(&Person {
+                display_name: (*name).into(),
+                email: Some((*email).into()),
+                username: Some((*user).into()),
+            })
+        })
+        .collect();
+    let mut projects = Vec::new();
+    for (client, names) in catalogue(provider) {
+        let client_id = sim.add_client(&Client {
+            name: client.into(),
+            email: None,
+            notes: None,
+            archived: false,
+        });
+        for name in names {
+            let id = sim.add_project(&Project {
+                client: Some(client_id.clone()),
+                name: name.into(),
+                billable: true,
+                hourly_rate_cents: Some(9500),
+                archived: false,
+            });
+            if name == "Website Relaunch" && provider > 0 {
+                sim.add_task(&Task {
+                    project: id.clone(),
+                    name: "Design".into(),
+                    archived: false,
+                });
+            }
+            projects.push((name.to_owned(), id));
+        }
+    }
+    Seeded { people, projects }
+}
+
+/// The working days the demo books: the last six weeks (the hot window) and a handful of
+/// older ones (found by the deep scan).
+fn days() -> Vec<chrono::DateTime<Utc>> {
+    let today = Utc::now()
+        .duration_trunc(Duration::days(1))
+        .unwrap_or_else(|_| Utc::now());
+    let recent = (1..=42).map(|d| today - Duration::days(d));
+    let older = [60, 75, 90, 120, 150, 200, 250, 300]
+        .into_iter()
+        .map(|d| today - Duration::days(d));
+    recent
+        .chain(older)
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        .collect()
+}
+
+fn entry(
+    person: &RemoteId,
+    project: &RemoteId,
+    start: chrono::DateTime<Utc>,
+    minutes: i64,
+    notes: String,
+) -> TimeEntry<RemoteId> {
+    TimeEntry {
+        person: person.clone(),
+        project: Some(project.clone()),
+        task: None,
+        client: None,
+        started_at: start,
+        ended_at: Some(start + Duration::minutes(minutes)),
+        break_seconds: 0,
+        duration_seconds: Some(minutes * 60),
+        source_tz: None,
+        notes: Some(notes),
+        tags: BTreeSet::new(),
+        billable: true,
+        kind: EntryKind::Work,
+    }
+}
+
+/// Books each person's working days: each provider owns its own slot of the day (so
+/// nothing overlaps across providers), and every fifth day the same 16:30 meeting is
+/// recorded in two providers (it must end up once everywhere, not twice).
+fn book(sims: &[&dyn SimulatorControl], seeded: &[Seeded]) -> usize {
+    let slots = [(8 * 60, 120), (10 * 60 + 30, 150), (13 * 60 + 30, 180)];
+    let mut shared = 0;
+    for (di, day) in days().into_iter().enumerate() {
+        for (pi, _) in PEOPLE.iter().enumerate() {
+            for (si, sim) in sims.iter().enumerate() {
+                let s = &seeded[si];
+                let (name, project) = &s.projects[(di + pi) % s.projects.len()];
+                let (start, minutes) = slots[si];
+                let start = day + Duration::minutes(start + 15 * pi as i64);
+                sim.add_entry(&entry(
+                    &s.people[pi],
+                    project,
+                    start,
+                    minutes - 15 * ((di % 3) as i64),
+                    format!("{name}: work block {}", di + 1),
+                ));
+            }
+            if di % 5 == 0 {
+                // The weekly client meeting on "Website Relaunch", booked in providers 0 and 1
+                // (after everyone's last work block, which ends by 17:00).
+                let start = day + Duration::minutes(17 * 60 + 30);
+                for si in [0, 1] {
+                    let s = &seeded[si];
+                    let project = &s
+                        .projects
+                        .iter()
+                        .find(|(n, _)| n == "Website Relaunch")
+                        .expect("both have it")
+                        .1;
+                    sims[si].add_entry(&entry(
+                        &s.people[pi],
+                        project,
+                        start,
+                        45,
+                        "Client meeting".into(),
+                    ));
+                }
+                shared += 1;
+            }
+        }
+    }
+    shared
+}
+
+fn counts(sim: &dyn SimulatorControl) -> String {
+    format!(
+        "{:>3} people, {:>2} clients, {:>2} projects, {:>4} entries",
+        sim.count(Kind::Person),
+        sim.count(Kind::Client),
+        sim.count(Kind::Project),
+        sim.count(Kind::TimeEntry)
+    )
+}
+
+fn demo_config(dir: &Path, sims: &[(&str, &str, &dyn SimulatorControl)]) -> String {
+    let mut toml = format!(
+        "# Written by `timeweave demo`: three simulated providers on loopback.\n\
+         # The simulators' own rate limits are off and the quotas raised, so the demo is quick;\n\
+         # a real deployment keeps the providers' documented limits (see config.example.toml).\n\n\
+         [ledger]\npath = {:?}\n\n[sync]\nconflict_policy = \"newest\"\n",
+        dir.join("ledger.db").display().to_string()
+    );
+    for (name, kind, sim) in sims {
+        let c = sim.credentials();
+        toml.push_str(&format!(
+            "\n[providers.{name}]\nkind = \"{kind}\"\nbase_url = {:?}\napi_secret = {:?}\n",
+            sim.base_url(),
+            c.api_secret
+        ));
+        if let Some(key) = &c.api_key {
+            toml.push_str(&format!("api_key = {key:?}\n"));
+        }
+        if *kind == "trackingtime" {
+            if let Some(account) = &c.account_id {
+                toml.push_str(&format!("account_id = {account}\n"));
+            }
+            toml.push_str("contact = \"demo@example.com\"\n");
+        }
+        toml.push_str(&format!(
+            "[providers.{name}.rate_limit]\nper_second = 200\n"
+        ));
+    }
+    toml
+}
+
+pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let (dir, _temp): (PathBuf, Option<tempfile::TempDir>) = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            (d.clone(), None)
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("timeweave-demo-")
+                .tempdir()
+                .context("creating a temporary directory")?;
+            if args.keep {
+                (t.keep(), None)
+            } else {
+                (t.path().to_owned(), Some(t))
+            }
+        }
+    };
+
+    println!("timeweave demo: three simulated providers, one ledger\n");
+    let timetrack = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
+    let trackingtime = timeweave_trackingtime::sim::SimServer::start(Default::default())
+        .await
+        .context("starting the TrackingTime simulator")?;
+    let timetracker = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sims: [(&str, &str, &dyn SimulatorControl); 3] = [
+        ("timetrack", "timetrack", &timetrack),
+        ("trackingtime", "trackingtime", &trackingtime),
+        ("timetracker", "timetracker", &timetracker),
+    ];
+    for (_, _, sim) in &sims {
+        sim.set_rate_limiting(false);
+    }
+    let sim_refs: Vec<&dyn SimulatorControl> = sims.iter().map(|(_, _, s)| *s).collect();
+    let seeded: Vec<Seeded> = sim_refs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| seed(*s, i))
+        .collect();
+    let shared = book(&sim_refs, &seeded);
+    println!("before the sync:");
+    for (name, _, sim) in &sims {
+        println!("  {name:<13} {}", counts(*sim));
+    }
+    println!(
+        "  ({shared} meetings are booked in two providers: they must be linked, not copied)\n"
+    );
+
+    let config_path = dir.join("timeweave.toml");
+    std::fs::write(&config_path, demo_config(&dir, &sims))
+        .with_context(|| format!("writing {}", config_path.display()))?;
+    let cfg = config::load_file(&config_path, PathOrigin::Flag, &Environment::empty())?;
+    let handles = cfg
+        .enabled_providers()
+        .map(registry::build)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ledger = Ledger::open(&cfg.ledger.path).await?;
+    let engine = Engine::new(
+        ledger.clone(),
+        SyncSettings::from_config(&cfg),
+        StopFlag::new(),
+    );
+    let outcome = crate::once::run(engine, handles, false, true).await?;
+    println!("sync (timeweave --sync-once):");
+    for line in outcome.summary().lines() {
+        println!("  {line}");
+    }
+
+    println!("\nafter the sync:");
+    for (name, _, sim) in &sims {
+        println!("  {name:<13} {}", counts(*sim));
+    }
+    let entries: Vec<usize> = sims
+        .iter()
+        .map(|(_, _, s)| s.count(Kind::TimeEntry))
+        .collect();
+    let mut tx = ledger.read().await?;
+    let in_ledger = tx.count_live(Kind::TimeEntry).await?;
+    let conflicts = tx.count_open_conflicts(None).await?;
+    let sample = tx.hours_by_person_and_client().await?;
+    drop(tx);
+    ledger.close().await;
+    let converged = entries.iter().all(|n| *n as i64 == in_ledger);
+
+    println!(
+        "\nledger: {}  ({in_ledger} entries, {conflicts} open conflicts)",
+        cfg.ledger.path.display()
+    );
+    println!("config: {}", config_path.display());
+    println!("\nhours per person and client (report_time_entries):");
+    for (person, client, hours) in &sample {
+        println!("  {person:<14} {client:<10} {hours:>7.2}");
+    }
+    println!(
+        "\ntry it yourself:\n  sqlite3 {:?} \"SELECT person, client, round(sum(hours), 2) FROM report_time_entries GROUP BY 1, 2 ORDER BY 1, 2;\"",
+        cfg.ledger.path.display().to_string()
+    );
+    if _temp.is_some() {
+        println!(
+            "  (the directory is temporary: run `timeweave demo --dir DIR` or `--keep` to keep it)"
+        );
+    }
+    println!("\nfinished in {:.1} s", started.elapsed().as_secs_f64());
+    if !converged || !outcome.clean() {
+        eprintln!("demo: the providers did not converge: entries {entries:?}, ledger {in_ledger}");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "converged: every provider and the ledger hold the same {in_ledger} entries, none twice"
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,75 @@
+//! Builds the adapter of each configured provider instance: its transport (limiter with
+//! every quota, retries, timeouts), its kind-specific settings, and the handle the engine
+//! and the scheduler drive (mode, delete propagation, per-cycle request budget).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use timeweave_contract::{Provider, Secret};
+use timeweave_http::Transport;
+
+use crate::config::{ProviderConfig, ProviderKind};
+use crate::schedule::{cron_interval, ScheduledProvider};
+use crate::sync::scan::cycle_budget;
+use crate::sync::ProviderHandle;
+
+/// The engine's handle for one configured instance.
+pub fn build(p: &ProviderConfig) -> anyhow::Result<ProviderHandle> {
+    let transport = Transport::new(p.transport_config())
+        .with_context(|| format!("provider {}: cannot set up HTTP", p.name))?;
+    let stats = transport.stats().clone();
+    let provider: Arc<dyn Provider> = match p.kind {
+        ProviderKind::TimeTrack => Arc::new(
+            timeweave_timetrack::TimeTrackAdapter::new(
+                timeweave_timetrack::Settings {
+                    base_url: p.base_url.clone(),
+                    api_key: p.api_key.clone().unwrap_or_else(|| Secret::new("")),
+                    api_secret: p.api_secret.clone(),
+                    attendances: p.attendances,
+                },
+                transport,
+            )
+            .with_context(|| format!("provider {}", p.name))?,
+        ),
+        ProviderKind::TrackingTime => Arc::new(
+            timeweave_trackingtime::TrackingTimeAdapter::new(
+                timeweave_trackingtime::Settings {
+                    base_url: p.base_url.clone(),
+                    app_password: p.api_secret.clone(),
+                    account_id: p.account_id,
+                    contact: p.contact.clone().unwrap_or_default(),
+                },
+                transport,
+            )
+            .with_context(|| format!("provider {}", p.name))?,
+        ),
+        ProviderKind::TimeTracker => Arc::new(
+            timeweave_timetracker::TimeTrackerAdapter::new(
+                timeweave_timetracker::Settings {
+                    base_url: p.base_url.clone(),
+                    api_token: p.api_secret.clone(),
+                },
+                transport,
+            )
+            .with_context(|| format!("provider {}", p.name))?,
+        ),
+    };
+    Ok(ProviderHandle {
+        name: p.name.clone(),
+        provider,
+        stats: Some(stats),
+        mode: p.mode,
+        propagate_deletes: p.propagate_deletes,
+        budget: cycle_budget(&p.quotas, cron_interval(&p.schedule)),
+    })
+}
+
+/// The handle plus its schedule, for the daemon.
+pub fn build_scheduled(p: &ProviderConfig) -> anyhow::Result<ScheduledProvider> {
+    Ok(ScheduledProvider {
+        handle: build(p)?,
+        kind: p.kind.as_str().to_owned(),
+        schedule: p.schedule.clone(),
+        jitter: p.jitter,
+    })
+}
