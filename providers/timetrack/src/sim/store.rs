@@ -305,8 +305,78 @@ pub fn ms_to_time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.fffZ` of epoch milliseconds, written digit by digit (list pages
+/// format two per row; chrono's general formatter is several times slower). Years outside
+/// 0000–9999 fall back to chrono.
 fn fmt_ms(ms: i64) -> String {
-    format_timestamp(ms_to_time(ms))
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        return format_timestamp(ms_to_time(ms));
+    }
+    let (h, m, sec, milli) = (
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000,
+    );
+    let mut b = [0u8; 24];
+    let mut put = |at: usize, v: i64, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, h, 2);
+    put(14, m, 2);
+    put(17, sec, 2);
+    put(20, milli, 3);
+    b[4] = b'-';
+    b[7] = b'-';
+    b[10] = b'T';
+    b[13] = b':';
+    b[16] = b':';
+    b[19] = b'.';
+    b[23] = b'Z';
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_timestamps_match_chrono() {
+        let samples = [
+            0i64,
+            -1,
+            951_782_400_000,     // 2000-02-29
+            1_773_129_600_123,   // 2026-03-10
+            4_102_444_799_999,   // 2099-12-31T23:59:59.999
+            -62_135_596_800_000, // 0001-01-01
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+        ];
+        for ms in samples
+            .into_iter()
+            .chain((0..2000).map(|i| i * 7_919_000_001))
+        {
+            assert_eq!(fmt_ms(ms), format_timestamp(ms_to_time(ms)), "{ms}");
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
