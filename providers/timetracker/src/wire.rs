@@ -56,22 +56,19 @@ pub struct ListPage {
 impl ListPage {
     /// Reads a list envelope whose array sits under `key`.
     pub fn parse(body: &[u8], key: &str) -> Result<ListPage, String> {
-        #[derive(Deserialize)]
-        struct Raw {
-            pagination: Pagination,
-            #[serde(flatten)]
-            rest: BTreeMap<String, Value>,
-        }
-        let raw: Raw = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-        let items = match raw.rest.get(key) {
-            Some(Value::Array(items)) => items.clone(),
+        let mut map: serde_json::Map<String, Value> =
+            serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        let pagination = map
+            .remove("pagination")
+            .ok_or_else(|| "no `pagination` in the list envelope".to_owned())?;
+        let pagination =
+            Pagination::deserialize(pagination).map_err(|e| format!("`pagination`: {e}"))?;
+        let items = match map.remove(key) {
+            Some(Value::Array(items)) => items,
             Some(_) => return Err(format!("`{key}` is not an array")),
             None => return Err(format!("no `{key}` array in the list envelope")),
         };
-        Ok(ListPage {
-            items,
-            pagination: raw.pagination,
-        })
+        Ok(ListPage { items, pagination })
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
 use super::json::{self, error, validation};
-use super::request::{BodyTime, Caller, Fields, Req, Resp};
+use super::request::{Body, BodyTime, Caller, Fields, Req, Resp};
 use super::store::{EntryRec, ListCursor, Store};
 use crate::time::parse_date;
 
@@ -77,13 +77,25 @@ pub fn list(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     };
     let lo = start.map(|s| (s, i64::MIN));
     let hi = end.map(|e| (e, i64::MAX));
-    let range = || {
-        let r: Box<dyn DoubleEndedIterator<Item = &(NaiveDateTime, i64)>> = match (lo, hi) {
-            (Some(lo), Some(hi)) if lo <= hi => Box::new(store.by_start.range(lo..=hi)),
-            (Some(_), Some(_)) => Box::new(std::iter::empty()),
-            (Some(lo), None) => Box::new(store.by_start.range(lo..)),
-            (None, Some(hi)) => Box::new(store.by_start.range(..=hi)),
-            (None, None) => Box::new(store.by_start.iter()),
+    // The index range of the filter, optionally cut below a resume point (exclusive).
+    let range = |below: Option<(NaiveDateTime, i64)>| {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let lower = lo.map_or(Unbounded, Included);
+        let upper = match (below, hi) {
+            (Some(b), Some(h)) if b <= h => Excluded(b),
+            (Some(b), None) => Excluded(b),
+            (_, Some(h)) => Included(h),
+            (None, None) => Unbounded,
+        };
+        let empty = match (lower, upper) {
+            (Included(l), Included(u)) => l > u,
+            (Included(l), Excluded(u)) => l >= u,
+            _ => false,
+        };
+        let r: Box<dyn DoubleEndedIterator<Item = &(NaiveDateTime, i64)>> = if empty {
+            Box::new(std::iter::empty())
+        } else {
+            Box::new(store.by_start.range((lower, upper)))
         };
         r
     };
@@ -97,7 +109,7 @@ pub fn list(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         .cloned();
     let total = match &cached {
         Some(c) => c.total,
-        None => range()
+        None => range(None)
             .filter(|(_, id)| store.entries.get(id).is_some_and(matches))
             .count() as i64,
     };
@@ -111,20 +123,28 @@ pub fn list(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         Some(_) => 0,
         None => ((page - 1) * per_page) as usize,
     };
-    let iter = range().rev().filter(|k| match resume {
-        Some(Some(after)) => **k < after,
-        _ => true,
-    });
-    for k in iter
+    for k in range(resume.flatten())
+        .rev()
         .filter(|(_, id)| store.entries.get(id).is_some_and(matches))
         .skip(skip)
         .take(per_page as usize)
     {
         if let Some(e) = store.entries.get(&k.1) {
-            items.push(json::entry(store, e));
+            items.push(json::listed_entry(store, e));
         }
         last = Some(*k);
     }
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        pagination: Value,
+        time_entries: &'a [json::ListedEntry<'a>],
+    }
+    let body = serde_json::to_vec(&Out {
+        pagination: json::pagination(page, per_page, total),
+        time_entries: &items,
+    })
+    .unwrap_or_default();
+    drop(items);
     if let Some(after) = last {
         store.cursors.insert(
             key,
@@ -136,10 +156,12 @@ pub fn list(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
             },
         );
     }
-    Resp::json(
-        200,
-        json!({"time_entries": items, "pagination": json::pagination(page, per_page, total)}),
-    )
+    Resp {
+        status: 200,
+        body: Body::RawJson(body),
+        headers: Vec::new(),
+        drop_connection: false,
+    }
 }
 
 fn visible(e: &EntryRec, caller: &Caller) -> bool {

@@ -2,6 +2,7 @@
 //! (spec §4, checked against the recorded samples), plus the envelopes and error bodies.
 
 use chrono::NaiveDateTime;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::store::{ClientRec, EntryRec, ProjectRec, Store, TaskRec, User};
@@ -25,15 +26,62 @@ fn hms(secs: i64) -> String {
     )
 }
 
-/// `round(x, 2)` with Python's int `0` when the duration is null or zero.
-fn hours(secs: Option<i64>) -> Value {
-    match secs {
-        Some(s) if s != 0 => json!(((s as f64 / 3600.0) * 100.0).round() / 100.0),
-        _ => json!(0),
+/// A naive timestamp serialised like `isoformat()`.
+pub struct Ts(pub NaiveDateTime);
+
+impl Serialize for Ts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_naive(self.0))
     }
 }
 
-pub fn entry(store: &Store, e: &EntryRec) -> Value {
+/// `round(duration/3600, 2)`, or Python's int `0` when the duration is null or zero.
+pub enum Hours {
+    Zero,
+    Value(f64),
+}
+
+impl Serialize for Hours {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Hours::Zero => s.serialize_i64(0),
+            Hours::Value(v) => s.serialize_f64(*v),
+        }
+    }
+}
+
+/// `TimeEntry.to_dict()`, serialised straight from the record (listing hot path).
+#[derive(Serialize)]
+pub struct EntryOut<'a> {
+    billable: bool,
+    break_seconds: i64,
+    client: Option<&'a str>,
+    client_id: Option<i64>,
+    created_at: Ts,
+    duration_formatted: String,
+    duration_hours: Hours,
+    duration_seconds: Option<i64>,
+    end_time: Option<Ts>,
+    id: i64,
+    invoice_number: Option<&'a str>,
+    is_active: bool,
+    notes: Option<&'a str>,
+    paid: bool,
+    paused_at: Option<Ts>,
+    project: Option<&'a str>,
+    project_id: Option<i64>,
+    source: &'a str,
+    start_time: Ts,
+    tag_list: Vec<&'a str>,
+    tags: Option<&'a str>,
+    task: Option<&'a str>,
+    task_id: Option<i64>,
+    updated_at: Ts,
+    user: Option<&'a str>,
+    user_id: i64,
+}
+
+pub fn entry_out<'a>(store: &'a Store, e: &'a EntryRec) -> EntryOut<'a> {
     let duration = e.duration_seconds();
     let live = match e.end {
         Some(_) => duration.unwrap_or(0),
@@ -42,47 +90,75 @@ pub fn entry(store: &Store, e: &EntryRec) -> Value {
             ((until - e.start).num_seconds() - e.break_seconds).max(0)
         }
     };
-    let tag_list: Vec<String> = e
-        .tags
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let project = e.project_id.and_then(|p| store.projects.get(&p));
-    let client = e.client_id.and_then(|c| store.clients.get(&c));
-    let task = e.task_id.and_then(|t| store.tasks.get(&t));
-    let user = store.users.get(&e.user_id);
-    let mut v = json!({
-        "billable": e.billable,
-        "break_seconds": e.break_seconds,
-        "client": client.map(|c| c.name.clone()),
-        "client_id": e.client_id,
-        "created_at": ts(e.created_at),
-        "duration_formatted": hms(live),
-        "duration_hours": hours(duration),
-        "duration_seconds": duration,
-        "end_time": ts_opt(e.end),
-        "id": e.id,
-        "invoice_number": e.invoice_number,
-        "is_active": e.end.is_none(),
-        "notes": e.notes,
-        "paid": e.paid,
-        "paused_at": ts_opt(e.paused_at),
-        "project": project.map(|p| p.name.clone()),
-        "project_id": e.project_id,
-        "source": e.source,
-        "start_time": ts(e.start),
-        "tag_list": tag_list,
-        "tags": e.tags,
-        "task": task.map(|t| t.name.clone()),
-        "task_id": e.task_id,
-        "updated_at": ts(e.updated_at),
-        "user": user.map(|u| u.username.clone()),
-        "user_id": e.user_id,
-    });
+    EntryOut {
+        billable: e.billable,
+        break_seconds: e.break_seconds,
+        client: e
+            .client_id
+            .and_then(|c| store.clients.get(&c))
+            .map(|c| c.name.as_str()),
+        client_id: e.client_id,
+        created_at: Ts(e.created_at),
+        duration_formatted: hms(live),
+        duration_hours: match duration {
+            Some(d) if d != 0 => Hours::Value(((d as f64 / 3600.0) * 100.0).round() / 100.0),
+            _ => Hours::Zero,
+        },
+        duration_seconds: duration,
+        end_time: e.end.map(Ts),
+        id: e.id,
+        invoice_number: e.invoice_number.as_deref(),
+        is_active: e.end.is_none(),
+        notes: e.notes.as_deref(),
+        paid: e.paid,
+        paused_at: e.paused_at.map(Ts),
+        project: e
+            .project_id
+            .and_then(|p| store.projects.get(&p))
+            .map(|p| p.name.as_str()),
+        project_id: e.project_id,
+        source: e.source,
+        start_time: Ts(e.start),
+        tag_list: e
+            .tags
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect(),
+        tags: e.tags.as_deref(),
+        task: e
+            .task_id
+            .and_then(|t| store.tasks.get(&t))
+            .map(|t| t.name.as_str()),
+        task_id: e.task_id,
+        updated_at: Ts(e.updated_at),
+        user: store.users.get(&e.user_id).map(|u| u.username.as_str()),
+        user_id: e.user_id,
+    }
+}
+
+/// An entry as listed: straight from the record, or as a `Value` when a test hook replaced
+/// some of its fields.
+#[derive(Serialize)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // one short-lived page of these; boxing would only allocate
+pub enum ListedEntry<'a> {
+    Direct(EntryOut<'a>),
+    Patched(Value),
+}
+
+pub fn listed_entry<'a>(store: &'a Store, e: &'a EntryRec) -> ListedEntry<'a> {
+    if e.overrides.is_empty() {
+        ListedEntry::Direct(entry_out(store, e))
+    } else {
+        ListedEntry::Patched(entry(store, e))
+    }
+}
+
+pub fn entry(store: &Store, e: &EntryRec) -> Value {
+    let mut v = serde_json::to_value(entry_out(store, e)).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
         for (k, val) in &e.overrides {
             map.insert(k.clone(), val.clone());
