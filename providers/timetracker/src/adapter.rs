@@ -1250,11 +1250,16 @@ fn check_entry(op: WriteOp, e: &TimeEntry<RemoteId>) -> Result<(), ProviderError
         ));
     }
     if let Some(end) = e.ended_at {
-        if end <= e.started_at {
+        if end < e.started_at {
             return Err(ProviderError::rejected(format!(
                 "entry {} ends before it starts",
                 e.started_at
             )));
+        }
+        if end == e.started_at {
+            return Err(ProviderError::unsupported(
+                "a zero-length TimeTracker entry (the server needs end_time after start_time)",
+            ));
         }
     }
     if e.notes.as_deref().is_some_and(|n| n.chars().count() > 5000) {

@@ -61,7 +61,11 @@ pub fn list(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     let project = req
         .q("project_id")
         .and_then(|p| p.trim().parse::<i64>().ok());
-    let billable = req.q("billable").map(|b| b.eq_ignore_ascii_case("true"));
+    let strict = store.opts.bug_billable_filter;
+    let billable = req.q("billable").map(|b| {
+        let b = b.trim().to_ascii_lowercase();
+        b == "true" || (!strict && (b == "1" || b == "yes"))
+    });
     let include_active = req.q("include_active") == Some("true");
     let start = req
         .q("start_date")
@@ -269,7 +273,11 @@ pub fn create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     };
     let (mode, tz) = (store.opts.aware_body_times, store.opts.timezone);
     let start = start.stored(mode, tz);
-    let end = end.map(|e| e.stored(mode, tz)).unwrap_or(start);
+    let end = match end {
+        Some(e) => Some(e.stored(mode, tz)),
+        None if store.opts.bug_end_time_defaults_to_start => Some(start),
+        None => None,
+    };
     if project_id.is_none() && client_id.is_none() {
         return bad("Either project_id or client_id is required");
     }
@@ -287,11 +295,13 @@ pub fn create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
             return bad("Invalid task for the selected project");
         }
     }
-    if end <= start {
-        return bad("End time must be after start time");
-    }
-    if store.overlaps(owner, start, end, None) {
-        return bad(OVERLAP);
+    if let Some(end) = end {
+        if end <= start {
+            return bad("End time must be after start time");
+        }
+        if store.opts.reject_overlaps && store.overlaps(owner, start, end, None) {
+            return bad(OVERLAP);
+        }
     }
     let now = store.local_naive();
     let id = store.next_id("entries");
@@ -306,7 +316,7 @@ pub fn create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         },
         task_id,
         start,
-        end: Some(end),
+        end,
         break_seconds: break_seconds.unwrap_or(0).max(0),
         paused_at: None,
         notes,
@@ -477,11 +487,23 @@ pub fn update(store: &mut Store, caller: &Caller, req: &Req, id: i64) -> Resp {
     if let Some(i) = invoice_number {
         e.invoice_number = Some(i);
     }
+    if !store.opts.null_is_noop {
+        let null = |k: &str| body.get(k).is_some_and(Value::is_null);
+        if null("notes") {
+            e.notes = None;
+        }
+        if null("tags") {
+            e.tags = None;
+        }
+        if null("task_id") {
+            e.task_id = None;
+        }
+    }
     if let Some(end) = e.end {
         if end <= e.start {
             return bad("End time must be after start time");
         }
-        if store.overlaps(e.user_id, e.start, end, Some(e.id)) {
+        if store.opts.reject_overlaps && store.overlaps(e.user_id, e.start, end, Some(e.id)) {
             return bad(OVERLAP);
         }
     }

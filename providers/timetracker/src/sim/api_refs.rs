@@ -400,6 +400,7 @@ pub fn archive_project(store: &mut Store, id: i64, by: Option<i64>) {
 /// The hand-written paginator (`task_service.py:197-360`): uncapped `per_page`, 500 on
 /// `per_page=0`, nonsense totals on `page=0`, estimated totals after page 1.
 pub fn tasks(store: &Store, req: &Req) -> Resp {
+    let quirky = store.opts.bug_task_paginator;
     let page = req
         .q("page")
         .and_then(|p| p.trim().parse::<i64>().ok())
@@ -408,10 +409,14 @@ pub fn tasks(store: &Store, req: &Req) -> Resp {
         .q("per_page")
         .and_then(|p| p.trim().parse::<i64>().ok())
         .unwrap_or(50);
-    if per_page == 0 {
+    if per_page == 0 && quirky {
         return Resp::json(500, error("internal_error", "An internal error occurred"));
     }
-    let per_page = per_page.max(1);
+    let (page, per_page) = if quirky {
+        (page, per_page.max(1))
+    } else {
+        paging(req, 50, Some(store.opts.per_page_cap))
+    };
     let project = req
         .q("project_id")
         .and_then(|p| p.trim().parse::<i64>().ok());
@@ -448,7 +453,7 @@ pub fn tasks(store: &Store, req: &Req) -> Resp {
         .map(|t| json::task(store, t))
         .collect();
     let has_more = (offset.max(0) + per_page) < all.len() as i64;
-    let total = if page == 1 {
+    let total = if page == 1 || !quirky {
         all.len() as i64
     } else {
         offset + items.len() as i64 + i64::from(has_more)

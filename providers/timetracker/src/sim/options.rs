@@ -41,6 +41,23 @@ pub struct SimOptions {
     /// An aware `if_updated_at` (with `Z` or an offset) crashes with 500 `internal_error`
     /// (naive-minus-aware TypeError), on SQLite and PostgreSQL alike [§5].
     pub bug_aware_if_updated_at_500: bool,
+    /// `POST /time-entries` without `end_time` defaults it to `start_time` and fails with
+    /// "End time must be after start time" [§5]. Off: it creates a running entry, as the
+    /// upstream docs (wrongly) claim.
+    pub bug_end_time_defaults_to_start: bool,
+    /// The time-entry list's `billable` filter: only `"true"` (any case) selects billable
+    /// entries, any other value (even `1`) non-billable ones [§5]. Off: `1`/`yes` also mean true.
+    pub bug_billable_filter: bool,
+    /// The task list's hand-written paginator: uncapped `per_page`, 500 on `per_page=0`,
+    /// nonsense totals on `page=0`, estimated totals after page 1 [§5]. Off: paged like the
+    /// other lists.
+    pub bug_task_paginator: bool,
+    /// `null` in a time-entry update leaves the field unchanged; `""` is needed to clear
+    /// [§5]. Off: `null` clears notes, tags and the task.
+    pub null_is_noop: bool,
+    /// The server rejects an entry overlapping a completed entry of the same user (400
+    /// "overlaps") on create and update [§5].
+    pub reject_overlaps: bool,
     /// How aware body times are stored [§3]. Default: SQLite (the samples' backend).
     pub aware_body_times: AwareBodyTimes,
     /// The optimistic-lock tolerance of `if_updated_at`, in milliseconds (2 s) [§5].
@@ -75,6 +92,11 @@ impl Default for SimOptions {
             bug_client_get_500: true,
             bug_task_due_date_sqlite: true,
             bug_aware_if_updated_at_500: true,
+            bug_end_time_defaults_to_start: true,
+            bug_billable_filter: true,
+            bug_task_paginator: true,
+            null_is_noop: true,
+            reject_overlaps: true,
             aware_body_times: AwareBodyTimes::DropOffset,
             if_updated_at_tolerance_ms: 2000,
             sqlite_id_reuse: false,
