@@ -182,12 +182,15 @@ fn counts(sim: &dyn SimulatorControl) -> String {
     )
 }
 
-fn demo_config(dir: &Path, sims: &[(&str, &str, &dyn SimulatorControl)]) -> String {
+/// A config file for running simulators: `(instance name, kind, simulator)` each, the
+/// ledger in `dir`, the simulators' credentials inline, quotas raised. Used by the demo, the
+/// end-to-end tests and the benchmarks.
+pub fn config_for_simulators(dir: &Path, sims: &[(&str, &str, &dyn SimulatorControl)]) -> String {
     let mut toml = format!(
         "# Written by `timeweave demo`: three simulated providers on loopback.\n\
          # The simulators' own rate limits are off and the quotas raised, so the demo is quick;\n\
          # a real deployment keeps the providers' documented limits (see config.example.toml).\n\n\
-         [ledger]\npath = {:?}\n\n[sync]\nconflict_policy = \"newest\"\n",
+         [ledger]\npath = {:?}\n\n[sync]\n",
         dir.join("ledger.db").display().to_string()
     );
     for (name, kind, sim) in sims {
@@ -263,7 +266,7 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     );
 
     let config_path = dir.join("timeweave.toml");
-    std::fs::write(&config_path, demo_config(&dir, &sims))
+    std::fs::write(&config_path, config_for_simulators(&dir, &sims))
         .with_context(|| format!("writing {}", config_path.display()))?;
     let cfg = config::load_file(&config_path, PathOrigin::Flag, &Environment::empty())?;
     let handles = cfg

@@ -1,0 +1,478 @@
+//! The engine against the three real simulators on loopback, through real adapters and a
+//! generated config file: data created in each provider reaches the other two, edits and
+//! deletes propagate (or not), conflicting edits settle by each policy, a pull -> push
+//! migration copies exactly once, renames are followed, and shared data is linked.
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, DurationRound, Utc};
+use timeweave::config::{self, Environment, PathOrigin};
+use timeweave::ledger::Ledger;
+use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave_contract::testkit::{list_all, SimulatorControl};
+use timeweave_contract::{
+    Client, EntryKind, Kind, ListScope, Person, Project, Record, RemoteId, TimeEntry, Window,
+};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    tt: timeweave_timetrack::sim::SimServer,
+    tg: timeweave_trackingtime::sim::SimServer,
+    tm: timeweave_timetracker::sim::SimServer,
+    engine: Engine,
+    handles: Vec<ProviderHandle>,
+}
+
+const NAMES: [&str; 3] = ["timetrack", "trackingtime", "timetracker"];
+
+impl Env {
+    async fn new(extra: &str) -> Env {
+        let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
+        let tg = timeweave_trackingtime::sim::SimServer::start(Default::default())
+            .await
+            .unwrap();
+        let tm = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let toml = {
+            let sims: [(&str, &str, &dyn SimulatorControl); 3] = [
+                (NAMES[0], NAMES[0], &tt),
+                (NAMES[1], NAMES[1], &tg),
+                (NAMES[2], NAMES[2], &tm),
+            ];
+            for (_, _, s) in &sims {
+                s.set_rate_limiting(false);
+            }
+            timeweave::demo::config_for_simulators(dir.path(), &sims)
+        };
+        let path = dir.path().join("timeweave.toml");
+        std::fs::write(&path, patch(&toml, extra)).unwrap();
+        let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
+        let handles: Vec<ProviderHandle> = NAMES
+            .iter()
+            .map(|n| timeweave::registry::build(&cfg.providers[*n]).unwrap())
+            .collect();
+        let ledger = Ledger::open(&cfg.ledger.path).await.unwrap();
+        let engine = Engine::new(ledger, SyncSettings::from_config(&cfg), StopFlag::new());
+        Env {
+            _dir: dir,
+            tt,
+            tg,
+            tm,
+            engine,
+            handles,
+        }
+    }
+
+    fn sim(&self, i: usize) -> &dyn SimulatorControl {
+        match i {
+            0 => &self.tt,
+            1 => &self.tg,
+            _ => &self.tm,
+        }
+    }
+
+    async fn cycle(&self, i: usize) -> timeweave::sync::CycleReport {
+        self.engine
+            .run_cycle(
+                &self.handles[i],
+                CycleOptions {
+                    to_completion: true,
+                    dry_run: false,
+                },
+            )
+            .await
+            .unwrap()
+    }
+
+    /// `n` rounds over every provider; every cycle must be clean.
+    async fn rounds(&self, n: usize) {
+        for _ in 0..n {
+            for i in 0..3 {
+                let r = self.cycle(i).await;
+                assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+            }
+        }
+    }
+
+    /// (start, notes) of every entry a provider holds, through its adapter.
+    async fn entries(&self, i: usize) -> Vec<(String, String)> {
+        let window = Window::new(
+            Utc::now() - Duration::days(400),
+            Utc::now() + Duration::days(30),
+        );
+        let mut v: Vec<_> = list_all(
+            self.handles[i].provider.as_ref(),
+            Kind::TimeEntry,
+            ListScope::StartedIn(window),
+        )
+        .await
+        .into_iter()
+        .map(|r| match r.record {
+            Record::TimeEntry(e) => (e.started_at.to_rfc3339(), e.notes.unwrap_or_default()),
+            _ => unreachable!(),
+        })
+        .collect();
+        v.sort();
+        v
+    }
+
+    async fn assert_converged(&self, expected: usize) {
+        let first = self.entries(0).await;
+        assert_eq!(first.len(), expected, "{first:?}");
+        for i in 1..3 {
+            assert_eq!(
+                self.entries(i).await,
+                first,
+                "{} differs from {}",
+                NAMES[i],
+                NAMES[0]
+            );
+        }
+        let mut tx = self.engine.ledger().read().await.unwrap();
+        assert_eq!(
+            tx.count_live(Kind::TimeEntry).await.unwrap(),
+            expected as i64
+        );
+    }
+}
+
+/// Applies `[providers.X] key = value` style overrides: lines "section|key = value".
+fn patch(toml: &str, extra: &str) -> String {
+    let mut out = toml.to_owned();
+    for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+        let (section, kv) = line.split_once('|').expect("section|key = value");
+        let header = format!("[{section}]\n");
+        match out.find(&header) {
+            Some(at) => out.insert_str(at + header.len(), &format!("{kv}\n")),
+            None => out.push_str(&format!("\n{header}{kv}\n")),
+        }
+    }
+    out
+}
+
+struct Refs {
+    person: RemoteId,
+    project: RemoteId,
+}
+
+fn seed_people(sim: &dyn SimulatorControl) -> RemoteId {
+    sim.add_person(&Person {
+        display_name: "Ada Lovelace".into(),
+        email: Some("ada@example.com".into()),
+        username: Some("ada".into()),
+    })
+}
+
+fn seed_project(sim: &dyn SimulatorControl, client: &str, project: &str) -> Refs {
+    let person = seed_people(sim);
+    let client = sim.add_client(&Client {
+        name: client.into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
+    let project = sim.add_project(&Project {
+        client: Some(client),
+        name: project.into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    });
+    Refs { person, project }
+}
+
+fn day(days_ago: i64) -> chrono::DateTime<Utc> {
+    (Utc::now() - Duration::days(days_ago))
+        .duration_trunc(Duration::days(1))
+        .unwrap()
+}
+
+fn entry(r: &Refs, days_ago: i64, hour: i64, notes: &str) -> TimeEntry<RemoteId> {
+    let start = day(days_ago) + Duration::hours(hour);
+    TimeEntry {
+        person: r.person.clone(),
+        project: Some(r.project.clone()),
+        task: None,
+        client: None,
+        started_at: start,
+        ended_at: Some(start + Duration::minutes(50)),
+        break_seconds: 0,
+        duration_seconds: Some(3000),
+        source_tz: None,
+        notes: Some(notes.into()),
+        tags: BTreeSet::new(),
+        billable: true,
+        kind: EntryKind::Work,
+    }
+}
+
+/// Every provider gets its own project and three entries, at hours that never overlap.
+async fn seeded() -> (Env, Vec<Vec<RemoteId>>) {
+    let env = Env::new("").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = seed_project(env.sim(i), "Acme", &format!("Project {i}"));
+        ids.push(
+            (0..3)
+                .map(|d| {
+                    env.sim(i).add_entry(&entry(
+                        &r,
+                        d + 1,
+                        8 + 2 * i as i64,
+                        &format!("{} day {d}", NAMES[i]),
+                    ))
+                })
+                .collect(),
+        );
+    }
+    (env, ids)
+}
+
+#[tokio::test]
+async fn data_created_in_each_provider_reaches_the_other_two() {
+    let (env, _) = seeded().await;
+    env.rounds(2).await;
+    env.assert_converged(9).await;
+    for i in 0..3 {
+        assert_eq!(
+            env.sim(i).count(Kind::Project),
+            3,
+            "{}: every project, once",
+            NAMES[i]
+        );
+        assert_eq!(
+            env.sim(i).count(Kind::Client),
+            1,
+            "{}: one client, matched by name",
+            NAMES[i]
+        );
+    }
+    // A further round changes nothing.
+    for i in 0..3 {
+        let r = env.cycle(i).await;
+        assert_eq!(
+            (r.counts.created, r.counts.updated, r.counts.pushed),
+            (0, 0, 0),
+            "{}",
+            NAMES[i]
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_edit_in_any_provider_propagates() {
+    let (env, ids) = seeded().await;
+    env.rounds(2).await;
+    for (i, ids) in ids.iter().enumerate() {
+        let id = &ids[0];
+        let current = list_all(
+            env.handles[i].provider.as_ref(),
+            Kind::TimeEntry,
+            ListScope::StartedIn(Window::new(day(3), day(-1))),
+        )
+        .await
+        .into_iter()
+        .find(|r| &r.id == id)
+        .expect("listed");
+        let mut rec = current.record.clone();
+        if let Record::TimeEntry(e) = &mut rec {
+            e.notes = Some(format!("edited in {}", NAMES[i]));
+        }
+        assert!(env.sim(i).edit(id, &rec));
+        env.rounds(2).await;
+        for j in 0..3 {
+            assert!(
+                env.entries(j)
+                    .await
+                    .iter()
+                    .any(|(_, n)| *n == format!("edited in {}", NAMES[i])),
+                "the edit in {} reached {}",
+                NAMES[i],
+                NAMES[j]
+            );
+        }
+    }
+    env.assert_converged(9).await;
+}
+
+#[tokio::test]
+async fn a_delete_propagates() {
+    let (env, ids) = seeded().await;
+    env.rounds(2).await;
+    assert!(env.sim(2).remove(Kind::TimeEntry, &ids[2][0]));
+    env.rounds(2).await;
+    env.assert_converged(8).await;
+    assert!(env
+        .entries(0)
+        .await
+        .iter()
+        .all(|(_, n)| n != "timetracker day 0"));
+}
+
+#[tokio::test]
+async fn a_delete_does_not_propagate_when_switched_off() {
+    let env = Env::new("sync|propagate_deletes = false").await;
+    let r = seed_project(env.sim(0), "Acme", "Website");
+    let id = env.sim(0).add_entry(&entry(&r, 2, 9, "keep"));
+    for i in 1..3 {
+        seed_people(env.sim(i));
+    }
+    env.rounds(2).await;
+    assert!(env.sim(0).remove(Kind::TimeEntry, &id));
+    env.rounds(2).await;
+    assert!(env.entries(0).await.is_empty());
+    assert_eq!(env.entries(1).await.len(), 1, "trackingtime keeps its copy");
+    assert_eq!(env.entries(2).await.len(), 1, "timetracker keeps its copy");
+}
+
+async fn conflict(policy_lines: &str) -> Env {
+    let env = Env::new(policy_lines).await;
+    let r = seed_project(env.sim(2), "Acme", "Website");
+    env.sim(2).add_entry(&entry(&r, 2, 9, "original"));
+    seed_people(env.sim(1));
+    seed_people(env.sim(0));
+    env.rounds(2).await;
+    // Edit the same entry in trackingtime and timetracker before either syncs again.
+    for i in [2usize, 1] {
+        let listed = list_all(
+            env.handles[i].provider.as_ref(),
+            Kind::TimeEntry,
+            ListScope::StartedIn(Window::new(day(3), day(-1))),
+        )
+        .await;
+        let mut rec = listed[0].record.clone();
+        if let Record::TimeEntry(e) = &mut rec {
+            e.notes = Some(format!("edited in {}", NAMES[i]));
+        }
+        assert!(env.sim(i).edit(&listed[0].id, &rec));
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    env
+}
+
+#[tokio::test]
+async fn conflicting_edits_settle_by_newest() {
+    let env = conflict("").await;
+    env.rounds(2).await;
+    // trackingtime's edit was made last.
+    for i in 0..3 {
+        assert_eq!(
+            env.entries(i).await[0].1,
+            "edited in trackingtime",
+            "{}",
+            NAMES[i]
+        );
+    }
+}
+
+#[tokio::test]
+async fn conflicting_edits_settle_by_preference() {
+    let env = conflict("sync|conflict_policy = \"prefer\"\nsync|prefer = [\"timetracker\", \"trackingtime\", \"timetrack\"]").await;
+    env.rounds(2).await;
+    for i in 0..3 {
+        assert_eq!(
+            env.entries(i).await[0].1,
+            "edited in timetracker",
+            "{}",
+            NAMES[i]
+        );
+    }
+}
+
+#[tokio::test]
+async fn conflicting_edits_wait_for_an_operator_when_manual() {
+    let env = conflict("sync|conflict_policy = \"manual\"").await;
+    env.rounds(2).await;
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    let open = tx.conflicts(true).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    drop(tx);
+    // The operator takes trackingtime's version; it then reaches everyone.
+    let line = timeweave::conflicts::resolve(
+        env.engine.ledger(),
+        open[0].id,
+        &timeweave::cli::ConflictSide::Provider(open[0].provider.clone()),
+    )
+    .await
+    .unwrap();
+    assert!(line.contains("settled"), "{line}");
+    env.rounds(2).await;
+    let winner = format!("edited in {}", open[0].provider);
+    for i in 0..3 {
+        assert_eq!(env.entries(i).await[0].1, winner, "{}", NAMES[i]);
+    }
+}
+
+#[tokio::test]
+async fn a_migration_copies_everything_exactly_once() {
+    let env = Env::new("providers.timetracker|mode = \"pull\"\nproviders.trackingtime|mode = \"push\"\nproviders.timetrack|enabled = false").await;
+    let r = seed_project(env.sim(2), "Acme", "Website");
+    for d in [1, 5, 40, 100, 250] {
+        env.sim(2)
+            .add_entry(&entry(&r, d, 9, &format!("{d} days ago")));
+    }
+    seed_people(env.sim(1));
+    let before_source = env.entries(2).await;
+    for _ in 0..2 {
+        for i in [2usize, 1] {
+            let r = env.cycle(i).await;
+            assert!(r.errors.is_empty(), "{:?}", r.errors);
+        }
+    }
+    assert_eq!(
+        env.entries(1).await,
+        before_source,
+        "the target holds the source's entries"
+    );
+    assert_eq!(env.sim(1).count(Kind::TimeEntry), 5, "exactly once");
+    assert_eq!(
+        env.entries(2).await,
+        before_source,
+        "the source is untouched"
+    );
+}
+
+#[tokio::test]
+async fn an_out_of_band_project_rename_is_followed() {
+    let env = Env::new("").await;
+    let r = seed_project(env.sim(2), "Acme", "Website");
+    env.sim(2).add_entry(&entry(&r, 2, 9, "on the website"));
+    seed_people(env.sim(0));
+    seed_people(env.sim(1));
+    env.rounds(2).await;
+    assert!(env.sim(2).rename(Kind::Project, &r.project, "Website 2027"));
+    env.rounds(2).await;
+    for i in 0..3 {
+        let names: Vec<String> = list_all(
+            env.handles[i].provider.as_ref(),
+            Kind::Project,
+            ListScope::All,
+        )
+        .await
+        .into_iter()
+        .filter_map(|p| match p.record {
+            Record::Project(p) => Some(p.name),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(names, vec!["Website 2027".to_string()], "{}", NAMES[i]);
+    }
+    env.assert_converged(1).await;
+}
+
+#[tokio::test]
+async fn providers_already_holding_the_same_entries_are_linked() {
+    let env = Env::new("").await;
+    for i in 0..3 {
+        let r = seed_project(env.sim(i), "Acme", "Website");
+        env.sim(i).add_entry(&entry(&r, 3, 10, "the same meeting"));
+        env.sim(i).add_entry(&entry(
+            &r,
+            4,
+            8 + 2 * i as i64,
+            &format!("only in {}", NAMES[i]),
+        ));
+    }
+    env.rounds(2).await;
+    env.assert_converged(4).await;
+}
