@@ -18,8 +18,8 @@ pub use hash::{content_hash, ContentHash, HASH_VERSION};
 pub use model::{
     CanonicalId, Client, EntryKind, Kind, Person, Project, Record, RemoteId, Task, TimeEntry,
 };
-pub use secret::Secret;
 pub use provider::{
     Capabilities, InvalidRecord, KindSupport, ListScope, Page, PageItem, PageToken, Provider,
     ProviderInfo, RemoteRecord, UpdateTarget, Window, WriteOp,
 };
+pub use secret::Secret;

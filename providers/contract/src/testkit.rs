@@ -80,7 +80,10 @@ pub trait SimulatorControl: Send + Sync {
 
 /// A fixed, DST-free instant for test data: 2026-03-10 08:00 UTC plus `minutes`.
 pub fn test_instant(minutes: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).single().expect("valid") + Duration::minutes(minutes)
+    Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0)
+        .single()
+        .expect("valid")
+        + Duration::minutes(minutes)
 }
 
 /// A finished work entry on a project, for tests.
@@ -186,7 +189,10 @@ pub mod conformance {
             .find(|r| r.id == seeded_id)
             .expect("the seeded entry is listed");
         let e = entry_of(found);
-        assert_eq!(e.started_at, seeded.started_at, "start survives the round trip");
+        assert_eq!(
+            e.started_at, seeded.started_at,
+            "start survives the round trip"
+        );
         assert_eq!(e.ended_at, seeded.ended_at, "end survives the round trip");
         assert_eq!(e.person, person);
         assert_eq!(e.project.as_ref(), Some(&project));
@@ -223,18 +229,31 @@ pub mod conformance {
             .expect("update");
         assert_eq!(entry_of(&updated).notes.as_deref(), Some("changed"));
         assert_eq!(entry_of(&updated).ended_at, changed.ended_at);
-        let got = p.get(Kind::TimeEntry, &created.id).await.expect("get").expect("exists");
+        let got = p
+            .get(Kind::TimeEntry, &created.id)
+            .await
+            .expect("get")
+            .expect("exists");
         assert_eq!(entry_of(&got).notes.as_deref(), Some("changed"));
 
         // Delete through the adapter; a second delete is NotFound; get says gone.
-        p.delete(Kind::TimeEntry, &created.id).await.expect("delete");
-        assert!(p.get(Kind::TimeEntry, &created.id).await.expect("get").is_none());
+        p.delete(Kind::TimeEntry, &created.id)
+            .await
+            .expect("delete");
+        assert!(p
+            .get(Kind::TimeEntry, &created.id)
+            .await
+            .expect("get")
+            .is_none());
         match p.delete(Kind::TimeEntry, &created.id).await {
             Err(ProviderError::NotFound { .. }) => {}
             other => panic!("second delete must be NotFound, got {other:?}"),
         }
         let listed = list_all(p, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
-        assert!(listed.iter().all(|r| r.id != created.id), "deleted entry not listed");
+        assert!(
+            listed.iter().all(|r| r.id != created.id),
+            "deleted entry not listed"
+        );
     }
 
     /// A listing over many pages returns every record exactly once.
@@ -256,9 +275,27 @@ pub mod conformance {
     /// A window listing holds only entries that start inside it.
     pub async fn window_bounds(p: &dyn Provider, sim: &dyn SimulatorControl) {
         let (person, project) = seed_basics(sim, "wb");
-        let inside = sim.add_entry(&sample_entry(&person, Some(&project), 10 * 24 * 60, 30, "in"));
-        let before = sim.add_entry(&sample_entry(&person, Some(&project), 8 * 24 * 60, 30, "before"));
-        let after = sim.add_entry(&sample_entry(&person, Some(&project), 12 * 24 * 60, 30, "after"));
+        let inside = sim.add_entry(&sample_entry(
+            &person,
+            Some(&project),
+            10 * 24 * 60,
+            30,
+            "in",
+        ));
+        let before = sim.add_entry(&sample_entry(
+            &person,
+            Some(&project),
+            8 * 24 * 60,
+            30,
+            "before",
+        ));
+        let after = sim.add_entry(&sample_entry(
+            &person,
+            Some(&project),
+            12 * 24 * 60,
+            30,
+            "after",
+        ));
         let window = Window::new(test_instant(9 * 24 * 60), test_instant(11 * 24 * 60));
         let ids: BTreeSet<_> = list_all(p, Kind::TimeEntry, ListScope::StartedIn(window))
             .await
@@ -286,7 +323,11 @@ pub mod conformance {
         let entry = sample_entry(&person, Some(&project), 5 * 24 * 60, 30, "lost answer");
         let record = Record::TimeEntry(entry);
         let key = "conformance-lost-1";
-        assert!(p.find_created(&record, key).await.expect("lookup").is_none());
+        assert!(p
+            .find_created(&record, key)
+            .await
+            .expect("lookup")
+            .is_none());
         let before = sim.count(Kind::TimeEntry);
         sim.inject_faults(Fault::LoseResponse, 1);
         let outcome = p.create(&record, key).await;
@@ -301,8 +342,16 @@ pub mod conformance {
                 .expect("the create landed and must be found"),
         };
         assert_eq!(sim.count(Kind::TimeEntry), before + 1, "exactly one entry");
-        assert!(p.get(Kind::TimeEntry, &found.id).await.expect("get").is_some());
-        assert_eq!(sim.count(Kind::TimeEntry), before + 1, "still exactly one entry");
+        assert!(p
+            .get(Kind::TimeEntry, &found.id)
+            .await
+            .expect("get")
+            .is_some());
+        assert_eq!(
+            sim.count(Kind::TimeEntry),
+            before + 1,
+            "still exactly one entry"
+        );
     }
 
     /// Reference kinds round-trip: clients, projects (with client) and tasks are listed
@@ -311,10 +360,16 @@ pub mod conformance {
         let (person, project) = seed_basics(sim, "ref");
         let caps = p.capabilities();
         let people = list_all(p, Kind::Person, ListScope::All).await;
-        assert!(people.iter().any(|r| r.id == person), "seeded person listed");
+        assert!(
+            people.iter().any(|r| r.id == person),
+            "seeded person listed"
+        );
         if caps.project.list {
             let projects = list_all(p, Kind::Project, ListScope::All).await;
-            assert!(projects.iter().any(|r| r.id == project), "seeded project listed");
+            assert!(
+                projects.iter().any(|r| r.id == project),
+                "seeded project listed"
+            );
         }
         if caps.task.list && caps.task.create {
             let task = sim.add_task(&Task {
