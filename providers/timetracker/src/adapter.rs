@@ -413,11 +413,11 @@ impl TimeTrackerAdapter {
             // The server compares naive local start times, inclusive at both ends. Ask for an
             // hour more on each side (a DST fold makes naive bounds ambiguous) and keep the
             // half-open UTC window on our side.
-            query.push((
-                "start_date",
-                write_local(zone.tz, w.from - Duration::hours(1)),
-            ));
-            query.push(("end_date", write_local(zone.tz, w.to + Duration::hours(1))));
+            let hour = Duration::hours(1);
+            let from = w.from.checked_sub_signed(hour).unwrap_or(w.from);
+            let to = w.to.checked_add_signed(hour).unwrap_or(w.to);
+            query.push(("start_date", write_local(zone.tz, from)));
+            query.push(("end_date", write_local(zone.tz, to)));
         }
         if let Some(u) = user_id {
             query.push(("user_id", u.to_string()));

@@ -37,18 +37,18 @@ pub fn format_naive(t: NaiveDateTime) -> String {
 }
 
 /// A naive app-local time as the instant the server means (fold=1 rules, see module doc).
-pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+/// `None` only for values at the edge of the representable range.
+pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
         // fold=1: the second occurrence, i.e. standard time after the fall-back.
-        LocalResult::Ambiguous(_, later) => later.with_timezone(&Utc),
+        LocalResult::Ambiguous(_, later) => Some(later.with_timezone(&Utc)),
         LocalResult::None => {
             // A spring-forward gap: fold=1 applies the offset in force after the transition.
-            let after = tz
-                .offset_from_utc_datetime(&(local + Duration::hours(3)))
-                .fix();
-            let secs = i64::from(after.local_minus_utc());
-            (local - Duration::seconds(secs)).and_utc()
+            let after = local.checked_add_signed(Duration::hours(3))?;
+            let offset = tz.offset_from_utc_datetime(&after).fix();
+            let secs = i64::from(offset.local_minus_utc());
+            Some(local.checked_sub_signed(Duration::seconds(secs))?.and_utc())
         }
     }
 }
@@ -60,7 +60,7 @@ pub fn utc_to_local(tz: Tz, t: DateTime<Utc>) -> NaiveDateTime {
 
 /// Reads a naive app-local string to UTC.
 pub fn read_local(tz: Tz, s: &str) -> Option<DateTime<Utc>> {
-    parse_naive(s).map(|t| local_to_utc(tz, t))
+    parse_naive(s).and_then(|t| local_to_utc(tz, t))
 }
 
 /// Reads a naive UTC string (clients, projects, users).
@@ -110,16 +110,16 @@ mod tests {
 
     #[test]
     fn winter_and_summer_offsets() {
-        let t = local_to_utc(rome(), naive("2026-11-20T09:00:00"));
+        let t = local_to_utc(rome(), naive("2026-11-20T09:00:00")).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-11-20T08:00:00+00:00");
-        let t = local_to_utc(rome(), naive("2026-07-01T09:00:00"));
+        let t = local_to_utc(rome(), naive("2026-07-01T09:00:00")).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-07-01T07:00:00+00:00");
     }
 
     #[test]
     fn fall_back_fold_resolves_to_standard_time() {
         // 2026-10-25 02:30 happens twice in Rome; the server means the second (CET, +01:00).
-        let t = local_to_utc(rome(), naive("2026-10-25T02:30:00"));
+        let t = local_to_utc(rome(), naive("2026-10-25T02:30:00")).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-10-25T01:30:00+00:00");
         // Both instants write as the same naive string: the first cannot be told apart.
         let first = "2026-10-25T00:30:00Z".parse::<DateTime<Utc>>().unwrap();
@@ -130,14 +130,21 @@ mod tests {
     #[test]
     fn spring_gap_uses_the_offset_after_the_transition() {
         // 2026-03-29 02:30 does not exist in Rome; fold=1 reads it with +02:00.
-        let t = local_to_utc(rome(), naive("2026-03-29T02:30:00"));
+        let t = local_to_utc(rome(), naive("2026-03-29T02:30:00")).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-03-29T00:30:00+00:00");
         // An entry 02:30-03:30 keeps the server's one-hour duration.
-        let end = local_to_utc(rome(), naive("2026-03-29T03:30:00"));
+        let end = local_to_utc(rome(), naive("2026-03-29T03:30:00")).unwrap();
         assert_eq!((end - t).num_seconds(), 3600);
         // Converting from UTC never lands in the gap.
         let w = write_local(rome(), "2026-03-29T01:00:00Z".parse().unwrap());
         assert_eq!(w, "2026-03-29T03:00:00");
+    }
+
+    #[test]
+    fn extreme_values_do_not_panic() {
+        assert!(read_local(rome(), "9999-12-31T23:59:59").is_some());
+        let max = NaiveDateTime::MAX;
+        let _ = local_to_utc(chrono_tz::America::New_York, max);
     }
 
     #[test]

@@ -331,12 +331,15 @@ impl Store {
         end: NaiveDateTime,
         except: Option<i64>,
     ) -> bool {
-        // Entries starting before `end`; entries are short, so scan back from `end` until a
-        // day before `start` (long entries are found by the bounded scan below).
+        // Entries starting before `end`, scanned back to a week before `start` (entries longer
+        // than a week are not checked).
+        let horizon = start
+            .checked_sub_signed(Duration::days(7))
+            .unwrap_or(NaiveDateTime::MIN);
         self.by_start
             .range(..(end, i64::MIN))
             .rev()
-            .take_while(|(s, _)| *s >= start - Duration::days(7))
+            .take_while(|(s, _)| *s >= horizon)
             .filter_map(|(_, id)| self.entries.get(id))
             .any(|e| {
                 Some(e.id) != except
