@@ -530,6 +530,29 @@ impl TimeTrackerAdapter {
             })
     }
 
+    /// The task step of a create, once the entry exists. A passing failure (after the
+    /// transport's retries) is returned, so the engine reconciles with `find_created`, which
+    /// runs this step again. A permanent refusal (the task is gone or belongs elsewhere) is
+    /// logged and the entry is returned as the server holds it, without the task.
+    async fn complete_task(
+        &self,
+        created: wire::TimeEntry,
+        task: Option<&RemoteId>,
+    ) -> Result<wire::TimeEntry, ProviderError> {
+        match self.set_entry_task(created.clone(), task).await {
+            Ok(done) => Ok(done),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(e) => {
+                tracing::warn!(
+                    entry = created.id,
+                    error = %e,
+                    "TimeTracker entry created without its task: the server refused the task"
+                );
+                Ok(created)
+            }
+        }
+    }
+
     async fn create_entry(
         &self,
         e: &TimeEntry<RemoteId>,
@@ -553,7 +576,7 @@ impl TimeTrackerAdapter {
                 Repeat::Safe,
             )
             .await?;
-        let done = self.set_entry_task(created, e.task.as_ref()).await?;
+        let done = self.complete_task(created, e.task.as_ref()).await?;
         mapping::entry(&done, &session.zone).map_err(|r| {
             ProviderError::malformed(format!(
                 "created time entry {} reads back invalid: {r}",
@@ -1145,7 +1168,7 @@ impl Provider for TimeTrackerAdapter {
                 None => Ok(None),
                 Some(found) => {
                     // Finish a create interrupted between its POST and its task PATCH.
-                    let done = self.set_entry_task(found, e.task.as_ref()).await?;
+                    let done = self.complete_task(found, e.task.as_ref()).await?;
                     mapping::entry(&done, &session.zone)
                         .map(Some)
                         .map_err(ProviderError::malformed)

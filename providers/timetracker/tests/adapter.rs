@@ -1058,3 +1058,54 @@ async fn deep_history_pages_through_many_pages() {
     }
     assert_eq!((pages, count), (5, 420));
 }
+
+#[tokio::test]
+async fn a_refused_task_leaves_the_entry_without_it_and_a_passing_failure_is_reported() {
+    let (sim, a) = common::sim().await;
+    let (person, client, project) = seed(&sim);
+    let elsewhere = sim.add_project(&Project {
+        client: Some(client),
+        name: "Elsewhere".into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    });
+    let foreign_task = sim.add_task(&Task {
+        project: elsewhere,
+        name: "Not here".into(),
+        archived: false,
+    });
+    let mut e = sample_entry(&person, Some(&project), 0, 30, "task refused");
+    e.task = Some(foreign_task);
+    let made = a.create(&Record::TimeEntry(e), "refused-1").await.unwrap();
+    assert_eq!(entry(&made).task, None, "the record as the server holds it");
+    assert!(sim.entry_json(n(&made.id)).is_some());
+
+    // A task PATCH that keeps failing with 5xx: the error comes back (the POST landed), and
+    // find_created completes the create afterwards without a second entry.
+    let task = sim.add_task(&Task {
+        project: project.clone(),
+        name: "Good".into(),
+        archived: false,
+    });
+    let mut e2 = sample_entry(&person, Some(&project), 60, 30, "task later");
+    e2.task = Some(task.clone());
+    a.connect().await.unwrap();
+    let before = sim.count(Kind::TimeEntry);
+    sim.inject_faults_after(1, Fault::ServerError, 20); // the POST passes, the PATCHes fail
+    let err = a
+        .create(&Record::TimeEntry(e2.clone()), "later-1")
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    sim.clear_faults();
+    assert_eq!(sim.count(Kind::TimeEntry), before + 1, "the POST landed");
+    let found = a
+        .find_created(&Record::TimeEntry(e2), "later-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry(&found).task, Some(task));
+    assert_eq!(sim.count(Kind::TimeEntry), before + 1);
+    assert_eq!(sim.entry_json(n(&found.id)).unwrap()["notes"], "task later");
+}

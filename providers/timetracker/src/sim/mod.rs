@@ -37,6 +37,8 @@ use store::{ClientRec, EntryRec, ProjectRec, Store, TaskRec, User};
 
 struct Faults {
     fault: Option<Fault>,
+    /// Requests to let through before the fault starts.
+    skip: u32,
     remaining: u32,
 }
 
@@ -54,6 +56,10 @@ impl Shared {
     fn next_fault(&self) -> Option<Fault> {
         let mut f = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         if f.remaining == 0 {
+            return None;
+        }
+        if f.skip > 0 {
+            f.skip -= 1;
             return None;
         }
         f.remaining -= 1;
@@ -113,6 +119,7 @@ impl SimServer {
             store: Mutex::new(store),
             faults: Mutex::new(Faults {
                 fault: None,
+                skip: 0,
                 remaining: 0,
             }),
             connections: Mutex::new(Vec::new()),
@@ -309,6 +316,15 @@ impl SimServer {
             .collect()
     }
 
+    /// Like `inject_faults`, but the first `skip` requests pass untouched (e.g. let a create
+    /// land, then fail what follows it).
+    pub fn inject_faults_after(&self, skip: u32, fault: Fault, count: u32) {
+        let mut f = self.shared.faults.lock().unwrap_or_else(|p| p.into_inner());
+        f.fault = Some(fault);
+        f.skip = skip;
+        f.remaining = count;
+    }
+
     /// Changes the rate quotas at run time.
     pub fn set_rate_limits(&self, per_minute: u32, per_hour: u32) {
         let mut s = self.shared.store();
@@ -316,8 +332,7 @@ impl SimServer {
         s.opts.rate_limit_per_hour = per_hour;
     }
 
-    /// Paths of the requests served so far are not kept; this counts them per method+path
-    /// prefix for tests that assert what the adapter sent.
+    /// The options the simulator runs with (as changed at run time).
     pub fn options(&self) -> SimOptions {
         self.shared.store().opts.clone()
     }
@@ -705,12 +720,14 @@ impl SimulatorControl for SimServer {
     fn inject_faults(&self, fault: Fault, count: u32) {
         let mut f = self.shared.faults.lock().unwrap_or_else(|p| p.into_inner());
         f.fault = Some(fault);
+        f.skip = 0;
         f.remaining = count;
     }
 
     fn clear_faults(&self) {
         let mut f = self.shared.faults.lock().unwrap_or_else(|p| p.into_inner());
         f.fault = None;
+        f.skip = 0;
         f.remaining = 0;
     }
 
