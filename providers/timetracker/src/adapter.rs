@@ -319,7 +319,18 @@ impl TimeTrackerAdapter {
                 ("page", page.to_string()),
                 ("per_page", PAGE_SIZE.to_string()),
             ];
-            match self.list_raw("GET /users", "/users", "users", query).await {
+            let users = self.call(
+                "GET /users",
+                Method::GET,
+                "/users",
+                &query,
+                None,
+                None,
+                Repeat::Safe,
+                true,
+                |b| wire::ListPage::parse_lenient(b, "users"),
+            );
+            match users.await {
                 Ok(list) => {
                     if let Ok(mut g) = self.users_listable.lock() {
                         *g = Some(true);

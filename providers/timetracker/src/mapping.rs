@@ -414,6 +414,32 @@ mod tests {
     }
 
     #[test]
+    fn user_lists_without_pagination_are_one_page() {
+        let bare = br#"[{"id": 1, "username": "admin"}]"#;
+        let l = wire::ListPage::parse_lenient(bare, "users").unwrap();
+        assert_eq!((l.items.len(), l.pagination.has_next), (1, false));
+        let obj = br#"{"users": [{"id": 1}, {"id": 2}]}"#;
+        assert_eq!(
+            wire::ListPage::parse_lenient(obj, "users")
+                .unwrap()
+                .items
+                .len(),
+            2
+        );
+        let paged = br#"{"users": [{"id": 1}], "pagination": {"page": 1, "per_page": 1, "has_next": true, "next_page": 2}}"#;
+        assert!(
+            wire::ListPage::parse_lenient(paged, "users")
+                .unwrap()
+                .pagination
+                .has_next
+        );
+        assert!(
+            wire::ListPage::parse(obj, "users").is_err(),
+            "strict lists need pagination"
+        );
+    }
+
+    #[test]
     fn rates_and_reference_kinds() {
         assert_eq!(rate_to_cents(Some(85.5)), Some(8550));
         assert_eq!(rate_to_cents(Some(0.1 + 0.2)), Some(30));

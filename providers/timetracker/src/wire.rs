@@ -70,6 +70,30 @@ impl ListPage {
         };
         Ok(ListPage { items, pagination })
     }
+
+    /// Like `parse`, for lists whose envelope the spec does not pin down (`GET /users`):
+    /// a bare array, or an object without `pagination`, is read as one complete page.
+    pub fn parse_lenient(body: &[u8], key: &str) -> Result<ListPage, String> {
+        let single = |items: Vec<Value>| ListPage {
+            pagination: Pagination {
+                page: 1,
+                per_page: items.len() as i64,
+                total: Some(items.len() as i64),
+                pages: Some(1),
+                has_next: false,
+                next_page: None,
+            },
+            items,
+        };
+        match serde_json::from_slice::<Value>(body).map_err(|e| e.to_string())? {
+            Value::Array(items) => Ok(single(items)),
+            Value::Object(map) if !map.contains_key("pagination") => match map.get(key) {
+                Some(Value::Array(items)) => Ok(single(items.clone())),
+                _ => Err(format!("no `{key}` array in the list")),
+            },
+            _ => ListPage::parse(body, key),
+        }
+    }
 }
 
 /// A user (`/users/me` `user`, `/users` items).
