@@ -61,6 +61,11 @@ pub fn login(store: &mut Store, req: &Req) -> Resp {
                 &["read:*", "write:*"]
             };
             let token = store.new_token(u.id, scopes);
+            // API_TOKEN_DEFAULT_EXPIRY_DAYS = 90.
+            let expires = store.now_utc() + chrono::Duration::days(90);
+            if let Some(t) = store.tokens.get_mut(&token) {
+                t.expires_at = Some(expires);
+            }
             Resp::json(200, json!({"token": token}))
         }
     }

@@ -211,6 +211,13 @@ impl SimServer {
         self.shared.store().new_token(user_id, scopes)
     }
 
+    /// Sets when a token expires (401 "Token has expired" from then on).
+    pub fn expire_token_at(&self, token: &str, at: DateTime<Utc>) {
+        if let Some(t) = self.shared.store().tokens.get_mut(token) {
+            t.expires_at = Some(at);
+        }
+    }
+
     /// Revokes a token.
     pub fn revoke_token(&self, token: &str) {
         if let Some(t) = self.shared.store().tokens.get_mut(token) {

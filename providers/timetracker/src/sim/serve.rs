@@ -164,6 +164,9 @@ fn authenticate(store: &Store, req: &Req) -> Result<Caller, Resp> {
     let Some(t) = store.tokens.get(&token).filter(|t| t.active) else {
         return Err(unauthorized("Invalid token", "Token not found"));
     };
+    if t.expires_at.is_some_and(|at| at <= store.now_utc()) {
+        return Err(unauthorized("Invalid token", "Token has expired"));
+    }
     match store.users.get(&t.user_id) {
         Some(u) if u.is_active => Ok(Caller {
             token,

@@ -28,6 +28,8 @@ pub struct Token {
     pub user_id: i64,
     pub scopes: Vec<String>,
     pub active: bool,
+    /// `expires_at` (tokens from `/auth/login` expire after 90 days).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Token {
@@ -280,6 +282,7 @@ impl Store {
                 user_id,
                 scopes: scopes.iter().map(|s| s.to_string()).collect(),
                 active: true,
+                expires_at: None,
             },
         );
         token
