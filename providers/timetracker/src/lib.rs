@@ -6,10 +6,17 @@
 #![recursion_limit = "256"]
 
 pub mod adapter;
-pub mod errors;
-pub mod mapping;
 pub mod sim;
+
+// Public only so the crate's own integration tests (the recorded samples) can reach the
+// adapter's JSON types and mapping; not part of the supported surface.
+#[doc(hidden)]
+pub mod errors;
+#[doc(hidden)]
+pub mod mapping;
+#[doc(hidden)]
 pub mod time;
+#[doc(hidden)]
 pub mod wire;
 
 pub use adapter::TimeTrackerAdapter;
