@@ -1,5 +1,4 @@
-//! What each command does once the CLI is parsed and the config loaded. `report` and
-//! `export` are not available yet (issue 8).
+//! What each command does once the CLI is parsed and the config loaded.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,16 +11,6 @@ use crate::ledger::Ledger;
 use crate::registry;
 use crate::status::ProviderFacts;
 use crate::sync::{Engine, StopFlag, SyncSettings};
-
-/// Exit code of a command that is not available yet.
-const NOT_AVAILABLE: u8 = 2;
-
-fn not_available(cmd: &str, issue: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("timeweave {cmd}: not available yet ({issue})");
-    Ok(ExitCode::from(NOT_AVAILABLE))
-}
-
-const REPORTING: &str = "issue 8: reporting and export";
 
 /// `timeweave check` with a config that loaded: print its summary.
 pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
@@ -151,14 +140,22 @@ pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<Exi
     }
 }
 
-/// `timeweave report`.
-pub async fn report(_cfg: &Config, _args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    not_available("report", REPORTING)
+/// `timeweave report`: totals over a range of local work dates on stdout (table, CSV or
+/// JSON) and optionally an HTML report; reads the ledger read-only, beside the daemon.
+pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let today = chrono::Local::now().date_naive();
+    let mut out = std::io::stdout().lock();
+    crate::report::report_command(&cfg.ledger.path, args, today, &mut out).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
-/// `timeweave export`.
-pub async fn export(_cfg: &Config, _args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    not_available("export", REPORTING)
+/// `timeweave export`: time entries over a range as CSV or JSON Lines, streamed to
+/// `--output` or stdout; reads the ledger read-only, beside the daemon.
+pub async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let today = chrono::Local::now().date_naive();
+    let mut out = std::io::stdout().lock();
+    crate::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `timeweave demo`: needs no config file.

@@ -13,6 +13,7 @@ pub mod logging;
 pub mod memory;
 pub mod once;
 pub mod registry;
+pub mod report;
 pub mod schedule;
 pub mod server;
 pub mod status;

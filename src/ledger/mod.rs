@@ -22,6 +22,7 @@ pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
 pub use pending::{NewIntent, PendingPush, PushOp};
 pub use records::{NaturalKeyCandidate, StoredRecord};
+pub use reports::{DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours};
 pub use runs::{RunCounts, RunStatus, RunTotals, SyncRun};
 pub use time::{local_wall_time, parse_instant, to_text, to_text_precise};
 

@@ -1,11 +1,325 @@
-//! Read-only aggregates over the reporting views, for the command line (`demo`, and later
-//! `report`/`export`). The views themselves are the stable contract (`docs/ledger.md`).
+//! Report queries: typed reads of the reporting views (`migrations/0002_reporting.sql`,
+//! documented in `docs/ledger.md`) for `timeweave report`, `timeweave export`, the HTML
+//! report and the demo. Every query reads the views, never the tables behind them, so the
+//! commands see exactly what external readers see.
 
+use chrono::NaiveDate;
+use futures::{Stream, StreamExt};
+use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+use timeweave_contract::CanonicalId;
 
-use super::{Result, Tx};
+use super::{LedgerError, Result, Tx};
+
+/// An inclusive range of local work dates (`work_date`, the entry's date in its own zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl DateRange {
+    fn bounds(&self) -> (String, String) {
+        (
+            self.from.format("%Y-%m-%d").to_string(),
+            self.to.format("%Y-%m-%d").to_string(),
+        )
+    }
+}
+
+/// What report totals are grouped by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TotalsBy {
+    /// One row per person (by id; people with the same name stay apart).
+    Person,
+    /// One row per client (the entry's client, else its project's), and one for none.
+    Client,
+    /// One row per project, and one for entries without a project.
+    Project,
+    /// One row per local work date that has entries.
+    Day,
+}
+
+/// One row of report totals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TotalRow {
+    /// The group's name: person, client, project or date; `None` for "no client/project".
+    pub label: Option<String>,
+    /// A second column: the person's e-mail, or the project's client.
+    pub detail: Option<String>,
+    pub entries: i64,
+    /// Running timers in the group (they count 0 hours until stopped).
+    pub running_entries: i64,
+    pub seconds: i64,
+    pub billable_seconds: i64,
+}
+
+/// Hours of one series (a person or a project) in one week.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeeklyHours {
+    /// Monday of the local work week, `YYYY-MM-DD`.
+    pub week_start: String,
+    /// The person's or project's id; `None` for entries without a project.
+    pub key: Option<String>,
+    pub label: Option<String>,
+    pub seconds: i64,
+}
+
+/// Which series a weekly breakdown has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeeklyBy {
+    Person,
+    Project,
+}
+
+/// One provider instance's row of `report_sync_health`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncHealthRow {
+    pub provider: String,
+    pub last_run_status: Option<String>,
+    pub last_run_finished_at: Option<String>,
+    pub last_run_last_error: Option<String>,
+    pub last_success_at: Option<String>,
+    pub lag_seconds: Option<i64>,
+    pub open_conflicts: i64,
+    pub pending_pushes: i64,
+    pub record_issues: i64,
+    pub linked_entries: i64,
+}
+
+/// One row of `report_time_entries`, as `timeweave export` writes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntryRow {
+    pub entry_id: String,
+    pub work_date: String,
+    pub person: String,
+    pub person_email: Option<String>,
+    pub client: Option<String>,
+    pub project: Option<String>,
+    pub task: Option<String>,
+    pub started_at_utc: String,
+    pub ended_at_utc: Option<String>,
+    pub started_at_local: String,
+    pub ended_at_local: Option<String>,
+    pub time_zone: String,
+    pub running: bool,
+    pub break_seconds: i64,
+    pub duration_seconds: i64,
+    pub hours: f64,
+    pub billable: bool,
+    pub kind: String,
+    /// The tags as the JSON array text the ledger stores (sorted).
+    pub tags: String,
+    pub notes: Option<String>,
+    /// Provider instances holding a copy, comma-separated, sorted.
+    pub providers: Option<String>,
+    pub origin: String,
+    pub updated_at: String,
+}
+
+/// The columns `export_entries` reads, in `EntryRow` order.
+const ENTRY_COLUMNS: &str = "entry_id, work_date, person, person_email, client, project, task, \
+     started_at_utc, ended_at_utc, started_at_local, ended_at_local, time_zone, running, \
+     break_seconds, duration_seconds, hours, billable, kind, tags, notes, providers, origin, \
+     updated_at";
+
+fn entry_from_row(r: &SqliteRow) -> Result<EntryRow> {
+    Ok(EntryRow {
+        entry_id: r.try_get("entry_id")?,
+        work_date: r.try_get("work_date")?,
+        person: r.try_get("person")?,
+        person_email: r.try_get("person_email")?,
+        client: r.try_get("client")?,
+        project: r.try_get("project")?,
+        task: r.try_get("task")?,
+        started_at_utc: r.try_get("started_at_utc")?,
+        ended_at_utc: r.try_get("ended_at_utc")?,
+        started_at_local: r.try_get("started_at_local")?,
+        ended_at_local: r.try_get("ended_at_local")?,
+        time_zone: r.try_get("time_zone")?,
+        running: r.try_get("running")?,
+        break_seconds: r.try_get("break_seconds")?,
+        duration_seconds: r.try_get("duration_seconds")?,
+        hours: r.try_get("hours")?,
+        billable: r.try_get("billable")?,
+        kind: r.try_get("kind")?,
+        tags: r.try_get("tags")?,
+        notes: r.try_get("notes")?,
+        providers: r.try_get("providers")?,
+        origin: r.try_get("origin")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// The views a reader of this version needs (migration 2).
+const REPORT_VIEWS: [&str; 5] = [
+    "report_time_entries",
+    "report_daily_hours",
+    "report_project_totals",
+    "report_sync_health",
+    "report_deleted_entries",
+];
 
 impl Tx {
+    /// The reporting views this version reads that the ledger lacks (empty when it is
+    /// migrated far enough; a read-only reader cannot migrate it).
+    pub async fn missing_report_views(&mut self) -> Result<Vec<&'static str>> {
+        let mut missing = Vec::new();
+        for view in REPORT_VIEWS {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?",
+            )
+            .bind(view)
+            .fetch_one(self.conn())
+            .await?;
+            if n == 0 {
+                missing.push(view);
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Totals over the live entries whose work date is in `range`, grouped `by`.
+    pub async fn report_totals(&mut self, by: TotalsBy, range: DateRange) -> Result<Vec<TotalRow>> {
+        let sql = match by {
+            TotalsBy::Person => {
+                "SELECT person AS label, person_email AS detail, count(*) AS entries, \
+                        sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
+                        sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds \
+                 FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+                 GROUP BY person_id ORDER BY person COLLATE NOCASE, person_id"
+            }
+            TotalsBy::Client => {
+                "SELECT client AS label, NULL AS detail, count(*) AS entries, \
+                        sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
+                        sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds \
+                 FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+                 GROUP BY client_id ORDER BY client IS NULL, client COLLATE NOCASE, client_id"
+            }
+            TotalsBy::Project => {
+                "SELECT project AS label, client AS detail, count(*) AS entries, \
+                        sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
+                        sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds \
+                 FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+                 GROUP BY project_id ORDER BY project IS NULL, project COLLATE NOCASE, project_id"
+            }
+            TotalsBy::Day => {
+                "SELECT work_date AS label, NULL AS detail, count(*) AS entries, \
+                        sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
+                        sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds \
+                 FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+                 GROUP BY work_date ORDER BY work_date"
+            }
+        };
+        let (from, to) = range.bounds();
+        let rows = sqlx::query(sql)
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TotalRow {
+                    label: r.try_get("label")?,
+                    detail: r.try_get("detail")?,
+                    entries: r.try_get("entries")?,
+                    running_entries: r.try_get("running_entries")?,
+                    seconds: r.try_get("seconds")?,
+                    billable_seconds: r.try_get("billable_seconds")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Hours per week (Monday to Sunday, local work dates) and person or project, over
+    /// `range`; weeks without entries are left out. Oldest week first.
+    pub async fn weekly_hours(
+        &mut self,
+        by: WeeklyBy,
+        range: DateRange,
+    ) -> Result<Vec<WeeklyHours>> {
+        let sql = match by {
+            WeeklyBy::Person => {
+                "SELECT week_start, person_id AS key, person AS label, sum(duration_seconds) AS seconds \
+                 FROM report_daily_hours WHERE work_date BETWEEN ?1 AND ?2 \
+                 GROUP BY week_start, person_id ORDER BY week_start, person COLLATE NOCASE, person_id"
+            }
+            WeeklyBy::Project => {
+                "SELECT week_start, project_id AS key, project AS label, sum(duration_seconds) AS seconds \
+                 FROM report_daily_hours WHERE work_date BETWEEN ?1 AND ?2 \
+                 GROUP BY week_start, project_id \
+                 ORDER BY week_start, project IS NULL, project COLLATE NOCASE, project_id"
+            }
+        };
+        let (from, to) = range.bounds();
+        let rows = sqlx::query(sql)
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WeeklyHours {
+                    week_start: r.try_get("week_start")?,
+                    key: r.try_get("key")?,
+                    label: r.try_get("label")?,
+                    seconds: r.try_get("seconds")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every row of `report_sync_health`, by provider name.
+    pub async fn sync_health(&mut self) -> Result<Vec<SyncHealthRow>> {
+        let rows = sqlx::query(
+            "SELECT provider, last_run_status, last_run_finished_at, last_run_last_error, \
+                    last_success_at, lag_seconds, open_conflicts, pending_pushes, record_issues, \
+                    linked_entries \
+             FROM report_sync_health ORDER BY provider",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SyncHealthRow {
+                    provider: r.try_get("provider")?,
+                    last_run_status: r.try_get("last_run_status")?,
+                    last_run_finished_at: r.try_get("last_run_finished_at")?,
+                    last_run_last_error: r.try_get("last_run_last_error")?,
+                    last_success_at: r.try_get("last_success_at")?,
+                    lag_seconds: r.try_get("lag_seconds")?,
+                    open_conflicts: r.try_get("open_conflicts")?,
+                    pending_pushes: r.try_get("pending_pushes")?,
+                    record_issues: r.try_get("record_issues")?,
+                    linked_entries: r.try_get("linked_entries")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The live entries whose work date is in `range`, by work date, start and id, as a
+    /// stream: rows are read from SQLite as they are consumed (a bounded buffer), so memory
+    /// stays constant however many entries the range holds. The transaction's snapshot keeps
+    /// the export consistent while the daemon writes.
+    pub fn export_entries(
+        &mut self,
+        range: DateRange,
+    ) -> impl Stream<Item = Result<EntryRow>> + Send + '_ {
+        let (from, to) = range.bounds();
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+             ORDER BY work_date, started_at_utc, entry_id"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(from)
+            .bind(to)
+            .fetch(self.conn())
+            .map(|row| {
+                row.map_err(LedgerError::from)
+                    .and_then(|r| entry_from_row(&r))
+            })
+    }
+
     /// Hours per person and client over every live entry (client "-" for none).
     pub async fn hours_by_person_and_client(&mut self) -> Result<Vec<(String, String, f64)>> {
         let rows = sqlx::query(
@@ -23,5 +337,38 @@ impl Tx {
                 ))
             })
             .collect()
+    }
+
+    /// Test and benchmark support: inserts `count` finished 25-minute entries of `person`
+    /// (on `project`, if given) in one statement, 40 a day from `first_day` on (UTC, so the
+    /// work date is the UTC date), with a note that needs CSV quoting. Returns the count.
+    #[doc(hidden)]
+    pub async fn seed_synthetic_entries(
+        &mut self,
+        person: &CanonicalId,
+        project: Option<&CanonicalId>,
+        first_day: NaiveDate,
+        count: i64,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 0 WHERE ?4 > 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?4), \
+             s(i, start) AS (SELECT i, datetime(?3, '+' || (i / 40) || ' days', '+' || ((i % 40) * 1800) || ' seconds') FROM n) \
+             INSERT INTO time_entries (id, person_id, project_id, started_at, ended_at, duration_seconds, \
+                 local_started_at, local_ended_at, local_date, notes, tags, content_hash, origin, changed_by, \
+                 created_at, updated_at) \
+             SELECT printf('synthetic-%09d', i), ?1, ?2, \
+                 strftime('%Y-%m-%dT%H:%M:%SZ', start), strftime('%Y-%m-%dT%H:%M:%SZ', start, '+1500 seconds'), 1500, \
+                 strftime('%Y-%m-%dT%H:%M:%S', start), strftime('%Y-%m-%dT%H:%M:%S', start, '+1500 seconds'), \
+                 date(start), 'synthetic entry ' || i || ', \"quoted\"', '[\"bench\",\"synthetic\"]', \
+                 'synthetic', 'synthetic', 'synthetic', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' \
+             FROM s",
+        )
+        .bind(person.as_str())
+        .bind(project.map(CanonicalId::as_str))
+        .bind(first_day.format("%Y-%m-%d").to_string())
+        .bind(count)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
     }
 }

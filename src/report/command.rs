@@ -1,0 +1,191 @@
+//! The `report` and `export` commands: open the ledger read-only (safe while the daemon
+//! writes), check it has the reporting views, read one consistent snapshot, and write the
+//! result. Separate from `commands` so tests can run them on any ledger and any writer.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+
+use super::export::{write_entries, ExportError};
+use super::{html, resolve_range, totals};
+use crate::cli::{ExportArgs, ReportArgs, ReportFormat};
+use crate::ledger::{Ledger, TotalsBy, WeeklyBy};
+
+/// Opens the ledger at `path` read-only for reporting, with a clear error when it does not
+/// exist yet or predates the reporting views.
+pub async fn open_for_reading(path: &Path) -> anyhow::Result<Ledger> {
+    if !path.exists() {
+        bail!(
+            "no ledger at {} yet: run `timeweave sync` (or start the service) first, or set ledger.path",
+            path.display()
+        );
+    }
+    let ledger = Ledger::open_read_only(path)
+        .await
+        .with_context(|| format!("opening the ledger at {} read-only", path.display()))?;
+    let missing = ledger.read().await?.missing_report_views().await?;
+    if !missing.is_empty() {
+        bail!(
+            "the ledger at {} has no {} view yet: it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it",
+            path.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(ledger)
+}
+
+/// `timeweave report`: totals for the range on `out` in the chosen format, and the HTML
+/// report to `args.html` when asked (written under a partial name, then renamed into place).
+pub async fn report_command(
+    ledger_path: &Path,
+    args: &ReportArgs,
+    today: NaiveDate,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let range = resolve_range(args.from, args.to, today).map_err(anyhow::Error::msg)?;
+    let ledger = open_for_reading(ledger_path).await?;
+    let by = TotalsBy::from(args.by);
+    let mut tx = ledger.read().await?;
+    let rows = tx.report_totals(by, range).await?;
+    let html_data = match &args.html {
+        Some(_) => Some(html::HtmlData {
+            range,
+            by,
+            totals: rows.clone(),
+            weekly_projects: tx.weekly_hours(WeeklyBy::Project, range).await?,
+            weekly_people: tx.weekly_hours(WeeklyBy::Person, range).await?,
+            sync_health: tx.sync_health().await?,
+            source: ledger_path.display().to_string(),
+            generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        }),
+        None => None,
+    };
+    drop(tx);
+    ledger.close().await;
+
+    let written = match args.format {
+        ReportFormat::Table => out.write_all(totals::render_table(by, range, &rows).as_bytes()),
+        ReportFormat::Csv => totals::write_csv(out, by, &rows),
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &totals::to_json(by, range, &rows))
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+        }
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the report")?,
+    }
+
+    if let (Some(path), Some(data)) = (&args.html, html_data) {
+        let mut file = PartialFile::create(path)?;
+        file.file()
+            .write_all(html::render(&data).as_bytes())
+            .with_context(|| format!("writing the HTML report to {}", path.display()))?;
+        file.finish()?;
+        eprintln!("wrote the HTML report to {}", path.display());
+    }
+    Ok(())
+}
+
+/// `timeweave export`: the entries of the range, streamed to `args.output` (a partial
+/// file renamed into place when complete) or to `stdout`. Returns how many were written.
+pub async fn export_command(
+    ledger_path: &Path,
+    args: &ExportArgs,
+    today: NaiveDate,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let range = resolve_range(args.from, args.to, today).map_err(anyhow::Error::msg)?;
+    let ledger = open_for_reading(ledger_path).await?;
+    let mut tx = ledger.read().await?;
+    let written = match &args.output {
+        Some(path) => {
+            let mut file = PartialFile::create(path)?;
+            let n = {
+                let mut buffered = io::BufWriter::with_capacity(256 * 1024, file.file());
+                write_entries(tx.export_entries(range), args.format, &mut buffered)
+                    .await
+                    .with_context(|| format!("exporting to {}", path.display()))?
+            };
+            file.finish()?;
+            eprintln!(
+                "exported {n} entries ({} to {}) to {}",
+                range.from,
+                range.to,
+                path.display()
+            );
+            n
+        }
+        None => {
+            let mut buffered = io::BufWriter::with_capacity(64 * 1024, stdout);
+            match write_entries(tx.export_entries(range), args.format, &mut buffered).await {
+                Ok(n) => n,
+                Err(e) if e.is_broken_pipe() => 0,
+                Err(ExportError::Ledger(e)) => return Err(e).context("reading the ledger"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    drop(tx);
+    ledger.close().await;
+    Ok(written)
+}
+
+/// A file written under a temporary name next to its final path (created like any new file,
+/// so the umask applies) and renamed into place when complete: a reader never sees half a
+/// file, and a failure removes the partial file and leaves any previous one in place.
+struct PartialFile {
+    path: PathBuf,
+    partial: PathBuf,
+    file: Option<File>,
+}
+
+impl PartialFile {
+    fn create(path: &Path) -> anyhow::Result<PartialFile> {
+        let name = path
+            .file_name()
+            .with_context(|| format!("{} is not a file name", path.display()))?;
+        let mut partial_name = OsString::from(".");
+        partial_name.push(name);
+        partial_name.push(format!(".{}.partial", std::process::id()));
+        let partial = path.with_file_name(partial_name);
+        let file =
+            File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+        Ok(PartialFile {
+            path: path.to_owned(),
+            partial,
+            file: Some(file),
+        })
+    }
+
+    fn file(&mut self) -> &mut File {
+        self.file.as_mut().expect("open until finished")
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()
+                .with_context(|| format!("writing {}", self.partial.display()))?;
+        }
+        std::fs::rename(&self.partial, &self.path).with_context(|| {
+            format!(
+                "renaming {} to {}",
+                self.partial.display(),
+                self.path.display()
+            )
+        })
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}

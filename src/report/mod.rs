@@ -1,0 +1,105 @@
+//! Reporting on the ledger: `timeweave report` (totals as a terminal table, CSV or JSON, and
+//! an offline HTML report with weekly charts) and `timeweave export` (time entries as CSV or
+//! JSON Lines, streamed). The SQL lives in `ledger::reports`; this module only formats.
+//!
+//! Hours follow the views' rule: a running timer counts 0 hours until it is stopped.
+
+mod chart;
+mod command;
+pub mod csv;
+pub mod export;
+pub mod html;
+pub mod totals;
+
+pub use command::{export_command, open_for_reading, report_command};
+
+use chrono::{Days, NaiveDate};
+
+use crate::ledger::DateRange;
+
+/// Days covered when `--from` is not given: the last 30 days up to `--to` (or today).
+pub const DEFAULT_DAYS: u64 = 30;
+
+/// The inclusive range of local work dates for `--from`/`--to`: both default to the last
+/// [`DEFAULT_DAYS`] days ending `today`; only `--from` runs up to today; only `--to` covers the
+/// 30 days ending there.
+pub fn resolve_range(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<DateRange, String> {
+    let to = to.unwrap_or(today);
+    let from = match from {
+        Some(from) => from,
+        None => to
+            .checked_sub_days(Days::new(DEFAULT_DAYS - 1))
+            .unwrap_or(NaiveDate::MIN),
+    };
+    if from > to {
+        return Err(format!(
+            "--from {from} is after --to {to}: the range is inclusive, give --from on or before --to"
+        ));
+    }
+    Ok(DateRange { from, to })
+}
+
+/// Seconds as hours, rounded to 4 decimals (the views' precision), for CSV and JSON.
+pub fn hours_4(seconds: i64) -> f64 {
+    (seconds as f64 / 3600.0 * 10_000.0).round() / 10_000.0
+}
+
+/// Seconds as hours with 2 decimals, for people to read.
+pub fn hours_2(seconds: i64) -> String {
+    format!("{:.2}", seconds as f64 / 3600.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ranges_default_to_the_last_30_days() {
+        let today = d("2026-03-31");
+        assert_eq!(
+            resolve_range(None, None, today).unwrap(),
+            DateRange {
+                from: d("2026-03-02"),
+                to: today
+            }
+        );
+        assert_eq!(
+            resolve_range(Some(d("2026-01-01")), None, today).unwrap(),
+            DateRange {
+                from: d("2026-01-01"),
+                to: today
+            }
+        );
+        assert_eq!(
+            resolve_range(None, Some(d("2026-01-30")), today).unwrap(),
+            DateRange {
+                from: d("2026-01-01"),
+                to: d("2026-01-30")
+            }
+        );
+        let one_day = resolve_range(Some(today), Some(today), today).unwrap();
+        assert_eq!(one_day.from, one_day.to);
+        let err = resolve_range(Some(d("2026-02-01")), Some(d("2026-01-01")), today).unwrap_err();
+        assert!(
+            err.contains("--from 2026-02-01 is after --to 2026-01-01"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn hours_are_rounded_for_machines_and_people() {
+        assert_eq!(hours_4(5400), 1.5);
+        assert_eq!(hours_4(1), 0.0003);
+        assert_eq!(hours_2(5400), "1.50");
+        assert_eq!(hours_2(0), "0.00");
+        assert_eq!(hours_2(-3600), "-1.00");
+    }
+}
