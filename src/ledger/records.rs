@@ -207,7 +207,8 @@ impl Tx {
     }
 
     /// Replaces a record's content (normalised first); returns the new hash. A tombstoned
-    /// record comes back to life (an edit beats a delete).
+    /// record comes back to life (an edit beats a delete), and is sent again to the
+    /// providers whose copy is gone.
     pub async fn update_record(
         &mut self,
         id: &CanonicalId,
@@ -218,6 +219,15 @@ impl Tx {
         let record = record.clone().normalised();
         let hash = content_hash(&record);
         let now_text = to_text_precise(now);
+        let deleted_sql = format!(
+            "SELECT deleted_at IS NOT NULL FROM {} WHERE id = ?",
+            table(record.kind())
+        );
+        let was_deleted: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(deleted_sql))
+            .bind(id.as_str())
+            .fetch_optional(self.conn())
+            .await?
+            .unwrap_or(false);
         let done = match &record {
             Record::Person(p) => sqlx::query("UPDATE people SET content_hash = ?2, changed_by = ?3, updated_at = ?4, deleted_at = NULL, display_name = ?5, email = ?6, username = ?7 WHERE id = ?1")
                 .bind(id.as_str()).bind(hash.as_str()).bind(changed_by).bind(&now_text)
@@ -255,6 +265,15 @@ impl Tx {
                 format!("{} {id}", record.kind()),
                 "no such record to update",
             ));
+        }
+        if was_deleted {
+            // Back to life (an edit beat a delete): providers whose copy is gone get it
+            // again, so their dead links go.
+            sqlx::query("DELETE FROM links WHERE kind = ? AND canonical_id = ? AND remote_deleted_at IS NOT NULL")
+                .bind(record.kind().as_str())
+                .bind(id.as_str())
+                .execute(self.conn())
+                .await?;
         }
         Ok(hash)
     }
