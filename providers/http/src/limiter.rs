@@ -316,7 +316,10 @@ mod tests {
 
     #[test]
     fn period_keeps_one_request_of_slack() {
-        assert_eq!(Quota::per_minute(600).period(), Duration::from_secs(60) / 599);
+        assert_eq!(
+            Quota::per_minute(600).period(),
+            Duration::from_secs(60) / 599
+        );
         assert_eq!(Quota::per_second(2).period(), Duration::from_millis(500));
     }
 }

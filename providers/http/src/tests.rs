@@ -9,7 +9,9 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Instant;
 
 /// Serves `script[i]` for the i-th request (the last one repeats).
-async fn scripted(script: Vec<(u16, Option<&'static str>, &'static str)>) -> (String, Arc<AtomicUsize>) {
+async fn scripted(
+    script: Vec<(u16, Option<&'static str>, &'static str)>,
+) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
     let script = Arc::new(script);
@@ -27,7 +29,8 @@ async fn scripted(script: Vec<(u16, Option<&'static str>, &'static str)>) -> (St
                 }
                 let mut resp = (StatusCode::from_u16(status).unwrap(), body).into_response();
                 if let Some(ra) = retry_after {
-                    resp.headers_mut().insert("retry-after", ra.parse().unwrap());
+                    resp.headers_mut()
+                        .insert("retry-after", ra.parse().unwrap());
                 }
                 resp
             }
@@ -67,10 +70,17 @@ async fn retry_after_is_honoured_and_nothing_is_lost() {
     let t = transport();
     let start = Instant::now();
     assert_eq!(call(&t, &url, Repeat::Safe).await.unwrap(), "ok");
-    assert!(start.elapsed() >= Duration::from_secs(1), "waited {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        start.elapsed()
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     let s = t.stats().snapshot();
-    assert_eq!((s.requests, s.rate_limited, s.retries, s.failures), (2, 1, 1, 0));
+    assert_eq!(
+        (s.requests, s.rate_limited, s.retries, s.failures),
+        (2, 1, 1, 0)
+    );
 }
 
 #[tokio::test]
@@ -110,16 +120,22 @@ async fn timeouts_are_retried() {
 async fn unsafe_creates_retry_only_what_never_reached_the_provider() {
     // A 500 may have created the record: not re-sent.
     let (url, hits) = scripted(vec![(500, None, "oops"), (201, None, "created")]).await;
-    assert!(call(&transport(), &url, Repeat::OnlyIfNotReceived).await.is_err());
+    assert!(call(&transport(), &url, Repeat::OnlyIfNotReceived)
+        .await
+        .is_err());
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     // A timeout may have created it too.
     let (url, hits) = scripted(vec![(999, None, ""), (201, None, "created")]).await;
-    assert!(call(&transport(), &url, Repeat::OnlyIfNotReceived).await.is_err());
+    assert!(call(&transport(), &url, Repeat::OnlyIfNotReceived)
+        .await
+        .is_err());
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     // A 429 certainly did not.
     let (url, hits) = scripted(vec![(429, Some("0"), ""), (201, None, "created")]).await;
     assert_eq!(
-        call(&transport(), &url, Repeat::OnlyIfNotReceived).await.unwrap(),
+        call(&transport(), &url, Repeat::OnlyIfNotReceived)
+            .await
+            .unwrap(),
         "created"
     );
     assert_eq!(hits.load(Ordering::SeqCst), 2);
