@@ -48,11 +48,15 @@ pub async fn run(
         .context("starting the scheduler")?;
     let runners: Vec<_> = scheduler.runners().to_vec();
     let facts: crate::server::FactsSource =
-        Arc::new(move || runners.iter().map(|r| r.facts()).collect());
+        Arc::new(move || runners.iter().map(|r| r.facts()).collect::<Vec<_>>());
+    let trigger: crate::server::Trigger = {
+        let runners: Vec<_> = scheduler.runners().to_vec();
+        Arc::new(move |name: &str| crate::schedule::trigger(&runners, name))
+    };
 
     let _listener = match cfg.server.listen {
         Some(addr) => {
-            let (bound, task) = crate::server::serve(addr, ledger.clone(), facts.clone())
+            let (bound, task) = crate::server::serve(addr, ledger.clone(), facts.clone(), trigger)
                 .await
                 .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
             tracing::info!("status listener on http://{bound} (/healthz, /metrics)");

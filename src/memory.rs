@@ -39,6 +39,7 @@ pub struct MemoryProvider {
     caps: Capabilities,
     state: Mutex<State>,
     requests: AtomicU64,
+    latency: std::time::Duration,
 }
 
 impl MemoryProvider {
@@ -61,7 +62,14 @@ impl MemoryProvider {
                 ..State::default()
             }),
             requests: AtomicU64::new(0),
+            latency: std::time::Duration::ZERO,
         }
+    }
+
+    /// Every call takes this long (a slow provider).
+    pub fn with_latency(mut self, latency: std::time::Duration) -> Self {
+        self.latency = latency;
+        self
     }
 
     pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
@@ -138,7 +146,10 @@ impl MemoryProvider {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn take_fault(&self) -> Option<MemoryFault> {
+    async fn take_fault(&self) -> Option<MemoryFault> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut s = self.lock();
         if s.faults.is_empty() {
@@ -173,7 +184,7 @@ impl Provider for MemoryProvider {
     }
 
     async fn connect(&self) -> Result<ProviderInfo, ProviderError> {
-        if let Some(MemoryFault::Fail(e)) = self.take_fault() {
+        if let Some(MemoryFault::Fail(e)) = self.take_fault().await {
             return Err(e);
         }
         Ok(ProviderInfo {
@@ -189,7 +200,7 @@ impl Provider for MemoryProvider {
         scope: ListScope,
         token: Option<PageToken>,
     ) -> Result<Page, ProviderError> {
-        if let Some(MemoryFault::Fail(e)) = self.take_fault() {
+        if let Some(MemoryFault::Fail(e)) = self.take_fault().await {
             return Err(e);
         }
         let offset: usize = match token {
@@ -218,7 +229,7 @@ impl Provider for MemoryProvider {
     }
 
     async fn get(&self, kind: Kind, id: &RemoteId) -> Result<Option<RemoteRecord>, ProviderError> {
-        if let Some(MemoryFault::Fail(e)) = self.take_fault() {
+        if let Some(MemoryFault::Fail(e)) = self.take_fault().await {
             return Err(e);
         }
         Ok(self.get_now(kind, id))
@@ -229,7 +240,7 @@ impl Provider for MemoryProvider {
         record: &Record<RemoteId>,
         key: &str,
     ) -> Result<RemoteRecord, ProviderError> {
-        let fault = self.take_fault();
+        let fault = self.take_fault().await;
         if let Some(MemoryFault::Fail(e)) = fault {
             return Err(e);
         }
@@ -253,7 +264,7 @@ impl Provider for MemoryProvider {
         target: &UpdateTarget,
         record: &Record<RemoteId>,
     ) -> Result<RemoteRecord, ProviderError> {
-        let fault = self.take_fault();
+        let fault = self.take_fault().await;
         if let Some(MemoryFault::Fail(e)) = fault {
             return Err(e);
         }
@@ -272,7 +283,7 @@ impl Provider for MemoryProvider {
     }
 
     async fn delete(&self, kind: Kind, id: &RemoteId) -> Result<(), ProviderError> {
-        let fault = self.take_fault();
+        let fault = self.take_fault().await;
         if let Some(MemoryFault::Fail(e)) = fault {
             return Err(e);
         }
@@ -290,7 +301,7 @@ impl Provider for MemoryProvider {
         record: &Record<RemoteId>,
         key: &str,
     ) -> Result<Option<RemoteRecord>, ProviderError> {
-        if let Some(MemoryFault::Fail(e)) = self.take_fault() {
+        if let Some(MemoryFault::Fail(e)) = self.take_fault().await {
             return Err(e);
         }
         let id = self.lock().by_key.get(key).cloned();

@@ -109,6 +109,18 @@ impl Runner {
     }
 }
 
+/// Runs the named provider's cycle now, unless one is running; `false` if unknown.
+pub fn trigger(runners: &[Arc<Runner>], name: &str) -> bool {
+    match runners.iter().find(|r| r.name() == name) {
+        Some(r) => {
+            let r = r.clone();
+            tokio::spawn(async move { r.tick("trigger", false).await });
+            true
+        }
+        None => false,
+    }
+}
+
 /// Every provider's runner on its cron schedule.
 pub struct Scheduler {
     runners: Vec<Arc<Runner>>,
@@ -169,16 +181,9 @@ impl Scheduler {
         &self.runners
     }
 
-    /// Runs a provider's cycle as soon as it is free (webhooks); `false` if unknown.
+    /// Runs a provider's cycle now (webhooks); `false` if unknown.
     pub fn trigger(&self, name: &str) -> bool {
-        match self.runners.iter().find(|r| r.name() == name) {
-            Some(r) => {
-                let r = r.clone();
-                tokio::spawn(async move { r.tick("trigger", false).await });
-                true
-            }
-            None => false,
-        }
+        trigger(&self.runners, name)
     }
 
     /// Runs every provider's cycle now (SIGHUP).

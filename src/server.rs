@@ -1,6 +1,8 @@
 //! The optional HTTP listener of the daemon (`[server] listen`): `/healthz` (200 only when
-//! every provider is healthy, 503 otherwise, with a JSON body saying which is not) and
-//! Prometheus `/metrics`. Read-only; it never triggers work.
+//! every provider is healthy, 503 otherwise, with a JSON body saying which is not),
+//! Prometheus `/metrics`, and `POST /webhooks/{instance}` for TrackingTime's
+//! `event.created`/`event.updated` callbacks, which only make that provider's next cycle
+//! start now (a hint, never a source of data; the provider lock and rate limiter bound it).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,17 +20,26 @@ use crate::status::{self, ProviderFacts};
 /// Gives the current facts of every provider (live counters included).
 pub type FactsSource = Arc<dyn Fn() -> Vec<ProviderFacts> + Send + Sync>;
 
+/// Starts a provider's cycle now; `false` when no such provider runs.
+pub type Trigger = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 #[derive(Clone)]
 struct AppState {
     ledger: Ledger,
     facts: FactsSource,
+    trigger: Trigger,
 }
 
-pub fn router(ledger: Ledger, facts: FactsSource) -> Router {
+pub fn router(ledger: Ledger, facts: FactsSource, trigger: Trigger) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(AppState { ledger, facts })
+        .route("/webhooks/{instance}", axum::routing::post(webhook))
+        .with_state(AppState {
+            ledger,
+            facts,
+            trigger,
+        })
 }
 
 /// Binds `addr` and serves until the task is dropped. Returns the bound address.
@@ -36,10 +47,11 @@ pub async fn serve(
     addr: SocketAddr,
     ledger: Ledger,
     facts: FactsSource,
+    trigger: Trigger,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(ledger, facts);
+    let app = router(ledger, facts, trigger);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("the status listener stopped: {e}");
@@ -79,4 +91,35 @@ async fn metrics(State(s): State<AppState>) -> Response {
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("ledger: {e}\n")).into_response(),
     }
+}
+
+async fn webhook(
+    State(s): State<AppState>,
+    axum::extract::Path(instance): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(facts) = (s.facts)().into_iter().find(|f| f.name == instance) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no provider instance named {instance:?}\n"),
+        )
+            .into_response();
+    };
+    if facts.kind != timeweave_trackingtime::KIND {
+        return (
+            StatusCode::NOT_FOUND,
+            format!(
+                "{instance} is a {} instance; only TrackingTime sends webhooks\n",
+                facts.kind
+            ),
+        )
+            .into_response();
+    }
+    let hint = timeweave_trackingtime::parse_webhook(&body);
+    if !hint.concerns_time_entries() {
+        return (StatusCode::OK, "ignored: not about time entries\n").into_response();
+    }
+    tracing::info!(provider = %instance, events = ?hint.events, "webhook: running the provider now");
+    (s.trigger)(&instance);
+    (StatusCode::ACCEPTED, "cycle triggered\n").into_response()
 }

@@ -1,0 +1,241 @@
+//! Daemon behaviour in-process: a tick that finds the previous cycle still running is
+//! skipped, `/healthz` and `/metrics` report a failing provider, and a TrackingTime webhook
+//! makes that provider run now.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use timeweave::config::Mode;
+use timeweave::ledger::Ledger;
+use timeweave::memory::{MemoryFault, MemoryProvider};
+use timeweave::schedule::{Runner, ScheduledProvider};
+use timeweave::status::ProviderFacts;
+use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
+use timeweave::sync::scan::ScanSettings;
+use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave_contract::ProviderError;
+
+fn settings() -> SyncSettings {
+    SyncSettings {
+        policy: ConflictPolicy::Newest,
+        guard: MassDeleteGuard {
+            max_fraction: 0.2,
+            min_count: 10,
+        },
+        scan: ScanSettings {
+            hot_back: chrono::Duration::days(35),
+            hot_ahead: chrono::Duration::days(7),
+            slice: chrono::Duration::days(30),
+            horizon: chrono::Utc::now() - chrono::Duration::days(100),
+        },
+        people: Default::default(),
+    }
+}
+
+fn handle(name: &str, p: Arc<MemoryProvider>) -> ProviderHandle {
+    ProviderHandle {
+        name: name.into(),
+        provider: p,
+        stats: None,
+        mode: Mode::Both,
+        propagate_deletes: true,
+        budget: None,
+    }
+}
+
+async fn engine() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    (dir, Engine::new(ledger, settings(), StopFlag::new()))
+}
+
+fn facts(name: &str, kind: &str) -> ProviderFacts {
+    ProviderFacts {
+        name: name.into(),
+        kind: kind.into(),
+        mode: "both".into(),
+        schedule: "0 */5 * * * *".into(),
+        interval: Duration::from_secs(300),
+        live: None,
+    }
+}
+
+#[tokio::test]
+async fn overlapping_ticks_never_run_two_cycles_of_one_provider() {
+    let (_d, engine) = engine().await;
+    let slow = Arc::new(MemoryProvider::new(10).with_latency(Duration::from_millis(150)));
+    let runner = Runner::new(
+        ScheduledProvider {
+            handle: handle("slow", slow.clone()),
+            kind: "memory".into(),
+            schedule: "* * * * * *".into(),
+            jitter: Duration::ZERO,
+        },
+        engine.clone(),
+    );
+    let (a, b, c) = tokio::join!(runner.tick("t1", false), runner.tick("t2", false), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        runner.tick("t3", false).await
+    });
+    let ran = [a.is_some(), b.is_some(), c.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    assert_eq!(ran, 1, "exactly one of the overlapping ticks ran a cycle");
+    let mut tx = engine.ledger().read().await.unwrap();
+    assert_eq!(tx.recent_runs(Some("slow"), 10).await.unwrap().len(), 1);
+    drop(tx);
+    // Once it is done, the next tick runs.
+    assert!(runner.tick("t4", false).await.is_some());
+}
+
+#[tokio::test]
+async fn health_and_metrics_report_a_failing_provider() {
+    let (_d, engine) = engine().await;
+    let good = Arc::new(MemoryProvider::new(10));
+    let bad = Arc::new(MemoryProvider::new(10));
+    bad.inject(vec![MemoryFault::Fail(ProviderError::Auth {
+        message: "HTTP 401: token revoked".into(),
+    })]);
+    for (name, p) in [("good", good), ("bad", bad)] {
+        engine
+            .run_cycle(&handle(name, p), CycleOptions::default())
+            .await
+            .unwrap();
+    }
+    let all = vec![facts("good", "memory"), facts("bad", "memory")];
+    let source: timeweave::server::FactsSource = Arc::new(move || all.clone());
+    let trigger: timeweave::server::Trigger = Arc::new(|_| true);
+    let (addr, task) = timeweave::server::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        engine.ledger().clone(),
+        source,
+        trigger,
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 503);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["healthy"], false);
+    assert_eq!(body["providers"]["good"]["healthy"], true);
+    assert_eq!(body["providers"]["bad"]["healthy"], false);
+    assert!(
+        body["providers"]["bad"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("token revoked"),
+        "{body}"
+    );
+
+    let metrics = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("timeweave_healthy{provider=\"bad\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("timeweave_healthy{provider=\"good\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("timeweave_cycles_total{provider=\"bad\",result=\"failed\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("# TYPE timeweave_open_conflicts gauge"));
+    task.abort();
+}
+
+#[tokio::test]
+async fn healthy_when_every_provider_succeeded_recently() {
+    let (_d, engine) = engine().await;
+    engine
+        .run_cycle(
+            &handle("good", Arc::new(MemoryProvider::new(10))),
+            CycleOptions::default(),
+        )
+        .await
+        .unwrap();
+    let statuses = timeweave::status::collect(
+        engine.ledger(),
+        &[facts("good", "memory")],
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(statuses[0].healthy(), "{:?}", statuses[0].problem);
+    // Too long since the last success: unhealthy.
+    let later = chrono::Utc::now() + chrono::Duration::minutes(30);
+    let statuses = timeweave::status::collect(engine.ledger(), &[facts("good", "memory")], later)
+        .await
+        .unwrap();
+    assert!(statuses[0]
+        .problem
+        .as_deref()
+        .unwrap_or("")
+        .contains("expected every 300 s"));
+}
+
+#[tokio::test]
+async fn a_trackingtime_webhook_runs_that_provider_now() {
+    let (_d, engine) = engine().await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let trigger: timeweave::server::Trigger = Arc::new(move |name: &str| {
+        assert_eq!(name, "tracking");
+        h.fetch_add(1, Ordering::SeqCst);
+        true
+    });
+    let all = vec![
+        facts("tracking", "trackingtime"),
+        facts("tm", "timetracker"),
+    ];
+    let source: timeweave::server::FactsSource = Arc::new(move || all.clone());
+    let (addr, task) = timeweave::server::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        engine.ledger().clone(),
+        source,
+        trigger,
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: &'static str| {
+        http.post(format!("http://{addr}{path}")).body(body).send()
+    };
+    let r = post(
+        "/webhooks/tracking",
+        r#"{"event":"event.updated","data":{"id":3490132317}}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // Unknown instances and non-TrackingTime instances are refused; nothing runs.
+    assert_eq!(
+        post("/webhooks/nope", "{}")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(
+        post("/webhooks/tm", "{}").await.unwrap().status().as_u16(),
+        404
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    task.abort();
+}
