@@ -81,6 +81,8 @@ pub struct SyncHealthRow {
     pub last_run_last_error: Option<String>,
     pub last_success_at: Option<String>,
     pub lag_seconds: Option<i64>,
+    pub runs: i64,
+    pub failed_runs: i64,
     pub open_conflicts: i64,
     pub pending_pushes: i64,
     pub record_issues: i64,
@@ -273,7 +275,7 @@ impl Tx {
     pub async fn sync_health(&mut self) -> Result<Vec<SyncHealthRow>> {
         let rows = sqlx::query(
             "SELECT provider, last_run_status, last_run_finished_at, last_run_last_error, \
-                    last_success_at, lag_seconds, open_conflicts, pending_pushes, record_issues, \
+                    last_success_at, lag_seconds, runs, failed_runs, open_conflicts, pending_pushes, record_issues, \
                     linked_entries \
              FROM report_sync_health ORDER BY provider",
         )
@@ -288,6 +290,8 @@ impl Tx {
                     last_run_last_error: r.try_get("last_run_last_error")?,
                     last_success_at: r.try_get("last_success_at")?,
                     lag_seconds: r.try_get("lag_seconds")?,
+                    runs: r.try_get("runs")?,
+                    failed_runs: r.try_get("failed_runs")?,
                     open_conflicts: r.try_get("open_conflicts")?,
                     pending_pushes: r.try_get("pending_pushes")?,
                     record_issues: r.try_get("record_issues")?,
