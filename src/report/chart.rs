@@ -133,18 +133,18 @@ impl WeeklyChart {
     }
 }
 
-/// The smallest 1, 2 or 5 times a power of ten at or above `x` (at least 1).
-fn nice_ceiling(x: f64) -> f64 {
-    if x <= 1.0 {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(x.log10().floor());
-    for m in [1.0, 2.0, 5.0, 10.0] {
-        if m * magnitude >= x - 1e-9 {
-            return m * magnitude;
-        }
-    }
-    10.0 * magnitude
+/// The y axis for a largest value of `max` hours: a round step (1, 2, 2.5 or 5 times a
+/// power of ten) and the number of steps (at most 4) up to the axis top.
+fn y_axis(max: f64) -> (f64, u32) {
+    let raw = (max / 4.0).max(0.25);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|&s| s >= raw - 1e-9)
+        .unwrap_or(10.0 * magnitude);
+    let steps = ((max / step) - 1e-9).ceil().max(1.0) as u32;
+    (step, steps)
 }
 
 fn hours(seconds: i64) -> f64 {
@@ -159,7 +159,7 @@ pub fn svg(chart: &WeeklyChart, title: &str) -> String {
     const PLOT_H: f64 = 220.0;
     const BOTTOM: f64 = 34.0;
     let n = chart.weeks.len().max(1);
-    let step = (920.0 / n as f64).clamp(3.0, 56.0);
+    let step = (920.0 / n as f64).clamp(3.0, 90.0);
     let bar = (step * 0.72).max(2.0);
     let width = LEFT + RIGHT + step * n as f64;
     let height = TOP + PLOT_H + BOTTOM;
@@ -167,7 +167,8 @@ pub fn svg(chart: &WeeklyChart, title: &str) -> String {
         .map(|w| chart.week_total(w))
         .max()
         .unwrap_or(0);
-    let y_max = nice_ceiling(hours(max_week));
+    let (tick, ticks) = y_axis(hours(max_week));
+    let y_max = tick * f64::from(ticks);
     let y = |h: f64| TOP + PLOT_H - h / y_max * PLOT_H;
 
     let mut s = String::new();
@@ -178,8 +179,8 @@ pub fn svg(chart: &WeeklyChart, title: &str) -> String {
     );
     let _ = write!(s, "<title>{}</title>", escape(title));
     // Grid and y axis labels.
-    for i in 0..=4 {
-        let h = y_max * f64::from(i) / 4.0;
+    for i in 0..=ticks {
+        let h = tick * f64::from(i);
         let gy = y(h);
         let _ = write!(
             s,
@@ -227,7 +228,7 @@ pub fn svg(chart: &WeeklyChart, title: &str) -> String {
                 r#"<text class="total" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
                 x + bar / 2.0,
                 y(hours(total)) - 4.0,
-                trim_number((hours(total) * 10.0).round() / 10.0)
+                trim_number(hours(total))
             );
         }
         if w % label_every == 0 {
@@ -323,10 +324,14 @@ mod tests {
         assert!(svg.contains("data-hours=\"1.50\""));
         assert!(svg.contains("P &lt;a&amp;b&gt; · week of 2026-03-02: 1.50 h"));
         assert!(svg.contains("aria-label=\"Weekly &quot;hours&quot;\""));
-        assert!(svg.contains(">2</text>"), "y axis goes to 2 h: {svg}");
-        assert_eq!(nice_ceiling(7.5), 10.0);
-        assert_eq!(nice_ceiling(41.0), 50.0);
-        assert_eq!(nice_ceiling(0.2), 1.0);
+        assert!(svg.contains(">1.5</text>"), "y axis goes to 1.5 h: {svg}");
+        assert_eq!(y_axis(1.5), (0.5, 3));
+        assert_eq!(y_axis(4.75), (2.0, 3));
+        assert_eq!(y_axis(40.0), (10.0, 4));
+        assert_eq!(y_axis(41.0), (20.0, 3));
+        assert_eq!(y_axis(0.0), (0.25, 1));
+        assert_eq!(y_axis(160.0), (50.0, 4));
         assert_eq!(trim_number(12.5), "12.5");
+        assert_eq!(trim_number(4.75), "4.75");
     }
 }

@@ -167,6 +167,15 @@ fn lag_text(seconds: i64) -> String {
     }
 }
 
+/// `2026-03-20T11:05:00.000Z` as `2026-03-20 11:05`.
+fn short_time(t: Option<&str>) -> String {
+    match t {
+        Some(t) if t.len() >= 16 => t[..16].replacen('T', " ", 1),
+        Some(t) => t.to_owned(),
+        None => "-".into(),
+    }
+}
+
 fn health_section(out: &mut String, rows: &[SyncHealthRow]) {
     out.push_str(r#"<section id="sync-health"><h2>Sync health</h2>"#);
     if rows.is_empty() {
@@ -195,7 +204,7 @@ fn health_section(out: &mut String, rows: &[SyncHealthRow]) {
             r#"<tr><td>{}</td><td class="{class}">{}</td><td>{}</td><td class="n">{}</td>{}{}{}<td class="n">{}</td><td>{}</td></tr>"#,
             escape(&r.provider),
             escape(status),
-            escape(r.last_run_finished_at.as_deref().unwrap_or("-")),
+            escape(&short_time(r.last_run_finished_at.as_deref())),
             r.lag_seconds
                 .map(lag_text)
                 .unwrap_or_else(|| "never".into()),
@@ -290,5 +299,10 @@ mod tests {
         assert_eq!(lag_text(600), "10 min");
         assert_eq!(lag_text(36_000), "10 h");
         assert_eq!(lag_text(864_000), "10 days");
+        assert_eq!(
+            short_time(Some("2026-03-20T11:05:00.000Z")),
+            "2026-03-20 11:05"
+        );
+        assert_eq!(short_time(None), "-");
     }
 }
