@@ -774,3 +774,29 @@ async fn the_binary_reports_and_exports() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is after --to"));
 }
+
+#[tokio::test]
+async fn the_documented_example_queries_run() {
+    let f = known_ledger().await;
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ledger.md")).unwrap();
+    let queries: Vec<&str> = doc
+        .split("```sql\n")
+        .skip(1)
+        .map(|block| &block[..block.find("```").unwrap()])
+        .collect();
+    assert!(queries.len() >= 6, "docs/ledger.md lost its examples");
+    for q in &queries {
+        rows(&f, q).await; // panics on an error
+    }
+    let running = queries
+        .iter()
+        .find(|q| q.contains("WHERE running"))
+        .unwrap();
+    assert_eq!(rows(&f, running).await.len(), 1);
+    let amounts = queries
+        .iter()
+        .find(|q| q.contains("billable_amount_cents) / 100.0"))
+        .unwrap();
+    assert_eq!(strs(&rows(&f, amounts).await), vec![vec!["Acme", "550"]]);
+}

@@ -24,10 +24,17 @@ pub async fn open_for_reading(path: &Path) -> anyhow::Result<Ledger> {
             path.display()
         );
     }
-    let ledger = Ledger::open_read_only(path)
+    let context = || {
+        format!(
+            "reading the ledger at {} (read-only: a reader needs read access to the file and to its -wal and -shm files, \
+             which exist while the service runs; see docs/ledger.md)",
+            path.display()
+        )
+    };
+    let ledger = Ledger::open_read_only(path).await.with_context(context)?;
+    let missing = async { ledger.read().await?.missing_report_views().await }
         .await
-        .with_context(|| format!("opening the ledger at {} read-only", path.display()))?;
-    let missing = ledger.read().await?.missing_report_views().await?;
+        .with_context(context)?;
     if !missing.is_empty() {
         bail!(
             "the ledger at {} has no {} view yet: it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it",
