@@ -498,13 +498,25 @@ async fn deleted_entries_show_what_was_deleted_when_and_by_whom() {
     );
 }
 
+/// Label, detail, entries, running entries, seconds, billable seconds.
+type Summary = (Option<String>, Option<String>, i64, i64, i64, i64);
+
 #[tokio::test]
 async fn report_totals_group_over_the_range() {
     let f = known_ledger().await;
     let mut tx = f.ledger.read().await.unwrap();
-    let summary = |rows: Vec<timeweave::ledger::TotalRow>| -> Vec<(Option<String>, Option<String>, i64, i64, i64, i64)> {
+    let summary = |rows: Vec<timeweave::ledger::TotalRow>| -> Vec<Summary> {
         rows.into_iter()
-            .map(|r| (r.label, r.detail, r.entries, r.running_entries, r.seconds, r.billable_seconds))
+            .map(|r| {
+                (
+                    r.label,
+                    r.detail,
+                    r.entries,
+                    r.running_entries,
+                    r.seconds,
+                    r.billable_seconds,
+                )
+            })
             .collect()
     };
     let s = |v: &str| Some(v.to_owned());

@@ -19,7 +19,7 @@ pub fn write_field<W: Write + ?Sized>(out: &mut W, field: &str) -> io::Result<()
         out.write_all(b"\"")?;
         let mut rest = field;
         while let Some(i) = rest.find('"') {
-            out.write_all(rest[..=i].as_bytes())?;
+            out.write_all(&rest.as_bytes()[..=i])?;
             out.write_all(b"\"")?;
             rest = &rest[i + 1..];
         }
