@@ -782,6 +782,16 @@ async fn the_binary_reports_and_exports() {
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 5);
 
+    let out = run(&["report", "--from", "2025-01-01", "--to", "2025-01-31"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No entries in this range."));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the ledger has entries from 2026-02-27 to 2026-03-20"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let out = run(&["export", "--from", "2026-03-31", "--to", "2026-03-01"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is after --to"));

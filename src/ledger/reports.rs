@@ -233,6 +233,15 @@ impl Tx {
             .collect()
     }
 
+    /// The first and last work date with a live entry (`None` for an empty ledger).
+    pub async fn work_date_span(&mut self) -> Result<Option<(String, String)>> {
+        let (first, last): (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT min(work_date), max(work_date) FROM report_time_entries")
+                .fetch_one(self.conn())
+                .await?;
+        Ok(first.zip(last))
+    }
+
     /// Hours per week (Monday to Sunday, local work dates) and person or project, over
     /// `range`; weeks without entries are left out. Oldest week first.
     pub async fn weekly_hours(

@@ -58,6 +58,15 @@ pub async fn report_command(
     let by = TotalsBy::from(args.by);
     let mut tx = ledger.read().await?;
     let rows = tx.report_totals(by, range).await?;
+    if rows.is_empty() {
+        match tx.work_date_span().await? {
+            Some((first, last)) => eprintln!(
+                "no entries between {} and {}; the ledger has entries from {first} to {last} (choose the range with --from and --to)",
+                range.from, range.to
+            ),
+            None => eprintln!("the ledger has no time entries yet: has a sync run?"),
+        }
+    }
     let html_data = match &args.html {
         Some(_) => Some(html::HtmlData {
             range,
@@ -145,15 +154,28 @@ pub async fn export_command(
 
 /// A file written under a temporary name next to its final path (created like any new file,
 /// so the umask applies) and renamed into place when complete: a reader never sees half a
-/// file, and a failure removes the partial file and leaves any previous one in place.
+/// file, and a failure removes the partial file and leaves any previous one in place. A path
+/// that exists and is not a regular file (`/dev/stdout`, a named pipe) is written directly.
 struct PartialFile {
     path: PathBuf,
-    partial: PathBuf,
+    /// `None` when writing to `path` directly.
+    partial: Option<PathBuf>,
     file: Option<File>,
 }
 
 impl PartialFile {
     fn create(path: &Path) -> anyhow::Result<PartialFile> {
+        if path.exists() && !path.is_file() {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            return Ok(PartialFile {
+                path: path.to_owned(),
+                partial: None,
+                file: Some(file),
+            });
+        }
         let name = path
             .file_name()
             .with_context(|| format!("{} is not a file name", path.display()))?;
@@ -165,7 +187,7 @@ impl PartialFile {
             File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
         Ok(PartialFile {
             path: path.to_owned(),
-            partial,
+            partial: Some(partial),
             file: Some(file),
         })
     }
@@ -175,24 +197,80 @@ impl PartialFile {
     }
 
     fn finish(mut self) -> anyhow::Result<()> {
-        if let Some(file) = self.file.take() {
-            file.sync_all()
-                .with_context(|| format!("writing {}", self.partial.display()))?;
+        let file = self.file.take().expect("open until finished");
+        let Some(partial) = self.partial.take() else {
+            return Ok(());
+        };
+        let renamed = file
+            .sync_all()
+            .with_context(|| format!("writing {}", partial.display()))
+            .and_then(|()| {
+                std::fs::rename(&partial, &self.path).with_context(|| {
+                    format!("renaming {} to {}", partial.display(), self.path.display())
+                })
+            });
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&partial);
         }
-        std::fs::rename(&self.partial, &self.path).with_context(|| {
-            format!(
-                "renaming {} to {}",
-                self.partial.display(),
-                self.path.display()
-            )
-        })
+        renamed
     }
 }
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
-        if self.file.is_some() {
-            let _ = std::fs::remove_file(&self.partial);
+        if let (Some(_), Some(partial)) = (&self.file, &self.partial) {
+            let _ = std::fs::remove_file(partial);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_partial_file_appears_only_when_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        std::fs::write(&path, "old").unwrap();
+
+        let mut abandoned = PartialFile::create(&path).unwrap();
+        abandoned.file().write_all(b"half").unwrap();
+        assert_eq!(
+            names(dir.path()).len(),
+            2,
+            "the partial file sits beside the target"
+        );
+        drop(abandoned);
+        assert_eq!(names(dir.path()), ["out.csv"]);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "old",
+            "a failed write keeps the old file"
+        );
+
+        let mut done = PartialFile::create(&path).unwrap();
+        done.file().write_all(b"new").unwrap();
+        done.finish().unwrap();
+        assert_eq!(names(dir.path()), ["out.csv"]);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn device_paths_are_written_directly() {
+        let mut null = PartialFile::create(Path::new("/dev/null")).unwrap();
+        null.file().write_all(b"gone").unwrap();
+        null.finish().unwrap();
+        assert!(Path::new("/dev/null").exists());
     }
 }
