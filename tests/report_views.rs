@@ -680,6 +680,9 @@ async fn export_command_streams_the_range_to_a_file() {
     assert_eq!(first["tags"], serde_json::json!(["a", "b"]));
     assert_eq!(first["providers"], serde_json::json!(["tm", "tt"]));
     assert_eq!(first["hours"], 2.0);
+    assert_eq!(first["person_id"], f.ada.0.as_str());
+    assert_eq!(first["project_id"], f.apollo.0.as_str());
+    assert_eq!(first["client_id"], report_views_client_of_apollo(&f).await);
 }
 
 #[tokio::test]
@@ -821,4 +824,16 @@ async fn the_documented_example_queries_run() {
         .find(|q| q.contains("billable_amount_cents) / 100.0"))
         .unwrap();
     assert_eq!(strs(&rows(&f, amounts).await), vec![vec!["Acme", "550"]]);
+}
+
+async fn report_views_client_of_apollo(f: &Fixture) -> String {
+    rows(
+        f,
+        &format!(
+            "SELECT client_id FROM report_project_totals WHERE project_id = '{}'",
+            f.apollo.0
+        ),
+    )
+    .await[0][0]
+        .clone()
 }

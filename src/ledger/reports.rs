@@ -117,13 +117,18 @@ pub struct EntryRow {
     pub providers: Option<String>,
     pub origin: String,
     pub updated_at: String,
+    /// Ledger ids: stable join keys where names may change.
+    pub person_id: String,
+    pub client_id: Option<String>,
+    pub project_id: Option<String>,
+    pub task_id: Option<String>,
 }
 
 /// The columns `export_entries` reads, in `EntryRow` order.
 const ENTRY_COLUMNS: &str = "entry_id, work_date, person, person_email, client, project, task, \
      started_at_utc, ended_at_utc, started_at_local, ended_at_local, time_zone, running, \
      break_seconds, duration_seconds, hours, billable, kind, tags, notes, providers, origin, \
-     updated_at";
+     updated_at, person_id, client_id, project_id, task_id";
 
 fn entry_from_row(r: &SqliteRow) -> Result<EntryRow> {
     Ok(EntryRow {
@@ -150,6 +155,10 @@ fn entry_from_row(r: &SqliteRow) -> Result<EntryRow> {
         providers: r.try_get("providers")?,
         origin: r.try_get("origin")?,
         updated_at: r.try_get("updated_at")?,
+        person_id: r.try_get("person_id")?,
+        client_id: r.try_get("client_id")?,
+        project_id: r.try_get("project_id")?,
+        task_id: r.try_get("task_id")?,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::cli::ExportFormat;
 use crate::ledger::{EntryRow, LedgerError};
 
 /// The exported columns, in order (the CSV header; the JSON keys).
-pub const COLUMNS: [&str; 23] = [
+pub const COLUMNS: [&str; 27] = [
     "entry_id",
     "work_date",
     "person",
@@ -37,6 +37,10 @@ pub const COLUMNS: [&str; 23] = [
     "providers",
     "origin",
     "updated_at",
+    "person_id",
+    "client_id",
+    "project_id",
+    "task_id",
 ];
 
 #[derive(Debug, Error)]
@@ -80,6 +84,10 @@ struct JsonEntry<'a> {
     providers: Vec<&'a str>,
     origin: &'a str,
     updated_at: &'a str,
+    person_id: &'a str,
+    client_id: Option<&'a str>,
+    project_id: Option<&'a str>,
+    task_id: Option<&'a str>,
 }
 
 fn tags_of(e: &EntryRow) -> Result<Vec<String>, ExportError> {
@@ -120,6 +128,10 @@ fn write_json_line<W: Write + ?Sized>(out: &mut W, e: &EntryRow) -> Result<(), E
             .unwrap_or_default(),
         origin: &e.origin,
         updated_at: &e.updated_at,
+        person_id: &e.person_id,
+        client_id: e.client_id.as_deref(),
+        project_id: e.project_id.as_deref(),
+        task_id: e.task_id.as_deref(),
     };
     serde_json::to_writer(&mut *out, &line).map_err(io::Error::from)?;
     out.write_all(b"\n")?;
@@ -163,6 +175,10 @@ fn write_csv_line<W: Write + ?Sized>(out: &mut W, e: &EntryRow) -> io::Result<()
             opt(&e.providers),
             &e.origin,
             &e.updated_at,
+            &e.person_id,
+            opt(&e.client_id),
+            opt(&e.project_id),
+            opt(&e.task_id),
         ],
     )
 }
@@ -225,6 +241,10 @@ mod tests {
             providers: Some("tm,tt".into()),
             origin: "tt".into(),
             updated_at: "2026-03-11T00:00:00.000Z".into(),
+            person_id: "p1".into(),
+            client_id: None,
+            project_id: Some("pr1".into()),
+            task_id: None,
         }
     }
 
@@ -254,7 +274,7 @@ mod tests {
             body,
             "e1,2026-03-11,\"Smith, \"\"Jo\"\"\",jo@example.org,,Apollo,,2026-03-10T23:30:00Z,2026-03-11T00:00:00Z,\
              2026-03-11T00:30:00,2026-03-11T01:00:00,Europe/Rome,false,0,1800,0.5,true,work,\"[\"\"a\"\",\"\"b c\"\"]\",\
-             \"line one\nline two\",\"tm,tt\",tt,2026-03-11T00:00:00.000Z\n"
+             \"line one\nline two\",\"tm,tt\",tt,2026-03-11T00:00:00.000Z,p1,,pr1,\n"
         );
     }
 
