@@ -29,7 +29,13 @@ pub struct WeeklyChart {
     pub weeks: Vec<NaiveDate>,
     pub series: Vec<Series>,
     pub values: Vec<Vec<i64>>,
+    /// Empty weeks at the start and end of a long range were left out.
+    pub clipped: bool,
 }
+
+/// Ranges of more weeks than this are drawn from their first to their last week with
+/// entries.
+pub const CLIP_AFTER_WEEKS: usize = 53;
 
 fn monday_of(d: NaiveDate) -> NaiveDate {
     d - Days::new(u64::from(d.weekday().num_days_from_monday()))
@@ -109,19 +115,38 @@ impl WeeklyChart {
             });
         }
         let mut values = vec![vec![0i64; weeks.len()]; series.len()];
+        let mut used = vec![false; weeks.len()];
         for r in rows {
             if let (Some(&w), Some(&k)) = (
                 week_index.get(&r.week_start),
                 key_index.get(&r.key.as_deref()),
             ) {
                 values[slot_of_key[k]][w] += r.seconds;
+                used[w] = true;
             }
         }
-        WeeklyChart {
+        let mut chart = WeeklyChart {
             weeks,
             series,
             values,
+            clipped: false,
+        };
+        // A long range (a year or more) is drawn from its first to its last week with
+        // entries, so the bars stay readable; a shorter one shows its empty weeks too.
+        if chart.weeks.len() > CLIP_AFTER_WEEKS {
+            if let (Some(first), Some(last)) =
+                (used.iter().position(|&u| u), used.iter().rposition(|&u| u))
+            {
+                if first > 0 || last + 1 < chart.weeks.len() {
+                    chart.weeks = chart.weeks[first..=last].to_vec();
+                    for v in &mut chart.values {
+                        *v = v[first..=last].to_vec();
+                    }
+                    chart.clipped = true;
+                }
+            }
         }
+        chart
     }
 
     pub fn week_total(&self, w: usize) -> i64 {
@@ -154,7 +179,7 @@ fn hours(seconds: i64) -> f64 {
 /// The chart as an `<svg>` element; `title` labels it for screen readers.
 pub fn svg(chart: &WeeklyChart, title: &str) -> String {
     const LEFT: f64 = 56.0;
-    const RIGHT: f64 = 16.0;
+    const RIGHT: f64 = 36.0;
     const TOP: f64 = 18.0;
     const PLOT_H: f64 = 220.0;
     const BOTTOM: f64 = 34.0;
@@ -310,6 +335,33 @@ mod tests {
         assert_eq!(chart.series[2].total_seconds, 2700);
         let all = WeeklyChart::build(&rows, range, "(no project)", 8);
         assert!(all.series.iter().any(|s| s.label == "(no project)"));
+    }
+
+    #[test]
+    fn long_ranges_are_drawn_from_the_first_to_the_last_busy_week() {
+        let year = DateRange {
+            from: d("2025-01-01"),
+            to: d("2026-12-31"),
+        };
+        let rows = [
+            wh("2026-03-02", Some("a"), 3600),
+            wh("2026-03-16", Some("a"), 0),
+        ];
+        let chart = WeeklyChart::build(&rows, year, "-", 8);
+        assert!(chart.clipped);
+        assert_eq!(
+            chart.weeks,
+            vec![d("2026-03-02"), d("2026-03-09"), d("2026-03-16")]
+        );
+        assert_eq!(chart.values, vec![vec![3600, 0, 0]]);
+        let quarter = DateRange {
+            from: d("2026-01-01"),
+            to: d("2026-03-31"),
+        };
+        let chart = WeeklyChart::build(&rows, quarter, "-", 8);
+        assert!(!chart.clipped);
+        assert_eq!(chart.weeks.len(), 14);
+        assert!(!WeeklyChart::build(&[], year, "-", 8).clipped);
     }
 
     #[test]

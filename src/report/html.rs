@@ -91,6 +91,13 @@ fn chart_section(out: &mut String, id: &str, heading: &str, chart: &WeeklyChart)
         out.push_str(r#"<p class="empty">No entries in this range.</p></section>"#);
         return;
     }
+    if chart.clipped {
+        let (first, last) = (chart.weeks[0], chart.weeks[chart.weeks.len() - 1]);
+        let _ = write!(
+            out,
+            r#"<p class="note">From the first to the last week with entries: {first} to {last}.</p>"#
+        );
+    }
     let _ = write!(
         out,
         r#"<div class="chart-box">{}</div><ul class="legend">"#,
