@@ -13,6 +13,8 @@ CREATE INDEX time_entries_local_date_started ON time_entries (local_date, starte
 -- One row per live time entry. The columns up to `updated_at` are those of the first
 -- version, in the same order; `person_id` onwards are new.
 -- Running timers (no end yet) count as 0 hours until stopped: `running` = 1, `hours` = 0.
+-- A finished entry's worked time is the provider's duration, else end - start - break (the
+-- canonical model's rule), never negative.
 DROP VIEW report_time_entries;
 CREATE VIEW report_time_entries AS
 SELECT
@@ -30,9 +32,9 @@ SELECT
     e.local_date                           AS work_date,
     e.ended_at IS NULL                     AS running,
     e.break_seconds                        AS break_seconds,
-    CASE WHEN e.ended_at IS NULL THEN 0 ELSE COALESCE(e.duration_seconds, 0) END AS duration_seconds,
+    CASE WHEN e.ended_at IS NULL THEN 0 ELSE COALESCE(e.duration_seconds, max(0, CAST(strftime('%s', e.ended_at) AS INTEGER) - CAST(strftime('%s', e.started_at) AS INTEGER) - e.break_seconds)) END AS duration_seconds,
     CASE WHEN e.ended_at IS NULL THEN 0.0
-         ELSE ROUND(COALESCE(e.duration_seconds, 0) / 3600.0, 4) END AS hours,
+         ELSE ROUND(COALESCE(e.duration_seconds, max(0, CAST(strftime('%s', e.ended_at) AS INTEGER) - CAST(strftime('%s', e.started_at) AS INTEGER) - e.break_seconds)) / 3600.0, 4) END AS hours,
     e.billable                             AS billable,
     e.kind                                 AS kind,
     e.tags                                 AS tags,
@@ -54,7 +56,7 @@ SELECT
                                            AS week_start,
     substr(e.local_date, 1, 7)             AS month,
     CASE WHEN e.ended_at IS NULL OR NOT e.billable THEN 0.0
-         ELSE ROUND(COALESCE(e.duration_seconds, 0) / 3600.0, 4) END AS billable_hours,
+         ELSE ROUND(COALESCE(e.duration_seconds, max(0, CAST(strftime('%s', e.ended_at) AS INTEGER) - CAST(strftime('%s', e.started_at) AS INTEGER) - e.break_seconds)) / 3600.0, 4) END AS billable_hours,
     e.created_at                           AS created_at
 FROM time_entries e
 JOIN people pe ON pe.id = e.person_id
@@ -201,9 +203,9 @@ SELECT
     e.local_ended_at                       AS ended_at_local,
     COALESCE(e.source_tz, 'UTC')           AS time_zone,
     e.local_date                           AS work_date,
-    CASE WHEN e.ended_at IS NULL THEN 0 ELSE COALESCE(e.duration_seconds, 0) END AS duration_seconds,
+    CASE WHEN e.ended_at IS NULL THEN 0 ELSE COALESCE(e.duration_seconds, max(0, CAST(strftime('%s', e.ended_at) AS INTEGER) - CAST(strftime('%s', e.started_at) AS INTEGER) - e.break_seconds)) END AS duration_seconds,
     CASE WHEN e.ended_at IS NULL THEN 0.0
-         ELSE ROUND(COALESCE(e.duration_seconds, 0) / 3600.0, 4) END AS hours,
+         ELSE ROUND(COALESCE(e.duration_seconds, max(0, CAST(strftime('%s', e.ended_at) AS INTEGER) - CAST(strftime('%s', e.started_at) AS INTEGER) - e.break_seconds)) / 3600.0, 4) END AS hours,
     e.billable                             AS billable,
     e.tags                                 AS tags,
     e.notes                                AS notes,

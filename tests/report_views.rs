@@ -837,3 +837,36 @@ async fn report_views_client_of_apollo(f: &Fixture) -> String {
     .await[0][0]
         .clone()
 }
+
+#[tokio::test]
+async fn a_finished_entry_without_a_provider_duration_counts_end_minus_start_minus_break() {
+    let f = known_ledger().await;
+    let mut tx = f.ledger.write().await.unwrap();
+    let mut spec =
+        report_support::EntrySpec::new(&f.bob, None, report_support::at(2026, 3, 11, 8, 0), 90);
+    spec.break_seconds = 600;
+    let mut record = spec.record();
+    if let timeweave_contract::Record::TimeEntry(e) = &mut record {
+        e.duration_seconds = None;
+    }
+    let id = report_support::insert(&mut tx, record).await;
+    tx.commit().await.unwrap();
+    let got = rows(
+        &f,
+        &format!(
+            "SELECT duration_seconds, hours, billable_hours FROM report_time_entries WHERE entry_id = '{}'",
+            id.0
+        ),
+    )
+    .await;
+    assert_eq!(strs(&got), vec![vec!["4800", "1.3333", "1.3333"]]);
+    let mut tx = f.ledger.read().await.unwrap();
+    let the_11th = DateRange {
+        from: date("2026-03-11"),
+        to: date("2026-03-11"),
+    };
+    assert_eq!(
+        tx.report_totals(TotalsBy::Day, the_11th).await.unwrap()[0].seconds,
+        4800
+    );
+}
