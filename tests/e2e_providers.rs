@@ -3,6 +3,9 @@
 //! deletes propagate (or not), conflicting edits settle by each policy, a pull -> push
 //! migration copies exactly once, renames are followed, and shared data is linked.
 
+// Provider indices address three parallel collections (simulators, handles, names).
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeSet;
 
 use chrono::{Duration, DurationRound, Utc};

@@ -76,14 +76,24 @@ fn link<'a>(
 #[tokio::test]
 async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     let (dir, ledger) = temp_ledger().await;
-    let embedded: Vec<i64> = sqlx::migrate!("./migrations").iter().map(|m| m.version).collect();
+    let embedded: Vec<i64> = sqlx::migrate!("./migrations")
+        .iter()
+        .map(|m| m.version)
+        .collect();
     assert!(embedded.starts_with(&[1]), "{embedded:?}");
     let applied = ledger.applied_migrations().await.unwrap();
-    assert_eq!(applied, embedded, "every embedded migration applied, in order");
+    assert_eq!(
+        applied, embedded,
+        "every embedded migration applied, in order"
+    );
     ledger.migrate().await.unwrap();
     ledger.close().await;
     let again = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
-    assert_eq!(again.applied_migrations().await.unwrap(), embedded, "re-running applies nothing twice");
+    assert_eq!(
+        again.applied_migrations().await.unwrap(),
+        embedded,
+        "re-running applies nothing twice"
+    );
     let mut tx = again.read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 0);
 }
