@@ -1,0 +1,156 @@
+//! Benchmark 5, convergence: the three simulators hold N entries each, 10 % of each shared
+//! with the next provider (a ring), so 2.7 N distinct entries; rate limits off. Measures the
+//! time until all three and the ledger hold the same 2.7 N entries (rounds of
+//! `--sync-once`), and the requests made against a lower bound: every entry listed once
+//! (pages) plus one create per entry a provider lacks.
+
+use std::time::Instant;
+
+use timeweave::ledger::Ledger;
+use timeweave::sync::{Engine, StopFlag, SyncSettings};
+use timeweave_contract::testkit::SimulatorControl;
+use timeweave_contract::{Kind, RemoteId};
+
+use crate::support::{self, metric, ConfigProvider, Layout};
+
+const PEOPLE: usize = 3;
+const MAX_ROUNDS: usize = 4;
+
+/// Which providers hold distinct entry `u` of `n` per provider: 0.8 n own entries each,
+/// then 0.1 n shared by provider q and q + 1 (mod 3) for each q.
+fn holders(u: usize, n: usize) -> Vec<usize> {
+    let own = n * 8 / 10;
+    let shared = n / 10;
+    if u < 3 * own {
+        vec![u / own]
+    } else {
+        let q = (u - 3 * own) / shared;
+        vec![q, (q + 1) % 3]
+    }
+}
+
+pub async fn run(per_provider: usize) -> anyhow::Result<()> {
+    let n = (per_provider / 10).max(1) * 10;
+    let distinct = 3 * (n * 8 / 10) + 3 * (n / 10);
+    println!("# convergence: 3 providers x {n} entries, 10 % overlapping ({distinct} distinct), rate limits off");
+    let dir = tempfile::tempdir()?;
+    let timetrack = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
+    let trackingtime = timeweave_trackingtime::sim::SimServer::start(Default::default()).await?;
+    let timetracker = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sims: [(&str, &dyn SimulatorControl); 3] = [
+        ("timetrack", &timetrack),
+        ("trackingtime", &trackingtime),
+        ("timetracker", &timetracker),
+    ];
+    let layout = Layout::new(PEOPLE);
+    let mut refs: Vec<(Vec<RemoteId>, RemoteId)> = Vec::new();
+    for (_, sim) in &sims {
+        sim.set_rate_limiting(false);
+        refs.push(support::seed_refs(*sim, PEOPLE));
+    }
+    for u in 0..distinct {
+        for p in holders(u, n) {
+            let (people, project) = &refs[p];
+            sims[p]
+                .1
+                .add_entry(&layout.entry(u, &people[layout.person(u)], project));
+        }
+    }
+    for (name, sim) in &sims {
+        let held = sim.count(Kind::TimeEntry);
+        if held != n {
+            anyhow::bail!("{name} holds {held} entries after seeding, expected {n}");
+        }
+    }
+
+    let ledger_path = dir.path().join("ledger.db");
+    let config_path = dir.path().join("timeweave.toml");
+    let providers: Vec<ConfigProvider<'_>> = sims
+        .iter()
+        .map(|(name, sim)| ConfigProvider {
+            name,
+            mode: "both",
+            sim: *sim,
+            rate_limit: support::UNLIMITED,
+        })
+        .collect();
+    std::fs::write(
+        &config_path,
+        support::config(&ledger_path, &layout.horizon(distinct), &providers),
+    )?;
+    let cfg = support::load_config(&config_path)?;
+    let handles = cfg
+        .enabled_providers()
+        .map(timeweave::registry::build)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ledger = Ledger::open(&ledger_path).await?;
+    let engine = Engine::new(
+        ledger.clone(),
+        SyncSettings::from_config(&cfg),
+        StopFlag::new(),
+    );
+
+    let served = || sims.iter().map(|(_, s)| s.requests_served()).sum::<u64>();
+    let before = served();
+    let started = Instant::now();
+    let mut rounds = 0;
+    let mut converged = false;
+    let mut last_errors = Vec::new();
+    while rounds < MAX_ROUNDS && !converged {
+        rounds += 1;
+        let outcome = timeweave::once::run(engine.clone(), handles.clone(), false, false).await?;
+        last_errors = outcome
+            .reports
+            .iter()
+            .flat_map(|r| r.errors.iter().take(2).cloned())
+            .collect();
+        let in_ledger = ledger.read().await?.count_live(Kind::TimeEntry).await? as usize;
+        converged = in_ledger == distinct
+            && sims
+                .iter()
+                .all(|(_, s)| s.count(Kind::TimeEntry) == distinct);
+        eprintln!(
+            "round {rounds}: ledger {in_ledger}, providers {:?}, {:.1} s",
+            sims.iter()
+                .map(|(_, s)| s.count(Kind::TimeEntry))
+                .collect::<Vec<_>>(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let requests = served() - before;
+    ledger.close().await;
+
+    let pages: u64 = handles
+        .iter()
+        .map(|h| (n as u64).div_ceil(h.provider.capabilities().entry_page_size.max(1) as u64))
+        .sum();
+    let creates = 3 * (distinct - n) as u64;
+    metric("convergence_entries_per_provider", n, "entries");
+    metric("convergence_distinct_entries", distinct, "entries");
+    metric("convergence_converged", converged, "");
+    metric("convergence_rounds", rounds, "rounds of --sync-once");
+    metric("convergence_seconds", format!("{secs:.2}"), "s");
+    metric("convergence_requests", requests, "requests");
+    metric(
+        "convergence_requests_lower_bound",
+        pages + creates,
+        &format!("requests ({pages} listing pages + {creates} creates)"),
+    );
+    metric(
+        "convergence_requests_ratio",
+        format!("{:.2}", requests as f64 / (pages + creates) as f64),
+        "x lower bound",
+    );
+    for (name, sim) in &sims {
+        metric(
+            &format!("convergence_entries_{name}"),
+            sim.count(Kind::TimeEntry),
+            "entries",
+        );
+    }
+    if !converged {
+        anyhow::bail!("did not converge in {MAX_ROUNDS} rounds; last errors: {last_errors:?}");
+    }
+    Ok(())
+}

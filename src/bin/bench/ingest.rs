@@ -1,0 +1,252 @@
+//! Benchmark 1, ledger ingest: N canonical time entries (with their links) applied through
+//! the engine from an in-process source (`MemoryProvider`, large pages), against the SQLite
+//! ceiling: the same rows (entry + link) inserted by a plain prepared INSERT in one
+//! transaction into a fresh ledger file with the same schema and pragmas.
+//!
+//! This is the one place outside `src/ledger/` with SQL: the ceiling must bypass the engine
+//! and the ledger module to measure SQLite itself.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
+use timeweave::config::Mode;
+use timeweave::ledger::Ledger;
+use timeweave::memory::MemoryProvider;
+use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
+use timeweave::sync::scan::ScanSettings;
+use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave_contract::{Kind, Record};
+
+use crate::support::{self, metric, Layout};
+
+const PAGE_SIZE: usize = 10_000;
+const PEOPLE: usize = 100;
+/// Rows per statement of the batched reference figure.
+const BATCH: usize = 50;
+
+pub fn settings(horizon: chrono::DateTime<Utc>) -> SyncSettings {
+    SyncSettings {
+        policy: ConflictPolicy::Newest,
+        guard: MassDeleteGuard {
+            max_fraction: 0.2,
+            min_count: 10,
+        },
+        scan: ScanSettings {
+            hot_back: Duration::days(35),
+            hot_ahead: Duration::days(7),
+            slice: Duration::days(30),
+            horizon,
+        },
+        people: Default::default(),
+    }
+}
+
+pub async fn run(entries: usize) -> anyhow::Result<()> {
+    println!("# ingest: {entries} entries through the engine from an in-process source");
+    let dir = tempfile::tempdir()?;
+    let layout = Layout::new(PEOPLE);
+    let source = Arc::new(MemoryProvider::new(PAGE_SIZE));
+    let people: Vec<_> = (0..PEOPLE)
+        .map(|i| source.put(Record::Person(support::person(i))))
+        .collect();
+    let client = source.put(Record::Client(support::client()));
+    let project = source.put(Record::Project(support::project(client)));
+    for u in 0..entries {
+        source.put(Record::TimeEntry(layout.entry(
+            u,
+            &people[layout.person(u)],
+            &project,
+        )));
+    }
+
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).await?;
+    let engine = Engine::new(
+        ledger.clone(),
+        settings(layout.oldest(entries) - Duration::days(40)),
+        StopFlag::new(),
+    );
+    let handle = ProviderHandle {
+        name: "memory".into(),
+        provider: source.clone(),
+        stats: None,
+        mode: Mode::Pull,
+        propagate_deletes: true,
+        budget: None,
+    };
+    let started = Instant::now();
+    let report = engine
+        .run_cycle(
+            &handle,
+            CycleOptions {
+                to_completion: true,
+                dry_run: false,
+            },
+        )
+        .await?;
+    let engine_secs = started.elapsed().as_secs_f64();
+    let stored = ledger.read().await?.count_live(Kind::TimeEntry).await?;
+    ledger.close().await;
+    if stored as usize != entries || !report.is_clean() {
+        anyhow::bail!(
+            "ingest stored {stored} of {entries} entries (status {}, errors {:?})",
+            report.status.as_str(),
+            report.errors.iter().take(3).collect::<Vec<_>>()
+        );
+    }
+    let engine_rate = entries as f64 / engine_secs;
+    drop(source);
+
+    let ceiling_secs = ceiling(&dir.path().join("ceiling.db"), entries, &layout, 1).await?;
+    let ceiling_rate = entries as f64 / ceiling_secs;
+    let batched_secs = ceiling(&dir.path().join("batched.db"), entries, &layout, BATCH).await?;
+
+    metric("ingest_entries", entries, "entries");
+    metric("ingest_seconds", format!("{engine_secs:.2}"), "s");
+    metric("ingest_rate", format!("{engine_rate:.0}"), "entries/s");
+    metric("sqlite_ceiling_seconds", format!("{ceiling_secs:.2}"), "s");
+    metric(
+        "sqlite_ceiling_rate",
+        format!("{ceiling_rate:.0}"),
+        "entries/s",
+    );
+    metric(
+        "sqlite_batched_rate",
+        format!("{:.0}", entries as f64 / batched_secs),
+        &format!("entries/s (for reference: {BATCH} rows per INSERT statement)"),
+    );
+    metric(
+        "ingest_to_ceiling_ratio",
+        format!("{:.3}", engine_rate / ceiling_rate),
+        "",
+    );
+    if let Some(kb) = support::proc_status_kb("self", "VmHWM:") {
+        metric(
+            "ingest_peak_rss_bench_process",
+            format!("{:.1}", support::mib(kb)),
+            "MiB (includes the in-memory source)",
+        );
+    }
+    metric("target_ingest_rate", 100_000, "entries/s");
+    metric("target_ingest_to_ceiling_ratio", 0.3, "");
+    Ok(())
+}
+
+/// The same rows the engine writes for an entry (the canonical row and its link), by a
+/// prepared INSERT in one transaction, in a ledger file with the same schema and pragmas.
+/// `batch` rows per statement: 1 is the plain prepared INSERT of the target's definition.
+async fn ceiling(
+    path: &std::path::Path,
+    entries: usize,
+    layout: &Layout,
+    batch: usize,
+) -> anyhow::Result<f64> {
+    // Create the schema through the ledger itself, then close it.
+    Ledger::open(path).await?.close().await;
+    let mut conn = SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .connect()
+        .await?;
+    let now = Utc::now().to_rfc3339();
+    let person = uuid::Uuid::now_v7().to_string();
+    let project = uuid::Uuid::now_v7().to_string();
+    let hash = "0".repeat(64);
+    sqlx::query(
+        "INSERT INTO people (id, display_name, email, content_hash, origin, changed_by, created_at, updated_at) \
+         VALUES (?1, 'p', 'p@x', ?2, 'memory', 'memory', ?3, ?3)",
+    )
+    .bind(&person)
+    .bind(&hash)
+    .bind(&now)
+    .execute(&mut conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO projects (id, name, content_hash, origin, changed_by, created_at, updated_at) \
+         VALUES (?1, 'pr', ?2, 'memory', 'memory', ?3, ?3)",
+    )
+    .bind(&project)
+    .bind(&hash)
+    .bind(&now)
+    .execute(&mut conn)
+    .await?;
+
+    let tuples = |n: usize, one: &str| vec![one; n].join(", ");
+    let entry_sql = |n: usize| {
+        format!(
+            "INSERT INTO time_entries (id, person_id, project_id, started_at, ended_at, break_seconds, \
+             duration_seconds, local_started_at, local_ended_at, local_date, notes, tags, billable, kind, \
+             content_hash, origin, changed_by, created_at, updated_at) VALUES {}",
+            tuples(
+                n,
+                "(?, ?, ?, ?, ?, 0, 1200, ?, ?, ?, ?, '[]', 1, 'work', ?, 'memory', 'memory', ?, ?)"
+            )
+        )
+    };
+    let link_sql = |n: usize| {
+        format!(
+            "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, \
+             remote_version, remote_updated_at, remote_started_at, synced_at) VALUES {}",
+            tuples(n, "('memory', 'time_entry', ?, ?, ?, ?, ?, ?, ?, ?)")
+        )
+    };
+    let started = Instant::now();
+    let mut tx = conn.begin().await?;
+    let mut u = 0;
+    while u < entries {
+        let n = batch.min(entries - u);
+        let rows: Vec<(String, String, String, String)> = (u..u + n)
+            .map(|k| {
+                let start = layout.start(k);
+                let end = start + Duration::minutes(support::ENTRY_MINUTES);
+                (
+                    uuid::Uuid::now_v7().to_string(),
+                    start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    end.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    format!("bench entry {k}"),
+                )
+            })
+            .collect();
+        let sql = entry_sql(n);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for (id, s, e, notes) in &rows {
+            q = q
+                .bind(id)
+                .bind(&person)
+                .bind(&project)
+                .bind(s)
+                .bind(e)
+                .bind(s)
+                .bind(e)
+                .bind(&s[..10])
+                .bind(notes)
+                .bind(&hash)
+                .bind(&now)
+                .bind(&now);
+        }
+        q.execute(&mut *tx).await?;
+        let sql = link_sql(n);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for (k, (id, s, _, _)) in rows.iter().enumerate() {
+            q = q
+                .bind(id)
+                .bind((u + k).to_string())
+                .bind(&hash)
+                .bind(&hash)
+                .bind(&now)
+                .bind(&now)
+                .bind(s)
+                .bind(&now);
+        }
+        q.execute(&mut *tx).await?;
+        u += n;
+    }
+    tx.commit().await?;
+    let secs = started.elapsed().as_secs_f64();
+    conn.close().await?;
+    Ok(secs)
+}

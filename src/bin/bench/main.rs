@@ -1,0 +1,107 @@
+//! `bench`: the performance harness (issue 9). Each benchmark prints its figures as
+//! `metric: value unit` lines on stdout (progress notes go to stderr).
+//!
+//! ```text
+//! cargo build --release --bins
+//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|all] [--entries N] [--seconds S]
+//! ```
+//!
+//! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
+//! nochange 100,000, convergence 10,000 per provider); `--seconds` the rate-limit run (120).
+
+mod convergence;
+mod ingest;
+mod nochange;
+mod pull;
+mod ratelimit;
+mod support;
+
+use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|all] [--entries N] [--seconds S]";
+
+struct Args {
+    which: String,
+    entries: Option<usize>,
+    seconds: u64,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut args = Args {
+        which: "all".into(),
+        entries: None,
+        seconds: 120,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--entries" => {
+                let v = it.next().ok_or("--entries needs a number")?;
+                args.entries = Some(
+                    v.replace('_', "")
+                        .parse()
+                        .map_err(|_| format!("--entries: `{v}` is not a number"))?,
+                );
+            }
+            "--seconds" => {
+                let v = it.next().ok_or("--seconds needs a number")?;
+                args.seconds = v
+                    .parse()
+                    .map_err(|_| format!("--seconds: `{v}` is not a number"))?;
+            }
+            "--bench" => {} // passed by `cargo bench`
+            "-h" | "--help" => return Err(USAGE.into()),
+            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "all" => args.which = a,
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let all = args.which == "all";
+    if all || args.which == "ingest" {
+        ingest::run(args.entries.unwrap_or(1_000_000)).await?;
+    }
+    if all || args.which == "pull" {
+        pull::run(args.entries.unwrap_or(1_000_000)).await?;
+    }
+    if all || args.which == "nochange" {
+        nochange::run(args.entries.unwrap_or(100_000)).await?;
+    }
+    if all || args.which == "ratelimit" {
+        ratelimit::run(args.seconds).await?;
+    }
+    if all || args.which == "convergence" {
+        convergence::run(args.entries.unwrap_or(10_000)).await?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Benchmark 3, the no-change cycle: a TimeTracker account of N entries is synced once to
+//! completion, then a second, ordinary (scheduled) cycle runs over an account that changed
+//! nowhere. Prints the requests it made beside the minimum (connect, one listing of each
+//! reference kind, the hot window's pages and one deep-scan slice's pages), the ledger rows
+//! it wrote, and its wall time.
+//!
+//! Rows written are found by diffing every ledger table before and after the cycle (read
+//! with plain SELECTs on the file: the benchmark checks the ledger from outside).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::Utc;
+use sqlx::{ConnectOptions, Row};
+use timeweave::ledger::Ledger;
+use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
+use timeweave_contract::testkit::SimulatorControl;
+use timeweave_contract::{Kind, ListScope, PageItem, Provider};
+
+use crate::support::{self, metric, ConfigProvider, Layout};
+
+const PEOPLE: usize = 25;
+const PER_PAGE: usize = 100;
+
+pub async fn run(entries: usize) -> anyhow::Result<()> {
+    println!("# nochange: a second cycle over a {entries}-entry TimeTracker account that changed nowhere");
+    let dir = tempfile::tempdir()?;
+    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    sim.set_rate_limiting(false);
+    let layout = Layout::new(PEOPLE);
+    let (people, project) = support::seed_refs(&sim, PEOPLE);
+    for u in 0..entries {
+        sim.add_entry(&layout.entry(u, &people[layout.person(u)], &project));
+    }
+    let ledger_path = dir.path().join("ledger.db");
+    let config_path = dir.path().join("timeweave.toml");
+    std::fs::write(
+        &config_path,
+        support::config(
+            &ledger_path,
+            &layout.horizon(entries),
+            &[ConfigProvider {
+                name: "timetracker",
+                mode: "both",
+                sim: &sim,
+                rate_limit: support::UNLIMITED,
+            }],
+        ),
+    )?;
+    let cfg = support::load_config(&config_path)?;
+    let handle = cfg
+        .enabled_providers()
+        .map(timeweave::registry::build)
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no provider in the generated config"))??;
+    let settings = SyncSettings::from_config(&cfg);
+    let ledger = Ledger::open(&ledger_path).await?;
+    let engine = Engine::new(ledger.clone(), settings.clone(), StopFlag::new());
+
+    let first = Instant::now();
+    let r1 = engine
+        .run_cycle(
+            &handle,
+            CycleOptions {
+                to_completion: true,
+                dry_run: false,
+            },
+        )
+        .await?;
+    let first_secs = first.elapsed().as_secs_f64();
+    if !r1.is_clean() {
+        anyhow::bail!("the first cycle was not clean: {:?}", r1.errors);
+    }
+
+    // The minimum: what a cycle cannot avoid, measured with a fresh adapter.
+    let probe = timeweave_timetracker::TimeTrackerAdapter::new(
+        sim.settings(),
+        timeweave_http::Transport::new(timeweave_http::TransportConfig::new("probe"))?,
+    )?;
+    let at = sim.requests_served();
+    probe.connect().await?;
+    let connect = sim.requests_served() - at;
+    let at = sim.requests_served();
+    for kind in [Kind::Person, Kind::Client, Kind::Project, Kind::Task] {
+        if probe.capabilities().support(kind).list {
+            list_everything(&probe, kind).await?;
+        }
+    }
+    let refs = sim.requests_served() - at;
+    let now = Utc::now();
+    let s = &settings.scan;
+    let hot = layout.count_between(entries, now - s.hot_back, now + s.hot_ahead);
+    let slice_end = now - s.hot_back;
+    let slice = layout.count_between(entries, slice_end - s.slice, slice_end);
+    let pages = |n: usize| n.div_ceil(PER_PAGE).max(1) as u64;
+    let minimum = connect + refs + pages(hot) + pages(slice);
+    metric("nochange_entries", entries, "entries");
+    metric(
+        "nochange_first_cycle_seconds",
+        format!("{first_secs:.2}"),
+        "s",
+    );
+    metric(
+        "nochange_requests_minimum",
+        minimum,
+        &format!(
+            "requests (connect {connect} + reference listings {refs} + hot window {} + one deep slice {})",
+            pages(hot),
+            pages(slice)
+        ),
+    );
+
+    // Second cycle: the budget the config gives (the quota is effectively unlimited here).
+    // Third cycle: a budget of exactly the hot window plus one deep-scan slice.
+    let tight = {
+        let mut h = handle.clone();
+        h.budget = Some((pages(hot) + pages(slice) + 2) as u32);
+        h
+    };
+    for (label, h) in [("configured_budget", &handle), ("one_slice_budget", &tight)] {
+        let before_rows = snapshot(&ledger_path).await?;
+        let before_requests = sim.requests_served();
+        let started = Instant::now();
+        let r = engine.run_cycle(h, CycleOptions::default()).await?;
+        let secs = started.elapsed().as_secs_f64();
+        let requests = sim.requests_served() - before_requests;
+        let after_rows = snapshot(&ledger_path).await?;
+        let (written, per_table) = diff(&before_rows, &after_rows);
+        let budget = h.budget.map_or("unlimited".to_string(), |b| b.to_string());
+        println!("# {label}: entry-listing budget {budget}");
+        metric(&format!("nochange_{label}_status"), r.status.as_str(), "");
+        metric(&format!("nochange_{label}_requests"), requests, "requests");
+        metric(
+            &format!("nochange_{label}_ledger_rows_written"),
+            written,
+            "rows (records, links, issues, conflicts, intents; sync_runs and cursors excluded)",
+        );
+        metric(
+            &format!("nochange_{label}_rows_changed_by_table"),
+            if per_table.is_empty() {
+                "none".to_string()
+            } else {
+                per_table.join(" ")
+            },
+            "",
+        );
+        metric(
+            &format!("nochange_{label}_seconds"),
+            format!("{secs:.3}"),
+            "s",
+        );
+    }
+    ledger.close().await;
+    metric("target_nochange_ledger_rows_written", 0, "rows");
+    metric(
+        "target_nochange_requests",
+        minimum,
+        "requests (the minimum above)",
+    );
+    Ok(())
+}
+
+/// Rows added, changed or removed between two snapshots (sync_runs and cursors left out of
+/// the total), and a per-table summary including cursors.
+fn diff(
+    before: &BTreeMap<String, Vec<String>>,
+    after: &BTreeMap<String, Vec<String>>,
+) -> (usize, Vec<String>) {
+    let mut written = 0usize;
+    let mut per_table = Vec::new();
+    for (table, rows) in after {
+        if table == "sync_runs" {
+            continue;
+        }
+        let old: HashSet<&String> = before
+            .get(table)
+            .map(|r| r.iter().collect())
+            .unwrap_or_default();
+        let new: HashSet<&String> = rows.iter().collect();
+        let added = rows.iter().filter(|r| !old.contains(r)).count();
+        let removed = before
+            .get(table)
+            .map_or(0, |b| b.iter().filter(|r| !new.contains(r)).count());
+        let changed = added.max(removed);
+        if changed > 0 {
+            per_table.push(format!("{table}={changed}"));
+        }
+        if table != "cursors" {
+            written += changed;
+        }
+    }
+    (written, per_table)
+}
+
+async fn list_everything(p: &dyn Provider, kind: Kind) -> anyhow::Result<usize> {
+    let mut token = None;
+    let mut n = 0;
+    loop {
+        let page = p.list_page(kind, ListScope::All, token).await?;
+        n += page
+            .items
+            .iter()
+            .filter(|i| matches!(i, PageItem::Record(_)))
+            .count();
+        match page.next {
+            Some(t) => token = Some(t),
+            None => return Ok(n),
+        }
+    }
+}
+
+/// Every row of every table, each row as one text (quote() of every column). The table and
+/// column names come from the file's own catalogue, not from outside input.
+pub async fn snapshot(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .connect()
+        .await?;
+    let tables: Vec<String> = sqlx::query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
+    )
+    .fetch_all(&mut conn)
+    .await?
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT name FROM pragma_table_info('{t}')"
+        )))
+        .fetch_all(&mut conn)
+        .await?
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+        let expr = cols
+            .iter()
+            .map(|c| format!("quote(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows: Vec<String> =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {expr} FROM \"{t}\"")))
+                .fetch_all(&mut conn)
+                .await?
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
+        out.insert(t, rows);
+    }
+    Ok(out)
+}

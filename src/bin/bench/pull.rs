@@ -1,0 +1,133 @@
+//! Benchmark 2, full pull over HTTP: `timeweave sync` (= `--sync-once`) of N entries from
+//! the TimeTracker simulator with its rate limit off. The sync runs in a child process (the
+//! real binary with a generated config) so its peak RSS is measured without the simulator,
+//! which lives in this process. RSS is sampled from /proc/<pid>/status while it runs.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use timeweave::ledger::Ledger;
+use timeweave_contract::testkit::SimulatorControl;
+use timeweave_contract::Kind;
+
+use crate::support::{self, metric, ConfigProvider, Layout};
+
+const PEOPLE: usize = 100;
+/// TimeTracker's page cap for time entries.
+const PER_PAGE: u64 = 100;
+
+/// The `timeweave` binary next to this one (`cargo build --release --bins`).
+pub fn timeweave_binary() -> anyhow::Result<std::path::PathBuf> {
+    let me = std::env::current_exe()?;
+    let bin = me
+        .parent()
+        .map(|d| d.join("timeweave"))
+        .ok_or_else(|| anyhow::anyhow!("cannot locate the bench binary's directory"))?;
+    if !bin.exists() {
+        anyhow::bail!(
+            "{} not found: build it first with `cargo build --release --bins`",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+pub async fn run(entries: usize) -> anyhow::Result<()> {
+    println!("# pull: timeweave sync of {entries} entries from the TimeTracker simulator (rate limit off)");
+    let bin = timeweave_binary()?;
+    let dir = tempfile::tempdir()?;
+    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    sim.set_rate_limiting(false);
+    let layout = Layout::new(PEOPLE);
+    let (people, project) = support::seed_refs(&sim, PEOPLE);
+    let seeding = Instant::now();
+    for u in 0..entries {
+        sim.add_entry(&layout.entry(u, &people[layout.person(u)], &project));
+    }
+    eprintln!(
+        "seeded {entries} entries in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    let ledger_path = dir.path().join("ledger.db");
+    let config_path = dir.path().join("timeweave.toml");
+    std::fs::write(
+        &config_path,
+        support::config(
+            &ledger_path,
+            &layout.horizon(entries),
+            &[ConfigProvider {
+                name: "timetracker",
+                mode: "pull",
+                sim: &sim,
+                rate_limit: support::UNLIMITED,
+            }],
+        ),
+    )?;
+
+    let before = sim.requests_served();
+    let started = Instant::now();
+    let mut child = std::process::Command::new(&bin)
+        .arg("--config")
+        .arg(&config_path)
+        .args(["--log-format", "json", "sync"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = child.id().to_string();
+    let mut at_tenth: Option<u64> = None;
+    let mut peak = 0u64;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if let Some(hwm) = support::proc_status_kb(&pid, "VmHWM:") {
+            peak = peak.max(hwm);
+            let pulled = sim.requests_served().saturating_sub(before) * PER_PAGE;
+            if at_tenth.is_none() && pulled >= (entries as u64 / 10) {
+                at_tenth = Some(hwm);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let requests = sim.requests_served() - before;
+    let ledger = Ledger::open_read_only(&ledger_path).await?;
+    let stored = ledger.read().await?.count_live(Kind::TimeEntry).await?;
+    ledger.close().await;
+    if !status.success() || stored as usize != entries {
+        anyhow::bail!(
+            "the sync exited with {status} and stored {stored} of {entries} entries; its log:\n{}",
+            stderr.lines().rev().take(10).collect::<Vec<_>>().join("\n")
+        );
+    }
+    metric("pull_entries", entries, "entries");
+    metric("pull_seconds", format!("{secs:.2}"), "s");
+    metric(
+        "pull_rate",
+        format!("{:.0}", entries as f64 / secs),
+        "entries/s",
+    );
+    metric("pull_requests", requests, "requests");
+    metric("pull_peak_rss", format!("{:.1}", support::mib(peak)), "MiB");
+    if let Some(tenth) = at_tenth {
+        metric(
+            "pull_peak_rss_at_tenth",
+            format!("{:.1}", support::mib(tenth)),
+            &format!("MiB (after {} entries)", entries / 10),
+        );
+        metric(
+            "pull_rss_growth_tenth_to_full",
+            format!("{:.1}", (peak as f64 / tenth as f64 - 1.0) * 100.0),
+            "%",
+        );
+    }
+    metric("target_pull_rate", 20_000, "entries/s");
+    metric("target_pull_peak_rss", 100, "MiB");
+    metric("target_pull_rss_growth_tenth_to_full", 20, "%");
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! What several benchmarks share: synthetic entries that never collide on the natural key,
+//! seeding simulators, writing a config file for the real adapters, reading RSS, and
+//! counting rows that changed in a ledger file.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use timeweave_contract::testkit::SimulatorControl;
+use timeweave_contract::{Client, EntryKind, Person, Project, RemoteId, TimeEntry};
+
+/// How synthetic entries are laid out: entry `u` belongs to person `u % people`; each person
+/// books `SLOTS_PER_DAY` hour-long slots a working day (08:00 to 16:00 UTC), 20 minutes
+/// each, going back one day at a time from `newest`. The density per day is constant, so a
+/// bigger data set means a longer history, not fuller windows. No two entries of a person
+/// come within 60 s of each other, so none match by natural key.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    pub people: usize,
+    pub newest: DateTime<Utc>,
+}
+
+pub const SLOTS_PER_DAY: usize = 8;
+pub const ENTRY_MINUTES: i64 = 20;
+
+impl Layout {
+    /// Entries end two days ago at the latest (inside the hot window).
+    pub fn new(people: usize) -> Layout {
+        let today = Utc::now()
+            .duration_trunc(Duration::days(1))
+            .unwrap_or_else(|_| Utc::now());
+        Layout {
+            people: people.max(1),
+            newest: today - Duration::days(2) + Duration::hours(8),
+        }
+    }
+
+    pub fn person(&self, u: usize) -> usize {
+        u % self.people
+    }
+
+    pub fn start(&self, u: usize) -> DateTime<Utc> {
+        let k = u / self.people;
+        self.newest - Duration::days((k / SLOTS_PER_DAY) as i64)
+            + Duration::hours((k % SLOTS_PER_DAY) as i64)
+    }
+
+    /// The oldest start among `n` entries (to the day).
+    pub fn oldest(&self, n: usize) -> DateTime<Utc> {
+        let k = n.saturating_sub(1) / self.people;
+        self.newest - Duration::days((k / SLOTS_PER_DAY) as i64)
+    }
+
+    /// A deep-scan horizon (a date) safely before the oldest of `n` entries.
+    pub fn horizon(&self, n: usize) -> String {
+        (self.oldest(n) - Duration::days(40))
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+
+    /// How many of the first `n` entries start in [from, to).
+    pub fn count_between(&self, n: usize, from: DateTime<Utc>, to: DateTime<Utc>) -> usize {
+        (0..n)
+            .filter(|u| {
+                let s = self.start(*u);
+                s >= from && s < to
+            })
+            .count()
+    }
+
+    pub fn entry(&self, u: usize, person: &RemoteId, project: &RemoteId) -> TimeEntry<RemoteId> {
+        let start = self.start(u);
+        TimeEntry {
+            person: person.clone(),
+            project: Some(project.clone()),
+            task: None,
+            client: None,
+            started_at: start,
+            ended_at: Some(start + Duration::minutes(ENTRY_MINUTES)),
+            break_seconds: 0,
+            duration_seconds: Some(ENTRY_MINUTES * 60),
+            source_tz: None,
+            notes: Some(format!("bench entry {u}")),
+            tags: BTreeSet::new(),
+            billable: true,
+            kind: EntryKind::Work,
+        }
+    }
+}
+
+pub fn person(i: usize) -> Person {
+    Person {
+        display_name: format!("Bench Person {i}"),
+        email: Some(format!("person{i}@bench.example")),
+        username: Some(format!("person{i}")),
+    }
+}
+
+/// The same client and project (by name) everywhere.
+pub fn client() -> Client {
+    Client {
+        name: "Bench Client".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    }
+}
+
+pub fn project(client: RemoteId) -> Project<RemoteId> {
+    Project {
+        client: Some(client),
+        name: "Bench Project".into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    }
+}
+
+/// Seeds people, the client and project on a simulator; returns (people, project).
+pub fn seed_refs(sim: &dyn SimulatorControl, people: usize) -> (Vec<RemoteId>, RemoteId) {
+    let ids = (0..people).map(|i| sim.add_person(&person(i))).collect();
+    let client = sim.add_client(&client());
+    let project = sim.add_project(&project(client));
+    (ids, project)
+}
+
+/// One provider instance of a generated config.
+pub struct ConfigProvider<'a> {
+    pub name: &'a str,
+    pub mode: &'a str,
+    pub sim: &'a dyn SimulatorControl,
+    /// Extra lines of the `[providers.NAME.rate_limit]` table.
+    pub rate_limit: &'a str,
+}
+
+/// A config file as `timeweave demo` writes one: the ledger, the horizon, and each
+/// simulator with its credentials.
+pub fn config(ledger: &Path, horizon: &str, providers: &[ConfigProvider<'_>]) -> String {
+    let mut toml = format!(
+        "[ledger]\npath = {:?}\n\n[log]\nlevel = \"warn\"\n\n[sync]\nconflict_policy = \"newest\"\ndeep_scan_horizon = \"{horizon}\"\n",
+        ledger.display().to_string()
+    );
+    for p in providers {
+        let c = p.sim.credentials();
+        toml.push_str(&format!(
+            "\n[providers.{}]\nkind = \"{}\"\nmode = \"{}\"\nbase_url = {:?}\napi_secret = {:?}\n",
+            p.name,
+            p.sim.kind_name(),
+            p.mode,
+            p.sim.base_url(),
+            c.api_secret
+        ));
+        if let Some(key) = &c.api_key {
+            toml.push_str(&format!("api_key = {key:?}\n"));
+        }
+        if p.sim.kind_name() == "trackingtime" {
+            if let Some(account) = &c.account_id {
+                toml.push_str(&format!("account_id = {account}\n"));
+            }
+            toml.push_str("contact = \"bench@example.com\"\n");
+        }
+        toml.push_str(&format!(
+            "[providers.{}.rate_limit]\n{}\n",
+            p.name, p.rate_limit
+        ));
+    }
+    toml
+}
+
+/// No client-side limit worth the name (the simulators' own limits are off).
+pub const UNLIMITED: &str = "per_second = 100000";
+
+/// A value in kB from /proc/<pid>/status (`VmHWM`, `VmRSS`), if readable.
+pub fn proc_status_kb(pid: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn mib(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+/// Loads a generated config exactly as the binary does.
+pub fn load_config(path: &Path) -> anyhow::Result<timeweave::config::Config> {
+    Ok(timeweave::config::load_file(
+        path,
+        timeweave::config::PathOrigin::Flag,
+        &timeweave::config::Environment::empty(),
+    )?)
+}
+
+/// Prints one metric line.
+pub fn metric(name: &str, value: impl std::fmt::Display, unit: &str) {
+    if unit.is_empty() {
+        println!("{name}: {value}");
+    } else {
+        println!("{name}: {value} {unit}");
+    }
+}
