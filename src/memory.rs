@@ -26,6 +26,8 @@ pub enum MemoryFault {
 #[derive(Default)]
 struct State {
     records: BTreeMap<(Kind, RemoteId), RemoteRecord>,
+    /// Time entries by start, for window listings without a scan.
+    by_start: std::collections::BTreeSet<(DateTime<Utc>, RemoteId)>,
     by_key: HashMap<String, RemoteId>,
     next_id: u64,
     faults: Vec<MemoryFault>,
@@ -92,13 +94,17 @@ impl MemoryProvider {
         s.next_id += 1;
         let id = RemoteId(s.next_id.to_string());
         let at = Self::stamp(&mut s);
+        let record = record.normalised();
+        if let Record::TimeEntry(e) = &record {
+            s.by_start.insert((e.started_at, id.clone()));
+        }
         s.records.insert(
             (record.kind(), id.clone()),
             RemoteRecord {
                 id: id.clone(),
                 modified_at: Some(at),
                 version: Some(at.to_rfc3339()),
-                record: record.normalised(),
+                record,
             },
         );
         id
@@ -108,20 +114,42 @@ impl MemoryProvider {
     pub fn edit(&self, id: &RemoteId, record: Record<RemoteId>) -> bool {
         let mut s = self.lock();
         let at = Self::stamp(&mut s);
-        match s.records.get_mut(&(record.kind(), id.clone())) {
-            Some(r) => {
-                r.record = record.normalised();
-                r.modified_at = Some(at);
-                r.version = Some(at.to_rfc3339());
-                true
-            }
-            None => false,
+        let record = record.normalised();
+        let Some(r) = s.records.get_mut(&(record.kind(), id.clone())) else {
+            return false;
+        };
+        let old_start = match &r.record {
+            Record::TimeEntry(e) => Some(e.started_at),
+            _ => None,
+        };
+        let new_start = match &record {
+            Record::TimeEntry(e) => Some(e.started_at),
+            _ => None,
+        };
+        r.record = record;
+        r.modified_at = Some(at);
+        r.version = Some(at.to_rfc3339());
+        if let Some(t) = old_start {
+            s.by_start.remove(&(t, id.clone()));
         }
+        if let Some(t) = new_start {
+            s.by_start.insert((t, id.clone()));
+        }
+        true
     }
 
     /// Deletes a record out of band.
     pub fn remove(&self, kind: Kind, id: &RemoteId) -> bool {
-        self.lock().records.remove(&(kind, id.clone())).is_some()
+        let mut s = self.lock();
+        match s.records.remove(&(kind, id.clone())) {
+            Some(r) => {
+                if let Record::TimeEntry(e) = &r.record {
+                    s.by_start.remove(&(e.started_at, id.clone()));
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn all(&self, kind: Kind) -> Vec<RemoteRecord> {
@@ -203,6 +231,46 @@ impl Provider for MemoryProvider {
         if let Some(MemoryFault::Fail(e)) = self.take_fault().await {
             return Err(e);
         }
+        let s = self.lock();
+        if let (Kind::TimeEntry, ListScope::StartedIn(w)) = (kind, scope) {
+            // Keyset paging over the start index: the token is the last (start, id).
+            let after = match &token {
+                Some(t) => {
+                    let (secs, id) =
+                        t.0.split_once('|')
+                            .ok_or_else(|| ProviderError::malformed("bad page token"))?;
+                    let secs: i64 = secs
+                        .parse()
+                        .map_err(|_| ProviderError::malformed("bad page token"))?;
+                    let at = DateTime::<Utc>::from_timestamp(secs, 0)
+                        .ok_or_else(|| ProviderError::malformed("bad page token"))?;
+                    std::ops::Bound::Excluded((at, RemoteId(id.to_owned())))
+                }
+                None => std::ops::Bound::Included((w.from, RemoteId(String::new()))),
+            };
+            let keys: Vec<&(DateTime<Utc>, RemoteId)> = s
+                .by_start
+                .range((
+                    after,
+                    std::ops::Bound::Excluded((w.to, RemoteId(String::new()))),
+                ))
+                .take(self.page_size + 1)
+                .collect();
+            let more = keys.len() > self.page_size;
+            let items: Vec<PageItem> = keys
+                .iter()
+                .take(self.page_size)
+                .filter_map(|(_, id)| s.records.get(&(Kind::TimeEntry, id.clone())))
+                .map(|r| PageItem::Record(r.clone()))
+                .collect();
+            let next = if more {
+                keys.get(self.page_size - 1)
+                    .map(|(t, id)| PageToken(format!("{}|{}", t.timestamp(), id)))
+            } else {
+                None
+            };
+            return Ok(Page { items, next });
+        }
         let offset: usize = match token {
             Some(t) => {
                 t.0.parse()
@@ -210,7 +278,6 @@ impl Provider for MemoryProvider {
             }
             None => 0,
         };
-        let s = self.lock();
         let matching: Vec<&RemoteRecord> = s
             .records
             .iter()

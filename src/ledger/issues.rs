@@ -90,6 +90,29 @@ impl Tx {
         Ok(())
     }
 
+    /// Removes the issues of many records at once (they went through).
+    pub async fn clear_issues(
+        &mut self,
+        provider: &str,
+        direction: Direction,
+        kind: Kind,
+        record_ids: &[&str],
+    ) -> Result<()> {
+        for chunk in record_ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("DELETE FROM record_issues WHERE provider = ? AND direction = ? AND kind = ? AND record_id IN ({marks})");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(provider)
+                .bind(direction.as_str())
+                .bind(kind.as_str());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
     pub async fn issues(&mut self, provider: Option<&str>) -> Result<Vec<RecordIssue>> {
         let rows = sqlx::query("SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at FROM record_issues WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, last_seen_at DESC")
             .bind(provider)

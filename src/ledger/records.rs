@@ -462,6 +462,157 @@ impl Tx {
         Ok(out)
     }
 
+    /// Many records of one kind by id (missing ids are simply absent), one query per 500.
+    pub async fn get_records(
+        &mut self,
+        kind: Kind,
+        ids: &[&CanonicalId],
+    ) -> Result<std::collections::HashMap<CanonicalId, StoredRecord>> {
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("{} WHERE id IN ({marks})", select_sql(kind));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for row in q.fetch_all(self.conn()).await? {
+                let rec = row_to_record(kind, &row)?;
+                out.insert(rec.id.clone(), rec);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Live entries of these people starting in `[from, to]`, not linked to `provider`:
+    /// the natural-key candidates of a whole page at once.
+    pub async fn entry_candidates(
+        &mut self,
+        provider: &str,
+        people: &[&CanonicalId],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredRecord>> {
+        let mut out = Vec::new();
+        for chunk in people.chunks(400) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                // Anonymous parameters only, bound in order: sqlx numbers an anonymous `?`
+                // by its own count, so mixing it with `?N` would misbind.
+                "{} t WHERE t.deleted_at IS NULL AND t.started_at BETWEEN ? AND ? \
+                 AND NOT EXISTS (SELECT 1 FROM links l WHERE l.provider = ? AND l.kind = 'time_entry' AND l.canonical_id = t.id) \
+                 AND t.person_id IN ({marks})",
+                select_sql(Kind::TimeEntry)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(to_text(from))
+                .bind(to_text(to))
+                .bind(provider);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for row in q.fetch_all(self.conn()).await? {
+                out.push(row_to_record(Kind::TimeEntry, &row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names of clients, projects or tasks by id.
+    pub async fn names(
+        &mut self,
+        kind: Kind,
+        ids: &[&CanonicalId],
+    ) -> Result<std::collections::HashMap<CanonicalId, String>> {
+        let mut out = std::collections::HashMap::new();
+        if matches!(kind, Kind::Person | Kind::TimeEntry) {
+            return Ok(out);
+        }
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("SELECT id, name FROM {} WHERE id IN ({marks})", table(kind));
+            let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for (id, name) in q.fetch_all(self.conn()).await? {
+                out.insert(CanonicalId(id), name);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts many new records (of one kind); entries go in multi-row statements (the hot
+    /// path of an import). Returns them as stored, in order.
+    pub async fn insert_records(
+        &mut self,
+        records: &[Record<CanonicalId>],
+        origin: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StoredRecord>> {
+        let mut out = Vec::with_capacity(records.len());
+        if !records.iter().all(|r| matches!(r, Record::TimeEntry(_))) {
+            for r in records {
+                out.push(self.insert_record(r, origin, now).await?);
+            }
+            return Ok(out);
+        }
+        let now_text = to_text_precise(now);
+        for chunk in records.chunks(400) {
+            let mut stored = Vec::with_capacity(chunk.len());
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            let sql = format!(
+                "INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) VALUES {}",
+                vec![row; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                let record = r.clone().normalised();
+                let hash = content_hash(&record);
+                let id = new_id();
+                if let Record::TimeEntry(e) = &record {
+                    let cols = EntryColumns::of(e);
+                    q = q
+                        .bind(id.0.clone())
+                        .bind(hash.0.clone())
+                        .bind(origin.to_owned())
+                        .bind(origin.to_owned())
+                        .bind(now_text.clone())
+                        .bind(now_text.clone())
+                        .bind(e.person.0.clone())
+                        .bind(e.project.as_ref().map(|c| c.0.clone()))
+                        .bind(e.task.as_ref().map(|c| c.0.clone()))
+                        .bind(e.client.as_ref().map(|c| c.0.clone()))
+                        .bind(cols.started_at)
+                        .bind(cols.ended_at)
+                        .bind(e.break_seconds)
+                        .bind(e.duration_seconds)
+                        .bind(e.source_tz.clone())
+                        .bind(cols.local_started_at)
+                        .bind(cols.local_ended_at)
+                        .bind(cols.local_date)
+                        .bind(e.notes.clone())
+                        .bind(cols.tags)
+                        .bind(e.billable)
+                        .bind(e.kind.as_str());
+                }
+                stored.push(StoredRecord {
+                    id,
+                    record,
+                    hash,
+                    origin: origin.to_owned(),
+                    changed_by: origin.to_owned(),
+                    created_at: now,
+                    updated_at: now,
+                    deleted_at: None,
+                });
+            }
+            q.execute(self.conn()).await?;
+            out.extend(stored);
+        }
+        Ok(out)
+    }
+
     /// Live records per kind (for status output and tests).
     pub async fn count_live(&mut self, kind: Kind) -> Result<i64> {
         let sql = format!(
@@ -484,6 +635,20 @@ impl Tx {
     }
 }
 
+/// `2026-03-10T08:00:00` (written directly: a hot path of imports).
+fn wall(t: chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// Derived column values of a time entry.
 struct EntryColumns {
     started_at: String,
@@ -501,13 +666,9 @@ impl EntryColumns {
         EntryColumns {
             started_at: to_text(e.started_at),
             ended_at: e.ended_at.map(to_text),
-            local_started_at: local_start.format("%Y-%m-%dT%H:%M:%S").to_string(),
-            local_ended_at: e.ended_at.map(|t| {
-                local_wall_time(t, zone)
-                    .format("%Y-%m-%dT%H:%M:%S")
-                    .to_string()
-            }),
-            local_date: local_start.format("%Y-%m-%d").to_string(),
+            local_started_at: wall(local_start),
+            local_ended_at: e.ended_at.map(|t| wall(local_wall_time(t, zone))),
+            local_date: wall(local_start)[..10].to_owned(),
             tags: serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
         }
     }

@@ -581,3 +581,58 @@ async fn report_view_shows_live_entries_with_names_and_local_dates() {
     assert_eq!(rows[0].2, 0.5);
     assert_eq!(rows[0].3, "2026-03-11T00:30:00");
 }
+
+#[tokio::test]
+async fn entry_candidates_for_a_whole_page() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let q = tx
+        .insert_record(&person("b@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let e1 = tx
+        .insert_record(&entry(&p.id, None, 0), "tt", now())
+        .await
+        .unwrap();
+    tx.insert_record(&entry(&q.id, None, 0), "tt", now())
+        .await
+        .unwrap();
+    tx.insert_record(&entry(&p.id, None, 600), "tt", now())
+        .await
+        .unwrap();
+    let start = Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap();
+    let found = tx
+        .entry_candidates(
+            "tm",
+            &[&p.id],
+            start - chrono::Duration::seconds(60),
+            start + chrono::Duration::seconds(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        vec![&e1.id]
+    );
+    let rid = RemoteId::from("1");
+    tx.upsert_link(&link("tm", Kind::TimeEntry, &e1.id, &rid, &e1.hash), now())
+        .await
+        .unwrap();
+    let found = tx
+        .entry_candidates(
+            "tm",
+            &[&p.id],
+            start - chrono::Duration::seconds(60),
+            start + chrono::Duration::seconds(60),
+        )
+        .await
+        .unwrap();
+    assert!(
+        found.is_empty(),
+        "linked in that provider: not a candidate there"
+    );
+}

@@ -7,12 +7,13 @@ use super::{LedgerError, Result};
 
 /// Record instants: whole seconds, `2026-03-10T08:00:00Z`.
 pub fn to_text(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    // to_rfc3339_opts writes directly (no format-string parsing): a hot path of imports.
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Ledger bookkeeping times: milliseconds, `2026-03-10T08:00:00.123Z`.
 pub fn to_text_precise(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub fn parse_instant(s: &str) -> Result<DateTime<Utc>> {
@@ -93,6 +94,8 @@ mod tests {
     #[test]
     fn text_round_trip_and_ordering() {
         let a = Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap();
+        assert_eq!(to_text(a), "2026-03-10T08:00:00Z");
+        assert_eq!(to_text_precise(a), "2026-03-10T08:00:00.000Z");
         let b = a + chrono::Duration::seconds(1);
         assert_eq!(parse_instant(&to_text(a)).unwrap(), a);
         assert!(to_text(a) < to_text(b));

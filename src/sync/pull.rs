@@ -3,7 +3,7 @@
 //! transaction, then infer deletions from the complete listing (confirmed by a get, within
 //! the mass-delete guard).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use timeweave_contract::{
     content_hash, CanonicalId, ContentHash, InvalidRecord, Kind, ListScope, PageItem, Person,
@@ -49,18 +49,8 @@ impl Cycle<'_> {
                 }
             };
             let mut tx = self.ledger.write().await?;
-            for item in page.items {
-                match item {
-                    PageItem::Invalid(bad) => self.invalid(&mut tx, &bad).await?,
-                    PageItem::Record(r) => {
-                        if r.kind() == kind {
-                            seen.insert(r.id.clone());
-                        }
-                        self.counts.pulled += 1;
-                        self.process_remote(&mut tx, &r).await?;
-                    }
-                }
-            }
+            self.process_page(&mut tx, kind, page.items, &mut seen)
+                .await?;
             tx.commit().await?;
             self.report_progress(kind.as_str());
             match page.next {
@@ -107,69 +97,324 @@ impl Cycle<'_> {
         Ok(())
     }
 
+    /// Splits a page into invalid items (recorded) and records, drops repeated ids, and
+    /// processes the records kind by kind, referenced kinds first.
+    async fn process_page(
+        &mut self,
+        tx: &mut Tx,
+        kind: Kind,
+        items: Vec<PageItem>,
+        seen: &mut HashSet<RemoteId>,
+    ) -> Result<(), Abort> {
+        let mut groups: BTreeMap<Kind, Vec<RemoteRecord>> = BTreeMap::new();
+        let mut on_page: HashSet<(Kind, RemoteId)> = HashSet::new();
+        for item in items {
+            match item {
+                PageItem::Invalid(bad) => self.invalid(tx, &bad).await?,
+                PageItem::Record(r) => {
+                    if !on_page.insert((r.kind(), r.id.clone())) {
+                        let bad = InvalidRecord {
+                            kind: r.kind(),
+                            remote_id: Some(r.id.clone()),
+                            reason:
+                                "the same id appears twice on one page; the first copy was taken"
+                                    .into(),
+                        };
+                        self.invalid(tx, &bad).await?;
+                        continue;
+                    }
+                    if r.kind() == kind {
+                        seen.insert(r.id.clone());
+                    }
+                    self.counts.pulled += 1;
+                    groups.entry(r.kind()).or_default().push(r);
+                }
+            }
+        }
+        for (k, group) in groups {
+            self.process_group(tx, k, group).await?;
+        }
+        Ok(())
+    }
+
     /// Plans and applies one listed (or fetched) remote record.
     pub(crate) async fn process_remote(
         &mut self,
         tx: &mut Tx,
         r: &RemoteRecord,
     ) -> Result<(), Abort> {
-        let kind = r.kind();
+        self.process_group(tx, r.kind(), vec![r.clone()]).await
+    }
+
+    /// Plans and applies records of one kind: links, references, linked ledger records and
+    /// natural-key candidates are read in a few queries for the whole group; imports and
+    /// link refreshes are written in multi-row statements; the rare rest one by one.
+    async fn process_group(
+        &mut self,
+        tx: &mut Tx,
+        kind: Kind,
+        group: Vec<RemoteRecord>,
+    ) -> Result<(), Abort> {
         let name = self.h.name.clone();
-        let remote_hash = content_hash(&r.record);
-        let link = tx.link_by_remote(&name, kind, &r.id).await?;
-        let mapped = refs::to_canonical(tx, &name, &r.record).await?;
-        let ledger = match &link {
-            Some(l) => tx.get_record(kind, &l.canonical_id).await?,
-            None => None,
-        };
-        let needs_match = link.as_ref().is_none_or(|l| !l.is_live());
-        let candidates: Vec<StoredRecord> = match (&mapped, needs_match) {
-            (Ok(m), true) => self.candidates(tx, r, m).await?,
-            _ => Vec::new(),
-        };
-        let ledger_time = match &ledger {
-            Some(rec) => self.modified_at(tx, rec).await?,
-            None => self.now,
-        };
-        let mut cand_times = Vec::with_capacity(candidates.len());
-        for c in &candidates {
-            cand_times.push(self.modified_at(tx, c).await?);
-        }
-        let cand_sides: Vec<LedgerSide> = candidates
+        let ids: Vec<&RemoteId> = group.iter().map(|r| &r.id).collect();
+        let links = tx.links_by_remote(&name, kind, &ids).await?;
+        let refmap = refs::remote_map(tx, &name, group.iter().map(|r| &r.record)).await?;
+        let linked: Vec<&CanonicalId> = links.values().map(|l| &l.canonical_id).collect();
+        let ledger_recs = tx.get_records(kind, &linked).await?;
+        let hashes: Vec<ContentHash> = group.iter().map(|r| content_hash(&r.record)).collect();
+        let mapped: Vec<Result<Record<CanonicalId>, String>> = group
             .iter()
-            .zip(&cand_times)
-            .map(|(c, t)| side(c, *t))
+            .map(|r| refs::to_canonical(&refmap, &name, &r.record))
             .collect();
-        let mapped_ref = mapped.as_ref().map_err(String::as_str);
-        let obs = Observation {
-            provider: &name,
-            mode: self.h.mode,
-            policy: &self.s.policy,
-            remote_hash: &remote_hash,
-            remote_version: r.version.as_deref(),
-            remote_modified_at: r.modified_at.unwrap_or(self.now),
-            mapped: mapped_ref,
-            link: link.as_ref().map(|l| LinkSide {
-                remote_hash: &l.remote_hash,
-                canonical_hash: &l.canonical_hash,
-                remote_version: l.remote_version.as_deref(),
-                remote_deleted: !l.is_live(),
-            }),
-            ledger: ledger.as_ref().map(|rec| side(rec, ledger_time)),
-            candidates: &cand_sides,
+        let needs_match: Vec<usize> = (0..group.len())
+            .filter(|&i| links.get(&group[i].id).is_none_or(|l| !l.is_live()) && mapped[i].is_ok())
+            .collect();
+        let mut candidates: Vec<Vec<StoredRecord>> = vec![Vec::new(); group.len()];
+        if kind == Kind::TimeEntry {
+            self.entry_candidates(tx, &mapped, &needs_match, &mut candidates)
+                .await?;
+        } else {
+            for &i in &needs_match {
+                if let Ok(m) = &mapped[i] {
+                    candidates[i] = self.candidates(tx, &group[i], m).await?;
+                }
+            }
+        }
+
+        let mut claimed: HashSet<CanonicalId> = HashSet::new();
+        let mut imports: Vec<(usize, Record<CanonicalId>)> = Vec::new();
+        let mut relink: Vec<(usize, CanonicalId, ContentHash)> = Vec::new();
+        for (i, r) in group.iter().enumerate() {
+            let link = links.get(&r.id);
+            let ledger = link.and_then(|l| ledger_recs.get(&l.canonical_id));
+            let open: Vec<&StoredRecord> = candidates[i]
+                .iter()
+                .filter(|c| !claimed.contains(&c.id))
+                .collect();
+            let mapped_hash = mapped[i].as_ref().ok().map(content_hash);
+            // Modification times cost a query each: only fetched where a conflict can arise.
+            let ledger_time = match (ledger, link) {
+                (Some(rec), Some(l))
+                    if hashes[i] != l.remote_hash
+                        && (!rec.is_live() || rec.hash != l.canonical_hash) =>
+                {
+                    self.modified_at(tx, rec).await?
+                }
+                (Some(rec), _) => rec.updated_at,
+                (None, _) => self.now,
+            };
+            let mut cand_times = Vec::with_capacity(open.len());
+            for c in &open {
+                cand_times.push(if Some(&c.hash) == mapped_hash.as_ref() {
+                    c.updated_at
+                } else {
+                    self.modified_at(tx, c).await?
+                });
+            }
+            let cand_sides: Vec<LedgerSide> = open
+                .iter()
+                .zip(&cand_times)
+                .map(|(c, t)| side(c, *t))
+                .collect();
+            let obs = Observation {
+                provider: &name,
+                mode: self.h.mode,
+                policy: &self.s.policy,
+                remote_hash: &hashes[i],
+                remote_version: r.version.as_deref(),
+                remote_modified_at: r.modified_at.unwrap_or(self.now),
+                mapped: mapped[i].as_ref().map_err(String::as_str),
+                link: link.map(|l| LinkSide {
+                    remote_hash: &l.remote_hash,
+                    canonical_hash: &l.canonical_hash,
+                    remote_version: l.remote_version.as_deref(),
+                    remote_deleted: !l.is_live(),
+                }),
+                ledger: ledger.map(|rec| side(rec, ledger_time)),
+                candidates: &cand_sides,
+            };
+            let action = plan_remote(&obs);
+            if self.dry_run {
+                if let Some(line) = describe(&action, &r.record, &name) {
+                    self.plan.push(line);
+                }
+            }
+            match (&action, &mapped[i]) {
+                (RemoteAction::Unchanged | RemoteAction::Ignore { .. }, _) => {}
+                (RemoteAction::Import, Ok(m)) => {
+                    if link.is_some() {
+                        // A remote id we had seen deleted is live again (reused): afresh.
+                        tx.delete_link(&name, kind, &r.id).await?;
+                    }
+                    imports.push((i, m.clone()));
+                }
+                (
+                    RemoteAction::Adopt {
+                        canonical_id,
+                        then: Settle::Equal,
+                    },
+                    Ok(_),
+                ) => {
+                    claimed.insert(canonical_id.clone());
+                    if link.is_some() {
+                        tx.delete_link(&name, kind, &r.id).await?;
+                    }
+                    let hash = open
+                        .iter()
+                        .find(|c| &c.id == canonical_id)
+                        .map(|c| c.hash.clone());
+                    if let Some(hash) = hash {
+                        relink.push((i, canonical_id.clone(), hash));
+                    }
+                }
+                (RemoteAction::Converged { canonical_id }, Ok(m)) => {
+                    relink.push((i, canonical_id.clone(), content_hash(m)));
+                }
+                (RemoteAction::Overwrite { canonical_id }, Ok(_)) => {
+                    relink.push((i, canonical_id.clone(), ContentHash(UNSYNCED.into())));
+                }
+                _ => {
+                    if let RemoteAction::Adopt { canonical_id, .. } = &action {
+                        claimed.insert(canonical_id.clone());
+                    }
+                    let open_owned: Vec<StoredRecord> = open.iter().map(|c| (*c).clone()).collect();
+                    self.apply(
+                        tx,
+                        r,
+                        &hashes[i],
+                        link,
+                        ledger,
+                        &open_owned,
+                        mapped[i].clone(),
+                        action,
+                    )
+                    .await?;
+                }
+            }
+        }
+
+        let stored = tx
+            .insert_records(
+                &imports.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
+                &name,
+                self.now,
+            )
+            .await?;
+        self.counts.created += stored.len() as i64;
+        for ((i, _), s) in imports.iter().zip(stored) {
+            relink.push((*i, s.id, s.hash));
+        }
+        let updates: Vec<LinkUpdate> = relink
+            .iter()
+            .map(|(i, cid, hash)| LinkUpdate {
+                provider: &name,
+                kind,
+                canonical_id: cid,
+                remote_id: &group[*i].id,
+                remote_hash: &hashes[*i],
+                canonical_hash: hash,
+                remote_version: group[*i].version.as_deref(),
+                remote_updated_at: group[*i].modified_at,
+                remote_started_at: started_at(&group[*i].record),
+            })
+            .collect();
+        tx.upsert_links(&updates, self.now).await?;
+        let valid: Vec<&str> = group
+            .iter()
+            .zip(&mapped)
+            .filter(|(_, m)| m.is_ok())
+            .map(|(r, _)| r.id.as_str())
+            .collect();
+        tx.clear_issues(&name, Direction::Pull, kind, &valid)
+            .await?;
+        Ok(())
+    }
+
+    /// Natural-key candidates of many entries in one query: same person, start and end
+    /// within 60 s, same project (or project name).
+    async fn entry_candidates(
+        &mut self,
+        tx: &mut Tx,
+        mapped: &[Result<Record<CanonicalId>, String>],
+        needs: &[usize],
+        out: &mut [Vec<StoredRecord>],
+    ) -> Result<(), Abort> {
+        let entries: Vec<(usize, &TimeEntry<CanonicalId>)> = needs
+            .iter()
+            .filter_map(|&i| match &mapped[i] {
+                Ok(Record::TimeEntry(e)) => Some((i, e)),
+                _ => None,
+            })
+            .collect();
+        let (Some(lo), Some(hi)) = (
+            entries.iter().map(|(_, e)| e.started_at).min(),
+            entries.iter().map(|(_, e)| e.started_at).max(),
+        ) else {
+            return Ok(());
         };
-        let action = plan_remote(&obs);
-        self.apply(
-            tx,
-            r,
-            &remote_hash,
-            link.as_ref(),
-            ledger.as_ref(),
-            &candidates,
-            mapped,
-            action,
-        )
-        .await
+        let slack = chrono::Duration::seconds(60);
+        let mut people: Vec<&CanonicalId> = entries.iter().map(|(_, e)| &e.person).collect();
+        people.sort();
+        people.dedup();
+        let pool = tx
+            .entry_candidates(&self.h.name, &people, lo - slack, hi + slack)
+            .await?;
+        if pool.is_empty() {
+            return Ok(());
+        }
+        let mut projects: Vec<&CanonicalId> = Vec::new();
+        let mut by_person: HashMap<&CanonicalId, Vec<(chrono::DateTime<chrono::Utc>, usize)>> =
+            HashMap::new();
+        for (j, c) in pool.iter().enumerate() {
+            if let Record::TimeEntry(e) = &c.record {
+                by_person
+                    .entry(&e.person)
+                    .or_default()
+                    .push((e.started_at, j));
+                projects.extend(e.project.iter());
+            }
+        }
+        for v in by_person.values_mut() {
+            v.sort();
+        }
+        projects.extend(entries.iter().filter_map(|(_, e)| e.project.as_ref()));
+        projects.sort();
+        projects.dedup();
+        let names = tx.names(Kind::Project, &projects).await?;
+        let same_project = |a: &Option<CanonicalId>, b: &Option<CanonicalId>| match (a, b) {
+            (None, None) => true,
+            (Some(x), Some(y)) => {
+                x == y
+                    || matches!((names.get(x), names.get(y)), (Some(p), Some(q)) if p.eq_ignore_ascii_case(q))
+            }
+            _ => false,
+        };
+        for (i, e) in entries {
+            let Some(starts) = by_person.get(&e.person) else {
+                continue;
+            };
+            let from = starts.partition_point(|(t, _)| *t < e.started_at - slack);
+            let mut found: Vec<(i64, usize)> = Vec::new();
+            for (t, j) in &starts[from..] {
+                if *t > e.started_at + slack {
+                    break;
+                }
+                let Record::TimeEntry(c) = &pool[*j].record else {
+                    continue;
+                };
+                let ends_match = match (c.ended_at, e.ended_at) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => (a - b).num_seconds().abs() <= 60,
+                    _ => false,
+                };
+                if ends_match && same_project(&c.project, &e.project) {
+                    found.push(((*t - e.started_at).num_seconds().abs(), *j));
+                }
+            }
+            found.sort();
+            out[i] = found.into_iter().map(|(_, j)| pool[j].clone()).collect();
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -8,29 +8,43 @@ use timeweave_contract::{CanonicalId, Kind, Record, RemoteId};
 
 use crate::ledger::{Result, Tx};
 
-/// The remote record with canonical references, or why it cannot be taken in.
-pub(crate) async fn to_canonical(
+/// Every reference of `records` (remote ids) resolved to canonical ids at once: one query
+/// per referenced kind. Unresolvable references are simply absent.
+pub(crate) async fn remote_map<'r>(
     tx: &mut Tx,
     provider: &str,
-    record: &Record<RemoteId>,
-) -> Result<std::result::Result<Record<CanonicalId>, String>> {
-    let mut map: HashMap<(Kind, RemoteId), CanonicalId> = HashMap::new();
-    for (kind, rid) in record.references() {
-        match tx.link_by_remote(provider, kind, rid).await? {
-            Some(link) => {
-                map.insert((kind, rid.clone()), link.canonical_id);
-            }
-            None => {
-                return Ok(Err(format!(
-                    "references {kind} {rid} of {provider}, which is not in the ledger (not listed, or skipped as invalid)"
-                )))
-            }
+    records: impl Iterator<Item = &'r Record<RemoteId>>,
+) -> Result<HashMap<(Kind, RemoteId), CanonicalId>> {
+    let mut wanted: HashMap<Kind, Vec<&RemoteId>> = HashMap::new();
+    for r in records {
+        for (kind, rid) in r.references() {
+            wanted.entry(kind).or_default().push(rid);
         }
     }
-    Ok(record
-        .clone()
-        .try_map_refs(|kind, rid| map.get(&(kind, rid.clone())).cloned().ok_or(()))
-        .map_err(|()| "reference mapping failed".to_owned()))
+    let mut map = HashMap::new();
+    for (kind, mut ids) in wanted {
+        ids.sort();
+        ids.dedup();
+        for (rid, link) in tx.links_by_remote(provider, kind, &ids).await? {
+            map.insert((kind, rid), link.canonical_id);
+        }
+    }
+    Ok(map)
+}
+
+/// The remote record with canonical references from `map`, or why it cannot be taken in.
+pub(crate) fn to_canonical(
+    map: &HashMap<(Kind, RemoteId), CanonicalId>,
+    provider: &str,
+    record: &Record<RemoteId>,
+) -> std::result::Result<Record<CanonicalId>, String> {
+    record.clone().try_map_refs(|kind, rid| {
+        map.get(&(kind, rid.clone())).cloned().ok_or_else(|| {
+            format!(
+                "references {kind} {rid} of {provider}, which is not in the ledger (not listed, or skipped as invalid)"
+            )
+        })
+    })
 }
 
 /// The canonical record with `provider`'s remote references, or a `waiting: ...` reason

@@ -74,7 +74,8 @@ impl Encoder {
         self.opt(name, v.map(|n| n.to_string()).as_deref())
     }
     fn instant(&mut self, name: &str, v: Option<DateTime<Utc>>) {
-        let s = v.map(|t| whole_seconds(t).format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        // RFC 3339 with `Z`, whole seconds (written directly: no format-string parsing).
+        let s = v.map(|t| whole_seconds(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         self.opt(name, s.as_deref())
     }
 }
