@@ -64,6 +64,21 @@ pub struct SyncRun {
     pub errors: Vec<String>,
 }
 
+/// The counters of a row that has the `sync_runs` count columns (or sums named alike).
+fn counts_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<RunCounts> {
+    Ok(RunCounts {
+        pulled: r.try_get("pulled")?,
+        created: r.try_get("created")?,
+        updated: r.try_get("updated")?,
+        deleted: r.try_get("deleted")?,
+        pushed: r.try_get("pushed")?,
+        conflicts: r.try_get("conflicts")?,
+        skipped: r.try_get("skipped")?,
+        requests: r.try_get("requests")?,
+        rate_limited: r.try_get("rate_limited")?,
+    })
+}
+
 /// At most this many error messages are kept per run.
 const MAX_ERRORS: usize = 50;
 
@@ -133,17 +148,7 @@ impl Tx {
                     started_at: parse_instant(&r.try_get::<String, _>("started_at")?)?,
                     finished_at: parse_opt(r.try_get("finished_at")?)?,
                     status: RunStatus::parse(&status),
-                    counts: RunCounts {
-                        pulled: r.try_get("pulled")?,
-                        created: r.try_get("created")?,
-                        updated: r.try_get("updated")?,
-                        deleted: r.try_get("deleted")?,
-                        pushed: r.try_get("pushed")?,
-                        conflicts: r.try_get("conflicts")?,
-                        skipped: r.try_get("skipped")?,
-                        requests: r.try_get("requests")?,
-                        rate_limited: r.try_get("rate_limited")?,
-                    },
+                    counts: counts_from_row(r)?,
                     errors: serde_json::from_str(&errors).unwrap_or_default(),
                 })
             })
@@ -171,17 +176,7 @@ impl Tx {
             .bind(provider).fetch_one(self.conn()).await?;
         Ok(RunTotals {
             cycles,
-            counts: RunCounts {
-                pulled: r.try_get("pulled")?,
-                created: r.try_get("created")?,
-                updated: r.try_get("updated")?,
-                deleted: r.try_get("deleted")?,
-                pushed: r.try_get("pushed")?,
-                conflicts: r.try_get("conflicts")?,
-                skipped: r.try_get("skipped")?,
-                requests: r.try_get("requests")?,
-                rate_limited: r.try_get("rate_limited")?,
-            },
+            counts: counts_from_row(&r)?,
             last_success: parse_opt(r.try_get("last_success")?)?,
         })
     }

@@ -174,11 +174,7 @@ impl Cycle<'_> {
             }
         }
         if self.dry_run {
-            let verb = match op {
-                WriteOp::Create => "create",
-                WriteOp::Update => "update",
-                WriteOp::Delete => "delete",
-            };
+            let verb = op.as_str();
             self.plan.push(format!(
                 "{verb} {kind} '{}' in {}",
                 rec.record.label(),

@@ -115,6 +115,17 @@ pub enum WriteOp {
     Delete,
 }
 
+impl WriteOp {
+    /// The verb, for messages: "create", "update", "delete".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteOp::Create => "create",
+            WriteOp::Update => "update",
+            WriteOp::Delete => "delete",
+        }
+    }
+}
+
 /// What an adapter can do with one kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindSupport {
@@ -256,11 +267,7 @@ pub trait Provider: Send + Sync {
             Err(ProviderError::unsupported(format!(
                 "{} cannot {} a {}",
                 self.kind_name(),
-                match op {
-                    WriteOp::Create => "create",
-                    WriteOp::Update => "update",
-                    WriteOp::Delete => "delete",
-                },
+                op.as_str(),
                 kind
             )))
         }
