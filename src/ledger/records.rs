@@ -542,17 +542,20 @@ impl Tx {
         Ok(out)
     }
 
-    /// Inserts many new records (of one kind); entries go in multi-row statements (the hot
-    /// path of an import). Returns them as stored, in order.
+    /// Inserts many new records (of one kind) with their content hashes; entries go in
+    /// multi-row statements (the hot path of an import). Returns them as stored, in order.
     pub async fn insert_records(
         &mut self,
-        records: &[Record<CanonicalId>],
+        records: &[(Record<CanonicalId>, ContentHash)],
         origin: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<StoredRecord>> {
         let mut out = Vec::with_capacity(records.len());
-        if !records.iter().all(|r| matches!(r, Record::TimeEntry(_))) {
-            for r in records {
+        if !records
+            .iter()
+            .all(|(r, _)| matches!(r, Record::TimeEntry(_)))
+        {
+            for (r, _) in records {
                 out.push(self.insert_record(r, origin, now).await?);
             }
             return Ok(out);
@@ -566,9 +569,10 @@ impl Tx {
                 vec![row; chunk.len()].join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
+            for (r, hash) in chunk {
+                // The caller's hash is of the same content (hashing normalises first).
                 let record = r.clone().normalised();
-                let hash = content_hash(&record);
+                let hash = hash.clone();
                 let id = new_id();
                 if let Record::TimeEntry(e) = &record {
                     let cols = EntryColumns::of(e);

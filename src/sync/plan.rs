@@ -94,6 +94,8 @@ pub struct Observation<'a> {
     pub ledger: Option<LedgerSide<'a>>,
     /// Unlinked canonical records with the same natural key (when not linked), best first.
     pub candidates: &'a [LedgerSide<'a>],
+    /// The hash of `mapped`, when the caller has it already (`None`: computed here).
+    pub mapped_hash: Option<&'a ContentHash>,
 }
 
 /// What to do with one listed remote record.
@@ -185,7 +187,10 @@ pub fn plan_remote(o: &Observation<'_>) -> RemoteAction {
             }
         }
     };
-    let mapped_hash = content_hash(mapped);
+    let mapped_hash = o
+        .mapped_hash
+        .cloned()
+        .unwrap_or_else(|| content_hash(mapped));
     let pulls = o.mode.pulls();
 
     let (link, ledger) = match (&o.link, &o.ledger) {

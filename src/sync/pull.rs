@@ -166,6 +166,10 @@ impl Cycle<'_> {
             .iter()
             .map(|r| refs::to_canonical(&refmap, &name, &r.record))
             .collect();
+        let mapped_hashes: Vec<Option<ContentHash>> = mapped
+            .iter()
+            .map(|m| m.as_ref().ok().map(content_hash))
+            .collect();
         let needs_match: Vec<usize> = (0..group.len())
             .filter(|&i| links.get(&group[i].id).is_none_or(|l| !l.is_live()) && mapped[i].is_ok())
             .collect();
@@ -191,7 +195,7 @@ impl Cycle<'_> {
                 .iter()
                 .filter(|c| !claimed.contains(&c.id))
                 .collect();
-            let mapped_hash = mapped[i].as_ref().ok().map(content_hash);
+            let mapped_hash = &mapped_hashes[i];
             // Modification times cost a query each: only fetched where a conflict can arise.
             let ledger_time = match (ledger, link) {
                 (Some(rec), Some(l))
@@ -232,6 +236,7 @@ impl Cycle<'_> {
                 }),
                 ledger: ledger.map(|rec| side(rec, ledger_time)),
                 candidates: &cand_sides,
+                mapped_hash: mapped_hash.as_ref(),
             };
             let action = plan_remote(&obs);
             if self.dry_run {
@@ -267,8 +272,10 @@ impl Cycle<'_> {
                         relink.push((i, canonical_id.clone(), hash));
                     }
                 }
-                (RemoteAction::Converged { canonical_id }, Ok(m)) => {
-                    relink.push((i, canonical_id.clone(), content_hash(m)));
+                (RemoteAction::Converged { canonical_id }, Ok(_)) => {
+                    if let Some(hash) = mapped_hash {
+                        relink.push((i, canonical_id.clone(), hash.clone()));
+                    }
                 }
                 (RemoteAction::Overwrite { canonical_id }, Ok(_)) => {
                     relink.push((i, canonical_id.clone(), ContentHash(UNSYNCED.into())));
@@ -293,13 +300,11 @@ impl Cycle<'_> {
             }
         }
 
-        let stored = tx
-            .insert_records(
-                &imports.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
-                &name,
-                self.now,
-            )
-            .await?;
+        let to_insert: Vec<(Record<CanonicalId>, ContentHash)> = imports
+            .iter()
+            .filter_map(|(i, m)| mapped_hashes[*i].clone().map(|h| (m.clone(), h)))
+            .collect();
+        let stored = tx.insert_records(&to_insert, &name, self.now).await?;
         self.counts.created += stored.len() as i64;
         for ((i, _), s) in imports.iter().zip(stored) {
             relink.push((*i, s.id, s.hash));

@@ -108,6 +108,7 @@ impl Case {
                 modified_at: self.ledger_time,
             }),
             candidates: &candidates,
+            mapped_hash: None,
         };
         plan_remote(&o)
     }
@@ -353,6 +354,7 @@ fn unmappable_records_are_invalid_with_the_reason() {
             modified_at: t(1),
         }),
         candidates: &[],
+        mapped_hash: None,
     };
     assert_eq!(
         plan_remote(&o),
