@@ -286,9 +286,9 @@ async fn assert_bad_records_skipped(cases: &[(&str, serde_json::Value, &str)]) {
         missed.join("\n")
     );
     // The good entries of the same page are all there.
-    for n in (cases.len() + 1)..12 {
+    for (n, id) in ids.iter().enumerate().skip(cases.len() + 1) {
         assert!(
-            tx.link_by_remote("timetracker", Kind::TimeEntry, &ids[n])
+            tx.link_by_remote("timetracker", Kind::TimeEntry, id)
                 .await
                 .unwrap()
                 .is_some(),
@@ -347,7 +347,7 @@ async fn negative_durations_are_skipped_with_a_reason() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: a remote id listed twice on one page is applied twice (second copy overwrites the first), not skipped with a reason"]
+#[ignore = "engine gap: a remote id listed twice on one page is not detected (no issue recorded, both copies are planned as the same record)"]
 async fn duplicate_ids_on_a_page_are_skipped_with_a_reason() {
     let w = world().await;
     let ids: Vec<_> = (0..6).map(|u| w.sims.book(2, u)).collect();

@@ -126,8 +126,58 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
             "%",
         );
     }
+    // For diagnosis: the same entries listed by the adapter alone (no ledger), in process.
+    let (listed, listing_secs) = adapter_only(&sim, &layout, entries).await?;
+    metric(
+        "pull_adapter_only_rate",
+        format!("{:.0}", listed as f64 / listing_secs),
+        "entries/s (adapter + simulator, no ledger, one process)",
+    );
     metric("target_pull_rate", 20_000, "entries/s");
     metric("target_pull_peak_rss", 100, "MiB");
     metric("target_pull_rss_growth_tenth_to_full", 20, "%");
     Ok(())
+}
+
+/// Lists every entry through a TimeTracker adapter in 30-day windows, as a cycle would,
+/// without a ledger: what HTTP, JSON and mapping cost on their own.
+async fn adapter_only(
+    sim: &timeweave_timetracker::sim::SimServer,
+    layout: &Layout,
+    entries: usize,
+) -> anyhow::Result<(usize, f64)> {
+    use timeweave_contract::{ListScope, PageItem, Provider, Window};
+    let adapter = timeweave_timetracker::TimeTrackerAdapter::new(
+        sim.settings(),
+        timeweave_http::Transport::new(timeweave_http::TransportConfig::new("probe"))?,
+    )?;
+    adapter.connect().await?;
+    let started = Instant::now();
+    let mut listed = 0;
+    let end = chrono::Utc::now() + chrono::Duration::days(1);
+    let mut from = layout.oldest(entries) - chrono::Duration::days(1);
+    while from < end {
+        let to = (from + chrono::Duration::days(30)).min(end);
+        let mut token = None;
+        loop {
+            let page = adapter
+                .list_page(
+                    Kind::TimeEntry,
+                    ListScope::StartedIn(Window::new(from, to)),
+                    token,
+                )
+                .await?;
+            listed += page
+                .items
+                .iter()
+                .filter(|i| matches!(i, PageItem::Record(_)))
+                .count();
+            match page.next {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        from = to;
+    }
+    Ok((listed, started.elapsed().as_secs_f64()))
 }
