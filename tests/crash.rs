@@ -3,7 +3,7 @@
 //! random moments (seeded, bounded: 6 kills); after each pair of kills a rerun goes to
 //! completion, and then every provider and the ledger hold each entry exactly once.
 //!
-//! `TIMEWEAVE_CRASH_SEED=N` replays another sequence of kill moments.
+//! `CRASH_TEST_SEED=N` replays another sequence of kill moments.
 
 mod support;
 
@@ -97,7 +97,7 @@ async fn assert_ledger_exactly_once(path: &Path, expected: &BTreeSet<usize>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_then_rerun_converges_exactly_once() {
-    let seed: u64 = std::env::var("TIMEWEAVE_CRASH_SEED")
+    let seed: u64 = std::env::var("CRASH_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(9);
