@@ -147,3 +147,16 @@ async fn a_full_sync_at_trace_level_leaks_no_credential() {
         }
     }
 }
+
+/// The encoder and decoder above are what make the Basic checks meaningful.
+#[test]
+fn base64_helpers_match_known_values() {
+    assert_eq!(base64(b"Man"), "TWFu");
+    assert_eq!(base64(b"Ma"), "TWE=");
+    assert_eq!(base64(b"M"), "TQ==");
+    assert_eq!(base64(b"API_TOKEN:s3cret"), "QVBJX1RPS0VOOnMzY3JldA==");
+    assert_eq!(
+        decode_base64("QVBJX1RPS0VOOnMzY3JldA== trailing"),
+        b"API_TOKEN:s3cret"
+    );
+}
