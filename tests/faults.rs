@@ -336,7 +336,6 @@ async fn bad_records_are_skipped_with_a_reason_and_the_rest_of_the_page_applied(
 }
 
 #[tokio::test]
-#[ignore = "adapter bug: TimeTracker mapping clamps a negative duration_seconds to 0 (mapping.rs `.max(0)`) and applies the entry instead of skipping it with a reason"]
 async fn negative_durations_are_skipped_with_a_reason() {
     assert_bad_records_skipped(&[(
         "duration_seconds",
@@ -347,7 +346,6 @@ async fn negative_durations_are_skipped_with_a_reason() {
 }
 
 #[tokio::test]
-#[ignore = "engine bug: the duplicate's issue is recorded, then cleared by the import of the first copy of that id on the same page (src/sync/pull.rs: process_group's clear_issues over the page's valid ids)"]
 async fn duplicate_ids_on_a_page_are_skipped_with_a_reason() {
     let w = world().await;
     let ids: Vec<_> = (0..6).map(|u| w.sims.book(2, u)).collect();

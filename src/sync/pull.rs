@@ -108,6 +108,7 @@ impl Cycle<'_> {
     ) -> Result<(), Abort> {
         let mut groups: BTreeMap<Kind, Vec<RemoteRecord>> = BTreeMap::new();
         let mut on_page: HashSet<(Kind, RemoteId)> = HashSet::new();
+        let mut repeated: HashSet<(Kind, RemoteId)> = HashSet::new();
         for item in items {
             match item {
                 PageItem::Invalid(bad) => self.invalid(tx, &bad).await?,
@@ -121,6 +122,7 @@ impl Cycle<'_> {
                                     .into(),
                         };
                         self.invalid(tx, &bad).await?;
+                        repeated.insert((r.kind(), r.id.clone()));
                         continue;
                     }
                     if r.kind() == kind {
@@ -132,7 +134,7 @@ impl Cycle<'_> {
             }
         }
         for (k, group) in groups {
-            self.process_group(tx, k, group).await?;
+            self.process_group(tx, k, group, &repeated).await?;
         }
         Ok(())
     }
@@ -143,7 +145,8 @@ impl Cycle<'_> {
         tx: &mut Tx,
         r: &RemoteRecord,
     ) -> Result<(), Abort> {
-        self.process_group(tx, r.kind(), vec![r.clone()]).await
+        self.process_group(tx, r.kind(), vec![r.clone()], &HashSet::new())
+            .await
     }
 
     /// Plans and applies records of one kind: links, references, linked ledger records and
@@ -154,6 +157,7 @@ impl Cycle<'_> {
         tx: &mut Tx,
         kind: Kind,
         group: Vec<RemoteRecord>,
+        repeated: &HashSet<(Kind, RemoteId)>,
     ) -> Result<(), Abort> {
         let name = self.h.name.clone();
         let ids: Vec<&RemoteId> = group.iter().map(|r| &r.id).collect();
@@ -327,7 +331,8 @@ impl Cycle<'_> {
         let valid: Vec<&str> = group
             .iter()
             .zip(&mapped)
-            .filter(|(_, m)| m.is_ok())
+            // An id repeated on the page keeps its issue: the page itself was wrong.
+            .filter(|(r, m)| m.is_ok() && !repeated.contains(&(kind, r.id.clone())))
             .map(|(r, _)| r.id.as_str())
             .collect();
         tx.clear_issues(&name, Direction::Pull, kind, &valid)

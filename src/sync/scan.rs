@@ -1,6 +1,6 @@
 //! Scan planning (pure): which time-entry windows a cycle lists. Every cycle lists the hot
 //! window (recent and near-future starts, where edits happen); then the deep scan walks
-//! older history backwards one slice per step across cycles, so all history is re-verified
+//! older history backwards, one slice per scheduled cycle, so all history is re-verified
 //! every few cycles; a provider with a change feed also lists what changed since the
 //! watermark. A cycle never plans more requests than its budget; `--sync-once` runs the
 //! deep scan to the horizon.
@@ -136,6 +136,19 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
         spent = spent.saturating_add(cost);
         position = slice.from;
         first = false;
+        if !input.to_completion {
+            // A scheduled cycle takes the next slice only: history is re-verified steadily
+            // across cycles without spending a quota on what did not change.
+            next.deep_scan_position = if position <= floor {
+                None
+            } else {
+                Some(position)
+            };
+            if position <= floor {
+                next.deep_scan_passes = input.cursor.deep_scan_passes + 1;
+            }
+            break;
+        }
         if !input.to_completion && input.budget.is_some_and(|b| spent >= b) {
             next.deep_scan_position = if position <= floor {
                 None
@@ -254,6 +267,15 @@ mod tests {
     }
 
     #[test]
+    fn a_scheduled_cycle_takes_one_slice_even_with_budget_to_spare() {
+        let cursor = Cursor::default();
+        let plan = plan_scan(&input(&cursor, None), |_| 1);
+        assert_eq!(deep(&plan).len(), 1);
+        let plan = plan_scan(&input(&cursor, Some(1000)), |_| 1);
+        assert_eq!(deep(&plan).len(), 1);
+    }
+
+    #[test]
     fn never_plans_beyond_the_budget() {
         let cursor = Cursor::default();
         for budget in 2..20u32 {
@@ -313,6 +335,7 @@ mod tests {
         };
         let mut i = input(&cursor, None);
         i.oldest_known = Some(now() - Duration::days(100));
+        i.to_completion = true;
         let plan = plan_scan(&i, |_| 1);
         let slices = deep(&plan);
         assert_eq!(slices.last().unwrap().from, now() - Duration::days(130));

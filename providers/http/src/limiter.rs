@@ -1,7 +1,8 @@
 //! The per-instance rate limiter: one governor GCRA cell per quota (e.g. 100/min and
 //! 1000/h), all of which must admit a request before it is sent, plus an adaptive brake
-//! that a 429 pulls: a pause for `Retry-After`, then a slower pace for a while, so a
-//! provider that throttles harder than configured is respected.
+//! that a 429 pulls: a pause for `Retry-After`, then a slower pace (×1.5 per 429, at most
+//! ×4) for two minutes, so a provider that throttles harder than configured is respected
+//! without crawling long after it recovered.
 //!
 //! Quotas are turned into GCRA cells with a burst of one and a period of `per / (n - 1)`
 //! (for n ≥ 10): evenly spaced requests, and never more than n in any window of length
@@ -91,16 +92,18 @@ impl Clock for TokioClock {
 type Cell = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
 
 /// How long the brake stays on after the last 429.
-const BRAKE_HOLD: Duration = Duration::from_secs(600);
-/// The slowest the brake makes us: this many times the normal spacing.
-const BRAKE_MAX_FACTOR: u32 = 8;
+const BRAKE_HOLD: Duration = Duration::from_secs(120);
+/// Each 429 multiplies the spacing by this much...
+const BRAKE_STEP: f64 = 1.5;
+/// ...up to this many times the normal spacing.
+const BRAKE_MAX_FACTOR: f64 = 4.0;
 /// The pause after a 429 that gave no `Retry-After`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Default)]
 struct Brake {
     paused_until: Option<Instant>,
-    factor: u32,
+    factor: f64,
     until: Option<Instant>,
     last_grant: Option<Instant>,
 }
@@ -145,7 +148,7 @@ impl Limiter {
             cells,
             base_spacing,
             brake: tokio::sync::Mutex::new(Brake {
-                factor: 1,
+                factor: 1.0,
                 ..Brake::default()
             }),
         }
@@ -168,12 +171,12 @@ impl Limiter {
                 brake.paused_until = None;
             }
             if brake.until.is_some_and(|u| u <= now) {
-                brake.factor = 1;
+                brake.factor = 1.0;
                 brake.until = None;
             }
-            if brake.factor > 1 {
+            if brake.factor > 1.0 {
                 if let Some(last) = brake.last_grant {
-                    let next = last + self.base_spacing * brake.factor;
+                    let next = last + self.base_spacing.mul_f64(brake.factor);
                     if next > now {
                         tokio::time::sleep_until(next).await;
                         continue;
@@ -206,13 +209,13 @@ impl Limiter {
         let now = Instant::now();
         if let Ok(mut brake) = self.brake.try_lock() {
             brake.paused_until = Some(now + retry_after.unwrap_or(DEFAULT_PAUSE));
-            brake.factor = (brake.factor * 2).clamp(2, BRAKE_MAX_FACTOR);
+            brake.factor = (brake.factor * BRAKE_STEP).clamp(BRAKE_STEP, BRAKE_MAX_FACTOR);
             brake.until = Some(now + BRAKE_HOLD);
         }
     }
 
     /// The current brake factor (1 = normal pace), for metrics and tests.
-    pub async fn brake_factor(&self) -> u32 {
+    pub async fn brake_factor(&self) -> f64 {
         self.brake.lock().await.factor
     }
 }
@@ -295,15 +298,15 @@ mod tests {
         limiter.throttled(Some(Duration::from_secs(30)));
         limiter.acquire().await;
         assert!(Instant::now() - t0 >= Duration::from_secs(30));
-        assert_eq!(limiter.brake_factor().await, 2);
+        assert_eq!(limiter.brake_factor().await, 1.5);
         let a = Instant::now();
         limiter.acquire().await;
-        // Normal spacing is 100 ms; braked, twice that.
-        assert!(Instant::now() - a >= Duration::from_millis(200));
+        // Normal spacing is 100 ms; braked, one and a half times that.
+        assert!(Instant::now() - a >= Duration::from_millis(150));
         // After the hold time the brake releases.
         tokio::time::sleep(BRAKE_HOLD).await;
         limiter.acquire().await;
-        assert_eq!(limiter.brake_factor().await, 1);
+        assert_eq!(limiter.brake_factor().await, 1.0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -171,7 +171,13 @@ pub fn entry(e: &wire::TimeEntry, zone: &Zone) -> Result<RemoteRecord, String> {
             return Err("entry has neither a project nor a client to book on".to_owned());
         }
     };
-    let break_seconds = e.break_seconds.unwrap_or(0).max(0);
+    if let Some(d) = e.duration_seconds.filter(|d| *d < 0) {
+        return Err(format!("negative duration ({d} s)"));
+    }
+    if let Some(b) = e.break_seconds.filter(|b| *b < 0) {
+        return Err(format!("negative break ({b} s)"));
+    }
+    let break_seconds = e.break_seconds.unwrap_or(0);
     // The server computes durations on naive wall-clock times, so an entry spanning a DST
     // change is off by the jump. Keep the server's figure (it includes per-user rounding) and
     // correct only that distortion, so the duration agrees with the start and end instants.
