@@ -199,7 +199,8 @@ mod tests {
     #[test]
     fn different_for_differences_that_matter() {
         let base = h(entry());
-        let changes: Vec<Box<dyn Fn(&mut TimeEntry<String>)>> = vec![
+        type Change = Box<dyn Fn(&mut TimeEntry<String>)>;
+        let changes: Vec<Change> = vec![
             Box::new(|e| e.notes = Some("Design  review".into())),
             Box::new(|e| e.notes = None),
             Box::new(|e| e.started_at += chrono::Duration::seconds(1)),
