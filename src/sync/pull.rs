@@ -77,22 +77,35 @@ impl Cycle<'_> {
             .as_ref()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "(no id)".into());
+        self.pull_issue(tx, bad.kind, &id, "-", &bad.reason).await
+    }
+
+    /// Records a remote record that could not be taken in (once per content), counts it
+    /// as skipped, and logs it when new.
+    async fn pull_issue(
+        &mut self,
+        tx: &mut Tx,
+        kind: Kind,
+        record_id: &str,
+        content_hash: &str,
+        reason: &str,
+    ) -> Result<(), Abort> {
         let fresh = tx
             .record_issue(
                 &NewIssue {
-                    provider: self.name(),
+                    provider: &self.h.name,
                     direction: Direction::Pull,
-                    kind: bad.kind,
-                    record_id: &id,
-                    content_hash: "-",
-                    reason: &bad.reason,
+                    kind,
+                    record_id,
+                    content_hash,
+                    reason,
                 },
                 self.now,
             )
             .await?;
         self.counts.skipped += 1;
         if fresh {
-            tracing::warn!(provider = %self.h.name, kind = %bad.kind, remote_id = %id, "skipped: {}", bad.reason);
+            tracing::warn!(provider = %self.h.name, %kind, remote_id = record_id, "skipped: {reason}");
         }
         Ok(())
     }
@@ -446,46 +459,20 @@ impl Cycle<'_> {
                 self.plan.push(line);
             }
         }
-        let mapped = match (mapped, &action) {
-            (Ok(m), _) => m,
-            (Err(reason), _) => {
-                let fresh = tx
-                    .record_issue(
-                        &NewIssue {
-                            provider: &name,
-                            direction: Direction::Pull,
-                            kind,
-                            record_id: r.id.as_str(),
-                            content_hash: remote_hash.as_str(),
-                            reason: &reason,
-                        },
-                        self.now,
-                    )
-                    .await?;
-                self.counts.skipped += 1;
-                if fresh {
-                    tracing::warn!(provider = %name, %kind, remote_id = %r.id, "skipped: {reason}");
-                }
-                return Ok(());
+        let mapped = match mapped {
+            Ok(m) => m,
+            Err(reason) => {
+                return self
+                    .pull_issue(tx, kind, r.id.as_str(), remote_hash.as_str(), &reason)
+                    .await;
             }
         };
         match action {
             RemoteAction::Unchanged | RemoteAction::Ignore { .. } => {}
             RemoteAction::Invalid { reason } => {
                 // Only reached for a broken link; the record is left alone, on record.
-                tx.record_issue(
-                    &NewIssue {
-                        provider: &name,
-                        direction: Direction::Pull,
-                        kind,
-                        record_id: r.id.as_str(),
-                        content_hash: remote_hash.as_str(),
-                        reason: &reason,
-                    },
-                    self.now,
-                )
-                .await?;
-                self.counts.skipped += 1;
+                self.pull_issue(tx, kind, r.id.as_str(), remote_hash.as_str(), &reason)
+                    .await?;
             }
             RemoteAction::RefreshVersion => {
                 tx.set_link_remote_hash(

@@ -149,17 +149,6 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
             }
             break;
         }
-        if !input.to_completion && input.budget.is_some_and(|b| spent >= b) {
-            next.deep_scan_position = if position <= floor {
-                None
-            } else {
-                Some(position)
-            };
-            if position <= floor {
-                next.deep_scan_passes = input.cursor.deep_scan_passes + 1;
-            }
-            break;
-        }
     }
     ScanPlan {
         windows,
