@@ -165,18 +165,6 @@ pub struct Engine {
     progress: Option<ProgressFn>,
 }
 
-impl std::fmt::Debug for ProgressHolder<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Some(progress)"
-        } else {
-            "None"
-        })
-    }
-}
-
-struct ProgressHolder<'a>(&'a Option<ProgressFn>);
-
 impl Engine {
     pub fn new(ledger: Ledger, settings: SyncSettings, stop: StopFlag) -> Engine {
         Engine {
@@ -240,7 +228,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("ledger", &self.ledger)
             .field("settings", &self.settings)
-            .field("progress", &ProgressHolder(&self.progress))
+            .field("progress", &self.progress.is_some())
             .finish()
     }
 }
@@ -366,47 +354,37 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
             .await?;
         let oldest = c.ledger.read().await?.oldest_linked_start(c.name()).await?;
         let page = c.caps.entry_page_size.max(1) as i64;
+        let budget = if opts.to_completion { None } else { c.h.budget };
+        let input = |budget, to_completion| ScanInput {
+            now: c.now,
+            settings: c.s.scan,
+            cursor: &cursor,
+            budget,
+            change_feed: c.caps.change_feed,
+            to_completion,
+            oldest_known: oldest,
+        };
+        // Estimates matter only against a budget, and only for the windows a scheduled
+        // cycle can list (the hot window, the change feed, the next slice): one request per
+        // page of entries linked in the window, plus one.
         let mut counts = Vec::new();
-        // Estimates: one request per page of linked entries in the window, plus one.
-        let probe = plan_scan(
-            &ScanInput {
-                now: c.now,
-                settings: c.s.scan,
-                cursor: &cursor,
-                budget: None,
-                change_feed: c.caps.change_feed,
-                to_completion: true,
-                oldest_known: oldest,
-            },
-            |_| 1,
-        );
-        {
+        if budget.is_some() {
+            let candidates = plan_scan(&input(None, false), |_| 1);
             let mut tx = c.ledger.read().await?;
-            for w in &probe.windows {
-                if let ListScope::StartedIn(win) | ListScope::ChangedIn(win) = w.scope {
+            for w in &candidates.windows {
+                if let ListScope::StartedIn(win) = w.scope {
                     let n = tx.count_links_in_window(c.name(), win.from, win.to).await?;
                     counts.push((win, (n / page) as u32 + 1));
                 }
             }
         }
-        let plan = plan_scan(
-            &ScanInput {
-                now: c.now,
-                settings: c.s.scan,
-                cursor: &cursor,
-                budget: if opts.to_completion { None } else { c.h.budget },
-                change_feed: c.caps.change_feed,
-                to_completion: opts.to_completion,
-                oldest_known: oldest,
-            },
-            |w| {
-                counts
-                    .iter()
-                    .find(|(win, _)| *win == w)
-                    .map(|(_, n)| *n)
-                    .unwrap_or(1)
-            },
-        );
+        let plan = plan_scan(&input(budget, opts.to_completion), |w| {
+            counts
+                .iter()
+                .find(|(win, _)| *win == w)
+                .map(|(_, n)| *n)
+                .unwrap_or(1)
+        });
         c.windows_total = plan.windows.len();
         for w in &plan.windows {
             c.check_stop()?;
