@@ -5,14 +5,13 @@
 //! bidirectional sync exactly as `timeweave --sync-once` would, checks every provider ended
 //! with the same entries, and prints a summary with the ledger path and a sample query.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{Datelike, Duration, DurationRound, Utc, Weekday};
-use timeweave_contract::testkit::SimulatorControl;
-use timeweave_contract::{Client, EntryKind, Kind, Person, Project, RemoteId, Task, TimeEntry};
+use timeweave_contract::testkit::{work_entry, SimulatorControl};
+use timeweave_contract::{Client, Kind, Person, Project, RemoteId, Task};
 
 use crate::cli::DemoArgs;
 use crate::config::{self, Environment, PathOrigin};
@@ -100,30 +99,6 @@ fn days() -> Vec<chrono::DateTime<Utc>> {
         .collect()
 }
 
-fn entry(
-    person: &RemoteId,
-    project: &RemoteId,
-    start: chrono::DateTime<Utc>,
-    minutes: i64,
-    notes: String,
-) -> TimeEntry<RemoteId> {
-    TimeEntry {
-        person: person.clone(),
-        project: Some(project.clone()),
-        task: None,
-        client: None,
-        started_at: start,
-        ended_at: Some(start + Duration::minutes(minutes)),
-        break_seconds: 0,
-        duration_seconds: Some(minutes * 60),
-        source_tz: None,
-        notes: Some(notes),
-        tags: BTreeSet::new(),
-        billable: true,
-        kind: EntryKind::Work,
-    }
-}
-
 /// Books each person's working days: each provider owns its own slot of the day (so
 /// nothing overlaps across providers), and every fifth day the same 16:30 meeting is
 /// recorded in two providers (it must end up once everywhere, not twice).
@@ -137,12 +112,12 @@ fn book(sims: &[&dyn SimulatorControl], seeded: &[Seeded]) -> usize {
                 let (name, project) = &s.projects[(di + pi) % s.projects.len()];
                 let (start, minutes) = slots[si];
                 let start = day + Duration::minutes(start + 15 * pi as i64);
-                sim.add_entry(&entry(
+                sim.add_entry(&work_entry(
                     &s.people[pi],
-                    project,
+                    Some(project),
                     start,
                     minutes - 15 * ((di % 3) as i64),
-                    format!("{name}: work block {}", di + 1),
+                    &format!("{name}: work block {}", di + 1),
                 ));
             }
             if di % 5 == 0 {
@@ -157,12 +132,12 @@ fn book(sims: &[&dyn SimulatorControl], seeded: &[Seeded]) -> usize {
                         .find(|(n, _)| n == "Website Relaunch")
                         .expect("both have it")
                         .1;
-                    sims[si].add_entry(&entry(
+                    sims[si].add_entry(&work_entry(
                         &s.people[pi],
-                        project,
+                        Some(project),
                         start,
                         45,
-                        "Client meeting".into(),
+                        "Client meeting",
                     ));
                 }
                 shared += 1;

@@ -2,14 +2,13 @@
 //! cleanly on SIGTERM in the middle of a cycle — exit 0, within a bounded time, the ledger
 //! consistent — and a later `sync` finishes the work with nothing lost or doubled.
 
-use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, Utc};
 use timeweave::ledger::{Ledger, RunStatus};
-use timeweave_contract::testkit::SimulatorControl;
-use timeweave_contract::{Client, EntryKind, Kind, Person, Project, TimeEntry};
+use timeweave_contract::testkit::{work_entry, SimulatorControl};
+use timeweave_contract::{Client, Kind, Person, Project};
 
 const BIN: &str = env!("CARGO_BIN_EXE_timeweave");
 
@@ -57,21 +56,13 @@ fn seed(sim: &dyn SimulatorControl, entries: i64) {
         .unwrap();
     for i in 0..entries {
         let start = base + chrono::Duration::minutes(40 * i);
-        sim.add_entry(&TimeEntry {
-            person: person.clone(),
-            project: Some(project.clone()),
-            task: None,
-            client: None,
-            started_at: start,
-            ended_at: Some(start + chrono::Duration::minutes(30)),
-            break_seconds: 0,
-            duration_seconds: Some(1800),
-            source_tz: None,
-            notes: Some(format!("entry {i}")),
-            tags: BTreeSet::new(),
-            billable: true,
-            kind: EntryKind::Work,
-        });
+        sim.add_entry(&work_entry(
+            &person,
+            Some(&project),
+            start,
+            30,
+            &format!("entry {i}"),
+        ));
     }
 }
 

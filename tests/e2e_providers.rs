@@ -6,15 +6,13 @@
 // Provider indices address three parallel collections (simulators, handles, names).
 #![allow(clippy::needless_range_loop)]
 
-use std::collections::BTreeSet;
-
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::{self, Environment, PathOrigin};
 use timeweave::ledger::Ledger;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
-use timeweave_contract::testkit::{list_all, SimulatorControl};
+use timeweave_contract::testkit::{list_all, work_entry, SimulatorControl};
 use timeweave_contract::{
-    Client, EntryKind, Kind, ListScope, Person, Project, Record, RemoteId, TimeEntry, Window,
+    Client, Kind, ListScope, Person, Project, Record, RemoteId, TimeEntry, Window,
 };
 
 struct Env {
@@ -191,22 +189,13 @@ fn day(days_ago: i64) -> chrono::DateTime<Utc> {
 }
 
 fn entry(r: &Refs, days_ago: i64, hour: i64, notes: &str) -> TimeEntry<RemoteId> {
-    let start = day(days_ago) + Duration::hours(hour);
-    TimeEntry {
-        person: r.person.clone(),
-        project: Some(r.project.clone()),
-        task: None,
-        client: None,
-        started_at: start,
-        ended_at: Some(start + Duration::minutes(50)),
-        break_seconds: 0,
-        duration_seconds: Some(3000),
-        source_tz: None,
-        notes: Some(notes.into()),
-        tags: BTreeSet::new(),
-        billable: true,
-        kind: EntryKind::Work,
-    }
+    work_entry(
+        &r.person,
+        Some(&r.project),
+        day(days_ago) + Duration::hours(hour),
+        50,
+        notes,
+    )
 }
 
 /// Every provider gets its own project and three entries, at hours that never overlap.

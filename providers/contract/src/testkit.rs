@@ -86,15 +86,14 @@ pub fn test_instant(minutes: i64) -> DateTime<Utc> {
         + Duration::minutes(minutes)
 }
 
-/// A finished work entry on a project, for tests.
-pub fn sample_entry(
+/// A finished, billable work entry of `minutes` from `started_at`, no break, no tags.
+pub fn work_entry(
     person: &RemoteId,
     project: Option<&RemoteId>,
-    start_minutes: i64,
+    started_at: DateTime<Utc>,
     minutes: i64,
     notes: &str,
 ) -> TimeEntry<RemoteId> {
-    let started_at = test_instant(start_minutes);
     TimeEntry {
         person: person.clone(),
         project: project.cloned(),
@@ -110,6 +109,17 @@ pub fn sample_entry(
         billable: true,
         kind: EntryKind::Work,
     }
+}
+
+/// A finished work entry on a project, `start_minutes` after [`test_instant`], for tests.
+pub fn sample_entry(
+    person: &RemoteId,
+    project: Option<&RemoteId>,
+    start_minutes: i64,
+    minutes: i64,
+    notes: &str,
+) -> TimeEntry<RemoteId> {
+    work_entry(person, project, test_instant(start_minutes), minutes, notes)
 }
 
 /// Lists one kind in full (all pages) through the adapter, panicking on errors.

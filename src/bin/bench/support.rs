@@ -2,12 +2,11 @@
 //! seeding simulators, writing a config file for the real adapters, reading RSS, and
 //! counting rows that changed in a ledger file.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use timeweave_contract::testkit::SimulatorControl;
-use timeweave_contract::{Client, EntryKind, Person, Project, RemoteId, TimeEntry};
+use timeweave_contract::testkit::{work_entry, SimulatorControl};
+use timeweave_contract::{Client, Person, Project, RemoteId, TimeEntry};
 
 /// How synthetic entries are laid out: entry `u` belongs to person `u % people`; each person
 /// books `SLOTS_PER_DAY` hour-long slots a working day (08:00 to 16:00 UTC), 20 minutes
@@ -69,22 +68,13 @@ impl Layout {
     }
 
     pub fn entry(&self, u: usize, person: &RemoteId, project: &RemoteId) -> TimeEntry<RemoteId> {
-        let start = self.start(u);
-        TimeEntry {
-            person: person.clone(),
-            project: Some(project.clone()),
-            task: None,
-            client: None,
-            started_at: start,
-            ended_at: Some(start + Duration::minutes(ENTRY_MINUTES)),
-            break_seconds: 0,
-            duration_seconds: Some(ENTRY_MINUTES * 60),
-            source_tz: None,
-            notes: Some(format!("bench entry {u}")),
-            tags: BTreeSet::new(),
-            billable: true,
-            kind: EntryKind::Work,
-        }
+        work_entry(
+            person,
+            Some(project),
+            self.start(u),
+            ENTRY_MINUTES,
+            &format!("bench entry {u}"),
+        )
     }
 }
 
