@@ -530,3 +530,23 @@ async fn dry_run_changes_nothing_anywhere() {
     );
     assert!(contents(w.p(1)).is_empty(), "provider untouched");
 }
+
+#[tokio::test]
+async fn dry_run_lists_each_planned_change_once() {
+    let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    let id = w.p(0).put(entry(&person, &project, 2, 9, "before"));
+    w.cycle(0).await;
+    w.p(0).edit(&id, entry(&person, &project, 2, 9, "after"));
+    let dry = CycleOptions {
+        to_completion: false,
+        dry_run: true,
+    };
+    let r = w.engine.run_cycle(&w.providers[0].1, dry).await.unwrap();
+    let updates: Vec<&String> = r
+        .plan
+        .iter()
+        .filter(|l| l.starts_with("update time_entry"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{:?}", r.plan);
+}

@@ -454,11 +454,6 @@ impl Cycle<'_> {
     ) -> Result<(), Abort> {
         let name = self.h.name.clone();
         let kind = r.kind();
-        if self.dry_run {
-            if let Some(line) = describe(&action, &r.record, &name) {
-                self.plan.push(line);
-            }
-        }
         let mapped = match mapped {
             Ok(m) => m,
             Err(reason) => {
@@ -468,7 +463,12 @@ impl Cycle<'_> {
             }
         };
         match action {
-            RemoteAction::Unchanged | RemoteAction::Ignore { .. } => {}
+            // Batched by `process_group` (with the links of the whole group).
+            RemoteAction::Unchanged
+            | RemoteAction::Ignore { .. }
+            | RemoteAction::Import
+            | RemoteAction::Converged { .. }
+            | RemoteAction::Overwrite { .. } => {}
             RemoteAction::Invalid { reason } => {
                 // Only reached for a broken link; the record is left alone, on record.
                 self.pull_issue(tx, kind, r.id.as_str(), remote_hash.as_str(), &reason)
@@ -484,18 +484,6 @@ impl Cycle<'_> {
                     self.now,
                 )
                 .await?;
-            }
-            RemoteAction::Import => {
-                if link.is_some() {
-                    // A remote id we had seen deleted is live again (reused): start afresh.
-                    tx.delete_link(&name, kind, &r.id).await?;
-                }
-                let stored = tx.insert_record(&mapped, &name, self.now).await?;
-                self.link(tx, r, remote_hash, &stored.id, &stored.hash)
-                    .await?;
-                tx.clear_issue(&name, Direction::Pull, kind, r.id.as_str())
-                    .await?;
-                self.counts.created += 1;
             }
             RemoteAction::Adopt { canonical_id, then } => {
                 if link.is_some() {
@@ -563,10 +551,6 @@ impl Cycle<'_> {
                 self.link(tx, r, remote_hash, &canonical_id, &hash).await?;
                 self.counts.updated += 1;
             }
-            RemoteAction::Converged { canonical_id } => {
-                let hash = content_hash(&mapped);
-                self.link(tx, r, remote_hash, &canonical_id, &hash).await?;
-            }
             RemoteAction::Conflict {
                 canonical_id,
                 winner,
@@ -596,16 +580,6 @@ impl Cycle<'_> {
                         .await?;
                     }
                 }
-            }
-            RemoteAction::Overwrite { canonical_id } => {
-                self.link(
-                    tx,
-                    r,
-                    remote_hash,
-                    &canonical_id,
-                    &ContentHash(UNSYNCED.into()),
-                )
-                .await?;
             }
         }
         Ok(())
