@@ -143,27 +143,7 @@ impl Tx {
     /// constraint) rather than ever linking one remote record to two canonical records or
     /// the reverse.
     pub async fn upsert_link(&mut self, u: &LinkUpdate<'_>, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, synced_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10) \
-             ON CONFLICT (provider, kind, remote_id) DO UPDATE SET \
-               canonical_id = excluded.canonical_id, remote_hash = excluded.remote_hash, canonical_hash = excluded.canonical_hash, \
-               remote_version = excluded.remote_version, remote_updated_at = excluded.remote_updated_at, \
-               remote_started_at = excluded.remote_started_at, remote_deleted_at = NULL, synced_at = excluded.synced_at",
-        )
-        .bind(u.provider)
-        .bind(u.kind.as_str())
-        .bind(u.canonical_id.as_str())
-        .bind(u.remote_id.as_str())
-        .bind(u.remote_hash.as_str())
-        .bind(u.canonical_hash.as_str())
-        .bind(u.remote_version)
-        .bind(u.remote_updated_at.map(to_text_precise))
-        .bind(u.remote_started_at.map(to_text))
-        .bind(to_text_precise(now))
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        self.upsert_links(std::slice::from_ref(u), now).await
     }
 
     /// Upserts many links in multi-row statements (the hot path of an import).

@@ -149,6 +149,14 @@ impl Tx {
         origin: &str,
         now: DateTime<Utc>,
     ) -> Result<StoredRecord> {
+        if let Record::TimeEntry(_) = record {
+            let hash = content_hash(record);
+            return self
+                .insert_entries(&[(record.clone(), hash)], origin, now)
+                .await?
+                .pop()
+                .ok_or_else(|| LedgerError::corrupt("time entry", "the insert stored nothing"));
+        }
         let id = new_id();
         let record = record.clone().normalised();
         let hash = content_hash(&record);
@@ -179,20 +187,8 @@ impl Tx {
                     .bind(t.project.as_str()).bind(&t.name).bind(t.archived)
                     .execute(self.conn()).await?;
             }
-            Record::TimeEntry(e) => {
-                let cols = EntryColumns::of(e);
-                sqlx::query("INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")
-                    .bind(common.0).bind(common.1).bind(common.2).bind(common.3)
-                    .bind(e.person.as_str())
-                    .bind(e.project.as_ref().map(CanonicalId::as_str))
-                    .bind(e.task.as_ref().map(CanonicalId::as_str))
-                    .bind(e.client.as_ref().map(CanonicalId::as_str))
-                    .bind(&cols.started_at).bind(&cols.ended_at)
-                    .bind(e.break_seconds).bind(e.duration_seconds).bind(&e.source_tz)
-                    .bind(&cols.local_started_at).bind(&cols.local_ended_at).bind(&cols.local_date)
-                    .bind(&e.notes).bind(&cols.tags).bind(e.billable).bind(e.kind.as_str())
-                    .execute(self.conn()).await?;
-            }
+            // Entries take the multi-row path (see above).
+            Record::TimeEntry(_) => {}
         }
         Ok(StoredRecord {
             id,
@@ -560,6 +556,17 @@ impl Tx {
             }
             return Ok(out);
         }
+        self.insert_entries(records, origin, now).await
+    }
+
+    /// The multi-row insert of time entries (with their content hashes).
+    async fn insert_entries(
+        &mut self,
+        records: &[(Record<CanonicalId>, ContentHash)],
+        origin: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StoredRecord>> {
+        let mut out = Vec::with_capacity(records.len());
         let now_text = to_text_precise(now);
         for chunk in records.chunks(400) {
             let mut stored = Vec::with_capacity(chunk.len());
