@@ -146,40 +146,43 @@ impl Tx {
         self.upsert_links(std::slice::from_ref(u), now).await
     }
 
-    /// Upserts many links in multi-row statements (the hot path of an import).
+    /// Upserts many links through one prepared statement on the connection itself (see
+    /// `direct.rs`): the hot path of an import.
     pub async fn upsert_links(
         &mut self,
         links: &[LinkUpdate<'_>],
         now: DateTime<Utc>,
     ) -> Result<()> {
+        if links.is_empty() {
+            return Ok(());
+        }
         let now = to_text_precise(now);
-        for chunk in links.chunks(500) {
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)";
-            let sql = format!(
-                "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, synced_at) VALUES {} \
+        self.direct(|conn| {
+            let mut upsert = conn.prepare(
+                "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, synced_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10) \
                  ON CONFLICT (provider, kind, remote_id) DO UPDATE SET \
                    canonical_id = excluded.canonical_id, remote_hash = excluded.remote_hash, canonical_hash = excluded.canonical_hash, \
                    remote_version = excluded.remote_version, remote_updated_at = excluded.remote_updated_at, \
                    remote_started_at = excluded.remote_started_at, remote_deleted_at = NULL, synced_at = excluded.synced_at",
-                vec![row; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for u in chunk {
-                q = q
-                    .bind(u.provider.to_owned())
-                    .bind(u.kind.as_str())
-                    .bind(u.canonical_id.0.clone())
-                    .bind(u.remote_id.0.clone())
-                    .bind(u.remote_hash.0.clone())
-                    .bind(u.canonical_hash.0.clone())
-                    .bind(u.remote_version.map(str::to_owned))
-                    .bind(u.remote_updated_at.map(to_text_precise))
-                    .bind(u.remote_started_at.map(to_text))
-                    .bind(now.clone());
+            )?;
+            for u in links {
+                upsert.execute(rusqlite::params![
+                    u.provider,
+                    u.kind.as_str(),
+                    u.canonical_id.as_str(),
+                    u.remote_id.as_str(),
+                    u.remote_hash.0.as_str(),
+                    u.canonical_hash.0.as_str(),
+                    u.remote_version,
+                    u.remote_updated_at.map(to_text_precise),
+                    u.remote_started_at.map(to_text),
+                    now.as_str(),
+                ])?;
             }
-            q.execute(self.conn()).await?;
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     /// Records that the remote side was seen again with this hash (ledger side unchanged).

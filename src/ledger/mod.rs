@@ -8,6 +8,7 @@
 
 mod conflicts;
 mod cursors;
+mod direct;
 mod issues;
 mod links;
 mod pending;
@@ -55,6 +56,8 @@ pub enum LedgerError {
     },
     #[error("ledger query failed: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("ledger write failed: {0}")]
+    Direct(#[source] rusqlite::Error),
     #[error("ledger holds data it cannot read ({what}): {detail}")]
     Corrupt { what: String, detail: String },
 }

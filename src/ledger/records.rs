@@ -559,69 +559,66 @@ impl Tx {
         self.insert_entries(records, origin, now).await
     }
 
-    /// The multi-row insert of time entries (with their content hashes).
+    /// Inserts time entries (with their content hashes) through one prepared statement on
+    /// the connection itself (see `direct.rs`): the import hot path.
     async fn insert_entries(
         &mut self,
         records: &[(Record<CanonicalId>, ContentHash)],
         origin: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<StoredRecord>> {
-        let mut out = Vec::with_capacity(records.len());
         let now_text = to_text_precise(now);
-        for chunk in records.chunks(400) {
-            let mut stored = Vec::with_capacity(chunk.len());
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-            let sql = format!(
-                "INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) VALUES {}",
-                vec![row; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (r, hash) in chunk {
+        let stored: Vec<StoredRecord> = records
+            .iter()
+            .map(|(r, hash)| StoredRecord {
+                id: new_id(),
                 // The caller's hash is of the same content (hashing normalises first).
-                let record = r.clone().normalised();
-                let hash = hash.clone();
-                let id = new_id();
-                if let Record::TimeEntry(e) = &record {
-                    let cols = EntryColumns::of(e);
-                    q = q
-                        .bind(id.0.clone())
-                        .bind(hash.0.clone())
-                        .bind(origin.to_owned())
-                        .bind(origin.to_owned())
-                        .bind(now_text.clone())
-                        .bind(now_text.clone())
-                        .bind(e.person.0.clone())
-                        .bind(e.project.as_ref().map(|c| c.0.clone()))
-                        .bind(e.task.as_ref().map(|c| c.0.clone()))
-                        .bind(e.client.as_ref().map(|c| c.0.clone()))
-                        .bind(cols.started_at)
-                        .bind(cols.ended_at)
-                        .bind(e.break_seconds)
-                        .bind(e.duration_seconds)
-                        .bind(e.source_tz.clone())
-                        .bind(cols.local_started_at)
-                        .bind(cols.local_ended_at)
-                        .bind(cols.local_date)
-                        .bind(e.notes.clone())
-                        .bind(cols.tags)
-                        .bind(e.billable)
-                        .bind(e.kind.as_str());
-                }
-                stored.push(StoredRecord {
-                    id,
-                    record,
-                    hash,
-                    origin: origin.to_owned(),
-                    changed_by: origin.to_owned(),
-                    created_at: now,
-                    updated_at: now,
-                    deleted_at: None,
-                });
+                record: r.clone().normalised(),
+                hash: hash.clone(),
+                origin: origin.to_owned(),
+                changed_by: origin.to_owned(),
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            })
+            .collect();
+        self.direct(|conn| {
+            let mut insert = conn.prepare(
+                "INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) \
+                 VALUES (?1, ?2, ?3, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            )?;
+            for s in &stored {
+                let Record::TimeEntry(e) = &s.record else {
+                    continue;
+                };
+                let cols = EntryColumns::of(e);
+                insert.execute(rusqlite::params![
+                    s.id.as_str(),
+                    s.hash.0.as_str(),
+                    origin,
+                    now_text.as_str(),
+                    e.person.as_str(),
+                    e.project.as_ref().map(CanonicalId::as_str),
+                    e.task.as_ref().map(CanonicalId::as_str),
+                    e.client.as_ref().map(CanonicalId::as_str),
+                    cols.started_at,
+                    cols.ended_at,
+                    e.break_seconds,
+                    e.duration_seconds,
+                    e.source_tz.as_deref(),
+                    cols.local_started_at,
+                    cols.local_ended_at,
+                    cols.local_date,
+                    e.notes.as_deref(),
+                    cols.tags,
+                    e.billable,
+                    e.kind.as_str(),
+                ])?;
             }
-            q.execute(self.conn()).await?;
-            out.extend(stored);
-        }
-        Ok(out)
+            Ok(())
+        })
+        .await?;
+        Ok(stored)
     }
 
     /// Live records per kind (for status output and tests).

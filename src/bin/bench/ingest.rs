@@ -1,7 +1,8 @@
 //! Benchmark 1, ledger ingest: N canonical time entries (with their links) applied through
 //! the engine from an in-process source (`MemoryProvider`, large pages), against the SQLite
-//! ceiling: the same rows (entry + link) inserted by a plain prepared INSERT in one
-//! transaction into a fresh ledger file with the same schema and pragmas.
+//! ceiling: the same rows (entry + link) inserted by a plain prepared INSERT per row, through
+//! SQLite's C API (rusqlite), in one transaction into a fresh ledger file with the same
+//! schema and pragmas.
 //!
 //! This is the one place outside `src/ledger/` with SQL: the ceiling must bypass the engine
 //! and the ledger module to measure SQLite itself.
@@ -10,8 +11,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection};
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
 use timeweave::memory::MemoryProvider;
@@ -24,8 +23,6 @@ use crate::support::{self, metric, Layout};
 
 const PAGE_SIZE: usize = 10_000;
 const PEOPLE: usize = 100;
-/// Rows per statement of the batched reference figure.
-const BATCH: usize = 50;
 
 pub fn settings(horizon: chrono::DateTime<Utc>) -> SyncSettings {
     SyncSettings {
@@ -99,9 +96,8 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     let engine_rate = entries as f64 / engine_secs;
     drop(source);
 
-    let ceiling_secs = ceiling(&dir.path().join("ceiling.db"), entries, &layout, 1).await?;
+    let ceiling_secs = ceiling(&dir.path().join("ceiling.db"), entries, &layout).await?;
     let ceiling_rate = entries as f64 / ceiling_secs;
-    let batched_secs = ceiling(&dir.path().join("batched.db"), entries, &layout, BATCH).await?;
 
     metric("ingest_entries", entries, "entries");
     metric("ingest_seconds", format!("{engine_secs:.2}"), "s");
@@ -111,11 +107,6 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         "sqlite_ceiling_rate",
         format!("{ceiling_rate:.0}"),
         "entries/s",
-    );
-    metric(
-        "sqlite_batched_rate",
-        format!("{:.0}", entries as f64 / batched_secs),
-        &format!("entries/s (for reference: {BATCH} rows per INSERT statement)"),
     );
     metric(
         "ingest_to_ceiling_ratio",
@@ -135,118 +126,76 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
 }
 
 /// The same rows the engine writes for an entry (the canonical row and its link), by a
-/// prepared INSERT in one transaction, in a ledger file with the same schema and pragmas.
-/// `batch` rows per statement: 1 is the plain prepared INSERT of the target's definition.
-async fn ceiling(
+/// plain prepared INSERT per row through SQLite's C API (rusqlite), in one transaction, in a
+/// ledger file with the same schema and pragmas: what SQLite itself does on this machine.
+async fn ceiling(path: &std::path::Path, entries: usize, layout: &Layout) -> anyhow::Result<f64> {
+    // Create the schema through the ledger itself, then close it.
+    Ledger::open(path).await?.close().await;
+    let path = path.to_owned();
+    let layout = *layout;
+    tokio::task::spawn_blocking(move || ceiling_blocking(&path, entries, &layout)).await?
+}
+
+fn ceiling_blocking(
     path: &std::path::Path,
     entries: usize,
     layout: &Layout,
-    batch: usize,
 ) -> anyhow::Result<f64> {
-    // Create the schema through the ledger itself, then close it.
-    Ledger::open(path).await?.close().await;
-    let mut conn = SqliteConnectOptions::new()
-        .filename(path)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .connect()
-        .await?;
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
     let now = Utc::now().to_rfc3339();
     let person = uuid::Uuid::now_v7().to_string();
     let project = uuid::Uuid::now_v7().to_string();
     let hash = "0".repeat(64);
-    sqlx::query(
+    conn.execute(
         "INSERT INTO people (id, display_name, email, content_hash, origin, changed_by, created_at, updated_at) \
          VALUES (?1, 'p', 'p@x', ?2, 'memory', 'memory', ?3, ?3)",
-    )
-    .bind(&person)
-    .bind(&hash)
-    .bind(&now)
-    .execute(&mut conn)
-    .await?;
-    sqlx::query(
+        rusqlite::params![person, hash, now],
+    )?;
+    conn.execute(
         "INSERT INTO projects (id, name, content_hash, origin, changed_by, created_at, updated_at) \
          VALUES (?1, 'pr', ?2, 'memory', 'memory', ?3, ?3)",
-    )
-    .bind(&project)
-    .bind(&hash)
-    .bind(&now)
-    .execute(&mut conn)
-    .await?;
+        rusqlite::params![project, hash, now],
+    )?;
 
-    let tuples = |n: usize, one: &str| vec![one; n].join(", ");
-    let entry_sql = |n: usize| {
-        format!(
+    let started = Instant::now();
+    let tx = conn.transaction()?;
+    {
+        let mut entry = tx.prepare(
             "INSERT INTO time_entries (id, person_id, project_id, started_at, ended_at, break_seconds, \
              duration_seconds, local_started_at, local_ended_at, local_date, notes, tags, billable, kind, \
-             content_hash, origin, changed_by, created_at, updated_at) VALUES {}",
-            tuples(
-                n,
-                "(?, ?, ?, ?, ?, 0, 1200, ?, ?, ?, ?, '[]', 1, 'work', ?, 'memory', 'memory', ?, ?)"
-            )
-        )
-    };
-    let link_sql = |n: usize| {
-        format!(
+             content_hash, origin, changed_by, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, 1200, ?6, ?7, ?8, ?9, '[]', 1, 'work', ?10, 'memory', 'memory', ?11, ?11)",
+        )?;
+        let mut link = tx.prepare(
             "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, \
-             remote_version, remote_updated_at, remote_started_at, synced_at) VALUES {}",
-            tuples(n, "('memory', 'time_entry', ?, ?, ?, ?, ?, ?, ?, ?)")
-        )
-    };
-    let started = Instant::now();
-    let mut tx = conn.begin().await?;
-    let mut u = 0;
-    while u < entries {
-        let n = batch.min(entries - u);
-        let rows: Vec<(String, String, String, String)> = (u..u + n)
-            .map(|k| {
-                let start = layout.start(k);
-                let end = start + Duration::minutes(support::ENTRY_MINUTES);
-                (
-                    uuid::Uuid::now_v7().to_string(),
-                    start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    end.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    format!("bench entry {k}"),
-                )
-            })
-            .collect();
-        let sql = entry_sql(n);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-        for (id, s, e, notes) in &rows {
-            q = q
-                .bind(id)
-                .bind(&person)
-                .bind(&project)
-                .bind(s)
-                .bind(e)
-                .bind(s)
-                .bind(e)
-                .bind(&s[..10])
-                .bind(notes)
-                .bind(&hash)
-                .bind(&now)
-                .bind(&now);
+             remote_version, remote_updated_at, remote_started_at, synced_at) \
+             VALUES ('memory', 'time_entry', ?1, ?2, ?3, ?3, ?4, ?4, ?5, ?4)",
+        )?;
+        for k in 0..entries {
+            let start = layout.start(k);
+            let end = start + Duration::minutes(support::ENTRY_MINUTES);
+            let id = uuid::Uuid::now_v7().to_string();
+            let s = start.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let e = end.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            entry.execute(rusqlite::params![
+                id,
+                person,
+                project,
+                s,
+                e,
+                &s[..19],
+                &e[..19],
+                &s[..10],
+                format!("bench entry {k}"),
+                hash,
+                now,
+            ])?;
+            link.execute(rusqlite::params![id, k.to_string(), hash, now, s])?;
         }
-        q.execute(&mut *tx).await?;
-        let sql = link_sql(n);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-        for (k, (id, s, _, _)) in rows.iter().enumerate() {
-            q = q
-                .bind(id)
-                .bind((u + k).to_string())
-                .bind(&hash)
-                .bind(&hash)
-                .bind(&now)
-                .bind(&now)
-                .bind(s)
-                .bind(&now);
-        }
-        q.execute(&mut *tx).await?;
-        u += n;
     }
-    tx.commit().await?;
-    let secs = started.elapsed().as_secs_f64();
-    conn.close().await?;
-    Ok(secs)
+    tx.commit()?;
+    Ok(started.elapsed().as_secs_f64())
 }
