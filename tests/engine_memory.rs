@@ -550,3 +550,66 @@ async fn dry_run_lists_each_planned_change_once() {
         .collect();
     assert_eq!(updates.len(), 1, "{:?}", r.plan);
 }
+
+/// Pages are applied in transactions of one or a few pages while the next page is being
+/// requested: a stop (SIGTERM) between pages keeps every page applied so far, abandons the
+/// page in flight, and the next cycle finishes the listing without duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    let p = Arc::new(MemoryProvider::new(7));
+    let (person, project) = seed_refs(&p, "ada@example.com", "Website");
+    for k in 0..70 {
+        p.put(entry(&person, &project, k % 30 + 1, 6 + k / 30, "x"));
+    }
+    let handle = ProviderHandle {
+        name: "a".into(),
+        provider: p.clone(),
+        stats: None,
+        mode: Mode::Pull,
+        propagate_deletes: true,
+        budget: None,
+    };
+    let stop = StopFlag::new();
+    let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (counted, stopper) = (pages.clone(), stop.clone());
+    let engine = Engine::new(ledger.clone(), settings(ConflictPolicy::Newest), stop).with_progress(
+        Arc::new(move |pr| {
+            if pr.phase == "time_entry"
+                && counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == 3
+            {
+                stopper.stop();
+            }
+        }),
+    );
+    let report = engine
+        .run_cycle(&handle, CycleOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Interrupted, "{report:?}");
+    let applied = ledger
+        .read()
+        .await
+        .unwrap()
+        .count_live(Kind::TimeEntry)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied, 21,
+        "three pages of seven, committed before stopping"
+    );
+
+    let engine = Engine::new(
+        ledger.clone(),
+        settings(ConflictPolicy::Newest),
+        StopFlag::new(),
+    );
+    let report = engine
+        .run_cycle(&handle, CycleOptions::default())
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    let mut tx = ledger.read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 70);
+}

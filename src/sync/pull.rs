@@ -1,13 +1,15 @@
 //! The pull half of a cycle: list a kind (a full listing or one window) page by page,
-//! plan each record against its link and ledger record, apply each page in one
-//! transaction, then infer deletions from the complete listing (confirmed by a get, within
+//! plan each record against its link and ledger record, apply the pages in transactions
+//! of one or a few pages (the next page is already being requested meanwhile), then infer
+//! deletions from the complete listing (confirmed by a get, within
 //! the mass-delete guard).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use timeweave_contract::{
-    content_hash, CanonicalId, ContentHash, InvalidRecord, Kind, ListScope, PageItem, Person,
-    Record, RemoteId, RemoteRecord, TimeEntry,
+    content_hash, CanonicalId, ContentHash, InvalidRecord, Kind, ListScope, Page, PageItem,
+    PageToken, Person, ProviderError, Record, RemoteId, RemoteRecord, TimeEntry,
 };
 
 use super::engine::{Abort, Cycle};
@@ -31,30 +33,59 @@ fn started_at(r: &Record<RemoteId>) -> Option<chrono::DateTime<chrono::Utc>> {
 
 impl Cycle<'_> {
     /// Lists `kind` in `scope` to the end and applies it. Returns whether the listing was
-    /// complete (every page read).
+    /// complete (every page read). The next page is requested while the current one is
+    /// applied, so the provider's round trip and the ledger's transaction overlap; when it
+    /// has already arrived, it joins the open transaction (see `keep_open`), so a fast
+    /// provider costs one commit per few pages rather than one per page.
     pub(crate) async fn pull_listing(
         &mut self,
         kind: Kind,
         scope: ListScope,
     ) -> Result<bool, Abort> {
-        let mut token = None;
         let mut seen: HashSet<RemoteId> = HashSet::new();
+        let mut pending = self.fetch_page(kind, scope, None);
+        let mut open: Option<OpenTx> = None;
         loop {
-            self.check_stop()?;
-            let page = match self.h.provider.list_page(kind, scope, token).await {
+            if let Err(stop) = self.check_stop() {
+                // What was applied is kept: the stop lands between pages.
+                if let Some(o) = open.take() {
+                    o.tx.commit().await?;
+                }
+                return Err(stop);
+            }
+            let page = match pending.finish().await {
                 Ok(p) => p,
                 Err(e) => {
+                    if let Some(o) = open.take() {
+                        o.tx.commit().await?;
+                    }
                     self.provider_error(&format!("listing {kind} ({scope:?})"), e)?;
                     return Ok(false);
                 }
             };
-            let mut tx = self.ledger.write().await?;
-            self.process_page(&mut tx, kind, page.items, &mut seen)
+            let next = page
+                .next
+                .clone()
+                .map(|t| self.fetch_page(kind, scope, Some(t)));
+            let mut o = match open.take() {
+                Some(o) => o,
+                None => OpenTx {
+                    tx: self.ledger.write().await?,
+                    since: Instant::now(),
+                    items: 0,
+                },
+            };
+            o.items += page.items.len();
+            self.process_page(&mut o.tx, kind, page.items, &mut seen)
                 .await?;
-            tx.commit().await?;
+            if next.as_ref().is_some_and(|n| o.keep_open(n)) {
+                open = Some(o);
+            } else {
+                o.tx.commit().await?;
+            }
             self.report_progress(kind.as_str());
-            match page.next {
-                Some(t) => token = Some(t),
+            match next {
+                Some(n) => pending = n,
                 None => break,
             }
         }
@@ -69,6 +100,14 @@ impl Cycle<'_> {
             _ => {}
         }
         Ok(true)
+    }
+
+    /// Starts listing one page on its own task (see `PageFetch`).
+    fn fetch_page(&self, kind: Kind, scope: ListScope, token: Option<PageToken>) -> PageFetch {
+        let provider = self.h.provider.clone();
+        PageFetch(tokio::spawn(async move {
+            provider.list_page(kind, scope, token).await
+        }))
     }
 
     async fn invalid(&mut self, tx: &mut Tx, bad: &InvalidRecord) -> Result<(), Abort> {
@@ -817,4 +856,49 @@ fn describe(action: &RemoteAction, record: &Record<RemoteId>, provider: &str) ->
         }
         _ => return None,
     })
+}
+
+/// A page being listed on its own task; dropped unfinished (the cycle stopped or failed),
+/// the request is abandoned rather than left running.
+struct PageFetch(tokio::task::JoinHandle<Result<Page, ProviderError>>);
+
+impl PageFetch {
+    async fn finish(&mut self) -> Result<Page, ProviderError> {
+        match (&mut self.0).await {
+            Ok(page) => page,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(ProviderError::Retryable {
+                message: format!("the page request was cancelled: {e}"),
+                retry_after: None,
+            }),
+        }
+    }
+}
+
+impl Drop for PageFetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A write transaction holding one or more pages of a listing.
+struct OpenTx {
+    tx: Tx,
+    since: Instant,
+    items: usize,
+}
+
+impl OpenTx {
+    /// Pages per transaction are bounded in items and in time the write lock is held.
+    const MAX_ITEMS: usize = 2_000;
+    const MAX_HELD: Duration = Duration::from_millis(250);
+
+    /// Whether the next page should join this transaction: only when it has arrived
+    /// already (the write lock is never held while waiting for a provider) and the
+    /// transaction is still small and young.
+    fn keep_open(&self, next: &PageFetch) -> bool {
+        next.0.is_finished()
+            && self.items < Self::MAX_ITEMS
+            && self.since.elapsed() < Self::MAX_HELD
+    }
 }
