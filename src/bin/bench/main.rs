@@ -87,6 +87,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Diagnostics on stderr when asked for (`RUST_LOG=timeweave_http=trace`), off otherwise.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -14,6 +14,7 @@ use std::time::Instant;
 use chrono::Utc;
 use sqlx::{ConnectOptions, Row};
 use timeweave::ledger::Ledger;
+use timeweave::sync::scan::{plan_scan, ScanInput};
 use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
 use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::{Kind, ListScope, PageItem, Provider};
@@ -21,7 +22,6 @@ use timeweave_contract::{Kind, ListScope, PageItem, Provider};
 use crate::support::{self, metric, ConfigProvider, Layout};
 
 const PEOPLE: usize = 25;
-const PER_PAGE: usize = 100;
 
 pub async fn run(entries: usize) -> anyhow::Result<()> {
     println!("# nochange: a second cycle over a {entries}-entry TimeTracker account that changed nowhere");
@@ -73,7 +73,10 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         anyhow::bail!("the first cycle was not clean: {:?}", r1.errors);
     }
 
-    // The minimum: what a cycle cannot avoid, measured with a fresh adapter.
+    // The minimum: what a cycle cannot avoid, measured with a fresh adapter: connect, one
+    // listing of each reference kind, and (per measured cycle, since each moves the deep-scan
+    // cursor) the pages of exactly the windows that cycle lists, the hot window and the next
+    // deep-scan slice, planned from the ledger's cursor as the engine plans them.
     let probe = timeweave_timetracker::TimeTrackerAdapter::new(
         sim.settings(),
         timeweave_http::Transport::new(timeweave_http::TransportConfig::new("probe"))?,
@@ -84,51 +87,60 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     let at = sim.requests_served();
     for kind in [Kind::Person, Kind::Client, Kind::Project, Kind::Task] {
         if probe.capabilities().support(kind).list {
-            list_everything(&probe, kind).await?;
+            list_everything(&probe, kind, ListScope::All).await?;
         }
     }
     let refs = sim.requests_served() - at;
-    let now = Utc::now();
-    let s = &settings.scan;
-    let hot = layout.count_between(entries, now - s.hot_back, now + s.hot_ahead);
-    let slice_end = now - s.hot_back;
-    let slice = layout.count_between(entries, slice_end - s.slice, slice_end);
-    let pages = |n: usize| n.div_ceil(PER_PAGE).max(1) as u64;
-    let minimum = connect + refs + pages(hot) + pages(slice);
     metric("nochange_entries", entries, "entries");
     metric(
         "nochange_first_cycle_seconds",
         format!("{first_secs:.2}"),
         "s",
     );
-    metric(
-        "nochange_requests_minimum",
-        minimum,
-        &format!(
-            "requests (connect {connect} + reference listings {refs} + hot window {} + one deep slice {})",
-            pages(hot),
-            pages(slice)
-        ),
-    );
 
     // Second cycle: the budget the config gives (the quota is effectively unlimited here).
     // Third cycle: a budget of exactly the hot window plus one deep-scan slice.
-    let tight = {
-        let mut h = handle.clone();
-        h.budget = Some((pages(hot) + pages(slice) + 2) as u32);
-        h
-    };
-    for (label, h) in [("configured_budget", &handle), ("one_slice_budget", &tight)] {
+    let mut minimum = 0;
+    for label in ["configured_budget", "one_slice_budget"] {
+        let windows = next_windows(&ledger, &handle.name, &settings).await?;
+        let mut window_pages = Vec::new();
+        for w in &windows {
+            let at = sim.requests_served();
+            list_everything(&probe, Kind::TimeEntry, *w).await?;
+            window_pages.push(sim.requests_served() - at);
+        }
+        minimum = connect + refs + window_pages.iter().sum::<u64>();
+        let h = {
+            let mut h = handle.clone();
+            if label == "one_slice_budget" {
+                h.budget = Some(window_pages.iter().sum::<u64>() as u32);
+            }
+            h
+        };
+        println!("# {label}");
+        metric(
+            &format!("nochange_{label}_requests_minimum"),
+            minimum,
+            &format!(
+                "requests (connect {connect} + reference listings {refs} + hot window {} + one deep slice {})",
+                window_pages.first().copied().unwrap_or(0),
+                window_pages.get(1).copied().unwrap_or(0)
+            ),
+        );
         let before_rows = snapshot(&ledger_path).await?;
         let before_requests = sim.requests_served();
         let started = Instant::now();
-        let r = engine.run_cycle(h, CycleOptions::default()).await?;
+        let r = engine.run_cycle(&h, CycleOptions::default()).await?;
         let secs = started.elapsed().as_secs_f64();
         let requests = sim.requests_served() - before_requests;
         let after_rows = snapshot(&ledger_path).await?;
         let (written, per_table) = diff(&before_rows, &after_rows);
         let budget = h.budget.map_or("unlimited".to_string(), |b| b.to_string());
-        println!("# {label}: entry-listing budget {budget}");
+        metric(
+            &format!("nochange_{label}_entry_listing_budget"),
+            budget,
+            "requests",
+        );
         metric(&format!("nochange_{label}_status"), r.status.as_str(), "");
         metric(&format!("nochange_{label}_requests"), requests, "requests");
         metric(
@@ -156,7 +168,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     metric(
         "target_nochange_requests",
         minimum,
-        "requests (the minimum above)",
+        "requests (each cycle's minimum above)",
     );
     Ok(())
 }
@@ -193,11 +205,36 @@ fn diff(
     (written, per_table)
 }
 
-async fn list_everything(p: &dyn Provider, kind: Kind) -> anyhow::Result<usize> {
+/// The windows the next scheduled cycle lists (hot window, next deep-scan slice), planned
+/// from the ledger's cursor the way the engine plans them.
+async fn next_windows(
+    ledger: &Ledger,
+    provider: &str,
+    settings: &SyncSettings,
+) -> anyhow::Result<Vec<ListScope>> {
+    let mut tx = ledger.read().await?;
+    let cursor = tx.cursor(provider, Kind::TimeEntry).await?;
+    let oldest = tx.oldest_linked_start(provider).await?;
+    let plan = plan_scan(
+        &ScanInput {
+            now: Utc::now(),
+            settings: settings.scan,
+            cursor: &cursor,
+            budget: None,
+            change_feed: false,
+            to_completion: false,
+            oldest_known: oldest,
+        },
+        |_| 1,
+    );
+    Ok(plan.windows.iter().map(|w| w.scope).collect())
+}
+
+async fn list_everything(p: &dyn Provider, kind: Kind, scope: ListScope) -> anyhow::Result<usize> {
     let mut token = None;
     let mut n = 0;
     loop {
-        let page = p.list_page(kind, ListScope::All, token).await?;
+        let page = p.list_page(kind, scope, token).await?;
         n += page
             .items
             .iter()

@@ -57,16 +57,6 @@ impl Layout {
             .to_string()
     }
 
-    /// How many of the first `n` entries start in [from, to).
-    pub fn count_between(&self, n: usize, from: DateTime<Utc>, to: DateTime<Utc>) -> usize {
-        (0..n)
-            .filter(|u| {
-                let s = self.start(*u);
-                s >= from && s < to
-            })
-            .count()
-    }
-
     pub fn entry(&self, u: usize, person: &RemoteId, project: &RemoteId) -> TimeEntry<RemoteId> {
         work_entry(
             person,
