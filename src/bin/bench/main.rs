@@ -80,6 +80,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    timeweave::allocator::limit_malloc_arenas();
     let args = match parse() {
         Ok(a) => a,
         Err(e) => {

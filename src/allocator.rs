@@ -1,0 +1,17 @@
+//! Process-wide allocator settings, applied by the binaries before any thread starts.
+//!
+//! glibc gives threads their own malloc arenas. The ledger's SQLite connection allocates
+//! its page cache from whichever thread steps it: sqlx's worker thread for queries and
+//! commits, a tokio worker for the import path (`ledger/direct.rs`). Pages freed by one
+//! thread into another's arena fragment them, and RSS grew with history (measured over a
+//! 1,000,000-entry pull: 88 MiB at 100,000 entries, 135 MiB at the end; with one arena it
+//! stays flat at 87 MiB, at the same speed; two arenas still grew). One arena it is.
+
+/// Limits glibc's malloc to one arena. Call first thing in `main`, before any thread.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes a malloc tunable; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
