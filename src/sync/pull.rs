@@ -48,17 +48,13 @@ impl Cycle<'_> {
         loop {
             if let Err(stop) = self.check_stop() {
                 // What was applied is kept: the stop lands between pages.
-                if let Some(o) = open.take() {
-                    o.tx.commit().await?;
-                }
+                OpenTx::commit(open).await?;
                 return Err(stop);
             }
             let page = match pending.finish().await {
                 Ok(p) => p,
                 Err(e) => {
-                    if let Some(o) = open.take() {
-                        o.tx.commit().await?;
-                    }
+                    OpenTx::commit(open.take()).await?;
                     self.provider_error(&format!("listing {kind} ({scope:?})"), e)?;
                     return Ok(false);
                 }
@@ -892,6 +888,14 @@ impl OpenTx {
     /// Pages per transaction are bounded in items and in time the write lock is held.
     const MAX_ITEMS: usize = 2_000;
     const MAX_HELD: Duration = Duration::from_millis(250);
+
+    /// Commits the pages applied so far, if a transaction is open.
+    async fn commit(open: Option<OpenTx>) -> Result<(), Abort> {
+        if let Some(o) = open {
+            o.tx.commit().await?;
+        }
+        Ok(())
+    }
 
     /// Whether the next page should join this transaction: only when it has arrived
     /// already (the write lock is never held while waiting for a provider) and the
