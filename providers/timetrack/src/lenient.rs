@@ -30,7 +30,12 @@ impl std::fmt::Display for BadField {
 fn bad(field: &str, expected: &'static str, v: &Value) -> BadField {
     let mut found = v.to_string();
     if found.len() > 60 {
-        found.truncate(60);
+        // Cut on a character boundary: provider text is not ASCII-only.
+        let mut cut = 60;
+        while !found.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        found.truncate(cut);
         found.push('…');
     }
     BadField {
@@ -220,5 +225,16 @@ mod tests {
             parse_timestamp("2020-10-23T14:30:00").is_none(),
             "a zone is required"
         );
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    #[test]
+    fn a_long_non_ascii_value_is_shortened_without_panicking() {
+        let v = serde_json::Value::String("€".repeat(40));
+        let b = super::bad("hourRate", "a number", &v);
+        assert!(b.found.ends_with('…'), "{}", b.found);
+        assert!(b.found.len() <= 64, "{}", b.found);
     }
 }

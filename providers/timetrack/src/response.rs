@@ -202,7 +202,12 @@ pub fn write_body(raw: RawResponse, what: &str) -> Result<Vec<u8>, ProviderError
 fn short(v: &Value) -> String {
     let mut s = v.to_string();
     if s.len() > 120 {
-        s.truncate(120);
+        // Cut on a character boundary: provider text is not ASCII-only.
+        let mut cut = 120;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
         s.push('…');
     }
     s
