@@ -35,8 +35,15 @@ fn sync(config: &Path) -> Command {
     c
 }
 
+/// What became of a sync that was to be killed.
+enum KillOutcome {
+    Killed,
+    /// It exited 0 after this long, before the kill.
+    Finished(Duration),
+}
+
 /// Starts a sync and SIGKILLs it after `after` (if it has not finished by then).
-fn run_and_kill(config: &Path, after: Duration) -> String {
+fn run_and_kill(config: &Path, after: Duration) -> KillOutcome {
     let mut child = sync(config).spawn().expect("start timeweave");
     let started = Instant::now();
     while started.elapsed() < after {
@@ -49,13 +56,13 @@ fn run_and_kill(config: &Path, after: Duration) -> String {
                 status.success(),
                 "the sync failed on its own ({status}):\n{log}"
             );
-            return format!("finished after {:?}, before the kill", started.elapsed());
+            return KillOutcome::Finished(started.elapsed());
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
     child.wait().unwrap();
-    "killed".to_string()
+    KillOutcome::Killed
 }
 
 /// Reruns until a sync exits 0 (a rerun may itself report a partial cycle once).
@@ -122,16 +129,39 @@ async fn sigkill_at_random_moments_then_rerun_converges_exactly_once() {
                 }
             }
         }
-        for _ in 0..KILLS_PER_ROUND {
-            let after = Duration::from_millis(rng.random_range(50..1200));
-            let what = tokio::task::spawn_blocking({
+        // A sync that finishes before its kill tells how long a sync takes now; the next
+        // kill is drawn within that, so every round has kills that land mid-sync.
+        let mut landed = 0;
+        let mut latest = Duration::from_millis(1200);
+        for _ in 0..KILLS_PER_ROUND * 3 {
+            if landed == KILLS_PER_ROUND {
+                break;
+            }
+            let top = latest.as_millis().max(30) as u64;
+            let after = Duration::from_millis(rng.random_range(20..top));
+            let outcome = tokio::task::spawn_blocking({
                 let config = config.clone();
                 move || run_and_kill(&config, after)
             })
             .await
             .unwrap();
+            let what = match outcome {
+                KillOutcome::Killed => {
+                    landed += 1;
+                    "killed".to_string()
+                }
+                KillOutcome::Finished(took) => {
+                    latest = took;
+                    format!("finished after {took:?}, before the kill")
+                }
+            };
             story.push(format!("round {round}: SIGKILL after {after:?}: {what}"));
         }
+        assert!(
+            landed > 0,
+            "seed {seed}: no kill landed in round {round}: {}",
+            story.join("; ")
+        );
         let cfg = config.clone();
         tokio::task::spawn_blocking(move || run_to_completion(&cfg))
             .await

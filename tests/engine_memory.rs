@@ -244,14 +244,15 @@ async fn edits_and_deletes_propagate() {
     w.p(1).edit(&b_id, edited);
     w.rounds(1).await;
     w.rounds(1).await;
-    assert!(
-        contents(w.p(0))
-            .iter()
-            .any(|(_, n)| n == "first, edited in b"),
-        "{:?}",
-        contents(w.p(0))
-    );
-    let _ = e1;
+    // In place: the same record in a carries the edit, and no copy appeared beside it.
+    let a_now = contents(w.p(0));
+    assert_eq!(a_now.len(), 2, "{a_now:?}");
+    match w.p(0).get_now(Kind::TimeEntry, &e1).map(|r| r.record) {
+        Some(Record::TimeEntry(e)) => {
+            assert_eq!(e.notes.as_deref(), Some("first, edited in b"))
+        }
+        other => panic!("entry {e1:?} in a: {other:?}"),
+    }
 
     // A delete in a reaches b.
     assert!(w.p(0).remove(Kind::TimeEntry, &e2));

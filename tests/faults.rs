@@ -8,6 +8,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use timeweave::ledger::{Ledger, RunStatus};
@@ -37,7 +38,7 @@ const ROUND_LIMIT: Duration = Duration::from_secs(45);
 
 struct World {
     _dir: tempfile::TempDir,
-    sims: Sims,
+    sims: Arc<Sims>,
     engine: Engine,
     ledger: Ledger,
     handles: Vec<ProviderHandle>,
@@ -45,7 +46,7 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let sims = Sims::start().await;
+    let sims = Arc::new(Sims::start().await);
     let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
     let engine = Engine::new(ledger.clone(), support::sync_settings(), StopFlag::new());
     let handles = sims.handles();
@@ -61,10 +62,14 @@ async fn world() -> World {
 impl World {
     /// One ordinary cycle of every provider; a ledger error (the only `Err`) fails the test.
     async fn round(&self) -> Vec<(String, RunStatus, Vec<String>)> {
+        self.round_with(&self.engine).await
+    }
+
+    /// [`World::round`] through another engine (one with a progress hook).
+    async fn round_with(&self, engine: &Engine) -> Vec<(String, RunStatus, Vec<String>)> {
         let mut out = Vec::new();
         for h in &self.handles {
-            let r = self
-                .engine
+            let r = engine
                 .run_cycle(h, CycleOptions::default())
                 .await
                 .unwrap_or_else(|e| panic!("{}: the ledger failed: {e}", h.name));
@@ -203,6 +208,19 @@ async fn lost_answers_to_writes_never_duplicate() {
     // A first sync so later rounds push few, targeted writes.
     let (clean, summary) = w.sync_once().await;
     assert!(clean, "{summary}");
+    // When an armed provider's push phase starts, its simulator loses the answers to the
+    // next requests: the writes land, but the engine does not hear back.
+    let armed: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let hook = {
+        let (armed, sims) = (armed.clone(), w.sims.clone());
+        Arc::new(move |p: &timeweave::sync::Progress<'_>| {
+            if p.phase == "pushing" && armed.lock().unwrap().remove(p.provider) {
+                let i = NAMES.iter().position(|n| *n == p.provider).unwrap();
+                sims.get(i).inject_faults(Fault::LoseResponse, 3);
+            }
+        })
+    };
+    let engine = w.engine.clone().with_progress(hook);
     let mut next = 2000;
     for round in 0..3 {
         for i in 0..3 {
@@ -210,14 +228,26 @@ async fn lost_answers_to_writes_never_duplicate() {
             expected.insert(next);
             next += 1;
         }
-        // Every provider loses the answer of some of its next requests: the pushes of the
-        // entries booked elsewhere land, but the engine does not hear back.
+        // Every provider but one pushes the two entries booked elsewhere, blind.
+        *armed.lock().unwrap() = (0..3)
+            .filter(|i| *i != round)
+            .map(|i| NAMES[i].to_string())
+            .collect();
+        let report = w.round_with(&engine).await;
+        assert!(
+            armed.lock().unwrap().is_empty(),
+            "every armed provider reached its push phase: {report:?}"
+        );
         for (i, sim) in w.sims.all().into_iter().enumerate() {
             if i != round {
-                sim.inject_faults(Fault::LoseResponse, 3);
+                assert_eq!(
+                    sim.pending_faults(),
+                    0,
+                    "{}: three answers were lost while pushing",
+                    NAMES[i]
+                );
             }
         }
-        w.round().await;
         for sim in w.sims.all() {
             sim.clear_faults();
         }

@@ -413,6 +413,25 @@ async fn readers_read_while_a_writer_writes() {
         .unwrap();
     tx.commit().await.unwrap();
 
+    // Deterministic overlap first: while a write transaction holds an uncommitted insert,
+    // a read-only handle reads without waiting and sees only what was committed.
+    let ro = Ledger::open_read_only(&path).await.unwrap();
+    let live = |ro: Ledger| async move {
+        let mut tx = ro.read().await.expect("read");
+        tx.count_live(Kind::TimeEntry).await.expect("count")
+    };
+    let mut open = ledger.write().await.unwrap();
+    open.insert_record(&entry(&p.id, None, -100), "tt", now())
+        .await
+        .unwrap();
+    let during = tokio::time::timeout(std::time::Duration::from_secs(10), live(ro.clone()))
+        .await
+        .expect("a read never waits for an open write transaction");
+    assert_eq!(during, 0, "an uncommitted insert is invisible to readers");
+    open.commit().await.unwrap();
+    assert_eq!(live(ro.clone()).await, 1, "the committed insert is visible");
+    ro.close().await;
+
     let writer = {
         let ledger = ledger.clone();
         let pid = p.id.clone();
@@ -449,7 +468,7 @@ async fn readers_read_while_a_writer_writes() {
         r.await.unwrap();
     }
     let mut tx = ledger.read().await.unwrap();
-    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 200);
+    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 201);
 }
 
 #[tokio::test]

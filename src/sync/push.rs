@@ -134,8 +134,8 @@ impl Cycle<'_> {
                 after = Some((last.updated_at, last.id.clone()));
                 for (rec, link) in batch {
                     self.check_stop()?;
-                    self.push_one(rec, link).await?;
                     self.report_progress("pushing");
+                    self.push_one(rec, link).await?;
                 }
             }
         }

@@ -70,6 +70,8 @@ pub trait SimulatorControl: Send + Sync {
     /// The next `count` requests fail with `fault`.
     fn inject_faults(&self, fault: Fault, count: u32);
     fn clear_faults(&self);
+    /// Injected faults not yet served.
+    fn pending_faults(&self) -> u32;
     /// Turns the simulated provider's own rate limiting on or off.
     fn set_rate_limiting(&self, on: bool);
     /// Requests served so far (every request that reached the simulator).

@@ -337,6 +337,10 @@ impl SimulatorControl for SimServer {
         lock(&self.shared.faults).clear();
     }
 
+    fn pending_faults(&self) -> u32 {
+        lock(&self.shared.faults).len() as u32
+    }
+
     fn set_rate_limiting(&self, on: bool) {
         self.shared.rate_limiting.store(on, Ordering::Relaxed);
     }

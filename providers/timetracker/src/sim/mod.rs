@@ -738,6 +738,11 @@ impl SimulatorControl for SimServer {
         f.remaining = 0;
     }
 
+    fn pending_faults(&self) -> u32 {
+        let f = self.shared.faults.lock().unwrap_or_else(|p| p.into_inner());
+        f.remaining
+    }
+
     fn set_rate_limiting(&self, on: bool) {
         self.shared.store().opts.rate_limiting = on;
     }

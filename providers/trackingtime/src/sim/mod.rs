@@ -105,6 +105,9 @@ pub struct SimOptions {
     /// optional `service`). Off: the route answers 400 "doesn't exist", as an account or
     /// server without it might.
     pub search_by_external_id: bool,
+    /// The search ignores `external_id` (as a server reading another parameter name would,
+    /// since the names are not published) and answers every event of the account.
+    pub search_ignores_external_id: bool,
     /// JSON request bodies are read (release notes v4.92.8, May 2023: "Added support for
     /// sending JSON in the body of POST requests"). Off: an older server, which reads only
     /// the query string and form bodies.
@@ -140,6 +143,7 @@ impl Default for SimOptions {
             rate_limit_retry_after: Some(1),
             html_502_every: None,
             search_by_external_id: true,
+            search_ignores_external_id: false,
             accept_json_body: true,
         }
     }
@@ -764,6 +768,10 @@ impl SimulatorControl for SimServer {
 
     fn clear_faults(&self) {
         self.shared.lock().faults.clear();
+    }
+
+    fn pending_faults(&self) -> u32 {
+        self.shared.lock().faults.len() as u32
     }
 
     fn set_rate_limiting(&self, on: bool) {
