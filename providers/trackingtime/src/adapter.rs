@@ -720,12 +720,17 @@ impl TrackingTimeAdapter {
 
     /// Looks for an event by its `EVENT_THIRD_PARTY_ID` (spec §8.2). `Ok(None)` when the
     /// search answered and found nothing; `Err` when the search itself is unavailable.
-    async fn search_external_id(&self, key: &str) -> Result<Option<RemoteRecord>, ProviderError> {
+    async fn search_external_id(
+        &self,
+        key: &str,
+        entry: &TimeEntry<RemoteId>,
+    ) -> Result<Option<RemoteRecord>, ProviderError> {
         let call = Call::get("search/events")
             .q("type", "ByExternalID")
             .q("entity", "Event")
             .q("external_id", key)
-            .q("service", mapping::SERVICE_NAME);
+            .q("service", mapping::SERVICE_NAME)
+            .q("include_custom_fields", "true");
         let what = "GET search/events?type=ByExternalID";
         let body = match self.send(what, Repeat::Safe, &call, &[404]).await? {
             Ok(b) => b,
@@ -738,14 +743,26 @@ impl TrackingTimeAdapter {
             Value::Object(m) if m.contains_key("id") => vec![data],
             _ => Vec::new(),
         };
-        let mut found: Vec<RemoteRecord> = items
+        // The search's parameter names are not published (spec §8.2): a server reading
+        // other names may answer unrelated events. A hit counts only when its custom fields
+        // carry this key or, where they are not sent, when it is the same work.
+        let tagged = events_tagged_with(&body, key);
+        let mut found: Vec<(i64, RemoteRecord)> = items
             .into_iter()
             .filter_map(|v| match mapping::event(v, &ctx) {
                 PageItem::Record(r) => Some(r),
                 PageItem::Invalid(_) => None,
             })
+            .filter_map(|r| {
+                let n = mapping::parse_id(&r.id, "time_entry").ok()?;
+                let same = match &tagged {
+                    Some(ids) => ids.contains(&n),
+                    None => same_work(&r, entry),
+                };
+                same.then_some((n, r))
+            })
             .collect();
-        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.sort_by_key(|(n, _)| *n);
         if found.len() > 1 {
             tracing::warn!(
                 key,
@@ -753,7 +770,7 @@ impl TrackingTimeAdapter {
                 "several TrackingTime events carry the same external id; using the oldest"
             );
         }
-        Ok(found.into_iter().next())
+        Ok(found.into_iter().next().map(|(_, r)| r))
     }
 
     /// The natural-key fallback when search by external id is unavailable: the same user,
@@ -772,13 +789,8 @@ impl TrackingTimeAdapter {
                 .await?;
             for v in &raw {
                 if let PageItem::Record(r) = mapping::event(v, &ctx) {
-                    if let Record::TimeEntry(e) = &r.record {
-                        if e.started_at == entry.started_at
-                            && e.ended_at == entry.ended_at
-                            && e.project == entry.project
-                        {
-                            return Ok(Some(r));
-                        }
+                    if same_work(&r, entry) {
+                        return Ok(Some(r));
                     }
                 }
             }
@@ -1080,7 +1092,8 @@ impl Provider for TrackingTimeAdapter {
         idempotency_key: &str,
     ) -> Result<Option<RemoteRecord>, ProviderError> {
         match record {
-            Record::TimeEntry(entry) => match self.search_external_id(idempotency_key).await {
+            Record::TimeEntry(entry) => match self.search_external_id(idempotency_key, entry).await
+            {
                 Ok(found) => Ok(found),
                 Err(e) if !e.is_fatal_for_cycle() && !e.is_retryable() => {
                     tracing::warn!(error = %e, "search by external id failed; matching by content");
@@ -1141,6 +1154,38 @@ fn same_natural_key(a: &Record<RemoteId>, b: &Record<RemoteId>) -> bool {
         (Record::Task(x), Record::Task(y)) => eq(&x.name, &y.name) && x.project == y.project,
         _ => false,
     }
+}
+
+/// The same work as `entry`: the same person, start, end and project.
+fn same_work(found: &RemoteRecord, entry: &TimeEntry<RemoteId>) -> bool {
+    match &found.record {
+        Record::TimeEntry(e) => {
+            e.person == entry.person
+                && e.started_at == entry.started_at
+                && e.ended_at == entry.ended_at
+                && e.project == entry.project
+        }
+        _ => false,
+    }
+}
+
+/// The events whose `EVENT_THIRD_PARTY_ID` is `key`, from a `set_custom_fields` sibling
+/// (`[{entity_id, slug, value}]`); `None` when the answer carries no such sibling.
+fn events_tagged_with(body: &Body, key: &str) -> Option<HashSet<i64>> {
+    let fields = body.0.get("set_custom_fields")?.as_array()?;
+    Some(
+        fields
+            .iter()
+            .filter(|f| {
+                f.get("slug").and_then(Value::as_str) == Some(mapping::THIRD_PARTY_ID)
+                    && f.get("value").and_then(Value::as_str) == Some(key)
+            })
+            .filter_map(|f| {
+                let id = f.get("entity_id")?;
+                id.as_i64().or_else(|| id.as_str()?.parse().ok())
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -626,8 +626,10 @@ fn delete_event(w: &mut World, id: i64, event: i64) -> R {
 
 fn search_events(w: &mut World, id: i64, p: &Params) -> R {
     let kind = p.text("type").unwrap_or_default();
+    let ignores_key = w.opts.search_ignores_external_id;
     let a = acct(w, id);
     let ids: Vec<i64> = match kind.as_str() {
+        "ByExternalID" if ignores_key => a.events.keys().copied().collect(),
         "ByExternalID" => {
             let Some(x) = p.text("external_id").or_else(|| p.text("third_party_id")) else {
                 return Err(e500("external_id is required"));
@@ -654,12 +656,18 @@ fn search_events(w: &mut World, id: i64, p: &Params) -> R {
             .collect(),
         other => return Err(e500(format!("search type {other:?} is not simulated"))),
     };
-    let data: Vec<Value> = ids
-        .iter()
-        .filter_map(|i| a.events.get(i))
-        .map(|e| render::event(a, e))
-        .collect();
-    ok(Value::Array(data))
+    let found: Vec<&Event> = ids.iter().filter_map(|i| a.events.get(i)).collect();
+    let data: Vec<Value> = found.iter().map(|e| render::event(a, e)).collect();
+    // Custom fields come, as on `/events`, in a sibling of `data` when asked for (§4).
+    let siblings = if p.bool("include_custom_fields").unwrap_or(false) {
+        vec![(
+            "set_custom_fields",
+            render::custom_fields(found.iter().copied()),
+        )]
+    } else {
+        Vec::new()
+    };
+    Ok(Reply::Data(Value::Array(data), siblings))
 }
 
 // ------------------------------------------------------------------ reference kinds
