@@ -104,6 +104,7 @@ impl MemoryProvider {
                 id: id.clone(),
                 modified_at: Some(at),
                 version: Some(at.to_rfc3339()),
+                incarnation: None,
                 record,
             },
         );

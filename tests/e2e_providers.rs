@@ -19,7 +19,7 @@ struct Env {
     _dir: tempfile::TempDir,
     tt: timeweave_timetrack::sim::SimServer,
     tg: timeweave_trackingtime::sim::SimServer,
-    tm: timeweave_timetracker::sim::SimServer,
+    tm: std::sync::Arc<timeweave_timetracker::sim::SimServer>,
     engine: Engine,
     handles: Vec<ProviderHandle>,
 }
@@ -32,13 +32,15 @@ impl Env {
         let tg = timeweave_trackingtime::sim::SimServer::start(Default::default())
             .await
             .unwrap();
-        let tm = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+        let tm = std::sync::Arc::new(
+            timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+        );
         let dir = tempfile::tempdir().unwrap();
         let toml = {
             let sims: [(&str, &str, &dyn SimulatorControl); 3] = [
                 (NAMES[0], NAMES[0], &tt),
                 (NAMES[1], NAMES[1], &tg),
-                (NAMES[2], NAMES[2], &tm),
+                (NAMES[2], NAMES[2], &*tm),
             ];
             for (_, _, s) in &sims {
                 s.set_rate_limiting(false);
@@ -68,12 +70,16 @@ impl Env {
         match i {
             0 => &self.tt,
             1 => &self.tg,
-            _ => &self.tm,
+            _ => &*self.tm,
         }
     }
 
     async fn cycle(&self, i: usize) -> timeweave::sync::CycleReport {
-        self.engine
+        self.cycle_with(&self.engine, i).await
+    }
+
+    async fn cycle_with(&self, engine: &Engine, i: usize) -> timeweave::sync::CycleReport {
+        engine
             .run_cycle(
                 &self.handles[i],
                 CycleOptions {
@@ -467,4 +473,129 @@ async fn providers_already_holding_the_same_entries_are_linked() {
     }
     env.rounds(2).await;
     env.assert_converged(4).await;
+}
+
+/// A provider's newest entry by id (SQLite TimeTracker gives its id out again once it is
+/// deleted), with its notes and references.
+async fn newest_entry(env: &Env, i: usize) -> (RemoteId, String, Refs) {
+    let listed = list_all(
+        env.handles[i].provider.as_ref(),
+        Kind::TimeEntry,
+        ListScope::StartedIn(Window::new(day(400), day(-30))),
+    )
+    .await;
+    let newest = listed
+        .into_iter()
+        .max_by_key(|r| r.id.as_str().parse::<i64>().unwrap())
+        .unwrap();
+    match newest.record {
+        Record::TimeEntry(e) => (
+            newest.id,
+            e.notes.unwrap_or_default(),
+            Refs {
+                person: e.person,
+                project: e.project.unwrap(),
+            },
+        ),
+        _ => unreachable!(),
+    }
+}
+
+async fn linked_canonical(env: &Env, remote: &RemoteId) -> Option<timeweave_contract::CanonicalId> {
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    let link = tx
+        .link_by_remote("timetracker", Kind::TimeEntry, remote)
+        .await
+        .unwrap();
+    link.filter(|l| l.is_live()).map(|l| l.canonical_id)
+}
+
+async fn is_live(env: &Env, id: &timeweave_contract::CanonicalId) -> bool {
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    let rec = tx.get_record(Kind::TimeEntry, id).await.unwrap();
+    rec.is_some_and(|r| r.is_live())
+}
+
+#[tokio::test]
+async fn a_reused_id_in_a_listing_is_a_new_entry_and_the_old_one_is_deleted() {
+    let (env, _) = seeded().await;
+    env.rounds(2).await;
+    let (id, old_notes, r) = newest_entry(&env, 2).await;
+    let old = linked_canonical(&env, &id).await.expect("linked");
+    // Deleted and followed by a new entry before any cycle saw the delete.
+    assert!(env.sim(2).remove(Kind::TimeEntry, &id));
+    let reused = env
+        .sim(2)
+        .add_entry(&entry(&r, 6, 15, "booked after the delete"));
+    assert_eq!(reused, id, "the SQLite server gave the id out again");
+    env.rounds(2).await;
+    env.assert_converged(9).await;
+    for i in 0..3 {
+        let notes: Vec<String> = env.entries(i).await.into_iter().map(|(_, n)| n).collect();
+        assert!(
+            notes.contains(&"booked after the delete".to_string()),
+            "{notes:?}"
+        );
+        assert!(!notes.contains(&old_notes), "{}: {notes:?}", NAMES[i]);
+    }
+    // In the ledger the old entry is deleted and the new one is a record of its own.
+    assert!(
+        !is_live(&env, &old).await,
+        "the deleted entry is a tombstone"
+    );
+    let new = linked_canonical(&env, &id)
+        .await
+        .expect("the new entry is linked");
+    assert_ne!(new, old);
+}
+
+#[tokio::test]
+async fn a_create_answered_with_a_reused_id_settles_the_old_entry_as_deleted() {
+    let (env, _) = seeded().await;
+    env.rounds(2).await;
+    let (id, old_notes, _) = newest_entry(&env, 2).await;
+    let old = linked_canonical(&env, &id).await.expect("linked");
+    let (_, _, r) = newest_entry(&env, 0).await;
+    // New work in timetrack; TimeTracker's newest entry is deleted while TimeTracker's
+    // cycle is already pushing (after its listing), so the create gets the freed id
+    // before any listing saw the delete.
+    env.sim(0)
+        .add_entry(&entry(&r, 6, 15, "booked in timetrack"));
+    let removed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hook = {
+        let (tm, removed, id) = (env.tm.clone(), removed.clone(), id.clone());
+        std::sync::Arc::new(move |p: &timeweave::sync::Progress<'_>| {
+            if p.provider == "timetracker"
+                && p.phase == "pushing"
+                && !removed.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                assert!(tm.remove(Kind::TimeEntry, &id));
+            }
+        })
+    };
+    let engine = env.engine.clone().with_progress(hook);
+    for i in 0..3 {
+        let r = env.cycle_with(&engine, i).await;
+        assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+    }
+    assert!(removed.load(std::sync::atomic::Ordering::SeqCst));
+    let new = linked_canonical(&env, &id)
+        .await
+        .expect("the pushed entry is linked");
+    assert_ne!(new, old, "the freed id now names the pushed entry");
+    assert!(
+        !is_live(&env, &old).await,
+        "the deleted entry is a tombstone"
+    );
+    // The delete reaches the other providers; the deleted entry is never re-created.
+    env.rounds(2).await;
+    env.assert_converged(9).await;
+    for i in 0..3 {
+        let notes: Vec<String> = env.entries(i).await.into_iter().map(|(_, n)| n).collect();
+        assert!(
+            notes.contains(&"booked in timetrack".to_string()),
+            "{notes:?}"
+        );
+        assert!(!notes.contains(&old_notes), "{}: {notes:?}", NAMES[i]);
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
-use timeweave_contract::{CanonicalId, ContentHash, Kind, RemoteId};
+use timeweave_contract::{CanonicalId, ContentHash, Kind, RemoteId, RemoteRecord};
 
 use super::time::{parse_instant, parse_opt, to_text, to_text_precise};
 use super::{LedgerError, Result, Tx};
@@ -24,12 +24,24 @@ pub struct Link {
     pub remote_updated_at: Option<DateTime<Utc>>,
     pub remote_started_at: Option<DateTime<Utc>>,
     pub remote_deleted_at: Option<DateTime<Utc>>,
+    /// The adapter's incarnation of the remote record (see migration 0003).
+    pub remote_incarnation: Option<String>,
     pub synced_at: DateTime<Utc>,
 }
 
 impl Link {
     pub fn is_live(&self) -> bool {
         self.remote_deleted_at.is_none()
+    }
+
+    /// `remote` carries this link's remote id but is a later record: the provider gave
+    /// the id again after the linked record was deleted. Only decided when both sides
+    /// know their incarnation.
+    pub fn is_reused_by(&self, remote: &RemoteRecord) -> bool {
+        matches!(
+            (&self.remote_incarnation, &remote.incarnation),
+            (Some(ours), Some(theirs)) if ours != theirs
+        )
     }
 }
 
@@ -45,9 +57,34 @@ pub struct LinkUpdate<'a> {
     pub remote_version: Option<&'a str>,
     pub remote_updated_at: Option<DateTime<Utc>>,
     pub remote_started_at: Option<DateTime<Utc>>,
+    pub remote_incarnation: Option<&'a str>,
 }
 
-const LINK_COLS: &str = "provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, synced_at";
+impl<'a> LinkUpdate<'a> {
+    /// The link of `canonical_id` to `remote` as the provider now holds it.
+    pub fn of_remote(
+        provider: &'a str,
+        remote: &'a RemoteRecord,
+        remote_hash: &'a ContentHash,
+        canonical_id: &'a CanonicalId,
+        canonical_hash: &'a ContentHash,
+    ) -> LinkUpdate<'a> {
+        LinkUpdate {
+            provider,
+            kind: remote.kind(),
+            canonical_id,
+            remote_id: &remote.id,
+            remote_hash,
+            canonical_hash,
+            remote_version: remote.version.as_deref(),
+            remote_updated_at: remote.modified_at,
+            remote_started_at: remote.record.started_at(),
+            remote_incarnation: remote.incarnation.as_deref(),
+        }
+    }
+}
+
+const LINK_COLS: &str = "provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, remote_incarnation, synced_at";
 
 fn row_to_link(row: &SqliteRow) -> Result<Link> {
     let kind: String = row.try_get("kind")?;
@@ -62,6 +99,7 @@ fn row_to_link(row: &SqliteRow) -> Result<Link> {
         remote_updated_at: parse_opt(row.try_get("remote_updated_at")?)?,
         remote_started_at: parse_opt(row.try_get("remote_started_at")?)?,
         remote_deleted_at: parse_opt(row.try_get("remote_deleted_at")?)?,
+        remote_incarnation: row.try_get("remote_incarnation")?,
         synced_at: parse_instant(&row.try_get::<String, _>("synced_at")?)?,
     })
 }
@@ -159,12 +197,13 @@ impl Tx {
         let now = to_text_precise(now);
         self.direct(|conn| {
             let mut upsert = conn.prepare(
-                "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, synced_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10) \
+                "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, remote_incarnation, synced_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11) \
                  ON CONFLICT (provider, kind, remote_id) DO UPDATE SET \
                    canonical_id = excluded.canonical_id, remote_hash = excluded.remote_hash, canonical_hash = excluded.canonical_hash, \
                    remote_version = excluded.remote_version, remote_updated_at = excluded.remote_updated_at, \
-                   remote_started_at = excluded.remote_started_at, remote_deleted_at = NULL, synced_at = excluded.synced_at",
+                   remote_started_at = excluded.remote_started_at, remote_deleted_at = NULL, \
+                   remote_incarnation = coalesce(excluded.remote_incarnation, remote_incarnation), synced_at = excluded.synced_at",
             )?;
             for u in links {
                 upsert.execute(rusqlite::params![
@@ -177,6 +216,7 @@ impl Tx {
                     u.remote_version,
                     u.remote_updated_at.map(to_text_precise),
                     u.remote_started_at.map(to_text),
+                    u.remote_incarnation,
                     now.as_str(),
                 ])?;
             }

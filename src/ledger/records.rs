@@ -414,7 +414,8 @@ impl Tx {
         let sql = format!(
             "SELECT {cols}, l.remote_id AS l_remote_id, l.remote_hash AS l_remote_hash, l.canonical_hash AS l_canonical_hash, \
                     l.remote_version AS l_remote_version, l.remote_updated_at AS l_remote_updated_at, \
-                    l.remote_started_at AS l_remote_started_at, l.remote_deleted_at AS l_remote_deleted_at, l.synced_at AS l_synced_at \
+                    l.remote_started_at AS l_remote_started_at, l.remote_deleted_at AS l_remote_deleted_at, \
+                    l.remote_incarnation AS l_remote_incarnation, l.synced_at AS l_synced_at \
              FROM {table} t LEFT JOIN links l ON l.provider = ?1 AND l.kind = '{k}' AND l.canonical_id = t.id \
              WHERE ((l.canonical_id IS NULL AND t.deleted_at IS NULL) \
                  OR (l.canonical_id IS NOT NULL AND l.remote_deleted_at IS NULL \
@@ -450,6 +451,7 @@ impl Tx {
                     remote_updated_at: parse_opt(row.try_get("l_remote_updated_at")?)?,
                     remote_started_at: parse_opt(row.try_get("l_remote_started_at")?)?,
                     remote_deleted_at: parse_opt(row.try_get("l_remote_deleted_at")?)?,
+                    remote_incarnation: row.try_get("l_remote_incarnation")?,
                     synced_at: parse_instant(&row.try_get::<String, _>("l_synced_at")?)?,
                 }),
             };

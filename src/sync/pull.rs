@@ -24,13 +24,6 @@ use crate::ledger::{Direction, Link, LinkUpdate, NewConflict, NewIssue, StoredRe
 /// provider": the push side then sends it.
 pub const UNSYNCED: &str = "unsynced";
 
-fn started_at(r: &Record<RemoteId>) -> Option<chrono::DateTime<chrono::Utc>> {
-    match r {
-        Record::TimeEntry(TimeEntry { started_at, .. }) => Some(*started_at),
-        _ => None,
-    }
-}
-
 impl Cycle<'_> {
     /// Lists `kind` in `scope` to the end and applies it. Returns whether the listing was
     /// complete (every page read). The next page is requested while the current one is
@@ -209,7 +202,16 @@ impl Cycle<'_> {
     ) -> Result<(), Abort> {
         let name = self.h.name.clone();
         let ids: Vec<&RemoteId> = group.iter().map(|r| &r.id).collect();
-        let links = tx.links_by_remote(&name, kind, &ids).await?;
+        let mut links = tx.links_by_remote(&name, kind, &ids).await?;
+        // A listed id that now names a later record: the linked one is gone, and the
+        // listed one is new (it may still match a ledger record by natural key).
+        for r in &group {
+            if let Some(old) = links.get(&r.id).filter(|l| l.is_reused_by(r)).cloned() {
+                tracing::info!(provider = %name, %kind, remote_id = %r.id, "the provider reused the id of a deleted record");
+                self.settle_gone(tx, &old).await?;
+                links.remove(&r.id);
+            }
+        }
         let refmap = refs::remote_map(tx, &name, group.iter().map(|r| &r.record)).await?;
         let linked: Vec<&CanonicalId> = links.values().map(|l| &l.canonical_id).collect();
         let ledger_recs = tx.get_records(kind, &linked).await?;
@@ -363,17 +365,7 @@ impl Cycle<'_> {
         }
         let updates: Vec<LinkUpdate> = relink
             .iter()
-            .map(|(i, cid, hash)| LinkUpdate {
-                provider: &name,
-                kind,
-                canonical_id: cid,
-                remote_id: &group[*i].id,
-                remote_hash: &hashes[*i],
-                canonical_hash: hash,
-                remote_version: group[*i].version.as_deref(),
-                remote_updated_at: group[*i].modified_at,
-                remote_started_at: started_at(&group[*i].record),
-            })
+            .map(|(i, cid, hash)| LinkUpdate::of_remote(&name, &group[*i], &hashes[*i], cid, hash))
             .collect();
         tx.upsert_links(&updates, self.now).await?;
         let valid: Vec<&str> = group
@@ -629,17 +621,7 @@ impl Cycle<'_> {
         canonical_hash: &ContentHash,
     ) -> Result<(), Abort> {
         tx.upsert_link(
-            &LinkUpdate {
-                provider: &self.h.name,
-                kind: r.kind(),
-                canonical_id,
-                remote_id: &r.id,
-                remote_hash,
-                canonical_hash,
-                remote_version: r.version.as_deref(),
-                remote_updated_at: r.modified_at,
-                remote_started_at: started_at(&r.record),
-            },
+            &LinkUpdate::of_remote(&self.h.name, r, remote_hash, canonical_id, canonical_hash),
             self.now,
         )
         .await?;
@@ -774,44 +756,52 @@ impl Cycle<'_> {
                 }
             };
             let mut tx = self.ledger.write().await?;
-            let ledger = tx.get_record(kind, &link.canonical_id).await?;
-            let action = plan_missing(
-                self.h.mode,
-                answer.is_some(),
-                &link.canonical_hash,
-                ledger.as_ref().map(|r| (&r.hash, !r.is_live())),
-            );
-            if self.dry_run && action == MissingAction::Tombstone {
-                if let Some(rec) = &ledger {
-                    self.plan.push(format!(
-                        "delete {kind} '{}' in the ledger (deleted in {})",
-                        rec.record.label(),
-                        self.h.name
-                    ));
-                }
-            }
-            match action {
-                MissingAction::StillThere => {
-                    if let Some(r) = answer {
-                        self.process_remote(&mut tx, &r).await?;
-                    }
-                }
-                MissingAction::Tombstone => {
-                    tx.tombstone(kind, &link.canonical_id, &self.h.name, self.now)
-                        .await?;
-                    tx.mark_link_remote_deleted(&self.h.name, kind, &link.remote_id, self.now)
-                        .await?;
-                    self.counts.deleted += 1;
-                }
-                MissingAction::MarkGone => {
-                    tx.mark_link_remote_deleted(&self.h.name, kind, &link.remote_id, self.now)
-                        .await?;
-                }
-                MissingAction::Unlink => {
-                    tx.delete_link(&self.h.name, kind, &link.remote_id).await?;
-                }
+            match answer {
+                // Not in its window, yet there: it moved out of it, or was changed.
+                Some(r) => self.process_remote(&mut tx, &r).await?,
+                None => self.settle_gone(&mut tx, &link).await?,
             }
             tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The linked remote record is gone (confirmed missing, or its id now names a later
+    /// record): the ledger follows as the mode and the record's state say.
+    pub(crate) async fn settle_gone(&mut self, tx: &mut Tx, link: &Link) -> Result<(), Abort> {
+        let kind = link.kind;
+        let ledger = tx.get_record(kind, &link.canonical_id).await?;
+        let action = plan_missing(
+            self.h.mode,
+            false,
+            &link.canonical_hash,
+            ledger.as_ref().map(|r| (&r.hash, !r.is_live())),
+        );
+        if self.dry_run && action == MissingAction::Tombstone {
+            if let Some(rec) = &ledger {
+                self.plan.push(format!(
+                    "delete {kind} '{}' in the ledger (deleted in {})",
+                    rec.record.label(),
+                    self.h.name
+                ));
+            }
+        }
+        match action {
+            MissingAction::StillThere => {}
+            MissingAction::Tombstone => {
+                tx.tombstone(kind, &link.canonical_id, &self.h.name, self.now)
+                    .await?;
+                tx.mark_link_remote_deleted(&self.h.name, kind, &link.remote_id, self.now)
+                    .await?;
+                self.counts.deleted += 1;
+            }
+            MissingAction::MarkGone => {
+                tx.mark_link_remote_deleted(&self.h.name, kind, &link.remote_id, self.now)
+                    .await?;
+            }
+            MissingAction::Unlink => {
+                tx.delete_link(&self.h.name, kind, &link.remote_id).await?;
+            }
         }
         Ok(())
     }

@@ -5,13 +5,14 @@
 //! with the reason and skipped, not retried every cycle.
 
 use timeweave_contract::{
-    content_hash, Kind, ProviderError, Record, RemoteId, UpdateTarget, WriteOp,
+    content_hash, CanonicalId, Kind, ProviderError, Record, RemoteId, RemoteRecord, UpdateTarget,
+    WriteOp,
 };
 
 use super::engine::{Abort, Cycle};
 use super::plan::{plan_push, PushAction};
 use super::refs;
-use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, NewIssue, PushOp, StoredRecord};
+use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, NewIssue, PushOp, StoredRecord, Tx};
 
 /// A record with its ledger ids standing in as remote ids (a delete intent's payload,
 /// kept for the operator; deletes need none to reconcile).
@@ -38,13 +39,6 @@ pub(crate) fn idempotency_key(rec: &StoredRecord) -> String {
     )
 }
 
-fn started_at(r: &Record<RemoteId>) -> Option<chrono::DateTime<chrono::Utc>> {
-    match r {
-        Record::TimeEntry(e) => Some(e.started_at),
-        _ => None,
-    }
-}
-
 impl Cycle<'_> {
     /// Open intents of this provider are from a cycle that died mid-write. Creates are
     /// looked up (by idempotency key or natural key) and linked if they landed; updates
@@ -68,18 +62,16 @@ impl Cycle<'_> {
                 Ok(Some(found)) => {
                     let mut tx = self.ledger.write().await?;
                     let remote_hash = content_hash(&found.record);
+                    self.release_reused_id(&mut tx, &intent.canonical_id, &found)
+                        .await?;
                     tx.upsert_link(
-                        &LinkUpdate {
-                            provider: &self.h.name,
-                            kind: intent.kind,
-                            canonical_id: &intent.canonical_id,
-                            remote_id: &found.id,
-                            remote_hash: &remote_hash,
-                            canonical_hash: &intent.canonical_hash,
-                            remote_version: found.version.as_deref(),
-                            remote_updated_at: found.modified_at,
-                            remote_started_at: started_at(&found.record),
-                        },
+                        &LinkUpdate::of_remote(
+                            &self.h.name,
+                            &found,
+                            &remote_hash,
+                            &intent.canonical_id,
+                            &intent.canonical_hash,
+                        ),
                         self.now,
                     )
                     .await?;
@@ -183,10 +175,11 @@ impl Cycle<'_> {
             if let (WriteOp::Create, Some(p)) = (op, &payload) {
                 // The dry run works on a throwaway copy of the ledger: a stand-in link lets
                 // the records that reference this one be planned too.
-                let stand_in = timeweave_contract::RemoteRecord {
+                let stand_in = RemoteRecord {
                     id: RemoteId(format!("dry-run-{}", rec.id)),
                     modified_at: None,
                     version: None,
+                    incarnation: None,
                     record: p.clone(),
                 };
                 let intent = self
@@ -278,29 +271,40 @@ impl Cycle<'_> {
         Ok(id)
     }
 
+    /// A write was answered with an id the ledger links to another record, as a later
+    /// record: the provider gave out the id of a deleted record again (TimeTracker on
+    /// SQLite), so that record is settled as gone before the id is linked anew.
+    async fn release_reused_id(
+        &mut self,
+        tx: &mut Tx,
+        canonical_id: &CanonicalId,
+        remote: &RemoteRecord,
+    ) -> Result<(), Abort> {
+        let old = tx
+            .link_by_remote(&self.h.name, remote.kind(), &remote.id)
+            .await?;
+        if let Some(old) = old.filter(|l| l.canonical_id != *canonical_id && l.is_reused_by(remote))
+        {
+            tracing::info!(provider = %self.h.name, kind = %remote.kind(), remote_id = %remote.id, "the provider reused the id of a deleted record");
+            self.settle_gone(tx, &old).await?;
+        }
+        Ok(())
+    }
+
     /// Links the record as the provider now holds it and clears the intent, in one
     /// transaction.
     async fn landed(
         &mut self,
         rec: &StoredRecord,
         intent: i64,
-        remote: &timeweave_contract::RemoteRecord,
+        remote: &RemoteRecord,
     ) -> Result<(), Abort> {
         let mut tx = self.ledger.write().await?;
         let remote_hash = content_hash(&remote.record);
+        self.release_reused_id(&mut tx, &rec.id, remote).await?;
         let linked = tx
             .upsert_link(
-                &LinkUpdate {
-                    provider: &self.h.name,
-                    kind: rec.record.kind(),
-                    canonical_id: &rec.id,
-                    remote_id: &remote.id,
-                    remote_hash: &remote_hash,
-                    canonical_hash: &rec.hash,
-                    remote_version: remote.version.as_deref(),
-                    remote_updated_at: remote.modified_at,
-                    remote_started_at: started_at(&remote.record),
-                },
+                &LinkUpdate::of_remote(&self.h.name, remote, &remote_hash, &rec.id, &rec.hash),
                 self.now,
             )
             .await;

@@ -123,6 +123,7 @@ pub async fn link(tx: &mut Tx, provider: &str, kind: Kind, id: &CanonicalId, rem
             remote_version: None,
             remote_updated_at: None,
             remote_started_at: None,
+            remote_incarnation: None,
         },
         now(),
     )

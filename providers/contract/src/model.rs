@@ -206,6 +206,14 @@ pub enum Record<R> {
 }
 
 impl<R> Record<R> {
+    /// A time entry's start (what places it in a listing window); `None` for other kinds.
+    pub fn started_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Record::TimeEntry(e) => Some(e.started_at),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Record::Person(_) => Kind::Person,

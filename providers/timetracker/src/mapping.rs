@@ -55,6 +55,7 @@ pub fn person(u: &wire::User) -> RemoteRecord {
         id: id_of(u.id),
         modified_at: None,
         version: None,
+        incarnation: None,
         record: Record::Person(Person {
             display_name,
             email: non_empty(u.email.as_deref()),
@@ -70,6 +71,7 @@ pub fn client(c: &wire::Client) -> RemoteRecord {
         id: id_of(c.id),
         modified_at: c.updated_at.as_deref().and_then(read_utc),
         version: c.updated_at.clone(),
+        incarnation: None,
         record: Record::Client(Client {
             name: c.name.clone(),
             email: non_empty(c.email.as_deref()),
@@ -101,6 +103,7 @@ pub fn project(p: &wire::Project) -> Result<RemoteRecord, String> {
         id: id_of(p.id),
         modified_at: p.updated_at.as_deref().and_then(read_utc),
         version: p.updated_at.clone(),
+        incarnation: None,
         record: Record::Project(Project {
             client: Some(id_of(client_id)),
             name: p.name.clone(),
@@ -122,6 +125,8 @@ pub fn task(t: &wire::Task, zone: &Zone) -> RemoteRecord {
         id: id_of(t.id),
         modified_at: t.updated_at.as_deref().and_then(|s| read_local(zone.tz, s)),
         version: t.updated_at.clone(),
+        // SQLite servers reuse the highest id after a delete (spec §6).
+        incarnation: t.created_at.clone(),
         record: Record::Task(Task {
             project: id_of(t.project_id),
             name: t.name.clone(),
@@ -199,6 +204,7 @@ pub fn entry(e: &wire::TimeEntry, zone: &Zone) -> Result<RemoteRecord, String> {
         id: id_of(e.id),
         modified_at: read_local(zone.tz, &e.updated_at),
         version: Some(e.updated_at.clone()),
+        incarnation: e.created_at.clone(),
         record: Record::TimeEntry(TimeEntry {
             person: id_of(e.user_id),
             project,

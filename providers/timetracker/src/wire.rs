@@ -153,6 +153,8 @@ pub struct Task {
     pub priority: Option<String>,
     /// Naive app-local.
     pub updated_at: Option<String>,
+    /// Verbatim: tells this task from a later one reusing its id (SQLite, §6).
+    pub created_at: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -177,6 +179,8 @@ pub struct TimeEntry {
     pub source: Option<String>,
     /// Naive app-local, verbatim for `if_updated_at`.
     pub updated_at: String,
+    /// Verbatim: tells this entry from a later one reusing its id (SQLite, §6).
+    pub created_at: Option<String>,
 }
 
 fn yes() -> bool {

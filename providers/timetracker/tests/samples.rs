@@ -260,6 +260,8 @@ fn recorded_entries_map_to_the_right_instants() {
     );
     assert_eq!(e.duration_seconds, Some(5400));
     assert_eq!(r.version.as_deref(), Some("2026-11-22T07:13:05.277334"));
+    // `created_at` tells this entry from a later one given the same id (SQLite reuse, §6).
+    assert_eq!(r.incarnation.as_deref(), Some("2026-11-22T07:13:05.276906"));
     // Sample 30: client-only booking with a break; duration is net.
     let Record::TimeEntry(e) = entry_of(&by_name("30_").body["time_entry"]).record else {
         panic!()

@@ -42,6 +42,7 @@ fn record(id: i64, modified_at: Option<DateTime<Utc>>, record: Record<RemoteId>)
         id: RemoteId::from(id),
         modified_at,
         version: None,
+        incarnation: None,
         record: record.normalised(),
     })
 }

@@ -54,6 +54,7 @@ fn record(id: RemoteId, record: Record<RemoteId>) -> RemoteRecord {
         // TimeTrack has no modification time (§1.5) and no version.
         modified_at: None,
         version: None,
+        incarnation: None,
         record: record.normalised(),
     }
 }

@@ -148,6 +148,7 @@ impl TimeTrackAdapter {
                 id: mapping::task_id(&t.project, id),
                 modified_at: None,
                 version: None,
+                incarnation: None,
                 record: Record::Task(Task {
                     project: t.project.clone(),
                     name,
@@ -509,6 +510,7 @@ impl TimeTrackAdapter {
                         id: mapping::task_id(&t.project, w.id),
                         modified_at: None,
                         version: None,
+                        incarnation: None,
                         record: Record::Task(Task {
                             project: t.project.clone(),
                             name: w.name,

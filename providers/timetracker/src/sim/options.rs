@@ -63,7 +63,7 @@ pub struct SimOptions {
     /// The optimistic-lock tolerance of `if_updated_at`, in milliseconds (2 s) [§5].
     pub if_updated_at_tolerance_ms: i64,
     /// SQLite tables without AUTOINCREMENT reuse the highest id after it is deleted [§6].
-    /// Off (PostgreSQL sequences): ids are never reused.
+    /// Default on, as the samples' backend; off (PostgreSQL sequences): ids are never reused.
     pub sqlite_id_reuse: bool,
     /// How long `Idempotency-Key` replays are kept (24 h) [§5].
     pub idempotency_ttl_secs: i64,
@@ -99,7 +99,7 @@ impl Default for SimOptions {
             reject_overlaps: true,
             aware_body_times: AwareBodyTimes::DropOffset,
             if_updated_at_tolerance_ms: 2000,
-            sqlite_id_reuse: false,
+            sqlite_id_reuse: true,
             idempotency_ttl_secs: 24 * 3600,
             single_active_timer: true,
             per_page_cap: 100,
