@@ -23,12 +23,13 @@ pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
 pub use pending::{NewIntent, PendingPush, PushOp};
 pub use records::{NaturalKeyCandidate, StoredRecord};
-pub use reports::{DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours};
+pub use reports::{
+    DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours, ENTRY_COLUMNS,
+};
 pub use runs::{RunCounts, RunStatus, RunTotals, SyncRun};
 pub use time::{local_wall_time, parse_instant, to_text, to_text_precise};
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -123,11 +124,9 @@ impl Ledger {
     /// Opens an existing ledger read-only (for reporting while the daemon writes): no
     /// migrations, no writes, WAL readers never block the writer.
     pub async fn open_read_only(path: &Path) -> Result<Ledger> {
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|source| LedgerError::Open {
-                path: path.to_owned(),
-                source,
-            })?
+        // A file name, not a URL: `?`, `#` and `%` in a path are just characters.
+        let options = SqliteConnectOptions::new()
+            .filename(path)
             .read_only(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()

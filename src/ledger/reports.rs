@@ -125,10 +125,37 @@ pub struct EntryRow {
 }
 
 /// The columns `export_entries` reads, in `EntryRow` order.
-const ENTRY_COLUMNS: &str = "entry_id, work_date, person, person_email, client, project, task, \
-     started_at_utc, ended_at_utc, started_at_local, ended_at_local, time_zone, running, \
-     break_seconds, duration_seconds, hours, billable, kind, tags, notes, providers, origin, \
-     updated_at, person_id, client_id, project_id, task_id";
+/// The columns of `report_time_entries` an [`EntryRow`] holds, in order: also the export's
+/// CSV header and JSON keys.
+pub const ENTRY_COLUMNS: [&str; 27] = [
+    "entry_id",
+    "work_date",
+    "person",
+    "person_email",
+    "client",
+    "project",
+    "task",
+    "started_at_utc",
+    "ended_at_utc",
+    "started_at_local",
+    "ended_at_local",
+    "time_zone",
+    "running",
+    "break_seconds",
+    "duration_seconds",
+    "hours",
+    "billable",
+    "kind",
+    "tags",
+    "notes",
+    "providers",
+    "origin",
+    "updated_at",
+    "person_id",
+    "client_id",
+    "project_id",
+    "task_id",
+];
 
 fn entry_from_row(r: &SqliteRow) -> Result<EntryRow> {
     Ok(EntryRow {
@@ -329,8 +356,9 @@ impl Tx {
     ) -> impl Stream<Item = Result<EntryRow>> + Send + '_ {
         let (from, to) = range.bounds();
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-             ORDER BY work_date, started_at_utc, entry_id"
+            "SELECT {} FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+             ORDER BY work_date, started_at_utc, entry_id",
+            ENTRY_COLUMNS.join(", ")
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(from)

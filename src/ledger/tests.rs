@@ -6,7 +6,7 @@ use chrono::{TimeZone, Utc};
 use std::collections::BTreeSet;
 use timeweave_contract::{
     content_hash, CanonicalId, Client, ContentHash, EntryKind, Kind, Person, Project, Record,
-    RemoteId, TimeEntry,
+    RemoteId, RemoteRecord, TimeEntry,
 };
 
 pub(crate) async fn temp_ledger() -> (tempfile::TempDir, Ledger) {
@@ -70,6 +70,7 @@ fn link<'a>(
         remote_version: None,
         remote_updated_at: None,
         remote_started_at: None,
+        remote_incarnation: None,
     }
 }
 
@@ -199,6 +200,49 @@ async fn one_live_person_per_email() {
         .insert_record(&person("A@example.com"), "tm", now())
         .await
         .is_err());
+}
+
+#[tokio::test]
+async fn a_link_keeps_its_incarnation_and_tells_a_reused_id() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let a = tx
+        .insert_record(&person("a@example.com"), "tm", now())
+        .await
+        .unwrap();
+    let r1 = RemoteId::from("1");
+    let mut u = link("tm", Kind::Person, &a.id, &r1, &a.hash);
+    u.remote_incarnation = Some("2026-11-22T07:13:05.276906");
+    tx.upsert_link(&u, now()).await.unwrap();
+    // A later write that knows no incarnation keeps the one stored.
+    u.remote_incarnation = None;
+    tx.upsert_link(&u, now()).await.unwrap();
+    let stored = tx
+        .link_by_remote("tm", Kind::Person, &r1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.remote_incarnation.as_deref(),
+        Some("2026-11-22T07:13:05.276906")
+    );
+    let seen = |incarnation: Option<&str>| RemoteRecord {
+        id: r1.clone(),
+        modified_at: None,
+        version: None,
+        incarnation: incarnation.map(str::to_owned),
+        record: Record::Person(Person {
+            display_name: "Ada Lovelace".into(),
+            email: None,
+            username: None,
+        }),
+    };
+    assert!(!stored.is_reused_by(&seen(Some("2026-11-22T07:13:05.276906"))));
+    assert!(stored.is_reused_by(&seen(Some("2026-11-22T09:00:00.000001"))));
+    assert!(
+        !stored.is_reused_by(&seen(None)),
+        "unknown is never a reuse"
+    );
 }
 
 #[tokio::test]
@@ -469,6 +513,26 @@ async fn readers_read_while_a_writer_writes() {
     }
     let mut tx = ledger.read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 201);
+}
+
+#[tokio::test]
+async fn paths_are_file_names_not_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q?a=1 #frag 100%.db");
+    let ledger = Ledger::open(&path).await.unwrap();
+    let mut tx = ledger.write().await.unwrap();
+    tx.insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    ledger.close().await;
+    let ro = Ledger::open_read_only(&path).await.unwrap();
+    let mut tx = ro.read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::Person).await.unwrap(), 1);
+    assert!(
+        !dir.path().join("q").exists(),
+        "no file made from a URL prefix"
+    );
 }
 
 #[tokio::test]

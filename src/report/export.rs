@@ -12,36 +12,8 @@ use super::csv;
 use crate::cli::ExportFormat;
 use crate::ledger::{EntryRow, LedgerError};
 
-/// The exported columns, in order (the CSV header; the JSON keys).
-pub const COLUMNS: [&str; 27] = [
-    "entry_id",
-    "work_date",
-    "person",
-    "person_email",
-    "client",
-    "project",
-    "task",
-    "started_at_utc",
-    "ended_at_utc",
-    "started_at_local",
-    "ended_at_local",
-    "time_zone",
-    "running",
-    "break_seconds",
-    "duration_seconds",
-    "hours",
-    "billable",
-    "kind",
-    "tags",
-    "notes",
-    "providers",
-    "origin",
-    "updated_at",
-    "person_id",
-    "client_id",
-    "project_id",
-    "task_id",
-];
+/// The exported columns, in order (the CSV header; the JSON keys): the view's.
+pub use crate::ledger::ENTRY_COLUMNS as COLUMNS;
 
 #[derive(Debug, Error)]
 pub enum ExportError {
