@@ -6,9 +6,11 @@
 //! each response into their types or a [`ProviderError`]; the transport decides, from that
 //! error, whether to try again and when.
 
+mod base_url;
 mod limiter;
 mod retry_after;
 
+pub use base_url::{check_scheme, is_loopback};
 pub use limiter::{Limiter, Quota};
 pub use retry_after::parse_retry_after;
 

@@ -113,12 +113,6 @@ pub struct TrackingTimeAdapter {
     form_bodies: AtomicBool,
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host.trim_matches(|c| c == '[' || c == ']') == "::1"
-        || host.starts_with("127.")
-}
-
 impl TrackingTimeAdapter {
     /// Checks the settings (no I/O): an http(s) base URL (plain http only on loopback), a
     /// non-empty app password and contact.
@@ -131,17 +125,8 @@ impl TrackingTimeAdapter {
                 crate::DEFAULT_BASE_URL
             ))
         })?;
-        let host = url.host_str().unwrap_or("");
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(host) => {}
-            other => {
-                return Err(setup(format!(
-                    "trackingtime base_url must use https (got {other}://{host}); plain http \
-                     is only allowed on loopback"
-                )))
-            }
-        }
+        timeweave_http::check_scheme(&url)
+            .map_err(|m| setup(format!("trackingtime base_url {base:?} {m}")))?;
         if settings.app_password.is_empty() {
             return Err(setup(
                 "trackingtime app_password is empty: create an App Password in TrackingTime \

@@ -56,26 +56,8 @@ pub fn parse_base_url(raw: &str) -> Result<Url, ProviderError> {
              https://acme.timetrackenterprise.com/api/v2/ext"
         ))
     })?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(setup(format!(
-                "timetrack base_url `{trimmed}` uses plain http; use https (http is only allowed for loopback)"
-            )))
-        }
-        other => {
-            return Err(setup(format!(
-                "timetrack base_url `{trimmed}` has scheme `{other}`; use https"
-            )))
-        }
-    }
+    timeweave_http::check_scheme(&url)
+        .map_err(|m| setup(format!("timetrack base_url `{trimmed}` {m}")))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(setup(format!(
             "timetrack base_url `{trimmed}` must not carry a query or fragment"
