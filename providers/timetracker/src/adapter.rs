@@ -64,28 +64,9 @@ pub fn api_root(base_url: &str) -> Result<String, ProviderError> {
              https://tt.example.com"
         ),
     })?;
-    let loopback = matches!(
-        url.host(),
-        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
-    ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-        || url.host_str() == Some("localhost");
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(ProviderError::Setup {
-                message: format!(
-                    "TimeTracker base_url {root:?} uses plain http; the API token would travel \
-                     in clear text. Use https (plain http is allowed only for loopback)"
-                ),
-            })
-        }
-        other => {
-            return Err(ProviderError::Setup {
-                message: format!("TimeTracker base_url scheme {other:?} is not http(s)"),
-            })
-        }
-    }
+    timeweave_http::check_scheme(&url).map_err(|m| ProviderError::Setup {
+        message: format!("TimeTracker base_url {root:?} {m}"),
+    })?;
     Ok(format!("{root}/api/v1"))
 }
 
@@ -218,6 +199,26 @@ impl TimeTrackerAdapter {
                 },
             )
             .await
+    }
+
+    /// Whether the token's user sees other users' entries: an admin by RBAC role (`admin`,
+    /// `super_admin`) while `role` says otherwise, which `/users/me` does not show (§1). A
+    /// non-admin asking for another user's entries gets 403; an admin gets a (maybe empty)
+    /// list, whether or not that user exists.
+    async fn sees_others(&self, me: i64) -> Result<bool, ProviderError> {
+        let other = if me == 1 { 2 } else { 1 };
+        let probe = self
+            .get_json::<Value>(
+                "GET /time-entries (admin check)",
+                "/time-entries",
+                &[("user_id", other.to_string()), ("per_page", "1".into())],
+            )
+            .await;
+        match probe {
+            Ok(_) => Ok(true),
+            Err(ProviderError::Forbidden { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_json<T: DeserializeOwned>(
@@ -871,7 +872,8 @@ impl Provider for TimeTrackerAdapter {
             ),
         })?;
         let me: wire::UserMe = self.get_json("GET /users/me", "/users/me", &[]).await?;
-        let admin = me.user.role.as_deref() == Some("admin");
+        let admin =
+            me.user.role.as_deref() == Some("admin") || self.sees_others(me.user.id).await?;
         let server = format!(
             "TimeTracker {}",
             info.app_version

@@ -629,6 +629,29 @@ async fn non_admin_tokens_see_and_write_only_their_own() {
 }
 
 #[tokio::test]
+async fn an_rbac_admin_sees_and_writes_everyones_entries() {
+    let sim = SimServer::start(SimOptions::default()).await;
+    let (ada, _, project) = seed(&sim);
+    // `role` says "user"; the RBAC role, which /users/me does not show, makes an admin.
+    let carol = sim.add_user("carol", Some("carol@example.com"), Some("Carol"), "user");
+    sim.grant_rbac_role(carol, "super_admin");
+    let token = sim.add_token(carol, &["read:*", "write:*"]);
+    let a = common::adapter(sim.settings_with_token(&token));
+    a.connect().await.unwrap();
+    let adas = sim.add_entry(&sample_entry(&ada, Some(&project), 0, 30, "ada's"));
+    let listed = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    assert_eq!(
+        listed.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![adas],
+        "an admin lists every user's entries"
+    );
+    let foreign = Record::TimeEntry(sample_entry(&ada, Some(&project), 120, 30, "for ada"));
+    a.check_writable(WriteOp::Create, &foreign)
+        .expect("an admin may write others' entries");
+    a.create(&foreign, "k").await.unwrap();
+}
+
+#[tokio::test]
 async fn server_errors_are_retried_then_reported() {
     let (sim, a) = common::sim().await;
     a.connect().await.unwrap();

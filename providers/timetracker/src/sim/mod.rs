@@ -109,6 +109,7 @@ impl SimServer {
                 email: Some("admin@example.test".into()),
                 full_name: Some("Admin".into()),
                 role: "admin".into(),
+                rbac_roles: Vec::new(),
                 is_active: true,
                 password: Some(password),
                 created_at: now,
@@ -198,12 +199,21 @@ impl SimServer {
                 email: email.map(str::to_owned),
                 full_name: full_name.map(str::to_owned),
                 role: role.into(),
+                rbac_roles: Vec::new(),
                 is_active: true,
                 password: None,
                 created_at: now,
             },
         );
         id
+    }
+
+    /// Grants a user an RBAC role (`admin` and `super_admin` make an admin whatever the
+    /// user's `role` field says; `/users/me` does not show RBAC roles).
+    pub fn grant_rbac_role(&self, user_id: i64, role: &str) {
+        if let Some(u) = self.shared.store().users.get_mut(&user_id) {
+            u.rbac_roles.push(role.to_owned());
+        }
     }
 
     /// Mints a token for a user with the given scopes (as the admin UI would).

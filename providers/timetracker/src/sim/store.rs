@@ -17,6 +17,8 @@ pub struct User {
     pub email: Option<String>,
     pub full_name: Option<String>,
     pub role: String,
+    /// RBAC roles besides `role`; `admin` or `super_admin` makes an admin too (§1).
+    pub rbac_roles: Vec<String>,
     pub is_active: bool,
     pub password: Option<String>,
     /// Naive UTC.
@@ -289,7 +291,12 @@ impl Store {
     }
 
     pub fn is_admin(&self, user_id: i64) -> bool {
-        self.users.get(&user_id).is_some_and(|u| u.role == "admin")
+        self.users.get(&user_id).is_some_and(|u| {
+            u.role == "admin"
+                || u.rbac_roles
+                    .iter()
+                    .any(|r| r == "admin" || r == "super_admin")
+        })
     }
 
     // ----- entries (kept in step with the start index) ---------------------------------
