@@ -169,25 +169,38 @@ pub fn config_for_simulators(dir: &Path, sims: &[(&str, &str, &dyn SimulatorCont
         dir.join("ledger.db").display().to_string()
     );
     for (name, kind, sim) in sims {
-        let c = sim.credentials();
-        toml.push_str(&format!(
-            "\n[providers.{name}]\nkind = \"{kind}\"\nbase_url = {:?}\napi_secret = {:?}\n",
-            sim.base_url(),
-            c.api_secret
-        ));
-        if let Some(key) = &c.api_key {
-            toml.push_str(&format!("api_key = {key:?}\n"));
-        }
-        if *kind == "trackingtime" {
-            if let Some(account) = &c.account_id {
-                toml.push_str(&format!("account_id = {account}\n"));
-            }
-            toml.push_str("contact = \"demo@example.com\"\n");
-        }
-        toml.push_str(&format!(
-            "[providers.{name}.rate_limit]\nper_second = 200\n"
-        ));
+        debug_assert_eq!(*kind, sim.kind_name());
+        toml.push_str(&simulator_section(name, *sim, "", "per_second = 200"));
     }
+    toml
+}
+
+/// The `[providers.<name>]` section of a config for a running simulator: its kind, URL and
+/// credentials inline, `extra` lines (such as `mode = "both"\n`), and `rate_limit` as the
+/// client-side quota (such as `per_second = 200`). Shared by the demo, tests and benchmarks.
+pub fn simulator_section(
+    name: &str,
+    sim: &dyn SimulatorControl,
+    extra: &str,
+    rate_limit: &str,
+) -> String {
+    let c = sim.credentials();
+    let mut toml = format!(
+        "\n[providers.{name}]\nkind = \"{}\"\nbase_url = {:?}\napi_secret = {:?}\n{extra}",
+        sim.kind_name(),
+        sim.base_url(),
+        c.api_secret
+    );
+    if let Some(key) = &c.api_key {
+        toml.push_str(&format!("api_key = {key:?}\n"));
+    }
+    if sim.kind_name() == "trackingtime" {
+        if let Some(account) = &c.account_id {
+            toml.push_str(&format!("account_id = {account}\n"));
+        }
+        toml.push_str("contact = \"demo@example.com\"\n");
+    }
+    toml.push_str(&format!("[providers.{name}.rate_limit]\n{rate_limit}\n"));
     toml
 }
 

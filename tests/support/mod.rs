@@ -188,25 +188,11 @@ impl Sims {
             (horizon()).format("%Y-%m-%d")
         );
         for (i, name) in NAMES.iter().enumerate() {
-            let sim = self.get(i);
-            let c = sim.credentials();
-            toml.push_str(&format!(
-                "\n[providers.{name}]\nkind = \"{}\"\nmode = \"both\"\nbase_url = {:?}\napi_secret = {:?}\n{extra_provider_lines}",
-                sim.kind_name(),
-                sim.base_url(),
-                c.api_secret
-            ));
-            if let Some(key) = &c.api_key {
-                toml.push_str(&format!("api_key = {key:?}\n"));
-            }
-            if sim.kind_name() == "trackingtime" {
-                if let Some(account) = &c.account_id {
-                    toml.push_str(&format!("account_id = {account}\n"));
-                }
-                toml.push_str("contact = \"tests@example.com\"\n");
-            }
-            toml.push_str(&format!(
-                "[providers.{name}.rate_limit]\nper_second = 10000\n"
+            toml.push_str(&timeweave::demo::simulator_section(
+                name,
+                self.get(i),
+                &format!("mode = \"both\"\n{extra_provider_lines}"),
+                "per_second = 10000",
             ));
         }
         toml

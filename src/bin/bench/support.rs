@@ -121,27 +121,11 @@ pub fn config(ledger: &Path, horizon: &str, providers: &[ConfigProvider<'_>]) ->
         ledger.display().to_string()
     );
     for p in providers {
-        let c = p.sim.credentials();
-        toml.push_str(&format!(
-            "\n[providers.{}]\nkind = \"{}\"\nmode = \"{}\"\nbase_url = {:?}\napi_secret = {:?}\n",
+        toml.push_str(&timeweave::demo::simulator_section(
             p.name,
-            p.sim.kind_name(),
-            p.mode,
-            p.sim.base_url(),
-            c.api_secret
-        ));
-        if let Some(key) = &c.api_key {
-            toml.push_str(&format!("api_key = {key:?}\n"));
-        }
-        if p.sim.kind_name() == "trackingtime" {
-            if let Some(account) = &c.account_id {
-                toml.push_str(&format!("account_id = {account}\n"));
-            }
-            toml.push_str("contact = \"bench@example.com\"\n");
-        }
-        toml.push_str(&format!(
-            "[providers.{}.rate_limit]\n{}\n",
-            p.name, p.rate_limit
+            p.sim,
+            &format!("mode = \"{}\"\n", p.mode),
+            p.rate_limit,
         ));
     }
     toml
