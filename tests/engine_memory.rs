@@ -559,7 +559,8 @@ async fn dry_run_lists_each_planned_change_once() {
 async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
-    let p = Arc::new(MemoryProvider::new(7));
+    // Pages of seven that take a while each: batches are then single pages.
+    let p = Arc::new(MemoryProvider::new(7).with_latency(std::time::Duration::from_millis(20)));
     let (person, project) = seed_refs(&p, "ada@example.com", "Website");
     for k in 0..70 {
         p.put(entry(&person, &project, k % 30 + 1, 6 + k / 30, "x"));
@@ -573,13 +574,11 @@ async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes
         budget: None,
     };
     let stop = StopFlag::new();
-    let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (counted, stopper) = (pages.clone(), stop.clone());
+    // The stop comes with the first batch of entries applied.
+    let stopper = stop.clone();
     let engine = Engine::new(ledger.clone(), settings(ConflictPolicy::Newest), stop).with_progress(
         Arc::new(move |pr| {
-            if pr.phase == "time_entry"
-                && counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == 3
-            {
+            if pr.phase == "time_entry" {
                 stopper.stop();
             }
         }),
@@ -589,16 +588,20 @@ async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes
         .await
         .unwrap();
     assert_eq!(report.status, RunStatus::Interrupted, "{report:?}");
-    let applied = ledger
-        .read()
-        .await
-        .unwrap()
-        .count_live(Kind::TimeEntry)
-        .await
-        .unwrap();
+    let mut tx = ledger.read().await.unwrap();
+    let applied = tx.count_live(Kind::TimeEntry).await.unwrap();
+    assert!(
+        applied > 0 && applied < 70,
+        "stopped mid-listing: {applied}"
+    );
+    let mut held = 0;
+    for kind in Kind::ALL {
+        held += tx.count_live(kind).await.unwrap();
+    }
+    drop(tx);
     assert_eq!(
-        applied, 21,
-        "three pages of seven, committed before stopping"
+        report.counts.created, held,
+        "everything the cycle created before the stop is committed"
     );
 
     let engine = Engine::new(

@@ -4,6 +4,7 @@
 //! `push` and `refs` doing the parts of it.
 
 pub mod engine;
+mod listing;
 pub mod plan;
 mod pull;
 mod push;

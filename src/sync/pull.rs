@@ -1,18 +1,18 @@
-//! The pull half of a cycle: list a kind (a full listing or one window) page by page,
-//! plan each record against its link and ledger record, apply the pages in transactions
-//! of one or a few pages (the next page is already being requested meanwhile), then infer
-//! deletions from the complete listing (confirmed by a get, within
-//! the mass-delete guard).
+//! The pull half of a cycle: list a kind (a full listing or one window), plan each record
+//! against its link and ledger record, apply the pages in batches of every page that has
+//! arrived (pages are read ahead, see `listing.rs`), then infer deletions from the
+//! complete listing (confirmed by a get, within the mass-delete guard).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use timeweave_contract::{
-    content_hash, CanonicalId, ContentHash, InvalidRecord, Kind, ListScope, Page, PageItem,
-    PageToken, Person, ProviderError, Record, RemoteId, RemoteRecord, TimeEntry,
+    content_hash, CanonicalId, ContentHash, InvalidRecord, Kind, ListScope, PageItem, Person,
+    Record, RemoteId, RemoteRecord, TimeEntry,
 };
 
 use super::engine::{Abort, Cycle};
+use super::listing::{Batch, PageReader};
 use super::plan::{
     mass_delete_guard, plan_missing, plan_remote, LedgerSide, LinkSide, MissingAction, Observation,
     RemoteAction, Settle, Winner,
@@ -26,36 +26,33 @@ pub const UNSYNCED: &str = "unsynced";
 
 impl Cycle<'_> {
     /// Lists `kind` in `scope` to the end and applies it. Returns whether the listing was
-    /// complete (every page read). The next page is requested while the current one is
-    /// applied, so the provider's round trip and the ledger's transaction overlap; when it
-    /// has already arrived, it joins the open transaction (see `keep_open`), so a fast
-    /// provider costs one commit per few pages rather than one per page.
+    /// complete (every page read). Pages are read ahead on their own task (`PageReader`);
+    /// every page that has arrived is applied as one batch, and when more have arrived by
+    /// then they join the open transaction (see `keep_open`), so a fast provider costs one
+    /// commit, and one set of ledger queries, per many pages rather than per page.
     pub(crate) async fn pull_listing(
         &mut self,
         kind: Kind,
         scope: ListScope,
     ) -> Result<bool, Abort> {
         let mut seen: HashSet<RemoteId> = HashSet::new();
-        let mut pending = self.fetch_page(kind, scope, None);
+        let mut reader = PageReader::start(self.h.provider.clone(), kind, scope);
         let mut open: Option<OpenTx> = None;
         loop {
             if let Err(stop) = self.check_stop() {
-                // What was applied is kept: the stop lands between pages.
+                // What was applied is kept: the stop lands between batches.
                 OpenTx::commit(open).await?;
                 return Err(stop);
             }
-            let page = match pending.finish().await {
-                Ok(p) => p,
-                Err(e) => {
+            let pages = match reader.next_batch(OpenTx::MAX_ITEMS).await {
+                Batch::Pages(pages) => pages,
+                Batch::Done => break,
+                Batch::Failed(e) => {
                     OpenTx::commit(open.take()).await?;
                     self.provider_error(&format!("listing {kind} ({scope:?})"), e)?;
                     return Ok(false);
                 }
             };
-            let next = page
-                .next
-                .clone()
-                .map(|t| self.fetch_page(kind, scope, Some(t)));
             let mut o = match open.take() {
                 Some(o) => o,
                 None => OpenTx {
@@ -64,20 +61,17 @@ impl Cycle<'_> {
                     items: 0,
                 },
             };
-            o.items += page.items.len();
-            self.process_page(&mut o.tx, kind, page.items, &mut seen)
+            o.items += pages.iter().map(Vec::len).sum::<usize>();
+            self.process_pages(&mut o.tx, kind, pages, &mut seen)
                 .await?;
-            if next.as_ref().is_some_and(|n| o.keep_open(n)) {
+            if o.keep_open(&reader) {
                 open = Some(o);
             } else {
                 o.tx.commit().await?;
             }
             self.report_progress(kind.as_str());
-            match next {
-                Some(n) => pending = n,
-                None => break,
-            }
         }
+        OpenTx::commit(open).await?;
         match scope {
             ListScope::All if kind != Kind::Person => {
                 self.infer_deletions(kind, None, &seen).await?
@@ -89,14 +83,6 @@ impl Cycle<'_> {
             _ => {}
         }
         Ok(true)
-    }
-
-    /// Starts listing one page on its own task (see `PageFetch`).
-    fn fetch_page(&self, kind: Kind, scope: ListScope, token: Option<PageToken>) -> PageFetch {
-        let provider = self.h.provider.clone();
-        PageFetch(tokio::spawn(async move {
-            provider.list_page(kind, scope, token).await
-        }))
     }
 
     async fn invalid(&mut self, tx: &mut Tx, bad: &InvalidRecord) -> Result<(), Abort> {
@@ -138,39 +124,52 @@ impl Cycle<'_> {
         Ok(())
     }
 
-    /// Splits a page into invalid items (recorded) and records, drops repeated ids, and
-    /// processes the records kind by kind, referenced kinds first.
-    async fn process_page(
+    /// Splits pages into invalid items (recorded) and records, drops ids repeated on a
+    /// page (recorded), and processes the records kind by kind, referenced kinds first. An
+    /// id listed again on a later page (the listing shifted under offset paging) is taken
+    /// once, in its later copy.
+    async fn process_pages(
         &mut self,
         tx: &mut Tx,
         kind: Kind,
-        items: Vec<PageItem>,
+        pages: Vec<Vec<PageItem>>,
         seen: &mut HashSet<RemoteId>,
     ) -> Result<(), Abort> {
         let mut groups: BTreeMap<Kind, Vec<RemoteRecord>> = BTreeMap::new();
-        let mut on_page: HashSet<(Kind, RemoteId)> = HashSet::new();
+        let mut placed: HashMap<(Kind, RemoteId), usize> = HashMap::new();
         let mut repeated: HashSet<(Kind, RemoteId)> = HashSet::new();
-        for item in items {
-            match item {
-                PageItem::Invalid(bad) => self.invalid(tx, &bad).await?,
-                PageItem::Record(r) => {
-                    if !on_page.insert((r.kind(), r.id.clone())) {
-                        let bad = InvalidRecord {
-                            kind: r.kind(),
-                            remote_id: Some(r.id.clone()),
-                            reason:
-                                "the same id appears twice on one page; the first copy was taken"
+        for items in pages {
+            let mut on_page: HashSet<(Kind, RemoteId)> = HashSet::new();
+            for item in items {
+                match item {
+                    PageItem::Invalid(bad) => self.invalid(tx, &bad).await?,
+                    PageItem::Record(r) => {
+                        let key = (r.kind(), r.id.clone());
+                        if !on_page.insert(key.clone()) {
+                            let bad = InvalidRecord {
+                                kind: r.kind(),
+                                remote_id: Some(r.id.clone()),
+                                reason: "the same id appears twice on one page; the first copy \
+                                         was taken"
                                     .into(),
-                        };
-                        self.invalid(tx, &bad).await?;
-                        repeated.insert((r.kind(), r.id.clone()));
-                        continue;
+                            };
+                            self.invalid(tx, &bad).await?;
+                            repeated.insert(key);
+                            continue;
+                        }
+                        if r.kind() == kind {
+                            seen.insert(r.id.clone());
+                        }
+                        self.counts.pulled += 1;
+                        let group = groups.entry(r.kind()).or_default();
+                        match placed.get(&key) {
+                            Some(&at) => group[at] = r,
+                            None => {
+                                placed.insert(key, group.len());
+                                group.push(r);
+                            }
+                        }
                     }
-                    if r.kind() == kind {
-                        seen.insert(r.id.clone());
-                    }
-                    self.counts.pulled += 1;
-                    groups.entry(r.kind()).or_default().push(r);
                 }
             }
         }
@@ -844,29 +843,6 @@ fn describe(action: &RemoteAction, record: &Record<RemoteId>, provider: &str) ->
     })
 }
 
-/// A page being listed on its own task; dropped unfinished (the cycle stopped or failed),
-/// the request is abandoned rather than left running.
-struct PageFetch(tokio::task::JoinHandle<Result<Page, ProviderError>>);
-
-impl PageFetch {
-    async fn finish(&mut self) -> Result<Page, ProviderError> {
-        match (&mut self.0).await {
-            Ok(page) => page,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(ProviderError::Retryable {
-                message: format!("the page request was cancelled: {e}"),
-                retry_after: None,
-            }),
-        }
-    }
-}
-
-impl Drop for PageFetch {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// A write transaction holding one or more pages of a listing.
 struct OpenTx {
     tx: Tx,
@@ -887,11 +863,11 @@ impl OpenTx {
         Ok(())
     }
 
-    /// Whether the next page should join this transaction: only when it has arrived
+    /// Whether the next pages should join this transaction: only when they have arrived
     /// already (the write lock is never held while waiting for a provider) and the
     /// transaction is still small and young.
-    fn keep_open(&self, next: &PageFetch) -> bool {
-        next.0.is_finished()
+    fn keep_open(&self, reader: &PageReader) -> bool {
+        reader.has_arrived()
             && self.items < Self::MAX_ITEMS
             && self.since.elapsed() < Self::MAX_HELD
     }
