@@ -287,33 +287,36 @@ impl Tx {
         Ok(())
     }
 
-    /// Live links of a provider and kind; for time entries only those whose remote start
-    /// lies in `[from, to)` (both `None`: every live link of the kind).
-    pub async fn live_links_in(
+    /// The remote ids of a provider's live links of one kind, those started in `window`
+    /// when given: what a complete listing must have shown (ids only: a window can hold
+    /// tens of thousands).
+    pub async fn live_link_ids_in(
         &mut self,
         provider: &str,
         kind: Kind,
         window: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    ) -> Result<Vec<Link>> {
-        let rows = match window {
-            Some((from, to)) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL AND remote_started_at >= ? AND remote_started_at < ?"
-            )))
+    ) -> Result<Vec<RemoteId>> {
+        // Two statements, so the window one can use links_window.
+        let ids: Vec<String> = match window {
+            Some((from, to)) => sqlx::query_scalar(
+                "SELECT remote_id FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL \
+                 AND remote_started_at >= ? AND remote_started_at < ?",
+            )
             .bind(provider)
             .bind(kind.as_str())
             .bind(to_text(from))
             .bind(to_text(to))
             .fetch_all(self.conn())
             .await?,
-            None => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL"
-            )))
+            None => sqlx::query_scalar(
+                "SELECT remote_id FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL",
+            )
             .bind(provider)
             .bind(kind.as_str())
             .fetch_all(self.conn())
             .await?,
         };
-        rows.iter().map(row_to_link).collect()
+        Ok(ids.into_iter().map(RemoteId).collect())
     }
 
     /// Forgets a link (the record will be matched or sent again as new).

@@ -160,9 +160,12 @@ async fn a_remote_record_links_to_one_canonical_record_and_back() {
     tx.upsert_link(&link("tt", Kind::Person, &b.id, &r1, &b.hash), now())
         .await
         .unwrap();
-    let links = tx.live_links_in("tt", Kind::Person, None).await.unwrap();
-    assert_eq!(links.len(), 1);
-    assert_eq!(links[0].canonical_id, b.id);
+    assert_eq!(
+        tx.live_link_ids_in("tt", Kind::Person, None).await.unwrap(),
+        vec![r1.clone()]
+    );
+    let now_linked = tx.link_by_remote("tt", Kind::Person, &r1).await.unwrap();
+    assert_eq!(now_linked.unwrap().canonical_id, b.id);
     // Other providers and kinds are independent.
     tx.upsert_link(&link("tm", Kind::Person, &b.id, &r1, &b.hash), now())
         .await

@@ -724,24 +724,22 @@ impl Cycle<'_> {
         window: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
         seen: &HashSet<RemoteId>,
     ) -> Result<(), Abort> {
-        let links = self
-            .ledger
-            .read()
-            .await?
-            .live_links_in(&self.h.name, kind, window)
-            .await?;
-        let missing: Vec<Link> = links
-            .iter()
-            .filter(|l| !seen.contains(&l.remote_id))
-            .cloned()
-            .collect();
-        if missing.is_empty() {
+        let mut tx = self.ledger.read().await?;
+        let linked = tx.live_link_ids_in(&self.h.name, kind, window).await?;
+        let missing_ids: Vec<&RemoteId> = linked.iter().filter(|id| !seen.contains(*id)).collect();
+        if missing_ids.is_empty() {
             return Ok(());
         }
-        if let Err(message) = mass_delete_guard(self.s.guard, missing.len(), links.len()) {
+        if let Err(message) = mass_delete_guard(self.s.guard, missing_ids.len(), linked.len()) {
             self.error(format!("{kind}: {message}"));
             return Ok(());
         }
+        let mut by_id = tx.links_by_remote(&self.h.name, kind, &missing_ids).await?;
+        drop(tx);
+        let missing: Vec<Link> = missing_ids
+            .iter()
+            .filter_map(|id| by_id.remove(*id))
+            .collect();
         for link in missing {
             self.check_stop()?;
             let answer = match self.h.provider.get(kind, &link.remote_id).await {
