@@ -40,6 +40,14 @@ use thiserror::Error;
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The page cache of each connection, in KiB (SQLite's default is 2,000): a long import
+/// walks four time-entry indexes and three link indexes, and with the default most page
+/// reads went to the kernel (see docs/performance.md).
+const PAGE_CACHE_KIB: u32 = 8192;
+/// All of SQLite's memory in this process, in bytes (`soft_heap_limit`): the pool's
+/// connections each grow their own cache, and together they stay under this (SQLite
+/// recycles cache pages beyond it), so memory does not grow with the pool.
+const SQLITE_HEAP_LIMIT: u64 = 20 << 20;
 
 #[derive(Debug, Error)]
 pub enum LedgerError {
@@ -104,7 +112,9 @@ impl Ledger {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
+            .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
