@@ -280,6 +280,9 @@ impl Cycle<'_> {
         canonical_id: &CanonicalId,
         remote: &RemoteRecord,
     ) -> Result<(), Abort> {
+        if remote.incarnation.is_none() {
+            return Ok(()); // a provider that never reuses ids: no query
+        }
         let old = tx
             .link_by_remote(&self.h.name, remote.kind(), &remote.id)
             .await?;
