@@ -14,7 +14,7 @@ const EXIT_CONFIG: u8 = 78;
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    timeweave::allocator::limit_malloc_arenas();
+    timeweave::allocator::tune_process_memory();
     let cli = Cli::parse();
     if let Some(problem) = cli.usage_error() {
         eprintln!("error: {problem}");

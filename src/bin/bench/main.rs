@@ -80,7 +80,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    timeweave::allocator::limit_malloc_arenas();
+    timeweave::allocator::tune_process_memory();
     let args = match parse() {
         Ok(a) => a,
         Err(e) => {
