@@ -599,3 +599,37 @@ async fn a_create_answered_with_a_reused_id_settles_the_old_entry_as_deleted() {
         assert!(!notes.contains(&old_notes), "{}: {notes:?}", NAMES[i]);
     }
 }
+
+#[tokio::test]
+async fn many_later_incarnations_at_once_trip_the_mass_delete_guard() {
+    let (env, _) = seeded().await;
+    let (_, _, r) = newest_entry(&env, 2).await;
+    for k in 0..12 {
+        env.sim(2)
+            .add_entry(&entry(&r, 10 + k, 16, &format!("more {k}")));
+    }
+    env.rounds(2).await;
+    env.assert_converged(21).await;
+    // Every created_at moves at once (a restored or migrated server): not a reuse of ids.
+    let listed = list_all(
+        env.handles[2].provider.as_ref(),
+        Kind::TimeEntry,
+        ListScope::StartedIn(Window::new(day(400), day(-30))),
+    )
+    .await;
+    for rec in &listed {
+        let n = rec.id.as_str().parse::<i64>().unwrap();
+        assert!(env.tm.corrupt_entry(
+            n,
+            "created_at",
+            serde_json::json!("2030-01-01T00:00:00.000001")
+        ));
+    }
+    let report = env.cycle(2).await;
+    assert!(
+        report.errors.iter().any(|e| e.contains("look reused")),
+        "{:?}",
+        report.errors
+    );
+    env.assert_converged(21).await;
+}

@@ -36,11 +36,11 @@ impl Link {
 
     /// `remote` carries this link's remote id but is a later record: the provider gave
     /// the id again after the linked record was deleted. Only decided when both sides
-    /// know their incarnation.
+    /// know their incarnation, and only for a strictly later one.
     pub fn is_reused_by(&self, remote: &RemoteRecord) -> bool {
         matches!(
             (&self.remote_incarnation, &remote.incarnation),
-            (Some(ours), Some(theirs)) if ours != theirs
+            (Some(ours), Some(theirs)) if theirs > ours
         )
     }
 }
@@ -203,7 +203,9 @@ impl Tx {
                    canonical_id = excluded.canonical_id, remote_hash = excluded.remote_hash, canonical_hash = excluded.canonical_hash, \
                    remote_version = excluded.remote_version, remote_updated_at = excluded.remote_updated_at, \
                    remote_started_at = excluded.remote_started_at, remote_deleted_at = NULL, \
-                   remote_incarnation = coalesce(excluded.remote_incarnation, remote_incarnation), synced_at = excluded.synced_at",
+                   remote_incarnation = CASE WHEN canonical_id = excluded.canonical_id \
+                     THEN coalesce(excluded.remote_incarnation, remote_incarnation) ELSE excluded.remote_incarnation END, \
+                   synced_at = excluded.synced_at",
             )?;
             for u in links {
                 upsert.execute(rusqlite::params![

@@ -67,7 +67,7 @@ impl PageReader {
         }
         let first = match self.pages.recv().await {
             Some(p) => p,
-            None => return self.ended(),
+            None => return self.ended().await,
         };
         let mut pages = Vec::new();
         let mut items = 0;
@@ -97,8 +97,14 @@ impl PageReader {
         self.failed.is_some() || !self.pages.is_empty()
     }
 
-    /// The queue closed before the last page: the listing task ended abnormally.
-    fn ended(&mut self) -> Batch {
+    /// The queue closed before the last page: the listing task ended abnormally. A panic
+    /// in the adapter goes on as a panic, as if it had happened here.
+    async fn ended(&mut self) -> Batch {
+        if let Err(e) = (&mut self.task).await {
+            if e.is_panic() {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
         Batch::Failed(ProviderError::Retryable {
             message: "the listing stopped before its last page".into(),
             retry_after: None,

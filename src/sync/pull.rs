@@ -160,11 +160,11 @@ impl Cycle<'_> {
                         if r.kind() == kind {
                             seen.insert(r.id.clone());
                         }
-                        self.counts.pulled += 1;
                         let group = groups.entry(r.kind()).or_default();
                         match placed.get(&key) {
                             Some(&at) => group[at] = r,
                             None => {
+                                self.counts.pulled += 1;
                                 placed.insert(key, group.len());
                                 group.push(r);
                             }
@@ -203,12 +203,34 @@ impl Cycle<'_> {
         let ids: Vec<&RemoteId> = group.iter().map(|r| &r.id).collect();
         let mut links = tx.links_by_remote(&name, kind, &ids).await?;
         // A listed id that now names a later record: the linked one is gone, and the
-        // listed one is new (it may still match a ledger record by natural key).
-        for r in &group {
-            if let Some(old) = links.get(&r.id).filter(|l| l.is_reused_by(r)).cloned() {
-                tracing::info!(provider = %name, %kind, remote_id = %r.id, "the provider reused the id of a deleted record");
-                self.settle_gone(tx, &old).await?;
-                links.remove(&r.id);
+        // listed one is new (it may still match a ledger record by natural key). Many at
+        // once look like a changed server, not reuse: the mass-delete guard decides.
+        let reused: Vec<&RemoteId> = group
+            .iter()
+            .filter(|r| links.get(&r.id).is_some_and(|l| l.is_reused_by(r)))
+            .map(|r| &r.id)
+            .collect();
+        if !reused.is_empty() {
+            match mass_delete_guard(self.s.guard, reused.len(), links.len()) {
+                Err(message) => {
+                    self.error(format!("{kind}: ids that look reused: {message}"));
+                    return Ok(());
+                }
+                Ok(()) => {
+                    for id in reused {
+                        let Some(old) = links.remove(id) else {
+                            continue;
+                        };
+                        tracing::info!(provider = %name, %kind, remote_id = %id, "the provider reused the id of a deleted record");
+                        // A link already marked gone needs nothing settled: the listed
+                        // record is imported afresh below.
+                        if old.is_live() {
+                            self.settle_gone(tx, &old).await?;
+                        } else {
+                            tx.delete_link(&name, kind, id).await?;
+                        }
+                    }
+                }
             }
         }
         let refmap = refs::remote_map(tx, &name, group.iter().map(|r| &r.record)).await?;

@@ -67,8 +67,9 @@ pub struct RemoteRecord {
     /// `updated_at` string for `if_updated_at`), stored verbatim by the engine.
     pub version: Option<String>,
     /// Tells this record from a later one the provider gives the same id after this one
-    /// is deleted (TimeTracker on SQLite reuses ids: its `created_at`). `None` where ids
-    /// are never reused; the engine compares it only when both sides have one.
+    /// is deleted (TimeTracker on SQLite reuses ids: its `created_at`), in a form that
+    /// sorts in time: a later record's is greater. `None` where ids are never reused; the
+    /// engine compares it only when both sides have one.
     pub incarnation: Option<String>,
     pub record: Record<RemoteId>,
 }

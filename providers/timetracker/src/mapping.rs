@@ -46,6 +46,16 @@ fn non_empty(s: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// `created_at` as an incarnation: one fixed, sortable form (microseconds always written),
+/// so a later record under a reused id compares greater and a change in how the server
+/// prints the same instant changes nothing. Unparseable (an offset, which the server never
+/// writes, included): unknown.
+pub fn incarnation(created_at: Option<&str>) -> Option<String> {
+    created_at
+        .and_then(parse_naive)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
+}
+
 pub fn person(u: &wire::User) -> RemoteRecord {
     let display_name = non_empty(u.full_name.as_deref())
         .or_else(|| non_empty(u.display_name.as_deref()))
@@ -126,7 +136,7 @@ pub fn task(t: &wire::Task, zone: &Zone) -> RemoteRecord {
         modified_at: t.updated_at.as_deref().and_then(|s| read_local(zone.tz, s)),
         version: t.updated_at.clone(),
         // SQLite servers reuse the highest id after a delete (spec §6).
-        incarnation: t.created_at.clone(),
+        incarnation: incarnation(t.created_at.as_deref()),
         record: Record::Task(Task {
             project: id_of(t.project_id),
             name: t.name.clone(),
@@ -204,7 +214,7 @@ pub fn entry(e: &wire::TimeEntry, zone: &Zone) -> Result<RemoteRecord, String> {
         id: id_of(e.id),
         modified_at: read_local(zone.tz, &e.updated_at),
         version: Some(e.updated_at.clone()),
-        incarnation: e.created_at.clone(),
+        incarnation: incarnation(e.created_at.as_deref()),
         record: Record::TimeEntry(TimeEntry {
             person: id_of(e.user_id),
             project,
