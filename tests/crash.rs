@@ -129,8 +129,8 @@ async fn sigkill_at_random_moments_then_rerun_converges_exactly_once() {
                 }
             }
         }
-        // A sync that finishes before its kill tells how long a sync takes now; the next
-        // kill is drawn within that, so every round has kills that land mid-sync.
+        // A sync that finishes before its kill tells how long a sync takes now: fresh work
+        // is booked (so the next sync has some) and the next kill is drawn within that.
         let mut landed = 0;
         let mut latest = Duration::from_millis(1200);
         for _ in 0..KILLS_PER_ROUND * 3 {
@@ -152,7 +152,14 @@ async fn sigkill_at_random_moments_then_rerun_converges_exactly_once() {
                 }
                 KillOutcome::Finished(took) => {
                     latest = took;
-                    format!("finished after {took:?}, before the kill")
+                    for i in 0..3 {
+                        for _ in 0..FRESH_PER_ROUND / 2 {
+                            sims.book(i, next);
+                            expected.insert(next);
+                            next += 1;
+                        }
+                    }
+                    format!("finished after {took:?}, before the kill; more work booked")
                 }
             };
             story.push(format!("round {round}: SIGKILL after {after:?}: {what}"));

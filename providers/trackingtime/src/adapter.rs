@@ -4,7 +4,7 @@
 //! (`sort_by=updated_at` then `sort_by=created_at`), writes with external-id tagging and
 //! search-before-resend, and the webhook registration calls.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
@@ -730,8 +730,8 @@ impl TrackingTimeAdapter {
         };
         // The search's parameter names are not published (spec §8.2): a server reading
         // other names may answer unrelated events. A hit counts only when its custom fields
-        // carry this key or, where they are not sent, when it is the same work.
-        let tagged = events_tagged_with(&body, key);
+        // carry this key or, where none come back for it, when it is the same work.
+        let fields = custom_field_rows(&body);
         let mut found: Vec<(i64, RemoteRecord)> = items
             .into_iter()
             .filter_map(|v| match mapping::event(v, &ctx) {
@@ -740,8 +740,10 @@ impl TrackingTimeAdapter {
             })
             .filter_map(|r| {
                 let n = mapping::parse_id(&r.id, "time_entry").ok()?;
-                let same = match &tagged {
-                    Some(ids) => ids.contains(&n),
+                let same = match fields.get(&n) {
+                    Some(rows) => rows
+                        .iter()
+                        .any(|(slug, value)| slug == mapping::THIRD_PARTY_ID && value == key),
                     None => same_work(&r, entry),
                 };
                 same.then_some((n, r))
@@ -1141,36 +1143,44 @@ fn same_natural_key(a: &Record<RemoteId>, b: &Record<RemoteId>) -> bool {
     }
 }
 
-/// The same work as `entry`: the same person, start, end and project.
+/// The same work as `entry`: the same person, start and end, and the same project when
+/// the entry names one (the server may fill one in from the task).
 fn same_work(found: &RemoteRecord, entry: &TimeEntry<RemoteId>) -> bool {
     match &found.record {
         Record::TimeEntry(e) => {
             e.person == entry.person
                 && e.started_at == entry.started_at
                 && e.ended_at == entry.ended_at
-                && e.project == entry.project
+                && (entry.project.is_none() || e.project == entry.project)
         }
         _ => false,
     }
 }
 
-/// The events whose `EVENT_THIRD_PARTY_ID` is `key`, from a `set_custom_fields` sibling
-/// (`[{entity_id, slug, value}]`); `None` when the answer carries no such sibling.
-fn events_tagged_with(body: &Body, key: &str) -> Option<HashSet<i64>> {
-    let fields = body.0.get("set_custom_fields")?.as_array()?;
-    Some(
-        fields
-            .iter()
-            .filter(|f| {
-                f.get("slug").and_then(Value::as_str) == Some(mapping::THIRD_PARTY_ID)
-                    && f.get("value").and_then(Value::as_str) == Some(key)
-            })
-            .filter_map(|f| {
-                let id = f.get("entity_id")?;
-                id.as_i64().or_else(|| id.as_str()?.parse().ok())
-            })
-            .collect(),
-    )
+/// The custom-field rows of a `set_custom_fields` sibling (`[{entity_id, slug, value}]`)
+/// by event id, as `(slug, value)`; events without rows (or a missing or odd sibling)
+/// are absent.
+fn custom_field_rows(body: &Body) -> HashMap<i64, Vec<(String, String)>> {
+    let mut out: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    let rows = body
+        .0
+        .get("set_custom_fields")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for f in rows {
+        let id = f
+            .get("entity_id")
+            .and_then(|id| id.as_i64().or_else(|| id.as_str()?.parse().ok()));
+        let slug = f.get("slug").and_then(Value::as_str);
+        let value = f.get("value").and_then(Value::as_str);
+        if let (Some(id), Some(slug), Some(value)) = (id, slug, value) {
+            out.entry(id)
+                .or_default()
+                .push((slug.to_owned(), value.to_owned()));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -988,34 +988,34 @@ async fn lost_create_is_found_by_content_when_search_is_unavailable() {
 
 #[tokio::test]
 async fn a_search_that_ignores_the_external_id_never_adopts_another_event() {
-    for ignores in [false, true] {
+    for (ignores, fields) in [(false, true), (true, true), (true, false), (false, false)] {
         let sim = common::sim(SimOptions {
             search_ignores_external_id: ignores,
+            search_returns_custom_fields: fields,
             ..SimOptions::default()
         })
         .await;
+        let mode = format!("ignores id {ignores}, custom fields {fields}");
         let a = common::adapter(sim.settings());
         a.connect().await.unwrap();
         let (person, _, project) = seed(&sim);
-        // Someone else's work on the same day, and an older entry of ours under another key.
+        // Someone else's work on the same day, and an earlier entry of ours.
         let other = sim.add_entry(&sample_entry(&person, Some(&project), 0, 45, "theirs"));
         let ours = Record::TimeEntry(sample_entry(&person, Some(&project), 60, 30, "ours"));
         let older = a.create(&ours, "k-older").await.unwrap();
         let never = Record::TimeEntry(sample_entry(&person, Some(&project), 120, 30, "never"));
         assert!(
             a.find_created(&never, "k-never").await.unwrap().is_none(),
-            "ignores={ignores}: a record never created is not found"
+            "{mode}: a record never created is not found"
         );
-        let again = Record::TimeEntry(sample_entry(&person, Some(&project), 60, 30, "ours"));
-        let found = a.find_created(&again, "k-older").await.unwrap();
-        assert_eq!(
-            found.map(|r| r.id),
-            Some(older.id.clone()),
-            "ignores={ignores}"
-        );
-        // An unknown key finds nothing, even for the same work, while the search reads keys.
-        let by_other_key = a.find_created(&ours, "k-unknown").await.unwrap();
-        assert!(by_other_key.is_none(), "ignores={ignores}: {other:?}");
+        let found = a.find_created(&ours, "k-older").await.unwrap();
+        assert_eq!(found.map(|r| r.id), Some(older.id.clone()), "{mode}");
+        if fields {
+            // With custom fields, the key decides: another key is not ours, even for the
+            // same work.
+            let by_other_key = a.find_created(&ours, "k-unknown").await.unwrap();
+            assert!(by_other_key.is_none(), "{mode}: {other:?}");
+        }
     }
 }
 

@@ -108,6 +108,9 @@ pub struct SimOptions {
     /// The search ignores `external_id` (as a server reading another parameter name would,
     /// since the names are not published) and answers every event of the account.
     pub search_ignores_external_id: bool,
+    /// The search answers `set_custom_fields` when asked (`include_custom_fields`), as
+    /// `/events` does; off: no custom fields come back (unknown for the real search).
+    pub search_returns_custom_fields: bool,
     /// JSON request bodies are read (release notes v4.92.8, May 2023: "Added support for
     /// sending JSON in the body of POST requests"). Off: an older server, which reads only
     /// the query string and form bodies.
@@ -144,6 +147,7 @@ impl Default for SimOptions {
             html_502_every: None,
             search_by_external_id: true,
             search_ignores_external_id: false,
+            search_returns_custom_fields: true,
             accept_json_body: true,
         }
     }

@@ -627,6 +627,7 @@ fn delete_event(w: &mut World, id: i64, event: i64) -> R {
 fn search_events(w: &mut World, id: i64, p: &Params) -> R {
     let kind = p.text("type").unwrap_or_default();
     let ignores_key = w.opts.search_ignores_external_id;
+    let with_fields = w.opts.search_returns_custom_fields;
     let a = acct(w, id);
     let ids: Vec<i64> = match kind.as_str() {
         "ByExternalID" if ignores_key => a.events.keys().copied().collect(),
@@ -659,7 +660,7 @@ fn search_events(w: &mut World, id: i64, p: &Params) -> R {
     let found: Vec<&Event> = ids.iter().filter_map(|i| a.events.get(i)).collect();
     let data: Vec<Value> = found.iter().map(|e| render::event(a, e)).collect();
     // Custom fields come, as on `/events`, in a sibling of `data` when asked for (§4).
-    let siblings = if p.bool("include_custom_fields").unwrap_or(false) {
+    let siblings = if with_fields && p.bool("include_custom_fields").unwrap_or(false) {
         vec![(
             "set_custom_fields",
             render::custom_fields(found.iter().copied()),
