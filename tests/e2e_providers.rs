@@ -633,3 +633,45 @@ async fn many_later_incarnations_at_once_trip_the_mass_delete_guard() {
     );
     env.assert_converged(21).await;
 }
+
+#[tokio::test]
+async fn links_from_before_incarnations_learn_them_and_then_tell_a_reuse() {
+    let (env, _) = seeded().await;
+    env.rounds(2).await;
+    let (id, old_notes, r) = newest_entry(&env, 2).await;
+    // A ledger from before migration 0003: its links know no incarnation.
+    let db = rusqlite::Connection::open(env._dir.path().join("ledger.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    db.execute("UPDATE links SET remote_incarnation = NULL", [])
+        .unwrap();
+    drop(db);
+    env.rounds(1).await;
+    {
+        let mut tx = env.engine.ledger().read().await.unwrap();
+        let link = tx
+            .link_by_remote("timetracker", Kind::TimeEntry, &id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            link.remote_incarnation.is_some(),
+            "learned when seen unchanged"
+        );
+    }
+    let old = linked_canonical(&env, &id).await.expect("linked");
+    assert!(env.sim(2).remove(Kind::TimeEntry, &id));
+    let reused = env
+        .sim(2)
+        .add_entry(&entry(&r, 6, 15, "booked after the delete"));
+    assert_eq!(reused, id);
+    env.rounds(2).await;
+    env.assert_converged(9).await;
+    assert!(
+        !is_live(&env, &old).await,
+        "the deleted entry is a tombstone"
+    );
+    for i in 0..3 {
+        let notes: Vec<String> = env.entries(i).await.into_iter().map(|(_, n)| n).collect();
+        assert!(!notes.contains(&old_notes), "{}: {notes:?}", NAMES[i]);
+    }
+}

@@ -227,6 +227,28 @@ impl Tx {
         .await
     }
 
+    /// Sets the incarnation of links that had none (written before they were kept).
+    pub async fn learn_incarnations(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        learned: &[(&RemoteId, &str)],
+    ) -> Result<()> {
+        for (remote_id, incarnation) in learned {
+            sqlx::query(
+                "UPDATE links SET remote_incarnation = ?4 \
+                 WHERE provider = ?1 AND kind = ?2 AND remote_id = ?3 AND remote_incarnation IS NULL",
+            )
+            .bind(provider)
+            .bind(kind.as_str())
+            .bind(remote_id.as_str())
+            .bind(*incarnation)
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Records that the remote side was seen again with this hash (ledger side unchanged).
     pub async fn set_link_remote_hash(
         &mut self,

@@ -263,6 +263,9 @@ impl Cycle<'_> {
         let mut claimed: HashSet<CanonicalId> = HashSet::new();
         let mut imports: Vec<(usize, Record<CanonicalId>)> = Vec::new();
         let mut relink: Vec<(usize, CanonicalId, ContentHash)> = Vec::new();
+        // Links written before incarnations were kept learn them when seen unchanged, so
+        // a later reuse of their id is recognised (once per link: then it is known).
+        let mut learned: Vec<(&RemoteId, &str)> = Vec::new();
         for (i, r) in group.iter().enumerate() {
             let link = links.get(&r.id);
             let ledger = link.and_then(|l| ledger_recs.get(&l.canonical_id));
@@ -320,7 +323,13 @@ impl Cycle<'_> {
                 }
             }
             match (&action, &mapped[i]) {
-                (RemoteAction::Unchanged | RemoteAction::Ignore { .. }, _) => {}
+                (RemoteAction::Unchanged | RemoteAction::Ignore { .. }, _) => {
+                    if let (Some(l), Some(inc)) = (link, r.incarnation.as_deref()) {
+                        if l.remote_incarnation.is_none() {
+                            learned.push((&r.id, inc));
+                        }
+                    }
+                }
                 (RemoteAction::Import, Ok(m)) => {
                     if link.is_some() {
                         // A remote id we had seen deleted is live again (reused): afresh.
@@ -389,6 +398,7 @@ impl Cycle<'_> {
             .map(|(i, cid, hash)| LinkUpdate::of_remote(&name, &group[*i], &hashes[*i], cid, hash))
             .collect();
         tx.upsert_links(&updates, self.now).await?;
+        tx.learn_incarnations(&name, kind, &learned).await?;
         let valid: Vec<&str> = group
             .iter()
             .zip(&mapped)
