@@ -957,16 +957,23 @@ impl Provider for TrackingTimeAdapter {
         let n = mapping::parse_id(id, kind.as_str())?;
         let path = format!("{}/{n}", Self::path_of(kind));
         let what = format!("GET {path}");
-        // A deleted event answers an error envelope, 404 or 500 (spec §8.2, §12.12).
+        // A deleted event answers an error envelope, 404 or 500 (spec §8.2, §12.12). 500 is
+        // also TrackingTime's generic error, so a 500 is believed only when asking again
+        // gives it again: "gone" makes the engine delete the record everywhere.
         let gone: &[i64] = if kind == Kind::TimeEntry {
             &[404, 500]
         } else {
             &[404]
         };
-        let body = match self
-            .send(&what, Repeat::Safe, &Call::get(path), gone)
-            .await?
-        {
+        let mut answer = self
+            .send(&what, Repeat::Safe, &Call::get(path.clone()), gone)
+            .await?;
+        if matches!(&answer, Err(e) if e.status == 500) {
+            answer = self
+                .send(&what, Repeat::Safe, &Call::get(path), gone)
+                .await?;
+        }
+        let body = match answer {
             Ok(b) => b,
             Err(_) => return Ok(None),
         };
