@@ -501,6 +501,17 @@ async fn newest_entry(env: &Env, i: usize) -> (RemoteId, String, Refs) {
     }
 }
 
+/// Every provider holds an entry with notes `present` (when given) and none with `gone`.
+async fn assert_everywhere(env: &Env, present: Option<&str>, gone: &str) {
+    for i in 0..3 {
+        let notes: Vec<String> = env.entries(i).await.into_iter().map(|(_, n)| n).collect();
+        if let Some(p) = present {
+            assert!(notes.iter().any(|n| n == p), "{}: {notes:?}", NAMES[i]);
+        }
+        assert!(!notes.iter().any(|n| n == gone), "{}: {notes:?}", NAMES[i]);
+    }
+}
+
 async fn linked_canonical(env: &Env, remote: &RemoteId) -> Option<timeweave_contract::CanonicalId> {
     let mut tx = env.engine.ledger().read().await.unwrap();
     let link = tx
@@ -530,14 +541,7 @@ async fn a_reused_id_in_a_listing_is_a_new_entry_and_the_old_one_is_deleted() {
     assert_eq!(reused, id, "the SQLite server gave the id out again");
     env.rounds(2).await;
     env.assert_converged(9).await;
-    for i in 0..3 {
-        let notes: Vec<String> = env.entries(i).await.into_iter().map(|(_, n)| n).collect();
-        assert!(
-            notes.contains(&"booked after the delete".to_string()),
-            "{notes:?}"
-        );
-        assert!(!notes.contains(&old_notes), "{}: {notes:?}", NAMES[i]);
-    }
+    assert_everywhere(&env, Some("booked after the delete"), &old_notes).await;
     // In the ledger the old entry is deleted and the new one is a record of its own.
     assert!(
         !is_live(&env, &old).await,
@@ -590,14 +594,7 @@ async fn a_create_answered_with_a_reused_id_settles_the_old_entry_as_deleted() {
     // The delete reaches the other providers; the deleted entry is never re-created.
     env.rounds(2).await;
     env.assert_converged(9).await;
-    for i in 0..3 {
-        let notes: Vec<String> = env.entries(i).await.into_iter().map(|(_, n)| n).collect();
-        assert!(
-            notes.contains(&"booked in timetrack".to_string()),
-            "{notes:?}"
-        );
-        assert!(!notes.contains(&old_notes), "{}: {notes:?}", NAMES[i]);
-    }
+    assert_everywhere(&env, Some("booked in timetrack"), &old_notes).await;
 }
 
 #[tokio::test]
@@ -670,8 +667,5 @@ async fn links_from_before_incarnations_learn_them_and_then_tell_a_reuse() {
         !is_live(&env, &old).await,
         "the deleted entry is a tombstone"
     );
-    for i in 0..3 {
-        let notes: Vec<String> = env.entries(i).await.into_iter().map(|(_, n)| n).collect();
-        assert!(!notes.contains(&old_notes), "{}: {notes:?}", NAMES[i]);
-    }
+    assert_everywhere(&env, None, &old_notes).await;
 }
