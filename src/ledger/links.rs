@@ -234,19 +234,27 @@ impl Tx {
         kind: Kind,
         learned: &[(&RemoteId, &str)],
     ) -> Result<()> {
-        for (remote_id, incarnation) in learned {
-            sqlx::query(
+        if learned.is_empty() {
+            return Ok(());
+        }
+        // After an upgrade the first cycle learns every listed link: one prepared
+        // statement on the connection itself, like an import (see `direct.rs`).
+        self.direct(|conn| {
+            let mut learn = conn.prepare(
                 "UPDATE links SET remote_incarnation = ?4 \
                  WHERE provider = ?1 AND kind = ?2 AND remote_id = ?3 AND remote_incarnation IS NULL",
-            )
-            .bind(provider)
-            .bind(kind.as_str())
-            .bind(remote_id.as_str())
-            .bind(*incarnation)
-            .execute(self.conn())
-            .await?;
-        }
-        Ok(())
+            )?;
+            for (remote_id, incarnation) in learned {
+                learn.execute(rusqlite::params![
+                    provider,
+                    kind.as_str(),
+                    remote_id.as_str(),
+                    incarnation
+                ])?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Records that the remote side was seen again with this hash (ledger side unchanged).

@@ -204,10 +204,16 @@ impl Cycle<'_> {
         let mut links = tx.links_by_remote(&name, kind, &ids).await?;
         // A listed id that now names a later record: the linked one is gone, and the
         // listed one is new (it may still match a ledger record by natural key). Many at
-        // once look like a changed server, not reuse: the mass-delete guard decides.
+        // once look like a changed server, not reuse: the mass-delete guard decides. (A
+        // link already marked gone needs nothing settled: the planner takes its listed
+        // record as new.)
         let reused: Vec<&RemoteId> = group
             .iter()
-            .filter(|r| links.get(&r.id).is_some_and(|l| l.is_reused_by(r)))
+            .filter(|r| {
+                links
+                    .get(&r.id)
+                    .is_some_and(|l| l.is_live() && l.is_reused_by(r))
+            })
             .map(|r| &r.id)
             .collect();
         if !reused.is_empty() {
@@ -218,16 +224,8 @@ impl Cycle<'_> {
                 }
                 Ok(()) => {
                     for id in reused {
-                        let Some(old) = links.remove(id) else {
-                            continue;
-                        };
-                        tracing::info!(provider = %name, %kind, remote_id = %id, "the provider reused the id of a deleted record");
-                        // A link already marked gone needs nothing settled: the listed
-                        // record is imported afresh below.
-                        if old.is_live() {
-                            self.settle_gone(tx, &old).await?;
-                        } else {
-                            tx.delete_link(&name, kind, id).await?;
+                        if let Some(old) = links.remove(id) {
+                            self.settle_reused(tx, &old).await?;
                         }
                     }
                 }
@@ -793,6 +791,12 @@ impl Cycle<'_> {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// The provider gave the linked record's id to a later record: the linked one is gone.
+    pub(crate) async fn settle_reused(&mut self, tx: &mut Tx, old: &Link) -> Result<(), Abort> {
+        tracing::info!(provider = %self.h.name, kind = %old.kind, remote_id = %old.remote_id, "the provider reused the id of a deleted record");
+        self.settle_gone(tx, old).await
     }
 
     /// The linked remote record is gone (confirmed missing, or its id now names a later

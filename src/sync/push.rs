@@ -288,8 +288,7 @@ impl Cycle<'_> {
             .await?;
         if let Some(old) = old.filter(|l| l.canonical_id != *canonical_id && l.is_reused_by(remote))
         {
-            tracing::info!(provider = %self.h.name, kind = %remote.kind(), remote_id = %remote.id, "the provider reused the id of a deleted record");
-            self.settle_gone(tx, &old).await?;
+            self.settle_reused(tx, &old).await?;
         }
         Ok(())
     }
