@@ -521,6 +521,16 @@ async fn linked_canonical(env: &Env, remote: &RemoteId) -> Option<timeweave_cont
     link.filter(|l| l.is_live()).map(|l| l.canonical_id)
 }
 
+/// Deletes TimeTracker's entry `id` out of band and books a new one ("booked after the
+/// delete"), which the SQLite server gives the same id.
+fn delete_and_rebook(env: &Env, id: &RemoteId, r: &Refs) {
+    assert!(env.sim(2).remove(Kind::TimeEntry, id));
+    let reused = env
+        .sim(2)
+        .add_entry(&entry(r, 6, 15, "booked after the delete"));
+    assert_eq!(&reused, id, "the SQLite server gave the id out again");
+}
+
 async fn is_live(env: &Env, id: &timeweave_contract::CanonicalId) -> bool {
     let mut tx = env.engine.ledger().read().await.unwrap();
     let rec = tx.get_record(Kind::TimeEntry, id).await.unwrap();
@@ -534,11 +544,7 @@ async fn a_reused_id_in_a_listing_is_a_new_entry_and_the_old_one_is_deleted() {
     let (id, old_notes, r) = newest_entry(&env, 2).await;
     let old = linked_canonical(&env, &id).await.expect("linked");
     // Deleted and followed by a new entry before any cycle saw the delete.
-    assert!(env.sim(2).remove(Kind::TimeEntry, &id));
-    let reused = env
-        .sim(2)
-        .add_entry(&entry(&r, 6, 15, "booked after the delete"));
-    assert_eq!(reused, id, "the SQLite server gave the id out again");
+    delete_and_rebook(&env, &id, &r);
     env.rounds(2).await;
     env.assert_converged(9).await;
     assert_everywhere(&env, Some("booked after the delete"), &old_notes).await;
@@ -656,11 +662,7 @@ async fn links_from_before_incarnations_learn_them_and_then_tell_a_reuse() {
         );
     }
     let old = linked_canonical(&env, &id).await.expect("linked");
-    assert!(env.sim(2).remove(Kind::TimeEntry, &id));
-    let reused = env
-        .sim(2)
-        .add_entry(&entry(&r, 6, 15, "booked after the delete"));
-    assert_eq!(reused, id);
+    delete_and_rebook(&env, &id, &r);
     env.rounds(2).await;
     env.assert_converged(9).await;
     assert!(
