@@ -2,7 +2,9 @@
 //! the engine from an in-process source (`MemoryProvider`, large pages), against the SQLite
 //! ceiling: the same rows (entry + link) inserted by a plain prepared INSERT per row, through
 //! SQLite's C API (rusqlite), in one transaction into a fresh ledger file with the same
-//! schema and pragmas.
+//! schema and pragmas. Beside it, the upper bound of any binding: the same rows generated
+//! inside SQLite by one `INSERT ... SELECT` per table from a recursive CTE (no row crosses
+//! the C API at all).
 //!
 //! This is the one place outside `src/ledger/` with SQL: the ceiling must bypass the engine
 //! and the ledger module to measure SQLite itself.
@@ -98,6 +100,8 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
 
     let ceiling_secs = ceiling(&dir.path().join("ceiling.db"), entries, &layout).await?;
     let ceiling_rate = entries as f64 / ceiling_secs;
+    let in_sql_secs = in_sql(&dir.path().join("in_sql.db"), entries, &layout).await?;
+    let in_sql_rate = entries as f64 / in_sql_secs;
 
     metric("ingest_entries", entries, "entries");
     metric("ingest_seconds", format!("{engine_secs:.2}"), "s");
@@ -107,6 +111,12 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         "sqlite_ceiling_rate",
         format!("{ceiling_rate:.0}"),
         "entries/s",
+    );
+    metric("sqlite_in_sql_seconds", format!("{in_sql_secs:.2}"), "s");
+    metric(
+        "sqlite_in_sql_rate",
+        format!("{in_sql_rate:.0}"),
+        "entries/s (rows generated inside SQLite: no binding, no engine)",
     );
     metric(
         "ingest_to_ceiling_ratio",
@@ -134,6 +144,84 @@ async fn ceiling(path: &std::path::Path, entries: usize, layout: &Layout) -> any
     let path = path.to_owned();
     let layout = *layout;
     tokio::task::spawn_blocking(move || ceiling_blocking(&path, entries, &layout)).await?
+}
+
+/// The same rows as the ceiling, generated inside SQLite: one `INSERT ... SELECT` from a
+/// recursive CTE for the entries, one from the entries for their links, in one transaction,
+/// in a fresh ledger file with the same schema and pragmas. No value crosses the C API, so
+/// this bounds what any binding (and any engine) could reach with this schema here.
+async fn in_sql(path: &std::path::Path, entries: usize, layout: &Layout) -> anyhow::Result<f64> {
+    Ledger::open(path).await?.close().await;
+    let path = path.to_owned();
+    let newest = layout.newest.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let people = layout.people;
+    tokio::task::spawn_blocking(move || in_sql_blocking(&path, entries, people, &newest)).await?
+}
+
+fn in_sql_blocking(
+    path: &std::path::Path,
+    entries: usize,
+    people: usize,
+    newest: &str,
+) -> anyhow::Result<f64> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    let hash = "0".repeat(64);
+    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    conn.execute(
+        "WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < ?1) \
+         INSERT INTO people (id, display_name, email, content_hash, origin, changed_by, created_at, updated_at) \
+         SELECT printf('person-%06d', k), 'p', printf('p%d@x', k), ?2, 'memory', 'memory', ?3, ?3 FROM n",
+        rusqlite::params![people as i64, hash, now],
+    )?;
+    conn.execute(
+        "INSERT INTO projects (id, name, content_hash, origin, changed_by, created_at, updated_at) \
+         VALUES ('project', 'pr', ?1, 'memory', 'memory', ?2, ?2)",
+        rusqlite::params![hash, now],
+    )?;
+
+    let started = Instant::now();
+    let tx = conn.transaction()?;
+    // Entry u: person u % people, slot k = u / people, day k / SLOTS back, hour k % SLOTS:
+    // the layout `Layout::start` gives. Ids ascend like UUIDv7s.
+    tx.execute(
+        "WITH RECURSIVE n(u) AS (SELECT 0 UNION ALL SELECT u + 1 FROM n WHERE u + 1 < ?1), \
+         t(u, s) AS (SELECT u, datetime(?3, printf('-%d days', (u / ?2) / ?4), printf('+%d hours', (u / ?2) % ?4)) FROM n) \
+         INSERT INTO time_entries (id, person_id, project_id, started_at, ended_at, break_seconds, \
+         duration_seconds, local_started_at, local_ended_at, local_date, notes, tags, billable, kind, \
+         content_hash, origin, changed_by, created_at, updated_at) \
+         SELECT printf('0192%04x-%04x-7000-8000-%012x', u / 65536, u % 65536, u), printf('person-%06d', u % ?2), \
+         'project', strftime('%Y-%m-%dT%H:%M:%SZ', s), strftime('%Y-%m-%dT%H:%M:%SZ', s, ?5), 0, ?6, \
+         strftime('%Y-%m-%dT%H:%M:%S', s), strftime('%Y-%m-%dT%H:%M:%S', s, ?5), date(s), \
+         'bench entry ' || u, '[]', 1, 'work', ?7, 'memory', 'memory', ?8, ?8 FROM t",
+        rusqlite::params![
+            entries as i64,
+            people as i64,
+            newest,
+            support::SLOTS_PER_DAY as i64,
+            format!("+{} minutes", support::ENTRY_MINUTES),
+            support::ENTRY_MINUTES * 60,
+            hash,
+            now,
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, \
+         remote_version, remote_updated_at, remote_started_at, synced_at) \
+         SELECT 'memory', 'time_entry', id, substr(notes, 13), content_hash, content_hash, \
+         created_at, created_at, started_at, created_at FROM time_entries",
+        [],
+    )?;
+    tx.commit()?;
+    let secs = started.elapsed().as_secs_f64();
+    let stored: i64 = conn.query_row("SELECT count(*) FROM links", [], |r| r.get(0))?;
+    anyhow::ensure!(
+        stored as usize == entries,
+        "the in-SQL ceiling stored {stored} of {entries} links"
+    );
+    Ok(secs)
 }
 
 fn ceiling_blocking(
