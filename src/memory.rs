@@ -58,6 +58,7 @@ impl MemoryProvider {
                 change_feed: false,
                 entry_page_size: page_size.max(1) as u32,
                 idempotent_create: true,
+                unheld: Vec::new(),
             },
             state: Mutex::new(State {
                 next_id: 1000,
@@ -94,7 +95,8 @@ impl MemoryProvider {
         s.next_id += 1;
         let id = RemoteId(s.next_id.to_string());
         let at = Self::stamp(&mut s);
-        let record = record.normalised();
+        // What it cannot hold reads back as a constant, as a real provider's would.
+        let record = record.normalised().forget_unheld(&self.caps.unheld);
         if let Record::TimeEntry(e) = &record {
             s.by_start.insert((e.started_at, id.clone()));
         }
@@ -115,7 +117,7 @@ impl MemoryProvider {
     pub fn edit(&self, id: &RemoteId, record: Record<RemoteId>) -> bool {
         let mut s = self.lock();
         let at = Self::stamp(&mut s);
-        let record = record.normalised();
+        let record = record.normalised().forget_unheld(&self.caps.unheld);
         let Some(r) = s.records.get_mut(&(record.kind(), id.clone())) else {
             return false;
         };

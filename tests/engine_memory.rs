@@ -13,7 +13,8 @@ use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::{
-    Client, EntryKind, Kind, Person, Project, ProviderError, Record, RemoteId, TimeEntry,
+    Capabilities, Client, EntryKind, Field, Kind, Person, Project, Provider, ProviderError, Record,
+    RemoteId, TimeEntry,
 };
 
 struct World {
@@ -40,18 +41,26 @@ fn settings(policy: ConflictPolicy) -> SyncSettings {
 }
 
 async fn world(names: &[(&str, Mode)], policy: ConflictPolicy) -> World {
+    let providers = names
+        .iter()
+        .map(|(name, mode)| (*name, *mode, MemoryProvider::new(7)))
+        .collect();
+    world_of(providers, policy).await
+}
+
+async fn world_of(providers: Vec<(&str, Mode, MemoryProvider)>, policy: ConflictPolicy) -> World {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
     let engine = Engine::new(ledger, settings(policy), StopFlag::new());
-    let providers = names
-        .iter()
-        .map(|(name, mode)| {
-            let p = Arc::new(MemoryProvider::new(7));
+    let providers = providers
+        .into_iter()
+        .map(|(name, mode, p)| {
+            let p = Arc::new(p);
             let h = ProviderHandle {
                 name: name.to_string(),
                 provider: p.clone(),
                 stats: None,
-                mode: *mode,
+                mode,
                 propagate_deletes: true,
                 budget: None,
             };
@@ -260,6 +269,166 @@ async fn edits_and_deletes_propagate() {
     assert_eq!(contents(w.p(1)).len(), 1, "{:?}", contents(w.p(1)));
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 1);
+}
+
+/// The only record of `kind` in `p`.
+fn only(p: &MemoryProvider, kind: Kind) -> (RemoteId, Record<RemoteId>) {
+    let all = p.all(kind);
+    assert_eq!(all.len(), 1, "{all:?}");
+    (all[0].id.clone(), all[0].record.clone())
+}
+
+#[tokio::test]
+async fn fields_a_provider_cannot_hold_survive_its_edits() {
+    // b has no project billable flag and no entry tags: it reads them back as constants.
+    let b = MemoryProvider::new(7);
+    let caps = Capabilities {
+        unheld: vec![Field::ProjectBillable, Field::EntryTags],
+        ..b.capabilities()
+    };
+    let w = world_of(
+        vec![
+            ("a", Mode::Both, MemoryProvider::new(7)),
+            ("b", Mode::Both, b.with_capabilities(caps)),
+        ],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let mut internal = w.p(0).get_now(Kind::Project, &project).unwrap().record;
+    if let Record::Project(p) = &mut internal {
+        p.billable = false;
+    }
+    w.p(0).edit(&project, internal);
+    let mut tagged = entry(&person, &project, 2, 9, "tagged");
+    if let Record::TimeEntry(e) = &mut tagged {
+        e.tags = ["support".to_owned()].into();
+    }
+    let a_entry = w.p(0).put(tagged);
+    w.rounds(2).await;
+    let (b_project, _) = only(w.p(1), Kind::Project);
+    let (b_entry, b_copy) = only(w.p(1), Kind::TimeEntry);
+    match &b_copy {
+        Record::TimeEntry(e) => assert!(e.tags.is_empty(), "b cannot hold tags"),
+        other => panic!("{other:?}"),
+    }
+
+    // Edits in b of what it does hold: a rename and new notes.
+    let mut renamed = w.p(1).get_now(Kind::Project, &b_project).unwrap().record;
+    if let Record::Project(p) = &mut renamed {
+        assert!(p.billable, "b reads every project as billable");
+        p.name = "Website 2".into();
+    }
+    w.p(1).edit(&b_project, renamed);
+    let mut noted = b_copy;
+    if let Record::TimeEntry(e) = &mut noted {
+        e.notes = Some("tagged, edited in b".into());
+    }
+    w.p(1).edit(&b_entry, noted);
+    w.rounds(2).await;
+
+    // The edits arrive; what b cannot hold is what a set, in a and in the ledger.
+    match w.p(0).get_now(Kind::Project, &project).map(|r| r.record) {
+        Some(Record::Project(p)) => {
+            assert_eq!((p.name.as_str(), p.billable), ("Website 2", false))
+        }
+        other => panic!("{other:?}"),
+    }
+    match w.p(0).get_now(Kind::TimeEntry, &a_entry).map(|r| r.record) {
+        Some(Record::TimeEntry(e)) => {
+            assert_eq!(e.notes.as_deref(), Some("tagged, edited in b"));
+            assert_eq!(e.tags, ["support".to_owned()].into());
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    match &tx.all_live(Kind::Project).await.unwrap()[..] {
+        [p] => match &p.record {
+            Record::Project(p) => assert_eq!((p.name.as_str(), p.billable), ("Website 2", false)),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        tx.conflicts(false).await.unwrap().is_empty(),
+        "an unheld field is no conflict"
+    );
+    drop(tx);
+
+    // A change a makes to such a field still travels (and b still cannot hold it).
+    let mut billable = w.p(0).get_now(Kind::Project, &project).unwrap().record;
+    if let Record::Project(p) = &mut billable {
+        p.billable = true;
+    }
+    w.p(0).edit(&project, billable);
+    w.rounds(2).await;
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    match &tx.all_live(Kind::Project).await.unwrap()[..] {
+        [p] => assert!(matches!(&p.record, Record::Project(p) if p.billable)),
+        other => panic!("{other:?}"),
+    }
+    drop(tx);
+
+    // A change only to a field b cannot hold is not sent to b at all.
+    let b_before = w.p(1).get_now(Kind::TimeEntry, &b_entry).unwrap();
+    let mut retagged = w.p(0).get_now(Kind::TimeEntry, &a_entry).unwrap().record;
+    if let Record::TimeEntry(e) = &mut retagged {
+        e.tags = ["support".to_owned(), "urgent".to_owned()].into();
+    }
+    w.p(0).edit(&a_entry, retagged);
+    w.rounds(2).await;
+    assert_eq!(
+        w.p(1).get_now(Kind::TimeEntry, &b_entry).unwrap(),
+        b_before,
+        "no write to b"
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    match &tx.all_live(Kind::TimeEntry).await.unwrap()[..] {
+        [e] => assert!(matches!(&e.record, Record::TimeEntry(e) if e.tags.len() == 2)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict() {
+    let b = MemoryProvider::new(7);
+    let caps = Capabilities {
+        unheld: vec![Field::ProjectBillable],
+        ..b.capabilities()
+    };
+    let w = world_of(
+        vec![
+            ("a", Mode::Both, MemoryProvider::new(7)),
+            ("b", Mode::Both, b.with_capabilities(caps)),
+        ],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    // The same client and project in both, before any sync; b reads it as billable.
+    for p in [w.p(0), w.p(1)] {
+        let client = p.put(Record::Client(Client {
+            name: "Acme".into(),
+            email: None,
+            notes: None,
+            archived: false,
+        }));
+        p.put(Record::Project(Project {
+            client: Some(client),
+            name: "Internal".into(),
+            billable: false,
+            hourly_rate_cents: None,
+            archived: false,
+        }));
+    }
+    w.rounds(2).await;
+    assert_eq!(w.p(1).all(Kind::Project).len(), 1, "adopted, not copied");
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert!(tx.conflicts(false).await.unwrap().is_empty());
+    match &tx.all_live(Kind::Project).await.unwrap()[..] {
+        [p] => assert!(matches!(&p.record, Record::Project(p) if !p.billable)),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

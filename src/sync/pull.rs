@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use timeweave_contract::fields::any_unheld;
 use timeweave_contract::{
-    content_hash, CanonicalId, ContentHash, InvalidRecord, Kind, ListScope, PageItem, Person,
-    Record, RemoteId, RemoteRecord, TimeEntry,
+    content_hash, CanonicalId, ContentHash, Field, InvalidRecord, Kind, ListScope, PageItem,
+    Person, Record, RemoteId, RemoteRecord, TimeEntry,
 };
 
 use super::engine::{Abort, Cycle};
@@ -235,11 +236,11 @@ impl Cycle<'_> {
         let linked: Vec<&CanonicalId> = links.values().map(|l| &l.canonical_id).collect();
         let ledger_recs = tx.get_records(kind, &linked).await?;
         let hashes: Vec<ContentHash> = group.iter().map(|r| content_hash(&r.record)).collect();
-        let mapped: Vec<Result<Record<CanonicalId>, String>> = group
+        let mut mapped: Vec<Result<Record<CanonicalId>, String>> = group
             .iter()
             .map(|r| refs::to_canonical(&refmap, &name, &r.record))
             .collect();
-        let mapped_hashes: Vec<Option<ContentHash>> = mapped
+        let mut mapped_hashes: Vec<Option<ContentHash>> = mapped
             .iter()
             .map(|m| m.as_ref().ok().map(content_hash))
             .collect();
@@ -258,6 +259,12 @@ impl Cycle<'_> {
             }
         }
 
+        // Fields this provider cannot hold keep the ledger's values (see `fields.rs`).
+        let unheld: Vec<Field> = if any_unheld(&self.caps.unheld, kind) {
+            self.caps.unheld.clone()
+        } else {
+            Vec::new()
+        };
         let mut claimed: HashSet<CanonicalId> = HashSet::new();
         let mut imports: Vec<(usize, Record<CanonicalId>)> = Vec::new();
         let mut relink: Vec<(usize, CanonicalId, ContentHash)> = Vec::new();
@@ -271,6 +278,21 @@ impl Cycle<'_> {
                 .iter()
                 .filter(|c| !claimed.contains(&c.id))
                 .collect();
+            if !unheld.is_empty() {
+                // The ledger's version of this record: the linked one, else the natural-key
+                // match the planner would adopt.
+                let base = match (link, ledger) {
+                    (Some(l), Some(rec)) if l.is_live() => Some(rec),
+                    _ => open.first().copied(),
+                };
+                if let (Some(base), Ok(m)) = (base, &mapped[i]) {
+                    let kept = m.clone().keep_unheld(&base.record, &unheld);
+                    if &kept != m {
+                        mapped_hashes[i] = Some(content_hash(&kept));
+                        mapped[i] = Ok(kept);
+                    }
+                }
+            }
             let mapped_hash = &mapped_hashes[i];
             // Modification times cost a query each: only fetched where a conflict can arise.
             let ledger_time = match (ledger, link) {

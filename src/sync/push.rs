@@ -165,6 +165,13 @@ impl Cycle<'_> {
                 return self.skip(&rec, &e.to_string()).await;
             }
         }
+        if let (WriteOp::Update, Some(p), Some(l)) = (op, &payload, &link) {
+            // The provider already holds everything of this record it can hold: the change
+            // was in a field it has no place for (or was made there too). Nothing to send.
+            if content_hash(&p.clone().forget_unheld(&self.caps.unheld)) == l.remote_hash {
+                return self.already_there(&rec).await;
+            }
+        }
         if self.dry_run {
             let verb = op.as_str();
             self.plan.push(format!(
@@ -207,6 +214,21 @@ impl Cycle<'_> {
             (PushAction::Delete { target }, _) => self.delete(&rec, &target).await,
             _ => Ok(()),
         }
+    }
+
+    /// The provider holds this version already: the link remembers it as synced.
+    async fn already_there(&mut self, rec: &StoredRecord) -> Result<(), Abort> {
+        if self.dry_run {
+            return Ok(());
+        }
+        let kind = rec.record.kind();
+        let mut tx = self.ledger.write().await?;
+        tx.set_link_canonical_hash(&self.h.name, kind, &rec.id, &rec.hash, self.now)
+            .await?;
+        tx.clear_issue(&self.h.name, Direction::Push, kind, rec.id.as_str())
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records why a record is not sent (once per content version).

@@ -7,6 +7,7 @@
 //! those to ledger ids ([`CanonicalId`]) through its links table.
 
 pub mod error;
+pub mod fields;
 pub mod hash;
 pub mod model;
 pub mod provider;
@@ -14,6 +15,7 @@ pub mod secret;
 pub mod testkit;
 
 pub use error::{ConflictReason, ProviderError};
+pub use fields::Field;
 pub use hash::{content_hash, ContentHash, HASH_VERSION};
 pub use model::{
     CanonicalId, Client, EntryKind, Kind, Person, Project, Record, RemoteId, Task, TimeEntry,

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProviderError;
+use crate::fields::Field;
 use crate::model::{Kind, Record, RemoteId};
 
 /// A half-open UTC interval `[from, to)`.
@@ -184,6 +185,10 @@ pub struct Capabilities {
     pub entry_page_size: u32,
     /// Creates carry an idempotency key the provider honours (a replay cannot duplicate).
     pub idempotent_create: bool,
+    /// Canonical fields this provider has no place for: it reads them back as a constant
+    /// and drops them on write. The engine keeps the ledger's value for them (see
+    /// `fields.rs`).
+    pub unheld: Vec<Field>,
 }
 
 impl Capabilities {

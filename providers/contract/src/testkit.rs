@@ -268,6 +268,66 @@ pub mod conformance {
         );
     }
 
+    /// `Capabilities::unheld` tells the truth: a client, a project and an entry created with
+    /// every optional field away from its default read back with the fields the adapter
+    /// holds unchanged and the ones it declares unheld at their constant
+    /// (`Record::forget_unheld`). An undeclared loss would let the engine overwrite what
+    /// another provider set; a wrong declaration would make it ignore real edits.
+    pub async fn declared_fields(p: &dyn Provider, sim: &dyn SimulatorControl) {
+        p.connect().await.expect("connect");
+        let unheld = p.capabilities().unheld;
+        let (person, _) = seed_basics(sim, "fields");
+        let client = Record::Client(Client {
+            name: "Fields Client".into(),
+            email: Some("billing@fields.example".into()),
+            notes: Some("Net 30".into()),
+            archived: false,
+        });
+        let created = p
+            .create(&client, "fields-client")
+            .await
+            .expect("create client");
+        assert_eq!(
+            created.record,
+            client.clone().normalised().forget_unheld(&unheld),
+            "client: held fields survive, unheld ones read back as their constant"
+        );
+        let project = Record::Project(Project {
+            client: Some(created.id.clone()),
+            name: "Fields Project".into(),
+            billable: false,
+            hourly_rate_cents: Some(4250),
+            archived: false,
+        });
+        let created = p
+            .create(&project, "fields-project")
+            .await
+            .expect("create project");
+        assert_eq!(
+            created.record,
+            project.normalised().forget_unheld(&unheld),
+            "project: held fields survive, unheld ones read back as their constant"
+        );
+        let mut entry = sample_entry(&person, Some(&created.id), 3 * 60, 50, "fields");
+        entry.tags = ["alpha".to_owned()].into();
+        entry.billable = false;
+        let entry = Record::TimeEntry(entry);
+        let created = p
+            .create(&entry, "fields-entry")
+            .await
+            .expect("create entry");
+        let (Record::TimeEntry(got), Record::TimeEntry(want)) =
+            (&created.record, &entry.normalised().forget_unheld(&unheld))
+        else {
+            panic!("expected a time entry, got {:?}", created.record)
+        };
+        assert_eq!(
+            (&got.notes, &got.tags, got.billable, got.break_seconds),
+            (&want.notes, &want.tags, want.billable, want.break_seconds),
+            "entry: held fields survive, unheld ones read back as their constant"
+        );
+    }
+
     /// A listing over many pages returns every record exactly once.
     pub async fn pagination(p: &dyn Provider, sim: &dyn SimulatorControl, n: usize) {
         let (person, project) = seed_basics(sim, "pg");

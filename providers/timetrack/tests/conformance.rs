@@ -74,3 +74,9 @@ async fn conformance_against_a_strict_simulator() {
     let (sim, adapter) = common::setup(strict(), true).await;
     conformance::pagination(&adapter, &sim, 1_500).await;
 }
+
+#[tokio::test]
+async fn declared_fields() {
+    let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
+    conformance::declared_fields(&adapter, &sim).await;
+}

@@ -14,9 +14,9 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use timeweave_contract::{
-    Capabilities, InvalidRecord, Kind, KindSupport, ListScope, Page, PageItem, PageToken, Provider,
-    ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, TimeEntry, UpdateTarget, Window,
-    WriteOp,
+    Capabilities, Field, InvalidRecord, Kind, KindSupport, ListScope, Page, PageItem, PageToken,
+    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, TimeEntry, UpdateTarget,
+    Window, WriteOp,
 };
 use timeweave_http::{RawResponse, Repeat, Transport};
 
@@ -830,6 +830,9 @@ impl Provider for TimeTrackerAdapter {
             // and task creates are not: the engine must use `find_created` after an unknown
             // outcome.
             idempotent_create: false,
+            // Clients are created with a name and an e-mail only, and never updated: the
+            // `description` the server lists is not ours to set.
+            unheld: vec![Field::ClientNotes],
         }
     }
 

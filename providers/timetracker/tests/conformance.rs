@@ -39,3 +39,9 @@ async fn reference_kinds() {
     let (sim, a) = common::sim().await;
     conformance::reference_kinds(&a, &sim).await;
 }
+
+#[tokio::test]
+async fn declared_fields() {
+    let (sim, a) = common::sim().await;
+    conformance::declared_fields(&a, &sim).await;
+}

@@ -13,9 +13,9 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use reqwest::Method;
 use serde_json::Value;
 use timeweave_contract::{
-    Capabilities, EntryKind, Kind, KindSupport, ListScope, Page, PageItem, PageToken, Provider,
-    ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Secret, TimeEntry, UpdateTarget,
-    Window, WriteOp,
+    Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Page, PageItem, PageToken,
+    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Secret, TimeEntry,
+    UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{Repeat, Transport};
 use tokio::sync::Mutex;
@@ -917,6 +917,8 @@ impl Provider for TrackingTimeAdapter {
             // TrackingTime does not reject a replayed create by itself; the adapter tags
             // creates with an external id and searches before re-sending instead.
             idempotent_create: false,
+            // Users have no username; events carry no tags in the API the adapter uses.
+            unheld: vec![Field::PersonUsername, Field::EntryTags],
         }
     }
 

@@ -18,7 +18,7 @@ use reqwest::header::ACCEPT;
 use reqwest::Method;
 use serde_json::Value;
 use timeweave_contract::{
-    Capabilities, EntryKind, Kind, KindSupport, ListScope, Page, PageToken, Provider,
+    Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Page, PageToken, Provider,
     ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget, WriteOp,
 };
 use timeweave_http::{Repeat, Transport};
@@ -248,6 +248,9 @@ impl Provider for TimeTrackAdapter {
             change_feed: false,
             entry_page_size: PAGE_LIMIT as u32,
             idempotent_create: false,
+            // Projects have no billable flag (they read as billable); tasks have no status
+            // (they read as active).
+            unheld: vec![Field::ProjectBillable, Field::TaskArchived],
         }
     }
 

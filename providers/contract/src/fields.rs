@@ -1,0 +1,269 @@
+//! Canonical fields a provider may be unable to hold, and how a listed record keeps the
+//! ledger's value for them.
+//!
+//! A provider that has no place for a field (TimeTrack projects have no billable flag) reads
+//! it back as a constant. Taken as it is, that constant would overwrite the value another
+//! provider set, in the ledger and then everywhere, the next time anything else about the
+//! record changed there. An adapter names such fields in `Capabilities::unheld`; the engine
+//! lays the ledger's values over them ([`Record::keep_unheld`]) before it compares or applies
+//! a listed record, so a field a provider cannot hold is never a change made there.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Kind, Record};
+
+/// One canonical field that is not a reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    PersonEmail,
+    PersonUsername,
+    ClientEmail,
+    ClientNotes,
+    ProjectBillable,
+    ProjectHourlyRate,
+    TaskArchived,
+    /// A time entry's break, with its worked duration (net of the break), which a provider
+    /// without breaks derives from start and end: the two travel together.
+    EntryBreak,
+    EntryNotes,
+    EntryTags,
+    EntryBillable,
+}
+
+impl Field {
+    /// The kind of record the field belongs to.
+    pub fn kind(self) -> Kind {
+        match self {
+            Field::PersonEmail | Field::PersonUsername => Kind::Person,
+            Field::ClientEmail | Field::ClientNotes => Kind::Client,
+            Field::ProjectBillable | Field::ProjectHourlyRate => Kind::Project,
+            Field::TaskArchived => Kind::Task,
+            Field::EntryBreak | Field::EntryNotes | Field::EntryTags | Field::EntryBillable => {
+                Kind::TimeEntry
+            }
+        }
+    }
+
+    /// `kind.field`, for messages and docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::PersonEmail => "person.email",
+            Field::PersonUsername => "person.username",
+            Field::ClientEmail => "client.email",
+            Field::ClientNotes => "client.notes",
+            Field::ProjectBillable => "project.billable",
+            Field::ProjectHourlyRate => "project.hourly_rate",
+            Field::TaskArchived => "task.archived",
+            Field::EntryBreak => "time_entry.break_seconds",
+            Field::EntryNotes => "time_entry.notes",
+            Field::EntryTags => "time_entry.tags",
+            Field::EntryBillable => "time_entry.billable",
+        }
+    }
+}
+
+/// Whether any of `unheld` belongs to `kind` (nothing to lay over otherwise).
+pub fn any_unheld(unheld: &[Field], kind: Kind) -> bool {
+    unheld.iter().any(|f| f.kind() == kind)
+}
+
+impl<R> Record<R> {
+    /// This record, as a provider listed it, with every field in `unheld` taken from `base`
+    /// (the ledger's version of the same record). Records of different kinds, and fields of
+    /// other kinds, are left as they are.
+    pub fn keep_unheld(mut self, base: &Record<R>, unheld: &[Field]) -> Record<R> {
+        for field in unheld {
+            match (&mut self, base, field) {
+                (Record::Person(p), Record::Person(b), Field::PersonEmail) => {
+                    p.email.clone_from(&b.email)
+                }
+                (Record::Person(p), Record::Person(b), Field::PersonUsername) => {
+                    p.username.clone_from(&b.username)
+                }
+                (Record::Client(c), Record::Client(b), Field::ClientEmail) => {
+                    c.email.clone_from(&b.email)
+                }
+                (Record::Client(c), Record::Client(b), Field::ClientNotes) => {
+                    c.notes.clone_from(&b.notes)
+                }
+                (Record::Project(p), Record::Project(b), Field::ProjectBillable) => {
+                    p.billable = b.billable
+                }
+                (Record::Project(p), Record::Project(b), Field::ProjectHourlyRate) => {
+                    p.hourly_rate_cents = b.hourly_rate_cents
+                }
+                (Record::Task(t), Record::Task(b), Field::TaskArchived) => t.archived = b.archived,
+                // Only while the span is the same: a provider without breaks that moved the
+                // start or end has changed the work, and its own duration stands.
+                (Record::TimeEntry(e), Record::TimeEntry(b), Field::EntryBreak)
+                    if e.started_at == b.started_at && e.ended_at == b.ended_at =>
+                {
+                    e.break_seconds = b.break_seconds;
+                    e.duration_seconds = b.duration_seconds;
+                }
+                (Record::TimeEntry(e), Record::TimeEntry(b), Field::EntryNotes) => {
+                    e.notes.clone_from(&b.notes)
+                }
+                (Record::TimeEntry(e), Record::TimeEntry(b), Field::EntryTags) => {
+                    e.tags.clone_from(&b.tags)
+                }
+                (Record::TimeEntry(e), Record::TimeEntry(b), Field::EntryBillable) => {
+                    e.billable = b.billable
+                }
+                _ => {}
+            }
+        }
+        self
+    }
+}
+
+impl<R> Record<R> {
+    /// This record as a provider without `unheld` stores it: each such field at the constant
+    /// it reads back (billable, no rate, not archived, no notes, no tags, no break with
+    /// the duration from start and end, no e-mail or username). For in-memory providers and tests that
+    /// stand in for one.
+    pub fn forget_unheld(mut self, unheld: &[Field]) -> Record<R> {
+        for field in unheld {
+            match (&mut self, field) {
+                (Record::Person(p), Field::PersonEmail) => p.email = None,
+                (Record::Person(p), Field::PersonUsername) => p.username = None,
+                (Record::Client(c), Field::ClientEmail) => c.email = None,
+                (Record::Client(c), Field::ClientNotes) => c.notes = None,
+                (Record::Project(p), Field::ProjectBillable) => p.billable = true,
+                (Record::Project(p), Field::ProjectHourlyRate) => p.hourly_rate_cents = None,
+                (Record::Task(t), Field::TaskArchived) => t.archived = false,
+                (Record::TimeEntry(e), Field::EntryBreak) => {
+                    e.break_seconds = 0;
+                    e.duration_seconds = e.computed_duration();
+                }
+                (Record::TimeEntry(e), Field::EntryNotes) => e.notes = None,
+                (Record::TimeEntry(e), Field::EntryTags) => e.tags.clear(),
+                (Record::TimeEntry(e), Field::EntryBillable) => e.billable = true,
+                _ => {}
+            }
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{EntryKind, Project, TimeEntry};
+
+    fn project(billable: bool, rate: Option<i64>, name: &str) -> Record<String> {
+        Record::Project(Project {
+            client: None,
+            name: name.into(),
+            billable,
+            hourly_rate_cents: rate,
+            archived: false,
+        })
+    }
+
+    fn entry(start_h: u32, end_h: u32, brk: i64) -> Record<String> {
+        let mut e = TimeEntry {
+            person: "p".to_owned(),
+            project: None,
+            task: None,
+            client: None,
+            started_at: Utc.with_ymd_and_hms(2026, 3, 2, start_h, 0, 0).unwrap(),
+            ended_at: Some(Utc.with_ymd_and_hms(2026, 3, 2, end_h, 0, 0).unwrap()),
+            break_seconds: brk,
+            duration_seconds: None,
+            source_tz: None,
+            notes: Some("n".into()),
+            tags: ["a".to_owned()].into(),
+            billable: false,
+            kind: EntryKind::Work,
+        };
+        e.duration_seconds = e.computed_duration();
+        Record::TimeEntry(e)
+    }
+
+    #[test]
+    fn unheld_fields_come_from_the_base_and_the_rest_from_the_listing() {
+        let ledger = project(false, Some(8550), "Old name");
+        let listed = project(true, Some(100), "New name");
+        let kept = listed.keep_unheld(&ledger, &[Field::ProjectBillable]);
+        assert_eq!(kept, project(false, Some(100), "New name"));
+    }
+
+    #[test]
+    fn fields_of_other_kinds_and_other_records_change_nothing() {
+        let ledger = project(false, None, "P");
+        let listed = project(true, None, "P");
+        let kept = listed
+            .clone()
+            .keep_unheld(&ledger, &[Field::EntryBillable, Field::ClientNotes]);
+        assert_eq!(kept, listed);
+        let kept = listed
+            .clone()
+            .keep_unheld(&entry(8, 9, 0), &[Field::ProjectBillable]);
+        assert_eq!(kept, listed);
+    }
+
+    #[test]
+    fn a_break_is_kept_only_while_the_span_is_the_same() {
+        let ledger = entry(8, 12, 1800);
+        let same_span = entry(8, 12, 0);
+        assert_eq!(
+            same_span.keep_unheld(&ledger, &[Field::EntryBreak]),
+            entry(8, 12, 1800)
+        );
+        let moved = entry(8, 13, 0);
+        assert_eq!(
+            moved.clone().keep_unheld(&ledger, &[Field::EntryBreak]),
+            moved
+        );
+    }
+
+    #[test]
+    fn forgetting_then_keeping_restores_the_record() {
+        let all = [
+            Field::EntryBreak,
+            Field::EntryNotes,
+            Field::EntryTags,
+            Field::EntryBillable,
+        ];
+        let ledger = entry(8, 12, 900);
+        let stored = ledger.clone().forget_unheld(&all);
+        let Record::TimeEntry(e) = &stored else {
+            unreachable!()
+        };
+        assert_eq!(
+            (
+                e.break_seconds,
+                e.duration_seconds,
+                e.notes.as_deref(),
+                e.tags.len(),
+                e.billable
+            ),
+            (0, Some(4 * 3600), None, 0, true)
+        );
+        assert_eq!(stored.keep_unheld(&ledger, &all), ledger);
+    }
+
+    #[test]
+    fn every_field_names_its_kind() {
+        for f in [
+            Field::PersonEmail,
+            Field::PersonUsername,
+            Field::ClientEmail,
+            Field::ClientNotes,
+            Field::ProjectBillable,
+            Field::ProjectHourlyRate,
+            Field::TaskArchived,
+            Field::EntryBreak,
+            Field::EntryNotes,
+            Field::EntryTags,
+            Field::EntryBillable,
+        ] {
+            assert!(f.name().starts_with(f.kind().as_str()), "{}", f.name());
+            assert!(any_unheld(&[f], f.kind()));
+        }
+    }
+}
