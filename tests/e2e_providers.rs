@@ -157,6 +157,7 @@ fn patch(toml: &str, extra: &str) -> String {
     out
 }
 
+#[derive(Clone)]
 struct Refs {
     person: RemoteId,
     project: RemoteId,
@@ -601,6 +602,63 @@ async fn a_create_answered_with_a_reused_id_settles_the_old_entry_as_deleted() {
     env.rounds(2).await;
     env.assert_converged(9).await;
     assert_everywhere(&env, Some("booked in timetrack"), &old_notes).await;
+}
+
+#[tokio::test]
+async fn a_delete_never_takes_a_later_record_under_the_same_id() {
+    let (env, _) = seeded().await;
+    env.rounds(2).await;
+    let (id, old_notes, r) = newest_entry(&env, 2).await;
+    // The entry is deleted in timetrack: the ledger follows, and TimeTracker's cycle will
+    // push the delete by id. By then TimeTracker has deleted it too and given its id to a
+    // new entry (after TimeTracker's listing, which therefore saw the old one).
+    let in_timetrack = list_all(
+        env.handles[0].provider.as_ref(),
+        Kind::TimeEntry,
+        ListScope::StartedIn(Window::new(day(400), day(-30))),
+    )
+    .await
+    .into_iter()
+    .find(|e| matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some(old_notes.as_str())))
+    .expect("the entry is in timetrack")
+    .id;
+    assert!(env.sim(0).remove(Kind::TimeEntry, &in_timetrack));
+    let rebooked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hook = {
+        let (tm, rebooked, id, r) = (env.tm.clone(), rebooked.clone(), id.clone(), r.clone());
+        std::sync::Arc::new(move |p: &timeweave::sync::Progress<'_>| {
+            if p.provider == "timetracker"
+                && p.phase == "pushing"
+                && !rebooked.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                assert!(tm.remove(Kind::TimeEntry, &id));
+                let reused = tm.add_entry(&entry(&r, 6, 15, "booked after the delete"));
+                assert_eq!(reused, id, "the SQLite server gave the id out again");
+            }
+        })
+    };
+    let engine = env.engine.clone().with_progress(hook);
+    for i in 0..3 {
+        let report = env.cycle_with(&engine, i).await;
+        assert!(
+            report.errors.is_empty(),
+            "{}: {:?}",
+            report.provider,
+            report.errors
+        );
+    }
+    assert!(rebooked.load(std::sync::atomic::Ordering::SeqCst));
+    // The new entry survived the delete, and reaches everyone.
+    assert!(
+        env.entries(2)
+            .await
+            .iter()
+            .any(|(_, n)| n == "booked after the delete"),
+        "the later entry under the reused id was not deleted"
+    );
+    env.rounds(2).await;
+    env.assert_converged(9).await;
+    assert_everywhere(&env, Some("booked after the delete"), &old_notes).await;
 }
 
 #[tokio::test]

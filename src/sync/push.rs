@@ -211,7 +211,7 @@ impl Cycle<'_> {
                 )
                 .await
             }
-            (PushAction::Delete { target }, _) => self.delete(&rec, &target).await,
+            (PushAction::Delete { target }, _) => self.delete(&rec, &target, link.as_ref()).await,
             _ => Ok(()),
         }
     }
@@ -427,8 +427,35 @@ impl Cycle<'_> {
         }
     }
 
-    async fn delete(&mut self, rec: &StoredRecord, target: &RemoteId) -> Result<(), Abort> {
+    async fn delete(
+        &mut self,
+        rec: &StoredRecord,
+        target: &RemoteId,
+        link: Option<&Link>,
+    ) -> Result<(), Abort> {
         let kind = rec.record.kind();
+        if let Some(link) = link.filter(|l| l.remote_incarnation.is_some()) {
+            // A provider that gives ids out again: the id may name a later record by now
+            // (ours deleted there too, another booked since, outside the windows listed).
+            // A delete by id would take that one; look first.
+            match self.h.provider.get(kind, target).await {
+                Ok(Some(now)) if link.is_reused_by(&now) => {
+                    let mut tx = self.ledger.write().await?;
+                    self.settle_reused(&mut tx, link).await?;
+                    tx.commit().await?;
+                    return Ok(());
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    let mut tx = self.ledger.write().await?;
+                    tx.mark_link_remote_deleted(&self.h.name, kind, target, self.now)
+                        .await?;
+                    tx.commit().await?;
+                    return Ok(());
+                }
+                Err(e) => return self.refused(rec, "delete", e).await,
+            }
+        }
         let key = idempotency_key(rec);
         // The intent of a delete needs no payload to reconcile; the record is kept for the
         // operator's benefit (its references stay ledger ids).
