@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use timeweave_contract::{
-    Capabilities, Kind, KindSupport, ListScope, Page, PageItem, PageToken, Provider, ProviderError,
-    ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget,
+    Capabilities, Field, Kind, KindSupport, ListScope, Page, PageItem, PageToken, Provider,
+    ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget,
 };
 
 /// What the next calls should do.
@@ -42,6 +42,8 @@ pub struct MemoryProvider {
     state: Mutex<State>,
     requests: AtomicU64,
     latency: std::time::Duration,
+    /// Fields it loses without declaring them (a provider that ignores a parameter).
+    silently_dropped: Vec<Field>,
 }
 
 impl MemoryProvider {
@@ -66,12 +68,20 @@ impl MemoryProvider {
             }),
             requests: AtomicU64::new(0),
             latency: std::time::Duration::ZERO,
+            silently_dropped: Vec::new(),
         }
     }
 
     /// Every call takes this long (a slow provider).
     pub fn with_latency(mut self, latency: std::time::Duration) -> Self {
         self.latency = latency;
+        self
+    }
+
+    /// Loses `fields` on every write without declaring them in its capabilities, as a
+    /// provider that silently ignores a parameter does.
+    pub fn with_silently_dropped(mut self, fields: Vec<Field>) -> Self {
+        self.silently_dropped = fields;
         self
     }
 
@@ -96,7 +106,10 @@ impl MemoryProvider {
         let id = RemoteId(s.next_id.to_string());
         let at = Self::stamp(&mut s);
         // What it cannot hold reads back as a constant, as a real provider's would.
-        let record = record.normalised().forget_unheld(&self.caps.unheld);
+        let record = record
+            .normalised()
+            .forget_unheld(&self.caps.unheld)
+            .forget_unheld(&self.silently_dropped);
         if let Record::TimeEntry(e) = &record {
             s.by_start.insert((e.started_at, id.clone()));
         }
@@ -117,7 +130,10 @@ impl MemoryProvider {
     pub fn edit(&self, id: &RemoteId, record: Record<RemoteId>) -> bool {
         let mut s = self.lock();
         let at = Self::stamp(&mut s);
-        let record = record.normalised().forget_unheld(&self.caps.unheld);
+        let record = record
+            .normalised()
+            .forget_unheld(&self.caps.unheld)
+            .forget_unheld(&self.silently_dropped);
         let Some(r) = s.records.get_mut(&(record.kind(), id.clone())) else {
             return false;
         };

@@ -38,6 +38,9 @@ impl OnceOutcome {
             for e in &r.errors {
                 out.push_str(&format!("    error: {e}\n"));
             }
+            for w in &r.warnings {
+                out.push_str(&format!("    warning: {w}\n"));
+            }
             for line in &r.plan {
                 out.push_str(&format!("    would {line}\n"));
             }

@@ -97,6 +97,7 @@ impl Env {
             for i in 0..3 {
                 let r = self.cycle(i).await;
                 assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+                assert!(r.warnings.is_empty(), "{}: {:?}", r.provider, r.warnings);
             }
         }
     }

@@ -94,6 +94,8 @@ impl World {
             for i in 0..self.providers.len() {
                 let r = self.cycle(i).await;
                 assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+                // Declared fields are no surprise: nothing written comes back otherwise.
+                assert!(r.warnings.is_empty(), "{}: {:?}", r.provider, r.warnings);
             }
         }
     }
@@ -428,6 +430,38 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
     match &tx.all_live(Kind::Project).await.unwrap()[..] {
         [p] => assert!(matches!(&p.record, Record::Project(p) if !p.billable)),
         other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_field_a_provider_drops_without_saying_so_is_reported() {
+    let w = world_of(
+        vec![
+            ("a", Mode::Both, MemoryProvider::new(7)),
+            (
+                "b",
+                Mode::Both,
+                MemoryProvider::new(7).with_silently_dropped(vec![Field::ProjectBillable]),
+            ),
+        ],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (_, project) = seed_refs(w.p(0), "ada@example.com", "Internal");
+    let mut internal = w.p(0).get_now(Kind::Project, &project).unwrap().record;
+    if let Record::Project(p) = &mut internal {
+        p.billable = false;
+    }
+    w.p(0).edit(&project, internal);
+    assert!(w.cycle(0).await.warnings.is_empty());
+    let b = w.cycle(1).await;
+    assert!(b.errors.is_empty(), "{:?}", b.errors);
+    match &b.warnings[..] {
+        [w] => {
+            assert!(w.starts_with("b did not keep project.billable"), "{w}");
+            assert!(w.contains("'Internal': sent false, holds true"), "{w}");
+        }
+        other => panic!("one warning expected: {other:?}"),
     }
 }
 

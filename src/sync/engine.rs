@@ -6,7 +6,7 @@
 //! intent is committed before its remote write, and cursors only move once everything
 //! before them committed. A stop request (SIGTERM) lets the current page finish.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -67,6 +67,9 @@ pub struct CycleReport {
     pub status: RunStatus,
     pub counts: RunCounts,
     pub errors: Vec<String>,
+    /// Not errors, but worth an operator's eye: e.g. fields a provider did not keep as
+    /// written.
+    pub warnings: Vec<String>,
     /// With `dry_run`: one line per planned change.
     pub plan: Vec<String>,
 }
@@ -112,6 +115,9 @@ pub(crate) struct Cycle<'a> {
     pub windows_done: usize,
     pub windows_total: usize,
     pub requests_before: u64,
+    /// Fields this provider answered writes with otherwise than sent: per field, how many
+    /// writes and the first example.
+    pub unkept: BTreeMap<&'static str, (u64, String)>,
 }
 
 impl Cycle<'_> {
@@ -265,6 +271,7 @@ async fn run(
         windows_done: 0,
         windows_total: 0,
         requests_before: before.requests,
+        unkept: BTreeMap::new(),
     };
     let outcome = steps(&mut cycle, opts).await;
     let after = stats(h);
@@ -315,11 +322,26 @@ async fn run(
         requests = cycle.counts.requests,
         "cycle finished"
     );
+    let warnings: Vec<String> = cycle
+        .unkept
+        .iter()
+        .map(|(field, (n, example))| {
+            format!(
+                "{} did not keep {field} as written ({n} write{}; e.g. {example}): it ignores or rewrites that field, and an edit made there will carry its own value",
+                h.name,
+                if *n == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    for w in &warnings {
+        tracing::warn!(provider = %h.name, "{w}");
+    }
     Ok(CycleReport {
         provider: h.name.clone(),
         status,
         counts: cycle.counts,
         errors: cycle.errors,
+        warnings,
         plan: cycle.plan,
     })
 }

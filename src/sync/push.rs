@@ -4,6 +4,7 @@
 //! provider's idempotency mechanism. Records the provider cannot take are recorded once
 //! with the reason and skipped, not retried every cycle.
 
+use timeweave_contract::fields::unkept;
 use timeweave_contract::{
     content_hash, CanonicalId, Kind, ProviderError, Record, RemoteId, RemoteRecord, UpdateTarget,
     WriteOp,
@@ -216,6 +217,30 @@ impl Cycle<'_> {
         }
     }
 
+    /// Tallies the fields the provider's answer holds otherwise than `payload` sent them
+    /// (beyond those it declares it cannot hold), for the cycle's warnings.
+    fn note_unkept(
+        &mut self,
+        rec: &StoredRecord,
+        payload: &Record<RemoteId>,
+        answer: &RemoteRecord,
+    ) {
+        let expected = payload.clone().forget_unheld(&self.caps.unheld);
+        for u in unkept(&expected, &answer.record) {
+            let example = || {
+                format!(
+                    "{} '{}': sent {}, holds {}",
+                    rec.record.kind(),
+                    rec.record.label(),
+                    u.sent,
+                    u.kept
+                )
+            };
+            let slot = self.unkept.entry(u.field).or_insert_with(|| (0, example()));
+            slot.0 += 1;
+        }
+    }
+
     /// The provider holds this version already: the link remembers it as synced.
     async fn already_there(&mut self, rec: &StoredRecord) -> Result<(), Abort> {
         if self.dry_run {
@@ -370,7 +395,10 @@ impl Cycle<'_> {
             .intent(rec, PushOp::Create, None, &key, payload)
             .await?;
         match self.h.provider.create(payload, &key).await {
-            Ok(remote) => self.landed(rec, intent, &remote).await,
+            Ok(remote) => {
+                self.note_unkept(rec, payload, &remote);
+                self.landed(rec, intent, &remote).await
+            }
             Err(e) => {
                 // The outcome of a create that failed in transit is unknown: keep the intent
                 // for the next cycle's reconciliation, which looks before re-sending.
@@ -409,7 +437,10 @@ impl Cycle<'_> {
             .await?;
         let outcome = self.h.provider.update(&target, payload).await;
         match outcome {
-            Ok(remote) => self.landed(rec, intent, &remote).await,
+            Ok(remote) => {
+                self.note_unkept(rec, payload, &remote);
+                self.landed(rec, intent, &remote).await
+            }
             Err(ProviderError::NotFound { .. }) => {
                 // Deleted remotely while edited in the ledger: the edit wins; it is sent
                 // again as a new record on the next pass.

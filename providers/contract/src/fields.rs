@@ -147,6 +147,77 @@ impl<R> Record<R> {
     }
 }
 
+/// One field a provider did not keep as it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unkept {
+    /// `kind.field`.
+    pub field: &'static str,
+    pub sent: String,
+    pub kept: String,
+}
+
+/// The fields of `sent` that `kept` (the provider's answer to writing it) holds otherwise.
+/// References, times, breaks and durations are left out: providers resolve, round and
+/// derive those. Compare against the payload less the provider's declared `unheld` fields,
+/// so only losses nobody declared are found.
+pub fn unkept<R>(sent: &Record<R>, kept: &Record<R>) -> Vec<Unkept> {
+    fn diff<T: PartialEq + std::fmt::Debug>(
+        out: &mut Vec<Unkept>,
+        field: &'static str,
+        sent: &T,
+        kept: &T,
+    ) {
+        if sent != kept {
+            out.push(Unkept {
+                field,
+                sent: format!("{sent:?}"),
+                kept: format!("{kept:?}"),
+            });
+        }
+    }
+    let mut out = Vec::new();
+    match (sent, kept) {
+        (Record::Person(s), Record::Person(k)) => {
+            diff(
+                &mut out,
+                "person.display_name",
+                &s.display_name,
+                &k.display_name,
+            );
+            diff(&mut out, "person.email", &s.email, &k.email);
+            diff(&mut out, "person.username", &s.username, &k.username);
+        }
+        (Record::Client(s), Record::Client(k)) => {
+            diff(&mut out, "client.name", &s.name, &k.name);
+            diff(&mut out, "client.email", &s.email, &k.email);
+            diff(&mut out, "client.notes", &s.notes, &k.notes);
+            diff(&mut out, "client.archived", &s.archived, &k.archived);
+        }
+        (Record::Project(s), Record::Project(k)) => {
+            diff(&mut out, "project.name", &s.name, &k.name);
+            diff(&mut out, "project.billable", &s.billable, &k.billable);
+            diff(
+                &mut out,
+                "project.hourly_rate",
+                &s.hourly_rate_cents,
+                &k.hourly_rate_cents,
+            );
+            diff(&mut out, "project.archived", &s.archived, &k.archived);
+        }
+        (Record::Task(s), Record::Task(k)) => {
+            diff(&mut out, "task.name", &s.name, &k.name);
+            diff(&mut out, "task.archived", &s.archived, &k.archived);
+        }
+        (Record::TimeEntry(s), Record::TimeEntry(k)) => {
+            diff(&mut out, "time_entry.notes", &s.notes, &k.notes);
+            diff(&mut out, "time_entry.tags", &s.tags, &k.tags);
+            diff(&mut out, "time_entry.billable", &s.billable, &k.billable);
+        }
+        _ => {}
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -245,6 +316,32 @@ mod tests {
             (0, Some(4 * 3600), None, 0, true)
         );
         assert_eq!(stored.keep_unheld(&ledger, &all), ledger);
+    }
+
+    #[test]
+    fn unkept_names_each_field_kept_otherwise_and_ignores_derived_ones() {
+        let sent = project(false, Some(4250), "P");
+        assert!(unkept(&sent, &sent).is_empty());
+        let found = unkept(&sent, &project(true, Some(4250), "P"));
+        assert_eq!(
+            found,
+            vec![Unkept {
+                field: "project.billable",
+                sent: "false".into(),
+                kept: "true".into()
+            }]
+        );
+        // A provider that rounds a break or derives the duration has kept the entry.
+        assert!(unkept(&entry(8, 12, 90), &entry(8, 12, 120)).is_empty());
+        let Record::TimeEntry(mut e) = entry(8, 12, 0) else {
+            unreachable!()
+        };
+        e.tags = ["a_b".to_owned()].into();
+        let fields: Vec<_> = unkept(&entry(8, 12, 0), &Record::TimeEntry(e))
+            .into_iter()
+            .map(|u| u.field)
+            .collect();
+        assert_eq!(fields, vec!["time_entry.tags"]);
     }
 
     #[test]
