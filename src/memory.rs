@@ -44,6 +44,27 @@ pub struct MemoryProvider {
     latency: std::time::Duration,
     /// Fields it loses without declaring them (a provider that ignores a parameter).
     silently_dropped: Vec<Field>,
+    /// Per kind: creates and updates in progress now, and the most at once so far.
+    in_flight: Mutex<BTreeMap<Kind, (usize, usize)>>,
+}
+
+/// Counts one write in progress until dropped.
+struct InFlight<'a> {
+    provider: &'a MemoryProvider,
+    kind: Kind,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut m = self
+            .provider
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = m.get_mut(&self.kind) {
+            slot.0 = slot.0.saturating_sub(1);
+        }
+    }
 }
 
 impl MemoryProvider {
@@ -69,6 +90,7 @@ impl MemoryProvider {
             requests: AtomicU64::new(0),
             latency: std::time::Duration::ZERO,
             silently_dropped: Vec::new(),
+            in_flight: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -187,6 +209,23 @@ impl MemoryProvider {
     /// The next calls (any operation) behave as listed, in order.
     pub fn inject(&self, faults: Vec<MemoryFault>) {
         self.lock().faults = faults;
+    }
+
+    /// The most creates and updates of `kind` that were in progress at once.
+    pub fn max_writes_at_once(&self, kind: Kind) -> usize {
+        let m = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&kind).map_or(0, |slot| slot.1)
+    }
+
+    fn writing(&self, kind: Kind) -> InFlight<'_> {
+        let mut m = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = m.entry(kind).or_default();
+        slot.0 += 1;
+        slot.1 = slot.1.max(slot.0);
+        InFlight {
+            provider: self,
+            kind,
+        }
     }
 
     pub fn requests(&self) -> u64 {
@@ -326,6 +365,7 @@ impl Provider for MemoryProvider {
         record: &Record<RemoteId>,
         key: &str,
     ) -> Result<RemoteRecord, ProviderError> {
+        let _writing = self.writing(record.kind());
         let fault = self.take_fault().await;
         if let Some(MemoryFault::Fail(e)) = fault {
             return Err(e);
@@ -350,6 +390,7 @@ impl Provider for MemoryProvider {
         target: &UpdateTarget,
         record: &Record<RemoteId>,
     ) -> Result<RemoteRecord, ProviderError> {
+        let _writing = self.writing(record.kind());
         let fault = self.take_fault().await;
         if let Some(MemoryFault::Fail(e)) = fault {
             return Err(e);

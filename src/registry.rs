@@ -61,6 +61,7 @@ pub fn build(p: &ProviderConfig) -> anyhow::Result<ProviderHandle> {
         mode: p.mode,
         propagate_deletes: p.propagate_deletes,
         budget: cycle_budget(&p.quotas, cron_interval(&p.schedule)),
+        push_concurrency: p.push_concurrency,
     })
 }
 

@@ -349,6 +349,7 @@ proptest! {
                 mode: Mode::Both,
                 propagate_deletes: true,
                 budget: None,
+                push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
             }).collect();
             let targets: Vec<&dyn Target> = mems.iter().map(|m| m.as_ref() as &dyn Target).collect();
             check(&ops, &targets, &engine, &handles).await

@@ -41,6 +41,7 @@ fn handle(name: &str, p: Arc<MemoryProvider>) -> ProviderHandle {
         mode: Mode::Both,
         propagate_deletes: true,
         budget: None,
+        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
     }
 }
 

@@ -63,6 +63,7 @@ async fn world_of(providers: Vec<(&str, Mode, MemoryProvider)>, policy: Conflict
                 mode,
                 propagate_deletes: true,
                 budget: None,
+                push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
             };
             (p, h)
         })
@@ -466,6 +467,58 @@ async fn a_field_a_provider_drops_without_saying_so_is_reported() {
 }
 
 #[tokio::test]
+async fn time_entries_are_written_several_at_once_and_references_one_at_a_time() {
+    for concurrency in [1, 6] {
+        let mut w = world_of(
+            vec![
+                ("a", Mode::Both, MemoryProvider::new(50)),
+                (
+                    "b",
+                    Mode::Both,
+                    MemoryProvider::new(50).with_latency(std::time::Duration::from_millis(5)),
+                ),
+            ],
+            ConflictPolicy::Newest,
+        )
+        .await;
+        w.providers[1].1.push_concurrency = concurrency;
+        let (person, first) = seed_refs(w.p(0), "ada@example.com", "Website");
+        w.p(1).put(person_record("ada@example.com"));
+        let mut projects = vec![first];
+        for name in ["Support", "Research"] {
+            let mut p = w.p(0).get_now(Kind::Project, &projects[0]).unwrap().record;
+            if let Record::Project(p) = &mut p {
+                p.name = name.into();
+            }
+            projects.push(w.p(0).put(p));
+        }
+        for k in 0..20 {
+            w.p(0).put(entry(
+                &person,
+                &projects[k % 3],
+                1 + k as i64 / 4,
+                8 + k as i64 % 4,
+                &format!("entry {k}"),
+            ));
+        }
+        w.rounds(2).await;
+        assert_eq!(
+            contents(w.p(1)),
+            contents(w.p(0)),
+            "concurrency {concurrency}"
+        );
+        assert_eq!(contents(w.p(1)).len(), 20);
+        assert_eq!(
+            w.p(1).max_writes_at_once(Kind::TimeEntry),
+            concurrency,
+            "entries in flight at once"
+        );
+        assert_eq!(w.p(1).max_writes_at_once(Kind::Project), 1);
+        assert_eq!(w.p(1).max_writes_at_once(Kind::Client), 1);
+    }
+}
+
+#[tokio::test]
 async fn deletes_stay_when_propagation_is_off() {
     let mut w = world(
         &[("a", Mode::Both), ("b", Mode::Both)],
@@ -775,6 +828,7 @@ async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes
         mode: Mode::Pull,
         propagate_deletes: true,
         budget: None,
+        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
     };
     let stop = StopFlag::new();
     // The stop comes with the first batch of entries applied.

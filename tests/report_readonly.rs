@@ -192,6 +192,7 @@ async fn a_read_only_reader_reads_consistently_during_a_sync_cycle() {
         mode: Mode::Pull,
         propagate_deletes: true,
         budget: None,
+        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
     };
     let done = Arc::new(AtomicBool::new(false));
     let sync_done = done.clone();

@@ -39,6 +39,11 @@ pub const DEFAULT_PATH: &str = "/etc/timeweave/config.toml";
 pub const CONFIG_ENV: &str = "TIMEWEAVE_CONFIG";
 /// Every provider's default schedule: every five minutes, on the minute (UTC).
 pub const DEFAULT_SCHEDULE: &str = "0 */5 * * * *";
+/// Time-entry writes a provider instance has in flight at once, unless configured: with
+/// a real provider's round trip of a tenth of a second or more, one at a time leaves most
+/// of a quota unused during a migration.
+pub const DEFAULT_PUSH_CONCURRENCY: usize = 4;
+pub const MAX_PUSH_CONCURRENCY: usize = 32;
 /// TrackingTime's documented API root.
 pub const TRACKINGTIME_DEFAULT_BASE_URL: &str = "https://api.trackingtime.co/api/v4";
 
@@ -308,6 +313,8 @@ pub struct ProviderConfig {
     pub quotas: Vec<Quota>,
     pub timeout: Duration,
     pub max_retries: usize,
+    /// Time-entry writes in flight at once (within the quotas).
+    pub push_concurrency: usize,
     /// TimeTrack's API key (`X-TimeTrack-Api-Key`); `None` for other kinds.
     pub api_key: Option<Secret>,
     /// The TimeTrack API secret / TrackingTime app password / TimeTracker token.

@@ -80,6 +80,7 @@ pub(crate) struct RawProvider {
     pub rate_limit: Option<RawRateLimit>,
     pub timeout_seconds: Option<u64>,
     pub max_retries: Option<usize>,
+    pub push_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

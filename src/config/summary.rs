@@ -121,6 +121,7 @@ fn provider(out: &mut String, p: &ProviderConfig) {
         "    propagate deletes: {}",
         yes_no(p.propagate_deletes)
     );
+    let _ = writeln!(out, "    push concurrency: {}", p.push_concurrency);
 }
 
 fn quota(q: &Quota) -> String {

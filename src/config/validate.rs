@@ -16,8 +16,8 @@ use super::error::{describe_origin, Problem};
 use super::raw::{RawConfig, RawProvider, RawRateLimit, RawSync, Scalar};
 use super::{
     default_quotas, var_name, Config, ConflictPolicy, LedgerConfig, LogConfig, LogFormat, Mode,
-    ProviderConfig, ProviderKind, SecretOrigin, ServerConfig, SyncConfig, DEFAULT_SCHEDULE,
-    TRACKINGTIME_DEFAULT_BASE_URL,
+    ProviderConfig, ProviderKind, SecretOrigin, ServerConfig, SyncConfig, DEFAULT_PUSH_CONCURRENCY,
+    DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY, TRACKINGTIME_DEFAULT_BASE_URL,
 };
 
 const CRON_EXAMPLE: &str = "\"0 */5 * * * *\" (every 5 minutes, at second 0)";
@@ -459,6 +459,14 @@ fn validate_provider(
         );
     }
 
+    let push_concurrency = raw.push_concurrency.unwrap_or(DEFAULT_PUSH_CONCURRENCY);
+    if !(1..=MAX_PUSH_CONCURRENCY).contains(&push_concurrency) {
+        cx.problem(
+            format!("{p}.push_concurrency"),
+            format!("{push_concurrency} is out of range; expected 1 to {MAX_PUSH_CONCURRENCY}"),
+        );
+    }
+
     let quotas = match raw.rate_limit {
         None => default_quotas(kind),
         Some(rl) => validate_rate_limit(cx, &p, rl),
@@ -534,6 +542,7 @@ fn validate_provider(
         quotas,
         timeout: Duration::from_secs(timeout),
         max_retries,
+        push_concurrency,
         api_key,
         api_secret,
         account_id: raw.account_id,

@@ -70,6 +70,8 @@ pub struct ProviderHandle {
     pub propagate_deletes: bool,
     /// Requests a scheduled cycle may spend (from quotas and schedule); `None`: unlimited.
     pub budget: Option<u32>,
+    /// Time-entry writes in flight at once (1: one at a time).
+    pub push_concurrency: usize,
 }
 
 impl std::fmt::Debug for ProviderHandle {

@@ -27,6 +27,25 @@ fn ledger_refs_as_remote(r: &Record<timeweave_contract::CanonicalId>) -> Record<
     }
 }
 
+/// A create or update to send.
+enum Write {
+    Create {
+        key: String,
+        payload: Record<RemoteId>,
+    },
+    Update {
+        target: UpdateTarget,
+        payload: Record<RemoteId>,
+    },
+}
+
+/// A write whose intent is committed, waiting to be sent.
+struct Prepared {
+    rec: StoredRecord,
+    write: Write,
+    intent: i64,
+}
+
 /// Records read per push-scan query.
 const PUSH_BATCH: i64 = 200;
 
@@ -125,19 +144,36 @@ impl Cycle<'_> {
                     .await?;
                 let Some((last, _)) = batch.last() else { break };
                 after = Some((last.updated_at, last.id.clone()));
+                let mut ready: Vec<Prepared> = Vec::new();
                 for (rec, link) in batch {
-                    self.check_stop()?;
+                    if self.stop.is_stopped() {
+                        break;
+                    }
                     self.report_progress("pushing");
-                    self.push_one(rec, link).await?;
+                    if let Some(write) = self.push_one(rec, link).await? {
+                        ready.push(write);
+                        if ready.len() >= self.h.push_concurrency.max(1) {
+                            self.send(std::mem::take(&mut ready)).await?;
+                        }
+                    }
                 }
+                // Writes whose intents are committed are sent before a stop takes effect.
+                self.send(ready).await?;
+                self.check_stop()?;
             }
         }
         Ok(())
     }
 
-    async fn push_one(&mut self, rec: StoredRecord, link: Option<Link>) -> Result<(), Abort> {
+    /// Plans one record and carries out what needs no provider write; a create or update
+    /// comes back prepared (its intent committed) for `send`, which sends several at once.
+    async fn push_one(
+        &mut self,
+        rec: StoredRecord,
+        link: Option<Link>,
+    ) -> Result<Option<Prepared>, Abort> {
         if self.blocked.contains(&rec.id) {
-            return Ok(());
+            return Ok(None);
         }
         let kind = rec.record.kind();
         let mapped = if rec.is_live() {
@@ -154,23 +190,23 @@ impl Cycle<'_> {
         );
         let (op, payload) = match (&action, mapped) {
             (PushAction::Skip { reason } | PushAction::Wait { reason }, _) => {
-                return self.skip(&rec, reason).await;
+                return self.skip(&rec, reason).await.map(|()| None);
             }
             (PushAction::Delete { .. }, _) => (WriteOp::Delete, None),
             (PushAction::Create, Ok(p)) => (WriteOp::Create, Some(p.normalised())),
             (PushAction::Update { .. }, Ok(p)) => (WriteOp::Update, Some(p.normalised())),
-            (_, Err(reason)) => return self.skip(&rec, &reason).await,
+            (_, Err(reason)) => return self.skip(&rec, &reason).await.map(|()| None),
         };
         if let Some(p) = &payload {
             if let Err(e) = self.h.provider.check_writable(op, p) {
-                return self.skip(&rec, &e.to_string()).await;
+                return self.skip(&rec, &e.to_string()).await.map(|()| None);
             }
         }
         if let (WriteOp::Update, Some(p), Some(l)) = (op, &payload, &link) {
             // The provider already holds everything of this record it can hold: the change
             // was in a field it has no place for (or was made there too). Nothing to send.
             if content_hash(&p.clone().forget_unheld(&self.caps.unheld)) == l.remote_hash {
-                return self.already_there(&rec).await;
+                return self.already_there(&rec).await.map(|()| None);
             }
         }
         if self.dry_run {
@@ -196,24 +232,34 @@ impl Cycle<'_> {
                 self.landed(&rec, intent, &stand_in).await?;
                 self.counts.pushed -= 1;
             }
-            return Ok(());
+            return Ok(None);
         }
-        match (action, payload) {
-            (PushAction::Create, Some(p)) => self.create(&rec, &p).await,
-            (PushAction::Update { target }, Some(p)) => {
-                let version = link.and_then(|l| l.remote_version);
-                self.update(
-                    &rec,
-                    &p,
-                    UpdateTarget {
-                        id: target,
-                        version,
-                    },
-                )
-                .await
+        let write = match (action, payload) {
+            (PushAction::Create, Some(payload)) => Write::Create {
+                key: idempotency_key(&rec),
+                payload,
+            },
+            (PushAction::Update { target }, Some(payload)) => Write::Update {
+                target: UpdateTarget {
+                    id: target,
+                    version: link.and_then(|l| l.remote_version),
+                },
+                payload,
+            },
+            (PushAction::Delete { target }, _) => {
+                self.delete(&rec, &target, link.as_ref()).await?;
+                return Ok(None);
             }
-            (PushAction::Delete { target }, _) => self.delete(&rec, &target, link.as_ref()).await,
-            _ => Ok(()),
+            _ => return Ok(None),
+        };
+        let prepared = self.prepare(rec, write).await?;
+        if kind == Kind::TimeEntry {
+            Ok(Some(prepared))
+        } else {
+            // References one at a time: providers that create them by name (TimeTrack's
+            // global tasks) would race with themselves.
+            self.send(vec![prepared]).await?;
+            Ok(None)
         }
     }
 
@@ -385,21 +431,62 @@ impl Cycle<'_> {
         Ok(())
     }
 
-    async fn create(
-        &mut self,
-        rec: &StoredRecord,
-        payload: &Record<RemoteId>,
-    ) -> Result<(), Abort> {
-        let key = idempotency_key(rec);
-        let intent = self
-            .intent(rec, PushOp::Create, None, &key, payload)
-            .await?;
-        match self.h.provider.create(payload, &key).await {
-            Ok(remote) => {
-                self.note_unkept(rec, payload, &remote);
-                self.landed(rec, intent, &remote).await
+    /// Commits the intent of a create or update: from here a crash is reconciled.
+    async fn prepare(&mut self, rec: StoredRecord, write: Write) -> Result<Prepared, Abort> {
+        let intent = match &write {
+            Write::Create { key, payload } => {
+                self.intent(&rec, PushOp::Create, None, key, payload)
+                    .await?
             }
-            Err(e) => {
+            Write::Update { target, payload } => {
+                let key = idempotency_key(&rec);
+                self.intent(&rec, PushOp::Update, Some(&target.id), &key, payload)
+                    .await?
+            }
+        };
+        Ok(Prepared { rec, write, intent })
+    }
+
+    /// Sends prepared writes, all at once (the transport's quotas pace them), then settles
+    /// each answer in order. Every answer is settled even when one of them aborts the
+    /// cycle; the first abort is returned.
+    async fn send(&mut self, prepared: Vec<Prepared>) -> Result<(), Abort> {
+        if prepared.is_empty() {
+            return Ok(());
+        }
+        let provider = self.h.provider.clone();
+        let answers = futures::future::join_all(prepared.iter().map(|p| {
+            let provider = &provider;
+            async move {
+                match &p.write {
+                    Write::Create { key, payload } => provider.create(payload, key).await,
+                    Write::Update { target, payload } => provider.update(target, payload).await,
+                }
+            }
+        }))
+        .await;
+        let mut first_abort = None;
+        for (p, answer) in prepared.into_iter().zip(answers) {
+            if let Err(abort) = self.settle(p, answer).await {
+                first_abort.get_or_insert(abort);
+            }
+        }
+        first_abort.map_or(Ok(()), Err)
+    }
+
+    /// What a create's or update's answer means for the ledger.
+    async fn settle(
+        &mut self,
+        p: Prepared,
+        answer: Result<RemoteRecord, ProviderError>,
+    ) -> Result<(), Abort> {
+        let Prepared { rec, write, intent } = p;
+        match (write, answer) {
+            (Write::Create { payload, .. } | Write::Update { payload, .. }, Ok(remote)) => {
+                self.note_unkept(&rec, &payload, &remote);
+                self.landed(&rec, intent, &remote).await
+            }
+            (Write::Create { .. }, Err(e)) => {
                 // The outcome of a create that failed in transit is unknown: keep the intent
                 // for the next cycle's reconciliation, which looks before re-sending.
                 let unknown = matches!(
@@ -420,28 +507,9 @@ impl Cycle<'_> {
                     );
                 }
                 self.clear(intent).await?;
-                self.refused(rec, "create", e).await
+                self.refused(&rec, "create", e).await
             }
-        }
-    }
-
-    async fn update(
-        &mut self,
-        rec: &StoredRecord,
-        payload: &Record<RemoteId>,
-        target: UpdateTarget,
-    ) -> Result<(), Abort> {
-        let key = idempotency_key(rec);
-        let intent = self
-            .intent(rec, PushOp::Update, Some(&target.id), &key, payload)
-            .await?;
-        let outcome = self.h.provider.update(&target, payload).await;
-        match outcome {
-            Ok(remote) => {
-                self.note_unkept(rec, payload, &remote);
-                self.landed(rec, intent, &remote).await
-            }
-            Err(ProviderError::NotFound { .. }) => {
+            (Write::Update { target, .. }, Err(ProviderError::NotFound { .. })) => {
                 // Deleted remotely while edited in the ledger: the edit wins; it is sent
                 // again as a new record on the next pass.
                 let mut tx = self.ledger.write().await?;
@@ -451,9 +519,9 @@ impl Cycle<'_> {
                 tx.commit().await?;
                 Ok(())
             }
-            Err(e) => {
+            (Write::Update { .. }, Err(e)) => {
                 self.clear(intent).await?;
-                self.refused(rec, "update", e).await
+                self.refused(&rec, "update", e).await
             }
         }
     }

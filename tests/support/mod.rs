@@ -166,6 +166,7 @@ impl Sims {
                 mode: Mode::Both,
                 propagate_deletes: true,
                 budget: None,
+                push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
             });
         }
         out

@@ -15,11 +15,10 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave::memory::MemoryProvider;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
-use timeweave_contract::{Kind, Record};
+use timeweave_contract::Kind;
 
 use crate::support::{self, metric, Layout};
 
@@ -47,19 +46,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     println!("# ingest: {entries} entries through the engine from an in-process source");
     let dir = tempfile::tempdir()?;
     let layout = Layout::new(PEOPLE);
-    let source = Arc::new(MemoryProvider::new(PAGE_SIZE));
-    let people: Vec<_> = (0..PEOPLE)
-        .map(|i| source.put(Record::Person(support::person(i))))
-        .collect();
-    let client = source.put(Record::Client(support::client()));
-    let project = source.put(Record::Project(support::project(client)));
-    for u in 0..entries {
-        source.put(Record::TimeEntry(layout.entry(
-            u,
-            &people[layout.person(u)],
-            &project,
-        )));
-    }
+    let source = Arc::new(support::memory_source(&layout, entries, PAGE_SIZE));
 
     let ledger = Ledger::open(&dir.path().join("ledger.db")).await?;
     let engine = Engine::new(
@@ -74,6 +61,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         mode: Mode::Pull,
         propagate_deletes: true,
         budget: None,
+        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
     };
     let started = Instant::now();
     let report = engine

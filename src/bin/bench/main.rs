@@ -3,14 +3,15 @@
 //!
 //! ```text
 //! cargo build --release --bins
-//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|all] [--entries N] [--seconds S]
+//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|all] [--entries N] [--seconds S]
 //! ```
 //!
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
-//! nochange 100,000, convergence 10,000 per provider); `--seconds` the rate-limit run (120).
+//! nochange 100,000, convergence 10,000 per provider, migrate 500); `--seconds` the rate-limit run (120).
 
 mod convergence;
 mod ingest;
+mod migrate;
 mod nochange;
 mod pull;
 mod ratelimit;
@@ -19,7 +20,7 @@ mod support;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|all] [--entries N] [--seconds S]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|all] [--entries N] [--seconds S]";
 
 struct Args {
     which: String,
@@ -52,7 +53,9 @@ fn parse() -> Result<Args, String> {
             }
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
-            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "all" => args.which = a,
+            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate" | "all" => {
+                args.which = a
+            }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -75,6 +78,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     }
     if all || args.which == "convergence" {
         convergence::run(args.entries.unwrap_or(10_000)).await?;
+    }
+    if all || args.which == "migrate" {
+        migrate::run(args.entries.unwrap_or(500)).await?;
     }
     Ok(())
 }

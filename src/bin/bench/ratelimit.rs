@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave::memory::MemoryProvider;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::testkit::SimulatorControl;
-use timeweave_contract::{Kind, Record};
+use timeweave_contract::Kind;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 
@@ -28,19 +27,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     let layout = Layout::new(PEOPLE);
 
     // The backlog: pulled into the ledger from an in-process source.
-    let source = Arc::new(MemoryProvider::new(5_000));
-    let people: Vec<_> = (0..PEOPLE)
-        .map(|i| source.put(Record::Person(support::person(i))))
-        .collect();
-    let client = source.put(Record::Client(support::client()));
-    let project = source.put(Record::Project(support::project(client)));
-    for u in 0..backlog {
-        source.put(Record::TimeEntry(layout.entry(
-            u,
-            &people[layout.person(u)],
-            &project,
-        )));
-    }
+    let source = Arc::new(support::memory_source(&layout, backlog, 5_000));
 
     // The target: the same people exist there (people are matched by e-mail), nothing else.
     let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
@@ -84,6 +71,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
         mode: Mode::Pull,
         propagate_deletes: true,
         budget: None,
+        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
     };
     let r = engine
         .run_cycle(

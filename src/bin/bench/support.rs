@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use timeweave::memory::MemoryProvider;
 use timeweave_contract::testkit::{work_entry, SimulatorControl};
-use timeweave_contract::{Client, Person, Project, RemoteId, TimeEntry};
+use timeweave_contract::{Client, Person, Project, Record, RemoteId, TimeEntry};
 
 /// How synthetic entries are laid out: entry `u` belongs to person `u % people`; each person
 /// books `SLOTS_PER_DAY` hour-long slots a working day (08:00 to 16:00 UTC), 20 minutes
@@ -66,6 +67,25 @@ impl Layout {
             &format!("bench entry {u}"),
         )
     }
+}
+
+/// An in-process source holding the layout's people, one client and project, and `entries`
+/// entries of them, served in pages of `page_size`.
+pub fn memory_source(layout: &Layout, entries: usize, page_size: usize) -> MemoryProvider {
+    let source = MemoryProvider::new(page_size);
+    let people: Vec<_> = (0..layout.people)
+        .map(|i| source.put(Record::Person(person(i))))
+        .collect();
+    let client = source.put(Record::Client(client()));
+    let project = source.put(Record::Project(project(client)));
+    for u in 0..entries {
+        source.put(Record::TimeEntry(layout.entry(
+            u,
+            &people[layout.person(u)],
+            &project,
+        )));
+    }
+    source
 }
 
 pub fn person(i: usize) -> Person {
