@@ -107,6 +107,7 @@ fn minimal_config_gets_every_default() {
     assert_eq!(p.jitter, Duration::ZERO);
     assert_eq!(p.timeout, Duration::from_secs(30));
     assert_eq!(p.max_retries, 5);
+    assert_eq!(p.push_concurrency, 4);
     assert_eq!(
         p.quotas,
         vec![Quota::per_minute(100), Quota::per_hour(1000)]
@@ -623,6 +624,16 @@ fn numeric_ranges_are_checked() {
         load(&with_provider("max_retries = 100"), &[]),
         "providers.tt.max_retries",
         &["0 to 20"],
+    );
+    err(
+        load(&with_provider("push_concurrency = 0"), &[]),
+        "providers.tt.push_concurrency",
+        &["1 to 32"],
+    );
+    err(
+        load(&with_provider("push_concurrency = 64"), &[]),
+        "providers.tt.push_concurrency",
+        &["1 to 32"],
     );
     err(
         load(
