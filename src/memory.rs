@@ -82,6 +82,7 @@ impl MemoryProvider {
                 entry_page_size: page_size.max(1) as u32,
                 idempotent_create: true,
                 unheld: Vec::new(),
+                read_only: Vec::new(),
             },
             state: Mutex::new(State {
                 next_id: 1000,

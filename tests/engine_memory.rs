@@ -435,6 +435,52 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
 }
 
 #[tokio::test]
+async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
+    // a wins every conflict; b cannot hold tags.
+    let b = MemoryProvider::new(7);
+    let caps = Capabilities {
+        unheld: vec![Field::EntryTags],
+        ..b.capabilities()
+    };
+    let w = world_of(
+        vec![
+            ("a", Mode::Both, MemoryProvider::new(7)),
+            ("b", Mode::Both, b.with_capabilities(caps)),
+        ],
+        ConflictPolicy::Prefer(vec!["a".into(), "b".into()]),
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let a_entry = w.p(0).put(entry(&person, &project, 2, 9, "first"));
+    w.rounds(2).await;
+    let (b_entry, mut in_b) = only(w.p(1), Kind::TimeEntry);
+
+    // At the same time: new notes in b, new tags in a (which b cannot hold).
+    if let Record::TimeEntry(e) = &mut in_b {
+        e.notes = Some("notes from b".into());
+    }
+    w.p(1).edit(&b_entry, in_b);
+    let mut in_a = w.p(0).get_now(Kind::TimeEntry, &a_entry).unwrap().record;
+    if let Record::TimeEntry(e) = &mut in_a {
+        e.tags = ["from-a".to_owned()].into();
+    }
+    w.p(0).edit(&a_entry, in_a);
+    w.rounds(2).await;
+
+    // Both edits everywhere they can be held; nothing to settle.
+    match w.p(0).get_now(Kind::TimeEntry, &a_entry).map(|r| r.record) {
+        Some(Record::TimeEntry(e)) => {
+            assert_eq!(e.notes.as_deref(), Some("notes from b"));
+            assert_eq!(e.tags, ["from-a".to_owned()].into());
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert!(tx.conflicts(false).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_field_a_provider_drops_without_saying_so_is_reported() {
     let w = world_of(
         vec![
@@ -516,6 +562,55 @@ async fn time_entries_are_written_several_at_once_and_references_one_at_a_time()
         assert_eq!(w.p(1).max_writes_at_once(Kind::Project), 1);
         assert_eq!(w.p(1).max_writes_at_once(Kind::Client), 1);
     }
+}
+
+#[tokio::test]
+async fn an_overlap_refused_within_a_batch_is_retried_alone() {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    for k in 0..6 {
+        w.p(0)
+            .put(entry(&person, &project, 2 + k, 9, &format!("entry {k}")));
+    }
+    // The first write of b's first batch is refused as an overlap: sent alone, in order,
+    // the slot would have been free (another write of the batch vacates it).
+    let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hook = {
+        let (b, fired) = (w.providers[1].0.clone(), fired.clone());
+        Arc::new(move |p: &timeweave::sync::Progress<'_>| {
+            if p.provider == "b"
+                && p.phase == "pushing"
+                // The client and the project are in: the next write is an entry.
+                && p.counts.pushed == 2
+                && !fired.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                b.inject(vec![MemoryFault::Fail(ProviderError::Conflict {
+                    reason: timeweave_contract::ConflictReason::Overlap,
+                    message: "overlaps another entry".into(),
+                })]);
+            }
+        })
+    };
+    let engine = w.engine.clone().with_progress(hook);
+    for i in 0..2 {
+        let r = engine
+            .run_cycle(&w.providers[i].1, CycleOptions::default())
+            .await
+            .unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+    assert!(fired.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(contents(w.p(1)), contents(w.p(0)));
+    assert_eq!(
+        contents(w.p(1)).len(),
+        6,
+        "the refused entry was sent again"
+    );
 }
 
 #[tokio::test]

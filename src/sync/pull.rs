@@ -293,6 +293,24 @@ impl Cycle<'_> {
                     }
                 }
             }
+            // Both sides changed, but the ledger only in fields this provider cannot hold
+            // (it still matches what the provider had at the last sync): no conflict, the
+            // provider's edit applies with the ledger's values laid over those fields.
+            let mut ledger_base: Option<ContentHash> = None;
+            if let (false, Some(l), Some(rec)) = (unheld.is_empty(), link, ledger) {
+                if l.is_live()
+                    && rec.is_live()
+                    && hashes[i] != l.remote_hash
+                    && rec.hash != l.canonical_hash
+                {
+                    if let Ok(as_remote) = refs::to_remote(tx, &name, &rec.record).await? {
+                        let held = as_remote.normalised().forget_unheld(&unheld);
+                        if content_hash(&held) == l.remote_hash {
+                            ledger_base = Some(rec.hash.clone());
+                        }
+                    }
+                }
+            }
             let mapped_hash = &mapped_hashes[i];
             // Modification times cost a query each: only fetched where a conflict can arise.
             let ledger_time = match (ledger, link) {
@@ -328,7 +346,7 @@ impl Cycle<'_> {
                 mapped: mapped[i].as_ref().map_err(String::as_str),
                 link: link.map(|l| LinkSide {
                     remote_hash: &l.remote_hash,
-                    canonical_hash: &l.canonical_hash,
+                    canonical_hash: ledger_base.as_ref().unwrap_or(&l.canonical_hash),
                     remote_version: l.remote_version.as_deref(),
                     remote_deleted: !l.is_live(),
                 }),

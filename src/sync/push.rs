@@ -6,8 +6,8 @@
 
 use timeweave_contract::fields::unkept;
 use timeweave_contract::{
-    content_hash, CanonicalId, Kind, ProviderError, Record, RemoteId, RemoteRecord, UpdateTarget,
-    WriteOp,
+    content_hash, CanonicalId, ConflictReason, Kind, Provider, ProviderError, Record, RemoteId,
+    RemoteRecord, UpdateTarget, WriteOp,
 };
 
 use super::engine::{Abort, Cycle};
@@ -44,6 +44,14 @@ struct Prepared {
     rec: StoredRecord,
     write: Write,
     intent: i64,
+}
+
+/// Sends one prepared write.
+async fn write_to(provider: &dyn Provider, p: &Prepared) -> Result<RemoteRecord, ProviderError> {
+    match &p.write {
+        Write::Create { key, payload } => provider.create(payload, key).await,
+        Write::Update { target, payload } => provider.update(target, payload).await,
+    }
 }
 
 /// Records read per push-scan query.
@@ -150,11 +158,10 @@ impl Cycle<'_> {
                         break;
                     }
                     self.report_progress("pushing");
-                    if let Some(write) = self.push_one(rec, link).await? {
-                        ready.push(write);
-                        if ready.len() >= self.h.push_concurrency.max(1) {
-                            self.send(std::mem::take(&mut ready)).await?;
-                        }
+                    if let Err(abort) = self.push_one(rec, link, &mut ready).await {
+                        // Nothing of `ready` was sent: its intents would only cost lookups.
+                        self.abandon(ready).await;
+                        return Err(abort);
                     }
                 }
                 // Writes whose intents are committed are sent before a stop takes effect.
@@ -165,15 +172,17 @@ impl Cycle<'_> {
         Ok(())
     }
 
-    /// Plans one record and carries out what needs no provider write; a create or update
-    /// comes back prepared (its intent committed) for `send`, which sends several at once.
+    /// Plans one record and carries it out. A time-entry create or update is prepared (its
+    /// intent committed) and joins `ready`, which is sent once it holds `push_concurrency`
+    /// writes; `ready` is sent before a delete, so writes keep their order around it.
     async fn push_one(
         &mut self,
         rec: StoredRecord,
         link: Option<Link>,
-    ) -> Result<Option<Prepared>, Abort> {
+        ready: &mut Vec<Prepared>,
+    ) -> Result<(), Abort> {
         if self.blocked.contains(&rec.id) {
-            return Ok(None);
+            return Ok(());
         }
         let kind = rec.record.kind();
         let mapped = if rec.is_live() {
@@ -190,23 +199,23 @@ impl Cycle<'_> {
         );
         let (op, payload) = match (&action, mapped) {
             (PushAction::Skip { reason } | PushAction::Wait { reason }, _) => {
-                return self.skip(&rec, reason).await.map(|()| None);
+                return self.skip(&rec, reason).await;
             }
             (PushAction::Delete { .. }, _) => (WriteOp::Delete, None),
             (PushAction::Create, Ok(p)) => (WriteOp::Create, Some(p.normalised())),
             (PushAction::Update { .. }, Ok(p)) => (WriteOp::Update, Some(p.normalised())),
-            (_, Err(reason)) => return self.skip(&rec, &reason).await.map(|()| None),
+            (_, Err(reason)) => return self.skip(&rec, &reason).await,
         };
         if let Some(p) = &payload {
             if let Err(e) = self.h.provider.check_writable(op, p) {
-                return self.skip(&rec, &e.to_string()).await.map(|()| None);
+                return self.skip(&rec, &e.to_string()).await;
             }
         }
         if let (WriteOp::Update, Some(p), Some(l)) = (op, &payload, &link) {
             // The provider already holds everything of this record it can hold: the change
             // was in a field it has no place for (or was made there too). Nothing to send.
-            if content_hash(&p.clone().forget_unheld(&self.caps.unheld)) == l.remote_hash {
-                return self.already_there(&rec).await.map(|()| None);
+            if content_hash(&p.clone().forget_unheld(&self.caps.not_writable())) == l.remote_hash {
+                return self.already_there(&rec).await;
             }
         }
         if self.dry_run {
@@ -232,7 +241,7 @@ impl Cycle<'_> {
                 self.landed(&rec, intent, &stand_in).await?;
                 self.counts.pushed -= 1;
             }
-            return Ok(None);
+            return Ok(());
         }
         let write = match (action, payload) {
             (PushAction::Create, Some(payload)) => Write::Create {
@@ -247,19 +256,30 @@ impl Cycle<'_> {
                 payload,
             },
             (PushAction::Delete { target }, _) => {
-                self.delete(&rec, &target, link.as_ref()).await?;
-                return Ok(None);
+                self.send(std::mem::take(ready)).await?;
+                return self.delete(&rec, &target, link.as_ref()).await;
             }
-            _ => return Ok(None),
+            _ => return Ok(()),
         };
         let prepared = self.prepare(rec, write).await?;
-        if kind == Kind::TimeEntry {
-            Ok(Some(prepared))
-        } else {
+        if kind != Kind::TimeEntry {
             // References one at a time: providers that create them by name (TimeTrack's
             // global tasks) would race with themselves.
-            self.send(vec![prepared]).await?;
-            Ok(None)
+            return self.send(vec![prepared]).await;
+        }
+        ready.push(prepared);
+        if ready.len() >= self.h.push_concurrency.max(1) {
+            self.send(std::mem::take(ready)).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops prepared writes that were never sent, with their intents.
+    async fn abandon(&mut self, prepared: Vec<Prepared>) {
+        for p in prepared {
+            if let Err(e) = self.clear(p.intent).await {
+                tracing::warn!(provider = %self.h.name, "an unsent write's intent stays open (reconciled next cycle): {e}");
+            }
         }
     }
 
@@ -271,7 +291,7 @@ impl Cycle<'_> {
         payload: &Record<RemoteId>,
         answer: &RemoteRecord,
     ) {
-        let expected = payload.clone().forget_unheld(&self.caps.unheld);
+        let expected = payload.clone().forget_unheld(&self.caps.not_writable());
         for u in unkept(&expected, &answer.record) {
             let example = || {
                 format!(
@@ -455,18 +475,33 @@ impl Cycle<'_> {
             return Ok(());
         }
         let provider = self.h.provider.clone();
-        let answers = futures::future::join_all(prepared.iter().map(|p| {
-            let provider = &provider;
-            async move {
-                match &p.write {
-                    Write::Create { key, payload } => provider.create(payload, key).await,
-                    Write::Update { target, payload } => provider.update(target, payload).await,
-                }
-            }
-        }))
-        .await;
+        let together = prepared.len() > 1;
+        let answers =
+            futures::future::join_all(prepared.iter().map(|p| write_to(provider.as_ref(), p)))
+                .await;
         let mut first_abort = None;
+        let mut again = Vec::new();
         for (p, answer) in prepared.into_iter().zip(answers) {
+            // Sent one at a time, in order, this write might have found the slot it takes
+            // already vacated (an entry moved away by another write of the same batch):
+            // an overlap or duplicate refusal from a batch is retried alone, after it.
+            let refused_for_order = matches!(
+                &answer,
+                Err(ProviderError::Conflict {
+                    reason: ConflictReason::Overlap | ConflictReason::Duplicate,
+                    ..
+                })
+            );
+            if together && refused_for_order {
+                again.push(p);
+                continue;
+            }
+            if let Err(abort) = self.settle(p, answer).await {
+                first_abort.get_or_insert(abort);
+            }
+        }
+        for p in again {
+            let answer = write_to(provider.as_ref(), &p).await;
             if let Err(abort) = self.settle(p, answer).await {
                 first_abort.get_or_insert(abort);
             }

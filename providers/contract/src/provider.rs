@@ -189,9 +189,19 @@ pub struct Capabilities {
     /// and drops them on write. The engine keeps the ledger's value for them (see
     /// `fields.rs`).
     pub unheld: Vec<Field>,
+    /// Canonical fields this provider holds and lists (they can be edited in its own app)
+    /// but its API cannot write. Edits made there are real and are taken in; a write is
+    /// not expected to carry them.
+    pub read_only: Vec<Field>,
 }
 
 impl Capabilities {
+    /// Every field a write to this provider cannot set: unheld and read-only ones. What a
+    /// write's answer is compared against is the payload with these forgotten.
+    pub fn not_writable(&self) -> Vec<Field> {
+        self.unheld.iter().chain(&self.read_only).copied().collect()
+    }
+
     pub fn support(&self, kind: Kind) -> KindSupport {
         match kind {
             Kind::Person => self.person,

@@ -275,7 +275,7 @@ pub mod conformance {
     /// another provider set; a wrong declaration would make it ignore real edits.
     pub async fn declared_fields(p: &dyn Provider, sim: &dyn SimulatorControl) {
         p.connect().await.expect("connect");
-        let unheld = p.capabilities().unheld;
+        let unheld = p.capabilities().not_writable();
         let (person, _) = seed_basics(sim, "fields");
         let client = Record::Client(Client {
             name: "Fields Client".into(),

@@ -830,9 +830,10 @@ impl Provider for TimeTrackerAdapter {
             // and task creates are not: the engine must use `find_created` after an unknown
             // outcome.
             idempotent_create: false,
+            unheld: Vec::new(),
             // Clients are created with a name and an e-mail only, and never updated: the
-            // `description` the server lists is not ours to set.
-            unheld: vec![Field::ClientNotes],
+            // `description` the server lists (edited in its web app) is not ours to set.
+            read_only: vec![Field::ClientNotes],
         }
     }
 

@@ -919,6 +919,7 @@ impl Provider for TrackingTimeAdapter {
             idempotent_create: false,
             // Users have no username; events carry no tags in the API the adapter uses.
             unheld: vec![Field::PersonUsername, Field::EntryTags],
+            read_only: Vec::new(),
         }
     }
 

@@ -251,6 +251,7 @@ impl Provider for TimeTrackAdapter {
             // Projects have no billable flag (they read as billable); tasks have no status
             // (they read as active).
             unheld: vec![Field::ProjectBillable, Field::TaskArchived],
+            read_only: Vec::new(),
         }
     }
 
