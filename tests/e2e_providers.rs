@@ -663,6 +663,42 @@ async fn a_delete_never_takes_a_later_record_under_the_same_id() {
 }
 
 #[tokio::test]
+async fn a_delete_to_an_id_that_cannot_be_read_is_held_back_and_recorded_once() {
+    let (env, _) = seeded().await;
+    env.rounds(2).await;
+    let (id, notes, _) = newest_entry(&env, 2).await;
+    // Deleted in timetrack; in TimeTracker the entry can no longer be read (its start is
+    // garbage), so whether the id still names it is unknown.
+    let in_timetrack = list_all(
+        env.handles[0].provider.as_ref(),
+        Kind::TimeEntry,
+        ListScope::StartedIn(Window::new(day(400), day(-30))),
+    )
+    .await
+    .into_iter()
+    .find(
+        |e| matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some(notes.as_str())),
+    )
+    .expect("the entry is in timetrack")
+    .id;
+    assert!(env.sim(0).remove(Kind::TimeEntry, &in_timetrack));
+    let n: i64 = id.as_str().parse().unwrap();
+    assert!(env
+        .tm
+        .corrupt_entry(n, "start_time", serde_json::json!("not a time")));
+    env.rounds(2).await; // no cycle errors: recorded once, not failing every cycle
+    assert!(env.tm.entry_json(n).is_some(), "not deleted blind");
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("timetracker")).await.unwrap();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.reason.contains("can no longer be read to check")),
+        "{issues:?}"
+    );
+}
+
+#[tokio::test]
 async fn many_later_incarnations_at_once_trip_the_mass_delete_guard() {
     let (env, _) = seeded().await;
     let (_, _, r) = newest_entry(&env, 2).await;

@@ -143,7 +143,13 @@ impl Cycle<'_> {
             let mut on_page: HashSet<(Kind, RemoteId)> = HashSet::new();
             for item in items {
                 match item {
-                    PageItem::Invalid(bad) => self.invalid(tx, &bad).await?,
+                    PageItem::Invalid(bad) => {
+                        // Listed, only unreadable: present, so never inferred deleted.
+                        if let (true, Some(id)) = (bad.kind == kind, &bad.remote_id) {
+                            seen.insert(id.clone());
+                        }
+                        self.invalid(tx, &bad).await?
+                    }
                     PageItem::Record(r) => {
                         let key = (r.kind(), r.id.clone());
                         if !on_page.insert(key.clone()) {

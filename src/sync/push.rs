@@ -587,6 +587,17 @@ impl Cycle<'_> {
                     tx.commit().await?;
                     return Ok(());
                 }
+                // The record at that id cannot be read (e.g. booked on neither a project
+                // nor a client): whether it is still ours is unknown, so it is not deleted,
+                // and that is recorded once rather than failing every cycle.
+                Err(e @ ProviderError::Malformed { .. }) => {
+                    let reason = format!(
+                        "delete of {kind} '{}' not sent: {} {target} can no longer be read to check it is still this record ({e})",
+                        rec.record.label(),
+                        kind
+                    );
+                    return self.skip(rec, &reason).await;
+                }
                 Err(e) => return self.refused(rec, "delete", e).await,
             }
         }
