@@ -28,8 +28,15 @@ const NAMES: [&str; 3] = ["timetrack", "trackingtime", "timetracker"];
 
 impl Env {
     async fn new(extra: &str) -> Env {
+        Env::with_trackingtime(extra, Default::default()).await
+    }
+
+    async fn with_trackingtime(
+        extra: &str,
+        trackingtime: timeweave_trackingtime::sim::SimOptions,
+    ) -> Env {
         let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-        let tg = timeweave_trackingtime::sim::SimServer::start(Default::default())
+        let tg = timeweave_trackingtime::sim::SimServer::start(trackingtime)
             .await
             .unwrap();
         let tm = std::sync::Arc::new(
@@ -695,6 +702,50 @@ async fn a_delete_to_an_id_that_cannot_be_read_is_held_back_and_recorded_once() 
             .iter()
             .any(|i| i.reason.contains("can no longer be read to check")),
         "{issues:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_a_parameter_is_reported_not_silent() {
+    // A TrackingTime server that ignores the (undocumented) project billing parameters.
+    let env = Env::with_trackingtime(
+        "",
+        timeweave_trackingtime::sim::SimOptions {
+            accept_project_billing_params: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let client = env.sim(2).add_client(&Client {
+        name: "Acme".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
+    env.sim(2).add_project(&Project {
+        client: Some(client),
+        name: "Billable work".into(),
+        billable: true,
+        hourly_rate_cents: Some(9000),
+        archived: false,
+    });
+    let mut warnings = Vec::new();
+    for i in [2, 1] {
+        let r = env.cycle(i).await;
+        assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+        warnings.extend(r.warnings);
+    }
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("trackingtime did not keep project.billable")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("trackingtime did not keep project.hourly_rate")),
+        "{warnings:?}"
     );
 }
 
