@@ -434,18 +434,14 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
     }
 }
 
-#[tokio::test]
-async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
-    // a wins every conflict; b cannot hold tags.
-    let b = MemoryProvider::new(7);
-    let caps = Capabilities {
-        unheld: vec![Field::EntryTags],
-        ..b.capabilities()
-    };
+/// a and b (b as given) hold one synced entry; then, at the same time, b edits its notes
+/// and a its tags, and every provider cycles twice. a would win any conflict, so without a
+/// merge b's edit is lost. Returns the world and the entry's id in a and in b.
+async fn notes_in_b_and_tags_in_a(b: MemoryProvider) -> (World, RemoteId, RemoteId) {
     let w = world_of(
         vec![
             ("a", Mode::Both, MemoryProvider::new(7)),
-            ("b", Mode::Both, b.with_capabilities(caps)),
+            ("b", Mode::Both, b),
         ],
         ConflictPolicy::Prefer(vec!["a".into(), "b".into()]),
     )
@@ -455,8 +451,6 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     let a_entry = w.p(0).put(entry(&person, &project, 2, 9, "first"));
     w.rounds(2).await;
     let (b_entry, mut in_b) = only(w.p(1), Kind::TimeEntry);
-
-    // At the same time: new notes in b, new tags in a (which b cannot hold).
     if let Record::TimeEntry(e) = &mut in_b {
         e.notes = Some("notes from b".into());
     }
@@ -467,7 +461,18 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     }
     w.p(0).edit(&a_entry, in_a);
     w.rounds(2).await;
+    (w, a_entry, b_entry)
+}
 
+#[tokio::test]
+async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
+    // b cannot hold tags.
+    let b = MemoryProvider::new(7);
+    let caps = Capabilities {
+        unheld: vec![Field::EntryTags],
+        ..b.capabilities()
+    };
+    let (w, a_entry, _) = notes_in_b_and_tags_in_a(b.with_capabilities(caps)).await;
     // Both edits everywhere they can be held; nothing to settle.
     match w.p(0).get_now(Kind::TimeEntry, &a_entry).map(|r| r.record) {
         Some(Record::TimeEntry(e)) => {
@@ -478,6 +483,48 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     }
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert!(tx.conflicts(false).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn edits_of_different_fields_in_two_providers_both_survive() {
+    let (w, a_entry, b_entry) = notes_in_b_and_tags_in_a(MemoryProvider::new(7)).await;
+    for (p, id) in [(w.p(0), &a_entry), (w.p(1), &b_entry)] {
+        match p.get_now(Kind::TimeEntry, id).map(|r| r.record) {
+            Some(Record::TimeEntry(e)) => {
+                assert_eq!(e.notes.as_deref(), Some("notes from b"));
+                assert_eq!(e.tags, ["from-a".to_owned()].into());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert!(
+        tx.conflicts(false).await.unwrap().is_empty(),
+        "merged, no conflict"
+    );
+    assert_eq!(
+        tx.count_versions().await.unwrap(),
+        0,
+        "versions no link names are pruned"
+    );
+    drop(tx);
+
+    // The same field edited on both sides is still a conflict, settled by the policy.
+    let mut in_b = w.p(1).get_now(Kind::TimeEntry, &b_entry).unwrap().record;
+    if let Record::TimeEntry(e) = &mut in_b {
+        e.notes = Some("b again".into());
+    }
+    w.p(1).edit(&b_entry, in_b);
+    let mut in_a = w.p(0).get_now(Kind::TimeEntry, &a_entry).unwrap().record;
+    if let Record::TimeEntry(e) = &mut in_a {
+        e.notes = Some("a again".into());
+    }
+    w.p(0).edit(&a_entry, in_a);
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(1)), contents(w.p(0)));
+    assert_eq!(contents(w.p(0))[0].1, "a again", "a wins by preference");
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.conflicts(false).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

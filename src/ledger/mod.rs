@@ -16,6 +16,7 @@ mod records;
 mod reports;
 mod runs;
 mod time;
+mod versions;
 
 pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::Cursor;

@@ -214,6 +214,13 @@ impl Tx {
     ) -> Result<ContentHash> {
         let record = record.clone().normalised();
         let hash = content_hash(&record);
+        // The version links still name is kept for three-way merges.
+        if let Some(old) = self.get_record(record.kind(), id).await? {
+            if old.hash != hash {
+                self.keep_version_if_linked(id, &old.record, &old.hash, now)
+                    .await?;
+            }
+        }
         let now_text = to_text_precise(now);
         let deleted_sql = format!(
             "SELECT deleted_at IS NOT NULL FROM {} WHERE id = ?",

@@ -722,3 +722,56 @@ async fn entry_candidates_for_a_whole_page() {
         "linked in that provider: not a candidate there"
     );
 }
+
+#[tokio::test]
+async fn a_version_links_still_name_is_kept_until_none_does() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let a = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let unlinked = tx
+        .insert_record(&person("u@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let r1 = RemoteId::from("1");
+    tx.upsert_link(&link("tt", Kind::Person, &a.id, &r1, &a.hash), now())
+        .await
+        .unwrap();
+    // Changed away from the version the link names: kept, and readable as that record.
+    let renamed = Record::Person(Person {
+        display_name: "A. Person".into(),
+        email: Some("a@example.com".into()),
+        username: None,
+    });
+    let new_hash = tx
+        .update_record(&a.id, &renamed, "tm", now())
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.record_version(Kind::Person, &a.id, &a.hash)
+            .await
+            .unwrap(),
+        Some(a.record.clone())
+    );
+    assert_eq!(
+        tx.record_version(Kind::Client, &a.id, &a.hash)
+            .await
+            .unwrap(),
+        None,
+        "a version is read as its own kind only"
+    );
+    // A record no link names keeps no version.
+    tx.update_record(&unlinked.id, &person("u2@example.com"), "tm", now())
+        .await
+        .unwrap();
+    assert_eq!(tx.count_versions().await.unwrap(), 1);
+    // While the link names it, pruning keeps it; once the link moves on, it goes.
+    assert_eq!(tx.prune_versions().await.unwrap(), 0);
+    tx.upsert_link(&link("tt", Kind::Person, &a.id, &r1, &new_hash), now())
+        .await
+        .unwrap();
+    assert_eq!(tx.prune_versions().await.unwrap(), 1);
+    assert_eq!(tx.count_versions().await.unwrap(), 0);
+}

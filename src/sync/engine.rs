@@ -430,6 +430,13 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
             .await?;
         tx.commit().await?;
     }
+    // Versions kept for merges that no link names any more (this cycle's pushes and
+    // pulls moved its links on).
+    if !c.dry_run {
+        let mut tx = c.ledger.write().await?;
+        tx.prune_versions().await?;
+        tx.commit().await?;
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 //! Push side ([`plan_push`]): create, update or delete on the remote, or skip with a reason.
 
 use chrono::{DateTime, Utc};
+use timeweave_contract::fields::merge;
 use timeweave_contract::{content_hash, CanonicalId, ContentHash, Kind, Record, RemoteId};
 
 use crate::config::Mode;
@@ -96,6 +97,10 @@ pub struct Observation<'a> {
     pub candidates: &'a [LedgerSide<'a>],
     /// The hash of `mapped`, when the caller has it already (`None`: computed here).
     pub mapped_hash: Option<&'a ContentHash>,
+    /// The linked record as both sides held it at the last sync (the ledger version the
+    /// link's canonical hash names), when both changed since and the ledger still has it:
+    /// edits of different fields then merge instead of conflicting.
+    pub base: Option<&'a Record<CanonicalId>>,
 }
 
 /// What to do with one listed remote record.
@@ -125,7 +130,13 @@ pub enum RemoteAction {
     Revive { canonical_id: CanonicalId },
     /// Both changed to the same content: record the link as current.
     Converged { canonical_id: CanonicalId },
-    /// Both changed to different content.
+    /// Both changed, in different fields: the ledger takes `merged` (each field from the
+    /// side that changed it), and the provider is sent it too.
+    Merge {
+        canonical_id: CanonicalId,
+        merged: Box<Record<CanonicalId>>,
+    },
+    /// Both changed the same field to different values.
     Conflict {
         canonical_id: CanonicalId,
         /// `None`: left open (manual policy).
@@ -225,9 +236,15 @@ pub fn plan_remote(o: &Observation<'_>) -> RemoteAction {
         (true, false) => RemoteAction::ApplyRemote { canonical_id: id },
         (true, true) if ledger.deleted => RemoteAction::Revive { canonical_id: id },
         (true, true) if &mapped_hash == ledger.hash => RemoteAction::Converged { canonical_id: id },
-        (true, true) => RemoteAction::Conflict {
-            canonical_id: id,
-            winner: decide(o.policy, o.provider, o.remote_modified_at, ledger),
+        (true, true) => match o.base.and_then(|base| merge(base, ledger.record, mapped)) {
+            Some(merged) => RemoteAction::Merge {
+                canonical_id: id,
+                merged: Box::new(merged),
+            },
+            None => RemoteAction::Conflict {
+                canonical_id: id,
+                winner: decide(o.policy, o.provider, o.remote_modified_at, ledger),
+            },
         },
     }
 }

@@ -317,6 +317,20 @@ impl Cycle<'_> {
                     }
                 }
             }
+            // Both changed (and not only in unheld fields): the version both held at the
+            // last sync, so edits of different fields merge.
+            let mut base: Option<Record<CanonicalId>> = None;
+            if let (true, Some(l), Some(rec), None) =
+                (self.h.mode.pulls(), link, ledger, &ledger_base)
+            {
+                if l.is_live()
+                    && rec.is_live()
+                    && hashes[i] != l.remote_hash
+                    && rec.hash != l.canonical_hash
+                {
+                    base = tx.record_version(kind, &rec.id, &l.canonical_hash).await?;
+                }
+            }
             let mapped_hash = &mapped_hashes[i];
             // Modification times cost a query each: only fetched where a conflict can arise.
             let ledger_time = match (ledger, link) {
@@ -359,6 +373,7 @@ impl Cycle<'_> {
                 ledger: ledger.map(|rec| side(rec, ledger_time)),
                 candidates: &cand_sides,
                 mapped_hash: mapped_hash.as_ref(),
+                base: base.as_ref(),
             };
             let action = plan_remote(&obs);
             if self.dry_run {
@@ -653,6 +668,24 @@ impl Cycle<'_> {
                 self.link(tx, r, remote_hash, &canonical_id, &hash).await?;
                 self.counts.updated += 1;
             }
+            RemoteAction::Merge {
+                canonical_id,
+                merged,
+            } => {
+                tx.update_record(&canonical_id, &merged, &name, self.now)
+                    .await?;
+                // The provider has not got the ledger's side of the merge yet: the link
+                // remembers the remote as seen and the ledger version as not sent.
+                self.link(
+                    tx,
+                    r,
+                    remote_hash,
+                    &canonical_id,
+                    &ContentHash(UNSYNCED.into()),
+                )
+                .await?;
+                self.counts.updated += 1;
+            }
             RemoteAction::Conflict {
                 canonical_id,
                 winner,
@@ -915,6 +948,9 @@ fn describe(action: &RemoteAction, record: &Record<RemoteId>, provider: &str) ->
                 .map(|w| format!("{} wins", w.as_str()))
                 .unwrap_or_else(|| "left open".into())
         ),
+        RemoteAction::Merge { .. } => {
+            format!("merge {what} in the ledger with {provider}'s edits of other fields")
+        }
         RemoteAction::Invalid { reason } => format!("skip {what} from {provider}: {reason}"),
         RemoteAction::Overwrite { .. } => {
             format!("overwrite {what} in {provider} with the ledger version")

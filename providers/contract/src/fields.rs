@@ -218,6 +218,103 @@ pub fn unkept<R>(sent: &Record<R>, kept: &Record<R>) -> Vec<Unkept> {
     out
 }
 
+/// A three-way merge of one record: `base` is what both sides held at their last sync,
+/// `ours` the ledger's version now, `theirs` the provider's (in ledger ids). Each field
+/// takes the side that changed it; when both changed the same field to different values
+/// there is no merge (`None`: a conflict for the policy). A time entry's span (start, end,
+/// break, duration) moves as one field: its parts depend on each other.
+pub fn merge<R: Clone + PartialEq>(
+    base: &Record<R>,
+    ours: &Record<R>,
+    theirs: &Record<R>,
+) -> Option<Record<R>> {
+    /// One field: the side that changed it, or `Err` when both did, differently.
+    fn pick<T: Clone + PartialEq>(base: &T, ours: &T, theirs: &T) -> Result<T, ()> {
+        if theirs == base || theirs == ours {
+            Ok(ours.clone())
+        } else if ours == base {
+            Ok(theirs.clone())
+        } else {
+            Err(())
+        }
+    }
+    let merged = match (base, ours, theirs) {
+        (Record::Person(b), Record::Person(o), Record::Person(t)) => {
+            Record::Person(crate::model::Person {
+                display_name: pick(&b.display_name, &o.display_name, &t.display_name).ok()?,
+                email: pick(&b.email, &o.email, &t.email).ok()?,
+                username: pick(&b.username, &o.username, &t.username).ok()?,
+            })
+        }
+        (Record::Client(b), Record::Client(o), Record::Client(t)) => {
+            Record::Client(crate::model::Client {
+                name: pick(&b.name, &o.name, &t.name).ok()?,
+                email: pick(&b.email, &o.email, &t.email).ok()?,
+                notes: pick(&b.notes, &o.notes, &t.notes).ok()?,
+                archived: pick(&b.archived, &o.archived, &t.archived).ok()?,
+            })
+        }
+        (Record::Project(b), Record::Project(o), Record::Project(t)) => {
+            Record::Project(crate::model::Project {
+                client: pick(&b.client, &o.client, &t.client).ok()?,
+                name: pick(&b.name, &o.name, &t.name).ok()?,
+                billable: pick(&b.billable, &o.billable, &t.billable).ok()?,
+                hourly_rate_cents: pick(
+                    &b.hourly_rate_cents,
+                    &o.hourly_rate_cents,
+                    &t.hourly_rate_cents,
+                )
+                .ok()?,
+                archived: pick(&b.archived, &o.archived, &t.archived).ok()?,
+            })
+        }
+        (Record::Task(b), Record::Task(o), Record::Task(t)) => Record::Task(crate::model::Task {
+            project: pick(&b.project, &o.project, &t.project).ok()?,
+            name: pick(&b.name, &o.name, &t.name).ok()?,
+            archived: pick(&b.archived, &o.archived, &t.archived).ok()?,
+        }),
+        (Record::TimeEntry(b), Record::TimeEntry(o), Record::TimeEntry(t)) => {
+            let span = |e: &crate::model::TimeEntry<R>| {
+                (
+                    e.started_at,
+                    e.ended_at,
+                    e.break_seconds,
+                    e.duration_seconds,
+                )
+            };
+            let (started_at, ended_at, break_seconds, duration_seconds) =
+                pick(&span(b), &span(o), &span(t)).ok()?;
+            // The work's references move together too: a task belongs to its project.
+            let refs = |e: &crate::model::TimeEntry<R>| {
+                (e.project.clone(), e.task.clone(), e.client.clone())
+            };
+            let (project, task, client) = pick(&refs(b), &refs(o), &refs(t)).ok()?;
+            Record::TimeEntry(crate::model::TimeEntry {
+                person: pick(&b.person, &o.person, &t.person).ok()?,
+                project,
+                task,
+                client,
+                started_at,
+                ended_at,
+                break_seconds,
+                duration_seconds,
+                // Informational, not hashed: the provider's zone when it moved the span.
+                source_tz: if span(t) != span(b) {
+                    t.source_tz.clone()
+                } else {
+                    o.source_tz.clone()
+                },
+                notes: pick(&b.notes, &o.notes, &t.notes).ok()?,
+                tags: pick(&b.tags, &o.tags, &t.tags).ok()?,
+                billable: pick(&b.billable, &o.billable, &t.billable).ok()?,
+                kind: pick(&b.kind, &o.kind, &t.kind).ok()?,
+            })
+        }
+        _ => return None,
+    };
+    Some(merged)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -342,6 +439,78 @@ mod tests {
             .map(|u| u.field)
             .collect();
         assert_eq!(fields, vec!["time_entry.tags"]);
+    }
+
+    fn with_notes(r: &Record<String>, notes: &str) -> Record<String> {
+        let mut r = r.clone();
+        if let Record::TimeEntry(e) = &mut r {
+            e.notes = Some(notes.into());
+        }
+        r
+    }
+
+    fn with_tags(r: &Record<String>, tag: &str) -> Record<String> {
+        let mut r = r.clone();
+        if let Record::TimeEntry(e) = &mut r {
+            e.tags = [tag.to_owned()].into();
+        }
+        r
+    }
+
+    #[test]
+    fn edits_of_different_fields_merge() {
+        let base = entry(8, 12, 0);
+        let ours = with_tags(&base, "ours");
+        let theirs = with_notes(&base, "theirs");
+        assert_eq!(
+            merge(&base, &ours, &theirs),
+            Some(with_notes(&with_tags(&base, "ours"), "theirs"))
+        );
+        // Symmetric.
+        assert_eq!(
+            merge(&base, &theirs, &ours),
+            Some(with_notes(&with_tags(&base, "ours"), "theirs"))
+        );
+    }
+
+    #[test]
+    fn the_same_field_changed_differently_does_not_merge() {
+        let base = entry(8, 12, 0);
+        assert_eq!(
+            merge(&base, &with_notes(&base, "a"), &with_notes(&base, "b")),
+            None
+        );
+        // The same change on both sides is no conflict.
+        assert_eq!(
+            merge(&base, &with_notes(&base, "a"), &with_notes(&base, "a")),
+            Some(with_notes(&base, "a"))
+        );
+    }
+
+    #[test]
+    fn a_span_moves_as_one_field() {
+        let base = entry(8, 12, 0);
+        // Ours moved the end; theirs added a break (which changes the duration): both
+        // touched the span, so no merge.
+        assert_eq!(merge(&base, &entry(8, 13, 0), &entry(8, 12, 900)), None);
+        // Theirs moved the span, ours changed notes: both kept.
+        assert_eq!(
+            merge(&base, &with_notes(&base, "n2"), &entry(9, 12, 0)),
+            Some(with_notes(&entry(9, 12, 0), "n2"))
+        );
+    }
+
+    #[test]
+    fn records_of_different_kinds_do_not_merge() {
+        assert_eq!(
+            merge(&entry(8, 9, 0), &entry(8, 9, 0), &project(true, None, "P")),
+            None
+        );
+        let p = project(true, None, "P");
+        assert_eq!(
+            merge(&p, &project(false, None, "P"), &project(true, Some(5), "Q")),
+            Some(project(false, Some(5), "Q"))
+        );
     }
 
     #[test]

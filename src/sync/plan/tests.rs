@@ -38,6 +38,8 @@ struct Case {
     candidates: Vec<Record<CanonicalId>>,
     remote_version: Option<&'static str>,
     link_version: Option<&'static str>,
+    /// The version both sides held at the last sync, when kept.
+    base: Option<Record<CanonicalId>>,
 }
 
 impl Case {
@@ -58,6 +60,7 @@ impl Case {
             candidates: vec![],
             remote_version: None,
             link_version: None,
+            base: None,
         }
     }
 
@@ -109,6 +112,7 @@ impl Case {
             }),
             candidates: &candidates,
             mapped_hash: None,
+            base: self.base.as_ref(),
         };
         plan_remote(&o)
     }
@@ -157,6 +161,71 @@ fn both_changed_to_the_same_content() {
     c.remote = client("Acme Ltd", false);
     c.ledger = client("Acme Ltd", false);
     assert_eq!(c.plan(), RemoteAction::Converged { canonical_id: c1() });
+}
+
+fn client_with(name: &str, email: Option<&str>, notes: Option<&str>) -> Record<CanonicalId> {
+    Record::Client(Client {
+        name: name.into(),
+        email: email.map(Into::into),
+        notes: notes.map(Into::into),
+        archived: false,
+    })
+}
+
+#[test]
+fn edits_of_different_fields_merge_when_the_base_is_known() {
+    let base = client_with("Acme", None, None);
+    let mut c = Case::synced(&base);
+    c.base = Some(base.clone());
+    c.remote = client_with("Acme", Some("ops@acme.example"), None);
+    c.ledger = client_with("Acme", None, Some("Net 30"));
+    assert_eq!(
+        c.plan(),
+        RemoteAction::Merge {
+            canonical_id: c1(),
+            merged: Box::new(client_with(
+                "Acme",
+                Some("ops@acme.example"),
+                Some("Net 30")
+            )),
+        }
+    );
+}
+
+#[test]
+fn the_same_field_edited_both_sides_is_a_conflict_even_with_the_base() {
+    let base = client_with("Acme", None, None);
+    let mut c = Case::synced(&base);
+    c.base = Some(base.clone());
+    c.remote = client_with("Acme Remote", None, None);
+    c.ledger = client_with("Acme Ledger", None, Some("n"));
+    assert!(matches!(c.plan(), RemoteAction::Conflict { .. }));
+}
+
+#[test]
+fn without_the_base_edits_of_different_fields_are_a_conflict() {
+    let base = client_with("Acme", None, None);
+    let mut c = Case::synced(&base);
+    c.remote = client_with("Acme", Some("ops@acme.example"), None);
+    c.ledger = client_with("Acme", None, Some("Net 30"));
+    assert!(matches!(c.plan(), RemoteAction::Conflict { .. }));
+}
+
+#[test]
+fn a_base_changes_nothing_for_revives_overwrites_and_one_sided_edits() {
+    let base = client_with("Acme", None, None);
+    let mut c = Case::synced(&base);
+    c.base = Some(base.clone());
+    c.remote = client_with("Acme", Some("ops@acme.example"), None);
+    c.ledger = client_with("Acme", None, Some("Net 30"));
+    c.ledger_deleted = true;
+    assert_eq!(c.plan(), RemoteAction::Revive { canonical_id: c1() });
+    c.ledger_deleted = false;
+    c.mode = Mode::Push;
+    assert_eq!(c.plan(), RemoteAction::Overwrite { canonical_id: c1() });
+    c.mode = Mode::Both;
+    c.ledger = base.clone();
+    assert_eq!(c.plan(), RemoteAction::ApplyRemote { canonical_id: c1() });
 }
 
 fn conflicting(
@@ -355,6 +424,7 @@ fn unmappable_records_are_invalid_with_the_reason() {
         }),
         candidates: &[],
         mapped_hash: None,
+        base: None,
     };
     assert_eq!(
         plan_remote(&o),

@@ -1,0 +1,82 @@
+//! Record versions that links still name (`record_versions`, migration 0005): kept when a
+//! ledger record changes, read as the base of a three-way merge, pruned when no link names
+//! them any more.
+
+use chrono::{DateTime, Utc};
+use timeweave_contract::{CanonicalId, ContentHash, Kind, Record};
+
+use super::{to_text_precise, LedgerError, Result, Tx};
+
+impl Tx {
+    /// Before record `id` changes away from `old` (its current content, with hash
+    /// `old_hash`): keeps that version if a link names it.
+    pub(crate) async fn keep_version_if_linked(
+        &mut self,
+        id: &CanonicalId,
+        old: &Record<CanonicalId>,
+        old_hash: &ContentHash,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let named: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM links WHERE canonical_id = ? AND canonical_hash = ? LIMIT 1",
+        )
+        .bind(id.as_str())
+        .bind(old_hash.as_str())
+        .fetch_optional(self.conn())
+        .await?;
+        if named.is_none() {
+            return Ok(());
+        }
+        let json =
+            serde_json::to_string(old).map_err(|e| LedgerError::corrupt("a record version", e))?;
+        sqlx::query("INSERT OR IGNORE INTO record_versions (canonical_id, content_hash, record, saved_at) VALUES (?, ?, ?, ?)")
+            .bind(id.as_str())
+            .bind(old_hash.as_str())
+            .bind(json)
+            .bind(to_text_precise(now))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The version of record `id` with hash `hash`, if kept.
+    pub async fn record_version(
+        &mut self,
+        kind: Kind,
+        id: &CanonicalId,
+        hash: &ContentHash,
+    ) -> Result<Option<Record<CanonicalId>>> {
+        let json: Option<String> = sqlx::query_scalar(
+            "SELECT record FROM record_versions WHERE canonical_id = ? AND content_hash = ?",
+        )
+        .bind(id.as_str())
+        .bind(hash.as_str())
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(json) = json else { return Ok(None) };
+        let record: Record<CanonicalId> =
+            serde_json::from_str(&json).map_err(|e| LedgerError::corrupt("a record version", e))?;
+        Ok((record.kind() == kind).then_some(record))
+    }
+
+    /// Drops the versions no link names any more; returns how many.
+    pub async fn prune_versions(&mut self) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM record_versions WHERE NOT EXISTS (SELECT 1 FROM links l \
+             WHERE l.canonical_id = record_versions.canonical_id \
+             AND l.canonical_hash = record_versions.content_hash)",
+        )
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+impl Tx {
+    /// How many record versions are kept (for tests and diagnostics).
+    pub async fn count_versions(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM record_versions")
+            .fetch_one(self.conn())
+            .await?)
+    }
+}
