@@ -528,6 +528,93 @@ async fn edits_of_different_fields_in_two_providers_both_survive() {
 }
 
 #[tokio::test]
+async fn a_pull_only_provider_keeps_merging_against_what_it_holds() {
+    // b is only read: the merged record never reaches it, so the next merge must use b's
+    // own version as the base, not lose the ledger's side.
+    let w = world_of(
+        vec![
+            ("a", Mode::Both, MemoryProvider::new(7)),
+            ("b", Mode::Pull, MemoryProvider::new(7)),
+        ],
+        ConflictPolicy::Prefer(vec!["a".into(), "b".into()]),
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    let (b_person, b_project) = seed_refs(w.p(1), "ada@example.com", "Website");
+    let start_entry = entry(&person, &project, 2, 9, "first");
+    let a_entry = w.p(0).put(start_entry);
+    let b_entry = w.p(1).put(entry(&b_person, &b_project, 2, 9, "first"));
+    w.rounds(2).await;
+    let edit = |p: &MemoryProvider, id: &RemoteId, f: &dyn Fn(&mut TimeEntry<RemoteId>)| {
+        let mut r = p.get_now(Kind::TimeEntry, id).unwrap().record;
+        if let Record::TimeEntry(e) = &mut r {
+            f(e);
+        }
+        p.edit(id, r);
+    };
+    edit(w.p(1), &b_entry, &|e| e.notes = Some("b, once".into()));
+    edit(w.p(0), &a_entry, &|e| e.tags = ["from-a".to_owned()].into());
+    w.rounds(2).await;
+    // Again in b: the base is b's last version, so a's tags stay.
+    edit(w.p(1), &b_entry, &|e| e.notes = Some("b, twice".into()));
+    w.rounds(2).await;
+    match w.p(0).get_now(Kind::TimeEntry, &a_entry).map(|r| r.record) {
+        Some(Record::TimeEntry(e)) => {
+            assert_eq!(e.notes.as_deref(), Some("b, twice"));
+            assert_eq!(e.tags, ["from-a".to_owned()].into());
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert!(tx.conflicts(false).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn no_merge_while_a_conflict_waits_for_an_operator() {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Manual,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let a_entry = w.p(0).put(entry(&person, &project, 2, 9, "first"));
+    w.rounds(2).await;
+    let (b_entry, _) = only(w.p(1), Kind::TimeEntry);
+    let edit = |p: &MemoryProvider, id: &RemoteId, f: &dyn Fn(&mut TimeEntry<RemoteId>)| {
+        let mut r = p.get_now(Kind::TimeEntry, id).unwrap().record;
+        if let Record::TimeEntry(e) = &mut r {
+            f(e);
+        }
+        p.edit(id, r);
+    };
+    // The same field on both sides: a conflict left open.
+    edit(w.p(0), &a_entry, &|e| e.notes = Some("a".into()));
+    edit(w.p(1), &b_entry, &|e| e.notes = Some("b".into()));
+    w.rounds(1).await;
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.conflicts(true).await.unwrap().len(), 1);
+    drop(tx);
+    // b then puts its notes back and changes another field: mergeable on its own, but no
+    // merge behind the operator's back.
+    edit(w.p(1), &b_entry, &|e| {
+        e.notes = Some("first".into());
+        e.tags = ["from-b".to_owned()].into();
+    });
+    w.rounds(1).await;
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.conflicts(true).await.unwrap().len(), 1, "still open");
+    match &tx.all_live(Kind::TimeEntry).await.unwrap()[..] {
+        [e] => assert!(
+            matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some("a") && t.tags.is_empty()),
+            "{:?}",
+            e.record
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_field_a_provider_drops_without_saying_so_is_reported() {
     let w = world_of(
         vec![

@@ -111,6 +111,19 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether a conflict of this record with this provider waits for an operator.
+    pub async fn has_open_conflict(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        canonical_id: &CanonicalId,
+    ) -> Result<bool> {
+        let open: Option<i64> = sqlx::query_scalar("SELECT 1 FROM conflicts WHERE provider = ? AND kind = ? AND canonical_id = ? AND resolved_at IS NULL LIMIT 1")
+            .bind(provider).bind(kind.as_str()).bind(canonical_id.as_str())
+            .fetch_optional(self.conn()).await?;
+        Ok(open.is_some())
+    }
+
     pub async fn count_open_conflicts(&mut self, provider: Option<&str>) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL AND (?1 IS NULL OR provider = ?1)")
             .bind(provider).fetch_one(self.conn()).await?;

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::fields::merge;
-use timeweave_contract::{content_hash, CanonicalId, ContentHash, Kind, Record, RemoteId};
+use timeweave_contract::{content_hash, CanonicalId, ContentHash, Field, Kind, Record, RemoteId};
 
 use crate::config::Mode;
 
@@ -101,6 +101,10 @@ pub struct Observation<'a> {
     /// link's canonical hash names), when both changed since and the ledger still has it:
     /// edits of different fields then merge instead of conflicting.
     pub base: Option<&'a Record<CanonicalId>>,
+    /// Fields the provider lists but cannot be written (`Capabilities::read_only`): in a
+    /// merge they keep the ledger's value, since the base is the ledger's version and the
+    /// provider's value there never was ours to set.
+    pub keep_ours: &'a [Field],
 }
 
 /// What to do with one listed remote record.
@@ -236,7 +240,10 @@ pub fn plan_remote(o: &Observation<'_>) -> RemoteAction {
         (true, false) => RemoteAction::ApplyRemote { canonical_id: id },
         (true, true) if ledger.deleted => RemoteAction::Revive { canonical_id: id },
         (true, true) if &mapped_hash == ledger.hash => RemoteAction::Converged { canonical_id: id },
-        (true, true) => match o.base.and_then(|base| merge(base, ledger.record, mapped)) {
+        (true, true) => match o.base.and_then(|base| {
+            let theirs = mapped.clone().keep_unheld(ledger.record, o.keep_ours);
+            merge(base, ledger.record, &theirs)
+        }) {
             Some(merged) => RemoteAction::Merge {
                 canonical_id: id,
                 merged: Box::new(merged),

@@ -271,6 +271,7 @@ impl Cycle<'_> {
         } else {
             Vec::new()
         };
+        let read_only: Vec<Field> = self.caps.read_only.clone();
         let mut claimed: HashSet<CanonicalId> = HashSet::new();
         let mut imports: Vec<(usize, Record<CanonicalId>)> = Vec::new();
         let mut relink: Vec<(usize, CanonicalId, ContentHash)> = Vec::new();
@@ -323,10 +324,13 @@ impl Cycle<'_> {
             if let (true, Some(l), Some(rec), None) =
                 (self.h.mode.pulls(), link, ledger, &ledger_base)
             {
+                // Not while a conflict of this record waits for an operator: resolving it
+                // later would write over what a merge had combined.
                 if l.is_live()
                     && rec.is_live()
                     && hashes[i] != l.remote_hash
                     && rec.hash != l.canonical_hash
+                    && !tx.has_open_conflict(&name, kind, &rec.id).await?
                 {
                     base = tx.record_version(kind, &rec.id, &l.canonical_hash).await?;
                 }
@@ -374,6 +378,7 @@ impl Cycle<'_> {
                 candidates: &cand_sides,
                 mapped_hash: mapped_hash.as_ref(),
                 base: base.as_ref(),
+                keep_ours: &read_only,
             };
             let action = plan_remote(&obs);
             if self.dry_run {
@@ -672,18 +677,22 @@ impl Cycle<'_> {
                 canonical_id,
                 merged,
             } => {
-                tx.update_record(&canonical_id, &merged, &name, self.now)
+                let Some(ledger) = ledger else { return Ok(()) };
+                if content_hash(&merged.clone().normalised()) != ledger.hash {
+                    // Attributed as before: the merge holds the ledger's edits too, and the
+                    // `prefer` policy ranks by who made the ledger's content.
+                    tx.update_record(&canonical_id, &merged, &ledger.changed_by, self.now)
+                        .await?;
+                }
+                // The link names the version the provider holds, kept as the next merge's
+                // base; the ledger's differs from it, so the push sends the merge there (and
+                // if that push never lands, e.g. a pull-only provider, the base stays right).
+                let theirs = mapped.clone().normalised();
+                let theirs_hash = content_hash(&theirs);
+                tx.keep_version(&canonical_id, &theirs, &theirs_hash, self.now)
                     .await?;
-                // The provider has not got the ledger's side of the merge yet: the link
-                // remembers the remote as seen and the ledger version as not sent.
-                self.link(
-                    tx,
-                    r,
-                    remote_hash,
-                    &canonical_id,
-                    &ContentHash(UNSYNCED.into()),
-                )
-                .await?;
+                self.link(tx, r, remote_hash, &canonical_id, &theirs_hash)
+                    .await?;
                 self.counts.updated += 1;
             }
             RemoteAction::Conflict {

@@ -238,6 +238,12 @@ pub fn merge<R: Clone + PartialEq>(
             Err(())
         }
     }
+    // Each side in the one normal form, so a difference is a change, not a spelling.
+    let (base, ours, theirs) = (
+        &base.clone().normalised(),
+        &ours.clone().normalised(),
+        &theirs.clone().normalised(),
+    );
     let merged = match (base, ours, theirs) {
         (Record::Person(b), Record::Person(o), Record::Person(t)) => {
             Record::Person(crate::model::Person {

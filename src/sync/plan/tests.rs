@@ -40,6 +40,7 @@ struct Case {
     link_version: Option<&'static str>,
     /// The version both sides held at the last sync, when kept.
     base: Option<Record<CanonicalId>>,
+    keep_ours: Vec<timeweave_contract::Field>,
 }
 
 impl Case {
@@ -61,6 +62,7 @@ impl Case {
             remote_version: None,
             link_version: None,
             base: None,
+            keep_ours: vec![],
         }
     }
 
@@ -113,6 +115,7 @@ impl Case {
             candidates: &candidates,
             mapped_hash: None,
             base: self.base.as_ref(),
+            keep_ours: &self.keep_ours,
         };
         plan_remote(&o)
     }
@@ -200,6 +203,28 @@ fn the_same_field_edited_both_sides_is_a_conflict_even_with_the_base() {
     c.remote = client_with("Acme Remote", None, None);
     c.ledger = client_with("Acme Ledger", None, Some("n"));
     assert!(matches!(c.plan(), RemoteAction::Conflict { .. }));
+}
+
+#[test]
+fn a_read_only_field_keeps_the_ledger_value_in_a_merge() {
+    // The provider never held the ledger's notes (its API cannot set them).
+    let base = client_with("Acme", None, Some("Net 30"));
+    let mut c = Case::synced(&base);
+    c.base = Some(base.clone());
+    c.keep_ours = vec![timeweave_contract::Field::ClientNotes];
+    c.remote = client_with("Acme Ltd", None, None);
+    c.ledger = client_with("Acme", Some("ops@acme.example"), Some("Net 30"));
+    assert_eq!(
+        c.plan(),
+        RemoteAction::Merge {
+            canonical_id: c1(),
+            merged: Box::new(client_with(
+                "Acme Ltd",
+                Some("ops@acme.example"),
+                Some("Net 30")
+            )),
+        }
+    );
 }
 
 #[test]
@@ -425,6 +450,7 @@ fn unmappable_records_are_invalid_with_the_reason() {
         candidates: &[],
         mapped_hash: None,
         base: None,
+        keep_ours: &[],
     };
     assert_eq!(
         plan_remote(&o),
