@@ -509,10 +509,12 @@ async fn edits_of_different_fields_in_two_providers_both_survive() {
     );
     drop(tx);
 
-    // The same field edited on both sides is still a conflict, settled by the policy.
+    // The same field edited on both sides is still a conflict, settled by the policy for
+    // that field only: b's edit of another field survives.
     let mut in_b = w.p(1).get_now(Kind::TimeEntry, &b_entry).unwrap().record;
     if let Record::TimeEntry(e) = &mut in_b {
         e.notes = Some("b again".into());
+        e.tags = ["from-b".to_owned()].into();
     }
     w.p(1).edit(&b_entry, in_b);
     let mut in_a = w.p(0).get_now(Kind::TimeEntry, &a_entry).unwrap().record;
@@ -523,6 +525,12 @@ async fn edits_of_different_fields_in_two_providers_both_survive() {
     w.rounds(2).await;
     assert_eq!(contents(w.p(1)), contents(w.p(0)));
     assert_eq!(contents(w.p(0))[0].1, "a again", "a wins by preference");
+    for (p, id) in [(w.p(0), &a_entry), (w.p(1), &b_entry)] {
+        match p.get_now(Kind::TimeEntry, id).map(|r| r.record) {
+            Some(Record::TimeEntry(e)) => assert_eq!(e.tags, ["from-b".to_owned()].into()),
+            other => panic!("{other:?}"),
+        }
+    }
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.conflicts(false).await.unwrap().len(), 1);
 }

@@ -11,7 +11,7 @@
 //! Push side ([`plan_push`]): create, update or delete on the remote, or skip with a reason.
 
 use chrono::{DateTime, Utc};
-use timeweave_contract::fields::merge;
+use timeweave_contract::fields::{merge, merge_preferring};
 use timeweave_contract::{content_hash, CanonicalId, ContentHash, Field, Kind, Record, RemoteId};
 
 use crate::config::Mode;
@@ -145,6 +145,10 @@ pub enum RemoteAction {
         canonical_id: CanonicalId,
         /// `None`: left open (manual policy).
         winner: Option<Winner>,
+        /// With the base known and a winner: the record settled field by field (the
+        /// winner's value where both changed a field, every other edit of both sides kept).
+        /// `None`: the winner's whole record.
+        settled: Option<Box<Record<CanonicalId>>>,
     },
     /// The ledger is authoritative for this provider (push mode): remember the remote
     /// state as seen and push the ledger version over it.
@@ -240,19 +244,31 @@ pub fn plan_remote(o: &Observation<'_>) -> RemoteAction {
         (true, false) => RemoteAction::ApplyRemote { canonical_id: id },
         (true, true) if ledger.deleted => RemoteAction::Revive { canonical_id: id },
         (true, true) if &mapped_hash == ledger.hash => RemoteAction::Converged { canonical_id: id },
-        (true, true) => match o.base.and_then(|base| {
-            let theirs = mapped.clone().keep_unheld(ledger.record, o.keep_ours);
-            merge(base, ledger.record, &theirs)
-        }) {
-            Some(merged) => RemoteAction::Merge {
+        (true, true) => {
+            let theirs = o
+                .base
+                .map(|_| mapped.clone().keep_unheld(ledger.record, o.keep_ours));
+            let both = o.base.zip(theirs.as_ref());
+            if let Some(merged) = both.and_then(|(base, theirs)| merge(base, ledger.record, theirs))
+            {
+                return RemoteAction::Merge {
+                    canonical_id: id,
+                    merged: Box::new(merged),
+                };
+            }
+            let winner = decide(o.policy, o.provider, o.remote_modified_at, ledger);
+            let settled = match (both, winner) {
+                (Some((base, theirs)), Some(w)) => {
+                    merge_preferring(base, ledger.record, theirs, w == Winner::Remote).map(Box::new)
+                }
+                _ => None,
+            };
+            RemoteAction::Conflict {
                 canonical_id: id,
-                merged: Box::new(merged),
-            },
-            None => RemoteAction::Conflict {
-                canonical_id: id,
-                winner: decide(o.policy, o.provider, o.remote_modified_at, ledger),
-            },
-        },
+                winner,
+                settled,
+            }
+        }
     }
 }
 

@@ -684,26 +684,35 @@ impl Cycle<'_> {
                     tx.update_record(&canonical_id, &merged, &ledger.changed_by, self.now)
                         .await?;
                 }
-                // The link names the version the provider holds, kept as the next merge's
-                // base; the ledger's differs from it, so the push sends the merge there (and
-                // if that push never lands, e.g. a pull-only provider, the base stays right).
-                let theirs = mapped.clone().normalised();
-                let theirs_hash = content_hash(&theirs);
-                tx.keep_version(&canonical_id, &theirs, &theirs_hash, self.now)
-                    .await?;
-                self.link(tx, r, remote_hash, &canonical_id, &theirs_hash)
+                self.link_to_their_version(tx, r, remote_hash, &canonical_id, &mapped)
                     .await?;
                 self.counts.updated += 1;
             }
             RemoteAction::Conflict {
                 canonical_id,
                 winner,
+                settled,
             } => {
                 let Some(ledger) = ledger else { return Ok(()) };
                 self.conflict(tx, r, remote_hash, ledger, &mapped, winner)
                     .await?;
-                match winner {
-                    Some(Winner::Remote) => {
+                match (winner, settled) {
+                    // Settled field by field: the ledger takes the result, and the link
+                    // names the provider's version, so the push sends the result there.
+                    (Some(w), Some(settled)) => {
+                        let by = match w {
+                            Winner::Remote => name.as_str(),
+                            Winner::Ledger => ledger.changed_by.as_str(),
+                        };
+                        if content_hash(&settled.clone().normalised()) != ledger.hash {
+                            tx.update_record(&canonical_id, &settled, by, self.now)
+                                .await?;
+                            self.counts.updated += 1;
+                        }
+                        self.link_to_their_version(tx, r, remote_hash, &canonical_id, &mapped)
+                            .await?;
+                    }
+                    (Some(Winner::Remote), None) => {
                         let hash = tx
                             .update_record(&canonical_id, &mapped, &name, self.now)
                             .await?;
@@ -712,7 +721,7 @@ impl Cycle<'_> {
                     }
                     // The ledger keeps its version; remember the remote as seen. The push
                     // side sends the ledger version (unless the conflict is open).
-                    Some(Winner::Ledger) | None => {
+                    (Some(Winner::Ledger) | None, _) => {
                         tx.set_link_remote_hash(
                             &name,
                             kind,
@@ -727,6 +736,25 @@ impl Cycle<'_> {
             }
         }
         Ok(())
+    }
+
+    /// After a merge: the link names the version the provider holds, kept as the next
+    /// merge's base. The ledger's differs from it, so the push sends the merge there (and if
+    /// that push never lands, e.g. a pull-only provider, the base stays right).
+    async fn link_to_their_version(
+        &self,
+        tx: &mut Tx,
+        r: &RemoteRecord,
+        remote_hash: &ContentHash,
+        canonical_id: &CanonicalId,
+        mapped: &Record<CanonicalId>,
+    ) -> Result<(), Abort> {
+        let theirs = mapped.clone().normalised();
+        let theirs_hash = content_hash(&theirs);
+        tx.keep_version(canonical_id, &theirs, &theirs_hash, self.now)
+            .await?;
+        self.link(tx, r, remote_hash, canonical_id, &theirs_hash)
+            .await
     }
 
     async fn link(

@@ -228,14 +228,47 @@ pub fn merge<R: Clone + PartialEq>(
     ours: &Record<R>,
     theirs: &Record<R>,
 ) -> Option<Record<R>> {
-    /// One field: the side that changed it, or `Err` when both did, differently.
-    fn pick<T: Clone + PartialEq>(base: &T, ours: &T, theirs: &T) -> Result<T, ()> {
+    merge_with(base, ours, theirs, None)
+}
+
+/// A conflict settled field by field: like [`merge`], but a field both sides changed
+/// differently takes `theirs` when `prefer_theirs`, else `ours`; every other edit of both
+/// sides is kept. `None` only for records of different kinds.
+pub fn merge_preferring<R: Clone + PartialEq>(
+    base: &Record<R>,
+    ours: &Record<R>,
+    theirs: &Record<R>,
+    prefer_theirs: bool,
+) -> Option<Record<R>> {
+    merge_with(base, ours, theirs, Some(prefer_theirs))
+}
+
+/// `prefer_theirs`: how a field both sides changed differently is settled (`None`: it
+/// is not, and there is no merge).
+fn merge_with<R: Clone + PartialEq>(
+    base: &Record<R>,
+    ours: &Record<R>,
+    theirs: &Record<R>,
+    prefer_theirs: Option<bool>,
+) -> Option<Record<R>> {
+    // One field: the side that changed it; when both did, differently, the preferred side
+    // or `Err`.
+    fn pick<T: Clone + PartialEq>(
+        base: &T,
+        ours: &T,
+        theirs: &T,
+        prefer_theirs: Option<bool>,
+    ) -> Result<T, ()> {
         if theirs == base || theirs == ours {
             Ok(ours.clone())
         } else if ours == base {
             Ok(theirs.clone())
         } else {
-            Err(())
+            match prefer_theirs {
+                Some(true) => Ok(theirs.clone()),
+                Some(false) => Ok(ours.clone()),
+                None => Err(()),
+            }
         }
     }
     // Each side in the one normal form, so a difference is a change, not a spelling.
@@ -247,37 +280,44 @@ pub fn merge<R: Clone + PartialEq>(
     let merged = match (base, ours, theirs) {
         (Record::Person(b), Record::Person(o), Record::Person(t)) => {
             Record::Person(crate::model::Person {
-                display_name: pick(&b.display_name, &o.display_name, &t.display_name).ok()?,
-                email: pick(&b.email, &o.email, &t.email).ok()?,
-                username: pick(&b.username, &o.username, &t.username).ok()?,
+                display_name: pick(
+                    &b.display_name,
+                    &o.display_name,
+                    &t.display_name,
+                    prefer_theirs,
+                )
+                .ok()?,
+                email: pick(&b.email, &o.email, &t.email, prefer_theirs).ok()?,
+                username: pick(&b.username, &o.username, &t.username, prefer_theirs).ok()?,
             })
         }
         (Record::Client(b), Record::Client(o), Record::Client(t)) => {
             Record::Client(crate::model::Client {
-                name: pick(&b.name, &o.name, &t.name).ok()?,
-                email: pick(&b.email, &o.email, &t.email).ok()?,
-                notes: pick(&b.notes, &o.notes, &t.notes).ok()?,
-                archived: pick(&b.archived, &o.archived, &t.archived).ok()?,
+                name: pick(&b.name, &o.name, &t.name, prefer_theirs).ok()?,
+                email: pick(&b.email, &o.email, &t.email, prefer_theirs).ok()?,
+                notes: pick(&b.notes, &o.notes, &t.notes, prefer_theirs).ok()?,
+                archived: pick(&b.archived, &o.archived, &t.archived, prefer_theirs).ok()?,
             })
         }
         (Record::Project(b), Record::Project(o), Record::Project(t)) => {
             Record::Project(crate::model::Project {
-                client: pick(&b.client, &o.client, &t.client).ok()?,
-                name: pick(&b.name, &o.name, &t.name).ok()?,
-                billable: pick(&b.billable, &o.billable, &t.billable).ok()?,
+                client: pick(&b.client, &o.client, &t.client, prefer_theirs).ok()?,
+                name: pick(&b.name, &o.name, &t.name, prefer_theirs).ok()?,
+                billable: pick(&b.billable, &o.billable, &t.billable, prefer_theirs).ok()?,
                 hourly_rate_cents: pick(
                     &b.hourly_rate_cents,
                     &o.hourly_rate_cents,
                     &t.hourly_rate_cents,
+                    prefer_theirs,
                 )
                 .ok()?,
-                archived: pick(&b.archived, &o.archived, &t.archived).ok()?,
+                archived: pick(&b.archived, &o.archived, &t.archived, prefer_theirs).ok()?,
             })
         }
         (Record::Task(b), Record::Task(o), Record::Task(t)) => Record::Task(crate::model::Task {
-            project: pick(&b.project, &o.project, &t.project).ok()?,
-            name: pick(&b.name, &o.name, &t.name).ok()?,
-            archived: pick(&b.archived, &o.archived, &t.archived).ok()?,
+            project: pick(&b.project, &o.project, &t.project, prefer_theirs).ok()?,
+            name: pick(&b.name, &o.name, &t.name, prefer_theirs).ok()?,
+            archived: pick(&b.archived, &o.archived, &t.archived, prefer_theirs).ok()?,
         }),
         (Record::TimeEntry(b), Record::TimeEntry(o), Record::TimeEntry(t)) => {
             let span = |e: &crate::model::TimeEntry<R>| {
@@ -289,14 +329,14 @@ pub fn merge<R: Clone + PartialEq>(
                 )
             };
             let (started_at, ended_at, break_seconds, duration_seconds) =
-                pick(&span(b), &span(o), &span(t)).ok()?;
+                pick(&span(b), &span(o), &span(t), prefer_theirs).ok()?;
             // The work's references move together too: a task belongs to its project.
             let refs = |e: &crate::model::TimeEntry<R>| {
                 (e.project.clone(), e.task.clone(), e.client.clone())
             };
-            let (project, task, client) = pick(&refs(b), &refs(o), &refs(t)).ok()?;
+            let (project, task, client) = pick(&refs(b), &refs(o), &refs(t), prefer_theirs).ok()?;
             Record::TimeEntry(crate::model::TimeEntry {
-                person: pick(&b.person, &o.person, &t.person).ok()?,
+                person: pick(&b.person, &o.person, &t.person, prefer_theirs).ok()?,
                 project,
                 task,
                 client,
@@ -310,10 +350,10 @@ pub fn merge<R: Clone + PartialEq>(
                 } else {
                     o.source_tz.clone()
                 },
-                notes: pick(&b.notes, &o.notes, &t.notes).ok()?,
-                tags: pick(&b.tags, &o.tags, &t.tags).ok()?,
-                billable: pick(&b.billable, &o.billable, &t.billable).ok()?,
-                kind: pick(&b.kind, &o.kind, &t.kind).ok()?,
+                notes: pick(&b.notes, &o.notes, &t.notes, prefer_theirs).ok()?,
+                tags: pick(&b.tags, &o.tags, &t.tags, prefer_theirs).ok()?,
+                billable: pick(&b.billable, &o.billable, &t.billable, prefer_theirs).ok()?,
+                kind: pick(&b.kind, &o.kind, &t.kind, prefer_theirs).ok()?,
             })
         }
         _ => return None,
@@ -491,6 +531,24 @@ mod tests {
             merge(&base, &with_notes(&base, "a"), &with_notes(&base, "a")),
             Some(with_notes(&base, "a"))
         );
+    }
+
+    #[test]
+    fn a_conflict_settled_by_field_keeps_every_other_edit() {
+        let base = entry(8, 12, 0);
+        let ours = with_tags(&with_notes(&base, "ours"), "ours");
+        let theirs = with_notes(&entry(9, 12, 0), "theirs");
+        // Notes changed on both sides: the preferred side's; tags (ours) and the span
+        // (theirs) changed on one side only: kept.
+        assert_eq!(
+            merge_preferring(&base, &ours, &theirs, true),
+            Some(with_tags(&with_notes(&entry(9, 12, 0), "theirs"), "ours"))
+        );
+        assert_eq!(
+            merge_preferring(&base, &ours, &theirs, false),
+            Some(with_tags(&with_notes(&entry(9, 12, 0), "ours"), "ours"))
+        );
+        assert_eq!(merge(&base, &ours, &theirs), None);
     }
 
     #[test]

@@ -228,6 +228,53 @@ fn a_read_only_field_keeps_the_ledger_value_in_a_merge() {
 }
 
 #[test]
+fn with_the_base_a_conflict_is_settled_field_by_field() {
+    let base = client_with("Acme", None, None);
+    let mut c = Case::synced(&base);
+    c.base = Some(base.clone());
+    // The name changed on both sides; the e-mail only remotely, the notes only in the ledger.
+    c.remote = client_with("Acme Remote", Some("ops@acme.example"), None);
+    c.ledger = client_with("Acme Ledger", None, Some("Net 30"));
+    c.remote_time = t(11);
+    c.ledger_time = t(10);
+    assert_eq!(
+        c.plan(),
+        RemoteAction::Conflict {
+            canonical_id: c1(),
+            winner: Some(Winner::Remote),
+            settled: Some(Box::new(client_with(
+                "Acme Remote",
+                Some("ops@acme.example"),
+                Some("Net 30")
+            ))),
+        }
+    );
+    c.remote_time = t(9);
+    assert_eq!(
+        c.plan(),
+        RemoteAction::Conflict {
+            canonical_id: c1(),
+            winner: Some(Winner::Ledger),
+            settled: Some(Box::new(client_with(
+                "Acme Ledger",
+                Some("ops@acme.example"),
+                Some("Net 30")
+            ))),
+        }
+    );
+    // Left open (manual): nothing is settled.
+    c.policy = ConflictPolicy::Manual;
+    assert_eq!(
+        c.plan(),
+        RemoteAction::Conflict {
+            canonical_id: c1(),
+            winner: None,
+            settled: None,
+        }
+    );
+}
+
+#[test]
 fn without_the_base_edits_of_different_fields_are_a_conflict() {
     let base = client_with("Acme", None, None);
     let mut c = Case::synced(&base);
@@ -275,14 +322,16 @@ fn conflict_newest_wins() {
         conflicting(ConflictPolicy::Newest, t(11), t(10), "x"),
         RemoteAction::Conflict {
             canonical_id: c1(),
-            winner: Some(Winner::Remote)
+            winner: Some(Winner::Remote),
+            settled: None,
         }
     );
     assert_eq!(
         conflicting(ConflictPolicy::Newest, t(9), t(10), "x"),
         RemoteAction::Conflict {
             canonical_id: c1(),
-            winner: Some(Winner::Ledger)
+            winner: Some(Winner::Ledger),
+            settled: None,
         }
     );
     // A tie goes to the remote (it is the newer observation).
@@ -290,7 +339,8 @@ fn conflict_newest_wins() {
         conflicting(ConflictPolicy::Newest, t(10), t(10), "x"),
         RemoteAction::Conflict {
             canonical_id: c1(),
-            winner: Some(Winner::Remote)
+            winner: Some(Winner::Remote),
+            settled: None,
         }
     );
 }
@@ -303,7 +353,8 @@ fn conflict_prefer_order_wins() {
         conflicting(order.clone(), t(11), t(10), "tm"),
         RemoteAction::Conflict {
             canonical_id: c1(),
-            winner: Some(Winner::Ledger)
+            winner: Some(Winner::Ledger),
+            settled: None,
         }
     );
     // The ledger content came from a provider not in the list: tt wins.
@@ -311,7 +362,8 @@ fn conflict_prefer_order_wins() {
         conflicting(order.clone(), t(9), t(10), "unlisted"),
         RemoteAction::Conflict {
             canonical_id: c1(),
-            winner: Some(Winner::Remote)
+            winner: Some(Winner::Remote),
+            settled: None,
         }
     );
     let order = ConflictPolicy::Prefer(vec!["tt".into(), "tm".into()]);
@@ -319,7 +371,8 @@ fn conflict_prefer_order_wins() {
         conflicting(order, t(9), t(10), "tm"),
         RemoteAction::Conflict {
             canonical_id: c1(),
-            winner: Some(Winner::Remote)
+            winner: Some(Winner::Remote),
+            settled: None,
         }
     );
 }
@@ -330,7 +383,8 @@ fn conflict_manual_stays_open() {
         conflicting(ConflictPolicy::Manual, t(11), t(10), "x"),
         RemoteAction::Conflict {
             canonical_id: c1(),
-            winner: None
+            winner: None,
+            settled: None,
         }
     );
 }
