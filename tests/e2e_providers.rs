@@ -521,6 +521,20 @@ async fn assert_everywhere(env: &Env, present: Option<&str>, gone: &str) {
     }
 }
 
+/// The id of the entry with `notes` in provider `i`.
+async fn id_with_notes(env: &Env, i: usize, notes: &str) -> RemoteId {
+    list_all(
+        env.handles[i].provider.as_ref(),
+        Kind::TimeEntry,
+        ListScope::StartedIn(Window::new(day(400), day(-30))),
+    )
+    .await
+    .into_iter()
+    .find(|e| matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some(notes)))
+    .unwrap_or_else(|| panic!("no entry '{notes}' in {}", NAMES[i]))
+    .id
+}
+
 async fn linked_canonical(env: &Env, remote: &RemoteId) -> Option<timeweave_contract::CanonicalId> {
     let mut tx = env.engine.ledger().read().await.unwrap();
     let link = tx
@@ -620,16 +634,7 @@ async fn a_delete_never_takes_a_later_record_under_the_same_id() {
     // The entry is deleted in timetrack: the ledger follows, and TimeTracker's cycle will
     // push the delete by id. By then TimeTracker has deleted it too and given its id to a
     // new entry (after TimeTracker's listing, which therefore saw the old one).
-    let in_timetrack = list_all(
-        env.handles[0].provider.as_ref(),
-        Kind::TimeEntry,
-        ListScope::StartedIn(Window::new(day(400), day(-30))),
-    )
-    .await
-    .into_iter()
-    .find(|e| matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some(old_notes.as_str())))
-    .expect("the entry is in timetrack")
-    .id;
+    let in_timetrack = id_with_notes(&env, 0, &old_notes).await;
     assert!(env.sim(0).remove(Kind::TimeEntry, &in_timetrack));
     let rebooked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let hook = {
@@ -676,18 +681,7 @@ async fn a_delete_to_an_id_that_cannot_be_read_is_held_back_and_recorded_once() 
     let (id, notes, _) = newest_entry(&env, 2).await;
     // Deleted in timetrack; in TimeTracker the entry can no longer be read (its start is
     // garbage), so whether the id still names it is unknown.
-    let in_timetrack = list_all(
-        env.handles[0].provider.as_ref(),
-        Kind::TimeEntry,
-        ListScope::StartedIn(Window::new(day(400), day(-30))),
-    )
-    .await
-    .into_iter()
-    .find(
-        |e| matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some(notes.as_str())),
-    )
-    .expect("the entry is in timetrack")
-    .id;
+    let in_timetrack = id_with_notes(&env, 0, &notes).await;
     assert!(env.sim(0).remove(Kind::TimeEntry, &in_timetrack));
     let n: i64 = id.as_str().parse().unwrap();
     assert!(env

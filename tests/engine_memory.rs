@@ -274,6 +274,21 @@ async fn edits_and_deletes_propagate() {
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 1);
 }
 
+/// Entry `id` as `p` holds it now.
+fn entry_in(p: &MemoryProvider, id: &RemoteId) -> TimeEntry<RemoteId> {
+    match p.get_now(Kind::TimeEntry, id).map(|r| r.record) {
+        Some(Record::TimeEntry(e)) => e,
+        other => panic!("entry {id:?}: {other:?}"),
+    }
+}
+
+/// Edits entry `id` in `p` out of band (as someone in the provider's app).
+fn edit_entry(p: &MemoryProvider, id: &RemoteId, change: impl FnOnce(&mut TimeEntry<RemoteId>)) {
+    let mut e = entry_in(p, id);
+    change(&mut e);
+    p.edit(id, Record::TimeEntry(e));
+}
+
 /// The only record of `kind` in `p`.
 fn only(p: &MemoryProvider, kind: Kind) -> (RemoteId, Record<RemoteId>) {
     let all = p.all(kind);
@@ -324,11 +339,9 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
         p.name = "Website 2".into();
     }
     w.p(1).edit(&b_project, renamed);
-    let mut noted = b_copy;
-    if let Record::TimeEntry(e) = &mut noted {
-        e.notes = Some("tagged, edited in b".into());
-    }
-    w.p(1).edit(&b_entry, noted);
+    edit_entry(w.p(1), &b_entry, |e| {
+        e.notes = Some("tagged, edited in b".into())
+    });
     w.rounds(2).await;
 
     // The edits arrive; what b cannot hold is what a set, in a and in the ledger.
@@ -338,13 +351,9 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
         }
         other => panic!("{other:?}"),
     }
-    match w.p(0).get_now(Kind::TimeEntry, &a_entry).map(|r| r.record) {
-        Some(Record::TimeEntry(e)) => {
-            assert_eq!(e.notes.as_deref(), Some("tagged, edited in b"));
-            assert_eq!(e.tags, ["support".to_owned()].into());
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = entry_in(w.p(0), &a_entry);
+    assert_eq!(e.notes.as_deref(), Some("tagged, edited in b"));
+    assert_eq!(e.tags, ["support".to_owned()].into());
     let mut tx = w.engine.ledger().read().await.unwrap();
     match &tx.all_live(Kind::Project).await.unwrap()[..] {
         [p] => match &p.record {
@@ -375,11 +384,9 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
 
     // A change only to a field b cannot hold is not sent to b at all.
     let b_before = w.p(1).get_now(Kind::TimeEntry, &b_entry).unwrap();
-    let mut retagged = w.p(0).get_now(Kind::TimeEntry, &a_entry).unwrap().record;
-    if let Record::TimeEntry(e) = &mut retagged {
-        e.tags = ["support".to_owned(), "urgent".to_owned()].into();
-    }
-    w.p(0).edit(&a_entry, retagged);
+    edit_entry(w.p(0), &a_entry, |e| {
+        e.tags = ["support".to_owned(), "urgent".to_owned()].into()
+    });
     w.rounds(2).await;
     assert_eq!(
         w.p(1).get_now(Kind::TimeEntry, &b_entry).unwrap(),
@@ -450,16 +457,9 @@ async fn notes_in_b_and_tags_in_a(b: MemoryProvider) -> (World, RemoteId, Remote
     w.p(1).put(person_record("ada@example.com"));
     let a_entry = w.p(0).put(entry(&person, &project, 2, 9, "first"));
     w.rounds(2).await;
-    let (b_entry, mut in_b) = only(w.p(1), Kind::TimeEntry);
-    if let Record::TimeEntry(e) = &mut in_b {
-        e.notes = Some("notes from b".into());
-    }
-    w.p(1).edit(&b_entry, in_b);
-    let mut in_a = w.p(0).get_now(Kind::TimeEntry, &a_entry).unwrap().record;
-    if let Record::TimeEntry(e) = &mut in_a {
-        e.tags = ["from-a".to_owned()].into();
-    }
-    w.p(0).edit(&a_entry, in_a);
+    let (b_entry, _) = only(w.p(1), Kind::TimeEntry);
+    edit_entry(w.p(1), &b_entry, |e| e.notes = Some("notes from b".into()));
+    edit_entry(w.p(0), &a_entry, |e| e.tags = ["from-a".to_owned()].into());
     w.rounds(2).await;
     (w, a_entry, b_entry)
 }
@@ -474,13 +474,9 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     };
     let (w, a_entry, _) = notes_in_b_and_tags_in_a(b.with_capabilities(caps)).await;
     // Both edits everywhere they can be held; nothing to settle.
-    match w.p(0).get_now(Kind::TimeEntry, &a_entry).map(|r| r.record) {
-        Some(Record::TimeEntry(e)) => {
-            assert_eq!(e.notes.as_deref(), Some("notes from b"));
-            assert_eq!(e.tags, ["from-a".to_owned()].into());
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = entry_in(w.p(0), &a_entry);
+    assert_eq!(e.notes.as_deref(), Some("notes from b"));
+    assert_eq!(e.tags, ["from-a".to_owned()].into());
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert!(tx.conflicts(false).await.unwrap().is_empty());
 }
@@ -489,13 +485,9 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
 async fn edits_of_different_fields_in_two_providers_both_survive() {
     let (w, a_entry, b_entry) = notes_in_b_and_tags_in_a(MemoryProvider::new(7)).await;
     for (p, id) in [(w.p(0), &a_entry), (w.p(1), &b_entry)] {
-        match p.get_now(Kind::TimeEntry, id).map(|r| r.record) {
-            Some(Record::TimeEntry(e)) => {
-                assert_eq!(e.notes.as_deref(), Some("notes from b"));
-                assert_eq!(e.tags, ["from-a".to_owned()].into());
-            }
-            other => panic!("{other:?}"),
-        }
+        let e = entry_in(p, id);
+        assert_eq!(e.notes.as_deref(), Some("notes from b"));
+        assert_eq!(e.tags, ["from-a".to_owned()].into());
     }
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert!(
@@ -511,25 +503,16 @@ async fn edits_of_different_fields_in_two_providers_both_survive() {
 
     // The same field edited on both sides is still a conflict, settled by the policy for
     // that field only: b's edit of another field survives.
-    let mut in_b = w.p(1).get_now(Kind::TimeEntry, &b_entry).unwrap().record;
-    if let Record::TimeEntry(e) = &mut in_b {
+    edit_entry(w.p(1), &b_entry, |e| {
         e.notes = Some("b again".into());
         e.tags = ["from-b".to_owned()].into();
-    }
-    w.p(1).edit(&b_entry, in_b);
-    let mut in_a = w.p(0).get_now(Kind::TimeEntry, &a_entry).unwrap().record;
-    if let Record::TimeEntry(e) = &mut in_a {
-        e.notes = Some("a again".into());
-    }
-    w.p(0).edit(&a_entry, in_a);
+    });
+    edit_entry(w.p(0), &a_entry, |e| e.notes = Some("a again".into()));
     w.rounds(2).await;
     assert_eq!(contents(w.p(1)), contents(w.p(0)));
     assert_eq!(contents(w.p(0))[0].1, "a again", "a wins by preference");
     for (p, id) in [(w.p(0), &a_entry), (w.p(1), &b_entry)] {
-        match p.get_now(Kind::TimeEntry, id).map(|r| r.record) {
-            Some(Record::TimeEntry(e)) => assert_eq!(e.tags, ["from-b".to_owned()].into()),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(entry_in(p, id).tags, ["from-b".to_owned()].into());
     }
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.conflicts(false).await.unwrap().len(), 1);
@@ -553,26 +536,15 @@ async fn a_pull_only_provider_keeps_merging_against_what_it_holds() {
     let a_entry = w.p(0).put(start_entry);
     let b_entry = w.p(1).put(entry(&b_person, &b_project, 2, 9, "first"));
     w.rounds(2).await;
-    let edit = |p: &MemoryProvider, id: &RemoteId, f: &dyn Fn(&mut TimeEntry<RemoteId>)| {
-        let mut r = p.get_now(Kind::TimeEntry, id).unwrap().record;
-        if let Record::TimeEntry(e) = &mut r {
-            f(e);
-        }
-        p.edit(id, r);
-    };
-    edit(w.p(1), &b_entry, &|e| e.notes = Some("b, once".into()));
-    edit(w.p(0), &a_entry, &|e| e.tags = ["from-a".to_owned()].into());
+    edit_entry(w.p(1), &b_entry, |e| e.notes = Some("b, once".into()));
+    edit_entry(w.p(0), &a_entry, |e| e.tags = ["from-a".to_owned()].into());
     w.rounds(2).await;
     // Again in b: the base is b's last version, so a's tags stay.
-    edit(w.p(1), &b_entry, &|e| e.notes = Some("b, twice".into()));
+    edit_entry(w.p(1), &b_entry, |e| e.notes = Some("b, twice".into()));
     w.rounds(2).await;
-    match w.p(0).get_now(Kind::TimeEntry, &a_entry).map(|r| r.record) {
-        Some(Record::TimeEntry(e)) => {
-            assert_eq!(e.notes.as_deref(), Some("b, twice"));
-            assert_eq!(e.tags, ["from-a".to_owned()].into());
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = entry_in(w.p(0), &a_entry);
+    assert_eq!(e.notes.as_deref(), Some("b, twice"));
+    assert_eq!(e.tags, ["from-a".to_owned()].into());
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert!(tx.conflicts(false).await.unwrap().is_empty());
 }
@@ -589,23 +561,16 @@ async fn no_merge_while_a_conflict_waits_for_an_operator() {
     let a_entry = w.p(0).put(entry(&person, &project, 2, 9, "first"));
     w.rounds(2).await;
     let (b_entry, _) = only(w.p(1), Kind::TimeEntry);
-    let edit = |p: &MemoryProvider, id: &RemoteId, f: &dyn Fn(&mut TimeEntry<RemoteId>)| {
-        let mut r = p.get_now(Kind::TimeEntry, id).unwrap().record;
-        if let Record::TimeEntry(e) = &mut r {
-            f(e);
-        }
-        p.edit(id, r);
-    };
     // The same field on both sides: a conflict left open.
-    edit(w.p(0), &a_entry, &|e| e.notes = Some("a".into()));
-    edit(w.p(1), &b_entry, &|e| e.notes = Some("b".into()));
+    edit_entry(w.p(0), &a_entry, |e| e.notes = Some("a".into()));
+    edit_entry(w.p(1), &b_entry, |e| e.notes = Some("b".into()));
     w.rounds(1).await;
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.conflicts(true).await.unwrap().len(), 1);
     drop(tx);
     // b then puts its notes back and changes another field: mergeable on its own, but no
     // merge behind the operator's back.
-    edit(w.p(1), &b_entry, &|e| {
+    edit_entry(w.p(1), &b_entry, |e| {
         e.notes = Some("first".into());
         e.tags = ["from-b".to_owned()].into();
     });
