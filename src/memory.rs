@@ -101,6 +101,12 @@ impl MemoryProvider {
         self
     }
 
+    /// Declares `fields` unheld (`Capabilities::unheld`) and reads them back as constants.
+    pub fn with_unheld(mut self, fields: Vec<Field>) -> Self {
+        self.caps.unheld = fields;
+        self
+    }
+
     /// Loses `fields` on every write without declaring them in its capabilities, as a
     /// provider that silently ignores a parameter does.
     pub fn with_silently_dropped(mut self, fields: Vec<Field>) -> Self {

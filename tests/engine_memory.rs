@@ -13,8 +13,7 @@ use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::{
-    Capabilities, Client, EntryKind, Field, Kind, Person, Project, Provider, ProviderError, Record,
-    RemoteId, TimeEntry,
+    Client, EntryKind, Field, Kind, Person, Project, ProviderError, Record, RemoteId, TimeEntry,
 };
 
 struct World {
@@ -46,6 +45,18 @@ async fn world(names: &[(&str, Mode)], policy: ConflictPolicy) -> World {
         .map(|(name, mode)| (*name, *mode, MemoryProvider::new(7)))
         .collect();
     world_of(providers, policy).await
+}
+
+/// Two providers syncing both ways: an ordinary `a`, and `b` as given.
+async fn a_and_b(b: MemoryProvider, policy: ConflictPolicy) -> World {
+    world_of(
+        vec![
+            ("a", Mode::Both, MemoryProvider::new(7)),
+            ("b", Mode::Both, b),
+        ],
+        policy,
+    )
+    .await
 }
 
 async fn world_of(providers: Vec<(&str, Mode, MemoryProvider)>, policy: ConflictPolicy) -> World {
@@ -299,16 +310,8 @@ fn only(p: &MemoryProvider, kind: Kind) -> (RemoteId, Record<RemoteId>) {
 #[tokio::test]
 async fn fields_a_provider_cannot_hold_survive_its_edits() {
     // b has no project billable flag and no entry tags: it reads them back as constants.
-    let b = MemoryProvider::new(7);
-    let caps = Capabilities {
-        unheld: vec![Field::ProjectBillable, Field::EntryTags],
-        ..b.capabilities()
-    };
-    let w = world_of(
-        vec![
-            ("a", Mode::Both, MemoryProvider::new(7)),
-            ("b", Mode::Both, b.with_capabilities(caps)),
-        ],
+    let w = a_and_b(
+        MemoryProvider::new(7).with_unheld(vec![Field::ProjectBillable, Field::EntryTags]),
         ConflictPolicy::Newest,
     )
     .await;
@@ -402,16 +405,8 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
 
 #[tokio::test]
 async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict() {
-    let b = MemoryProvider::new(7);
-    let caps = Capabilities {
-        unheld: vec![Field::ProjectBillable],
-        ..b.capabilities()
-    };
-    let w = world_of(
-        vec![
-            ("a", Mode::Both, MemoryProvider::new(7)),
-            ("b", Mode::Both, b.with_capabilities(caps)),
-        ],
+    let w = a_and_b(
+        MemoryProvider::new(7).with_unheld(vec![Field::ProjectBillable]),
         ConflictPolicy::Newest,
     )
     .await;
@@ -445,14 +440,7 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
 /// and a its tags, and every provider cycles twice. a would win any conflict, so without a
 /// merge b's edit is lost. Returns the world and the entry's id in a and in b.
 async fn notes_in_b_and_tags_in_a(b: MemoryProvider) -> (World, RemoteId, RemoteId) {
-    let w = world_of(
-        vec![
-            ("a", Mode::Both, MemoryProvider::new(7)),
-            ("b", Mode::Both, b),
-        ],
-        ConflictPolicy::Prefer(vec!["a".into(), "b".into()]),
-    )
-    .await;
+    let w = a_and_b(b, ConflictPolicy::Prefer(vec!["a".into(), "b".into()])).await;
     let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
     w.p(1).put(person_record("ada@example.com"));
     let a_entry = w.p(0).put(entry(&person, &project, 2, 9, "first"));
@@ -467,12 +455,8 @@ async fn notes_in_b_and_tags_in_a(b: MemoryProvider) -> (World, RemoteId, Remote
 #[tokio::test]
 async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     // b cannot hold tags.
-    let b = MemoryProvider::new(7);
-    let caps = Capabilities {
-        unheld: vec![Field::EntryTags],
-        ..b.capabilities()
-    };
-    let (w, a_entry, _) = notes_in_b_and_tags_in_a(b.with_capabilities(caps)).await;
+    let (w, a_entry, _) =
+        notes_in_b_and_tags_in_a(MemoryProvider::new(7).with_unheld(vec![Field::EntryTags])).await;
     // Both edits everywhere they can be held; nothing to settle.
     let e = entry_in(w.p(0), &a_entry);
     assert_eq!(e.notes.as_deref(), Some("notes from b"));
@@ -589,15 +573,8 @@ async fn no_merge_while_a_conflict_waits_for_an_operator() {
 
 #[tokio::test]
 async fn a_field_a_provider_drops_without_saying_so_is_reported() {
-    let w = world_of(
-        vec![
-            ("a", Mode::Both, MemoryProvider::new(7)),
-            (
-                "b",
-                Mode::Both,
-                MemoryProvider::new(7).with_silently_dropped(vec![Field::ProjectBillable]),
-            ),
-        ],
+    let w = a_and_b(
+        MemoryProvider::new(7).with_silently_dropped(vec![Field::ProjectBillable]),
         ConflictPolicy::Newest,
     )
     .await;
