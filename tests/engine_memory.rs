@@ -293,6 +293,30 @@ fn entry_in(p: &MemoryProvider, id: &RemoteId) -> TimeEntry<RemoteId> {
     }
 }
 
+/// Project `id` as `p` holds it now.
+fn project_in(p: &MemoryProvider, id: &RemoteId) -> Project<RemoteId> {
+    match p.get_now(Kind::Project, id).map(|r| r.record) {
+        Some(Record::Project(pr)) => pr,
+        other => panic!("project {id:?}: {other:?}"),
+    }
+}
+
+/// Edits project `id` in `p` out of band.
+fn edit_project(p: &MemoryProvider, id: &RemoteId, change: impl FnOnce(&mut Project<RemoteId>)) {
+    let mut pr = project_in(p, id);
+    change(&mut pr);
+    p.edit(id, Record::Project(pr));
+}
+
+/// The ledger's only live record of `kind`.
+async fn ledger_only(w: &World, kind: Kind) -> Record<timeweave_contract::CanonicalId> {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    match tx.all_live(kind).await.unwrap().as_slice() {
+        [r] => r.record.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Edits entry `id` in `p` out of band (as someone in the provider's app).
 fn edit_entry(p: &MemoryProvider, id: &RemoteId, change: impl FnOnce(&mut TimeEntry<RemoteId>)) {
     let mut e = entry_in(p, id);
@@ -317,11 +341,7 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
     .await;
     let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
     w.p(1).put(person_record("ada@example.com"));
-    let mut internal = w.p(0).get_now(Kind::Project, &project).unwrap().record;
-    if let Record::Project(p) = &mut internal {
-        p.billable = false;
-    }
-    w.p(0).edit(&project, internal);
+    edit_project(w.p(0), &project, |p| p.billable = false);
     let mut tagged = entry(&person, &project, 2, 9, "tagged");
     if let Record::TimeEntry(e) = &mut tagged {
         e.tags = ["support".to_owned()].into();
@@ -336,35 +356,25 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
     }
 
     // Edits in b of what it does hold: a rename and new notes.
-    let mut renamed = w.p(1).get_now(Kind::Project, &b_project).unwrap().record;
-    if let Record::Project(p) = &mut renamed {
+    edit_project(w.p(1), &b_project, |p| {
         assert!(p.billable, "b reads every project as billable");
         p.name = "Website 2".into();
-    }
-    w.p(1).edit(&b_project, renamed);
+    });
     edit_entry(w.p(1), &b_entry, |e| {
         e.notes = Some("tagged, edited in b".into())
     });
     w.rounds(2).await;
 
     // The edits arrive; what b cannot hold is what a set, in a and in the ledger.
-    match w.p(0).get_now(Kind::Project, &project).map(|r| r.record) {
-        Some(Record::Project(p)) => {
-            assert_eq!((p.name.as_str(), p.billable), ("Website 2", false))
-        }
-        other => panic!("{other:?}"),
-    }
+    let p = project_in(w.p(0), &project);
+    assert_eq!((p.name.as_str(), p.billable), ("Website 2", false));
     let e = entry_in(w.p(0), &a_entry);
     assert_eq!(e.notes.as_deref(), Some("tagged, edited in b"));
     assert_eq!(e.tags, ["support".to_owned()].into());
+    assert!(
+        matches!(ledger_only(&w, Kind::Project).await, Record::Project(p) if p.name == "Website 2" && !p.billable)
+    );
     let mut tx = w.engine.ledger().read().await.unwrap();
-    match &tx.all_live(Kind::Project).await.unwrap()[..] {
-        [p] => match &p.record {
-            Record::Project(p) => assert_eq!((p.name.as_str(), p.billable), ("Website 2", false)),
-            other => panic!("{other:?}"),
-        },
-        other => panic!("{other:?}"),
-    }
     assert!(
         tx.conflicts(false).await.unwrap().is_empty(),
         "an unheld field is no conflict"
@@ -372,18 +382,9 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
     drop(tx);
 
     // A change a makes to such a field still travels (and b still cannot hold it).
-    let mut billable = w.p(0).get_now(Kind::Project, &project).unwrap().record;
-    if let Record::Project(p) = &mut billable {
-        p.billable = true;
-    }
-    w.p(0).edit(&project, billable);
+    edit_project(w.p(0), &project, |p| p.billable = true);
     w.rounds(2).await;
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    match &tx.all_live(Kind::Project).await.unwrap()[..] {
-        [p] => assert!(matches!(&p.record, Record::Project(p) if p.billable)),
-        other => panic!("{other:?}"),
-    }
-    drop(tx);
+    assert!(matches!(ledger_only(&w, Kind::Project).await, Record::Project(p) if p.billable));
 
     // A change only to a field b cannot hold is not sent to b at all.
     let b_before = w.p(1).get_now(Kind::TimeEntry, &b_entry).unwrap();
@@ -396,11 +397,9 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
         b_before,
         "no write to b"
     );
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    match &tx.all_live(Kind::TimeEntry).await.unwrap()[..] {
-        [e] => assert!(matches!(&e.record, Record::TimeEntry(e) if e.tags.len() == 2)),
-        other => panic!("{other:?}"),
-    }
+    assert!(
+        matches!(ledger_only(&w, Kind::TimeEntry).await, Record::TimeEntry(e) if e.tags.len() == 2)
+    );
 }
 
 #[tokio::test]
@@ -430,10 +429,8 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
     assert_eq!(w.p(1).all(Kind::Project).len(), 1, "adopted, not copied");
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert!(tx.conflicts(false).await.unwrap().is_empty());
-    match &tx.all_live(Kind::Project).await.unwrap()[..] {
-        [p] => assert!(matches!(&p.record, Record::Project(p) if !p.billable)),
-        other => panic!("{other:?}"),
-    }
+    drop(tx);
+    assert!(matches!(ledger_only(&w, Kind::Project).await, Record::Project(p) if !p.billable));
 }
 
 /// a and b (b as given) hold one synced entry; then, at the same time, b edits its notes
@@ -561,14 +558,12 @@ async fn no_merge_while_a_conflict_waits_for_an_operator() {
     w.rounds(1).await;
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.conflicts(true).await.unwrap().len(), 1, "still open");
-    match &tx.all_live(Kind::TimeEntry).await.unwrap()[..] {
-        [e] => assert!(
-            matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some("a") && t.tags.is_empty()),
-            "{:?}",
-            e.record
-        ),
-        other => panic!("{other:?}"),
-    }
+    drop(tx);
+    let e = ledger_only(&w, Kind::TimeEntry).await;
+    assert!(
+        matches!(&e, Record::TimeEntry(t) if t.notes.as_deref() == Some("a") && t.tags.is_empty()),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -579,11 +574,7 @@ async fn a_field_a_provider_drops_without_saying_so_is_reported() {
     )
     .await;
     let (_, project) = seed_refs(w.p(0), "ada@example.com", "Internal");
-    let mut internal = w.p(0).get_now(Kind::Project, &project).unwrap().record;
-    if let Record::Project(p) = &mut internal {
-        p.billable = false;
-    }
-    w.p(0).edit(&project, internal);
+    edit_project(w.p(0), &project, |p| p.billable = false);
     assert!(w.cycle(0).await.warnings.is_empty());
     let b = w.cycle(1).await;
     assert!(b.errors.is_empty(), "{:?}", b.errors);
