@@ -317,6 +317,20 @@ async fn ledger_only(w: &World, kind: Kind) -> Record<timeweave_contract::Canoni
     }
 }
 
+/// Entry `id` in `p` has these notes and tags.
+fn assert_notes_and_tags(p: &MemoryProvider, id: &RemoteId, notes: &str, tags: &[&str]) {
+    let e = entry_in(p, id);
+    assert_eq!(e.notes.as_deref(), Some(notes), "notes of {id:?}");
+    let want: BTreeSet<String> = tags.iter().map(|t| t.to_string()).collect();
+    assert_eq!(e.tags, want, "tags of {id:?}");
+}
+
+/// Every conflict the ledger recorded, settled or open.
+async fn conflicts_recorded(w: &World) -> usize {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    tx.conflicts(false).await.unwrap().len()
+}
+
 /// Edits entry `id` in `p` out of band (as someone in the provider's app).
 fn edit_entry(p: &MemoryProvider, id: &RemoteId, change: impl FnOnce(&mut TimeEntry<RemoteId>)) {
     let mut e = entry_in(p, id);
@@ -368,9 +382,7 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
     // The edits arrive; what b cannot hold is what a set, in a and in the ledger.
     let p = project_in(w.p(0), &project);
     assert_eq!((p.name.as_str(), p.billable), ("Website 2", false));
-    let e = entry_in(w.p(0), &a_entry);
-    assert_eq!(e.notes.as_deref(), Some("tagged, edited in b"));
-    assert_eq!(e.tags, ["support".to_owned()].into());
+    assert_notes_and_tags(w.p(0), &a_entry, "tagged, edited in b", &["support"]);
     assert!(
         matches!(ledger_only(&w, Kind::Project).await, Record::Project(p) if p.name == "Website 2" && !p.billable)
     );
@@ -455,20 +467,15 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     let (w, a_entry, _) =
         notes_in_b_and_tags_in_a(MemoryProvider::new(7).with_unheld(vec![Field::EntryTags])).await;
     // Both edits everywhere they can be held; nothing to settle.
-    let e = entry_in(w.p(0), &a_entry);
-    assert_eq!(e.notes.as_deref(), Some("notes from b"));
-    assert_eq!(e.tags, ["from-a".to_owned()].into());
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert!(tx.conflicts(false).await.unwrap().is_empty());
+    assert_notes_and_tags(w.p(0), &a_entry, "notes from b", &["from-a"]);
+    assert_eq!(conflicts_recorded(&w).await, 0);
 }
 
 #[tokio::test]
 async fn edits_of_different_fields_in_two_providers_both_survive() {
     let (w, a_entry, b_entry) = notes_in_b_and_tags_in_a(MemoryProvider::new(7)).await;
     for (p, id) in [(w.p(0), &a_entry), (w.p(1), &b_entry)] {
-        let e = entry_in(p, id);
-        assert_eq!(e.notes.as_deref(), Some("notes from b"));
-        assert_eq!(e.tags, ["from-a".to_owned()].into());
+        assert_notes_and_tags(p, id, "notes from b", &["from-a"]);
     }
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert!(
@@ -523,11 +530,8 @@ async fn a_pull_only_provider_keeps_merging_against_what_it_holds() {
     // Again in b: the base is b's last version, so a's tags stay.
     edit_entry(w.p(1), &b_entry, |e| e.notes = Some("b, twice".into()));
     w.rounds(2).await;
-    let e = entry_in(w.p(0), &a_entry);
-    assert_eq!(e.notes.as_deref(), Some("b, twice"));
-    assert_eq!(e.tags, ["from-a".to_owned()].into());
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert!(tx.conflicts(false).await.unwrap().is_empty());
+    assert_notes_and_tags(w.p(0), &a_entry, "b, twice", &["from-a"]);
+    assert_eq!(conflicts_recorded(&w).await, 0);
 }
 
 #[tokio::test]
