@@ -300,30 +300,11 @@ impl Cycle<'_> {
                     }
                 }
             }
-            // Both sides changed, but the ledger only in fields this provider cannot hold
-            // (it still matches what the provider had at the last sync): no conflict, the
-            // provider's edit applies with the ledger's values laid over those fields.
-            let mut ledger_base: Option<ContentHash> = None;
-            if let (false, Some(l), Some(rec)) = (unheld.is_empty(), link, ledger) {
-                if l.is_live()
-                    && rec.is_live()
-                    && hashes[i] != l.remote_hash
-                    && rec.hash != l.canonical_hash
-                {
-                    if let Ok(as_remote) = refs::to_remote(tx, &name, &rec.record).await? {
-                        let held = as_remote.normalised().forget_unheld(&unheld);
-                        if content_hash(&held) == l.remote_hash {
-                            ledger_base = Some(rec.hash.clone());
-                        }
-                    }
-                }
-            }
-            // Both changed (and not only in unheld fields): the version both held at the
-            // last sync, so edits of different fields merge.
+            // Both changed: the version both held at the last sync, so edits of different
+            // fields merge (a change of the ledger's only in fields this provider cannot
+            // hold among them: those are laid over the listed record above).
             let mut base: Option<Record<CanonicalId>> = None;
-            if let (true, Some(l), Some(rec), None) =
-                (self.h.mode.pulls(), link, ledger, &ledger_base)
-            {
+            if let (true, Some(l), Some(rec)) = (self.h.mode.pulls(), link, ledger) {
                 // Not while a conflict of this record waits for an operator: resolving it
                 // later would write over what a merge had combined.
                 if l.is_live()
@@ -370,7 +351,7 @@ impl Cycle<'_> {
                 mapped: mapped[i].as_ref().map_err(String::as_str),
                 link: link.map(|l| LinkSide {
                     remote_hash: &l.remote_hash,
-                    canonical_hash: ledger_base.as_ref().unwrap_or(&l.canonical_hash),
+                    canonical_hash: &l.canonical_hash,
                     remote_version: l.remote_version.as_deref(),
                     remote_deleted: !l.is_live(),
                 }),
