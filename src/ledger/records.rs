@@ -214,23 +214,14 @@ impl Tx {
     ) -> Result<ContentHash> {
         let record = record.clone().normalised();
         let hash = content_hash(&record);
+        let old = self.get_record(record.kind(), id).await?;
         // The version links still name is kept for three-way merges.
-        if let Some(old) = self.get_record(record.kind(), id).await? {
-            if old.hash != hash {
-                self.keep_version_if_linked(id, &old.record, &old.hash, now)
-                    .await?;
-            }
+        if let Some(old) = old.as_ref().filter(|old| old.hash != hash) {
+            self.keep_version_if_linked(id, &old.record, &old.hash, now)
+                .await?;
         }
+        let was_deleted = old.as_ref().is_some_and(|old| !old.is_live());
         let now_text = to_text_precise(now);
-        let deleted_sql = format!(
-            "SELECT deleted_at IS NOT NULL FROM {} WHERE id = ?",
-            table(record.kind())
-        );
-        let was_deleted: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(deleted_sql))
-            .bind(id.as_str())
-            .fetch_optional(self.conn())
-            .await?
-            .unwrap_or(false);
         let done = match &record {
             Record::Person(p) => sqlx::query("UPDATE people SET content_hash = ?2, changed_by = ?3, updated_at = ?4, deleted_at = NULL, display_name = ?5, email = ?6, username = ?7 WHERE id = ?1")
                 .bind(id.as_str()).bind(hash.as_str()).bind(changed_by).bind(&now_text)

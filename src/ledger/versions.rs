@@ -8,6 +8,17 @@ use timeweave_contract::{CanonicalId, ContentHash, Kind, Record};
 use super::{to_text_precise, LedgerError, Result, Tx};
 
 impl Tx {
+    /// Keeps `record` (hash `hash`) as a version of record `id`, for a link about to name it.
+    pub(crate) async fn keep_version(
+        &mut self,
+        id: &CanonicalId,
+        record: &Record<CanonicalId>,
+        hash: &ContentHash,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.insert_version(id, record, hash, now, false).await
+    }
+
     /// Before record `id` changes away from `old` (its current content, with hash
     /// `old_hash`): keeps that version if a link names it.
     pub(crate) async fn keep_version_if_linked(
@@ -17,36 +28,33 @@ impl Tx {
         old_hash: &ContentHash,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let named: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM links WHERE canonical_id = ? AND canonical_hash = ? LIMIT 1",
-        )
-        .bind(id.as_str())
-        .bind(old_hash.as_str())
-        .fetch_optional(self.conn())
-        .await?;
-        if named.is_none() {
-            return Ok(());
-        }
-        self.keep_version(id, old, old_hash, now).await
+        self.insert_version(id, old, old_hash, now, true).await
     }
 
-    /// Keeps `record` (hash `hash`) as a version of record `id`, for a link about to name it.
-    pub(crate) async fn keep_version(
+    /// One statement: the version is inserted (once), only while a link names it when
+    /// `only_if_linked`.
+    async fn insert_version(
         &mut self,
         id: &CanonicalId,
         record: &Record<CanonicalId>,
         hash: &ContentHash,
         now: DateTime<Utc>,
+        only_if_linked: bool,
     ) -> Result<()> {
         let json = serde_json::to_string(record)
             .map_err(|e| LedgerError::corrupt("a record version", e))?;
-        sqlx::query("INSERT OR IGNORE INTO record_versions (canonical_id, content_hash, record, saved_at) VALUES (?, ?, ?, ?)")
-            .bind(id.as_str())
-            .bind(hash.as_str())
-            .bind(json)
-            .bind(to_text_precise(now))
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO record_versions (canonical_id, content_hash, record, saved_at) \
+             SELECT ?1, ?2, ?3, ?4 WHERE ?5 = 0 OR EXISTS \
+             (SELECT 1 FROM links WHERE canonical_id = ?1 AND canonical_hash = ?2)",
+        )
+        .bind(id.as_str())
+        .bind(hash.as_str())
+        .bind(json)
+        .bind(to_text_precise(now))
+        .bind(only_if_linked)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -88,9 +96,7 @@ impl Tx {
         .await?;
         Ok(done.rows_affected())
     }
-}
 
-impl Tx {
     /// How many record versions are kept (for tests and diagnostics).
     pub async fn count_versions(&mut self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM record_versions")
