@@ -42,6 +42,19 @@ async fn lost_create_is_found() {
     conformance::lost_create_is_found(&a, &sim).await;
 }
 
+/// Whether the real search answers custom fields is unknown (spec §8.2): without them the
+/// adapter falls back to matching the same work, and must still find its lost create.
+#[tokio::test]
+async fn lost_create_is_found_when_the_search_returns_no_custom_fields() {
+    let sim = common::sim(timeweave_trackingtime::sim::SimOptions {
+        search_returns_custom_fields: false,
+        ..Default::default()
+    })
+    .await;
+    let a = common::adapter(sim.settings());
+    conformance::lost_create_is_found(&a, &sim).await;
+}
+
 #[tokio::test]
 async fn reference_kinds() {
     let (sim, a) = common::setup().await;
