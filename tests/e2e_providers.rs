@@ -12,7 +12,7 @@ use timeweave::ledger::Ledger;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::testkit::{list_all, work_entry, SimulatorControl};
 use timeweave_contract::{
-    Client, Kind, ListScope, Person, Project, Record, RemoteId, TimeEntry, Window,
+    Client, Kind, ListScope, Person, Project, Record, RemoteId, RemoteRecord, TimeEntry, Window,
 };
 
 struct Env {
@@ -109,24 +109,27 @@ impl Env {
         }
     }
 
-    /// (start, notes) of every entry a provider holds, through its adapter.
-    async fn entries(&self, i: usize) -> Vec<(String, String)> {
-        let window = Window::new(
-            Utc::now() - Duration::days(400),
-            Utc::now() + Duration::days(30),
-        );
-        let mut v: Vec<_> = list_all(
+    /// Every entry provider `i` holds (400 days back to 30 ahead), through its adapter.
+    async fn listed(&self, i: usize) -> Vec<RemoteRecord> {
+        list_all(
             self.handles[i].provider.as_ref(),
             Kind::TimeEntry,
-            ListScope::StartedIn(window),
+            ListScope::StartedIn(Window::new(day(400), day(-30))),
         )
         .await
-        .into_iter()
-        .map(|r| match r.record {
-            Record::TimeEntry(e) => (e.started_at.to_rfc3339(), e.notes.unwrap_or_default()),
-            _ => unreachable!(),
-        })
-        .collect();
+    }
+
+    /// (start, notes) of every entry a provider holds, through its adapter.
+    async fn entries(&self, i: usize) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self
+            .listed(i)
+            .await
+            .into_iter()
+            .map(|r| match r.record {
+                Record::TimeEntry(e) => (e.started_at.to_rfc3339(), e.notes.unwrap_or_default()),
+                _ => unreachable!(),
+            })
+            .collect();
         v.sort();
         v
     }
@@ -487,13 +490,9 @@ async fn providers_already_holding_the_same_entries_are_linked() {
 /// A provider's newest entry by id (SQLite TimeTracker gives its id out again once it is
 /// deleted), with its notes and references.
 async fn newest_entry(env: &Env, i: usize) -> (RemoteId, String, Refs) {
-    let listed = list_all(
-        env.handles[i].provider.as_ref(),
-        Kind::TimeEntry,
-        ListScope::StartedIn(Window::new(day(400), day(-30))),
-    )
-    .await;
-    let newest = listed
+    let newest = env
+        .listed(i)
+        .await
         .into_iter()
         .max_by_key(|r| r.id.as_str().parse::<i64>().unwrap())
         .unwrap();
@@ -523,16 +522,12 @@ async fn assert_everywhere(env: &Env, present: Option<&str>, gone: &str) {
 
 /// The id of the entry with `notes` in provider `i`.
 async fn id_with_notes(env: &Env, i: usize, notes: &str) -> RemoteId {
-    list_all(
-        env.handles[i].provider.as_ref(),
-        Kind::TimeEntry,
-        ListScope::StartedIn(Window::new(day(400), day(-30))),
-    )
-    .await
-    .into_iter()
-    .find(|e| matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some(notes)))
-    .unwrap_or_else(|| panic!("no entry '{notes}' in {}", NAMES[i]))
-    .id
+    env.listed(i)
+        .await
+        .into_iter()
+        .find(|e| matches!(&e.record, Record::TimeEntry(t) if t.notes.as_deref() == Some(notes)))
+        .unwrap_or_else(|| panic!("no entry '{notes}' in {}", NAMES[i]))
+        .id
 }
 
 async fn linked_canonical(env: &Env, remote: &RemoteId) -> Option<timeweave_contract::CanonicalId> {
@@ -754,13 +749,7 @@ async fn many_later_incarnations_at_once_trip_the_mass_delete_guard() {
     env.rounds(2).await;
     env.assert_converged(21).await;
     // Every created_at moves at once (a restored or migrated server): not a reuse of ids.
-    let listed = list_all(
-        env.handles[2].provider.as_ref(),
-        Kind::TimeEntry,
-        ListScope::StartedIn(Window::new(day(400), day(-30))),
-    )
-    .await;
-    for rec in &listed {
+    for rec in &env.listed(2).await {
         let n = rec.id.as_str().parse::<i64>().unwrap();
         assert!(env.tm.corrupt_entry(
             n,
