@@ -135,12 +135,9 @@ impl MemoryProvider {
         let id = RemoteId(s.next_id.to_string());
         let at = Self::stamp(&mut s);
         // What it cannot hold reads back as a constant, as a real provider's would.
-        let record = record
-            .normalised()
-            .forget_unheld(&self.caps.unheld)
-            .forget_unheld(&self.silently_dropped);
-        if let Record::TimeEntry(e) = &record {
-            s.by_start.insert((e.started_at, id.clone()));
+        let record = self.stored_form(record);
+        if let Some(t) = record.started_at() {
+            s.by_start.insert((t, id.clone()));
         }
         s.records.insert(
             (record.kind(), id.clone()),
@@ -155,25 +152,25 @@ impl MemoryProvider {
         id
     }
 
+    /// A record as this provider stores it: normalised, and without what it cannot hold
+    /// (declared or not), as a real provider would read it back.
+    fn stored_form(&self, record: Record<RemoteId>) -> Record<RemoteId> {
+        record
+            .normalised()
+            .forget_unheld(&self.caps.unheld)
+            .forget_unheld(&self.silently_dropped)
+    }
+
     /// Changes a record out of band.
     pub fn edit(&self, id: &RemoteId, record: Record<RemoteId>) -> bool {
         let mut s = self.lock();
         let at = Self::stamp(&mut s);
-        let record = record
-            .normalised()
-            .forget_unheld(&self.caps.unheld)
-            .forget_unheld(&self.silently_dropped);
+        let record = self.stored_form(record);
         let Some(r) = s.records.get_mut(&(record.kind(), id.clone())) else {
             return false;
         };
-        let old_start = match &r.record {
-            Record::TimeEntry(e) => Some(e.started_at),
-            _ => None,
-        };
-        let new_start = match &record {
-            Record::TimeEntry(e) => Some(e.started_at),
-            _ => None,
-        };
+        let old_start = r.record.started_at();
+        let new_start = record.started_at();
         r.record = record;
         r.modified_at = Some(at);
         r.version = Some(at.to_rfc3339());
@@ -191,8 +188,8 @@ impl MemoryProvider {
         let mut s = self.lock();
         match s.records.remove(&(kind, id.clone())) {
             Some(r) => {
-                if let Record::TimeEntry(e) = &r.record {
-                    s.by_start.remove(&(e.started_at, id.clone()));
+                if let Some(t) = r.record.started_at() {
+                    s.by_start.remove(&(t, id.clone()));
                 }
                 true
             }

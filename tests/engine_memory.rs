@@ -260,22 +260,18 @@ async fn edits_and_deletes_propagate() {
         })
         .unwrap()
         .id;
-    let mut edited = w.p(1).get_now(Kind::TimeEntry, &b_id).unwrap().record;
-    if let Record::TimeEntry(e) = &mut edited {
-        e.notes = Some("first, edited in b".into());
-    }
-    w.p(1).edit(&b_id, edited);
+    edit_entry(w.p(1), &b_id, |e| {
+        e.notes = Some("first, edited in b".into())
+    });
     w.rounds(1).await;
     w.rounds(1).await;
     // In place: the same record in a carries the edit, and no copy appeared beside it.
     let a_now = contents(w.p(0));
     assert_eq!(a_now.len(), 2, "{a_now:?}");
-    match w.p(0).get_now(Kind::TimeEntry, &e1).map(|r| r.record) {
-        Some(Record::TimeEntry(e)) => {
-            assert_eq!(e.notes.as_deref(), Some("first, edited in b"))
-        }
-        other => panic!("entry {e1:?} in a: {other:?}"),
-    }
+    assert_eq!(
+        entry_in(w.p(0), &e1).notes.as_deref(),
+        Some("first, edited in b")
+    );
 
     // A delete in a reaches b.
     assert!(w.p(0).remove(Kind::TimeEntry, &e2));
@@ -717,15 +713,8 @@ async fn conflict_world(policy: ConflictPolicy) -> (World, RemoteId, RemoteId) {
     w.rounds(1).await;
     let b_id = w.p(1).all(Kind::TimeEntry)[0].id.clone();
     // Edit both sides before either syncs again: a first, then b (b is newer).
-    let edit = |p: &MemoryProvider, id: &RemoteId, notes: &str| {
-        let mut r = p.get_now(Kind::TimeEntry, id).unwrap().record;
-        if let Record::TimeEntry(e) = &mut r {
-            e.notes = Some(notes.into());
-        }
-        p.edit(id, r);
-    };
-    edit(w.p(0), &a_id, "edited in a");
-    edit(w.p(1), &b_id, "edited in b");
+    edit_entry(w.p(0), &a_id, |e| e.notes = Some("edited in a".into()));
+    edit_entry(w.p(1), &b_id, |e| e.notes = Some("edited in b".into()));
     (w, a_id, b_id)
 }
 
