@@ -32,6 +32,21 @@ pub enum Field {
 }
 
 impl Field {
+    /// Every field, in declaration order.
+    pub const ALL: [Field; 11] = [
+        Field::PersonEmail,
+        Field::PersonUsername,
+        Field::ClientEmail,
+        Field::ClientNotes,
+        Field::ProjectBillable,
+        Field::ProjectHourlyRate,
+        Field::TaskArchived,
+        Field::EntryBreak,
+        Field::EntryNotes,
+        Field::EntryTags,
+        Field::EntryBillable,
+    ];
+
     /// The kind of record the field belongs to.
     pub fn kind(self) -> Kind {
         match self {
@@ -184,21 +199,31 @@ pub fn unkept<R>(sent: &Record<R>, kept: &Record<R>) -> Vec<Unkept> {
                 &s.display_name,
                 &k.display_name,
             );
-            diff(&mut out, "person.email", &s.email, &k.email);
-            diff(&mut out, "person.username", &s.username, &k.username);
+            diff(&mut out, Field::PersonEmail.name(), &s.email, &k.email);
+            diff(
+                &mut out,
+                Field::PersonUsername.name(),
+                &s.username,
+                &k.username,
+            );
         }
         (Record::Client(s), Record::Client(k)) => {
             diff(&mut out, "client.name", &s.name, &k.name);
-            diff(&mut out, "client.email", &s.email, &k.email);
-            diff(&mut out, "client.notes", &s.notes, &k.notes);
+            diff(&mut out, Field::ClientEmail.name(), &s.email, &k.email);
+            diff(&mut out, Field::ClientNotes.name(), &s.notes, &k.notes);
             diff(&mut out, "client.archived", &s.archived, &k.archived);
         }
         (Record::Project(s), Record::Project(k)) => {
             diff(&mut out, "project.name", &s.name, &k.name);
-            diff(&mut out, "project.billable", &s.billable, &k.billable);
             diff(
                 &mut out,
-                "project.hourly_rate",
+                Field::ProjectBillable.name(),
+                &s.billable,
+                &k.billable,
+            );
+            diff(
+                &mut out,
+                Field::ProjectHourlyRate.name(),
                 &s.hourly_rate_cents,
                 &k.hourly_rate_cents,
             );
@@ -206,12 +231,22 @@ pub fn unkept<R>(sent: &Record<R>, kept: &Record<R>) -> Vec<Unkept> {
         }
         (Record::Task(s), Record::Task(k)) => {
             diff(&mut out, "task.name", &s.name, &k.name);
-            diff(&mut out, "task.archived", &s.archived, &k.archived);
+            diff(
+                &mut out,
+                Field::TaskArchived.name(),
+                &s.archived,
+                &k.archived,
+            );
         }
         (Record::TimeEntry(s), Record::TimeEntry(k)) => {
-            diff(&mut out, "time_entry.notes", &s.notes, &k.notes);
-            diff(&mut out, "time_entry.tags", &s.tags, &k.tags);
-            diff(&mut out, "time_entry.billable", &s.billable, &k.billable);
+            diff(&mut out, Field::EntryNotes.name(), &s.notes, &k.notes);
+            diff(&mut out, Field::EntryTags.name(), &s.tags, &k.tags);
+            diff(
+                &mut out,
+                Field::EntryBillable.name(),
+                &s.billable,
+                &k.billable,
+            );
         }
         _ => {}
     }
@@ -579,21 +614,28 @@ mod tests {
 
     #[test]
     fn every_field_names_its_kind() {
-        for f in [
-            Field::PersonEmail,
-            Field::PersonUsername,
-            Field::ClientEmail,
-            Field::ClientNotes,
-            Field::ProjectBillable,
-            Field::ProjectHourlyRate,
-            Field::TaskArchived,
-            Field::EntryBreak,
-            Field::EntryNotes,
-            Field::EntryTags,
-            Field::EntryBillable,
-        ] {
+        for f in Field::ALL {
             assert!(f.name().starts_with(f.kind().as_str()), "{}", f.name());
             assert!(any_unheld(&[f], f.kind()));
         }
+        // ALL holds each variant once; a new variant stops this match compiling: list it
+        // here and in ALL.
+        for f in Field::ALL {
+            match f {
+                Field::PersonEmail
+                | Field::PersonUsername
+                | Field::ClientEmail
+                | Field::ClientNotes
+                | Field::ProjectBillable
+                | Field::ProjectHourlyRate
+                | Field::TaskArchived
+                | Field::EntryBreak
+                | Field::EntryNotes
+                | Field::EntryTags
+                | Field::EntryBillable => {}
+            }
+        }
+        let distinct: std::collections::HashSet<Field> = Field::ALL.into_iter().collect();
+        assert_eq!(distinct.len(), Field::ALL.len());
     }
 }
