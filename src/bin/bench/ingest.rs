@@ -86,9 +86,21 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     let engine_rate = entries as f64 / engine_secs;
     drop(source);
 
-    let ceiling_secs = ceiling(&dir.path().join("ceiling.db"), entries, &layout).await?;
+    let ceiling_secs = bound(
+        &dir.path().join("ceiling.db"),
+        &layout,
+        ceiling_blocking,
+        entries,
+    )
+    .await?;
     let ceiling_rate = entries as f64 / ceiling_secs;
-    let in_sql_secs = in_sql(&dir.path().join("in_sql.db"), entries, &layout).await?;
+    let in_sql_secs = bound(
+        &dir.path().join("in_sql.db"),
+        &layout,
+        in_sql_blocking,
+        entries,
+    )
+    .await?;
     let in_sql_rate = entries as f64 / in_sql_secs;
 
     metric("ingest_entries", entries, "entries");
@@ -123,53 +135,67 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The same rows the engine writes for an entry (the canonical row and its link), by a
-/// plain prepared INSERT per row through SQLite's C API (rusqlite), in one transaction, in a
-/// ledger file with the same schema and pragmas: what SQLite itself does on this machine.
-async fn ceiling(path: &std::path::Path, entries: usize, layout: &Layout) -> anyhow::Result<f64> {
-    // Create the schema through the ledger itself, then close it.
+/// A bound measured on its own ledger file: `measure` runs on a blocking thread, given a
+/// connection to a fresh ledger (schema made by the ledger itself) seeded by
+/// [`BoundDb::open`].
+async fn bound(
+    path: &std::path::Path,
+    layout: &Layout,
+    measure: fn(BoundDb, usize, &Layout) -> anyhow::Result<f64>,
+    entries: usize,
+) -> anyhow::Result<f64> {
     Ledger::open(path).await?.close().await;
     let path = path.to_owned();
     let layout = *layout;
-    tokio::task::spawn_blocking(move || ceiling_blocking(&path, entries, &layout)).await?
+    tokio::task::spawn_blocking(move || {
+        measure(BoundDb::open(&path, layout.people)?, entries, &layout)
+    })
+    .await?
+}
+
+/// A ledger file for a bound: the ledger's pragmas, the layout's people (`person-000000`
+/// ...) and one project (`project`), and the values every row shares.
+struct BoundDb {
+    conn: rusqlite::Connection,
+    hash: String,
+    now: String,
+}
+
+impl BoundDb {
+    fn open(path: &std::path::Path, people: usize) -> anyhow::Result<BoundDb> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )?;
+        let hash = "0".repeat(64);
+        let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        conn.execute(
+            "WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < ?1) \
+             INSERT INTO people (id, display_name, email, content_hash, origin, changed_by, created_at, updated_at) \
+             SELECT printf('person-%06d', k), 'p', printf('p%d@x', k), ?2, 'memory', 'memory', ?3, ?3 FROM n",
+            rusqlite::params![people as i64, hash, now],
+        )?;
+        conn.execute(
+            "INSERT INTO projects (id, name, content_hash, origin, changed_by, created_at, updated_at) \
+             VALUES ('project', 'pr', ?1, 'memory', 'memory', ?2, ?2)",
+            rusqlite::params![hash, now],
+        )?;
+        Ok(BoundDb { conn, hash, now })
+    }
 }
 
 /// The same rows as the ceiling, generated inside SQLite: one `INSERT ... SELECT` from a
-/// recursive CTE for the entries, one from the entries for their links, in one transaction,
-/// in a fresh ledger file with the same schema and pragmas. No value crosses the C API, so
-/// this bounds what any binding (and any engine) could reach with this schema here.
-async fn in_sql(path: &std::path::Path, entries: usize, layout: &Layout) -> anyhow::Result<f64> {
-    Ledger::open(path).await?.close().await;
-    let path = path.to_owned();
-    let newest = layout.newest.format("%Y-%m-%dT%H:%M:%S").to_string();
+/// recursive CTE for the entries, one from the entries for their links, in one transaction.
+/// No value crosses the C API, so this bounds what any binding (and any engine) could reach
+/// with this schema here.
+fn in_sql_blocking(db: BoundDb, entries: usize, layout: &Layout) -> anyhow::Result<f64> {
+    let BoundDb {
+        mut conn,
+        hash,
+        now,
+    } = db;
     let people = layout.people;
-    tokio::task::spawn_blocking(move || in_sql_blocking(&path, entries, people, &newest)).await?
-}
-
-fn in_sql_blocking(
-    path: &std::path::Path,
-    entries: usize,
-    people: usize,
-    newest: &str,
-) -> anyhow::Result<f64> {
-    let mut conn = rusqlite::Connection::open(path)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-    )?;
-    let hash = "0".repeat(64);
-    let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    conn.execute(
-        "WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k + 1 < ?1) \
-         INSERT INTO people (id, display_name, email, content_hash, origin, changed_by, created_at, updated_at) \
-         SELECT printf('person-%06d', k), 'p', printf('p%d@x', k), ?2, 'memory', 'memory', ?3, ?3 FROM n",
-        rusqlite::params![people as i64, hash, now],
-    )?;
-    conn.execute(
-        "INSERT INTO projects (id, name, content_hash, origin, changed_by, created_at, updated_at) \
-         VALUES ('project', 'pr', ?1, 'memory', 'memory', ?2, ?2)",
-        rusqlite::params![hash, now],
-    )?;
-
+    let newest = layout.newest.format("%Y-%m-%dT%H:%M:%S").to_string();
     let started = Instant::now();
     let tx = conn.transaction()?;
     // Entry u: person u % people, slot k = u / people, day k / SLOTS back, hour k % SLOTS:
@@ -212,30 +238,15 @@ fn in_sql_blocking(
     Ok(secs)
 }
 
-fn ceiling_blocking(
-    path: &std::path::Path,
-    entries: usize,
-    layout: &Layout,
-) -> anyhow::Result<f64> {
-    let mut conn = rusqlite::Connection::open(path)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-    )?;
-    let now = Utc::now().to_rfc3339();
-    let person = uuid::Uuid::now_v7().to_string();
-    let project = uuid::Uuid::now_v7().to_string();
-    let hash = "0".repeat(64);
-    conn.execute(
-        "INSERT INTO people (id, display_name, email, content_hash, origin, changed_by, created_at, updated_at) \
-         VALUES (?1, 'p', 'p@x', ?2, 'memory', 'memory', ?3, ?3)",
-        rusqlite::params![person, hash, now],
-    )?;
-    conn.execute(
-        "INSERT INTO projects (id, name, content_hash, origin, changed_by, created_at, updated_at) \
-         VALUES (?1, 'pr', ?2, 'memory', 'memory', ?3, ?3)",
-        rusqlite::params![project, hash, now],
-    )?;
-
+/// The same rows the engine writes for an entry (the canonical row and its link), by a
+/// plain prepared INSERT per row through SQLite's C API (rusqlite), in one transaction:
+/// what SQLite itself does on this machine.
+fn ceiling_blocking(db: BoundDb, entries: usize, layout: &Layout) -> anyhow::Result<f64> {
+    let BoundDb {
+        mut conn,
+        hash,
+        now,
+    } = db;
     let started = Instant::now();
     let tx = conn.transaction()?;
     {
@@ -258,8 +269,8 @@ fn ceiling_blocking(
             let e = end.format("%Y-%m-%dT%H:%M:%SZ").to_string();
             entry.execute(rusqlite::params![
                 id,
-                person,
-                project,
+                format!("person-{:06}", layout.person(k)),
+                "project",
                 s,
                 e,
                 &s[..19],
