@@ -245,19 +245,20 @@ pub fn plan_remote(o: &Observation<'_>) -> RemoteAction {
         (true, true) if ledger.deleted => RemoteAction::Revive { canonical_id: id },
         (true, true) if &mapped_hash == ledger.hash => RemoteAction::Converged { canonical_id: id },
         (true, true) => {
-            let theirs = o
+            // With the base: the provider's side, its read-only fields as the ledger's.
+            let sides = o
                 .base
-                .map(|_| mapped.clone().keep_unheld(ledger.record, o.keep_ours));
-            let both = o.base.zip(theirs.as_ref());
-            if let Some(merged) = both.and_then(|(base, theirs)| merge(base, ledger.record, theirs))
-            {
-                return RemoteAction::Merge {
-                    canonical_id: id,
-                    merged: Box::new(merged),
-                };
+                .map(|base| (base, mapped.clone().keep_unheld(ledger.record, o.keep_ours)));
+            if let Some((base, theirs)) = &sides {
+                if let Some(merged) = merge(base, ledger.record, theirs) {
+                    return RemoteAction::Merge {
+                        canonical_id: id,
+                        merged: Box::new(merged),
+                    };
+                }
             }
             let winner = decide(o.policy, o.provider, o.remote_modified_at, ledger);
-            let settled = match (both, winner) {
+            let settled = match (&sides, winner) {
                 (Some((base, theirs)), Some(w)) => {
                     merge_preferring(base, ledger.record, theirs, w == Winner::Remote).map(Box::new)
                 }
