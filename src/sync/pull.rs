@@ -305,12 +305,13 @@ impl Cycle<'_> {
             // hold among them: those are laid over the listed record above).
             let mut base: Option<Record<CanonicalId>> = None;
             if let (true, Some(l), Some(rec)) = (self.h.mode.pulls(), link, ledger) {
-                // Not while a conflict of this record waits for an operator: resolving it
-                // later would write over what a merge had combined.
+                // Not when both already agree, nor while a conflict of this record waits for
+                // an operator: resolving it later would write over what a merge had combined.
                 if l.is_live()
                     && rec.is_live()
                     && hashes[i] != l.remote_hash
                     && rec.hash != l.canonical_hash
+                    && mapped_hashes[i].as_ref() != Some(&rec.hash)
                     && !tx.has_open_conflict(&name, kind, &rec.id).await?
                 {
                     base = tx.record_version(kind, &rec.id, &l.canonical_hash).await?;
