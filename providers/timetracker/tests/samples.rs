@@ -26,12 +26,11 @@ struct Sample {
 }
 
 fn samples() -> Vec<Sample> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/providers/timetracker-v1-samples");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/recorded-v5.10");
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
         panic!(
-            "the recorded TimeTracker samples are missing at {} ({e}); CI must check out \
-             /work/shared beside the repository (the samples are the contract)",
+            "the recorded TimeTracker samples are missing at {} ({e}): they are part of \
+             the repository (providers/timetracker/fixtures/)",
             dir.display()
         )
     });
