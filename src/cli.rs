@@ -127,6 +127,23 @@ pub enum Command {
     Demo(DemoArgs),
     /// Apply the ledger's database migrations and exit
     Migrate,
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell
+    #[command(
+        after_help = "Examples:\n  timeweave completions bash > /etc/bash_completion.d/timeweave\n  timeweave completions zsh > /usr/local/share/zsh/site-functions/_timeweave\n  timeweave completions fish > ~/.config/fish/completions/timeweave.fish\n\nThe Debian package installs all three."
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff: `timeweave man | man -l -`), or write every page to a directory
+    #[command(
+        after_help = "Examples:\n  timeweave man | man -l -\n  timeweave man --out-dir target/man"
+    )]
+    Man {
+        /// Write timeweave.1 and one timeweave-COMMAND.1 page per command into this directory
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -141,6 +158,8 @@ impl Command {
             Command::Export(_) => "export",
             Command::Demo(_) => "demo",
             Command::Migrate => "migrate",
+            Command::Completions { .. } => "completions",
+            Command::Man { .. } => "man",
         }
     }
 }
@@ -248,10 +267,10 @@ pub enum ExportFormat {
 
 #[derive(Clone, Debug, Args)]
 pub struct ExportArgs {
-    /// First day included, YYYY-MM-DD
+    /// First work date included, YYYY-MM-DD (default: the ledger's first entry)
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub from: Option<NaiveDate>,
-    /// Last day included, YYYY-MM-DD
+    /// Last work date included, YYYY-MM-DD (default: the ledger's last entry)
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub to: Option<NaiveDate>,
     /// Output format

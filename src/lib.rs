@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod demo;
 pub mod ledger;
 pub mod logging;
+pub mod manual;
 pub mod memory;
 pub mod once;
 pub mod registry;

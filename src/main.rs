@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use timeweave::cli::{Cli, Command};
-use timeweave::{commands, config, logging};
+use timeweave::{commands, config, logging, manual};
 
 /// sysexits.h EX_CONFIG.
 const EXIT_CONFIG: u8 = 78;
@@ -21,6 +21,26 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     let command = cli.effective_command();
+
+    match &command {
+        Command::Completions { shell } => {
+            return print_to_stdout(|out| manual::write_completions(*shell, out))
+        }
+        Command::Man { out_dir: None } => return print_to_stdout(manual::write_man_page),
+        Command::Man { out_dir: Some(dir) } => {
+            return match manual::write_man_pages(dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot write the manual pages to {}: {e}",
+                        dir.display()
+                    );
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => {}
+    }
 
     if let Command::Demo(args) = &command {
         let format = cli.log_format.unwrap_or_default();
@@ -62,9 +82,27 @@ fn main() -> ExitCode {
             Command::Report(args) => commands::report(&cfg, args).await,
             Command::Export(args) => commands::export(&cfg, args).await,
             Command::Migrate => commands::migrate(&cfg).await,
-            Command::Check | Command::Demo(_) => unreachable!("handled above"),
+            Command::Check
+            | Command::Demo(_)
+            | Command::Completions { .. }
+            | Command::Man { .. } => {
+                unreachable!("handled above")
+            }
         }
     })
+}
+
+/// Writes what `write` produces to stdout; a closed pipe (`| head`) is no failure.
+fn print_to_stdout(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match write(&mut out).and_then(|()| std::io::Write::flush(&mut out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn block_on(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {

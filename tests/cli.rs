@@ -175,6 +175,8 @@ fn help_lists_every_command_with_examples() {
         "export",
         "demo",
         "migrate",
+        "completions",
+        "man",
     ] {
         assert!(
             stdout
@@ -232,8 +234,148 @@ fn check_reads_systemd_credentials_like_the_service_would() {
     assert!(stdout.contains("2 configured, 1 enabled"), "{stdout}");
     assert!(!stdout.contains(SECRET_FILE_VALUE) && !stderr.contains(SECRET_FILE_VALUE));
 
-    // Without the credentials directory (outside systemd), %d is explained.
+    // Without the credentials directory (outside systemd), %d is explained, with the way to
+    // check as the service would.
     let out = timeweave(&["check", "--config", &config], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).1.contains("CREDENTIALS_DIRECTORY is not set"));
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("CREDENTIALS_DIRECTORY is not set"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("CREDENTIALS_DIRECTORY=/etc/timeweave/credentials timeweave check"),
+        "{stderr}"
+    );
+}
+
+/// The shipped unit loads the whole credentials directory with one line; systemd names its
+/// file NAME `timeweave_NAME`. The README's sequence (write /etc/timeweave/credentials/NAME,
+/// check with CREDENTIALS_DIRECTORY pointing there) and the service see the same config.
+#[test]
+fn one_credentials_directory_serves_the_unit_and_the_readme_check() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/timeweave.service"),
+    )
+    .unwrap();
+    let loads: Vec<&str> = unit
+        .lines()
+        .filter(|l| l.starts_with("LoadCredential="))
+        .collect();
+    assert_eq!(
+        loads,
+        ["LoadCredential=timeweave:/etc/timeweave/credentials"],
+        "one line for any number of providers"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[providers.tt]\nkind = \"timetracker\"\nbase_url = \"https://tt.example.com\"\napi_secret_file = \"%d/timetracker\"\n\n[providers.trk]\nkind = \"trackingtime\"\naccount_id = 1\ncontact = \"ops@example.com\"\napi_secret_file = \"%d/trackingtime\"\n",
+    );
+    // As the README shows: the files under their own names.
+    let etc = dir.path().join("etc-credentials");
+    std::fs::create_dir(&etc).unwrap();
+    for name in ["timetracker", "trackingtime"] {
+        std::fs::write(etc.join(name), format!("{SECRET_FILE_VALUE}\n")).unwrap();
+    }
+    // As the unit loads them: the same files as timeweave_NAME.
+    let service = dir.path().join("run-credentials");
+    std::fs::create_dir(&service).unwrap();
+    for name in ["timetracker", "trackingtime"] {
+        std::fs::write(
+            service.join(format!("timeweave_{name}")),
+            format!("{SECRET_FILE_VALUE}\n"),
+        )
+        .unwrap();
+    }
+    for (creds, shown) in [(&etc, "timetracker"), (&service, "timeweave_timetracker")] {
+        let out = timeweave(
+            &["check", "--config", &config],
+            &[("CREDENTIALS_DIRECTORY", creds.to_str().unwrap())],
+        );
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!("set (from file {})", creds.join(shown).display())),
+            "{stdout}"
+        );
+        assert!(!stdout.contains(SECRET_FILE_VALUE) && !stderr.contains(SECRET_FILE_VALUE));
+    }
+    // A credential in neither form names the file it looked for.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = timeweave(
+        &["check", "--config", &config],
+        &[("CREDENTIALS_DIRECTORY", empty.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out)
+            .1
+            .contains(&format!("{}", empty.join("timetracker").display())),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
+fn completions_cover_every_command_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _timeweave"),
+        ("zsh", "#compdef timeweave"),
+        ("fish", "complete -c timeweave"),
+    ] {
+        let out = timeweave(&["completions", shell], &[]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {stderr}");
+        assert!(stdout.contains(marker), "{shell}: no {marker:?}");
+        for word in ["sync", "export", "dry-run", "config"] {
+            assert!(stdout.contains(word), "{shell}: {word} missing");
+        }
+    }
+    let out = timeweave(&["completions", "tcsh"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+    assert!(text(&out).1.contains("possible values"), "{}", text(&out).1);
+}
+
+#[test]
+fn man_pages_come_from_the_command_line() {
+    let out = timeweave(&["man"], &[]);
+    let (page, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH timeweave 1"),
+        "{page}"
+    );
+    for word in ["SYNOPSIS", "\\-\\-sync\\-once", "export", "completions"] {
+        assert!(page.contains(word), "{word} missing from the page:\n{page}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = timeweave(&["man", "--out-dir", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for expected in ["timeweave.1", "timeweave-sync.1", "timeweave-export.1"] {
+        assert!(
+            pages.iter().any(|p| p == expected),
+            "{expected} not in {pages:?}"
+        );
+    }
+    let sync = std::fs::read_to_string(dir.path().join("timeweave-sync.1")).unwrap();
+    assert!(sync.contains("dry\\-run"), "{sync}");
+
+    let out = timeweave(&["man", "--out-dir", "/nonexistent/dir"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out)
+        .1
+        .contains("cannot write the manual pages to /nonexistent/dir"));
 }

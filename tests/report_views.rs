@@ -686,6 +686,56 @@ async fn export_command_streams_the_range_to_a_file() {
 }
 
 #[tokio::test]
+async fn export_without_a_range_exports_every_entry() {
+    let f = known_ledger().await;
+    let args = ExportArgs {
+        from: None,
+        to: None,
+        format: ExportFormat::Jsonl,
+        output: None,
+    };
+    // Weeks after the last entry: a default "last 30 days" would export nothing.
+    let mut out = Vec::new();
+    let n = timeweave::report::export_command(&f.path, &args, date("2026-06-30"), &mut out)
+        .await
+        .unwrap();
+    assert_eq!(n, 6, "E1..E5 and E7: every live entry, E6 is deleted");
+    let dates: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["work_date"].to_string())
+        .collect();
+    assert_eq!(dates.first().map(String::as_str), Some("\"2026-02-27\""));
+    assert_eq!(dates.last().map(String::as_str), Some("\"2026-03-20\""));
+
+    let only_to = ExportArgs {
+        to: Some(date("2026-03-02")),
+        ..args.clone()
+    };
+    let n =
+        timeweave::report::export_command(&f.path, &only_to, date("2026-06-30"), &mut Vec::new())
+            .await
+            .unwrap();
+    assert_eq!(n, 2, "--to alone keeps everything before it: E7 and E1");
+    let after_last = ExportArgs {
+        from: Some(date("2026-04-01")),
+        ..args
+    };
+    let err = timeweave::report::export_command(
+        &f.path,
+        &after_last,
+        date("2026-06-30"),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("after the last entry's date 2026-03-20"),
+        "{err:#}"
+    );
+}
+
+#[tokio::test]
 async fn clear_errors_for_a_missing_ledger_and_a_backwards_range() {
     let f = known_ledger().await;
     let missing = f.dir.path().join("nope.db");

@@ -769,18 +769,39 @@ fn resolve_secret(
     }
 }
 
-/// `%d/NAME` means `$CREDENTIALS_DIRECTORY/NAME`, as `%d` does in systemd unit files.
+/// The credential id under which the shipped unit loads the whole directory
+/// `/etc/timeweave/credentials` (`LoadCredential=timeweave:/etc/timeweave/credentials`):
+/// systemd names each file NAME of it `timeweave_NAME`.
+const UNIT_CREDENTIAL_PREFIX: &str = "timeweave_";
+
+/// `%d/NAME` means `$CREDENTIALS_DIRECTORY/NAME`, as `%d` does in systemd unit files; when
+/// there is no `NAME` there but a `timeweave_NAME` (the shipped unit's directory credential),
+/// that one. So one config works under the unit and, for `check`, with
+/// `CREDENTIALS_DIRECTORY=/etc/timeweave/credentials` outside it.
 fn expand_credentials(path: &Path, env: &Environment) -> Result<PathBuf, String> {
     let text = path.to_string_lossy();
     match text.strip_prefix("%d/") {
         None => Ok(path.to_path_buf()),
         Some(rest) => match env.credentials_directory() {
-            Some(dir) => Ok(dir.join(rest)),
+            Some(dir) => Ok(credential_in(&dir, rest)),
             None => Err(format!(
-                "`{text}` uses %d, but CREDENTIALS_DIRECTORY is not set (it is only set for services with LoadCredential=); \
-                 outside systemd give a full path"
+                "`{text}` uses %d, but CREDENTIALS_DIRECTORY is not set: systemd sets it for the service \
+                 (the unit's LoadCredential=). To check the config as the service will see it, run \
+                 `CREDENTIALS_DIRECTORY=/etc/timeweave/credentials timeweave check`; outside systemd \
+                 give a full path"
             )),
         },
+    }
+}
+
+/// `dir/name`, or `dir/timeweave_name` when only that one exists.
+fn credential_in(dir: &Path, name: &str) -> PathBuf {
+    let plain = dir.join(name);
+    let from_unit = dir.join(format!("{UNIT_CREDENTIAL_PREFIX}{name}"));
+    if !plain.exists() && from_unit.exists() {
+        from_unit
+    } else {
+        plain
     }
 }
 

@@ -11,9 +11,9 @@ use anyhow::{bail, Context};
 use chrono::NaiveDate;
 
 use super::export::{write_entries, ExportError};
-use super::{html, resolve_range, totals};
+use super::{html, resolve_export_range, resolve_range, totals};
 use crate::cli::{ExportArgs, ReportArgs, ReportFormat};
-use crate::ledger::{Ledger, TotalsBy, WeeklyBy};
+use crate::ledger::{DateRange, Ledger, TotalsBy, WeeklyBy};
 
 /// Opens the ledger at `path` read-only for reporting, with a clear error when it does not
 /// exist yet or predates the reporting views.
@@ -116,9 +116,13 @@ pub async fn export_command(
     today: NaiveDate,
     stdout: &mut dyn Write,
 ) -> anyhow::Result<u64> {
-    let range = resolve_range(args.from, args.to, today).map_err(anyhow::Error::msg)?;
     let ledger = open_for_reading(ledger_path).await?;
     let mut tx = ledger.read().await?;
+    let span = tx.work_date_span().await?;
+    let span = span.and_then(|(first, last)| Some((first.parse().ok()?, last.parse().ok()?)));
+    let range =
+        resolve_export_range(args.from, args.to, span, today).map_err(anyhow::Error::msg)?;
+    let covered = describe_export_range(range, args, span);
     let written = match &args.output {
         Some(path) => {
             let mut file = PartialFile::create(path)?;
@@ -129,18 +133,16 @@ pub async fn export_command(
                     .with_context(|| format!("exporting to {}", path.display()))?
             };
             file.finish()?;
-            eprintln!(
-                "exported {n} entries ({} to {}) to {}",
-                range.from,
-                range.to,
-                path.display()
-            );
+            eprintln!("exported {n} entries ({covered}) to {}", path.display());
             n
         }
         None => {
             let mut buffered = io::BufWriter::with_capacity(64 * 1024, stdout);
             match write_entries(tx.export_entries(range), args.format, &mut buffered).await {
-                Ok(n) => n,
+                Ok(n) => {
+                    eprintln!("exported {n} entries ({covered})");
+                    n
+                }
                 Err(e) if e.is_broken_pipe() => 0,
                 Err(ExportError::Ledger(e)) => return Err(e).context("reading the ledger"),
                 Err(e) => return Err(e.into()),
@@ -150,6 +152,27 @@ pub async fn export_command(
     drop(tx);
     ledger.close().await;
     Ok(written)
+}
+
+/// What an export covered, for the closing line on stderr: the work dates, and whether that
+/// is every entry of the ledger.
+fn describe_export_range(
+    range: DateRange,
+    args: &ExportArgs,
+    span: Option<(NaiveDate, NaiveDate)>,
+) -> String {
+    let whole = args.from.is_none() && args.to.is_none();
+    match span {
+        None => "the ledger has no time entries yet".to_owned(),
+        Some(_) if whole => format!(
+            "work dates {} to {}: every entry in the ledger",
+            range.from, range.to
+        ),
+        Some((first, last)) => format!(
+            "work dates {} to {}; the ledger's entries run from {first} to {last}",
+            range.from, range.to
+        ),
+    }
 }
 
 /// A file written under a temporary name next to its final path (created like any new file,

@@ -43,6 +43,35 @@ pub fn resolve_range(
     Ok(DateRange { from, to })
 }
 
+/// The inclusive range `export` covers: every entry of the ledger (`span`, its first and last
+/// work dates) unless `--from`/`--to` narrow it. An empty ledger gives the one day asked for,
+/// or `today`.
+pub fn resolve_export_range(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    span: Option<(NaiveDate, NaiveDate)>,
+    today: NaiveDate,
+) -> Result<DateRange, String> {
+    let fallback = from.or(to).unwrap_or(today);
+    let (first, last) = span.unwrap_or((fallback, fallback));
+    let range = DateRange {
+        from: from.unwrap_or(first),
+        to: to.unwrap_or(last),
+    };
+    if range.from > range.to {
+        let (what_from, what_to) = match (from, to) {
+            (Some(_), Some(_)) => ("--from", "--to"),
+            (Some(_), None) => ("--from", "the last entry's date"),
+            _ => ("the first entry's date", "--to"),
+        };
+        return Err(format!(
+            "{what_from} {} is after {what_to} {}: nothing to export (the ledger's entries run from {first} to {last})",
+            range.from, range.to
+        ));
+    }
+    Ok(range)
+}
+
 /// Seconds as hours, rounded to 4 decimals (the views' precision), for CSV and JSON.
 pub fn hours_4(seconds: i64) -> f64 {
     (seconds as f64 / 3600.0 * 10_000.0).round() / 10_000.0
@@ -92,6 +121,47 @@ mod tests {
             err.contains("--from 2026-02-01 is after --to 2026-01-01"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn export_ranges_default_to_every_entry() {
+        let today = d("2026-03-31");
+        let span = Some((d("2019-05-01"), d("2027-02-01")));
+        let range = |from, to| resolve_export_range(from, to, span, today);
+        assert_eq!(
+            range(None, None).unwrap(),
+            DateRange {
+                from: d("2019-05-01"),
+                to: d("2027-02-01")
+            },
+            "entries years back and months ahead are all exported"
+        );
+        assert_eq!(
+            range(Some(d("2026-01-01")), None).unwrap(),
+            DateRange {
+                from: d("2026-01-01"),
+                to: d("2027-02-01")
+            }
+        );
+        assert_eq!(
+            range(None, Some(d("2020-01-31"))).unwrap(),
+            DateRange {
+                from: d("2019-05-01"),
+                to: d("2020-01-31")
+            }
+        );
+        let err = range(Some(d("2028-01-01")), None).unwrap_err();
+        assert!(
+            err.contains("--from 2028-01-01 is after the last entry's date 2027-02-01"),
+            "{err}"
+        );
+        let err = range(Some(d("2026-02-01")), Some(d("2026-01-01"))).unwrap_err();
+        assert!(
+            err.contains("--from 2026-02-01 is after --to 2026-01-01"),
+            "{err}"
+        );
+        let empty = resolve_export_range(None, None, None, today).unwrap();
+        assert_eq!((empty.from, empty.to), (today, today));
     }
 
     #[test]
