@@ -379,3 +379,57 @@ fn man_pages_come_from_the_command_line() {
         .1
         .contains("cannot write the manual pages to /nonexistent/dir"));
 }
+
+/// Every file the Debian package takes from `target/assets` is one `deploy/generate-assets`
+/// writes (from the binary itself), and the package ships the completions for three shells,
+/// the man pages and the docs.
+#[test]
+fn the_debian_package_ships_completions_man_pages_and_docs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let deb = &manifest[manifest.find("[package.metadata.deb]").unwrap()..];
+    let sources: Vec<&str> = deb
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("[\""))
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    for shipped in [
+        "usr/share/bash-completion/completions/timeweave",
+        "usr/share/zsh/vendor-completions/_timeweave",
+        "usr/share/fish/vendor_completions.d/timeweave.fish",
+        "usr/share/man/man1/",
+        "usr/share/doc/timeweave/ledger.md",
+        "usr/share/doc/timeweave/CHANGELOG.md",
+    ] {
+        assert!(deb.contains(shipped), "the .deb lacks {shipped}");
+    }
+
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("bash")
+        .arg(root.join("deploy/generate-assets"))
+        .arg(env!("CARGO_BIN_EXE_timeweave"))
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let generated: Vec<&str> = sources
+        .iter()
+        .filter_map(|s| s.strip_prefix("target/assets/"))
+        .collect();
+    assert_eq!(generated.len(), 4, "{sources:?}");
+    for asset in generated {
+        match asset.strip_suffix("*.1.gz") {
+            Some(dir) => {
+                let pages = std::fs::read_dir(out.path().join(dir)).unwrap().count();
+                assert!(pages > 5, "{pages} man pages in {dir}");
+            }
+            None => assert!(
+                std::fs::metadata(out.path().join(asset)).unwrap().len() > 1000,
+                "{asset} is missing or empty"
+            ),
+        }
+    }
+    for doc in sources.iter().filter(|s| !s.starts_with("target/")) {
+        assert!(root.join(doc).is_file(), "{doc} is not in the repository");
+    }
+}
