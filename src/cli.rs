@@ -112,9 +112,9 @@ pub enum Command {
     Check,
     /// List or resolve conflicts kept for manual resolution
     Conflicts(ConflictsArgs),
-    /// Hours from the ledger, grouped by person, client, project or day
+    /// Hours and billable amounts from the ledger, by person, client, project, day, week or month
     #[command(
-        after_help = "Examples:\n  timeweave report --from 2026-01-01 --to 2026-01-31 --by person\n  timeweave report --by day --format csv > hours.csv\n  timeweave report --html report.html"
+        after_help = "Examples:\n  timeweave report --from 2026-01-01 --to 2026-01-31 --by person\n  timeweave report --from 2026-01-01 --by month --currency EUR\n  timeweave report --by day --format csv > hours.csv\n  timeweave report --html report.html"
     )]
     Report(ReportArgs),
     /// Export time entries from the ledger as CSV or JSON lines
@@ -229,6 +229,9 @@ pub enum ReportBy {
     Client,
     Project,
     Day,
+    /// Monday-to-Sunday weeks
+    Week,
+    Month,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -256,6 +259,19 @@ pub struct ReportArgs {
     /// Also write an HTML report to this file
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
+    /// Currency code the amounts are shown in [default: [report] currency]
+    #[arg(long, value_parser = parse_currency, value_name = "CODE")]
+    pub currency: Option<String>,
+}
+
+fn parse_currency(s: &str) -> Result<String, String> {
+    if s.len() == 3 && s.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(s.to_ascii_uppercase())
+    } else {
+        Err(format!(
+            "`{s}` is not a currency code; expected three letters (ISO 4217), e.g. EUR"
+        ))
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

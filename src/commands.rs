@@ -145,7 +145,14 @@ pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<Exi
 pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
-    crate::report::report_command(&cfg.ledger.path, args, today, &mut out).await?;
+    let args = ReportArgs {
+        currency: args
+            .currency
+            .clone()
+            .or_else(|| cfg.report.currency.clone()),
+        ..args.clone()
+    };
+    crate::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -991,3 +991,19 @@ fn the_env_example_applies_to_the_example_config() {
     assert!(!cfg.providers["timetracker"].enabled);
     assert_eq!(cfg.providers["timetracker"].schedule, "0 */15 * * * *");
 }
+
+#[test]
+fn the_report_currency_is_an_iso_code() {
+    assert_eq!(load(MINIMAL, &[]).unwrap().report.currency, None);
+    let cfg = load(&format!("[report]\ncurrency = \"EUR\"\n{MINIMAL}"), &[]).unwrap();
+    assert_eq!(cfg.report.currency.as_deref(), Some("EUR"));
+    let cfg = load(MINIMAL, &[("TIMEWEAVE_REPORT__CURRENCY", "CHF")]).unwrap();
+    assert_eq!(cfg.report.currency.as_deref(), Some("CHF"));
+    for bad in ["eur", "€", "EURO", ""] {
+        err(
+            load(&format!("[report]\ncurrency = \"{bad}\"\n{MINIMAL}"), &[]),
+            "report.currency",
+            &["not a currency code", "three capital letters (ISO 4217)", "\"EUR\""],
+        );
+    }
+}

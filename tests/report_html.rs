@@ -40,6 +40,7 @@ async fn render(by: ReportBy) -> (report_support::Fixture, String) {
         by,
         format: ReportFormat::Table,
         html: Some(path.clone()),
+        currency: Some("EUR".into()),
     };
     timeweave::report::report_command(&f.path, &args, date("2026-03-20"), &mut Vec::new())
         .await
@@ -120,14 +121,16 @@ async fn the_report_is_one_offline_well_formed_file() {
     }
     for id in [
         "total-hours",
+        "billable-amount",
         "weekly-projects",
+        "weekly-clients",
         "weekly-people",
         "totals",
         "sync-health",
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "no #{id}");
     }
-    assert_eq!(html.matches("<svg").count(), 2);
+    assert_eq!(html.matches("<svg").count(), 3);
 }
 
 #[tokio::test]
@@ -143,6 +146,23 @@ async fn the_numbers_match_the_ledger() {
     assert_eq!(card("billable-hours"), "6.75");
     assert_eq!(card("entry-count"), "6");
     assert_eq!(card("running-count"), "1");
+    // Apollo (100.00/h): E1 2 h + E3 2.5 h; the rest has no rate.
+    assert_eq!(card("billable-amount"), "450.00");
+    assert!(html.contains("billable amount (EUR)"));
+
+    // Per client: Acme (Apollo) 4.5 h, Globex (Zephyr and E4) 1.75 h, none (markup) 1.5 h.
+    let clients = section(&html, "weekly-clients");
+    assert_eq!(bar_hours(clients).iter().sum::<f64>(), 7.75);
+    for label in ["Acme", "Globex", "(no client)"] {
+        assert!(
+            clients.contains(label),
+            "{label} missing from the client chart"
+        );
+    }
+    assert!(
+        clients.contains("Acme <span class=\"h\">4.50 h</span>"),
+        "{clients}"
+    );
 
     // Six weeks touch March 2026 (Mondays 02-23 .. 03-30), in both charts.
     let projects = section(&html, "weekly-projects");
@@ -175,8 +195,11 @@ async fn the_numbers_match_the_ledger() {
     let ada_row = &ada_row[..ada_row.find("</tr>").unwrap()];
     assert!(ada_row.contains("<td class=\"n\">4</td><td class=\"n\">1</td><td class=\"n\">4.50</td><td class=\"n\">3.50</td>"), "{ada_row}");
     assert!(totals.contains("<tfoot><tr><td>Total</td><td>"));
-    assert!(totals
-        .contains("<td class=\"n\">7.75</td><td class=\"n\">6.75</td><td class=\"n\">100.0%</td>"));
+    assert!(totals.contains(
+        "<td class=\"n\">7.75</td><td class=\"n\">6.75</td><td class=\"n\">450.00</td><td class=\"n\">100.0%</td>"
+    ));
+    assert!(totals.contains("amount EUR"));
+    assert!(totals.contains("2.25 billable hours are on projects without an hourly rate"));
 
     let health = section(&html, "sync-health");
     assert!(health.contains("<td>tt</td><td class=\"bad\">failed</td>"));

@@ -579,6 +579,7 @@ fn report_args(by: ReportBy, format: ReportFormat) -> ReportArgs {
         by,
         format,
         html: None,
+        currency: None,
     }
 }
 
@@ -599,7 +600,7 @@ async fn report_command_writes_each_format() {
     let csv = run(ReportBy::Client, ReportFormat::Csv).await;
     assert_eq!(
         csv,
-        "client,entries,running_entries,hours,billable_hours\nAcme,3,1,4.5,4.5\nGlobex,2,0,1.75,0.75\n"
+        "client,entries,running_entries,hours,billable_hours,billable_amount,currency\nAcme,3,1,4.5,4.5,450.00,\nGlobex,2,0,1.75,0.75,,\n"
     );
     let json: serde_json::Value =
         serde_json::from_str(&run(ReportBy::Person, ReportFormat::Json).await).unwrap();
@@ -623,7 +624,94 @@ async fn report_command_writes_each_format() {
         .unwrap();
     assert!(String::from_utf8(out)
         .unwrap()
-        .contains("\n2026-02-27,1,0,1,1\n"));
+        .contains("\n2026-02-27,1,0,1,1,100.00,\n"));
+}
+
+/// Money: billable hours × the project's rate (Apollo 100.00/h; Zephyr and entries without a
+/// project have none), per project and in total, in the configured currency; and weeks and
+/// months as groupings.
+#[tokio::test]
+async fn report_shows_amounts_and_groups_by_week_and_month() {
+    let f = known_ledger().await;
+    let run = |by, currency: Option<&str>| {
+        let path = f.path.clone();
+        let args = ReportArgs {
+            currency: currency.map(Into::into),
+            ..report_args(by, ReportFormat::Json)
+        };
+        async move {
+            let mut out = Vec::new();
+            timeweave::report::report_command(&path, &args, date("2026-03-20"), &mut out)
+                .await
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+        }
+    };
+    let v = run(ReportBy::Project, Some("EUR")).await;
+    assert_eq!(v["currency"], "EUR");
+    let apollo = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["project"] == "Apollo")
+        .unwrap();
+    assert_eq!(
+        apollo["billable_amount"], 450.0,
+        "E1 2 h + E3 2.5 h at 100.00"
+    );
+    let zephyr = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["project"] == "Zephyr")
+        .unwrap();
+    assert!(zephyr["billable_amount"].is_null(), "no rate: no amount");
+    assert_eq!(v["total"]["billable_amount"], 450.0);
+    assert_eq!(
+        v["total"]["unpriced_billable_hours"], 0.75,
+        "E4 has no project, so no rate"
+    );
+
+    let weeks = run(ReportBy::Week, None).await;
+    let labels: Vec<&str> = weeks["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["week"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["2026-03-02", "2026-03-09", "2026-03-16"],
+        "Mondays"
+    );
+    assert_eq!(
+        weeks["rows"][0]["hours"], 3.0,
+        "E1 and E2 (work date 2026-03-04)"
+    );
+    assert_eq!(weeks["rows"][0]["billable_amount"], 200.0);
+
+    let months = run(ReportBy::Month, None).await;
+    assert_eq!(months["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(months["rows"][0]["month"], "2026-03");
+    assert_eq!(months["total"]["hours"], 6.25);
+
+    let mut table = Vec::new();
+    let args = ReportArgs {
+        currency: Some("CHF".into()),
+        ..report_args(ReportBy::Project, ReportFormat::Table)
+    };
+    timeweave::report::report_command(&f.path, &args, date("2026-03-20"), &mut table)
+        .await
+        .unwrap();
+    let table = String::from_utf8(table).unwrap();
+    assert!(
+        table.contains("amount CHF") && table.contains("450.00"),
+        "{table}"
+    );
+    assert!(
+        table.contains("0.75 billable hours are on projects without an hourly rate"),
+        "{table}"
+    );
 }
 
 #[tokio::test]
@@ -796,10 +884,10 @@ async fn the_binary_reports_and_exports() {
     );
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(
-        csv.starts_with("date,entries,running_entries,hours,billable_hours\n2026-03-02,1,0,2,2\n"),
+        csv.starts_with("date,entries,running_entries,hours,billable_hours,billable_amount,currency\n2026-03-02,1,0,2,2,200.00,\n"),
         "{csv}"
     );
-    assert!(csv.ends_with("2026-03-20,1,1,0,0\n"), "{csv}");
+    assert!(csv.ends_with("2026-03-20,1,1,0,0,0.00,\n"), "{csv}");
 
     let html = f.dir.path().join("report.html");
     let out = run(&[

@@ -56,6 +56,7 @@ pub struct Config {
     pub log: LogConfig,
     pub server: ServerConfig,
     pub sync: SyncConfig,
+    pub report: ReportConfig,
     /// Explicit person mapping: canonical e-mail (lower-case) -> provider instance -> the
     /// remote username or id of that person in that instance.
     pub people: BTreeMap<String, BTreeMap<String, String>>,
@@ -123,6 +124,13 @@ pub struct LedgerConfig {
     /// The SQLite file. Default: `$STATE_DIRECTORY/ledger.db` under systemd, else
     /// `./timeweave.db`.
     pub path: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportConfig {
+    /// The ISO 4217 code amounts are shown in (`EUR`); `None`: amounts without a currency.
+    /// timeweave never converts: the ledger's rates are in the providers' own currency.
+    pub currency: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

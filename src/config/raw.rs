@@ -22,6 +22,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub sync: RawSync,
     #[serde(default)]
+    pub report: RawReport,
+    #[serde(default)]
     pub people: BTreeMap<String, BTreeMap<String, Scalar>>,
     #[serde(default)]
     pub providers: BTreeMap<String, RawProvider>,
@@ -31,6 +33,12 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLedger {
     pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReport {
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

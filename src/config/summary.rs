@@ -17,6 +17,9 @@ pub fn render(cfg: &Config) -> String {
     };
     let _ = writeln!(out, "config: {source}: OK");
     let _ = writeln!(out, "ledger: {}", cfg.ledger.path.display());
+    if let Some(currency) = &cfg.report.currency {
+        let _ = writeln!(out, "report currency: {currency}");
+    }
     let _ = writeln!(
         out,
         "log: format {}, level {}",

@@ -16,8 +16,9 @@ use super::error::{describe_origin, Problem};
 use super::raw::{RawConfig, RawProvider, RawRateLimit, RawSync, Scalar};
 use super::{
     default_quotas, var_name, Config, ConflictPolicy, LedgerConfig, LogConfig, LogFormat, Mode,
-    ProviderConfig, ProviderKind, SecretOrigin, ServerConfig, SyncConfig, DEFAULT_PUSH_CONCURRENCY,
-    DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY, TRACKINGTIME_DEFAULT_BASE_URL,
+    ProviderConfig, ProviderKind, ReportConfig, SecretOrigin, ServerConfig, SyncConfig,
+    DEFAULT_PUSH_CONCURRENCY, DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY,
+    TRACKINGTIME_DEFAULT_BASE_URL,
 };
 
 const CRON_EXAMPLE: &str = "\"0 */5 * * * *\" (every 5 minutes, at second 0)";
@@ -83,6 +84,21 @@ pub(crate) fn validate(
                 None => PathBuf::from("./timeweave.db"),
             },
         },
+    };
+
+    let report = ReportConfig {
+        currency: raw.report.currency.and_then(|code| {
+            let valid = code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase());
+            if !valid {
+                cx.problem(
+                    "report.currency",
+                    format!(
+                        "`{code}` is not a currency code; expected three capital letters (ISO 4217), e.g. \"EUR\" or \"USD\""
+                    ),
+                );
+            }
+            valid.then_some(code)
+        }),
     };
 
     let log = LogConfig {
@@ -194,6 +210,7 @@ pub(crate) fn validate(
         log,
         server,
         sync,
+        report,
         people,
         providers,
     })

@@ -38,6 +38,40 @@ pub enum TotalsBy {
     Project,
     /// One row per local work date that has entries.
     Day,
+    /// One row per Monday-to-Sunday week (of local work dates) that has entries.
+    Week,
+    /// One row per calendar month (of local work dates) that has entries.
+    Month,
+}
+
+impl TotalsBy {
+    /// The SQL of this grouping over `report_time_entries`: the group's label and detail
+    /// columns, what it groups by and how its rows are ordered.
+    fn sql_parts(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            TotalsBy::Person => (
+                "person",
+                "person_email",
+                "person_id",
+                "person COLLATE NOCASE, person_id",
+            ),
+            TotalsBy::Client => (
+                "client",
+                "NULL",
+                "client_id",
+                "client IS NULL, client COLLATE NOCASE, client_id",
+            ),
+            TotalsBy::Project => (
+                "project",
+                "client",
+                "project_id",
+                "project IS NULL, project COLLATE NOCASE, project_id",
+            ),
+            TotalsBy::Day => ("work_date", "NULL", "work_date", "work_date"),
+            TotalsBy::Week => ("week_start", "NULL", "week_start", "week_start"),
+            TotalsBy::Month => ("month", "NULL", "month", "month"),
+        }
+    }
 }
 
 /// One row of report totals.
@@ -52,6 +86,11 @@ pub struct TotalRow {
     pub running_entries: i64,
     pub seconds: i64,
     pub billable_seconds: i64,
+    /// Billable time × each entry's project rate, in cents; `None` when no billable entry of
+    /// the group has a rate.
+    pub amount_cents: Option<i64>,
+    /// Billable time of entries whose project has no rate (not in `amount_cents`).
+    pub unpriced_billable_seconds: i64,
 }
 
 /// Hours of one series (a person or a project) in one week.
@@ -70,6 +109,7 @@ pub struct WeeklyHours {
 pub enum WeeklyBy {
     Person,
     Project,
+    Client,
 }
 
 /// One provider instance's row of `report_sync_health`.
@@ -198,10 +238,14 @@ const REPORT_VIEWS: [&str; 5] = [
     "report_deleted_entries",
 ];
 
+/// Columns of those views a reader of this version needs that came later (migration 6).
+const REPORT_COLUMNS: [(&str, &str); 1] = [("report_time_entries", "billable_amount_cents")];
+
 impl Tx {
-    /// The reporting views this version reads that the ledger lacks (empty when it is
-    /// migrated far enough; a read-only reader cannot migrate it).
-    pub async fn missing_report_views(&mut self) -> Result<Vec<&'static str>> {
+    /// The reporting views (and later view columns, as `view.column`) this version reads
+    /// that the ledger lacks (empty when it is migrated far enough; a read-only reader cannot
+    /// migrate it).
+    pub async fn missing_report_views(&mut self) -> Result<Vec<String>> {
         let mut missing = Vec::new();
         for view in REPORT_VIEWS {
             let (n,): (i64,) = sqlx::query_as(
@@ -211,7 +255,18 @@ impl Tx {
             .fetch_one(self.conn())
             .await?;
             if n == 0 {
-                missing.push(view);
+                missing.push(view.to_owned());
+            }
+        }
+        for (view, column) in REPORT_COLUMNS {
+            let (n,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2")
+                    .bind(view)
+                    .bind(column)
+                    .fetch_one(self.conn())
+                    .await?;
+            if n == 0 && !missing.iter().any(|m| m == view) {
+                missing.push(format!("{view}.{column}"));
             }
         }
         Ok(missing)
@@ -219,38 +274,19 @@ impl Tx {
 
     /// Totals over the live entries whose work date is in `range`, grouped `by`.
     pub async fn report_totals(&mut self, by: TotalsBy, range: DateRange) -> Result<Vec<TotalRow>> {
-        let sql = match by {
-            TotalsBy::Person => {
-                "SELECT person AS label, person_email AS detail, count(*) AS entries, \
-                        sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
-                        sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds \
-                 FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-                 GROUP BY person_id ORDER BY person COLLATE NOCASE, person_id"
-            }
-            TotalsBy::Client => {
-                "SELECT client AS label, NULL AS detail, count(*) AS entries, \
-                        sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
-                        sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds \
-                 FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-                 GROUP BY client_id ORDER BY client IS NULL, client COLLATE NOCASE, client_id"
-            }
-            TotalsBy::Project => {
-                "SELECT project AS label, client AS detail, count(*) AS entries, \
-                        sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
-                        sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds \
-                 FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-                 GROUP BY project_id ORDER BY project IS NULL, project COLLATE NOCASE, project_id"
-            }
-            TotalsBy::Day => {
-                "SELECT work_date AS label, NULL AS detail, count(*) AS entries, \
-                        sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
-                        sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds \
-                 FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-                 GROUP BY work_date ORDER BY work_date"
-            }
-        };
+        let (label, detail, group, order) = by.sql_parts();
+        let sql = format!(
+            "SELECT {label} AS label, {detail} AS detail, count(*) AS entries, \
+                    sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
+                    sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds, \
+                    sum(billable_amount_cents) AS amount_cents, \
+                    sum(CASE WHEN billable AND hourly_rate_cents IS NULL THEN duration_seconds ELSE 0 END) \
+                        AS unpriced_billable_seconds \
+             FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+             GROUP BY {group} ORDER BY {order}"
+        );
         let (from, to) = range.bounds();
-        let rows = sqlx::query(sql)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(from)
             .bind(to)
             .fetch_all(self.conn())
@@ -264,6 +300,8 @@ impl Tx {
                     running_entries: r.try_get("running_entries")?,
                     seconds: r.try_get("seconds")?,
                     billable_seconds: r.try_get("billable_seconds")?,
+                    amount_cents: r.try_get("amount_cents")?,
+                    unpriced_billable_seconds: r.try_get("unpriced_billable_seconds")?,
                 })
             })
             .collect()
@@ -296,6 +334,12 @@ impl Tx {
                  FROM report_daily_hours WHERE work_date BETWEEN ?1 AND ?2 \
                  GROUP BY week_start, project_id \
                  ORDER BY week_start, project IS NULL, project COLLATE NOCASE, project_id"
+            }
+            WeeklyBy::Client => {
+                "SELECT week_start, client_id AS key, client AS label, sum(duration_seconds) AS seconds \
+                 FROM report_daily_hours WHERE work_date BETWEEN ?1 AND ?2 \
+                 GROUP BY week_start, client_id \
+                 ORDER BY week_start, client IS NULL, client COLLATE NOCASE, client_id"
             }
         };
         let (from, to) = range.bounds();

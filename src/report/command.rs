@@ -37,7 +37,7 @@ pub async fn open_for_reading(path: &Path) -> anyhow::Result<Ledger> {
         .with_context(context)?;
     if !missing.is_empty() {
         bail!(
-            "the ledger at {} has no {} view yet: it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it",
+            "the ledger at {} lacks {} (reporting views): it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it",
             path.display(),
             missing.join(", ")
         );
@@ -74,6 +74,8 @@ pub async fn report_command(
             totals: rows.clone(),
             weekly_projects: tx.weekly_hours(WeeklyBy::Project, range).await?,
             weekly_people: tx.weekly_hours(WeeklyBy::Person, range).await?,
+            weekly_clients: tx.weekly_hours(WeeklyBy::Client, range).await?,
+            currency: args.currency.clone(),
             sync_health: tx.sync_health().await?,
             source: ledger_path.display().to_string(),
             generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -83,11 +85,14 @@ pub async fn report_command(
     drop(tx);
     ledger.close().await;
 
+    let currency = args.currency.as_deref();
     let written = match args.format {
-        ReportFormat::Table => out.write_all(totals::render_table(by, range, &rows).as_bytes()),
-        ReportFormat::Csv => totals::write_csv(out, by, &rows),
+        ReportFormat::Table => {
+            out.write_all(totals::render_table(by, range, &rows, currency).as_bytes())
+        }
+        ReportFormat::Csv => totals::write_csv(out, by, &rows, currency),
         ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &totals::to_json(by, range, &rows))
+            serde_json::to_writer_pretty(&mut *out, &totals::to_json(by, range, &rows, currency))
                 .map_err(io::Error::from)
                 .and_then(|()| out.write_all(b"\n"))
         }

@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use super::chart::{svg, WeeklyChart};
 use super::hours_2;
-use super::totals::{grand_total, key_columns, missing_label};
+use super::totals::{
+    amount_heading, amount_text, grand_total, key_columns, missing_label, unpriced_note,
+};
 use crate::ledger::{DateRange, SyncHealthRow, TotalRow, TotalsBy, WeeklyHours};
 
 /// Series shown per chart before the rest is folded into "Other".
@@ -21,6 +23,9 @@ pub struct HtmlData {
     pub totals: Vec<TotalRow>,
     pub weekly_projects: Vec<WeeklyHours>,
     pub weekly_people: Vec<WeeklyHours>,
+    pub weekly_clients: Vec<WeeklyHours>,
+    /// The amounts' currency code, if configured.
+    pub currency: Option<String>,
     pub sync_health: Vec<SyncHealthRow>,
     /// Where the data came from (the ledger path), shown in the header.
     pub source: String,
@@ -126,7 +131,11 @@ fn totals_section(out: &mut String, data: &HtmlData) {
     if let Some(detail) = detail {
         let _ = write!(out, "<th>{detail}</th>");
     }
-    out.push_str(r#"<th class="n">entries</th><th class="n">running</th><th class="n">hours</th><th class="n">billable h</th><th class="n">share</th></tr></thead><tbody>"#);
+    let _ = write!(
+        out,
+        r#"<th class="n">entries</th><th class="n">running</th><th class="n">hours</th><th class="n">billable h</th><th class="n">{}</th><th class="n">share</th></tr></thead><tbody>"#,
+        escape(&amount_heading(data.currency.as_deref()))
+    );
     let total = grand_total(&data.totals);
     let row = |out: &mut String, r: &TotalRow, label_html: String| {
         let _ = write!(out, "<td>{label_html}</td>");
@@ -144,11 +153,12 @@ fn totals_section(out: &mut String, data: &HtmlData) {
         };
         let _ = write!(
             out,
-            r#"<td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{share}</td>"#,
+            r#"<td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{share}</td>"#,
             r.entries,
             r.running_entries,
             hours_2(r.seconds),
-            hours_2(r.billable_seconds)
+            hours_2(r.billable_seconds),
+            amount_text(r.amount_cents)
         );
     };
     for r in &data.totals {
@@ -162,7 +172,12 @@ fn totals_section(out: &mut String, data: &HtmlData) {
     }
     out.push_str("</tbody><tfoot><tr>");
     row(out, &total, "Total".into());
-    out.push_str("</tr></tfoot></table></section>");
+    out.push_str("</tr></tfoot></table>");
+    let note = unpriced_note(&total);
+    if !note.is_empty() {
+        let _ = write!(out, r#"<p class="note">{}</p>"#, escape(note.trim_end()));
+    }
+    out.push_str("</section>");
 }
 
 fn lag_text(seconds: i64) -> String {
@@ -230,6 +245,7 @@ pub fn render(data: &HtmlData) -> String {
     let range = data.range;
     let projects = WeeklyChart::build(&data.weekly_projects, range, "(no project)", MAX_SERIES);
     let people = WeeklyChart::build(&data.weekly_people, range, "(unknown person)", MAX_SERIES);
+    let clients = WeeklyChart::build(&data.weekly_clients, range, "(no client)", MAX_SERIES);
     let total = grand_total(&data.totals);
     let title = format!("timeweave: hours {} to {}", range.from, range.to);
 
@@ -257,6 +273,15 @@ pub fn render(data: &HtmlData) -> String {
     );
     card(
         &mut out,
+        "billable-amount",
+        &amount_text(total.amount_cents),
+        &match &data.currency {
+            Some(code) => format!("billable amount ({code})"),
+            None => "billable amount".to_owned(),
+        },
+    );
+    card(
+        &mut out,
         "entry-count",
         &total.entries.to_string(),
         "entries",
@@ -273,6 +298,12 @@ pub fn render(data: &HtmlData) -> String {
         "weekly-projects",
         "Weekly hours per project",
         &projects,
+    );
+    chart_section(
+        &mut out,
+        "weekly-clients",
+        "Weekly hours per client",
+        &clients,
     );
     chart_section(
         &mut out,
