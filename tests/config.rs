@@ -1003,7 +1003,11 @@ fn the_report_currency_is_an_iso_code() {
         err(
             load(&format!("[report]\ncurrency = \"{bad}\"\n{MINIMAL}"), &[]),
             "report.currency",
-            &["not a currency code", "three capital letters (ISO 4217)", "\"EUR\""],
+            &[
+                "not a currency code",
+                "three capital letters (ISO 4217)",
+                "\"EUR\"",
+            ],
         );
     }
 }
