@@ -142,6 +142,69 @@ async fn account_discovery_refuses_to_guess() {
     ));
 }
 
+/// T7: `/me` `teams` may leave out the account the user is in. A configured account
+/// missing from them is used when a probe there answers, and refused only when it does
+/// not, naming the workspaces.
+#[tokio::test]
+async fn a_configured_account_missing_from_teams_is_probed() {
+    let sim = common::sim(SimOptions {
+        extra_workspaces: vec!["Second Co".into()],
+        teams_omit_account: true,
+        ..SimOptions::default()
+    })
+    .await;
+    let mut settings = sim.settings();
+    settings.account_id = Some(sim.account_id());
+    let a = common::adapter(settings);
+    a.connect()
+        .await
+        .expect("the probe answers: the account is used");
+    assert_eq!(a.account_id().await, Some(sim.account_id()));
+    assert!(sim
+        .request_log()
+        .iter()
+        .any(|r| r.path == format!("/{}/users/{}", sim.account_id(), sim.caller_id())));
+    let mut settings = sim.settings();
+    settings.account_id = Some(42);
+    match common::adapter(settings).connect().await {
+        Err(ProviderError::Setup { message }) => {
+            assert!(
+                message.contains("42") && message.contains("Second Co"),
+                "{message}"
+            )
+        }
+        other => panic!("an account that refuses the probe is a setup error: {other:?}"),
+    }
+}
+
+/// T3: the account's zone as a city label (the simulator's default `/me`) resolves to
+/// its IANA zone; one that cannot be read is no zone (never UTC), and an event without
+/// its own timezone is then invalid with the reason.
+#[tokio::test]
+async fn account_zone_city_label_and_unknown() {
+    let (sim, a) = common::setup().await;
+    let info = a.connect().await.unwrap();
+    assert_eq!(info.timezone.as_deref(), Some("Europe/Madrid"));
+    let unknown = common::sim(SimOptions {
+        account_timezone: "Atlantis".into(),
+        ..SimOptions::default()
+    })
+    .await;
+    let a = common::adapter(unknown.settings());
+    let info = a.connect().await.unwrap();
+    assert_eq!(info.timezone, None, "never a silent UTC");
+    drop(sim);
+    let (person, _, project) = seed(&unknown);
+    let e = sample_entry(&person, Some(&project), 0, 30, "zoned");
+    let id = unknown.add_entry(&e);
+    let got = a.get(Kind::TimeEntry, &id).await.unwrap().unwrap();
+    assert_eq!(
+        entry(&got).started_at,
+        e.started_at,
+        "its own timezone is read"
+    );
+}
+
 #[tokio::test]
 async fn settings_are_checked_without_io() {
     let sim = common::sim(SimOptions::default()).await;
