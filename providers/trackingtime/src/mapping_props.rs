@@ -169,6 +169,24 @@ proptest! {
         map_everything(&v);
     }
 
+    /// Every event sample with its zone replaced: offsets with other characters where
+    /// digits belong (`GMT+1é3`) reach the zone parser behind a readable event.
+    #[test]
+    fn samples_with_any_zone_never_panic(zone in "(GMT|UTC)?[+-]?[0-9é٣:]{0,5}") {
+        for (kind, mut v) in sample_items() {
+            if let Value::Object(m) = &mut v {
+                for key in ["timezone", "tz", "Timezone"] {
+                    if m.contains_key(key) {
+                        m.insert(key.to_owned(), Value::from(zone.clone()));
+                    }
+                }
+            }
+            for ctx in contexts() {
+                check(mapping::item(kind, &v, &ctx));
+            }
+        }
+    }
+
     #[test]
     fn zone_labels_of_any_characters_never_panic(s in ".{0,16}", t in "(GMT|UTC)?[+-]?.{0,5}") {
         let _ = Zone::parse(&s);
