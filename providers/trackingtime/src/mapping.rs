@@ -635,6 +635,8 @@ mod tests {
             json!({"id": 3, "start": "2026-03-10 09:00:00", "user_id": 7, "event_type": "TIME_OFF"}),
             json!({"id": 3, "s": "2026-03-10 09:00:00"}),
             json!({"ID": 3, "Start": "2026-03-10 09:00:00", "User Id": "x"}),
+            // A year chrono reads but a zone's offset would overflow.
+            json!({"id": 3, "start": "+262143-12-31 23:00:00", "user_id": 7, "timezone": "GMT-12:00"}),
         ] {
             match event(&bad, &ctx()) {
                 PageItem::Invalid(i) => {

@@ -15,9 +15,13 @@ pub fn gmt_label(o: FixedOffset) -> String {
     format!("GMT{}", offset_label(o))
 }
 
-/// Reads a naive `yyyy-MM-dd HH:mm:ss` (no `T`, no zone).
+/// Reads a naive `yyyy-MM-dd HH:mm:ss` (no `T`, no zone), with a four-digit year: wider
+/// years (chrono reads them) would overflow when moved by a zone's offset.
 pub fn parse_naive(s: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(s.trim(), NAIVE_FORMAT).ok()
+    use chrono::Datelike;
+    NaiveDateTime::parse_from_str(s.trim(), NAIVE_FORMAT)
+        .ok()
+        .filter(|t| (0..=9999).contains(&t.year()))
 }
 
 /// Writes `yyyy-MM-dd HH:mm:ss` (by hand: chrono's `format` interprets the pattern on
@@ -86,6 +90,10 @@ mod tests {
         assert!(parse_naive("2026-03-10 08:00:00").is_some());
         assert!(parse_naive("2026-03-10T08:00:00Z").is_none());
         assert!(parse_naive("2026-03-10").is_none());
+        // Years beyond four digits would overflow a zone's offset: refused.
+        assert!(parse_naive("+262143-12-31 23:59:59").is_none());
+        assert!(parse_naive("262143-12-31 23:59:59").is_none());
+        assert!(parse_naive("-0001-01-01 00:00:00").is_none());
         let t = parse_naive("0999-01-02 03:04:05").unwrap();
         assert_eq!(format_naive(t), "0999-01-02 03:04:05");
         assert_eq!(format_naive(t), t.format(NAIVE_FORMAT).to_string());
