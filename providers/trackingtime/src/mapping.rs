@@ -79,71 +79,79 @@ pub fn event(v: &Value, ctx: &Ctx) -> PageItem {
             )
         }
     };
-    let bad = |reason: String| invalid(Kind::TimeEntry, Some(e.id), reason);
+    match work_entry(&e, ctx) {
+        Ok(entry) => {
+            let modified_at = e
+                .updated_at
+                .as_deref()
+                .or(e.created_at.as_deref())
+                .and_then(parse_naive)
+                .zip(ctx.account_zone)
+                .map(|(n, zone)| zone.to_utc(n));
+            record(e.id, modified_at, Record::TimeEntry(entry))
+        }
+        Err(reason) => invalid(Kind::TimeEntry, Some(e.id), reason),
+    }
+}
+
+/// The time entry of a work event, or why it is not one.
+fn work_entry(e: &wire::Event, ctx: &Ctx) -> Result<TimeEntry<RemoteId>, String> {
     if let Some(kind) = e.event_type.as_deref().map(str::trim) {
         if !kind.is_empty() && !kind.eq_ignore_ascii_case("WORK") {
-            return bad(format!(
+            return Err(format!(
                 "event type {kind:?} is not work time (time off, holidays and unlogged \
                  events are not synced)"
             ));
         }
     }
-    let Some(user) = e.user_id else {
-        return bad("event names no user (user_id, uid or \"User Id\")".into());
+    let user = e
+        .user_id
+        .ok_or("event names no user (user_id, uid or \"User Id\")")?;
+    let zone = event_zone(e.timezone.as_deref(), ctx)?;
+    let (started_at, ended_at) = event_span(e, zone)?;
+    let project = opt_ref(e.project_id);
+    let client = match project {
+        None => opt_ref(e.customer_id),
+        Some(_) => None,
     };
-    let zone = match event_zone(e.timezone.as_deref(), ctx) {
-        Ok(z) => z,
-        Err(reason) => return bad(reason),
-    };
-    let Some(start) = e.start.as_deref() else {
-        return bad("event has no start".into());
-    };
-    let Some(start) = parse_naive(start) else {
-        return bad(format!("start {start:?} is not yyyy-MM-dd HH:mm:ss"));
-    };
-    let started_at = zone.to_utc(start);
+    Ok(TimeEntry {
+        person: RemoteId::from(user),
+        project,
+        task: opt_ref(e.task_id),
+        client,
+        started_at,
+        ended_at,
+        break_seconds: 0,
+        duration_seconds: ended_at.map(|end| (end - started_at).num_seconds()),
+        source_tz: Some(zone.label()),
+        notes: e.notes.clone(),
+        tags: Default::default(),
+        billable: e.is_billable.unwrap_or(false),
+        kind: EntryKind::Work,
+    })
+}
+
+/// An event's start and end (none while it runs) as UTC instants, read in `zone`.
+fn event_span(
+    e: &wire::Event,
+    zone: Zone,
+) -> Result<(DateTime<Utc>, Option<DateTime<Utc>>), String> {
+    let start = e.start.as_deref().ok_or("event has no start")?;
+    let started_at = parse_naive(start)
+        .map(|n| zone.to_utc(n))
+        .ok_or_else(|| format!("start {start:?} is not yyyy-MM-dd HH:mm:ss"))?;
     let ended_at = match e.end.as_deref().filter(|s| !s.trim().is_empty()) {
         None => None,
-        Some(end) => match parse_naive(end) {
-            Some(n) => Some(zone.to_utc(n)),
-            None => return bad(format!("end {end:?} is not yyyy-MM-dd HH:mm:ss")),
-        },
+        Some(end) => Some(
+            parse_naive(end)
+                .map(|n| zone.to_utc(n))
+                .ok_or_else(|| format!("end {end:?} is not yyyy-MM-dd HH:mm:ss"))?,
+        ),
     };
-    if let Some(end) = ended_at.filter(|&end| end < started_at) {
-        return bad(format!("end {end} is before start {started_at}"));
+    match ended_at {
+        Some(end) if end < started_at => Err(format!("end {end} is before start {started_at}")),
+        _ => Ok((started_at, ended_at)),
     }
-    let project = opt_ref(e.project_id);
-    let client = if project.is_none() {
-        opt_ref(e.customer_id)
-    } else {
-        None
-    };
-    let modified_at = e
-        .updated_at
-        .as_deref()
-        .or(e.created_at.as_deref())
-        .and_then(parse_naive)
-        .zip(ctx.account_zone)
-        .map(|(n, zone)| zone.to_utc(n));
-    record(
-        e.id,
-        modified_at,
-        Record::TimeEntry(TimeEntry {
-            person: RemoteId::from(user),
-            project,
-            task: opt_ref(e.task_id),
-            client,
-            started_at,
-            ended_at,
-            break_seconds: 0,
-            duration_seconds: ended_at.map(|end| (end - started_at).num_seconds()),
-            source_tz: Some(zone.label()),
-            notes: e.notes,
-            tags: Default::default(),
-            billable: e.is_billable.unwrap_or(false),
-            kind: EntryKind::Work,
-        }),
-    )
 }
 
 /// The zone an event's times are read in: its own `timezone`, else the account's. One
