@@ -328,62 +328,7 @@ impl TrackingTimeAdapter {
             .and_then(|r| r.get("version"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let choices = || {
-            me.teams
-                .iter()
-                .map(|t| {
-                    format!(
-                        "{} ({})",
-                        t.account_id,
-                        t.company.as_deref().unwrap_or("unnamed company")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let (account_id, company) = match self.configured_account {
-            Some(a) => match me.teams.iter().find(|t| t.account_id == a) {
-                Some(t) => (a, t.company.clone()),
-                // A `/me` without `teams` cannot contradict the configured account, and
-                // `teams` may leave out the account itself (T7): only an account that
-                // refuses a read is not this user's.
-                None if me.teams.is_empty() || self.account_answers(a, me.id).await? => (a, None),
-                None => {
-                    return Err(ProviderError::Setup {
-                        message: format!(
-                            "trackingtime account_id {a} is not one of this user's \
-                             workspaces and refuses its requests; set account_id to one \
-                             of: {}",
-                            choices()
-                        ),
-                    })
-                }
-            },
-            None => match me.teams.as_slice() {
-                [only] => (only.account_id, only.company.clone()),
-                [] => match me.account_id {
-                    Some(a) => (a, None),
-                    None => {
-                        return Err(ProviderError::Setup {
-                            message: "TrackingTime GET /me names no workspace; set \
-                                      trackingtime account_id in the config"
-                                .into(),
-                        })
-                    }
-                },
-                _ => {
-                    return Err(ProviderError::Setup {
-                        message: format!(
-                            "this TrackingTime user belongs to {} workspaces and timeweave \
-                             will not guess which one to sync; set trackingtime account_id \
-                             to one of: {}",
-                            me.teams.len(),
-                            choices()
-                        ),
-                    })
-                }
-            },
-        };
+        let (account_id, company) = self.pick_account(&me).await?;
         let zone = account_zone(&me);
         Ok(Session {
             account_id,
@@ -392,6 +337,52 @@ impl TrackingTimeAdapter {
             zone,
             version,
         })
+    }
+
+    /// The workspace to work in (spec §1, T7): the configured one when `/me` lists it, lists
+    /// no teams, or leaves it out but a probe there answers; unconfigured, the caller's one
+    /// workspace, refusing to guess among several.
+    async fn pick_account(&self, me: &wire::Me) -> Result<(i64, Option<String>), ProviderError> {
+        let known = workspaces(me);
+        let choices = || {
+            known
+                .iter()
+                .map(|(id, company)| {
+                    format!("{id} ({})", company.as_deref().unwrap_or("unnamed company"))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let setup = |message: String| Err(ProviderError::Setup { message });
+        match self.configured_account {
+            Some(a) => match me.teams.iter().find(|t| t.account_id == a) {
+                Some(t) => Ok((a, t.company.clone())),
+                // `teams` may leave out the account itself (T7): only an account that
+                // refuses a read is not this user's.
+                None if me.teams.is_empty() || self.account_answers(a, me.id).await? => {
+                    Ok((a, None))
+                }
+                None => setup(format!(
+                    "trackingtime account_id {a} is not one of this user's workspaces and \
+                     refuses its requests; set account_id to one of: {}",
+                    choices()
+                )),
+            },
+            None => match known.as_slice() {
+                [(id, company)] => Ok((*id, company.clone())),
+                [] => setup(
+                    "TrackingTime GET /me names no workspace; set trackingtime account_id \
+                     in the config"
+                        .into(),
+                ),
+                _ => setup(format!(
+                    "this TrackingTime user belongs to {} workspaces and timeweave will not \
+                     guess which one to sync; set trackingtime account_id to one of: {}",
+                    known.len(),
+                    choices()
+                )),
+            },
+        }
     }
 
     /// Whether `account` answers a read of the caller there (`GET {account}/users/{me}`):
@@ -902,6 +893,20 @@ fn updated_within(v: &Value, from: NaiveDate, to: NaiveDate) -> bool {
         .as_deref()
         .and_then(parse_naive)
         .is_some_and(|t| (from..=to).contains(&t.date()))
+}
+
+/// The caller's workspaces: `/me` `teams`, and `data.account_id` (the selected one),
+/// which `teams` may leave out (T7).
+fn workspaces(me: &wire::Me) -> Vec<(i64, Option<String>)> {
+    let mut out: Vec<(i64, Option<String>)> = me
+        .teams
+        .iter()
+        .map(|t| (t.account_id, t.company.clone()))
+        .collect();
+    if let Some(a) = me.account_id.filter(|a| out.iter().all(|(id, _)| id != a)) {
+        out.push((a, None));
+    }
+    out
 }
 
 /// The account's zone from `/me` (T3): an IANA name, an offset or a city label. One that

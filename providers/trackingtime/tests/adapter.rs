@@ -142,9 +142,10 @@ async fn account_discovery_refuses_to_guess() {
     ));
 }
 
-/// T7: `/me` `teams` may leave out the account the user is in. A configured account
-/// missing from them is used when a probe there answers, and refused only when it does
-/// not, naming the workspaces.
+/// T7: `/me` `teams` may leave out the account the user is in. Unconfigured, that account
+/// counts as one more workspace (no guess among two); a configured account missing from
+/// `teams` is used when a probe there answers, and refused only when it does not, naming
+/// the workspaces.
 #[tokio::test]
 async fn a_configured_account_missing_from_teams_is_probed() {
     let sim = common::sim(SimOptions {
@@ -153,6 +154,14 @@ async fn a_configured_account_missing_from_teams_is_probed() {
         ..SimOptions::default()
     })
     .await;
+    // Unconfigured: the account `/me` names and the one team are two workspaces.
+    match common::adapter(sim.settings()).connect().await {
+        Err(ProviderError::Setup { message }) => assert!(
+            message.contains(&sim.account_id().to_string()) && message.contains("Second Co"),
+            "{message}"
+        ),
+        other => panic!("two workspaces: no guess, got {other:?}"),
+    }
     let mut settings = sim.settings();
     settings.account_id = Some(sim.account_id());
     let a = common::adapter(settings);
