@@ -694,17 +694,14 @@ async fn a_delete_to_an_id_that_cannot_be_read_is_held_back_and_recorded_once() 
     );
 }
 
+/// TrackingTime documents no billing parameters for projects: its simulator ignores them
+/// (the default) and the adapter declares project billable and rate read-only. No cycle
+/// warns, and the values set in TimeTracker are never overwritten by what TrackingTime
+/// holds. (The warning for a parameter a provider ignores undeclared is tested in
+/// engine_memory.rs.)
 #[tokio::test]
-async fn a_server_that_ignores_a_parameter_is_reported_not_silent() {
-    // A TrackingTime server that ignores the (undocumented) project billing parameters.
-    let env = Env::with_trackingtime(
-        "",
-        timeweave_trackingtime::sim::SimOptions {
-            accept_project_billing_params: false,
-            ..Default::default()
-        },
-    )
-    .await;
+async fn project_billing_trackingtime_ignores_stays_where_it_is_held() {
+    let env = Env::new("").await;
     let client = env.sim(2).add_client(&Client {
         name: "Acme".into(),
         email: None,
@@ -714,27 +711,45 @@ async fn a_server_that_ignores_a_parameter_is_reported_not_silent() {
     env.sim(2).add_project(&Project {
         client: Some(client),
         name: "Billable work".into(),
-        billable: true,
+        billable: false,
         hourly_rate_cents: Some(9000),
         archived: false,
     });
-    let mut warnings = Vec::new();
-    for i in [2, 1] {
-        let r = env.cycle(i).await;
-        assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
-        warnings.extend(r.warnings);
+    for _ in 0..2 {
+        for i in [2, 1, 0] {
+            let r = env.cycle(i).await;
+            assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+            assert!(
+                !r.warnings
+                    .iter()
+                    .any(|w| w.contains("did not keep project")),
+                "{:?}",
+                r.warnings
+            );
+        }
     }
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("trackingtime did not keep project.billable")),
-        "{warnings:?}"
-    );
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("trackingtime did not keep project.hourly_rate")),
-        "{warnings:?}"
+    let env = &env;
+    let project = |i: usize| async move {
+        list_all(
+            env.handles[i].provider.as_ref(),
+            Kind::Project,
+            ListScope::All,
+        )
+        .await
+        .into_iter()
+        .find_map(|r| match r.record {
+            Record::Project(p) if p.name == "Billable work" => Some(p),
+            _ => None,
+        })
+        .expect("the project is everywhere")
+    };
+    let held = project(2).await;
+    assert_eq!((held.billable, held.hourly_rate_cents), (false, Some(9000)));
+    let tracking = project(1).await;
+    assert_eq!(
+        (tracking.billable, tracking.hourly_rate_cents),
+        (true, None),
+        "what TrackingTime keeps of it"
     );
 }
 

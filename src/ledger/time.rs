@@ -1,7 +1,8 @@
 //! How instants are written in the ledger (RFC 3339 UTC text, which sorts as text) and the
 //! wall-clock conversion reporting columns need (an entry's own zone: IANA name or offset).
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use timeweave_contract::Zone;
 
 use super::{LedgerError, Result};
 
@@ -26,58 +27,26 @@ pub(crate) fn parse_opt(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_instant).transpose()
 }
 
-/// Parses `+01:00`, `-03:30`, `GMT+01:00`, `UTC-5`, `Z`.
-fn parse_offset(s: &str) -> Option<FixedOffset> {
-    let s = s.trim();
-    let s = s
-        .strip_prefix("GMT")
-        .or_else(|| s.strip_prefix("UTC"))
-        .unwrap_or(s);
-    if s.is_empty() || s == "Z" {
-        return FixedOffset::east_opt(0);
-    }
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let (h, m) = match rest.split_once(':') {
-        Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
-        None if rest.len() == 4 => (rest[..2].parse().ok()?, rest[2..].parse().ok()?),
-        None => (rest.parse().ok()?, 0),
-    };
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
-}
-
-/// The wall-clock time of `t` in `zone` (an IANA name or an offset); UTC when the zone is
-/// absent or unknown.
+/// The wall-clock time of `t` in `zone` (an IANA name, an offset or a city label, read by
+/// the one zone parser, `timeweave_contract::zone`); UTC when the zone is absent or
+/// unreadable (these are reporting columns: the instant itself is always UTC).
 pub fn local_wall_time(t: DateTime<Utc>, zone: Option<&str>) -> NaiveDateTime {
-    match zone {
-        Some(z) => {
-            if let Ok(tz) = z.parse::<chrono_tz::Tz>() {
-                return t.with_timezone(&tz).naive_local();
-            }
-            match parse_offset(z) {
-                Some(off) => t.with_timezone(&off).naive_local(),
-                None => t.naive_utc(),
-            }
-        }
-        None => t.naive_utc(),
+    match zone.map(Zone::parse) {
+        Some(Ok(z)) => z.from_utc(t),
+        Some(Err(_)) | None => t.naive_utc(),
     }
 }
 
-/// The UTC offset `zone` has at `t`, if the zone is known.
+/// The UTC offset `zone` has at `t`, if the zone can be read.
 #[allow(dead_code)]
 pub fn offset_at(t: DateTime<Utc>, zone: &str) -> Option<FixedOffset> {
-    if let Ok(tz) = zone.parse::<chrono_tz::Tz>() {
-        return Some(tz.offset_from_utc_datetime(&t.naive_utc()).fix());
-    }
-    parse_offset(zone)
+    Zone::parse(zone).ok().map(|z| z.offset_at(t))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn wall_time_in_zone_names_and_offsets() {
@@ -87,7 +56,11 @@ mod tests {
         assert_eq!(fmt(Some("+01:00")), "2026-03-11 00:30");
         assert_eq!(fmt(Some("GMT-03:00")), "2026-03-10 20:30");
         assert_eq!(fmt(Some("GMT+3")), "2026-03-11 02:30");
+        assert_eq!(fmt(Some("Berlin")), "2026-03-11 00:30");
         assert_eq!(fmt(Some("nonsense")), "2026-03-10 23:30");
+        // Multi-byte characters where digits belong once split a character and panicked.
+        assert_eq!(fmt(Some("GMT+1é3")), "2026-03-10 23:30");
+        assert_eq!(offset_at(t, "+1é"), None);
         assert_eq!(fmt(None), "2026-03-10 23:30");
     }
 

@@ -13,6 +13,7 @@ pub mod model;
 pub mod provider;
 pub mod secret;
 pub mod testkit;
+pub mod zone;
 
 pub use error::{ConflictReason, ProviderError};
 pub use fields::Field;
@@ -25,3 +26,4 @@ pub use provider::{
     ProviderInfo, RemoteRecord, UpdateTarget, Window, WriteOp,
 };
 pub use secret::Secret;
+pub use zone::{Zone, ZoneError};

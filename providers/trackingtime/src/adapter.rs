@@ -43,8 +43,9 @@ struct Session {
     account_id: i64,
     company: Option<String>,
     user_id: i64,
-    /// The zone `created_at`/`updated_at` are written in (the caller's `/me` timezone).
-    zone: Zone,
+    /// The zone `created_at`/`updated_at` are written in (the caller's `/me` timezone);
+    /// `None` when `/me` names none timeweave can read (warned about at discovery).
+    zone: Option<Zone>,
     version: Option<String>,
 }
 
@@ -327,64 +328,8 @@ impl TrackingTimeAdapter {
             .and_then(|r| r.get("version"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let choices = || {
-            me.teams
-                .iter()
-                .map(|t| {
-                    format!(
-                        "{} ({})",
-                        t.account_id,
-                        t.company.as_deref().unwrap_or("unnamed company")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let (account_id, company) = match self.configured_account {
-            Some(a) => match me.teams.iter().find(|t| t.account_id == a) {
-                Some(t) => (a, t.company.clone()),
-                // A `/me` without `teams` cannot contradict the configured account.
-                None if me.teams.is_empty() => (a, None),
-                None => {
-                    return Err(ProviderError::Setup {
-                        message: format!(
-                            "trackingtime account_id {a} is not one of this user's \
-                             workspaces; set account_id to one of: {}",
-                            choices()
-                        ),
-                    })
-                }
-            },
-            None => match me.teams.as_slice() {
-                [only] => (only.account_id, only.company.clone()),
-                [] => match me.account_id {
-                    Some(a) => (a, None),
-                    None => {
-                        return Err(ProviderError::Setup {
-                            message: "TrackingTime GET /me names no workspace; set \
-                                      trackingtime account_id in the config"
-                                .into(),
-                        })
-                    }
-                },
-                _ => {
-                    return Err(ProviderError::Setup {
-                        message: format!(
-                            "this TrackingTime user belongs to {} workspaces and timeweave \
-                             will not guess which one to sync; set trackingtime account_id \
-                             to one of: {}",
-                            me.teams.len(),
-                            choices()
-                        ),
-                    })
-                }
-            },
-        };
-        let zone = me
-            .timezone
-            .as_deref()
-            .and_then(Zone::parse)
-            .unwrap_or(Zone::UTC);
+        let (account_id, company) = self.pick_account(&me).await?;
+        let zone = account_zone(&me);
         Ok(Session {
             account_id,
             company,
@@ -392,6 +337,72 @@ impl TrackingTimeAdapter {
             zone,
             version,
         })
+    }
+
+    /// The workspace to work in (spec §1, T7): the configured one when `/me` lists it, lists
+    /// no teams, or leaves it out but a probe there answers; unconfigured, the caller's one
+    /// workspace, refusing to guess among several.
+    async fn pick_account(&self, me: &wire::Me) -> Result<(i64, Option<String>), ProviderError> {
+        let known = workspaces(me);
+        let choices = || {
+            known
+                .iter()
+                .map(|(id, company)| {
+                    format!("{id} ({})", company.as_deref().unwrap_or("unnamed company"))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let setup = |message: String| Err(ProviderError::Setup { message });
+        match self.configured_account {
+            Some(a) => match me.teams.iter().find(|t| t.account_id == a) {
+                Some(t) => Ok((a, t.company.clone())),
+                // `teams` may leave out the account itself (T7): only an account that
+                // refuses a read is not this user's.
+                None if me.teams.is_empty() || self.account_answers(a, me.id).await? => {
+                    Ok((a, None))
+                }
+                None => setup(format!(
+                    "trackingtime account_id {a} is not one of this user's workspaces and \
+                     refuses its requests; set account_id to one of: {}",
+                    choices()
+                )),
+            },
+            None => match known.as_slice() {
+                [(id, company)] => Ok((*id, company.clone())),
+                [] => setup(
+                    "TrackingTime GET /me names no workspace; set trackingtime account_id \
+                     in the config"
+                        .into(),
+                ),
+                _ => setup(format!(
+                    "this TrackingTime user belongs to {} workspaces and timeweave will not \
+                     guess which one to sync; set trackingtime account_id to one of: {}",
+                    known.len(),
+                    choices()
+                )),
+            },
+        }
+    }
+
+    /// Whether `account` answers a read of the caller there (`GET {account}/users/{me}`):
+    /// the probe that settles a configured account `/me` does not list (T7). An error
+    /// envelope is a refusal; transport failures are errors.
+    async fn account_answers(&self, account: i64, me: i64) -> Result<bool, ProviderError> {
+        let url = format!("{}/{account}/users/{me}", self.base);
+        let what = format!("GET {account}/users/{me}");
+        let call = Call::get(format!("users/{me}"));
+        let answer = self
+            .send_to(
+                &url,
+                &what,
+                Repeat::Safe,
+                &call,
+                &[401, 402, 403, 404, 500],
+                false,
+            )
+            .await?;
+        Ok(answer.is_ok())
     }
 
     // ---------------------------------------------------------------- listings
@@ -467,8 +478,11 @@ impl TrackingTimeAdapter {
         Ok(Page { items, next })
     }
 
-    /// The inclusive date range and `sort_by` a phase of an event listing asks for.
-    fn event_dates(phase: Phase, window: &Window, zone: Zone) -> (NaiveDate, NaiveDate) {
+    /// The inclusive date range and `sort_by` a phase of an event listing asks for. With
+    /// the account's zone unknown, change dates are placed as if in UTC: the day of margin
+    /// each side covers every real offset (these are request bounds, not data).
+    fn event_dates(phase: Phase, window: &Window, zone: Option<Zone>) -> (NaiveDate, NaiveDate) {
+        let zone = zone.unwrap_or(Zone::UTC);
         match phase {
             // Start dates are local to each event (offsets within ±14 h): a day of margin
             // each side, then the exact half-open UTC window is applied here.
@@ -851,16 +865,16 @@ impl TrackingTimeAdapter {
     }
 }
 
-/// A JSON object as form parameters: text as is, numbers and flags written out, null as
-/// empty (clears), arrays and objects as JSON strings (how TrackingTime reads
-/// `custom_fields` in forms, spec §3).
+/// A JSON object as form parameters: text as is, numbers and flags written out, arrays
+/// and objects as JSON strings (how TrackingTime reads `custom_fields` in forms, spec
+/// §3); nulls are left out (T4: never sent as empty).
 fn form_encode(body: &Value) -> String {
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     if let Value::Object(map) = body {
         for (k, v) in map {
             let text = match v {
+                Value::Null => continue,
                 Value::String(s) => s.clone(),
-                Value::Null => String::new(),
                 Value::Number(_) | Value::Bool(_) => v.to_string(),
                 Value::Array(_) | Value::Object(_) => v.to_string(),
             };
@@ -873,10 +887,50 @@ fn form_encode(body: &Value) -> String {
 /// Whether an event's `updated_at` falls in the inclusive date range (so the
 /// `sort_by=updated_at` phase already listed it).
 fn updated_within(v: &Value, from: NaiveDate, to: NaiveDate) -> bool {
-    v.get("updated_at")
-        .and_then(Value::as_str)
+    wire::read_event(v)
+        .ok()
+        .and_then(|e| e.updated_at)
+        .as_deref()
         .and_then(parse_naive)
         .is_some_and(|t| (from..=to).contains(&t.date()))
+}
+
+/// The caller's workspaces: `/me` `teams`, and `data.account_id` (the selected one),
+/// which `teams` may leave out (T7).
+fn workspaces(me: &wire::Me) -> Vec<(i64, Option<String>)> {
+    let mut out: Vec<(i64, Option<String>)> = me
+        .teams
+        .iter()
+        .map(|t| (t.account_id, t.company.clone()))
+        .collect();
+    if let Some(a) = me.account_id.filter(|a| out.iter().all(|(id, _)| id != a)) {
+        out.push((a, None));
+    }
+    out
+}
+
+/// The account's zone from `/me` (T3): an IANA name, an offset or a city label. One that
+/// cannot be read is a warning naming it, and no zone (never UTC by default): events then
+/// need their own `timezone`.
+fn account_zone(me: &wire::Me) -> Option<Zone> {
+    let Some(label) = me.zone_label() else {
+        tracing::warn!(
+            "TrackingTime GET /me names no time zone: events without their own timezone \
+             will be skipped; set the user's time zone in TrackingTime"
+        );
+        return None;
+    };
+    match Zone::parse(label) {
+        Ok(zone) => Some(zone),
+        Err(e) => {
+            tracing::warn!(
+                timezone = label,
+                "TrackingTime account time zone cannot be read ({e}): events without their \
+                 own timezone will be skipped; set the user's time zone in TrackingTime"
+            );
+            None
+        }
+    }
 }
 
 fn short(v: &Value) -> String {
@@ -917,9 +971,24 @@ impl Provider for TrackingTimeAdapter {
             // TrackingTime does not reject a replayed create by itself; the adapter tags
             // creates with an external id and searches before re-sending instead.
             idempotent_create: false,
-            // Users have no username; events carry no tags in the API the adapter uses.
-            unheld: vec![Field::PersonUsername, Field::EntryTags],
-            read_only: Vec::new(),
+            // Users have no username; events carry no tags in the API the adapter uses;
+            // the server computes an event's duration from start and end, so a break is
+            // lost (T10); a customer e-mail written is not known to read back (responses
+            // hold `contact`, null in every sample: T2).
+            unheld: vec![
+                Field::PersonUsername,
+                Field::EntryTags,
+                Field::EntryBreak,
+                Field::ClientEmail,
+            ],
+            // Listed, edited in TrackingTime's app, but not reliably written through the
+            // API: `events/add` documents no `is_billable` and billability seems computed
+            // (T5); projects/add documents no billing parameters.
+            read_only: vec![
+                Field::EntryBillable,
+                Field::ProjectBillable,
+                Field::ProjectHourlyRate,
+            ],
         }
     }
 
@@ -928,7 +997,7 @@ impl Provider for TrackingTimeAdapter {
         *self.session.lock().await = Some(s.clone());
         Ok(ProviderInfo {
             server: format!("TrackingTime API {}", s.version.as_deref().unwrap_or("v4")),
-            timezone: Some(s.zone.label()),
+            timezone: s.zone.map(|z| z.label()),
             account: Some(match &s.company {
                 Some(c) => format!("account {} ({c}), user {}", s.account_id, s.user_id),
                 None => format!("account {}, user {}", s.account_id, s.user_id),
@@ -1039,6 +1108,13 @@ impl Provider for TrackingTimeAdapter {
             )
             .await?;
         let mut current = self.record_from(kind, id, &answer, &what).await?;
+        if let Some(link) = uncleared_link(record, &current.record) {
+            return Err(ProviderError::unsupported(format!(
+                "taking TrackingTime {kind} {id} off its {link}: absent parameters are never \
+                 sent as null or \"\" (T4) and no other way to clear it is known; the \
+                 record's other changes were written; clear the {link} in TrackingTime"
+            )));
+        }
         if let Some(want) = archived {
             let is = match &current.record {
                 Record::Client(c) => c.archived,
@@ -1136,6 +1212,12 @@ impl Provider for TrackingTimeAdapter {
                     "an attendance entry: TrackingTime only holds work events",
                 ));
             }
+            if e.client.is_some() && e.project.is_none() {
+                return Err(ProviderError::unsupported(
+                    "a booking on a client without a project: TrackingTime's events/add \
+                     takes no customer (T5); book it on one of the client's projects",
+                ));
+            }
         }
         Ok(())
     }
@@ -1150,6 +1232,25 @@ fn same_natural_key(a: &Record<RemoteId>, b: &Record<RemoteId>) -> bool {
         (Record::Project(x), Record::Project(y)) => eq(&x.name, &y.name) && x.client == y.client,
         (Record::Task(x), Record::Task(y)) => eq(&x.name, &y.name) && x.project == y.project,
         _ => false,
+    }
+}
+
+/// The link an update meant to clear that the record still holds: an event's project
+/// or task, a project's customer.
+fn uncleared_link(sent: &Record<RemoteId>, kept: &Record<RemoteId>) -> Option<&'static str> {
+    match (sent, kept) {
+        (Record::TimeEntry(s), Record::TimeEntry(k))
+            if s.project.is_none() && k.project.is_some() =>
+        {
+            Some("project")
+        }
+        (Record::TimeEntry(s), Record::TimeEntry(k)) if s.task.is_none() && k.task.is_some() => {
+            Some("task")
+        }
+        (Record::Project(s), Record::Project(k)) if s.client.is_none() && k.client.is_some() => {
+            Some("customer")
+        }
+        _ => None,
     }
 }
 
@@ -1210,7 +1311,7 @@ mod tests {
         assert_eq!(pairs["name"], "A&B");
         assert_eq!(pairs["n"], "3");
         assert_eq!(pairs["b"], "true");
-        assert_eq!(pairs["gone"], "");
+        assert!(!pairs.contains_key("gone"), "nulls are left out (T4)");
         assert_eq!(pairs["custom_fields"], r#"[{"slug":"X","value":"1"}]"#);
     }
 
@@ -1223,13 +1324,13 @@ mod tests {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         let madrid = Zone::parse("Europe/Madrid").unwrap();
         assert_eq!(
-            TrackingTimeAdapter::event_dates(Phase::Start, &w, madrid),
+            TrackingTimeAdapter::event_dates(Phase::Start, &w, Some(madrid)),
             (d("2026-03-09"), d("2026-03-12"))
         );
         // 2026-03-08 23:00 UTC is already the 9th in Madrid.
         let late = Window::new(Utc.with_ymd_and_hms(2026, 3, 9, 23, 0, 0).unwrap(), w.to);
         assert_eq!(
-            TrackingTimeAdapter::event_dates(Phase::Updated, &late, madrid),
+            TrackingTimeAdapter::event_dates(Phase::Updated, &late, Some(madrid)),
             (d("2026-03-09"), d("2026-03-12"))
         );
     }

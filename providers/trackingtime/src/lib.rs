@@ -11,10 +11,16 @@
 //! - `paging`: page tokens and the "stop when a page brings nothing new" rule.
 //! - [`webhook`]: tolerant parsing of webhook callbacks into a "sync sooner" hint.
 //! - [`sim`]: the simulator.
+//! - `fixtures` (tests only): every documented sample in `fixtures/documented/` mapped.
+//! - `mapping_props` (tests only): arbitrary and mutated JSON never panics the mapping.
 
 pub mod adapter;
 mod envelope;
+#[cfg(test)]
+mod fixtures;
 mod mapping;
+#[cfg(test)]
+mod mapping_props;
 mod paging;
 pub mod sim;
 pub mod webhook;

@@ -72,7 +72,10 @@ pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
     })
 }
 
-/// An event, full form (§7.1).
+/// An event, read from any of its three forms (T1) into the full form's names. The
+/// listed `duration` is not read: the server computes it from start and end (T10), and
+/// the documented samples show values that fit neither (`"d": 7202320` for two hours).
+/// `type` is not read either: on events it may be the task's type (T8).
 #[derive(Debug, Deserialize)]
 pub struct Event {
     #[serde(deserialize_with = "id")]
@@ -81,8 +84,6 @@ pub struct Event {
     pub start: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     pub end: Option<String>,
-    #[serde(default, deserialize_with = "opt_id")]
-    pub duration: Option<i64>,
     #[serde(default, deserialize_with = "opt_id")]
     pub user_id: Option<i64>,
     #[serde(default, deserialize_with = "opt_id")]
@@ -97,15 +98,80 @@ pub struct Event {
     pub notes: Option<String>,
     #[serde(default, deserialize_with = "opt_bool")]
     pub is_billable: Option<bool>,
-    /// `type` in full events; `event_type` in writes and some reads.
-    #[serde(default, rename = "type", deserialize_with = "opt_text")]
-    pub kind: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     pub event_type: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     pub created_at: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     pub updated_at: Option<String>,
+}
+
+/// The three shapes TrackingTime answers events in (spec §7.1, T1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventForm {
+    /// `start`, `user_id`, `event_type`, ... (`GET /events/{id}`, older `/events`).
+    Full,
+    /// `s`, `uid`, `ety`, ... (the documented "List Events" answer, `/events/min`).
+    Compact,
+    /// `"Start"`, `"User Id"`, `"Event Type"`, ... (`/events/flat`).
+    Flat,
+}
+
+/// Each event field the adapter reads, by form: (full, compact, flat). The flat form
+/// documents no creation or update time.
+const EVENT_KEYS: [(&str, &str, Option<&str>); 13] = [
+    ("id", "id", Some("ID")),
+    ("start", "s", Some("Start")),
+    ("end", "e", Some("End")),
+    ("user_id", "uid", Some("User Id")),
+    ("task_id", "tid", Some("Task Id")),
+    ("project_id", "pid", Some("Project Id")),
+    ("customer_id", "cid", Some("Customer Id")),
+    ("timezone", "tz", Some("Timezone")),
+    ("notes", "n", Some("Notes")),
+    ("is_billable", "b", Some("Is Billable")),
+    ("event_type", "ety", Some("Event Type")),
+    ("created_at", "cat", None),
+    ("updated_at", "uat", None),
+];
+
+impl EventForm {
+    /// The form of an event object, by the keys present: a Title-Case key with a space
+    /// is the flat form; an abbreviated key without its full twin is the compact form.
+    pub fn of(v: &Value) -> EventForm {
+        let has = |k: &str| v.get(k).is_some();
+        if has("ID") || has("User Id") || has("Start") {
+            EventForm::Flat
+        } else if (has("s") || has("uid") || has("ety")) && !has("start") && !has("user_id") {
+            EventForm::Compact
+        } else {
+            EventForm::Full
+        }
+    }
+
+    /// The object with this form's keys renamed to the full form's (other keys dropped).
+    fn to_full(self, v: &Value) -> Value {
+        let mut out = serde_json::Map::new();
+        for (full, compact, flat) in EVENT_KEYS {
+            let key = match self {
+                EventForm::Full => Some(full),
+                EventForm::Compact => Some(compact),
+                EventForm::Flat => flat,
+            };
+            if let Some(value) = key.and_then(|k| v.get(k)) {
+                out.insert(full.to_owned(), value.clone());
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// Reads an event in whichever form it comes.
+pub fn read_event(v: &Value) -> Result<Event, serde_json::Error> {
+    match EventForm::of(v) {
+        EventForm::Full => Event::deserialize(v),
+        form => Event::deserialize(&form.to_full(v)),
+    }
 }
 
 /// The `{id, name}` object a project carries for its customer.
@@ -132,6 +198,11 @@ pub struct Customer {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     pub notes: Option<String>,
+    /// What responses hold (T2): null in every documented sample; a string that looks
+    /// like an e-mail, or an object with an `email`, is read as the e-mail.
+    #[serde(default)]
+    pub contact: Option<Value>,
+    /// What writes take; read too, should a server answer it.
     #[serde(default, deserialize_with = "opt_text")]
     pub contact_email: Option<String>,
     #[serde(default, deserialize_with = "opt_bool")]
@@ -203,13 +274,45 @@ pub struct Me {
     pub account_id: Option<i64>,
     #[serde(default, deserialize_with = "opt_text")]
     pub timezone: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub timezone_iana: Option<String>,
+    #[serde(default)]
+    pub settings: Option<Settings>,
     #[serde(default)]
     pub teams: Vec<Team>,
 }
 
-/// Reads the `id` of a JSON object, for naming an item that failed to map.
+/// A user's `settings` (T3: the documented user has `timezone: "Berlin"`, a city label,
+/// beside `timezone_iana: null`).
+#[derive(Debug, Default, Deserialize)]
+pub struct Settings {
+    #[serde(default, deserialize_with = "opt_text")]
+    pub timezone: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub timezone_iana: Option<String>,
+}
+
+impl Me {
+    /// The account's zone label, IANA names first: `timezone_iana` (top level or in
+    /// `settings`), then `timezone`, then `settings.timezone`.
+    pub fn zone_label(&self) -> Option<&str> {
+        let settings = self.settings.as_ref();
+        [
+            self.timezone_iana.as_deref(),
+            settings.and_then(|s| s.timezone_iana.as_deref()),
+            self.timezone.as_deref(),
+            settings.and_then(|s| s.timezone.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.trim().is_empty())
+    }
+}
+
+/// Reads the `id` of a JSON object (`ID` in the flat event form), for naming an item
+/// that failed to map and for paging.
 pub fn id_of(v: &Value) -> Option<i64> {
-    v.get("id").and_then(lenient_i64)
+    v.get("id").or_else(|| v.get("ID")).and_then(lenient_i64)
 }
 
 #[cfg(test)]
@@ -221,9 +324,10 @@ mod tests {
         let e: Event = serde_json::from_value(serde_json::json!({
             "id": "3490132317", "start": "2026-03-10 09:00:00", "end": null,
             "duration": 5400, "user_id": 2147483650_i64, "project_id": null,
-            "is_billable": 1, "type": "WORK", "loc_start": "10.03.2026 09:00",
+            "is_billable": 1, "type": "PERSONAL", "loc_start": "10.03.2026 09:00",
         }))
         .unwrap();
+        assert_eq!(e.event_type, None, "type is not the event type (T8)");
         assert_eq!(e.id, 3_490_132_317);
         assert_eq!(e.user_id, Some(2_147_483_650));
         assert_eq!(e.is_billable, Some(true));

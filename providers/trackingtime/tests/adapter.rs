@@ -142,6 +142,78 @@ async fn account_discovery_refuses_to_guess() {
     ));
 }
 
+/// T7: `/me` `teams` may leave out the account the user is in. Unconfigured, that account
+/// counts as one more workspace (no guess among two); a configured account missing from
+/// `teams` is used when a probe there answers, and refused only when it does not, naming
+/// the workspaces.
+#[tokio::test]
+async fn a_configured_account_missing_from_teams_is_probed() {
+    let sim = common::sim(SimOptions {
+        extra_workspaces: vec!["Second Co".into()],
+        teams_omit_account: true,
+        ..SimOptions::default()
+    })
+    .await;
+    // Unconfigured: the account `/me` names and the one team are two workspaces.
+    match common::adapter(sim.settings()).connect().await {
+        Err(ProviderError::Setup { message }) => assert!(
+            message.contains(&sim.account_id().to_string()) && message.contains("Second Co"),
+            "{message}"
+        ),
+        other => panic!("two workspaces: no guess, got {other:?}"),
+    }
+    let mut settings = sim.settings();
+    settings.account_id = Some(sim.account_id());
+    let a = common::adapter(settings);
+    a.connect()
+        .await
+        .expect("the probe answers: the account is used");
+    assert_eq!(a.account_id().await, Some(sim.account_id()));
+    assert!(sim
+        .request_log()
+        .iter()
+        .any(|r| r.path == format!("/{}/users/{}", sim.account_id(), sim.caller_id())));
+    let mut settings = sim.settings();
+    settings.account_id = Some(42);
+    match common::adapter(settings).connect().await {
+        Err(ProviderError::Setup { message }) => {
+            assert!(
+                message.contains("42") && message.contains("Second Co"),
+                "{message}"
+            )
+        }
+        other => panic!("an account that refuses the probe is a setup error: {other:?}"),
+    }
+}
+
+/// T3: the account's zone as a city label (the simulator's default `/me`) resolves to
+/// its IANA zone; one that cannot be read is no zone (never UTC), and an event without
+/// its own timezone is then invalid with the reason.
+#[tokio::test]
+async fn account_zone_city_label_and_unknown() {
+    let (sim, a) = common::setup().await;
+    let info = a.connect().await.unwrap();
+    assert_eq!(info.timezone.as_deref(), Some("Europe/Madrid"));
+    let unknown = common::sim(SimOptions {
+        account_timezone: "Atlantis".into(),
+        ..SimOptions::default()
+    })
+    .await;
+    let a = common::adapter(unknown.settings());
+    let info = a.connect().await.unwrap();
+    assert_eq!(info.timezone, None, "never a silent UTC");
+    drop(sim);
+    let (person, _, project) = seed(&unknown);
+    let e = sample_entry(&person, Some(&project), 0, 30, "zoned");
+    let id = unknown.add_entry(&e);
+    let got = a.get(Kind::TimeEntry, &id).await.unwrap().unwrap();
+    assert_eq!(
+        entry(&got).started_at,
+        e.started_at,
+        "its own timezone is read"
+    );
+}
+
 #[tokio::test]
 async fn settings_are_checked_without_io() {
     let sim = common::sim(SimOptions::default()).await;
@@ -572,7 +644,14 @@ async fn every_kind_round_trips() {
         .create(&Record::Client(client.clone()), "c1")
         .await
         .unwrap();
-    assert_eq!(c.record, Record::Client(client.clone()).normalised());
+    // The e-mail is unheld (T2): customers answer `contact: null`.
+    let unheld = a.capabilities().not_writable();
+    assert_eq!(
+        c.record,
+        Record::Client(client.clone())
+            .normalised()
+            .forget_unheld(&unheld)
+    );
     let mut renamed = client.clone();
     renamed.name = "Initech Ltd".into();
     renamed.archived = true;
@@ -584,7 +663,12 @@ async fn every_kind_round_trips() {
         .update(&target, &Record::Client(renamed.clone()))
         .await
         .unwrap();
-    assert_eq!(u.record, Record::Client(renamed.clone()).normalised());
+    assert_eq!(
+        u.record,
+        Record::Client(renamed.clone())
+            .normalised()
+            .forget_unheld(&unheld)
+    );
     assert_eq!(sim.is_archived(Kind::Client, &c.id), Some(true));
     let listed = list_all(&a, Kind::Client, ListScope::All).await;
     assert!(
@@ -612,7 +696,10 @@ async fn every_kind_round_trips() {
         .update(&target, &Record::Client(renamed.clone()))
         .await
         .unwrap();
-    assert_eq!(u.record, Record::Client(renamed).normalised());
+    assert_eq!(
+        u.record,
+        Record::Client(renamed).normalised().forget_unheld(&unheld)
+    );
 
     // Projects.
     let project = Project {
@@ -626,10 +713,16 @@ async fn every_kind_round_trips() {
         .create(&Record::Project(project.clone()), "p1")
         .await
         .unwrap();
-    assert_eq!(pr.record, Record::Project(project.clone()).normalised());
+    // Billing parameters are not known to be kept (declared read-only): the project
+    // reads back billable without a rate.
+    assert_eq!(
+        pr.record,
+        Record::Project(project.clone())
+            .normalised()
+            .forget_unheld(&unheld)
+    );
     let mut closed = project.clone();
     closed.archived = true;
-    closed.client = None;
     let pu = a
         .update(
             &UpdateTarget {
@@ -640,7 +733,27 @@ async fn every_kind_round_trips() {
         )
         .await
         .unwrap();
-    assert_eq!(pu.record, Record::Project(closed).normalised());
+    assert_eq!(
+        pu.record,
+        Record::Project(closed.clone())
+            .normalised()
+            .forget_unheld(&unheld)
+    );
+    // Leaving the customer cannot be sent (T4): the update says so.
+    closed.client = None;
+    let left = a
+        .update(
+            &UpdateTarget {
+                id: pr.id.clone(),
+                version: None,
+            },
+            &Record::Project(closed),
+        )
+        .await;
+    assert!(
+        matches!(&left, Err(ProviderError::Unsupported { what }) if what.contains("off its customer")),
+        "{left:?}"
+    );
     assert!(list_all(&a, Kind::Project, ListScope::All)
         .await
         .iter()
@@ -657,7 +770,12 @@ async fn every_kind_round_trips() {
         .create(&Record::Project(archived.clone()), "p2")
         .await
         .unwrap();
-    assert_eq!(old.record, Record::Project(archived).normalised());
+    assert_eq!(
+        old.record,
+        Record::Project(archived)
+            .normalised()
+            .forget_unheld(&unheld)
+    );
 
     // Tasks.
     let task = Task {
@@ -711,18 +829,28 @@ async fn every_kind_round_trips() {
         Err(ProviderError::NotFound { .. })
     ));
 
-    // Client-only booking (no project): the customer is the entry's client.
+    // Client-only booking (no project): events/add documents no customer (T5), so it
+    // is declared not writable, before anything is sent.
     let mut client_only = sample_entry(&person, None, 600, 30, "client only");
     client_only.client = Some(c.id.clone());
-    client_only.billable = false;
+    let adds = |sim: &timeweave_trackingtime::sim::SimServer| {
+        sim.request_log()
+            .iter()
+            .filter(|r| r.path.ends_with("/events/add"))
+            .count()
+    };
+    let before = adds(&sim);
     let co = a
         .create(&Record::TimeEntry(client_only.clone()), "e2")
-        .await
-        .unwrap();
-    assert_eq!(entry(&co).client.as_ref(), Some(&c.id));
-    assert!(!entry(&co).billable);
+        .await;
+    assert!(
+        matches!(&co, Err(ProviderError::Unsupported { what }) if what.contains("client without a project")),
+        "{co:?}"
+    );
+    assert_eq!(adds(&sim), before, "nothing was sent");
 
-    // A break survives as span minus duration.
+    // The server computes the duration from start and end (T10): a break is not kept,
+    // and reads back as none (declared unheld).
     let mut with_break = sample_entry(&person, Some(&pr.id), 900, 60, "break");
     with_break.break_seconds = 600;
     with_break.duration_seconds = Some(3000);
@@ -730,8 +858,8 @@ async fn every_kind_round_trips() {
         .create(&Record::TimeEntry(with_break.clone()), "e3")
         .await
         .unwrap();
-    assert_eq!(entry(&wb).duration_seconds, Some(3000));
-    assert_eq!(entry(&wb).break_seconds, 600);
+    assert_eq!(entry(&wb).duration_seconds, Some(3600));
+    assert_eq!(entry(&wb).break_seconds, 0);
 
     // Deletes of projects and clients.
     a.delete(Kind::Project, &pr.id).await.unwrap();
@@ -1081,6 +1209,8 @@ async fn servers_without_json_bodies_get_form_parameters() {
     let mut moved = e.clone();
     moved.project = None;
     moved.notes = Some("moved".into());
+    // T4: no empty value is sent to clear the project, so it stays, and the update says
+    // so (the notes were written).
     let up = a
         .update(
             &UpdateTarget {
@@ -1089,14 +1219,23 @@ async fn servers_without_json_bodies_get_form_parameters() {
             },
             &Record::TimeEntry(moved),
         )
-        .await
-        .unwrap();
-    assert_eq!(
-        entry(&up).project,
-        None,
-        "an empty form value clears the project"
+        .await;
+    match up {
+        Err(ProviderError::Unsupported { what }) => {
+            assert!(what.contains("off its project"), "{what}")
+        }
+        other => panic!("clearing the project must be reported, got {other:?}"),
+    }
+    let now = a.get(Kind::TimeEntry, &ev.id).await.unwrap().unwrap();
+    assert_eq!(entry(&now).project, Some(project.clone()));
+    assert_eq!(entry(&now).notes.as_deref(), Some("moved"));
+    assert!(
+        sim.request_log()
+            .iter()
+            .filter(|r| r.path.contains("/events/update/"))
+            .all(|r| r.params.get("project_id").is_none()),
+        "no project_id is sent to clear it"
     );
-    assert_eq!(entry(&up).notes.as_deref(), Some("moved"));
     // After the first fallback, writes go straight as forms.
     let adds = sim
         .request_log()

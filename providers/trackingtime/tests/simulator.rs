@@ -6,7 +6,15 @@ mod common;
 use serde_json::{json, Value};
 use timeweave_contract::testkit::{sample_entry, SimulatorControl};
 use timeweave_contract::{Client, Person, Project, RemoteId, Task};
-use timeweave_trackingtime::sim::{SimOptions, SimServer};
+use timeweave_trackingtime::sim::{EventForm, SimOptions, SimServer};
+
+/// The full event form (`start`, `duration`, `loc_*` twins), for the checks of its keys.
+fn full_form() -> SimOptions {
+    SimOptions {
+        event_form: EventForm::Full,
+        ..SimOptions::default()
+    }
+}
 
 struct Api {
     base: String,
@@ -136,7 +144,7 @@ async fn auth_routing_and_envelope() {
 
 #[tokio::test]
 async fn events_list_semantics() {
-    let sim = common::sim(SimOptions::default()).await;
+    let sim = common::sim(full_form()).await;
     let api = Api::new(&sim);
     let (person, _, project) = seed(&sim);
     for i in 0..5 {
@@ -280,7 +288,7 @@ async fn flat_events_stop_at_5000_rows() {
 
 #[tokio::test]
 async fn writes_timestamps_custom_fields_and_search() {
-    let sim = common::sim(SimOptions::default()).await;
+    let sim = common::sim(full_form()).await;
     let api = Api::new(&sim);
     let (person, _, project) = seed(&sim);
     let base = json!({"start": "2026-03-10T09:00:00Z", "end": "2026-03-10 10:00:00", "timezone": "GMT+3",
@@ -299,13 +307,38 @@ async fn writes_timestamps_custom_fields_and_search() {
         500,
         "timezone is required"
     );
+    // The server computes the duration from start and end (T10): a given one is ignored.
     let mut too_long = ok.clone();
     too_long["duration"] = json!(7200);
+    let made = api.post("/events/add", too_long.clone()).await;
+    assert_eq!(made["data"]["duration"], 3600, "{made}");
+    let mut short = ok.clone();
+    short["duration"] = json!(600);
+    let made = api.post("/events/add", short.clone()).await;
     assert_eq!(
-        status(&api.post("/events/add", too_long).await),
+        made["data"]["duration"], 3600,
+        "a break is not kept: {made}"
+    );
+    // The old behaviour, behind its switch: the given duration is stored when it fits.
+    let old = common::sim(SimOptions {
+        server_computes_duration: false,
+        ..full_form()
+    })
+    .await;
+    let (person_old, _, project_old) = seed(&old);
+    let old_api = Api::new(&old);
+    let mut too_long = too_long.clone();
+    too_long["user_id"] = json!(person_old.as_str());
+    too_long["project_id"] = json!(project_old.as_str());
+    assert_eq!(
+        status(&old_api.post("/events/add", too_long).await),
         500,
         "duration must fit"
     );
+    short["user_id"] = json!(person_old.as_str());
+    short["project_id"] = json!(project_old.as_str());
+    let kept = old_api.post("/events/add", short).await;
+    assert_eq!(kept["data"]["duration"], 600, "{kept}");
     // custom_fields as a JSON string inside form-style params.
     let cf = r#"[{"slug":"EVENT_THIRD_PARTY_ID","value":"ext-9"},{"slug":"EVENT_THIRD_PARTY_SERVICE","value":"timeweave"}]"#;
     let (_, text) = api
@@ -521,7 +554,7 @@ async fn reference_quirks() {
 
 #[tokio::test]
 async fn timer_rules() {
-    let sim = common::sim(SimOptions::default()).await;
+    let sim = common::sim(full_form()).await;
     let api = Api::new(&sim);
     let (_, _, project) = seed(&sim);
     let a = sim.add_task(&Task {
@@ -572,10 +605,117 @@ async fn timer_rules() {
             &[("date", "2026-03-10 10:30:00")],
         )
         .await;
-    assert_eq!(stopped["data"]["duration"], 1800);
+    assert_eq!(
+        stopped["data"]["duration"], 1800,
+        "the server computes it at the stop"
+    );
     assert_eq!(
         status(&api.get(&format!("/tasks/stop/{b}"), &[]).await),
         500,
         "nothing runs"
     );
+}
+
+/// The documented behaviour by default (T1, T2, T3, T5, T8, T10): compact events whose
+/// `type` is absent and `tt` the task's type, computed durations and billability,
+/// ignored customer and billing parameters, `contact: null`, a city label in `/me`.
+#[tokio::test]
+async fn documented_defaults_are_the_least_helpful() {
+    let sim = common::sim(SimOptions::default()).await;
+    let api = Api::new(&sim);
+    let (person, client, project) = seed(&sim);
+    let made = api
+        .post(
+            "/events/add",
+            json!({"start": "2026-03-10 09:00:00", "end": "2026-03-10 10:00:00",
+                   "timezone": "GMT+01:00", "duration": 600, "user_id": person.as_str(),
+                   "project_id": project.as_str(), "is_billable": false, "notes": "n"}),
+        )
+        .await;
+    let e = &made["data"];
+    assert_eq!(
+        (&e["s"], &e["e"], &e["d"], &e["tz"], &e["ety"], &e["n"]),
+        (
+            &json!("2026-03-10 09:00:00"),
+            &json!("2026-03-10 10:00:00"),
+            &json!(3600),
+            &json!("GMT+01:00"),
+            &json!("WORK"),
+            &json!("n")
+        ),
+        "{made}"
+    );
+    assert_eq!(e["uid"], json!(person.as_str().parse::<i64>().unwrap()));
+    assert_eq!(
+        e["b"], true,
+        "billable as its project, the parameter ignored"
+    );
+    assert!(
+        e.get("start").is_none() && e.get("type").is_none(),
+        "{made}"
+    );
+    let listed = api
+        .get(
+            "/events",
+            &[
+                ("filter", "COMPANY"),
+                ("from", "2026-03-10"),
+                ("to", "2026-03-10"),
+            ],
+        )
+        .await;
+    assert_eq!(listed["data"][0]["s"], "2026-03-10 09:00:00", "{listed}");
+    assert!(listed["data"][0]["cat"].is_string());
+    // A customer is not taken on an event (T5).
+    let no_project = api
+        .post(
+            "/events/add",
+            json!({"start": "2026-03-11 09:00:00", "end": "2026-03-11 10:00:00",
+                   "timezone": "GMT+01:00", "user_id": person.as_str(),
+                   "customer_id": client.as_str()}),
+        )
+        .await;
+    assert!(no_project["data"]["cid"].is_null(), "{no_project}");
+    // The full form's `type` is the task's type, never the event's (T8).
+    let full = common::sim(full_form()).await;
+    let (p2, _, pr2) = seed(&full);
+    let t = full.add_task(&Task {
+        project: pr2.clone(),
+        name: "T".into(),
+        archived: false,
+    });
+    let made = Api::new(&full)
+        .post(
+            "/events/add",
+            json!({"start": "2026-03-10 09:00:00", "end": "2026-03-10 10:00:00",
+                   "timezone": "GMT+01:00", "user_id": p2.as_str(), "task_id": t.as_str()}),
+        )
+        .await;
+    assert_eq!(made["data"]["type"], "EVERYONE", "{made}");
+    assert_eq!(made["data"]["event_type"], "WORK");
+    // Project billing parameters are ignored: billable, no rate (T6 evidence unclear).
+    let pr = api
+        .post(
+            "/projects/add",
+            json!({"name": "Billing", "is_billable": false, "hourly_rate": 80}),
+        )
+        .await;
+    assert_eq!(pr["data"]["billing"]["is_billable"], true, "{pr}");
+    assert!(pr["data"]["billing"]["hourly_rate"].is_null(), "{pr}");
+    // Customers answer `contact`, null, not the written e-mail (T2).
+    let c = api
+        .post(
+            "/customers/add",
+            json!({"name": "Mail Co", "contact_email": "a@b.io"}),
+        )
+        .await;
+    assert!(
+        c["data"]["contact"].is_null() && c["data"].get("contact_email").is_none(),
+        "{c}"
+    );
+    // `/me` gives a city label (T3).
+    let me = api.get("/me", &[]).await;
+    assert_eq!(me["data"]["timezone"], "Madrid", "{me}");
+    assert_eq!(me["data"]["settings"]["timezone"], "Madrid");
+    assert!(me["data"]["timezone_iana"].is_null());
 }

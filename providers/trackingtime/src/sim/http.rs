@@ -355,6 +355,7 @@ fn teams(w: &World) -> Value {
     Value::Array(
         w.accounts
             .values()
+            .filter(|a| !(w.opts.teams_omit_account && a.id == w.primary))
             .map(|a| {
                 json!({"account_id": a.id, "company": a.company, "role": "ADMIN",
                        "is_selected": a.id == w.primary, "is_default": a.id == w.primary})
@@ -363,7 +364,14 @@ fn teams(w: &World) -> Value {
     )
 }
 
+/// `GET /me`; the account zone as a city label unless `me_timezone_iana` (T3).
 fn me(w: &World) -> Value {
+    let name = w.opts.account_timezone.as_str();
+    let (zone, iana) = if w.opts.me_timezone_iana {
+        (name, Some(name))
+    } else {
+        (name.rsplit('/').next().unwrap_or(name), None)
+    };
     let user = w
         .accounts
         .get(&w.primary)
@@ -374,7 +382,9 @@ fn me(w: &World) -> Value {
         "name": user.map(|u| u.name.clone()),
         "surname": user.map(|u| u.surname.clone()),
         "email": user.map(|u| u.email.clone()),
-        "timezone": w.opts.account_timezone,
+        "timezone": zone,
+        "timezone_iana": iana,
+        "settings": {"timezone": zone},
         "locale": "en",
         "teams": teams(w),
     })

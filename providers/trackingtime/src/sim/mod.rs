@@ -33,8 +33,21 @@ use store::{Account, Customer, Event, User};
 
 pub(crate) use crate::mapping::{THIRD_PARTY_ID, THIRD_PARTY_SERVICE};
 
+/// The shape events are answered in (T1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EventForm {
+    /// Abbreviated keys (`s`, `e`, `uid`, `ety`, ...): the documented "List Events" answer.
+    #[default]
+    Compact,
+    /// Full keys (`start`, `end`, `user_id`, `event_type`, ...), as S8's generated model
+    /// and older clients read them.
+    Full,
+}
+
 /// Every quirk and assumption of the simulator, each a switch. The defaults are the real
-/// API's behaviour as the spec describes it.
+/// API's behaviour as the spec and `real-world-evidence.md` describe it, and the least
+/// helpful reading where the evidence is unclear; [`SimOptions::strictest`] also turns
+/// every unknown against the adapter.
 #[derive(Clone, Debug)]
 pub struct SimOptions {
     /// The App Password accepted in Basic auth; the username is ignored (spec §2: a
@@ -77,14 +90,38 @@ pub struct SimOptions {
     /// `delete_all` when not given: `true` deletes a task's (or project's) events with it
     /// (the documented default, §8.4).
     pub delete_all_default: bool,
-    /// `duration` must fit between `start` and `end` (the server computes or validates it,
-    /// §12.11); off: any given duration is stored.
+    /// Event answers (listings, get, add, update, search) use this form (T1).
+    pub event_form: EventForm,
+    /// The server computes an event's `duration` from `start` and `end` and ignores the
+    /// one sent (release notes "now calculating duration on server", T10). Off: the old
+    /// behaviour, where the given duration is stored (checked by
+    /// `server_validates_duration`).
+    pub server_computes_duration: bool,
+    /// With `server_computes_duration` off: `duration` must fit between `start` and `end`
+    /// (§12.11); off too: any given duration is stored.
     pub server_validates_duration: bool,
+    /// `events/add|update` honour `is_billable` (not in the official schema, T5). Off: it
+    /// is ignored and an event is billable as its project is (billable without one).
+    pub event_billable_param: bool,
+    /// `events/add|update` honour `customer_id` for an event without a project (not in the
+    /// official schema, T5). Off: ignored.
+    pub event_customer_param: bool,
+    /// Customers answer the written `contact_email` in `contact` (unconfirmed, T2). Off:
+    /// `contact` is null, as in every documented sample.
+    pub customer_contact_echo: bool,
+    /// `GET /me` gives the account's zone as its IANA name (`timezone`, `timezone_iana`).
+    /// Off: as the documented user does, a city label (`"Madrid"`) in `timezone` and
+    /// `settings.timezone`, and `timezone_iana: null` (T3).
+    pub me_timezone_iana: bool,
+    /// `GET /me` `teams[]` leaves out the account the caller is in (anonymised samples
+    /// show it can, T7).
+    pub teams_omit_account: bool,
     /// `tasks/stop` answers 500 when its `timezone` differs from the start's (S14 claim).
     pub stop_timezone_must_match: bool,
     /// `projects/add|update` honour `is_billable` and `hourly_rate` (undocumented for
     /// projects; `tasks/add` takes `is_billable` per the official MCP). Off: ignored like
-    /// any unknown parameter.
+    /// any unknown parameter, and a new project is billable without a rate (as the
+    /// documented sample project).
     pub accept_project_billing_params: bool,
     /// Webhook callbacks are POSTed this long after the change (the server batches them).
     pub webhook_delay: Duration,
@@ -136,9 +173,16 @@ impl Default for SimOptions {
             require_user_agent: false,
             deleted_event_get_status: 404,
             delete_all_default: true,
+            event_form: EventForm::Compact,
+            server_computes_duration: true,
             server_validates_duration: true,
+            event_billable_param: false,
+            event_customer_param: false,
+            customer_contact_echo: false,
+            me_timezone_iana: false,
+            teams_omit_account: false,
             stop_timezone_must_match: false,
-            accept_project_billing_params: true,
+            accept_project_billing_params: false,
             webhook_delay: Duration::from_millis(100),
             timeout_delay: Duration::from_secs(35),
             slow_responses: None,
@@ -149,6 +193,38 @@ impl Default for SimOptions {
             search_ignores_external_id: false,
             search_returns_custom_fields: true,
             accept_json_body: true,
+        }
+    }
+}
+
+impl SimOptions {
+    /// Every unknown turned against the adapter: compact events, durations computed by the
+    /// server, billing, customer and billable parameters ignored, no e-mail read back, a
+    /// city label for the account zone, no JSON bodies (forms only), no search by external
+    /// id, deleted events answering the generic 500, a User-Agent required, `/me` teams
+    /// without the account, and the stop timezone checked.
+    pub fn strictest() -> SimOptions {
+        SimOptions {
+            event_form: EventForm::Compact,
+            server_computes_duration: true,
+            event_billable_param: false,
+            event_customer_param: false,
+            customer_contact_echo: false,
+            me_timezone_iana: false,
+            teams_omit_account: true,
+            accept_project_billing_params: false,
+            accept_iso_timestamps: false,
+            accept_json_body: false,
+            search_by_external_id: false,
+            search_returns_custom_fields: false,
+            deleted_event_get_status: 500,
+            require_user_agent: true,
+            stop_timezone_must_match: true,
+            customers_ignore_page: true,
+            html_on_post_close: true,
+            delete_all_default: true,
+            events_page_size_default: 50,
+            ..SimOptions::default()
         }
     }
 }
@@ -493,7 +569,7 @@ fn parse(id: &RemoteId) -> i64 {
 }
 
 fn entry_zone(w: &World, e: &TimeEntry<RemoteId>) -> (Zone, String) {
-    let given = e.source_tz.as_deref().and_then(Zone::parse);
+    let given = e.source_tz.as_deref().and_then(|z| Zone::parse(z).ok());
     let zone =
         given.unwrap_or_else(|| Zone::parse(&w.opts.default_event_timezone).unwrap_or(Zone::UTC));
     let label = match zone {
@@ -510,10 +586,13 @@ fn event_from_entry(
     created_at: NaiveDateTime,
 ) -> Event {
     let (zone, timezone) = entry_zone(w, e);
-    let duration = e
-        .duration_seconds
-        .or_else(|| e.computed_duration())
-        .unwrap_or(0);
+    // Entered in the web app: the server computes the duration there too (T10).
+    let duration = if w.opts.server_computes_duration {
+        e.ended_at.map(|end| (end - e.started_at).num_seconds())
+    } else {
+        e.duration_seconds.or_else(|| e.computed_duration())
+    }
+    .unwrap_or(0);
     let project_id = e.project.as_ref().map(parse);
     Event {
         id,

@@ -1,11 +1,13 @@
-//! How the simulator writes records as JSON: the full event form with its denormalised
-//! names and `loc_*`/`formated_duration` display twins, the Title-Case `/events/flat`
-//! form, and customers, projects, tasks and users (spec §7).
+//! How the simulator writes records as JSON: events in the compact form (abbreviated keys,
+//! the documented "List Events" answer), the full form with its denormalised names and
+//! `loc_*`/`formated_duration` display twins, or the Title-Case `/events/flat` form; and
+//! customers, projects, tasks and users (spec §7, T1).
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::store::{Account, Customer, Event, Project, Task, User};
+use super::EventForm;
 use crate::zone::format_naive;
 
 fn hms(secs: i64) -> String {
@@ -69,8 +71,10 @@ struct EventOut<'a> {
     is_billable: bool,
     is_billed: bool,
     hourly_rate: Option<f64>,
+    /// The task's type (`PERSONAL`, `EVERYONE`), not the event's (T8).
     #[serde(rename = "type")]
-    kind: &'a str,
+    task_type: Option<&'a str>,
+    event_type: &'a str,
     repeat: Option<&'a str>,
     created_at: String,
     updated_at: Option<String>,
@@ -111,7 +115,8 @@ fn event_out<'a>(a: &'a Account, e: &'a Event) -> EventOut<'a> {
         is_billable: e.is_billable,
         is_billed: e.is_billed,
         hourly_rate: project.and_then(|p| p.hourly_rate),
-        kind: &e.event_type,
+        task_type: task.map(|t| t.kind.as_str()),
+        event_type: &e.event_type,
         repeat: None,
         created_at: format_naive(e.created_at),
         updated_at: e.updated_at.map(format_naive),
@@ -119,14 +124,86 @@ fn event_out<'a>(a: &'a Account, e: &'a Event) -> EventOut<'a> {
     }
 }
 
-pub fn event(a: &Account, e: &Event) -> Value {
-    serde_json::to_value(event_out(a, e)).unwrap_or(Value::Null)
+/// The compact form (spec §7.1 table; `cat`/`uat` since v4.95.41), made from the full
+/// one so both say the same.
+#[derive(Serialize)]
+struct CompactOut<'a> {
+    id: i64,
+    s: String,
+    e: Option<String>,
+    d: i64,
+    se: Option<&'a str>,
+    seid: Option<i64>,
+    c: Option<&'a str>,
+    cid: Option<i64>,
+    p: Option<&'a str>,
+    pid: Option<i64>,
+    t: Option<&'a str>,
+    tid: Option<i64>,
+    tt: Option<&'a str>,
+    a: bool,
+    u: Option<String>,
+    uid: i64,
+    tz: &'a str,
+    n: Option<&'a str>,
+    r: Option<f64>,
+    b: bool,
+    bd: bool,
+    ety: &'a str,
+    cat: String,
+    uat: Option<String>,
 }
 
-/// A page of events in the full form, as JSON text.
-pub fn events_json(a: &Account, events: &[&Event]) -> String {
-    let out: Vec<EventOut<'_>> = events.iter().map(|e| event_out(a, e)).collect();
-    serde_json::to_string(&out).unwrap_or_else(|_| "[]".into())
+impl<'a> From<EventOut<'a>> for CompactOut<'a> {
+    fn from(f: EventOut<'a>) -> Self {
+        CompactOut {
+            id: f.id,
+            s: f.start,
+            e: f.end,
+            d: f.duration,
+            se: f.service,
+            seid: f.service_id,
+            c: f.customer,
+            cid: f.customer_id,
+            p: f.project,
+            pid: f.project_id,
+            t: f.task,
+            tid: f.task_id,
+            tt: f.task_type,
+            a: f.is_archived,
+            u: f.user,
+            uid: f.user_id,
+            tz: f.timezone,
+            n: f.notes,
+            r: f.hourly_rate,
+            b: f.is_billable,
+            bd: f.is_billed,
+            ety: f.event_type,
+            cat: f.created_at,
+            uat: f.updated_at,
+        }
+    }
+}
+
+pub fn event(a: &Account, e: &Event, form: EventForm) -> Value {
+    let full = event_out(a, e);
+    match form {
+        EventForm::Full => serde_json::to_value(full),
+        EventForm::Compact => serde_json::to_value(CompactOut::from(full)),
+    }
+    .unwrap_or(Value::Null)
+}
+
+/// A page of events in `form`, as JSON text.
+pub fn events_json(a: &Account, events: &[&Event], form: EventForm) -> String {
+    let full = events.iter().map(|e| event_out(a, e));
+    match form {
+        EventForm::Full => serde_json::to_string(&full.collect::<Vec<_>>()),
+        EventForm::Compact => {
+            serde_json::to_string(&full.map(CompactOut::from).collect::<Vec<_>>())
+        }
+    }
+    .unwrap_or_else(|_| "[]".into())
 }
 
 pub fn flat_event(a: &Account, e: &Event) -> Value {
@@ -164,7 +241,10 @@ pub fn custom_fields<'a>(events: impl Iterator<Item = &'a Event>) -> Value {
     )
 }
 
-pub fn customer(a: &Account, c: &Customer) -> Value {
+/// A customer as the documented samples show it (T2): `contact`, no `contact_email`.
+/// `contact` holds the written e-mail only when `echo_contact` (unconfirmed on a live
+/// account); else null, as in every sample.
+pub fn customer(a: &Account, c: &Customer, echo_contact: bool) -> Value {
     let projects: Vec<&Project> = a
         .projects
         .values()
@@ -178,7 +258,7 @@ pub fn customer(a: &Account, c: &Customer) -> Value {
         "id": c.id,
         "name": c.name,
         "notes": c.notes,
-        "contact_email": c.contact_email,
+        "contact": if echo_contact { c.contact_email.as_deref() } else { None },
         "is_archived": c.is_archived,
         "color_index": 0,
         "worked_hours": seconds as f64 / 3600.0,
@@ -238,7 +318,7 @@ pub fn task(a: &Account, t: &Task) -> Value {
         "worked_hours": seconds as f64 / 3600.0,
         "estimated_time": 0,
         "tracking": !running.is_empty(),
-        "tracking_event": running.first().map(|e| event(a, e)),
+        "tracking_event": running.first().map(|e| event(a, e, EventForm::Full)),
         "users": users,
         "start_date": format_naive(t.created_at),
         "created_at": format_naive(t.created_at),

@@ -158,9 +158,9 @@ fn read_time(w: &World, p: &Params, k: &str) -> Result<Option<NaiveDateTime>, Re
 fn read_zone(p: &Params, k: &str) -> Result<Option<String>, Reply> {
     let Some(s) = p.text(k) else { return Ok(None) };
     match Zone::parse(&s) {
-        Some(Zone::Fixed(o)) => Ok(Some(gmt_label(o))),
-        Some(Zone::Named(tz)) => Ok(Some(tz.name().to_owned())),
-        None => Err(e500(format!("{k}: unknown timezone {s:?}"))),
+        Ok(Zone::Fixed(o)) => Ok(Some(gmt_label(o))),
+        Ok(Zone::Named(tz)) => Ok(Some(tz.name().to_owned())),
+        Err(e) => Err(e500(format!("{k}: {e}"))),
     }
 }
 
@@ -226,6 +226,7 @@ fn list_events(w: &mut World, id: i64, p: &Params, flat: bool) -> R {
         size = size.min(cap - offset);
     }
     let include_cf = p.bool("include_custom_fields").unwrap_or(false);
+    let form = w.opts.event_form;
     let a = acct(w, id);
     let lo: Key = (from.and_time(NaiveTime::MIN), i64::MIN);
     let hi: Key = (to.and_hms_opt(23, 59, 59).expect("valid time"), i64::MAX);
@@ -282,7 +283,7 @@ fn list_events(w: &mut World, id: i64, p: &Params, flat: bool) -> R {
     let data = if flat {
         Value::Array(picked.iter().map(|e| render::flat_event(a, e)).collect()).to_string()
     } else {
-        render::events_json(a, &picked)
+        render::events_json(a, &picked, form)
     };
     let siblings = if flat {
         vec![("users", json!([])), ("schedule_assignments", json!([]))]
@@ -315,9 +316,10 @@ fn list_events(w: &mut World, id: i64, p: &Params, flat: bool) -> R {
 
 fn get_event(w: &mut World, id: i64, event: i64) -> R {
     let status = w.opts.deleted_event_get_status;
+    let form = w.opts.event_form;
     let a = acct(w, id);
     match a.events.get(&event) {
-        Some(e) => ok(render::event(a, e)),
+        Some(e) => ok(render::event(a, e, form)),
         None => Err(err(status, "Event not found")),
     }
 }
@@ -480,6 +482,8 @@ fn task_by_name(w: &mut World, id: i64, name: &str, project: Option<i64>) -> i64
     tid
 }
 
+/// An event's duration: the span between start and end when the server computes it
+/// (T10), else the given one, checked when `server_validates_duration`.
 fn check_duration(
     w: &World,
     start: NaiveDateTime,
@@ -492,6 +496,7 @@ fn check_duration(
         return Err(e500("end is before start"));
     }
     match given {
+        _ if w.opts.server_computes_duration => Ok(span),
         None => Ok(span),
         Some(d) if w.opts.server_validates_duration && (d < 0 || d > span) => Err(e500(format!(
             "duration {d} does not fit between start and end ({span} seconds)"
@@ -521,31 +526,35 @@ fn add_event(w: &mut World, id: i64, p: &Params) -> R {
     let eid = w.new_id();
     let now = w.now_account();
     let project_id = links.project.flatten();
+    let is_billable = match p.bool("is_billable") {
+        Some(b) if w.opts.event_billable_param => b,
+        _ => computed_billable(w, id, project_id),
+    };
     let e = Event {
         id: eid,
         user_id,
         task_id: links.task.flatten(),
         project_id,
-        customer_id: if project_id.is_some() {
-            None
-        } else {
-            links.customer.flatten()
+        customer_id: match project_id {
+            None if w.opts.event_customer_param => links.customer.flatten(),
+            _ => None,
         },
         start,
         end: Some(end),
         duration,
         timezone,
         notes: p.text("notes"),
-        is_billable: p.bool("is_billable").unwrap_or(false),
+        is_billable,
         is_billed: false,
         event_type,
         created_at: now,
         updated_at: None,
         custom_fields,
     };
+    let form = w.opts.event_form;
     let a = acct(w, id);
     a.put_event(e);
-    let out = render::event(a, &a.events[&eid]);
+    let out = render::event(a, &a.events[&eid], form);
     w.notify(id, "event.created", eid);
     ok(out)
 }
@@ -584,8 +593,9 @@ fn update_event(w: &mut World, id: i64, event: i64, p: &Params) -> R {
     if let Some(pr) = links.project {
         e.project_id = pr;
     }
-    if let Some(c) = links.customer {
-        e.customer_id = c;
+    match links.customer {
+        Some(c) if w.opts.event_customer_param => e.customer_id = c,
+        _ => {}
     }
     if e.project_id.is_some() {
         e.customer_id = None;
@@ -593,7 +603,9 @@ fn update_event(w: &mut World, id: i64, event: i64, p: &Params) -> R {
     if p.has("notes") {
         e.notes = p.text("notes");
     }
-    if let Some(b) = p.bool("is_billable") {
+    if !w.opts.event_billable_param {
+        e.is_billable = computed_billable(w, id, e.project_id);
+    } else if let Some(b) = p.bool("is_billable") {
         e.is_billable = b;
     }
     if let Some(b) = p.bool("is_billed") {
@@ -609,12 +621,21 @@ fn update_event(w: &mut World, id: i64, event: i64, p: &Params) -> R {
         }
     }
     e.updated_at = Some(w.now_account());
+    let form = w.opts.event_form;
     let a = acct(w, id);
     a.take_event(event);
     a.put_event(e);
-    let out = render::event(a, &a.events[&event]);
+    let out = render::event(a, &a.events[&event], form);
     w.notify(id, "event.updated", event);
     ok(out)
+}
+
+/// The billable flag the server gives an event when it ignores the one sent (T5): its
+/// project's, and billable without a project.
+fn computed_billable(w: &mut World, id: i64, project: Option<i64>) -> bool {
+    project
+        .and_then(|p| acct(w, id).projects.get(&p))
+        .is_none_or(|p| p.is_billable)
 }
 
 fn delete_event(w: &mut World, id: i64, event: i64) -> R {
@@ -628,6 +649,7 @@ fn search_events(w: &mut World, id: i64, p: &Params) -> R {
     let kind = p.text("type").unwrap_or_default();
     let ignores_key = w.opts.search_ignores_external_id;
     let with_fields = w.opts.search_returns_custom_fields;
+    let form = w.opts.event_form;
     let a = acct(w, id);
     let ids: Vec<i64> = match kind.as_str() {
         "ByExternalID" if ignores_key => a.events.keys().copied().collect(),
@@ -658,7 +680,7 @@ fn search_events(w: &mut World, id: i64, p: &Params) -> R {
         other => return Err(e500(format!("search type {other:?} is not simulated"))),
     };
     let found: Vec<&Event> = ids.iter().filter_map(|i| a.events.get(i)).collect();
-    let data: Vec<Value> = found.iter().map(|e| render::event(a, e)).collect();
+    let data: Vec<Value> = found.iter().map(|e| render::event(a, e, form)).collect();
     // Custom fields come, as on `/events`, in a sibling of `data` when asked for (§4).
     let siblings = if with_fields && p.bool("include_custom_fields").unwrap_or(false) {
         vec![(
@@ -697,6 +719,7 @@ fn list_customers(w: &mut World, id: i64, p: &Params) -> R {
     // `page` is ignored entirely (spec §5): every page is the full list.
     let ignore_page = w.opts.customers_ignore_page;
     let page = p.int("page").map_err(bad)?.unwrap_or(0);
+    let echo = w.opts.customer_contact_echo;
     let a = acct(w, id);
     if !ignore_page && page > 0 {
         return ok(json!([]));
@@ -705,7 +728,7 @@ fn list_customers(w: &mut World, id: i64, p: &Params) -> R {
         a.customers
             .values()
             .filter(|c| keep(&f, c.is_archived))
-            .map(|c| render::customer(a, c))
+            .map(|c| render::customer(a, c, echo))
             .collect(),
     ))
 }
@@ -781,9 +804,10 @@ fn list_users(w: &mut World, id: i64, p: &Params) -> R {
 }
 
 fn get_one(w: &mut World, id: i64, what: &str, rid: i64) -> R {
+    let echo = w.opts.customer_contact_echo;
     let a = acct(w, id);
     let v = match what {
-        "customers" => a.customers.get(&rid).map(|c| render::customer(a, c)),
+        "customers" => a.customers.get(&rid).map(|c| render::customer(a, c, echo)),
         "projects" => a.projects.get(&rid).map(|x| render::project(a, x)),
         "tasks" => a.tasks.get(&rid).map(|t| render::task(a, t)),
         _ => a.users.get(&rid).map(render::user),
@@ -914,7 +938,7 @@ fn add_project(w: &mut World, id: i64, p: &Params) -> R {
         id: pid,
         name: name.trim().to_owned(),
         customer_id: links.customer.flatten(),
-        is_billable: false,
+        is_billable: true,
         hourly_rate: None,
         is_archived: false,
         created_at: now,
@@ -1138,11 +1162,12 @@ fn stop(w: &mut World, id: i64, tid: i64, p: &Params) -> R {
 }
 
 fn timer_answer(w: &mut World, id: i64, tid: i64, eid: i64, p: &Params) -> R {
+    let form = w.opts.event_form;
     let a = acct(w, id);
     if p.bool("return_task").unwrap_or(false) {
         ok(render::task(a, &a.tasks[&tid]))
     } else {
-        ok(render::event(a, &a.events[&eid]))
+        ok(render::event(a, &a.events[&eid], form))
     }
 }
 
