@@ -3,9 +3,9 @@
 //! adapter's directory turn them into ids. A record that cannot be read yields a reason that
 //! becomes a `PageItem::Invalid`.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::clock::Stamp;
 use crate::lenient::{self, BadField, Object};
 
 /// Why one listed record could not be read.
@@ -192,8 +192,9 @@ pub struct WireEntry {
     pub client_name: Option<String>,
     pub project_name: Option<String>,
     pub task: Option<String>,
-    pub from: DateTime<Utc>,
-    pub to: Option<DateTime<Utc>>,
+    /// As sent: the instance's convention (`clock`) turns them into instants.
+    pub from: Stamp,
+    pub to: Option<Stamp>,
     pub worked_minutes: Option<i64>,
     pub break_minutes: Option<i64>,
     pub notes: Option<String>,
@@ -202,8 +203,8 @@ pub struct WireEntry {
     pub deleted: bool,
 }
 
-fn required_time(o: &Object, name: &str) -> Result<DateTime<Utc>, BadField> {
-    lenient::timestamp(o, &[name])?.ok_or_else(|| BadField {
+fn required_time(o: &Object, name: &str) -> Result<Stamp, BadField> {
+    lenient::stamp(o, &[name])?.ok_or_else(|| BadField {
         field: name.to_owned(),
         expected: "a timestamp",
         found: "nothing".into(),
@@ -222,7 +223,7 @@ pub fn project_entry(v: &Value) -> Result<WireEntry, Unreadable> {
             project_name: opt_name(o, &["projectName"])?,
             task: opt_name(o, &["task"])?,
             from: required_time(o, "from")?,
-            to: lenient::timestamp(o, &["to"])?,
+            to: lenient::stamp(o, &["to"])?,
             worked_minutes: lenient::int(o, &["workedMinutes"])?,
             break_minutes: lenient::int(o, &["breakMinutes"])?,
             notes: lenient::text(o, &["details"])?,
@@ -248,7 +249,7 @@ pub fn attendance(v: &Value) -> Result<WireEntry, Unreadable> {
             project_name: None,
             task: None,
             from: required_time(o, "from")?,
-            to: lenient::timestamp(o, &["to"])?,
+            to: lenient::stamp(o, &["to"])?,
             worked_minutes: lenient::int(o, &["workedMinutes"])?,
             break_minutes: lenient::int(o, &["breakMinutes", "minutesBreak"])?,
             notes: lenient::text(o, &["notes", "details"])?,

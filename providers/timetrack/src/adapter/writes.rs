@@ -4,6 +4,7 @@
 
 use reqwest::Method;
 use serde_json::json;
+use timeweave_contract::model::whole_seconds;
 use timeweave_contract::{
     Client, EntryKind, Kind, Project, ProviderError, Record, RemoteId, RemoteRecord, Task,
     TimeEntry, WriteOp,
@@ -216,6 +217,7 @@ impl TimeTrackAdapter {
                         task: task.as_deref(),
                     },
                     update,
+                    self.clock(),
                 );
                 let path = match existing {
                     Some(EntryRef::ProjectEntry(id)) => format!("project_time_entries/{id}"),
@@ -228,12 +230,12 @@ impl TimeTrackAdapter {
                     let username = self.username_of(&e.person).await?;
                     Ok((
                         "attendances".into(),
-                        mapping::attendance_body(e, Some(&username)),
+                        mapping::attendance_body(e, Some(&username), self.clock()),
                     ))
                 }
                 Some(EntryRef::Attendance(id)) => Ok((
                     format!("attendances/{id}"),
-                    mapping::attendance_body(e, None),
+                    mapping::attendance_body(e, None, self.clock()),
                 )),
                 Some(EntryRef::ProjectEntry(_)) => Err(unsupported_op(
                     WriteOp::Update,
@@ -526,15 +528,18 @@ impl TimeTrackAdapter {
                 let candidates = self
                     .entries_near(e.kind, vec![("username", username)], e.started_at, end)
                     .await?;
-                let want_start = mapping_second(e.started_at);
-                let want_end = e.ended_at.map(mapping_second);
+                // Compared as TimeTrack holds them: both instants of a DST fold are one
+                // wall-clock time, so the create reads back as either.
+                let second = |t| self.clock().wall(whole_seconds(t));
+                let want_start = second(e.started_at);
+                let want_end = e.ended_at.map(second);
                 Ok(candidates
                     .into_iter()
                     .filter(|r| match &r.record {
                         Record::TimeEntry(c) => {
                             c.person == e.person
-                                && mapping_second(c.started_at) == want_start
-                                && c.ended_at.map(mapping_second) == want_end
+                                && second(c.started_at) == want_start
+                                && c.ended_at.map(second) == want_end
                                 && c.project == e.project
                                 && c.kind == e.kind
                         }
@@ -547,8 +552,4 @@ impl TimeTrackAdapter {
             }
         }
     }
-}
-
-fn mapping_second(t: chrono::DateTime<chrono::Utc>) -> i64 {
-    timeweave_contract::model::whole_seconds(t).timestamp()
 }
