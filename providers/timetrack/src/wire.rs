@@ -104,7 +104,8 @@ pub fn client(v: &Value) -> Result<WireClient, Unreadable> {
     with_id(id, || {
         Ok(WireClient {
             id,
-            name: required_text(o, &["name"])?,
+            // `clientName` for a client that some servers or clients name like projects (K2).
+            name: required_text(o, &["name", "clientName"])?,
             email: lenient::text(o, &["email"])?,
             notes: lenient::text(o, &["notes"])?,
             enabled: lenient::boolean(o, &["enabled"])?.unwrap_or(true),
@@ -130,7 +131,8 @@ pub fn project(v: &Value) -> Result<WireProject, Unreadable> {
     with_id(id, || {
         Ok(WireProject {
             id,
-            name: required_text(o, &["projectName"])?,
+            // The documented `projectName` first; `name` as one public client reads it (K2).
+            name: required_text(o, &["projectName", "name"])?,
             client_name: opt_name(o, &["clientName"])?,
             enabled: lenient::boolean(o, &["projectEnabled", "enabled"])?.unwrap_or(true),
             notes: lenient::text(o, &["notes"])?,
@@ -303,6 +305,25 @@ mod tests {
         assert!(e.reason.contains("id"), "{}", e.reason);
         let e = client(&json!("not an object")).unwrap_err();
         assert!(e.reason.contains("a string"), "{}", e.reason);
+    }
+
+    #[test]
+    fn project_and_client_names_in_either_spelling() {
+        let p = project(&json!({"id": 1, "name": "Web", "clientName": "ACME"})).unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.client_name.as_deref()),
+            ("Web", Some("ACME"))
+        );
+        let p = project(&json!({"id": 1, "projectName": "Doc", "name": "Other"})).unwrap();
+        assert_eq!(p.name, "Doc", "projectName stays first");
+        let c = client(&json!({"id": 2, "clientName": "ACME"})).unwrap();
+        assert_eq!(c.name, "ACME");
+        let c = client(&json!({"id": 2, "name": "Doc", "clientName": "Other"})).unwrap();
+        assert_eq!(c.name, "Doc", "name stays first");
+        let e = project(&json!({"id": 3, "clientName": "ACME"})).unwrap_err();
+        assert!(e.reason.contains("projectName"), "{}", e.reason);
+        let e = client(&json!({"id": 4, "name": ""})).unwrap_err();
+        assert!(e.reason.contains("`name`"), "{}", e.reason);
     }
 
     #[test]
