@@ -586,3 +586,7 @@ mod tests {
         assert!(parse_entry_token(Some(&PageToken("zz".into()))).is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "listing_prop.rs"]
+mod prop;
