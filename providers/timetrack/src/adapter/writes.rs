@@ -5,6 +5,7 @@
 use reqwest::Method;
 use serde_json::json;
 use timeweave_contract::model::whole_seconds;
+use timeweave_contract::natural_key::same_name;
 use timeweave_contract::{
     Client, EntryKind, Kind, Project, ProviderError, Record, RemoteId, RemoteRecord, Task,
     TimeEntry, WriteOp,
@@ -25,10 +26,6 @@ fn outcome_unknown(e: &ProviderError) -> bool {
         e,
         ProviderError::Retryable { .. } | ProviderError::Malformed { .. }
     )
-}
-
-fn same_text(a: &str, b: &str) -> bool {
-    a.trim() == b.trim()
 }
 
 impl TimeTrackAdapter {
@@ -344,7 +341,7 @@ impl TimeTrackAdapter {
                 return Err(ProviderError::not_found(format!("timetrack client {id}")))
             }
         };
-        if !same_text(&current.name, &c.name) {
+        if !same_name(&current.name, &c.name) {
             return Err(unsupported_op(
                 WriteOp::Update,
                 Kind::Client,
@@ -460,7 +457,7 @@ impl TimeTrackAdapter {
                 let best = found
                     .iter()
                     .filter_map(|v| wire::client(v).ok())
-                    .filter(|w| !w.deleted && same_text(&w.name, &c.name))
+                    .filter(|w| !w.deleted && same_name(&w.name, &c.name))
                     .min_by_key(|w| w.id);
                 match best {
                     Some(w) => self.get_record(Kind::Client, &w.id.into()).await,
@@ -486,10 +483,10 @@ impl TimeTrackAdapter {
                     .filter_map(|v| wire::project(v).ok())
                     .filter(|w| {
                         !w.deleted
-                            && same_text(&w.name, &p.name)
+                            && same_name(&w.name, &p.name)
                             && w.client_name
                                 .as_deref()
-                                .is_some_and(|c| same_text(c, &client_name))
+                                .is_some_and(|c| same_name(c, &client_name))
                     })
                     .min_by_key(|w| w.id);
                 match best {
@@ -504,7 +501,7 @@ impl TimeTrackAdapter {
                 let best = found
                     .iter()
                     .filter_map(|v| wire::task(v).ok())
-                    .filter(|w| !w.deleted && same_text(&w.name, &t.name))
+                    .filter(|w| !w.deleted && same_name(&w.name, &t.name))
                     .min_by_key(|w| w.id);
                 Ok(best.map(|w| {
                     self.directory().tasks.insert(w.id, &w.name);
