@@ -194,6 +194,7 @@ pub fn simulator_section(
     if let Some(key) = &c.api_key {
         toml.push_str(&format!("api_key = {key:?}\n"));
     }
+    toml.push_str(&sim.config_lines());
     if sim.kind_name() == "trackingtime" {
         if let Some(account) = &c.account_id {
             toml.push_str(&format!("account_id = {account}\n"));

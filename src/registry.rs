@@ -26,6 +26,9 @@ pub fn build(p: &ProviderConfig) -> anyhow::Result<ProviderHandle> {
                     api_key: p.api_key.clone().unwrap_or_else(|| Secret::new("")),
                     api_secret: p.api_secret.clone(),
                     attendances: p.attendances,
+                    timestamps: p.timestamps.with_context(|| {
+                        format!("provider {}: no time convention validated", p.name)
+                    })?,
                 },
                 transport,
             )

@@ -50,6 +50,7 @@ api_secret_file = "{}"
 kind = "timetrack"
 base_url = "http://127.0.0.1:8080"
 mode = "pull"
+time_zone = "Europe/Berlin"
 
 [providers.trk]
 kind = "trackingtime"
@@ -85,6 +86,7 @@ contact = "ops@example.com"
         "trk [trackingtime]",
         "https://api.trackingtime.co/api/v4",
         "mode: pull",
+        "timestamps: wall-clock time in Europe/Berlin",
         "0 */5 * * * * (UTC)",
         "100/min and 1000/h",
         "30/min",

@@ -292,6 +292,7 @@ kind = "timetrack"
 base_url = "https://acme.timetrackenterprise.com/api/v2/ext"
 api_key_file = "{}"
 api_secret = "s3cr3t"
+time_zone = "Europe/Berlin"
 "#,
         secret.display(),
         key.display()
@@ -458,6 +459,47 @@ fn https_is_required_except_for_loopback() {
         ),
         "providers.tt.base_url",
         &["adds /api/v1"],
+    );
+}
+
+#[test]
+fn timetrack_wall_clock_time_needs_its_zone() {
+    let acme = "[providers.acme]\nkind = \"timetrack\"\nbase_url = \"https://a.example.com\"\napi_key = \"k\"\napi_secret = \"s\"\n";
+    err(
+        load(acme, &[]),
+        "providers.acme.time_zone",
+        &[
+            "missing",
+            "time_zone = \"Europe/Berlin\"",
+            "timestamps = \"utc\"",
+        ],
+    );
+    err(
+        load(&format!("{acme}time_zone = \"Berlin\"\n"), &[]),
+        "providers.acme.time_zone",
+        &["`Berlin`", "did you mean \"Europe/Berlin\""],
+    );
+    let cfg = load(
+        acme,
+        &[("TIMEWEAVE_PROVIDERS__ACME__TIME_ZONE", "America/New_York")],
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.providers["acme"].timestamps,
+        Some(timeweave_timetrack::Timestamps::Local(
+            chrono_tz::America::New_York
+        ))
+    );
+    let cfg = load(&format!("{acme}timestamps = \"utc\"\n"), &[]).unwrap();
+    assert_eq!(
+        cfg.providers["acme"].timestamps,
+        Some(timeweave_timetrack::Timestamps::Utc)
+    );
+    let tt = "[providers.tt]\nkind = \"timetracker\"\nbase_url = \"https://tt.example.com\"\napi_secret = \"tt_x\"\ntime_zone = \"Europe/Berlin\"\n";
+    err(
+        load(tt, &[]),
+        "providers.tt.time_zone",
+        &["only \"timetrack\""],
     );
 }
 
@@ -680,7 +722,7 @@ fn a_toml_date_is_accepted_as_horizon() {
 
 #[test]
 fn prefer_policy_is_validated_against_the_instances() {
-    let two = format!("{MINIMAL}\n[providers.acme]\nkind = \"timetrack\"\nbase_url = \"https://a.example.com\"\napi_key = \"k\"\napi_secret = \"s\"\n");
+    let two = format!("{MINIMAL}\n[providers.acme]\nkind = \"timetrack\"\nbase_url = \"https://a.example.com\"\napi_key = \"k\"\napi_secret = \"s\"\ntime_zone = \"Europe/Vienna\"\n");
     let cfg = load(
         &format!("[sync]\nconflict_policy = \"prefer\"\nprefer = [\"acme\", \"tt\"]\n{two}"),
         &[],

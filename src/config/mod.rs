@@ -14,6 +14,7 @@ mod env;
 mod error;
 mod raw;
 pub mod summary;
+mod timestamps;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -333,6 +334,9 @@ pub struct ProviderConfig {
     pub contact: Option<String>,
     /// TimeTrack: also sync attendances (entries without a project).
     pub attendances: bool,
+    /// TimeTrack: how its `...Z` times are meant (`timestamps`, `time_zone`); `None` for
+    /// other kinds.
+    pub timestamps: Option<timeweave_timetrack::Timestamps>,
     /// Resolved with the `[sync]` default.
     pub propagate_deletes: bool,
     pub api_secret_origin: SecretOrigin,

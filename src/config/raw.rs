@@ -84,6 +84,8 @@ pub(crate) struct RawProvider {
     pub account_id: Option<i64>,
     pub contact: Option<String>,
     pub attendances: Option<bool>,
+    pub timestamps: Option<String>,
+    pub time_zone: Option<String>,
     pub propagate_deletes: Option<bool>,
     pub rate_limit: Option<RawRateLimit>,
     pub timeout_seconds: Option<u64>,

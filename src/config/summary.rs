@@ -119,6 +119,15 @@ fn provider(out: &mut String, p: &ProviderConfig) {
     if p.kind == super::ProviderKind::TimeTrack {
         let _ = writeln!(out, "    attendances: {}", yes_no(p.attendances));
     }
+    match p.timestamps {
+        Some(timeweave_timetrack::Timestamps::Local(tz)) => {
+            let _ = writeln!(out, "    timestamps: wall-clock time in {tz}");
+        }
+        Some(timeweave_timetrack::Timestamps::Utc) => {
+            let _ = writeln!(out, "    timestamps: UTC");
+        }
+        None => {}
+    }
     let _ = writeln!(
         out,
         "    propagate deletes: {}",

@@ -435,6 +435,33 @@ fn validate_provider(
         cx,
     );
     only(
+        "timestamps",
+        raw.timestamps.is_some(),
+        ProviderKind::TimeTrack,
+        cx,
+    );
+    only(
+        "time_zone",
+        raw.time_zone.is_some(),
+        ProviderKind::TimeTrack,
+        cx,
+    );
+    let timestamps = match kind {
+        ProviderKind::TimeTrack => match super::timestamps::timetrack_timestamps(
+            raw.timestamps.as_deref(),
+            raw.time_zone.as_deref(),
+        ) {
+            Ok(t) => Some(t),
+            Err(problems) => {
+                for (key, message) in problems {
+                    cx.problem(format!("{p}.{key}"), message);
+                }
+                None
+            }
+        },
+        _ => None,
+    };
+    only(
         "account_id",
         raw.account_id.is_some(),
         ProviderKind::TrackingTime,
@@ -565,6 +592,7 @@ fn validate_provider(
         account_id: raw.account_id,
         contact,
         attendances: raw.attendances.unwrap_or(false),
+        timestamps,
         propagate_deletes: raw.propagate_deletes.unwrap_or(sync.propagate_deletes),
         api_secret_origin,
         api_key_origin,

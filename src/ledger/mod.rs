@@ -11,6 +11,7 @@ mod cursors;
 mod direct;
 mod issues;
 mod links;
+mod natural_key;
 mod pending;
 mod records;
 mod reports;
@@ -118,6 +119,7 @@ impl Ledger {
             .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
             .connect_with(options)
             .await
             .map_err(|source| LedgerError::Open {
@@ -142,6 +144,7 @@ impl Ledger {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
+            .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
             .connect_with(options)
             .await
             .map_err(|source| LedgerError::Open {

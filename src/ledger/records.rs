@@ -15,6 +15,7 @@ use timeweave_contract::{
 use super::links::Link;
 use super::time::{local_wall_time, parse_instant, parse_opt, to_text, to_text_precise};
 use super::{LedgerError, Result, Tx};
+use timeweave_contract::natural_key::name_key;
 
 /// A canonical record as the ledger holds it.
 #[derive(Clone, Debug, PartialEq)]
@@ -315,7 +316,7 @@ impl Tx {
                     out.push((format!("{base} t WHERE t.deleted_at IS NULL AND t.email = ?2 {unlinked}"), vec![Some(email.to_lowercase())]));
                 }
                 if let Some(username) = &p.username {
-                    out.push((format!("{base} t WHERE t.deleted_at IS NULL AND t.username = ?2 COLLATE NOCASE AND (t.email IS NULL OR ?3 IS NULL) {unlinked}"), vec![Some(username.clone()), p.email.clone()]));
+                    out.push((format!("{base} t WHERE t.deleted_at IS NULL AND natural_key(t.username) = ?2 AND (t.email IS NULL OR ?3 IS NULL) {unlinked}"), vec![Some(name_key(username)), p.email.clone()]));
                 }
                 let mut found = Vec::new();
                 for (sql, binds) in out {
@@ -327,16 +328,16 @@ impl Tx {
                 return Ok(found);
             }
             Record::Client(c) => (
-                format!("{base} t WHERE t.deleted_at IS NULL AND t.name = ?2 COLLATE NOCASE {unlinked}"),
-                vec![Some(c.name.trim().to_owned())],
+                format!("{base} t WHERE t.deleted_at IS NULL AND natural_key(t.name) = ?2 {unlinked}"),
+                vec![Some(name_key(&c.name))],
             ),
             Record::Project(p) => (
-                format!("{base} t WHERE t.deleted_at IS NULL AND t.name = ?2 COLLATE NOCASE AND t.client_id IS ?3 {unlinked}"),
-                vec![Some(p.name.trim().to_owned()), p.client.as_ref().map(|c| c.0.clone())],
+                format!("{base} t WHERE t.deleted_at IS NULL AND natural_key(t.name) = ?2 AND t.client_id IS ?3 {unlinked}"),
+                vec![Some(name_key(&p.name)), p.client.as_ref().map(|c| c.0.clone())],
             ),
             Record::Task(tk) => (
-                format!("{base} t WHERE t.deleted_at IS NULL AND t.name = ?2 COLLATE NOCASE AND t.project_id = ?3 {unlinked}"),
-                vec![Some(tk.name.trim().to_owned()), Some(tk.project.0.clone())],
+                format!("{base} t WHERE t.deleted_at IS NULL AND natural_key(t.name) = ?2 AND t.project_id = ?3 {unlinked}"),
+                vec![Some(name_key(&tk.name)), Some(tk.project.0.clone())],
             ),
             Record::TimeEntry(e) => {
                 let lo = to_text(e.started_at - chrono::Duration::seconds(60));
@@ -353,7 +354,7 @@ impl Tx {
                         "{base} t WHERE t.deleted_at IS NULL AND t.person_id = ?2 AND t.started_at BETWEEN ?3 AND ?4 \
                          AND ((?5 IS NULL AND t.ended_at IS NULL) OR t.ended_at BETWEEN ?5 AND ?6) \
                          AND ((?7 IS NULL AND t.project_id IS NULL) OR t.project_id = ?7 OR \
-                              (SELECT name FROM projects WHERE id = t.project_id) = (SELECT name FROM projects WHERE id = ?7) COLLATE NOCASE) \
+                              natural_key((SELECT name FROM projects WHERE id = t.project_id)) = natural_key((SELECT name FROM projects WHERE id = ?7))) \
                          {unlinked} ORDER BY abs(julianday(t.started_at) - julianday(?8))"
                     ),
                     vec![

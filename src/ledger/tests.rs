@@ -775,3 +775,79 @@ async fn a_version_links_still_name_is_kept_until_none_does() {
     assert_eq!(tx.prune_versions().await.unwrap(), 1);
     assert_eq!(tx.count_versions().await.unwrap(), 0);
 }
+
+/// Names a person or provider may spell differently: case (ASCII and not), whitespace
+/// (runs, tabs, no-break spaces), accents, special lower-casings.
+const TRICKY_NAMES: [&str; 12] = [
+    "Acme",
+    "  ACME  ",
+    "Acme\tGmbH",
+    "ACME \u{a0} gmbh",
+    "Müller",
+    "MÜLLER",
+    "Muller",
+    "ΣΟΦΊΑ",
+    "σοφία",
+    "İstanbul",
+    "ǅemal",
+    "",
+];
+
+#[tokio::test]
+async fn sql_natural_key_is_the_contracts_name_key() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.read().await.unwrap();
+    for name in TRICKY_NAMES {
+        let sql: Option<String> = sqlx::query_scalar("SELECT natural_key(?1)")
+            .bind(name)
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+        assert_eq!(
+            sql.as_deref(),
+            Some(timeweave_contract::natural_key::name_key(name).as_str()),
+            "{name:?}"
+        );
+    }
+    let null: Option<String> = sqlx::query_scalar("SELECT natural_key(NULL)")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(null, None);
+}
+
+#[tokio::test]
+async fn the_ledger_matches_names_as_the_adapters_do() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let client = |name: &str| {
+        Record::Client(Client {
+            name: name.into(),
+            email: None,
+            notes: None,
+            archived: false,
+        })
+    };
+    let mut stored = Vec::new();
+    for name in TRICKY_NAMES.iter().filter(|n| !n.trim().is_empty()) {
+        stored.push(tx.insert_record(&client(name), "tt", now()).await.unwrap());
+    }
+    for probe in TRICKY_NAMES.iter().filter(|n| !n.trim().is_empty()) {
+        let found: BTreeSet<_> = tx
+            .natural_key_candidates(&client(probe), "tm")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let expected: BTreeSet<_> = stored
+            .iter()
+            .filter(|r| {
+                timeweave_contract::natural_key::same_natural_key(&r.record, &client(probe))
+            })
+            .map(|r| r.id.clone())
+            .collect();
+        assert_eq!(found, expected, "{probe:?}");
+        assert!(!found.is_empty(), "{probe:?} finds at least itself");
+    }
+}

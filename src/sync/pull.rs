@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use timeweave_contract::fields::any_unheld;
+use timeweave_contract::natural_key::same_name;
 use timeweave_contract::{
     content_hash, CanonicalId, ContentHash, Field, InvalidRecord, Kind, ListScope, PageItem,
     Person, Record, RemoteId, RemoteRecord, TimeEntry,
@@ -512,7 +513,7 @@ impl Cycle<'_> {
             (None, None) => true,
             (Some(x), Some(y)) => {
                 x == y
-                    || matches!((names.get(x), names.get(y)), (Some(p), Some(q)) if p.eq_ignore_ascii_case(q))
+                    || matches!((names.get(x), names.get(y)), (Some(p), Some(q)) if same_name(p, q))
             }
             _ => false,
         };
@@ -804,12 +805,8 @@ impl Cycle<'_> {
                     continue;
                 };
                 let matches = wanted == r.id.as_str()
-                    || p.username
-                        .as_deref()
-                        .is_some_and(|u| u.eq_ignore_ascii_case(wanted))
-                    || p.email
-                        .as_deref()
-                        .is_some_and(|e| e.eq_ignore_ascii_case(wanted));
+                    || p.username.as_deref().is_some_and(|u| same_name(u, wanted))
+                    || p.email.as_deref().is_some_and(|e| same_name(e, wanted));
                 if matches {
                     let probe = Record::Person(Person {
                         display_name: p.display_name.clone(),

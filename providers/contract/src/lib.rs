@@ -10,6 +10,7 @@ pub mod error;
 pub mod fields;
 pub mod hash;
 pub mod model;
+pub mod natural_key;
 pub mod provider;
 pub mod secret;
 pub mod testkit;

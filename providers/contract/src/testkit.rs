@@ -50,6 +50,11 @@ pub trait SimulatorControl: Send + Sync {
     /// The base URL an adapter is configured with (what the config's `base_url` would be).
     fn base_url(&self) -> String;
     fn credentials(&self) -> SimCredentials;
+    /// Config lines (`key = value\n`) an instance of this simulator needs beyond its URL and
+    /// credentials, such as the time zone its wall-clock times are in. None by default.
+    fn config_lines(&self) -> String {
+        String::new()
+    }
 
     /// Seeding and out-of-band creation. References are this simulator's ids.
     fn add_person(&self, person: &Person) -> RemoteId;

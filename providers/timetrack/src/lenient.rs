@@ -6,6 +6,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
+use crate::clock::{parse_stamp, Stamp};
+
 /// A JSON object, as TimeTrack sends records.
 pub type Object = Map<String, Value>;
 
@@ -151,6 +153,20 @@ pub fn timestamp(obj: &Object, names: &[&str]) -> Result<Option<DateTime<Utc>>, 
         Some((name, v)) => v
             .as_str()
             .and_then(parse_timestamp)
+            .map(Some)
+            .ok_or_else(|| bad(name, "a timestamp like 2020-10-23T14:30:00.000Z", v)),
+    }
+}
+
+/// A timestamp as sent (`...Z`, an offset, or none), read under the instance's convention
+/// later (`clock`): `...Z` may be wall-clock time.
+pub fn stamp(obj: &Object, names: &[&str]) -> Result<Option<Stamp>, BadField> {
+    match first(obj, names) {
+        None => Ok(None),
+        Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
+        Some((name, v)) => v
+            .as_str()
+            .and_then(parse_stamp)
             .map(Some)
             .ok_or_else(|| bad(name, "a timestamp like 2020-10-23T14:30:00.000Z", v)),
     }

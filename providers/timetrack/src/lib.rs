@@ -6,6 +6,7 @@
 //! `timeweave_contract::Provider`) and [`sim`]. Provider JSON never leaves this crate.
 
 mod adapter;
+mod clock;
 mod directory;
 mod lenient;
 mod mapping;
@@ -14,6 +15,8 @@ pub mod sim;
 mod wire;
 
 pub use adapter::TimeTrackAdapter;
+pub use chrono_tz::Tz;
+pub use clock::Timestamps;
 
 use timeweave_contract::Secret;
 use timeweave_http::Quota;
@@ -33,6 +36,9 @@ pub struct Settings {
     pub api_secret: Secret,
     /// Sync attendances (entries without a project) as canonical `attendance` entries.
     pub attendances: bool,
+    /// How `...Z` timestamps are meant (evidence K1): wall-clock time in the account's zone
+    /// (`Timestamps::Local`, what TimeTrack most likely does) or UTC.
+    pub timestamps: Timestamps,
 }
 
 /// The documented limit: 30 requests per minute per key.

@@ -11,10 +11,11 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 use timeweave_contract::{Client, EntryKind, Person, Project, RemoteId, TimeEntry};
 
-use crate::lenient::format_timestamp;
+use crate::clock::Timestamps;
 use crate::wire::{WireClient, WireEntry, WireProject, WireUser};
 
 /// Which TimeTrack resource an entry id points at.
@@ -149,38 +150,67 @@ pub struct EntryRefs {
     pub task: Option<RemoteId>,
 }
 
+/// An entry's start and end as instants under the instance's time convention; `Err` says
+/// why they cannot be read.
+pub fn entry_times(
+    e: &WireEntry,
+    clock: &Timestamps,
+) -> Result<(DateTime<Utc>, Option<DateTime<Utc>>), String> {
+    let Some(to) = e.to else {
+        return Ok((
+            clock.start(e.from).map_err(|m| format!("`from` {m}"))?,
+            None,
+        ));
+    };
+    // The entry's own minutes settle which reading of a DST fold is meant.
+    let length = e
+        .worked_minutes
+        .and_then(|w| w.checked_add(e.break_minutes.unwrap_or(0).max(0)))
+        .and_then(Duration::try_minutes);
+    let (from, to) = clock
+        .span(e.from, to, length)
+        .map_err(|m| format!("`from`/`to` {m}"))?;
+    if to < from {
+        return Err(format!(
+            "ends ({}) before it starts ({}) in {}",
+            clock.format(to),
+            clock.format(from),
+            clock.zone_name()
+        ));
+    }
+    Ok((from, Some(to)))
+}
+
+fn minutes_to_seconds(field: &str, m: i64) -> Result<i64, String> {
+    m.checked_mul(60)
+        .ok_or_else(|| format!("{field} is out of range ({m})"))
+}
+
 /// A project time entry or attendance as a canonical entry; `Err` says why it cannot be one.
 pub fn entry(
     e: &WireEntry,
     kind: EntryKind,
     refs: EntryRefs,
+    clock: &Timestamps,
 ) -> Result<TimeEntry<RemoteId>, String> {
-    if let Some(to) = e.to {
-        if to < e.from {
-            return Err(format!(
-                "ends ({}) before it starts ({})",
-                format_timestamp(to),
-                format_timestamp(e.from)
-            ));
-        }
-    }
-    let break_seconds = e.break_minutes.unwrap_or(0).max(0) * 60;
-    let duration_seconds = match (e.worked_minutes, e.to) {
+    let (started_at, ended_at) = entry_times(e, clock)?;
+    let break_seconds = minutes_to_seconds("breakMinutes", e.break_minutes.unwrap_or(0).max(0))?;
+    let duration_seconds = match (e.worked_minutes, ended_at) {
         (_, None) => None,
-        (Some(m), Some(_)) if m >= 0 => Some(m * 60),
+        (Some(m), Some(_)) if m >= 0 => Some(minutes_to_seconds("workedMinutes", m)?),
         (Some(m), Some(_)) => return Err(format!("workedMinutes is negative ({m})")),
-        (None, Some(to)) => Some(((to - e.from).num_seconds() - break_seconds).max(0)),
+        (None, Some(to)) => Some(((to - started_at).num_seconds() - break_seconds).max(0)),
     };
     Ok(TimeEntry {
         person: refs.person,
         project: refs.project,
         task: refs.task,
         client: None,
-        started_at: e.from,
-        ended_at: e.to,
+        started_at,
+        ended_at,
         break_seconds,
         duration_seconds,
-        source_tz: Some("UTC".into()),
+        source_tz: Some(clock.zone_name().into()),
         notes: e.notes.clone(),
         tags: match kind {
             EntryKind::Work => parse_tags(e.tags.as_deref()),
@@ -240,10 +270,10 @@ pub struct EntryNames<'a> {
     pub task: Option<&'a str>,
 }
 
-fn time_fields(m: &mut Map<String, Value>, e: &TimeEntry<RemoteId>) {
-    m.insert("from".into(), json!(format_timestamp(e.started_at)));
+fn time_fields(m: &mut Map<String, Value>, e: &TimeEntry<RemoteId>, clock: &Timestamps) {
+    m.insert("from".into(), json!(clock.format(e.started_at)));
     if let Some(to) = e.ended_at {
-        m.insert("to".into(), json!(format_timestamp(to)));
+        m.insert("to".into(), json!(clock.format(to)));
     }
     m.insert("breakMinutes".into(), json!(minutes(e.break_seconds)));
     if let Some(worked) = e.duration_seconds.or_else(|| e.computed_duration()) {
@@ -253,7 +283,12 @@ fn time_fields(m: &mut Map<String, Value>, e: &TimeEntry<RemoteId>) {
 
 /// POST and PUT /project_time_entries. Without a task, a create leaves `task` out and an
 /// update sends it empty (to clear it).
-pub fn entry_body(e: &TimeEntry<RemoteId>, names: &EntryNames<'_>, update: bool) -> Value {
+pub fn entry_body(
+    e: &TimeEntry<RemoteId>,
+    names: &EntryNames<'_>,
+    update: bool,
+    clock: &Timestamps,
+) -> Value {
     let mut m = Map::new();
     m.insert("username".into(), json!(names.username));
     m.insert("clientName".into(), json!(names.client_name));
@@ -261,7 +296,7 @@ pub fn entry_body(e: &TimeEntry<RemoteId>, names: &EntryNames<'_>, update: bool)
     if names.task.is_some() || update {
         put_opt(&mut m, "task", names.task);
     }
-    time_fields(&mut m, e);
+    time_fields(&mut m, e, clock);
     put_opt(&mut m, "details", e.notes.as_deref());
     m.insert("tags".into(), json!(format_tags(&e.tags)));
     m.insert("billable".into(), json!(e.billable));
@@ -270,12 +305,16 @@ pub fn entry_body(e: &TimeEntry<RemoteId>, names: &EntryNames<'_>, update: bool)
 
 /// POST /attendances (with `username`) and PUT /attendances/{id} (without: it cannot change).
 /// The table spellings `breakMinutes`/`notes` are sent.
-pub fn attendance_body(e: &TimeEntry<RemoteId>, username: Option<&str>) -> Value {
+pub fn attendance_body(
+    e: &TimeEntry<RemoteId>,
+    username: Option<&str>,
+    clock: &Timestamps,
+) -> Value {
     let mut m = Map::new();
     if let Some(u) = username {
         m.insert("username".into(), json!(u));
     }
-    time_fields(&mut m, e);
+    time_fields(&mut m, e, clock);
     put_opt(&mut m, "notes", e.notes.as_deref());
     Value::Object(m)
 }
@@ -283,7 +322,11 @@ pub fn attendance_body(e: &TimeEntry<RemoteId>, username: Option<&str>) -> Value
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lenient::parse_timestamp;
+    use crate::clock::parse_stamp;
+    use crate::lenient::format_timestamp;
+
+    const UTC: Timestamps = Timestamps::Utc;
+    const BERLIN: Timestamps = Timestamps::Local(chrono_tz::Europe::Berlin);
 
     fn tags(v: &[&str]) -> BTreeSet<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -339,8 +382,8 @@ mod tests {
             client_name: Some("C".into()),
             project_name: Some("P".into()),
             task: None,
-            from: parse_timestamp(from).unwrap(),
-            to: to.map(|t| parse_timestamp(t).unwrap()),
+            from: parse_stamp(from).unwrap(),
+            to: to.map(|t| parse_stamp(t).unwrap()),
             worked_minutes: worked,
             break_minutes: brk,
             notes: None,
@@ -369,6 +412,7 @@ mod tests {
             ),
             EntryKind::Work,
             refs(),
+            &UTC,
         )
         .unwrap();
         assert_eq!(e.duration_seconds, Some(6600));
@@ -385,6 +429,7 @@ mod tests {
             ),
             EntryKind::Work,
             refs(),
+            &UTC,
         )
         .unwrap();
         assert_eq!(e.duration_seconds, Some(2700));
@@ -401,6 +446,7 @@ mod tests {
             ),
             EntryKind::Work,
             refs(),
+            &UTC,
         )
         .unwrap_err();
         assert!(err.contains("before it starts"), "{err}");
@@ -413,6 +459,7 @@ mod tests {
             ),
             EntryKind::Work,
             refs(),
+            &UTC,
         )
         .unwrap_err();
         assert!(err.contains("negative"), "{err}");
@@ -429,6 +476,7 @@ mod tests {
             ),
             EntryKind::Work,
             refs(),
+            &UTC,
         )
         .unwrap();
         let body = entry_body(
@@ -440,6 +488,7 @@ mod tests {
                 task: Some("Dev"),
             },
             false,
+            &UTC,
         );
         assert_eq!(body["from"], "2020-10-23T08:00:00.000Z");
         assert_eq!(body["to"], "2020-10-23T10:00:00.000Z");
@@ -448,7 +497,7 @@ mod tests {
         assert_eq!(body["projectName"], "Web");
         assert_eq!(body["task"], "Dev");
         assert_eq!(body["tags"], "#x");
-        let att = attendance_body(&e, None);
+        let att = attendance_body(&e, None, &UTC);
         assert!(
             att.get("username").is_none(),
             "username cannot change on update"
@@ -464,7 +513,13 @@ mod tests {
             ("2026-03-29T00:30:00.000Z", "2026-03-29T02:30:00.000Z", 120),
             ("2026-10-25T00:30:00.000Z", "2026-10-25T01:30:00.000Z", 60),
         ] {
-            let e = entry(&wire(from, Some(to), None, None), EntryKind::Work, refs()).unwrap();
+            let e = entry(
+                &wire(from, Some(to), None, None),
+                EntryKind::Work,
+                refs(),
+                &UTC,
+            )
+            .unwrap();
             assert_eq!(e.duration_seconds, Some(minutes * 60));
             let body = entry_body(
                 &e,
@@ -475,6 +530,7 @@ mod tests {
                     task: None,
                 },
                 false,
+                &UTC,
             );
             assert_eq!(
                 (body["from"].as_str(), body["to"].as_str()),
@@ -491,8 +547,129 @@ mod tests {
             ),
             EntryKind::Work,
             refs(),
+            &UTC,
         )
         .unwrap();
         assert_eq!(format_timestamp(e.started_at), "2026-03-29T01:30:00.000Z");
+    }
+
+    fn names() -> EntryNames<'static> {
+        EntryNames {
+            username: "u",
+            client_name: "C",
+            project_name: "P",
+            task: None,
+        }
+    }
+
+    fn local_entry(from: &str, to: &str, worked: Option<i64>) -> TimeEntry<RemoteId> {
+        entry(
+            &wire(from, Some(to), worked, None),
+            EntryKind::Work,
+            refs(),
+            &BERLIN,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn local_wall_clock_is_read_in_the_zone_and_written_back_the_same() {
+        let e = local_entry(
+            "2026-07-01T09:00:00.000Z",
+            "2026-07-01T10:00:00.000Z",
+            Some(60),
+        );
+        assert_eq!(format_timestamp(e.started_at), "2026-07-01T07:00:00.000Z");
+        assert_eq!(e.source_tz.as_deref(), Some("Europe/Berlin"));
+        let body = entry_body(&e, &names(), false, &BERLIN);
+        assert_eq!(body["from"], "2026-07-01T09:00:00.000Z");
+        assert_eq!(body["to"], "2026-07-01T10:00:00.000Z");
+    }
+
+    #[test]
+    fn local_spring_gap_on_read_and_write() {
+        // Berlin 2026-03-29 skips 02:00–03:00. An entry 01:30–02:30 as TimeTrack holds it
+        // reads as 01:30 CET – 03:30 CEST: one hour, as its workedMinutes say.
+        let e = local_entry(
+            "2026-03-29T01:30:00.000Z",
+            "2026-03-29T02:30:00.000Z",
+            Some(60),
+        );
+        assert_eq!(format_timestamp(e.started_at), "2026-03-29T00:30:00.000Z");
+        assert_eq!(
+            e.ended_at.map(format_timestamp).as_deref(),
+            Some("2026-03-29T01:30:00.000Z")
+        );
+        assert_eq!(e.duration_seconds, Some(3600));
+        // Written back, the end is the wall-clock time that exists; the minutes are kept.
+        let body = entry_body(&e, &names(), false, &BERLIN);
+        assert_eq!(body["from"], "2026-03-29T01:30:00.000Z");
+        assert_eq!(body["to"], "2026-03-29T03:30:00.000Z");
+        assert_eq!(body["workedMinutes"], 60);
+        // Which reads as the same instants again.
+        let again = local_entry(
+            "2026-03-29T01:30:00.000Z",
+            "2026-03-29T03:30:00.000Z",
+            Some(60),
+        );
+        assert_eq!(
+            (again.started_at, again.ended_at),
+            (e.started_at, e.ended_at)
+        );
+    }
+
+    #[test]
+    fn local_autumn_fold_on_read_and_write() {
+        // Berlin 2026-10-25 repeats 02:00–03:00. One hour from the summer 02:30 to the
+        // winter 02:30 is written as 02:30–02:30 with 60 minutes...
+        let summer = chrono::DateTime::parse_from_rfc3339("2026-10-25T00:30:00Z")
+            .unwrap()
+            .to_utc();
+        let mut e = local_entry("2026-10-25T01:00:00Z", "2026-10-25T01:30:00Z", Some(30));
+        e.started_at = summer;
+        e.ended_at = Some(summer + Duration::hours(1));
+        e.duration_seconds = Some(3600);
+        let body = entry_body(&e, &names(), false, &BERLIN);
+        assert_eq!(body["from"], "2026-10-25T02:30:00.000Z");
+        assert_eq!(body["to"], "2026-10-25T02:30:00.000Z");
+        assert_eq!(body["workedMinutes"], 60);
+        // ...and read back as the same hour, its minutes settling the fold.
+        let back = local_entry(
+            "2026-10-25T02:30:00.000Z",
+            "2026-10-25T02:30:00.000Z",
+            Some(60),
+        );
+        assert_eq!((back.started_at, back.ended_at), (e.started_at, e.ended_at));
+        // Without minutes, the wall-clock length (none) and the earlier reading.
+        let bare = local_entry("2026-10-25T02:30:00.000Z", "2026-10-25T02:30:00.000Z", None);
+        assert_eq!(bare.started_at, summer);
+        assert_eq!(bare.duration_seconds, Some(0));
+    }
+
+    #[test]
+    fn out_of_range_minutes_are_refused_not_overflowed() {
+        for (worked, brk) in [(Some(i64::MAX / 2), None), (None, Some(i64::MAX / 2))] {
+            let err = entry(
+                &wire(
+                    "2026-07-01T09:00:00Z",
+                    Some("2026-07-01T10:00:00Z"),
+                    worked,
+                    brk,
+                ),
+                EntryKind::Work,
+                refs(),
+                &BERLIN,
+            )
+            .unwrap_err();
+            assert!(err.contains("out of range"), "{err}");
+        }
+        let err = entry(
+            &wire("2026-07-01T09:00:00", None, None, None),
+            EntryKind::Work,
+            refs(),
+            &UTC,
+        )
+        .unwrap_err();
+        assert!(err.contains("`from`"), "{err}");
     }
 }

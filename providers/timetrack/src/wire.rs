@@ -3,9 +3,9 @@
 //! adapter's directory turn them into ids. A record that cannot be read yields a reason that
 //! becomes a `PageItem::Invalid`.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::clock::Stamp;
 use crate::lenient::{self, BadField, Object};
 
 /// Why one listed record could not be read.
@@ -104,7 +104,8 @@ pub fn client(v: &Value) -> Result<WireClient, Unreadable> {
     with_id(id, || {
         Ok(WireClient {
             id,
-            name: required_text(o, &["name"])?,
+            // `clientName` for a client that some servers or clients name like projects (K2).
+            name: required_text(o, &["name", "clientName"])?,
             email: lenient::text(o, &["email"])?,
             notes: lenient::text(o, &["notes"])?,
             enabled: lenient::boolean(o, &["enabled"])?.unwrap_or(true),
@@ -130,7 +131,8 @@ pub fn project(v: &Value) -> Result<WireProject, Unreadable> {
     with_id(id, || {
         Ok(WireProject {
             id,
-            name: required_text(o, &["projectName"])?,
+            // The documented `projectName` first; `name` as one public client reads it (K2).
+            name: required_text(o, &["projectName", "name"])?,
             client_name: opt_name(o, &["clientName"])?,
             enabled: lenient::boolean(o, &["projectEnabled", "enabled"])?.unwrap_or(true),
             notes: lenient::text(o, &["notes"])?,
@@ -192,8 +194,9 @@ pub struct WireEntry {
     pub client_name: Option<String>,
     pub project_name: Option<String>,
     pub task: Option<String>,
-    pub from: DateTime<Utc>,
-    pub to: Option<DateTime<Utc>>,
+    /// As sent: the instance's convention (`clock`) turns them into instants.
+    pub from: Stamp,
+    pub to: Option<Stamp>,
     pub worked_minutes: Option<i64>,
     pub break_minutes: Option<i64>,
     pub notes: Option<String>,
@@ -202,8 +205,8 @@ pub struct WireEntry {
     pub deleted: bool,
 }
 
-fn required_time(o: &Object, name: &str) -> Result<DateTime<Utc>, BadField> {
-    lenient::timestamp(o, &[name])?.ok_or_else(|| BadField {
+fn required_time(o: &Object, name: &str) -> Result<Stamp, BadField> {
+    lenient::stamp(o, &[name])?.ok_or_else(|| BadField {
         field: name.to_owned(),
         expected: "a timestamp",
         found: "nothing".into(),
@@ -222,7 +225,7 @@ pub fn project_entry(v: &Value) -> Result<WireEntry, Unreadable> {
             project_name: opt_name(o, &["projectName"])?,
             task: opt_name(o, &["task"])?,
             from: required_time(o, "from")?,
-            to: lenient::timestamp(o, &["to"])?,
+            to: lenient::stamp(o, &["to"])?,
             worked_minutes: lenient::int(o, &["workedMinutes"])?,
             break_minutes: lenient::int(o, &["breakMinutes"])?,
             notes: lenient::text(o, &["details"])?,
@@ -248,7 +251,7 @@ pub fn attendance(v: &Value) -> Result<WireEntry, Unreadable> {
             project_name: None,
             task: None,
             from: required_time(o, "from")?,
-            to: lenient::timestamp(o, &["to"])?,
+            to: lenient::stamp(o, &["to"])?,
             worked_minutes: lenient::int(o, &["workedMinutes"])?,
             break_minutes: lenient::int(o, &["breakMinutes", "minutesBreak"])?,
             notes: lenient::text(o, &["notes", "details"])?,
@@ -302,6 +305,25 @@ mod tests {
         assert!(e.reason.contains("id"), "{}", e.reason);
         let e = client(&json!("not an object")).unwrap_err();
         assert!(e.reason.contains("a string"), "{}", e.reason);
+    }
+
+    #[test]
+    fn project_and_client_names_in_either_spelling() {
+        let p = project(&json!({"id": 1, "name": "Web", "clientName": "ACME"})).unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.client_name.as_deref()),
+            ("Web", Some("ACME"))
+        );
+        let p = project(&json!({"id": 1, "projectName": "Doc", "name": "Other"})).unwrap();
+        assert_eq!(p.name, "Doc", "projectName stays first");
+        let c = client(&json!({"id": 2, "clientName": "ACME"})).unwrap();
+        assert_eq!(c.name, "ACME");
+        let c = client(&json!({"id": 2, "name": "Doc", "clientName": "Other"})).unwrap();
+        assert_eq!(c.name, "Doc", "name stays first");
+        let e = project(&json!({"id": 3, "clientName": "ACME"})).unwrap_err();
+        assert!(e.reason.contains("projectName"), "{}", e.reason);
+        let e = client(&json!({"id": 4, "name": ""})).unwrap_err();
+        assert!(e.reason.contains("`name`"), "{}", e.reason);
     }
 
     #[test]

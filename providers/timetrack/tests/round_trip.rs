@@ -313,8 +313,9 @@ async fn entries_keep_every_synced_field() {
         .await
         .unwrap();
     let raw = sim.raw_entry(&created.id).unwrap();
-    assert_eq!(raw["from"], "2026-03-10T08:00:00.000Z");
-    assert_eq!(raw["to"], "2026-03-10T10:00:00.000Z");
+    // The simulator's default account keeps Berlin wall-clock time (K1): 08:00Z is 09:00.
+    assert_eq!(raw["from"], "2026-03-10T09:00:00.000Z");
+    assert_eq!(raw["to"], "2026-03-10T11:00:00.000Z");
     assert_eq!(raw["breakMinutes"], 15);
     assert_eq!(raw["workedMinutes"], 105);
     assert_eq!(raw["user"], "adae");
@@ -410,7 +411,7 @@ async fn attendances_round_trip_when_enabled() {
     att.break_seconds = 30 * 60;
     att.duration_seconds = Some(450 * 60);
     att.tags = BTreeSet::new();
-    att.source_tz = Some("UTC".into());
+    att.source_tz = Some("Europe/Berlin".into());
     let seeded_work = sim.add_entry(&sample_entry(&s.person, Some(&s.project), 60, 30, "work"));
     let created = adapter
         .create(&Record::TimeEntry(att.clone()), "a1")

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
     Capabilities, Field, InvalidRecord, Kind, KindSupport, ListScope, Page, PageItem, PageToken,
     Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, TimeEntry, UpdateTarget,
@@ -1191,20 +1192,11 @@ impl Provider for TimeTrackerAdapter {
                         .map_err(ProviderError::malformed)
                 }
             },
-            Record::Client(c) => Ok(self
-                .all_of(Kind::Client)
+            Record::Client(_) | Record::Project(_) | Record::Task(_) => Ok(self
+                .all_of(record.kind())
                 .await?
                 .into_iter()
-                .find(|r| matches!(&r.record, Record::Client(x) if x.name.eq_ignore_ascii_case(c.name.trim()))),
-            ),
-            Record::Project(p) => Ok(self.all_of(Kind::Project).await?.into_iter().find(|r| {
-                matches!(&r.record, Record::Project(x)
-                    if x.name.eq_ignore_ascii_case(p.name.trim()) && x.client == p.client)
-            })),
-            Record::Task(t) => Ok(self.all_of(Kind::Task).await?.into_iter().find(|r| {
-                matches!(&r.record, Record::Task(x)
-                    if x.name.eq_ignore_ascii_case(t.name.trim()) && x.project == t.project)
-            })),
+                .find(|r| same_natural_key(&r.record, record))),
             Record::Person(_) => Ok(None),
         }
     }

@@ -12,6 +12,7 @@ use chrono::{Duration, NaiveDate};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use reqwest::Method;
 use serde_json::Value;
+use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
     Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Page, PageItem, PageToken,
     Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Secret, TimeEntry,
@@ -1220,18 +1221,6 @@ impl Provider for TrackingTimeAdapter {
             }
         }
         Ok(())
-    }
-}
-
-/// Customers are unique by name; projects by name within a customer; tasks by name
-/// within a project (case-insensitive, trimmed).
-fn same_natural_key(a: &Record<RemoteId>, b: &Record<RemoteId>) -> bool {
-    let eq = |x: &str, y: &str| x.trim().eq_ignore_ascii_case(y.trim());
-    match (a, b) {
-        (Record::Client(x), Record::Client(y)) => eq(&x.name, &y.name),
-        (Record::Project(x), Record::Project(y)) => eq(&x.name, &y.name) && x.client == y.client,
-        (Record::Task(x), Record::Task(y)) => eq(&x.name, &y.name) && x.project == y.project,
-        _ => false,
     }
 }
 

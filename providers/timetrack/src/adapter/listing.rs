@@ -14,7 +14,6 @@ use timeweave_contract::{
 use super::refs::{learn, resource_of, Wanted};
 use super::{Cursor, TimeTrackAdapter};
 use crate::directory::{Directory, RefKind};
-use crate::lenient::format_timestamp;
 use crate::mapping::{self, attendance_id, parse_entry_id, split_task_id, EntryRef, EntryRefs};
 use crate::response::{Fetched, CODE_DELETED};
 use crate::wire::{self, Unreadable, WireEntry};
@@ -234,8 +233,8 @@ impl TimeTrackAdapter {
             ListScope::All => (vec![], None),
             ListScope::StartedIn(w) => (
                 vec![
-                    ("from", format_timestamp(w.from - FROM_SLACK)),
-                    ("to", format_timestamp(w.to + TO_SLACK)),
+                    ("from", self.clock().filter_bound(w.from, -FROM_SLACK)),
+                    ("to", self.clock().filter_bound(w.to, TO_SLACK)),
                 ],
                 Some(w),
             ),
@@ -274,8 +273,16 @@ impl TimeTrackAdapter {
                 Phase::Attendances => wire::attendance(v),
             };
             match w {
-                Ok(e) if e.deleted || !keep(e.from) => {}
-                other => parsed.push(other),
+                Ok(e) if e.deleted => {}
+                Ok(e) => match mapping::entry_times(&e, self.clock()) {
+                    Ok((start, _)) if !keep(start) => {}
+                    Ok(_) => parsed.push(Ok(e)),
+                    Err(reason) => parsed.push(Err(Unreadable {
+                        id: Some(e.id),
+                        reason,
+                    })),
+                },
+                Err(u) => parsed.push(Err(u)),
             }
         }
         let mut wanted = HashSet::new();
@@ -308,24 +315,26 @@ impl TimeTrackAdapter {
             };
             let id = phase.remote_id(e.id);
             match resolve_entry(&e, phase, &dir) {
-                Ok((refs, task_pair)) => match mapping::entry(&e, phase.entry_kind(), refs) {
-                    Ok(entry) => {
-                        if let Some((pid, tid, name)) = task_pair {
-                            if seen_tasks.insert((pid, tid), ()).is_none() {
-                                tasks.push(PageItem::Record(record(
-                                    mapping::task_id(&pid.into(), tid),
-                                    Record::Task(Task {
-                                        project: pid.into(),
-                                        name,
-                                        archived: false,
-                                    }),
-                                )));
+                Ok((refs, task_pair)) => {
+                    match mapping::entry(&e, phase.entry_kind(), refs, self.clock()) {
+                        Ok(entry) => {
+                            if let Some((pid, tid, name)) = task_pair {
+                                if seen_tasks.insert((pid, tid), ()).is_none() {
+                                    tasks.push(PageItem::Record(record(
+                                        mapping::task_id(&pid.into(), tid),
+                                        Record::Task(Task {
+                                            project: pid.into(),
+                                            name,
+                                            archived: false,
+                                        }),
+                                    )));
+                                }
                             }
+                            entries.push(PageItem::Record(record(id, Record::TimeEntry(entry))));
                         }
-                        entries.push(PageItem::Record(record(id, Record::TimeEntry(entry))));
+                        Err(reason) => entries.push(invalid(Kind::TimeEntry, Some(id), reason)),
                     }
-                    Err(reason) => entries.push(invalid(Kind::TimeEntry, Some(id), reason)),
-                },
+                }
                 Err(reason) => entries.push(invalid(Kind::TimeEntry, Some(id), reason)),
             }
         }
@@ -461,8 +470,8 @@ impl TimeTrackAdapter {
             EntryKind::Attendance => Phase::Attendances,
         };
         let mut filters = filters;
-        filters.push(("from", format_timestamp(from - FROM_SLACK)));
-        filters.push(("to", format_timestamp(to + FROM_SLACK)));
+        filters.push(("from", self.clock().filter_bound(from, -FROM_SLACK)));
+        filters.push(("to", self.clock().filter_bound(to, FROM_SLACK)));
         let mut out = Vec::new();
         let mut cursor = Some(Cursor::default());
         while let Some(c) = cursor {
@@ -577,3 +586,7 @@ mod tests {
         assert!(parse_entry_token(Some(&PageToken("zz".into()))).is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "listing_prop.rs"]
+mod prop;

@@ -26,7 +26,7 @@ use url::Url;
 
 use crate::directory::Directory;
 use crate::response::{self, Fetched};
-use crate::{Settings, KIND};
+use crate::{Settings, Timestamps, KIND};
 
 /// The TimeTrack v2 adapter for one account. Cheap to share (`&self` everywhere).
 pub struct TimeTrackAdapter {
@@ -42,6 +42,7 @@ impl std::fmt::Debug for TimeTrackAdapter {
         f.debug_struct("TimeTrackAdapter")
             .field("base", &self.base.as_str())
             .field("attendances", &self.settings.attendances)
+            .field("timestamps", &self.settings.timestamps)
             .finish()
     }
 }
@@ -91,6 +92,11 @@ impl TimeTrackAdapter {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// How this account's timestamps are read and written.
+    fn clock(&self) -> &Timestamps {
+        &self.settings.timestamps
     }
 
     pub fn transport(&self) -> &Transport {

@@ -4,6 +4,8 @@
 
 use reqwest::Method;
 use serde_json::json;
+use timeweave_contract::model::whole_seconds;
+use timeweave_contract::natural_key::same_name;
 use timeweave_contract::{
     Client, EntryKind, Kind, Project, ProviderError, Record, RemoteId, RemoteRecord, Task,
     TimeEntry, WriteOp,
@@ -24,10 +26,6 @@ fn outcome_unknown(e: &ProviderError) -> bool {
         e,
         ProviderError::Retryable { .. } | ProviderError::Malformed { .. }
     )
-}
-
-fn same_text(a: &str, b: &str) -> bool {
-    a.trim() == b.trim()
 }
 
 impl TimeTrackAdapter {
@@ -216,6 +214,7 @@ impl TimeTrackAdapter {
                         task: task.as_deref(),
                     },
                     update,
+                    self.clock(),
                 );
                 let path = match existing {
                     Some(EntryRef::ProjectEntry(id)) => format!("project_time_entries/{id}"),
@@ -228,12 +227,12 @@ impl TimeTrackAdapter {
                     let username = self.username_of(&e.person).await?;
                     Ok((
                         "attendances".into(),
-                        mapping::attendance_body(e, Some(&username)),
+                        mapping::attendance_body(e, Some(&username), self.clock()),
                     ))
                 }
                 Some(EntryRef::Attendance(id)) => Ok((
                     format!("attendances/{id}"),
-                    mapping::attendance_body(e, None),
+                    mapping::attendance_body(e, None, self.clock()),
                 )),
                 Some(EntryRef::ProjectEntry(_)) => Err(unsupported_op(
                     WriteOp::Update,
@@ -342,7 +341,7 @@ impl TimeTrackAdapter {
                 return Err(ProviderError::not_found(format!("timetrack client {id}")))
             }
         };
-        if !same_text(&current.name, &c.name) {
+        if !same_name(&current.name, &c.name) {
             return Err(unsupported_op(
                 WriteOp::Update,
                 Kind::Client,
@@ -458,7 +457,7 @@ impl TimeTrackAdapter {
                 let best = found
                     .iter()
                     .filter_map(|v| wire::client(v).ok())
-                    .filter(|w| !w.deleted && same_text(&w.name, &c.name))
+                    .filter(|w| !w.deleted && same_name(&w.name, &c.name))
                     .min_by_key(|w| w.id);
                 match best {
                     Some(w) => self.get_record(Kind::Client, &w.id.into()).await,
@@ -484,10 +483,10 @@ impl TimeTrackAdapter {
                     .filter_map(|v| wire::project(v).ok())
                     .filter(|w| {
                         !w.deleted
-                            && same_text(&w.name, &p.name)
+                            && same_name(&w.name, &p.name)
                             && w.client_name
                                 .as_deref()
-                                .is_some_and(|c| same_text(c, &client_name))
+                                .is_some_and(|c| same_name(c, &client_name))
                     })
                     .min_by_key(|w| w.id);
                 match best {
@@ -502,7 +501,7 @@ impl TimeTrackAdapter {
                 let best = found
                     .iter()
                     .filter_map(|v| wire::task(v).ok())
-                    .filter(|w| !w.deleted && same_text(&w.name, &t.name))
+                    .filter(|w| !w.deleted && same_name(&w.name, &t.name))
                     .min_by_key(|w| w.id);
                 Ok(best.map(|w| {
                     self.directory().tasks.insert(w.id, &w.name);
@@ -526,15 +525,18 @@ impl TimeTrackAdapter {
                 let candidates = self
                     .entries_near(e.kind, vec![("username", username)], e.started_at, end)
                     .await?;
-                let want_start = mapping_second(e.started_at);
-                let want_end = e.ended_at.map(mapping_second);
+                // Compared as TimeTrack holds them: both instants of a DST fold are one
+                // wall-clock time, so the create reads back as either.
+                let second = |t| self.clock().wall(whole_seconds(t));
+                let want_start = second(e.started_at);
+                let want_end = e.ended_at.map(second);
                 Ok(candidates
                     .into_iter()
                     .filter(|r| match &r.record {
                         Record::TimeEntry(c) => {
                             c.person == e.person
-                                && mapping_second(c.started_at) == want_start
-                                && c.ended_at.map(mapping_second) == want_end
+                                && second(c.started_at) == want_start
+                                && c.ended_at.map(second) == want_end
                                 && c.project == e.project
                                 && c.kind == e.kind
                         }
@@ -547,8 +549,4 @@ impl TimeTrackAdapter {
             }
         }
     }
-}
-
-fn mapping_second(t: chrono::DateTime<chrono::Utc>) -> i64 {
-    timeweave_contract::model::whole_seconds(t).timestamp()
 }

@@ -11,8 +11,10 @@ use timeweave_contract::{
     Client, EntryKind, Kind, Person, Project, Record, RemoteId, Task, TimeEntry,
 };
 
+use super::options::SimOptions;
 use super::store::{ClientRow, EntryRow, ProjectRow, Resource, Store, TaskRow, UserRow};
 use super::{lock, SimServer, BASE_PATH};
+use crate::clock::Timestamps;
 use crate::mapping::{
     attendance_id, cents_to_rate, format_tags, numeric_id, parse_entry_id, split_task_id, task_id,
     EntryRef,
@@ -62,7 +64,11 @@ fn client_extra(extra: &mut Map<String, serde_json::Value>, c: &Client) {
     extra.insert("notes".into(), json!(c.notes));
 }
 
-fn entry_row(e: &TimeEntry<RemoteId>, derive: bool) -> Option<EntryRow> {
+/// A canonical entry as the server would hold it: `from`/`to` as wall-clock milliseconds
+/// under the simulator's time convention.
+fn entry_row(e: &TimeEntry<RemoteId>, opts: &SimOptions) -> Option<EntryRow> {
+    let derive = opts.derive_worked_minutes;
+    let wall = |t| opts.timestamps.wall(t).and_utc().timestamp_millis();
     let mut row = EntryRow {
         user: numeric_id(&e.person)?,
         project: match e.kind {
@@ -73,8 +79,8 @@ fn entry_row(e: &TimeEntry<RemoteId>, derive: bool) -> Option<EntryRow> {
             (Some(t), EntryKind::Work) => Some(split_task_id(t)?.1),
             _ => None,
         },
-        from: e.started_at.timestamp_millis(),
-        to: e.ended_at.map(|t| t.timestamp_millis()),
+        from: wall(e.started_at),
+        to: e.ended_at.map(wall),
         break_minutes: e.break_seconds.max(0) / 60,
         worked_minutes: e.duration_seconds.map(|s| s / 60),
         billable: e.billable,
@@ -102,12 +108,12 @@ impl SimServer {
     /// Seeds many entries under one lock (benchmarks: a million entries in seconds).
     /// Panics on ids that are not this simulator's, like `add_entry`.
     pub fn add_entries(&self, entries: &[TimeEntry<RemoteId>]) -> Vec<RemoteId> {
-        let derive = self.shared.options().derive_worked_minutes;
+        let opts = self.shared.options();
         let mut store = self.shared.store();
         entries
             .iter()
             .map(|e| {
-                let Some(row) = entry_row(e, derive) else {
+                let Some(row) = entry_row(e, &opts) else {
                     panic!("add_entries: ids are not this simulator's: {e:?}");
                 };
                 match e.kind {
@@ -145,6 +151,13 @@ impl SimulatorControl for SimServer {
             api_key: Some(s.api_key.expose().to_owned()),
             api_secret: s.api_secret.expose().to_owned(),
             account_id: None,
+        }
+    }
+
+    fn config_lines(&self) -> String {
+        match self.shared.options().timestamps {
+            Timestamps::Local(tz) => format!("timestamps = \"local\"\ntime_zone = \"{tz}\"\n"),
+            Timestamps::Utc => "timestamps = \"utc\"\n".into(),
         }
     }
 
@@ -204,8 +217,8 @@ impl SimulatorControl for SimServer {
     }
 
     fn add_entry(&self, entry: &TimeEntry<RemoteId>) -> RemoteId {
-        let derive = self.shared.options().derive_worked_minutes;
-        let Some(row) = entry_row(entry, derive) else {
+        let opts = self.shared.options();
+        let Some(row) = entry_row(entry, &opts) else {
             panic!("add_entry: the entry's person/project/task ids are not this simulator's ids: {entry:?}");
         };
         let mut store = self.shared.store();
@@ -216,7 +229,7 @@ impl SimulatorControl for SimServer {
     }
 
     fn edit(&self, id: &RemoteId, record: &Record<RemoteId>) -> bool {
-        let derive = self.shared.options().derive_worked_minutes;
+        let opts = self.shared.options();
         let mut store = self.shared.store();
         store.touch();
         match record {
@@ -263,7 +276,7 @@ impl SimulatorControl for SimServer {
                 true
             }
             Record::TimeEntry(e) => {
-                let Some(new) = entry_row(e, derive) else {
+                let Some(new) = entry_row(e, &opts) else {
                     return false;
                 };
                 match parse_entry_id(id) {

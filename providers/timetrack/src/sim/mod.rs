@@ -130,6 +130,7 @@ impl SimServer {
             api_key: Secret::new(opts.api_key),
             api_secret: Secret::new(self.current_secret()),
             attendances: false,
+            timestamps: opts.timestamps,
         }
     }
 
@@ -185,6 +186,33 @@ impl SimServer {
             _ => store.attendances.table.rows.contains_key(&n),
         };
         exists.then(|| store.render(res, n))
+    }
+
+    /// Sets an entry's `from`/`to` from text, as a booking typed into the web app is stored
+    /// (read under the simulator's time convention; `workedMinutes` follows when derived).
+    /// `false` if the entry is unknown or the text unreadable.
+    pub fn set_wall_times(&self, id: &RemoteId, from: &str, to: &str) -> bool {
+        let opts = self.shared.options();
+        let wall =
+            |s: &str| crate::clock::parse_stamp(s).and_then(|t| opts.timestamps.wall_millis(t));
+        let (Some(from), Some(to)) = (wall(from), wall(to)) else {
+            return false;
+        };
+        let mut store = self.shared.store();
+        let row = match parse_entry_id(id) {
+            Some(EntryRef::ProjectEntry(n)) => store.entries.table.rows.get_mut(&n),
+            Some(EntryRef::Attendance(n)) => store.attendances.table.rows.get_mut(&n),
+            None => None,
+        };
+        let Some(row) = row else {
+            return false;
+        };
+        row.from = from;
+        row.to = Some(to);
+        if opts.derive_worked_minutes {
+            row.derive_worked();
+        }
+        true
     }
 
     /// Whether a record is soft-deleted (kept, flagged) rather than gone.

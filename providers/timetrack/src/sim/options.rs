@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::clock::Timestamps;
+
 /// How `from`/`to` filter entries (§4.13, A).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FromToSemantics {
@@ -135,6 +137,11 @@ pub struct SimOptions {
     pub update_answer: UpdateAnswer,
     /// How long a `Fault::Timeout` holds the answer (longer than the client's timeout).
     pub timeout_delay: Duration,
+    /// What `...Z` in `from`/`to` (bodies, answers and filters) means (evidence K1: most
+    /// likely the account's wall-clock time). Default: wall-clock time in Europe/Berlin,
+    /// so every test runs the realistic case in a zone with DST. The server keeps the wall
+    /// clock as sent and computes `workedMinutes` from it, as a wall-clock server would.
+    pub timestamps: Timestamps,
     /// The project timer path prefix (§2.9, A: `project_timer`; the other published form is
     /// `timers/project_timer`). Timer calls answer 501 in this simulator (not synced).
     pub project_timer_prefix: String,
@@ -167,6 +174,7 @@ impl Default for SimOptions {
             update_answer: UpdateAnswer::FullObject,
             timeout_delay: Duration::from_secs(3),
             project_timer_prefix: "project_timer".into(),
+            timestamps: Timestamps::Local(chrono_tz::Europe::Berlin),
         }
     }
 }

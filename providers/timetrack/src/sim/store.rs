@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use super::options::{ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions};
+use crate::clock::Timestamps;
 use crate::lenient::{self, format_timestamp, Object};
 
 mod hr;
@@ -293,6 +294,21 @@ fn bool_field(body: &Object, field: &str) -> Result<Option<bool>, SimError> {
 
 fn int_field(body: &Object, names: &[&str]) -> Result<Option<i64>, SimError> {
     lenient::int(body, names).map_err(|b| SimError::invalid(b.to_string()))
+}
+
+/// An entry's `from`/`to` as the wall-clock milliseconds the server keeps (the naive time
+/// under local time; the instant under UTC).
+fn entry_time(body: &Object, field: &str, clock: &Timestamps) -> Result<Option<i64>, SimError> {
+    let Some(stamp) =
+        lenient::stamp(body, &[field]).map_err(|b| SimError::invalid(b.to_string()))?
+    else {
+        return Ok(None);
+    };
+    clock.wall_millis(stamp).map(Some).ok_or_else(|| {
+        SimError::invalid(format!(
+            "`{field}` needs a zone, like 2020-10-23T14:30:00.000Z"
+        ))
+    })
 }
 
 fn time_field(body: &Object, field: &str) -> Result<Option<i64>, SimError> {
@@ -768,8 +784,8 @@ impl Store {
         opts: &SimOptions,
         break_names: &[&str],
     ) -> Result<(), SimError> {
-        let from = time_field(body, "from")?;
-        let to = time_field(body, "to")?;
+        let from = entry_time(body, "from", &opts.timestamps)?;
+        let to = entry_time(body, "to", &opts.timestamps)?;
         if create {
             row.from = from.ok_or_else(|| {
                 SimError::invalid(format!("`from` is required to create a {}", res.label()))

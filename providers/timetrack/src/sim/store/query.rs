@@ -211,8 +211,9 @@ impl Store {
         let time = |name: &str| -> Result<Option<i64>, SimError> {
             match get(name) {
                 None => Ok(None),
-                Some(v) => lenient::parse_timestamp(v)
-                    .map(|t| Some(t.timestamp_millis()))
+                Some(v) => crate::clock::parse_stamp(v)
+                    .and_then(|t| opts.timestamps.wall_millis(t))
+                    .map(Some)
                     .ok_or_else(|| {
                         SimError::invalid(format!(
                             "`{name}` must be a timestamp like 2020-10-23T00:00:00.000Z, got `{v}`"
