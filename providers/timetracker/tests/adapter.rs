@@ -1039,8 +1039,8 @@ async fn dst_gap_and_fold_in_rome() {
     assert_eq!(entry(&spring).started_at, e.started_at);
     assert_eq!(
         entry(&spring).duration_seconds,
-        Some(1800),
-        "30 real minutes, not 90 wall-clock ones"
+        Some(5400),
+        "the server's wall-clock figure, which another TimeTracker server computes alike"
     );
     // A fold instant in standard time round-trips exactly.
     let mut e2 = sample_entry(&person, Some(&project), 0, 10, "w2");
@@ -1055,6 +1055,56 @@ async fn dst_gap_and_fold_in_rome() {
         "2026-10-25T02:55:00"
     );
     assert_eq!(entry(&autumn).started_at, e2.started_at);
+}
+
+/// An entry read from one server and created on another (same zone) arrives with the same
+/// naive start, end and duration, in a spring gap and across a fall-back fold.
+#[tokio::test]
+async fn dst_entries_arrive_on_another_server_as_typed() {
+    let (source, from) = common::sim().await;
+    let (target, to) = common::sim().await;
+    let (person, _, project) = seed(&source);
+    let (t_person, _, t_project) = seed(&target);
+    let typed = [
+        ("2026-03-29T02:30:00", "2026-03-29T04:00:00", 5400),
+        ("2026-03-29T01:00:00", "2026-03-29T02:30:00", 5400),
+        ("2026-10-25T01:30:00", "2026-10-25T02:30:00", 3600),
+        ("2026-10-25T02:35:00", "2026-10-25T02:55:00", 1200),
+    ];
+    for (i, (start, end, duration)) in typed.into_iter().enumerate() {
+        let id = source.add_entry_local(n(&person), n(&project), naive(start), naive(end), "dst");
+        assert_eq!(source.entry_json(id).unwrap()["duration_seconds"], duration);
+        let read = from
+            .get(Kind::TimeEntry, &RemoteId::from(id))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut e = entry(&read).clone();
+        e.person = t_person.clone();
+        e.project = Some(t_project.clone());
+        let created = to
+            .create(&Record::TimeEntry(e.clone()), &format!("dst-{i}"))
+            .await
+            .unwrap();
+        let raw = target.entry_json(n(&created.id)).unwrap();
+        assert_eq!(
+            (raw["start_time"].as_str(), raw["end_time"].as_str()),
+            (Some(start), Some(end)),
+            "{start} - {end}"
+        );
+        assert_eq!(raw["duration_seconds"], duration, "{start} - {end}");
+        assert_eq!(entry(&created).started_at, e.started_at);
+        assert_eq!(entry(&created).duration_seconds, e.duration_seconds);
+        // An update sends the same naive times.
+        let target_id = UpdateTarget {
+            id: created.id.clone(),
+            version: created.version.clone(),
+        };
+        to.update(&target_id, &Record::TimeEntry(e)).await.unwrap();
+        let raw = target.entry_json(n(&created.id)).unwrap();
+        assert_eq!(raw["start_time"].as_str(), Some(start));
+        assert_eq!(raw["duration_seconds"], duration);
+    }
 }
 
 #[tokio::test]
