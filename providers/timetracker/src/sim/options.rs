@@ -65,6 +65,10 @@ pub struct SimOptions {
     /// SQLite tables without AUTOINCREMENT reuse the highest id after it is deleted [§6].
     /// Default on, as the samples' backend; off (PostgreSQL sequences): ids are never reused.
     pub sqlite_id_reuse: bool,
+    /// Deleting a task gives the entries that referenced it a new `updated_at` as their
+    /// `task_id` is nullified (observed on a real v5.10 server; the spec said otherwise).
+    /// Off: `task_id` is nullified and `updated_at` left as it was.
+    pub task_delete_bumps_entries: bool,
     /// How long `Idempotency-Key` replays are kept (24 h) [§5].
     pub idempotency_ttl_secs: i64,
     /// `Settings.single_active_timer` (default on): a second `timer/start` is a 409 [§5].
@@ -100,6 +104,7 @@ impl Default for SimOptions {
             aware_body_times: AwareBodyTimes::DropOffset,
             if_updated_at_tolerance_ms: 2000,
             sqlite_id_reuse: true,
+            task_delete_bumps_entries: true,
             idempotency_ttl_secs: 24 * 3600,
             single_active_timer: true,
             per_page_cap: 100,
