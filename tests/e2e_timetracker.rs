@@ -1,0 +1,165 @@
+//! The engine between two TimeTracker simulators (defaults: a real v5.10 server on SQLite):
+//! what only a TimeTracker-to-TimeTracker sync meets, such as a task delete, which gives the
+//! task's entries a new `updated_at` on the server that receives it.
+
+use chrono::{Duration, DurationRound, Utc};
+use timeweave::config::{self, Environment, PathOrigin};
+use timeweave::ledger::Ledger;
+use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave_contract::testkit::{list_all, work_entry, SimulatorControl};
+use timeweave_contract::{Client, Kind, ListScope, Person, Project, Record, RemoteId, Task};
+use timeweave_timetracker::sim::{SimOptions, SimServer};
+
+const NAMES: [&str; 2] = ["source", "target"];
+
+struct Env {
+    _dir: tempfile::TempDir,
+    sims: [SimServer; 2],
+    engine: Engine,
+    handles: Vec<ProviderHandle>,
+}
+
+impl Env {
+    async fn new() -> Env {
+        let sims = [
+            SimServer::start(SimOptions::default()).await,
+            SimServer::start(SimOptions::default()).await,
+        ];
+        for sim in &sims {
+            sim.freeze_clock(Utc::now());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let toml = {
+            let listed: Vec<(&str, &str, &dyn SimulatorControl)> = sims
+                .iter()
+                .zip(NAMES)
+                .map(|(s, n)| {
+                    s.set_rate_limiting(false);
+                    (n, "timetracker", s as &dyn SimulatorControl)
+                })
+                .collect();
+            timeweave::demo::config_for_simulators(dir.path(), &listed)
+        };
+        let path = dir.path().join("timeweave.toml");
+        std::fs::write(&path, toml).unwrap();
+        let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
+        let handles = NAMES
+            .iter()
+            .map(|n| timeweave::registry::build(&cfg.providers[*n]).unwrap())
+            .collect();
+        let ledger = Ledger::open(&cfg.ledger.path).await.unwrap();
+        let engine = Engine::new(ledger, SyncSettings::from_config(&cfg), StopFlag::new());
+        Env {
+            _dir: dir,
+            sims,
+            engine,
+            handles,
+        }
+    }
+
+    async fn cycle(&self, i: usize) -> CycleReport {
+        let options = CycleOptions {
+            to_completion: true,
+            dry_run: false,
+        };
+        self.engine
+            .run_cycle(&self.handles[i], options)
+            .await
+            .unwrap()
+    }
+
+    /// A round over both instances; every cycle must be clean. The servers' clocks move
+    /// on 10 s before each cycle, past their 2 s `if_updated_at` tolerance.
+    async fn clean_round(&self) {
+        for i in 0..2 {
+            for sim in &self.sims {
+                sim.advance_clock(Duration::seconds(10));
+            }
+            let r = self.cycle(i).await;
+            assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+            assert!(r.warnings.is_empty(), "{}: {:?}", r.provider, r.warnings);
+        }
+    }
+
+    async fn listed(&self, i: usize, kind: Kind, scope: ListScope) -> Vec<Record<RemoteId>> {
+        let provider = self.handles[i].provider.as_ref();
+        let records = list_all(provider, kind, scope).await;
+        records.into_iter().map(|r| r.record).collect()
+    }
+}
+
+fn day(days_ago: i64) -> chrono::DateTime<Utc> {
+    (Utc::now() - Duration::days(days_ago))
+        .duration_trunc(Duration::days(1))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_propagated_task_delete_completes_without_stale_versions() {
+    let env = Env::new().await;
+    let source = &env.sims[0];
+    let people: Vec<RemoteId> = env
+        .sims
+        .iter()
+        .map(|sim| {
+            sim.add_person(&Person {
+                display_name: "Ada Lovelace".into(),
+                email: Some("ada@example.com".into()),
+                username: Some("ada".into()),
+            })
+        })
+        .collect();
+    let ada = people[0].clone();
+    let client = source.add_client(&Client {
+        name: "Acme".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
+    let project = source.add_project(&Project {
+        client: Some(client),
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    });
+    let task = source.add_task(&Task {
+        project: project.clone(),
+        name: "Design".into(),
+        archived: false,
+    });
+    for d in 1..4 {
+        let mut e = work_entry(
+            &ada,
+            Some(&project),
+            day(d) + Duration::hours(9),
+            50,
+            "on it",
+        );
+        e.task = Some(task.clone());
+        source.add_entry(&e);
+    }
+    env.clean_round().await;
+    env.clean_round().await;
+    assert_eq!(env.sims[1].count(Kind::Task), 1);
+
+    assert!(source.remove(Kind::Task, &task));
+    env.clean_round().await;
+    env.clean_round().await;
+
+    assert_eq!(
+        env.sims[1].count(Kind::Task),
+        0,
+        "the delete reached the target"
+    );
+    let window = timeweave_contract::Window::new(day(30), day(-1));
+    let entries = env
+        .listed(1, Kind::TimeEntry, ListScope::StartedIn(window))
+        .await;
+    assert_eq!(entries.len(), 3);
+    assert!(entries
+        .iter()
+        .all(|r| matches!(r, Record::TimeEntry(e) if e.task.is_none())));
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_open_conflicts(None).await.unwrap(), 0);
+}
