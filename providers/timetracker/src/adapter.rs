@@ -7,22 +7,23 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use timeweave_contract::{
-    Capabilities, Field, InvalidRecord, Kind, KindSupport, ListScope, Page, PageItem, PageToken,
-    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, TimeEntry, UpdateTarget,
-    Window, WriteOp,
+    Capabilities, ConflictReason, Field, InvalidRecord, Kind, KindSupport, ListScope, Page,
+    PageItem, PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord,
+    TimeEntry, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{RawResponse, Repeat, Transport};
 
 use crate::errors::{malformed, map_error};
 use crate::mapping::{self, int_id, raw_id, typed, Zone};
 use crate::time::{parse_zone, write_local};
+use crate::tolerance::{server_now, unsafe_until, YoungVersions, TOLERANCE};
 use crate::wire;
 use crate::{Settings, KIND};
 
@@ -31,6 +32,32 @@ pub const PAGE_SIZE: i64 = 100;
 /// The longest `Idempotency-Key` the server honours; longer keys are silently ignored, so
 /// the adapter hashes them down.
 const MAX_IDEMPOTENCY_KEY: usize = 128;
+
+/// One request of `call_raw`.
+struct Request<'a> {
+    method: Method,
+    path: &'a str,
+    query: &'a [(&'a str, String)],
+    body: Option<Value>,
+    idempotency_key: Option<&'a str>,
+    repeat: Repeat,
+    auth: bool,
+}
+
+impl<'a> Request<'a> {
+    /// A GET with the token, safe to repeat.
+    fn get(path: &'a str, query: &'a [(&'a str, String)]) -> Self {
+        Request {
+            method: Method::GET,
+            path,
+            query,
+            body: None,
+            idempotency_key: None,
+            repeat: Repeat::Safe,
+            auth: true,
+        }
+    }
+}
 
 /// What `connect` learned, used by every later call.
 #[derive(Clone, Debug)]
@@ -48,6 +75,8 @@ pub struct TimeTrackerAdapter {
     session: Mutex<Option<Session>>,
     /// Whether `GET /users` works for this token (`admin:all`); learned on first use.
     users_listable: Mutex<Option<bool>>,
+    /// Entries listed within the server's `if_updated_at` tolerance of their version.
+    young: YoungVersions,
 }
 
 /// Normalises the configured base URL to the API root (`…/api/v1`), accepting it with or
@@ -132,6 +161,7 @@ impl TimeTrackerAdapter {
             transport,
             session: Mutex::new(None),
             users_listable: Mutex::new(None),
+            young: YoungVersions::default(),
         })
     }
 
@@ -167,6 +197,34 @@ impl TimeTrackerAdapter {
         auth: bool,
         parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, ProviderError> {
+        let request = Request {
+            method,
+            path,
+            query,
+            body,
+            idempotency_key,
+            repeat,
+            auth,
+        };
+        self.call_raw(what, request, |raw| parse(&raw.body)).await
+    }
+
+    /// `call` with a parser that also sees the answer's headers.
+    async fn call_raw<T>(
+        &self,
+        what: &str,
+        request: Request<'_>,
+        parse: impl Fn(&RawResponse) -> Result<T, String>,
+    ) -> Result<T, ProviderError> {
+        let Request {
+            method,
+            path,
+            query,
+            body,
+            idempotency_key,
+            repeat,
+            auth,
+        } = request;
         let url = self.url(path);
         let token = self.settings.api_token.clone();
         self.transport
@@ -195,7 +253,7 @@ impl TimeTrackerAdapter {
                     if !(200..300).contains(&raw.status) {
                         return Err(map_error(what, &raw));
                     }
-                    parse(&raw.body).map_err(|e| malformed(what, &raw, &e))
+                    parse(&raw).map_err(|e| malformed(what, &raw, &e))
                 },
             )
             .await
@@ -434,8 +492,17 @@ impl TimeTrackerAdapter {
         if let Some(u) = user_id {
             query.push(("user_id", u.to_string()));
         }
-        let list = self
-            .list_raw("GET /time-entries", "/time-entries", "time_entries", query)
+        let (list, now) = self
+            .call_raw(
+                "GET /time-entries",
+                Request::get("/time-entries", &query),
+                |raw| {
+                    Ok((
+                        wire::ListPage::parse(&raw.body, "time_entries")?,
+                        server_now(&raw.headers),
+                    ))
+                },
+            )
             .await?;
         let mut ids = Vec::with_capacity(list.items.len());
         let mut items = Vec::with_capacity(list.items.len());
@@ -448,6 +515,7 @@ impl TimeTrackerAdapter {
             }
             match typed::<wire::TimeEntry>(item).and_then(|e| mapping::entry(&e, zone)) {
                 Ok(r) => {
+                    self.note_listed(&r, now);
                     let keep = match (&r.record, window) {
                         (Record::TimeEntry(e), Some(w)) => w.contains(e.started_at),
                         _ => true,
@@ -606,6 +674,9 @@ impl TimeTrackerAdapter {
         let id = Self::require_int(&target.id, Kind::TimeEntry)?;
         let body = mapping::entry_patch(e, &session.zone, target.version.as_deref())
             .map_err(ProviderError::rejected)?;
+        if let Some(version) = target.version.as_deref() {
+            self.confirm_unchanged(id, version).await?;
+        }
         let mut updated = self.patch_entry(id, &body, "PATCH /time-entries").await?;
         if e.task.is_none() && updated.task_id.is_some() {
             updated = self.clear_entry_task(updated).await?;
@@ -613,6 +684,73 @@ impl TimeTrackerAdapter {
         mapping::entry(&updated, &session.zone).map_err(|r| {
             ProviderError::malformed(format!("updated time entry {id} reads back invalid: {r}"))
         })
+    }
+
+    /// Remembers an entry listed within the server's `if_updated_at` tolerance of its version.
+    fn note_listed(&self, r: &RemoteRecord, now: DateTime<Utc>) {
+        let (Some(id), Some(version), Some(modified_at)) =
+            (int_id(&r.id), r.version.as_deref(), r.modified_at)
+        else {
+            return;
+        };
+        self.young.note(id, version, modified_at, now);
+    }
+
+    /// An update of an entry listed within the tolerance of its version could overwrite an
+    /// edit the server would not report (sample 46). The entry is read again; if the
+    /// tolerance has not passed yet on the server's clock, once more after it has. A changed
+    /// version is a stale conflict, as a 409 would be, and the engine merges or settles it
+    /// on its next pull.
+    async fn confirm_unchanged(&self, id: i64, version: &str) -> Result<(), ProviderError> {
+        let Some(young) = self.young.take(id, version) else {
+            return Ok(());
+        };
+        let now = self.current_version_is(id, version).await?;
+        let wait = (unsafe_until(young.modified_at) - now)
+            .min(TOLERANCE * 2)
+            .to_std()
+            .unwrap_or_default();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+            self.current_version_is(id, version).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads an entry's `updated_at`: the server's time if it is still `version`, else a
+    /// stale conflict naming both.
+    async fn current_version_is(
+        &self,
+        id: i64,
+        version: &str,
+    ) -> Result<DateTime<Utc>, ProviderError> {
+        let path = format!("/time-entries/{id}");
+        let (current, now) = self
+            .call_raw(
+                "GET /time-entries/{id} (before an update)",
+                Request::get(&path, &[]),
+                |raw| {
+                    let v: Value = serde_json::from_slice(&raw.body).map_err(|e| e.to_string())?;
+                    let updated_at = v
+                        .get("time_entry")
+                        .and_then(|e| e.get("updated_at"))
+                        .and_then(Value::as_str)
+                        .ok_or("no `time_entry.updated_at` in the response")?;
+                    Ok((updated_at.to_owned(), server_now(&raw.headers)))
+                },
+            )
+            .await?;
+        if current != version {
+            return Err(ProviderError::Conflict {
+                reason: ConflictReason::Stale,
+                message: format!(
+                    "time entry {id} changed on the server (updated_at {current}) since it was \
+                     listed at {version}, within the server's 2 s if_updated_at tolerance: not \
+                     overwritten"
+                ),
+            });
+        }
+        Ok(now)
     }
 
     /// `task_id: null` is a no-op on the server; the only way to drop a task is to book the

@@ -492,6 +492,83 @@ async fn stale_updates_are_conflicts_but_fresh_ones_pass() {
     );
 }
 
+/// An entry created at `T0` on a frozen clock and listed half a second later (young).
+async fn listed_young(
+    sim: &SimServer,
+    a: &TimeTrackerAdapter,
+) -> (TimeEntry<RemoteId>, timeweave_contract::RemoteRecord) {
+    let (person, _, project) = seed(sim);
+    sim.freeze_clock(Utc.with_ymd_and_hms(2026, 3, 10, 7, 0, 0).unwrap());
+    let e = sample_entry(&person, Some(&project), 0, 60, "v1");
+    a.create(&Record::TimeEntry(e.clone()), "young-1")
+        .await
+        .unwrap();
+    sim.advance_clock(Duration::milliseconds(500));
+    let listed = list_all(a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    (e, listed.into_iter().next().unwrap())
+}
+
+/// Sample 46: the server takes an `if_updated_at` up to 2 s old, so a web edit made 1.5 s
+/// after the version timeweave listed would be overwritten by its update.
+#[tokio::test]
+async fn an_edit_within_the_servers_tolerance_is_not_overwritten() {
+    let (sim, a) = common::sim().await;
+    let (e, listed) = listed_young(&sim, &a).await;
+    sim.advance_clock(Duration::seconds(1));
+    let mut web = e.clone();
+    web.notes = Some("web edit".into());
+    assert!(sim.edit(&listed.id, &Record::TimeEntry(web)));
+    let mut mine = e;
+    mine.notes = Some("sync edit".into());
+    let target = UpdateTarget {
+        id: listed.id.clone(),
+        version: listed.version.clone(),
+    };
+    match a.update(&target, &Record::TimeEntry(mine)).await {
+        Err(ProviderError::Conflict {
+            reason: ConflictReason::Stale,
+            message,
+        }) => assert!(message.contains("tolerance"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.entry_json(n(&listed.id)).unwrap()["notes"], "web edit");
+}
+
+/// A young version nobody changed is written once the tolerance has passed; a version
+/// listed well after it is written without a look first.
+#[tokio::test]
+async fn young_versions_are_read_again_before_a_write_and_old_ones_are_not() {
+    let (sim, a) = common::sim().await;
+    let (e, listed) = listed_young(&sim, &a).await;
+    sim.advance_clock(Duration::seconds(2));
+    let mut mine = e.clone();
+    mine.notes = Some("sync edit".into());
+    let target = UpdateTarget {
+        id: listed.id.clone(),
+        version: listed.version.clone(),
+    };
+    let before = sim.requests_served();
+    let done = a.update(&target, &Record::TimeEntry(mine)).await.unwrap();
+    assert_eq!(
+        sim.requests_served() - before,
+        3,
+        "GET, GET after the tolerance, PATCH"
+    );
+    assert_eq!(entry(&done).notes.as_deref(), Some("sync edit"));
+    // Listed 10 s after its last change: one request, the PATCH.
+    sim.advance_clock(Duration::seconds(10));
+    let listed = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    let mut again = e;
+    again.notes = Some("second".into());
+    let target = UpdateTarget {
+        id: listed[0].id.clone(),
+        version: listed[0].version.clone(),
+    };
+    let before = sim.requests_served();
+    a.update(&target, &Record::TimeEntry(again)).await.unwrap();
+    assert_eq!(sim.requests_served() - before, 1);
+}
+
 #[tokio::test]
 async fn overlaps_are_per_entry_conflicts() {
     let (sim, a) = common::sim().await;
