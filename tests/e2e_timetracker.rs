@@ -1,6 +1,7 @@
 //! The engine between two TimeTracker simulators (defaults: a real v5.10 server on SQLite):
 //! what only a TimeTracker-to-TimeTracker sync meets, such as a task delete, which gives the
-//! task's entries a new `updated_at` on the server that receives it.
+//! task's entries a new `updated_at` on the server that receives it, and a token without
+//! admin rights, which lists none of the projects its user books on.
 
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::{self, Environment, PathOrigin};
@@ -162,4 +163,111 @@ async fn a_propagated_task_delete_completes_without_stale_versions() {
         .all(|r| matches!(r, Record::TimeEntry(e) if e.task.is_none())));
     let mut tx = env.engine.ledger().read().await.unwrap();
     assert_eq!(tx.count_open_conflicts(None).await.unwrap(), 0);
+}
+
+/// A token without admin rights lists only what its user created, yet its user books on an
+/// admin's project and client: a pull imports exactly that user's entries, with the project
+/// and the client they book on.
+#[tokio::test]
+async fn a_non_admin_token_imports_its_users_entries_with_their_references() {
+    let env = Env::new().await;
+    let source = &env.sims[0];
+    let bob = source.add_user("bob", Some("bob@example.com"), Some("Bob"), "user");
+    let bob_token = source.add_token(bob, &["read:*", "write:*"]);
+    let ada = source.add_person(&Person {
+        display_name: "Ada".into(),
+        email: Some("ada@example.com".into()),
+        username: Some("ada".into()),
+    });
+    let client = source.add_client(&Client {
+        name: "Acme".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
+    let project = source.add_project(&Project {
+        client: Some(client.clone()),
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    });
+    let bob = RemoteId::from(bob);
+    for d in 1..4 {
+        source.add_entry(&work_entry(
+            &bob,
+            Some(&project),
+            day(d) + Duration::hours(9),
+            50,
+            "bob",
+        ));
+        source.add_entry(&work_entry(
+            &ada,
+            Some(&project),
+            day(d) + Duration::hours(9),
+            50,
+            "ada",
+        ));
+    }
+    let mut direct = work_entry(&bob, None, day(5) + Duration::hours(9), 50, "bob, direct");
+    direct.client = Some(client);
+    source.add_entry(&direct);
+
+    let handle = bob_handle(&env, &bob_token);
+    let report = env
+        .engine
+        .run_cycle(
+            &handle,
+            CycleOptions {
+                to_completion: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.counts.skipped, 0, "nothing skipped");
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    assert_eq!(
+        tx.count_live(Kind::TimeEntry).await.unwrap(),
+        4,
+        "bob's four entries"
+    );
+    assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
+    assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
+    drop(tx);
+    // The next cycle confirms them by id and changes nothing.
+    let again = env
+        .engine
+        .run_cycle(
+            &handle,
+            CycleOptions {
+                to_completion: true,
+                dry_run: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
+    assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
+    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 4);
+}
+
+/// The source instance, read through `token` instead of the admin's, in pull mode.
+fn bob_handle(env: &Env, token: &str) -> ProviderHandle {
+    let sim = &env.sims[0];
+    let section =
+        timeweave::demo::simulator_section("bob", sim, "mode = \"pull\"\n", "per_second = 200");
+    let section = section.replace(&sim.admin_token(), token);
+    let dir = env._dir.path();
+    let path = dir.join("bob.toml");
+    let toml = format!(
+        "[ledger]\npath = {:?}\n{section}",
+        dir.join("ledger.db").display().to_string()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
+    timeweave::registry::build(&cfg.providers["bob"]).unwrap()
 }

@@ -22,6 +22,7 @@ use timeweave_http::{RawResponse, Repeat, Transport};
 
 use crate::errors::{malformed, map_error};
 use crate::mapping::{self, int_id, raw_id, typed, Zone};
+use crate::references::References;
 use crate::time::{parse_zone, write_local};
 use crate::tolerance::{server_now, unsafe_until, YoungVersions, TOLERANCE};
 use crate::wire;
@@ -77,6 +78,8 @@ pub struct TimeTrackerAdapter {
     users_listable: Mutex<Option<bool>>,
     /// Entries listed within the server's `if_updated_at` tolerance of their version.
     young: YoungVersions,
+    /// Projects and clients the token lists, and those only its entries show.
+    references: References,
 }
 
 /// Normalises the configured base URL to the API root (`…/api/v1`), accepting it with or
@@ -162,6 +165,7 @@ impl TimeTrackerAdapter {
             session: Mutex::new(None),
             users_listable: Mutex::new(None),
             young: YoungVersions::default(),
+            references: References::default(),
         })
     }
 
@@ -452,7 +456,10 @@ impl TimeTrackerAdapter {
                     _ => typed::<wire::Task>(item).map(|t| mapping::task(&t, zone)),
                 };
                 match mapped {
-                    Ok(r) => PageItem::Record(r),
+                    Ok(r) => {
+                        self.references.listed(&r);
+                        PageItem::Record(r)
+                    }
                     Err(reason) => invalid(kind, item, reason),
                 }
             })
@@ -472,8 +479,9 @@ impl TimeTrackerAdapter {
         user_id: Option<i64>,
         page: i64,
         seen: &BTreeSet<i64>,
-        zone: &Zone,
+        session: &Session,
     ) -> Result<(Page, Vec<i64>), ProviderError> {
+        let zone = &session.zone;
         let mut query = vec![
             ("include_active", "true".to_owned()),
             ("per_page", PAGE_SIZE.to_string()),
@@ -506,6 +514,7 @@ impl TimeTrackerAdapter {
             .await?;
         let mut ids = Vec::with_capacity(list.items.len());
         let mut items = Vec::with_capacity(list.items.len());
+        let mut derived = std::collections::HashSet::new();
         for item in &list.items {
             if let Some(id) = item.get("id").and_then(Value::as_i64) {
                 ids.push(id);
@@ -513,16 +522,24 @@ impl TimeTrackerAdapter {
                     continue; // shifted in from the previous page
                 }
             }
-            match typed::<wire::TimeEntry>(item).and_then(|e| mapping::entry(&e, zone)) {
-                Ok(r) => {
+            let wire_entry = typed::<wire::TimeEntry>(item);
+            match wire_entry.and_then(|e| mapping::entry(&e, zone).map(|r| (e, r))) {
+                Ok((e, r)) => {
                     self.note_listed(&r, now);
                     let keep = match (&r.record, window) {
                         (Record::TimeEntry(e), Some(w)) => w.contains(e.started_at),
                         _ => true,
                     };
-                    if keep {
-                        items.push(PageItem::Record(r));
+                    if !keep {
+                        continue;
                     }
+                    // A reference the token cannot list comes before the entry booked on it.
+                    let unlisted = (!session.admin)
+                        .then(|| self.references.unlisted_of(&e))
+                        .flatten()
+                        .filter(|u| derived.insert((u.kind(), u.id.clone())));
+                    items.extend(unlisted.map(PageItem::Record));
+                    items.push(PageItem::Record(r));
                 }
                 Err(reason) => items.push(invalid(Kind::TimeEntry, item, reason)),
             }
@@ -753,6 +770,56 @@ impl TimeTrackerAdapter {
         Ok(now)
     }
 
+    /// A project a token without admin rights cannot read (403): as its user's entries show
+    /// it (one of them, by `project_id`), else as they showed it earlier; the 403 when no
+    /// entry of the user books on it.
+    async fn unlisted_project(
+        &self,
+        id: i64,
+        forbidden: String,
+        session: &Session,
+    ) -> Result<Option<RemoteRecord>, ProviderError> {
+        let query = vec![
+            ("project_id", id.to_string()),
+            ("include_active", "true".to_owned()),
+            ("per_page", "1".to_owned()),
+        ];
+        let list = self
+            .list_raw(
+                "GET /time-entries (a project's name)",
+                "/time-entries",
+                "time_entries",
+                query,
+            )
+            .await?;
+        let from_entry = list
+            .items
+            .first()
+            .and_then(|item| typed::<wire::TimeEntry>(item).ok())
+            .filter(|e| e.user_id == session.me)
+            .and_then(|e| mapping::reference_of_entry(&e));
+        from_entry
+            .or_else(|| self.references.derived(Kind::Project, id))
+            .map(Some)
+            .ok_or(ProviderError::Forbidden {
+                message: format!(
+                    "{forbidden} (project {id}; no entry of this token's user books on it)"
+                ),
+            })
+    }
+
+    /// A token without admin rights cannot change a project it does not list (the server
+    /// answers as if it did not exist).
+    fn check_listed(&self, kind: Kind, id: i64, session: &Session) -> Result<(), ProviderError> {
+        if session.admin || self.references.is_listed(kind, id) {
+            return Ok(());
+        }
+        Err(ProviderError::unsupported(format!(
+            "changing {kind} {id} with this TimeTracker token: its user (not an admin) books \
+             time on it but cannot see it"
+        )))
+    }
+
     /// `task_id: null` is a no-op on the server; the only way to drop a task is to book the
     /// entry on the project's client (which clears project and task) and back on the project.
     async fn clear_entry_task(&self, e: wire::TimeEntry) -> Result<wire::TimeEntry, ProviderError> {
@@ -871,7 +938,7 @@ impl TimeTrackerAdapter {
         let mut seen = BTreeSet::new();
         loop {
             let (list, ids) = self
-                .list_entries(Some(window), user, page, &seen, &session.zone)
+                .list_entries(Some(window), user, page, &seen, session)
                 .await?;
             for item in &list.items {
                 let PageItem::Record(r) = item else { continue };
@@ -1061,11 +1128,11 @@ impl Provider for TimeTrackerAdapter {
                 "TimeTracker has no change feed (no updated_since filter); list by start window",
             )),
             (Kind::TimeEntry, ListScope::StartedIn(w)) => Ok(self
-                .list_entries(Some(w), None, page, &seen, &session.zone)
+                .list_entries(Some(w), None, page, &seen, &session)
                 .await?
                 .0),
             (Kind::TimeEntry, ListScope::All) => Ok(self
-                .list_entries(None, None, page, &seen, &session.zone)
+                .list_entries(None, None, page, &seen, &session)
                 .await?
                 .0),
             (Kind::Person, ListScope::All) => self.list_people(page).await,
@@ -1099,15 +1166,16 @@ impl Provider for TimeTrackerAdapter {
                 }
                 .await,
             ),
-            Kind::Project => gone(
-                async {
-                    let p = self.get_project(n).await?;
+            Kind::Project => match self.get_project(n).await {
+                Err(ProviderError::Forbidden { message }) if !session.admin => {
+                    self.unlisted_project(n, message, &session).await
+                }
+                other => gone(other.and_then(|p| {
                     mapping::project(&p)
                         .map(Some)
                         .map_err(ProviderError::malformed)
-                }
-                .await,
-            ),
+                })),
+            },
             Kind::Task => gone(
                 async {
                     #[derive(serde::Deserialize)]
@@ -1122,11 +1190,23 @@ impl Provider for TimeTrackerAdapter {
                 .await,
             ),
             // GET /clients/{id} is a 500 in v5.10.0 (spec §5): read the list instead.
-            Kind::Client => Ok(self
-                .all_of(Kind::Client)
-                .await?
-                .into_iter()
-                .find(|r| &r.id == id)),
+            Kind::Client => {
+                let listed = self.all_of(Kind::Client).await?;
+                match listed.into_iter().find(|r| &r.id == id) {
+                    Some(r) => Ok(Some(r)),
+                    None if session.admin => Ok(None),
+                    // Not listed to this token: absent or merely hidden from it.
+                    None => self
+                        .references
+                        .derived(Kind::Client, n)
+                        .map(Some)
+                        .ok_or_else(|| ProviderError::Forbidden {
+                            message: format!(
+                                "this TimeTracker token (not an admin) does not see client {n}"
+                            ),
+                        }),
+                }
+            }
             Kind::Person => {
                 let listable = self.users_listable.lock().ok().and_then(|g| *g);
                 if n == session.me || listable != Some(false) {
@@ -1238,6 +1318,7 @@ impl Provider for TimeTrackerAdapter {
                 self.update_entry(target, e, &session).await
             }
             Record::Project(p) => {
+                self.check_listed(Kind::Project, n, &session)?;
                 let client = p.client.as_ref().ok_or_else(|| {
                     ProviderError::unsupported("a TimeTracker project without a client")
                 })?;
@@ -1289,7 +1370,7 @@ impl Provider for TimeTrackerAdapter {
 
     async fn delete(&self, kind: Kind, id: &RemoteId) -> Result<(), ProviderError> {
         let n = Self::require_int(id, kind)?;
-        let _ = self.session().await?;
+        let session = self.session().await?;
         match kind {
             Kind::TimeEntry => {
                 self.delete_call("DELETE /time-entries/{id}", &format!("/time-entries/{n}"))
@@ -1300,6 +1381,7 @@ impl Provider for TimeTrackerAdapter {
                     .await
             }
             Kind::Project => {
+                self.check_listed(Kind::Project, n, &session)?;
                 self.delete_call("DELETE /projects/{id}", &format!("/projects/{n}"))
                     .await
             }

@@ -14,6 +14,7 @@ pub mod sim;
 pub mod errors;
 #[doc(hidden)]
 pub mod mapping;
+mod references;
 #[doc(hidden)]
 pub mod time;
 mod tolerance;

@@ -148,6 +148,42 @@ pub fn task(t: &wire::Task, zone: &Zone) -> RemoteRecord {
     }
 }
 
+/// The project or client an entry books on, as far as the entry tells: a token without
+/// admin rights lists only the projects and clients its user created, yet its entries may
+/// book on others (spec §1). Such a reference carries the id and the name the entry shows;
+/// a project's client is unknown (`None`), and its other fields are the server's defaults.
+pub fn reference_of_entry(e: &wire::TimeEntry) -> Option<RemoteRecord> {
+    let record = match (e.project_id, e.client_id) {
+        (Some(id), _) => (
+            id,
+            Record::Project(Project {
+                client: None,
+                name: non_empty(e.project.as_deref())?,
+                billable: true,
+                hourly_rate_cents: None,
+                archived: false,
+            }),
+        ),
+        (None, Some(id)) => (
+            id,
+            Record::Client(Client {
+                name: non_empty(e.client.as_deref())?,
+                email: None,
+                notes: None,
+                archived: false,
+            }),
+        ),
+        (None, None) => return None,
+    };
+    Some(RemoteRecord {
+        id: id_of(record.0),
+        modified_at: None,
+        version: None,
+        incarnation: None,
+        record: record.1.normalised(),
+    })
+}
+
 /// Splits the server's CSV tags into a set (trimmed, empties dropped).
 pub fn split_tags(csv: Option<&str>) -> BTreeSet<String> {
     csv.unwrap_or_default()

@@ -705,6 +705,89 @@ async fn non_admin_tokens_see_and_write_only_their_own() {
     .unwrap();
 }
 
+/// Every record a listing's pages carry, references of other kinds included, in order.
+async fn every_record(a: &TimeTrackerAdapter, kind: Kind) -> Vec<timeweave_contract::RemoteRecord> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let scope = ListScope::StartedIn(test_window());
+        let page = a.list_page(kind, scope, token).await.unwrap();
+        out.extend(page.items.into_iter().map(|i| match i {
+            PageItem::Record(r) => r,
+            PageItem::Invalid(bad) => panic!("{bad:?}"),
+        }));
+        match page.next {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+/// A token without admin rights lists no project or client an admin created (spec §1), yet
+/// its user books on them: its entry pages bring each such project and client, by id, with
+/// the name the entries show, before the entries; a lookup by id finds them too.
+#[tokio::test]
+async fn a_non_admin_token_brings_the_projects_and_clients_its_entries_book_on() {
+    let sim = SimServer::start(SimOptions::default()).await;
+    let (_, client, project) = seed(&sim);
+    let bob = sim.add_user("bob", Some("bob@example.com"), Some("Bob"), "user");
+    let token = sim.add_token(bob, &["read:*", "write:*"]);
+    let a = common::adapter(sim.settings_with_token(&token));
+    a.connect().await.unwrap();
+    let me = RemoteId::from(bob);
+    sim.add_entry(&sample_entry(&me, Some(&project), 0, 30, "on the project"));
+    let mut direct = sample_entry(&me, None, 60, 30, "on the client");
+    direct.client = Some(client.clone());
+    sim.add_entry(&direct);
+    assert!(list_all(&a, Kind::Project, ListScope::All).await.is_empty());
+    assert!(list_all(&a, Kind::Client, ListScope::All).await.is_empty());
+    let listed = every_record(&a, Kind::TimeEntry).await;
+    let kinds: Vec<Kind> = listed.iter().map(|r| r.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::Client,
+            Kind::TimeEntry,
+            Kind::Project,
+            Kind::TimeEntry
+        ],
+        "each reference before its entry (newest entry first)"
+    );
+    let by_kind = |k: Kind| listed.iter().find(|r| r.kind() == k).unwrap();
+    assert_eq!(by_kind(Kind::Project).id, project);
+    match &by_kind(Kind::Project).record {
+        Record::Project(p) => assert_eq!((p.name.as_str(), p.client.as_ref()), ("Website", None)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(by_kind(Kind::Client).id, client);
+    // Confirming they still exist works by id (GET /projects/{id} is a 403 for this token).
+    let p = a.get(Kind::Project, &project).await.unwrap().unwrap();
+    assert_eq!(p.id, project);
+    let c = a.get(Kind::Client, &client).await.unwrap().unwrap();
+    assert_eq!(c.id, client);
+    // But they are not this token's to change.
+    let rename = match p.record {
+        Record::Project(mut p) => {
+            p.name = "Renamed".into();
+            p.client = Some(client.clone());
+            Record::Project(p)
+        }
+        other => panic!("{other:?}"),
+    };
+    let target = UpdateTarget {
+        id: project.clone(),
+        version: None,
+    };
+    assert!(matches!(
+        a.update(&target, &rename).await,
+        Err(ProviderError::Unsupported { .. })
+    ));
+    // An admin token lists them as they are and derives nothing.
+    let admin = common::adapter(sim.settings());
+    let listed = every_record(&admin, Kind::TimeEntry).await;
+    assert!(listed.iter().all(|r| r.kind() == Kind::TimeEntry));
+}
+
 #[tokio::test]
 async fn an_rbac_admin_sees_and_writes_everyones_entries() {
     let sim = SimServer::start(SimOptions::default()).await;
