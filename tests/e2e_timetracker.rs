@@ -271,3 +271,90 @@ fn bob_handle(env: &Env, token: &str) -> ProviderHandle {
     let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
     timeweave::registry::build(&cfg.providers["bob"]).unwrap()
 }
+
+/// A running timer cannot be created through the API: the target records why, once, and
+/// gets the entry when the timer stops. A stopped timer a few seconds long, with
+/// fractional-second times, goes like any entry.
+#[tokio::test]
+async fn a_running_timer_waits_with_its_reason_and_goes_when_stopped() {
+    let env = Env::new().await;
+    let people: Vec<RemoteId> = env
+        .sims
+        .iter()
+        .map(|sim| {
+            sim.add_person(&Person {
+                display_name: "Ada Lovelace".into(),
+                email: Some("ada@example.com".into()),
+                username: Some("ada".into()),
+            })
+        })
+        .collect();
+    let source = &env.sims[0];
+    let client = source.add_client(&Client {
+        name: "Acme".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
+    let project = source.add_project(&Project {
+        client: Some(client),
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    });
+    let started = day(1) + Duration::hours(9) + Duration::microseconds(939_315);
+    let mut timer = work_entry(&people[0], Some(&project), started, 1, "timer run");
+    timer.ended_at = None;
+    timer.duration_seconds = None;
+    let running = source.add_entry(&timer);
+    let short_start = day(2) + Duration::hours(9) + Duration::microseconds(250_000);
+    let mut short = work_entry(&people[0], Some(&project), short_start, 1, "short timer");
+    short.ended_at = Some(short_start + Duration::milliseconds(3_400));
+    short.duration_seconds = Some(3);
+    source.add_entry(&short);
+
+    let mut skipped = Vec::new();
+    for _ in 0..2 {
+        for i in 0..2 {
+            let r = env.cycle(i).await;
+            assert!(r.errors.is_empty(), "{}: {:?}", r.provider, r.errors);
+            skipped.push(r.counts.skipped);
+        }
+    }
+    assert_eq!(skipped, [0, 1, 0, 0], "reported once, by the target");
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("target")).await.unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].reason.contains("running"), "{}", issues[0].reason);
+    drop(tx);
+    let window = timeweave_contract::Window::new(day(30), day(-1));
+    let notes_of = |records: Vec<Record<RemoteId>>| -> Vec<String> {
+        let mut v: Vec<String> = records
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::TimeEntry(e) => e.notes,
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let on_target = env
+        .listed(1, Kind::TimeEntry, ListScope::StartedIn(window))
+        .await;
+    assert_eq!(notes_of(on_target), ["short timer"]);
+
+    // The timer stops, 3.4 s after it started.
+    timer.ended_at = Some(started + Duration::milliseconds(3_400));
+    assert!(source.edit(&running, &Record::TimeEntry(timer)));
+    env.clean_round().await;
+    env.clean_round().await;
+    let on_target = env
+        .listed(1, Kind::TimeEntry, ListScope::StartedIn(window))
+        .await;
+    assert_eq!(notes_of(on_target), ["short timer", "timer run"]);
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    assert!(tx.issues(Some("target")).await.unwrap().is_empty());
+    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 2);
+}
