@@ -82,6 +82,17 @@ impl Env {
         }
     }
 
+    /// The id and record of the task named `name` on instance `i`.
+    async fn task_named(&self, i: usize, name: &str) -> (RemoteId, Record<RemoteId>) {
+        let provider = self.handles[i].provider.as_ref();
+        list_all(provider, Kind::Task, ListScope::All)
+            .await
+            .into_iter()
+            .find(|r| matches!(&r.record, Record::Task(t) if t.name == name))
+            .map(|r| (r.id, r.record))
+            .unwrap()
+    }
+
     async fn listed(&self, i: usize, kind: Kind, scope: ListScope) -> Vec<Record<RemoteId>> {
         let provider = self.handles[i].provider.as_ref();
         let records = list_all(provider, kind, scope).await;
@@ -357,4 +368,79 @@ async fn a_running_timer_waits_with_its_reason_and_goes_when_stopped() {
     let mut tx = env.engine.ledger().read().await.unwrap();
     assert!(tx.issues(Some("target")).await.unwrap().is_empty());
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 2);
+}
+
+/// A task's status and a client's e-mail travel to the other server; the client's
+/// description (which API v1 cannot write, declared read-only) stays behind without being
+/// sent again; a status reopened on the target travels back.
+#[tokio::test]
+async fn task_status_and_client_details_travel_and_settle() {
+    let env = Env::new().await;
+    let source = &env.sims[0];
+    let client = source.add_client(&Client {
+        name: "Acme".into(),
+        email: Some("billing@acme.example".into()),
+        notes: Some("Net 30".into()),
+        archived: false,
+    });
+    let project = source.add_project(&Project {
+        client: Some(client),
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    });
+    for (name, archived) in [("Done", true), ("Open", false)] {
+        source.add_task(&Task {
+            project: project.clone(),
+            name: name.into(),
+            archived,
+        });
+    }
+    env.clean_round().await;
+    env.clean_round().await;
+    let clients = env.listed(1, Kind::Client, ListScope::All).await;
+    match clients.as_slice() {
+        [Record::Client(c)] => {
+            assert_eq!(c.email.as_deref(), Some("billing@acme.example"));
+            assert_eq!(c.notes, None, "API v1 cannot set a client's description");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut tasks: Vec<(String, bool)> = env
+        .listed(1, Kind::Task, ListScope::All)
+        .await
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Task(t) => Some((t.name, t.archived)),
+            _ => None,
+        })
+        .collect();
+    tasks.sort();
+    assert_eq!(
+        tasks,
+        [("Done".to_owned(), true), ("Open".to_owned(), false)]
+    );
+    // Nothing re-diffs: a further round sends nothing anywhere.
+    for i in 0..2 {
+        let r = env.cycle(i).await;
+        assert_eq!(
+            (r.counts.pushed, r.counts.updated),
+            (0, 0),
+            "{}",
+            r.provider
+        );
+    }
+    // Reopened on the target, the task reopens on the source.
+    let (done, reopened) = env.task_named(1, "Done").await;
+    let Record::Task(mut reopened) = reopened else {
+        unreachable!()
+    };
+    reopened.archived = false;
+    assert!(env.sims[1].edit(&done, &Record::Task(reopened)));
+    env.clean_round().await;
+    env.clean_round().await;
+    let (done, _) = env.task_named(0, "Done").await;
+    let n: i64 = done.as_str().parse().unwrap();
+    assert_eq!(source.task_json(n).unwrap()["status"], "todo");
 }
