@@ -113,3 +113,34 @@ impl Default for SimOptions {
         }
     }
 }
+
+impl SimOptions {
+    /// The least helpful server the evidence allows: every observed quirk and bug on, the
+    /// real quotas enforced, ids reused (SQLite), aware times losing their offset, task
+    /// deletes bumping entries, the 2 s `if_updated_at` tolerance. Spelled out rather than
+    /// `default()`, so a default made friendlier later does not weaken the conformance runs.
+    pub fn strictest() -> Self {
+        SimOptions {
+            setup_required: false,
+            rate_limit_per_minute: 100,
+            rate_limit_per_hour: 1000,
+            rate_limiting: true,
+            bug_task_id_on_create: true,
+            bug_client_get_500: true,
+            bug_task_due_date_sqlite: true,
+            bug_aware_if_updated_at_500: true,
+            bug_end_time_defaults_to_start: true,
+            bug_billable_filter: true,
+            bug_task_paginator: true,
+            null_is_noop: true,
+            reject_overlaps: true,
+            aware_body_times: AwareBodyTimes::DropOffset,
+            if_updated_at_tolerance_ms: 2000,
+            sqlite_id_reuse: true,
+            task_delete_bumps_entries: true,
+            single_active_timer: true,
+            per_page_cap: 100,
+            ..SimOptions::default()
+        }
+    }
+}
