@@ -100,6 +100,38 @@ impl Env {
     }
 }
 
+/// Ada, on both servers (matched by e-mail): her id on each.
+fn seed_ada(env: &Env) -> Vec<RemoteId> {
+    env.sims
+        .iter()
+        .map(|sim| {
+            sim.add_person(&Person {
+                display_name: "Ada Lovelace".into(),
+                email: Some("ada@example.com".into()),
+                username: Some("ada".into()),
+            })
+        })
+        .collect()
+}
+
+/// A client `Acme` (with `email` and `notes`) and its project `Website` on `sim`.
+fn seed_project(sim: &SimServer, email: Option<&str>, notes: Option<&str>) -> (RemoteId, RemoteId) {
+    let client = sim.add_client(&Client {
+        name: "Acme".into(),
+        email: email.map(str::to_owned),
+        notes: notes.map(str::to_owned),
+        archived: false,
+    });
+    let project = sim.add_project(&Project {
+        client: Some(client.clone()),
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    });
+    (client, project)
+}
+
 fn day(days_ago: i64) -> chrono::DateTime<Utc> {
     (Utc::now() - Duration::days(days_ago))
         .duration_trunc(Duration::days(1))
@@ -110,31 +142,9 @@ fn day(days_ago: i64) -> chrono::DateTime<Utc> {
 async fn a_propagated_task_delete_completes_without_stale_versions() {
     let env = Env::new().await;
     let source = &env.sims[0];
-    let people: Vec<RemoteId> = env
-        .sims
-        .iter()
-        .map(|sim| {
-            sim.add_person(&Person {
-                display_name: "Ada Lovelace".into(),
-                email: Some("ada@example.com".into()),
-                username: Some("ada".into()),
-            })
-        })
-        .collect();
+    let people = seed_ada(&env);
     let ada = people[0].clone();
-    let client = source.add_client(&Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = source.add_project(&Project {
-        client: Some(client),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
+    let (_, project) = seed_project(source, None, None);
     let task = source.add_task(&Task {
         project: project.clone(),
         name: "Design".into(),
@@ -190,19 +200,7 @@ async fn a_non_admin_token_imports_its_users_entries_with_their_references() {
         email: Some("ada@example.com".into()),
         username: Some("ada".into()),
     });
-    let client = source.add_client(&Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = source.add_project(&Project {
-        client: Some(client.clone()),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
+    let (client, project) = seed_project(source, None, None);
     let bob = RemoteId::from(bob);
     for d in 1..4 {
         source.add_entry(&work_entry(
@@ -289,31 +287,9 @@ fn bob_handle(env: &Env, token: &str) -> ProviderHandle {
 #[tokio::test]
 async fn a_running_timer_waits_with_its_reason_and_goes_when_stopped() {
     let env = Env::new().await;
-    let people: Vec<RemoteId> = env
-        .sims
-        .iter()
-        .map(|sim| {
-            sim.add_person(&Person {
-                display_name: "Ada Lovelace".into(),
-                email: Some("ada@example.com".into()),
-                username: Some("ada".into()),
-            })
-        })
-        .collect();
+    let people = seed_ada(&env);
     let source = &env.sims[0];
-    let client = source.add_client(&Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = source.add_project(&Project {
-        client: Some(client),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
+    let (_, project) = seed_project(source, None, None);
     let started = day(1) + Duration::hours(9) + Duration::microseconds(939_315);
     let mut timer = work_entry(&people[0], Some(&project), started, 1, "timer run");
     timer.ended_at = None;
@@ -377,19 +353,7 @@ async fn a_running_timer_waits_with_its_reason_and_goes_when_stopped() {
 async fn task_status_and_client_details_travel_and_settle() {
     let env = Env::new().await;
     let source = &env.sims[0];
-    let client = source.add_client(&Client {
-        name: "Acme".into(),
-        email: Some("billing@acme.example".into()),
-        notes: Some("Net 30".into()),
-        archived: false,
-    });
-    let project = source.add_project(&Project {
-        client: Some(client),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
+    let (_, project) = seed_project(source, Some("billing@acme.example"), Some("Net 30"));
     for (name, archived) in [("Done", true), ("Open", false)] {
         source.add_task(&Task {
             project: project.clone(),

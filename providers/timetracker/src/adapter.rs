@@ -220,35 +220,27 @@ impl TimeTrackerAdapter {
         request: Request<'_>,
         parse: impl Fn(&RawResponse) -> Result<T, String>,
     ) -> Result<T, ProviderError> {
-        let Request {
-            method,
-            path,
-            query,
-            body,
-            idempotency_key,
-            repeat,
-            auth,
-        } = request;
-        let url = self.url(path);
+        let url = self.url(request.path);
         let token = self.settings.api_token.clone();
+        let r = &request;
         self.transport
             .execute(
                 what,
-                repeat,
+                r.repeat,
                 |client| {
                     let mut rb = client
-                        .request(method.clone(), &url)
+                        .request(r.method.clone(), &url)
                         .header(reqwest::header::ACCEPT, "application/json");
-                    if !query.is_empty() {
-                        rb = rb.query(query);
+                    if !r.query.is_empty() {
+                        rb = rb.query(r.query);
                     }
-                    if auth {
+                    if r.auth {
                         rb = rb.bearer_auth(token.expose());
                     }
-                    if let Some(k) = idempotency_key {
+                    if let Some(k) = r.idempotency_key {
                         rb = rb.header("Idempotency-Key", k);
                     }
-                    if let Some(b) = &body {
+                    if let Some(b) = &r.body {
                         rb = rb.json(b);
                     }
                     rb

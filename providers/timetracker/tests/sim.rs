@@ -414,6 +414,17 @@ async fn list_paging_rules() {
     assert_eq!(b["projects"][0]["status"], "archived");
 }
 
+/// A project (through `seed_project`) with a task `T`, created by the admin: their ids.
+async fn project_with_task(sim: &SimServer) -> (i64, i64) {
+    let admin = sim.admin_token();
+    let p = seed_project(sim, &admin).await;
+    let a = bearer(&admin);
+    let body = json!({"name": "T", "project_id": p});
+    let auth = Some(("Authorization", a.as_str()));
+    let (_, _, t) = call(sim, "POST", "/tasks", auth, Some(body)).await;
+    (p, t["task"]["id"].as_i64().unwrap())
+}
+
 #[tokio::test]
 async fn sqlite_reuses_ids_postgres_does_not() {
     for (reuse, expect_same) in [(true, true), (false, false)] {
@@ -422,19 +433,9 @@ async fn sqlite_reuses_ids_postgres_does_not() {
             ..SimOptions::default()
         })
         .await;
-        let admin = sim.admin_token();
-        let a = bearer(&admin);
+        let a = bearer(&sim.admin_token());
         let auth = Some(("Authorization", a.as_str()));
-        let p = seed_project(&sim, &admin).await;
-        let (_, _, t) = call(
-            &sim,
-            "POST",
-            "/tasks",
-            auth,
-            Some(json!({"name": "T", "project_id": p})),
-        )
-        .await;
-        let id = t["task"]["id"].clone();
+        let (p, id) = project_with_task(&sim).await;
         call(&sim, "DELETE", &format!("/tasks/{id}"), auth, None).await;
         let (_, _, t2) = call(
             &sim,
@@ -531,19 +532,9 @@ async fn a_task_delete_bumps_its_entries_unless_switched_off() {
         })
         .await;
         sim.freeze_clock(Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap());
-        let admin = sim.admin_token();
-        let a = bearer(&admin);
+        let a = bearer(&sim.admin_token());
         let auth = Some(("Authorization", a.as_str()));
-        let p = seed_project(&sim, &admin).await;
-        let (_, _, t) = call(
-            &sim,
-            "POST",
-            "/tasks",
-            auth,
-            Some(json!({"name": "T", "project_id": p})),
-        )
-        .await;
-        let task = t["task"]["id"].as_i64().unwrap();
+        let (p, task) = project_with_task(&sim).await;
         let (_, _, e) = call(&sim, "POST", "/time-entries", auth, Some(json!({"project_id": p, "start_time": "2026-05-01T09:00:00", "end_time": "2026-05-01T10:00:00"}))).await;
         let path = format!("/time-entries/{}", e["time_entry"]["id"]);
         let (_, _, e) = call(&sim, "PATCH", &path, auth, Some(json!({"task_id": task}))).await;
