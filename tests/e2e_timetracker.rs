@@ -59,14 +59,16 @@ impl Env {
     }
 
     async fn cycle(&self, i: usize) -> CycleReport {
+        self.cycle_of(&self.handles[i]).await
+    }
+
+    /// One complete cycle of an instance on this ledger.
+    async fn cycle_of(&self, handle: &ProviderHandle) -> CycleReport {
         let options = CycleOptions {
             to_completion: true,
             dry_run: false,
         };
-        self.engine
-            .run_cycle(&self.handles[i], options)
-            .await
-            .unwrap()
+        self.engine.run_cycle(handle, options).await.unwrap()
     }
 
     /// A round over both instances; every cycle must be clean. The servers' clocks move
@@ -223,17 +225,7 @@ async fn a_non_admin_token_imports_its_users_entries_with_their_references() {
     source.add_entry(&direct);
 
     let handle = bob_handle(&env, &bob_token);
-    let report = env
-        .engine
-        .run_cycle(
-            &handle,
-            CycleOptions {
-                to_completion: true,
-                dry_run: false,
-            },
-        )
-        .await
-        .unwrap();
+    let report = env.cycle_of(&handle).await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.counts.skipped, 0, "nothing skipped");
     let mut tx = env.engine.ledger().read().await.unwrap();
@@ -246,17 +238,7 @@ async fn a_non_admin_token_imports_its_users_entries_with_their_references() {
     assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
     drop(tx);
     // The next cycle confirms them by id and changes nothing.
-    let again = env
-        .engine
-        .run_cycle(
-            &handle,
-            CycleOptions {
-                to_completion: true,
-                dry_run: false,
-            },
-        )
-        .await
-        .unwrap();
+    let again = env.cycle_of(&handle).await;
     assert!(again.errors.is_empty(), "{:?}", again.errors);
     let mut tx = env.engine.ledger().read().await.unwrap();
     assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
