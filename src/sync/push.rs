@@ -54,6 +54,38 @@ async fn write_to(provider: &dyn Provider, p: &Prepared) -> Result<RemoteRecord,
     }
 }
 
+/// Which records of a kind a pass of `push_all` sends.
+#[derive(Clone, Copy)]
+enum Pass {
+    Live,
+    Deleted,
+    All,
+}
+
+impl Pass {
+    fn takes(self, rec: &StoredRecord) -> bool {
+        match self {
+            Pass::Live => rec.is_live(),
+            Pass::Deleted => !rec.is_live(),
+            Pass::All => true,
+        }
+    }
+}
+
+/// The order of `push_all`. A reference is deleted after the entries: an entry moved off a
+/// deleted task is updated while its version still holds (TimeTracker gives a deleted task's
+/// entries a new `updated_at`, which would make every such update stale), and a provider
+/// that keeps a project with entries finds them gone first.
+const PASSES: [(Kind, Pass); 7] = [
+    (Kind::Client, Pass::Live),
+    (Kind::Project, Pass::Live),
+    (Kind::Task, Pass::Live),
+    (Kind::TimeEntry, Pass::All),
+    (Kind::Task, Pass::Deleted),
+    (Kind::Project, Pass::Deleted),
+    (Kind::Client, Pass::Deleted),
+];
+
 /// Records read per push-scan query.
 const PUSH_BATCH: i64 = 200;
 
@@ -127,11 +159,12 @@ impl Cycle<'_> {
         Ok(())
     }
 
-    /// Sends every pending ledger change to the provider, references first.
+    /// Sends every pending ledger change to the provider: references first, then entries,
+    /// then deletes of references (dependants first).
     pub(crate) async fn push_all(&mut self) -> Result<(), Abort> {
         // People are never pushed: they are matched by e-mail (or `[people]`), and an entry
         // of a person a provider does not know waits, with the reason on record.
-        for kind in [Kind::Client, Kind::Project, Kind::Task, Kind::TimeEntry] {
+        for (kind, pass) in PASSES {
             let mut after: Option<(
                 chrono::DateTime<chrono::Utc>,
                 timeweave_contract::CanonicalId,
@@ -156,6 +189,9 @@ impl Cycle<'_> {
                 for (rec, link) in batch {
                     if self.stop.is_stopped() {
                         break;
+                    }
+                    if !pass.takes(&rec) {
+                        continue;
                     }
                     self.report_progress("pushing");
                     if let Err(abort) = self.push_one(rec, link, &mut ready).await {

@@ -1,23 +1,21 @@
-//! The per-instance rate limiter: one governor GCRA cell per quota (e.g. 100/min and
+//! The per-instance rate limiter: a log of recent grants per quota (e.g. 100/min and
 //! 1000/h), all of which must admit a request before it is sent, plus an adaptive brake
 //! that a 429 pulls: a pause for `Retry-After`, then a slower pace (×1.5 per 429, at most
 //! ×4) for two minutes, so a provider that throttles harder than configured is respected
 //! without crawling long after it recovered.
 //!
-//! Quotas are turned into GCRA cells with a burst of one and a period of `per / (n - 1)`
-//! (for n ≥ 10): evenly spaced requests, and never more than n in any window of length
-//! `per`, whether the provider counts in fixed (TimeTracker) or rolling (TimeTrack) windows.
-//! The clock is tokio's, so tests can run the limiter on a paused clock.
+//! A quota admits a request while fewer than its capacity were granted within its window
+//! (plus a margin): each quota's whole burst is used at once (TimeTracker's 100/min and
+//! 1000/h send 99 requests in the first second, not one per 3.6 s), and no window of
+//! length `per` ever holds more than the provider's count, whether it counts in fixed
+//! (TimeTracker) or rolling (TimeTrack) windows. The capacity keeps one request of slack
+//! (for n ≥ 10) and the window a margin of `per / 60` (at most 1 s): clock skew and network
+//! jitter at window edges stay within the quota. The clock is tokio's, so tests run the
+//! limiter on a paused clock.
 
-use std::num::NonZeroU32;
-use std::ops::Add;
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use governor::clock::{Clock, Reference};
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::RateLimiter;
 use tokio::time::Instant;
 
 /// At most `requests` requests in any window of length `per`.
@@ -47,49 +45,62 @@ impl Quota {
         }
     }
 
-    /// The spacing between requests this quota enforces. One request of slack below the
-    /// provider's count (for n ≥ 10) absorbs clock skew and network jitter at window edges.
-    pub fn period(&self) -> Duration {
+    /// The requests admitted per window: one of slack below the provider's count (for
+    /// n ≥ 10), which absorbs clock skew and network jitter at window edges.
+    pub fn capacity(&self) -> u32 {
         let n = self.requests.max(1);
-        let admitted = if n >= 10 { n - 1 } else { n };
-        self.per / admitted
+        if n >= 10 {
+            n - 1
+        } else {
+            n
+        }
+    }
+
+    /// The average spacing of requests this quota allows over a long run (the unit the
+    /// brake scales, and what cycle budgets are computed from).
+    pub fn period(&self) -> Duration {
+        self.per / self.capacity()
+    }
+
+    /// The window grants are counted in: `per` plus a margin for jitter.
+    fn window(&self) -> Duration {
+        self.per + (self.per / 60).min(Duration::from_secs(1))
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct TokioInstant(Instant);
-
-impl Add<Nanos> for TokioInstant {
-    type Output = Self;
-    fn add(self, other: Nanos) -> Self {
-        TokioInstant(self.0 + Duration::from(other))
-    }
+/// The recent grants of one quota, oldest first (at most its capacity).
+#[derive(Debug)]
+struct Log {
+    quota: Quota,
+    grants: VecDeque<Instant>,
 }
 
-impl Reference for TokioInstant {
-    fn duration_since(&self, earlier: Self) -> Nanos {
-        Nanos::from(self.0.saturating_duration_since(earlier.0))
+impl Log {
+    fn new(quota: Quota) -> Self {
+        Log {
+            quota,
+            grants: VecDeque::new(),
+        }
     }
-    fn saturating_sub(&self, duration: Nanos) -> Self {
-        TokioInstant(
-            self.0
-                .checked_sub(Duration::from(duration))
-                .unwrap_or(self.0),
-        )
+
+    /// The earliest moment this quota admits one more request.
+    fn admits_at(&self, now: Instant) -> Instant {
+        if self.grants.len() < self.quota.capacity() as usize {
+            return now;
+        }
+        match self.grants.front() {
+            Some(oldest) => (*oldest + self.quota.window()).max(now),
+            None => now,
+        }
+    }
+
+    fn grant(&mut self, at: Instant) {
+        self.grants.push_back(at);
+        while self.grants.len() > self.quota.capacity() as usize {
+            self.grants.pop_front();
+        }
     }
 }
-
-#[derive(Clone, Copy, Debug, Default)]
-struct TokioClock;
-
-impl Clock for TokioClock {
-    type Instant = TokioInstant;
-    fn now(&self) -> TokioInstant {
-        TokioInstant(Instant::now())
-    }
-}
-
-type Cell = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
 
 /// How long the brake stays on after the last 429.
 const BRAKE_HOLD: Duration = Duration::from_secs(120);
@@ -108,14 +119,21 @@ struct Brake {
     last_grant: Option<Instant>,
 }
 
+/// What `acquire` updates, under one lock: the grant logs and the brake.
+#[derive(Debug)]
+struct State {
+    /// Slowest quota first, so the binding one is asked first.
+    logs: Vec<Log>,
+    brake: Brake,
+}
+
 /// All quotas of one provider instance, shared by every request of that instance.
 pub struct Limiter {
-    /// Slowest quota first, so the binding one is asked first.
-    cells: Vec<(Quota, Cell)>,
+    quotas: Vec<Quota>,
     /// The spacing of the slowest quota (or 1 s with none), the unit the brake scales.
     base_spacing: Duration,
     /// Requests are admitted one at a time, so admission order is send order.
-    brake: tokio::sync::Mutex<Brake>,
+    state: tokio::sync::Mutex<State>,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -134,35 +152,29 @@ impl Limiter {
             .first()
             .map(Quota::period)
             .unwrap_or(Duration::from_secs(1));
-        let cells = quotas
-            .into_iter()
-            .map(|q| {
-                let period = q.period().max(Duration::from_nanos(1));
-                let gq = governor::Quota::with_period(period)
-                    .expect("period is positive")
-                    .allow_burst(NonZeroU32::MIN);
-                (q, RateLimiter::direct_with_clock(gq, TokioClock))
-            })
-            .collect();
         Limiter {
-            cells,
             base_spacing,
-            brake: tokio::sync::Mutex::new(Brake {
-                factor: 1.0,
-                ..Brake::default()
+            state: tokio::sync::Mutex::new(State {
+                logs: quotas.iter().copied().map(Log::new).collect(),
+                brake: Brake {
+                    factor: 1.0,
+                    ..Brake::default()
+                },
             }),
+            quotas,
         }
     }
 
     pub fn quotas(&self) -> Vec<Quota> {
-        self.cells.iter().map(|(q, _)| *q).collect()
+        self.quotas.clone()
     }
 
     /// Waits until every quota (and the brake) admits one more request, and takes it.
     pub async fn acquire(&self) {
-        let mut brake = self.brake.lock().await;
+        let mut state = self.state.lock().await;
         loop {
             let now = Instant::now();
+            let brake = &mut state.brake;
             if let Some(p) = brake.paused_until {
                 if p > now {
                     tokio::time::sleep_until(p).await;
@@ -183,22 +195,22 @@ impl Limiter {
                     }
                 }
             }
-            // Every cell must admit at the same moment; a refusal sends us back to the
-            // start after the wait (cells that admitted count a request never sent, which
-            // only ever errs on the slow side).
-            let mut wait = None;
-            for (_, cell) in &self.cells {
-                if let Err(not_until) = cell.check() {
-                    wait = Some(not_until.wait_time_from(TokioClock.now()));
-                    break;
-                }
+            let admitted = state
+                .logs
+                .iter()
+                .map(|log| log.admits_at(now))
+                .max()
+                .unwrap_or(now);
+            if admitted > now {
+                tokio::time::sleep_until(admitted).await;
+                continue;
             }
-            match wait {
-                Some(w) => tokio::time::sleep(w).await,
-                None => break,
+            for log in &mut state.logs {
+                log.grant(now);
             }
+            state.brake.last_grant = Some(now);
+            return;
         }
-        brake.last_grant = Some(Instant::now());
     }
 
     /// The provider answered 429: pause everyone for `retry_after` (or a few seconds), then
@@ -207,7 +219,8 @@ impl Limiter {
         // try_lock: acquire() holds the lock while it waits; the brake is then updated by
         // the next 429 instead of blocking the response path here.
         let now = Instant::now();
-        if let Ok(mut brake) = self.brake.try_lock() {
+        if let Ok(mut state) = self.state.try_lock() {
+            let brake = &mut state.brake;
             brake.paused_until = Some(now + retry_after.unwrap_or(DEFAULT_PAUSE));
             brake.factor = (brake.factor * BRAKE_STEP).clamp(BRAKE_STEP, BRAKE_MAX_FACTOR);
             brake.until = Some(now + BRAKE_HOLD);
@@ -216,7 +229,7 @@ impl Limiter {
 
     /// The current brake factor (1 = normal pace), for metrics and tests.
     pub async fn brake_factor(&self) -> f64 {
-        self.brake.lock().await.factor
+        self.state.lock().await.brake.factor
     }
 }
 
@@ -258,13 +271,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn every_quota_applies() {
+    async fn every_quota_applies_over_every_window() {
+        // TimeTracker's defaults, for long enough to meet the hourly quota twice.
         let limiter = Limiter::new(&[Quota::per_minute(100), Quota::per_hour(1000)]);
-        let times = grant_times(&limiter, 300).await;
+        let times = grant_times(&limiter, 2500).await;
         assert!(max_in_any_window(&times, Duration::from_secs(60)) <= 100);
         assert!(max_in_any_window(&times, Duration::from_secs(3600)) <= 1000);
-        // The hourly quota binds: about 3.6 s apart.
-        assert!(times[1] - times[0] >= Duration::from_millis(3600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_quota_burst_is_used_from_the_first_request() {
+        let limiter = Limiter::new(&[Quota::per_minute(100), Quota::per_hour(1000)]);
+        let start = Instant::now();
+        let times = grant_times(&limiter, 1000).await;
+        // 99 at once (one of slack), not one per 3.6 s as the hourly average would space them.
+        assert!(times[..99].iter().all(|t| *t == start));
+        assert!(times[99] > start);
+        // The next minute's 99 follow once the first minute (and its margin) has passed.
+        assert!(
+            times[99] - start <= Duration::from_secs(62),
+            "{:?}",
+            times[99] - start
+        );
+        // The hourly quota then binds: 999 within the first ~10 minutes, the 1000th an hour on.
+        assert!(times[998] - start < Duration::from_secs(11 * 60));
+        assert!(times[999] - start >= Duration::from_secs(3600));
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -15,15 +15,17 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
-    Capabilities, Field, InvalidRecord, Kind, KindSupport, ListScope, Page, PageItem, PageToken,
-    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, TimeEntry, UpdateTarget,
-    Window, WriteOp,
+    Capabilities, ConflictReason, Field, InvalidRecord, Kind, KindSupport, ListScope, Page,
+    PageItem, PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord,
+    TimeEntry, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{RawResponse, Repeat, Transport};
 
 use crate::errors::{malformed, map_error};
 use crate::mapping::{self, int_id, raw_id, typed, Zone};
+use crate::references::References;
 use crate::time::{parse_zone, write_local};
+use crate::tolerance::{server_now, unsafe_until, YoungVersions, TOLERANCE};
 use crate::wire;
 use crate::{Settings, KIND};
 
@@ -32,6 +34,32 @@ pub const PAGE_SIZE: i64 = 100;
 /// The longest `Idempotency-Key` the server honours; longer keys are silently ignored, so
 /// the adapter hashes them down.
 const MAX_IDEMPOTENCY_KEY: usize = 128;
+
+/// One request of `call_raw`.
+struct Request<'a> {
+    method: Method,
+    path: &'a str,
+    query: &'a [(&'a str, String)],
+    body: Option<Value>,
+    idempotency_key: Option<&'a str>,
+    repeat: Repeat,
+    auth: bool,
+}
+
+impl<'a> Request<'a> {
+    /// A GET with the token, safe to repeat.
+    fn get(path: &'a str, query: &'a [(&'a str, String)]) -> Self {
+        Request {
+            method: Method::GET,
+            path,
+            query,
+            body: None,
+            idempotency_key: None,
+            repeat: Repeat::Safe,
+            auth: true,
+        }
+    }
+}
 
 /// What `connect` learned, used by every later call.
 #[derive(Clone, Debug)]
@@ -49,6 +77,10 @@ pub struct TimeTrackerAdapter {
     session: Mutex<Option<Session>>,
     /// Whether `GET /users` works for this token (`admin:all`); learned on first use.
     users_listable: Mutex<Option<bool>>,
+    /// Entries listed within the server's `if_updated_at` tolerance of their version.
+    young: YoungVersions,
+    /// Projects and clients the token lists, and those only its entries show.
+    references: References,
 }
 
 /// Normalises the configured base URL to the API root (`…/api/v1`), accepting it with or
@@ -133,6 +165,8 @@ impl TimeTrackerAdapter {
             transport,
             session: Mutex::new(None),
             users_listable: Mutex::new(None),
+            young: YoungVersions::default(),
+            references: References::default(),
         })
     }
 
@@ -168,26 +202,46 @@ impl TimeTrackerAdapter {
         auth: bool,
         parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, ProviderError> {
-        let url = self.url(path);
+        let request = Request {
+            method,
+            path,
+            query,
+            body,
+            idempotency_key,
+            repeat,
+            auth,
+        };
+        self.call_raw(what, request, |raw| parse(&raw.body)).await
+    }
+
+    /// `call` with a parser that also sees the answer's headers.
+    async fn call_raw<T>(
+        &self,
+        what: &str,
+        request: Request<'_>,
+        parse: impl Fn(&RawResponse) -> Result<T, String>,
+    ) -> Result<T, ProviderError> {
+        let url = self.url(request.path);
         let token = self.settings.api_token.clone();
+        let r = &request;
         self.transport
             .execute(
                 what,
-                repeat,
+                r.repeat,
                 |client| {
                     let mut rb = client
-                        .request(method.clone(), &url)
+                        .request(r.method.clone(), &url)
                         .header(reqwest::header::ACCEPT, "application/json");
-                    if !query.is_empty() {
-                        rb = rb.query(query);
+                    if !r.query.is_empty() {
+                        rb = rb.query(r.query);
                     }
-                    if auth {
+                    if r.auth {
                         rb = rb.bearer_auth(token.expose());
                     }
-                    if let Some(k) = idempotency_key {
+                    if let Some(k) = r.idempotency_key {
                         rb = rb.header("Idempotency-Key", k);
                     }
-                    if let Some(b) = &body {
+                    if let Some(b) = &r.body {
                         rb = rb.json(b);
                     }
                     rb
@@ -196,7 +250,7 @@ impl TimeTrackerAdapter {
                     if !(200..300).contains(&raw.status) {
                         return Err(map_error(what, &raw));
                     }
-                    parse(&raw.body).map_err(|e| malformed(what, &raw, &e))
+                    parse(&raw).map_err(|e| malformed(what, &raw, &e))
                 },
             )
             .await
@@ -395,7 +449,10 @@ impl TimeTrackerAdapter {
                     _ => typed::<wire::Task>(item).map(|t| mapping::task(&t, zone)),
                 };
                 match mapped {
-                    Ok(r) => PageItem::Record(r),
+                    Ok(r) => {
+                        self.references.listed(&r);
+                        PageItem::Record(r)
+                    }
                     Err(reason) => invalid(kind, item, reason),
                 }
             })
@@ -415,8 +472,9 @@ impl TimeTrackerAdapter {
         user_id: Option<i64>,
         page: i64,
         seen: &BTreeSet<i64>,
-        zone: &Zone,
+        session: &Session,
     ) -> Result<(Page, Vec<i64>), ProviderError> {
+        let zone = &session.zone;
         let mut query = vec![
             ("include_active", "true".to_owned()),
             ("per_page", PAGE_SIZE.to_string()),
@@ -435,11 +493,21 @@ impl TimeTrackerAdapter {
         if let Some(u) = user_id {
             query.push(("user_id", u.to_string()));
         }
-        let list = self
-            .list_raw("GET /time-entries", "/time-entries", "time_entries", query)
+        let (list, now) = self
+            .call_raw(
+                "GET /time-entries",
+                Request::get("/time-entries", &query),
+                |raw| {
+                    Ok((
+                        wire::ListPage::parse(&raw.body, "time_entries")?,
+                        server_now(&raw.headers),
+                    ))
+                },
+            )
             .await?;
         let mut ids = Vec::with_capacity(list.items.len());
         let mut items = Vec::with_capacity(list.items.len());
+        let mut derived = std::collections::HashSet::new();
         for item in &list.items {
             if let Some(id) = item.get("id").and_then(Value::as_i64) {
                 ids.push(id);
@@ -447,15 +515,24 @@ impl TimeTrackerAdapter {
                     continue; // shifted in from the previous page
                 }
             }
-            match typed::<wire::TimeEntry>(item).and_then(|e| mapping::entry(&e, zone)) {
-                Ok(r) => {
+            let wire_entry = typed::<wire::TimeEntry>(item);
+            match wire_entry.and_then(|e| mapping::entry(&e, zone).map(|r| (e, r))) {
+                Ok((e, r)) => {
+                    self.note_listed(&r, now);
                     let keep = match (&r.record, window) {
                         (Record::TimeEntry(e), Some(w)) => w.contains(e.started_at),
                         _ => true,
                     };
-                    if keep {
-                        items.push(PageItem::Record(r));
+                    if !keep {
+                        continue;
                     }
+                    // A reference the token cannot list comes before the entry booked on it.
+                    let unlisted = (!session.admin)
+                        .then(|| self.references.unlisted_of(&e))
+                        .flatten()
+                        .filter(|u| derived.insert((u.kind(), u.id.clone())));
+                    items.extend(unlisted.map(PageItem::Record));
+                    items.push(PageItem::Record(r));
                 }
                 Err(reason) => items.push(invalid(Kind::TimeEntry, item, reason)),
             }
@@ -607,6 +684,9 @@ impl TimeTrackerAdapter {
         let id = Self::require_int(&target.id, Kind::TimeEntry)?;
         let body = mapping::entry_patch(e, &session.zone, target.version.as_deref())
             .map_err(ProviderError::rejected)?;
+        if let Some(version) = target.version.as_deref() {
+            self.confirm_unchanged(id, version).await?;
+        }
         let mut updated = self.patch_entry(id, &body, "PATCH /time-entries").await?;
         if e.task.is_none() && updated.task_id.is_some() {
             updated = self.clear_entry_task(updated).await?;
@@ -614,6 +694,128 @@ impl TimeTrackerAdapter {
         mapping::entry(&updated, &session.zone).map_err(|r| {
             ProviderError::malformed(format!("updated time entry {id} reads back invalid: {r}"))
         })
+    }
+
+    /// Remembers an entry listed within the server's `if_updated_at` tolerance of its version.
+    fn note_listed(&self, r: &RemoteRecord, now: DateTime<Utc>) {
+        let (Some(id), Some(version), Some(modified_at)) =
+            (int_id(&r.id), r.version.as_deref(), r.modified_at)
+        else {
+            return;
+        };
+        self.young.note(id, version, modified_at, now);
+    }
+
+    /// An update of an entry listed within the tolerance of its version could overwrite an
+    /// edit the server would not report (sample 46). The entry is read again; if the
+    /// tolerance has not passed yet on the server's clock, once more after it has. A changed
+    /// version is a stale conflict, as a 409 would be, and the engine merges or settles it
+    /// on its next pull.
+    async fn confirm_unchanged(&self, id: i64, version: &str) -> Result<(), ProviderError> {
+        let Some(young) = self.young.take(id, version) else {
+            return Ok(());
+        };
+        let now = self.current_version_is(id, version).await?;
+        let wait = (unsafe_until(young.modified_at) - now)
+            .min(TOLERANCE * 2)
+            .to_std()
+            .unwrap_or_default();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+            self.current_version_is(id, version).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads an entry's `updated_at`: the server's time if it is still `version`, else a
+    /// stale conflict naming both.
+    async fn current_version_is(
+        &self,
+        id: i64,
+        version: &str,
+    ) -> Result<DateTime<Utc>, ProviderError> {
+        let path = format!("/time-entries/{id}");
+        let (current, now) = self
+            .call_raw(
+                "GET /time-entries/{id} (before an update)",
+                Request::get(&path, &[]),
+                |raw| {
+                    let v: Value = serde_json::from_slice(&raw.body).map_err(|e| e.to_string())?;
+                    let updated_at = v
+                        .get("time_entry")
+                        .and_then(|e| e.get("updated_at"))
+                        .and_then(Value::as_str)
+                        .ok_or("no `time_entry.updated_at` in the response")?;
+                    Ok((updated_at.to_owned(), server_now(&raw.headers)))
+                },
+            )
+            .await?;
+        if current != version {
+            return Err(ProviderError::Conflict {
+                reason: ConflictReason::Stale,
+                message: format!(
+                    "time entry {id} changed on the server (updated_at {current}) since it was \
+                     listed at {version}, within the server's 2 s if_updated_at tolerance: not \
+                     overwritten"
+                ),
+            });
+        }
+        Ok(now)
+    }
+
+    /// A project a token without admin rights cannot read (403): as its user's entries show
+    /// it (one of them, by `project_id`), else as they showed it earlier; the 403 when no
+    /// entry of the user books on it.
+    async fn unlisted_project(
+        &self,
+        id: i64,
+        forbidden: String,
+        session: &Session,
+    ) -> Result<Option<RemoteRecord>, ProviderError> {
+        let query = vec![
+            ("project_id", id.to_string()),
+            ("include_active", "true".to_owned()),
+            ("per_page", "1".to_owned()),
+        ];
+        let listed = self
+            .list_raw(
+                "GET /time-entries (a project's name)",
+                "/time-entries",
+                "time_entries",
+                query,
+            )
+            .await;
+        let items = match listed {
+            Ok(list) => list.items,
+            // A server that also checks the project on this filter: what the entries showed.
+            Err(ProviderError::Forbidden { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let from_entry = items
+            .first()
+            .and_then(|item| typed::<wire::TimeEntry>(item).ok())
+            .filter(|e| e.user_id == session.me)
+            .and_then(|e| mapping::reference_of_entry(&e));
+        from_entry
+            .or_else(|| self.references.derived(Kind::Project, id))
+            .map(Some)
+            .ok_or(ProviderError::Forbidden {
+                message: format!(
+                    "{forbidden} (project {id}; no entry of this token's user books on it)"
+                ),
+            })
+    }
+
+    /// A token without admin rights cannot change a project it does not list (the server
+    /// answers as if it did not exist).
+    fn check_listed(&self, kind: Kind, id: i64, session: &Session) -> Result<(), ProviderError> {
+        if session.admin || self.references.is_listed(kind, id) {
+            return Ok(());
+        }
+        Err(ProviderError::unsupported(format!(
+            "changing {kind} {id} with this TimeTracker token: its user (not an admin) books \
+             time on it but cannot see it"
+        )))
     }
 
     /// `task_id: null` is a no-op on the server; the only way to drop a task is to book the
@@ -734,7 +936,7 @@ impl TimeTrackerAdapter {
         let mut seen = BTreeSet::new();
         loop {
             let (list, ids) = self
-                .list_entries(Some(window), user, page, &seen, &session.zone)
+                .list_entries(Some(window), user, page, &seen, session)
                 .await?;
             for item in &list.items {
                 let PageItem::Record(r) = item else { continue };
@@ -924,11 +1126,11 @@ impl Provider for TimeTrackerAdapter {
                 "TimeTracker has no change feed (no updated_since filter); list by start window",
             )),
             (Kind::TimeEntry, ListScope::StartedIn(w)) => Ok(self
-                .list_entries(Some(w), None, page, &seen, &session.zone)
+                .list_entries(Some(w), None, page, &seen, &session)
                 .await?
                 .0),
             (Kind::TimeEntry, ListScope::All) => Ok(self
-                .list_entries(None, None, page, &seen, &session.zone)
+                .list_entries(None, None, page, &seen, &session)
                 .await?
                 .0),
             (Kind::Person, ListScope::All) => self.list_people(page).await,
@@ -962,15 +1164,16 @@ impl Provider for TimeTrackerAdapter {
                 }
                 .await,
             ),
-            Kind::Project => gone(
-                async {
-                    let p = self.get_project(n).await?;
+            Kind::Project => match self.get_project(n).await {
+                Err(ProviderError::Forbidden { message }) if !session.admin => {
+                    self.unlisted_project(n, message, &session).await
+                }
+                other => gone(other.and_then(|p| {
                     mapping::project(&p)
                         .map(Some)
                         .map_err(ProviderError::malformed)
-                }
-                .await,
-            ),
+                })),
+            },
             Kind::Task => gone(
                 async {
                     #[derive(serde::Deserialize)]
@@ -985,11 +1188,23 @@ impl Provider for TimeTrackerAdapter {
                 .await,
             ),
             // GET /clients/{id} is a 500 in v5.10.0 (spec §5): read the list instead.
-            Kind::Client => Ok(self
-                .all_of(Kind::Client)
-                .await?
-                .into_iter()
-                .find(|r| &r.id == id)),
+            Kind::Client => {
+                let listed = self.all_of(Kind::Client).await?;
+                match listed.into_iter().find(|r| &r.id == id) {
+                    Some(r) => Ok(Some(r)),
+                    None if session.admin => Ok(None),
+                    // Not listed to this token: absent or merely hidden from it.
+                    None => self
+                        .references
+                        .derived(Kind::Client, n)
+                        .map(Some)
+                        .ok_or_else(|| ProviderError::Forbidden {
+                            message: format!(
+                                "this TimeTracker token (not an admin) does not see client {n}"
+                            ),
+                        }),
+                }
+            }
             Kind::Person => {
                 let listable = self.users_listable.lock().ok().and_then(|g| *g);
                 if n == session.me || listable != Some(false) {
@@ -1101,6 +1316,7 @@ impl Provider for TimeTrackerAdapter {
                 self.update_entry(target, e, &session).await
             }
             Record::Project(p) => {
+                self.check_listed(Kind::Project, n, &session)?;
                 let client = p.client.as_ref().ok_or_else(|| {
                     ProviderError::unsupported("a TimeTracker project without a client")
                 })?;
@@ -1152,7 +1368,7 @@ impl Provider for TimeTrackerAdapter {
 
     async fn delete(&self, kind: Kind, id: &RemoteId) -> Result<(), ProviderError> {
         let n = Self::require_int(id, kind)?;
-        let _ = self.session().await?;
+        let session = self.session().await?;
         match kind {
             Kind::TimeEntry => {
                 self.delete_call("DELETE /time-entries/{id}", &format!("/time-entries/{n}"))
@@ -1163,6 +1379,7 @@ impl Provider for TimeTrackerAdapter {
                     .await
             }
             Kind::Project => {
+                self.check_listed(Kind::Project, n, &session)?;
                 self.delete_call("DELETE /projects/{id}", &format!("/projects/{n}"))
                     .await
             }

@@ -11,7 +11,9 @@ use timeweave_contract::{
     Client, EntryKind, Person, Project, Record, RemoteId, RemoteRecord, Task, TimeEntry,
 };
 
-use crate::time::{parse_naive, read_local, read_utc, write_local};
+use chrono::NaiveDateTime;
+
+use crate::time::{format_naive, naive_forms, parse_naive, read_local, read_utc};
 use crate::wire;
 
 /// The zone facts every conversion needs.
@@ -146,6 +148,42 @@ pub fn task(t: &wire::Task, zone: &Zone) -> RemoteRecord {
     }
 }
 
+/// The project or client an entry books on, as far as the entry tells: a token without
+/// admin rights lists only the projects and clients its user created, yet its entries may
+/// book on others (spec §1). Such a reference carries the id and the name the entry shows;
+/// a project's client is unknown (`None`), and its other fields are the server's defaults.
+pub fn reference_of_entry(e: &wire::TimeEntry) -> Option<RemoteRecord> {
+    let record = match (e.project_id, e.client_id) {
+        (Some(id), _) => (
+            id,
+            Record::Project(Project {
+                client: None,
+                name: non_empty(e.project.as_deref())?,
+                billable: true,
+                hourly_rate_cents: None,
+                archived: false,
+            }),
+        ),
+        (None, Some(id)) => (
+            id,
+            Record::Client(Client {
+                name: non_empty(e.client.as_deref())?,
+                email: None,
+                notes: None,
+                archived: false,
+            }),
+        ),
+        (None, None) => return None,
+    };
+    Some(RemoteRecord {
+        id: id_of(record.0),
+        modified_at: None,
+        version: None,
+        incarnation: None,
+        record: record.1.normalised(),
+    })
+}
+
 /// Splits the server's CSV tags into a set (trimmed, empties dropped).
 pub fn split_tags(csv: Option<&str>) -> BTreeSet<String> {
     csv.unwrap_or_default()
@@ -193,23 +231,7 @@ pub fn entry(e: &wire::TimeEntry, zone: &Zone) -> Result<RemoteRecord, String> {
         return Err(format!("negative break ({b} s)"));
     }
     let break_seconds = e.break_seconds.unwrap_or(0);
-    // The server computes durations on naive wall-clock times, so an entry spanning a DST
-    // change is off by the jump. Keep the server's figure (it includes per-user rounding) and
-    // correct only that distortion, so the duration agrees with the start and end instants.
-    let duration_seconds = match (ended_at, e.end_time.as_deref().and_then(parse_naive)) {
-        (None, _) => None,
-        (Some(end), naive_end) => {
-            let real = (end - started_at).num_seconds();
-            let wall = match (parse_naive(&e.start_time), naive_end) {
-                (Some(s), Some(n)) => (n - s).num_seconds(),
-                _ => real,
-            };
-            Some(match e.duration_seconds {
-                Some(d) => (d + real - wall).max(0),
-                None => (real - break_seconds).max(0),
-            })
-        }
-    };
+    let duration_seconds = ended_at.map(|end| entry_duration(e, end - started_at, break_seconds));
     Ok(RemoteRecord {
         id: id_of(e.id),
         modified_at: read_local(zone.tz, &e.updated_at),
@@ -232,6 +254,55 @@ pub fn entry(e: &wire::TimeEntry, zone: &Zone) -> Result<RemoteRecord, String> {
         })
         .normalised(),
     })
+}
+
+/// The worked seconds of a stopped entry: the server's own figure, kept as it is (it is
+/// computed on naive wall-clock times, and another TimeTracker server given the same naive
+/// times computes the same). Without one, the same computation: naive end − start − break.
+fn entry_duration(e: &wire::TimeEntry, real: chrono::Duration, break_seconds: i64) -> i64 {
+    if let Some(d) = e.duration_seconds {
+        return d;
+    }
+    let wall = match (
+        parse_naive(&e.start_time),
+        e.end_time.as_deref().and_then(parse_naive),
+    ) {
+        (Some(s), Some(n)) => n - s,
+        _ => real,
+    };
+    (wall.num_seconds() - break_seconds).max(0)
+}
+
+/// The naive start and end a write sends. Where an instant has two naive forms (the hour
+/// before a spring-forward gap, see `time::naive_forms`), the pair whose wall-clock span less
+/// the break is the entry's duration is taken: an entry read at 02:30 inside the gap goes
+/// out at 02:30 again, not at 01:30 with an hour more. Otherwise the usual forms.
+fn entry_times(e: &TimeEntry<RemoteId>, zone: &Zone) -> Result<(String, Option<String>), String> {
+    let starts = naive_forms(zone.tz, e.started_at);
+    let usual_start = starts.first().copied().ok_or("no naive start time")?;
+    let Some(end) = e.ended_at else {
+        return Ok((format_naive(usual_start), None));
+    };
+    let ends = naive_forms(zone.tz, end);
+    let usual_end = ends.first().copied().ok_or("no naive end time")?;
+    let keeps_duration = |s: &NaiveDateTime, n: &NaiveDateTime| {
+        e.duration_seconds == Some((*n - *s).num_seconds() - e.break_seconds.max(0))
+    };
+    let (start, end) = starts
+        .iter()
+        .flat_map(|s| ends.iter().map(move |n| (*s, *n)))
+        .find(|(s, n)| n > s && keeps_duration(s, n))
+        .unwrap_or((usual_start, usual_end));
+    if end <= start {
+        return Err(format!(
+            "the entry cannot be written in {}: its end {} is not after its start {} in \
+             wall-clock time (the hour a DST fall-back repeats)",
+            zone.name,
+            format_naive(end),
+            format_naive(start)
+        ));
+    }
+    Ok((format_naive(start), Some(format_naive(end))))
 }
 
 /// Where an entry books its time, as ids.
@@ -260,9 +331,9 @@ pub fn entry_create(
     zone: &Zone,
     user_id: Option<i64>,
 ) -> Result<wire::EntryCreate, String> {
-    let end = e
-        .ended_at
-        .ok_or_else(|| "a running entry cannot be created through the API".to_owned())?;
+    let (start_time, end_time) = entry_times(e, zone)?;
+    let end_time =
+        end_time.ok_or_else(|| "a running entry cannot be created through the API".to_owned())?;
     let (project_id, client_id) = match entry_target(e)? {
         Target::Project(p) => (Some(p), None),
         Target::Client(c) => (None, Some(c)),
@@ -271,8 +342,8 @@ pub fn entry_create(
     Ok(wire::EntryCreate {
         project_id,
         client_id,
-        start_time: write_local(zone.tz, e.started_at),
-        end_time: write_local(zone.tz, end),
+        start_time,
+        end_time,
         break_seconds: e.break_seconds.max(0),
         notes: non_empty(e.notes.as_deref()),
         tags: (!tags.is_empty()).then_some(tags),
@@ -297,12 +368,13 @@ pub fn entry_patch(
         }
         _ => None,
     };
+    let (start_time, end_time) = entry_times(e, zone)?;
     Ok(wire::EntryPatch {
         project_id,
         client_id,
         task_id,
-        start_time: Some(write_local(zone.tz, e.started_at)),
-        end_time: e.ended_at.map(|t| write_local(zone.tz, t)),
+        start_time: Some(start_time),
+        end_time,
         break_seconds: Some(e.break_seconds.max(0)),
         notes: Some(non_empty(e.notes.as_deref()).unwrap_or_default()),
         tags: Some(join_tags(&e.tags)),
@@ -370,27 +442,97 @@ mod tests {
         assert!(typed::<wire::TimeEntry>(&json!({"id": "x"})).is_err());
     }
 
+    /// Reads a raw entry with the given naive times and the server's duration.
+    fn read_times(start: &str, end: &str, duration: i64) -> TimeEntry<RemoteId> {
+        let mut v = raw_entry();
+        v["start_time"] = json!(start);
+        v["end_time"] = json!(end);
+        v["break_seconds"] = json!(0);
+        v["duration_seconds"] = json!(duration);
+        let e: wire::TimeEntry = typed(&v).unwrap();
+        let Record::TimeEntry(t) = entry(&e, &rome()).unwrap().record else {
+            panic!()
+        };
+        t
+    }
+
+    /// The naive start and end (and the duration the server will compute) a write sends.
+    fn written(t: &TimeEntry<RemoteId>) -> (String, String) {
+        let body = serde_json::to_value(entry_create(t, &rome(), None).unwrap()).unwrap();
+        let patch = serde_json::to_value(entry_patch(t, &rome(), None).unwrap()).unwrap();
+        assert_eq!(body["start_time"], patch["start_time"]);
+        assert_eq!(body["end_time"], patch["end_time"]);
+        let s = |v: &Value| v.as_str().unwrap().to_owned();
+        (s(&body["start_time"]), s(&body["end_time"]))
+    }
+
     #[test]
-    fn durations_across_a_dst_jump_follow_the_instants() {
-        // 01:45 CET to 03:15 CEST is 30 real minutes; the server says 90 (wall clock).
+    fn a_spring_gap_entry_keeps_its_naive_times_and_duration() {
+        // Stored at 02:30, an hour that does not exist in Rome on 2026-03-29.
+        let t = read_times("2026-03-29T02:30:00", "2026-03-29T04:00:00", 5400);
+        assert_eq!(t.started_at.to_rfc3339(), "2026-03-29T00:30:00+00:00");
+        assert_eq!(t.duration_seconds, Some(5400));
+        let (start, end) = written(&t);
+        assert_eq!(
+            (start.as_str(), end.as_str()),
+            ("2026-03-29T02:30:00", "2026-03-29T04:00:00")
+        );
+        // Ending in the gap: 01:00 to 02:30 (90 wall-clock minutes).
+        let t = read_times("2026-03-29T01:00:00", "2026-03-29T02:30:00", 5400);
+        assert_eq!(t.duration_seconds, Some(5400));
+        assert_eq!(written(&t).1, "2026-03-29T02:30:00");
+        // Across the jump from a real time: the server's wall-clock figure is kept, and the
+        // usual forms reproduce it.
+        let t = read_times("2026-03-29T01:45:00", "2026-03-29T03:15:00", 5400);
+        assert_eq!(t.duration_seconds, Some(5400));
+        let (start, end) = written(&t);
+        assert_eq!(
+            (start.as_str(), end.as_str()),
+            ("2026-03-29T01:45:00", "2026-03-29T03:15:00")
+        );
+        let t = read_times("2026-03-29T01:30:00", "2026-03-29T04:00:00", 9000);
+        assert_eq!(written(&t).0, "2026-03-29T01:30:00");
+    }
+
+    #[test]
+    fn a_fall_back_entry_keeps_its_naive_times_and_duration() {
+        // 01:30 (CEST) to 02:30 (read as CET, fold=1): two real hours, one on the wall clock.
+        let t = read_times("2026-10-25T01:30:00", "2026-10-25T02:30:00", 3600);
+        assert_eq!(t.started_at.to_rfc3339(), "2026-10-24T23:30:00+00:00");
+        assert_eq!(
+            t.ended_at.unwrap().to_rfc3339(),
+            "2026-10-25T01:30:00+00:00"
+        );
+        assert_eq!(t.duration_seconds, Some(3600));
+        let (start, end) = written(&t);
+        assert_eq!(
+            (start.as_str(), end.as_str()),
+            ("2026-10-25T01:30:00", "2026-10-25T02:30:00")
+        );
+        // An hour inside the repeated hour, from elsewhere (first pass to second pass): both
+        // ends are 02:30 on the wall clock; the write says why it cannot be sent.
+        let mut t = t;
+        t.started_at = "2026-10-25T00:30:00Z".parse().unwrap();
+        t.ended_at = Some("2026-10-25T01:30:00Z".parse().unwrap());
+        let err = entry_create(&t, &rome(), None).unwrap_err();
+        assert!(
+            err.contains("not after its start") && err.contains("Europe/Rome"),
+            "{err}"
+        );
+        assert!(entry_patch(&t, &rome(), None).is_err());
+    }
+
+    #[test]
+    fn an_entry_without_a_server_duration_gets_the_servers_computation() {
         let mut v = raw_entry();
         v["start_time"] = json!("2026-03-29T01:45:00");
         v["end_time"] = json!("2026-03-29T03:15:00");
-        v["break_seconds"] = json!(0);
-        v["duration_seconds"] = json!(5400);
+        v["duration_seconds"] = json!(null);
         let e: wire::TimeEntry = typed(&v).unwrap();
         let Record::TimeEntry(t) = entry(&e, &rome()).unwrap().record else {
             panic!()
         };
-        assert_eq!(t.duration_seconds, Some(1800));
-        // Away from transitions the server's figure (rounding included) is kept as is.
-        let mut v = raw_entry();
-        v["duration_seconds"] = json!(4500);
-        let e: wire::TimeEntry = typed(&v).unwrap();
-        let Record::TimeEntry(t) = entry(&e, &rome()).unwrap().record else {
-            panic!()
-        };
-        assert_eq!(t.duration_seconds, Some(4500));
+        assert_eq!(t.duration_seconds, Some(5400 - 600));
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! way the server resolves them (`_localize_with_timezone`, Python `fold=1`): an ambiguous
 //! fall-back time is the later (standard-time) instant, and a spring-forward gap time uses
 //! the offset after the transition. Writes always send naive local time, never `Z`.
+//!
+//! Because of the gap rule, an instant in the hour before a spring-forward transition has
+//! two naive forms the server reads back as that instant (01:30 and 02:30 on the spring day
+//! in Rome are both 00:30 UTC); `naive_forms` lists them, so a write can keep the one whose
+//! wall-clock span gives the entry's duration (the form the entry was read in).
 
 use chrono::{
     DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc,
@@ -53,9 +58,34 @@ pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     }
 }
 
-/// An instant as naive wall-clock time in the app zone (what writes send).
+/// An instant as naive wall-clock time in the app zone (what writes send). At the very edge
+/// of the representable range, where the local time does not exist, the UTC time itself.
 pub fn utc_to_local(tz: Tz, t: DateTime<Utc>) -> NaiveDateTime {
-    t.with_timezone(&tz).naive_local()
+    let offset = tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+    t.naive_utc()
+        .checked_add_signed(Duration::seconds(i64::from(offset.local_minus_utc())))
+        .unwrap_or(t.naive_utc())
+}
+
+/// The naive app-local times the server reads as the instant `t`, usual form first: the
+/// wall-clock time, and for an instant in the hour before a spring-forward gap also the
+/// time inside the gap that `local_to_utc` maps to it. Whole seconds, as writes send them.
+pub fn naive_forms(tz: Tz, t: DateTime<Utc>) -> Vec<NaiveDateTime> {
+    let t = timeweave_contract::model::whole_seconds(t);
+    let usual = utc_to_local(tz, t);
+    let mut forms = vec![usual];
+    let after = t.checked_add_signed(Duration::hours(3));
+    let offset_after = after.map(|a| tz.offset_from_utc_datetime(&a.naive_utc()).fix());
+    let in_gap = offset_after
+        .and_then(|o| {
+            t.naive_utc()
+                .checked_add_signed(Duration::seconds(i64::from(o.local_minus_utc())))
+        })
+        .filter(|g| *g != usual)
+        .filter(|g| matches!(tz.from_local_datetime(g), LocalResult::None))
+        .filter(|g| local_to_utc(tz, *g) == Some(t));
+    forms.extend(in_gap);
+    forms
 }
 
 /// Reads a naive app-local string to UTC.
@@ -141,10 +171,37 @@ mod tests {
     }
 
     #[test]
+    fn an_instant_before_a_spring_gap_has_a_second_naive_form() {
+        // 00:30 UTC is 01:30 CET, and the server also reads the gap time 02:30 as 00:30 UTC.
+        let t = "2026-03-29T00:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        let forms: Vec<String> = naive_forms(rome(), t)
+            .into_iter()
+            .map(format_naive)
+            .collect();
+        assert_eq!(forms, ["2026-03-29T01:30:00", "2026-03-29T02:30:00"]);
+        for f in naive_forms(rome(), t) {
+            assert_eq!(local_to_utc(rome(), f), Some(t));
+        }
+        // Outside that hour, and in a fold, there is one form only.
+        for other in [
+            "2026-03-29T01:00:00Z",
+            "2026-03-28T23:59:59Z",
+            "2026-10-25T00:30:00Z",
+            "2026-10-25T01:30:00Z",
+            "2026-11-20T08:00:00Z",
+        ] {
+            let t = other.parse::<DateTime<Utc>>().unwrap();
+            assert_eq!(naive_forms(rome(), t).len(), 1, "{other}");
+        }
+    }
+
+    #[test]
     fn extreme_values_do_not_panic() {
         assert!(read_local(rome(), "9999-12-31T23:59:59").is_some());
         let max = NaiveDateTime::MAX;
         let _ = local_to_utc(chrono_tz::America::New_York, max);
+        let _ = naive_forms(rome(), DateTime::<Utc>::MAX_UTC);
+        let _ = naive_forms(rome(), DateTime::<Utc>::MIN_UTC);
     }
 
     #[test]

@@ -177,6 +177,12 @@ pub struct TimeEntry {
     #[serde(default = "yes")]
     pub billable: bool,
     pub source: Option<String>,
+    /// The project's name (denormalised), for a project booking.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// The client's name (denormalised), for a client-only booking.
+    #[serde(default)]
+    pub client: Option<String>,
     /// Naive app-local, verbatim for `if_updated_at`.
     pub updated_at: String,
     /// Verbatim: tells this entry from a later one reusing its id (SQLite, §6).

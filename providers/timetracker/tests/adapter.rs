@@ -420,9 +420,9 @@ async fn every_kind_round_trips() {
     ));
     let after = a.get(Kind::TimeEntry, &made.id).await.unwrap().unwrap();
     assert_eq!(entry(&after).task, None);
-    assert_eq!(
+    assert_ne!(
         after.version, upd.version,
-        "updated_at is not bumped by the task delete"
+        "updated_at is bumped by the task delete (as on a real v5.10 server)"
     );
 
     // Entry delete is hard; a second delete is NotFound.
@@ -490,6 +490,83 @@ async fn stale_updates_are_conflicts_but_fresh_ones_pass() {
         matches!(gone, Err(ProviderError::NotFound { .. })),
         "{gone:?}"
     );
+}
+
+/// An entry created at `T0` on a frozen clock and listed half a second later (young).
+async fn listed_young(
+    sim: &SimServer,
+    a: &TimeTrackerAdapter,
+) -> (TimeEntry<RemoteId>, timeweave_contract::RemoteRecord) {
+    let (person, _, project) = seed(sim);
+    sim.freeze_clock(Utc.with_ymd_and_hms(2026, 3, 10, 7, 0, 0).unwrap());
+    let e = sample_entry(&person, Some(&project), 0, 60, "v1");
+    a.create(&Record::TimeEntry(e.clone()), "young-1")
+        .await
+        .unwrap();
+    sim.advance_clock(Duration::milliseconds(500));
+    let listed = list_all(a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    (e, listed.into_iter().next().unwrap())
+}
+
+/// Sample 46: the server takes an `if_updated_at` up to 2 s old, so a web edit made 1.5 s
+/// after the version timeweave listed would be overwritten by its update.
+#[tokio::test]
+async fn an_edit_within_the_servers_tolerance_is_not_overwritten() {
+    let (sim, a) = common::sim().await;
+    let (e, listed) = listed_young(&sim, &a).await;
+    sim.advance_clock(Duration::seconds(1));
+    let mut web = e.clone();
+    web.notes = Some("web edit".into());
+    assert!(sim.edit(&listed.id, &Record::TimeEntry(web)));
+    let mut mine = e;
+    mine.notes = Some("sync edit".into());
+    let target = UpdateTarget {
+        id: listed.id.clone(),
+        version: listed.version.clone(),
+    };
+    match a.update(&target, &Record::TimeEntry(mine)).await {
+        Err(ProviderError::Conflict {
+            reason: ConflictReason::Stale,
+            message,
+        }) => assert!(message.contains("tolerance"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.entry_json(n(&listed.id)).unwrap()["notes"], "web edit");
+}
+
+/// A young version nobody changed is written once the tolerance has passed; a version
+/// listed well after it is written without a look first.
+#[tokio::test]
+async fn young_versions_are_read_again_before_a_write_and_old_ones_are_not() {
+    let (sim, a) = common::sim().await;
+    let (e, listed) = listed_young(&sim, &a).await;
+    sim.advance_clock(Duration::seconds(2));
+    let mut mine = e.clone();
+    mine.notes = Some("sync edit".into());
+    let target = UpdateTarget {
+        id: listed.id.clone(),
+        version: listed.version.clone(),
+    };
+    let before = sim.requests_served();
+    let done = a.update(&target, &Record::TimeEntry(mine)).await.unwrap();
+    assert_eq!(
+        sim.requests_served() - before,
+        3,
+        "GET, GET after the tolerance, PATCH"
+    );
+    assert_eq!(entry(&done).notes.as_deref(), Some("sync edit"));
+    // Listed 10 s after its last change: one request, the PATCH.
+    sim.advance_clock(Duration::seconds(10));
+    let listed = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    let mut again = e;
+    again.notes = Some("second".into());
+    let target = UpdateTarget {
+        id: listed[0].id.clone(),
+        version: listed[0].version.clone(),
+    };
+    let before = sim.requests_served();
+    a.update(&target, &Record::TimeEntry(again)).await.unwrap();
+    assert_eq!(sim.requests_served() - before, 1);
 }
 
 #[tokio::test]
@@ -626,6 +703,89 @@ async fn non_admin_tokens_see_and_write_only_their_own() {
     )
     .await
     .unwrap();
+}
+
+/// Every record a listing's pages carry, references of other kinds included, in order.
+async fn every_record(a: &TimeTrackerAdapter, kind: Kind) -> Vec<timeweave_contract::RemoteRecord> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let scope = ListScope::StartedIn(test_window());
+        let page = a.list_page(kind, scope, token).await.unwrap();
+        out.extend(page.items.into_iter().map(|i| match i {
+            PageItem::Record(r) => r,
+            PageItem::Invalid(bad) => panic!("{bad:?}"),
+        }));
+        match page.next {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+/// A token without admin rights lists no project or client an admin created (spec §1), yet
+/// its user books on them: its entry pages bring each such project and client, by id, with
+/// the name the entries show, before the entries; a lookup by id finds them too.
+#[tokio::test]
+async fn a_non_admin_token_brings_the_projects_and_clients_its_entries_book_on() {
+    let sim = SimServer::start(SimOptions::default()).await;
+    let (_, client, project) = seed(&sim);
+    let bob = sim.add_user("bob", Some("bob@example.com"), Some("Bob"), "user");
+    let token = sim.add_token(bob, &["read:*", "write:*"]);
+    let a = common::adapter(sim.settings_with_token(&token));
+    a.connect().await.unwrap();
+    let me = RemoteId::from(bob);
+    sim.add_entry(&sample_entry(&me, Some(&project), 0, 30, "on the project"));
+    let mut direct = sample_entry(&me, None, 60, 30, "on the client");
+    direct.client = Some(client.clone());
+    sim.add_entry(&direct);
+    assert!(list_all(&a, Kind::Project, ListScope::All).await.is_empty());
+    assert!(list_all(&a, Kind::Client, ListScope::All).await.is_empty());
+    let listed = every_record(&a, Kind::TimeEntry).await;
+    let kinds: Vec<Kind> = listed.iter().map(|r| r.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::Client,
+            Kind::TimeEntry,
+            Kind::Project,
+            Kind::TimeEntry
+        ],
+        "each reference before its entry (newest entry first)"
+    );
+    let by_kind = |k: Kind| listed.iter().find(|r| r.kind() == k).unwrap();
+    assert_eq!(by_kind(Kind::Project).id, project);
+    match &by_kind(Kind::Project).record {
+        Record::Project(p) => assert_eq!((p.name.as_str(), p.client.as_ref()), ("Website", None)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(by_kind(Kind::Client).id, client);
+    // Confirming they still exist works by id (GET /projects/{id} is a 403 for this token).
+    let p = a.get(Kind::Project, &project).await.unwrap().unwrap();
+    assert_eq!(p.id, project);
+    let c = a.get(Kind::Client, &client).await.unwrap().unwrap();
+    assert_eq!(c.id, client);
+    // But they are not this token's to change.
+    let rename = match p.record {
+        Record::Project(mut p) => {
+            p.name = "Renamed".into();
+            p.client = Some(client.clone());
+            Record::Project(p)
+        }
+        other => panic!("{other:?}"),
+    };
+    let target = UpdateTarget {
+        id: project.clone(),
+        version: None,
+    };
+    assert!(matches!(
+        a.update(&target, &rename).await,
+        Err(ProviderError::Unsupported { .. })
+    ));
+    // An admin token lists them as they are and derives nothing.
+    let admin = common::adapter(sim.settings());
+    let listed = every_record(&admin, Kind::TimeEntry).await;
+    assert!(listed.iter().all(|r| r.kind() == Kind::TimeEntry));
 }
 
 #[tokio::test]
@@ -1039,8 +1199,8 @@ async fn dst_gap_and_fold_in_rome() {
     assert_eq!(entry(&spring).started_at, e.started_at);
     assert_eq!(
         entry(&spring).duration_seconds,
-        Some(1800),
-        "30 real minutes, not 90 wall-clock ones"
+        Some(5400),
+        "the server's wall-clock figure, which another TimeTracker server computes alike"
     );
     // A fold instant in standard time round-trips exactly.
     let mut e2 = sample_entry(&person, Some(&project), 0, 10, "w2");
@@ -1055,6 +1215,56 @@ async fn dst_gap_and_fold_in_rome() {
         "2026-10-25T02:55:00"
     );
     assert_eq!(entry(&autumn).started_at, e2.started_at);
+}
+
+/// An entry read from one server and created on another (same zone) arrives with the same
+/// naive start, end and duration, in a spring gap and across a fall-back fold.
+#[tokio::test]
+async fn dst_entries_arrive_on_another_server_as_typed() {
+    let (source, from) = common::sim().await;
+    let (target, to) = common::sim().await;
+    let (person, _, project) = seed(&source);
+    let (t_person, _, t_project) = seed(&target);
+    let typed = [
+        ("2026-03-29T02:30:00", "2026-03-29T04:00:00", 5400),
+        ("2026-03-29T01:00:00", "2026-03-29T02:30:00", 5400),
+        ("2026-10-25T01:30:00", "2026-10-25T02:30:00", 3600),
+        ("2026-10-25T02:35:00", "2026-10-25T02:55:00", 1200),
+    ];
+    for (i, (start, end, duration)) in typed.into_iter().enumerate() {
+        let id = source.add_entry_local(n(&person), n(&project), naive(start), naive(end), "dst");
+        assert_eq!(source.entry_json(id).unwrap()["duration_seconds"], duration);
+        let read = from
+            .get(Kind::TimeEntry, &RemoteId::from(id))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut e = entry(&read).clone();
+        e.person = t_person.clone();
+        e.project = Some(t_project.clone());
+        let created = to
+            .create(&Record::TimeEntry(e.clone()), &format!("dst-{i}"))
+            .await
+            .unwrap();
+        let raw = target.entry_json(n(&created.id)).unwrap();
+        assert_eq!(
+            (raw["start_time"].as_str(), raw["end_time"].as_str()),
+            (Some(start), Some(end)),
+            "{start} - {end}"
+        );
+        assert_eq!(raw["duration_seconds"], duration, "{start} - {end}");
+        assert_eq!(entry(&created).started_at, e.started_at);
+        assert_eq!(entry(&created).duration_seconds, e.duration_seconds);
+        // An update sends the same naive times.
+        let target_id = UpdateTarget {
+            id: created.id.clone(),
+            version: created.version.clone(),
+        };
+        to.update(&target_id, &Record::TimeEntry(e)).await.unwrap();
+        let raw = target.entry_json(n(&created.id)).unwrap();
+        assert_eq!(raw["start_time"].as_str(), Some(start));
+        assert_eq!(raw["duration_seconds"], duration);
+    }
 }
 
 #[tokio::test]

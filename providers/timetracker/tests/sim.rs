@@ -414,6 +414,17 @@ async fn list_paging_rules() {
     assert_eq!(b["projects"][0]["status"], "archived");
 }
 
+/// A project (through `seed_project`) with a task `T`, created by the admin: their ids.
+async fn project_with_task(sim: &SimServer) -> (i64, i64) {
+    let admin = sim.admin_token();
+    let p = seed_project(sim, &admin).await;
+    let a = bearer(&admin);
+    let body = json!({"name": "T", "project_id": p});
+    let auth = Some(("Authorization", a.as_str()));
+    let (_, _, t) = call(sim, "POST", "/tasks", auth, Some(body)).await;
+    (p, t["task"]["id"].as_i64().unwrap())
+}
+
 #[tokio::test]
 async fn sqlite_reuses_ids_postgres_does_not() {
     for (reuse, expect_same) in [(true, true), (false, false)] {
@@ -422,19 +433,9 @@ async fn sqlite_reuses_ids_postgres_does_not() {
             ..SimOptions::default()
         })
         .await;
-        let admin = sim.admin_token();
-        let a = bearer(&admin);
+        let a = bearer(&sim.admin_token());
         let auth = Some(("Authorization", a.as_str()));
-        let p = seed_project(&sim, &admin).await;
-        let (_, _, t) = call(
-            &sim,
-            "POST",
-            "/tasks",
-            auth,
-            Some(json!({"name": "T", "project_id": p})),
-        )
-        .await;
-        let id = t["task"]["id"].clone();
+        let (p, id) = project_with_task(&sim).await;
         call(&sim, "DELETE", &format!("/tasks/{id}"), auth, None).await;
         let (_, _, t2) = call(
             &sim,
@@ -518,4 +519,45 @@ async fn setup_gate_redirects_everything_but_info_health_and_login() {
     .await;
     assert_eq!(s, 200);
     assert!(b["token"].as_str().unwrap().starts_with("tt_"));
+}
+
+/// Deleting a task nullifies its entries' `task_id` and, on the real server, gives them a new
+/// `updated_at` (so a client's `if_updated_at` from before the delete is stale).
+#[tokio::test]
+async fn a_task_delete_bumps_its_entries_unless_switched_off() {
+    for bumps in [true, false] {
+        let sim = SimServer::start(SimOptions {
+            task_delete_bumps_entries: bumps,
+            ..SimOptions::default()
+        })
+        .await;
+        sim.freeze_clock(Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap());
+        let a = bearer(&sim.admin_token());
+        let auth = Some(("Authorization", a.as_str()));
+        let (p, task) = project_with_task(&sim).await;
+        let (_, _, e) = call(&sim, "POST", "/time-entries", auth, Some(json!({"project_id": p, "start_time": "2026-05-01T09:00:00", "end_time": "2026-05-01T10:00:00"}))).await;
+        let path = format!("/time-entries/{}", e["time_entry"]["id"]);
+        let (_, _, e) = call(&sim, "PATCH", &path, auth, Some(json!({"task_id": task}))).await;
+        let before = e["time_entry"]["updated_at"].clone();
+        sim.advance_clock(Duration::seconds(10));
+        let (s, _, _) = call(&sim, "DELETE", &format!("/tasks/{task}"), auth, None).await;
+        assert_eq!(s, 200);
+        let (_, _, e) = call(&sim, "GET", &path, auth, None).await;
+        assert!(e["time_entry"]["task_id"].is_null());
+        assert_eq!(
+            e["time_entry"]["updated_at"] != before,
+            bumps,
+            "bumps={bumps}"
+        );
+        // The version from before the delete is stale on the real server.
+        let (s, _, _) = call(
+            &sim,
+            "PATCH",
+            &path,
+            auth,
+            Some(json!({"notes": "x", "if_updated_at": before})),
+        )
+        .await;
+        assert_eq!(s, if bumps { 409 } else { 200 }, "bumps={bumps}");
+    }
 }

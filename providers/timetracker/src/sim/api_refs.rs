@@ -599,10 +599,12 @@ pub fn task_delete(store: &mut Store, id: i64) -> Resp {
     Resp::json(200, json!({"message": "Task deleted successfully"}))
 }
 
-/// Hard delete; entries referencing the task get `task_id = NULL` without an `updated_at`
-/// bump (SQLAlchemy nullifies the foreign key).
+/// Hard delete; entries referencing the task get `task_id = NULL` (SQLAlchemy nullifies the
+/// foreign key), and with `task_delete_bumps_entries` (the real server) a new `updated_at`.
 pub fn delete_task(store: &mut Store, id: i64) {
     store.tasks.remove(&id);
+    let now = store.local_naive();
+    let bump = store.opts.task_delete_bumps_entries;
     let affected: Vec<i64> = store
         .entries
         .values()
@@ -612,6 +614,9 @@ pub fn delete_task(store: &mut Store, id: i64) {
     for eid in affected {
         if let Some(e) = store.entries.get_mut(&eid) {
             e.task_id = None;
+            if bump {
+                e.updated_at = now;
+            }
         }
     }
     store.touch();

@@ -381,17 +381,33 @@ async fn serve_one(
         let ms = shared.store().opts.timeout_fault_ms;
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
-    let resp = {
+    let (resp, now) = {
         let mut store = shared.store();
-        serve::handle(&mut store, &request, fault)
+        (serve::handle(&mut store, &request, fault), store.now_utc())
     };
     if resp.drop_connection || fault == Some(Fault::LoseResponse) {
         return Err(std::io::Error::other("simulated connection loss"));
     }
-    Ok(to_http(resp, &request, fault == Some(Fault::TruncatedBody)))
+    Ok(to_http(
+        resp,
+        &request,
+        now,
+        fault == Some(Fault::TruncatedBody),
+    ))
 }
 
-fn to_http(resp: Resp, req: &Req, truncate: bool) -> hyper::Response<axum::body::Body> {
+/// The HTTP `Date` of an answer: the simulator's clock (frozen or not), whole seconds, as
+/// every real server sends it.
+fn http_date(now: DateTime<Utc>) -> String {
+    now.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn to_http(
+    resp: Resp,
+    req: &Req,
+    now: DateTime<Utc>,
+    truncate: bool,
+) -> hyper::Response<axum::body::Body> {
     let (content_type, mut bytes) = match resp.body {
         Body::Json(v) => (
             "application/json",
@@ -407,6 +423,7 @@ fn to_http(resp: Resp, req: &Req, truncate: bool) -> hyper::Response<axum::body:
     let mut builder = hyper::Response::builder()
         .status(resp.status)
         .header("Content-Type", content_type)
+        .header("Date", http_date(now))
         .header(
             "Access-Control-Allow-Origin",
             req.header("origin").unwrap_or("*").to_owned(),

@@ -65,6 +65,10 @@ pub struct SimOptions {
     /// SQLite tables without AUTOINCREMENT reuse the highest id after it is deleted [§6].
     /// Default on, as the samples' backend; off (PostgreSQL sequences): ids are never reused.
     pub sqlite_id_reuse: bool,
+    /// Deleting a task gives the entries that referenced it a new `updated_at` as their
+    /// `task_id` is nullified (observed on a real v5.10 server; the spec said otherwise).
+    /// Off: `task_id` is nullified and `updated_at` left as it was.
+    pub task_delete_bumps_entries: bool,
     /// How long `Idempotency-Key` replays are kept (24 h) [§5].
     pub idempotency_ttl_secs: i64,
     /// `Settings.single_active_timer` (default on): a second `timer/start` is a 409 [§5].
@@ -100,11 +104,43 @@ impl Default for SimOptions {
             aware_body_times: AwareBodyTimes::DropOffset,
             if_updated_at_tolerance_ms: 2000,
             sqlite_id_reuse: true,
+            task_delete_bumps_entries: true,
             idempotency_ttl_secs: 24 * 3600,
             single_active_timer: true,
             per_page_cap: 100,
             timeout_fault_ms: 3000,
             admin_password: "admin-password-123".into(),
+        }
+    }
+}
+
+impl SimOptions {
+    /// The least helpful server the evidence allows: every observed quirk and bug on, the
+    /// real quotas enforced, ids reused (SQLite), aware times losing their offset, task
+    /// deletes bumping entries, the 2 s `if_updated_at` tolerance. Spelled out rather than
+    /// `default()`, so a default made friendlier later does not weaken the conformance runs.
+    pub fn strictest() -> Self {
+        SimOptions {
+            setup_required: false,
+            rate_limit_per_minute: 100,
+            rate_limit_per_hour: 1000,
+            rate_limiting: true,
+            bug_task_id_on_create: true,
+            bug_client_get_500: true,
+            bug_task_due_date_sqlite: true,
+            bug_aware_if_updated_at_500: true,
+            bug_end_time_defaults_to_start: true,
+            bug_billable_filter: true,
+            bug_task_paginator: true,
+            null_is_noop: true,
+            reject_overlaps: true,
+            aware_body_times: AwareBodyTimes::DropOffset,
+            if_updated_at_tolerance_ms: 2000,
+            sqlite_id_reuse: true,
+            task_delete_bumps_entries: true,
+            single_active_timer: true,
+            per_page_cap: 100,
+            ..SimOptions::default()
         }
     }
 }

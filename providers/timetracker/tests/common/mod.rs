@@ -34,3 +34,11 @@ pub async fn sim_with(opts: SimOptions) -> (SimServer, TimeTrackerAdapter) {
 pub async fn sim() -> (SimServer, TimeTrackerAdapter) {
     sim_with(SimOptions::default()).await
 }
+
+/// The strictest simulator, and an adapter pacing itself by the server's own quotas.
+pub async fn strictest() -> (SimServer, TimeTrackerAdapter) {
+    let sim = SimServer::start(SimOptions::strictest()).await;
+    let transport = transport(timeweave_timetracker::default_quotas());
+    let a = TimeTrackerAdapter::new(sim.settings(), transport).expect("adapter");
+    (sim, a)
+}
