@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         return block_on(commands::demo(args));
     }
 
-    let cfg = match config::load(cli.config.as_deref()) {
+    let cfg = match config::load(cli.config.as_deref(), secrets_needed(&command)) {
         Ok(cfg) => cfg,
         Err(e) => {
             eprintln!("error: {e}");
@@ -65,6 +65,21 @@ fn main() -> ExitCode {
             Command::Check | Command::Demo(_) => unreachable!("handled above"),
         }
     })
+}
+
+/// Commands that read only the ledger need no provider secrets (an operator without access
+/// to the credentials can run them); `check` reports missing ones.
+fn secrets_needed(command: &Command) -> config::Secrets {
+    match command {
+        Command::Status
+        | Command::Report(_)
+        | Command::Export(_)
+        | Command::Conflicts(_)
+        | Command::Migrate => config::Secrets::NotRead,
+        Command::Run | Command::Sync(_) | Command::Check | Command::Demo(_) => {
+            config::Secrets::Required
+        }
+    }
 }
 
 fn block_on(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
