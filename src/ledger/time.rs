@@ -67,7 +67,6 @@ pub fn local_wall_time(t: DateTime<Utc>, zone: Option<&str>) -> NaiveDateTime {
 }
 
 /// The UTC offset `zone` has at `t`, if the zone is known.
-#[allow(dead_code)]
 pub fn offset_at(t: DateTime<Utc>, zone: &str) -> Option<FixedOffset> {
     if let Ok(tz) = zone.parse::<chrono_tz::Tz>() {
         return Some(tz.offset_from_utc_datetime(&t.naive_utc()).fix());

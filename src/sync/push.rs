@@ -13,6 +13,7 @@ use timeweave_contract::{
 use super::engine::{Abort, Cycle};
 use super::plan::{plan_push, PushAction};
 use super::refs;
+use crate::describe::label;
 use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, NewIssue, PushOp, StoredRecord, Tx};
 
 /// A record with its ledger ids standing in as remote ids (a delete intent's payload,
@@ -222,7 +223,7 @@ impl Cycle<'_> {
             let verb = op.as_str();
             self.plan.push(format!(
                 "{verb} {kind} '{}' in {}",
-                rec.record.label(),
+                label(&rec.record),
                 self.h.name
             ));
             if let (WriteOp::Create, Some(p)) = (op, &payload) {
@@ -297,7 +298,7 @@ impl Cycle<'_> {
                 format!(
                     "{} '{}': sent {}, holds {}",
                     rec.record.kind(),
-                    rec.record.label(),
+                    label(&rec.record),
                     u.sent,
                     u.kept
                 )
@@ -329,7 +330,7 @@ impl Cycle<'_> {
                 self.plan.push(format!(
                     "skip {} '{}' for {}: {reason}",
                     rec.record.kind(),
-                    rec.record.label(),
+                    label(&rec.record),
                     self.h.name
                 ));
             }
@@ -352,7 +353,7 @@ impl Cycle<'_> {
         tx.commit().await?;
         if fresh {
             self.counts.skipped += 1;
-            tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), "not sent: {reason}");
+            tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %label(&rec.record), "not sent: {reason}");
         }
         Ok(())
     }
@@ -429,7 +430,7 @@ impl Cycle<'_> {
                 "{} answered a write of {} '{}' with {} {}, which is already linked to another record: {e}",
                 self.h.name,
                 rec.record.kind(),
-                rec.record.label(),
+                label(&rec.record),
                 rec.record.kind(),
                 remote.id
             ));
@@ -593,7 +594,7 @@ impl Cycle<'_> {
                 Err(e @ ProviderError::Malformed { .. }) => {
                     let reason = format!(
                         "delete of {kind} '{}' not sent: {} {target} can no longer be read to check it is still this record ({e})",
-                        rec.record.label(),
+                        label(&rec.record),
                         kind
                     );
                     return self.skip(rec, &reason).await;
@@ -640,7 +641,7 @@ impl Cycle<'_> {
         verb: &str,
         e: ProviderError,
     ) -> Result<(), Abort> {
-        let what = format!("{verb} of {} '{}'", rec.record.kind(), rec.record.label());
+        let what = format!("{verb} of {} '{}'", rec.record.kind(), label(&rec.record));
         match e {
             ProviderError::Unsupported { .. }
             | ProviderError::Rejected { .. }
