@@ -55,6 +55,17 @@ async fn write_to(provider: &dyn Provider, p: &Prepared) -> Result<RemoteRecord,
     }
 }
 
+/// Whether a failed create may have landed: it failed in transit (the transport does not
+/// repeat such a create), so only a lookup can tell.
+fn outcome_unknown(e: &ProviderError) -> bool {
+    matches!(
+        e,
+        ProviderError::Retryable { .. }
+            | ProviderError::Malformed { .. }
+            | ProviderError::RateLimited { .. }
+    )
+}
+
 /// Records read per push-scan query.
 const PUSH_BATCH: i64 = 200;
 
@@ -522,26 +533,10 @@ impl Cycle<'_> {
                 self.note_unkept(&rec, &payload, &remote);
                 self.landed(&rec, intent, &remote).await
             }
+            (Write::Create { key, payload }, Err(e)) if outcome_unknown(&e) => {
+                self.settle_lost_create(rec, intent, &key, &payload).await
+            }
             (Write::Create { .. }, Err(e)) => {
-                // The outcome of a create that failed in transit is unknown: keep the intent
-                // for the next cycle's reconciliation, which looks before re-sending.
-                let unknown = matches!(
-                    e,
-                    ProviderError::Retryable { .. }
-                        | ProviderError::Malformed { .. }
-                        | ProviderError::RateLimited { .. }
-                );
-                if unknown {
-                    self.blocked.insert(rec.id.clone());
-                    let label = rec.record.label();
-                    return self.provider_error(
-                        &format!(
-                            "creating {} '{label}' (outcome unknown; checked next cycle)",
-                            rec.record.kind()
-                        ),
-                        e,
-                    );
-                }
                 self.clear(intent).await?;
                 self.refused(&rec, "create", e).await
             }
@@ -560,6 +555,53 @@ impl Cycle<'_> {
                 self.refused(&rec, "update", e).await
             }
         }
+    }
+
+    /// A create whose answer was lost: looked up at once (by the provider's idempotency
+    /// mechanism or natural key), so what references it still goes out in this cycle. Found:
+    /// linked. Certainly absent: sent once more. Still unknown: the intent stays for the
+    /// next cycle's reconciliation, and the record waits until then.
+    async fn settle_lost_create(
+        &mut self,
+        rec: StoredRecord,
+        intent: i64,
+        key: &str,
+        payload: &Record<RemoteId>,
+    ) -> Result<(), Abort> {
+        let provider = self.h.provider.clone();
+        let answer = match provider.find_created(payload, key).await {
+            Ok(Some(found)) => {
+                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), remote_id = %found.id, "a create whose answer was lost had landed: linked");
+                Ok(found)
+            }
+            Ok(None) => provider.create(payload, key).await,
+            Err(e) => return self.unknown_create(&rec, e),
+        };
+        match answer {
+            Ok(remote) => {
+                self.note_unkept(&rec, payload, &remote);
+                self.landed(&rec, intent, &remote).await
+            }
+            Err(e) if outcome_unknown(&e) => self.unknown_create(&rec, e),
+            Err(e) => {
+                self.clear(intent).await?;
+                self.refused(&rec, "create", e).await
+            }
+        }
+    }
+
+    /// The create's outcome stays unknown: its intent is kept for the next cycle, which
+    /// looks before re-sending, and the record waits.
+    fn unknown_create(&mut self, rec: &StoredRecord, e: ProviderError) -> Result<(), Abort> {
+        self.blocked.insert(rec.id.clone());
+        self.provider_error(
+            &format!(
+                "creating {} '{}' (outcome unknown; checked next cycle)",
+                rec.record.kind(),
+                label(&rec.record)
+            ),
+            e,
+        )
     }
 
     async fn delete(
