@@ -150,7 +150,8 @@ pub struct SyncConfig {
     pub hot_window_days_back: u32,
     pub hot_window_days_ahead: u32,
     pub deep_scan_slice_days: u32,
-    /// The deep scan walks back to this date and then starts over.
+    /// Where a provider cannot tell its oldest entry, the deep scan walks back to this date
+    /// and then starts over.
     pub deep_scan_horizon: NaiveDate,
     /// Mass-delete guard: a cycle stops instead of deleting more than this fraction of a
     /// window ...

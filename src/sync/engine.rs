@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use timeweave_contract::{CanonicalId, Capabilities, Kind, ListScope, ProviderError};
+use timeweave_contract::{CanonicalId, Capabilities, EntrySpan, Kind, ListScope, ProviderError};
 use timeweave_http::StatsSnapshot;
 
 use super::scan::{plan_scan, ScanInput};
@@ -375,6 +375,7 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
             .cursor(c.name(), Kind::TimeEntry)
             .await?;
         let oldest = c.ledger.read().await?.oldest_linked_start(c.name()).await?;
+        let span = c.entry_span().await?;
         let page = c.caps.entry_page_size.max(1) as i64;
         let budget = if opts.to_completion { None } else { c.h.budget };
         let input = |budget, to_completion| ScanInput {
@@ -385,6 +386,7 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
             change_feed: c.caps.change_feed,
             to_completion,
             oldest_known: oldest,
+            span,
         };
         // Estimates matter only against a budget, and only for the windows a scheduled
         // cycle can list (the hot window, the change feed, the next slice): one request per
@@ -438,6 +440,21 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+impl Cycle<'_> {
+    /// Where the provider says its entries lie. A failure to tell is no reason to skip the
+    /// cycle: the scan falls back to the configured horizon, with a warning.
+    async fn entry_span(&mut self) -> Result<EntrySpan, Abort> {
+        match self.h.provider.entry_span().await {
+            Ok(span) => Ok(span),
+            Err(e) if e.is_fatal_for_cycle() => Err(Abort::Provider(e)),
+            Err(e) => {
+                tracing::warn!(provider = %self.h.name, "cannot tell the oldest and newest entry ({e}): scanning back to the configured horizon");
+                Ok(EntrySpan::Unknown)
+            }
+        }
+    }
 }
 
 /// A private copy of the ledger for a dry run (`VACUUM INTO`), removed afterwards.
