@@ -169,6 +169,9 @@ pub struct Engine {
     settings: SyncSettings,
     stop: StopFlag,
     progress: Option<ProgressFn>,
+    /// The ledger is a private copy (see [`Engine::on_private_copy`]): every cycle is a dry
+    /// run on it.
+    on_copy: bool,
 }
 
 impl Engine {
@@ -178,7 +181,23 @@ impl Engine {
             settings,
             stop,
             progress: None,
+            on_copy: false,
         }
+    }
+
+    /// An engine on one private copy of this ledger, for a dry run of several providers in
+    /// a row (`--sync-once --dry-run`): each cycle plans against what the earlier ones would
+    /// have brought, as the real run would (a target's creates from a source's imports).
+    /// Every cycle of it is a dry run; the copy is removed when the returned guard drops.
+    pub async fn on_private_copy(&self) -> Result<(Engine, DryRunCopy), LedgerError> {
+        let copy = DryRunCopy::make(&self.ledger).await?;
+        let ledger = Ledger::open(&copy.path).await?;
+        let engine = Engine {
+            ledger,
+            on_copy: true,
+            ..self.clone()
+        };
+        Ok((engine, copy))
     }
 
     /// Reports progress of every cycle to `f` (the `--sync-once` progress bar).
@@ -202,7 +221,11 @@ impl Engine {
         h: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
-        if opts.dry_run {
+        let opts = CycleOptions {
+            dry_run: opts.dry_run || self.on_copy,
+            ..opts
+        };
+        if opts.dry_run && !self.on_copy {
             let copy = DryRunCopy::make(&self.ledger).await?;
             let ledger = Ledger::open(&copy.path).await?;
             let result = run(
@@ -457,8 +480,8 @@ impl Cycle<'_> {
     }
 }
 
-/// A private copy of the ledger for a dry run (`VACUUM INTO`), removed afterwards.
-struct DryRunCopy {
+/// A private copy of the ledger for a dry run (`VACUUM INTO`), removed when dropped.
+pub struct DryRunCopy {
     dir: PathBuf,
     path: PathBuf,
 }
