@@ -165,7 +165,11 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
             next.deep_scan_passes = input.cursor.deep_scan_passes + 1;
             break;
         }
-        let mut from = (position - s.slice).max(floor);
+        // Checked: the floor comes from provider data, however odd its year.
+        let mut from = position
+            .checked_sub_signed(s.slice)
+            .unwrap_or(floor)
+            .max(floor);
         if position > hot.to {
             from = from.max(hot.to);
         }
@@ -525,6 +529,27 @@ mod tests {
         let slices = deep(&plan);
         assert_eq!(slices.len(), 1);
         assert_eq!(slices[0].to, now() - Duration::days(35));
+    }
+
+    #[test]
+    fn an_oldest_entry_at_the_end_of_time_plans_without_overflow() {
+        // A provider's bytes can name any year chrono can hold.
+        let oldest = DateTime::<Utc>::MIN_UTC;
+        let cursor = Cursor {
+            deep_scan_position: Some(oldest + Duration::days(10)),
+            deep_scan_passes: 1,
+            ..Cursor::default()
+        };
+        let mut i = input(&cursor, None);
+        i.span = EntrySpan::Between {
+            oldest,
+            newest: now(),
+        };
+        let slices = deep(&plan_scan(&i, |_| 1));
+        assert_eq!(
+            slices,
+            vec![Window::new(oldest, oldest + Duration::days(10))]
+        );
     }
 
     #[test]
