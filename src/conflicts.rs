@@ -10,6 +10,7 @@ use chrono::Utc;
 use timeweave_contract::ContentHash;
 
 use crate::cli::ConflictSide;
+use crate::describe::label;
 use crate::ledger::{ConflictRow, Ledger};
 use crate::sync::UNSYNCED;
 
@@ -46,7 +47,7 @@ pub fn render(open: &[ConflictRow]) -> String {
             "#{} {} '{}' with {} (remote id {}), detected {}",
             c.id,
             c.kind,
-            c.ledger_record.label(),
+            label(&c.ledger_record),
             c.provider,
             c.remote_id,
             c.detected_at.format("%Y-%m-%d %H:%M:%S UTC")
@@ -86,7 +87,7 @@ pub async fn resolve(ledger: &Ledger, id: i64, take: &ConflictSide) -> anyhow::R
             format!(
                 "conflict #{id} settled: the ledger version of {} '{}' will be sent to {} on its next cycle",
                 c.kind,
-                c.ledger_record.label(),
+                label(&c.ledger_record),
                 c.provider
             )
         }
@@ -98,7 +99,7 @@ pub async fn resolve(ledger: &Ledger, id: i64, take: &ConflictSide) -> anyhow::R
                 "conflict #{id} settled: the ledger now holds {}'s version of {} '{}'; the other providers get it on their next cycles",
                 c.provider,
                 c.kind,
-                c.remote_record.label()
+                label(&c.remote_record)
             )
         }
         ConflictSide::Provider(name) => bail!(

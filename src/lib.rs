@@ -9,6 +9,7 @@ pub mod config;
 pub mod conflicts;
 pub mod daemon;
 pub mod demo;
+pub mod describe;
 pub mod ledger;
 pub mod logging;
 pub mod manual;

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         return block_on(commands::demo(args));
     }
 
-    let cfg = match config::load(cli.config.as_deref()) {
+    let cfg = match config::load(cli.config.as_deref(), secrets_needed(&command)) {
         Ok(cfg) => cfg,
         Err(e) => {
             eprintln!("error: {e}");
@@ -102,6 +102,24 @@ fn print_to_stdout(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Resul
             eprintln!("error: cannot write to stdout: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Commands that read only the ledger need no provider secrets (an operator without access
+/// to the credentials can run them); `check` reports missing ones.
+fn secrets_needed(command: &Command) -> config::Secrets {
+    match command {
+        Command::Status
+        | Command::Report(_)
+        | Command::Export(_)
+        | Command::Conflicts(_)
+        | Command::Migrate => config::Secrets::NotRead,
+        Command::Run
+        | Command::Sync(_)
+        | Command::Check
+        | Command::Demo(_)
+        | Command::Completions { .. }
+        | Command::Man { .. } => config::Secrets::Required,
     }
 }
 

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use timeweave_contract::{
-    Capabilities, Field, Kind, KindSupport, ListScope, Page, PageItem, PageToken, Provider,
-    ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget,
+    Capabilities, EntrySpan, Field, Kind, KindSupport, ListScope, Page, PageItem, PageToken,
+    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget,
 };
 
 /// What the next calls should do.
@@ -281,6 +281,19 @@ impl Provider for MemoryProvider {
             server: "memory".into(),
             timezone: None,
             account: None,
+        })
+    }
+
+    /// From the start index. Injected faults are left for the calls they were meant for.
+    async fn entry_span(&self) -> Result<EntrySpan, ProviderError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let s = self.lock();
+        Ok(match (s.by_start.first(), s.by_start.last()) {
+            (Some((oldest, _)), Some((newest, _))) => EntrySpan::Between {
+                oldest: *oldest,
+                newest: *newest,
+            },
+            _ => EntrySpan::Empty,
         })
     }
 

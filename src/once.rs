@@ -1,8 +1,10 @@
 //! `timeweave --sync-once` / `timeweave sync`: every selected provider once, with the deep
 //! scan run to completion (a migration), sources (`pull`) first and targets (`push`) last,
 //! then a second, budgeted round when later providers brought changes the earlier ones
-//! have not received — so one invocation converges. A progress bar on a terminal, periodic
-//! log lines otherwise; exit 0 only if every provider finished cleanly.
+//! have not received — so one invocation converges. A dry run plans every provider on one
+//! private copy of the ledger, so a target's plan shows what the sources would bring. A
+//! progress bar on a terminal, periodic log lines otherwise; exit 0 only if every provider
+//! finished cleanly.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
@@ -111,6 +113,14 @@ pub async fn run(
         b.enable_steady_tick(Duration::from_millis(200));
         b
     });
+    // A dry run works on one private copy for the whole invocation, so a target's plan
+    // follows what the sources before it would bring.
+    let (engine, copy) = if dry_run {
+        let (on_copy, copy) = engine.on_private_copy().await?;
+        (on_copy, Some(copy))
+    } else {
+        (engine, None)
+    };
     let engine = engine.with_progress(progress_reporter(bar.clone()));
     let mut reports = Vec::new();
     let first = CycleOptions {
@@ -140,5 +150,9 @@ pub async fn run(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if copy.is_some() {
+        engine.ledger().close().await;
+    }
+    drop(copy);
     Ok(OnceOutcome { reports })
 }

@@ -8,13 +8,19 @@ use anyhow::Context;
 use timeweave_contract::{Provider, Secret};
 use timeweave_http::Transport;
 
-use crate::config::{ProviderConfig, ProviderKind};
+use crate::config::{ProviderConfig, ProviderKind, SecretOrigin};
 use crate::schedule::{cron_interval, ScheduledProvider};
 use crate::sync::scan::cycle_budget;
 use crate::sync::ProviderHandle;
 
 /// The engine's handle for one configured instance.
 pub fn build(p: &ProviderConfig) -> anyhow::Result<ProviderHandle> {
+    if p.api_secret_origin == SecretOrigin::NotRead {
+        anyhow::bail!(
+            "provider {}: the config was loaded without secrets, for a ledger-only command",
+            p.name
+        );
+    }
     let transport = Transport::new(p.transport_config())
         .with_context(|| format!("provider {}: cannot set up HTTP", p.name))?;
     let stats = transport.stats().clone();

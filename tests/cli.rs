@@ -435,3 +435,70 @@ fn the_debian_package_ships_completions_man_pages_and_docs() {
         assert!(root.join(doc).is_file(), "{doc} is not in the repository");
     }
 }
+
+#[test]
+fn ledger_only_commands_need_no_provider_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    // No secret for any provider, and a credential file outside systemd's reach.
+    let config = write_config(
+        dir.path(),
+        &format!(
+            r#"
+[ledger]
+path = "{}"
+
+[providers.tt]
+kind = "timetracker"
+base_url = "https://tt.example.com"
+
+[providers.acme]
+kind = "timetrack"
+base_url = "https://acme.example.com"
+api_secret_file = "%d/acme"
+
+[providers.trk]
+kind = "trackingtime"
+contact = "ops@example.com"
+"#,
+            dir.path().join("ledger.db").display()
+        ),
+    );
+    // (command, exit code): `status` is 1 because nothing has synced yet.
+    for (args, code) in [
+        (&["migrate"][..], 0),
+        (&["status"][..], 1),
+        (&["report"][..], 0),
+        (&["export"][..], 0),
+        (&["conflicts"][..], 0),
+    ] {
+        let mut line = args.to_vec();
+        line.extend(["--config", &config]);
+        let out = timeweave(&line, &[]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}:\n{stdout}\n{stderr}"
+        );
+        assert!(!stderr.contains("api_secret"), "{args:?}: {stderr}");
+    }
+    // `check` (and every command that talks to a provider) still names what is missing.
+    for args in [&["check"][..], &["sync"][..]] {
+        let mut line = args.to_vec();
+        line.extend(["--config", &config]);
+        let out = timeweave(&line, &[]);
+        let (_, stderr) = text(&out);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        for key in [
+            "providers.tt.api_secret",
+            "providers.acme.api_secret_file",
+            "providers.acme.api_key",
+            "providers.trk.api_secret",
+        ] {
+            assert!(
+                stderr.contains(key),
+                "{args:?}: {key} missing from {stderr}"
+            );
+        }
+    }
+}

@@ -17,7 +17,7 @@ use timeweave::ledger::Ledger;
 use timeweave::sync::scan::{plan_scan, ScanInput};
 use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
 use timeweave_contract::testkit::SimulatorControl;
-use timeweave_contract::{Kind, ListScope, PageItem, Provider};
+use timeweave_contract::{EntrySpan, Kind, ListScope, PageItem, Provider};
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 
@@ -74,9 +74,10 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     }
 
     // The minimum: what a cycle cannot avoid, measured with a fresh adapter: connect, one
-    // listing of each reference kind, and (per measured cycle, since each moves the deep-scan
-    // cursor) the pages of exactly the windows that cycle lists, the hot window and the next
-    // deep-scan slice, planned from the ledger's cursor as the engine plans them.
+    // listing of each reference kind, where the entries lie (two one-entry pages), and (per
+    // measured cycle, since each moves the deep-scan cursor) the pages of exactly the windows
+    // that cycle lists, the hot window and the next deep-scan slice, planned from the
+    // ledger's cursor as the engine plans them.
     let probe = timeweave_timetracker::TimeTrackerAdapter::new(
         sim.settings(),
         timeweave_http::Transport::new(timeweave_http::TransportConfig::new("probe"))?,
@@ -102,14 +103,18 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     // Third cycle: a budget of exactly the hot window plus one deep-scan slice.
     let mut minimum = 0;
     for label in ["configured_budget", "one_slice_budget"] {
-        let windows = next_windows(&ledger, &handle.name, &settings).await?;
+        // The engine asks where the entries lie every cycle, then plans from the answer.
+        let at = sim.requests_served();
+        let span = probe.entry_span().await?;
+        let span_requests = sim.requests_served() - at;
+        let windows = next_windows(&ledger, &handle.name, &settings, span).await?;
         let mut window_pages = Vec::new();
         for w in &windows {
             let at = sim.requests_served();
             list_everything(&probe, Kind::TimeEntry, *w).await?;
             window_pages.push(sim.requests_served() - at);
         }
-        minimum = connect + refs + window_pages.iter().sum::<u64>();
+        minimum = connect + refs + span_requests + window_pages.iter().sum::<u64>();
         let h = {
             let mut h = handle.clone();
             if label == "one_slice_budget" {
@@ -211,6 +216,7 @@ async fn next_windows(
     ledger: &Ledger,
     provider: &str,
     settings: &SyncSettings,
+    span: EntrySpan,
 ) -> anyhow::Result<Vec<ListScope>> {
     let mut tx = ledger.read().await?;
     let cursor = tx.cursor(provider, Kind::TimeEntry).await?;
@@ -224,6 +230,7 @@ async fn next_windows(
             change_feed: false,
             to_completion: false,
             oldest_known: oldest,
+            span,
         },
         |_| 1,
     );

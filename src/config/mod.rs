@@ -4,8 +4,9 @@
 //!
 //! Secrets come inline (`api_secret`, best from the environment) or from files
 //! (`api_secret_file`, for systemd `LoadCredential=`), and are held as [`Secret`]s that never
-//! print. `load` requires at least one enabled provider: every command that reads the
-//! config talks to providers or reports on their data (`demo` builds its own config).
+//! print; commands that read only the ledger load it with [`Secrets::NotRead`]. `load`
+//! requires at least one enabled provider: every command that reads the config talks to
+//! providers or reports on their data (`demo` builds its own config).
 //!
 //! Submodules: `env` (the environment as a figment provider), `raw` (the serde shape),
 //! `validate` (raw -> [`Config`]), `error` ([`ConfigError`]), `summary` (`timeweave check`).
@@ -158,7 +159,8 @@ pub struct SyncConfig {
     pub hot_window_days_back: u32,
     pub hot_window_days_ahead: u32,
     pub deep_scan_slice_days: u32,
-    /// The deep scan walks back to this date and then starts over.
+    /// Where a provider cannot tell its oldest entry, the deep scan walks back to this date
+    /// and then starts over.
     pub deep_scan_horizon: NaiveDate,
     /// Mass-delete guard: a cycle stops instead of deleting more than this fraction of a
     /// window ...
@@ -291,6 +293,8 @@ pub enum SecretOrigin {
     ConfigFile(PathBuf),
     /// Given inline in a config built from a string or figment.
     Inline,
+    /// Not read: the config was loaded for a command that needs no secrets.
+    NotRead,
 }
 
 impl std::fmt::Display for SecretOrigin {
@@ -300,6 +304,7 @@ impl std::fmt::Display for SecretOrigin {
             SecretOrigin::Env(var) => write!(f, "from env {var}"),
             SecretOrigin::ConfigFile(p) => write!(f, "inline in {}", p.display()),
             SecretOrigin::Inline => f.write_str("inline"),
+            SecretOrigin::NotRead => f.write_str("not read (this command needs no secrets)"),
         }
     }
 }
@@ -379,20 +384,41 @@ pub fn resolve_path(flag: Option<&Path>, env: &Environment) -> (PathBuf, PathOri
     }
 }
 
+/// Whether a command talks to providers and so needs their secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// Every enabled provider's secrets are read and must be set.
+    Required,
+    /// Commands that read only the ledger (`status`, `report`, `export`, `conflicts`,
+    /// `migrate`): secrets are neither read nor required, so an operator without access to
+    /// the credentials can run them. Their [`ProviderConfig`]s hold no usable secret.
+    NotRead,
+}
+
 /// Loads and validates the config: the file from `path` (the `--config` flag), else
 /// `TIMEWEAVE_CONFIG`, else `/etc/timeweave/config.toml`, overridden by `TIMEWEAVE_*`
 /// variables of this process.
-pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+pub fn load(path: Option<&Path>, secrets: Secrets) -> Result<Config, ConfigError> {
     let env = Environment::from_process();
     let (path, origin) = resolve_path(path, &env);
-    load_file(&path, origin, &env)
+    load_file_with(&path, origin, &env, secrets)
 }
 
-/// [`load`] with an explicit file and environment.
+/// [`load`] with an explicit file and environment, secrets required.
 pub fn load_file(
     path: &Path,
     origin: PathOrigin,
     env: &Environment,
+) -> Result<Config, ConfigError> {
+    load_file_with(path, origin, env, Secrets::Required)
+}
+
+/// [`load_file`], saying whether secrets are needed.
+pub fn load_file_with(
+    path: &Path,
+    origin: PathOrigin,
+    env: &Environment,
+    secrets: Secrets,
 ) -> Result<Config, ConfigError> {
     match std::fs::File::open(path) {
         Ok(_) => {}
@@ -418,7 +444,8 @@ pub fn load_file(
     let figment = Figment::new()
         .merge(Toml::file_exact(path))
         .merge(env.provider());
-    from_figment(&figment, Some(path.to_path_buf()), env)
+    let raw = extract(&figment)?;
+    validate::validate(raw, &figment, Some(path.to_path_buf()), env, secrets)
 }
 
 /// Loads from TOML text alone (no file, no environment overrides): for tests and `demo`.
@@ -435,8 +462,11 @@ pub fn from_figment(
     source: Option<PathBuf>,
     env: &Environment,
 ) -> Result<Config, ConfigError> {
-    let raw: raw::RawConfig = figment
+    validate::validate(extract(figment)?, figment, source, env, Secrets::Required)
+}
+
+fn extract(figment: &Figment) -> Result<raw::RawConfig, ConfigError> {
+    figment
         .extract()
-        .map_err(|e| ConfigError::Invalid(error::from_figment(e)))?;
-    validate::validate(raw, figment, source, env)
+        .map_err(|e| ConfigError::Invalid(error::from_figment(e)))
 }

@@ -16,7 +16,7 @@ use super::error::{describe_origin, Problem};
 use super::raw::{RawConfig, RawProvider, RawRateLimit, RawSync, Scalar};
 use super::{
     default_quotas, var_name, Config, ConflictPolicy, LedgerConfig, LogConfig, LogFormat, Mode,
-    ProviderConfig, ProviderKind, ReportConfig, SecretOrigin, ServerConfig, SyncConfig,
+    ProviderConfig, ProviderKind, ReportConfig, SecretOrigin, Secrets, ServerConfig, SyncConfig,
     DEFAULT_PUSH_CONCURRENCY, DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY,
     TRACKINGTIME_DEFAULT_BASE_URL,
 };
@@ -26,6 +26,7 @@ const CRON_EXAMPLE: &str = "\"0 */5 * * * *\" (every 5 minutes, at second 0)";
 struct Ctx<'a> {
     figment: &'a Figment,
     env: &'a Environment,
+    secrets: Secrets,
     problems: Vec<Problem>,
 }
 
@@ -62,10 +63,12 @@ pub(crate) fn validate(
     figment: &Figment,
     source: Option<PathBuf>,
     env: &Environment,
+    secrets: Secrets,
 ) -> Result<Config, super::ConfigError> {
     let mut cx = Ctx {
         figment,
         env,
+        secrets,
         problems: Vec::new(),
     };
 
@@ -516,16 +519,21 @@ fn validate_provider(
         Some(rl) => validate_rate_limit(cx, &p, rl),
     };
 
-    let secret = resolve_secret(
-        cx,
-        name,
-        &p,
-        "api_secret",
-        raw.api_secret,
-        raw.api_secret_file,
-        kind.secret_description(),
-    );
-    if let (Some((s, _)), ProviderKind::TimeTracker) = (&secret, kind) {
+    let secret = match cx.secrets {
+        Secrets::Required => resolve_secret(
+            cx,
+            name,
+            &p,
+            "api_secret",
+            raw.api_secret,
+            raw.api_secret_file,
+            kind.secret_description(),
+        ),
+        Secrets::NotRead => Some((Secret::new(""), SecretOrigin::NotRead)),
+    };
+    if let (Some((s, _)), ProviderKind::TimeTracker, Secrets::Required) =
+        (&secret, kind, cx.secrets)
+    {
         if !s.expose().starts_with("tt_") {
             cx.problem(
                 format!("{p}.api_secret"),
@@ -533,7 +541,7 @@ fn validate_provider(
             );
         }
     }
-    let key = if kind == ProviderKind::TimeTrack {
+    let key = if kind == ProviderKind::TimeTrack && cx.secrets == Secrets::Required {
         resolve_secret(
             cx,
             name,

@@ -29,7 +29,7 @@ pub use reports::{
     DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours, ENTRY_COLUMNS,
 };
 pub use runs::{RunCounts, RunStatus, RunTotals, SyncRun};
-pub use time::{local_wall_time, parse_instant, to_text, to_text_precise};
+pub use time::{local_wall_time, offset_at, parse_instant, to_text, to_text_precise};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -38,7 +38,6 @@ pub fn local_wall_time(t: DateTime<Utc>, zone: Option<&str>) -> NaiveDateTime {
 }
 
 /// The UTC offset `zone` has at `t`, if the zone can be read.
-#[allow(dead_code)]
 pub fn offset_at(t: DateTime<Utc>, zone: &str) -> Option<FixedOffset> {
     Zone::parse(zone).ok().map(|z| z.offset_at(t))
 }

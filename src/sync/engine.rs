@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use timeweave_contract::{CanonicalId, Capabilities, Kind, ListScope, ProviderError};
+use timeweave_contract::{CanonicalId, Capabilities, EntrySpan, Kind, ListScope, ProviderError};
 use timeweave_http::StatsSnapshot;
 
 use super::scan::{plan_scan, ScanInput};
@@ -169,6 +169,9 @@ pub struct Engine {
     settings: SyncSettings,
     stop: StopFlag,
     progress: Option<ProgressFn>,
+    /// The ledger is a private copy (see [`Engine::on_private_copy`]): every cycle is a dry
+    /// run on it.
+    on_copy: bool,
 }
 
 impl Engine {
@@ -178,7 +181,23 @@ impl Engine {
             settings,
             stop,
             progress: None,
+            on_copy: false,
         }
+    }
+
+    /// An engine on one private copy of this ledger, for a dry run of several providers in
+    /// a row (`--sync-once --dry-run`): each cycle plans against what the earlier ones would
+    /// have brought, as the real run would (a target's creates from a source's imports).
+    /// Every cycle of it is a dry run; the copy is removed when the returned guard drops.
+    pub async fn on_private_copy(&self) -> Result<(Engine, DryRunCopy), LedgerError> {
+        let copy = DryRunCopy::make(&self.ledger).await?;
+        let ledger = Ledger::open(&copy.path).await?;
+        let engine = Engine {
+            ledger,
+            on_copy: true,
+            ..self.clone()
+        };
+        Ok((engine, copy))
     }
 
     /// Reports progress of every cycle to `f` (the `--sync-once` progress bar).
@@ -202,7 +221,11 @@ impl Engine {
         h: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
-        if opts.dry_run {
+        let opts = CycleOptions {
+            dry_run: opts.dry_run || self.on_copy,
+            ..opts
+        };
+        if opts.dry_run && !self.on_copy {
             let copy = DryRunCopy::make(&self.ledger).await?;
             let ledger = Ledger::open(&copy.path).await?;
             let result = run(
@@ -375,6 +398,7 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
             .cursor(c.name(), Kind::TimeEntry)
             .await?;
         let oldest = c.ledger.read().await?.oldest_linked_start(c.name()).await?;
+        let span = c.entry_span().await?;
         let page = c.caps.entry_page_size.max(1) as i64;
         let budget = if opts.to_completion { None } else { c.h.budget };
         let input = |budget, to_completion| ScanInput {
@@ -385,6 +409,7 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
             change_feed: c.caps.change_feed,
             to_completion,
             oldest_known: oldest,
+            span,
         };
         // Estimates matter only against a budget, and only for the windows a scheduled
         // cycle can list (the hot window, the change feed, the next slice): one request per
@@ -440,8 +465,23 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
     Ok(())
 }
 
-/// A private copy of the ledger for a dry run (`VACUUM INTO`), removed afterwards.
-struct DryRunCopy {
+impl Cycle<'_> {
+    /// Where the provider says its entries lie. A failure to tell is no reason to skip the
+    /// cycle: the scan falls back to the configured horizon, with a warning.
+    async fn entry_span(&mut self) -> Result<EntrySpan, Abort> {
+        match self.h.provider.entry_span().await {
+            Ok(span) => Ok(span),
+            Err(e) if e.is_fatal_for_cycle() => Err(Abort::Provider(e)),
+            Err(e) => {
+                tracing::warn!(provider = %self.h.name, "cannot tell the oldest and newest entry ({e}): scanning back to the configured horizon");
+                Ok(EntrySpan::Unknown)
+            }
+        }
+    }
+}
+
+/// A private copy of the ledger for a dry run (`VACUUM INTO`), removed when dropped.
+pub struct DryRunCopy {
     dir: PathBuf,
     path: PathBuf,
 }

@@ -20,7 +20,7 @@ use timeweave_http::TransportStats;
 
 use crate::config::{self, Config, Mode};
 
-pub use engine::{CycleOptions, CycleReport, Engine, Progress, ProgressFn, StopFlag};
+pub use engine::{CycleOptions, CycleReport, DryRunCopy, Engine, Progress, ProgressFn, StopFlag};
 pub use pull::UNSYNCED;
 
 /// The cross-provider settings of every cycle.

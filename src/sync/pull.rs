@@ -20,6 +20,7 @@ use super::plan::{
     RemoteAction, Settle, Winner,
 };
 use super::refs;
+use crate::describe::label;
 use crate::ledger::{Direction, Link, LinkUpdate, NewConflict, NewIssue, StoredRecord, Tx};
 
 /// Stored as a link's canonical hash to say "the ledger version has not reached this
@@ -769,7 +770,7 @@ impl Cycle<'_> {
         tracing::info!(
             provider = %self.h.name,
             kind = %r.kind(),
-            record = %ledger.record.label(),
+            record = %label(&ledger.record),
             policy = self.s.policy.name(),
             winner = winner.map(Winner::as_str).unwrap_or("open"),
             "conflict"
@@ -909,7 +910,7 @@ impl Cycle<'_> {
             if let Some(rec) = &ledger {
                 self.plan.push(format!(
                     "delete {kind} '{}' in the ledger (deleted in {})",
-                    rec.record.label(),
+                    label(&rec.record),
                     self.h.name
                 ));
             }
@@ -948,7 +949,7 @@ fn side(rec: &StoredRecord, modified_at: chrono::DateTime<chrono::Utc>) -> Ledge
 
 /// A dry-run line for a ledger change, or `None` for no change.
 fn describe(action: &RemoteAction, record: &Record<RemoteId>, provider: &str) -> Option<String> {
-    let what = format!("{} '{}'", record.kind(), record.label());
+    let what = format!("{} '{}'", record.kind(), label(record));
     Some(match action {
         RemoteAction::Import => format!("import {what} from {provider}"),
         RemoteAction::Adopt { then, .. } => {

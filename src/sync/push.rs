@@ -13,6 +13,7 @@ use timeweave_contract::{
 use super::engine::{Abort, Cycle};
 use super::plan::{plan_push, PushAction};
 use super::refs;
+use crate::describe::label;
 use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, NewIssue, PushOp, StoredRecord, Tx};
 
 /// A record with its ledger ids standing in as remote ids (a delete intent's payload,
@@ -85,6 +86,17 @@ const PASSES: [(Kind, Pass); 7] = [
     (Kind::Project, Pass::Deleted),
     (Kind::Client, Pass::Deleted),
 ];
+
+/// Whether a failed create may have landed: it failed in transit (the transport does not
+/// repeat such a create), so only a lookup can tell.
+fn outcome_unknown(e: &ProviderError) -> bool {
+    matches!(
+        e,
+        ProviderError::Retryable { .. }
+            | ProviderError::Malformed { .. }
+            | ProviderError::RateLimited { .. }
+    )
+}
 
 /// Records read per push-scan query.
 const PUSH_BATCH: i64 = 200;
@@ -258,7 +270,7 @@ impl Cycle<'_> {
             let verb = op.as_str();
             self.plan.push(format!(
                 "{verb} {kind} '{}' in {}",
-                rec.record.label(),
+                label(&rec.record),
                 self.h.name
             ));
             if let (WriteOp::Create, Some(p)) = (op, &payload) {
@@ -333,7 +345,7 @@ impl Cycle<'_> {
                 format!(
                     "{} '{}': sent {}, holds {}",
                     rec.record.kind(),
-                    rec.record.label(),
+                    label(&rec.record),
                     u.sent,
                     u.kept
                 )
@@ -365,7 +377,7 @@ impl Cycle<'_> {
                 self.plan.push(format!(
                     "skip {} '{}' for {}: {reason}",
                     rec.record.kind(),
-                    rec.record.label(),
+                    label(&rec.record),
                     self.h.name
                 ));
             }
@@ -388,7 +400,7 @@ impl Cycle<'_> {
         tx.commit().await?;
         if fresh {
             self.counts.skipped += 1;
-            tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), "not sent: {reason}");
+            tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %label(&rec.record), "not sent: {reason}");
         }
         Ok(())
     }
@@ -465,7 +477,7 @@ impl Cycle<'_> {
                 "{} answered a write of {} '{}' with {} {}, which is already linked to another record: {e}",
                 self.h.name,
                 rec.record.kind(),
-                rec.record.label(),
+                label(&rec.record),
                 rec.record.kind(),
                 remote.id
             ));
@@ -557,26 +569,10 @@ impl Cycle<'_> {
                 self.note_unkept(&rec, &payload, &remote);
                 self.landed(&rec, intent, &remote).await
             }
+            (Write::Create { key, payload }, Err(e)) if outcome_unknown(&e) => {
+                self.settle_lost_create(rec, intent, &key, &payload).await
+            }
             (Write::Create { .. }, Err(e)) => {
-                // The outcome of a create that failed in transit is unknown: keep the intent
-                // for the next cycle's reconciliation, which looks before re-sending.
-                let unknown = matches!(
-                    e,
-                    ProviderError::Retryable { .. }
-                        | ProviderError::Malformed { .. }
-                        | ProviderError::RateLimited { .. }
-                );
-                if unknown {
-                    self.blocked.insert(rec.id.clone());
-                    let label = rec.record.label();
-                    return self.provider_error(
-                        &format!(
-                            "creating {} '{label}' (outcome unknown; checked next cycle)",
-                            rec.record.kind()
-                        ),
-                        e,
-                    );
-                }
                 self.clear(intent).await?;
                 self.refused(&rec, "create", e).await
             }
@@ -595,6 +591,53 @@ impl Cycle<'_> {
                 self.refused(&rec, "update", e).await
             }
         }
+    }
+
+    /// A create whose answer was lost: looked up at once (by the provider's idempotency
+    /// mechanism or natural key), so what references it still goes out in this cycle. Found:
+    /// linked. Certainly absent: sent once more. Still unknown: the intent stays for the
+    /// next cycle's reconciliation, and the record waits until then.
+    async fn settle_lost_create(
+        &mut self,
+        rec: StoredRecord,
+        intent: i64,
+        key: &str,
+        payload: &Record<RemoteId>,
+    ) -> Result<(), Abort> {
+        let provider = self.h.provider.clone();
+        let answer = match provider.find_created(payload, key).await {
+            Ok(Some(found)) => {
+                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), remote_id = %found.id, "a create whose answer was lost had landed: linked");
+                Ok(found)
+            }
+            Ok(None) => provider.create(payload, key).await,
+            Err(e) => return self.unknown_create(&rec, e),
+        };
+        match answer {
+            Ok(remote) => {
+                self.note_unkept(&rec, payload, &remote);
+                self.landed(&rec, intent, &remote).await
+            }
+            Err(e) if outcome_unknown(&e) => self.unknown_create(&rec, e),
+            Err(e) => {
+                self.clear(intent).await?;
+                self.refused(&rec, "create", e).await
+            }
+        }
+    }
+
+    /// The create's outcome stays unknown: its intent is kept for the next cycle, which
+    /// looks before re-sending, and the record waits.
+    fn unknown_create(&mut self, rec: &StoredRecord, e: ProviderError) -> Result<(), Abort> {
+        self.blocked.insert(rec.id.clone());
+        self.provider_error(
+            &format!(
+                "creating {} '{}' (outcome unknown; checked next cycle)",
+                rec.record.kind(),
+                label(&rec.record)
+            ),
+            e,
+        )
     }
 
     async fn delete(
@@ -629,7 +672,7 @@ impl Cycle<'_> {
                 Err(e @ ProviderError::Malformed { .. }) => {
                     let reason = format!(
                         "delete of {kind} '{}' not sent: {} {target} can no longer be read to check it is still this record ({e})",
-                        rec.record.label(),
+                        label(&rec.record),
                         kind
                     );
                     return self.skip(rec, &reason).await;
@@ -676,7 +719,7 @@ impl Cycle<'_> {
         verb: &str,
         e: ProviderError,
     ) -> Result<(), Abort> {
-        let what = format!("{verb} of {} '{}'", rec.record.kind(), rec.record.label());
+        let what = format!("{verb} of {} '{}'", rec.record.kind(), label(&rec.record));
         match e {
             ProviderError::Unsupported { .. }
             | ProviderError::Rejected { .. }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use timeweave_contract::{CanonicalId, Kind, Record, RemoteId};
 
+use crate::describe::label;
 use crate::ledger::{Result, Tx};
 
 /// Every reference of `records` (remote ids) resolved to canonical ids at once: one query
@@ -62,7 +63,7 @@ pub(crate) async fn to_remote(
             }
             _ => {
                 let label = match tx.get_record(kind, cid).await? {
-                    Some(r) => format!("'{}'", r.record.label()),
+                    Some(r) => format!("'{}'", label(&r.record)),
                     None => cid.to_string(),
                 };
                 return Ok(Err(format!(

@@ -1,12 +1,15 @@
 //! Scan planning (pure): which time-entry windows a cycle lists. Every cycle lists the hot
-//! window (recent and near-future starts, where edits happen); then the deep scan walks
-//! older history backwards, one slice per scheduled cycle, so all history is re-verified
-//! every few cycles; a provider with a change feed also lists what changed since the
-//! watermark. A cycle never plans more requests than its budget; `--sync-once` runs the
-//! deep scan to the horizon.
+//! window (recent and near-future starts, where edits happen); then the deep scan walks the
+//! rest of the account's entries backwards, one slice per scheduled cycle, so all history is
+//! re-verified every few cycles; a provider with a change feed also lists what changed since
+//! the watermark. The deep scan spans what the provider reports as its oldest and newest
+//! entry (however far ahead or back), and nothing before the oldest; a provider that cannot
+//! tell falls back to the configured horizon. A cycle never plans more requests than its
+//! budget; `--sync-once` runs the deep scan to completion.
 
 use chrono::{DateTime, Duration, Utc};
-use timeweave_contract::{ListScope, Window};
+use timeweave_contract::model::whole_seconds;
+use timeweave_contract::{EntrySpan, ListScope, Window};
 
 use crate::ledger::Cursor;
 
@@ -15,7 +18,7 @@ pub struct ScanSettings {
     pub hot_back: Duration,
     pub hot_ahead: Duration,
     pub slice: Duration,
-    /// The oldest start time ever scanned.
+    /// The oldest start time scanned when the provider cannot tell its oldest entry.
     pub horizon: DateTime<Utc>,
 }
 
@@ -49,11 +52,60 @@ pub struct ScanInput<'a> {
     /// Requests the entry listings may spend this cycle; `None`: unlimited.
     pub budget: Option<u32>,
     pub change_feed: bool,
-    /// Run the deep scan to the horizon (a migration).
+    /// Run the deep scan to completion (a migration).
     pub to_completion: bool,
-    /// The oldest remote start linked so far (after a full pass, the deep scan stops one
-    /// slice below it, except every tenth pass, which goes to the horizon).
+    /// The oldest remote start linked so far. Used only when the span is unknown: after a
+    /// full pass, the deep scan stops one slice below it, except every tenth pass, which goes
+    /// to the horizon.
     pub oldest_known: Option<DateTime<Utc>>,
+    /// Where the account's entries lie, as the provider reported it this cycle.
+    pub span: EntrySpan,
+}
+
+/// The range the deep scan walks, `[floor, top)`, besides the hot window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DeepRange {
+    floor: DateTime<Utc>,
+    top: DateTime<Utc>,
+}
+
+/// From the provider's span when it told one (an empty account: nothing to walk), else from
+/// the horizon and what was linked so far.
+fn deep_range(input: &ScanInput<'_>, hot: Window) -> DeepRange {
+    let s = &input.settings;
+    match input.span {
+        EntrySpan::Empty => DeepRange {
+            floor: hot.from,
+            top: hot.from,
+        },
+        EntrySpan::Between { oldest, newest } => {
+            // The window's end is exclusive: one second past the newest start.
+            let past_newest = newest
+                .checked_add_signed(Duration::seconds(1))
+                .unwrap_or(newest);
+            DeepRange {
+                // Listed starts are whole seconds: a fraction must not push the oldest out.
+                floor: whole_seconds(oldest),
+                top: if past_newest > hot.to {
+                    past_newest
+                } else {
+                    hot.from
+                },
+            }
+        }
+        EntrySpan::Unknown => {
+            let passes = input.cursor.deep_scan_passes;
+            let full_pass = passes % 10 == 9 || passes == 0;
+            let floor = match (input.oldest_known, full_pass) {
+                (Some(oldest), false) => (oldest - s.slice).max(s.horizon),
+                _ => s.horizon,
+            };
+            DeepRange {
+                floor,
+                top: hot.from,
+            }
+        }
+    }
 }
 
 /// Plans this cycle's entry windows. `estimate(window)` gives the expected requests of a
@@ -95,16 +147,16 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
         }
     }
 
-    let full_pass = input.cursor.deep_scan_passes % 10 == 9 || input.cursor.deep_scan_passes == 0;
-    let floor = match (input.oldest_known, full_pass) {
-        (Some(oldest), false) => (oldest - s.slice).max(s.horizon),
-        _ => s.horizon,
+    let DeepRange { floor, top } = deep_range(input, hot);
+    // The hot window is listed anyway: a position inside it (or at its end) goes on below it.
+    let past_hot = |p: DateTime<Utc>| {
+        if p > hot.from && p <= hot.to {
+            hot.from
+        } else {
+            p
+        }
     };
-    let mut position = input
-        .cursor
-        .deep_scan_position
-        .unwrap_or(hot.from)
-        .min(hot.from);
+    let mut position = past_hot(input.cursor.deep_scan_position.unwrap_or(top).min(top));
     let mut first = true;
     loop {
         if position <= floor {
@@ -113,7 +165,15 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
             next.deep_scan_passes = input.cursor.deep_scan_passes + 1;
             break;
         }
-        let slice = Window::new((position - s.slice).max(floor), position);
+        // Checked: the floor comes from provider data, however odd its year.
+        let mut from = position
+            .checked_sub_signed(s.slice)
+            .unwrap_or(floor)
+            .max(floor);
+        if position > hot.to {
+            from = from.max(hot.to);
+        }
+        let slice = Window::new(from, position);
         let cost = estimate(slice).max(1);
         // At least one slice per cycle when the budget allows anything beyond the hot window.
         let may_plan = input.to_completion
@@ -134,7 +194,7 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
             estimated_requests: cost,
         });
         spent = spent.saturating_add(cost);
-        position = slice.from;
+        position = past_hot(slice.from);
         first = false;
         if !input.to_completion {
             // A scheduled cycle takes the next slice only: history is re-verified steadily
@@ -199,6 +259,7 @@ mod tests {
             change_feed: false,
             to_completion: false,
             oldest_known: None,
+            span: EntrySpan::Unknown,
         }
     }
 
@@ -329,6 +390,173 @@ mod tests {
         let slices = deep(&plan);
         assert_eq!(slices.last().unwrap().from, now() - Duration::days(130));
         assert_eq!(plan.next_cursor.deep_scan_passes, 2);
+    }
+
+    fn between(oldest_days: i64, newest_days: i64) -> EntrySpan {
+        EntrySpan::Between {
+            oldest: now() + Duration::days(oldest_days),
+            newest: now() + Duration::days(newest_days),
+        }
+    }
+
+    /// The deep windows of a migration (`to_completion`) over `span`, newest first, and the
+    /// cursor it leaves.
+    fn migration(span: EntrySpan, cursor: &Cursor) -> (Vec<Window>, Cursor) {
+        let mut i = input(cursor, Some(1));
+        i.to_completion = true;
+        i.span = span;
+        // A linked start far older than anything in the span: the span wins.
+        i.oldest_known = Some(now() - Duration::days(3000));
+        let plan = plan_scan(&i, |_| 1);
+        (deep(&plan), plan.next_cursor)
+    }
+
+    /// Asserts `slices` tile `[from, to)` exactly: no gap, no overlap, nothing outside.
+    fn assert_tiles(slices: &[Window], from: DateTime<Utc>, to: DateTime<Utc>) {
+        let mut sorted = slices.to_vec();
+        sorted.sort_by_key(|w| w.from);
+        assert_eq!(sorted.first().map(|w| w.from), Some(from), "{sorted:?}");
+        assert_eq!(sorted.last().map(|w| w.to), Some(to), "{sorted:?}");
+        for pair in sorted.windows(2) {
+            assert_eq!(pair[0].to, pair[1].from, "no gap, no overlap: {sorted:?}");
+        }
+    }
+
+    #[test]
+    fn a_migration_covers_the_span_the_provider_reports_and_nothing_before_it() {
+        let hot_from = now() - Duration::days(35);
+        let hot_to = now() + Duration::days(7);
+        let second = Duration::seconds(1);
+        let fresh = Cursor::default();
+        // (what, span, expected ranges besides the hot window: (from, to))
+        type Ranges = Vec<(DateTime<Utc>, DateTime<Utc>)>;
+        let cases: Vec<(&str, EntrySpan, Ranges)> = vec![
+            ("all entries in the hot window", between(-20, 3), vec![]),
+            ("an empty account", EntrySpan::Empty, vec![]),
+            (
+                "entries 100 days back: no slice below the oldest",
+                between(-100, -1),
+                vec![(now() - Duration::days(100), hot_from)],
+            ),
+            (
+                "entries planned 14 months ahead",
+                between(-10, 425),
+                vec![(hot_to, now() + Duration::days(425) + second)],
+            ),
+            (
+                "back-filled years before the horizon, and far ahead",
+                between(-4000, 60),
+                vec![
+                    (now() - Duration::days(4000), hot_from),
+                    (hot_to, now() + Duration::days(60) + second),
+                ],
+            ),
+            (
+                "only future entries, beyond the hot window",
+                between(100, 200),
+                vec![(
+                    now() + Duration::days(100),
+                    now() + Duration::days(200) + second,
+                )],
+            ),
+        ];
+        for (what, span, expected) in cases {
+            let (slices, next) = migration(span, &fresh);
+            assert_eq!(next.deep_scan_passes, 1, "{what}: a full pass");
+            assert_eq!(next.deep_scan_position, None, "{what}");
+            for w in &slices {
+                assert!(
+                    w.to <= hot_from || w.from >= hot_to,
+                    "{what}: {w:?} overlaps the hot window"
+                );
+                assert!(w.to - w.from <= Duration::days(30), "{what}: {w:?}");
+            }
+            let mut rest = slices.clone();
+            for (from, to) in &expected {
+                let (inside, outside): (Vec<Window>, Vec<Window>) =
+                    rest.iter().partition(|w| w.from >= *from && w.to <= *to);
+                assert_tiles(&inside, *from, *to);
+                rest = outside;
+            }
+            assert!(
+                rest.is_empty(),
+                "{what}: windows outside the span: {rest:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scheduled_cycles_walk_the_same_span_slice_by_slice() {
+        let span = between(-200, 300);
+        let mut cursor = Cursor::default();
+        let mut covered = Vec::new();
+        for _ in 0..100 {
+            let mut i = input(&cursor, Some(3));
+            i.span = span;
+            let plan = plan_scan(&i, |_| 1);
+            let slices = deep(&plan);
+            assert!(slices.len() <= 1, "one slice per scheduled cycle");
+            covered.extend(slices);
+            cursor = plan.next_cursor.clone();
+            if cursor.deep_scan_passes == 1 {
+                break;
+            }
+        }
+        assert_eq!(cursor.deep_scan_passes, 1, "a full pass completes");
+        let hot_from = now() - Duration::days(35);
+        let hot_to = now() + Duration::days(7);
+        let (past, ahead): (Vec<Window>, Vec<Window>) =
+            covered.iter().partition(|w| w.to <= hot_from);
+        assert_tiles(&past, now() - Duration::days(200), hot_from);
+        assert_tiles(
+            &ahead,
+            hot_to,
+            now() + Duration::days(300) + Duration::seconds(1),
+        );
+    }
+
+    #[test]
+    fn a_position_left_inside_the_hot_window_goes_on_below_it() {
+        // The hot window moved forward since the cursor was stored.
+        let cursor = Cursor {
+            deep_scan_position: Some(now() - Duration::days(10)),
+            deep_scan_passes: 1,
+            ..Cursor::default()
+        };
+        let mut i = input(&cursor, None);
+        i.span = between(-400, 100);
+        let plan = plan_scan(&i, |_| 1);
+        let slices = deep(&plan);
+        assert_eq!(slices.len(), 1);
+        assert_eq!(slices[0].to, now() - Duration::days(35));
+    }
+
+    #[test]
+    fn an_oldest_entry_at_the_end_of_time_plans_without_overflow() {
+        // A provider's bytes can name any year chrono can hold.
+        let oldest = DateTime::<Utc>::MIN_UTC;
+        let cursor = Cursor {
+            deep_scan_position: Some(oldest + Duration::days(10)),
+            deep_scan_passes: 1,
+            ..Cursor::default()
+        };
+        let mut i = input(&cursor, None);
+        i.span = EntrySpan::Between {
+            oldest,
+            newest: now(),
+        };
+        let slices = deep(&plan_scan(&i, |_| 1));
+        assert_eq!(
+            slices,
+            vec![Window::new(oldest, oldest + Duration::days(10))]
+        );
+    }
+
+    #[test]
+    fn an_unknown_span_falls_back_to_the_horizon() {
+        let (slices, _) = migration(EntrySpan::Unknown, &Cursor::default());
+        assert_eq!(slices.last().unwrap().from, settings().horizon);
+        assert!(slices.iter().all(|w| w.to <= now() - Duration::days(35)));
     }
 
     #[test]

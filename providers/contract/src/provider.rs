@@ -213,6 +213,23 @@ impl Capabilities {
     }
 }
 
+/// Where an account's time entries lie: the start of its oldest and of its newest entry, as
+/// the provider itself reports them (not a configured horizon). The scan lists no window
+/// before `oldest` and reaches up to `newest`, however far ahead it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EntrySpan {
+    /// The adapter cannot tell (no sorted listing, no count): the scan falls back to the
+    /// configured horizon and hot window.
+    Unknown,
+    /// The account holds no time entries.
+    Empty,
+    /// Both bounds inclusive.
+    Between {
+        oldest: DateTime<Utc>,
+        newest: DateTime<Utc>,
+    },
+}
+
 /// What an adapter learned when it connected.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderInfo {
@@ -275,6 +292,14 @@ pub trait Provider: Send + Sync {
         record: &Record<RemoteId>,
         idempotency_key: &str,
     ) -> Result<Option<RemoteRecord>, ProviderError>;
+
+    /// The start of the oldest and of the newest time entry the credentials can see (e.g.
+    /// one-record pages of a listing sorted by start), so a migration lists every date that
+    /// holds entries and none before the first. A few requests at most; `Unknown` (the
+    /// default) when the provider offers no cheap way to tell.
+    async fn entry_span(&self) -> Result<EntrySpan, ProviderError> {
+        Ok(EntrySpan::Unknown)
+    }
 
     /// Whether this provider can hold `record` for `op`, without any I/O; `Err(Unsupported)`
     /// says why not (e.g. TimeTrack needs a project on work entries). The default checks

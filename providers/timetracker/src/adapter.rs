@@ -15,16 +15,16 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
-    Capabilities, ConflictReason, Field, InvalidRecord, Kind, KindSupport, ListScope, Page,
-    PageItem, PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord,
-    TimeEntry, UpdateTarget, Window, WriteOp,
+    Capabilities, ConflictReason, EntrySpan, Field, InvalidRecord, Kind, KindSupport, ListScope,
+    Page, PageItem, PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId,
+    RemoteRecord, TimeEntry, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{RawResponse, Repeat, Transport};
 
 use crate::errors::{malformed, map_error};
 use crate::mapping::{self, int_id, raw_id, typed, Zone};
 use crate::references::References;
-use crate::time::{parse_zone, write_local};
+use crate::time::{parse_zone, read_local, write_local};
 use crate::tolerance::{server_now, unsafe_until, YoungVersions, TOLERANCE};
 use crate::wire;
 use crate::{Settings, KIND};
@@ -545,6 +545,31 @@ impl TimeTrackerAdapter {
             },
             ids,
         ))
+    }
+
+    /// One entry of the unfiltered listing (sorted by start, newest first), at `page` of
+    /// one-entry pages: its start, if it can be read, and the listing's total.
+    async fn entry_at(
+        &self,
+        page: i64,
+        zone: &Zone,
+    ) -> Result<(Option<chrono::DateTime<chrono::Utc>>, Option<i64>), ProviderError> {
+        let query = vec![
+            ("include_active", "true".to_owned()),
+            ("per_page", "1".to_owned()),
+            ("page", page.to_string()),
+        ];
+        let list = self
+            .list_raw("GET /time-entries", "/time-entries", "time_entries", query)
+            .await?;
+        let start = list
+            .items
+            .first()
+            .and_then(|e| e.get("start_time"))
+            .and_then(Value::as_str)
+            .and_then(|s| read_local(zone.tz, s));
+        let total = list.pagination.total.or(list.pagination.pages);
+        Ok((start, total))
     }
 
     /// Every record of a reference kind (used by `get` of clients and by `find_created`).
@@ -1139,6 +1164,34 @@ impl Provider for TimeTrackerAdapter {
                 "a start-window listing of {kind} (only time entries have start times)"
             ))),
         }
+    }
+
+    async fn entry_span(&self) -> Result<EntrySpan, ProviderError> {
+        // The listing has no sort parameter but is always by start, newest first: the first
+        // one-entry page holds the newest, page `total` the oldest (two requests). An entry
+        // booked between the two shifts the oldest one page on: follow the new total.
+        let session = self.session().await?;
+        let (newest, mut total) = self.entry_at(1, &session.zone).await?;
+        for _ in 0..3 {
+            let (Some(newest), Some(last)) = (newest, total) else {
+                break;
+            };
+            if last <= 0 {
+                break; // an entry listed, yet a total of none: no telling
+            }
+            let (oldest, now_total) = self.entry_at(last, &session.zone).await?;
+            if now_total == total {
+                return Ok(match oldest {
+                    Some(oldest) => EntrySpan::Between { oldest, newest },
+                    None => EntrySpan::Unknown,
+                });
+            }
+            total = now_total;
+        }
+        Ok(match (newest, total) {
+            (None, Some(0)) => EntrySpan::Empty,
+            _ => EntrySpan::Unknown,
+        })
     }
 
     async fn get(&self, kind: Kind, id: &RemoteId) -> Result<Option<RemoteRecord>, ProviderError> {
