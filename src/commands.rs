@@ -111,6 +111,7 @@ pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
         );
     }
     let ledger = Ledger::open_read_only(&cfg.ledger.path).await?;
+    ledger.check_integrity().await?;
     let statuses = crate::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
     print!("{}", crate::status::render_text(&statuses));
     Ok(if statuses.iter().all(|s| s.healthy()) {
