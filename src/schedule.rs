@@ -72,7 +72,7 @@ impl Runner {
         };
         if jitter && !self.provider.jitter.is_zero() {
             let wait = self.provider.jitter.mul_f64(rand::random::<f64>());
-            tokio::time::sleep(wait).await;
+            self.engine.stop_flag().shutdown().sleep(wait).await;
         }
         if self.engine.stop_flag().is_stopped() {
             return None;

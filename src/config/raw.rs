@@ -80,6 +80,8 @@ pub(crate) struct RawProvider {
     pub rate_limit: Option<RawRateLimit>,
     pub timeout_seconds: Option<u64>,
     pub max_retries: Option<usize>,
+    pub max_pause_seconds: Option<u64>,
+    pub max_response_mib: Option<u64>,
     pub push_concurrency: Option<usize>,
 }
 

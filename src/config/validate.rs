@@ -16,7 +16,8 @@ use super::error::{describe_origin, Problem};
 use super::raw::{RawConfig, RawProvider, RawRateLimit, RawSync, Scalar};
 use super::{
     default_quotas, var_name, Config, ConflictPolicy, LedgerConfig, LogConfig, LogFormat, Mode,
-    ProviderConfig, ProviderKind, SecretOrigin, ServerConfig, SyncConfig, DEFAULT_PUSH_CONCURRENCY,
+    ProviderConfig, ProviderKind, SecretOrigin, ServerConfig, SyncConfig,
+    DEFAULT_MAX_PAUSE_SECONDS, DEFAULT_MAX_RESPONSE_MIB, DEFAULT_PUSH_CONCURRENCY,
     DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY, TRACKINGTIME_DEFAULT_BASE_URL,
 };
 
@@ -459,6 +460,21 @@ fn validate_provider(
         );
     }
 
+    let max_pause = raw.max_pause_seconds.unwrap_or(DEFAULT_MAX_PAUSE_SECONDS);
+    if !(1..=86_400).contains(&max_pause) {
+        cx.problem(
+            format!("{p}.max_pause_seconds"),
+            format!("{max_pause} is out of range; expected 1 to 86400 seconds"),
+        );
+    }
+    let max_response_mib = raw.max_response_mib.unwrap_or(DEFAULT_MAX_RESPONSE_MIB);
+    if !(1..=4096).contains(&max_response_mib) {
+        cx.problem(
+            format!("{p}.max_response_mib"),
+            format!("{max_response_mib} is out of range; expected 1 to 4096 MiB"),
+        );
+    }
+
     let push_concurrency = raw.push_concurrency.unwrap_or(DEFAULT_PUSH_CONCURRENCY);
     if !(1..=MAX_PUSH_CONCURRENCY).contains(&push_concurrency) {
         cx.problem(
@@ -542,6 +558,8 @@ fn validate_provider(
         quotas,
         timeout: Duration::from_secs(timeout),
         max_retries,
+        max_pause: Duration::from_secs(max_pause),
+        max_response_bytes: max_response_mib * 1024 * 1024,
         push_concurrency,
         api_key,
         api_secret,

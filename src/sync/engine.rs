@@ -8,30 +8,35 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, Capabilities, Kind, ListScope, ProviderError};
-use timeweave_http::StatsSnapshot;
+use timeweave_http::{Shutdown, StatsSnapshot};
 
 use super::scan::{plan_scan, ScanInput};
 use super::{ProviderHandle, SyncSettings};
 use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
 
-/// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes.
+/// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes. It
+/// is the process's one shutdown broadcast: the transports built with
+/// [`StopFlag::shutdown`] end every wait (limiter, backoff, `Retry-After`) when it is set.
 #[derive(Clone, Debug, Default)]
-pub struct StopFlag(Arc<AtomicBool>);
+pub struct StopFlag(Shutdown);
 
 impl StopFlag {
     pub fn new() -> Self {
         StopFlag::default()
     }
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst)
+        self.0.trigger()
     }
     pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.is_triggered()
+    }
+    /// The broadcast to give the transports (`registry::build_stoppable`).
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.0
     }
 }
 
@@ -273,7 +278,11 @@ async fn run(
         requests_before: before.requests,
         unkept: BTreeMap::new(),
     };
-    let outcome = steps(&mut cycle, opts).await;
+    let outcome = steps(&mut cycle, opts).await.map_err(|abort| match abort {
+        // A wait ended by SIGTERM is a stop on request, not a provider failure.
+        Abort::Provider(ProviderError::Stopped) => Abort::Stopped,
+        other => other,
+    });
     let after = stats(h);
     cycle.counts.requests = (after.requests - before.requests) as i64;
     cycle.counts.rate_limited = (after.rate_limited - before.rate_limited) as i64;

@@ -1,0 +1,180 @@
+//! Hostile and broken inputs against the real binary: a loopback server that answers every
+//! request the way a hostile or broken proxy might, and what `timeweave` must do about it —
+//! never panic, never wait longer than `max_pause_seconds`, end every wait on SIGTERM, and
+//! leave the ledger consistent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use timeweave::ledger::{Ledger, RunStatus};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_timeweave");
+
+/// A loopback server answering every request with `status` and `headers` (and an empty
+/// body); counts the requests it answered.
+async fn hostile_server(status: &'static str, headers: String) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let counter = counter.clone();
+            let headers = headers.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\n{headers}content-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = sock.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), hits)
+}
+
+/// A config with one TimeTracker instance at `base_url`, its ledger in `dir`.
+fn config(dir: &Path, base_url: &str) -> PathBuf {
+    let toml = format!(
+        "[ledger]\npath = {:?}\n\n[providers.hostile]\nkind = \"timetracker\"\nbase_url = {base_url:?}\nschedule = \"* * * * * *\"\nmax_retries = 20\n",
+        dir.join("ledger.db").display().to_string()
+    );
+    let path = dir.join("timeweave.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn start(config: &Path, command: &str) -> Child {
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg(command)
+        .env(
+            "TIMEWEAVE_PROVIDERS__HOSTILE__API_SECRET",
+            "tt_hostile_test",
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for the process to exit, at most `limit`; kills it (and fails) beyond.
+async fn exit_within(child: &mut Child, limit: Duration, what: &str) -> (ExitStatus, String) {
+    let since = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if since.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{what}: still running after {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut output = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut output).unwrap();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut output).unwrap();
+    (status, output)
+}
+
+async fn runs(dir: &Path) -> Vec<timeweave::ledger::SyncRun> {
+    let ledger = Ledger::open_read_only(&dir.join("ledger.db"))
+        .await
+        .unwrap();
+    let runs = ledger
+        .read()
+        .await
+        .unwrap()
+        .recent_runs(None, 100)
+        .await
+        .unwrap();
+    ledger.close().await;
+    runs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_long_retry_after_exits_within_five_seconds() {
+    for command in ["sync", "run"] {
+        // Ten minutes: within the default max_pause (15 min), so it is honoured.
+        let (url, hits) =
+            hostile_server("503 Service Unavailable", "retry-after: 600\r\n".into()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = start(&config(dir.path(), &url), command);
+        let since = Instant::now();
+        while hits.load(Ordering::SeqCst) == 0 {
+            assert!(
+                since.elapsed() < Duration::from_secs(30),
+                "{command}: no request"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let (status, output) = exit_within(&mut child, Duration::from_secs(5), command).await;
+        if command == "run" {
+            assert!(status.success(), "{command}: {status:?}\n{output}");
+        }
+        assert!(!output.contains("panicked"), "{output}");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "{command}: no request after SIGTERM"
+        );
+        let runs = runs(dir.path()).await;
+        assert!(!runs.is_empty(), "{command}");
+        assert!(
+            runs.iter().all(|r| r.status == RunStatus::Interrupted),
+            "{command}: {runs:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_retry_after_ends_the_cycle_as_failed_with_the_reason() {
+    for value in [
+        "1e30",
+        "86400",
+        "18446744073709551615",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
+        let (url, _hits) =
+            hostile_server("429 Too Many Requests", format!("retry-after: {value}\r\n")).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = start(&config(dir.path(), &url), "sync");
+        let (status, output) = exit_within(&mut child, Duration::from_secs(30), value).await;
+        assert!(!status.success(), "{value}: {output}");
+        assert!(!output.contains("panicked"), "{value}: {output}");
+        assert!(
+            output.contains("max_pause_seconds = 900 s"),
+            "{value}: {output}"
+        );
+        let runs = runs(dir.path()).await;
+        assert!(
+            !runs.is_empty() && runs.iter().all(|r| r.status == RunStatus::Failed),
+            "{value}: {runs:?}"
+        );
+        assert!(
+            runs.iter()
+                .all(|r| r.errors.iter().any(|e| e.contains("Retry-After"))),
+            "{value}: {runs:?}"
+        );
+    }
+}
