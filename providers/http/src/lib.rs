@@ -12,11 +12,13 @@
 //! error, whether to try again and when.
 
 mod base_url;
+mod json;
 mod limiter;
 mod retry_after;
 mod shutdown;
 
 pub use base_url::{check_scheme, is_loopback};
+pub use json::{from_json_value, json_error, read_json};
 pub use limiter::{Limiter, Quota};
 pub use retry_after::parse_retry_after;
 pub use shutdown::Shutdown;
