@@ -178,3 +178,84 @@ async fn a_hostile_retry_after_ends_the_cycle_as_failed_with_the_reason() {
         );
     }
 }
+
+/// `timeweave check` on a TimeTracker config whose secret line is `secret_line`, with a
+/// 10 s bound (a FIFO must not block it).
+async fn check_with(dir: &Path, secret_line: &str) -> (ExitStatus, String) {
+    let toml = format!(
+        "[ledger]\npath = {:?}\n\n[providers.tt]\nkind = \"timetracker\"\nbase_url = \"https://tt.example.com\"\n{secret_line}\n",
+        dir.join("ledger.db").display().to_string()
+    );
+    let path = dir.join("timeweave.toml");
+    std::fs::write(&path, toml).unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&path)
+        .arg("check")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    exit_within(&mut child, Duration::from_secs(10), secret_line).await
+}
+
+#[tokio::test]
+async fn a_token_given_as_the_secret_file_is_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "tt_cb46f0e2a9d84c1b8e7f3a5d2c6b9e01";
+    let (status, output) = check_with(dir.path(), &format!("api_secret_file = {token:?}")).await;
+    assert!(!status.success(), "{output}");
+    assert!(!output.contains("cb46"), "the token leaked: {output}");
+    assert!(
+        output.contains("providers.tt.api_secret_file") && output.contains("not an absolute path"),
+        "{output}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_or_device_as_the_secret_file_is_refused_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("secret.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+        let (status, output) = check_with(
+            dir.path(),
+            &format!("api_secret_file = {:?}", path.display().to_string()),
+        )
+        .await;
+        assert!(!status.success(), "{output}");
+        assert!(output.contains("not a regular file"), "{path:?}: {output}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn shared_secret_files_and_inline_secrets_are_warned_about_without_the_value() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tt-token");
+    std::fs::write(&file, "tt_private_value_123\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let line = format!("api_secret_file = {:?}", file.display().to_string());
+    let (status, output) = check_with(dir.path(), &line).await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("warning: providers.tt.api_secret_file") && output.contains("chmod 600"),
+        "{output}"
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (status, output) = check_with(dir.path(), &line).await;
+    assert!(status.success() && !output.contains("warning"), "{output}");
+
+    let (status, output) = check_with(dir.path(), "api_secret = \"tt_inline_value_456\"").await;
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("warning: providers.tt.api_secret")
+            && output.contains("TIMEWEAVE_PROVIDERS__TT__API_SECRET"),
+        "{output}"
+    );
+    assert!(!output.contains("inline_value"), "{output}");
+}

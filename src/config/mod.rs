@@ -65,6 +65,9 @@ pub struct Config {
     pub people: BTreeMap<String, BTreeMap<String, String>>,
     /// Provider instances by name (enabled and disabled).
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// Not errors, but worth fixing (an inline secret, a secret file others can read):
+    /// `key: message`, logged at start-up and printed by `check`. Never a secret's value.
+    pub warnings: Vec<String>,
 }
 
 impl Config {

@@ -16,6 +16,9 @@ pub fn render(cfg: &Config) -> String {
         None => "(built in)".to_string(),
     };
     let _ = writeln!(out, "config: {source}: OK");
+    for warning in &cfg.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     let _ = writeln!(out, "ledger: {}", cfg.ledger.path.display());
     let _ = writeln!(
         out,

@@ -27,6 +27,8 @@ struct Ctx<'a> {
     figment: &'a Figment,
     env: &'a Environment,
     problems: Vec<Problem>,
+    /// Worth an operator's eye, not fatal: `key: message` lines.
+    warnings: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -52,6 +54,10 @@ impl Ctx<'_> {
         });
     }
 
+    fn warn(&mut self, key: &str, message: impl std::fmt::Display) {
+        self.warnings.push(format!("{key}: {message}"));
+    }
+
     fn is_env(&self, key: &str) -> bool {
         self.origin(key).starts_with("environment variable")
     }
@@ -67,6 +73,7 @@ pub(crate) fn validate(
         figment,
         env,
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
 
     let ledger = LedgerConfig {
@@ -197,6 +204,7 @@ pub(crate) fn validate(
         sync,
         people,
         providers,
+        warnings: cx.warnings,
     })
 }
 
@@ -740,6 +748,17 @@ fn resolve_secret(
                     _ => SecretOrigin::Inline,
                 }
             };
+            if let SecretOrigin::ConfigFile(path) = &origin {
+                cx.warn(
+                    &key,
+                    format!(
+                        "the secret is written in {}, where everyone who can read the config reads it; \
+                         move it to {option}_file (a systemd LoadCredential= file) or the environment variable {}",
+                        path.display(),
+                        var_name(&["providers", name, option])
+                    ),
+                );
+            }
             Some((Secret::new(value), origin))
         }
         (None, Some(path)) => {
@@ -750,24 +769,30 @@ fn resolve_secret(
                     return None;
                 }
             };
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
+            match read_secret_file(&path) {
+                Ok(SecretFile { text, shared }) => {
                     let value = text.trim_end_matches(['\n', '\r']);
                     if value.trim().is_empty() {
                         cx.problem(
                             file_key,
                             format!("{} is empty; expected it to hold {what}", path.display()),
                         );
-                        None
-                    } else {
-                        Some((Secret::new(value), SecretOrigin::File(path)))
+                        return None;
                     }
+                    if shared {
+                        cx.warn(
+                            &file_key,
+                            format!(
+                                "{} is readable by its group or by others; make it private: chmod 600 {}",
+                                path.display(),
+                                path.display()
+                            ),
+                        );
+                    }
+                    Some((Secret::new(value), SecretOrigin::File(path)))
                 }
-                Err(e) => {
-                    cx.problem(
-                        file_key,
-                        format!("cannot read {}: {e} (under systemd, check the LoadCredential= line of the unit)", path.display()),
-                    );
+                Err(message) => {
+                    cx.problem(file_key, message);
                     None
                 }
             }
@@ -787,11 +812,66 @@ fn resolve_secret(
     }
 }
 
-/// `%d/NAME` means `$CREDENTIALS_DIRECTORY/NAME`, as `%d` does in systemd unit files.
+/// The largest secret file read: a credential is a few hundred bytes at most.
+const SECRET_FILE_MAX_BYTES: u64 = 64 * 1024;
+
+/// A secret file's text, and whether its group or others may read it.
+struct SecretFile {
+    text: String,
+    shared: bool,
+}
+
+/// Reads a secret file, which must be a regular file of a sane size: a FIFO, a device or a
+/// directory is refused before it is opened (a FIFO would block start-up forever). Error
+/// text names the path, which is absolute (`expand_credentials`), never the content.
+fn read_secret_file(path: &Path) -> Result<SecretFile, String> {
+    let hint = "(under systemd, check the LoadCredential= line of the unit)";
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e} {hint}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{} is not a regular file (a FIFO, device or directory); give a file that holds the secret",
+            path.display()
+        ));
+    }
+    if meta.len() > SECRET_FILE_MAX_BYTES {
+        return Err(format!(
+            "{} is {} bytes, too large for a secret (at most {SECRET_FILE_MAX_BYTES}); is it the right file?",
+            path.display(),
+            meta.len()
+        ));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e} {hint}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{} is not UTF-8 text; a secret is text", path.display()))?;
+    Ok(SecretFile {
+        text,
+        shared: readable_by_others(&meta),
+    })
+}
+
+#[cfg(unix)]
+fn readable_by_others(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o044 != 0
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_meta: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// `%d/NAME` means `$CREDENTIALS_DIRECTORY/NAME`, as `%d` does in systemd unit files. Any
+/// other value must be an absolute path: a relative one is more likely the secret itself,
+/// put in the wrong key, and is never echoed.
 fn expand_credentials(path: &Path, env: &Environment) -> Result<PathBuf, String> {
     let text = path.to_string_lossy();
     match text.strip_prefix("%d/") {
-        None => Ok(path.to_path_buf()),
+        None if path.is_absolute() => Ok(path.to_path_buf()),
+        None => Err("is not an absolute path or %d/NAME (its value is not shown: if it is the secret itself, \
+             put it in a file and give that file's path, or use the environment variable)"
+            .to_string()),
         Some(rest) => match env.credentials_directory() {
             Some(dir) => Ok(dir.join(rest)),
             None => Err(format!(
