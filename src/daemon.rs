@@ -57,9 +57,11 @@ pub async fn run(
 
     let _listener = match cfg.server.listen {
         Some(addr) => {
-            let (bound, task) = crate::server::serve(addr, ledger.clone(), facts.clone(), trigger)
-                .await
-                .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
+            let webhooks = Arc::new(crate::webhook_gate::WebhookGate::from_config(cfg));
+            let (bound, task) =
+                crate::server::serve(addr, ledger.clone(), facts.clone(), trigger, webhooks)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
             tracing::info!("status listener on http://{bound} (/healthz, /metrics)");
             Some(task)
         }

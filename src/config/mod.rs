@@ -340,6 +340,9 @@ pub struct ProviderConfig {
     pub propagate_deletes: bool,
     pub api_secret_origin: SecretOrigin,
     pub api_key_origin: Option<SecretOrigin>,
+    /// TrackingTime: the token `POST /webhooks/<instance>` callbacks must carry; `None`:
+    /// webhooks for this instance are refused.
+    pub webhook_secret: Option<Secret>,
 }
 
 impl ProviderConfig {

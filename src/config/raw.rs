@@ -73,6 +73,8 @@ pub(crate) struct RawProvider {
     pub api_secret_file: Option<PathBuf>,
     pub api_key: Option<Scalar>,
     pub api_key_file: Option<PathBuf>,
+    pub webhook_secret: Option<Scalar>,
+    pub webhook_secret_file: Option<PathBuf>,
     pub account_id: Option<i64>,
     pub contact: Option<String>,
     pub attendances: Option<bool>,

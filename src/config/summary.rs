@@ -108,6 +108,9 @@ fn provider(out: &mut String, p: &ProviderConfig) {
     if let Some(origin) = &p.api_key_origin {
         let _ = writeln!(out, "    api_key: set ({origin})");
     }
+    if p.webhook_secret.is_some() {
+        let _ = writeln!(out, "    webhooks: accepted with the webhook_secret token");
+    }
     if let Some(id) = p.account_id {
         let _ = writeln!(out, "    account id: {id}");
     } else if p.kind == super::ProviderKind::TrackingTime {

@@ -526,6 +526,28 @@ fn validate_provider(
     } else {
         None
     };
+    let webhook_secret = match (raw.webhook_secret, raw.webhook_secret_file, kind) {
+        (None, None, _) => None,
+        (inline, file, ProviderKind::TrackingTime) => resolve_secret(
+            cx,
+            name,
+            &p,
+            "webhook_secret",
+            inline,
+            file,
+            "the token TrackingTime's webhook callbacks carry (?token=...)",
+        ),
+        (_, _, other) => {
+            cx.problem(
+                format!("{p}.webhook_secret"),
+                format!(
+                    "only TrackingTime instances take webhooks, and this one is {}; remove it",
+                    other.as_str()
+                ),
+            );
+            None
+        }
+    };
 
     if let Some(id) = raw.account_id {
         if id <= 0 {
@@ -577,6 +599,7 @@ fn validate_provider(
         propagate_deletes: raw.propagate_deletes.unwrap_or(sync.propagate_deletes),
         api_secret_origin,
         api_key_origin,
+        webhook_secret: webhook_secret.map(|(secret, _)| secret),
     })
 }
 
