@@ -13,6 +13,11 @@ use timeweave::ledger::{Ledger, RunStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_timeweave");
+/// The token of the `hostile` instance, from the environment as in production.
+const SECRET: &[(&str, &str)] = &[(
+    "TIMEWEAVE_PROVIDERS__HOSTILE__API_SECRET",
+    "tt_hostile_test",
+)];
 
 /// A loopback server answering every request with `status` and `headers` (and an empty
 /// body); counts the requests it answered.
@@ -56,15 +61,13 @@ fn config(dir: &Path, base_url: &str) -> PathBuf {
     path
 }
 
-fn start(config: &Path, command: &str) -> Child {
+/// The binary running `command` on `config`, with `env` set, its output piped.
+fn start(config: &Path, command: &str, env: &[(&str, &str)]) -> Child {
     Command::new(BIN)
         .arg("--config")
         .arg(config)
         .arg(command)
-        .env(
-            "TIMEWEAVE_PROVIDERS__HOSTILE__API_SECRET",
-            "tt_hostile_test",
-        )
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -113,7 +116,7 @@ async fn sigterm_during_a_long_retry_after_exits_within_five_seconds() {
         let (url, hits) =
             hostile_server("503 Service Unavailable", "retry-after: 600\r\n".into()).await;
         let dir = tempfile::tempdir().unwrap();
-        let mut child = start(&config(dir.path(), &url), command);
+        let mut child = start(&config(dir.path(), &url), command, SECRET);
         let since = Instant::now();
         while hits.load(Ordering::SeqCst) == 0 {
             assert!(
@@ -158,7 +161,7 @@ async fn a_hostile_retry_after_ends_the_cycle_as_failed_with_the_reason() {
         let (url, _hits) =
             hostile_server("429 Too Many Requests", format!("retry-after: {value}\r\n")).await;
         let dir = tempfile::tempdir().unwrap();
-        let mut child = start(&config(dir.path(), &url), "sync");
+        let mut child = start(&config(dir.path(), &url), "sync", SECRET);
         let (status, output) = exit_within(&mut child, Duration::from_secs(30), value).await;
         assert!(!status.success(), "{value}: {output}");
         assert!(!output.contains("panicked"), "{value}: {output}");
@@ -188,15 +191,7 @@ async fn check_with(dir: &Path, secret_line: &str) -> (ExitStatus, String) {
     );
     let path = dir.join("timeweave.toml");
     std::fs::write(&path, toml).unwrap();
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(&path)
-        .arg("check")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start(&path, "check", &[]);
     exit_within(&mut child, Duration::from_secs(10), secret_line).await
 }
 

@@ -190,18 +190,23 @@ async fn hostile_retry_after_values_fail_the_request_without_a_panic() {
     }
 }
 
-#[tokio::test]
-async fn shutdown_ends_a_retry_after_wait_at_once() {
-    let (url, hits) = scripted(vec![(503, Some("600"), ""), (200, None, "ok")]).await;
-    let t = transport();
+/// Starts a call, triggers shutdown 300 ms later, and returns how the call ended (it must
+/// end within 5 s).
+async fn call_then_shut_down(t: Transport, url: String) -> Result<String, ProviderError> {
     let shutdown = t.config().shutdown.clone();
     let call = tokio::spawn(async move { call(&t, &url, Repeat::Safe).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     shutdown.trigger();
-    let outcome = tokio::time::timeout(Duration::from_secs(5), call)
+    tokio::time::timeout(Duration::from_secs(5), call)
         .await
         .expect("the call ended on shutdown")
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn shutdown_ends_a_retry_after_wait_at_once() {
+    let (url, hits) = scripted(vec![(503, Some("600"), ""), (200, None, "ok")]).await;
+    let outcome = call_then_shut_down(transport(), url).await;
     assert_eq!(outcome.unwrap_err(), ProviderError::Stopped);
     assert_eq!(
         hits.load(Ordering::SeqCst),
@@ -215,14 +220,7 @@ async fn shutdown_ends_a_limiter_pause_at_once() {
     let (url, hits) = scripted(vec![(200, None, "ok")]).await;
     let t = transport();
     t.limiter().throttled(Some(Duration::from_secs(600)));
-    let shutdown = t.config().shutdown.clone();
-    let call = tokio::spawn(async move { call(&t, &url, Repeat::Safe).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    shutdown.trigger();
-    let outcome = tokio::time::timeout(Duration::from_secs(5), call)
-        .await
-        .expect("the call ended on shutdown")
-        .unwrap();
+    let outcome = call_then_shut_down(t, url).await;
     assert_eq!(outcome.unwrap_err(), ProviderError::Stopped);
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
