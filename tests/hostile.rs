@@ -254,3 +254,50 @@ async fn shared_secret_files_and_inline_secrets_are_warned_about_without_the_val
     );
     assert!(!output.contains("inline_value"), "{output}");
 }
+
+#[tokio::test]
+async fn a_panicking_provider_call_fails_its_cycle_instead_of_leaving_it_running() {
+    use timeweave::memory::{MemoryFault, MemoryProvider};
+    use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag};
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    let cfg = timeweave::config::from_toml_str(
+        "[providers.mem]\nkind = \"timetracker\"\nbase_url = \"https://tt.example.com\"\napi_secret = \"tt_x\"\n",
+    )
+    .unwrap();
+    let engine = Engine::new(
+        ledger.clone(),
+        timeweave::sync::SyncSettings::from_config(&cfg),
+        StopFlag::new(),
+    );
+    let provider = std::sync::Arc::new(MemoryProvider::new(10));
+    provider.inject(vec![MemoryFault::Panic]);
+    let handle = ProviderHandle {
+        name: "mem".into(),
+        provider: provider.clone(),
+        stats: None,
+        mode: timeweave::config::Mode::Both,
+        propagate_deletes: true,
+        budget: None,
+        push_concurrency: 1,
+    };
+    let report = engine
+        .run_cycle(&handle, CycleOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Failed);
+    assert!(
+        report.errors[0].contains("injected provider panic"),
+        "{report:?}"
+    );
+    let runs = runs(dir.path()).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Failed, "{runs:?}");
+    assert!(runs[0].errors[0].contains("panicked"), "{runs:?}");
+    // The next cycle runs normally.
+    let report = engine
+        .run_cycle(&handle, CycleOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Ok, "{report:?}");
+}

@@ -201,8 +201,48 @@ impl Engine {
     }
 
     /// Runs one cycle. A dry run works on a private copy of the ledger and never writes to
-    /// the provider, so neither side changes.
+    /// the provider, so neither side changes. A cycle that panics (a bug, e.g. on bytes from
+    /// the network) is recorded as failed with the panic's message instead of staying
+    /// `running`, and reported like any failed cycle.
     pub async fn run_cycle(
+        &self,
+        h: &ProviderHandle,
+        opts: CycleOptions,
+    ) -> Result<CycleReport, LedgerError> {
+        use futures::FutureExt;
+        match std::panic::AssertUnwindSafe(self.run_cycle_unguarded(h, opts))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(panic) => self.record_panic(h, opts, panic_message(&*panic)).await,
+        }
+    }
+
+    async fn record_panic(
+        &self,
+        h: &ProviderHandle,
+        opts: CycleOptions,
+        message: String,
+    ) -> Result<CycleReport, LedgerError> {
+        let error = format!("{}: the cycle panicked: {message}", h.name);
+        tracing::error!(provider = %h.name, "{error}");
+        if !opts.dry_run {
+            let mut tx = self.ledger.write().await?;
+            tx.fail_running_runs(&h.name, &error, Utc::now()).await?;
+            tx.commit().await?;
+        }
+        Ok(CycleReport {
+            provider: h.name.clone(),
+            status: RunStatus::Failed,
+            counts: RunCounts::default(),
+            errors: vec![error],
+            warnings: Vec::new(),
+            plan: Vec::new(),
+        })
+    }
+
+    async fn run_cycle_unguarded(
         &self,
         h: &ProviderHandle,
         opts: CycleOptions,
@@ -232,6 +272,15 @@ impl Engine {
         )
         .await
     }
+}
+
+/// The text a panic carried (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 impl std::fmt::Debug for Engine {
