@@ -301,3 +301,39 @@ async fn a_panicking_provider_call_fails_its_cycle_instead_of_leaving_it_running
         .unwrap();
     assert_eq!(report.status, RunStatus::Ok, "{report:?}");
 }
+
+#[tokio::test]
+async fn status_and_migrate_report_a_damaged_ledger_with_the_ways_to_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "https://tt.example.com");
+    let (status, output) = exit_within(
+        &mut start(&config, "migrate", SECRET),
+        Duration::from_secs(30),
+        "migrate",
+    )
+    .await;
+    assert!(status.success(), "{output}");
+    // Garbage over three pages in the middle of the file.
+    let path = dir.path().join("ledger.db");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    let middle = bytes.len() / page / 2 * page;
+    assert!(middle >= page, "{} bytes", bytes.len());
+    for (i, b) in bytes[middle..middle + 3 * page].iter_mut().enumerate() {
+        *b = (i * 131 % 251) as u8;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    for command in ["status", "migrate"] {
+        let (status, output) = exit_within(
+            &mut start(&config, command, SECRET),
+            Duration::from_secs(30),
+            command,
+        )
+        .await;
+        assert!(!status.success(), "{command}: {output}");
+        assert!(
+            output.contains("is damaged") && output.contains("restore the file from a backup"),
+            "{command}: {output}"
+        );
+    }
+}
