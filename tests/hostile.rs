@@ -244,6 +244,10 @@ async fn shared_secret_files_and_inline_secrets_are_warned_about_without_the_val
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let (status, output) = check_with(dir.path(), &line).await;
     assert!(status.success() && !output.contains("warning"), "{output}");
+    assert!(
+        output.contains("longest pause: 900s, largest answer: 64 MiB"),
+        "{output}"
+    );
 
     let (status, output) = check_with(dir.path(), "api_secret = \"tt_inline_value_456\"").await;
     assert!(status.success(), "{output}");

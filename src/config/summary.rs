@@ -100,9 +100,11 @@ fn provider(out: &mut String, p: &ProviderConfig) {
     let _ = writeln!(out, "    rate limit: {}", quotas.join(" and "));
     let _ = writeln!(
         out,
-        "    timeout: {}s, retries: {}",
+        "    timeout: {}s, retries: {}, longest pause: {}s, largest answer: {} MiB",
         p.timeout.as_secs(),
-        p.max_retries
+        p.max_retries,
+        p.max_pause.as_secs(),
+        p.max_response_bytes / (1024 * 1024)
     );
     let _ = writeln!(out, "    api_secret: set ({})", p.api_secret_origin);
     if let Some(origin) = &p.api_key_origin {
