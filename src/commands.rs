@@ -29,7 +29,8 @@ async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
     })
 }
 
-/// Sets the engine's stop flag on SIGTERM or SIGINT, so the current page finishes.
+/// Sets the engine's stop flag on SIGTERM or SIGINT: every wait ends, the current page
+/// finishes.
 fn stop_on_signals(stop: StopFlag) {
     tokio::spawn(async move {
         #[cfg(unix)]
@@ -44,7 +45,7 @@ fn stop_on_signals(stop: StopFlag) {
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-        eprintln!("stopping after the current page...");
+        eprintln!("stopping: waits end now, the current page finishes...");
         stop.stop();
     });
 }
@@ -52,19 +53,21 @@ fn stop_on_signals(stop: StopFlag) {
 /// `timeweave run`: the daemon.
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(cfg).await?;
+    let stop = StopFlag::new();
     let providers = cfg
         .enabled_providers()
-        .map(registry::build_scheduled)
+        .map(|p| registry::build_scheduled(p, stop.shutdown()))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    crate::daemon::run(cfg, providers, ledger).await
+    crate::daemon::run(cfg, providers, ledger, stop).await
 }
 
 /// `timeweave sync` / `--sync-once`: one full cycle per provider.
 pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let selected = cfg.select_providers(&args.provider)?;
+    let stop = StopFlag::new();
     let handles = selected
         .into_iter()
-        .map(registry::build)
+        .map(|p| registry::build_stoppable(p, stop.shutdown()))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let ledger = open_ledger(cfg).await?;
     {
@@ -72,7 +75,6 @@ pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         tx.mark_interrupted_runs(chrono::Utc::now()).await?;
         tx.commit().await?;
     }
-    let stop = StopFlag::new();
     stop_on_signals(stop.clone());
     let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop);
     let outcome = crate::once::run(engine, handles, args.dry_run, true).await?;
@@ -111,6 +113,7 @@ pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
         );
     }
     let ledger = Ledger::open_read_only(&cfg.ledger.path).await?;
+    ledger.check_integrity().await?;
     let statuses = crate::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
     print!("{}", crate::status::render_text(&statuses));
     Ok(if statuses.iter().all(|s| s.healthy()) {

@@ -1,7 +1,8 @@
 //! `timeweave run`: the long-running service. Starts the scheduler and the optional status
 //! listener, tells systemd READY (and STATUS after each cycle, WATCHDOG while alive),
-//! re-runs every provider on SIGHUP, and on SIGTERM/SIGINT stops new cycles, lets running
-//! ones finish their current page, tells systemd STOPPING and exits 0.
+//! re-runs every provider on SIGHUP, and on SIGTERM/SIGINT stops new cycles, ends every wait
+//! (the `stop` flag is the transports' shutdown broadcast), lets running cycles finish their
+//! current page, tells systemd STOPPING and exits 0.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub async fn run(
     cfg: &Config,
     providers: Vec<ScheduledProvider>,
     ledger: Ledger,
+    stop: StopFlag,
 ) -> anyhow::Result<ExitCode> {
     {
         let mut tx = ledger.write().await?;
@@ -40,7 +42,6 @@ pub async fn run(
             tracing::warn!("{n} cycle(s) of a previous process were interrupted; their work is reconciled in the next cycles");
         }
     }
-    let stop = StopFlag::new();
     let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone());
     let names: Vec<String> = providers.iter().map(|p| p.handle.name.clone()).collect();
     let scheduler = Scheduler::start(providers, &engine)
@@ -56,9 +57,11 @@ pub async fn run(
 
     let _listener = match cfg.server.listen {
         Some(addr) => {
-            let (bound, task) = crate::server::serve(addr, ledger.clone(), facts.clone(), trigger)
-                .await
-                .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
+            let webhooks = Arc::new(crate::webhook_gate::WebhookGate::from_config(cfg));
+            let (bound, task) =
+                crate::server::serve(addr, ledger.clone(), facts.clone(), trigger, webhooks)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
             tracing::info!("status listener on http://{bound} (/healthz, /metrics)");
             Some(task)
         }
@@ -102,7 +105,7 @@ pub async fn run(
 
     wait_for_signals(&scheduler).await?;
 
-    tracing::info!("stopping: no new cycles; running cycles finish their current page");
+    tracing::info!("stopping: no new cycles; waits end, running cycles finish their current page");
     notify(&[NotifyState::Stopping]);
     stop.stop();
     status_task.abort();

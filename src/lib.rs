@@ -21,3 +21,4 @@ pub mod schedule;
 pub mod server;
 pub mod status;
 pub mod sync;
+pub mod webhook_gate;

@@ -72,6 +72,9 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
+    for warning in &cfg.warnings {
+        tracing::warn!("config: {warning}");
+    }
 
     block_on(async {
         match &command {

@@ -21,6 +21,9 @@ pub enum MemoryFault {
     Fail(ProviderError),
     /// Act (create/update/delete), then fail as if the answer was lost.
     LoseAnswer,
+    /// The call panics: a bug on the provider path (a hostile `Retry-After` once did this
+    /// in the transport).
+    Panic,
 }
 
 #[derive(Default)]
@@ -241,12 +244,18 @@ impl MemoryProvider {
             tokio::time::sleep(self.latency).await;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let mut s = self.lock();
-        if s.faults.is_empty() {
-            None
-        } else {
-            Some(s.faults.remove(0))
+        let fault = {
+            let mut s = self.lock();
+            if s.faults.is_empty() {
+                None
+            } else {
+                Some(s.faults.remove(0))
+            }
+        };
+        if fault == Some(MemoryFault::Panic) {
+            panic!("injected provider panic");
         }
+        fault
     }
 
     fn lost() -> ProviderError {

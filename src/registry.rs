@@ -6,22 +6,31 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use timeweave_contract::{Provider, Secret};
-use timeweave_http::Transport;
+use timeweave_http::{Shutdown, Transport};
 
 use crate::config::{ProviderConfig, ProviderKind, SecretOrigin};
 use crate::schedule::{cron_interval, ScheduledProvider};
 use crate::sync::scan::cycle_budget;
 use crate::sync::ProviderHandle;
 
-/// The engine's handle for one configured instance.
+/// The engine's handle for one configured instance, whose waits never end early (tests,
+/// benchmarks, the demo).
 pub fn build(p: &ProviderConfig) -> anyhow::Result<ProviderHandle> {
+    build_stoppable(p, &Shutdown::default())
+}
+
+/// The engine's handle for one configured instance, every wait of whose requests ends
+/// when `shutdown` is triggered (SIGTERM).
+pub fn build_stoppable(p: &ProviderConfig, shutdown: &Shutdown) -> anyhow::Result<ProviderHandle> {
     if p.api_secret_origin == SecretOrigin::NotRead {
         anyhow::bail!(
             "provider {}: the config was loaded without secrets, for a ledger-only command",
             p.name
         );
     }
-    let transport = Transport::new(p.transport_config())
+    let mut transport_config = p.transport_config();
+    transport_config.shutdown = shutdown.clone();
+    let transport = Transport::new(transport_config)
         .with_context(|| format!("provider {}: cannot set up HTTP", p.name))?;
     let stats = transport.stats().clone();
     let provider: Arc<dyn Provider> = match p.kind {
@@ -75,9 +84,12 @@ pub fn build(p: &ProviderConfig) -> anyhow::Result<ProviderHandle> {
 }
 
 /// The handle plus its schedule, for the daemon.
-pub fn build_scheduled(p: &ProviderConfig) -> anyhow::Result<ScheduledProvider> {
+pub fn build_scheduled(
+    p: &ProviderConfig,
+    shutdown: &Shutdown,
+) -> anyhow::Result<ScheduledProvider> {
     Ok(ScheduledProvider {
-        handle: build(p)?,
+        handle: build_stoppable(p, shutdown)?,
         kind: p.kind.as_str().to_owned(),
         schedule: p.schedule.clone(),
         jitter: p.jitter,

@@ -1,15 +1,18 @@
-//! The scheduler of `timeweave run`: one tokio-cron-scheduler job per provider instance
-//! (cron with seconds, evaluated in UTC, which sidesteps the library's DST issues), a
-//! per-provider lock so cycles of one provider never overlap (a tick that finds the
-//! previous cycle still running is skipped and logged, not queued), an optional random
-//! jitter, and triggers that run a provider early (SIGHUP, webhooks). Shutdown stops new
-//! cycles and waits, bounded, for running ones to finish their current page.
+//! The scheduler of `timeweave run`: one task per provider instance that sleeps until the
+//! next fire time of its cron (with seconds, in UTC) and starts a cycle; a per-provider
+//! lock so cycles of one provider never overlap (a tick that finds the previous cycle still
+//! running is skipped and logged, not queued), an optional random jitter, and triggers that
+//! run a provider early (SIGHUP, webhooks). Shutdown stops new cycles and waits, bounded,
+//! for running ones to finish their current page.
+//!
+//! The wall clock only says *which* fire time is next; the wait is slept on the monotonic
+//! clock and computed afresh after every fire, so a wall clock set back by an hour delays
+//! no cycle by more than one interval (a deadline on the wall clock would wait the hour).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use tokio_cron_scheduler::{Job, JobScheduler};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::status::ProviderFacts;
 use crate::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
@@ -25,21 +28,43 @@ pub struct ScheduledProvider {
     pub jitter: Duration,
 }
 
-/// The time between two consecutive fire times of a cron expression (5 minutes when it
-/// cannot be computed).
-pub fn cron_interval(schedule: &str) -> Duration {
-    let parsed = croner::parser::CronParser::builder()
+/// The interval assumed when a schedule's fire times cannot be computed.
+const FALLBACK_INTERVAL: Duration = Duration::from_secs(300);
+/// A fire time closer than this to the moment the previous one fired is the same one
+/// (the monotonic and wall clocks drift a little apart): the next is taken instead.
+const SAME_FIRE: chrono::TimeDelta = chrono::TimeDelta::milliseconds(500);
+
+fn parse_cron(schedule: &str) -> Option<croner::Cron> {
+    croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Required)
         .dom_and_dow(true)
         .build()
-        .parse(schedule);
-    let Ok(cron) = parsed else {
-        return Duration::from_secs(300);
+        .parse(schedule)
+        .ok()
+}
+
+/// The time between two consecutive fire times of a cron expression (5 minutes when it
+/// cannot be computed).
+pub fn cron_interval(schedule: &str) -> Duration {
+    let Some(cron) = parse_cron(schedule) else {
+        return FALLBACK_INTERVAL;
     };
     let mut times = cron.iter_after(Utc::now());
     match (times.next(), times.next()) {
-        (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::from_secs(300)),
-        _ => Duration::from_secs(300),
+        (Some(a), Some(b)) => (b - a).to_std().unwrap_or(FALLBACK_INTERVAL),
+        _ => FALLBACK_INTERVAL,
+    }
+}
+
+/// How long to sleep, from `now` on the wall clock, until the schedule's next fire time
+/// (at least [`SAME_FIRE`] ahead, so a wake-up a hair early does not fire twice).
+pub fn wait_until_next(schedule: &str, now: DateTime<Utc>) -> Duration {
+    // Whole seconds: cron fire times are, and croner keeps a start's fraction.
+    let from = (now + SAME_FIRE).trunc_subsecs(0);
+    let next = parse_cron(schedule).and_then(|cron| cron.iter_after(from).next());
+    match next {
+        Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO),
+        None => FALLBACK_INTERVAL,
     }
 }
 
@@ -72,7 +97,7 @@ impl Runner {
         };
         if jitter && !self.provider.jitter.is_zero() {
             let wait = self.provider.jitter.mul_f64(rand::random::<f64>());
-            tokio::time::sleep(wait).await;
+            self.engine.stop_flag().shutdown().sleep(wait).await;
         }
         if self.engine.stop_flag().is_stopped() {
             return None;
@@ -121,60 +146,55 @@ pub fn trigger(runners: &[Arc<Runner>], name: &str) -> bool {
     }
 }
 
+/// Sleeps (monotonic clock) until the runner's next fire time and starts its cycle on its
+/// own task, so a slow provider never holds up its next tick's skip or another provider;
+/// ends when the daemon stops.
+async fn schedule_loop(runner: Arc<Runner>) {
+    let stop = runner.engine.stop_flag().clone();
+    loop {
+        let wait = wait_until_next(&runner.provider.schedule, Utc::now());
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.shutdown().triggered() => return,
+        }
+        let r = runner.clone();
+        tokio::spawn(async move { r.tick("schedule", true).await });
+    }
+}
+
 /// Every provider's runner on its cron schedule.
 pub struct Scheduler {
     runners: Vec<Arc<Runner>>,
-    jobs: JobScheduler,
+    /// One loop per runner: sleep until the next fire time, start a cycle, repeat.
+    loops: Vec<tokio::task::JoinHandle<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
-    #[error("cannot schedule {provider} with \"{schedule}\": {message}")]
-    Job {
-        provider: String,
-        schedule: String,
-        message: String,
-    },
-    #[error("the scheduler failed: {0}")]
-    Scheduler(String),
+    #[error("cannot schedule {provider} with \"{schedule}\": not a cron expression with seconds")]
+    Job { provider: String, schedule: String },
 }
 
 impl Scheduler {
-    /// Creates and starts one job per provider.
+    /// Starts one loop per provider.
     pub async fn start(
         providers: Vec<ScheduledProvider>,
         engine: &Engine,
     ) -> Result<Scheduler, ScheduleError> {
-        let jobs = JobScheduler::new()
-            .await
-            .map_err(|e| ScheduleError::Scheduler(e.to_string()))?;
         let mut runners = Vec::new();
+        let mut loops = Vec::new();
         for p in providers {
+            if parse_cron(&p.schedule).is_none() {
+                return Err(ScheduleError::Job {
+                    provider: p.handle.name.clone(),
+                    schedule: p.schedule.clone(),
+                });
+            }
             let runner = Runner::new(p, engine.clone());
-            let for_job = runner.clone();
-            let job =
-                Job::new_async_tz(runner.provider.schedule.as_str(), Utc, move |_id, _lock| {
-                    let r = for_job.clone();
-                    Box::pin(async move {
-                        // The cycle runs on its own task so a slow provider never holds up the
-                        // scheduler's other jobs.
-                        tokio::spawn(async move { r.tick("schedule", true).await });
-                    })
-                })
-                .map_err(|e| ScheduleError::Job {
-                    provider: runner.name().to_owned(),
-                    schedule: runner.provider.schedule.clone(),
-                    message: e.to_string(),
-                })?;
-            jobs.add(job)
-                .await
-                .map_err(|e| ScheduleError::Scheduler(e.to_string()))?;
+            loops.push(tokio::spawn(schedule_loop(runner.clone())));
             runners.push(runner);
         }
-        jobs.start()
-            .await
-            .map_err(|e| ScheduleError::Scheduler(e.to_string()))?;
-        Ok(Scheduler { runners, jobs })
+        Ok(Scheduler { runners, loops })
     }
 
     pub fn runners(&self) -> &[Arc<Runner>] {
@@ -197,11 +217,51 @@ impl Scheduler {
     /// Stops scheduling and waits up to `grace` for running cycles (they stop after their
     /// current page, as the engine's stop flag is set by the caller). Returns whether all
     /// finished in time.
-    pub async fn shutdown(mut self, grace: Duration) -> bool {
-        if let Err(e) = self.jobs.shutdown().await {
-            tracing::warn!("scheduler shutdown: {e}");
+    pub async fn shutdown(self, grace: Duration) -> bool {
+        for l in &self.loops {
+            l.abort();
         }
         let all_idle = futures::future::join_all(self.runners.iter().map(|r| r.idle()));
         tokio::time::timeout(grace, all_idle).await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32, s: u32, ms: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 6, h, m, s).unwrap() + chrono::TimeDelta::milliseconds(ms)
+    }
+
+    #[test]
+    fn the_wait_runs_to_the_next_fire_time_and_never_fires_twice() {
+        let every5 = "0 */5 * * * *";
+        assert_eq!(
+            wait_until_next(every5, at(10, 0, 0, 2)),
+            Duration::from_millis(299_998)
+        );
+        // Woken a hair before the fire time it slept for: the next one, not the same.
+        assert_eq!(
+            wait_until_next(every5, at(9, 59, 59, 998)),
+            Duration::from_millis(300_002)
+        );
+        assert_eq!(
+            wait_until_next("* * * * * *", at(10, 0, 0, 2)),
+            Duration::from_millis(998)
+        );
+    }
+
+    #[test]
+    fn a_wall_clock_set_back_delays_no_cycle_beyond_one_interval() {
+        // Fired at 10:00; the clock is then set back by an hour. The next wait is taken
+        // from the wall clock as it reads now, so it is at most one interval, never the
+        // hour a deadline of 10:05 on the wall clock would wait.
+        let every5 = "0 */5 * * * *";
+        let after_jump = at(9, 1, 0, 0);
+        let wait = wait_until_next(every5, after_jump);
+        assert!(wait <= cron_interval(every5), "{wait:?}");
+        assert_eq!(wait, Duration::from_secs(240));
     }
 }

@@ -873,6 +873,7 @@ fn the_example_config_loads_cleanly() {
         "timetrack-key",
         "timetrack-secret",
         "trackingtime",
+        "trackingtime-webhook",
         "timetracker",
     ] {
         let value = if name == "timetracker" {

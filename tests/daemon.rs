@@ -113,6 +113,7 @@ async fn health_and_metrics_report_a_failing_provider() {
         engine.ledger().clone(),
         source,
         trigger,
+        Arc::new(timeweave::webhook_gate::WebhookGate::new(Default::default())),
     )
     .await
     .unwrap();
@@ -204,11 +205,19 @@ async fn a_trackingtime_webhook_runs_that_provider_now() {
         facts("tm", "timetracker"),
     ];
     let source: timeweave::server::FactsSource = Arc::new(move || all.clone());
+    let gate = timeweave::webhook_gate::WebhookGate::new(
+        [(
+            "tracking".to_owned(),
+            timeweave_contract::Secret::new("hook-token"),
+        )]
+        .into(),
+    );
     let (addr, task) = timeweave::server::serve(
         "127.0.0.1:0".parse().unwrap(),
         engine.ledger().clone(),
         source,
         trigger,
+        Arc::new(gate),
     )
     .await
     .unwrap();
@@ -216,27 +225,34 @@ async fn a_trackingtime_webhook_runs_that_provider_now() {
     let post = |path: &str, body: &'static str| {
         http.post(format!("http://{addr}{path}")).body(body).send()
     };
+    let status = |path: &'static str| {
+        let sent = post(path, "{}");
+        async move { sent.await.unwrap().status().as_u16() }
+    };
+    // Without the token, or with a wrong one: refused, nothing runs.
+    assert_eq!(status("/webhooks/tracking").await, 401);
+    assert_eq!(status("/webhooks/tracking?token=guess").await, 401);
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
     let r = post(
-        "/webhooks/tracking",
+        "/webhooks/tracking?token=hook-token",
         r#"{"event":"event.updated","data":{"id":3490132317}}"#,
     )
     .await
     .unwrap();
     assert_eq!(r.status().as_u16(), 202);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
-    // Unknown instances and non-TrackingTime instances are refused; nothing runs.
-    assert_eq!(
-        post("/webhooks/nope", "{}")
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        404
-    );
-    assert_eq!(
-        post("/webhooks/tm", "{}").await.unwrap().status().as_u16(),
-        404
-    );
+    // A burst right after is coalesced into that cycle.
+    assert_eq!(status("/webhooks/tracking?token=hook-token").await, 202);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // Unknown instances and instances without a webhook_secret are refused; nothing runs.
+    assert_eq!(status("/webhooks/nope?token=hook-token").await, 404);
+    assert_eq!(status("/webhooks/tm?token=hook-token").await, 404);
+    // A flood is cut off.
+    let mut last = 0;
+    for _ in 0..timeweave::webhook_gate::WINDOW_CALLS {
+        last = status("/webhooks/tracking?token=wrong").await;
+    }
+    assert_eq!(last, 429);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     task.abort();
 }

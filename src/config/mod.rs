@@ -46,6 +46,10 @@ pub const DEFAULT_SCHEDULE: &str = "0 */5 * * * *";
 /// of a quota unused during a migration.
 pub const DEFAULT_PUSH_CONCURRENCY: usize = 4;
 pub const MAX_PUSH_CONCURRENCY: usize = 32;
+/// The longest `Retry-After` wait honoured per instance by default (`max_pause_seconds`).
+pub const DEFAULT_MAX_PAUSE_SECONDS: u64 = 15 * 60;
+/// The largest response body read per instance by default (`max_response_mib`).
+pub const DEFAULT_MAX_RESPONSE_MIB: u64 = 64;
 /// TrackingTime's documented API root.
 pub const TRACKINGTIME_DEFAULT_BASE_URL: &str = "https://api.trackingtime.co/api/v4";
 
@@ -64,6 +68,9 @@ pub struct Config {
     pub people: BTreeMap<String, BTreeMap<String, String>>,
     /// Provider instances by name (enabled and disabled).
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// Not errors, but worth fixing (an inline secret, a secret file others can read):
+    /// `key: message`, logged at start-up and printed by `check`. Never a secret's value.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -327,6 +334,10 @@ pub struct ProviderConfig {
     pub quotas: Vec<Quota>,
     pub timeout: Duration,
     pub max_retries: usize,
+    /// The longest wait a provider may impose (`Retry-After`); more fails the cycle.
+    pub max_pause: Duration,
+    /// The largest response body read; a larger one fails the request.
+    pub max_response_bytes: u64,
     /// Time-entry writes in flight at once (within the quotas).
     pub push_concurrency: usize,
     /// TimeTrack's API key (`X-TimeTrack-Api-Key`); `None` for other kinds.
@@ -346,17 +357,23 @@ pub struct ProviderConfig {
     pub propagate_deletes: bool,
     pub api_secret_origin: SecretOrigin,
     pub api_key_origin: Option<SecretOrigin>,
+    /// TrackingTime: the token `POST /webhooks/<instance>` callbacks must carry; `None`:
+    /// webhooks for this instance are refused.
+    pub webhook_secret: Option<Secret>,
 }
 
 impl ProviderConfig {
-    /// The HTTP transport settings of this instance: its name, timeout, retries and every
-    /// quota; connect timeout, backoff and the longest honoured `Retry-After` keep the
-    /// transport's defaults (the connect timeout never exceeds the request timeout).
+    /// The HTTP transport settings of this instance: its name, timeout, retries, longest
+    /// pause, body bound and every quota; connect timeout and backoff keep the transport's
+    /// defaults (the connect timeout never exceeds the request timeout). The shutdown
+    /// broadcast is the registry's to set.
     pub fn transport_config(&self) -> timeweave_http::TransportConfig {
         let mut t = timeweave_http::TransportConfig::new(self.name.clone());
         t.timeout = self.timeout;
         t.connect_timeout = t.connect_timeout.min(self.timeout);
         t.max_retries = self.max_retries;
+        t.max_retry_after = self.max_pause;
+        t.max_response_bytes = self.max_response_bytes;
         t.quotas = self.quotas.clone();
         t
     }

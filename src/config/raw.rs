@@ -81,6 +81,8 @@ pub(crate) struct RawProvider {
     pub api_secret_file: Option<PathBuf>,
     pub api_key: Option<Scalar>,
     pub api_key_file: Option<PathBuf>,
+    pub webhook_secret: Option<Scalar>,
+    pub webhook_secret_file: Option<PathBuf>,
     pub account_id: Option<i64>,
     pub contact: Option<String>,
     pub attendances: Option<bool>,
@@ -90,6 +92,8 @@ pub(crate) struct RawProvider {
     pub rate_limit: Option<RawRateLimit>,
     pub timeout_seconds: Option<u64>,
     pub max_retries: Option<usize>,
+    pub max_pause_seconds: Option<u64>,
+    pub max_response_mib: Option<u64>,
     pub push_concurrency: Option<usize>,
 }
 

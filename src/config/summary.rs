@@ -16,6 +16,9 @@ pub fn render(cfg: &Config) -> String {
         None => "(built in)".to_string(),
     };
     let _ = writeln!(out, "config: {source}: OK");
+    for warning in &cfg.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     let _ = writeln!(out, "ledger: {}", cfg.ledger.path.display());
     if let Some(currency) = &cfg.report.currency {
         let _ = writeln!(out, "report currency: {currency}");
@@ -100,13 +103,18 @@ fn provider(out: &mut String, p: &ProviderConfig) {
     let _ = writeln!(out, "    rate limit: {}", quotas.join(" and "));
     let _ = writeln!(
         out,
-        "    timeout: {}s, retries: {}",
+        "    timeout: {}s, retries: {}, longest pause: {}s, largest answer: {} MiB",
         p.timeout.as_secs(),
-        p.max_retries
+        p.max_retries,
+        p.max_pause.as_secs(),
+        p.max_response_bytes / (1024 * 1024)
     );
     let _ = writeln!(out, "    api_secret: set ({})", p.api_secret_origin);
     if let Some(origin) = &p.api_key_origin {
         let _ = writeln!(out, "    api_key: set ({origin})");
+    }
+    if p.webhook_secret.is_some() {
+        let _ = writeln!(out, "    webhooks: accepted with the webhook_secret token");
     }
     if let Some(id) = p.account_id {
         let _ = writeln!(out, "    account id: {id}");

@@ -17,8 +17,8 @@ use super::raw::{RawConfig, RawProvider, RawRateLimit, RawSync, Scalar};
 use super::{
     default_quotas, var_name, Config, ConflictPolicy, LedgerConfig, LogConfig, LogFormat, Mode,
     ProviderConfig, ProviderKind, ReportConfig, SecretOrigin, Secrets, ServerConfig, SyncConfig,
-    DEFAULT_PUSH_CONCURRENCY, DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY,
-    TRACKINGTIME_DEFAULT_BASE_URL,
+    DEFAULT_MAX_PAUSE_SECONDS, DEFAULT_MAX_RESPONSE_MIB, DEFAULT_PUSH_CONCURRENCY,
+    DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY, TRACKINGTIME_DEFAULT_BASE_URL,
 };
 
 const CRON_EXAMPLE: &str = "\"0 */5 * * * *\" (every 5 minutes, at second 0)";
@@ -28,6 +28,8 @@ struct Ctx<'a> {
     env: &'a Environment,
     secrets: Secrets,
     problems: Vec<Problem>,
+    /// Worth an operator's eye, not fatal: `key: message` lines.
+    warnings: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -53,6 +55,10 @@ impl Ctx<'_> {
         });
     }
 
+    fn warn(&mut self, key: &str, message: impl std::fmt::Display) {
+        self.warnings.push(format!("{key}: {message}"));
+    }
+
     fn is_env(&self, key: &str) -> bool {
         self.origin(key).starts_with("environment variable")
     }
@@ -70,6 +76,7 @@ pub(crate) fn validate(
         env,
         secrets,
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
 
     let ledger = LedgerConfig {
@@ -216,6 +223,7 @@ pub(crate) fn validate(
         report,
         people,
         providers,
+        warnings: cx.warnings,
     })
 }
 
@@ -506,6 +514,21 @@ fn validate_provider(
         );
     }
 
+    let max_pause = raw.max_pause_seconds.unwrap_or(DEFAULT_MAX_PAUSE_SECONDS);
+    if !(1..=86_400).contains(&max_pause) {
+        cx.problem(
+            format!("{p}.max_pause_seconds"),
+            format!("{max_pause} is out of range; expected 1 to 86400 seconds"),
+        );
+    }
+    let max_response_mib = raw.max_response_mib.unwrap_or(DEFAULT_MAX_RESPONSE_MIB);
+    if !(1..=4096).contains(&max_response_mib) {
+        cx.problem(
+            format!("{p}.max_response_mib"),
+            format!("{max_response_mib} is out of range; expected 1 to 4096 MiB"),
+        );
+    }
+
     let push_concurrency = raw.push_concurrency.unwrap_or(DEFAULT_PUSH_CONCURRENCY);
     if !(1..=MAX_PUSH_CONCURRENCY).contains(&push_concurrency) {
         cx.problem(
@@ -554,6 +577,28 @@ fn validate_provider(
     } else {
         None
     };
+    let webhook_secret = match (raw.webhook_secret, raw.webhook_secret_file, kind) {
+        (None, None, _) => None,
+        (inline, file, ProviderKind::TrackingTime) => resolve_secret(
+            cx,
+            name,
+            &p,
+            "webhook_secret",
+            inline,
+            file,
+            "the token TrackingTime's webhook callbacks carry (?token=...)",
+        ),
+        (_, _, other) => {
+            cx.problem(
+                format!("{p}.webhook_secret"),
+                format!(
+                    "only TrackingTime instances take webhooks, and this one is {}; remove it",
+                    other.as_str()
+                ),
+            );
+            None
+        }
+    };
 
     if let Some(id) = raw.account_id {
         if id <= 0 {
@@ -594,6 +639,8 @@ fn validate_provider(
         quotas,
         timeout: Duration::from_secs(timeout),
         max_retries,
+        max_pause: Duration::from_secs(max_pause),
+        max_response_bytes: max_response_mib * 1024 * 1024,
         push_concurrency,
         api_key,
         api_secret,
@@ -604,6 +651,7 @@ fn validate_provider(
         propagate_deletes: raw.propagate_deletes.unwrap_or(sync.propagate_deletes),
         api_secret_origin,
         api_key_origin,
+        webhook_secret: webhook_secret.map(|(secret, _)| secret),
     })
 }
 
@@ -775,6 +823,17 @@ fn resolve_secret(
                     _ => SecretOrigin::Inline,
                 }
             };
+            if let SecretOrigin::ConfigFile(path) = &origin {
+                cx.warn(
+                    &key,
+                    format!(
+                        "the secret is written in {}, where everyone who can read the config reads it; \
+                         move it to {option}_file (a systemd LoadCredential= file) or the environment variable {}",
+                        path.display(),
+                        var_name(&["providers", name, option])
+                    ),
+                );
+            }
             Some((Secret::new(value), origin))
         }
         (None, Some(path)) => {
@@ -785,24 +844,30 @@ fn resolve_secret(
                     return None;
                 }
             };
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
+            match read_secret_file(&path) {
+                Ok(SecretFile { text, shared }) => {
                     let value = text.trim_end_matches(['\n', '\r']);
                     if value.trim().is_empty() {
                         cx.problem(
                             file_key,
                             format!("{} is empty; expected it to hold {what}", path.display()),
                         );
-                        None
-                    } else {
-                        Some((Secret::new(value), SecretOrigin::File(path)))
+                        return None;
                     }
+                    if shared {
+                        cx.warn(
+                            &file_key,
+                            format!(
+                                "{} is readable by its group or by others; make it private: chmod 600 {}",
+                                path.display(),
+                                path.display()
+                            ),
+                        );
+                    }
+                    Some((Secret::new(value), SecretOrigin::File(path)))
                 }
-                Err(e) => {
-                    cx.problem(
-                        file_key,
-                        format!("cannot read {}: {e} (under systemd, check the LoadCredential= line of the unit)", path.display()),
-                    );
+                Err(message) => {
+                    cx.problem(file_key, message);
                     None
                 }
             }
@@ -822,6 +887,56 @@ fn resolve_secret(
     }
 }
 
+/// The largest secret file read: a credential is a few hundred bytes at most.
+const SECRET_FILE_MAX_BYTES: u64 = 64 * 1024;
+
+/// A secret file's text, and whether its group or others may read it.
+struct SecretFile {
+    text: String,
+    shared: bool,
+}
+
+/// Reads a secret file, which must be a regular file of a sane size: a FIFO, a device or a
+/// directory is refused before it is opened (a FIFO would block start-up forever). Error
+/// text names the path, which is absolute (`expand_credentials`), never the content.
+fn read_secret_file(path: &Path) -> Result<SecretFile, String> {
+    let hint = "(under systemd, check the LoadCredential= line of the unit)";
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e} {hint}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{} is not a regular file (a FIFO, device or directory); give a file that holds the secret",
+            path.display()
+        ));
+    }
+    if meta.len() > SECRET_FILE_MAX_BYTES {
+        return Err(format!(
+            "{} is {} bytes, too large for a secret (at most {SECRET_FILE_MAX_BYTES}); is it the right file?",
+            path.display(),
+            meta.len()
+        ));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e} {hint}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{} is not UTF-8 text; a secret is text", path.display()))?;
+    Ok(SecretFile {
+        text,
+        shared: readable_by_others(&meta),
+    })
+}
+
+#[cfg(unix)]
+fn readable_by_others(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o044 != 0
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_meta: &std::fs::Metadata) -> bool {
+    false
+}
+
 /// The credential id under which the shipped unit loads the whole directory
 /// `/etc/timeweave/credentials` (`LoadCredential=timeweave:/etc/timeweave/credentials`):
 /// systemd names each file NAME of it `timeweave_NAME`.
@@ -830,11 +945,16 @@ const UNIT_CREDENTIAL_PREFIX: &str = "timeweave_";
 /// `%d/NAME` means `$CREDENTIALS_DIRECTORY/NAME`, as `%d` does in systemd unit files; when
 /// there is no `NAME` there but a `timeweave_NAME` (the shipped unit's directory credential),
 /// that one. So one config works under the unit and, for `check`, with
-/// `CREDENTIALS_DIRECTORY=/etc/timeweave/credentials` outside it.
+/// `CREDENTIALS_DIRECTORY=/etc/timeweave/credentials` outside it. Any other value must be an
+/// absolute path: a relative one is more likely the secret itself, put in the wrong key, and
+/// is never echoed.
 fn expand_credentials(path: &Path, env: &Environment) -> Result<PathBuf, String> {
     let text = path.to_string_lossy();
     match text.strip_prefix("%d/") {
-        None => Ok(path.to_path_buf()),
+        None if path.is_absolute() => Ok(path.to_path_buf()),
+        None => Err("is not an absolute path or %d/NAME (its value is not shown: if it is the secret itself, \
+             put it in a file and give that file's path, or use the environment variable)"
+            .to_string()),
         Some(rest) => match env.credentials_directory() {
             Some(dir) => Ok(credential_in(&dir, rest)),
             None => Err(format!(

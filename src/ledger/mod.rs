@@ -5,13 +5,21 @@
 //! Every access goes through a [`Tx`]: `Ledger::write()` begins an IMMEDIATE transaction
 //! (one writer at a time, no lock-upgrade deadlocks between concurrent cycles),
 //! `Ledger::read()` a deferred one (a consistent snapshot for readers).
+//!
+//! Opening checks the file first: another application's database is refused
+//! (`ownership.rs`), a damaged one reported with the ways to recover (`integrity.rs`). A
+//! connection whose transaction could not be ended (a full disk makes SQLite roll back on
+//! its own, and the ROLLBACK that follows fails) is closed on release instead of going
+//! back to the pool, so the next cycle gets a clean one.
 
 mod conflicts;
 mod cursors;
 mod direct;
+mod integrity;
 mod issues;
 mod links;
 mod natural_key;
+mod ownership;
 mod pending;
 mod records;
 mod reports;
@@ -23,6 +31,7 @@ pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::Cursor;
 pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
+pub use ownership::APPLICATION_ID;
 pub use pending::{NewIntent, PendingPush, PushOp};
 pub use records::{NaturalKeyCandidate, StoredRecord};
 pub use reports::{
@@ -37,7 +46,7 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 use thiserror::Error;
 
 /// How long a writer waits for another writer before giving up.
@@ -71,6 +80,18 @@ pub enum LedgerError {
     Direct(#[source] rusqlite::Error),
     #[error("ledger holds data it cannot read ({what}): {detail}")]
     Corrupt { what: String, detail: String },
+    #[error(
+        "{path} is not a timeweave ledger ({detail}); timeweave does not add its tables to \
+         another application's database: point ledger.path at a new file (it is created)"
+    )]
+    Foreign { path: PathBuf, detail: String },
+    #[error(
+        "the ledger at {path} is damaged (SQLite integrity check: {detail}). Stop timeweave, \
+         then either restore the file from a backup, or move it aside (with its -wal and -shm \
+         files) and run `timeweave sync` to rebuild it from the providers: records are \
+         matched by natural key, nothing is duplicated; conflict history and skip notes are lost"
+    )]
+    Damaged { path: PathBuf, detail: String },
 }
 
 impl LedgerError {
@@ -120,12 +141,19 @@ impl Ledger {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    // The ping runs after any rollback queued on release, so the depth read
+                    // next is settled; a transaction still open means its end failed.
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(options)
             .await
-            .map_err(|source| LedgerError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
+            .map_err(|source| integrity::open_error(path, source))?;
+        integrity::quick_check(&pool, path).await?;
+        ownership::claim(&pool, path, true).await?;
         let ledger = Ledger {
             pool,
             path: path.to_owned(),
@@ -147,10 +175,8 @@ impl Ledger {
             .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
             .connect_with(options)
             .await
-            .map_err(|source| LedgerError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
+            .map_err(|source| integrity::open_error(path, source))?;
+        ownership::claim(&pool, path, false).await?;
         Ok(Ledger {
             pool,
             path: path.to_owned(),
@@ -170,6 +196,13 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// SQLite's quick integrity check (every page read once): `Damaged` with the ways to
+    /// recover when the file is not sound. `open` runs it; `status` runs it on its
+    /// read-only handle.
+    pub async fn check_integrity(&self) -> Result<()> {
+        integrity::quick_check(&self.pool, &self.path).await
     }
 
     /// Begins a write transaction (BEGIN IMMEDIATE: takes the write lock up front).
@@ -221,5 +254,7 @@ impl Tx {
     }
 }
 
+#[cfg(test)]
+mod file_tests;
 #[cfg(test)]
 mod tests;

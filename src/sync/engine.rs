@@ -8,30 +8,35 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, Capabilities, EntrySpan, Kind, ListScope, ProviderError};
-use timeweave_http::StatsSnapshot;
+use timeweave_http::{Shutdown, StatsSnapshot};
 
 use super::scan::{plan_scan, ScanInput};
 use super::{ProviderHandle, SyncSettings};
 use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
 
-/// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes.
+/// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes. It
+/// is the process's one shutdown broadcast: the transports built with
+/// [`StopFlag::shutdown`] end every wait (limiter, backoff, `Retry-After`) when it is set.
 #[derive(Clone, Debug, Default)]
-pub struct StopFlag(Arc<AtomicBool>);
+pub struct StopFlag(Shutdown);
 
 impl StopFlag {
     pub fn new() -> Self {
         StopFlag::default()
     }
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst)
+        self.0.trigger()
     }
     pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.is_triggered()
+    }
+    /// The broadcast to give the transports (`registry::build_stoppable`).
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.0
     }
 }
 
@@ -215,8 +220,48 @@ impl Engine {
     }
 
     /// Runs one cycle. A dry run works on a private copy of the ledger and never writes to
-    /// the provider, so neither side changes.
+    /// the provider, so neither side changes. A cycle that panics (a bug, e.g. on bytes from
+    /// the network) is recorded as failed with the panic's message instead of staying
+    /// `running`, and reported like any failed cycle.
     pub async fn run_cycle(
+        &self,
+        h: &ProviderHandle,
+        opts: CycleOptions,
+    ) -> Result<CycleReport, LedgerError> {
+        use futures::FutureExt;
+        match std::panic::AssertUnwindSafe(self.run_cycle_unguarded(h, opts))
+            .catch_unwind()
+            .await
+        {
+            Ok(result) => result,
+            Err(panic) => self.record_panic(h, opts, panic_message(&*panic)).await,
+        }
+    }
+
+    async fn record_panic(
+        &self,
+        h: &ProviderHandle,
+        opts: CycleOptions,
+        message: String,
+    ) -> Result<CycleReport, LedgerError> {
+        let error = format!("{}: the cycle panicked: {message}", h.name);
+        tracing::error!(provider = %h.name, "{error}");
+        if !opts.dry_run && !self.on_copy {
+            let mut tx = self.ledger.write().await?;
+            tx.fail_running_runs(&h.name, &error, Utc::now()).await?;
+            tx.commit().await?;
+        }
+        Ok(CycleReport {
+            provider: h.name.clone(),
+            status: RunStatus::Failed,
+            counts: RunCounts::default(),
+            errors: vec![error],
+            warnings: Vec::new(),
+            plan: Vec::new(),
+        })
+    }
+
+    async fn run_cycle_unguarded(
         &self,
         h: &ProviderHandle,
         opts: CycleOptions,
@@ -250,6 +295,15 @@ impl Engine {
         )
         .await
     }
+}
+
+/// The text a panic carried (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 impl std::fmt::Debug for Engine {
@@ -296,7 +350,11 @@ async fn run(
         requests_before: before.requests,
         unkept: BTreeMap::new(),
     };
-    let outcome = steps(&mut cycle, opts).await;
+    let outcome = steps(&mut cycle, opts).await.map_err(|abort| match abort {
+        // A wait ended by SIGTERM is a stop on request, not a provider failure.
+        Abort::Provider(ProviderError::Stopped) => Abort::Stopped,
+        other => other,
+    });
     let after = stats(h);
     cycle.counts.requests = (after.requests - before.requests) as i64;
     cycle.counts.rate_limited = (after.rate_limited - before.rate_limited) as i64;

@@ -44,6 +44,12 @@ pub struct ScanPlan {
     pub next_cursor: Cursor,
 }
 
+/// How far before the watermark the change feed is read again. The watermark is the local
+/// clock at the previous cycle, the feed's `updated_at` the provider's: a provider clock
+/// behind ours, or a change committed late, would otherwise fall between two cycles. Re-read
+/// changes cost requests only; applying them again changes nothing.
+pub const CHANGE_FEED_OVERLAP: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
 /// What the scan planner needs to know about the provider and this cycle.
 pub struct ScanInput<'a> {
     pub now: DateTime<Utc>,
@@ -130,7 +136,7 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
     if input.change_feed {
         match input.cursor.change_watermark {
             Some(mark) => {
-                let changes = Window::new(mark, input.now);
+                let changes = Window::new(mark - CHANGE_FEED_OVERLAP, input.now);
                 let cost = estimate(changes).max(1);
                 if within(spent, cost) || input.to_completion {
                     windows.push(PlannedWindow {
@@ -363,10 +369,9 @@ mod tests {
         let mut i = input(&cursor, None);
         i.change_feed = true;
         let plan = plan_scan(&i, |_| 1);
-        assert!(plan
-            .windows
-            .iter()
-            .any(|w| w.scope == ListScope::ChangedIn(Window::new(mark, now()))));
+        assert!(plan.windows.iter().any(
+            |w| w.scope == ListScope::ChangedIn(Window::new(mark - CHANGE_FEED_OVERLAP, now()))
+        ));
         assert_eq!(plan.next_cursor.change_watermark, Some(now()));
         // First cycle: no feed yet, the watermark starts now.
         let fresh = Cursor::default();

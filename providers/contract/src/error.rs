@@ -69,6 +69,16 @@ pub enum ProviderError {
     /// bad base URL, ...). The message says what to change.
     #[error("provider not ready: {message}")]
     Setup { message: String },
+
+    /// The transport gave up on a request by policy: an answer larger than the instance's
+    /// bound, or a wait longer than its longest pause. The message names the bound and the
+    /// option. Not retried; ends the cycle (the next one tries again).
+    #[error("{message}")]
+    LimitExceeded { message: String },
+
+    /// The process is shutting down (SIGTERM): the request was not sent, or its wait ended.
+    #[error("stopped: the process is shutting down")]
+    Stopped,
 }
 
 fn fmt_after(d: &Option<Duration>) -> String {
@@ -102,7 +112,10 @@ impl ProviderError {
     pub fn is_fatal_for_cycle(&self) -> bool {
         matches!(
             self,
-            ProviderError::Auth { .. } | ProviderError::Setup { .. }
+            ProviderError::Auth { .. }
+                | ProviderError::Setup { .. }
+                | ProviderError::LimitExceeded { .. }
+                | ProviderError::Stopped
         )
     }
 
@@ -146,6 +159,8 @@ impl ProviderError {
             ProviderError::Rejected { .. } => "rejected",
             ProviderError::Unsupported { .. } => "unsupported",
             ProviderError::Setup { .. } => "setup",
+            ProviderError::LimitExceeded { .. } => "limit_exceeded",
+            ProviderError::Stopped => "stopped",
         }
     }
 }
@@ -182,5 +197,13 @@ mod tests {
             message: "x".into()
         }
         .is_fatal_for_cycle());
+        for e in [
+            ProviderError::Stopped,
+            ProviderError::LimitExceeded {
+                message: "x".into(),
+            },
+        ] {
+            assert!(!e.is_retryable() && e.is_fatal_for_cycle(), "{e}");
+        }
     }
 }

@@ -2,17 +2,26 @@
 //! holding a reqwest client with timeouts, a [`Limiter`] with every quota of that instance,
 //! and retries with exponential backoff and jitter (backon) that honour `Retry-After`.
 //!
+//! Every wait (limiter, backoff, `Retry-After`) ends when the instance's [`Shutdown`] is
+//! triggered; no wait is longer than `max_retry_after` and no body larger than
+//! `max_response_bytes`: beyond either, the request fails with
+//! [`ProviderError::LimitExceeded`].
+//!
 //! Adapters keep their own knowledge of the provider: they build each request and interpret
 //! each response into their types or a [`ProviderError`]; the transport decides, from that
 //! error, whether to try again and when.
 
 mod base_url;
+mod json;
 mod limiter;
 mod retry_after;
+mod shutdown;
 
 pub use base_url::{check_scheme, is_loopback};
+pub use json::{from_json_value, json_error, read_json};
 pub use limiter::{Limiter, Quota};
 pub use retry_after::parse_retry_after;
+pub use shutdown::Shutdown;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,6 +30,12 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::HeaderMap;
 use timeweave_contract::ProviderError;
+
+/// The longest pause honoured by default: 15 minutes.
+pub const DEFAULT_MAX_PAUSE: Duration = Duration::from_secs(15 * 60);
+/// The largest response body read by default: 64 MiB (a TimeTracker page of 100 entries is
+/// about 60 KiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How one provider instance talks HTTP.
 #[derive(Clone, Debug)]
@@ -34,9 +49,16 @@ pub struct TransportConfig {
     pub max_retries: usize,
     pub min_backoff: Duration,
     pub max_backoff: Duration,
-    /// The longest `Retry-After` honoured; a longer one fails the request (and the cycle
-    /// leaves its cursors where they were) instead of parking the daemon for hours.
+    /// The longest pause honoured (`max_pause_seconds` in the config): a `Retry-After`
+    /// asking for more fails the request with [`ProviderError::LimitExceeded`], which ends
+    /// the cycle (its cursors stay where they were) instead of parking it for hours; the
+    /// limiter's pause after a 429 is capped to it too.
     pub max_retry_after: Duration,
+    /// The largest response body read (`max_response_mib`); a larger one fails the request
+    /// with [`ProviderError::LimitExceeded`] before more of it is buffered.
+    pub max_response_bytes: u64,
+    /// Ends every wait of this instance's requests at once when triggered.
+    pub shutdown: Shutdown,
     /// Every quota that applies to this instance (e.g. 100/min and 1000/h). Empty: no limit.
     pub quotas: Vec<Quota>,
     pub user_agent: String,
@@ -51,7 +73,9 @@ impl TransportConfig {
             max_retries: 5,
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
-            max_retry_after: Duration::from_secs(3600),
+            max_retry_after: DEFAULT_MAX_PAUSE,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            shutdown: Shutdown::default(),
             quotas: Vec::new(),
             user_agent: format!("timeweave/{}", env!("CARGO_PKG_VERSION")),
         }
@@ -173,7 +197,7 @@ impl Transport {
             })?;
         Ok(Transport {
             client,
-            limiter: Arc::new(Limiter::new(&config.quotas)),
+            limiter: Arc::new(Limiter::new(&config.quotas).with_max_pause(config.max_retry_after)),
             config: Arc::new(config),
             stats: Arc::new(TransportStats::default()),
         })
@@ -213,9 +237,13 @@ impl Transport {
             .with_jitter();
         let max_retry_after = self.config.max_retry_after;
         let attempt = || async { self.attempt(what, &build, &interpret).await };
+        let shutdown = self.config.shutdown.clone();
         attempt
             .retry(backoff)
-            .sleep(tokio::time::sleep)
+            .sleep(move |wait| {
+                let shutdown = shutdown.clone();
+                async move { shutdown.sleep(wait).await }
+            })
             .when(|e: &Attempt| {
                 let repeatable = match repeat {
                     Repeat::Safe => e.error.is_retryable(),
@@ -243,8 +271,24 @@ impl Transport {
             .await
             .map_err(|e| {
                 self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                e.error
+                self.beyond_max_pause(what, e.error)
             })
+    }
+
+    /// A failure whose `Retry-After` asks for more than the longest pause becomes
+    /// [`ProviderError::LimitExceeded`], keeping the provider's reason.
+    fn beyond_max_pause(&self, what: &str, error: ProviderError) -> ProviderError {
+        let max = self.config.max_retry_after;
+        match error.retry_after() {
+            Some(asked) if asked > max => ProviderError::LimitExceeded {
+                message: format!(
+                    "{what}: the provider asked to wait {} (Retry-After), longer than max_pause_seconds = {} s; this cycle ends and the next one tries again ({error})",
+                    describe_wait(asked),
+                    max.as_secs()
+                ),
+            },
+            _ => error,
+        }
     }
 
     async fn attempt<T>(
@@ -253,7 +297,15 @@ impl Transport {
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         interpret: &impl Fn(RawResponse) -> Result<T, ProviderError>,
     ) -> Result<T, Attempt> {
-        self.limiter.acquire().await;
+        let stopped = || Attempt {
+            error: ProviderError::Stopped,
+            reached_server: false,
+        };
+        tokio::select! {
+            biased;
+            _ = self.config.shutdown.triggered() => return Err(stopped()),
+            _ = self.limiter.acquire() => {}
+        }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(instance = %self.config.instance, call = what, "request");
         let response = match build(&self.client).send().await {
@@ -272,15 +324,12 @@ impl Transport {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let body = match response.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => {
-                return Err(Attempt {
-                    error: ProviderError::retryable(describe_reqwest_error(what, &e)),
-                    reached_server: true,
-                })
-            }
-        };
+        let body = read_body(response, self.config.max_response_bytes, what)
+            .await
+            .map_err(|error| Attempt {
+                error,
+                reached_server: true,
+            })?;
         if status == 429 {
             self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
             self.limiter.throttled(retry_after);
@@ -304,6 +353,49 @@ impl Transport {
 struct Attempt {
     error: ProviderError,
     reached_server: bool,
+}
+
+/// Reads a body of at most `limit` bytes: a larger declared length fails before reading,
+/// a larger stream as soon as it passes the bound (never buffering more than one chunk
+/// beyond it).
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: u64,
+    what: &str,
+) -> Result<Vec<u8>, ProviderError> {
+    let too_large = || {
+        ProviderError::LimitExceeded {
+        message: format!(
+            "{what}: the answer is larger than max_response_mib = {} MiB; no page of this API is that large (a broken proxy or server?): the request fails",
+            limit / (1024 * 1024)
+        ),
+    }
+    };
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(ProviderError::retryable(describe_reqwest_error(what, &e))),
+        }
+    }
+}
+
+/// A wait for error text: seconds, or "practically forever" for absurd values.
+fn describe_wait(wait: Duration) -> String {
+    if wait.as_secs() > 100 * 365 * 86_400 {
+        "more than a century".to_owned()
+    } else {
+        format!("{} s", wait.as_secs())
+    }
 }
 
 fn describe_reqwest_error(what: &str, e: &reqwest::Error) -> String {

@@ -1,7 +1,7 @@
 //! The per-instance rate limiter: a log of recent grants per quota (e.g. 100/min and
 //! 1000/h), all of which must admit a request before it is sent, plus an adaptive brake
-//! that a 429 pulls: a pause for `Retry-After`, then a slower pace (×1.5 per 429, at most
-//! ×4) for two minutes, so a provider that throttles harder than configured is respected
+//! that a 429 pulls: a pause for `Retry-After` (never longer than the instance's longest
+//! pause), then a slower pace (×1.5 per 429, at most ×4) for two minutes, so a provider that throttles harder than configured is respected
 //! without crawling long after it recovered.
 //!
 //! A quota admits a request while fewer than its capacity were granted within its window
@@ -110,6 +110,8 @@ const BRAKE_STEP: f64 = 1.5;
 const BRAKE_MAX_FACTOR: f64 = 4.0;
 /// The pause after a 429 that gave no `Retry-After`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(5);
+/// The longest pause a 429 can impose unless [`Limiter::with_max_pause`] says otherwise.
+const DEFAULT_MAX_PAUSE: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Default)]
 struct Brake {
@@ -134,6 +136,8 @@ pub struct Limiter {
     base_spacing: Duration,
     /// Requests are admitted one at a time, so admission order is send order.
     state: tokio::sync::Mutex<State>,
+    /// A 429's `Retry-After` pauses the instance for at most this long.
+    max_pause: Duration,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -162,7 +166,14 @@ impl Limiter {
                 },
             }),
             quotas,
+            max_pause: DEFAULT_MAX_PAUSE,
         }
+    }
+
+    /// Caps the pause a 429 imposes (the transport fails a request that asks for more).
+    pub fn with_max_pause(mut self, max_pause: Duration) -> Self {
+        self.max_pause = max_pause;
+        self
     }
 
     pub fn quotas(&self) -> Vec<Quota> {
@@ -219,9 +230,10 @@ impl Limiter {
         // try_lock: acquire() holds the lock while it waits; the brake is then updated by
         // the next 429 instead of blocking the response path here.
         let now = Instant::now();
+        let pause = retry_after.unwrap_or(DEFAULT_PAUSE).min(self.max_pause);
         if let Ok(mut state) = self.state.try_lock() {
             let brake = &mut state.brake;
-            brake.paused_until = Some(now + retry_after.unwrap_or(DEFAULT_PAUSE));
+            brake.paused_until = Some(now.checked_add(pause).unwrap_or(now));
             brake.factor = (brake.factor * BRAKE_STEP).clamp(BRAKE_STEP, BRAKE_MAX_FACTOR);
             brake.until = Some(now + BRAKE_HOLD);
         }
@@ -338,6 +350,19 @@ mod tests {
         tokio::time::sleep(BRAKE_HOLD).await;
         limiter.acquire().await;
         assert_eq!(limiter.brake_factor().await, 1.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_retry_after_pauses_no_longer_than_the_cap() {
+        let limiter = Limiter::new(&[]).with_max_pause(Duration::from_secs(60));
+        let t0 = Instant::now();
+        limiter.throttled(Some(Duration::MAX));
+        limiter.acquire().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(60));
+        let t1 = Instant::now();
+        limiter.throttled(Some(Duration::from_secs(u64::MAX)));
+        limiter.acquire().await;
+        assert_eq!(Instant::now() - t1, Duration::from_secs(60));
     }
 
     #[tokio::test(start_paused = true)]

@@ -156,6 +156,163 @@ async fn connection_refused_is_retried_then_reported() {
 async fn a_retry_after_beyond_the_cap_fails_fast() {
     let (url, hits) = scripted(vec![(429, Some("7200"), "")]).await;
     let err = call(&transport(), &url, Repeat::Safe).await.unwrap_err();
-    assert!(matches!(err, ProviderError::RateLimited { .. }));
+    assert!(matches!(err, ProviderError::LimitExceeded { .. }), "{err}");
+    assert!(err.is_fatal_for_cycle());
+    let text = err.to_string();
+    assert!(
+        text.contains("7200 s") && text.contains("max_pause_seconds = 900 s"),
+        "{text}"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn hostile_retry_after_values_fail_the_request_without_a_panic() {
+    for hostile in [
+        "1e30",
+        "18446744073709551615",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
+        let (url, hits) = scripted(vec![(429, Some(hostile), ""), (200, None, "ok")]).await;
+        let t = transport();
+        let err = call(&t, &url, Repeat::Safe).await.unwrap_err();
+        assert!(
+            matches!(err, ProviderError::LimitExceeded { .. }),
+            "{hostile}: {err}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "{hostile}");
+    }
+    // Unreadable or negative: ignored, the backoff applies.
+    for ignored in ["NaN", "-5", "soon"] {
+        let (url, hits) = scripted(vec![(429, Some(ignored), ""), (200, None, "ok")]).await;
+        assert_eq!(call(&transport(), &url, Repeat::Safe).await.unwrap(), "ok");
+        assert_eq!(hits.load(Ordering::SeqCst), 2, "{ignored}");
+    }
+}
+
+/// Starts a call, triggers shutdown 300 ms later, and returns how the call ended (it must
+/// end within 5 s).
+async fn call_then_shut_down(t: Transport, url: String) -> Result<String, ProviderError> {
+    let shutdown = t.config().shutdown.clone();
+    let call = tokio::spawn(async move { call(&t, &url, Repeat::Safe).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("the call ended on shutdown")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn shutdown_ends_a_retry_after_wait_at_once() {
+    let (url, hits) = scripted(vec![(503, Some("600"), ""), (200, None, "ok")]).await;
+    let outcome = call_then_shut_down(transport(), url).await;
+    assert_eq!(outcome.unwrap_err(), ProviderError::Stopped);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "nothing sent after the trigger"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_a_limiter_pause_at_once() {
+    let (url, hits) = scripted(vec![(200, None, "ok")]).await;
+    let t = transport();
+    t.limiter().throttled(Some(Duration::from_secs(600)));
+    let outcome = call_then_shut_down(t, url).await;
+    assert_eq!(outcome.unwrap_err(), ProviderError::Stopped);
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+}
+
+/// A loopback server that answers every request with `head` and then `body_bytes` bytes
+/// of `x` (chunked when `head` says so).
+async fn hostile(head: &'static str, body_bytes: usize, chunked: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = sock.write_all(head.as_bytes()).await;
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut left = body_bytes;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    let written = if chunked {
+                        let mut framed = format!("{n:x}\r\n").into_bytes();
+                        framed.extend_from_slice(&chunk[..n]);
+                        framed.extend_from_slice(b"\r\n");
+                        sock.write_all(&framed).await
+                    } else {
+                        sock.write_all(&chunk[..n]).await
+                    };
+                    if written.is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+                if chunked {
+                    let _ = sock.write_all(b"0\r\n\r\n").await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}/x")
+}
+
+fn transport_with_body_limit(bytes: u64) -> Transport {
+    let mut cfg = TransportConfig::new("test");
+    cfg.max_response_bytes = bytes;
+    cfg.max_retries = 3;
+    cfg.min_backoff = Duration::from_millis(10);
+    Transport::new(cfg).unwrap()
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_bound_fails_the_request_and_is_not_retried() {
+    const MIB: u64 = 1024 * 1024;
+    // Declared too large: refused before reading.
+    let declared = hostile(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1610612736\r\n\r\n",
+        256 * 1024,
+        false,
+    )
+    .await;
+    // Undeclared (chunked): refused once past the bound.
+    let streamed = hostile(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        8 * MIB as usize,
+        true,
+    )
+    .await;
+    for url in [declared, streamed] {
+        let t = transport_with_body_limit(MIB);
+        let err = call(&t, &url, Repeat::Safe).await.unwrap_err();
+        assert!(matches!(err, ProviderError::LimitExceeded { .. }), "{err}");
+        assert!(
+            err.to_string().contains("max_response_mib = 1 MiB"),
+            "{err}"
+        );
+        assert_eq!(t.stats().snapshot().requests, 1, "not retried");
+    }
+    // Within the bound: read in full.
+    let fits = hostile(
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+        MIB as usize / 2,
+        true,
+    )
+    .await;
+    let body = call(&transport_with_body_limit(MIB), &fits, Repeat::Safe)
+        .await
+        .unwrap();
+    assert_eq!(body.len(), MIB as usize / 2);
 }

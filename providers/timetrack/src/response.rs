@@ -138,11 +138,11 @@ fn prefix(e: ProviderError, what: &str) -> ProviderError {
 
 /// A success body parsed as JSON; an unreadable one is `Malformed` (retried by the transport).
 pub fn json_body(raw: &RawResponse, what: &str) -> Result<Value, ProviderError> {
-    serde_json::from_slice(&raw.body).map_err(|e| {
+    timeweave_http::read_json(&raw.body).map_err(|why| {
         ProviderError::malformed(format!(
-            "{what}: HTTP {} body is not JSON ({e}): {}",
+            "{what}: HTTP {} body of {} bytes is not JSON: {why}",
             raw.status,
-            raw.snippet(120)
+            raw.body.len()
         ))
     })
 }
@@ -156,7 +156,7 @@ pub fn list_body(raw: RawResponse, what: &str) -> Result<Vec<Value>, ProviderErr
         Value::Array(items) => Ok(items),
         other => Err(ProviderError::malformed(format!(
             "{what}: expected a bare JSON array, got {}",
-            short(&other)
+            crate::lenient::kind_of(&other)
         ))),
     }
 }
@@ -186,7 +186,7 @@ pub fn fetched_body(raw: RawResponse, what: &str) -> Result<Fetched, ProviderErr
         Value::Array(mut a) if a.len() == 1 => Ok(Fetched::Found(a.remove(0))),
         other => Err(ProviderError::malformed(format!(
             "{what}: expected one JSON object, got {}",
-            short(&other)
+            crate::lenient::kind_of(&other)
         ))),
     }
 }
@@ -197,20 +197,6 @@ pub fn write_body(raw: RawResponse, what: &str) -> Result<Vec<u8>, ProviderError
         Some(e) => Err(e),
         None => Ok(raw.body),
     }
-}
-
-fn short(v: &Value) -> String {
-    let mut s = v.to_string();
-    if s.len() > 120 {
-        // Cut on a character boundary: provider text is not ASCII-only.
-        let mut cut = 120;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
 }
 
 #[cfg(test)]

@@ -27,19 +27,8 @@ impl From<BadField> for Unreadable {
 fn object(v: &Value) -> Result<&Object, Unreadable> {
     v.as_object().ok_or_else(|| Unreadable {
         id: None,
-        reason: format!("expected a JSON object, got {}", kind_of(v)),
+        reason: format!("expected a JSON object, got {}", lenient::kind_of(v)),
     })
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Reads the record id (`id`, as the real clients read it; `ID` as the doc tables print it).

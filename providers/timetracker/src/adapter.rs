@@ -291,7 +291,7 @@ impl TimeTrackerAdapter {
             None,
             Repeat::Safe,
             true,
-            |b| serde_json::from_slice::<T>(b).map_err(|e| e.to_string()),
+            |b| timeweave_http::read_json::<T>(b),
         )
         .await
     }
@@ -341,11 +341,11 @@ impl TimeTrackerAdapter {
             repeat,
             true,
             |b| {
-                let v: Value = serde_json::from_slice(b).map_err(|e| e.to_string())?;
+                let v: Value = timeweave_http::read_json(b)?;
                 let inner = v
                     .get(key)
                     .ok_or_else(|| format!("no `{key}` in the response"))?;
-                T::deserialize(inner).map_err(|e| format!("`{key}`: {e}"))
+                timeweave_http::from_json_value(inner).map_err(|why| format!("`{key}`: {why}"))
             },
         )
         .await
@@ -1076,7 +1076,7 @@ impl Provider for TimeTrackerAdapter {
                 None,
                 Repeat::Safe,
                 false,
-                |b| serde_json::from_slice(b).map_err(|e| e.to_string()),
+                timeweave_http::read_json,
             )
             .await
             .map_err(|e| match e {

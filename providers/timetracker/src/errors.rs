@@ -29,7 +29,12 @@ pub fn map_error(what: &str, raw: &RawResponse) -> ProviderError {
         .as_ref()
         .map(|b| b.text())
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| raw.snippet(200));
+        .unwrap_or_else(|| {
+            format!(
+                "a body of {} bytes that is not its JSON error",
+                raw.body.len()
+            )
+        });
     let code = body.as_ref().and_then(|b| b.code()).unwrap_or_default();
     let message = format!("{what}: HTTP {}: {text}", raw.status);
     match raw.status {
@@ -121,7 +126,7 @@ pub fn malformed(what: &str, raw: &RawResponse, detail: &str) -> ProviderError {
             ),
         }
     } else {
-        ProviderError::malformed(format!("{what}: {detail}: {}", raw.snippet(120)))
+        ProviderError::malformed(format!("{what}: {detail}"))
     }
 }
 
@@ -137,6 +142,23 @@ mod tests {
             headers: HeaderMap::new(),
             body: body.as_bytes().to_vec(),
             retry_after: None,
+        }
+    }
+
+    #[test]
+    fn unreadable_bodies_are_described_never_quoted() {
+        let private = r#"{"items": [{"email": "ann.smith@example.com", "name": "Ann Smith""#;
+        let detail = crate::wire::ListPage::parse(private.as_bytes(), "items").unwrap_err();
+        let texts = [
+            malformed("GET /time-entries", &raw(200, private), &detail).to_string(),
+            map_error("GET /time-entries", &raw(502, private)).to_string(),
+        ];
+        for text in texts {
+            assert!(
+                !text.contains("ann.smith") && !text.contains("Ann Smith"),
+                "{text}"
+            );
+            assert!(text.contains("GET /time-entries"), "{text}");
         }
     }
 

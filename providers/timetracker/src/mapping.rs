@@ -25,7 +25,7 @@ pub struct Zone {
 
 /// Reads one raw item into its wire type, with a reason when it does not fit.
 pub fn typed<T: DeserializeOwned>(item: &Value) -> Result<T, String> {
-    T::deserialize(item).map_err(|e| format!("unexpected shape: {e}"))
+    timeweave_http::from_json_value(item).map_err(|why| format!("unexpected shape: {why}"))
 }
 
 /// The id of a raw item, if it has one (for `InvalidRecord`).

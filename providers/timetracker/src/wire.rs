@@ -56,13 +56,12 @@ pub struct ListPage {
 impl ListPage {
     /// Reads a list envelope whose array sits under `key`.
     pub fn parse(body: &[u8], key: &str) -> Result<ListPage, String> {
-        let mut map: serde_json::Map<String, Value> =
-            serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        let mut map: serde_json::Map<String, Value> = timeweave_http::read_json(body)?;
         let pagination = map
             .remove("pagination")
             .ok_or_else(|| "no `pagination` in the list envelope".to_owned())?;
-        let pagination =
-            Pagination::deserialize(pagination).map_err(|e| format!("`pagination`: {e}"))?;
+        let pagination = timeweave_http::from_json_value(&pagination)
+            .map_err(|why| format!("`pagination`: {why}"))?;
         let items = match map.remove(key) {
             Some(Value::Array(items)) => items,
             Some(_) => return Err(format!("`{key}` is not an array")),
@@ -85,7 +84,7 @@ impl ListPage {
             },
             items,
         };
-        match serde_json::from_slice::<Value>(body).map_err(|e| e.to_string())? {
+        match timeweave_http::read_json::<Value>(body)? {
             Value::Array(items) => Ok(single(items)),
             Value::Object(map) if !map.contains_key("pagination") => match map.get(key) {
                 Some(Value::Array(items)) => Ok(single(items.clone())),

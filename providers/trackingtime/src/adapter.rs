@@ -320,8 +320,8 @@ impl TrackingTimeAdapter {
             Ok(b) => b,
             Err(e) => return Err(envelope::to_error(e, "GET /me")),
         };
-        let me: wire::Me = wire::Me::deserialize(body.data()).map_err(|e| {
-            ProviderError::malformed(format!("TrackingTime GET /me could not be read: {e}"))
+        let me: wire::Me = timeweave_http::from_json_value(body.data()).map_err(|why| {
+            ProviderError::malformed(format!("TrackingTime GET /me could not be read: {why}"))
         })?;
         let version = body
             .0
@@ -951,8 +951,6 @@ fn people_unsupported() -> ProviderError {
         "writing TrackingTime users: people are invited and managed in TrackingTime itself",
     )
 }
-
-use serde::Deserialize as _;
 
 #[async_trait]
 impl Provider for TrackingTimeAdapter {

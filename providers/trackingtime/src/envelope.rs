@@ -68,9 +68,9 @@ pub fn read(raw: &RawResponse, what: &str) -> Result<Result<Body, EnvelopeError>
         if raw.status >= 500 {
             return Err(ProviderError::Retryable {
                 message: format!(
-                    "TrackingTime answered HTTP {} with a non-JSON page to {what}: {}",
+                    "TrackingTime answered HTTP {} with a non-JSON page of {} bytes to {what}",
                     raw.status,
-                    raw.snippet(200)
+                    raw.body.len()
                 ),
                 retry_after: raw.retry_after,
             });
@@ -78,15 +78,17 @@ pub fn read(raw: &RawResponse, what: &str) -> Result<Result<Body, EnvelopeError>
         if looks_like_html(raw) {
             return Err(ProviderError::rejected(format!(
                 "TrackingTime answered an HTML page instead of JSON (HTTP {}) to {what}; \
-                 this usually means the endpoint does not accept this HTTP method: {}",
-                raw.status,
-                raw.snippet(200)
+                 this usually means the endpoint does not accept this HTTP method",
+                raw.status
             )));
         }
+        let why = timeweave_http::read_json::<serde_json::Map<String, Value>>(&raw.body)
+            .err()
+            .unwrap_or_default();
         return Err(ProviderError::malformed(format!(
-            "TrackingTime's answer to {what} is not a JSON object (HTTP {}): {}",
+            "TrackingTime's answer to {what} is not a JSON object (HTTP {}, {} bytes): {why}",
             raw.status,
-            raw.snippet(200)
+            raw.body.len()
         )));
     };
     if raw.status >= 500 {
@@ -176,6 +178,35 @@ mod tests {
             headers,
             body: body.as_bytes().to_vec(),
             retry_after: None,
+        }
+    }
+
+    #[test]
+    fn unreadable_bodies_are_described_never_quoted() {
+        for (status, ct, body) in [
+            (
+                200,
+                "application/json",
+                r#"["ann.smith@example.com", "Ann Smith"]"#,
+            ),
+            (
+                200,
+                "text/html",
+                "<html>Ann Smith ann.smith@example.com</html>",
+            ),
+            (
+                502,
+                "text/plain",
+                "upstream: Ann Smith ann.smith@example.com",
+            ),
+        ] {
+            let e = read(&raw(status, ct, body), "GET /users").unwrap_err();
+            let text = e.to_string();
+            assert!(
+                !text.contains("ann.smith") && !text.contains("Ann Smith"),
+                "{text}"
+            );
+            assert!(text.contains("GET /users"), "{text}");
         }
     }
 

@@ -49,11 +49,11 @@ fn record(id: i64, modified_at: Option<DateTime<Utc>>, record: Record<RemoteId>)
 }
 
 fn parse_item<T: serde::de::DeserializeOwned>(kind: Kind, v: &Value) -> Result<T, Box<PageItem>> {
-    T::deserialize(v).map_err(|e| {
+    timeweave_http::from_json_value(v).map_err(|why| {
         Box::new(invalid(
             kind,
             wire::id_of(v),
-            format!("TrackingTime {kind} could not be read: {e}"),
+            format!("TrackingTime {kind} could not be read: {why}"),
         ))
     })
 }
