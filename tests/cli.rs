@@ -401,7 +401,7 @@ fn the_debian_package_ships_completions_man_pages_and_docs() {
         "usr/share/fish/vendor_completions.d/timeweave.fish",
         "usr/share/man/man1/",
         "usr/share/doc/timeweave/ledger.md",
-        "usr/share/doc/timeweave/CHANGELOG.md",
+        "usr/share/doc/timeweave/changelog.gz",
     ] {
         assert!(deb.contains(shipped), "the .deb lacks {shipped}");
     }
@@ -418,7 +418,7 @@ fn the_debian_package_ships_completions_man_pages_and_docs() {
         .iter()
         .filter_map(|s| s.strip_prefix("target/assets/"))
         .collect();
-    assert_eq!(generated.len(), 4, "{sources:?}");
+    assert_eq!(generated.len(), 5, "{sources:?}");
     for asset in generated {
         match asset.strip_suffix("*.1.gz") {
             Some(dir) => {
@@ -431,6 +431,23 @@ fn the_debian_package_ships_completions_man_pages_and_docs() {
             ),
         }
     }
+    let changelog = deb
+        .lines()
+        .find_map(|l| l.strip_prefix("changelog = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("a Debian changelog");
+    let entry = std::fs::read_to_string(
+        out.path()
+            .join(changelog.strip_prefix("target/assets/").unwrap()),
+    )
+    .unwrap();
+    assert!(
+        entry.starts_with(&format!(
+            "timeweave ({}-1) unstable;",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{entry}"
+    );
     for doc in sources.iter().filter(|s| !s.starts_with("target/")) {
         assert!(root.join(doc).is_file(), "{doc} is not in the repository");
     }
@@ -455,6 +472,7 @@ base_url = "https://tt.example.com"
 kind = "timetrack"
 base_url = "https://acme.example.com"
 api_secret_file = "%d/acme"
+time_zone = "Europe/Berlin"
 
 [providers.trk]
 kind = "trackingtime"
