@@ -6,10 +6,9 @@
 // Provider indices address three parallel collections (simulators, handles, names).
 #![allow(clippy::needless_range_loop)]
 
+mod support;
 use chrono::{Duration, DurationRound, Utc};
-use timeweave::config::{self, Environment, PathOrigin};
-use timeweave::ledger::Ledger;
-use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave::sync::{CycleOptions, Engine, ProviderHandle};
 use timeweave_contract::testkit::{list_all, work_entry, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, ListScope, Person, Project, Record, RemoteId, RemoteRecord, TimeEntry, Window,
@@ -54,15 +53,8 @@ impl Env {
             }
             timeweave::demo::config_for_simulators(dir.path(), &sims)
         };
-        let path = dir.path().join("timeweave.toml");
-        std::fs::write(&path, patch(&toml, extra)).unwrap();
-        let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
-        let handles: Vec<ProviderHandle> = NAMES
-            .iter()
-            .map(|n| timeweave::registry::build(&cfg.providers[*n]).unwrap())
-            .collect();
-        let ledger = Ledger::open(&cfg.ledger.path).await.unwrap();
-        let engine = Engine::new(ledger, SyncSettings::from_config(&cfg), StopFlag::new());
+        let (engine, handles) =
+            support::engine_from_config(dir.path(), &patch(&toml, extra), &NAMES).await;
         Env {
             _dir: dir,
             tt,

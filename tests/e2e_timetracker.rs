@@ -3,10 +3,10 @@
 //! task's entries a new `updated_at` on the server that receives it, and a token without
 //! admin rights, which lists none of the projects its user books on.
 
+mod support;
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::{self, Environment, PathOrigin};
-use timeweave::ledger::Ledger;
-use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
 use timeweave_contract::testkit::{list_all, work_entry, SimulatorControl};
 use timeweave_contract::{Client, Kind, ListScope, Person, Project, Record, RemoteId, Task};
 use timeweave_timetracker::sim::{SimOptions, SimServer};
@@ -41,15 +41,7 @@ impl Env {
                 .collect();
             timeweave::demo::config_for_simulators(dir.path(), &listed)
         };
-        let path = dir.path().join("timeweave.toml");
-        std::fs::write(&path, toml).unwrap();
-        let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
-        let handles = NAMES
-            .iter()
-            .map(|n| timeweave::registry::build(&cfg.providers[*n]).unwrap())
-            .collect();
-        let ledger = Ledger::open(&cfg.ledger.path).await.unwrap();
-        let engine = Engine::new(ledger, SyncSettings::from_config(&cfg), StopFlag::new());
+        let (engine, handles) = support::engine_from_config(dir.path(), &toml, &NAMES).await;
         Env {
             _dir: dir,
             sims,

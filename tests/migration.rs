@@ -4,14 +4,14 @@
 //! dry run shows the target's writes, lost answers to reference creates are settled within
 //! the same cycle, and messages name entries in their own zone.
 
+mod support;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use timeweave::config::{self, Environment, PathOrigin};
-use timeweave::ledger::{Ledger, RunStatus};
+use timeweave::ledger::RunStatus;
 use timeweave::once::OnceOutcome;
-use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
 use timeweave_contract::testkit::{list_all, work_entry, Fault, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, ListScope, Project, Record, RemoteId, Task, TimeEntry, Window,
@@ -56,15 +56,8 @@ impl Migration {
                 "per_second = 200",
             ),
         );
-        let path = dir.path().join("timeweave.toml");
-        std::fs::write(&path, toml).unwrap();
-        let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
-        let handles = ["source", "target"]
-            .iter()
-            .map(|n| timeweave::registry::build(&cfg.providers[*n]).unwrap())
-            .collect();
-        let ledger = Ledger::open(&cfg.ledger.path).await.unwrap();
-        let engine = Engine::new(ledger, SyncSettings::from_config(&cfg), StopFlag::new());
+        let (engine, handles) =
+            support::engine_from_config(dir.path(), &toml, &["source", "target"]).await;
         Migration {
             _dir: dir,
             source,

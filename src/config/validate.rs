@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use figment::Figment;
+use timeweave_contract::natural_key::looks_like_email;
 use timeweave_contract::Secret;
 use timeweave_http::Quota;
 
@@ -362,18 +363,6 @@ fn validate_people(
         people.insert(canonical, out);
     }
     people
-}
-
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !s.contains(char::is_whitespace)
-        }
-        None => false,
-    }
 }
 
 /// Instance names: lowercase letters, digits, `_` and `-`, at most 64 characters.

@@ -1,8 +1,9 @@
 //! Shared by the fault, crash and secrets suites: the three provider simulators on
 //! loopback (rate limits off, short fault delays), seeded with the same people and
 //! project names and with entries some of which are recorded in two providers; adapters
-//! with fast retries for in-process engines; a config file for the real binary; and what
-//! each provider holds, read back through its adapter.
+//! with fast retries for in-process engines; a config file for the real binary; an engine
+//! built from a config text as the binary builds it; and what each provider holds, read
+//! back through its adapter.
 #![allow(dead_code)] // each suite uses part of it
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,32 @@ use timeweave_contract::{
     Window,
 };
 use timeweave_http::{Transport, TransportConfig};
+
+/// The engine and the handles of `names` (in that order) for the config text `toml`, written
+/// into `dir` and loaded, built and opened exactly as the binary does.
+pub async fn engine_from_config(
+    dir: &Path,
+    toml: &str,
+    names: &[&str],
+) -> (timeweave::sync::Engine, Vec<ProviderHandle>) {
+    use timeweave::config::{self, Environment, PathOrigin};
+    let path = dir.join("timeweave.toml");
+    std::fs::write(&path, toml).unwrap();
+    let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
+    let handles = names
+        .iter()
+        .map(|n| timeweave::registry::build(&cfg.providers[*n]).unwrap())
+        .collect();
+    let ledger = timeweave::ledger::Ledger::open(&cfg.ledger.path)
+        .await
+        .unwrap();
+    let engine = timeweave::sync::Engine::new(
+        ledger,
+        SyncSettings::from_config(&cfg),
+        timeweave::sync::StopFlag::new(),
+    );
+    (engine, handles)
+}
 
 pub const NAMES: [&str; 3] = ["timetrack", "trackingtime", "timetracker"];
 pub const PEOPLE: usize = 3;

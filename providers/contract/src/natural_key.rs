@@ -20,6 +20,21 @@ pub fn name_key(name: &str) -> String {
     out
 }
 
+/// Whether `s` can be an e-mail address, a person's natural key: one `@` between a
+/// non-empty name and a domain, no whitespace (surrounding whitespace ignored).
+pub fn looks_like_email(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !s.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
 /// Whether two names are the same natural key.
 pub fn same_name(a: &str, b: &str) -> bool {
     name_key(a) == name_key(b)

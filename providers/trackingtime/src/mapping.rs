@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
+use timeweave_contract::natural_key::looks_like_email;
 use timeweave_contract::{
     Client, EntryKind, InvalidRecord, Kind, PageItem, Person, Project, ProviderError, Record,
     RemoteId, RemoteRecord, Task, TimeEntry,
@@ -179,20 +180,6 @@ fn customer_email(c: &wire::Customer) -> Option<String> {
         .filter(|s| looks_like_email(s))
         .or(c.contact_email.as_deref())
         .map(str::to_owned)
-}
-
-/// One `@` between a non-empty name and a domain, no spaces.
-fn looks_like_email(s: &str) -> bool {
-    let s = s.trim();
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !s.contains(char::is_whitespace)
-        }
-        None => false,
-    }
 }
 
 pub fn customer(v: &Value) -> PageItem {
