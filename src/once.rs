@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use timeweave_http::WaitBoard;
+use timeweave_http::TransportStats;
 
 use crate::config::Mode;
 use crate::ledger::RunStatus;
@@ -69,36 +69,62 @@ fn order(m: Mode) -> u8 {
 struct Display {
     bar: Option<ProgressBar>,
     shown: Mutex<Shown>,
-    /// Each provider's wait board (none for providers without a transport).
-    boards: Vec<(String, Arc<WaitBoard>)>,
+    /// Each provider's transport counters and wait (none without a transport).
+    transports: Vec<(String, Arc<TransportStats>)>,
 }
 
 #[derive(Default)]
 struct Shown {
     snapshot: Option<Snapshot>,
     clock: WindowClock,
+    /// The transport's request count when the cycle began.
+    requests_before: u64,
 }
 
 impl Display {
     fn new(bar: Option<ProgressBar>, handles: &[ProviderHandle]) -> Arc<Display> {
-        let boards = handles
+        let transports = handles
             .iter()
-            .filter_map(|h| Some((h.name.clone(), h.stats.as_ref()?.wait.clone())))
+            .filter_map(|h| Some((h.name.clone(), h.stats.clone()?)))
             .collect();
         Arc::new(Display {
             bar,
             shown: Mutex::default(),
-            boards,
+            transports,
         })
+    }
+
+    fn transport(&self, provider: &str) -> Option<&TransportStats> {
+        self.transports
+            .iter()
+            .find(|(name, _)| name == provider)
+            .map(|(_, stats)| &**stats)
     }
 
     fn shown(&self) -> std::sync::MutexGuard<'_, Shown> {
         self.shown.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A report from the engine: remember it, move the bar.
+    /// A cycle of `provider` begins: its waits show from its first request (connecting),
+    /// before the engine's first report.
+    fn starting(&self, provider: &str) {
+        self.shown().requests_before = self
+            .transport(provider)
+            .map_or(0, |t| t.snapshot().requests);
+        self.show(Snapshot {
+            provider: provider.to_owned(),
+            phase: "connecting".to_owned(),
+            ..Snapshot::default()
+        });
+    }
+
+    /// A report from the engine.
     fn report(&self, p: &Progress<'_>) {
-        let snapshot = Snapshot::of(p);
+        self.show(Snapshot::of(p));
+    }
+
+    /// Remembers what to show, moves the bar.
+    fn show(&self, snapshot: Snapshot) {
         if let Some(b) = &self.bar {
             // No length while no windows are planned: indicatif draws a zero length full.
             if snapshot.windows_total > 0 {
@@ -118,23 +144,23 @@ impl Display {
         }
     }
 
-    /// The line as of now, once the engine has reported anything.
+    /// The line as of now, once a cycle has begun: the requests and the wait read live
+    /// from the transport, the rest as last reported.
     fn line(&self) -> Option<(String, String)> {
         let shown = self.shown();
-        let s = shown.snapshot.as_ref()?;
-        let wait = self
-            .boards
-            .iter()
-            .find(|(name, _)| *name == s.provider)
-            .and_then(|(_, board)| board.current())
-            .map(|w| {
-                let left = w
-                    .until
-                    .saturating_duration_since(tokio::time::Instant::now());
-                describe_wait(&w.reason, left)
-            });
-        let eta = shown.clock.eta(s, Instant::now());
-        Some((s.provider.clone(), render(s, wait, eta)))
+        let mut s = shown.snapshot.clone()?;
+        let transport = self.transport(&s.provider);
+        if let Some(t) = transport {
+            s.requests = t.snapshot().requests.saturating_sub(shown.requests_before);
+        }
+        let wait = transport.and_then(|t| t.wait.current()).map(|w| {
+            let left = w
+                .until
+                .saturating_duration_since(tokio::time::Instant::now());
+            describe_wait(&w.reason, left)
+        });
+        let eta = shown.clock.eta(&s, Instant::now());
+        Some((s.provider.clone(), render(&s, wait, eta)))
     }
 
     fn redraw(&self) {
@@ -205,7 +231,8 @@ pub async fn run(
     };
     let display = Display::new(bar.clone(), &handles);
     let _ticker = display.start_ticking();
-    let engine = engine.with_progress(Arc::new(move |p: &Progress<'_>| display.report(p)));
+    let reporter = display.clone();
+    let engine = engine.with_progress(Arc::new(move |p: &Progress<'_>| reporter.report(p)));
     let mut reports = Vec::new();
     let first = CycleOptions {
         to_completion: true,
@@ -216,6 +243,7 @@ pub async fn run(
         if engine.stop_flag().is_stopped() {
             break;
         }
+        display.starting(&h.name);
         let r = engine.run_cycle(h, first).await?;
         let c = &r.counts;
         changed_after.push(c.created + c.updated + c.deleted > 0);
@@ -227,6 +255,7 @@ pub async fn run(
         for (i, h) in handles.iter().enumerate() {
             let later_changes = changed_after.iter().skip(i + 1).any(|c| *c);
             if later_changes && h.mode.pushes() && !engine.stop_flag().is_stopped() {
+                display.starting(&h.name);
                 reports.push(engine.run_cycle(h, CycleOptions::default()).await?);
             }
         }
@@ -245,7 +274,8 @@ pub async fn run(
 mod tests {
     use super::*;
     use crate::ledger::RunCounts;
-    use timeweave_http::{TransportStats, Wait, WaitReason};
+    use std::sync::atomic::Ordering;
+    use timeweave_http::{Wait, WaitReason};
 
     fn handle(name: &str, stats: &Arc<TransportStats>) -> ProviderHandle {
         ProviderHandle {
@@ -266,14 +296,31 @@ mod tests {
             Arc::new(TransportStats::default()),
         );
         let display = Display::new(None, &[handle("a", &ours), handle("b", &other)]);
-        assert_eq!(display.line(), None, "nothing to show before a report");
+        assert_eq!(display.line(), None, "nothing to show before a cycle");
+        display.starting("a");
+        let connecting = ours.wait.begin(Wait {
+            reason: WaitReason::Quota,
+            until: tokio::time::Instant::now() + Duration::from_secs(3),
+        });
+        let shown = display.line().map(|(_, l)| l).unwrap_or_default();
+        assert!(
+            shown.starts_with("a: connecting") && shown.ends_with("waiting 3 s for quota"),
+            "{shown}"
+        );
+        drop(connecting);
+        ours.requests.fetch_add(2, Ordering::Relaxed);
+        let shown = display.line().map(|(_, l)| l).unwrap_or_default();
+        assert!(
+            shown.ends_with("| 2 requests"),
+            "requests count live: {shown}"
+        );
         display.report(&Progress {
             provider: "a",
             phase: "listing time_entry",
             windows_done: 1,
             windows_total: 3,
             counts: &RunCounts::default(),
-            requests: 7,
+            requests: 2,
         });
         let quota = |secs| Wait {
             reason: WaitReason::Quota,
@@ -284,7 +331,7 @@ mod tests {
         assert!(!line().contains("waiting"), "{}", line());
         let _waiting = ours.wait.begin(quota(12));
         assert!(
-            line().ends_with("| 7 requests | waiting 12 s for quota"),
+            line().ends_with("| 2 requests | waiting 12 s for quota"),
             "{}",
             line()
         );
