@@ -153,7 +153,7 @@ impl Display {
         if let Some(t) = transport {
             s.requests = t.snapshot().requests.saturating_sub(shown.requests_before);
         }
-        let wait = transport.and_then(|t| t.wait.current()).map(|w| {
+        let wait = transport.and_then(|t| t.wait.current()).and_then(|w| {
             let left = w
                 .until
                 .saturating_duration_since(tokio::time::Instant::now());

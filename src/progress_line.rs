@@ -96,10 +96,14 @@ pub fn eta(done: usize, remaining: usize, elapsed: Duration) -> Option<Duration>
     per_window.checked_mul(u32::try_from(remaining).ok()?)
 }
 
-/// A wait in words, with the time left (rounded up: "0 s" only once it is over).
-pub fn describe_wait(reason: &WaitReason, left: Duration) -> String {
+/// A wait in words, with the time left (rounded up); `None` once it is over (the request
+/// is about to go).
+pub fn describe_wait(reason: &WaitReason, left: Duration) -> Option<String> {
+    if left.is_zero() {
+        return None;
+    }
     let secs = whole_seconds_up(left);
-    match reason {
+    Some(match reason {
         WaitReason::Quota => format!("waiting {secs} s for quota"),
         WaitReason::Throttled => format!("waiting {secs} s (rate limited)"),
         WaitReason::Retry {
@@ -110,7 +114,7 @@ pub fn describe_wait(reason: &WaitReason, left: Duration) -> String {
         WaitReason::RetryAfter { attempt, max } => {
             format!("waiting {secs} s (Retry-After), then retry {attempt}/{max}")
         }
-    }
+    })
 }
 
 /// "45 s", "3 min 20 s", "2 h 05 min".
@@ -166,12 +170,10 @@ mod tests {
     #[test]
     fn waits_say_what_and_how_long() {
         let left = Duration::from_millis(11_200);
+        let said = |reason: &WaitReason, left| describe_wait(reason, left).unwrap_or_default();
+        assert_eq!(said(&WaitReason::Quota, left), "waiting 12 s for quota");
         assert_eq!(
-            describe_wait(&WaitReason::Quota, left),
-            "waiting 12 s for quota"
-        );
-        assert_eq!(
-            describe_wait(&WaitReason::Throttled, left),
+            said(&WaitReason::Throttled, left),
             "waiting 12 s (rate limited)"
         );
         let retry = WaitReason::Retry {
@@ -180,17 +182,22 @@ mod tests {
             cause: "connection refused".into(),
         };
         assert_eq!(
-            describe_wait(&retry, Duration::from_secs(4)),
+            said(&retry, Duration::from_secs(4)),
             "retrying 2/5 in 4 s: connection refused"
         );
         let asked = WaitReason::RetryAfter { attempt: 1, max: 5 };
         assert_eq!(
-            describe_wait(&asked, Duration::from_secs(30)),
+            said(&asked, Duration::from_secs(30)),
             "waiting 30 s (Retry-After), then retry 1/5"
         );
         assert_eq!(
+            said(&WaitReason::Quota, Duration::from_millis(1)),
+            "waiting 1 s for quota"
+        );
+        assert_eq!(
             describe_wait(&WaitReason::Quota, Duration::ZERO),
-            "waiting 0 s for quota"
+            None,
+            "a wait that is over is not shown"
         );
     }
 
