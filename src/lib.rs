@@ -15,6 +15,7 @@ pub mod logging;
 pub mod manual;
 pub mod memory;
 pub mod once;
+pub mod progress_line;
 pub mod registry;
 pub mod report;
 pub mod schedule;

@@ -5,10 +5,16 @@
 //! its own timestamps and `journalctl` is read by people), and JSON otherwise (output piped
 //! to a file or a collector). Logs go to stderr; stdout is kept for command output
 //! (`report`, `export`, `check`).
+//!
+//! Every event of a sync cycle is inside a `cycle` span carrying `provider` (the instance
+//! name, the one key for it everywhere); the JSON form shows it under `span`. SQL
+//! statements log at trace (`sqlx::query=trace` shows them), so `debug` stays readable.
 
 use std::io::IsTerminal;
 
 use serde::Deserialize;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// The `[log] format` option and the `--log-format` flag.
@@ -98,26 +104,37 @@ pub fn init(format: LogFormat, level: &str, level_flag: Option<&str>) -> Result<
         std::env::var_os("JOURNAL_STREAM").is_some(),
     );
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter.clone())
         .with_writer(std::io::stderr);
     // `try_init` fails only when a global subscriber is already set: keep that one.
     let _ = match resolved {
-        Resolved::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        Resolved::Json => json_subscriber(filter, std::io::stderr).try_init(),
         Resolved::Human {
             ansi,
             timestamps: true,
-        } => builder.with_ansi(ansi).try_init(),
+        } => builder.with_ansi(ansi).finish().try_init(),
         Resolved::Human {
             ansi,
             timestamps: false,
-        } => builder.with_ansi(ansi).without_time().try_init(),
+        } => builder.with_ansi(ansi).without_time().finish().try_init(),
     };
     Ok(())
+}
+
+/// The JSON form: one object per line, the event's fields at the top level and the current
+/// span's (the `cycle` span's `provider`) under `span`.
+pub fn json_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .finish()
 }
 
 #[cfg(test)]

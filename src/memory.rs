@@ -312,6 +312,8 @@ impl Provider for MemoryProvider {
         scope: ListScope,
         token: Option<PageToken>,
     ) -> Result<Page, ProviderError> {
+        // As a real adapter's transport logs each request.
+        tracing::trace!(kind = kind.as_str(), "memory: list page");
         if let Some(MemoryFault::Fail(e)) = self.take_fault().await {
             return Err(e);
         }

@@ -3,17 +3,20 @@
 //! then a second, budgeted round when later providers brought changes the earlier ones
 //! have not received — so one invocation converges. A dry run plans every provider on one
 //! private copy of the ledger, so a target's plan shows what the sources would bring. A
-//! progress bar on a terminal, periodic log lines otherwise; exit 0 only if every provider
-//! finished cleanly.
+//! progress bar on a terminal, periodic log lines otherwise, both saying what a provider's
+//! requests are waiting for (see `progress_line`); exit 0 only if every provider finished
+//! cleanly.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use timeweave_http::TransportStats;
 
 use crate::config::Mode;
 use crate::ledger::RunStatus;
+use crate::progress_line::{describe_wait, render, Snapshot, WindowClock};
 use crate::sync::{CycleOptions, CycleReport, Engine, Progress, ProviderHandle};
 
 /// What one `--sync-once` did, per provider and round.
@@ -59,41 +62,144 @@ fn order(m: Mode) -> u8 {
     }
 }
 
-/// A progress receiver: a bar on a terminal, a log line every 10 s otherwise.
-fn progress_reporter(bar: Option<ProgressBar>) -> crate::sync::ProgressFn {
-    let last_log = Mutex::new(Instant::now());
-    Arc::new(move |p: &Progress<'_>| {
-        let c = p.counts;
-        let windows = if p.windows_total > 0 {
-            format!(
-                " window {}/{}",
-                p.windows_done.min(p.windows_total),
-                p.windows_total
-            )
-        } else {
-            String::new()
-        };
-        let msg = format!(
-            "{}: {}{} | pulled {} created {} updated {} pushed {} | {} requests",
-            p.provider, p.phase, windows, c.pulled, c.created, c.updated, c.pushed, p.requests
-        );
-        match &bar {
-            Some(b) => {
-                if p.windows_total > 0 {
-                    b.set_length(p.windows_total as u64);
-                    b.set_position(p.windows_done as u64);
-                }
-                b.set_message(msg);
-            }
-            None => {
-                let mut last = last_log.lock().unwrap_or_else(|e| e.into_inner());
-                if last.elapsed() >= Duration::from_secs(10) {
-                    *last = Instant::now();
-                    tracing::info!("progress: {msg}");
-                }
+/// The progress display: the engine's reports update what it shows; a ticker redraws it
+/// with the current wait of the provider's transport (a bar's message every 200 ms on a
+/// terminal, a log line every 10 s otherwise), so a wait is visible while nothing else
+/// moves.
+struct Display {
+    bar: Option<ProgressBar>,
+    shown: Mutex<Shown>,
+    /// Each provider's transport counters and wait (none without a transport).
+    transports: Vec<(String, Arc<TransportStats>)>,
+}
+
+#[derive(Default)]
+struct Shown {
+    snapshot: Option<Snapshot>,
+    clock: WindowClock,
+    /// The transport's request count when the cycle began.
+    requests_before: u64,
+}
+
+impl Display {
+    fn new(bar: Option<ProgressBar>, handles: &[ProviderHandle]) -> Arc<Display> {
+        let transports = handles
+            .iter()
+            .filter_map(|h| Some((h.name.clone(), h.stats.clone()?)))
+            .collect();
+        Arc::new(Display {
+            bar,
+            shown: Mutex::default(),
+            transports,
+        })
+    }
+
+    fn transport(&self, provider: &str) -> Option<&TransportStats> {
+        self.transports
+            .iter()
+            .find(|(name, _)| name == provider)
+            .map(|(_, stats)| &**stats)
+    }
+
+    fn shown(&self) -> std::sync::MutexGuard<'_, Shown> {
+        self.shown.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A cycle of `provider` begins: its waits show from its first request (connecting),
+    /// before the engine's first report.
+    fn starting(&self, provider: &str) {
+        self.shown().requests_before = self
+            .transport(provider)
+            .map_or(0, |t| t.snapshot().requests);
+        self.show(Snapshot {
+            provider: provider.to_owned(),
+            phase: "connecting".to_owned(),
+            ..Snapshot::default()
+        });
+    }
+
+    /// A report from the engine.
+    fn report(&self, p: &Progress<'_>) {
+        self.show(Snapshot::of(p));
+    }
+
+    /// Remembers what to show, moves the bar.
+    fn show(&self, snapshot: Snapshot) {
+        if let Some(b) = &self.bar {
+            // No length while no windows are planned: indicatif draws a zero length full.
+            if snapshot.windows_total > 0 {
+                b.set_length(snapshot.windows_total as u64);
+                b.set_position(snapshot.windows_done as u64);
+            } else {
+                b.unset_length();
             }
         }
-    })
+        {
+            let mut shown = self.shown();
+            shown.clock.observe(&snapshot, Instant::now());
+            shown.snapshot = Some(snapshot);
+        }
+        if self.bar.is_some() {
+            self.redraw();
+        }
+    }
+
+    /// The line as of now, once a cycle has begun: the requests and the wait read live
+    /// from the transport, the rest as last reported.
+    fn line(&self) -> Option<(String, String)> {
+        let shown = self.shown();
+        let mut s = shown.snapshot.clone()?;
+        let transport = self.transport(&s.provider);
+        if let Some(t) = transport {
+            s.requests = t.snapshot().requests.saturating_sub(shown.requests_before);
+        }
+        let wait = transport.and_then(|t| t.wait.current()).and_then(|w| {
+            let left = w
+                .until
+                .saturating_duration_since(tokio::time::Instant::now());
+            describe_wait(&w.reason, left)
+        });
+        let eta = shown.clock.eta(&s, Instant::now());
+        Some((s.provider.clone(), render(&s, wait, eta)))
+    }
+
+    fn redraw(&self) {
+        let Some((provider, line)) = self.line() else {
+            return;
+        };
+        match &self.bar {
+            Some(b) => b.set_message(line),
+            None => tracing::info!(provider = %provider, "progress: {line}"),
+        }
+    }
+
+    /// Redraws on a timer until dropped.
+    fn start_ticking(self: &Arc<Display>) -> Ticker {
+        let every = if self.bar.is_some() {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(10)
+        };
+        let display = self.clone();
+        Ticker(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await; // the first tick is immediate
+            loop {
+                ticks.tick().await;
+                display.redraw();
+            }
+        }))
+    }
+}
+
+/// The display's ticker task, stopped when dropped.
+struct Ticker(tokio::task::JoinHandle<()>);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Runs the sync-once rounds. `show_progress`: draw a bar when stderr is a terminal.
@@ -105,9 +211,11 @@ pub async fn run(
 ) -> anyhow::Result<OnceOutcome> {
     handles.sort_by_key(|h| order(h.mode));
     let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
-        let b = ProgressBar::new(0);
+        let b = ProgressBar::no_length();
+        // No indicatif ETA: it knows only the bar's position, and says "0s" during a wait;
+        // the message carries one from the planned windows.
         b.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} eta {eta} {msg}")
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         b.enable_steady_tick(Duration::from_millis(200));
@@ -121,7 +229,10 @@ pub async fn run(
     } else {
         (engine, None)
     };
-    let engine = engine.with_progress(progress_reporter(bar.clone()));
+    let display = Display::new(bar.clone(), &handles);
+    let _ticker = display.start_ticking();
+    let reporter = display.clone();
+    let engine = engine.with_progress(Arc::new(move |p: &Progress<'_>| reporter.report(p)));
     let mut reports = Vec::new();
     let first = CycleOptions {
         to_completion: true,
@@ -132,6 +243,7 @@ pub async fn run(
         if engine.stop_flag().is_stopped() {
             break;
         }
+        display.starting(&h.name);
         let r = engine.run_cycle(h, first).await?;
         let c = &r.counts;
         changed_after.push(c.created + c.updated + c.deleted > 0);
@@ -143,6 +255,7 @@ pub async fn run(
         for (i, h) in handles.iter().enumerate() {
             let later_changes = changed_after.iter().skip(i + 1).any(|c| *c);
             if later_changes && h.mode.pushes() && !engine.stop_flag().is_stopped() {
+                display.starting(&h.name);
                 reports.push(engine.run_cycle(h, CycleOptions::default()).await?);
             }
         }
@@ -155,4 +268,74 @@ pub async fn run(
     }
     drop(copy);
     Ok(OnceOutcome { reports })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::RunCounts;
+    use std::sync::atomic::Ordering;
+    use timeweave_http::{Wait, WaitReason};
+
+    fn handle(name: &str, stats: &Arc<TransportStats>) -> ProviderHandle {
+        ProviderHandle {
+            name: name.to_owned(),
+            provider: Arc::new(crate::memory::MemoryProvider::new(10)),
+            stats: Some(stats.clone()),
+            mode: Mode::Both,
+            propagate_deletes: true,
+            budget: None,
+            push_concurrency: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_line_says_what_the_current_provider_waits_for() {
+        let (ours, other) = (
+            Arc::new(TransportStats::default()),
+            Arc::new(TransportStats::default()),
+        );
+        let display = Display::new(None, &[handle("a", &ours), handle("b", &other)]);
+        assert_eq!(display.line(), None, "nothing to show before a cycle");
+        display.starting("a");
+        let connecting = ours.wait.begin(Wait {
+            reason: WaitReason::Quota,
+            until: tokio::time::Instant::now() + Duration::from_secs(3),
+        });
+        let shown = display.line().map(|(_, l)| l).unwrap_or_default();
+        assert!(
+            shown.starts_with("a: connecting") && shown.ends_with("waiting 3 s for quota"),
+            "{shown}"
+        );
+        drop(connecting);
+        ours.requests.fetch_add(2, Ordering::Relaxed);
+        let shown = display.line().map(|(_, l)| l).unwrap_or_default();
+        assert!(
+            shown.ends_with("| 2 requests"),
+            "requests count live: {shown}"
+        );
+        display.report(&Progress {
+            provider: "a",
+            phase: "listing time_entry",
+            windows_done: 1,
+            windows_total: 3,
+            counts: &RunCounts::default(),
+            requests: 2,
+        });
+        let quota = |secs| Wait {
+            reason: WaitReason::Quota,
+            until: tokio::time::Instant::now() + Duration::from_secs(secs),
+        };
+        let _elsewhere = other.wait.begin(quota(99));
+        let line = || display.line().map(|(_, l)| l).unwrap_or_default();
+        assert!(!line().contains("waiting"), "{}", line());
+        let _waiting = ours.wait.begin(quota(12));
+        assert!(
+            line().ends_with("| 2 requests | waiting 12 s for quota"),
+            "{}",
+            line()
+        );
+        drop(_waiting);
+        assert!(!line().contains("waiting"), "{}", line());
+    }
 }

@@ -46,7 +46,7 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Connection, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
 use thiserror::Error;
 
 /// How long a writer waits for another writer before giving up.
@@ -59,6 +59,9 @@ const PAGE_CACHE_KIB: u32 = 8192;
 /// connections each grow their own cache, and together they stay under this (SQLite
 /// recycles cache pages beyond it), so memory does not grow with the pool.
 const SQLITE_HEAP_LIMIT: u64 = 20 << 20;
+/// The level sqlx logs each statement at (target `sqlx::query`): trace, so `debug` stays
+/// readable; `RUST_LOG=info,sqlx::query=trace` shows them. Slow ones still warn.
+const STATEMENT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Trace;
 
 #[derive(Debug, Error)]
 pub enum LedgerError {
@@ -137,7 +140,8 @@ impl Ledger {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
-            .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string());
+            .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string())
+            .log_statements(STATEMENT_LOG_LEVEL);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
@@ -169,7 +173,8 @@ impl Ledger {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .read_only(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            .log_statements(STATEMENT_LOG_LEVEL);
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
             .after_connect(|conn, _| Box::pin(natural_key::register(conn)))

@@ -222,20 +222,27 @@ impl Engine {
     /// Runs one cycle. A dry run works on a private copy of the ledger and never writes to
     /// the provider, so neither side changes. A cycle that panics (a bug, e.g. on bytes from
     /// the network) is recorded as failed with the panic's message instead of staying
-    /// `running`, and reported like any failed cycle.
+    /// `running`, and reported like any failed cycle. Everything logged meanwhile (adapter
+    /// and transport included) is inside a `cycle` span carrying `provider`.
     pub async fn run_cycle(
         &self,
         h: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
         use futures::FutureExt;
-        match std::panic::AssertUnwindSafe(self.run_cycle_unguarded(h, opts))
-            .catch_unwind()
-            .await
-        {
-            Ok(result) => result,
-            Err(panic) => self.record_panic(h, opts, panic_message(&*panic)).await,
+        use tracing::Instrument;
+        let span = tracing::info_span!("cycle", provider = %h.name);
+        async {
+            match std::panic::AssertUnwindSafe(self.run_cycle_unguarded(h, opts))
+                .catch_unwind()
+                .await
+            {
+                Ok(result) => result,
+                Err(panic) => self.record_panic(h, opts, panic_message(&*panic)).await,
+            }
         }
+        .instrument(span)
+        .await
     }
 
     async fn record_panic(
@@ -325,6 +332,7 @@ async fn run(
     opts: CycleOptions,
 ) -> Result<CycleReport, LedgerError> {
     let started = Utc::now();
+    let clock = std::time::Instant::now();
     let run_id = {
         let mut tx = ledger.write().await?;
         let id = tx.start_run(&h.name, h.mode.as_str(), started).await?;
@@ -401,6 +409,7 @@ async fn run(
         conflicts = cycle.counts.conflicts,
         skipped = cycle.counts.skipped,
         requests = cycle.counts.requests,
+        duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
         "cycle finished"
     );
     let warnings: Vec<String> = cycle

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use timeweave_contract::{Kind, ListScope, Page, PageItem, PageToken, Provider, ProviderError};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// Pages requested ahead of the one being applied, at most.
 const PAGES_AHEAD: usize = 16;
@@ -34,20 +35,25 @@ pub(crate) struct PageReader {
 impl PageReader {
     pub fn start(provider: Arc<dyn Provider>, kind: Kind, scope: ListScope) -> Self {
         let (tx, rx) = mpsc::channel(PAGES_AHEAD);
-        let task = tokio::spawn(async move {
-            let mut token: Option<PageToken> = None;
-            loop {
-                let page = provider.list_page(kind, scope, token.take()).await;
-                let next = page.as_ref().ok().and_then(|p| p.next.clone());
-                if tx.send(page).await.is_err() {
-                    return; // the reader is gone
-                }
-                match next {
-                    Some(t) => token = Some(t),
-                    None => return, // the last page, or a failure
+        // In the caller's span (the cycle's), so the adapter's and transport's logs of the
+        // read-ahead carry its `provider`.
+        let task = tokio::spawn(
+            async move {
+                let mut token: Option<PageToken> = None;
+                loop {
+                    let page = provider.list_page(kind, scope, token.take()).await;
+                    let next = page.as_ref().ok().and_then(|p| p.next.clone());
+                    if tx.send(page).await.is_err() {
+                        return; // the reader is gone
+                    }
+                    match next {
+                        Some(t) => token = Some(t),
+                        None => return, // the last page, or a failure
+                    }
                 }
             }
-        });
+            .instrument(tracing::Span::current()),
+        );
         PageReader {
             pages: rx,
             task,

@@ -10,21 +10,26 @@
 //! Adapters keep their own knowledge of the provider: they build each request and interpret
 //! each response into their types or a [`ProviderError`]; the transport decides, from that
 //! error, whether to try again and when.
+//!
+//! While a request waits (quota, backoff, `Retry-After`), the wait is shown on the
+//! instance's [`WaitBoard`] (`TransportStats::wait`), for progress displays.
 
 mod base_url;
 mod json;
 mod limiter;
 mod retry_after;
 mod shutdown;
+mod wait;
 
 pub use base_url::{check_scheme, is_loopback};
 pub use json::{from_json_value, json_error, read_json};
 pub use limiter::{Limiter, Quota};
 pub use retry_after::parse_retry_after;
 pub use shutdown::Shutdown;
+pub use wait::{Wait, WaitBoard, WaitReason, Waiting};
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -148,13 +153,15 @@ impl RawResponse {
     }
 }
 
-/// Counters of one instance's traffic, for `sync_runs` and `/metrics`.
+/// Counters of one instance's traffic, for `sync_runs` and `/metrics`, and what its
+/// requests are waiting for right now, for progress displays.
 #[derive(Debug, Default)]
 pub struct TransportStats {
     pub requests: AtomicU64,
     pub rate_limited: AtomicU64,
     pub retries: AtomicU64,
     pub failures: AtomicU64,
+    pub wait: Arc<WaitBoard>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -195,11 +202,15 @@ impl Transport {
             .map_err(|e| ProviderError::Setup {
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
+        let stats = Arc::new(TransportStats::default());
+        let limiter = Limiter::new(&config.quotas)
+            .with_max_pause(config.max_retry_after)
+            .with_board(stats.wait.clone());
         Ok(Transport {
             client,
-            limiter: Arc::new(Limiter::new(&config.quotas).with_max_pause(config.max_retry_after)),
+            limiter: Arc::new(limiter),
             config: Arc::new(config),
-            stats: Arc::new(TransportStats::default()),
+            stats,
         })
     }
 
@@ -236,7 +247,13 @@ impl Transport {
             .with_max_times(self.config.max_retries)
             .with_jitter();
         let max_retry_after = self.config.max_retry_after;
-        let attempt = || async { self.attempt(what, &build, &interpret).await };
+        // The backoff before the next attempt, shown until that attempt begins.
+        let backoff_shown: Mutex<Option<Waiting>> = Mutex::new(None);
+        let mut retries = 0;
+        let attempt = || async {
+            drop(lock(&backoff_shown).take());
+            self.attempt(what, &build, &interpret).await
+        };
         let shutdown = self.config.shutdown.clone();
         attempt
             .retry(backoff)
@@ -260,8 +277,11 @@ impl Transport {
             })
             .notify(|e: &Attempt, wait: Duration| {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                retries += 1;
+                let shown = self.stats.wait.begin(self.backoff_wait(e, wait, retries));
+                *lock(&backoff_shown) = Some(shown);
                 tracing::warn!(
-                    instance = %self.config.instance,
+                    provider = %self.config.instance,
                     call = what,
                     error = %e.error,
                     wait_ms = wait.as_millis() as u64,
@@ -273,6 +293,25 @@ impl Transport {
                 self.stats.failures.fetch_add(1, Ordering::Relaxed);
                 self.beyond_max_pause(what, e.error)
             })
+    }
+
+    /// What the backoff of `wait` before retry number `retry` is for: the provider's
+    /// `Retry-After` when that decided its length, else the cause of the failure.
+    fn backoff_wait(&self, e: &Attempt, wait: Duration, retry: usize) -> Wait {
+        let (attempt, max) = (retry, self.config.max_retries);
+        let reason = match e.error.retry_after() {
+            Some(asked) if wait <= asked => WaitReason::RetryAfter { attempt, max },
+            _ => WaitReason::Retry {
+                attempt,
+                max,
+                cause: e.cause.to_string(),
+            },
+        };
+        let now = tokio::time::Instant::now();
+        Wait {
+            reason,
+            until: now.checked_add(wait).unwrap_or(now),
+        }
     }
 
     /// A failure whose `Retry-After` asks for more than the longest pause becomes
@@ -300,6 +339,7 @@ impl Transport {
         let stopped = || Attempt {
             error: ProviderError::Stopped,
             reached_server: false,
+            cause: Cause::Transport("stopped"),
         };
         tokio::select! {
             biased;
@@ -307,7 +347,7 @@ impl Transport {
             _ = self.limiter.acquire() => {}
         }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(instance = %self.config.instance, call = what, "request");
+        tracing::trace!(provider = %self.config.instance, call = what, "request");
         let response = match build(&self.client).send().await {
             Ok(r) => r,
             Err(e) => {
@@ -315,6 +355,7 @@ impl Transport {
                 return Err(Attempt {
                     error: ProviderError::retryable(describe_reqwest_error(what, &e)),
                     reached_server,
+                    cause: Cause::Transport(short_cause(&e)),
                 });
             }
         };
@@ -329,6 +370,7 @@ impl Transport {
             .map_err(|error| Attempt {
                 error,
                 reached_server: true,
+                cause: Cause::Transport("the answer could not be read"),
             })?;
         if status == 429 {
             self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
@@ -344,6 +386,7 @@ impl Transport {
             // A 429 means the provider did not act on the request.
             reached_server: status != 429,
             error,
+            cause: Cause::Status(status),
         })
     }
 }
@@ -353,6 +396,58 @@ impl Transport {
 struct Attempt {
     error: ProviderError,
     reached_server: bool,
+    cause: Cause,
+}
+
+/// Why an attempt failed, in a few words for progress displays.
+#[derive(Clone, Copy, Debug)]
+enum Cause {
+    /// The request did not get an answer ("connection refused", "timed out").
+    Transport(&'static str),
+    /// The answer's status (the adapter found it wanting).
+    Status(u16),
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Transport(what) => f.write_str(what),
+            Cause::Status(status) => write!(f, "HTTP {status}"),
+        }
+    }
+}
+
+/// The few words that say why a request got no answer: the operating system's reason
+/// when there is one (refused, reset), else reqwest's kind of failure.
+fn short_cause(e: &reqwest::Error) -> &'static str {
+    use std::io::ErrorKind;
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::ConnectionRefused => return "connection refused",
+                ErrorKind::ConnectionReset => return "connection reset",
+                ErrorKind::ConnectionAborted => return "connection aborted",
+                ErrorKind::TimedOut => return "timed out",
+                _ => {}
+            }
+        }
+        source = inner.source();
+    }
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection broke"
+    } else {
+        "request failed"
+    }
+}
+
+/// The lock of a mutex no panic can leave half-written.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Reads a body of at most `limit` bytes: a larger declared length fails before reading,

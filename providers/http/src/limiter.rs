@@ -11,12 +11,16 @@
 //! (TimeTracker) or rolling (TimeTrack) windows. The capacity keeps one request of slack
 //! (for n ≥ 10) and the window a margin of `per / 60` (at most 1 s): clock skew and network
 //! jitter at window edges stay within the quota. The clock is tokio's, so tests run the
-//! limiter on a paused clock.
+//! limiter on a paused clock. Each wait is published on the instance's [`WaitBoard`]
+//! while it lasts (a 429's pause as `Throttled`, anything else as `Quota`).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::wait::{Wait, WaitBoard, WaitReason};
 
 /// At most `requests` requests in any window of length `per`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,6 +142,8 @@ pub struct Limiter {
     state: tokio::sync::Mutex<State>,
     /// A 429's `Retry-After` pauses the instance for at most this long.
     max_pause: Duration,
+    /// Where each wait is shown while it lasts.
+    board: Arc<WaitBoard>,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -167,7 +173,14 @@ impl Limiter {
             }),
             quotas,
             max_pause: DEFAULT_MAX_PAUSE,
+            board: Arc::default(),
         }
+    }
+
+    /// Publishes every wait on `board` (the transport's, which progress displays read).
+    pub fn with_board(mut self, board: Arc<WaitBoard>) -> Self {
+        self.board = board;
+        self
     }
 
     /// Caps the pause a 429 imposes (the transport fails a request that asks for more).
@@ -188,7 +201,7 @@ impl Limiter {
             let brake = &mut state.brake;
             if let Some(p) = brake.paused_until {
                 if p > now {
-                    tokio::time::sleep_until(p).await;
+                    self.wait_until(p, WaitReason::Throttled).await;
                     continue;
                 }
                 brake.paused_until = None;
@@ -201,7 +214,7 @@ impl Limiter {
                 if let Some(last) = brake.last_grant {
                     let next = last + self.base_spacing.mul_f64(brake.factor);
                     if next > now {
-                        tokio::time::sleep_until(next).await;
+                        self.wait_until(next, WaitReason::Quota).await;
                         continue;
                     }
                 }
@@ -213,7 +226,7 @@ impl Limiter {
                 .max()
                 .unwrap_or(now);
             if admitted > now {
-                tokio::time::sleep_until(admitted).await;
+                self.wait_until(admitted, WaitReason::Quota).await;
                 continue;
             }
             for log in &mut state.logs {
@@ -222,6 +235,12 @@ impl Limiter {
             state.brake.last_grant = Some(now);
             return;
         }
+    }
+
+    /// Sleeps until `until`, showing the wait on the board meanwhile.
+    async fn wait_until(&self, until: Instant, reason: WaitReason) {
+        let _shown = self.board.begin(Wait { reason, until });
+        tokio::time::sleep_until(until).await;
     }
 
     /// The provider answered 429: pause everyone for `retry_after` (or a few seconds), then
@@ -371,6 +390,47 @@ mod tests {
         let start = Instant::now();
         grant_times(&limiter, 1000).await;
         assert_eq!(Instant::now(), start);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_wait_is_published_while_it_lasts() {
+        let board = Arc::new(WaitBoard::default());
+        let limiter = Arc::new(Limiter::new(&[Quota::per_minute(1)]).with_board(board.clone()));
+        limiter.acquire().await;
+        assert_eq!(
+            board.current(),
+            None,
+            "a request that does not wait shows nothing"
+        );
+        let start = Instant::now();
+        let second = tokio::spawn({
+            let limiter = limiter.clone();
+            async move { limiter.acquire().await }
+        });
+        tokio::task::yield_now().await;
+        // The window (60 s) plus its margin (1 s).
+        let expected = Wait {
+            reason: WaitReason::Quota,
+            until: start + Duration::from_secs(61),
+        };
+        assert_eq!(board.current(), Some(expected));
+        second.await.unwrap();
+        assert_eq!(board.current(), None);
+
+        limiter.throttled(Some(Duration::from_secs(30)));
+        let paused = Instant::now();
+        let third = tokio::spawn({
+            let limiter = limiter.clone();
+            async move { limiter.acquire().await }
+        });
+        tokio::task::yield_now().await;
+        let current = board.current().map(|w| (w.reason, w.until));
+        assert_eq!(
+            current,
+            Some((WaitReason::Throttled, paused + Duration::from_secs(30)))
+        );
+        third.await.unwrap();
+        assert_eq!(board.current(), None);
     }
 
     #[test]

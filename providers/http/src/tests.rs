@@ -316,3 +316,73 @@ async fn an_answer_larger_than_the_bound_fails_the_request_and_is_not_retried() 
         .unwrap();
     assert_eq!(body.len(), MIB as usize / 2);
 }
+
+/// Starts a call with backoffs long enough to watch, returns the first wait it shows on
+/// the board, then shuts it down and checks the board is clear again.
+async fn first_wait_shown(url: String) -> Wait {
+    let mut cfg = TransportConfig::new("test");
+    cfg.min_backoff = Duration::from_secs(4);
+    cfg.max_backoff = Duration::from_secs(4);
+    cfg.max_retries = 5;
+    let t = Transport::new(cfg).unwrap();
+    let board = t.stats().wait.clone();
+    let shutdown = t.config().shutdown.clone();
+    let call = tokio::spawn(async move { call(&t, &url, Repeat::Safe).await });
+    let wait = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some(w) = board.current() {
+                return w;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("a wait is shown while the call backs off");
+    shutdown.trigger();
+    let outcome = call.await.unwrap();
+    assert_eq!(outcome.unwrap_err(), ProviderError::Stopped);
+    assert_eq!(board.current(), None, "the wait ended with the call");
+    wait
+}
+
+#[tokio::test]
+async fn a_refused_connection_shows_the_retry_and_its_cause() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/x", listener.local_addr().unwrap());
+    drop(listener);
+    let before = tokio::time::Instant::now();
+    let wait = first_wait_shown(url).await;
+    assert_eq!(
+        wait.reason,
+        WaitReason::Retry {
+            attempt: 1,
+            max: 5,
+            cause: "connection refused".into()
+        }
+    );
+    // The backoff (4 s, jittered up to twice that) from when it began.
+    assert!(wait.until >= before + Duration::from_secs(4));
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_shows_the_providers_pause() {
+    let (url, _hits) = scripted(vec![(429, Some("30"), "")]).await;
+    let before = tokio::time::Instant::now();
+    let wait = first_wait_shown(url).await;
+    assert_eq!(wait.reason, WaitReason::RetryAfter { attempt: 1, max: 5 });
+    assert!(wait.until >= before + Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn a_server_error_shows_its_status_as_the_cause() {
+    let (url, _hits) = scripted(vec![(503, None, "")]).await;
+    let wait = first_wait_shown(url).await;
+    assert_eq!(
+        wait.reason,
+        WaitReason::Retry {
+            attempt: 1,
+            max: 5,
+            cause: "HTTP 503".into()
+        }
+    );
+}
