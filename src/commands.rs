@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::cli::{ConflictsAction, ConflictsArgs, DemoArgs, ExportArgs, ReportArgs, SyncArgs};
 use crate::config::{self, Config};
 use crate::ledger::Ledger;
+use crate::lock::LedgerLock;
 use crate::registry;
 use crate::status::ProviderFacts;
 use crate::sync::{Engine, StopFlag, SyncSettings};
@@ -27,6 +28,32 @@ async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
             cfg.ledger.path.display()
         )
     })
+}
+
+/// Takes the ledger's lock for `command` (refused while another process syncs it), then
+/// opens the ledger, creating and migrating it if needed. Hold the lock as long as the
+/// ledger is in use.
+async fn open_ledger_locked(cfg: &Config, command: &str) -> anyhow::Result<(LedgerLock, Ledger)> {
+    let lock = LedgerLock::acquire(&cfg.ledger.path, &format!("timeweave {command}"))?;
+    Ok((lock, open_ledger(cfg).await?))
+}
+
+/// Fails unless the configured ledger exists: commands that only read or settle what a
+/// sync left never create one.
+fn require_ledger(cfg: &Config) -> anyhow::Result<()> {
+    if !cfg.ledger.path.exists() {
+        anyhow::bail!(
+            "no ledger at {} yet: run `timeweave sync` (or start the service) first",
+            cfg.ledger.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Opens an existing ledger for reading; never creates one.
+async fn open_existing_read_only(cfg: &Config) -> anyhow::Result<Ledger> {
+    require_ledger(cfg)?;
+    Ok(Ledger::open_read_only(&cfg.ledger.path).await?)
 }
 
 /// Sets the engine's stop flag on SIGTERM or SIGINT, so the current page finishes.
@@ -51,7 +78,7 @@ fn stop_on_signals(stop: StopFlag) {
 
 /// `timeweave run`: the daemon.
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
-    let ledger = open_ledger(cfg).await?;
+    let (_lock, ledger) = open_ledger_locked(cfg, "run").await?;
     let providers = cfg
         .enabled_providers()
         .map(registry::build_scheduled)
@@ -66,7 +93,7 @@ pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(registry::build)
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let ledger = open_ledger(cfg).await?;
+    let (_lock, ledger) = open_ledger_locked(cfg, "sync").await?;
     {
         let mut tx = ledger.write().await?;
         tx.mark_interrupted_runs(chrono::Utc::now()).await?;
@@ -104,13 +131,7 @@ fn facts(cfg: &Config) -> Vec<ProviderFacts> {
 
 /// `timeweave status`: exit 0 when every provider is healthy, 1 otherwise.
 pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
-    if !cfg.ledger.path.exists() {
-        anyhow::bail!(
-            "no ledger at {} yet: run `timeweave sync` (or start the service) first",
-            cfg.ledger.path.display()
-        );
-    }
-    let ledger = Ledger::open_read_only(&cfg.ledger.path).await?;
+    let ledger = open_existing_read_only(cfg).await?;
     let statuses = crate::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
     print!("{}", crate::status::render_text(&statuses));
     Ok(if statuses.iter().all(|s| s.healthy()) {
@@ -122,9 +143,9 @@ pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
 
 /// `timeweave conflicts [list|resolve ID --take SIDE]`.
 pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<ExitCode> {
-    let ledger = open_ledger(cfg).await?;
     match &args.action {
         None | Some(ConflictsAction::List) => {
+            let ledger = open_existing_read_only(cfg).await?;
             let open = ledger.read().await?.conflicts(true).await?;
             print!("{}", crate::conflicts::render(&open));
             Ok(ExitCode::SUCCESS)
@@ -133,6 +154,10 @@ pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<Exi
             let id: i64 = id.parse().with_context(|| {
                 format!("`{id}` is not a conflict id: use a number from `timeweave conflicts`")
             })?;
+            // A resolution writes one row, beside a running daemon: no process lock, but
+            // never a new ledger.
+            require_ledger(cfg)?;
+            let ledger = open_ledger(cfg).await?;
             let line = crate::conflicts::resolve(&ledger, id, take).await?;
             println!("{line}");
             Ok(ExitCode::SUCCESS)
@@ -165,7 +190,7 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// `timeweave migrate`: applies pending ledger migrations and exits.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
-    let ledger = open_ledger(cfg).await?;
+    let (_lock, ledger) = open_ledger_locked(cfg, "migrate").await?;
     let applied = ledger.applied_migrations().await?;
     println!(
         "ledger {} is at migration {} ({} applied)",

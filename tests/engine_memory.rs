@@ -1037,3 +1037,37 @@ async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes
     let mut tx = ledger.read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 70);
 }
+
+#[tokio::test]
+async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
+    // b answers slowly, so both cycles plan their pushes before any create lands: each
+    // create is claimed by one of them, and the other leaves it alone.
+    let b = MemoryProvider::new(7).with_latency(std::time::Duration::from_millis(5));
+    let w = a_and_b(b, ConflictPolicy::Newest).await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    for d in 0..24 {
+        w.p(0).put(entry(&person, &project, d + 1, 9, "once"));
+    }
+    w.cycle(0).await;
+    // A second engine on the same ledger file: another process's connection pool.
+    let path = w.engine.ledger().path().to_owned();
+    let other = Engine::new(
+        Ledger::open(&path).await.unwrap(),
+        settings(ConflictPolicy::Newest),
+        StopFlag::new(),
+    );
+    let h = &w.providers[1].1;
+    let (first, second) = tokio::join!(
+        w.engine.run_cycle(h, CycleOptions::default()),
+        other.run_cycle(h, CycleOptions::default())
+    );
+    let pushed = first.unwrap().counts.pushed + second.unwrap().counts.pushed;
+    assert_eq!(contents(w.p(1)).len(), 24, "every entry once in b");
+    assert_eq!(w.p(1).all(Kind::Project).len(), 1);
+    assert_eq!(w.p(1).all(Kind::Client).len(), 1);
+    assert_eq!(pushed, 26, "each create sent by one cycle only");
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(1)).len(), 24);
+    assert_eq!(contents(w.p(0)).len(), 24);
+}

@@ -22,7 +22,7 @@ pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::Cursor;
 pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
-pub use pending::{NewIntent, PendingPush, PushOp};
+pub use pending::{Claim, NewIntent, PendingPush, PushOp};
 pub use records::{NaturalKeyCandidate, StoredRecord};
 pub use reports::{
     DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours, ENTRY_COLUMNS,

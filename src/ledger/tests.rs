@@ -552,6 +552,66 @@ async fn read_only_handles_cannot_write() {
 }
 
 #[tokio::test]
+async fn a_claimed_write_is_refused_to_every_other_claimant() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let payload: Record<RemoteId> = Record::Person(Person {
+        display_name: "A".into(),
+        email: None,
+        username: None,
+    });
+    let by = |claimed_by| NewIntent {
+        provider: "tm",
+        canonical_id: &p.id,
+        op: PushOp::Create,
+        remote_id: None,
+        idempotency_key: "k1",
+        payload: &payload,
+        canonical_hash: &p.hash,
+        claimed_by,
+    };
+    let Claim::Granted(first) = tx.claim_intent(&by("1 a"), now()).await.unwrap() else {
+        panic!("the first claim is granted");
+    };
+    assert_eq!(
+        tx.claim_intent(&by("2 b"), now()).await.unwrap(),
+        Claim::Held(Some("1 a".into()))
+    );
+    // The claimant's own earlier intent is replaced.
+    assert!(matches!(
+        tx.claim_intent(&by("1 a"), now()).await.unwrap(),
+        Claim::Granted(_)
+    ));
+    // Once the first create landed (linked, intent cleared), a create is refused too.
+    tx.upsert_link(
+        &LinkUpdate {
+            provider: "tm",
+            kind: Kind::Person,
+            canonical_id: &p.id,
+            remote_id: &RemoteId::from("7"),
+            remote_hash: &p.hash,
+            canonical_hash: &p.hash,
+            remote_version: None,
+            remote_updated_at: None,
+            remote_started_at: None,
+            remote_incarnation: None,
+        },
+        now(),
+    )
+    .await
+    .unwrap();
+    tx.clear_intent(first).await.unwrap();
+    assert_eq!(
+        tx.claim_intent(&by("2 b"), now()).await.unwrap(),
+        Claim::Linked
+    );
+}
+
+#[tokio::test]
 async fn intents_conflicts_runs_and_cursors_round_trip() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
@@ -574,6 +634,7 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
                 idempotency_key: "k1",
                 payload: &payload,
                 canonical_hash: &p.hash,
+                claimed_by: "1 a",
             },
             now(),
         )

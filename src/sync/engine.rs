@@ -7,7 +7,6 @@
 //! before them committed. A stop request (SIGTERM) lets the current page finish.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -15,6 +14,8 @@ use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, Capabilities, Kind, ListScope, ProviderError};
 use timeweave_http::StatsSnapshot;
 
+use super::claim::Claimant;
+use super::dry_run::DryRunCopy;
 use super::scan::{plan_scan, ScanInput};
 use super::{ProviderHandle, SyncSettings};
 use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
@@ -118,6 +119,8 @@ pub(crate) struct Cycle<'a> {
     /// Fields this provider answered writes with otherwise than sent: per field, how many
     /// writes and the first example.
     pub unkept: BTreeMap<&'static str, (u64, String)>,
+    /// This cycle's name on the intents it claims; registered as running while it lives.
+    pub claimant: Claimant,
 }
 
 impl Cycle<'_> {
@@ -203,8 +206,8 @@ impl Engine {
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
         if opts.dry_run {
-            let copy = DryRunCopy::make(&self.ledger).await?;
-            let ledger = Ledger::open(&copy.path).await?;
+            let copy = DryRunCopy::make(&self.ledger, &std::env::temp_dir()).await?;
+            let ledger = Ledger::open(copy.path()).await?;
             let result = run(
                 &ledger,
                 &self.settings,
@@ -272,6 +275,7 @@ async fn run(
         windows_total: 0,
         requests_before: before.requests,
         unkept: BTreeMap::new(),
+        claimant: Claimant::register(),
     };
     let outcome = steps(&mut cycle, opts).await;
     let after = stats(h);
@@ -438,29 +442,4 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         tx.commit().await?;
     }
     Ok(())
-}
-
-/// A private copy of the ledger for a dry run (`VACUUM INTO`), removed afterwards.
-struct DryRunCopy {
-    dir: PathBuf,
-    path: PathBuf,
-}
-
-impl DryRunCopy {
-    async fn make(ledger: &Ledger) -> Result<DryRunCopy, LedgerError> {
-        let dir = std::env::temp_dir().join(format!("timeweave-dry-run-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).map_err(|e| LedgerError::Open {
-            path: dir.clone(),
-            source: sqlx::Error::Io(e),
-        })?;
-        let path = dir.join("ledger.db");
-        ledger.copy_to(&path).await?;
-        Ok(DryRunCopy { dir, path })
-    }
-}
-
-impl Drop for DryRunCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }

@@ -3,6 +3,8 @@
 //! (connect, reconcile open intents, pull, push, cursors, the `sync_runs` row) with `pull`,
 //! `push` and `refs` doing the parts of it.
 
+mod claim;
+mod dry_run;
 pub mod engine;
 mod listing;
 pub mod plan;
