@@ -71,6 +71,8 @@ impl Cli {
     pub fn usage_error(&self) -> Option<String> {
         let top_sync_flag = if !self.sync.provider.is_empty() {
             Some("--provider")
+        } else if !self.sync.allow_deletes.is_empty() {
+            Some("--allow-deletes")
         } else if self.sync.dry_run {
             Some("--dry-run")
         } else {
@@ -102,7 +104,7 @@ pub enum Command {
     Run,
     /// One full cycle of each provider, then exit (alias of --sync-once)
     #[command(
-        after_help = "Examples:\n  timeweave sync\n  timeweave sync --provider acme --provider tt --dry-run"
+        after_help = "Examples:\n  timeweave sync\n  timeweave sync --provider acme --provider tt --dry-run\n  timeweave sync --allow-deletes acme"
     )]
     Sync(SyncArgs),
     /// Print sync health per provider from the ledger: last runs, errors, open conflicts
@@ -154,6 +156,11 @@ pub struct SyncArgs {
     /// Scan, pull and plan, print what would change, write nothing anywhere
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Apply this instance's deletes even when the mass-delete guard holds them (repeatable;
+    /// after checking they are real, e.g. with --dry-run)
+    #[arg(long = "allow-deletes", value_name = "INSTANCE")]
+    pub allow_deletes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -89,6 +89,10 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
 /// `timeweave sync` / `--sync-once`: one full cycle per provider.
 pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let selected = cfg.select_providers(&args.provider)?;
+    if !args.allow_deletes.is_empty() {
+        cfg.select_providers(&args.allow_deletes)
+            .context("--allow-deletes")?;
+    }
     let handles = selected
         .into_iter()
         .map(registry::build)
@@ -101,7 +105,8 @@ pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     }
     let stop = StopFlag::new();
     stop_on_signals(stop.clone());
-    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop);
+    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop)
+        .with_deletes_allowed(args.allow_deletes.iter().cloned());
     let outcome = crate::once::run(engine, handles, args.dry_run, true).await?;
     print!("{}", outcome.summary());
     if args.dry_run {

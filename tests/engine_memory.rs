@@ -1071,3 +1071,91 @@ async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
     assert_eq!(contents(w.p(1)).len(), 24);
     assert_eq!(contents(w.p(0)).len(), 24);
 }
+
+/// a and b hold the same `n` entries (and person, client, project), synced.
+async fn synced(n: i64) -> (World, Vec<RemoteId>) {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let ids = (0..n)
+        .map(|d| w.p(0).put(entry(&person, &project, d + 1, 9, "x")))
+        .collect();
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(1)).len(), n as usize);
+    (w, ids)
+}
+
+async fn live_entries(w: &World) -> i64 {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    tx.count_live(Kind::TimeEntry).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
+    let (w, ids) = synced(30).await;
+    // One real delete in b reaches the ledger...
+    let x = w.p(1).all(Kind::TimeEntry).remove(0);
+    let Record::TimeEntry(x_entry) = &x.record else {
+        unreachable!()
+    };
+    w.p(1).remove(Kind::TimeEntry, &x.id);
+    w.cycle(1).await;
+    assert_eq!(live_entries(&w).await, 29);
+    // ...then 20 others vanish from a at once: a's cycle deletes none of them, and does
+    // not send b's delete to a either.
+    let vanish: Vec<&RemoteId> = ids
+        .iter()
+        .filter(|id| entry_in(w.p(0), id).started_at != x_entry.started_at)
+        .take(20)
+        .collect();
+    for id in vanish {
+        w.p(0).remove(Kind::TimeEntry, id);
+    }
+    let r = w.cycle(0).await;
+    assert_eq!(r.status, RunStatus::Partial);
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.contains("mass-delete guard") && e.contains("--allow-deletes")),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(live_entries(&w).await, 29, "nothing deleted in the ledger");
+    assert_eq!(contents(w.p(0)).len(), 10, "no delete sent to a");
+    assert_eq!(r.counts.pushed, 0);
+
+    // The operator confirms: the deletes apply, both ways.
+    let confirmed = w.engine.clone().with_deletes_allowed(["a".to_string()]);
+    let r = confirmed
+        .run_cycle(&w.providers[0].1, CycleOptions::default())
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(live_entries(&w).await, 9);
+    assert_eq!(contents(w.p(0)).len(), 9);
+}
+
+#[tokio::test]
+async fn an_emptied_account_deletes_nothing_whatever_the_counts() {
+    // Fewer records than the guard's count threshold, but a lists nothing at all.
+    let (w, _) = synced(5).await;
+    for kind in [Kind::TimeEntry, Kind::Project, Kind::Client] {
+        for r in w.p(0).all(kind) {
+            w.p(0).remove(kind, &r.id);
+        }
+    }
+    let r = w.cycle(0).await;
+    assert!(
+        r.errors.iter().any(|e| e.contains("listed nothing at all")),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(live_entries(&w).await, 5);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
+    assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
+}

@@ -15,6 +15,7 @@ use timeweave_contract::{CanonicalId, Capabilities, Kind, ListScope, ProviderErr
 use timeweave_http::StatsSnapshot;
 
 use super::claim::Claimant;
+use super::deletions::Deletions;
 use super::dry_run::DryRunCopy;
 use super::scan::{plan_scan, ScanInput};
 use super::{ProviderHandle, SyncSettings};
@@ -121,6 +122,12 @@ pub(crate) struct Cycle<'a> {
     pub unkept: BTreeMap<&'static str, (u64, String)>,
     /// This cycle's name on the intents it claims; registered as running while it lives.
     pub claimant: Claimant,
+    /// Linked records the listings did not show, settled after the last listing.
+    pub deletions: Deletions,
+    /// The operator confirmed this instance's deletes (`sync --allow-deletes`).
+    pub allow_deletes: bool,
+    /// The mass-delete guard tripped: this cycle deletes nothing, here or there.
+    pub deletes_held: bool,
 }
 
 impl Cycle<'_> {
@@ -172,6 +179,8 @@ pub struct Engine {
     settings: SyncSettings,
     stop: StopFlag,
     progress: Option<ProgressFn>,
+    /// Instances whose deletes the operator confirmed past the mass-delete guard.
+    allow_deletes: Arc<HashSet<String>>,
 }
 
 impl Engine {
@@ -181,7 +190,15 @@ impl Engine {
             settings,
             stop,
             progress: None,
+            allow_deletes: Arc::default(),
         }
+    }
+
+    /// Lets these instances' cycles apply deletes the mass-delete guard would hold (the
+    /// operator confirmed them: `timeweave sync --allow-deletes INSTANCE`).
+    pub fn with_deletes_allowed(mut self, instances: impl IntoIterator<Item = String>) -> Engine {
+        self.allow_deletes = Arc::new(instances.into_iter().collect());
+        self
     }
 
     /// Reports progress of every cycle to `f` (the `--sync-once` progress bar).
@@ -208,27 +225,11 @@ impl Engine {
         if opts.dry_run {
             let copy = DryRunCopy::make(&self.ledger, &std::env::temp_dir()).await?;
             let ledger = Ledger::open(copy.path()).await?;
-            let result = run(
-                &ledger,
-                &self.settings,
-                &self.stop,
-                self.progress.clone(),
-                h,
-                opts,
-            )
-            .await;
+            let result = run(&ledger, self, h, opts).await;
             ledger.close().await;
             return result;
         }
-        run(
-            &self.ledger,
-            &self.settings,
-            &self.stop,
-            self.progress.clone(),
-            h,
-            opts,
-        )
-        .await
+        run(&self.ledger, self, h, opts).await
     }
 }
 
@@ -242,14 +243,21 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// One cycle on `ledger` (the engine's, or a dry run's copy).
 async fn run(
     ledger: &Ledger,
-    settings: &SyncSettings,
-    stop: &StopFlag,
-    progress: Option<ProgressFn>,
+    engine: &Engine,
     h: &ProviderHandle,
     opts: CycleOptions,
 ) -> Result<CycleReport, LedgerError> {
+    let Engine {
+        settings,
+        stop,
+        progress,
+        allow_deletes: allowed,
+        ..
+    } = engine;
+    let progress = progress.clone();
     let started = Utc::now();
     let run_id = {
         let mut tx = ledger.write().await?;
@@ -276,6 +284,9 @@ async fn run(
         requests_before: before.requests,
         unkept: BTreeMap::new(),
         claimant: Claimant::register(),
+        deletions: Deletions::default(),
+        allow_deletes: allowed.contains(&h.name),
+        deletes_held: false,
     };
     let outcome = steps(&mut cycle, opts).await;
     let after = stats(h);
@@ -423,6 +434,9 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
     } else {
         None
     };
+
+    // Deletions from every listing, weighed together.
+    c.settle_deletions().await?;
 
     if c.h.mode.pushes() {
         c.push_all().await?;

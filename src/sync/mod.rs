@@ -4,6 +4,7 @@
 //! `push` and `refs` doing the parts of it.
 
 mod claim;
+mod deletions;
 mod dry_run;
 pub mod engine;
 mod listing;

@@ -207,6 +207,9 @@ impl Cycle<'_> {
             self.h.propagate_deletes,
             mapped.as_ref().map(|_| ()).map_err(Clone::clone),
         );
+        if self.deletes_held && matches!(action, PushAction::Delete { .. }) {
+            return Ok(()); // the mass-delete guard tripped: no delete leaves this cycle
+        }
         let (op, payload) = match (&action, mapped) {
             (PushAction::Skip { reason } | PushAction::Wait { reason }, _) => {
                 return self.skip(&rec, reason).await;
