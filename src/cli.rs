@@ -125,10 +125,15 @@ pub enum Command {
     )]
     Export(ExportArgs),
     /// Start three provider simulators and run a full sync between them (needs no config)
-    #[command(after_help = "Examples:\n  timeweave demo\n  timeweave demo --dir ./demo --keep")]
+    #[command(
+        after_help = "Examples:\n  timeweave demo\n  timeweave demo --dir ./demo --keep\n  timeweave demo --dir ./demo --keep --fresh"
+    )]
     Demo(DemoArgs),
     /// Apply the ledger's database migrations and exit
     Migrate,
+    /// Start an instance over with the account it now reaches: drop its links, match again by natural key, delete nothing
+    #[command(after_help = "Example:\n  timeweave rebind acme")]
+    Rebind(RebindArgs),
 }
 
 impl Command {
@@ -143,6 +148,7 @@ impl Command {
             Command::Export(_) => "export",
             Command::Demo(_) => "demo",
             Command::Migrate => "migrate",
+            Command::Rebind(_) => "rebind",
         }
     }
 }
@@ -270,6 +276,12 @@ pub struct ExportArgs {
 }
 
 #[derive(Clone, Debug, Args)]
+pub struct RebindArgs {
+    /// The provider instance (`[providers.<name>]`) now meant to reach another account
+    pub instance: String,
+}
+
+#[derive(Clone, Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo's ledger and files in this directory [default: a temporary directory]
     #[arg(long, value_name = "PATH")]
@@ -277,6 +289,9 @@ pub struct DemoArgs {
     /// Do not delete the directory at the end
     #[arg(long)]
     pub keep: bool,
+    /// Replace a ledger an earlier demo left in --dir (its simulators are gone)
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{ConflictsAction, ConflictsArgs, DemoArgs, ExportArgs, ReportArgs, SyncArgs};
+use crate::cli::{
+    ConflictsAction, ConflictsArgs, DemoArgs, ExportArgs, RebindArgs, ReportArgs, SyncArgs,
+};
 use crate::config::{self, Config};
 use crate::ledger::Ledger;
 use crate::lock::LedgerLock;
@@ -204,5 +206,28 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
         applied.len()
     );
     ledger.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `timeweave rebind INSTANCE`: the instance starts over with the account it reaches now.
+pub async fn rebind(cfg: &Config, args: &RebindArgs) -> anyhow::Result<ExitCode> {
+    let name = &args.instance;
+    cfg.select_providers(std::slice::from_ref(name))?;
+    require_ledger(cfg)?;
+    let (_lock, ledger) = open_ledger_locked(cfg, "rebind").await?;
+    let mut tx = ledger.write().await?;
+    let was = tx.account_binding(name).await?;
+    let links = tx.forget_account(name).await?;
+    tx.commit().await?;
+    ledger.close().await;
+    let was = was.map_or_else(
+        || "no account".to_owned(),
+        |b| format!("\"{}\"", b.identity),
+    );
+    println!(
+        "{name}: unbound from {was}; {links} links, its cursors and pending writes dropped. Its \
+         next cycle matches the records of the account it reaches by natural key, binds to \
+         that account and sends it what it lacks. Nothing was deleted."
+    );
     Ok(ExitCode::SUCCESS)
 }

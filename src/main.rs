@@ -62,6 +62,7 @@ fn main() -> ExitCode {
             Command::Report(args) => commands::report(&cfg, args).await,
             Command::Export(args) => commands::export(&cfg, args).await,
             Command::Migrate => commands::migrate(&cfg).await,
+            Command::Rebind(args) => commands::rebind(&cfg, args).await,
             Command::Check | Command::Demo(_) => unreachable!("handled above"),
         }
     })

@@ -46,6 +46,8 @@ pub struct MemoryProvider {
     silently_dropped: Vec<Field>,
     /// Per kind: creates and updates in progress now, and the most at once so far.
     in_flight: Mutex<BTreeMap<Kind, (usize, usize)>>,
+    /// The account it stands for (`account_identity`): unique per provider unless set.
+    identity: Mutex<String>,
 }
 
 /// Counts one write in progress until dropped.
@@ -92,7 +94,13 @@ impl MemoryProvider {
             latency: std::time::Duration::ZERO,
             silently_dropped: Vec::new(),
             in_flight: Mutex::new(BTreeMap::new()),
+            identity: Mutex::new(format!("memory account {}", uuid::Uuid::now_v7())),
         }
+    }
+
+    /// Makes it stand for another account from now on (a URL or token pointing elsewhere).
+    pub fn set_identity(&self, identity: &str) {
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity.to_owned();
     }
 
     /// Every call takes this long (a slow provider).
@@ -282,6 +290,14 @@ impl Provider for MemoryProvider {
             timezone: None,
             account: None,
         })
+    }
+
+    async fn account_identity(&self) -> Result<String, ProviderError> {
+        Ok(self
+            .identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
     }
 
     async fn list_page(

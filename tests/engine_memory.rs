@@ -1159,3 +1159,61 @@ async fn an_emptied_account_deletes_nothing_whatever_the_counts() {
     assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
     assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn another_account_behind_an_instance_is_refused_before_anything_is_listed() {
+    let (w, _) = synced(5).await;
+    // Same instance, same handle, but it now reaches another account (a reinstalled
+    // server, another workspace): it holds none of the linked records.
+    w.p(0).set_identity("memory account of someone else");
+    for kind in [Kind::TimeEntry, Kind::Project, Kind::Client] {
+        for r in w.p(0).all(kind) {
+            w.p(0).remove(kind, &r.id);
+        }
+    }
+    let person = w.p(0).all(Kind::Person).remove(0).id;
+    let client = w.p(0).put(Record::Client(Client {
+        name: "Acme".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    }));
+    let project = w.p(0).put(Record::Project(Project {
+        client: Some(client),
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: Some(9000),
+        archived: false,
+    }));
+    w.p(0).put(entry(&person, &project, 3, 9, "x"));
+    let requests = w.p(0).requests();
+    let r = w.cycle(0).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    let message = r.errors.join("\n");
+    assert!(
+        message.contains("memory account of someone else")
+            && message.contains("bound to \"memory account ")
+            && message.contains("timeweave rebind a"),
+        "{message}"
+    );
+    assert!(w.p(0).requests() - requests <= 1, "only the connect");
+    assert_eq!(live_entries(&w).await, 5);
+    assert_eq!(contents(w.p(0)).len(), 1, "nothing written there");
+
+    // `timeweave rebind a`: links dropped, records matched again, nothing deleted.
+    let mut tx = w.engine.ledger().write().await.unwrap();
+    assert!(tx.forget_account("a").await.unwrap() > 0);
+    tx.commit().await.unwrap();
+    w.rounds(2).await;
+    assert_eq!(
+        live_entries(&w).await,
+        5,
+        "the new account's copy matched, none deleted"
+    );
+    assert_eq!(
+        contents(w.p(0)).len(),
+        5,
+        "the new account receives what it lacks"
+    );
+    assert_eq!(contents(w.p(1)).len(), 5);
+}

@@ -6,6 +6,7 @@
 //! (one writer at a time, no lock-upgrade deadlocks between concurrent cycles),
 //! `Ledger::read()` a deferred one (a consistent snapshot for readers).
 
+mod bindings;
 mod conflicts;
 mod cursors;
 mod direct;
@@ -18,6 +19,7 @@ mod runs;
 mod time;
 mod versions;
 
+pub use bindings::Binding;
 pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::Cursor;
 pub use issues::{Direction, NewIssue, RecordIssue};

@@ -91,6 +91,9 @@ pub(crate) enum Abort {
     Ledger(#[from] LedgerError),
     #[error("stopped on request")]
     Stopped,
+    /// The instance reaches another account than the one it is bound to.
+    #[error("{0}")]
+    OtherAccount(String),
 }
 
 impl From<sqlx::Error> for Abort {
@@ -315,6 +318,10 @@ async fn run(
             tracing::error!(provider = %h.name, "cycle failed: {e}");
             cycle.errors.push(message);
         }
+        Err(Abort::OtherAccount(message)) => {
+            tracing::error!(provider = %h.name, "{message}");
+            cycle.errors.push(message);
+        }
         Err(Abort::Stopped) => {
             tracing::info!(provider = %h.name, "cycle stopped on request after the current page");
         }
@@ -368,6 +375,7 @@ fn stats(h: &ProviderHandle) -> StatsSnapshot {
 async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
     let info = c.h.provider.connect().await.map_err(Abort::Provider)?;
     tracing::debug!(provider = %c.h.name, server = %info.server, "connected");
+    let identity = c.check_account().await?;
     if !c.dry_run {
         c.reconcile_intents().await?;
     }
@@ -449,10 +457,11 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         tx.commit().await?;
     }
     // Versions kept for merges that no link names any more (this cycle's pushes and
-    // pulls moved its links on).
+    // pulls moved its links on). A first cycle that got this far binds the account.
     if !c.dry_run {
         let mut tx = c.ledger.write().await?;
         tx.prune_versions().await?;
+        tx.bind_account(c.name(), &identity, c.now).await?;
         tx.commit().await?;
     }
     Ok(())

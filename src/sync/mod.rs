@@ -3,6 +3,7 @@
 //! (connect, reconcile open intents, pull, push, cursors, the `sync_runs` row) with `pull`,
 //! `push` and `refs` doing the parts of it.
 
+mod binding;
 mod claim;
 mod deletions;
 mod dry_run;
