@@ -108,7 +108,8 @@ pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let stop = StopFlag::new();
     stop_on_signals(stop.clone());
     let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop)
-        .with_deletes_allowed(args.allow_deletes.iter().cloned());
+        .with_deletes_allowed(args.allow_deletes.iter().cloned())
+        .with_history_days(cfg.ledger.history_days);
     let outcome = crate::once::run(engine, handles, args.dry_run, true).await?;
     print!("{}", outcome.summary());
     if args.dry_run {

@@ -41,7 +41,8 @@ pub async fn run(
         }
     }
     let stop = StopFlag::new();
-    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone());
+    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone())
+        .with_history_days(cfg.ledger.history_days);
     let names: Vec<String> = providers.iter().map(|p| p.handle.name.clone()).collect();
     let scheduler = Scheduler::start(providers, &engine)
         .await

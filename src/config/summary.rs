@@ -16,7 +16,12 @@ pub fn render(cfg: &Config) -> String {
         None => "(built in)".to_string(),
     };
     let _ = writeln!(out, "config: {source}: OK");
-    let _ = writeln!(out, "ledger: {}", cfg.ledger.path.display());
+    let _ = writeln!(
+        out,
+        "ledger: {} (history kept {} days)",
+        cfg.ledger.path.display(),
+        cfg.ledger.history_days
+    );
     let _ = writeln!(
         out,
         "log: format {}, level {}",

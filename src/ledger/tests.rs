@@ -695,6 +695,88 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
 }
 
 #[tokio::test]
+async fn history_is_pruned_and_the_totals_keep_counting() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let day = chrono::Duration::days(1);
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    for (started, status, pulled) in [
+        (now() - day * 100, RunStatus::Ok, 5),
+        (now() - day * 95, RunStatus::Failed, 0),
+        (now() - day, RunStatus::Partial, 2),
+    ] {
+        let run = tx.start_run("tm", "both", started).await.unwrap();
+        let counts = RunCounts {
+            pulled,
+            requests: 1,
+            ..RunCounts::default()
+        };
+        tx.finish_run(
+            run,
+            status,
+            &counts,
+            &[],
+            started + chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    }
+    tx.start_run("tm", "both", now() - day * 200).await.unwrap(); // still running
+    let rid = RemoteId::from("9");
+    let conflict = |canonical_id| NewConflict {
+        provider: "tm",
+        canonical_id,
+        remote_id: &rid,
+        ledger_record: &p.record,
+        remote_record: &p.record,
+        remote_hash: &p.hash,
+        remote_version: None,
+        policy: "manual",
+        winner: None,
+    };
+    let old = tx
+        .record_conflict(&conflict(&p.id), now() - day * 120)
+        .await
+        .unwrap();
+    tx.resolve_conflict(old, "ledger", "operator", now() - day * 100)
+        .await
+        .unwrap();
+    let q = tx
+        .insert_record(&person("b@example.com"), "tt", now())
+        .await
+        .unwrap();
+    tx.record_conflict(&conflict(&q.id), now() - day * 120)
+        .await
+        .unwrap(); // open
+    let before = tx.run_totals("tm").await.unwrap();
+    assert_eq!(before.counts.pulled, 7);
+    assert_eq!(before.counts.requests, 3);
+
+    assert_eq!(tx.prune_history(now() - day * 90).await.unwrap(), 3);
+    let runs = tx.recent_runs(Some("tm"), 10).await.unwrap();
+    let kept: Vec<RunStatus> = runs.iter().map(|r| r.status).collect();
+    assert_eq!(kept, [RunStatus::Running, RunStatus::Partial]);
+    assert_eq!(
+        tx.run_totals("tm").await.unwrap(),
+        before,
+        "totals never shrink"
+    );
+    assert_eq!(tx.count_open_conflicts(Some("tm")).await.unwrap(), 1);
+    assert_eq!(
+        tx.conflicts(false).await.unwrap().len(),
+        1,
+        "the resolved one is gone"
+    );
+    assert_eq!(
+        before.last_success,
+        Some(now() - day + chrono::Duration::minutes(1))
+    );
+}
+
+#[tokio::test]
 async fn report_view_shows_live_entries_with_names_and_local_dates() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();

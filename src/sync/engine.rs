@@ -131,6 +131,8 @@ pub(crate) struct Cycle<'a> {
     pub allow_deletes: bool,
     /// The mass-delete guard tripped: this cycle deletes nothing, here or there.
     pub deletes_held: bool,
+    /// History older than this is pruned at the end of the cycle.
+    pub keep_history: Option<chrono::Duration>,
 }
 
 impl Cycle<'_> {
@@ -184,6 +186,8 @@ pub struct Engine {
     progress: Option<ProgressFn>,
     /// Instances whose deletes the operator confirmed past the mass-delete guard.
     allow_deletes: Arc<HashSet<String>>,
+    /// How long run history is kept (`None`: forever).
+    keep_history: Option<chrono::Duration>,
 }
 
 impl Engine {
@@ -194,7 +198,14 @@ impl Engine {
             stop,
             progress: None,
             allow_deletes: Arc::default(),
+            keep_history: None,
         }
+    }
+
+    /// Prunes run history older than `days` at the end of each cycle (`ledger.history_days`).
+    pub fn with_history_days(mut self, days: u32) -> Engine {
+        self.keep_history = Some(chrono::Duration::days(days.into()));
+        self
     }
 
     /// Lets these instances' cycles apply deletes the mass-delete guard would hold (the
@@ -258,6 +269,7 @@ async fn run(
         stop,
         progress,
         allow_deletes: allowed,
+        keep_history,
         ..
     } = engine;
     let progress = progress.clone();
@@ -290,6 +302,7 @@ async fn run(
         deletions: Deletions::default(),
         allow_deletes: allowed.contains(&h.name),
         deletes_held: false,
+        keep_history: *keep_history,
     };
     let outcome = steps(&mut cycle, opts).await;
     let after = stats(h);
@@ -462,6 +475,9 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         let mut tx = c.ledger.write().await?;
         tx.prune_versions().await?;
         tx.bind_account(c.name(), &identity, c.now).await?;
+        if let Some(keep) = c.keep_history {
+            tx.prune_history(c.now - keep).await?;
+        }
         tx.commit().await?;
     }
     Ok(())
