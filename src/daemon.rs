@@ -1,7 +1,8 @@
 //! `timeweave run`: the long-running service. Starts the scheduler and the optional status
-//! listener, tells systemd READY (and STATUS after each cycle, WATCHDOG while alive),
-//! re-runs every provider on SIGHUP, and on SIGTERM/SIGINT stops new cycles, lets running
-//! ones finish their current page, tells systemd STOPPING and exits 0.
+//! listener, tells systemd READY (and STATUS after each cycle, WATCHDOG while every
+//! instance makes progress), re-runs every provider on SIGHUP, and on SIGTERM/SIGINT stops
+//! new cycles, lets running ones finish their current page, tells systemd STOPPING and
+//! exits 0.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -71,6 +72,7 @@ pub async fn run(
         NotifyState::Ready,
         NotifyState::Status(&format!("syncing {}", names.join(", "))),
     ]);
+    let started = Utc::now();
     let status_task = {
         let ledger = ledger.clone();
         let facts = facts.clone();
@@ -81,7 +83,10 @@ pub async fn run(
             let mut tick = tokio::time::interval(period);
             loop {
                 tick.tick().await;
-                if let Ok(statuses) = status::collect(&ledger, &facts(), Utc::now()).await {
+                let now = Utc::now();
+                // The watchdog is pinged only while every instance makes progress: a
+                // daemon whose cycles all fail, or hang, is restarted by systemd.
+                if let Ok(statuses) = status::collect(&ledger, &facts(), now).await {
                     let unhealthy: Vec<&str> = statuses
                         .iter()
                         .filter(|s| !s.healthy())
@@ -92,9 +97,14 @@ pub async fn run(
                     } else {
                         format!("unhealthy: {}", unhealthy.join(", "))
                     };
-                    notify(&[NotifyState::Watchdog, NotifyState::Status(&line)]);
-                } else {
-                    notify(&[NotifyState::Watchdog]);
+                    if statuses
+                        .iter()
+                        .all(|s| status::making_progress(s, started, now))
+                    {
+                        notify(&[NotifyState::Watchdog, NotifyState::Status(&line)]);
+                    } else {
+                        notify(&[NotifyState::Status(&line)]);
+                    }
                 }
             }
         })

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod conflicts;
+pub mod cycle_durations;
 pub mod daemon;
 pub mod demo;
 pub mod ledger;

@@ -21,6 +21,8 @@ pub enum MemoryFault {
     Fail(ProviderError),
     /// Act (create/update/delete), then fail as if the answer was lost.
     LoseAnswer,
+    /// Panic with this message (a bug in an adapter, as a worker would meet it).
+    Panic(&'static str),
 }
 
 #[derive(Default)]
@@ -249,12 +251,18 @@ impl MemoryProvider {
             tokio::time::sleep(self.latency).await;
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let mut s = self.lock();
-        if s.faults.is_empty() {
-            None
-        } else {
-            Some(s.faults.remove(0))
+        let fault = {
+            let mut s = self.lock();
+            if s.faults.is_empty() {
+                None
+            } else {
+                Some(s.faults.remove(0))
+            }
+        };
+        if let Some(MemoryFault::Panic(message)) = fault {
+            panic!("{message}");
         }
+        fault
     }
 
     fn lost() -> ProviderError {

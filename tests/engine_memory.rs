@@ -865,7 +865,7 @@ async fn mass_deletes_are_stopped_by_the_guard() {
         w.p(0).remove(Kind::TimeEntry, id);
     }
     let r = w.cycle(0).await;
-    assert_eq!(r.status, RunStatus::Partial);
+    assert_eq!(r.status, RunStatus::Failed);
     assert!(
         r.errors.iter().any(|e| e.contains("mass-delete guard")),
         "{:?}",
@@ -1116,7 +1116,8 @@ async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
         w.p(0).remove(Kind::TimeEntry, id);
     }
     let r = w.cycle(0).await;
-    assert_eq!(r.status, RunStatus::Partial);
+    assert_eq!(r.status, RunStatus::Failed, "held deletes are no progress");
+    assert!(!healthy(&w, "a").await, "health turns red");
     assert!(
         r.errors
             .iter()
@@ -1137,6 +1138,52 @@ async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(live_entries(&w).await, 9);
     assert_eq!(contents(w.p(0)).len(), 9);
+    assert!(healthy(&w, "a").await, "green again");
+}
+
+/// What `timeweave status` and `/healthz` say of `provider` now.
+async fn healthy(w: &World, provider: &str) -> bool {
+    let facts = timeweave::status::ProviderFacts {
+        name: provider.into(),
+        kind: "memory".into(),
+        mode: "both".into(),
+        schedule: "0 */5 * * * *".into(),
+        interval: std::time::Duration::from_secs(300),
+        live: None,
+    };
+    let s = timeweave::status::collect(w.engine.ledger(), &[facts], Utc::now())
+        .await
+        .unwrap();
+    s[0].healthy()
+}
+
+#[tokio::test]
+async fn a_panicking_cycle_is_recorded_as_failed_and_the_next_one_runs() {
+    let (w, _) = synced(3).await;
+    w.p(0)
+        .inject(vec![MemoryFault::Panic("a bug in an adapter")]);
+    let r = w.cycle(0).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.contains("panicked (a bug in an adapter)")),
+        "{:?}",
+        r.errors
+    );
+    let runs = w
+        .engine
+        .ledger()
+        .read()
+        .await
+        .unwrap()
+        .recent_runs(Some("a"), 1)
+        .await
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed, "never left running");
+    assert!(!healthy(&w, "a").await);
+    w.rounds(1).await;
+    assert!(healthy(&w, "a").await);
 }
 
 #[tokio::test]

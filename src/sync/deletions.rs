@@ -53,6 +53,9 @@ impl Cycle<'_> {
     /// deleted and holds this cycle's deletes to the provider too.
     pub(crate) async fn settle_deletions(&mut self) -> Result<(), Abort> {
         let deletions = std::mem::take(&mut self.deletions);
+        if self.deletes_held {
+            return Ok(()); // a guard already tripped this cycle (ids that look reused)
+        }
         let tallies: Vec<(Kind, KindTally)> =
             deletions.iter().map(|(k, m)| (*k, m.tally)).collect();
         if let Err(message) = cycle_delete_guard(self.s.guard, &tallies) {

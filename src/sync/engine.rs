@@ -7,10 +7,12 @@
 //! before them committed. A stop request (SIGTERM) lets the current page finish.
 
 use std::collections::{BTreeMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use timeweave_contract::{CanonicalId, Capabilities, Kind, ListScope, ProviderError};
 use timeweave_http::StatsSnapshot;
 
@@ -94,6 +96,9 @@ pub(crate) enum Abort {
     /// The instance reaches another account than the one it is bound to.
     #[error("{0}")]
     OtherAccount(String),
+    /// A bug: the cycle panicked (recorded as failed, never left `running`).
+    #[error("the cycle panicked ({0}); it is recorded as failed and the next cycle starts over")]
+    Panicked(String),
 }
 
 impl From<sqlx::Error> for Abort {
@@ -304,11 +309,25 @@ async fn run(
         deletes_held: false,
         keep_history: *keep_history,
     };
-    let outcome = steps(&mut cycle, opts).await;
+    let outcome = match AssertUnwindSafe(steps(&mut cycle, opts))
+        .catch_unwind()
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(panic) => Err(Abort::Panicked(panic_message(panic.as_ref()))),
+    };
+    if !opts.dry_run {
+        crate::cycle_durations::observe(
+            &h.name,
+            (Utc::now() - started).to_std().unwrap_or_default(),
+        );
+    }
     let after = stats(h);
     cycle.counts.requests = (after.requests - before.requests) as i64;
     cycle.counts.rate_limited = (after.rate_limited - before.rate_limited) as i64;
     let status = match &outcome {
+        // Deletes held by the guard: no progress, however much else went through.
+        Ok(()) if cycle.deletes_held => RunStatus::Failed,
         Ok(()) if cycle.errors.is_empty() => RunStatus::Ok,
         Ok(()) => RunStatus::Partial,
         Err(Abort::Stopped) => RunStatus::Interrupted,
@@ -329,6 +348,11 @@ async fn run(
         Err(Abort::Provider(e)) => {
             let message = format!("{}: {e}", h.name);
             tracing::error!(provider = %h.name, "cycle failed: {e}");
+            cycle.errors.push(message);
+        }
+        Err(Abort::Panicked(message)) => {
+            let message = format!("{}: the cycle panicked ({message})", h.name);
+            tracing::error!(provider = %h.name, "{message}");
             cycle.errors.push(message);
         }
         Err(Abort::OtherAccount(message)) => {
@@ -379,6 +403,15 @@ async fn run(
         warnings,
         plan: cycle.plan,
     })
+}
+
+/// The text of a panic's payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 fn stats(h: &ProviderHandle) -> StatsSnapshot {

@@ -221,6 +221,8 @@ impl Cycle<'_> {
         if !reused.is_empty() {
             match mass_delete_guard(self.s.guard, reused.len(), links.len()) {
                 Err(message) => {
+                    // Nothing of this cycle is deleted, here or there.
+                    self.deletes_held = true;
                     self.error(format!("{kind}: ids that look reused: {message}"));
                     return Ok(());
                 }
