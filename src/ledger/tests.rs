@@ -551,6 +551,15 @@ async fn read_only_handles_cannot_write() {
         .is_err());
 }
 
+/// What the intent tests send: a person, with remote references.
+fn intent_payload() -> Record<RemoteId> {
+    Record::Person(Person {
+        display_name: "A".into(),
+        email: None,
+        username: None,
+    })
+}
+
 #[tokio::test]
 async fn a_claimed_write_is_refused_to_every_other_claimant() {
     let (_d, ledger) = temp_ledger().await;
@@ -559,11 +568,7 @@ async fn a_claimed_write_is_refused_to_every_other_claimant() {
         .insert_record(&person("a@example.com"), "tt", now())
         .await
         .unwrap();
-    let payload: Record<RemoteId> = Record::Person(Person {
-        display_name: "A".into(),
-        email: None,
-        username: None,
-    });
+    let payload = intent_payload();
     let by = |claimed_by| NewIntent {
         provider: "tm",
         canonical_id: &p.id,
@@ -619,11 +624,7 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
         .insert_record(&person("a@example.com"), "tt", now())
         .await
         .unwrap();
-    let payload: Record<RemoteId> = Record::Person(Person {
-        display_name: "A".into(),
-        email: None,
-        username: None,
-    });
+    let payload = intent_payload();
     let id = tx
         .insert_intent(
             &NewIntent {

@@ -1,6 +1,8 @@
 //! One cycle of one provider instance against the ledger: open a `sync_runs` row, connect,
-//! reconcile push intents left open by a crash, pull (reference kinds in full, then the
-//! planned entry windows), push, advance the cursors last, close the run row.
+//! check the account is the bound one, reconcile push intents left open by a crash, pull
+//! (reference kinds in full, then the planned entry windows), settle the deletions of every
+//! listing under one guard, push, advance the cursors last, close the run row (a panic is
+//! caught and recorded as a failed cycle).
 //!
 //! Nothing is lost on failure: a page is applied in one transaction with its links, a push
 //! intent is committed before its remote write, and cursors only move once everything
