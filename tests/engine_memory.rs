@@ -1244,6 +1244,7 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
         "{message}"
     );
     assert!(w.p(0).requests() - requests <= 1, "only the connect");
+    assert!(!healthy(&w, "a").await, "health turns red");
     assert_eq!(live_entries(&w).await, 5);
     assert_eq!(contents(w.p(0)).len(), 1, "nothing written there");
 
@@ -1263,4 +1264,5 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
         "the new account receives what it lacks"
     );
     assert_eq!(contents(w.p(1)).len(), 5);
+    assert!(healthy(&w, "a").await, "green again");
 }
