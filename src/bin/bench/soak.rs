@@ -7,8 +7,6 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use timeweave_contract::testkit::SimulatorControl;
-
 use crate::pull::timeweave_binary;
 use crate::support::{self, metric, Layout};
 
@@ -19,20 +17,13 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     println!("# soak: timeweave run against three simulators for {seconds} s (cycles every 5 s)");
     let bin = timeweave_binary()?;
     let dir = tempfile::tempdir()?;
-    let timetrack = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-    let trackingtime = timeweave_trackingtime::sim::SimServer::start(Default::default()).await?;
-    let timetracker = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
-    let sims: [(&str, &dyn SimulatorControl); 3] = [
-        ("timetrack", &timetrack),
-        ("trackingtime", &trackingtime),
-        ("timetracker", &timetracker),
-    ];
+    let three = support::ThreeSims::start().await?;
+    let sims = three.all();
     let layout = Layout::new(PEOPLE);
-    let mut seeded = Vec::new();
-    for (_, sim) in &sims {
-        sim.set_rate_limiting(false);
-        seeded.push(support::seed_refs(*sim, PEOPLE));
-    }
+    let seeded: Vec<_> = sims
+        .iter()
+        .map(|(_, sim)| support::seed_refs(*sim, PEOPLE))
+        .collect();
     let config_path = dir.path().join("timeweave.toml");
     let mut toml = support::config(&dir.path().join("ledger.db"), &layout.horizon(1), &[]);
     for (name, sim) in &sims {
