@@ -85,7 +85,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         migrate::run(args.entries.unwrap_or(500)).await?;
     }
     if args.which == "soak" {
-        soak::run(args.seconds.unwrap_or(3600)).await?;
+        soak::run(args.seconds.unwrap_or(3600), args.entries).await?;
     }
     Ok(())
 }

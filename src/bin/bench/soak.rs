@@ -1,6 +1,7 @@
 //! Soak: the daemon (`timeweave run`, a child process) against the three simulators for
 //! `--seconds`, every instance scheduled every five seconds, with a new entry booked in one
-//! of the simulators each second so every cycle has work. RSS is sampled every ten seconds
+//! of the simulators each second (up to `--entries`, unlimited by default; `--entries 0`
+//! keeps the data still, to tell growth with the data from growth with the cycles). RSS is sampled every ten seconds
 //! and printed as it goes; at the end the first and second halves are compared, to tell a
 //! memory that settles from one that keeps growing.
 
@@ -13,7 +14,7 @@ use crate::support::{self, metric, Layout};
 const PEOPLE: usize = 10;
 const SAMPLE: Duration = Duration::from_secs(10);
 
-pub async fn run(seconds: u64) -> anyhow::Result<()> {
+pub async fn run(seconds: u64, max_entries: Option<usize>) -> anyhow::Result<()> {
     println!("# soak: timeweave run against three simulators for {seconds} s (cycles every 5 s)");
     let bin = timeweave_binary()?;
     let dir = tempfile::tempdir()?;
@@ -51,10 +52,12 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
         if let Some(status) = child.try_wait()? {
             anyhow::bail!("the daemon exited early with {status}");
         }
-        let (_, sim) = sims[booked % sims.len()];
-        let (people, project) = &seeded[booked % sims.len()];
-        sim.add_entry(&layout.entry(booked, &people[layout.person(booked)], project));
-        booked += 1;
+        if max_entries.is_none_or(|max| booked < max) {
+            let (_, sim) = sims[booked % sims.len()];
+            let (people, project) = &seeded[booked % sims.len()];
+            sim.add_entry(&layout.entry(booked, &people[layout.person(booked)], project));
+            booked += 1;
+        }
         if started.elapsed() >= next_sample {
             if let Some(rss) = support::proc_status_kb(&pid, "VmRSS:") {
                 let at = started.elapsed().as_secs();
