@@ -71,6 +71,8 @@ impl Cli {
     pub fn usage_error(&self) -> Option<String> {
         let top_sync_flag = if !self.sync.provider.is_empty() {
             Some("--provider")
+        } else if !self.sync.allow_deletes.is_empty() {
+            Some("--allow-deletes")
         } else if self.sync.dry_run {
             Some("--dry-run")
         } else {
@@ -102,7 +104,7 @@ pub enum Command {
     Run,
     /// One full cycle of each provider, then exit (alias of --sync-once)
     #[command(
-        after_help = "Examples:\n  timeweave sync\n  timeweave sync --provider acme --provider tt --dry-run"
+        after_help = "Examples:\n  timeweave sync\n  timeweave sync --provider acme --provider tt --dry-run\n  timeweave sync --allow-deletes acme"
     )]
     Sync(SyncArgs),
     /// Print sync health per provider from the ledger: last runs, errors, open conflicts
@@ -123,7 +125,9 @@ pub enum Command {
     )]
     Export(ExportArgs),
     /// Start three provider simulators and run a full sync between them (needs no config)
-    #[command(after_help = "Examples:\n  timeweave demo\n  timeweave demo --dir ./demo --keep")]
+    #[command(
+        after_help = "Examples:\n  timeweave demo\n  timeweave demo --dir ./demo --keep\n  timeweave demo --dir ./demo --keep --fresh"
+    )]
     Demo(DemoArgs),
     /// Apply the ledger's database migrations and exit
     Migrate,
@@ -144,6 +148,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+    /// Start an instance over with the account it now reaches: drop its links, match again by natural key, delete nothing
+    #[command(after_help = "Example:\n  timeweave rebind acme")]
+    Rebind(RebindArgs),
 }
 
 impl Command {
@@ -160,6 +167,7 @@ impl Command {
             Command::Migrate => "migrate",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
+            Command::Rebind(_) => "rebind",
         }
     }
 }
@@ -173,6 +181,11 @@ pub struct SyncArgs {
     /// Scan, pull and plan, print what would change, write nothing anywhere
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Apply this instance's deletes even when the mass-delete guard holds them (repeatable;
+    /// after checking they are real, e.g. with --dry-run)
+    #[arg(long = "allow-deletes", value_name = "INSTANCE")]
+    pub allow_deletes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -298,6 +311,12 @@ pub struct ExportArgs {
 }
 
 #[derive(Clone, Debug, Args)]
+pub struct RebindArgs {
+    /// The provider instance (`[providers.<name>]`) now meant to reach another account
+    pub instance: String,
+}
+
+#[derive(Clone, Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo's ledger and files in this directory [default: a temporary directory]
     #[arg(long, value_name = "PATH")]
@@ -305,6 +324,9 @@ pub struct DemoArgs {
     /// Do not delete the directory at the end
     #[arg(long)]
     pub keep: bool,
+    /// Replace a ledger an earlier demo left in --dir (its simulators are gone)
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[cfg(test)]

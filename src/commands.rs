@@ -5,9 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{ConflictsAction, ConflictsArgs, DemoArgs, ExportArgs, ReportArgs, SyncArgs};
+use crate::cli::{
+    ConflictsAction, ConflictsArgs, DemoArgs, ExportArgs, RebindArgs, ReportArgs, SyncArgs,
+};
 use crate::config::{self, Config};
 use crate::ledger::Ledger;
+use crate::lock::LedgerLock;
 use crate::registry;
 use crate::status::ProviderFacts;
 use crate::sync::{Engine, StopFlag, SyncSettings};
@@ -27,6 +30,32 @@ async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
             cfg.ledger.path.display()
         )
     })
+}
+
+/// Takes the ledger's lock for `command` (refused while another process syncs it), then
+/// opens the ledger, creating and migrating it if needed. Hold the lock as long as the
+/// ledger is in use.
+async fn open_ledger_locked(cfg: &Config, command: &str) -> anyhow::Result<(LedgerLock, Ledger)> {
+    let lock = LedgerLock::acquire(&cfg.ledger.path, &format!("timeweave {command}"))?;
+    Ok((lock, open_ledger(cfg).await?))
+}
+
+/// Fails unless the configured ledger exists: commands that only read or settle what a
+/// sync left never create one.
+fn require_ledger(cfg: &Config) -> anyhow::Result<()> {
+    if !cfg.ledger.path.exists() {
+        anyhow::bail!(
+            "no ledger at {} yet: run `timeweave sync` (or start the service) first",
+            cfg.ledger.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Opens an existing ledger for reading; never creates one.
+async fn open_existing_read_only(cfg: &Config) -> anyhow::Result<Ledger> {
+    require_ledger(cfg)?;
+    Ok(Ledger::open_read_only(&cfg.ledger.path).await?)
 }
 
 /// Sets the engine's stop flag on SIGTERM or SIGINT: every wait ends, the current page
@@ -52,7 +81,7 @@ fn stop_on_signals(stop: StopFlag) {
 
 /// `timeweave run`: the daemon.
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
-    let ledger = open_ledger(cfg).await?;
+    let (_lock, ledger) = open_ledger_locked(cfg, "run").await?;
     let stop = StopFlag::new();
     let providers = cfg
         .enabled_providers()
@@ -64,19 +93,25 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
 /// `timeweave sync` / `--sync-once`: one full cycle per provider.
 pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let selected = cfg.select_providers(&args.provider)?;
+    if !args.allow_deletes.is_empty() {
+        cfg.select_providers(&args.allow_deletes)
+            .context("--allow-deletes")?;
+    }
     let stop = StopFlag::new();
     let handles = selected
         .into_iter()
         .map(|p| registry::build_stoppable(p, stop.shutdown()))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let ledger = open_ledger(cfg).await?;
+    let (_lock, ledger) = open_ledger_locked(cfg, "sync").await?;
     {
         let mut tx = ledger.write().await?;
         tx.mark_interrupted_runs(chrono::Utc::now()).await?;
         tx.commit().await?;
     }
     stop_on_signals(stop.clone());
-    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop);
+    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop)
+        .with_deletes_allowed(args.allow_deletes.iter().cloned())
+        .with_history_days(cfg.ledger.history_days);
     let outcome = crate::once::run(engine, handles, args.dry_run, true).await?;
     print!("{}", outcome.summary());
     if args.dry_run {
@@ -106,13 +141,7 @@ fn facts(cfg: &Config) -> Vec<ProviderFacts> {
 
 /// `timeweave status`: exit 0 when every provider is healthy, 1 otherwise.
 pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
-    if !cfg.ledger.path.exists() {
-        anyhow::bail!(
-            "no ledger at {} yet: run `timeweave sync` (or start the service) first",
-            cfg.ledger.path.display()
-        );
-    }
-    let ledger = Ledger::open_read_only(&cfg.ledger.path).await?;
+    let ledger = open_existing_read_only(cfg).await?;
     ledger.check_integrity().await?;
     let statuses = crate::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
     print!("{}", crate::status::render_text(&statuses));
@@ -125,9 +154,9 @@ pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
 
 /// `timeweave conflicts [list|resolve ID --take SIDE]`.
 pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<ExitCode> {
-    let ledger = open_ledger(cfg).await?;
     match &args.action {
         None | Some(ConflictsAction::List) => {
+            let ledger = open_existing_read_only(cfg).await?;
             let open = ledger.read().await?.conflicts(true).await?;
             print!("{}", crate::conflicts::render(&open));
             Ok(ExitCode::SUCCESS)
@@ -136,6 +165,10 @@ pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<Exi
             let id: i64 = id.parse().with_context(|| {
                 format!("`{id}` is not a conflict id: use a number from `timeweave conflicts`")
             })?;
+            // A resolution writes one row, beside a running daemon: no process lock, but
+            // never a new ledger.
+            require_ledger(cfg)?;
+            let ledger = open_ledger(cfg).await?;
             let line = crate::conflicts::resolve(&ledger, id, take).await?;
             println!("{line}");
             Ok(ExitCode::SUCCESS)
@@ -175,7 +208,7 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// `timeweave migrate`: applies pending ledger migrations and exits.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
-    let ledger = open_ledger(cfg).await?;
+    let (_lock, ledger) = open_ledger_locked(cfg, "migrate").await?;
     let applied = ledger.applied_migrations().await?;
     println!(
         "ledger {} is at migration {} ({} applied)",
@@ -184,5 +217,28 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
         applied.len()
     );
     ledger.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `timeweave rebind INSTANCE`: the instance starts over with the account it reaches now.
+pub async fn rebind(cfg: &Config, args: &RebindArgs) -> anyhow::Result<ExitCode> {
+    let name = &args.instance;
+    cfg.select_providers(std::slice::from_ref(name))?;
+    require_ledger(cfg)?;
+    let (_lock, ledger) = open_ledger_locked(cfg, "rebind").await?;
+    let mut tx = ledger.write().await?;
+    let was = tx.account_binding(name).await?;
+    let links = tx.forget_account(name).await?;
+    tx.commit().await?;
+    ledger.close().await;
+    let was = was.map_or_else(
+        || "no account".to_owned(),
+        |b| format!("\"{}\"", b.identity),
+    );
+    println!(
+        "{name}: unbound from {was}; {links} links, its cursors and pending writes dropped. Its \
+         next cycle matches the records of the account it reaches by natural key, binds to \
+         that account and sends it what it lacks. Nothing was deleted."
+    );
     Ok(ExitCode::SUCCESS)
 }

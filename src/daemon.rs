@@ -1,8 +1,8 @@
 //! `timeweave run`: the long-running service. Starts the scheduler and the optional status
-//! listener, tells systemd READY (and STATUS after each cycle, WATCHDOG while alive),
-//! re-runs every provider on SIGHUP, and on SIGTERM/SIGINT stops new cycles, ends every wait
-//! (the `stop` flag is the transports' shutdown broadcast), lets running cycles finish their
-//! current page, tells systemd STOPPING and exits 0.
+//! listener, tells systemd READY (and STATUS after each cycle, WATCHDOG while every
+//! instance makes progress), re-runs every provider on SIGHUP, and on SIGTERM/SIGINT stops
+//! new cycles, ends every wait (the `stop` flag is the transports' shutdown broadcast), lets
+//! running cycles finish their current page, tells systemd STOPPING and exits 0.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,7 +42,8 @@ pub async fn run(
             tracing::warn!("{n} cycle(s) of a previous process were interrupted; their work is reconciled in the next cycles");
         }
     }
-    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone());
+    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone())
+        .with_history_days(cfg.ledger.history_days);
     let names: Vec<String> = providers.iter().map(|p| p.handle.name.clone()).collect();
     let scheduler = Scheduler::start(providers, &engine)
         .await
@@ -73,6 +74,7 @@ pub async fn run(
         NotifyState::Ready,
         NotifyState::Status(&format!("syncing {}", names.join(", "))),
     ]);
+    let started = Utc::now();
     let status_task = {
         let ledger = ledger.clone();
         let facts = facts.clone();
@@ -83,7 +85,10 @@ pub async fn run(
             let mut tick = tokio::time::interval(period);
             loop {
                 tick.tick().await;
-                if let Ok(statuses) = status::collect(&ledger, &facts(), Utc::now()).await {
+                let now = Utc::now();
+                // The watchdog is pinged only while every instance makes progress: a
+                // daemon whose cycles all fail, or hang, is restarted by systemd.
+                if let Ok(statuses) = status::collect(&ledger, &facts(), now).await {
                     let unhealthy: Vec<&str> = statuses
                         .iter()
                         .filter(|s| !s.healthy())
@@ -94,9 +99,14 @@ pub async fn run(
                     } else {
                         format!("unhealthy: {}", unhealthy.join(", "))
                     };
-                    notify(&[NotifyState::Watchdog, NotifyState::Status(&line)]);
-                } else {
-                    notify(&[NotifyState::Watchdog]);
+                    if statuses
+                        .iter()
+                        .all(|s| status::making_progress(s, started, now))
+                    {
+                        notify(&[NotifyState::Watchdog, NotifyState::Status(&line)]);
+                    } else {
+                        notify(&[NotifyState::Status(&line)]);
+                    }
                 }
             }
         })

@@ -205,6 +205,37 @@ pub fn simulator_section(
     toml
 }
 
+/// A ledger an earlier demo left in the directory is bound to simulators that are gone:
+/// syncing it with new ones would take every record it links for deleted. With `fresh` it
+/// is removed (a new ledger is made); otherwise the refusal to print. `None`: go ahead.
+fn earlier_ledger(ledger: &Path, fresh: bool) -> anyhow::Result<Option<String>> {
+    if !ledger.exists() {
+        return Ok(None);
+    }
+    if !fresh {
+        let dir = ledger.parent().unwrap_or(ledger).display();
+        return Ok(Some(format!(
+            "{} holds the ledger of an earlier demo, bound to simulators that are gone: \
+             syncing it with new ones would treat every record it links as deleted. Nothing \
+             was changed. Run `timeweave demo --dir {dir} --keep --fresh` to start over with a \
+             new ledger, or choose another --dir.",
+            ledger.display()
+        )));
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = ledger.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(PathBuf::from(&name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("removing {}", ledger.display()));
+            }
+        }
+    }
+    Ok(None)
+}
+
 pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let (dir, _temp): (PathBuf, Option<tempfile::TempDir>) = match &args.dir {
@@ -224,6 +255,13 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+
+    let ledger_path = dir.join("ledger.db");
+    let _lock = crate::lock::LedgerLock::acquire(&ledger_path, "timeweave demo")?;
+    if let Some(refusal) = earlier_ledger(&ledger_path, args.fresh)? {
+        eprintln!("demo: {refusal}");
+        return Ok(ExitCode::FAILURE);
+    }
 
     println!("timeweave demo: three simulated providers, one ledger\n");
     let timetrack = timeweave_timetrack::sim::SimServer::start(Default::default()).await;

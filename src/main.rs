@@ -85,6 +85,7 @@ fn main() -> ExitCode {
             Command::Report(args) => commands::report(&cfg, args).await,
             Command::Export(args) => commands::export(&cfg, args).await,
             Command::Migrate => commands::migrate(&cfg).await,
+            Command::Rebind(args) => commands::rebind(&cfg, args).await,
             Command::Check
             | Command::Demo(_)
             | Command::Completions { .. }
@@ -119,6 +120,7 @@ fn secrets_needed(command: &Command) -> config::Secrets {
         | Command::Migrate => config::Secrets::NotRead,
         Command::Run
         | Command::Sync(_)
+        | Command::Rebind(_)
         | Command::Check
         | Command::Demo(_)
         | Command::Completions { .. }

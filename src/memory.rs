@@ -21,9 +21,9 @@ pub enum MemoryFault {
     Fail(ProviderError),
     /// Act (create/update/delete), then fail as if the answer was lost.
     LoseAnswer,
-    /// The call panics: a bug on the provider path (a hostile `Retry-After` once did this
-    /// in the transport).
-    Panic,
+    /// Panic with this message (a bug on the provider path, as a worker would meet it; a
+    /// hostile `Retry-After` once did this in the transport).
+    Panic(&'static str),
 }
 
 #[derive(Default)]
@@ -49,6 +49,8 @@ pub struct MemoryProvider {
     silently_dropped: Vec<Field>,
     /// Per kind: creates and updates in progress now, and the most at once so far.
     in_flight: Mutex<BTreeMap<Kind, (usize, usize)>>,
+    /// The account it stands for (`account_identity`): unique per provider unless set.
+    identity: Mutex<String>,
 }
 
 /// Counts one write in progress until dropped.
@@ -95,7 +97,13 @@ impl MemoryProvider {
             latency: std::time::Duration::ZERO,
             silently_dropped: Vec::new(),
             in_flight: Mutex::new(BTreeMap::new()),
+            identity: Mutex::new(format!("memory account {}", uuid::Uuid::now_v7())),
         }
+    }
+
+    /// Makes it stand for another account from now on (a URL or token pointing elsewhere).
+    pub fn set_identity(&self, identity: &str) {
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity.to_owned();
     }
 
     /// Every call takes this long (a slow provider).
@@ -252,8 +260,8 @@ impl MemoryProvider {
                 Some(s.faults.remove(0))
             }
         };
-        if fault == Some(MemoryFault::Panic) {
-            panic!("injected provider panic");
+        if let Some(MemoryFault::Panic(message)) = fault {
+            panic!("{message}");
         }
         fault
     }
@@ -304,6 +312,14 @@ impl Provider for MemoryProvider {
             },
             _ => EntrySpan::Empty,
         })
+    }
+
+    async fn account_identity(&self) -> Result<String, ProviderError> {
+        Ok(self
+            .identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
     }
 
     async fn list_page(

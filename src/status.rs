@@ -119,30 +119,52 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// One metric family: its help, type and one line per labelled value.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, value) in rows {
+        let _ = writeln!(out, "{name}{{{labels}}} {value}");
+    }
+}
+
 /// Prometheus text exposition of every provider's counters and gauges.
 pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
     let mut out = String::new();
-    let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (labels, value) in rows {
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
-        }
-    };
     let p = |s: &ProviderStatus| format!("provider=\"{}\"", escape(&s.facts.name));
     family(
+        &mut out,
+        "timeweave_build_info",
+        "gauge",
+        "This timeweave's version (always 1).",
+        vec![(
+            format!("version=\"{}\"", escape(env!("CARGO_PKG_VERSION"))),
+            1.0,
+        )],
+    );
+    // Every result of every provider, 0 included: a series never comes and goes with a
+    // cycle.
+    family(
+        &mut out,
         "timeweave_cycles_total",
         "counter",
-        "Sync cycles by result (ledger history).",
+        "Finished sync cycles by result.",
         statuses
             .iter()
             .flat_map(|s| {
-                s.totals.cycles.iter().map(move |(result, n)| {
-                    (format!("{},result=\"{}\"", p(s), escape(result)), *n as f64)
+                FINISHED.iter().map(move |result| {
+                    let n = s
+                        .totals
+                        .cycles
+                        .iter()
+                        .find(|(r, _)| r == result.as_str())
+                        .map_or(0, |(_, n)| *n);
+                    (format!("{},result=\"{}\"", p(s), result.as_str()), n as f64)
                 })
             })
             .collect(),
     );
+    cycle_durations(&mut out, statuses);
     type Counter = (&'static str, &'static str, fn(&ProviderStatus) -> i64);
     let counters: [Counter; 7] = [
         (
@@ -183,6 +205,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
     ];
     for (name, help, get) in counters {
         family(
+            &mut out,
             name,
             "counter",
             help,
@@ -190,6 +213,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
         );
     }
     family(
+        &mut out,
         "timeweave_requests_total",
         "counter",
         "HTTP requests made to the provider (ledger history of finished cycles).",
@@ -199,6 +223,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .collect(),
     );
     family(
+        &mut out,
         "timeweave_rate_limited_total",
         "counter",
         "429 answers from the provider (ledger history of finished cycles).",
@@ -210,6 +235,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
     let live: Vec<&ProviderStatus> = statuses.iter().filter(|s| s.facts.live.is_some()).collect();
     if !live.is_empty() {
         family(
+            &mut out,
             "timeweave_process_requests_total",
             "counter",
             "HTTP requests made to the provider by this process, including the running cycle.",
@@ -218,6 +244,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
                 .collect(),
         );
         family(
+            &mut out,
             "timeweave_process_rate_limited_total",
             "counter",
             "429 answers received by this process.",
@@ -232,6 +259,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
         );
     }
     family(
+        &mut out,
         "timeweave_open_conflicts",
         "gauge",
         "Conflicts waiting for an operator.",
@@ -241,6 +269,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .collect(),
     );
     family(
+        &mut out,
         "timeweave_pending_pushes",
         "gauge",
         "Push intents whose outcome is not recorded yet.",
@@ -250,6 +279,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .collect(),
     );
     family(
+        &mut out,
         "timeweave_record_issues",
         "gauge",
         "Records standing skipped with a recorded reason.",
@@ -259,6 +289,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .collect(),
     );
     family(
+        &mut out,
         "timeweave_last_success_timestamp_seconds",
         "gauge",
         "When the last successful cycle finished (Unix time; 0: never).",
@@ -273,7 +304,8 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .collect(),
     );
     family(
-        "timeweave_cursor_lag_seconds",
+        &mut out,
+        "timeweave_seconds_since_last_success",
         "gauge",
         "Seconds since the last successful cycle finished (-1: never).",
         statuses
@@ -282,6 +314,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .collect(),
     );
     family(
+        &mut out,
         "timeweave_healthy",
         "gauge",
         "1 when the provider is healthy (see /healthz).",
@@ -291,6 +324,45 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .collect(),
     );
     out
+}
+
+/// The results a finished cycle can have.
+const FINISHED: [RunStatus; 4] = [
+    RunStatus::Ok,
+    RunStatus::Partial,
+    RunStatus::Failed,
+    RunStatus::Interrupted,
+];
+
+/// `timeweave_cycle_duration_seconds`: this process's cycles of each provider.
+fn cycle_durations(out: &mut String, statuses: &[ProviderStatus]) {
+    let name = "timeweave_cycle_duration_seconds";
+    let _ = writeln!(out, "# HELP {name} How long cycles took (this process).");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for s in statuses {
+        let p = escape(&s.facts.name);
+        let h = crate::cycle_durations::of(&s.facts.name);
+        for (bound, n) in h.cumulative() {
+            let _ = writeln!(out, "{name}_bucket{{provider=\"{p}\",le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{provider=\"{p}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(out, "{name}_sum{{provider=\"{p}\"}} {}", h.sum_seconds);
+        let _ = writeln!(out, "{name}_count{{provider=\"{p}\"}} {}", h.count);
+    }
+}
+
+/// Whether an instance is getting anywhere: a cycle succeeded within two schedule
+/// intervals and a minute, counting from `since` (the process start) when none has since.
+/// What the systemd watchdog is pinged on: failed cycles, a guard tripping every cycle, a
+/// binding mismatch or a cycle running far beyond its interval all stop it.
+pub fn making_progress(s: &ProviderStatus, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let allowed = s.facts.interval.as_secs() as i64 * 2 + 60;
+    let from = s.totals.last_success.map_or(since, |t| t.max(since));
+    (now - from).num_seconds() <= allowed
 }
 
 /// `timeweave status` output: one block per provider.
@@ -338,4 +410,75 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(name: &str, last_success: Option<DateTime<Utc>>) -> ProviderStatus {
+        ProviderStatus {
+            facts: ProviderFacts {
+                name: name.into(),
+                kind: "timetracker".into(),
+                mode: "both".into(),
+                schedule: "0 */5 * * * *".into(),
+                interval: Duration::from_secs(300),
+                live: None,
+            },
+            last_run: None,
+            totals: RunTotals {
+                cycles: vec![("ok".into(), 3)],
+                last_success,
+                ..RunTotals::default()
+            },
+            open_conflicts: 0,
+            pending_pushes: 0,
+            record_issues: 0,
+            lag_seconds: None,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn progress_is_a_success_within_two_intervals_counted_from_the_start() {
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let min = chrono::Duration::minutes;
+        let cases = [
+            // (last success, process start, now, making progress)
+            (None, t0, t0 + min(5), true),
+            (None, t0, t0 + min(12), false),
+            (Some(t0 + min(9)), t0, t0 + min(19), true),
+            (Some(t0 + min(1)), t0, t0 + min(13), false),
+            // A success long before this process started: counted from the start.
+            (Some(t0 - min(600)), t0, t0 + min(10), true),
+            (Some(t0 - min(600)), t0, t0 + min(12), false),
+        ];
+        for (i, (last, since, now, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                making_progress(&status("tt", last), since, now),
+                expected,
+                "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn metrics_keep_every_series_and_name_the_build() {
+        let text = metrics_text(&[status("tt", None)]);
+        for line in [
+            "timeweave_build_info{version=\"",
+            "timeweave_cycles_total{provider=\"tt\",result=\"ok\"} 3",
+            "timeweave_cycles_total{provider=\"tt\",result=\"failed\"} 0",
+            "timeweave_cycles_total{provider=\"tt\",result=\"interrupted\"} 0",
+            "timeweave_cycle_duration_seconds_bucket{provider=\"tt\",le=\"+Inf\"}",
+            "timeweave_cycle_duration_seconds_count{provider=\"tt\"}",
+            "# TYPE timeweave_cycle_duration_seconds histogram",
+            "timeweave_seconds_since_last_success{provider=\"tt\"} -1",
+        ] {
+            assert!(text.contains(line), "{line} missing in\n{text}");
+        }
+        assert!(!text.contains("result=\"running\""), "{text}");
+        assert!(!text.contains("cursor_lag"), "{text}");
+    }
 }

@@ -32,6 +32,55 @@ fn demo_runs_end_to_end_and_converges() {
     assert!(dir.path().join("timeweave.toml").exists());
 }
 
+fn demo(dir: &std::path::Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["demo", "--keep", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn live_entries(dir: &std::path::Path) -> i64 {
+    let ledger = Ledger::open_read_only(&dir.join("ledger.db"))
+        .await
+        .unwrap();
+    let n = ledger
+        .read()
+        .await
+        .unwrap()
+        .count_live(Kind::TimeEntry)
+        .await
+        .unwrap();
+    ledger.close().await;
+    n
+}
+
+#[tokio::test]
+async fn the_documented_demo_example_twice_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, text) = demo(dir.path(), &[]);
+    assert!(ok, "{text}");
+    let before = live_entries(dir.path()).await;
+    let (ok, text) = demo(dir.path(), &[]);
+    assert!(!ok, "the second run is refused: {text}");
+    assert!(
+        text.contains("--fresh") && text.contains("earlier demo"),
+        "{text}"
+    );
+    assert_eq!(live_entries(dir.path()).await, before, "nothing deleted");
+    let (ok, text) = demo(dir.path(), &["--fresh"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("converged"), "{text}");
+}
+
 fn seed(sim: &dyn SimulatorControl, entries: i64) {
     let person = sim.add_person(&Person {
         display_name: "Ada".into(),

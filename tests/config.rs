@@ -97,6 +97,7 @@ fn minimal_config_gets_every_default() {
         (s.mass_delete_max_fraction, s.mass_delete_min_count),
         (0.2, 10)
     );
+    assert_eq!(cfg.ledger.history_days, 90);
     let p = &cfg.providers["tt"];
     assert_eq!(p.name, "tt");
     assert_eq!(p.kind, ProviderKind::TimeTracker);
@@ -684,6 +685,11 @@ fn numeric_ranges_are_checked() {
         ),
         "sync.mass_delete_max_fraction",
         &["above 0 and at most 1"],
+    );
+    err(
+        load(&format!("[ledger]\nhistory_days = 0\n{MINIMAL}"), &[]),
+        "ledger.history_days",
+        &["from 1 to 36600"],
     );
     err(
         load(&format!("[sync]\ndeep_scan_slice_days = 0\n{MINIMAL}"), &[]),

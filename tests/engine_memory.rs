@@ -870,7 +870,7 @@ async fn mass_deletes_are_stopped_by_the_guard() {
         w.p(0).remove(Kind::TimeEntry, id);
     }
     let r = w.cycle(0).await;
-    assert_eq!(r.status, RunStatus::Partial);
+    assert_eq!(r.status, RunStatus::Failed);
     assert!(
         r.errors.iter().any(|e| e.contains("mass-delete guard")),
         "{:?}",
@@ -1041,4 +1041,233 @@ async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes
     assert!(report.is_clean(), "{report:?}");
     let mut tx = ledger.read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 70);
+}
+
+#[tokio::test]
+async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
+    // b answers slowly, so both cycles plan their pushes before any create lands: each
+    // create is claimed by one of them, and the other leaves it alone.
+    let b = MemoryProvider::new(7).with_latency(std::time::Duration::from_millis(5));
+    let w = a_and_b(b, ConflictPolicy::Newest).await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    for d in 0..24 {
+        w.p(0).put(entry(&person, &project, d + 1, 9, "once"));
+    }
+    w.cycle(0).await;
+    // A second engine on the same ledger file: another process's connection pool.
+    let path = w.engine.ledger().path().to_owned();
+    let other = Engine::new(
+        Ledger::open(&path).await.unwrap(),
+        settings(ConflictPolicy::Newest),
+        StopFlag::new(),
+    );
+    let h = &w.providers[1].1;
+    let (first, second) = tokio::join!(
+        w.engine.run_cycle(h, CycleOptions::default()),
+        other.run_cycle(h, CycleOptions::default())
+    );
+    let pushed = first.unwrap().counts.pushed + second.unwrap().counts.pushed;
+    assert_eq!(contents(w.p(1)).len(), 24, "every entry once in b");
+    assert_eq!(w.p(1).all(Kind::Project).len(), 1);
+    assert_eq!(w.p(1).all(Kind::Client).len(), 1);
+    assert_eq!(pushed, 26, "each create sent by one cycle only");
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(1)).len(), 24);
+    assert_eq!(contents(w.p(0)).len(), 24);
+}
+
+/// a and b hold the same `n` entries (and person, client, project), synced.
+async fn synced(n: i64) -> (World, Vec<RemoteId>) {
+    let w = world(
+        &[("a", Mode::Both), ("b", Mode::Both)],
+        ConflictPolicy::Newest,
+    )
+    .await;
+    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    let ids = (0..n)
+        .map(|d| w.p(0).put(entry(&person, &project, d + 1, 9, "x")))
+        .collect();
+    w.rounds(2).await;
+    assert_eq!(contents(w.p(1)).len(), n as usize);
+    (w, ids)
+}
+
+async fn live_entries(w: &World) -> i64 {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    tx.count_live(Kind::TimeEntry).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
+    let (w, ids) = synced(30).await;
+    // One real delete in b reaches the ledger...
+    let x = w.p(1).all(Kind::TimeEntry).remove(0);
+    let Record::TimeEntry(x_entry) = &x.record else {
+        unreachable!()
+    };
+    w.p(1).remove(Kind::TimeEntry, &x.id);
+    w.cycle(1).await;
+    assert_eq!(live_entries(&w).await, 29);
+    // ...then 20 others vanish from a at once: a's cycle deletes none of them, and does
+    // not send b's delete to a either.
+    let vanish: Vec<&RemoteId> = ids
+        .iter()
+        .filter(|id| entry_in(w.p(0), id).started_at != x_entry.started_at)
+        .take(20)
+        .collect();
+    for id in vanish {
+        w.p(0).remove(Kind::TimeEntry, id);
+    }
+    let r = w.cycle(0).await;
+    assert_eq!(r.status, RunStatus::Failed, "held deletes are no progress");
+    assert!(!healthy(&w, "a").await, "health turns red");
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.contains("mass-delete guard") && e.contains("--allow-deletes")),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(live_entries(&w).await, 29, "nothing deleted in the ledger");
+    assert_eq!(contents(w.p(0)).len(), 10, "no delete sent to a");
+    assert_eq!(r.counts.pushed, 0);
+
+    // The operator confirms: the deletes apply, both ways.
+    let confirmed = w.engine.clone().with_deletes_allowed(["a".to_string()]);
+    let r = confirmed
+        .run_cycle(&w.providers[0].1, CycleOptions::default())
+        .await
+        .unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(live_entries(&w).await, 9);
+    assert_eq!(contents(w.p(0)).len(), 9);
+    assert!(healthy(&w, "a").await, "green again");
+}
+
+/// What `timeweave status` and `/healthz` say of `provider` now.
+async fn healthy(w: &World, provider: &str) -> bool {
+    let facts = timeweave::status::ProviderFacts {
+        name: provider.into(),
+        kind: "memory".into(),
+        mode: "both".into(),
+        schedule: "0 */5 * * * *".into(),
+        interval: std::time::Duration::from_secs(300),
+        live: None,
+    };
+    let s = timeweave::status::collect(w.engine.ledger(), &[facts], Utc::now())
+        .await
+        .unwrap();
+    s[0].healthy()
+}
+
+#[tokio::test]
+async fn a_panicking_cycle_is_recorded_as_failed_and_the_next_one_runs() {
+    let (w, _) = synced(3).await;
+    w.p(0)
+        .inject(vec![MemoryFault::Panic("a bug in an adapter")]);
+    let r = w.cycle(0).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.contains("panicked (a bug in an adapter)")),
+        "{:?}",
+        r.errors
+    );
+    let runs = w
+        .engine
+        .ledger()
+        .read()
+        .await
+        .unwrap()
+        .recent_runs(Some("a"), 1)
+        .await
+        .unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed, "never left running");
+    assert!(!healthy(&w, "a").await);
+    w.rounds(1).await;
+    assert!(healthy(&w, "a").await);
+}
+
+#[tokio::test]
+async fn an_emptied_account_deletes_nothing_whatever_the_counts() {
+    // Fewer records than the guard's count threshold, but a lists nothing at all.
+    let (w, _) = synced(5).await;
+    for kind in [Kind::TimeEntry, Kind::Project, Kind::Client] {
+        for r in w.p(0).all(kind) {
+            w.p(0).remove(kind, &r.id);
+        }
+    }
+    let r = w.cycle(0).await;
+    assert!(
+        r.errors.iter().any(|e| e.contains("listed nothing at all")),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(live_entries(&w).await, 5);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
+    assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn another_account_behind_an_instance_is_refused_before_anything_is_listed() {
+    let (w, _) = synced(5).await;
+    // Same instance, same handle, but it now reaches another account (a reinstalled
+    // server, another workspace): it holds none of the linked records.
+    w.p(0).set_identity("memory account of someone else");
+    for kind in [Kind::TimeEntry, Kind::Project, Kind::Client] {
+        for r in w.p(0).all(kind) {
+            w.p(0).remove(kind, &r.id);
+        }
+    }
+    let person = w.p(0).all(Kind::Person).remove(0).id;
+    let client = w.p(0).put(Record::Client(Client {
+        name: "Acme".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    }));
+    let project = w.p(0).put(Record::Project(Project {
+        client: Some(client),
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: Some(9000),
+        archived: false,
+    }));
+    w.p(0).put(entry(&person, &project, 3, 9, "x"));
+    let requests = w.p(0).requests();
+    let r = w.cycle(0).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    let message = r.errors.join("\n");
+    assert!(
+        message.contains("memory account of someone else")
+            && message.contains("bound to \"memory account ")
+            && message.contains("timeweave rebind a"),
+        "{message}"
+    );
+    assert!(w.p(0).requests() - requests <= 1, "only the connect");
+    assert!(!healthy(&w, "a").await, "health turns red");
+    assert_eq!(live_entries(&w).await, 5);
+    assert_eq!(contents(w.p(0)).len(), 1, "nothing written there");
+
+    // `timeweave rebind a`: links dropped, records matched again, nothing deleted.
+    let mut tx = w.engine.ledger().write().await.unwrap();
+    assert!(tx.forget_account("a").await.unwrap() > 0);
+    tx.commit().await.unwrap();
+    w.rounds(2).await;
+    assert_eq!(
+        live_entries(&w).await,
+        5,
+        "the new account's copy matched, none deleted"
+    );
+    assert_eq!(
+        contents(w.p(0)).len(),
+        5,
+        "the new account receives what it lacks"
+    );
+    assert_eq!(contents(w.p(1)).len(), 5);
+    assert!(healthy(&w, "a").await, "green again");
 }

@@ -275,7 +275,7 @@ async fn a_panicking_provider_call_fails_its_cycle_instead_of_leaving_it_running
         StopFlag::new(),
     );
     let provider = std::sync::Arc::new(MemoryProvider::new(10));
-    provider.inject(vec![MemoryFault::Panic]);
+    provider.inject(vec![MemoryFault::Panic("injected provider panic")]);
     let handle = ProviderHandle {
         name: "mem".into(),
         provider: provider.clone(),

@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use timeweave::ledger::Ledger;
 use timeweave::sync::{Engine, StopFlag, SyncSettings};
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::{Kind, RemoteId};
 
 use crate::support::{self, metric, ConfigProvider, Layout};
@@ -34,20 +33,13 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
     let distinct = 3 * (n * 8 / 10) + 3 * (n / 10);
     println!("# convergence: 3 providers x {n} entries, 10 % overlapping ({distinct} distinct), rate limits off");
     let dir = tempfile::tempdir()?;
-    let timetrack = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-    let trackingtime = timeweave_trackingtime::sim::SimServer::start(Default::default()).await?;
-    let timetracker = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
-    let sims: [(&str, &dyn SimulatorControl); 3] = [
-        ("timetrack", &timetrack),
-        ("trackingtime", &trackingtime),
-        ("timetracker", &timetracker),
-    ];
+    let three = support::ThreeSims::start().await?;
+    let sims = three.all();
     let layout = Layout::new(PEOPLE);
-    let mut refs: Vec<(Vec<RemoteId>, RemoteId)> = Vec::new();
-    for (_, sim) in &sims {
-        sim.set_rate_limiting(false);
-        refs.push(support::seed_refs(*sim, PEOPLE));
-    }
+    let refs: Vec<(Vec<RemoteId>, RemoteId)> = sims
+        .iter()
+        .map(|(_, sim)| support::seed_refs(*sim, PEOPLE))
+        .collect();
     for u in 0..distinct {
         for p in holders(u, n) {
             let (people, project) = &refs[p];

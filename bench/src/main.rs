@@ -3,11 +3,12 @@
 //!
 //! ```text
 //! cargo build --release --bins
-//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|all] [--entries N] [--seconds S]
+//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]
 //! ```
 //!
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
-//! nochange 100,000, convergence 10,000 per provider, migrate 500); `--seconds` the rate-limit run (120).
+//! nochange 100,000, convergence 10,000 per provider, migrate 500); `--seconds` the rate-limit run (120)
+//! and the soak (3600; `soak` runs only when named, never in `all`).
 
 mod convergence;
 mod ingest;
@@ -15,24 +16,25 @@ mod migrate;
 mod nochange;
 mod pull;
 mod ratelimit;
+mod soak;
 mod support;
 
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|all] [--entries N] [--seconds S]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]";
 
 struct Args {
     which: String,
     entries: Option<usize>,
-    seconds: u64,
+    seconds: Option<u64>,
 }
 
 fn parse() -> Result<Args, String> {
     let mut args = Args {
         which: "all".into(),
         entries: None,
-        seconds: 120,
+        seconds: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -47,15 +49,15 @@ fn parse() -> Result<Args, String> {
             }
             "--seconds" => {
                 let v = it.next().ok_or("--seconds needs a number")?;
-                args.seconds = v
-                    .parse()
-                    .map_err(|_| format!("--seconds: `{v}` is not a number"))?;
+                args.seconds = Some(
+                    v.parse()
+                        .map_err(|_| format!("--seconds: `{v}` is not a number"))?,
+                );
             }
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
-            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate" | "all" => {
-                args.which = a
-            }
+            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate" | "soak"
+            | "all" => args.which = a,
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -74,13 +76,16 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         nochange::run(args.entries.unwrap_or(100_000)).await?;
     }
     if all || args.which == "ratelimit" {
-        ratelimit::run(args.seconds).await?;
+        ratelimit::run(args.seconds.unwrap_or(120)).await?;
     }
     if all || args.which == "convergence" {
         convergence::run(args.entries.unwrap_or(10_000)).await?;
     }
     if all || args.which == "migrate" {
         migrate::run(args.entries.unwrap_or(500)).await?;
+    }
+    if args.which == "soak" {
+        soak::run(args.seconds.unwrap_or(3600), args.entries).await?;
     }
     Ok(())
 }

@@ -133,6 +133,36 @@ pub struct ConfigProvider<'a> {
     pub rate_limit: &'a str,
 }
 
+/// The three simulators on loopback, their own rate limits off.
+pub struct ThreeSims {
+    pub timetrack: timeweave_timetrack::sim::SimServer,
+    pub trackingtime: timeweave_trackingtime::sim::SimServer,
+    pub timetracker: timeweave_timetracker::sim::SimServer,
+}
+
+impl ThreeSims {
+    pub async fn start() -> anyhow::Result<ThreeSims> {
+        let sims = ThreeSims {
+            timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
+            trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default()).await?,
+            timetracker: timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+        };
+        for (_, sim) in sims.all() {
+            sim.set_rate_limiting(false);
+        }
+        Ok(sims)
+    }
+
+    /// Each with its instance name (the same as its kind).
+    pub fn all(&self) -> [(&'static str, &dyn SimulatorControl); 3] {
+        [
+            ("timetrack", &self.timetrack),
+            ("trackingtime", &self.trackingtime),
+            ("timetracker", &self.timetracker),
+        ]
+    }
+}
+
 /// A config file as `timeweave demo` writes one: the ledger, the horizon, and each
 /// simulator with its credentials.
 pub fn config(ledger: &Path, horizon: &str, providers: &[ConfigProvider<'_>]) -> String {

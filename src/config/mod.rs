@@ -133,6 +133,12 @@ pub struct LedgerConfig {
     /// The SQLite file. Default: `$STATE_DIRECTORY/ledger.db` under systemd, else
     /// `./timeweave.db`.
     pub path: PathBuf,
+    /// Days of history kept (`sync_runs` rows, resolved conflicts); default 90.
+    pub history_days: u32,
+}
+
+impl LedgerConfig {
+    pub const DEFAULT_HISTORY_DAYS: u32 = 90;
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -33,6 +33,7 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLedger {
     pub path: Option<PathBuf>,
+    pub history_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

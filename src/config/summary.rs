@@ -19,7 +19,12 @@ pub fn render(cfg: &Config) -> String {
     for warning in &cfg.warnings {
         let _ = writeln!(out, "warning: {warning}");
     }
-    let _ = writeln!(out, "ledger: {}", cfg.ledger.path.display());
+    let _ = writeln!(
+        out,
+        "ledger: {} (history kept {} days)",
+        cfg.ledger.path.display(),
+        cfg.ledger.history_days
+    );
     if let Some(currency) = &cfg.report.currency {
         let _ = writeln!(out, "report currency: {currency}");
     }

@@ -95,6 +95,17 @@ pub(crate) fn validate(
                 None => PathBuf::from("./timeweave.db"),
             },
         },
+        history_days: match raw.ledger.history_days {
+            Some(d) if !(1..=36_600).contains(&d) => {
+                cx.problem(
+                    "ledger.history_days",
+                    format!("{d} is out of range; expected a whole number of days from 1 to 36600"),
+                );
+                LedgerConfig::DEFAULT_HISTORY_DAYS
+            }
+            Some(d) => d,
+            None => LedgerConfig::DEFAULT_HISTORY_DAYS,
+        },
     };
 
     let report = ReportConfig {

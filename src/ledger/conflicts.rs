@@ -47,6 +47,18 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
 }
 
 impl Tx {
+    /// Removes conflicts resolved before `before` (an instant as `to_text_precise` writes
+    /// it): history. Open ones always stay.
+    pub(crate) async fn prune_resolved_conflicts(&mut self, before: &str) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM conflicts WHERE resolved_at IS NOT NULL AND resolved_at < ?")
+                .bind(before)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Records a conflict. For an open one, an already open conflict of the same record and
     /// provider is refreshed instead of duplicated. Returns the conflict id.
     pub async fn record_conflict(

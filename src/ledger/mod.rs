@@ -12,6 +12,7 @@
 //! its own, and the ROLLBACK that follows fails) is closed on release instead of going
 //! back to the pool, so the next cycle gets a clean one.
 
+mod bindings;
 mod conflicts;
 mod cursors;
 mod direct;
@@ -27,12 +28,13 @@ mod runs;
 mod time;
 mod versions;
 
+pub use bindings::Binding;
 pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::Cursor;
 pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
 pub use ownership::APPLICATION_ID;
-pub use pending::{NewIntent, PendingPush, PushOp};
+pub use pending::{Claim, NewIntent, PendingPush, PushOp};
 pub use records::{NaturalKeyCandidate, StoredRecord};
 pub use reports::{
     DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours, ENTRY_COLUMNS,

@@ -1,6 +1,8 @@
-//! Push intents: written (and committed) before a remote create, update or delete, removed
-//! together with the recorded outcome. An intent still open at the start of a cycle means
-//! the outcome is unknown; the engine looks the record up remotely before sending anything.
+//! Push intents: claimed (and committed) before a remote create, update or delete, removed
+//! together with the recorded outcome. Each names its claimant (the cycle that sends it):
+//! while another claimant's intent for a record is open, nobody else claims that record.
+//! An intent still open whose claimant is gone means the outcome is unknown; the engine
+//! looks the record up remotely before sending anything.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -46,6 +48,8 @@ pub struct PendingPush {
     pub payload: Record<RemoteId>,
     pub canonical_hash: ContentHash,
     pub created_at: DateTime<Utc>,
+    /// The cycle that claimed it (`None` before migration 7).
+    pub claimed_by: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -57,18 +61,60 @@ pub struct NewIntent<'a> {
     pub idempotency_key: &'a str,
     pub payload: &'a Record<RemoteId>,
     pub canonical_hash: &'a ContentHash,
+    /// The claiming cycle (`sync::claim`).
+    pub claimed_by: &'a str,
+}
+
+/// Whether a claim was granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The intent is committed under this id: send.
+    Granted(i64),
+    /// Another claimant's intent for the record is open (named here): do not send.
+    Held(Option<String>),
+    /// A create, but the record is linked there by now (another claimant's create landed).
+    Linked,
 }
 
 impl Tx {
-    /// Records an intent; replaces a stale one for the same record (its outcome was
-    /// reconciled before this cycle's pushes began).
+    /// Claims the write of one record, in this transaction: refused while an intent of
+    /// another claimant for the record is open (in flight elsewhere, or left by one that
+    /// died after this cycle reconciled: the next cycle reconciles it), and for a create
+    /// when the record is linked there by now. The claimant's own earlier intent (its
+    /// outcome reconciled before this cycle's pushes began) is replaced.
+    pub async fn claim_intent(&mut self, i: &NewIntent<'_>, now: DateTime<Utc>) -> Result<Claim> {
+        let kind = i.payload.kind();
+        let held: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT claimed_by FROM pending_pushes WHERE provider = ? AND kind = ? AND canonical_id = ?",
+        )
+        .bind(i.provider)
+        .bind(kind.as_str())
+        .bind(i.canonical_id.as_str())
+        .fetch_optional(self.conn())
+        .await?;
+        if let Some((by,)) = held.filter(|(by,)| by.as_deref() != Some(i.claimed_by)) {
+            return Ok(Claim::Held(by));
+        }
+        if i.op == PushOp::Create {
+            let link = self
+                .link_by_canonical(i.provider, kind, i.canonical_id)
+                .await?;
+            if link.is_some_and(|l| l.is_live()) {
+                return Ok(Claim::Linked);
+            }
+        }
+        self.insert_intent(i, now).await.map(Claim::Granted)
+    }
+
+    /// Records an intent; replaces one for the same record.
     pub async fn insert_intent(&mut self, i: &NewIntent<'_>, now: DateTime<Utc>) -> Result<i64> {
         let payload = serde_json::to_string(i.payload)
             .map_err(|e| LedgerError::corrupt("intent payload", e))?;
-        let row = sqlx::query("INSERT INTO pending_pushes (provider, kind, canonical_id, op, remote_id, idempotency_key, payload, canonical_hash, created_at) \
-                               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+        let row = sqlx::query("INSERT INTO pending_pushes (provider, kind, canonical_id, op, remote_id, idempotency_key, payload, canonical_hash, created_at, claimed_by) \
+                               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
                                ON CONFLICT (provider, kind, canonical_id) DO UPDATE SET op = excluded.op, remote_id = excluded.remote_id, \
-                               idempotency_key = excluded.idempotency_key, payload = excluded.payload, canonical_hash = excluded.canonical_hash, created_at = excluded.created_at \
+                               idempotency_key = excluded.idempotency_key, payload = excluded.payload, canonical_hash = excluded.canonical_hash, created_at = excluded.created_at, \
+                               claimed_by = excluded.claimed_by \
                                RETURNING id")
             .bind(i.provider)
             .bind(i.payload.kind().as_str())
@@ -79,6 +125,7 @@ impl Tx {
             .bind(payload)
             .bind(i.canonical_hash.as_str())
             .bind(to_text_precise(now))
+            .bind(i.claimed_by)
             .fetch_one(self.conn())
             .await?;
         Ok(row.try_get(0)?)
@@ -93,7 +140,7 @@ impl Tx {
     }
 
     pub async fn open_intents(&mut self, provider: &str) -> Result<Vec<PendingPush>> {
-        let rows = sqlx::query("SELECT id, provider, kind, canonical_id, op, remote_id, idempotency_key, payload, canonical_hash, created_at FROM pending_pushes WHERE provider = ? ORDER BY id")
+        let rows = sqlx::query("SELECT id, provider, kind, canonical_id, op, remote_id, idempotency_key, payload, canonical_hash, created_at, claimed_by FROM pending_pushes WHERE provider = ? ORDER BY id")
             .bind(provider)
             .fetch_all(self.conn())
             .await?;
@@ -116,6 +163,7 @@ impl Tx {
                         .map_err(|e| LedgerError::corrupt("pending_pushes.payload", e))?,
                     canonical_hash: ContentHash(r.try_get("canonical_hash")?),
                     created_at: parse_instant(&r.try_get::<String, _>("created_at")?)?,
+                    claimed_by: r.try_get("claimed_by")?,
                 })
             })
             .collect()

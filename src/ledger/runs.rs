@@ -1,6 +1,7 @@
 //! Sync runs: one row per cycle per provider instance, opened when the cycle starts and
-//! closed with its status, counts and errors. A row left `running` by a killed process is
-//! marked `interrupted` at the next start.
+//! closed with its status, counts and errors (a trigger adds them to `sync_totals`). A row
+//! left `running` by a killed process is marked `interrupted` at the next start. Rows older
+//! than the retention are pruned.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -187,18 +188,37 @@ pub struct RunTotals {
 }
 
 impl Tx {
+    /// Every cycle's counters summed, per provider: read from `sync_totals`, which a
+    /// trigger keeps as runs finish, so it costs the same however long the history.
     pub async fn run_totals(&mut self, provider: &str) -> Result<RunTotals> {
-        let cycles: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM sync_runs WHERE provider = ? GROUP BY status ORDER BY status")
-            .bind(provider).fetch_all(self.conn()).await?;
+        let cycles: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, cycles FROM sync_totals WHERE provider = ? ORDER BY status",
+        )
+        .bind(provider)
+        .fetch_all(self.conn())
+        .await?;
         let r = sqlx::query("SELECT coalesce(sum(pulled),0) AS pulled, coalesce(sum(created),0) AS created, coalesce(sum(updated),0) AS updated, coalesce(sum(deleted),0) AS deleted, \
                              coalesce(sum(pushed),0) AS pushed, coalesce(sum(conflicts),0) AS conflicts, coalesce(sum(skipped),0) AS skipped, coalesce(sum(requests),0) AS requests, \
-                             coalesce(sum(rate_limited),0) AS rate_limited, max(CASE WHEN status IN ('ok','partial') THEN finished_at END) AS last_success FROM sync_runs WHERE provider = ?")
+                             coalesce(sum(rate_limited),0) AS rate_limited, max(CASE WHEN status IN ('ok','partial') THEN nullif(last_finished_at, '') END) AS last_success FROM sync_totals WHERE provider = ?")
             .bind(provider).fetch_one(self.conn()).await?;
         Ok(RunTotals {
             cycles,
             counts: counts_from_row(&r)?,
             last_success: parse_opt(r.try_get("last_success")?)?,
         })
+    }
+
+    /// Removes the history older than `before`: finished runs (their counts stay in the
+    /// totals) and resolved conflicts. Returns the rows removed.
+    pub async fn prune_history(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        let before = to_text_precise(before);
+        let runs =
+            sqlx::query("DELETE FROM sync_runs WHERE status != 'running' AND started_at < ?")
+                .bind(&before)
+                .execute(self.conn())
+                .await?
+                .rows_affected();
+        Ok(runs + self.prune_resolved_conflicts(&before).await?)
     }
 
     pub async fn count_issues(&mut self, provider: &str) -> Result<i64> {

@@ -551,6 +551,71 @@ async fn read_only_handles_cannot_write() {
         .is_err());
 }
 
+/// What the intent tests send: a person, with remote references.
+fn intent_payload() -> Record<RemoteId> {
+    Record::Person(Person {
+        display_name: "A".into(),
+        email: None,
+        username: None,
+    })
+}
+
+#[tokio::test]
+async fn a_claimed_write_is_refused_to_every_other_claimant() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let payload = intent_payload();
+    let by = |claimed_by| NewIntent {
+        provider: "tm",
+        canonical_id: &p.id,
+        op: PushOp::Create,
+        remote_id: None,
+        idempotency_key: "k1",
+        payload: &payload,
+        canonical_hash: &p.hash,
+        claimed_by,
+    };
+    let Claim::Granted(first) = tx.claim_intent(&by("1 a"), now()).await.unwrap() else {
+        panic!("the first claim is granted");
+    };
+    assert_eq!(
+        tx.claim_intent(&by("2 b"), now()).await.unwrap(),
+        Claim::Held(Some("1 a".into()))
+    );
+    // The claimant's own earlier intent is replaced.
+    assert!(matches!(
+        tx.claim_intent(&by("1 a"), now()).await.unwrap(),
+        Claim::Granted(_)
+    ));
+    // Once the first create landed (linked, intent cleared), a create is refused too.
+    tx.upsert_link(
+        &LinkUpdate {
+            provider: "tm",
+            kind: Kind::Person,
+            canonical_id: &p.id,
+            remote_id: &RemoteId::from("7"),
+            remote_hash: &p.hash,
+            canonical_hash: &p.hash,
+            remote_version: None,
+            remote_updated_at: None,
+            remote_started_at: None,
+            remote_incarnation: None,
+        },
+        now(),
+    )
+    .await
+    .unwrap();
+    tx.clear_intent(first).await.unwrap();
+    assert_eq!(
+        tx.claim_intent(&by("2 b"), now()).await.unwrap(),
+        Claim::Linked
+    );
+}
+
 #[tokio::test]
 async fn intents_conflicts_runs_and_cursors_round_trip() {
     let (_d, ledger) = temp_ledger().await;
@@ -559,11 +624,7 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
         .insert_record(&person("a@example.com"), "tt", now())
         .await
         .unwrap();
-    let payload: Record<RemoteId> = Record::Person(Person {
-        display_name: "A".into(),
-        email: None,
-        username: None,
-    });
+    let payload = intent_payload();
     let id = tx
         .insert_intent(
             &NewIntent {
@@ -574,6 +635,7 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
                 idempotency_key: "k1",
                 payload: &payload,
                 canonical_hash: &p.hash,
+                claimed_by: "1 a",
             },
             now(),
         )
@@ -630,6 +692,88 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
     assert_eq!(
         tx.cursor("tm", Kind::Task).await.unwrap(),
         Cursor::default()
+    );
+}
+
+#[tokio::test]
+async fn history_is_pruned_and_the_totals_keep_counting() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let day = chrono::Duration::days(1);
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    for (started, status, pulled) in [
+        (now() - day * 100, RunStatus::Ok, 5),
+        (now() - day * 95, RunStatus::Failed, 0),
+        (now() - day, RunStatus::Partial, 2),
+    ] {
+        let run = tx.start_run("tm", "both", started).await.unwrap();
+        let counts = RunCounts {
+            pulled,
+            requests: 1,
+            ..RunCounts::default()
+        };
+        tx.finish_run(
+            run,
+            status,
+            &counts,
+            &[],
+            started + chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    }
+    tx.start_run("tm", "both", now() - day * 200).await.unwrap(); // still running
+    let rid = RemoteId::from("9");
+    let conflict = |canonical_id| NewConflict {
+        provider: "tm",
+        canonical_id,
+        remote_id: &rid,
+        ledger_record: &p.record,
+        remote_record: &p.record,
+        remote_hash: &p.hash,
+        remote_version: None,
+        policy: "manual",
+        winner: None,
+    };
+    let old = tx
+        .record_conflict(&conflict(&p.id), now() - day * 120)
+        .await
+        .unwrap();
+    tx.resolve_conflict(old, "ledger", "operator", now() - day * 100)
+        .await
+        .unwrap();
+    let q = tx
+        .insert_record(&person("b@example.com"), "tt", now())
+        .await
+        .unwrap();
+    tx.record_conflict(&conflict(&q.id), now() - day * 120)
+        .await
+        .unwrap(); // open
+    let before = tx.run_totals("tm").await.unwrap();
+    assert_eq!(before.counts.pulled, 7);
+    assert_eq!(before.counts.requests, 3);
+
+    assert_eq!(tx.prune_history(now() - day * 90).await.unwrap(), 3);
+    let runs = tx.recent_runs(Some("tm"), 10).await.unwrap();
+    let kept: Vec<RunStatus> = runs.iter().map(|r| r.status).collect();
+    assert_eq!(kept, [RunStatus::Running, RunStatus::Partial]);
+    assert_eq!(
+        tx.run_totals("tm").await.unwrap(),
+        before,
+        "totals never shrink"
+    );
+    assert_eq!(tx.count_open_conflicts(Some("tm")).await.unwrap(), 1);
+    assert_eq!(
+        tx.conflicts(false).await.unwrap().len(),
+        1,
+        "the resolved one is gone"
+    );
+    assert_eq!(
+        before.last_success,
+        Some(now() - day + chrono::Duration::minutes(1))
     );
 }
 

@@ -1,19 +1,25 @@
 //! One cycle of one provider instance against the ledger: open a `sync_runs` row, connect,
-//! reconcile push intents left open by a crash, pull (reference kinds in full, then the
-//! planned entry windows), push, advance the cursors last, close the run row.
+//! check the account is the bound one, reconcile push intents left open by a crash, pull
+//! (reference kinds in full, then the planned entry windows), settle the deletions of every
+//! listing under one guard, push, advance the cursors last, close the run row (a panic is
+//! caught and recorded as a failed cycle).
 //!
 //! Nothing is lost on failure: a page is applied in one transaction with its links, a push
 //! intent is committed before its remote write, and cursors only move once everything
 //! before them committed. A stop request (SIGTERM) lets the current page finish.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use timeweave_contract::{CanonicalId, Capabilities, EntrySpan, Kind, ListScope, ProviderError};
 use timeweave_http::{Shutdown, StatsSnapshot};
 
+use super::claim::Claimant;
+use super::deletions::Deletions;
+use super::dry_run::DryRunCopy;
 use super::scan::{plan_scan, ScanInput};
 use super::{ProviderHandle, SyncSettings};
 use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
@@ -94,6 +100,12 @@ pub(crate) enum Abort {
     Ledger(#[from] LedgerError),
     #[error("stopped on request")]
     Stopped,
+    /// The instance reaches another account than the one it is bound to.
+    #[error("{0}")]
+    OtherAccount(String),
+    /// A bug: the cycle panicked (recorded as failed, never left `running`).
+    #[error("the cycle panicked ({0}); it is recorded as failed and the next cycle starts over")]
+    Panicked(String),
 }
 
 impl From<sqlx::Error> for Abort {
@@ -123,6 +135,16 @@ pub(crate) struct Cycle<'a> {
     /// Fields this provider answered writes with otherwise than sent: per field, how many
     /// writes and the first example.
     pub unkept: BTreeMap<&'static str, (u64, String)>,
+    /// This cycle's name on the intents it claims; registered as running while it lives.
+    pub claimant: Claimant,
+    /// Linked records the listings did not show, settled after the last listing.
+    pub deletions: Deletions,
+    /// The operator confirmed this instance's deletes (`sync --allow-deletes`).
+    pub allow_deletes: bool,
+    /// The mass-delete guard tripped: this cycle deletes nothing, here or there.
+    pub deletes_held: bool,
+    /// History older than this is pruned at the end of the cycle.
+    pub keep_history: Option<chrono::Duration>,
 }
 
 impl Cycle<'_> {
@@ -177,6 +199,10 @@ pub struct Engine {
     /// The ledger is a private copy (see [`Engine::on_private_copy`]): every cycle is a dry
     /// run on it.
     on_copy: bool,
+    /// Instances whose deletes the operator confirmed past the mass-delete guard.
+    allow_deletes: Arc<HashSet<String>>,
+    /// How long run history is kept (`None`: forever).
+    keep_history: Option<chrono::Duration>,
 }
 
 impl Engine {
@@ -187,6 +213,8 @@ impl Engine {
             stop,
             progress: None,
             on_copy: false,
+            allow_deletes: Arc::default(),
+            keep_history: None,
         }
     }
 
@@ -195,14 +223,27 @@ impl Engine {
     /// have brought, as the real run would (a target's creates from a source's imports).
     /// Every cycle of it is a dry run; the copy is removed when the returned guard drops.
     pub async fn on_private_copy(&self) -> Result<(Engine, DryRunCopy), LedgerError> {
-        let copy = DryRunCopy::make(&self.ledger).await?;
-        let ledger = Ledger::open(&copy.path).await?;
+        let copy = DryRunCopy::make(&self.ledger, &std::env::temp_dir()).await?;
+        let ledger = Ledger::open(copy.path()).await?;
         let engine = Engine {
             ledger,
             on_copy: true,
             ..self.clone()
         };
         Ok((engine, copy))
+    }
+
+    /// Prunes run history older than `days` at the end of each cycle (`ledger.history_days`).
+    pub fn with_history_days(mut self, days: u32) -> Engine {
+        self.keep_history = Some(chrono::Duration::days(days.into()));
+        self
+    }
+
+    /// Lets these instances' cycles apply deletes the mass-delete guard would hold (the
+    /// operator confirmed them: `timeweave sync --allow-deletes INSTANCE`).
+    pub fn with_deletes_allowed(mut self, instances: impl IntoIterator<Item = String>) -> Engine {
+        self.allow_deletes = Arc::new(instances.into_iter().collect());
+        self
     }
 
     /// Reports progress of every cycle to `f` (the `--sync-once` progress bar).
@@ -229,88 +270,25 @@ impl Engine {
         h: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
-        use futures::FutureExt;
         use tracing::Instrument;
         let span = tracing::info_span!("cycle", provider = %h.name);
-        async {
-            match std::panic::AssertUnwindSafe(self.run_cycle_unguarded(h, opts))
-                .catch_unwind()
-                .await
-            {
-                Ok(result) => result,
-                Err(panic) => self.record_panic(h, opts, panic_message(&*panic)).await,
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
-    async fn record_panic(
-        &self,
-        h: &ProviderHandle,
-        opts: CycleOptions,
-        message: String,
-    ) -> Result<CycleReport, LedgerError> {
-        let error = format!("{}: the cycle panicked: {message}", h.name);
-        tracing::error!(provider = %h.name, "{error}");
-        if !opts.dry_run && !self.on_copy {
-            let mut tx = self.ledger.write().await?;
-            tx.fail_running_runs(&h.name, &error, Utc::now()).await?;
-            tx.commit().await?;
-        }
-        Ok(CycleReport {
-            provider: h.name.clone(),
-            status: RunStatus::Failed,
-            counts: RunCounts::default(),
-            errors: vec![error],
-            warnings: Vec::new(),
-            plan: Vec::new(),
-        })
-    }
-
-    async fn run_cycle_unguarded(
-        &self,
-        h: &ProviderHandle,
-        opts: CycleOptions,
-    ) -> Result<CycleReport, LedgerError> {
         let opts = CycleOptions {
             dry_run: opts.dry_run || self.on_copy,
             ..opts
         };
-        if opts.dry_run && !self.on_copy {
-            let copy = DryRunCopy::make(&self.ledger).await?;
-            let ledger = Ledger::open(&copy.path).await?;
-            let result = run(
-                &ledger,
-                &self.settings,
-                &self.stop,
-                self.progress.clone(),
-                h,
-                opts,
-            )
-            .await;
-            ledger.close().await;
-            return result;
+        async {
+            if opts.dry_run && !self.on_copy {
+                let copy = DryRunCopy::make(&self.ledger, &std::env::temp_dir()).await?;
+                let ledger = Ledger::open(copy.path()).await?;
+                let result = run(&ledger, self, h, opts).await;
+                ledger.close().await;
+                return result;
+            }
+            run(&self.ledger, self, h, opts).await
         }
-        run(
-            &self.ledger,
-            &self.settings,
-            &self.stop,
-            self.progress.clone(),
-            h,
-            opts,
-        )
+        .instrument(span)
         .await
     }
-}
-
-/// The text a panic carried (`panic!("...")` gives a `&str` or a `String`).
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 impl std::fmt::Debug for Engine {
@@ -323,14 +301,22 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// One cycle on `ledger` (the engine's, or a dry run's copy).
 async fn run(
     ledger: &Ledger,
-    settings: &SyncSettings,
-    stop: &StopFlag,
-    progress: Option<ProgressFn>,
+    engine: &Engine,
     h: &ProviderHandle,
     opts: CycleOptions,
 ) -> Result<CycleReport, LedgerError> {
+    let Engine {
+        settings,
+        stop,
+        progress,
+        allow_deletes: allowed,
+        keep_history,
+        ..
+    } = engine;
+    let progress = progress.clone();
     let started = Utc::now();
     let clock = std::time::Instant::now();
     let run_id = {
@@ -357,16 +343,36 @@ async fn run(
         windows_total: 0,
         requests_before: before.requests,
         unkept: BTreeMap::new(),
+        claimant: Claimant::register(),
+        deletions: Deletions::default(),
+        allow_deletes: allowed.contains(&h.name),
+        deletes_held: false,
+        keep_history: *keep_history,
     };
-    let outcome = steps(&mut cycle, opts).await.map_err(|abort| match abort {
+    let outcome = match AssertUnwindSafe(steps(&mut cycle, opts))
+        .catch_unwind()
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(panic) => Err(Abort::Panicked(panic_message(panic.as_ref()))),
+    }
+    .map_err(|abort| match abort {
         // A wait ended by SIGTERM is a stop on request, not a provider failure.
         Abort::Provider(ProviderError::Stopped) => Abort::Stopped,
         other => other,
     });
+    if !opts.dry_run {
+        crate::cycle_durations::observe(
+            &h.name,
+            (Utc::now() - started).to_std().unwrap_or_default(),
+        );
+    }
     let after = stats(h);
     cycle.counts.requests = (after.requests - before.requests) as i64;
     cycle.counts.rate_limited = (after.rate_limited - before.rate_limited) as i64;
     let status = match &outcome {
+        // Deletes held by the guard: no progress, however much else went through.
+        Ok(()) if cycle.deletes_held => RunStatus::Failed,
         Ok(()) if cycle.errors.is_empty() => RunStatus::Ok,
         Ok(()) => RunStatus::Partial,
         Err(Abort::Stopped) => RunStatus::Interrupted,
@@ -387,6 +393,15 @@ async fn run(
         Err(Abort::Provider(e)) => {
             let message = format!("{}: {e}", h.name);
             tracing::error!(provider = %h.name, "cycle failed: {e}");
+            cycle.errors.push(message);
+        }
+        Err(Abort::Panicked(message)) => {
+            let message = format!("{}: the cycle panicked ({message})", h.name);
+            tracing::error!(provider = %h.name, "{message}");
+            cycle.errors.push(message);
+        }
+        Err(Abort::OtherAccount(message)) => {
+            tracing::error!(provider = %h.name, "{message}");
             cycle.errors.push(message);
         }
         Err(Abort::Stopped) => {
@@ -436,6 +451,15 @@ async fn run(
     })
 }
 
+/// The text of a panic's payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
 fn stats(h: &ProviderHandle) -> StatsSnapshot {
     h.stats.as_ref().map(|s| s.snapshot()).unwrap_or_default()
 }
@@ -443,6 +467,7 @@ fn stats(h: &ProviderHandle) -> StatsSnapshot {
 async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
     let info = c.h.provider.connect().await.map_err(Abort::Provider)?;
     tracing::debug!(provider = %c.h.name, server = %info.server, "connected");
+    let identity = c.check_account().await?;
     if !c.dry_run {
         c.reconcile_intents().await?;
     }
@@ -512,6 +537,9 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         None
     };
 
+    // Deletions from every listing, weighed together.
+    c.settle_deletions().await?;
+
     if c.h.mode.pushes() {
         c.push_all().await?;
     }
@@ -523,10 +551,14 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         tx.commit().await?;
     }
     // Versions kept for merges that no link names any more (this cycle's pushes and
-    // pulls moved its links on).
+    // pulls moved its links on). A first cycle that got this far binds the account.
     if !c.dry_run {
         let mut tx = c.ledger.write().await?;
         tx.prune_versions().await?;
+        tx.bind_account(c.name(), &identity, c.now).await?;
+        if let Some(keep) = c.keep_history {
+            tx.prune_history(c.now - keep).await?;
+        }
         tx.commit().await?;
     }
     Ok(())
@@ -544,30 +576,5 @@ impl Cycle<'_> {
                 Ok(EntrySpan::Unknown)
             }
         }
-    }
-}
-
-/// A private copy of the ledger for a dry run (`VACUUM INTO`), removed when dropped.
-pub struct DryRunCopy {
-    dir: PathBuf,
-    path: PathBuf,
-}
-
-impl DryRunCopy {
-    async fn make(ledger: &Ledger) -> Result<DryRunCopy, LedgerError> {
-        let dir = std::env::temp_dir().join(format!("timeweave-dry-run-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).map_err(|e| LedgerError::Open {
-            path: dir.clone(),
-            source: sqlx::Error::Io(e),
-        })?;
-        let path = dir.join("ledger.db");
-        ledger.copy_to(&path).await?;
-        Ok(DryRunCopy { dir, path })
-    }
-}
-
-impl Drop for DryRunCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

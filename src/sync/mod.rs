@@ -3,6 +3,10 @@
 //! (connect, reconcile open intents, pull, push, cursors, the `sync_runs` row) with `pull`,
 //! `push` and `refs` doing the parts of it.
 
+mod binding;
+mod claim;
+mod deletions;
+mod dry_run;
 pub mod engine;
 mod listing;
 pub mod plan;
@@ -20,7 +24,8 @@ use timeweave_http::TransportStats;
 
 use crate::config::{self, Config, Mode};
 
-pub use engine::{CycleOptions, CycleReport, DryRunCopy, Engine, Progress, ProgressFn, StopFlag};
+pub use dry_run::DryRunCopy;
+pub use engine::{CycleOptions, CycleReport, Engine, Progress, ProgressFn, StopFlag};
 pub use pull::UNSYNCED;
 
 /// The cross-provider settings of every cycle.

@@ -5,9 +5,9 @@
 //! Pull side ([`plan_remote`]): new remote records (natural-key match before import),
 //! remote-only changes, ledger-only changes, both changed (equal content: just re-link;
 //! different: a conflict settled by the policy), edit-beats-delete.
-//! Deletions ([`plan_missing`], [`mass_delete_guard`]): a linked record absent from a
-//! complete listing is confirmed with a get before it counts as deleted; too many at once
-//! stop the cycle instead.
+//! Deletions ([`plan_missing`], [`cycle_delete_guard`]): a linked record absent from a
+//! complete listing is confirmed with a get before it counts as deleted; too many at once,
+//! of any kind or all together, or a kind listed empty, stop every delete of the cycle.
 //! Push side ([`plan_push`]): create, update or delete on the remote, or skip with a reason.
 
 use chrono::{DateTime, Utc};
@@ -365,6 +365,71 @@ pub fn mass_delete_guard(
     missing: usize,
     linked: usize,
 ) -> Result<(), String> {
+    fractions(guard, missing, linked).map_err(|why| {
+        format!(
+            "mass-delete guard: {why}; nothing was deleted. If these deletions are real, \
+             raise sync.mass_delete_max_fraction or sync.mass_delete_min_count for one run"
+        )
+    })
+}
+
+/// What one cycle's complete listings of one kind found against the ledger's links.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KindTally {
+    /// Live links in the listed scopes.
+    pub linked: usize,
+    /// Of those, how many the listings did not show.
+    pub missing: usize,
+    /// Records of the kind the listings showed.
+    pub listed: usize,
+}
+
+/// The guard over a whole cycle: deletions inferred from every listing are weighed
+/// together before any is applied. It trips when all kinds together, or any kind alone
+/// (a handful of clients or projects vanishing is the loudest sign of a wrong account),
+/// pass both thresholds; and, regardless of counts, when the provider listed nothing at
+/// all where the ledger has links (an emptied account or a wrong workspace, not deletes).
+/// `Err` names every reason.
+pub fn cycle_delete_guard(
+    guard: MassDeleteGuard,
+    tallies: &[(Kind, KindTally)],
+) -> Result<(), String> {
+    let mut reasons = Vec::new();
+    for (kind, t) in tallies {
+        if let Err(why) = fractions(guard, t.missing, t.linked) {
+            reasons.push(format!("{kind}: {why}"));
+        }
+    }
+    let all = tallies
+        .iter()
+        .fold(KindTally::default(), |a, (_, t)| KindTally {
+            linked: a.linked + t.linked,
+            missing: a.missing + t.missing,
+            listed: a.listed + t.listed,
+        });
+    if all.linked > 0 && all.listed == 0 {
+        reasons.push(format!(
+            "it listed nothing at all where the ledger links {} records",
+            all.linked
+        ));
+    } else if let (Err(why), true) = (fractions(guard, all.missing, all.linked), tallies.len() > 1)
+    {
+        reasons.push(format!("all kinds together: {why}"));
+    }
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "mass-delete guard: {}; nothing was deleted and no delete was sent. If these \
+             deletions are real, confirm them with `timeweave sync --allow-deletes INSTANCE` \
+             (or raise sync.mass_delete_max_fraction / sync.mass_delete_min_count)",
+            reasons.join("; ")
+        ))
+    }
+}
+
+/// `Err` when `missing` of `linked` passes both thresholds.
+fn fractions(guard: MassDeleteGuard, missing: usize, linked: usize) -> Result<(), String> {
     let fraction = if linked == 0 {
         0.0
     } else {
@@ -372,9 +437,7 @@ pub fn mass_delete_guard(
     };
     if missing > guard.min_count && fraction > guard.max_fraction {
         Err(format!(
-            "mass-delete guard: {missing} of {linked} linked records ({:.0} %) vanished at once; \
-             nothing was deleted. If these deletions are real, raise sync.mass_delete_max_fraction \
-             or sync.mass_delete_min_count for one run",
+            "{missing} of {linked} linked records ({:.0} %) vanished at once",
             fraction * 100.0
         ))
     } else {

@@ -1,7 +1,7 @@
 //! The pull half of a cycle: list a kind (a full listing or one window), plan each record
 //! against its link and ledger record, apply the pages in batches of every page that has
-//! arrived (pages are read ahead, see `listing.rs`), then infer deletions from the
-//! complete listing (confirmed by a get, within the mass-delete guard).
+//! arrived (pages are read ahead, see `listing.rs`), then note what the complete listing
+//! did not show (settled after every listing, under one guard: `deletions.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -76,13 +76,8 @@ impl Cycle<'_> {
         }
         OpenTx::commit(open).await?;
         match scope {
-            ListScope::All if kind != Kind::Person => {
-                self.infer_deletions(kind, None, &seen).await?
-            }
-            ListScope::StartedIn(w) => {
-                self.infer_deletions(kind, Some((w.from, w.to)), &seen)
-                    .await?
-            }
+            ListScope::All if kind != Kind::Person => self.note_missing(kind, None, &seen).await?,
+            ListScope::StartedIn(w) => self.note_missing(kind, Some((w.from, w.to)), &seen).await?,
             _ => {}
         }
         Ok(true)
@@ -228,6 +223,8 @@ impl Cycle<'_> {
         if !reused.is_empty() {
             match mass_delete_guard(self.s.guard, reused.len(), links.len()) {
                 Err(message) => {
+                    // Nothing of this cycle is deleted, here or there.
+                    self.deletes_held = true;
                     self.error(format!("{kind}: ids that look reused: {message}"));
                     return Ok(());
                 }
@@ -839,54 +836,6 @@ impl Cycle<'_> {
             }
         }
         Ok(rec.updated_at)
-    }
-
-    /// After a complete listing: linked records it did not show are confirmed with a get;
-    /// the confirmed-gone are deleted in the ledger (unless edited since), within the
-    /// mass-delete guard.
-    async fn infer_deletions(
-        &mut self,
-        kind: Kind,
-        window: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
-        seen: &HashSet<RemoteId>,
-    ) -> Result<(), Abort> {
-        let mut tx = self.ledger.read().await?;
-        let linked = tx.live_link_ids_in(&self.h.name, kind, window).await?;
-        let missing_ids: Vec<&RemoteId> = linked.iter().filter(|id| !seen.contains(*id)).collect();
-        if missing_ids.is_empty() {
-            return Ok(());
-        }
-        if let Err(message) = mass_delete_guard(self.s.guard, missing_ids.len(), linked.len()) {
-            self.error(format!("{kind}: {message}"));
-            return Ok(());
-        }
-        let mut by_id = tx.links_by_remote(&self.h.name, kind, &missing_ids).await?;
-        drop(tx);
-        let missing: Vec<Link> = missing_ids
-            .iter()
-            .filter_map(|id| by_id.remove(*id))
-            .collect();
-        for link in missing {
-            self.check_stop()?;
-            let answer = match self.h.provider.get(kind, &link.remote_id).await {
-                Ok(a) => a,
-                Err(e) => {
-                    self.provider_error(
-                        &format!("confirming {kind} {} is gone", link.remote_id),
-                        e,
-                    )?;
-                    continue;
-                }
-            };
-            let mut tx = self.ledger.write().await?;
-            match answer {
-                // Not in its window, yet there: it moved out of it, or was changed.
-                Some(r) => self.process_remote(&mut tx, &r).await?,
-                None => self.settle_gone(&mut tx, &link).await?,
-            }
-            tx.commit().await?;
-        }
-        Ok(())
     }
 
     /// The provider gave the linked record's id to a later record: the linked one is gone.

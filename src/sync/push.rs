@@ -10,11 +10,14 @@ use timeweave_contract::{
     RemoteRecord, UpdateTarget, WriteOp,
 };
 
+use super::claim;
 use super::engine::{Abort, Cycle};
 use super::plan::{plan_push, PushAction};
 use super::refs;
 use crate::describe::label;
-use crate::ledger::{Direction, Link, LinkUpdate, NewIntent, NewIssue, PushOp, StoredRecord, Tx};
+use crate::ledger::{
+    Claim, Direction, Link, LinkUpdate, NewIntent, NewIssue, PushOp, StoredRecord, Tx,
+};
 
 /// A record with its ledger ids standing in as remote ids (a delete intent's payload,
 /// kept for the operator; deletes need none to reconcile).
@@ -112,13 +115,20 @@ pub(crate) fn idempotency_key(rec: &StoredRecord) -> String {
 }
 
 impl Cycle<'_> {
-    /// Open intents of this provider are from a cycle that died mid-write. Creates are
-    /// looked up (by idempotency key or natural key) and linked if they landed; updates
-    /// and deletes are idempotent and simply re-planned by this cycle.
+    /// Open intents of this provider whose claimant is gone are from a cycle that died
+    /// mid-write. Creates are looked up (by idempotency key or natural key) and linked if
+    /// they landed; updates and deletes are idempotent and simply re-planned by this cycle.
+    /// An intent whose claimant still runs (another process, another task) is in flight:
+    /// left alone, and its record is not pushed by this cycle.
     pub(crate) async fn reconcile_intents(&mut self) -> Result<(), Abort> {
         let intents = self.ledger.read().await?.open_intents(&self.h.name).await?;
         for intent in intents {
             self.check_stop()?;
+            if claim::is_running(intent.claimed_by.as_deref()) {
+                tracing::info!(provider = %self.h.name, kind = %intent.kind, record = %intent.canonical_id, "a write of another running cycle is in flight: left to it");
+                self.blocked.insert(intent.canonical_id.clone());
+                continue;
+            }
             if intent.op != PushOp::Create {
                 let mut tx = self.ledger.write().await?;
                 tx.clear_intent(intent.id).await?;
@@ -245,6 +255,9 @@ impl Cycle<'_> {
             self.h.propagate_deletes,
             mapped.as_ref().map(|_| ()).map_err(Clone::clone),
         );
+        if self.deletes_held && matches!(action, PushAction::Delete { .. }) {
+            return Ok(()); // the mass-delete guard tripped: no delete leaves this cycle
+        }
         let (op, payload) = match (&action, mapped) {
             (PushAction::Skip { reason } | PushAction::Wait { reason }, _) => {
                 return self.skip(&rec, reason).await;
@@ -283,11 +296,13 @@ impl Cycle<'_> {
                     incarnation: None,
                     record: p.clone(),
                 };
-                let intent = self
+                if let Some(intent) = self
                     .intent(&rec, PushOp::Create, None, "dry-run", p)
-                    .await?;
-                self.landed(&rec, intent, &stand_in).await?;
-                self.counts.pushed -= 1;
+                    .await?
+                {
+                    self.landed(&rec, intent, &stand_in).await?;
+                    self.counts.pushed -= 1;
+                }
             }
             return Ok(());
         }
@@ -309,7 +324,9 @@ impl Cycle<'_> {
             }
             _ => return Ok(()),
         };
-        let prepared = self.prepare(rec, write).await?;
+        let Some(prepared) = self.prepare(rec, write).await? else {
+            return Ok(());
+        };
         if kind != Kind::TimeEntry {
             // References one at a time: providers that create them by name (TimeTrack's
             // global tasks) would race with themselves.
@@ -405,6 +422,9 @@ impl Cycle<'_> {
         Ok(())
     }
 
+    /// Claims the write of `rec` for this cycle (the intent committed): `None` when
+    /// another claimant holds it or, for a create, it is linked there by now; the record
+    /// then waits for a later cycle.
     async fn intent(
         &mut self,
         rec: &StoredRecord,
@@ -412,10 +432,10 @@ impl Cycle<'_> {
         remote_id: Option<&RemoteId>,
         key: &str,
         payload: &Record<RemoteId>,
-    ) -> Result<i64, Abort> {
+    ) -> Result<Option<i64>, Abort> {
         let mut tx = self.ledger.write().await?;
-        let id = tx
-            .insert_intent(
+        let claim = tx
+            .claim_intent(
                 &NewIntent {
                     provider: &self.h.name,
                     canonical_id: &rec.id,
@@ -424,12 +444,25 @@ impl Cycle<'_> {
                     idempotency_key: key,
                     payload,
                     canonical_hash: &rec.hash,
+                    claimed_by: self.claimant.name(),
                 },
                 self.now,
             )
             .await?;
         tx.commit().await?;
-        Ok(id)
+        match claim {
+            Claim::Granted(id) => Ok(Some(id)),
+            Claim::Held(by) => {
+                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), claimant = by.as_deref().unwrap_or("unknown"), "not sent: another cycle's write of it is in flight");
+                self.blocked.insert(rec.id.clone());
+                Ok(None)
+            }
+            Claim::Linked => {
+                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), "not sent: another cycle created it meanwhile");
+                self.blocked.insert(rec.id.clone());
+                Ok(None)
+            }
+        }
     }
 
     /// A write was answered with an id the ledger links to another record, as a later
@@ -499,8 +532,13 @@ impl Cycle<'_> {
         Ok(())
     }
 
-    /// Commits the intent of a create or update: from here a crash is reconciled.
-    async fn prepare(&mut self, rec: StoredRecord, write: Write) -> Result<Prepared, Abort> {
+    /// Claims the write of a create or update (its intent committed): from here a crash is
+    /// reconciled. `None`: claimed elsewhere, not to be sent.
+    async fn prepare(
+        &mut self,
+        rec: StoredRecord,
+        write: Write,
+    ) -> Result<Option<Prepared>, Abort> {
         let intent = match &write {
             Write::Create { key, payload } => {
                 self.intent(&rec, PushOp::Create, None, key, payload)
@@ -512,7 +550,7 @@ impl Cycle<'_> {
                     .await?
             }
         };
-        Ok(Prepared { rec, write, intent })
+        Ok(intent.map(|intent| Prepared { rec, write, intent }))
     }
 
     /// Sends prepared writes, all at once (the transport's quotas pace them), then settles
@@ -684,9 +722,12 @@ impl Cycle<'_> {
         // The intent of a delete needs no payload to reconcile; the record is kept for the
         // operator's benefit (its references stay ledger ids).
         let placeholder = ledger_refs_as_remote(&rec.record);
-        let intent = self
+        let Some(intent) = self
             .intent(rec, PushOp::Delete, Some(target), &key, &placeholder)
-            .await?;
+            .await?
+        else {
+            return Ok(());
+        };
         match self.h.provider.delete(kind, target).await {
             Ok(()) | Err(ProviderError::NotFound { .. }) => {
                 let mut tx = self.ledger.write().await?;

@@ -292,6 +292,7 @@ pub async fn known_ledger() -> Fixture {
             idempotency_key: "k1",
             payload: &payload,
             canonical_hash: &hash,
+            claimed_by: "1 report",
         },
         at(2026, 3, 20, 11, 4),
     )

@@ -253,6 +253,12 @@ pub trait Provider: Send + Sync {
     /// TrackingTime's account discovery). Called once at the start of every cycle.
     async fn connect(&self) -> Result<ProviderInfo, ProviderError>;
 
+    /// Who the account behind this instance is, for the engine's account binding: stable
+    /// for the account's life, different for any other account (another workspace, a
+    /// reinstalled server at the same URL), in words an operator recognises, and never a
+    /// secret. Called right after `connect`, before anything is listed or written.
+    async fn account_identity(&self) -> Result<String, ProviderError>;
+
     /// One page of a listing. `token` is `None` for the first page.
     async fn list_page(
         &self,

@@ -19,6 +19,14 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.trim().is_empty()
     }
+
+    /// A short, one-way name for the secret (`sha256:` and 12 hex digits of its SHA-256),
+    /// to tell two credentials apart in an account's identity without revealing either.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.0.trim().as_bytes());
+        format!("sha256:{}", &hex::encode(digest)[..12])
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -40,5 +48,16 @@ mod tests {
         let s = super::Secret::new("tt_abcdef");
         assert_eq!(format!("{s} {s:?}"), "*** Secret(***)");
         assert_eq!(s.expose(), "tt_abcdef");
+    }
+
+    #[test]
+    fn a_fingerprint_tells_secrets_apart_without_showing_them() {
+        let a = super::Secret::new("tt_abcdef").fingerprint();
+        assert_eq!(a, super::Secret::new(" tt_abcdef\n").fingerprint());
+        assert_ne!(a, super::Secret::new("tt_abcdeg").fingerprint());
+        assert!(
+            a.starts_with("sha256:") && a.len() == 19 && !a.contains("abcdef"),
+            "{a}"
+        );
     }
 }

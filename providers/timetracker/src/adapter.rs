@@ -67,6 +67,21 @@ struct Session {
     zone: Zone,
     me: i64,
     admin: bool,
+    /// The account behind the token (`account_identity`).
+    identity: String,
+}
+
+/// The server, the token's user and when that user was created: a server reinstalled at
+/// the same URL (its ids starting over) has the "same" user, created anew.
+fn identity_of(api: &str, user: &wire::User) -> String {
+    let name = user.username.as_deref().unwrap_or("(no username)");
+    match &user.created_at {
+        Some(created) => format!(
+            "TimeTracker at {api}, user {name} (id {}, created {created})",
+            user.id
+        ),
+        None => format!("TimeTracker at {api}, user {name} (id {})", user.id),
+    }
 }
 
 /// The TimeTracker v1 provider adapter.
@@ -1123,6 +1138,7 @@ impl Provider for TimeTrackerAdapter {
             },
             me: me.user.id,
             admin,
+            identity: identity_of(&self.api, &me.user),
         };
         if let Ok(mut g) = self.session.lock() {
             *g = Some(session);
@@ -1136,6 +1152,10 @@ impl Provider for TimeTrackerAdapter {
             timezone: Some(tz.name().to_owned()),
             account: Some(account),
         })
+    }
+
+    async fn account_identity(&self) -> Result<String, ProviderError> {
+        Ok(self.session().await?.identity)
     }
 
     async fn list_page(

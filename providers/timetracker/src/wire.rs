@@ -106,6 +106,8 @@ pub struct User {
     pub role: Option<String>,
     pub is_active: Option<bool>,
     pub timezone: Option<String>,
+    /// Naive UTC; a reinstalled server's users are created anew.
+    pub created_at: Option<String>,
 }
 
 /// `GET /users/me`.

@@ -1004,6 +1004,16 @@ impl Provider for TrackingTimeAdapter {
         })
     }
 
+    /// The account id (a workspace): the same under either API host.
+    async fn account_identity(&self) -> Result<String, ProviderError> {
+        match self.account_id().await {
+            Some(id) => Ok(format!("TrackingTime account {id}")),
+            None => Err(ProviderError::Setup {
+                message: "TrackingTime: the account is not known before connecting".into(),
+            }),
+        }
+    }
+
     async fn list_page(
         &self,
         kind: Kind,

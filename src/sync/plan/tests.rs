@@ -568,6 +568,107 @@ fn mass_delete_guard_needs_both_thresholds() {
     assert!(mass_delete_guard(g, 1000, 1000).is_err());
 }
 
+fn tally(linked: usize, missing: usize, listed: usize) -> KindTally {
+    KindTally {
+        linked,
+        missing,
+        listed,
+    }
+}
+
+#[test]
+fn the_cycle_guard_weighs_each_kind_alone_all_together_and_empty_listings() {
+    let g = MassDeleteGuard {
+        max_fraction: 0.2,
+        min_count: 10,
+    };
+    type Case = (&'static str, Vec<(Kind, KindTally)>, Option<&'static str>);
+    let cases: &[Case] = &[
+        (
+            "nothing missing",
+            vec![(Kind::Client, tally(5, 0, 5))],
+            None,
+        ),
+        (
+            "nothing linked yet, nothing listed",
+            vec![(Kind::Project, tally(0, 0, 0))],
+            None,
+        ),
+        (
+            "a few real deletes",
+            vec![
+                (Kind::TimeEntry, tally(100, 5, 95)),
+                (Kind::Client, tally(4, 1, 3)),
+            ],
+            None,
+        ),
+        (
+            "entries alone",
+            vec![
+                (Kind::TimeEntry, tally(50, 11, 39)),
+                (Kind::Client, tally(4, 0, 4)),
+            ],
+            Some("time_entry: 11 of 50"),
+        ),
+        (
+            "clients alone",
+            vec![
+                (Kind::Client, tally(40, 12, 28)),
+                (Kind::TimeEntry, tally(1000, 0, 1000)),
+            ],
+            Some("client: 12 of 40"),
+        ),
+        (
+            "projects alone",
+            vec![(Kind::Project, tally(30, 30, 1))],
+            Some("project: 30 of 30"),
+        ),
+        (
+            "tasks alone",
+            vec![(Kind::Task, tally(20, 15, 5))],
+            Some("task: 15 of 20"),
+        ),
+        (
+            // No kind alone passes both thresholds; together they do.
+            "all kinds together",
+            vec![
+                (Kind::Client, tally(8, 4, 4)),
+                (Kind::Project, tally(8, 4, 4)),
+                (Kind::Task, tally(8, 4, 4)),
+            ],
+            Some("all kinds together: 12 of 24"),
+        ),
+        (
+            "the only entry deleted, references still listed",
+            vec![
+                (Kind::Client, tally(1, 0, 1)),
+                (Kind::TimeEntry, tally(1, 1, 0)),
+            ],
+            None,
+        ),
+        (
+            "nothing listed at all, regardless of counts",
+            vec![
+                (Kind::Client, tally(1, 1, 0)),
+                (Kind::Project, tally(1, 1, 0)),
+                (Kind::TimeEntry, tally(3, 3, 0)),
+            ],
+            Some("it listed nothing at all where the ledger links 5 records"),
+        ),
+    ];
+    for (name, tallies, expected) in cases {
+        let got = cycle_delete_guard(g, tallies);
+        match expected {
+            None => assert!(got.is_ok(), "{name}: {got:?}"),
+            Some(part) => {
+                let err = got.expect_err(name);
+                assert!(err.contains(part), "{name}: {err}");
+                assert!(err.contains("--allow-deletes"), "{name}: {err}");
+            }
+        }
+    }
+}
+
 #[test]
 fn push_planning() {
     let r = RemoteId::from("9");

@@ -72,6 +72,17 @@ pub fn parse_base_url(raw: &str) -> Result<Url, ProviderError> {
 }
 
 impl TimeTrackAdapter {
+    /// `acme` of acme.timetrackenterprise.com; the whole host otherwise (on-premise, IPs).
+    fn subdomain(&self) -> Option<String> {
+        match self.base.host() {
+            Some(url::Host::Domain(d)) if d.ends_with(".timetrackenterprise.com") => {
+                d.split('.').next().map(str::to_owned)
+            }
+            Some(h) => Some(h.to_string()),
+            None => None,
+        }
+    }
+
     /// Builds the adapter (no I/O). Fails with `Setup` on a bad base URL or empty credentials.
     pub fn new(settings: Settings, transport: Transport) -> Result<Self, ProviderError> {
         let base = parse_base_url(&settings.base_url)?;
@@ -277,19 +288,21 @@ impl Provider for TimeTrackAdapter {
                 |raw| response::list_body(raw, what),
             )
             .await?;
-        // `acme` of acme.timetrackenterprise.com; the whole host otherwise (on-premise, IPs).
-        let account = match self.base.host() {
-            Some(url::Host::Domain(d)) if d.ends_with(".timetrackenterprise.com") => {
-                d.split('.').next().map(str::to_owned)
-            }
-            Some(h) => Some(h.to_string()),
-            None => None,
-        };
         Ok(ProviderInfo {
             server: "TimeTrack API v2 (ext)".into(),
             timezone: None,
-            account,
+            account: self.subdomain(),
         })
+    }
+
+    /// The subdomain (or on-premise host) and the API key, which belongs to one user;
+    /// TimeTrack has no "who am I" call. The key is named by its fingerprint only.
+    async fn account_identity(&self) -> Result<String, ProviderError> {
+        Ok(format!(
+            "TimeTrack {} (API key {})",
+            self.subdomain().unwrap_or_else(|| self.base.to_string()),
+            self.settings.api_key.fingerprint()
+        ))
     }
 
     async fn list_page(
