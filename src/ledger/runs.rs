@@ -114,26 +114,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Marks a provider's runs still `running` as `failed` with `error`: its cycle panicked
-    /// in this process, so nothing else will finish them.
-    pub async fn fail_running_runs(
-        &mut self,
-        provider: &str,
-        error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<u64> {
-        let errors = serde_json::to_string(&[error]).unwrap_or_else(|_| "[]".into());
-        let done = sqlx::query(
-            "UPDATE sync_runs SET status = 'failed', finished_at = ?1, errors = ?2 WHERE provider = ?3 AND status = 'running'",
-        )
-        .bind(to_text_precise(now))
-        .bind(errors)
-        .bind(provider)
-        .execute(self.conn())
-        .await?;
-        Ok(done.rows_affected())
-    }
-
     /// Marks runs left `running` by a process that died as `interrupted`.
     pub async fn mark_interrupted_runs(&mut self, now: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query(
