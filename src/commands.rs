@@ -31,7 +31,7 @@ async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
 
 /// Sets the engine's stop flag on SIGTERM or SIGINT: every wait ends, the current page
 /// finishes.
-fn stop_on_signals(stop: StopFlag) {
+pub(crate) fn stop_on_signals(stop: StopFlag) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
