@@ -334,11 +334,11 @@ async fn sync_once(
 }
 
 pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    if args.serve {
-        return serve::run(args).await;
-    }
     let started = std::time::Instant::now();
     let (dir, _temp) = demo_dir(args)?;
+    if args.serve {
+        return serve::run(args, &dir, _temp.is_some()).await;
+    }
 
     println!("timeweave demo: three simulated providers, one ledger\n");
     let simulators = Simulators::start().await?;

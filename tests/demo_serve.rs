@@ -35,8 +35,20 @@ fn free_port_base() -> u16 {
     panic!("no four free loopback ports in a row");
 }
 
-fn spawn_demo(base: u16, dir: &std::path::Path) -> Child {
-    Command::new(BIN)
+/// The running demo; killed if a failed assertion leaves it running.
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn spawn_demo(base: u16, dir: &std::path::Path) -> Demo {
+    let child = Command::new(BIN)
         .args(["demo", "--serve", "--port-base", &base.to_string(), "--dir"])
         .arg(dir)
         .stdin(Stdio::null())
@@ -45,7 +57,8 @@ fn spawn_demo(base: u16, dir: &std::path::Path) -> Child {
             std::fs::File::create(dir.join("stderr.txt")).unwrap(),
         ))
         .spawn()
-        .unwrap()
+        .unwrap();
+    Demo(child)
 }
 
 /// The child's stdout, line by line, from a thread (so reads can time out).
@@ -207,7 +220,7 @@ fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
 async fn an_edit_made_through_the_printed_curl_reaches_the_other_two_and_sigterm_ends_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut demo = spawn_demo(free_port_base(), dir.path());
-    let lines = lines_of(&mut demo);
+    let lines = lines_of(&mut demo.0);
     read_until(&lines, |l| l.starts_with(READY));
     let tour = read_until(&lines, |l| l == TOUR_END);
 
@@ -247,11 +260,11 @@ async fn an_edit_made_through_the_printed_curl_reaches_the_other_two_and_sigterm
     assert!(cycles(&client, &metrics).await > cycles_before);
 
     let term = Command::new("kill")
-        .args(["-TERM", &demo.id().to_string()])
+        .args(["-TERM", &demo.0.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
-    let status = wait_for_exit(&mut demo, Duration::from_secs(30));
+    let status = wait_for_exit(&mut demo.0, Duration::from_secs(30));
     let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap();
     assert!(status.success(), "exit {status:?}\n{stderr}");
     let rest: Vec<String> = lines.iter().collect();
@@ -267,8 +280,8 @@ fn a_taken_port_is_refused_naming_it_and_the_flag() {
     let taken = TcpListener::bind(("127.0.0.1", base + 2)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut demo = spawn_demo(base, dir.path());
-    let lines = lines_of(&mut demo);
-    let status = wait_for_exit(&mut demo, PATIENCE);
+    let lines = lines_of(&mut demo.0);
+    let status = wait_for_exit(&mut demo.0, PATIENCE);
     drop(taken);
     let stdout: Vec<String> = lines.iter().collect();
     let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap();

@@ -15,7 +15,7 @@ use timeweave_contract::{Kind, RemoteId};
 
 use super::ports::{self, Bound};
 use super::tour::Tour;
-use super::{days, demo_dir, simulators_config, sync_once, write_config, Seeded, Simulators};
+use super::{days, simulators_config, sync_once, write_config, Seeded, Simulators};
 use crate::cli::DemoArgs;
 use crate::config::Config;
 use crate::ledger::Ledger;
@@ -35,41 +35,19 @@ const TIMETRACKER: usize = 2;
 const TOUR_NOTES: &str = "Tour: edit me";
 const EDITED_NOTES: &str = "Edited through the TimeTracker API";
 
-pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+/// Runs the playground in `dir` (removed afterwards when `temporary`) until a signal.
+pub async fn run(args: &DemoArgs, dir: &Path, temporary: bool) -> anyhow::Result<ExitCode> {
     let bound = ports::bind(args.port_base).await?;
     let status_addr = bound.status.local_addr()?;
-    let (dir, temp) = demo_dir(args)?;
     let stop = StopFlag::new();
     crate::commands::stop_on_signals(stop.clone());
 
     println!("timeweave demo --serve: three simulated providers, one ledger, the daemon\n");
-    let Bound {
-        timetrack,
-        trackingtime,
-        timetracker,
-        status,
-    } = bound;
-    let simulators = Simulators {
-        timetrack: timeweave_timetrack::sim::SimServer::start_on(timetrack, Default::default())?,
-        trackingtime: timeweave_trackingtime::sim::SimServer::start_on(
-            trackingtime,
-            Default::default(),
-        )?,
-        timetracker: timeweave_timetracker::sim::SimServer::start_on(
-            timetracker,
-            Default::default(),
-        )?,
-    };
+    let (simulators, status) = start_simulators(bound)?;
     let seeded = simulators.seed();
-    let (entry, tour_entry) = add_tour_entry(&simulators, &seeded)?;
-    let sims = simulators.named();
-    let toml = simulators_config(&dir, &sims, &server_section(status_addr), |i| {
-        SCHEDULES
-            .get(i)
-            .map(|s| format!("schedule = \"{s}\"\n"))
-            .unwrap_or_default()
-    });
-    let (config_path, cfg) = write_config(&dir, &toml)?;
+    let (entry, entry_name) = add_tour_entry(&simulators, &seeded)?;
+    let toml = serve_config(dir, &simulators, status_addr);
+    let (config_path, cfg) = write_config(dir, &toml)?;
     let ledger = Ledger::open(&cfg.ledger.path).await?;
     sync_once(&cfg, &ledger, &stop).await?;
     if stop.is_stopped() {
@@ -77,26 +55,64 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         println!("stopped before the daemon started");
         return Ok(ExitCode::SUCCESS);
     }
-    let copies = copies_of(&ledger, &simulators, &entry).await?;
-    let edit = simulators
-        .timetracker
-        .edit_notes_request(&entry, EDITED_NOTES)
-        .context("the TimeTracker simulator offers no edit request")?;
     let tour = Tour {
-        simulators: sims.iter().map(|(n, _, s)| (*n, s.base_url())).collect(),
+        simulators: simulators
+            .named()
+            .iter()
+            .map(|(n, _, s)| (*n, s.base_url()))
+            .collect(),
         status: status_addr,
         config: &config_path,
         timeweave: this_binary(),
-        entry: tour_entry,
-        edit: edit.to_curl(),
-        copies,
-        temporary: temp.is_some(),
+        entry: entry_name,
+        edit: edit_curl(&simulators, &entry)?,
+        copies: copies_of(&ledger, &simulators, &entry).await?,
+        temporary,
     };
     drop(status);
     let code = run_daemon(&cfg, ledger, stop, &tour).await?;
     drop(simulators);
     println!("stopped: the daemon and the simulators");
     Ok(code)
+}
+
+/// The three simulators on their bound ports; the status port's listener is handed back,
+/// still held.
+fn start_simulators(bound: Bound) -> anyhow::Result<(Simulators, tokio::net::TcpListener)> {
+    let simulators = Simulators {
+        timetrack: timeweave_timetrack::sim::SimServer::start_on(
+            bound.timetrack,
+            Default::default(),
+        )?,
+        trackingtime: timeweave_trackingtime::sim::SimServer::start_on(
+            bound.trackingtime,
+            Default::default(),
+        )?,
+        timetracker: timeweave_timetracker::sim::SimServer::start_on(
+            bound.timetracker,
+            Default::default(),
+        )?,
+    };
+    Ok((simulators, bound.status))
+}
+
+/// The demo's config with the status listener on `status` and every provider every 10 s.
+fn serve_config(dir: &Path, simulators: &Simulators, status: SocketAddr) -> String {
+    simulators_config(dir, &simulators.named(), &server_section(status), |i| {
+        SCHEDULES
+            .get(i)
+            .map(|s| format!("schedule = \"{s}\"\n"))
+            .unwrap_or_default()
+    })
+}
+
+/// The `curl` that sets the notes of TimeTracker's `entry`.
+fn edit_curl(simulators: &Simulators, entry: &RemoteId) -> anyhow::Result<String> {
+    let request = simulators
+        .timetracker
+        .edit_notes_request(entry, EDITED_NOTES)
+        .context("the TimeTracker simulator offers no edit request")?;
+    Ok(request.to_curl())
 }
 
 /// The `[server]` section: the daemon's status listener on `addr`.
