@@ -295,3 +295,24 @@ fn a_taken_port_is_refused_naming_it_and_the_flag() {
     assert!(stdout.is_empty(), "started anyway: {stdout:?}");
     assert!(!dir.path().join("timeweave.toml").exists());
 }
+
+#[test]
+fn ctrl_c_before_the_daemon_runs_still_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = spawn_demo(free_port_base(), dir.path());
+    let lines = lines_of(&mut demo.0);
+    read_until(&lines, |l| l == "before the sync:");
+    let int = Command::new("kill")
+        .args(["-INT", &demo.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(int.success());
+    let status = wait_for_exit(&mut demo.0, PATIENCE);
+    let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap();
+    assert!(status.success(), "exit {status:?}\n{stderr}");
+    let rest: Vec<String> = lines.iter().collect();
+    assert!(
+        rest.iter().any(|l| l.starts_with("stopped")),
+        "{rest:?}\n{stderr}"
+    );
+}
