@@ -126,7 +126,7 @@ pub enum Command {
     Export(ExportArgs),
     /// Start three provider simulators and run a full sync between them (needs no config)
     #[command(
-        after_help = "Examples:\n  timeweave demo\n  timeweave demo --dir ./demo --keep\n  timeweave demo --dir ./demo --keep --fresh"
+        after_help = "Examples:\n  timeweave demo\n  timeweave demo --dir ./demo --keep\n  timeweave demo --dir ./demo --keep --fresh   # replace the ledger an earlier demo left there\n  timeweave demo --serve                   # keep everything running: a live playground\n  timeweave demo --serve --dir ./demo --port-base 9000"
     )]
     Demo(DemoArgs),
     /// Apply the ledger's database migrations and exit
@@ -327,6 +327,13 @@ pub struct DemoArgs {
     /// Replace a ledger an earlier demo left in --dir (its simulators are gone)
     #[arg(long)]
     pub fresh: bool,
+    /// Keep the simulators and the daemon running after the first sync, until Ctrl-C
+    #[arg(long)]
+    pub serve: bool,
+    /// With --serve: the first of four loopback ports (TimeTrack, TrackingTime, TimeTracker,
+    /// the daemon's status listener)
+    #[arg(long, value_name = "N", requires = "serve", default_value_t = crate::demo::DEFAULT_PORT_BASE)]
+    pub port_base: u16,
 }
 
 #[cfg(test)]

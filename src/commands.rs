@@ -59,17 +59,25 @@ async fn open_existing_read_only(cfg: &Config) -> anyhow::Result<Ledger> {
 }
 
 /// Sets the engine's stop flag on SIGTERM or SIGINT: every wait ends, the current page
-/// finishes.
-fn stop_on_signals(stop: StopFlag) {
+/// finishes. The handlers are in place when this returns (not when the task first runs), so
+/// a signal from then on never kills the process mid-write.
+pub(crate) fn stop_on_signals(stop: StopFlag) {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
+    };
     tokio::spawn(async move {
         #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            if let Ok(mut term) = signal(SignalKind::terminate()) {
+        match signals {
+            Ok((mut term, mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = int.recv() => {}
                 }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
             }
         }
         #[cfg(not(unix))]

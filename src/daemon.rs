@@ -1,8 +1,9 @@
 //! `timeweave run`: the long-running service. Starts the scheduler and the optional status
 //! listener, tells systemd READY (and STATUS after each cycle, WATCHDOG while every
-//! instance makes progress), re-runs every provider on SIGHUP, and on SIGTERM/SIGINT stops
-//! new cycles, ends every wait (the `stop` flag is the transports' shutdown broadcast), lets
-//! running cycles finish their current page, tells systemd STOPPING and exits 0.
+//! instance makes progress), re-runs every provider on SIGHUP, and on SIGTERM/SIGINT (or its
+//! stop flag set by an embedder) stops new cycles, ends every wait (the `stop` flag is the
+//! transports' shutdown broadcast), lets running cycles finish their current page, tells
+//! systemd STOPPING and exits 0.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -113,7 +114,7 @@ pub async fn run(
     };
     tracing::info!(providers = %names.join(","), "timeweave running");
 
-    wait_for_signals(&scheduler).await?;
+    wait_for_signals(&scheduler, &stop).await?;
 
     tracing::info!("stopping: no new cycles; waits end, running cycles finish their current page");
     notify(&[NotifyState::Stopping]);
@@ -130,8 +131,10 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Waits for SIGTERM or SIGINT, or for `stop` to be set by whoever embeds the daemon
+/// (`demo --serve` sets it on a signal that came before the daemon listened).
 #[cfg(unix)]
-async fn wait_for_signals(scheduler: &Scheduler) -> anyhow::Result<()> {
+async fn wait_for_signals(scheduler: &Scheduler, stop: &StopFlag) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -140,6 +143,7 @@ async fn wait_for_signals(scheduler: &Scheduler) -> anyhow::Result<()> {
         tokio::select! {
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
+            _ = stop.shutdown().triggered() => return Ok(()),
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: running every provider now");
                 scheduler.trigger_all();
@@ -149,9 +153,10 @@ async fn wait_for_signals(scheduler: &Scheduler) -> anyhow::Result<()> {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(_scheduler: &Scheduler) -> anyhow::Result<()> {
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+async fn wait_for_signals(_scheduler: &Scheduler, stop: &StopFlag) -> anyhow::Result<()> {
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
+        _ = stop.shutdown().triggered() => {}
+    }
     Ok(())
 }

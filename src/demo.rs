@@ -4,6 +4,15 @@
 //! in two providers), writes a config and a ledger into a directory, runs a full
 //! bidirectional sync exactly as `timeweave --sync-once` would, checks every provider ended
 //! with the same entries, and prints a summary with the ledger path and a sample query.
+//!
+//! `timeweave demo --serve` (the [`serve`] module) keeps the simulators and the daemon
+//! running afterwards, as a live playground.
+
+mod ports;
+mod serve;
+mod tour;
+
+pub use ports::DEFAULT_PORT_BASE;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +23,7 @@ use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Kind, Person, Project, RemoteId, Task};
 
 use crate::cli::DemoArgs;
-use crate::config::{self, Environment, PathOrigin};
+use crate::config::{self, Config, Environment, PathOrigin};
 use crate::ledger::Ledger;
 use crate::registry;
 use crate::sync::{Engine, StopFlag, SyncSettings};
@@ -161,16 +170,32 @@ fn counts(sim: &dyn SimulatorControl) -> String {
 /// ledger in `dir`, the simulators' credentials inline, quotas raised. Used by the demo, the
 /// end-to-end tests and the benchmarks.
 pub fn config_for_simulators(dir: &Path, sims: &[(&str, &str, &dyn SimulatorControl)]) -> String {
+    simulators_config(dir, sims, "", |_| String::new())
+}
+
+/// [`config_for_simulators`] with `sections` (such as `[server]`) before `[sync]`, and
+/// `extra(i)` in the section of the `i`-th simulator (such as its `schedule`).
+fn simulators_config(
+    dir: &Path,
+    sims: &[(&str, &str, &dyn SimulatorControl)],
+    sections: &str,
+    extra: impl Fn(usize) -> String,
+) -> String {
     let mut toml = format!(
         "# Written by `timeweave demo`: three simulated providers on loopback.\n\
          # The simulators' own rate limits are off and the quotas raised, so the demo is quick;\n\
          # a real deployment keeps the providers' documented limits (see config.example.toml).\n\n\
-         [ledger]\npath = {:?}\n\n[sync]\n",
+         [ledger]\npath = {:?}\n\n{sections}[sync]\n",
         dir.join("ledger.db").display().to_string()
     );
-    for (name, kind, sim) in sims {
+    for (i, (name, kind, sim)) in sims.iter().enumerate() {
         debug_assert_eq!(*kind, sim.kind_name());
-        toml.push_str(&simulator_section(name, *sim, "", "per_second = 200"));
+        toml.push_str(&simulator_section(
+            name,
+            *sim,
+            &extra(i),
+            "per_second = 200",
+        ));
     }
     toml
 }
@@ -236,9 +261,10 @@ fn earlier_ledger(ledger: &Path, fresh: bool) -> anyhow::Result<Option<String>> 
     Ok(None)
 }
 
-pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    let started = std::time::Instant::now();
-    let (dir, _temp): (PathBuf, Option<tempfile::TempDir>) = match &args.dir {
+/// The demo's directory: `--dir` (created if needed), or a temporary one, removed when the
+/// returned guard drops unless `--keep`.
+fn demo_dir(args: &DemoArgs) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    Ok(match &args.dir {
         Some(d) => {
             std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
             (d.clone(), None)
@@ -254,63 +280,110 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 (t.path().to_owned(), Some(t))
             }
         }
-    };
+    })
+}
 
+/// The three running simulators; each stops when this is dropped.
+struct Simulators {
+    timetrack: timeweave_timetrack::sim::SimServer,
+    trackingtime: timeweave_trackingtime::sim::SimServer,
+    timetracker: timeweave_timetracker::sim::SimServer,
+}
+
+impl Simulators {
+    /// On ports the OS chooses.
+    async fn start() -> anyhow::Result<Simulators> {
+        Ok(Simulators {
+            timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
+            trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default())
+                .await
+                .context("starting the TrackingTime simulator")?,
+            timetracker: timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+        })
+    }
+
+    /// `(instance name, kind, simulator)`, in the demo's order.
+    fn named(&self) -> [(&'static str, &'static str, &dyn SimulatorControl); 3] {
+        [
+            ("timetrack", "timetrack", &self.timetrack),
+            ("trackingtime", "trackingtime", &self.trackingtime),
+            ("timetracker", "timetracker", &self.timetracker),
+        ]
+    }
+
+    /// Switches the simulators' own rate limits off, seeds and books them, and prints what
+    /// each holds. Returns what each was seeded with.
+    fn seed(&self) -> Vec<Seeded> {
+        let sims = self.named();
+        for (_, _, sim) in &sims {
+            sim.set_rate_limiting(false);
+        }
+        let sim_refs: Vec<&dyn SimulatorControl> = sims.iter().map(|(_, _, s)| *s).collect();
+        let seeded: Vec<Seeded> = sim_refs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| seed(*s, i))
+            .collect();
+        let shared = book(&sim_refs, &seeded);
+        println!("before the sync:");
+        for (name, _, sim) in &sims {
+            println!("  {name:<13} {}", counts(*sim));
+        }
+        println!(
+            "  ({shared} meetings are booked in two providers: they must be linked, not copied)\n"
+        );
+        seeded
+    }
+}
+
+/// Writes `toml` as the demo's config in `dir` and loads it as `--config` would.
+fn write_config(dir: &Path, toml: &str) -> anyhow::Result<(PathBuf, Config)> {
+    let config_path = dir.join("timeweave.toml");
+    std::fs::write(&config_path, toml)
+        .with_context(|| format!("writing {}", config_path.display()))?;
+    let cfg = config::load_file(&config_path, PathOrigin::Flag, &Environment::empty())?;
+    Ok((config_path, cfg))
+}
+
+/// One `--sync-once` of every provider of `cfg`, its summary printed; `stop` ends it early.
+async fn sync_once(
+    cfg: &Config,
+    ledger: &Ledger,
+    stop: &StopFlag,
+) -> anyhow::Result<crate::once::OnceOutcome> {
+    let handles = cfg
+        .enabled_providers()
+        .map(|p| registry::build_stoppable(p, stop.shutdown()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone());
+    let outcome = crate::once::run(engine, handles, false, true).await?;
+    println!("sync (timeweave --sync-once):");
+    for line in outcome.summary().lines() {
+        println!("  {line}");
+    }
+    Ok(outcome)
+}
+
+pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let (dir, _temp) = demo_dir(args)?;
     let ledger_path = dir.join("ledger.db");
     let _lock = crate::lock::LedgerLock::acquire(&ledger_path, "timeweave demo")?;
     if let Some(refusal) = earlier_ledger(&ledger_path, args.fresh)? {
         eprintln!("demo: {refusal}");
         return Ok(ExitCode::FAILURE);
     }
+    if args.serve {
+        return serve::run(args, &dir, _temp.is_some()).await;
+    }
 
     println!("timeweave demo: three simulated providers, one ledger\n");
-    let timetrack = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-    let trackingtime = timeweave_trackingtime::sim::SimServer::start(Default::default())
-        .await
-        .context("starting the TrackingTime simulator")?;
-    let timetracker = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
-    let sims: [(&str, &str, &dyn SimulatorControl); 3] = [
-        ("timetrack", "timetrack", &timetrack),
-        ("trackingtime", "trackingtime", &trackingtime),
-        ("timetracker", "timetracker", &timetracker),
-    ];
-    for (_, _, sim) in &sims {
-        sim.set_rate_limiting(false);
-    }
-    let sim_refs: Vec<&dyn SimulatorControl> = sims.iter().map(|(_, _, s)| *s).collect();
-    let seeded: Vec<Seeded> = sim_refs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| seed(*s, i))
-        .collect();
-    let shared = book(&sim_refs, &seeded);
-    println!("before the sync:");
-    for (name, _, sim) in &sims {
-        println!("  {name:<13} {}", counts(*sim));
-    }
-    println!(
-        "  ({shared} meetings are booked in two providers: they must be linked, not copied)\n"
-    );
-
-    let config_path = dir.join("timeweave.toml");
-    std::fs::write(&config_path, config_for_simulators(&dir, &sims))
-        .with_context(|| format!("writing {}", config_path.display()))?;
-    let cfg = config::load_file(&config_path, PathOrigin::Flag, &Environment::empty())?;
-    let handles = cfg
-        .enabled_providers()
-        .map(registry::build)
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let simulators = Simulators::start().await?;
+    simulators.seed();
+    let sims = simulators.named();
+    let (config_path, cfg) = write_config(&dir, &config_for_simulators(&dir, &sims))?;
     let ledger = Ledger::open(&cfg.ledger.path).await?;
-    let engine = Engine::new(
-        ledger.clone(),
-        SyncSettings::from_config(&cfg),
-        StopFlag::new(),
-    );
-    let outcome = crate::once::run(engine, handles, false, true).await?;
-    println!("sync (timeweave --sync-once):");
-    for line in outcome.summary().lines() {
-        println!("  {line}");
-    }
+    let outcome = sync_once(&cfg, &ledger, &StopFlag::new()).await?;
 
     println!("\nafter the sync:");
     for (name, _, sim) in &sims {

@@ -256,3 +256,40 @@ async fn a_trackingtime_webhook_runs_that_provider_now() {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     task.abort();
 }
+
+/// An embedder (`demo --serve`) ends the daemon by setting its stop flag, as a signal
+/// would: the daemon stops its cycles and returns 0 even when no signal reaches it.
+#[tokio::test]
+async fn setting_the_stop_flag_ends_the_daemon_like_a_signal() {
+    use timeweave::config::{self, Environment, PathOrigin};
+    use timeweave_contract::testkit::SimulatorControl;
+
+    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sims: [(&str, &str, &dyn SimulatorControl); 1] = [("tm", "timetracker", &sim)];
+    let path = dir.path().join("timeweave.toml");
+    std::fs::write(
+        &path,
+        timeweave::demo::config_for_simulators(dir.path(), &sims),
+    )
+    .unwrap();
+    let cfg = config::load_file(&path, PathOrigin::Flag, &Environment::empty()).unwrap();
+    let stop = StopFlag::new();
+    let providers = cfg
+        .enabled_providers()
+        .map(|p| timeweave::registry::build_scheduled(p, stop.shutdown()))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .unwrap();
+    let ledger = Ledger::open(&cfg.ledger.path).await.unwrap();
+    let daemon = {
+        let stop = stop.clone();
+        tokio::spawn(async move { timeweave::daemon::run(&cfg, providers, ledger, stop).await })
+    };
+    stop.stop();
+    let ended = tokio::time::timeout(Duration::from_secs(60), daemon).await;
+    let code = ended
+        .expect("the daemon kept running after its stop flag was set")
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+}

@@ -83,6 +83,53 @@ pub trait SimulatorControl: Send + Sync {
     fn requests_served(&self) -> u64;
     /// Live (not deleted) records of a kind.
     fn count(&self, kind: Kind) -> usize;
+
+    /// The request that reads time entry `id` through the simulator's own HTTP API, with its
+    /// real credentials (what `timeweave demo --serve` prints as a `curl`).
+    fn read_entry_request(&self, id: &RemoteId) -> Option<SimRequest> {
+        let _ = id;
+        None
+    }
+    /// The request that sets the notes of time entry `id` through the simulator's own HTTP
+    /// API, as a person's script would. `None` where the simulator offers no such request.
+    fn edit_notes_request(&self, id: &RemoteId, notes: &str) -> Option<SimRequest> {
+        let _ = (id, notes);
+        None
+    }
+}
+
+/// One request to a simulator's own HTTP API: what a person would send with `curl`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimRequest {
+    pub method: &'static str,
+    pub url: String,
+    /// `(name, value)`, credentials included.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+}
+
+impl SimRequest {
+    /// A copy-pasteable POSIX shell command: every argument single-quoted (`-X` only when
+    /// the method is not GET).
+    pub fn to_curl(&self) -> String {
+        let mut out = String::from("curl -sS");
+        if self.method != "GET" {
+            out.push_str(&format!(" -X {}", self.method));
+        }
+        out.push_str(&format!(" {}", shell_quote(&self.url)));
+        for (name, value) in &self.headers {
+            out.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
+        }
+        if let Some(body) = &self.body {
+            out.push_str(&format!(" -d {}", shell_quote(body)));
+        }
+        out
+    }
+}
+
+/// `text` as one single-quoted shell word (a `'` inside becomes `'\''`).
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// A fixed, DST-free instant for test data: 2026-03-10 08:00 UTC plus `minutes`.
@@ -508,5 +555,33 @@ pub mod conformance {
             let clients = list_all(p, Kind::Client, ListScope::All).await;
             assert!(clients.iter().any(|r| r.id == created.id));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SimRequest;
+
+    #[test]
+    fn a_request_prints_as_one_quoted_curl_command() {
+        let request = SimRequest {
+            method: "PATCH",
+            url: "http://127.0.0.1:7872/api/v1/time-entries/7".into(),
+            headers: vec![("Authorization".into(), "Bearer tt_x".into())],
+            body: Some(r#"{"notes":"Ada's call"}"#.into()),
+        };
+        assert_eq!(
+            request.to_curl(),
+            r#"curl -sS -X PATCH 'http://127.0.0.1:7872/api/v1/time-entries/7' -H 'Authorization: Bearer tt_x' -d '{"notes":"Ada'\''s call"}'"#
+        );
+        let read = SimRequest {
+            method: "GET",
+            body: None,
+            ..request
+        };
+        assert_eq!(
+            read.to_curl(),
+            "curl -sS 'http://127.0.0.1:7872/api/v1/time-entries/7' -H 'Authorization: Bearer tt_x'"
+        );
     }
 }

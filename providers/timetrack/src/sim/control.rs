@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 
 use serde_json::{json, Map};
-use timeweave_contract::testkit::{Fault, SimCredentials, SimulatorControl};
+use timeweave_contract::testkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use timeweave_contract::{
     Client, EntryKind, Kind, Person, Project, Record, RemoteId, Task, TimeEntry,
 };
@@ -152,6 +152,30 @@ impl SimulatorControl for SimServer {
             api_secret: s.api_secret.expose().to_owned(),
             account_id: None,
         }
+    }
+
+    /// `GET /api/v2/ext/project_time_entries/{n}` (or `attendances/{n}`) with both headers.
+    fn read_entry_request(&self, id: &RemoteId) -> Option<SimRequest> {
+        let (resource, n) = match parse_entry_id(id)? {
+            EntryRef::ProjectEntry(n) => ("project_time_entries", n),
+            EntryRef::Attendance(n) => ("attendances", n),
+        };
+        let s = self.settings();
+        Some(SimRequest {
+            method: "GET",
+            url: format!("{}/{resource}/{n}", self.base_url()),
+            headers: vec![
+                (
+                    "X-TimeTrack-Api-Key".to_owned(),
+                    s.api_key.expose().to_owned(),
+                ),
+                (
+                    "X-TimeTrack-Api-Secret".to_owned(),
+                    s.api_secret.expose().to_owned(),
+                ),
+            ],
+            body: None,
+        })
     }
 
     fn config_lines(&self) -> String {

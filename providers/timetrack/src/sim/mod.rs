@@ -88,6 +88,14 @@ impl SimServer {
     /// Starts a simulator on 127.0.0.1 with a port chosen by the OS.
     pub async fn try_start(options: SimOptions) -> std::io::Result<SimServer> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(listener, options)
+    }
+
+    /// Starts a simulator serving on `listener` (`timeweave demo --serve`'s fixed ports).
+    pub fn start_on(
+        listener: tokio::net::TcpListener,
+        options: SimOptions,
+    ) -> std::io::Result<SimServer> {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             secrets: Mutex::new(vec![options.api_secret.clone()]),

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::Value;
-use timeweave_contract::testkit::{Fault, SimCredentials, SimulatorControl};
+use timeweave_contract::testkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, Person, Project, Record, RemoteId, Secret, Task, TimeEntry,
 };
@@ -97,7 +97,13 @@ impl SimServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port for the simulator");
-        let addr = listener.local_addr().expect("local address");
+        Self::start_on(listener, opts).expect("local address")
+    }
+
+    /// Starts a simulator serving on `listener` (`timeweave demo --serve`'s fixed ports),
+    /// with the same admin user and token as [`SimServer::start`].
+    pub fn start_on(listener: TcpListener, opts: SimOptions) -> std::io::Result<SimServer> {
+        let addr = listener.local_addr()?;
         let mut store = Store::new(opts);
         let now = store.utc_naive();
         let password = store.opts.admin_password.clone();
@@ -147,17 +153,39 @@ impl SimServer {
                 }
             }
         });
-        SimServer {
+        Ok(SimServer {
             shared,
             addr,
             admin_token,
             accept,
-        }
+        })
     }
 
     /// The server root (`http://127.0.0.1:port`); the adapter appends `/api/v1`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// A request on `/api/v1/time-entries/{id}` with the admin token (and a JSON body).
+    fn entry_request(
+        &self,
+        method: &'static str,
+        id: &RemoteId,
+        body: Option<String>,
+    ) -> SimRequest {
+        let mut headers = vec![(
+            "Authorization".to_owned(),
+            format!("Bearer {}", self.admin_token),
+        )];
+        if body.is_some() {
+            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+        }
+        SimRequest {
+            method,
+            url: format!("{}/api/v1/time-entries/{id}", self.url()),
+            headers,
+            body,
+        }
     }
 
     /// Adapter settings with the admin token.
@@ -499,6 +527,15 @@ impl SimulatorControl for SimServer {
             api_secret: self.admin_token.clone(),
             account_id: None,
         }
+    }
+
+    fn read_entry_request(&self, id: &RemoteId) -> Option<SimRequest> {
+        Some(self.entry_request("GET", id, None))
+    }
+
+    fn edit_notes_request(&self, id: &RemoteId, notes: &str) -> Option<SimRequest> {
+        let body = serde_json::json!({ "notes": notes }).to_string();
+        Some(self.entry_request("PATCH", id, Some(body)))
     }
 
     fn add_person(&self, person: &Person) -> RemoteId {

@@ -89,8 +89,29 @@ fn broken() -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
+const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding (the `Authorization: Basic` value a client sends).
+pub(super) fn encode_base64(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let index = (n >> (18 - 6 * i)) & 63;
+                out.push(char::from(ALPHABET[index as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::new();
     let mut buf = 0u32;
     let mut bits = 0;
@@ -394,6 +415,15 @@ fn me(w: &World) -> Value {
 mod tests {
     #[test]
     fn base64() {
+        assert_eq!(
+            super::encode_base64(b"API_TOKEN:secret"),
+            "QVBJX1RPS0VOOnNlY3JldA=="
+        );
+        assert_eq!(super::encode_base64(b"ab"), "YWI=");
+        assert_eq!(
+            super::decode_base64(&super::encode_base64(b"a")).unwrap(),
+            b"a"
+        );
         assert_eq!(
             super::decode_base64("QVBJX1RPS0VOOnNlY3JldA==").unwrap(),
             b"API_TOKEN:secret"

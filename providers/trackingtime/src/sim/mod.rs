@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde_json::{json, Value};
-use timeweave_contract::testkit::{Fault, SimCredentials, SimulatorControl};
+use timeweave_contract::testkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, Person, Project, Record, RemoteId, Secret, Task, TimeEntry,
 };
@@ -390,10 +390,18 @@ impl Drop for SimServer {
 impl SimServer {
     /// Starts a simulator on 127.0.0.1 with an OS-chosen port.
     pub async fn start(opts: SimOptions) -> std::io::Result<SimServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(listener, opts)
+    }
+
+    /// Starts a simulator serving on `listener` (`timeweave demo --serve`'s fixed ports).
+    pub fn start_on(
+        listener: tokio::net::TcpListener,
+        opts: SimOptions,
+    ) -> std::io::Result<SimServer> {
         let shared = Arc::new(Shared {
             world: Mutex::new(World::new(opts)),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let app = http::router(shared.clone());
         let task = tokio::spawn(async move {
@@ -641,6 +649,28 @@ impl SimulatorControl for SimServer {
             api_secret: w.opts.app_password.clone(),
             account_id: Some(w.primary.to_string()),
         }
+    }
+
+    /// `GET /api/v4/{account}/events/{id}`, Basic `API_TOKEN:<app password>`, and a
+    /// User-Agent naming the app and a contact, as TrackingTime asks.
+    fn read_entry_request(&self, id: &RemoteId) -> Option<SimRequest> {
+        let (account, password) = {
+            let w = self.shared.lock();
+            (w.primary, w.opts.app_password.clone())
+        };
+        let basic = http::encode_base64(format!("API_TOKEN:{password}").as_bytes());
+        Some(SimRequest {
+            method: "GET",
+            url: format!("{}/{account}/events/{id}", self.base_url()),
+            headers: vec![
+                ("Authorization".to_owned(), format!("Basic {basic}")),
+                (
+                    "User-Agent".to_owned(),
+                    "timeweave-demo (demo@example.com)".to_owned(),
+                ),
+            ],
+            body: None,
+        })
     }
 
     fn add_person(&self, person: &Person) -> RemoteId {
