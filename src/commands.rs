@@ -143,6 +143,7 @@ fn facts(cfg: &Config) -> Vec<ProviderFacts> {
             schedule: p.schedule.clone(),
             interval: crate::schedule::cron_interval(&p.schedule),
             live: None,
+            uptime: None,
         })
         .collect()
 }

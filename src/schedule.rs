@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::status::ProviderFacts;
+use crate::ledger::RunStatus;
+use crate::status::{ProviderFacts, Uptime};
 use crate::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
 
 /// A provider instance with its schedule.
@@ -68,11 +69,14 @@ pub fn wait_until_next(schedule: &str, now: DateTime<Utc>) -> Duration {
     }
 }
 
-/// One provider's cycle runner: the no-overlap lock lives here.
+/// One provider's cycle runner: the no-overlap lock lives here, and the monotonic record of
+/// its progress ([`Uptime`]).
 pub struct Runner {
     pub provider: ScheduledProvider,
     engine: Engine,
     busy: tokio::sync::Mutex<()>,
+    started: std::time::Instant,
+    last_success: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Runner {
@@ -81,6 +85,8 @@ impl Runner {
             provider,
             engine,
             busy: tokio::sync::Mutex::new(()),
+            started: std::time::Instant::now(),
+            last_success: std::sync::Mutex::new(None),
         })
     }
 
@@ -108,7 +114,13 @@ impl Runner {
             .run_cycle(&self.provider.handle, CycleOptions::default())
             .await
         {
-            Ok(report) => Some(report),
+            Ok(report) => {
+                if matches!(report.status, RunStatus::Ok | RunStatus::Partial) {
+                    *self.last_success.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(std::time::Instant::now());
+                }
+                Some(report)
+            }
             Err(e) => {
                 tracing::error!(provider = %self.name(), "cycle could not write to the ledger: {e}");
                 None
@@ -130,6 +142,16 @@ impl Runner {
             schedule: self.provider.schedule.clone(),
             interval: cron_interval(&self.provider.schedule),
             live: h.stats.as_ref().map(|s| s.snapshot()),
+            uptime: Some(self.uptime()),
+        }
+    }
+
+    /// Since the process started, and since this runner's last successful cycle.
+    pub fn uptime(&self) -> Uptime {
+        let last = *self.last_success.lock().unwrap_or_else(|p| p.into_inner());
+        Uptime {
+            since_start: self.started.elapsed(),
+            since_success: last.map(|t| t.elapsed()),
         }
     }
 }

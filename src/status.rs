@@ -20,6 +20,31 @@ pub struct ProviderFacts {
     pub interval: Duration,
     /// Live transport counters since the process started (daemon only).
     pub live: Option<StatsSnapshot>,
+    /// The daemon's own measure of progress, on the monotonic clock (daemon only).
+    pub uptime: Option<Uptime>,
+}
+
+/// What the daemon measures of an instance on the monotonic clock: setting the wall clock
+/// back or forward changes neither, so health and the watchdog follow real time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uptime {
+    /// Since this process started.
+    pub since_start: Duration,
+    /// Since this process's last successful cycle of the instance (`None`: none yet).
+    pub since_success: Option<Duration>,
+}
+
+/// Seconds since the instance's last successful cycle: the daemon's monotonic measure when
+/// it has one, else the ledger's record against the wall clock (never negative).
+pub fn lag_seconds(
+    facts: &ProviderFacts,
+    last_success: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<i64> {
+    match facts.uptime.and_then(|u| u.since_success) {
+        Some(d) => Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        None => last_success.map(|t| (now - t).num_seconds().max(0)),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -58,7 +83,7 @@ pub async fn collect(
             .into_iter()
             .next();
         let totals = tx.run_totals(&facts.name).await?;
-        let lag_seconds = totals.last_success.map(|t| (now - t).num_seconds().max(0));
+        let lag_seconds = lag_seconds(facts, totals.last_success, now);
         let allowed = facts.interval.as_secs() as i64 * 2 + 60;
         let problem = match (&last_run, lag_seconds) {
             (None, _) => Some("no cycle has run yet".to_owned()),
@@ -359,8 +384,13 @@ fn cycle_durations(out: &mut String, statuses: &[ProviderStatus]) {
 /// intervals and a minute, counting from `since` (the process start) when none has since.
 /// What the systemd watchdog is pinged on: failed cycles, a guard tripping every cycle, a
 /// binding mismatch or a cycle running far beyond its interval all stop it.
+/// In the daemon the measure is its own, on the monotonic clock.
 pub fn making_progress(s: &ProviderStatus, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     let allowed = s.facts.interval.as_secs() as i64 * 2 + 60;
+    if let Some(u) = s.facts.uptime {
+        let quiet = u.since_success.unwrap_or(u.since_start).as_secs();
+        return i64::try_from(quiet).unwrap_or(i64::MAX) <= allowed;
+    }
     let from = s.totals.last_success.map_or(since, |t| t.max(since));
     (now - from).num_seconds() <= allowed
 }
@@ -425,6 +455,7 @@ mod tests {
                 schedule: "0 */5 * * * *".into(),
                 interval: Duration::from_secs(300),
                 live: None,
+                uptime: None,
             },
             last_run: None,
             totals: RunTotals {
@@ -461,6 +492,39 @@ mod tests {
                 "case {i}"
             );
         }
+    }
+
+    /// The wall clock set back an hour after the last success: the ledger's record lies in
+    /// the future and reads as "just now". The daemon's monotonic measure still sees the
+    /// instance quiet for 20 minutes: unhealthy, no watchdog ping.
+    #[test]
+    fn the_daemon_judges_progress_on_the_monotonic_clock() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let recorded = Some(now + chrono::Duration::minutes(40));
+        let min = |m: u64| Duration::from_secs(m * 60);
+        let with = |since_success: Option<Duration>| {
+            let mut s = status("tt", recorded);
+            s.facts.uptime = Some(Uptime {
+                since_start: min(60),
+                since_success,
+            });
+            s
+        };
+        let quiet = with(Some(min(20)));
+        assert_eq!(lag_seconds(&quiet.facts, recorded, now), Some(1200));
+        assert!(!making_progress(&quiet, now, now));
+        let busy = with(Some(min(4)));
+        assert_eq!(lag_seconds(&busy.facts, recorded, now), Some(240));
+        assert!(making_progress(&busy, now, now));
+        // No success in this process yet: quiet since it started.
+        assert!(!making_progress(&with(None), now, now));
+        // Outside the daemon (`status`): the ledger's record, never negative.
+        let plain = status("tt", recorded);
+        assert_eq!(lag_seconds(&plain.facts, recorded, now), Some(0));
+        assert_eq!(
+            lag_seconds(&plain.facts, Some(now - chrono::Duration::minutes(7)), now),
+            Some(420)
+        );
     }
 
     #[test]

@@ -59,6 +59,7 @@ fn facts(name: &str, kind: &str) -> ProviderFacts {
         schedule: "0 */5 * * * *".into(),
         interval: Duration::from_secs(300),
         live: None,
+        uptime: None,
     }
 }
 
@@ -89,6 +90,40 @@ async fn overlapping_ticks_never_run_two_cycles_of_one_provider() {
     drop(tx);
     // Once it is done, the next tick runs.
     assert!(runner.tick("t4", false).await.is_some());
+}
+
+/// The runner keeps its own record of progress on the monotonic clock: a successful cycle
+/// is remembered, a failed one is not, whatever the wall clock says.
+#[tokio::test]
+async fn a_runner_measures_progress_on_the_monotonic_clock() {
+    let (_d, engine) = engine().await;
+    let provider = Arc::new(MemoryProvider::new(10));
+    let runner = Runner::new(
+        ScheduledProvider {
+            handle: handle("mono", provider.clone()),
+            kind: "memory".into(),
+            schedule: "0 */5 * * * *".into(),
+            jitter: Duration::ZERO,
+        },
+        engine,
+    );
+    let before = runner.facts().uptime.expect("the daemon measures uptime");
+    assert_eq!(before.since_success, None);
+    provider.inject(vec![MemoryFault::Fail(ProviderError::Auth {
+        message: "HTTP 401".into(),
+    })]);
+    runner.tick("failing", false).await.unwrap();
+    assert_eq!(
+        runner.uptime().since_success,
+        None,
+        "a failed cycle is no progress"
+    );
+    runner.tick("working", false).await.unwrap();
+    let after = runner.uptime();
+    assert!(after
+        .since_success
+        .is_some_and(|d| d < Duration::from_secs(60)));
+    assert!(after.since_start >= after.since_success.unwrap_or_default());
 }
 
 #[tokio::test]

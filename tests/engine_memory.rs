@@ -1155,6 +1155,7 @@ async fn healthy(w: &World, provider: &str) -> bool {
         schedule: "0 */5 * * * *".into(),
         interval: std::time::Duration::from_secs(300),
         live: None,
+        uptime: None,
     };
     let s = timeweave::status::collect(w.engine.ledger(), &[facts], Utc::now())
         .await
