@@ -25,7 +25,7 @@ pub fn timeweave_binary() -> anyhow::Result<std::path::PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("cannot locate the bench binary's directory"))?;
     if !bin.exists() {
         anyhow::bail!(
-            "{} not found: build it first with `cargo build --release --bins`",
+            "{} not found: build it first with `cargo build --release --workspace --bins`",
             bin.display()
         );
     }
