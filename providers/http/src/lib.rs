@@ -15,6 +15,7 @@
 //! instance's [`WaitBoard`] (`TransportStats::wait`), for progress displays.
 
 mod base_url;
+mod cause;
 mod json;
 mod limiter;
 mod retry_after;
@@ -22,6 +23,7 @@ mod shutdown;
 mod wait;
 
 pub use base_url::{check_scheme, is_loopback};
+pub use cause::{classify, describe_failure, FailureCause};
 pub use json::{from_json_value, json_error, read_json};
 pub use limiter::{Limiter, Quota};
 pub use retry_after::parse_retry_after;
@@ -417,31 +419,17 @@ impl std::fmt::Display for Cause {
     }
 }
 
-/// The few words that say why a request got no answer: the operating system's reason
-/// when there is one (refused, reset), else reqwest's kind of failure.
+/// The few words that say why a request got no answer, for progress displays.
 fn short_cause(e: &reqwest::Error) -> &'static str {
-    use std::io::ErrorKind;
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                ErrorKind::ConnectionRefused => return "connection refused",
-                ErrorKind::ConnectionReset => return "connection reset",
-                ErrorKind::ConnectionAborted => return "connection aborted",
-                ErrorKind::TimedOut => return "timed out",
-                _ => {}
-            }
-        }
-        source = inner.source();
-    }
-    if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "connection broke"
-    } else {
-        "request failed"
+    match cause::classify(e).0 {
+        FailureCause::Dns => "DNS lookup failed",
+        FailureCause::Refused => "connection refused",
+        FailureCause::Tls => "TLS handshake failed",
+        FailureCause::Timeout => "timed out",
+        FailureCause::Reset => "connection reset",
+        FailureCause::Other if e.is_connect() => "could not connect",
+        FailureCause::Other if e.is_body() || e.is_decode() => "connection broke",
+        FailureCause::Other => "request failed",
     }
 }
 
@@ -494,17 +482,7 @@ fn describe_wait(wait: Duration) -> String {
 }
 
 fn describe_reqwest_error(what: &str, e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "connection broke while reading the body"
-    } else {
-        "request failed"
-    };
-    // reqwest's Display includes the URL (never credentials: those go in headers).
-    format!("{what}: {kind}: {e}")
+    format!("{what}: {}", describe_failure(e))
 }
 
 #[cfg(test)]
