@@ -1,0 +1,228 @@
+//! `timeweave doctor`, the real binary against each simulator: a good configuration, a
+//! refused token, a refused port, an unresolvable host, and an account other than the one
+//! the ledger is bound to; the verdict lines, the exit code and the redacted JSON.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::{Sims, NAMES};
+
+fn doctor(config: &Path, extra: &[&str]) -> (Output, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_timeweave"))
+        .arg("--config")
+        .arg(config)
+        .arg("doctor")
+        .args(extra)
+        .output()
+        .expect("run timeweave");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out, text)
+}
+
+/// The findings lines of one instance (from its heading to the next heading).
+fn section<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|l| !l.starts_with(&format!("{name} (")))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect()
+}
+
+fn line_of<'a>(lines: &[&'a str], check: &str) -> &'a str {
+    lines
+        .iter()
+        .find(|l| l[5..].trim_start().starts_with(check))
+        .copied()
+        .unwrap_or_else(|| panic!("no {check} line in {lines:#?}"))
+}
+
+fn write(dir: &Path, toml: &str) -> std::path::PathBuf {
+    let path = dir.join("timeweave.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_configuration_passes_every_check_and_the_json_hides_secrets_and_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let config = write(dir.path(), &sims.config(&dir.path().join("ledger.db"), ""));
+    let json = dir.path().join("doctor.json");
+    let (out, text) = doctor(&config, &["--json", json.to_str().unwrap()]);
+    assert!(out.status.success(), "{text}");
+    for name in NAMES {
+        let lines = section(&text, name);
+        for check in ["reach", "credentials", "account"] {
+            assert!(line_of(&lines, check).starts_with("  ✓"), "{name}: {text}");
+        }
+        assert!(
+            line_of(&lines, "account").contains("not bound yet"),
+            "{text}"
+        );
+    }
+    assert!(text.contains("No problems found."), "{text}");
+    assert!(
+        !dir.path().join("ledger.db").exists(),
+        "doctor creates no ledger"
+    );
+
+    let report = std::fs::read_to_string(&json).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(parsed["ok"], true);
+    assert_eq!(parsed["instances"].as_array().unwrap().len(), 3);
+    for sim in sims.all() {
+        let c = sim.credentials();
+        assert!(
+            !report.contains(&c.api_secret),
+            "{} secret leaked",
+            sim.kind_name()
+        );
+        if let Some(key) = &c.api_key {
+            assert!(!report.contains(key), "{} key leaked", sim.kind_name());
+        }
+    }
+    assert!(!report.contains('@'), "an e-mail address in {report}");
+    // Who the credentials act as is shown in the text and hidden in the JSON.
+    for (i, name) in NAMES.iter().enumerate() {
+        let seen = line_of(&section(&text, name), "credentials");
+        assert!(seen.contains("they act as "), "{seen}");
+        let findings = &parsed["instances"][i]["findings"];
+        assert_eq!(findings[1]["check"], "credentials");
+        assert_eq!(
+            findings[1]["seen"],
+            "credentials accepted; they act as [redacted]"
+        );
+    }
+    assert!(report.contains("[redacted]"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_an_error_naming_the_credentials_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let mut toml = sims.config(&dir.path().join("ledger.db"), "");
+    for sim in sims.all() {
+        let secret = sim.credentials().api_secret;
+        toml = toml.replace(&format!("{secret:?}"), "\"tt_wrong_token_000\"");
+    }
+    let config = write(dir.path(), &toml);
+    let (out, text) = doctor(&config, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}{stderr}");
+    for name in NAMES {
+        let lines = section(&text, name);
+        assert!(line_of(&lines, "reach").starts_with("  ✓"), "{text}");
+        let creds = line_of(&lines, "credentials");
+        assert!(creds.starts_with("  ✗"), "{name}: {text}");
+        assert!(creds.contains("refused"), "{name}: {creds}");
+        assert!(creds.contains("api_secret"), "{name}: {creds}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_port_and_an_unresolvable_host_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    let toml = sims
+        .config(&dir.path().join("ledger.db"), "")
+        .replace(
+            &format!("{:?}", sims.get(0).base_url()),
+            &format!("\"http://{closed_addr}\""),
+        )
+        .replace(
+            &format!("{:?}", sims.get(2).base_url()),
+            "\"https://timeweave-doctor.invalid\"",
+        );
+    let config = write(dir.path(), &toml);
+    let (out, text) = doctor(&config, &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+
+    let refused = line_of(&section(&text, NAMES[0]), "reach");
+    assert!(refused.starts_with("  ✗"), "{text}");
+    assert!(
+        refused.contains(&format!("connection refused by {closed_addr}")),
+        "{refused}"
+    );
+    let dns = line_of(&section(&text, NAMES[2]), "reach");
+    assert!(dns.starts_with("  ✗"), "{text}");
+    assert!(
+        dns.contains("DNS resolution failed for timeweave-doctor.invalid"),
+        "{dns}"
+    );
+    assert!(!dns.contains("refused"), "{dns}");
+    // The one reached instance is unaffected; --provider selects.
+    assert!(
+        line_of(&section(&text, NAMES[1]), "reach").starts_with("  ✓"),
+        "{text}"
+    );
+    let (out, text) = doctor(&config, &["--provider", NAMES[1]]);
+    assert!(out.status.success(), "{text}");
+    assert!(section(&text, NAMES[0]).is_empty(), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bound_account_matches_and_another_account_is_an_error_with_the_rebind_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let ledger = dir.path().join("ledger.db");
+    let config = write(dir.path(), &sims.config(&ledger, ""));
+    let sync = Command::new(env!("CARGO_BIN_EXE_timeweave"))
+        .arg("--config")
+        .arg(&config)
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    let before = std::fs::read(&ledger).unwrap();
+
+    let (out, text) = doctor(&config, &[]);
+    assert!(out.status.success(), "{text}");
+    for name in NAMES {
+        let account = line_of(&section(&text, name), "account");
+        assert!(account.starts_with("  ✓"), "{text}");
+        assert!(
+            account.contains("the account the ledger is bound to"),
+            "{account}"
+        );
+    }
+
+    // The same URL now answers as another TimeTracker server: the binding differs.
+    let other = Sims::start().await;
+    let toml = sims.config(&ledger, "").replace(
+        &timeweave::demo::simulator_section(
+            NAMES[2],
+            sims.get(2),
+            "mode = \"both\"\n",
+            "per_second = 10000",
+        ),
+        &timeweave::demo::simulator_section(
+            NAMES[2],
+            other.get(2),
+            "mode = \"both\"\n",
+            "per_second = 10000",
+        ),
+    );
+    let config = write(dir.path(), &toml);
+    let (out, text) = doctor(&config, &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let account = line_of(&section(&text, NAMES[2]), "account");
+    assert!(account.starts_with("  ✗"), "{text}");
+    assert!(
+        account.contains("timeweave rebind timetracker"),
+        "{account}"
+    );
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "doctor wrote to the ledger"
+    );
+}
