@@ -20,11 +20,17 @@ pub(super) fn finding(base_url: &str, connected: &Result<ProviderInfo, ProviderE
             | ProviderError::Setup { .. }
             | ProviderError::NotFound { .. },
         ) => Finding::new("reach", Verdict::Ok, format!("{base_url} answered")),
+        // The transport's description names the cause and what to check.
+        Err(ProviderError::Retryable { message, .. }) => Finding::new(
+            "reach",
+            Verdict::Error,
+            format!("{base_url} could not be reached: {message}"),
+        ),
         Err(e) => Finding::new(
             "reach",
             Verdict::Error,
             format!("{base_url} could not be reached: {e}"),
         )
-        .fix("fix base_url or the network path; the cause above says which"),
+        .fix("fix base_url or the network path"),
     }
 }
