@@ -52,6 +52,10 @@ async fn a_good_configuration_passes_every_check_and_the_json_hides_secrets_and_
     let json = dir.path().join("doctor.json");
     let (out, text) = doctor(&config, &["--json", json.to_str().unwrap()]);
     assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("✓  observed    sees_all_users: yes (admin)"),
+        "{text}"
+    );
     for name in NAMES {
         let lines = section(&text, name);
         for check in ["reach", "credentials", "account"] {
@@ -224,5 +228,32 @@ async fn the_bound_account_matches_and_another_account_is_an_error_with_the_rebi
         std::fs::read(&ledger).unwrap(),
         before,
         "doctor wrote to the ledger"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_sees_only_its_own_entries_is_a_warning_when_the_mode_uses_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let bob = sims.timetracker.add_user("bob", None, None, "user");
+    let token = sims.timetracker.add_token(bob, &["read:*", "write:*"]);
+    let admin = sims.timetracker.admin_token();
+    let toml = sims
+        .config(&dir.path().join("ledger.db"), "")
+        .replace(&format!("{admin:?}"), &format!("{token:?}"));
+    let config = write(dir.path(), &toml);
+    let (out, text) = doctor(&config, &["--provider", "timetracker"]);
+    assert!(out.status.success(), "a warning is no error: {text}");
+    let rights = line_of(&section(&text, "timetracker"), "observed");
+    assert!(rights.starts_with("  ⚠"), "{text}");
+    assert!(
+        rights.contains(&format!(
+            "sees_all_users: no: only user {bob}'s own entries"
+        )),
+        "{rights}"
+    );
+    assert!(
+        rights.contains("mode = \"both\" writes to this account"),
+        "{rights}"
     );
 }

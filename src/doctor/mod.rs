@@ -5,6 +5,7 @@
 mod account;
 mod credentials;
 pub mod json;
+mod observations;
 mod reach;
 pub mod render;
 
@@ -105,6 +106,7 @@ async fn examine_one(p: &ProviderConfig, ledger: Result<&Ledger, &String>) -> In
             findings.extend(credentials::findings(p, &connected));
             if connected.is_ok() {
                 findings.extend(account::findings(&p.name, provider, ledger).await);
+                findings.extend(observations::findings(p, provider).await);
             }
         }
     }
