@@ -257,3 +257,97 @@ async fn a_token_that_sees_only_its_own_entries_is_a_warning_when_the_mode_uses_
         "{rights}"
     );
 }
+
+/// A TrackingTime simulator with `opts`, one person, one project and one entry booked, and
+/// a config of that one instance.
+async fn trackingtime_with(
+    dir: &Path,
+    opts: timeweave_trackingtime::sim::SimOptions,
+) -> (timeweave_trackingtime::sim::SimServer, std::path::PathBuf) {
+    use timeweave_contract::testkit::SimulatorControl;
+    let sim = timeweave_trackingtime::sim::SimServer::start(opts)
+        .await
+        .unwrap();
+    sim.set_rate_limiting(false);
+    let person = sim.add_person(&support::person(0));
+    let project = sim.add_project(&timeweave_contract::Project {
+        client: None,
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: None,
+        archived: false,
+    });
+    sim.add_entry(&support::entry(&person, &project, 0));
+    let toml = format!(
+        "[ledger]\npath = {:?}\n{}",
+        dir.join("ledger.db").display().to_string(),
+        timeweave::demo::simulator_section("tt", &sim, "mode = \"both\"\n", "per_second = 10000")
+    );
+    let config = write(dir, &toml);
+    (sim, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trackingtime_event_forms_and_me_time_zones_are_told_apart() {
+    use timeweave_trackingtime::sim::{EventForm, SimOptions};
+    let cases = [
+        (
+            EventForm::Compact,
+            false,
+            "event_form: compact",
+            "\"Madrid\" → Europe/Madrid",
+        ),
+        (
+            EventForm::Full,
+            true,
+            "event_form: full",
+            "\"Europe/Madrid\" → Europe/Madrid",
+        ),
+    ];
+    for (form, iana, form_seen, zone_seen) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SimOptions {
+            event_form: form,
+            me_timezone_iana: iana,
+            ..Default::default()
+        };
+        let (_sim, config) = trackingtime_with(dir.path(), opts).await;
+        let (out, text) = doctor(&config, &[]);
+        assert!(out.status.success(), "{text}");
+        let lines = section(&text, "tt");
+        let observed: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.contains("observed"))
+            .copied()
+            .collect();
+        assert!(
+            observed.iter().any(|l| l.contains(form_seen)),
+            "{form:?}: {text}"
+        );
+        assert!(
+            observed
+                .iter()
+                .any(|l| l.starts_with("  ✓") && l.contains(zone_seen)),
+            "{form:?}: {text}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_trackingtime_zone_is_a_warning_naming_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = timeweave_trackingtime::sim::SimOptions {
+        account_timezone: "Atlantis/Nowhere".into(),
+        ..Default::default()
+    };
+    let (_sim, config) = trackingtime_with(dir.path(), opts).await;
+    let (out, text) = doctor(&config, &[]);
+    assert!(out.status.success(), "a warning is no error: {text}");
+    let zone = section(&text, "tt")
+        .into_iter()
+        .find(|l| l.contains("account_time_zone"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(zone.starts_with("  ⚠"), "{zone}");
+    assert!(zone.contains("not a zone timeweave can read"), "{zone}");
+    assert!(zone.contains("set the user's time zone"), "{zone}");
+}
