@@ -351,3 +351,63 @@ async fn an_unreadable_trackingtime_zone_is_a_warning_naming_the_value() {
     assert!(zone.contains("not a zone timeweave can read"), "{zone}");
     assert!(zone.contains("set the user's time zone"), "{zone}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone() {
+    use timeweave_contract::testkit::SimulatorControl;
+    use timeweave_timetrack::{sim, Timestamps};
+    for convention in [
+        Timestamps::Local(chrono_tz::Europe::Berlin),
+        Timestamps::Utc,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = sim::SimServer::start(sim::SimOptions {
+            timestamps: convention,
+            ..Default::default()
+        })
+        .await;
+        sim.set_rate_limiting(false);
+        let person = sim.add_person(&support::person(0));
+        let project = sim.add_project(&timeweave_contract::Project {
+            client: None,
+            name: "Website".into(),
+            billable: true,
+            hourly_rate_cents: None,
+            archived: false,
+        });
+        let entry = support::entry(&person, &project, 0);
+        sim.add_entry(&entry);
+        let toml = format!(
+            "[ledger]\npath = {:?}\n{}",
+            dir.path().join("ledger.db").display().to_string(),
+            timeweave::demo::simulator_section(
+                "tk",
+                &sim,
+                "mode = \"both\"\n",
+                "per_second = 10000"
+            )
+        );
+        let config = write(dir.path(), &toml);
+        let (out, text) = doctor(&config, &[]);
+        assert!(out.status.success(), "{text}");
+        let seen = section(&text, "tk")
+            .into_iter()
+            .find(|l| l.contains("newest_entry_from"))
+            .unwrap_or_else(|| panic!("{text}"));
+        let raw = convention.format(entry.started_at);
+        assert!(
+            seen.contains(&format!("newest_entry_from: {raw:?}")),
+            "{seen}"
+        );
+        let configured = format!("read as {} wall-clock: ", convention.zone_name());
+        let (_, reading) = seen
+            .split_once(&configured)
+            .unwrap_or_else(|| panic!("{seen}"));
+        let utc = entry.started_at.format("(= %H:%M UTC)").to_string();
+        assert!(reading.contains(&utc), "{convention:?}: {seen}");
+        assert!(
+            seen.contains("does TimeTrack's web app show this entry starting at"),
+            "{seen}"
+        );
+    }
+}

@@ -1019,7 +1019,7 @@ impl Provider for TrackingTimeAdapter {
         })
     }
 
-    /// The account id (a workspace): the same under either API host.
+    /// `/me`'s zone and the event listing's form (T1, T3).
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         let session = self.session().await?;
         let zone = observe::account_zone(session.zone_label.as_deref(), session.zone.as_ref());
@@ -1027,6 +1027,7 @@ impl Provider for TrackingTimeAdapter {
         Ok(vec![zone, form])
     }
 
+    /// The account id (a workspace): the same under either API host.
     async fn account_identity(&self) -> Result<String, ProviderError> {
         match self.account_id().await {
             Some(id) => Ok(format!("TrackingTime account {id}")),
