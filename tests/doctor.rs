@@ -48,6 +48,8 @@ fn write(dir: &Path, toml: &str) -> std::path::PathBuf {
 async fn a_good_configuration_passes_every_check_and_the_json_hides_secrets_and_names() {
     let dir = tempfile::tempdir().unwrap();
     let sims = Sims::start().await;
+    sims.book(2, 0);
+    sims.book(2, 1000 + 30);
     let config = write(dir.path(), &sims.config(&dir.path().join("ledger.db"), ""));
     let json = dir.path().join("doctor.json");
     let (out, text) = doctor(&config, &["--json", json.to_str().unwrap()]);
@@ -67,6 +69,22 @@ async fn a_good_configuration_passes_every_check_and_the_json_hides_secrets_and_
         );
     }
     assert!(text.contains("No problems found."), "{text}");
+    let span = format!(
+        "entries start from {} to {} (11 days)",
+        support::start_of(1030).format("%Y-%m-%d"),
+        support::start_of(0).format("%Y-%m-%d")
+    );
+    let history = line_of(&section(&text, "timetracker"), "history");
+    assert!(history.contains(&span), "{history}");
+    for name in NAMES {
+        let rate = line_of(&section(&text, name), "rate limits");
+        assert!(rate.starts_with("  ✓"), "{rate}");
+        assert!(
+            rate.contains("configured 10000/s; a scheduled cycle makes at most"),
+            "{rate}"
+        );
+        assert!(rate.contains("no rate-limit headers seen"), "{rate}");
+    }
     assert!(
         !dir.path().join("ledger.db").exists(),
         "doctor creates no ledger"

@@ -4,8 +4,10 @@
 
 mod account;
 mod credentials;
+mod history;
 pub mod json;
 mod observations;
+mod rate;
 mod reach;
 pub mod render;
 
@@ -107,7 +109,9 @@ async fn examine_one(p: &ProviderConfig, ledger: Result<&Ledger, &String>) -> In
             if connected.is_ok() {
                 findings.extend(account::findings(&p.name, provider, ledger).await);
                 findings.extend(observations::findings(p, provider).await);
+                findings.push(history::finding(provider).await);
             }
+            findings.push(rate::finding(p, handle.budget, handle.stats.as_deref()));
         }
     }
     InstanceReport {

@@ -164,6 +164,9 @@ pub struct TransportStats {
     pub retries: AtomicU64,
     pub failures: AtomicU64,
     pub wait: Arc<WaitBoard>,
+    /// The rate-limit headers (`X-RateLimit-*`, `RateLimit-*`, `Retry-After`) of the latest
+    /// answer that had any, as sent: what the provider says of its limits (`doctor`).
+    rate_limit_headers: Mutex<Vec<(String, String)>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -183,6 +186,30 @@ impl TransportStats {
             failures: self.failures.load(Ordering::Relaxed),
         }
     }
+
+    /// The rate-limit headers of the latest answer that carried any (none yet: empty).
+    pub fn rate_limit_headers(&self) -> Vec<(String, String)> {
+        lock(&self.rate_limit_headers).clone()
+    }
+
+    fn saw_headers(&self, headers: &HeaderMap) {
+        let seen: Vec<(String, String)> = headers
+            .iter()
+            .filter(|(name, _)| is_rate_limit_header(name.as_str()))
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        if !seen.is_empty() {
+            *lock(&self.rate_limit_headers) = seen;
+        }
+    }
+}
+
+/// A header that speaks of rate limits (names arrive in lower case).
+fn is_rate_limit_header(name: &str) -> bool {
+    name.starts_with("x-ratelimit") || name.starts_with("ratelimit") || name == "retry-after"
 }
 
 /// One provider instance's HTTP client, limiter and retry policy. Cheap to clone.
@@ -363,6 +390,7 @@ impl Transport {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        self.stats.saw_headers(&headers);
         let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())

@@ -423,3 +423,20 @@ async fn a_server_error_shows_its_status_as_the_cause() {
         }
     );
 }
+
+#[tokio::test]
+async fn the_latest_rate_limit_headers_are_kept_for_doctor() {
+    let (url, _hits) = scripted(vec![(429, Some("1"), "slow down"), (200, None, "ok")]).await;
+    let t = transport();
+    assert!(t.stats().rate_limit_headers().is_empty());
+    call(&t, &url, Repeat::Safe).await.unwrap();
+    assert_eq!(
+        t.stats().rate_limit_headers(),
+        vec![("retry-after".to_owned(), "1".to_owned())],
+        "the 200 without such headers does not clear what the 429 said"
+    );
+    for name in ["x-ratelimit-remaining", "ratelimit-reset", "retry-after"] {
+        assert!(is_rate_limit_header(name), "{name}");
+    }
+    assert!(!is_rate_limit_header("content-type"));
+}
