@@ -276,16 +276,16 @@ async fn a_token_that_sees_only_its_own_entries_is_a_warning_when_the_mode_uses_
     );
 }
 
-/// A TrackingTime simulator with `opts`, one person, one project and one entry booked, and
-/// a config of that one instance.
-async fn trackingtime_with(
+/// Seeds `sim` with one person, one project and one entry (returned), and writes a config
+/// of that one simulator as instance `name`.
+fn seeded_config(
     dir: &Path,
-    opts: timeweave_trackingtime::sim::SimOptions,
-) -> (timeweave_trackingtime::sim::SimServer, std::path::PathBuf) {
-    use timeweave_contract::testkit::SimulatorControl;
-    let sim = timeweave_trackingtime::sim::SimServer::start(opts)
-        .await
-        .unwrap();
+    name: &str,
+    sim: &dyn timeweave_contract::testkit::SimulatorControl,
+) -> (
+    std::path::PathBuf,
+    timeweave_contract::TimeEntry<timeweave_contract::RemoteId>,
+) {
     sim.set_rate_limiting(false);
     let person = sim.add_person(&support::person(0));
     let project = sim.add_project(&timeweave_contract::Project {
@@ -295,13 +295,25 @@ async fn trackingtime_with(
         hourly_rate_cents: None,
         archived: false,
     });
-    sim.add_entry(&support::entry(&person, &project, 0));
+    let entry = support::entry(&person, &project, 0);
+    sim.add_entry(&entry);
     let toml = format!(
         "[ledger]\npath = {:?}\n{}",
         dir.join("ledger.db").display().to_string(),
-        timeweave::demo::simulator_section("tt", &sim, "mode = \"both\"\n", "per_second = 10000")
+        timeweave::demo::simulator_section(name, sim, "mode = \"both\"\n", "per_second = 10000")
     );
-    let config = write(dir, &toml);
+    (write(dir, &toml), entry)
+}
+
+/// A TrackingTime simulator with `opts`, seeded, and a config of it as instance `tt`.
+async fn trackingtime_with(
+    dir: &Path,
+    opts: timeweave_trackingtime::sim::SimOptions,
+) -> (timeweave_trackingtime::sim::SimServer, std::path::PathBuf) {
+    let sim = timeweave_trackingtime::sim::SimServer::start(opts)
+        .await
+        .unwrap();
+    let (config, _) = seeded_config(dir, "tt", &sim);
     (sim, config)
 }
 
@@ -372,7 +384,6 @@ async fn an_unreadable_trackingtime_zone_is_a_warning_naming_the_value() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone() {
-    use timeweave_contract::testkit::SimulatorControl;
     use timeweave_timetrack::{sim, Timestamps};
     for convention in [
         Timestamps::Local(chrono_tz::Europe::Berlin),
@@ -384,28 +395,7 @@ async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone()
             ..Default::default()
         })
         .await;
-        sim.set_rate_limiting(false);
-        let person = sim.add_person(&support::person(0));
-        let project = sim.add_project(&timeweave_contract::Project {
-            client: None,
-            name: "Website".into(),
-            billable: true,
-            hourly_rate_cents: None,
-            archived: false,
-        });
-        let entry = support::entry(&person, &project, 0);
-        sim.add_entry(&entry);
-        let toml = format!(
-            "[ledger]\npath = {:?}\n{}",
-            dir.path().join("ledger.db").display().to_string(),
-            timeweave::demo::simulator_section(
-                "tk",
-                &sim,
-                "mode = \"both\"\n",
-                "per_second = 10000"
-            )
-        );
-        let config = write(dir.path(), &toml);
+        let (config, entry) = seeded_config(dir.path(), "tk", &sim);
         let (out, text) = doctor(&config, &[]);
         assert!(out.status.success(), "{text}");
         let seen = section(&text, "tk")
