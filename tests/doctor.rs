@@ -77,6 +77,9 @@ async fn a_good_configuration_passes_every_check_and_the_json_hides_secrets_and_
     let history = line_of(&section(&text, "timetracker"), "history");
     assert!(history.contains(&span), "{history}");
     for name in NAMES {
+        let reading = line_of(&section(&text, name), "reading");
+        assert!(reading.starts_with("  ✓"), "{reading}");
+        assert!(reading.contains("time_entry"), "{reading}");
         let rate = line_of(&section(&text, name), "rate limits");
         assert!(rate.starts_with("  ✓"), "{rate}");
         assert!(
@@ -418,4 +421,42 @@ async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone()
             "{seen}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_server_setup_and_a_token_without_a_read_scope_are_errors() {
+    use timeweave_timetracker::sim;
+    let dir = tempfile::tempdir().unwrap();
+    let unfinished = sim::SimServer::start(sim::SimOptions {
+        setup_required: true,
+        ..Default::default()
+    })
+    .await;
+    let (config, _) = seeded_config(dir.path(), "tr", &unfinished);
+    let (out, text) = doctor(&config, &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let setup = line_of(&section(&text, "tr"), "setup");
+    assert!(setup.starts_with("  ✗"), "{text}");
+    assert!(setup.contains("setup_required"), "{setup}");
+
+    let server = sim::SimServer::start(sim::SimOptions::default()).await;
+    let bob = server.add_user("bob", None, None, "user");
+    let scopeless = server.add_token(bob, &["read:users"]);
+    let (config, _) = seeded_config(dir.path(), "tr", &server);
+    let toml = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("{:?}", server.admin_token()),
+        &format!("{scopeless:?}"),
+    );
+    let config = write(dir.path(), &toml);
+    let (out, text) = doctor(&config, &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let entries = section(&text, "tr")
+        .into_iter()
+        .find(|l| l.contains("cannot list time_entry"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(entries.starts_with("  ✗"), "{entries}");
+    assert!(
+        entries.contains("give the token the right (scope) to read time_entry"),
+        "{entries}"
+    );
 }

@@ -9,6 +9,7 @@ pub mod json;
 mod observations;
 mod rate;
 mod reach;
+mod reading;
 pub mod render;
 
 use serde::Serialize;
@@ -108,6 +109,7 @@ async fn examine_one(p: &ProviderConfig, ledger: Result<&Ledger, &String>) -> In
             findings.extend(credentials::findings(p, &connected));
             if connected.is_ok() {
                 findings.extend(account::findings(&p.name, provider, ledger).await);
+                findings.extend(reading::findings(provider).await);
                 findings.extend(observations::findings(p, provider).await);
                 findings.push(history::finding(provider).await);
             }
