@@ -76,6 +76,10 @@ async fn a_good_configuration_passes_every_check_and_the_json_hides_secrets_and_
     );
     let history = line_of(&section(&text, "timetracker"), "history");
     assert!(history.contains(&span), "{history}");
+    assert!(
+        history.contains("a first --sync-once makes at least 5 listing requests"),
+        "one 30-day slice and four reference kinds: {history}"
+    );
     for name in NAMES {
         let reading = line_of(&section(&text, name), "reading");
         assert!(reading.starts_with("  ✓"), "{reading}");

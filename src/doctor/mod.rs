@@ -14,7 +14,7 @@ pub mod render;
 
 use serde::Serialize;
 
-use crate::config::{Config, ProviderConfig};
+use crate::config::{Config, ProviderConfig, SyncConfig};
 use crate::ledger::Ledger;
 
 /// How a finding bears on whether timeweave will work.
@@ -82,7 +82,7 @@ pub async fn examine(cfg: &Config, instances: &[&ProviderConfig]) -> Vec<Instanc
     let ledger = open_ledger_if_any(cfg).await;
     let mut reports = Vec::new();
     for p in instances {
-        reports.push(examine_one(p, ledger.as_ref()).await);
+        reports.push(examine_one(p, &cfg.sync, ledger.as_ref()).await);
     }
     reports
 }
@@ -96,7 +96,11 @@ async fn open_ledger_if_any(cfg: &Config) -> Result<Ledger, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn examine_one(p: &ProviderConfig, ledger: Result<&Ledger, &String>) -> InstanceReport {
+async fn examine_one(
+    p: &ProviderConfig,
+    sync: &SyncConfig,
+    ledger: Result<&Ledger, &String>,
+) -> InstanceReport {
     let mut findings = Vec::new();
     match crate::registry::build(&single_attempt(p)) {
         Err(e) => findings.push(Finding::new("setup", Verdict::Error, format!("{e:#}")).fix(
@@ -111,7 +115,7 @@ async fn examine_one(p: &ProviderConfig, ledger: Result<&Ledger, &String>) -> In
                 findings.extend(account::findings(&p.name, provider, ledger).await);
                 findings.extend(reading::findings(provider).await);
                 findings.extend(observations::findings(p, provider).await);
-                findings.push(history::finding(provider).await);
+                findings.push(history::finding(provider, sync, &p.quotas).await);
             }
             findings.push(rate::finding(p, handle.budget, handle.stats.as_deref()));
         }
