@@ -58,6 +58,10 @@ async fn a_good_configuration_passes_every_check_and_the_json_hides_secrets_and_
         text.contains("✓  observed    sees_all_users: yes (admin)"),
         "{text}"
     );
+    assert!(
+        text.contains("customer_email_key: of 1 customers, 0 carry an e-mail in contact"),
+        "{text}"
+    );
     for name in NAMES {
         let lines = section(&text, name);
         for check in ["reach", "credentials", "account"] {
@@ -420,6 +424,12 @@ async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone()
             .unwrap_or_else(|| panic!("{seen}"));
         let utc = entry.started_at.format("(= %H:%M UTC)").to_string();
         assert!(reading.contains(&utc), "{convention:?}: {seen}");
+        assert!(
+            text.contains(
+                "project_name_key: of 1 projects listed, 1 carry projectName, 0 only name"
+            ),
+            "{text}"
+        );
         assert!(
             seen.contains("does TimeTrack's web app show this entry starting at"),
             "{seen}"

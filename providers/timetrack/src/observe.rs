@@ -1,8 +1,10 @@
 //! What a TimeTrack account answers for its time convention (real-world evidence K1), as an
 //! observation for `doctor`: the newest entry's `from` as sent, read as UTC and as
-//! wall-clock time in the configured zone, with the question that settles which is right.
+//! wall-clock time in the configured zone, with the question that settles which is right;
+//! and which key its projects carry their name in (K2).
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use timeweave_contract::Observation;
 
 use crate::clock::{parse_stamp, Stamp, Timestamps};
@@ -64,6 +66,25 @@ fn question(stamp: Stamp, configured: &Timestamps) -> String {
     }
 }
 
+/// How many of the listed projects name themselves in `projectName` and how many only in
+/// `name` (K2; the adapter reads `projectName` first).
+pub fn project_name_key(projects: &[Value]) -> Observation {
+    let has = |p: &Value, key: &str| p.get(key).and_then(Value::as_str).is_some();
+    let documented = projects.iter().filter(|p| has(p, "projectName")).count();
+    let only_name = projects
+        .iter()
+        .filter(|p| !has(p, "projectName") && has(p, "name"))
+        .count();
+    Observation::new(
+        "project_name_key",
+        format!(
+            "of {} projects listed, {documented} carry projectName, {only_name} only name",
+            projects.len()
+        ),
+        "the key TimeTrack names projects with; timeweave reads projectName, else name",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +110,18 @@ mod tests {
             .value
             .contains("unreadable"));
         assert!(newest_from(None, &berlin).value.contains("no entry"));
+    }
+
+    #[test]
+    fn project_name_keys_are_counted() {
+        let projects = [
+            serde_json::json!({"id": 1, "projectName": "Web", "name": "x"}),
+            serde_json::json!({"id": 2, "name": "App"}),
+            serde_json::json!({"id": 3}),
+        ];
+        assert_eq!(
+            project_name_key(&projects).value,
+            "of 3 projects listed, 1 carry projectName, 1 only name"
+        );
     }
 }

@@ -440,6 +440,14 @@ impl TrackingTimeAdapter {
         Ok(Page { items, next: None })
     }
 
+    /// Which key of the listed customers carries an e-mail (T2): counted, never shown.
+    async fn customer_email_keys(&self) -> Result<observe::EmailKeys, ProviderError> {
+        let what = "GET customers?filter=ALL";
+        let call = Call::get("customers").q("filter", "ALL");
+        let body = self.send_ok(what, Repeat::Safe, &call).await?;
+        Ok(observe::EmailKeys::count(&Self::items_of(body, what)?))
+    }
+
     async fn list_tasks(&self, token: Option<PageToken>) -> Result<Page, ProviderError> {
         let cursor = match &token {
             Some(t) => Cursor::parse(t)?,
@@ -1024,7 +1032,8 @@ impl Provider for TrackingTimeAdapter {
         let session = self.session().await?;
         let zone = observe::account_zone(session.zone_label.as_deref(), session.zone.as_ref());
         let form = observe::event_form(self.listing_form().await?);
-        Ok(vec![zone, form])
+        let email = self.customer_email_keys().await?.observation();
+        Ok(vec![zone, form, email])
     }
 
     /// The account id (a workspace): the same under either API host.

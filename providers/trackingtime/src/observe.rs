@@ -1,6 +1,7 @@
 //! What a TrackingTime account answers for the points no documentation settles (see the
 //! real-world evidence, T1 and T3), as provider-neutral observations for `doctor`.
 
+use serde_json::Value;
 use timeweave_contract::Observation;
 
 use crate::wire::EventForm;
@@ -48,6 +49,43 @@ pub fn event_form(form: Option<EventForm>) -> Observation {
     )
 }
 
+/// How many listed customers carry an e-mail in `contact` and in `contact_email` (T2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EmailKeys {
+    pub customers: usize,
+    pub in_contact: usize,
+    pub in_contact_email: usize,
+}
+
+impl EmailKeys {
+    pub fn count(customers: &[Value]) -> EmailKeys {
+        let is_email = |v: &Value, key: &str| {
+            v.get(key)
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.contains('@'))
+        };
+        EmailKeys {
+            customers: customers.len(),
+            in_contact: customers.iter().filter(|c| is_email(c, "contact")).count(),
+            in_contact_email: customers
+                .iter()
+                .filter(|c| is_email(c, "contact_email"))
+                .count(),
+        }
+    }
+
+    pub fn observation(self) -> Observation {
+        Observation::new(
+            "customer_email_key",
+            format!(
+                "of {} customers, {} carry an e-mail in contact, {} in contact_email",
+                self.customers, self.in_contact, self.in_contact_email
+            ),
+            "which key answers a client's e-mail; timeweave reads both and writes none (unheld)",
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +104,20 @@ mod tests {
         );
         assert!(seen.limits_reading);
         assert!(account_zone(None, None).limits_reading);
+    }
+
+    #[test]
+    fn customer_email_keys_are_counted_without_showing_an_address() {
+        let customers = [
+            serde_json::json!({"id": 1, "contact": "a@example.com"}),
+            serde_json::json!({"id": 2, "contact": null, "contact_email": "b@example.com"}),
+            serde_json::json!({"id": 3, "contact": "Ada"}),
+        ];
+        let seen = EmailKeys::count(&customers).observation();
+        assert_eq!(
+            seen.value,
+            "of 3 customers, 1 carry an e-mail in contact, 1 in contact_email"
+        );
+        assert!(!seen.value.contains('@') && !seen.note.contains('@'));
     }
 }

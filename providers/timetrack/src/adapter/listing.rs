@@ -488,6 +488,11 @@ impl TimeTrackAdapter {
         Ok(newest.map(|(_, raw)| raw))
     }
 
+    /// The first page of projects, as sent (for `doctor`: which name key they carry, K2).
+    pub(super) async fn first_projects_raw(&self) -> Result<Vec<Value>, ProviderError> {
+        self.list_raw("projects", &[], Cursor::default()).await
+    }
+
     /// Lists one resource's entries in `[from, to]` (with the same slack as windows) with
     /// extra filters, mapped; used to find a create by natural key.
     pub(super) async fn entries_near(

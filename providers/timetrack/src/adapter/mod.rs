@@ -295,13 +295,14 @@ impl Provider for TimeTrackAdapter {
         })
     }
 
-    /// The newest entry's `from` under both readings, to settle the convention (K1).
+    /// The newest entry's `from` under both readings (K1) and the project name key (K2).
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         let raw = self.newest_from_raw().await?;
-        Ok(vec![crate::observe::newest_from(
-            raw.as_deref(),
-            self.clock(),
-        )])
+        let projects = self.first_projects_raw().await?;
+        Ok(vec![
+            crate::observe::newest_from(raw.as_deref(), self.clock()),
+            crate::observe::project_name_key(&projects),
+        ])
     }
 
     /// The subdomain (or on-premise host) and the API key, which belongs to one user;
