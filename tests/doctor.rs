@@ -474,3 +474,24 @@ async fn an_unfinished_server_setup_and_a_token_without_a_read_scope_are_errors(
         "{entries}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_that_cannot_be_opened_is_a_warning_and_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let ledger = dir.path().join("ledger.db");
+    std::fs::write(&ledger, b"not a database, and it stays that way").unwrap();
+    let config = write(dir.path(), &sims.config(&ledger, ""));
+    let (out, text) = doctor(&config, &["--provider", "timetracker"]);
+    assert!(out.status.success(), "a warning is no error: {text}");
+    let account = line_of(&section(&text, "timetracker"), "account");
+    assert!(account.starts_with("  ⚠"), "{account}");
+    assert!(
+        account.contains("its binding is unknown: the ledger could not be opened"),
+        "{account}"
+    );
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        b"not a database, and it stays that way"
+    );
+}

@@ -9,7 +9,7 @@ use crate::ledger::Ledger;
 pub(super) async fn findings(
     name: &str,
     provider: &dyn Provider,
-    ledger: Result<&Ledger, &String>,
+    ledger: Result<Option<&Ledger>, &String>,
 ) -> Vec<Finding> {
     let identity = match provider.account_identity().await {
         Ok(identity) => identity,
@@ -22,14 +22,15 @@ pub(super) async fn findings(
         }
     };
     let bound = match ledger {
-        Err(why) => return vec![not_bound(&identity, why)],
-        Ok(ledger) => bound_identity(ledger, name).await,
+        Ok(None) => return vec![not_bound(&identity, "no ledger yet")],
+        Err(e) => Err(format!("the ledger could not be opened: {e}")),
+        Ok(Some(ledger)) => bound_identity(ledger, name).await,
     };
     vec![match bound {
         Err(e) => Finding::new(
             "account",
             Verdict::Warning,
-            format!("reaches \"{identity}\"; the ledger's binding could not be read: {e}"),
+            format!("reaches \"{identity}\"; its binding is unknown: {e}"),
         )
         .private(&identity),
         Ok(None) => not_bound(&identity, "this instance has not synced yet"),

@@ -82,24 +82,27 @@ pub async fn examine(cfg: &Config, instances: &[&ProviderConfig]) -> Vec<Instanc
     let ledger = open_ledger_if_any(cfg).await;
     let mut reports = Vec::new();
     for p in instances {
-        reports.push(examine_one(p, &cfg.sync, ledger.as_ref()).await);
+        let ledger = ledger.as_ref().map(Option::as_ref);
+        reports.push(examine_one(p, &cfg.sync, ledger).await);
     }
     reports
 }
 
-async fn open_ledger_if_any(cfg: &Config) -> Result<Ledger, String> {
+/// The ledger, read-only; `None` when there is none yet.
+async fn open_ledger_if_any(cfg: &Config) -> Result<Option<Ledger>, String> {
     if !cfg.ledger.path.exists() {
-        return Err(format!("no ledger at {} yet", cfg.ledger.path.display()));
+        return Ok(None);
     }
     Ledger::open_read_only(&cfg.ledger.path)
         .await
+        .map(Some)
         .map_err(|e| e.to_string())
 }
 
 async fn examine_one(
     p: &ProviderConfig,
     sync: &SyncConfig,
-    ledger: Result<&Ledger, &String>,
+    ledger: Result<Option<&Ledger>, &String>,
 ) -> InstanceReport {
     let mut findings = Vec::new();
     match crate::registry::build(&single_attempt(p)) {
