@@ -114,7 +114,7 @@ pub enum Command {
     Check,
     /// Prove the config against the live accounts: reach, credentials, account binding; read-only; exit 1 on any ✗
     #[command(
-        after_help = "Examples:\n  timeweave doctor\n  timeweave doctor --provider acme\n  timeweave doctor --json doctor.json   # redacted, to attach to a bug report\n\nNothing is written to a provider or the ledger. Each line: ✓ / ⚠ / ✗, what was seen, the fix."
+        after_help = "Examples:\n  timeweave doctor\n  timeweave doctor --provider acme\n  timeweave doctor --json doctor.json   # redacted, to attach to a bug report\n  timeweave doctor --provider acme --write-probe\n\nNothing is written to a provider or the ledger, except with --write-probe: one probe entry, deleted again. Each line: ✓ / ⚠ / ✗, what was seen, the fix."
     )]
     Doctor(DoctorArgs),
     /// List or resolve conflicts kept for manual resolution
@@ -324,6 +324,10 @@ pub struct DoctorArgs {
     /// Also write the findings as JSON to this file, every secret, e-mail and name redacted
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also create, update and delete one entry named `timeweave doctor probe <time>` per
+    /// instance whose mode writes, and report which fields read back as written
+    #[arg(long)]
+    pub write_probe: bool,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -27,7 +27,7 @@ pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
 /// the findings, writes the redacted JSON when asked; exit 1 when any finding is an error.
 pub async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let instances = cfg.select_providers(&args.provider)?;
-    let reports = crate::doctor::examine(cfg, &instances).await;
+    let reports = crate::doctor::examine(cfg, &instances, args.write_probe).await;
     print!("{}", crate::doctor::render::text(&reports));
     if let Some(path) = &args.json {
         std::fs::write(path, crate::doctor::json::render(&reports, &instances))

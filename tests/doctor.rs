@@ -495,3 +495,61 @@ async fn a_ledger_that_cannot_be_opened_is_a_warning_and_is_left_as_it_was() {
         b"not a database, and it stays that way"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_write_probe_creates_updates_and_deletes_one_entry_and_only_when_asked() {
+    use timeweave_contract::Kind;
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let config = write(dir.path(), &sims.config(&dir.path().join("ledger.db"), ""));
+    let before: Vec<usize> = sims
+        .all()
+        .iter()
+        .map(|s| s.count(Kind::TimeEntry))
+        .collect();
+
+    let (out, text) = doctor(&config, &[]);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        !text.contains("write probe"),
+        "no probe unless asked: {text}"
+    );
+    let served: Vec<u64> = sims.all().iter().map(|s| s.requests_served()).collect();
+
+    let (out, text) = doctor(&config, &["--write-probe"]);
+    assert!(out.status.success(), "{text}");
+    for name in NAMES {
+        let probe: Vec<&str> = section(&text, name)
+            .into_iter()
+            .filter(|l| l.contains("write probe"))
+            .collect();
+        assert_eq!(probe.len(), 3, "create, update, delete: {text}");
+        assert!(probe[0].contains("create:"), "{text}");
+        assert!(probe[1].contains("update:"), "{text}");
+        assert!(
+            probe[2].starts_with("  ✓") && probe[2].contains("the probe entry is gone"),
+            "{text}"
+        );
+        assert!(!probe.iter().any(|l| l.starts_with("  ✗")), "{text}");
+    }
+    let after: Vec<usize> = sims
+        .all()
+        .iter()
+        .map(|s| s.count(Kind::TimeEntry))
+        .collect();
+    assert_eq!(after, before, "the probe entry is deleted again");
+    let now: Vec<u64> = sims.all().iter().map(|s| s.requests_served()).collect();
+    assert!(now.iter().zip(&served).all(|(n, s)| n > s));
+
+    // A pulling instance is never written to.
+    let pull = sims
+        .config(&dir.path().join("ledger.db"), "")
+        .replace("mode = \"both\"", "mode = \"pull\"");
+    let config = write(dir.path(), &pull);
+    let (out, text) = doctor(&config, &["--write-probe", "--provider", "timetracker"]);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("not made: mode = \"pull\" never writes"),
+        "{text}"
+    );
+}

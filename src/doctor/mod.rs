@@ -7,6 +7,7 @@ mod credentials;
 mod history;
 pub mod json;
 mod observations;
+mod probe;
 mod rate;
 mod reach;
 mod reading;
@@ -76,14 +77,19 @@ impl InstanceReport {
     }
 }
 
-/// Examines each of `instances` in order. Never writes to a provider or the ledger: the
-/// ledger is opened read-only, and only if it exists.
-pub async fn examine(cfg: &Config, instances: &[&ProviderConfig]) -> Vec<InstanceReport> {
+/// Examines each of `instances` in order. Never writes to a provider (unless `write_probe`:
+/// one probe entry, deleted again) or the ledger: the ledger is opened read-only, and only
+/// if it exists.
+pub async fn examine(
+    cfg: &Config,
+    instances: &[&ProviderConfig],
+    write_probe: bool,
+) -> Vec<InstanceReport> {
     let ledger = open_ledger_if_any(cfg).await;
     let mut reports = Vec::new();
     for p in instances {
         let ledger = ledger.as_ref().map(Option::as_ref);
-        reports.push(examine_one(p, &cfg.sync, ledger).await);
+        reports.push(examine_one(p, &cfg.sync, ledger, write_probe).await);
     }
     reports
 }
@@ -103,6 +109,7 @@ async fn examine_one(
     p: &ProviderConfig,
     sync: &SyncConfig,
     ledger: Result<Option<&Ledger>, &String>,
+    write_probe: bool,
 ) -> InstanceReport {
     let mut findings = Vec::new();
     match crate::registry::build(&single_attempt(p)) {
@@ -119,6 +126,15 @@ async fn examine_one(
                 findings.extend(reading::findings(provider).await);
                 findings.extend(observations::findings(p, provider).await);
                 findings.push(history::finding(provider, sync, &p.quotas).await);
+                if write_probe && p.mode.pushes() {
+                    findings.extend(probe::findings(provider).await);
+                } else if write_probe {
+                    findings.push(Finding::new(
+                        "write probe",
+                        Verdict::Ok,
+                        "not made: mode = \"pull\" never writes to this account",
+                    ));
+                }
             }
             findings.push(rate::finding(p, handle.budget, handle.stats.as_deref()));
         }
