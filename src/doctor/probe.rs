@@ -168,3 +168,61 @@ fn failed(step: &str, e: &ProviderError) -> Finding {
     };
     Finding::new(CHECK, verdict, format!("{step} failed: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use timeweave_contract::{Field, Person, Project};
+
+    use super::*;
+    use crate::memory::{MemoryFault, MemoryProvider};
+
+    fn seeded(provider: MemoryProvider) -> MemoryProvider {
+        provider.put(Record::Person(Person {
+            display_name: "Ada".into(),
+            email: None,
+            username: None,
+        }));
+        provider.put(Record::Project(Project {
+            client: None,
+            name: "Web".into(),
+            billable: true,
+            hourly_rate_cents: None,
+            archived: false,
+        }));
+        provider
+    }
+
+    #[tokio::test]
+    async fn a_field_the_account_drops_silently_is_named_and_the_entry_is_deleted() {
+        let provider =
+            seeded(MemoryProvider::new(10).with_silently_dropped(vec![Field::EntryTags]));
+        let seen = findings(&provider).await;
+        assert_eq!(seen.len(), 3, "{seen:#?}");
+        assert_eq!(seen[0].verdict, Verdict::Warning);
+        assert!(
+            seen[0]
+                .seen
+                .starts_with("create: not kept as written: time_entry.tags"),
+            "{}",
+            seen[0].seen
+        );
+        assert_eq!(seen[2].seen, "delete: the probe entry is gone");
+        assert!(provider.all(Kind::TimeEntry).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_declared_unheld_field_is_no_warning_and_a_refused_create_is_an_error() {
+        let provider = seeded(MemoryProvider::new(10).with_unheld(vec![Field::EntryTags]));
+        let seen = findings(&provider).await;
+        assert!(seen.iter().all(|f| f.verdict == Verdict::Ok), "{seen:#?}");
+
+        let provider = seeded(MemoryProvider::new(10));
+        provider.inject(vec![MemoryFault::Fail(ProviderError::Forbidden {
+            message: "read-only token".into(),
+        })]);
+        let seen = findings(&provider).await;
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(seen[0].verdict, Verdict::Error);
+        assert!(seen[0].seen.contains("read-only token"), "{}", seen[0].seen);
+    }
+}
