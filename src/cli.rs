@@ -112,6 +112,11 @@ pub enum Command {
     /// Validate the config and print what it sets up (secrets are never shown); exit 1 on errors
     #[command(after_help = "Example:\n  timeweave check --config /etc/timeweave/config.toml")]
     Check,
+    /// Prove the config against the live accounts: reach, credentials, account binding; read-only; exit 1 on any ✗
+    #[command(
+        after_help = "Examples:\n  timeweave doctor\n  timeweave doctor --provider acme\n  timeweave doctor --json doctor.json   # redacted, to attach to a bug report\n  timeweave doctor --provider acme --write-probe\n\nNothing is written to a provider or the ledger, except with --write-probe: one probe entry, deleted again. Each line: ✓ / ⚠ / ✗, what was seen, the fix."
+    )]
+    Doctor(DoctorArgs),
     /// List or resolve conflicts kept for manual resolution
     Conflicts(ConflictsArgs),
     /// Hours and billable amounts from the ledger, by person, client, project, day, week or month
@@ -160,6 +165,7 @@ impl Command {
             Command::Sync(_) => "sync",
             Command::Status => "status",
             Command::Check => "check",
+            Command::Doctor(_) => "doctor",
             Command::Conflicts(_) => "conflicts",
             Command::Report(_) => "report",
             Command::Export(_) => "export",
@@ -308,6 +314,20 @@ pub struct ExportArgs {
     /// Write to this file instead of stdout
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Default, Args)]
+pub struct DoctorArgs {
+    /// Only this provider instance (repeatable) [default: every enabled instance]
+    #[arg(long = "provider", value_name = "NAME")]
+    pub provider: Vec<String>,
+    /// Also write the findings as JSON to this file, every secret, e-mail and name redacted
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also create, update and delete one entry named `timeweave doctor probe <time>` per
+    /// instance whose mode writes, and report which fields read back as written
+    #[arg(long)]
+    pub write_probe: bool,
 }
 
 #[derive(Clone, Debug, Args)]

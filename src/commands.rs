@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{
-    ConflictsAction, ConflictsArgs, DemoArgs, ExportArgs, RebindArgs, ReportArgs, SyncArgs,
+    ConflictsAction, ConflictsArgs, DemoArgs, DoctorArgs, ExportArgs, RebindArgs, ReportArgs,
+    SyncArgs,
 };
 use crate::config::{self, Config};
 use crate::ledger::Ledger;
@@ -20,6 +21,23 @@ pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(config::summary::render(cfg).as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `timeweave doctor`: examines each selected instance against its live account, prints
+/// the findings, writes the redacted JSON when asked; exit 1 when any finding is an error.
+pub async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+    let instances = cfg.select_providers(&args.provider)?;
+    let reports = crate::doctor::examine(cfg, &instances, args.write_probe).await;
+    print!("{}", crate::doctor::render::text(&reports));
+    if let Some(path) = &args.json {
+        std::fs::write(path, crate::doctor::json::render(&reports, &instances))
+            .with_context(|| format!("writing the doctor report to {}", path.display()))?;
+    }
+    Ok(if reports.iter().any(|r| r.has_error()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Opens (creating and migrating if needed) the configured ledger.

@@ -11,6 +11,7 @@ pub mod cycle_durations;
 pub mod daemon;
 pub mod demo;
 pub mod describe;
+pub mod doctor;
 pub mod ledger;
 pub mod lock;
 pub mod logging;

@@ -86,6 +86,7 @@ fn main() -> ExitCode {
             Command::Export(args) => commands::export(&cfg, args).await,
             Command::Migrate => commands::migrate(&cfg).await,
             Command::Rebind(args) => commands::rebind(&cfg, args).await,
+            Command::Doctor(args) => commands::doctor(&cfg, args).await,
             Command::Check
             | Command::Demo(_)
             | Command::Completions { .. }
@@ -121,6 +122,7 @@ fn secrets_needed(command: &Command) -> config::Secrets {
         Command::Run
         | Command::Sync(_)
         | Command::Rebind(_)
+        | Command::Doctor(_)
         | Command::Check
         | Command::Demo(_)
         | Command::Completions { .. }

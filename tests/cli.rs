@@ -249,6 +249,10 @@ fn check_reads_systemd_credentials_like_the_service_would() {
         stderr.contains("CREDENTIALS_DIRECTORY=/etc/timeweave/credentials timeweave check"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("CREDENTIALS_DIRECTORY=/etc/timeweave/credentials timeweave doctor"),
+        "{stderr}"
+    );
 }
 
 /// The shipped unit loads the whole credentials directory with one line; systemd names its

@@ -149,7 +149,8 @@ fn provider(out: &mut String, p: &ProviderConfig) {
     let _ = writeln!(out, "    push concurrency: {}", p.push_concurrency);
 }
 
-fn quota(q: &Quota) -> String {
+/// A quota as operators write it: `2/s`, `100/min`, `1000/h`.
+pub fn quota(q: &Quota) -> String {
     let unit = match q.per {
         d if d == Duration::from_secs(1) => "s".to_string(),
         d if d == Duration::from_secs(60) => "min".to_string(),

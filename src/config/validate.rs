@@ -960,8 +960,9 @@ fn expand_credentials(path: &Path, env: &Environment) -> Result<PathBuf, String>
             None => Err(format!(
                 "`{text}` uses %d, but CREDENTIALS_DIRECTORY is not set: systemd sets it for the service \
                  (the unit's LoadCredential=). To check the config as the service will see it, run \
-                 `CREDENTIALS_DIRECTORY=/etc/timeweave/credentials timeweave check`; outside systemd \
-                 give a full path"
+                 `CREDENTIALS_DIRECTORY=/etc/timeweave/credentials timeweave check`, and to try them \
+                 against the accounts, `CREDENTIALS_DIRECTORY=/etc/timeweave/credentials timeweave \
+                 doctor`; outside systemd give a full path"
             )),
         },
     }

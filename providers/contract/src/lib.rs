@@ -23,8 +23,8 @@ pub use model::{
     CanonicalId, Client, EntryKind, Kind, Person, Project, Record, RemoteId, Task, TimeEntry,
 };
 pub use provider::{
-    Capabilities, EntrySpan, InvalidRecord, KindSupport, ListScope, Page, PageItem, PageToken,
-    Provider, ProviderInfo, RemoteRecord, UpdateTarget, Window, WriteOp,
+    Capabilities, EntrySpan, InvalidRecord, KindSupport, ListScope, Observation, Page, PageItem,
+    PageToken, Provider, ProviderInfo, RemoteRecord, UpdateTarget, Window, WriteOp,
 };
 pub use secret::Secret;
 pub use zone::{Zone, ZoneError};

@@ -241,6 +241,36 @@ pub struct ProviderInfo {
     pub account: Option<String>,
 }
 
+/// Something an adapter learned about its account that an operator should see before the
+/// first sync (`timeweave doctor`): its rights, and what it answers for conventions no
+/// documentation settles. Provider-neutral words, never a secret, never provider JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    /// A short, stable name, e.g. `"sees_all_users"`, `"event_form"`.
+    pub key: String,
+    /// What the account answered, e.g. `"yes (admin)"`, `"compact"`.
+    pub value: String,
+    /// What it means for timeweave, or a question the operator can answer in the web app.
+    pub note: String,
+    /// It limits what timeweave can read (e.g. only the token user's own entries).
+    pub limits_reading: bool,
+    /// It limits what timeweave can write (e.g. entries of other users are refused).
+    pub limits_writing: bool,
+}
+
+impl Observation {
+    /// An observation that limits nothing.
+    pub fn new(key: &str, value: impl Into<String>, note: impl Into<String>) -> Self {
+        Observation {
+            key: key.to_owned(),
+            value: value.into(),
+            note: note.into(),
+            limits_reading: false,
+            limits_writing: false,
+        }
+    }
+}
+
 /// A provider instance (one account of one provider kind), as the engine drives it.
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -305,6 +335,12 @@ pub trait Provider: Send + Sync {
     /// default) when the provider offers no cheap way to tell.
     async fn entry_span(&self) -> Result<EntrySpan, ProviderError> {
         Ok(EntrySpan::Unknown)
+    }
+
+    /// What this account answers for its rights and undocumented conventions, after
+    /// `connect` (a few read-only requests at most; never a write). None by default.
+    async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
+        Ok(Vec::new())
     }
 
     /// Whether this provider can hold `record` for `op`, without any I/O; `Err(Unsupported)`

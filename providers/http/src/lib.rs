@@ -15,6 +15,7 @@
 //! instance's [`WaitBoard`] (`TransportStats::wait`), for progress displays.
 
 mod base_url;
+mod cause;
 mod json;
 mod limiter;
 mod retry_after;
@@ -22,6 +23,7 @@ mod shutdown;
 mod wait;
 
 pub use base_url::{check_scheme, is_loopback};
+pub use cause::{classify, describe_failure, FailureCause};
 pub use json::{from_json_value, json_error, read_json};
 pub use limiter::{Limiter, Quota};
 pub use retry_after::parse_retry_after;
@@ -162,6 +164,9 @@ pub struct TransportStats {
     pub retries: AtomicU64,
     pub failures: AtomicU64,
     pub wait: Arc<WaitBoard>,
+    /// The rate-limit headers (`X-RateLimit-*`, `RateLimit-*`, `Retry-After`) of the latest
+    /// answer that had any, as sent: what the provider says of its limits (`doctor`).
+    rate_limit_headers: Mutex<Vec<(String, String)>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -181,6 +186,30 @@ impl TransportStats {
             failures: self.failures.load(Ordering::Relaxed),
         }
     }
+
+    /// The rate-limit headers of the latest answer that carried any (none yet: empty).
+    pub fn rate_limit_headers(&self) -> Vec<(String, String)> {
+        lock(&self.rate_limit_headers).clone()
+    }
+
+    fn saw_headers(&self, headers: &HeaderMap) {
+        let seen: Vec<(String, String)> = headers
+            .iter()
+            .filter(|(name, _)| is_rate_limit_header(name.as_str()))
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        if !seen.is_empty() {
+            *lock(&self.rate_limit_headers) = seen;
+        }
+    }
+}
+
+/// A header that speaks of rate limits (names arrive in lower case).
+fn is_rate_limit_header(name: &str) -> bool {
+    name.starts_with("x-ratelimit") || name.starts_with("ratelimit") || name == "retry-after"
 }
 
 /// One provider instance's HTTP client, limiter and retry policy. Cheap to clone.
@@ -361,6 +390,7 @@ impl Transport {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        self.stats.saw_headers(&headers);
         let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
@@ -417,31 +447,17 @@ impl std::fmt::Display for Cause {
     }
 }
 
-/// The few words that say why a request got no answer: the operating system's reason
-/// when there is one (refused, reset), else reqwest's kind of failure.
+/// The few words that say why a request got no answer, for progress displays.
 fn short_cause(e: &reqwest::Error) -> &'static str {
-    use std::io::ErrorKind;
-    let mut source = std::error::Error::source(e);
-    while let Some(inner) = source {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                ErrorKind::ConnectionRefused => return "connection refused",
-                ErrorKind::ConnectionReset => return "connection reset",
-                ErrorKind::ConnectionAborted => return "connection aborted",
-                ErrorKind::TimedOut => return "timed out",
-                _ => {}
-            }
-        }
-        source = inner.source();
-    }
-    if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "connection broke"
-    } else {
-        "request failed"
+    match cause::classify(e).0 {
+        FailureCause::Dns => "DNS lookup failed",
+        FailureCause::Refused => "connection refused",
+        FailureCause::Tls => "TLS handshake failed",
+        FailureCause::Timeout => "timed out",
+        FailureCause::Reset => "connection reset",
+        FailureCause::Other if e.is_connect() => "could not connect",
+        FailureCause::Other if e.is_body() || e.is_decode() => "connection broke",
+        FailureCause::Other => "request failed",
     }
 }
 
@@ -494,17 +510,7 @@ fn describe_wait(wait: Duration) -> String {
 }
 
 fn describe_reqwest_error(what: &str, e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "connection broke while reading the body"
-    } else {
-        "request failed"
-    };
-    // reqwest's Display includes the URL (never credentials: those go in headers).
-    format!("{what}: {kind}: {e}")
+    format!("{what}: {}", describe_failure(e))
 }
 
 #[cfg(test)]

@@ -149,7 +149,44 @@ async fn connection_refused_is_retried_then_reported() {
     let err = call(&transport(), &url, Repeat::OnlyIfNotReceived)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("could not connect"), "{err}");
+    let addr = url.trim_start_matches("http://").trim_end_matches("/x");
+    assert!(
+        err.to_string()
+            .contains(&format!("connection refused by {addr}")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unresolvable_host_is_named_as_a_dns_failure_not_a_refusal() {
+    // `.invalid` never resolves (RFC 2606).
+    let err = call(
+        &transport(),
+        "https://no-such-host.invalid/x",
+        Repeat::OnlyIfNotReceived,
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("DNS resolution failed for no-such-host.invalid"),
+        "{text}"
+    );
+    assert!(!text.contains("refused"), "{text}");
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_speak_tls_is_named_as_a_tls_failure() {
+    let (url, _hits) = scripted(vec![(200, None, "ok")]).await;
+    let https = url.replace("http://", "https://");
+    let err = call(&transport(), &https, Repeat::OnlyIfNotReceived)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("TLS handshake with 127.0.0.1 failed"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -385,4 +422,21 @@ async fn a_server_error_shows_its_status_as_the_cause() {
             cause: "HTTP 503".into()
         }
     );
+}
+
+#[tokio::test]
+async fn the_latest_rate_limit_headers_are_kept_for_doctor() {
+    let (url, _hits) = scripted(vec![(429, Some("1"), "slow down"), (200, None, "ok")]).await;
+    let t = transport();
+    assert!(t.stats().rate_limit_headers().is_empty());
+    call(&t, &url, Repeat::Safe).await.unwrap();
+    assert_eq!(
+        t.stats().rate_limit_headers(),
+        vec![("retry-after".to_owned(), "1".to_owned())],
+        "the 200 without such headers does not clear what the 429 said"
+    );
+    for name in ["x-ratelimit-remaining", "ratelimit-reset", "retry-after"] {
+        assert!(is_rate_limit_header(name), "{name}");
+    }
+    assert!(!is_rate_limit_header("content-type"));
 }

@@ -10,6 +10,7 @@ mod clock;
 mod directory;
 mod lenient;
 mod mapping;
+mod observe;
 mod response;
 pub mod sim;
 mod wire;

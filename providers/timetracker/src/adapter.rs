@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
     Capabilities, ConflictReason, EntrySpan, Field, InvalidRecord, Kind, KindSupport, ListScope,
-    Page, PageItem, PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId,
-    RemoteRecord, TimeEntry, UpdateTarget, Window, WriteOp,
+    Observation, Page, PageItem, PageToken, Provider, ProviderError, ProviderInfo, Record,
+    RemoteId, RemoteRecord, TimeEntry, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{RawResponse, Repeat, Transport};
 
@@ -69,6 +69,35 @@ struct Session {
     admin: bool,
     /// The account behind the token (`account_identity`).
     identity: String,
+}
+
+/// What `doctor` shows of a session: whose entries the token sees and writes, and the zone
+/// naive times are read in.
+fn observations_of(session: &Session) -> Vec<Observation> {
+    let rights = if session.admin {
+        Observation::new(
+            "sees_all_users",
+            "yes (admin)",
+            "the token lists and writes every user's entries",
+        )
+    } else {
+        Observation {
+            limits_reading: true,
+            limits_writing: true,
+            ..Observation::new(
+                "sees_all_users",
+                format!("no: only user {}'s own entries", session.me),
+                "other users' entries are neither listed nor written; use an admin's token \
+                 (role admin, or an admin RBAC role) to sync everyone's",
+            )
+        }
+    };
+    let zone = Observation::new(
+        "server_time_zone",
+        session.zone.name.clone(),
+        "the server's app time zone (GET /info): its naive times are read and written in it",
+    );
+    vec![rights, zone]
 }
 
 /// The server, the token's user and when that user was created: a server reinstalled at
@@ -1156,6 +1185,10 @@ impl Provider for TimeTrackerAdapter {
 
     async fn account_identity(&self) -> Result<String, ProviderError> {
         Ok(self.session().await?.identity)
+    }
+
+    async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
+        Ok(observations_of(&self.session().await?))
     }
 
     async fn list_page(

@@ -22,3 +22,24 @@ async fn the_identity_is_stable_names_the_user_and_tells_servers_apart() {
     other.connect().await.unwrap();
     assert_ne!(other.account_identity().await.unwrap(), first);
 }
+
+#[tokio::test]
+async fn observations_tell_an_admin_token_from_one_that_sees_only_its_own_entries() {
+    let (sim, a) = common::sim().await;
+    a.connect().await.unwrap();
+    let seen = a.observations().await.unwrap();
+    let rights = seen.iter().find(|o| o.key == "sees_all_users").unwrap();
+    assert_eq!(rights.value, "yes (admin)");
+    assert!(!rights.limits_reading && !rights.limits_writing);
+    let zone = seen.iter().find(|o| o.key == "server_time_zone").unwrap();
+    assert_eq!(zone.value, "Europe/Rome");
+
+    let bob = sim.add_user("bob", None, None, "user");
+    let token = sim.add_token(bob, &["read:*", "write:*"]);
+    let b = common::adapter(sim.settings_with_token(&token));
+    b.connect().await.unwrap();
+    let seen = b.observations().await.unwrap();
+    let rights = seen.iter().find(|o| o.key == "sees_all_users").unwrap();
+    assert_eq!(rights.value, format!("no: only user {bob}'s own entries"));
+    assert!(rights.limits_reading && rights.limits_writing);
+}

@@ -14,15 +14,16 @@ use reqwest::Method;
 use serde_json::Value;
 use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
-    Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Page, PageItem, PageToken,
-    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Secret, TimeEntry,
-    UpdateTarget, Window, WriteOp,
+    Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Observation, Page, PageItem,
+    PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Secret,
+    TimeEntry, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{Repeat, Transport};
 use tokio::sync::Mutex;
 
 use crate::envelope::{self, Body, EnvelopeError};
 use crate::mapping::{self, Ctx};
+use crate::observe;
 use crate::paging::{self, Cursor, Next, Phase};
 use crate::wire;
 use crate::zone::{parse_naive, Zone};
@@ -47,6 +48,8 @@ struct Session {
     /// The zone `created_at`/`updated_at` are written in (the caller's `/me` timezone);
     /// `None` when `/me` names none timeweave can read (warned about at discovery).
     zone: Option<Zone>,
+    /// `/me`'s time-zone value as answered, for `doctor` (T3).
+    zone_label: Option<String>,
     version: Option<String>,
 }
 
@@ -336,6 +339,7 @@ impl TrackingTimeAdapter {
             company,
             user_id: me.id,
             zone,
+            zone_label: me.zone_label().map(str::to_owned),
             version,
         })
     }
@@ -434,6 +438,14 @@ impl TrackingTimeAdapter {
             .map(|v| mapping::item(kind, v, &ctx))
             .collect();
         Ok(Page { items, next: None })
+    }
+
+    /// Which key of the listed customers carries an e-mail (T2): counted, never shown.
+    async fn customer_email_keys(&self) -> Result<observe::EmailKeys, ProviderError> {
+        let what = "GET customers?filter=ALL";
+        let call = Call::get("customers").q("filter", "ALL");
+        let body = self.send_ok(what, Repeat::Safe, &call).await?;
+        Ok(observe::EmailKeys::count(&Self::items_of(body, what)?))
     }
 
     async fn list_tasks(&self, token: Option<PageToken>) -> Result<Page, ProviderError> {
@@ -565,6 +577,17 @@ impl TrackingTimeAdapter {
             items,
             next: next.map(|c| c.token()),
         })
+    }
+
+    /// The form the event listing answers in (T1), read from the first event of the last
+    /// year's first page; `None` when that year holds no event.
+    async fn listing_form(&self) -> Result<Option<wire::EventForm>, ProviderError> {
+        let zone = self.ctx().await?.account_zone;
+        let now = chrono::Utc::now();
+        let window = Window::new(now - Duration::days(365), now);
+        let (from, to) = Self::event_dates(Phase::Start, &window, zone);
+        let (raw, _) = self.fetch_events(Phase::Start, 0, from, to, None).await?;
+        Ok(raw.first().map(wire::EventForm::of))
     }
 
     /// One page of `GET events?filter=COMPANY` (or `filter=USER&id=` when `user` is given).
@@ -1002,6 +1025,15 @@ impl Provider for TrackingTimeAdapter {
                 None => format!("account {}, user {}", s.account_id, s.user_id),
             }),
         })
+    }
+
+    /// `/me`'s zone and the event listing's form (T1, T3).
+    async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
+        let session = self.session().await?;
+        let zone = observe::account_zone(session.zone_label.as_deref(), session.zone.as_ref());
+        let form = observe::event_form(self.listing_form().await?);
+        let email = self.customer_email_keys().await?.observation();
+        Ok(vec![zone, form, email])
     }
 
     /// The account id (a workspace): the same under either API host.

@@ -21,6 +21,7 @@ mod fixtures;
 mod mapping;
 #[cfg(test)]
 mod mapping_props;
+mod observe;
 mod paging;
 pub mod sim;
 pub mod webhook;

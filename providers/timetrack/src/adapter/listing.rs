@@ -24,6 +24,8 @@ const FROM_SLACK: Duration = Duration::minutes(1);
 /// How far past the window's end the `to` filter reaches: covers a server that compares
 /// `to` with the entry's *end* rather than its start (§4.13), for entries up to a day long.
 const TO_SLACK: Duration = Duration::days(1);
+/// The most pages `newest_from_raw` reads.
+const NEWEST_PAGES: usize = 5;
 
 fn ref_kind(kind: Kind) -> Option<RefKind> {
     match kind {
@@ -454,6 +456,41 @@ impl TimeTrackAdapter {
             }
         }
         Ok(found)
+    }
+
+    /// The `from` of the newest project entry started in the last 30 days, as sent (for
+    /// `doctor`); at most a few pages.
+    pub(super) async fn newest_from_raw(&self) -> Result<Option<String>, ProviderError> {
+        let now = Utc::now();
+        let filters = [
+            (
+                "from",
+                self.clock()
+                    .filter_bound(now - Duration::days(30), -FROM_SLACK),
+            ),
+            ("to", self.clock().filter_bound(now, TO_SLACK)),
+        ];
+        let mut newest: Option<(DateTime<Utc>, String)> = None;
+        let mut cursor = Some(Cursor::default());
+        for _ in 0..NEWEST_PAGES {
+            let Some(c) = cursor else { break };
+            let values = self
+                .list_raw(Phase::ProjectEntries.resource(), &filters, c)
+                .await?;
+            for raw in values.iter().filter_map(|v| v.get("from")?.as_str()) {
+                let start = crate::clock::parse_stamp(raw).and_then(|s| self.clock().start(s).ok());
+                if let Some(start) = start.filter(|t| newest.as_ref().is_none_or(|(n, _)| t > n)) {
+                    newest = Some((start, raw.to_owned()));
+                }
+            }
+            cursor = c.after(&values);
+        }
+        Ok(newest.map(|(_, raw)| raw))
+    }
+
+    /// The first page of projects, as sent (for `doctor`: which name key they carry, K2).
+    pub(super) async fn first_projects_raw(&self) -> Result<Vec<Value>, ProviderError> {
+        self.list_raw("projects", &[], Cursor::default()).await
     }
 
     /// Lists one resource's entries in `[from, to]` (with the same slack as windows) with

@@ -18,8 +18,8 @@ use reqwest::header::ACCEPT;
 use reqwest::Method;
 use serde_json::Value;
 use timeweave_contract::{
-    Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Page, PageToken, Provider,
-    ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget, WriteOp,
+    Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Observation, Page, PageToken,
+    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, UpdateTarget, WriteOp,
 };
 use timeweave_http::{Repeat, Transport};
 use url::Url;
@@ -293,6 +293,16 @@ impl Provider for TimeTrackAdapter {
             timezone: None,
             account: self.subdomain(),
         })
+    }
+
+    /// The newest entry's `from` under both readings (K1) and the project name key (K2).
+    async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
+        let raw = self.newest_from_raw().await?;
+        let projects = self.first_projects_raw().await?;
+        Ok(vec![
+            crate::observe::newest_from(raw.as_deref(), self.clock()),
+            crate::observe::project_name_key(&projects),
+        ])
     }
 
     /// The subdomain (or on-premise host) and the API key, which belongs to one user;
