@@ -278,10 +278,11 @@ impl Engine {
         };
         async {
             if opts.dry_run && !self.on_copy {
-                let copy = DryRunCopy::make(&self.ledger, &std::env::temp_dir()).await?;
-                let ledger = Ledger::open(copy.path()).await?;
-                let result = run(&ledger, self, h, opts).await;
-                ledger.close().await;
+                // One private copy for this cycle alone, the way `on_private_copy` makes one
+                // for a whole `--sync-once --dry-run`; removed when `_copy` drops.
+                let (on_copy, _copy) = self.on_private_copy().await?;
+                let result = run(&on_copy.ledger, &on_copy, h, opts).await;
+                on_copy.ledger.close().await;
                 return result;
             }
             run(&self.ledger, self, h, opts).await
