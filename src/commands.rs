@@ -58,16 +58,9 @@ async fn open_ledger_locked(cfg: &Config, command: &str) -> anyhow::Result<(Ledg
     Ok((lock, open_ledger(cfg).await?))
 }
 
-/// Fails unless the configured ledger exists: commands that only read or settle what a
-/// sync left never create one.
+/// Fails unless the configured ledger exists (see [`crate::report::require_ledger`]).
 fn require_ledger(cfg: &Config) -> anyhow::Result<()> {
-    if !cfg.ledger.path.exists() {
-        anyhow::bail!(
-            "no ledger at {} yet: run `timeweave sync` (or start the service) first",
-            cfg.ledger.path.display()
-        );
-    }
-    Ok(())
+    crate::report::require_ledger(&cfg.ledger.path)
 }
 
 /// Opens an existing ledger for reading; never creates one.

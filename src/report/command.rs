@@ -15,15 +15,22 @@ use super::{html, resolve_export_range, resolve_range, totals};
 use crate::cli::{ExportArgs, ReportArgs, ReportFormat};
 use crate::ledger::{DateRange, Ledger, TotalsBy, WeeklyBy};
 
-/// Opens the ledger at `path` read-only for reporting, with a clear error when it does not
-/// exist yet or predates the reporting views.
-pub async fn open_for_reading(path: &Path) -> anyhow::Result<Ledger> {
+/// Fails unless a ledger exists at `path`: commands that only read or settle what a sync
+/// left never create one.
+pub fn require_ledger(path: &Path) -> anyhow::Result<()> {
     if !path.exists() {
         bail!(
             "no ledger at {} yet: run `timeweave sync` (or start the service) first, or set ledger.path",
             path.display()
         );
     }
+    Ok(())
+}
+
+/// Opens the ledger at `path` read-only for reporting, with a clear error when it does not
+/// exist yet or predates the reporting views.
+pub async fn open_for_reading(path: &Path) -> anyhow::Result<Ledger> {
+    require_ledger(path)?;
     let context = || {
         format!(
             "reading the ledger at {} (read-only: a reader needs read access to the file and to its -wal and -shm files, \
