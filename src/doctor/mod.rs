@@ -12,6 +12,7 @@ mod rate;
 mod reach;
 mod reading;
 pub mod render;
+mod rights;
 
 use serde::Serialize;
 
@@ -124,6 +125,7 @@ async fn examine_one(
             if connected.is_ok() {
                 findings.extend(account::findings(&p.name, provider, ledger).await);
                 findings.extend(reading::findings(provider).await);
+                findings.push(rights::finding(p, provider, write_probe).await);
                 findings.extend(observations::findings(p, provider).await);
                 findings.push(history::finding(provider, sync, &p.quotas).await);
                 if write_probe && p.mode.pushes() {

@@ -12,6 +12,7 @@ pub mod hash;
 pub mod model;
 pub mod natural_key;
 pub mod provider;
+pub mod rights;
 pub mod secret;
 pub mod testkit;
 pub mod zone;
@@ -26,5 +27,6 @@ pub use provider::{
     Capabilities, EntrySpan, InvalidRecord, KindSupport, ListScope, Observation, Page, PageItem,
     PageToken, Provider, ProviderInfo, RemoteRecord, UpdateTarget, Window, WriteOp,
 };
+pub use rights::{KnownRights, Rights};
 pub use secret::Secret;
 pub use zone::{Zone, ZoneError};

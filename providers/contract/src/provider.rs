@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ProviderError;
 use crate::fields::Field;
 use crate::model::{Kind, Record, RemoteId};
+use crate::rights::Rights;
 
 /// A half-open UTC interval `[from, to)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -341,6 +342,15 @@ pub trait Provider: Send + Sync {
     /// `connect` (a few read-only requests at most; never a write). None by default.
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         Ok(Vec::new())
+    }
+
+    /// What the credentials may read and write, where the provider tells it without a
+    /// write (after `connect`; a request or two at most). The default: it cannot.
+    async fn rights(&self) -> Result<Rights, ProviderError> {
+        Ok(Rights::Unknown(format!(
+            "{} tells no client what its credentials may write",
+            self.kind_name()
+        )))
     }
 
     /// Whether this provider can hold `record` for `op`, without any I/O; `Err(Unsupported)`

@@ -17,12 +17,13 @@ use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
     Capabilities, ConflictReason, EntrySpan, Field, InvalidRecord, Kind, KindSupport, ListScope,
     Observation, Page, PageItem, PageToken, Provider, ProviderError, ProviderInfo, Record,
-    RemoteId, RemoteRecord, TimeEntry, UpdateTarget, Window, WriteOp,
+    RemoteId, RemoteRecord, Rights, TimeEntry, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{RawResponse, Repeat, Transport};
 
 use crate::errors::{malformed, map_error};
 use crate::mapping::{self, int_id, raw_id, typed, Zone};
+use crate::observe::{self, ScopeAnswer};
 use crate::references::References;
 use crate::time::{parse_zone, read_local, write_local};
 use crate::tolerance::{server_now, unsafe_until, YoungVersions, TOLERANCE};
@@ -265,6 +266,22 @@ impl TimeTrackerAdapter {
         request: Request<'_>,
         parse: impl Fn(&RawResponse) -> Result<T, String>,
     ) -> Result<T, ProviderError> {
+        self.exchange(what, request, |raw| {
+            if !(200..300).contains(&raw.status) {
+                return Err(map_error(what, &raw));
+            }
+            parse(&raw).map_err(|e| malformed(what, &raw, &e))
+        })
+        .await
+    }
+
+    /// One request through the transport; `interpret` sees every answer, errors included.
+    async fn exchange<T>(
+        &self,
+        what: &str,
+        request: Request<'_>,
+        interpret: impl Fn(RawResponse) -> Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
         let url = self.url(request.path);
         let token = self.settings.api_token.clone();
         let r = &request;
@@ -290,14 +307,26 @@ impl TimeTrackerAdapter {
                     }
                     rb
                 },
-                |raw: RawResponse| {
-                    if !(200..300).contains(&raw.status) {
-                        return Err(map_error(what, &raw));
-                    }
-                    parse(&raw).map_err(|e| malformed(what, &raw, &e))
-                },
+                interpret,
             )
             .await
+    }
+
+    /// What `GET /users?per_page=1`, which only `admin:all` may call, tells of the token:
+    /// a 2xx means every scope, a 403 lists the scopes it holds (spec §2). Read-only.
+    async fn scope_answer(&self) -> Result<ScopeAnswer, ProviderError> {
+        let what = "GET /users (scope check)";
+        let query = [("per_page", "1".to_owned())];
+        self.exchange(what, Request::get("/users", &query), |raw| {
+            match raw.status {
+                200..=299 => Ok(ScopeAnswer::Everything),
+                403 => Ok(ScopeAnswer::Listed(
+                    crate::errors::error_body(&raw).and_then(|b| b.available_scopes),
+                )),
+                _ => Err(map_error(what, &raw)),
+            }
+        })
+        .await
     }
 
     /// Whether the token's user sees other users' entries: an admin by RBAC role (`admin`,
@@ -1189,6 +1218,14 @@ impl Provider for TimeTrackerAdapter {
 
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         Ok(observations_of(&self.session().await?))
+    }
+
+    async fn rights(&self) -> Result<Rights, ProviderError> {
+        self.session().await?;
+        Ok(observe::rights(
+            self.scope_answer().await?,
+            &self.capabilities(),
+        ))
     }
 
     async fn list_page(

@@ -1,6 +1,6 @@
 //! TimeTracker v1 (the self-hosted open-source server, DRYTRIX/TimeTracker): the adapter
 //! (`adapter`), its JSON shapes (`wire`) and mapping (`mapping`), time-zone handling (`time`),
-//! error mapping (`errors`), the server's `if_updated_at` tolerance (`tolerance`), and a simulator (`sim`) faithful to
+//! error mapping (`errors`), what a token may do (`observe`), the server's `if_updated_at` tolerance (`tolerance`), and a simulator (`sim`) faithful to
 //! `shared/providers/timetracker-v1.md`, bugs included.
 
 #![recursion_limit = "256"]
@@ -14,6 +14,7 @@ pub mod sim;
 pub mod errors;
 #[doc(hidden)]
 pub mod mapping;
+mod observe;
 mod references;
 #[doc(hidden)]
 pub mod time;

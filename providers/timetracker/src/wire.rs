@@ -243,6 +243,8 @@ pub struct ErrorBody {
     pub error_code: Option<Value>,
     pub errors: Option<BTreeMap<String, Vec<String>>>,
     pub required_scope: Option<String>,
+    /// The token's scopes, in a 403 for a missing scope (`scopes.split(",")`: untrimmed).
+    pub available_scopes: Option<Vec<String>>,
     pub limit_per_minute: Option<i64>,
     pub limit_per_hour: Option<i64>,
 }

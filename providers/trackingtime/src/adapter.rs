@@ -15,8 +15,8 @@ use serde_json::Value;
 use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
     Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Observation, Page, PageItem,
-    PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Secret,
-    TimeEntry, UpdateTarget, Window, WriteOp,
+    PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Rights,
+    Secret, TimeEntry, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{Repeat, Transport};
 use tokio::sync::Mutex;
@@ -50,6 +50,8 @@ struct Session {
     zone: Option<Zone>,
     /// `/me`'s time-zone value as answered, for `doctor` (T3).
     zone_label: Option<String>,
+    /// The caller's role and permissions in the account (`/me` `teams[]`), for `doctor`.
+    team: Option<observe::TeamRights>,
     version: Option<String>,
 }
 
@@ -334,12 +336,21 @@ impl TrackingTimeAdapter {
             .map(str::to_owned);
         let (account_id, company) = self.pick_account(&me).await?;
         let zone = account_zone(&me);
+        let team = me
+            .teams
+            .iter()
+            .find(|t| t.account_id == account_id)
+            .map(|t| observe::TeamRights {
+                role: t.role.clone(),
+                flags: t.permissions(),
+            });
         Ok(Session {
             account_id,
             company,
             user_id: me.id,
             zone,
             zone_label: me.zone_label().map(str::to_owned),
+            team,
             version,
         })
     }
@@ -1033,7 +1044,13 @@ impl Provider for TrackingTimeAdapter {
         let zone = observe::account_zone(session.zone_label.as_deref(), session.zone.as_ref());
         let form = observe::event_form(self.listing_form().await?);
         let email = self.customer_email_keys().await?.observation();
-        Ok(vec![zone, form, email])
+        let visibility = observe::sees_all_users(session.team.as_ref());
+        Ok(vec![visibility, zone, form, email])
+    }
+
+    async fn rights(&self) -> Result<Rights, ProviderError> {
+        let session = self.session().await?;
+        Ok(observe::rights(session.team.as_ref(), &self.capabilities()))
     }
 
     /// The account id (a workspace): the same under either API host.

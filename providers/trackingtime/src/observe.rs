@@ -1,8 +1,9 @@
 //! What a TrackingTime account answers for the points no documentation settles (see the
-//! real-world evidence, T1 and T3), as provider-neutral observations for `doctor`.
+//! real-world evidence, T1, T2, T3 and T9), and what the caller may see and write there
+//! (`/me` `teams[]` role and permissions), as provider-neutral observations for `doctor`.
 
 use serde_json::Value;
-use timeweave_contract::Observation;
+use timeweave_contract::{Capabilities, Kind, KnownRights, Observation, Rights};
 
 use crate::wire::EventForm;
 use crate::zone::Zone;
@@ -84,6 +85,120 @@ impl EmailKeys {
             "which key answers a client's e-mail; timeweave reads both and writes none (unheld)",
         )
     }
+}
+
+/// The caller's role and permission flags in the synced account, as `GET /me` `teams[]`
+/// lists them (the documented user sample: `role`, `permissions{can_edit_time_entries,
+/// can_view_time_entries_from_others, ...}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TeamRights {
+    pub role: Option<String>,
+    /// `None`: the entry lists no `permissions`.
+    pub flags: Option<Vec<(String, bool)>>,
+}
+
+/// The permission that lets `filter=COMPANY` list other users' events (§8.2).
+const VIEW_OTHERS: &str = "can_view_time_entries_from_others";
+
+impl TeamRights {
+    fn flag(&self, name: &str) -> Option<bool> {
+        let flags = self.flags.as_ref()?;
+        flags.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+
+    fn role(&self) -> &str {
+        self.role.as_deref().unwrap_or("no role")
+    }
+}
+
+/// Whether the caller sees every user's events (the company filter): a user without
+/// `can_view_time_entries_from_others` is believed to see only their own, silently.
+pub fn sees_all_users(team: Option<&TeamRights>) -> Observation {
+    let key = "sees_all_users";
+    match team.and_then(|t| Some((t, t.flag(VIEW_OTHERS)?))) {
+        Some((t, true)) => Observation::new(
+            key,
+            format!("yes (role {}, {VIEW_OTHERS})", t.role()),
+            "the event listing (filter=COMPANY) shows every user's events",
+        ),
+        Some((t, false)) => Observation {
+            limits_reading: true,
+            limits_writing: true,
+            ..Observation::new(
+                key,
+                format!("no: role {} without {VIEW_OTHERS}", t.role()),
+                "the event listing (filter=COMPANY) shows only this user's own events, so \
+                 other users' entries are neither listed nor written; use an App Password of \
+                 an admin, or let this user view the time entries of others",
+            )
+        },
+        None => Observation {
+            limits_reading: true,
+            ..Observation::new(
+                key,
+                "unknown (GET /me lists no permissions for this account)",
+                "whether the event listing shows other users' events is not confirmed; check \
+                 in TrackingTime that this user may view the time entries of others",
+            )
+        },
+    }
+}
+
+/// The permission a write of `kind` needs, where `/me` names one (customers: none known).
+fn write_permission(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::TimeEntry => Some("can_edit_time_entries"),
+        Kind::Project => Some("can_edit_projects"),
+        Kind::Task => Some("can_edit_tasks"),
+        Kind::Person | Kind::Client => None,
+    }
+}
+
+/// The caller's rights in the account, from its `/me` team entry, for an adapter with
+/// `caps`: a permission listed as false that a write needs is missing.
+pub fn rights(team: Option<&TeamRights>, caps: &Capabilities) -> Rights {
+    let Some((t, flags)) = team.and_then(|t| Some((t, t.flags.as_ref()?))) else {
+        return Rights::Unknown(
+            "GET /me lists no role permissions for this account (T7), so TrackingTime tells \
+             no client what this user may write"
+                .into(),
+        );
+    };
+    let granted = |name: &str| {
+        t.flag(name)
+            .or_else(|| t.flag("can_edit_projects_and_tasks"))
+            .unwrap_or(true)
+    };
+    let missing_to_write = Kind::ALL
+        .into_iter()
+        .filter(|k| {
+            let s = caps.support(*k);
+            s.create || s.update || s.delete
+        })
+        .filter_map(write_permission)
+        .filter(|p| !granted(p))
+        .map(str::to_owned)
+        .collect();
+    let held: Vec<&str> = flags
+        .iter()
+        .filter(|(_, v)| *v)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    Rights::Known(KnownRights {
+        held: format!(
+            "role {} with {}",
+            t.role(),
+            match held.is_empty() {
+                true => "no permission".to_owned(),
+                false => held.join(", "),
+            }
+        ),
+        missing_to_read: Vec::new(),
+        missing_to_write,
+        grant: "give this user a role that may edit time entries, projects and tasks in \
+                TrackingTime (an admin's App Password has them all)"
+            .into(),
+    })
 }
 
 #[cfg(test)]

@@ -263,6 +263,26 @@ pub struct Team {
     pub account_id: i64,
     #[serde(default, deserialize_with = "opt_text")]
     pub company: Option<String>,
+    /// `ADMIN`, `MANAGER`, `PROJECT_MANAGER` or `CO_WORKER` (§7.5).
+    #[serde(default, deserialize_with = "opt_text")]
+    pub role: Option<String>,
+    /// `{"can_edit_time_entries": true, ...}` (the documented user sample); read by
+    /// [`Team::permissions`], any other shape is none.
+    #[serde(default)]
+    pub permissions: Option<Value>,
+}
+
+impl Team {
+    /// The permission flags this team entry lists, by name (non-flags are left out);
+    /// `None` when it lists no `permissions` object.
+    pub fn permissions(&self) -> Option<Vec<(String, bool)>> {
+        let map = self.permissions.as_ref()?.as_object()?;
+        Some(
+            map.iter()
+                .filter_map(|(k, v)| lenient_bool(v).map(|b| (k.clone(), b)))
+                .collect(),
+        )
+    }
 }
 
 /// `GET /me` data (§8.1).

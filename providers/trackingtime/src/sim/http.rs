@@ -378,11 +378,28 @@ fn teams(w: &World) -> Value {
             .values()
             .filter(|a| !(w.opts.teams_omit_account && a.id == w.primary))
             .map(|a| {
-                json!({"account_id": a.id, "company": a.company, "role": "ADMIN",
-                       "is_selected": a.id == w.primary, "is_default": a.id == w.primary})
+                let mut team = json!({"account_id": a.id, "company": a.company,
+                       "role": w.opts.caller.role,
+                       "is_selected": a.id == w.primary, "is_default": a.id == w.primary});
+                if w.opts.caller.listed {
+                    team["permissions"] = permissions(&w.opts.caller);
+                }
+                team
             })
             .collect(),
     )
+}
+
+/// The `permissions` object of a `teams[]` entry, as the documented user sample has it.
+fn permissions(c: &crate::sim::CallerRights) -> Value {
+    json!({
+        "can_edit_time_entries": c.edit_time_entries,
+        "can_edit_projects_and_tasks": c.edit_projects && c.edit_tasks,
+        "can_edit_projects": c.edit_projects,
+        "can_edit_tasks": c.edit_tasks,
+        "can_view_time_entries_from_others": c.view_others,
+        "can_view_others": c.view_others,
+    })
 }
 
 /// `GET /me`; the account zone as a city label unless `me_timezone_iana` (T3).

@@ -44,6 +44,40 @@ pub enum EventForm {
     Full,
 }
 
+/// The caller's role and permissions in the account, as `GET /me` `teams[]` lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerRights {
+    /// `ADMIN`, `MANAGER`, `PROJECT_MANAGER` or `CO_WORKER` (§7.5).
+    pub role: String,
+    /// `can_view_time_entries_from_others` (and `can_view_others`): without it,
+    /// `filter=COMPANY` answers only the caller's own events, silently (§8.2 believes the
+    /// filter needs it; what the server does without it is unknown: the least helpful).
+    pub view_others: bool,
+    /// `can_edit_time_entries`: without it, `events/add|update|delete` answer an
+    /// in-envelope 403 "No permission".
+    pub edit_time_entries: bool,
+    /// `can_edit_projects`: the same for `projects/*` writes.
+    pub edit_projects: bool,
+    /// `can_edit_tasks`: the same for `tasks/*` writes.
+    pub edit_tasks: bool,
+    /// `teams[]` carries `permissions` (the documented user sample does); off: none.
+    pub listed: bool,
+}
+
+impl CallerRights {
+    /// The documented sample: an owner with the `ADMIN` role and every permission.
+    pub fn admin() -> CallerRights {
+        CallerRights {
+            role: "ADMIN".into(),
+            view_others: true,
+            edit_time_entries: true,
+            edit_projects: true,
+            edit_tasks: true,
+            listed: true,
+        }
+    }
+}
+
 /// Every quirk and assumption of the simulator, each a switch. The defaults are the real
 /// API's behaviour as the spec and `real-world-evidence.md` describe it, and the least
 /// helpful reading where the evidence is unclear; [`SimOptions::strictest`] also turns
@@ -152,6 +186,8 @@ pub struct SimOptions {
     /// sending JSON in the body of POST requests"). Off: an older server, which reads only
     /// the query string and form bodies.
     pub accept_json_body: bool,
+    /// The caller's role and permissions (the documented sample's admin by default).
+    pub caller: CallerRights,
 }
 
 impl Default for SimOptions {
@@ -193,6 +229,7 @@ impl Default for SimOptions {
             search_ignores_external_id: false,
             search_returns_custom_fields: true,
             accept_json_body: true,
+            caller: CallerRights::admin(),
         }
     }
 }

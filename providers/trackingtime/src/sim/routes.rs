@@ -61,6 +61,9 @@ pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Param
             ),
         );
     }
+    if let Some(refused) = without_permission(w, segs) {
+        return refused;
+    }
     let result = match segs {
         ["events"] => list_events(w, acct, p, false),
         ["events", "flat"] => list_events(w, acct, p, true),
@@ -171,6 +174,22 @@ fn read_date(p: &Params, k: &str) -> Result<Option<NaiveDate>, Reply> {
         .map_err(|_| e500(format!("{k}: invalid date {s:?}, expected yyyy-MM-dd")))
 }
 
+/// A write the caller's permissions do not allow (`SimOptions::caller`): an in-envelope
+/// 403, as TrackingTime answers "advanced user permissions" (§4).
+fn without_permission(w: &World, segs: &[&str]) -> Option<Reply> {
+    let c = &w.opts.caller;
+    let write = segs
+        .iter()
+        .any(|s| matches!(*s, "add" | "update" | "delete" | "close" | "open"));
+    let allowed = match segs.first() {
+        Some(&"events") => c.edit_time_entries,
+        Some(&"projects") => c.edit_projects,
+        Some(&"tasks") => c.edit_tasks,
+        _ => true,
+    };
+    (write && !allowed).then(|| Reply::Error(403, "No permission".into()))
+}
+
 // ------------------------------------------------------------------ events
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -227,6 +246,7 @@ fn list_events(w: &mut World, id: i64, p: &Params, flat: bool) -> R {
     }
     let include_cf = p.bool("include_custom_fields").unwrap_or(false);
     let form = w.opts.event_form;
+    let sees_others = w.opts.caller.view_others;
     let a = acct(w, id);
     let lo: Key = (from.and_time(NaiveTime::MIN), i64::MIN);
     let hi: Key = (to.and_hms_opt(23, 59, 59).expect("valid time"), i64::MAX);
@@ -256,7 +276,7 @@ fn list_events(w: &mut World, id: i64, p: &Params, flat: bool) -> R {
         Box::new(range)
     };
     let matches = |e: &&Event| match (filter.as_str(), subject) {
-        ("COMPANY", _) => true,
+        ("COMPANY", _) => sees_others || e.user_id == caller,
         ("USER", Some(s)) => e.user_id == s,
         ("PROJECT", Some(s)) => e.project_id == Some(s),
         ("TASK", Some(s)) => e.task_id == Some(s),
