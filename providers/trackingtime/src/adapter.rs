@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 
 use crate::envelope::{self, Body, EnvelopeError};
 use crate::mapping::{self, Ctx};
-use crate::observe;
+use crate::observe::{self, SearchAnswer};
 use crate::paging::{self, Cursor, Next, Phase};
 use crate::wire;
 use crate::zone::{parse_naive, Zone};
@@ -590,15 +590,71 @@ impl TrackingTimeAdapter {
         })
     }
 
-    /// The form the event listing answers in (T1), read from the first event of the last
-    /// year's first page; `None` when that year holds no event.
-    async fn listing_form(&self) -> Result<Option<wire::EventForm>, ProviderError> {
+    /// The first page of the last year's events with their custom fields, for `doctor`:
+    /// the form the listing answers in (T1) and an external id to search for (T9).
+    async fn recent_events(&self) -> Result<(Vec<Value>, CustomFields), ProviderError> {
         let zone = self.ctx().await?.account_zone;
         let now = chrono::Utc::now();
         let window = Window::new(now - Duration::days(365), now);
         let (from, to) = Self::event_dates(Phase::Start, &window, zone);
-        let (raw, _) = self.fetch_events(Phase::Start, 0, from, to, None).await?;
-        Ok(raw.first().map(wire::EventForm::of))
+        let call = Call::get("events")
+            .q("filter", "COMPANY")
+            .q("from", from.format("%Y-%m-%d"))
+            .q("to", to.format("%Y-%m-%d"))
+            .q("page", 0)
+            .q("page_size", self.events_page_size)
+            .q("include_custom_fields", "true");
+        let what = format!("GET events {from}..{to} page 0 (custom fields)");
+        let body = self.send_ok(&what, Repeat::Safe, &call).await?;
+        let fields = custom_field_rows(&body);
+        Ok((Self::items_of(body, &what)?, fields))
+    }
+
+    /// What the search by external id answers (T9): for an id one of `fields` carries,
+    /// whether it finds that event; with none, what it answers for an id nothing carries.
+    async fn search_answer(&self, fields: &CustomFields) -> Result<SearchAnswer, ProviderError> {
+        let known = fields.iter().find_map(|(id, rows)| {
+            rows.iter()
+                .find(|(slug, _)| slug == mapping::THIRD_PARTY_ID)
+                .map(|(_, value)| (*id, value.clone()))
+        });
+        let key = match &known {
+            Some((_, value)) => value.clone(),
+            None => format!("timeweave-doctor-{}", chrono::Utc::now().timestamp()),
+        };
+        let what = "GET search/events?type=ByExternalID";
+        let answer = self
+            .send(
+                what,
+                Repeat::Safe,
+                &search_call(&key, None),
+                &[400, 403, 404],
+            )
+            .await;
+        let body = match answer {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                let why = format!("status {}: {}", e.status, e.message);
+                return Ok(SearchAnswer::Unavailable(why));
+            }
+            Err(e) if !e.is_fatal_for_cycle() && !e.is_retryable() => {
+                return Ok(SearchAnswer::Unavailable(e.to_string()))
+            }
+            Err(e) => return Err(e),
+        };
+        let ids: Vec<i64> = match body.data() {
+            Value::Array(items) => items.iter().filter_map(wire::id_of).collect(),
+            one => wire::id_of(one).into_iter().collect(),
+        };
+        Ok(match known {
+            Some((id, _)) => SearchAnswer::Known {
+                found: ids.contains(&id),
+                others: ids.iter().filter(|i| **i != id).count(),
+            },
+            None => SearchAnswer::Unknown {
+                answered: ids.len(),
+            },
+        })
     }
 
     /// One page of `GET events?filter=COMPANY` (or `filter=USER&id=` when `user` is given).
@@ -759,12 +815,7 @@ impl TrackingTimeAdapter {
         key: &str,
         entry: &TimeEntry<RemoteId>,
     ) -> Result<Option<RemoteRecord>, ProviderError> {
-        let call = Call::get("search/events")
-            .q("type", "ByExternalID")
-            .q("entity", "Event")
-            .q("external_id", key)
-            .q("service", mapping::SERVICE_NAME)
-            .q("include_custom_fields", "true");
+        let call = search_call(key, Some(mapping::SERVICE_NAME));
         let what = "GET search/events?type=ByExternalID";
         let body = match self.send(what, Repeat::Safe, &call, &[404]).await? {
             Ok(b) => b,
@@ -1042,10 +1093,12 @@ impl Provider for TrackingTimeAdapter {
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         let session = self.session().await?;
         let zone = observe::account_zone(session.zone_label.as_deref(), session.zone.as_ref());
-        let form = observe::event_form(self.listing_form().await?);
+        let (events, fields) = self.recent_events().await?;
+        let form = observe::event_form(events.first().map(wire::EventForm::of));
+        let search = observe::search_by_external_id(&self.search_answer(&fields).await?);
         let email = self.customer_email_keys().await?.observation();
         let visibility = observe::sees_all_users(session.team.as_ref());
-        Ok(vec![visibility, zone, form, email])
+        Ok(vec![visibility, zone, form, search, email])
     }
 
     async fn rights(&self) -> Result<Rights, ProviderError> {
@@ -1314,11 +1367,28 @@ fn same_work(found: &RemoteRecord, entry: &TimeEntry<RemoteId>) -> bool {
     }
 }
 
+/// `GET search/events?type=ByExternalID` for `key` (spec §8.2; the parameter names are
+/// unpublished, T9): `external_id`, and `service` when given.
+fn search_call(key: &str, service: Option<&str>) -> Call {
+    let call = Call::get("search/events")
+        .q("type", "ByExternalID")
+        .q("entity", "Event")
+        .q("external_id", key);
+    match service {
+        Some(s) => call.q("service", s),
+        None => call,
+    }
+    .q("include_custom_fields", "true")
+}
+
+/// Custom-field rows `(slug, value)` by event id.
+type CustomFields = HashMap<i64, Vec<(String, String)>>;
+
 /// The custom-field rows of a `set_custom_fields` sibling (`[{entity_id, slug, value}]`)
 /// by event id, as `(slug, value)`; events without rows (or a missing or odd sibling)
 /// are absent.
-fn custom_field_rows(body: &Body) -> HashMap<i64, Vec<(String, String)>> {
-    let mut out: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+fn custom_field_rows(body: &Body) -> CustomFields {
+    let mut out: CustomFields = HashMap::new();
     let rows = body
         .0
         .get("set_custom_fields")

@@ -50,6 +50,60 @@ pub fn event_form(form: Option<EventForm>) -> Observation {
     )
 }
 
+/// What `GET search/events?type=ByExternalID` answered (T9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchAnswer {
+    /// An error envelope: the route or the search type is not there.
+    Unavailable(String),
+    /// Asked for an external id a listed event carries.
+    Known { found: bool, others: usize },
+    /// Asked for an id no event carries (none of the last year carries one).
+    Unknown { answered: usize },
+}
+
+/// Whether the search by external id, whose parameter names are unpublished (timeweave
+/// sends `external_id`), finds an event by its id (T9). Either way a lost create is found
+/// again: by the id when the search answers it, else by the same work.
+pub fn search_by_external_id(answer: &SearchAnswer) -> Observation {
+    let key = "search_by_external_id";
+    let fallback = "a create whose answer was lost is found again by matching the same work \
+                    (person, start, end, project) instead";
+    let (value, note) = match answer {
+        SearchAnswer::Unavailable(why) => (format!("unavailable ({why})"), fallback.to_owned()),
+        SearchAnswer::Known {
+            found: true,
+            others: 0,
+        } => (
+            "finds an event by its external id".to_owned(),
+            "a lost create is found again by its EVENT_THIRD_PARTY_ID".to_owned(),
+        ),
+        SearchAnswer::Known { found, others } => (
+            format!(
+                "{} the event carrying the id, and {others} other events",
+                if *found { "found" } else { "did not find" }
+            ),
+            format!(
+                "the search reads other parameter names than external_id; hits not carrying \
+                 the id are never adopted, and {fallback}"
+            ),
+        ),
+        SearchAnswer::Unknown { answered: 0 } => (
+            "answers nothing for an id no event carries".to_owned(),
+            "no event of the last year carries an external id to confirm a hit with; \
+             doctor --write-probe creates one"
+                .to_owned(),
+        ),
+        SearchAnswer::Unknown { answered } => (
+            format!("answers {answered} events for an id no event carries"),
+            format!(
+                "the search reads other parameter names than external_id; hits not carrying \
+                 the id are never adopted, and {fallback}"
+            ),
+        ),
+    };
+    Observation::new(key, value, note)
+}
+
 /// How many listed customers carry an e-mail in `contact` and in `contact_email` (T2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EmailKeys {
@@ -219,6 +273,102 @@ mod tests {
         );
         assert!(seen.limits_reading);
         assert!(account_zone(None, None).limits_reading);
+    }
+
+    fn team(view_others: bool, edit_entries: bool) -> TeamRights {
+        TeamRights {
+            role: Some("CO_WORKER".into()),
+            flags: Some(vec![
+                ("can_edit_time_entries".into(), edit_entries),
+                ("can_edit_projects_and_tasks".into(), false),
+                (VIEW_OTHERS.into(), view_others),
+            ]),
+        }
+    }
+
+    fn writes_everything() -> Capabilities {
+        use timeweave_contract::KindSupport;
+        Capabilities {
+            person: KindSupport::READ_ONLY,
+            client: KindSupport::FULL,
+            project: KindSupport::FULL,
+            task: KindSupport::FULL,
+            time_entry: KindSupport::FULL,
+            change_feed: true,
+            entry_page_size: 1000,
+            idempotent_create: false,
+            unheld: Vec::new(),
+            read_only: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_company_filter_visibility_comes_from_the_view_others_permission() {
+        let seen = sees_all_users(Some(&team(true, true)));
+        assert!(seen.value.starts_with("yes"), "{}", seen.value);
+        assert!(!seen.limits_reading);
+        let seen = sees_all_users(Some(&team(false, true)));
+        assert_eq!(
+            seen.value,
+            "no: role CO_WORKER without can_view_time_entries_from_others"
+        );
+        assert!(seen.limits_reading && seen.limits_writing);
+        let unknown = sees_all_users(None);
+        assert!(unknown.value.starts_with("unknown"), "{}", unknown.value);
+        assert!(unknown.limits_reading);
+    }
+
+    #[test]
+    fn write_permissions_listed_false_are_missing_and_no_listing_is_unknown() {
+        let Rights::Known(r) = rights(Some(&team(true, false)), &writes_everything()) else {
+            panic!("known")
+        };
+        assert_eq!(
+            r.missing_to_write,
+            [
+                "can_edit_projects",
+                "can_edit_tasks",
+                "can_edit_time_entries"
+            ]
+        );
+        assert!(r.held.starts_with("role CO_WORKER with "), "{}", r.held);
+        let unlisted = TeamRights {
+            role: Some("ADMIN".into()),
+            flags: None,
+        };
+        assert!(matches!(
+            rights(Some(&unlisted), &writes_everything()),
+            Rights::Unknown(_)
+        ));
+        assert!(matches!(
+            rights(None, &writes_everything()),
+            Rights::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn the_search_answers_are_told_apart() {
+        let value = |a: SearchAnswer| search_by_external_id(&a).value;
+        assert_eq!(
+            value(SearchAnswer::Known {
+                found: true,
+                others: 0
+            }),
+            "finds an event by its external id"
+        );
+        assert_eq!(
+            value(SearchAnswer::Known {
+                found: true,
+                others: 3
+            }),
+            "found the event carrying the id, and 3 other events"
+        );
+        assert_eq!(
+            value(SearchAnswer::Unknown { answered: 2 }),
+            "answers 2 events for an id no event carries"
+        );
+        assert!(value(SearchAnswer::Unavailable("status 400: no".into()))
+            .starts_with("unavailable (status 400"));
     }
 
     #[test]
