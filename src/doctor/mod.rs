@@ -16,8 +16,10 @@ mod rights;
 
 use serde::Serialize;
 
-use crate::config::{Config, ProviderConfig, SyncConfig};
+use crate::config::{Config, ProviderConfig};
 use crate::ledger::Ledger;
+use crate::sync::scan::ScanSettings;
+use crate::sync::SyncSettings;
 
 /// How a finding bears on whether timeweave will work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -87,10 +89,11 @@ pub async fn examine(
     write_probe: bool,
 ) -> Vec<InstanceReport> {
     let ledger = open_ledger_if_any(cfg).await;
+    let scan = SyncSettings::from_config(cfg).scan;
     let mut reports = Vec::new();
     for p in instances {
         let ledger = ledger.as_ref().map(Option::as_ref);
-        reports.push(examine_one(p, &cfg.sync, ledger, write_probe).await);
+        reports.push(examine_one(p, &scan, ledger, write_probe).await);
     }
     reports
 }
@@ -108,7 +111,7 @@ async fn open_ledger_if_any(cfg: &Config) -> Result<Option<Ledger>, String> {
 
 async fn examine_one(
     p: &ProviderConfig,
-    sync: &SyncConfig,
+    scan: &ScanSettings,
     ledger: Result<Option<&Ledger>, &String>,
     write_probe: bool,
 ) -> InstanceReport {
@@ -127,7 +130,7 @@ async fn examine_one(
                 findings.extend(reading::findings(provider).await);
                 findings.push(rights::finding(p, provider, write_probe).await);
                 findings.extend(observations::findings(p, provider).await);
-                findings.push(history::finding(provider, sync, &p.quotas).await);
+                findings.push(history::finding(provider, scan, &p.quotas).await);
                 if write_probe && p.mode.pushes() {
                     findings.extend(probe::findings(provider).await);
                 } else if write_probe {

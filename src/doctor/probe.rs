@@ -1,8 +1,9 @@
 //! `--write-probe`: the one write `doctor` ever makes, only when asked. Creates a one-minute
 //! time entry named `timeweave doctor probe <time>` yesterday at 03:00 UTC for the first
-//! listed person and project (billable, tag `timeweave-probe`), updates its notes and deletes
-//! it; compares what each write answers with (what the account now holds) with what was sent,
-//! beyond the fields the adapter declares it cannot write, and checks the delete by a get.
+//! listed person and project (billable, tag `timeweave-probe`), looks it up as after a lost
+//! answer (`find_created`), updates its notes and deletes it; compares what each write answers
+//! with (what the account now holds) with what was sent, beyond the fields the adapter
+//! declares it cannot write, and checks the delete by a get.
 
 use std::collections::BTreeSet;
 
@@ -31,11 +32,13 @@ pub(super) async fn findings(provider: &dyn Provider) -> Vec<Finding> {
     };
     let mut out = Vec::new();
     let sent = Record::TimeEntry(entry);
-    let created = match provider.create(&sent, &probe_key(&sent)).await {
+    let key = probe_key(&sent);
+    let created = match provider.create(&sent, &key).await {
         Ok(created) => created,
         Err(e) => return vec![failed("create", &e)],
     };
     out.push(kept_as_written(provider, "create", &sent, &created.record));
+    out.push(found_again(provider, &sent, &key, &created.id).await);
     let mut changed = sent.clone();
     if let Record::TimeEntry(e) = &mut changed {
         e.notes = Some(format!("{} (updated)", e.notes.clone().unwrap_or_default()));
@@ -137,6 +140,36 @@ fn kept_as_written(
     }
 }
 
+/// Whether `find_created`, the look-up after a create whose answer was lost, finds the
+/// probe entry: if not, such a create would be sent a second time.
+async fn found_again(
+    provider: &dyn Provider,
+    sent: &Record<RemoteId>,
+    key: &str,
+    id: &RemoteId,
+) -> Finding {
+    match provider.find_created(sent, key).await {
+        Ok(Some(found)) if &found.id == id => Finding::new(
+            CHECK,
+            Verdict::Ok,
+            "look-up: found again as a create whose answer was lost would be",
+        ),
+        Ok(other) => Finding::new(
+            CHECK,
+            Verdict::Warning,
+            format!(
+                "look-up: {} instead of the probe entry: a create whose answer is lost would \
+                 be sent again",
+                match other {
+                    Some(r) => format!("found {}", r.id),
+                    None => "found nothing".to_owned(),
+                }
+            ),
+        ),
+        Err(e) => failed("look-up", &e),
+    }
+}
+
 async fn deleted(provider: &dyn Provider, id: &RemoteId) -> Finding {
     match provider.delete(Kind::TimeEntry, id).await {
         Ok(()) | Err(ProviderError::NotFound { .. }) => {
@@ -197,7 +230,7 @@ mod tests {
         let provider =
             seeded(MemoryProvider::new(10).with_silently_dropped(vec![Field::EntryTags]));
         let seen = findings(&provider).await;
-        assert_eq!(seen.len(), 3, "{seen:#?}");
+        assert_eq!(seen.len(), 4, "{seen:#?}");
         assert_eq!(seen[0].verdict, Verdict::Warning);
         assert!(
             seen[0]
@@ -206,7 +239,11 @@ mod tests {
             "{}",
             seen[0].seen
         );
-        assert_eq!(seen[2].seen, "delete: the probe entry is gone");
+        assert!(
+            seen[1].seen.starts_with("look-up: found again"),
+            "{seen:#?}"
+        );
+        assert_eq!(seen[3].seen, "delete: the probe entry is gone");
         assert!(provider.all(Kind::TimeEntry).is_empty());
     }
 

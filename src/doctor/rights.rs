@@ -78,7 +78,7 @@ fn unknown(p: &ProviderConfig, why: &str, probed: bool) -> Finding {
         (true, true) => Finding::new(
             CHECK,
             Verdict::Ok,
-            format!("{why}: the write probe below tries it"),
+            format!("{why}: the probe entry below tries it"),
         ),
         (true, false) => Finding::new(
             CHECK,

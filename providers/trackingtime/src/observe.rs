@@ -90,7 +90,7 @@ pub fn search_by_external_id(answer: &SearchAnswer) -> Observation {
         SearchAnswer::Unknown { answered: 0 } => (
             "answers nothing for an id no event carries".to_owned(),
             "no event of the last year carries an external id to confirm a hit with; \
-             doctor --write-probe creates one"
+             the entries timeweave creates carry one: run doctor again after the first push"
                 .to_owned(),
         ),
         SearchAnswer::Unknown { answered } => (

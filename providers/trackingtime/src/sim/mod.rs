@@ -571,6 +571,18 @@ impl SimServer {
             .unwrap_or_default()
     }
 
+    /// Sets a custom field of an event out of band, as another integration tagging it
+    /// would (e.g. `EVENT_THIRD_PARTY_ID`, which the search by external id finds).
+    pub fn set_custom_field(&self, event: &RemoteId, slug: &str, value: &str) {
+        let mut w = self.shared.lock();
+        let a = w.primary();
+        if let Some(mut e) = a.take_event(parse(event)) {
+            e.custom_fields.retain(|(s, _)| s != slug);
+            e.custom_fields.push((slug.to_owned(), value.to_owned()));
+            a.put_event(e);
+        }
+    }
+
     /// An event's fields as stored (naive strings, as the API shows them).
     pub fn raw_event(&self, event: &RemoteId) -> Option<RawEvent> {
         use crate::zone::format_naive as f;
