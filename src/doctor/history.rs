@@ -280,10 +280,7 @@ mod tests {
             per_page: Duration::ZERO,
         };
         let e = Estimate::new(Some(range), &sample);
-        assert_eq!(
-            e.describe(&sample),
-            "7 entries start in the 2 days to 2026-03-03: all of them"
-        );
+        assert_eq!(e.describe(&sample), "7 entries (every one counted)");
         let partial = Sample {
             complete: false,
             ..sample
