@@ -719,3 +719,63 @@ async fn documented_defaults_are_the_least_helpful() {
     assert_eq!(me["data"]["settings"]["timezone"], "Madrid");
     assert!(me["data"]["timezone_iana"].is_null());
 }
+
+/// `SimOptions::caller`: `/me` lists the role and permissions per team; without
+/// `can_view_time_entries_from_others` the company filter answers the caller's own events
+/// only, and without an edit permission writes of that kind answer an in-envelope 403.
+#[tokio::test]
+async fn the_callers_permissions_shape_me_the_company_filter_and_writes() {
+    use timeweave_trackingtime::sim::CallerRights;
+    let co_worker = CallerRights {
+        role: "CO_WORKER".into(),
+        view_others: false,
+        edit_time_entries: false,
+        ..CallerRights::admin()
+    };
+    let sim = common::sim(SimOptions {
+        caller: co_worker,
+        ..full_form()
+    })
+    .await;
+    let api = Api::new(&sim);
+    let (person, _, project) = seed(&sim);
+    sim.add_entry(&sample_entry(&person, Some(&project), 0, 30, "theirs"));
+    let me = api.get("!/me", &[]).await;
+    let team = &me["data"]["teams"][0];
+    assert_eq!(team["role"], "CO_WORKER", "{me}");
+    assert_eq!(
+        team["permissions"]["can_view_time_entries_from_others"],
+        false
+    );
+    assert_eq!(team["permissions"]["can_edit_projects"], true);
+    let company = api
+        .get(
+            "/events",
+            &[
+                ("filter", "COMPANY"),
+                ("from", "2026-01-01"),
+                ("to", "2026-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(company["data"].as_array().unwrap().len(), 0, "{company}");
+    let add = json!({"start": "2026-03-10 09:00:00", "end": "2026-03-10 10:00:00",
+                     "timezone": "GMT+01:00", "user_id": person.as_str()});
+    assert_eq!(status(&api.post("/events/add", add).await), 403);
+
+    let admin = common::sim(full_form()).await;
+    let api = Api::new(&admin);
+    let (person, _, project) = seed(&admin);
+    admin.add_entry(&sample_entry(&person, Some(&project), 0, 30, "theirs"));
+    let company = api
+        .get(
+            "/events",
+            &[
+                ("filter", "COMPANY"),
+                ("from", "2026-01-01"),
+                ("to", "2026-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(company["data"].as_array().unwrap().len(), 1, "{company}");
+}
