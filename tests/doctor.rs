@@ -840,3 +840,75 @@ async fn tls_to_a_server_that_speaks_plain_http_is_a_tls_failure() {
         "{reach}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_trace_level_no_credential_reaches_any_output_and_the_json_names_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    sims.book_ring(10);
+    let config = write(dir.path(), &sims.config(&dir.path().join("ledger.db"), ""));
+    let json = dir.path().join("doctor.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_timeweave"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--log-format", "json", "--log-level", "trace", "doctor"])
+        .args(["--write-probe", "--json", json.to_str().unwrap()])
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run timeweave");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(out.stderr.len() > 10_000, "TRACE logging is on");
+    let report = std::fs::read_to_string(&json).unwrap();
+    let (secrets, forms) = support::credential_forms(&sims);
+    assert!(
+        secrets.iter().all(|(_, s)| s.len() >= 8),
+        "meaningful secrets"
+    );
+    let places = [
+        ("stdout", text.clone()),
+        ("stderr", String::from_utf8_lossy(&out.stderr).into_owned()),
+        ("json", report.clone()),
+    ];
+    for (place, content) in &places {
+        for (what, form) in &forms {
+            assert!(
+                !content.contains(form.as_str()),
+                "{what} appears in {place}"
+            );
+        }
+    }
+    // Who the credentials act as (anywhere in that instance's findings), and every person
+    // and e-mail of the accounts: in the text for the operator, never in the report they
+    // attach to a bug.
+    let parsed: serde_json::Value = serde_json::from_str(&report).unwrap();
+    for (i, name) in NAMES.iter().enumerate() {
+        let line = line_of(&section(&text, name), "credentials");
+        let acting = line.split_once("they act as ").unwrap().1;
+        let instance = parsed["instances"][i].to_string();
+        assert!(!instance.contains(acting), "{acting:?} in {instance}");
+    }
+    assert!(!report.contains("Simulated Company"), "{report}");
+    for i in 0..support::PEOPLE {
+        let p = support::person(i);
+        assert!(!report.contains(&p.display_name), "{report}");
+    }
+    assert!(!report.contains('@'), "an e-mail address in {report}");
+    let checks: Vec<&str> = parsed["instances"][2]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["check"].as_str())
+        .collect();
+    for check in [
+        "reach",
+        "credentials",
+        "account",
+        "reading",
+        "rights",
+        "history",
+    ] {
+        assert!(checks.contains(&check), "{check} in {checks:?}");
+    }
+    assert!(checks.contains(&"write probe"), "{checks:?}");
+}

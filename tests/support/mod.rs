@@ -375,3 +375,52 @@ pub fn assert_exactly_once(contents: &[Vec<(usize, RemoteId)>], expected: &BTree
         );
     }
 }
+
+/// Standard base64 (with padding), enough to spell an HTTP Basic credential.
+pub fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Every simulator's credentials, (what, value), and the forms they travel in: the raw
+/// values and HTTP Basic values with the usual user names. Nothing of them may appear in
+/// any output.
+pub fn credential_forms(sims: &Sims) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    for sim in sims.all() {
+        let c = sim.credentials();
+        secrets.push((
+            format!("{} api_secret", sim.kind_name()),
+            c.api_secret.clone(),
+        ));
+        if let Some(key) = &c.api_key {
+            secrets.push((format!("{} api_key", sim.kind_name()), key.clone()));
+        }
+    }
+    let mut forms: Vec<(String, String)> = secrets.clone();
+    for (what, s) in &secrets {
+        for user in ["API_TOKEN", "", "x", "api"] {
+            forms.push((
+                format!("{what} as Basic {user}:…"),
+                base64(format!("{user}:{s}").as_bytes()),
+            ));
+        }
+    }
+    (secrets, forms)
+}
