@@ -780,7 +780,9 @@ async fn timetrack_cannot_tell_its_rights_so_a_writing_mode_is_pointed_at_the_pr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trackingtime_search_by_external_id_answers_are_told_apart() {
     use timeweave_trackingtime::sim::{SimOptions, SimServer};
-    let cases: [(fn(&mut SimOptions), bool, &str); 4] = [
+    /// A simulator switch, whether an event carries an external id, what doctor says.
+    type Case = (fn(&mut SimOptions), bool, &'static str);
+    let cases: [Case; 4] = [
         (|_| {}, true, "finds an event by its external id"),
         (|_| {}, false, "answers nothing for an id no event carries"),
         (

@@ -398,11 +398,14 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Named values: (what it is, the value).
+pub type Named = Vec<(String, String)>;
+
 /// Every simulator's credentials, (what, value), and the forms they travel in: the raw
 /// values and HTTP Basic values with the usual user names. Nothing of them may appear in
 /// any output.
-pub fn credential_forms(sims: &Sims) -> (Vec<(String, String)>, Vec<(String, String)>) {
-    let mut secrets: Vec<(String, String)> = Vec::new();
+pub fn credential_forms(sims: &Sims) -> (Named, Named) {
+    let mut secrets: Named = Vec::new();
     for sim in sims.all() {
         let c = sim.credentials();
         secrets.push((
@@ -413,7 +416,7 @@ pub fn credential_forms(sims: &Sims) -> (Vec<(String, String)>, Vec<(String, Str
             secrets.push((format!("{} api_key", sim.kind_name()), key.clone()));
         }
     }
-    let mut forms: Vec<(String, String)> = secrets.clone();
+    let mut forms: Named = secrets.clone();
     for (what, s) in &secrets {
         for user in ["API_TOKEN", "", "x", "api"] {
             forms.push((
