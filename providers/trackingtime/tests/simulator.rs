@@ -720,6 +720,17 @@ async fn documented_defaults_are_the_least_helpful() {
     assert!(me["data"]["timezone_iana"].is_null());
 }
 
+/// How many events of 2026 `filter=COMPANY` answers.
+async fn company_events(api: &Api) -> usize {
+    let filter = [
+        ("filter", "COMPANY"),
+        ("from", "2026-01-01"),
+        ("to", "2026-12-31"),
+    ];
+    let v = api.get("/events", &filter).await;
+    v["data"].as_array().map_or(0, Vec::len)
+}
+
 /// `SimOptions::caller`: `/me` lists the role and permissions per team; without
 /// `can_view_time_entries_from_others` the company filter answers the caller's own events
 /// only, and without an edit permission writes of that kind answer an in-envelope 403.
@@ -748,17 +759,7 @@ async fn the_callers_permissions_shape_me_the_company_filter_and_writes() {
         false
     );
     assert_eq!(team["permissions"]["can_edit_projects"], true);
-    let company = api
-        .get(
-            "/events",
-            &[
-                ("filter", "COMPANY"),
-                ("from", "2026-01-01"),
-                ("to", "2026-12-31"),
-            ],
-        )
-        .await;
-    assert_eq!(company["data"].as_array().unwrap().len(), 0, "{company}");
+    assert_eq!(company_events(&api).await, 0);
     let add = json!({"start": "2026-03-10 09:00:00", "end": "2026-03-10 10:00:00",
                      "timezone": "GMT+01:00", "user_id": person.as_str()});
     assert_eq!(status(&api.post("/events/add", add).await), 403);
@@ -767,15 +768,5 @@ async fn the_callers_permissions_shape_me_the_company_filter_and_writes() {
     let api = Api::new(&admin);
     let (person, _, project) = seed(&admin);
     admin.add_entry(&sample_entry(&person, Some(&project), 0, 30, "theirs"));
-    let company = api
-        .get(
-            "/events",
-            &[
-                ("filter", "COMPANY"),
-                ("from", "2026-01-01"),
-                ("to", "2026-12-31"),
-            ],
-        )
-        .await;
-    assert_eq!(company["data"].as_array().unwrap().len(), 1, "{company}");
+    assert_eq!(company_events(&api).await, 1);
 }
