@@ -538,12 +538,18 @@ async fn the_write_probe_creates_updates_and_deletes_one_entry_and_only_when_ask
             .filter(|l| l.contains("write probe"))
             .collect();
         assert_eq!(probe.len(), 4, "create, look-up, update, delete: {text}");
-        assert!(probe[0].contains("create:"), "{text}");
+        assert!(
+            probe[0].starts_with("  ✓") && probe[0].contains("create: every writable field"),
+            "the break, billable and tags are kept or declared unheld: {text}"
+        );
         assert!(
             probe[1].starts_with("  ✓") && probe[1].contains("look-up: found again"),
             "{text}"
         );
-        assert!(probe[2].contains("update:"), "{text}");
+        assert!(
+            probe[2].starts_with("  ✓") && probe[2].contains("update: every writable field"),
+            "{text}"
+        );
         assert!(
             probe[3].starts_with("  ✓") && probe[3].contains("the probe entry is gone"),
             "{text}"

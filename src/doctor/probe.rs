@@ -1,9 +1,9 @@
-//! `--write-probe`: the one write `doctor` ever makes, only when asked. Creates a one-minute
-//! time entry named `timeweave doctor probe <time>` yesterday at 03:00 UTC for the first
-//! listed person and project (billable, tag `timeweave-probe`), looks it up as after a lost
-//! answer (`find_created`), updates its notes and deletes it; compares what each write answers
-//! with (what the account now holds) with what was sent, beyond the fields the adapter
-//! declares it cannot write, and checks the delete by a get.
+//! `--write-probe`: the one write `doctor` ever makes, only when asked. Creates a ten-minute
+//! time entry with a two-minute break, named `timeweave doctor probe <time>`, yesterday at
+//! 03:00 UTC for the first listed person and project (billable, tag `timeweave-probe`),
+//! looks it up as after a lost answer (`find_created`), updates its notes and deletes it;
+//! compares what each write answers with (what the account now holds) with what was sent,
+//! beyond the fields the adapter declares it cannot write, and checks the delete by a get.
 
 use std::collections::BTreeSet;
 
@@ -79,9 +79,10 @@ async fn probe_entry(
         task: None,
         client: None,
         started_at: start,
-        ended_at: Some(start + Duration::minutes(1)),
-        break_seconds: 0,
-        duration_seconds: Some(60),
+        ended_at: Some(start + Duration::minutes(10)),
+        // A break, so that a provider dropping it without declaring so is named.
+        break_seconds: 120,
+        duration_seconds: Some(480),
         source_tz: None,
         notes: Some(format!(
             "timeweave doctor probe {}",
