@@ -6,7 +6,9 @@ use timeweave_contract::{Capabilities, Kind, KnownRights, Rights};
 
 /// What `GET /users` (`admin:all` only) answered about the token.
 pub enum ScopeAnswer {
-    /// 2xx: the token holds `admin:all` (or `*`), which grants every scope.
+    /// 2xx: the token holds `admin:all` or `*`, which grant every scope, or `admin:*`, which
+    /// grants only `admin:` ones; the admin UI offers no `admin:*` (only the token service
+    /// accepts it), and no read-only request tells them apart.
     Everything,
     /// 403 with the scopes the token holds (`None`: the body listed none).
     Listed(Option<Vec<String>>),
@@ -49,7 +51,10 @@ pub fn rights(answer: ScopeAnswer, caps: &Capabilities) -> Rights {
     let held = match answer {
         ScopeAnswer::Everything => {
             return Rights::Known(KnownRights {
-                held: "scope admin:all (every scope)".into(),
+                held: "an admin scope (GET /users answered): admin:all and * grant every \
+                       scope; only a token made through the API with admin:* instead would \
+                       lack write scopes, which --write-probe tells"
+                    .into(),
                 ..KnownRights::default()
             })
         }
@@ -123,6 +128,11 @@ mod tests {
         assert!(!has_scope(&held, "write:clients"), "write:* is not held");
         assert!(has_scope(&["*".into()], "write:clients"));
         assert!(has_scope(&["admin:all".into()], "read:users"));
+        assert!(
+            has_scope(&["admin:*".into()], "admin:all"),
+            "a family wildcard"
+        );
+        assert!(!has_scope(&["admin:*".into()], "read:users"));
     }
 
     #[test]

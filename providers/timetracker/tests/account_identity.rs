@@ -43,3 +43,38 @@ async fn observations_tell_an_admin_token_from_one_that_sees_only_its_own_entrie
     assert_eq!(rights.value, format!("no: only user {bob}'s own entries"));
     assert!(rights.limits_reading && rights.limits_writing);
 }
+
+#[tokio::test]
+async fn rights_come_from_the_scopes_a_403_lists_and_an_admin_scope_passes_users() {
+    use timeweave_contract::Rights;
+    let (sim, a) = common::sim().await;
+    a.connect().await.unwrap();
+    let Rights::Known(admin) = a.rights().await.unwrap() else {
+        panic!("known")
+    };
+    assert!(admin.held.starts_with("an admin scope"), "{}", admin.held);
+    assert!(admin.missing_to_read.is_empty() && admin.missing_to_write.is_empty());
+
+    let bob = sim.add_user("bob", None, None, "user");
+    let token = sim.add_token(bob, &["read:*", " write:time_entries"]);
+    let b = common::adapter(sim.settings_with_token(&token));
+    b.connect().await.unwrap();
+    let Rights::Known(r) = b.rights().await.unwrap() else {
+        panic!("known")
+    };
+    assert_eq!(r.held, "scopes read:*, write:time_entries");
+    assert!(r.missing_to_read.is_empty());
+    assert_eq!(
+        r.missing_to_write,
+        ["write:clients", "write:projects", "write:tasks"]
+    );
+
+    // `admin:*` grants `admin:all` (the server's family match), so GET /users answers it.
+    let family = sim.add_token(bob, &["read:*", "admin:*"]);
+    let c = common::adapter(sim.settings_with_token(&family));
+    c.connect().await.unwrap();
+    let Rights::Known(r) = c.rights().await.unwrap() else {
+        panic!("known")
+    };
+    assert!(r.held.starts_with("an admin scope"), "{}", r.held);
+}

@@ -35,17 +35,15 @@ pub struct Token {
 }
 
 impl Token {
-    /// `ApiToken.has_scope`: `admin:all`/`*` grant everything, `read:*`/`write:*` match their
-    /// family; `write:*` does not imply `read:*`.
+    /// `ApiToken.has_scope` (`app/models/api_token.py:105-128`): `admin:all`/`*` grant
+    /// everything, `family:*` matches its family (`admin:*` too grants `admin:all`, but
+    /// nothing beyond `admin:`); `write:*` does not imply `read:*`.
     pub fn has_scope(&self, required: &str) -> bool {
-        self.scopes.iter().any(|s| {
-            s == "admin:all"
-                || s == "*"
-                || s == required
-                || (s.ends_with(":*")
-                    && required.starts_with(&s[..s.len() - 1])
-                    && required != "admin:all")
-        })
+        let family = required.split_once(':').map(|(f, _)| format!("{f}:*"));
+        self.scopes
+            .iter()
+            .map(|s| s.trim())
+            .any(|s| s == "admin:all" || s == "*" || s == required || family.as_deref() == Some(s))
     }
 }
 
