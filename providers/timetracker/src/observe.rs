@@ -51,9 +51,9 @@ pub fn rights(answer: ScopeAnswer, caps: &Capabilities) -> Rights {
     let held = match answer {
         ScopeAnswer::Everything => {
             return Rights::Known(KnownRights {
-                held: "an admin scope (GET /users answered): admin:all and * grant every \
-                       scope; only a token made through the API with admin:* instead would \
-                       lack write scopes, which --write-probe tells"
+                held: "an admin scope (GET /users answered; admin:all and * grant every \
+                       scope, while admin:*, made only through the API, grants no write: \
+                       --write-probe tells)"
                     .into(),
                 ..KnownRights::default()
             })
