@@ -300,8 +300,8 @@ async fn a_token_that_sees_only_its_own_entries_is_a_warning_when_the_mode_uses_
     );
 }
 
-/// Seeds `sim` with one person, one project and one entry (returned), and writes a config
-/// of that one simulator as instance `name`.
+/// Seeds `sim` with one person, one client's project and one entry (returned, with its
+/// id), and writes a config of that one simulator as instance `name`.
 fn seeded_config(
     dir: &Path,
     name: &str,
@@ -313,8 +313,14 @@ fn seeded_config(
 ) {
     sim.set_rate_limiting(false);
     let person = sim.add_person(&support::person(0));
+    let client = sim.add_client(&timeweave_contract::Client {
+        name: "Acme".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
     let project = sim.add_project(&timeweave_contract::Project {
-        client: None,
+        client: Some(client),
         name: "Website".into(),
         billable: true,
         hourly_rate_cents: None,
@@ -919,4 +925,49 @@ async fn at_trace_level_no_credential_reaches_any_output_and_the_json_names_no_o
         assert!(checks.contains(&check), "{check} in {checks:?}");
     }
     assert!(checks.contains(&"write probe"), "{checks:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timetrack_create_and_update_answers_are_told_apart_by_the_probe() {
+    use timeweave_timetrack::sim::{self, CreateAnswer, UpdateAnswer};
+    let cases = [
+        (
+            CreateAnswer::FullObject,
+            UpdateAnswer::FullObject,
+            "create_answer: an object with ",
+            "update_answer: an object with ",
+        ),
+        (
+            CreateAnswer::IdOnly,
+            UpdateAnswer::Empty,
+            "create_answer: an object with id (",
+            "update_answer: an empty body",
+        ),
+        (
+            CreateAnswer::Empty,
+            UpdateAnswer::Empty,
+            "create_answer: an empty body",
+            "update_answer: an empty body",
+        ),
+    ];
+    for (create, update, create_seen, update_seen) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let server = sim::SimServer::start(sim::SimOptions {
+            create_answer: create,
+            update_answer: update,
+            ..Default::default()
+        })
+        .await;
+        let (config, _, _) = seeded_config(dir.path(), "tk", &server);
+        let (out, text) = doctor(&config, &[]);
+        assert!(out.status.success(), "{text}");
+        assert!(
+            !text.contains("create_answer"),
+            "no write, no answer: {text}"
+        );
+        let (out, text) = doctor(&config, &["--write-probe"]);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains(create_seen), "{create:?}: {text}");
+        assert!(text.contains(update_seen), "{update:?}: {text}");
+    }
 }

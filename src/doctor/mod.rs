@@ -129,8 +129,7 @@ async fn examine_one(
                 findings.extend(account::findings(&p.name, provider, ledger).await);
                 findings.extend(reading::findings(provider).await);
                 findings.push(rights::finding(p, provider, write_probe).await);
-                findings.extend(observations::findings(p, provider).await);
-                findings.push(history::finding(provider, scan, &p.quotas).await);
+                // Before the observations: some (what a write was answered with) need one.
                 if write_probe && p.mode.pushes() {
                     findings.extend(probe::findings(provider).await);
                 } else if write_probe {
@@ -140,6 +139,8 @@ async fn examine_one(
                         "not made: mode = \"pull\" never writes to this account",
                     ));
                 }
+                findings.extend(observations::findings(p, provider).await);
+                findings.push(history::finding(provider, scan, &p.quotas).await);
             }
             findings.push(rate::finding(p, handle.budget, handle.stats.as_deref()));
         }

@@ -1,7 +1,8 @@
 //! What a TimeTrack account answers for its time convention (real-world evidence K1), as an
 //! observation for `doctor`: the newest entry's `from` as sent, read as UTC and as
 //! wall-clock time in the configured zone, with the question that settles which is right;
-//! and which key its projects carry their name in (K2).
+//! which key its projects carry their name in (K2); and, once a write was made (`doctor
+//! --write-probe`), what TimeTrack answered to a create and an update (undocumented).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -85,6 +86,65 @@ pub fn project_name_key(projects: &[Value]) -> Observation {
     )
 }
 
+/// The shapes of the last create and update answers this adapter received.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteAnswers {
+    pub create: Option<String>,
+    pub update: Option<String>,
+}
+
+impl WriteAnswers {
+    /// An observation for each write answered so far (none before the first write).
+    pub fn observations(&self) -> Vec<Observation> {
+        let note = "what TimeTrack answers to a write is undocumented; timeweave reads an \
+                    echoed record, else GETs the echoed id, else looks the record up";
+        [
+            ("create_answer", &self.create),
+            ("update_answer", &self.update),
+        ]
+        .into_iter()
+        .filter_map(|(key, shape)| Some(Observation::new(key, shape.clone()?, note)))
+        .collect()
+    }
+}
+
+/// The shape of a write's answer, naming keys but never values: empty, a bare id, an
+/// object and its keys, or something else.
+pub fn answer_shape(body: &[u8]) -> String {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return "an empty body".to_owned();
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Number(_)) => "a bare number (the id)".to_owned(),
+        Ok(Value::Object(map)) => {
+            let keys: Vec<&str> = map.keys().map(String::as_str).take(16).collect();
+            let more = map.len().saturating_sub(keys.len());
+            format!(
+                "an object with {}{}",
+                keys.join(", "),
+                if more > 0 {
+                    format!(" and {more} more keys")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        Ok(other) => format!("JSON that is not an object ({})", kind_of(&other)),
+        Err(_) => format!("{} bytes that are not JSON", body.len()),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +170,25 @@ mod tests {
             .value
             .contains("unreadable"));
         assert!(newest_from(None, &berlin).value.contains("no entry"));
+    }
+
+    #[test]
+    fn write_answers_are_shown_by_shape_never_by_value() {
+        assert_eq!(answer_shape(b""), "an empty body");
+        assert_eq!(answer_shape(b"42"), "a bare number (the id)");
+        assert_eq!(
+            answer_shape(br#"{"id": 7, "description": "secret notes"}"#),
+            "an object with description, id"
+        );
+        assert_eq!(answer_shape(b"<html>"), "6 bytes that are not JSON");
+        let answers = WriteAnswers {
+            create: Some(answer_shape(b"{}")),
+            update: None,
+        };
+        let seen = answers.observations();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].key, "create_answer");
+        assert!(WriteAnswers::default().observations().is_empty());
     }
 
     #[test]

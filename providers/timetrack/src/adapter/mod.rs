@@ -35,6 +35,8 @@ pub struct TimeTrackAdapter {
     base: Url,
     transport: Transport,
     dir: Mutex<Directory>,
+    /// The shapes of the last create and update answers, for `doctor`.
+    answers: Mutex<crate::observe::WriteAnswers>,
 }
 
 impl std::fmt::Debug for TimeTrackAdapter {
@@ -98,6 +100,7 @@ impl TimeTrackAdapter {
             base,
             transport,
             dir: Mutex::new(Directory::default()),
+            answers: Mutex::new(Default::default()),
         })
     }
 
@@ -112,6 +115,16 @@ impl TimeTrackAdapter {
 
     pub fn transport(&self) -> &Transport {
         &self.transport
+    }
+
+    /// Keeps the shape of a write's answer (`create`: true for a create) for `doctor`.
+    fn note_answer(&self, create: bool, body: &[u8]) {
+        let shape = Some(crate::observe::answer_shape(body));
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        match create {
+            true => answers.create = shape,
+            false => answers.update = shape,
+        }
     }
 
     fn directory(&self) -> std::sync::MutexGuard<'_, Directory> {
@@ -295,14 +308,22 @@ impl Provider for TimeTrackAdapter {
         })
     }
 
-    /// The newest entry's `from` under both readings (K1) and the project name key (K2).
+    /// The newest entry's `from` under both readings (K1), the project name key (K2), and
+    /// what the writes made so far were answered with.
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         let raw = self.newest_from_raw().await?;
         let projects = self.first_projects_raw().await?;
-        Ok(vec![
+        let answers = self
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut seen = vec![
             crate::observe::newest_from(raw.as_deref(), self.clock()),
             crate::observe::project_name_key(&projects),
-        ])
+        ];
+        seen.extend(answers.observations());
+        Ok(seen)
     }
 
     /// The subdomain (or on-premise host) and the API key, which belongs to one user;

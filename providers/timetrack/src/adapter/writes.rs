@@ -91,7 +91,10 @@ impl TimeTrackAdapter {
                 .send(Method::POST, path, body, Repeat::OnlyIfNotReceived)
                 .await
             {
-                Ok(bytes) => return self.created_from_answer(record, path, &bytes).await,
+                Ok(bytes) => {
+                    self.note_answer(true, &bytes);
+                    return self.created_from_answer(record, path, &bytes).await;
+                }
                 Err(e) if outcome_unknown(&e) => last_error = Some(e),
                 Err(e) => return Err(e),
             }
@@ -308,6 +311,7 @@ impl TimeTrackAdapter {
         };
         // A PUT of the same fields twice leaves the same state: safe to repeat.
         let bytes = self.send(Method::PUT, &path, &body, Repeat::Safe).await?;
+        self.note_answer(false, &bytes);
         let echoed_same = echoed_id(&bytes).filter(|n| {
             mapping::numeric_id(id) == Some(*n)
                 || parse_entry_id(id) == Some(EntryRef::Attendance(*n))
