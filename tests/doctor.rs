@@ -971,3 +971,54 @@ async fn timetrack_create_and_update_answers_are_told_apart_by_the_probe() {
         assert!(text.contains(update_seen), "{update:?}: {text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_on_a_task_tells_whether_an_update_takes_an_entry_off_it() {
+    use timeweave_contract::testkit::SimulatorControl;
+    use timeweave_contract::{Kind, Task};
+    let dir = tempfile::tempdir().unwrap();
+    let sim = timeweave_trackingtime::sim::SimServer::start(Default::default())
+        .await
+        .unwrap();
+    let (config, entry, _) = seeded_config(dir.path(), "tt", &sim);
+    let project = entry.project.clone().unwrap();
+    sim.add_task(&Task {
+        project,
+        name: "Design".into(),
+        archived: false,
+    });
+    let before = sim.count(Kind::TimeEntry);
+    let (_, text) = doctor(&config, &["--write-probe"]);
+    let off = section(&text, "tt")
+        .into_iter()
+        .find(|l| l.contains("update taking it off its task"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(off.starts_with("  ⚠"), "{off}");
+    assert!(
+        off.contains("(T4)"),
+        "TrackingTime cannot clear a task: {off}"
+    );
+    assert_eq!(
+        sim.count(Kind::TimeEntry),
+        before,
+        "the probe entry is gone"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = timeweave_timetracker::sim::SimServer::start(
+        timeweave_timetracker::sim::SimOptions::default(),
+    )
+    .await;
+    let (config, entry, _) = seeded_config(dir.path(), "tr", &server);
+    server.add_task(&Task {
+        project: entry.project.clone().unwrap(),
+        name: "Design".into(),
+        archived: false,
+    });
+    let (_, text) = doctor(&config, &["--write-probe"]);
+    let off = section(&text, "tr")
+        .into_iter()
+        .find(|l| l.contains("update taking it off its task"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(off.starts_with("  ✓"), "TimeTracker clears it: {text}");
+}
