@@ -129,19 +129,11 @@ pub fn answer_shape(body: &[u8]) -> String {
                 }
             )
         }
-        Ok(other) => format!("JSON that is not an object ({})", kind_of(&other)),
+        Ok(other) => format!(
+            "JSON that is not an object ({})",
+            crate::lenient::kind_of(&other)
+        ),
         Err(_) => format!("{} bytes that are not JSON", body.len()),
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
