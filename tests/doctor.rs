@@ -1,6 +1,8 @@
 //! `timeweave doctor`, the real binary against each simulator: a good configuration, a
-//! refused token, a refused port, an unresolvable host, and an account other than the one
-//! the ledger is bound to; the verdict lines, the exit code and the redacted JSON.
+//! refused token, tokens and roles missing rights for the mode, a refused port, an
+//! unresolvable host, a TLS failure, each convention switch, an account other than the one
+//! the ledger is bound to, and the write probe; the verdict lines, the exit code and the
+//! redacted JSON (no credential in any output even at TRACE).
 
 mod support;
 
