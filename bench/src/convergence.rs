@@ -6,8 +6,7 @@
 
 use std::time::Instant;
 
-use timeweave::ledger::Ledger;
-use timeweave::sync::{Engine, StopFlag, SyncSettings};
+use timeweave::sync::StopFlag;
 use timeweave_contract::{Kind, RemoteId};
 
 use crate::support::{self, metric, ConfigProvider, Layout};
@@ -32,7 +31,6 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
     let n = (per_provider / 10).max(1) * 10;
     let distinct = 3 * (n * 8 / 10) + 3 * (n / 10);
     println!("# convergence: 3 providers x {n} entries, 10 % overlapping ({distinct} distinct), rate limits off");
-    let dir = tempfile::tempdir()?;
     let three = support::ThreeSims::start().await?;
     let sims = three.all();
     let layout = Layout::new(PEOPLE);
@@ -42,10 +40,7 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
         .collect();
     for u in 0..distinct {
         for p in holders(u, n) {
-            let (people, project) = &refs[p];
-            sims[p]
-                .1
-                .add_entry(&layout.entry(u, &people[layout.person(u)], project));
+            support::seed_entries(sims[p].1, &layout, &refs[p], [u]);
         }
     }
     for (name, sim) in &sims {
@@ -55,8 +50,7 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
         }
     }
 
-    let ledger_path = dir.path().join("ledger.db");
-    let config_path = dir.path().join("timeweave.toml");
+    let world = support::World::new()?;
     let providers: Vec<ConfigProvider<'_>> = sims
         .iter()
         .map(|(name, sim)| ConfigProvider {
@@ -66,21 +60,12 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
             rate_limit: support::UNLIMITED,
         })
         .collect();
-    std::fs::write(
-        &config_path,
-        support::config(&ledger_path, &layout.horizon(distinct), &providers),
-    )?;
-    let cfg = support::load_config(&config_path)?;
-    let handles = cfg
-        .enabled_providers()
-        .map(timeweave::registry::build)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let ledger = Ledger::open(&ledger_path).await?;
-    let engine = Engine::new(
-        ledger.clone(),
-        SyncSettings::from_config(&cfg),
-        StopFlag::new(),
-    );
+    let cfg = world.configure(&layout.horizon(distinct), &providers)?;
+    let support::Running {
+        handles,
+        ledger,
+        engine,
+    } = support::Running::start(&cfg, StopFlag::new()).await?;
 
     let served = || sims.iter().map(|(_, s)| s.requests_served()).sum::<u64>();
     let before = served();

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use timeweave::config::Mode;
-use timeweave::ledger::Ledger;
-use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave::sync::{CycleOptions, ProviderHandle, StopFlag};
 use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::Kind;
 
@@ -23,7 +22,6 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     println!(
         "# ratelimit: push a backlog of {backlog} entries to a simulator with a {QUOTA_PER_MINUTE}/min quota for {seconds} s"
     );
-    let dir = tempfile::tempdir()?;
     let layout = Layout::new(PEOPLE);
 
     // The backlog: pulled into the ledger from an in-process source.
@@ -36,34 +34,20 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     for i in 0..PEOPLE {
         sim.add_person(&support::person(i));
     }
-    let ledger_path = dir.path().join("ledger.db");
-    let config_path = dir.path().join("timeweave.toml");
-    std::fs::write(
-        &config_path,
-        support::config(
-            &ledger_path,
-            &layout.horizon(backlog),
-            &[ConfigProvider {
-                name: "target",
-                mode: "push",
-                sim: &sim,
-                rate_limit: &format!("per_minute = {QUOTA_PER_MINUTE}\nper_hour = 1000000"),
-            }],
-        ),
+    let world = support::World::new()?;
+    let cfg = world.configure(
+        &layout.horizon(backlog),
+        &[ConfigProvider {
+            name: "target",
+            mode: "push",
+            sim: &sim,
+            rate_limit: &format!("per_minute = {QUOTA_PER_MINUTE}\nper_hour = 1000000"),
+        }],
     )?;
-    let cfg = support::load_config(&config_path)?;
-    let target = cfg
-        .enabled_providers()
-        .map(timeweave::registry::build)
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no provider in the generated config"))??;
     let stop = StopFlag::new();
-    let ledger = Ledger::open(&ledger_path).await?;
-    let engine = Engine::new(
-        ledger.clone(),
-        SyncSettings::from_config(&cfg),
-        stop.clone(),
-    );
+    let running = support::Running::start(&cfg, stop.clone()).await?;
+    let (ledger, engine) = (&running.ledger, &running.engine);
+    let target = running.handle()?.clone();
     let source_handle = ProviderHandle {
         name: "source".into(),
         provider: source.clone(),
