@@ -18,7 +18,7 @@ use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
-use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
 use timeweave_contract::Kind;
 
 use crate::support::{self, metric, Layout};
@@ -55,15 +55,12 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         settings(layout.oldest(entries) - Duration::days(40)),
         StopFlag::new(),
     );
-    let handle = ProviderHandle {
-        name: "memory".into(),
-        provider: source.clone(),
-        stats: None,
-        mode: Mode::Pull,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    };
+    let handle = support::memory_handle(
+        "memory",
+        source.clone(),
+        Mode::Pull,
+        timeweave::config::DEFAULT_PUSH_CONCURRENCY,
+    );
     let started = Instant::now();
     let report = engine
         .run_cycle(

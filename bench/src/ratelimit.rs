@@ -3,11 +3,9 @@
 //! the instance configured for the same quota. After the measured period the cycle is told
 //! to stop. Prints the achieved requests per minute as a fraction of the quota and the 429s.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use timeweave::config::Mode;
-use timeweave::sync::{CycleOptions, ProviderHandle, StopFlag};
+use timeweave::sync::{CycleOptions, StopFlag};
 use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::Kind;
 
@@ -23,9 +21,6 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
         "# ratelimit: push a backlog of {backlog} entries to a simulator with a {QUOTA_PER_MINUTE}/min quota for {seconds} s"
     );
     let layout = Layout::new(PEOPLE);
-
-    // The backlog: pulled into the ledger from an in-process source.
-    let source = Arc::new(support::memory_source(&layout, backlog, 5_000));
 
     // The target: the same people exist there (people are matched by e-mail), nothing else.
     let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
@@ -48,27 +43,8 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     let running = support::Running::start(&cfg, stop.clone()).await?;
     let (ledger, engine) = (&running.ledger, &running.engine);
     let target = running.handle()?.clone();
-    let source_handle = ProviderHandle {
-        name: "source".into(),
-        provider: source.clone(),
-        stats: None,
-        mode: Mode::Pull,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    };
-    let r = engine
-        .run_cycle(
-            &source_handle,
-            CycleOptions {
-                to_completion: true,
-                dry_run: false,
-            },
-        )
-        .await?;
-    if !r.is_clean() {
-        anyhow::bail!("loading the backlog failed: {:?}", r.errors);
-    }
+    // The backlog: pulled into the ledger from an in-process source.
+    support::load_backlog(engine, &layout, backlog).await?;
 
     let stats = target.stats.clone();
     let limited_before = stats.as_ref().map_or(0, |s| s.snapshot().rate_limited);

@@ -89,6 +89,55 @@ pub fn memory_source(layout: &Layout, entries: usize, page_size: usize) -> Memor
     source
 }
 
+/// The engine's handle for an in-process provider (no transport, no budget).
+pub fn memory_handle(
+    name: &str,
+    provider: std::sync::Arc<MemoryProvider>,
+    mode: timeweave::config::Mode,
+    push_concurrency: usize,
+) -> timeweave::sync::ProviderHandle {
+    timeweave::sync::ProviderHandle {
+        name: name.into(),
+        provider,
+        stats: None,
+        mode,
+        propagate_deletes: true,
+        budget: None,
+        push_concurrency,
+    }
+}
+
+/// Puts the layout's first `entries` entries into the ledger behind `engine`, pulled to
+/// completion from an in-process source (instance `source`): a backlog to push.
+pub async fn load_backlog(
+    engine: &timeweave::sync::Engine,
+    layout: &Layout,
+    entries: usize,
+) -> anyhow::Result<()> {
+    let source = std::sync::Arc::new(memory_source(layout, entries, 5_000));
+    let handle = memory_handle(
+        "source",
+        source,
+        timeweave::config::Mode::Pull,
+        timeweave::config::DEFAULT_PUSH_CONCURRENCY,
+    );
+    let report = engine
+        .run_cycle(
+            &handle,
+            timeweave::sync::CycleOptions {
+                to_completion: true,
+                dry_run: false,
+            },
+        )
+        .await?;
+    anyhow::ensure!(
+        report.is_clean(),
+        "loading the backlog failed: {:?}",
+        report.errors
+    );
+    Ok(())
+}
+
 pub fn person(i: usize) -> Person {
     Person {
         display_name: format!("Bench Person {i}"),
