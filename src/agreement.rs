@@ -235,6 +235,7 @@ pub fn compare(ledger: &Holding, side: &Holding) -> Vec<Mismatch> {
         let a = ours.get(key).map_or(&[][..], Vec::as_slice);
         let b = theirs.get(key).map_or(&[][..], Vec::as_slice);
         let what = match (a, b) {
+            ([], [_]) => "holds an entry the ledger does not".to_string(),
             ([], _) => format!("holds {} entries the ledger does not", b.len()),
             (_, []) => "lacks an entry the ledger holds".to_string(),
             ([x], [y]) => match differences(x, y) {
