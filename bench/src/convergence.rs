@@ -57,12 +57,7 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
     let world = support::World::new()?;
     let providers: Vec<ConfigProvider<'_>> = sims
         .iter()
-        .map(|(name, sim)| ConfigProvider {
-            name,
-            mode: "both",
-            sim: *sim,
-            rate_limit: support::UNLIMITED,
-        })
+        .map(|(name, sim)| ConfigProvider::unlimited(name, "both", *sim))
         .collect();
     let cfg = world.configure(&layout.horizon(distinct), &providers)?;
     let support::Running {

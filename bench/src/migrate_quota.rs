@@ -71,12 +71,7 @@ async fn push(kind: ProviderKind, quotas: Option<Vec<Quota>>) -> anyhow::Result<
     let world = support::World::new()?;
     let mut cfg = world.configure(
         &layout.horizon(ENTRIES),
-        &[ConfigProvider {
-            name,
-            mode: "push",
-            sim,
-            rate_limit: support::UNLIMITED,
-        }],
+        &[ConfigProvider::unlimited(name, "push", sim)],
     )?;
     if let Some(quotas) = quotas {
         for p in cfg.providers.values_mut() {

@@ -30,12 +30,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     let world = support::World::new()?;
     let cfg = world.configure(
         &layout.horizon(entries),
-        &[ConfigProvider {
-            name: "timetracker",
-            mode: "both",
-            sim: &sim,
-            rate_limit: support::UNLIMITED,
-        }],
+        &[ConfigProvider::unlimited("timetracker", "both", &sim)],
     )?;
     let ledger_path = &world.ledger_path;
     let settings = SyncSettings::from_config(&cfg);

@@ -45,12 +45,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     let world = support::World::new()?;
     world.configure(
         &layout.horizon(entries),
-        &[ConfigProvider {
-            name: "timetracker",
-            mode: "pull",
-            sim: &sim,
-            rate_limit: support::UNLIMITED,
-        }],
+        &[ConfigProvider::unlimited("timetracker", "pull", &sim)],
     )?;
     let ledger_path = &world.ledger_path;
 

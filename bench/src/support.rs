@@ -279,6 +279,18 @@ pub struct ConfigProvider<'a> {
     pub rate_limit: &'a str,
 }
 
+impl<'a> ConfigProvider<'a> {
+    /// An instance with no client-side limit worth the name ([`UNLIMITED`]).
+    pub fn unlimited(name: &'a str, mode: &'a str, sim: &'a dyn SimulatorControl) -> Self {
+        ConfigProvider {
+            name,
+            mode,
+            sim,
+            rate_limit: UNLIMITED,
+        }
+    }
+}
+
 /// The three simulators on loopback, their own rate limits off.
 pub struct ThreeSims {
     pub timetrack: timeweave_timetrack::sim::SimServer,
