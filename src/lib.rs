@@ -2,6 +2,7 @@
 //! in step through one canonical SQLite ledger. This library holds everything the `timeweave`
 //! binary runs; `ARCHITECTURE.md` maps it.
 
+pub mod agreement;
 pub mod allocator;
 pub mod cli;
 pub mod commands;

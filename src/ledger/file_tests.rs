@@ -192,3 +192,26 @@ async fn a_transaction_the_full_disk_rolled_back_leaves_every_connection_usable(
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn every_writer_pragma_is_in_effect_on_a_ledger_connection() {
+    let (_dir, ledger) = temp_ledger().await;
+    let mut tx = ledger.read().await.unwrap();
+    for (name, value) in WRITER_PRAGMAS {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+        let got = sqlx::Row::try_get::<i64, _>(&row, 0)
+            .map(|n| n.to_string())
+            .or_else(|_| sqlx::Row::try_get::<String, _>(&row, 0))
+            .unwrap();
+        // SQLite answers synchronous and foreign_keys as numbers: NORMAL is 1, ON is 1.
+        let expected = match value {
+            "NORMAL" | "ON" => "1",
+            "WAL" => "wal",
+            v => v,
+        };
+        assert_eq!(got, expected, "PRAGMA {name}");
+    }
+}
