@@ -35,7 +35,7 @@ impl Cycle<'_> {
             .ledger
             .read()
             .await?
-            .live_link_ids_in(&self.h.name, kind, window)
+            .live_link_ids_in(&self.instance.name, kind, window)
             .await?;
         let m = self.deletions.entry(kind).or_default();
         m.tally.linked += linked.len();
@@ -58,13 +58,13 @@ impl Cycle<'_> {
         }
         let tallies: Vec<(Kind, KindTally)> =
             deletions.iter().map(|(k, m)| (*k, m.tally)).collect();
-        if let Err(message) = cycle_delete_guard(self.s.guard, &tallies) {
+        if let Err(message) = cycle_delete_guard(self.settings.guard, &tallies) {
             if !self.allow_deletes {
                 self.deletes_held = true;
                 self.error(message);
                 return Ok(());
             }
-            tracing::warn!(provider = %self.h.name, "{message} (deletes confirmed by the operator: applying them)");
+            tracing::warn!(provider = %self.instance.name, "{message} (deletes confirmed by the operator: applying them)");
         }
         for (kind, missing) in deletions {
             if !missing.ids.is_empty() {
@@ -86,14 +86,14 @@ impl Cycle<'_> {
             .ledger
             .read()
             .await?
-            .links_by_remote(&self.h.name, kind, &ids)
+            .links_by_remote(&self.instance.name, kind, &ids)
             .await?;
         for id in ids {
             let Some(link) = by_id.remove(id) else {
                 continue;
             };
             self.check_stop()?;
-            let answer = match self.h.provider.get(kind, &link.remote_id).await {
+            let answer = match self.instance.provider.get(kind, &link.remote_id).await {
                 Ok(a) => a,
                 Err(e) => {
                     self.provider_error(

@@ -117,8 +117,9 @@ impl From<sqlx::Error> for Abort {
 /// The state of one running cycle, shared by the pull and push halves.
 pub(crate) struct Cycle<'a> {
     pub ledger: &'a Ledger,
-    pub h: &'a ProviderHandle,
-    pub s: &'a SyncSettings,
+    /// The provider instance this cycle syncs.
+    pub instance: &'a ProviderHandle,
+    pub settings: &'a SyncSettings,
     pub caps: Capabilities,
     pub now: DateTime<Utc>,
     pub counts: RunCounts,
@@ -149,25 +150,27 @@ pub(crate) struct Cycle<'a> {
 
 impl Cycle<'_> {
     pub fn name(&self) -> &str {
-        &self.h.name
+        &self.instance.name
     }
 
     /// Tells the progress receiver, if any, where the cycle is.
     pub fn report_progress(&self, phase: &str) {
         if let Some(f) = &self.progress {
             f(&Progress {
-                provider: &self.h.name,
+                provider: &self.instance.name,
                 phase,
                 windows_done: self.windows_done,
                 windows_total: self.windows_total,
                 counts: &self.counts,
-                requests: stats(self.h).requests.saturating_sub(self.requests_before),
+                requests: stats(self.instance)
+                    .requests
+                    .saturating_sub(self.requests_before),
             });
         }
     }
 
     pub fn error(&mut self, message: String) {
-        tracing::warn!(provider = %self.h.name, "{message}");
+        tracing::warn!(provider = %self.instance.name, "{message}");
         self.errors.push(message);
     }
 
@@ -267,11 +270,11 @@ impl Engine {
     /// and transport included) is inside a `cycle` span carrying `provider`.
     pub async fn run_cycle(
         &self,
-        h: &ProviderHandle,
+        instance: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
         use tracing::Instrument;
-        let span = tracing::info_span!("cycle", provider = %h.name);
+        let span = tracing::info_span!("cycle", provider = %instance.name);
         let opts = CycleOptions {
             dry_run: opts.dry_run || self.on_copy,
             ..opts
@@ -281,11 +284,11 @@ impl Engine {
                 // One private copy for this cycle alone, the way `on_private_copy` makes one
                 // for a whole `--sync-once --dry-run`; removed when `_copy` drops.
                 let (on_copy, _copy) = self.on_private_copy().await?;
-                let result = run(&on_copy.ledger, &on_copy, h, opts).await;
+                let result = run(&on_copy.ledger, &on_copy, instance, opts).await;
                 on_copy.ledger.close().await;
                 return result;
             }
-            run(&self.ledger, self, h, opts).await
+            run(&self.ledger, self, instance, opts).await
         }
         .instrument(span)
         .await
@@ -306,7 +309,7 @@ impl std::fmt::Debug for Engine {
 async fn run(
     ledger: &Ledger,
     engine: &Engine,
-    h: &ProviderHandle,
+    instance: &ProviderHandle,
     opts: CycleOptions,
 ) -> Result<CycleReport, LedgerError> {
     let Engine {
@@ -322,16 +325,18 @@ async fn run(
     let clock = std::time::Instant::now();
     let run_id = {
         let mut tx = ledger.write().await?;
-        let id = tx.start_run(&h.name, h.mode.as_str(), started).await?;
+        let id = tx
+            .start_run(&instance.name, instance.mode.as_str(), started)
+            .await?;
         tx.commit().await?;
         id
     };
-    let before = stats(h);
+    let before = stats(instance);
     let mut cycle = Cycle {
         ledger,
-        h,
-        s: settings,
-        caps: h.provider.capabilities(),
+        instance,
+        settings,
+        caps: instance.provider.capabilities(),
         now: started,
         counts: RunCounts::default(),
         errors: Vec::new(),
@@ -346,7 +351,7 @@ async fn run(
         unkept: BTreeMap::new(),
         claimant: Claimant::register(),
         deletions: Deletions::default(),
-        allow_deletes: allowed.contains(&h.name),
+        allow_deletes: allowed.contains(&instance.name),
         deletes_held: false,
         keep_history: *keep_history,
     };
@@ -364,11 +369,11 @@ async fn run(
     });
     if !opts.dry_run {
         crate::cycle_durations::observe(
-            &h.name,
+            &instance.name,
             (Utc::now() - started).to_std().unwrap_or_default(),
         );
     }
-    let after = stats(h);
+    let after = stats(instance);
     cycle.counts.requests = (after.requests - before.requests) as i64;
     cycle.counts.rate_limited = (after.rate_limited - before.rate_limited) as i64;
     let status = match &outcome {
@@ -392,21 +397,21 @@ async fn run(
             return Err(e);
         }
         Err(Abort::Provider(e)) => {
-            let message = format!("{}: {e}", h.name);
-            tracing::error!(provider = %h.name, "cycle failed: {e}");
+            let message = format!("{}: {e}", instance.name);
+            tracing::error!(provider = %instance.name, "cycle failed: {e}");
             cycle.errors.push(message);
         }
         Err(Abort::Panicked(message)) => {
-            let message = format!("{}: the cycle panicked ({message})", h.name);
-            tracing::error!(provider = %h.name, "{message}");
+            let message = format!("{}: the cycle panicked ({message})", instance.name);
+            tracing::error!(provider = %instance.name, "{message}");
             cycle.errors.push(message);
         }
         Err(Abort::OtherAccount(message)) => {
-            tracing::error!(provider = %h.name, "{message}");
+            tracing::error!(provider = %instance.name, "{message}");
             cycle.errors.push(message);
         }
         Err(Abort::Stopped) => {
-            tracing::info!(provider = %h.name, "cycle stopped on request after the current page");
+            tracing::info!(provider = %instance.name, "cycle stopped on request after the current page");
         }
         Ok(()) => {}
     }
@@ -415,7 +420,7 @@ async fn run(
         .await?;
     tx.commit().await?;
     tracing::info!(
-        provider = %h.name,
+        provider = %instance.name,
         status = status.as_str(),
         pulled = cycle.counts.pulled,
         created = cycle.counts.created,
@@ -434,16 +439,16 @@ async fn run(
         .map(|(field, (n, example))| {
             format!(
                 "{} did not keep {field} as written ({n} write{}; e.g. {example}): it ignores or rewrites that field, and an edit made there will carry its own value",
-                h.name,
+                instance.name,
                 if *n == 1 { "" } else { "s" }
             )
         })
         .collect();
     for w in &warnings {
-        tracing::warn!(provider = %h.name, "{w}");
+        tracing::warn!(provider = %instance.name, "{w}");
     }
     Ok(CycleReport {
-        provider: h.name.clone(),
+        provider: instance.name.clone(),
         status,
         counts: cycle.counts,
         errors: cycle.errors,
@@ -461,13 +466,22 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "no message".into())
 }
 
-fn stats(h: &ProviderHandle) -> StatsSnapshot {
-    h.stats.as_ref().map(|s| s.snapshot()).unwrap_or_default()
+fn stats(instance: &ProviderHandle) -> StatsSnapshot {
+    instance
+        .stats
+        .as_ref()
+        .map(|s| s.snapshot())
+        .unwrap_or_default()
 }
 
 async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
-    let info = c.h.provider.connect().await.map_err(Abort::Provider)?;
-    tracing::debug!(provider = %c.h.name, server = %info.server, "connected");
+    let info = c
+        .instance
+        .provider
+        .connect()
+        .await
+        .map_err(Abort::Provider)?;
+    tracing::debug!(provider = %c.instance.name, server = %info.server, "connected");
     let identity = c.check_account().await?;
     if !c.dry_run {
         c.reconcile_intents().await?;
@@ -493,10 +507,14 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         let oldest = c.ledger.read().await?.oldest_linked_start(c.name()).await?;
         let span = c.entry_span().await?;
         let page = c.caps.entry_page_size.max(1) as i64;
-        let budget = if opts.to_completion { None } else { c.h.budget };
+        let budget = if opts.to_completion {
+            None
+        } else {
+            c.instance.budget
+        };
         let input = |budget, to_completion| ScanInput {
             now: c.now,
-            settings: c.s.scan,
+            settings: c.settings.scan,
             cursor: &cursor,
             budget,
             change_feed: c.caps.change_feed,
@@ -541,7 +559,7 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
     // Deletions from every listing, weighed together.
     c.settle_deletions().await?;
 
-    if c.h.mode.pushes() {
+    if c.instance.mode.pushes() {
         c.push_all().await?;
     }
 
@@ -569,11 +587,11 @@ impl Cycle<'_> {
     /// Where the provider says its entries lie. A failure to tell is no reason to skip the
     /// cycle: the scan falls back to the configured horizon, with a warning.
     async fn entry_span(&mut self) -> Result<EntrySpan, Abort> {
-        match self.h.provider.entry_span().await {
+        match self.instance.provider.entry_span().await {
             Ok(span) => Ok(span),
             Err(e) if e.is_fatal_for_cycle() => Err(Abort::Provider(e)),
             Err(e) => {
-                tracing::warn!(provider = %self.h.name, "cannot tell the oldest and newest entry ({e}): scanning back to the configured horizon");
+                tracing::warn!(provider = %self.instance.name, "cannot tell the oldest and newest entry ({e}): scanning back to the configured horizon");
                 Ok(EntrySpan::Unknown)
             }
         }

@@ -39,7 +39,7 @@ impl Cycle<'_> {
         scope: ListScope,
     ) -> Result<bool, Abort> {
         let mut seen: HashSet<RemoteId> = HashSet::new();
-        let mut reader = PageReader::start(self.h.provider.clone(), kind, scope);
+        let mut reader = PageReader::start(self.instance.provider.clone(), kind, scope);
         let mut open: Option<OpenTx> = None;
         loop {
             if let Err(stop) = self.check_stop() {
@@ -105,7 +105,7 @@ impl Cycle<'_> {
         let fresh = tx
             .record_issue(
                 &NewIssue {
-                    provider: &self.h.name,
+                    provider: &self.instance.name,
                     direction: Direction::Pull,
                     kind,
                     record_id,
@@ -117,7 +117,7 @@ impl Cycle<'_> {
             .await?;
         self.counts.skipped += 1;
         if fresh {
-            tracing::warn!(provider = %self.h.name, %kind, remote_id = record_id, "skipped: {reason}");
+            tracing::warn!(provider = %self.instance.name, %kind, remote_id = record_id, "skipped: {reason}");
         }
         Ok(())
     }
@@ -203,7 +203,7 @@ impl Cycle<'_> {
         group: Vec<RemoteRecord>,
         repeated: &HashSet<(Kind, RemoteId)>,
     ) -> Result<(), Abort> {
-        let name = self.h.name.clone();
+        let name = self.instance.name.clone();
         let ids: Vec<&RemoteId> = group.iter().map(|r| &r.id).collect();
         let mut links = tx.links_by_remote(&name, kind, &ids).await?;
         // A listed id that now names a later record: the linked one is gone, and the
@@ -221,7 +221,7 @@ impl Cycle<'_> {
             .map(|r| &r.id)
             .collect();
         if !reused.is_empty() {
-            match mass_delete_guard(self.s.guard, reused.len(), links.len()) {
+            match mass_delete_guard(self.settings.guard, reused.len(), links.len()) {
                 Err(message) => {
                     // Nothing of this cycle is deleted, here or there.
                     self.deletes_held = true;
@@ -303,7 +303,7 @@ impl Cycle<'_> {
             // fields merge (a change of the ledger's only in fields this provider cannot
             // hold among them: those are laid over the listed record above).
             let mut base: Option<Record<CanonicalId>> = None;
-            if let (true, Some(l), Some(rec)) = (self.h.mode.pulls(), link, ledger) {
+            if let (true, Some(l), Some(rec)) = (self.instance.mode.pulls(), link, ledger) {
                 // Not when both already agree, nor while a conflict of this record waits for
                 // an operator: resolving it later would write over what a merge had combined.
                 if l.is_live()
@@ -343,8 +343,8 @@ impl Cycle<'_> {
                 .collect();
             let obs = Observation {
                 provider: &name,
-                mode: self.h.mode,
-                policy: &self.s.policy,
+                mode: self.instance.mode,
+                policy: &self.settings.policy,
                 remote_hash: &hashes[i],
                 remote_version: r.version.as_deref(),
                 remote_modified_at: r.modified_at.unwrap_or(self.now),
@@ -483,7 +483,7 @@ impl Cycle<'_> {
         people.sort();
         people.dedup();
         let pool = tx
-            .entry_candidates(&self.h.name, &people, lo - slack, hi + slack)
+            .entry_candidates(&self.instance.name, &people, lo - slack, hi + slack)
             .await?;
         if pool.is_empty() {
             return Ok(());
@@ -555,7 +555,7 @@ impl Cycle<'_> {
         mapped: Result<Record<CanonicalId>, String>,
         action: RemoteAction,
     ) -> Result<(), Abort> {
-        let name = self.h.name.clone();
+        let name = self.instance.name.clone();
         let kind = r.kind();
         let mapped = match mapped {
             Ok(m) => m,
@@ -747,7 +747,13 @@ impl Cycle<'_> {
         canonical_hash: &ContentHash,
     ) -> Result<(), Abort> {
         tx.upsert_link(
-            &LinkUpdate::of_remote(&self.h.name, r, remote_hash, canonical_id, canonical_hash),
+            &LinkUpdate::of_remote(
+                &self.instance.name,
+                r,
+                remote_hash,
+                canonical_id,
+                canonical_hash,
+            ),
             self.now,
         )
         .await?;
@@ -765,23 +771,23 @@ impl Cycle<'_> {
     ) -> Result<(), Abort> {
         self.counts.conflicts += 1;
         tracing::info!(
-            provider = %self.h.name,
+            provider = %self.instance.name,
             kind = %r.kind(),
             record = %label(&ledger.record),
-            policy = self.s.policy.name(),
+            policy = self.settings.policy.name(),
             winner = winner.map(Winner::as_str).unwrap_or("open"),
             "conflict"
         );
         tx.record_conflict(
             &NewConflict {
-                provider: &self.h.name,
+                provider: &self.instance.name,
                 canonical_id: &ledger.id,
                 remote_id: &r.id,
                 ledger_record: &ledger.record,
                 remote_record: mapped,
                 remote_hash,
                 remote_version: r.version.as_deref(),
-                policy: self.s.policy.name(),
+                policy: self.settings.policy.name(),
                 winner: winner.map(Winner::as_str),
             },
             self.now,
@@ -798,8 +804,8 @@ impl Cycle<'_> {
         mapped: &Record<CanonicalId>,
     ) -> Result<Vec<StoredRecord>, Abort> {
         if let Record::Person(p) = mapped {
-            for (email, per_instance) in &self.s.people {
-                let Some(wanted) = per_instance.get(&self.h.name) else {
+            for (email, per_instance) in &self.settings.people {
+                let Some(wanted) = per_instance.get(&self.instance.name) else {
                     continue;
                 };
                 let matches = wanted == r.id.as_str()
@@ -811,11 +817,15 @@ impl Cycle<'_> {
                         email: Some(email.clone()),
                         username: None,
                     });
-                    return Ok(tx.natural_key_candidates(&probe, &self.h.name).await?);
+                    return Ok(tx
+                        .natural_key_candidates(&probe, &self.instance.name)
+                        .await?);
                 }
             }
         }
-        Ok(tx.natural_key_candidates(mapped, &self.h.name).await?)
+        Ok(tx
+            .natural_key_candidates(mapped, &self.instance.name)
+            .await?)
     }
 
     /// When the ledger content was made: the source provider's modification time where
@@ -825,7 +835,7 @@ impl Cycle<'_> {
         tx: &mut Tx,
         rec: &StoredRecord,
     ) -> Result<chrono::DateTime<chrono::Utc>, Abort> {
-        if rec.changed_by != self.h.name {
+        if rec.changed_by != self.instance.name {
             if let Some(link) = tx
                 .link_by_canonical(&rec.changed_by, rec.record.kind(), &rec.id)
                 .await?
@@ -840,7 +850,7 @@ impl Cycle<'_> {
 
     /// The provider gave the linked record's id to a later record: the linked one is gone.
     pub(crate) async fn settle_reused(&mut self, tx: &mut Tx, old: &Link) -> Result<(), Abort> {
-        tracing::info!(provider = %self.h.name, kind = %old.kind, remote_id = %old.remote_id, "the provider reused the id of a deleted record");
+        tracing::info!(provider = %self.instance.name, kind = %old.kind, remote_id = %old.remote_id, "the provider reused the id of a deleted record");
         self.settle_gone(tx, old).await
     }
 
@@ -850,7 +860,7 @@ impl Cycle<'_> {
         let kind = link.kind;
         let ledger = tx.get_record(kind, &link.canonical_id).await?;
         let action = plan_missing(
-            self.h.mode,
+            self.instance.mode,
             false,
             &link.canonical_hash,
             ledger.as_ref().map(|r| (&r.hash, !r.is_live())),
@@ -860,25 +870,26 @@ impl Cycle<'_> {
                 self.plan.push(format!(
                     "delete {kind} '{}' in the ledger (deleted in {})",
                     label(&rec.record),
-                    self.h.name
+                    self.instance.name
                 ));
             }
         }
         match action {
             MissingAction::StillThere => {}
             MissingAction::Tombstone => {
-                tx.tombstone(kind, &link.canonical_id, &self.h.name, self.now)
+                tx.tombstone(kind, &link.canonical_id, &self.instance.name, self.now)
                     .await?;
-                tx.mark_link_remote_deleted(&self.h.name, kind, &link.remote_id, self.now)
+                tx.mark_link_remote_deleted(&self.instance.name, kind, &link.remote_id, self.now)
                     .await?;
                 self.counts.deleted += 1;
             }
             MissingAction::MarkGone => {
-                tx.mark_link_remote_deleted(&self.h.name, kind, &link.remote_id, self.now)
+                tx.mark_link_remote_deleted(&self.instance.name, kind, &link.remote_id, self.now)
                     .await?;
             }
             MissingAction::Unlink => {
-                tx.delete_link(&self.h.name, kind, &link.remote_id).await?;
+                tx.delete_link(&self.instance.name, kind, &link.remote_id)
+                    .await?;
             }
         }
         Ok(())

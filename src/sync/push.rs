@@ -121,11 +121,16 @@ impl Cycle<'_> {
     /// An intent whose claimant still runs (another process, another task) is in flight:
     /// left alone, and its record is not pushed by this cycle.
     pub(crate) async fn reconcile_intents(&mut self) -> Result<(), Abort> {
-        let intents = self.ledger.read().await?.open_intents(&self.h.name).await?;
+        let intents = self
+            .ledger
+            .read()
+            .await?
+            .open_intents(&self.instance.name)
+            .await?;
         for intent in intents {
             self.check_stop()?;
             if claim::is_running(intent.claimed_by.as_deref()) {
-                tracing::info!(provider = %self.h.name, kind = %intent.kind, record = %intent.canonical_id, "a write of another running cycle is in flight: left to it");
+                tracing::info!(provider = %self.instance.name, kind = %intent.kind, record = %intent.canonical_id, "a write of another running cycle is in flight: left to it");
                 self.blocked.insert(intent.canonical_id.clone());
                 continue;
             }
@@ -136,7 +141,7 @@ impl Cycle<'_> {
                 continue;
             }
             match self
-                .h
+                .instance
                 .provider
                 .find_created(&intent.payload, &intent.idempotency_key)
                 .await
@@ -148,7 +153,7 @@ impl Cycle<'_> {
                         .await?;
                     tx.upsert_link(
                         &LinkUpdate::of_remote(
-                            &self.h.name,
+                            &self.instance.name,
                             &found,
                             &remote_hash,
                             &intent.canonical_id,
@@ -159,7 +164,7 @@ impl Cycle<'_> {
                     .await?;
                     tx.clear_intent(intent.id).await?;
                     tx.commit().await?;
-                    tracing::info!(provider = %self.h.name, kind = %intent.kind, remote_id = %found.id, "an interrupted create had landed: linked");
+                    tracing::info!(provider = %self.instance.name, kind = %intent.kind, remote_id = %found.id, "an interrupted create had landed: linked");
                 }
                 Ok(None) => {
                     let mut tx = self.ledger.write().await?;
@@ -198,11 +203,11 @@ impl Cycle<'_> {
                     .read()
                     .await?
                     .push_candidates(
-                        &self.h.name,
+                        &self.instance.name,
                         kind,
                         PUSH_BATCH,
                         after.as_ref().map(|(t, id)| (*t, id)),
-                        self.h.propagate_deletes,
+                        self.instance.propagate_deletes,
                     )
                     .await?;
                 let Some((last, _)) = batch.last() else { break };
@@ -244,7 +249,12 @@ impl Cycle<'_> {
         }
         let kind = rec.record.kind();
         let mapped = if rec.is_live() {
-            refs::to_remote(&mut self.ledger.read().await?, &self.h.name, &rec.record).await?
+            refs::to_remote(
+                &mut self.ledger.read().await?,
+                &self.instance.name,
+                &rec.record,
+            )
+            .await?
         } else {
             Err(String::new())
         };
@@ -252,7 +262,7 @@ impl Cycle<'_> {
             kind,
             !rec.is_live(),
             link.as_ref().map(|l| &l.remote_id),
-            self.h.propagate_deletes,
+            self.instance.propagate_deletes,
             mapped.as_ref().map(|_| ()).map_err(Clone::clone),
         );
         if self.deletes_held && matches!(action, PushAction::Delete { .. }) {
@@ -268,7 +278,7 @@ impl Cycle<'_> {
             (_, Err(reason)) => return self.skip(&rec, &reason).await,
         };
         if let Some(p) = &payload {
-            if let Err(e) = self.h.provider.check_writable(op, p) {
+            if let Err(e) = self.instance.provider.check_writable(op, p) {
                 return self.skip(&rec, &e.to_string()).await;
             }
         }
@@ -284,7 +294,7 @@ impl Cycle<'_> {
             self.plan.push(format!(
                 "{verb} {kind} '{}' in {}",
                 label(&rec.record),
-                self.h.name
+                self.instance.name
             ));
             if let (WriteOp::Create, Some(p)) = (op, &payload) {
                 // The dry run works on a throwaway copy of the ledger: a stand-in link lets
@@ -333,7 +343,7 @@ impl Cycle<'_> {
             return self.send(vec![prepared]).await;
         }
         ready.push(prepared);
-        if ready.len() >= self.h.push_concurrency.max(1) {
+        if ready.len() >= self.instance.push_concurrency.max(1) {
             self.send(std::mem::take(ready)).await?;
         }
         Ok(())
@@ -343,7 +353,7 @@ impl Cycle<'_> {
     async fn abandon(&mut self, prepared: Vec<Prepared>) {
         for p in prepared {
             if let Err(e) = self.clear(p.intent).await {
-                tracing::warn!(provider = %self.h.name, "an unsent write's intent stays open (reconciled next cycle): {e}");
+                tracing::warn!(provider = %self.instance.name, "an unsent write's intent stays open (reconciled next cycle): {e}");
             }
         }
     }
@@ -379,9 +389,9 @@ impl Cycle<'_> {
         }
         let kind = rec.record.kind();
         let mut tx = self.ledger.write().await?;
-        tx.set_link_canonical_hash(&self.h.name, kind, &rec.id, &rec.hash, self.now)
+        tx.set_link_canonical_hash(&self.instance.name, kind, &rec.id, &rec.hash, self.now)
             .await?;
-        tx.clear_issue(&self.h.name, Direction::Push, kind, rec.id.as_str())
+        tx.clear_issue(&self.instance.name, Direction::Push, kind, rec.id.as_str())
             .await?;
         tx.commit().await?;
         Ok(())
@@ -395,7 +405,7 @@ impl Cycle<'_> {
                     "skip {} '{}' for {}: {reason}",
                     rec.record.kind(),
                     label(&rec.record),
-                    self.h.name
+                    self.instance.name
                 ));
             }
             return Ok(());
@@ -404,7 +414,7 @@ impl Cycle<'_> {
         let fresh = tx
             .record_issue(
                 &NewIssue {
-                    provider: &self.h.name,
+                    provider: &self.instance.name,
                     direction: Direction::Push,
                     kind: rec.record.kind(),
                     record_id: rec.id.as_str(),
@@ -417,7 +427,7 @@ impl Cycle<'_> {
         tx.commit().await?;
         if fresh {
             self.counts.skipped += 1;
-            tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %label(&rec.record), "not sent: {reason}");
+            tracing::info!(provider = %self.instance.name, kind = %rec.record.kind(), record = %label(&rec.record), "not sent: {reason}");
         }
         Ok(())
     }
@@ -437,7 +447,7 @@ impl Cycle<'_> {
         let claim = tx
             .claim_intent(
                 &NewIntent {
-                    provider: &self.h.name,
+                    provider: &self.instance.name,
                     canonical_id: &rec.id,
                     op,
                     remote_id,
@@ -453,12 +463,12 @@ impl Cycle<'_> {
         match claim {
             Claim::Granted(id) => Ok(Some(id)),
             Claim::Held(by) => {
-                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), claimant = by.as_deref().unwrap_or("unknown"), "not sent: another cycle's write of it is in flight");
+                tracing::info!(provider = %self.instance.name, kind = %rec.record.kind(), record = %rec.record.label(), claimant = by.as_deref().unwrap_or("unknown"), "not sent: another cycle's write of it is in flight");
                 self.blocked.insert(rec.id.clone());
                 Ok(None)
             }
             Claim::Linked => {
-                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), "not sent: another cycle created it meanwhile");
+                tracing::info!(provider = %self.instance.name, kind = %rec.record.kind(), record = %rec.record.label(), "not sent: another cycle created it meanwhile");
                 self.blocked.insert(rec.id.clone());
                 Ok(None)
             }
@@ -478,7 +488,7 @@ impl Cycle<'_> {
             return Ok(()); // a provider that never reuses ids: no query
         }
         let old = tx
-            .link_by_remote(&self.h.name, remote.kind(), &remote.id)
+            .link_by_remote(&self.instance.name, remote.kind(), &remote.id)
             .await?;
         if let Some(old) = old.filter(|l| l.canonical_id != *canonical_id && l.is_reused_by(remote))
         {
@@ -500,7 +510,13 @@ impl Cycle<'_> {
         self.release_reused_id(&mut tx, &rec.id, remote).await?;
         let linked = tx
             .upsert_link(
-                &LinkUpdate::of_remote(&self.h.name, remote, &remote_hash, &rec.id, &rec.hash),
+                &LinkUpdate::of_remote(
+                    &self.instance.name,
+                    remote,
+                    &remote_hash,
+                    &rec.id,
+                    &rec.hash,
+                ),
                 self.now,
             )
             .await;
@@ -508,7 +524,7 @@ impl Cycle<'_> {
             drop(tx);
             self.error(format!(
                 "{} answered a write of {} '{}' with {} {}, which is already linked to another record: {e}",
-                self.h.name,
+                self.instance.name,
                 rec.record.kind(),
                 label(&rec.record),
                 rec.record.kind(),
@@ -521,7 +537,7 @@ impl Cycle<'_> {
         }
         tx.clear_intent(intent).await?;
         tx.clear_issue(
-            &self.h.name,
+            &self.instance.name,
             Direction::Push,
             rec.record.kind(),
             rec.id.as_str(),
@@ -560,7 +576,7 @@ impl Cycle<'_> {
         if prepared.is_empty() {
             return Ok(());
         }
-        let provider = self.h.provider.clone();
+        let provider = self.instance.provider.clone();
         let together = prepared.len() > 1;
         let answers =
             futures::future::join_all(prepared.iter().map(|p| write_to(provider.as_ref(), p)))
@@ -618,7 +634,7 @@ impl Cycle<'_> {
                 // Deleted remotely while edited in the ledger: the edit wins; it is sent
                 // again as a new record on the next pass.
                 let mut tx = self.ledger.write().await?;
-                tx.delete_link(&self.h.name, rec.record.kind(), &target.id)
+                tx.delete_link(&self.instance.name, rec.record.kind(), &target.id)
                     .await?;
                 tx.clear_intent(intent).await?;
                 tx.commit().await?;
@@ -642,10 +658,10 @@ impl Cycle<'_> {
         key: &str,
         payload: &Record<RemoteId>,
     ) -> Result<(), Abort> {
-        let provider = self.h.provider.clone();
+        let provider = self.instance.provider.clone();
         let answer = match provider.find_created(payload, key).await {
             Ok(Some(found)) => {
-                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), remote_id = %found.id, "a create whose answer was lost had landed: linked");
+                tracing::info!(provider = %self.instance.name, kind = %rec.record.kind(), remote_id = %found.id, "a create whose answer was lost had landed: linked");
                 Ok(found)
             }
             Ok(None) => provider.create(payload, key).await,
@@ -689,7 +705,7 @@ impl Cycle<'_> {
             // A provider that gives ids out again: the id may name a later record by now
             // (ours deleted there too, another booked since, outside the windows listed).
             // A delete by id would take that one; look first.
-            match self.h.provider.get(kind, target).await {
+            match self.instance.provider.get(kind, target).await {
                 Ok(Some(now)) if link.is_reused_by(&now) => {
                     let mut tx = self.ledger.write().await?;
                     self.settle_reused(&mut tx, link).await?;
@@ -699,7 +715,7 @@ impl Cycle<'_> {
                 Ok(Some(_)) => {}
                 Ok(None) => {
                     let mut tx = self.ledger.write().await?;
-                    tx.mark_link_remote_deleted(&self.h.name, kind, target, self.now)
+                    tx.mark_link_remote_deleted(&self.instance.name, kind, target, self.now)
                         .await?;
                     tx.commit().await?;
                     return Ok(());
@@ -728,10 +744,10 @@ impl Cycle<'_> {
         else {
             return Ok(());
         };
-        match self.h.provider.delete(kind, target).await {
+        match self.instance.provider.delete(kind, target).await {
             Ok(()) | Err(ProviderError::NotFound { .. }) => {
                 let mut tx = self.ledger.write().await?;
-                tx.mark_link_remote_deleted(&self.h.name, kind, target, self.now)
+                tx.mark_link_remote_deleted(&self.instance.name, kind, target, self.now)
                     .await?;
                 tx.clear_intent(intent).await?;
                 tx.commit().await?;
