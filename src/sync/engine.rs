@@ -14,15 +14,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
-use timeweave_contract::{CanonicalId, Capabilities, EntrySpan, Kind, ListScope, ProviderError};
+use timeweave_contract::{
+    CanonicalId, Capabilities, EntrySpan, Kind, ListScope, ProviderError, Window,
+};
 use timeweave_http::{Shutdown, StatsSnapshot};
 
 use super::claim::Claimant;
 use super::deletions::Deletions;
 use super::dry_run::DryRunCopy;
-use super::scan::{plan_scan, ScanInput};
+use super::scan::{plan_scan, ScanInput, ScanPlan};
 use super::{ProviderHandle, SyncSettings};
-use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
+use crate::ledger::{Cursor, Ledger, LedgerError, RunCounts, RunStatus};
 
 /// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes. It
 /// is the process's one shutdown broadcast: the transports built with
@@ -305,22 +307,14 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// One cycle on `ledger` (the engine's, or a dry run's copy).
+/// One cycle on `ledger` (the engine's, or a dry run's copy): the `sync_runs` row opened,
+/// the steps run (a panic caught), the outcome recorded and reported.
 async fn run(
     ledger: &Ledger,
     engine: &Engine,
     instance: &ProviderHandle,
     opts: CycleOptions,
 ) -> Result<CycleReport, LedgerError> {
-    let Engine {
-        settings,
-        stop,
-        progress,
-        allow_deletes: allowed,
-        keep_history,
-        ..
-    } = engine;
-    let progress = progress.clone();
     let started = Utc::now();
     let clock = std::time::Instant::now();
     let run_id = {
@@ -332,41 +326,8 @@ async fn run(
         id
     };
     let before = stats(instance);
-    let mut cycle = Cycle {
-        ledger,
-        instance,
-        settings,
-        caps: instance.provider.capabilities(),
-        now: started,
-        counts: RunCounts::default(),
-        errors: Vec::new(),
-        dry_run: opts.dry_run,
-        plan: Vec::new(),
-        stop,
-        blocked: HashSet::new(),
-        progress,
-        windows_done: 0,
-        windows_total: 0,
-        requests_before: before.requests,
-        unkept: BTreeMap::new(),
-        claimant: Claimant::register(),
-        deletions: Deletions::default(),
-        allow_deletes: allowed.contains(&instance.name),
-        deletes_held: false,
-        keep_history: *keep_history,
-    };
-    let outcome = match AssertUnwindSafe(steps(&mut cycle, opts))
-        .catch_unwind()
-        .await
-    {
-        Ok(outcome) => outcome,
-        Err(panic) => Err(Abort::Panicked(panic_message(panic.as_ref()))),
-    }
-    .map_err(|abort| match abort {
-        // A wait ended by SIGTERM is a stop on request, not a provider failure.
-        Abort::Provider(ProviderError::Stopped) => Abort::Stopped,
-        other => other,
-    });
+    let mut cycle = Cycle::new(ledger, engine, instance, opts, started);
+    let outcome = steps_caught(&mut cycle, opts).await;
     if !opts.dry_run {
         crate::cycle_durations::observe(
             &instance.name,
@@ -376,84 +337,155 @@ async fn run(
     let after = stats(instance);
     cycle.counts.requests = (after.requests - before.requests) as i64;
     cycle.counts.rate_limited = (after.rate_limited - before.rate_limited) as i64;
-    let status = match &outcome {
-        // Deletes held by the guard: no progress, however much else went through.
-        Ok(()) if cycle.deletes_held => RunStatus::Failed,
-        Ok(()) if cycle.errors.is_empty() => RunStatus::Ok,
-        Ok(()) => RunStatus::Partial,
-        Err(Abort::Stopped) => RunStatus::Interrupted,
-        Err(_) => RunStatus::Failed,
-    };
-    match outcome {
-        Err(Abort::Ledger(e)) => {
-            // The ledger itself failed: record what we can, then report the failure.
-            cycle.errors.push(format!("ledger error: {e}"));
-            if let Ok(mut tx) = ledger.write().await {
-                let _ = tx
-                    .finish_run(run_id, status, &cycle.counts, &cycle.errors, Utc::now())
-                    .await;
-                let _ = tx.commit().await;
-            }
-            return Err(e);
+    let status = cycle.status(&outcome);
+    if let Some(e) = cycle.note_outcome(outcome) {
+        // The ledger itself failed: record what we can, then report the failure.
+        cycle.errors.push(format!("ledger error: {e}"));
+        if let Ok(mut tx) = ledger.write().await {
+            let _ = tx
+                .finish_run(run_id, status, &cycle.counts, &cycle.errors, Utc::now())
+                .await;
+            let _ = tx.commit().await;
         }
-        Err(Abort::Provider(e)) => {
-            let message = format!("{}: {e}", instance.name);
-            tracing::error!(provider = %instance.name, "cycle failed: {e}");
-            cycle.errors.push(message);
-        }
-        Err(Abort::Panicked(message)) => {
-            let message = format!("{}: the cycle panicked ({message})", instance.name);
-            tracing::error!(provider = %instance.name, "{message}");
-            cycle.errors.push(message);
-        }
-        Err(Abort::OtherAccount(message)) => {
-            tracing::error!(provider = %instance.name, "{message}");
-            cycle.errors.push(message);
-        }
-        Err(Abort::Stopped) => {
-            tracing::info!(provider = %instance.name, "cycle stopped on request after the current page");
-        }
-        Ok(()) => {}
+        return Err(e);
     }
     let mut tx = ledger.write().await?;
     tx.finish_run(run_id, status, &cycle.counts, &cycle.errors, Utc::now())
         .await?;
     tx.commit().await?;
-    tracing::info!(
-        provider = %instance.name,
-        status = status.as_str(),
-        pulled = cycle.counts.pulled,
-        created = cycle.counts.created,
-        updated = cycle.counts.updated,
-        deleted = cycle.counts.deleted,
-        pushed = cycle.counts.pushed,
-        conflicts = cycle.counts.conflicts,
-        skipped = cycle.counts.skipped,
-        requests = cycle.counts.requests,
-        duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "cycle finished"
-    );
-    let warnings: Vec<String> = cycle
-        .unkept
-        .iter()
-        .map(|(field, (n, example))| {
-            format!(
-                "{} did not keep {field} as written ({n} write{}; e.g. {example}): it ignores or rewrites that field, and an edit made there will carry its own value",
-                instance.name,
-                if *n == 1 { "" } else { "s" }
-            )
-        })
-        .collect();
-    for w in &warnings {
-        tracing::warn!(provider = %instance.name, "{w}");
+    cycle.log_finished(status, clock.elapsed());
+    Ok(cycle.report(status))
+}
+
+impl<'a> Cycle<'a> {
+    fn new(
+        ledger: &'a Ledger,
+        engine: &'a Engine,
+        instance: &'a ProviderHandle,
+        opts: CycleOptions,
+        now: DateTime<Utc>,
+    ) -> Cycle<'a> {
+        Cycle {
+            ledger,
+            instance,
+            settings: &engine.settings,
+            caps: instance.provider.capabilities(),
+            now,
+            counts: RunCounts::default(),
+            errors: Vec::new(),
+            dry_run: opts.dry_run,
+            plan: Vec::new(),
+            stop: &engine.stop,
+            blocked: HashSet::new(),
+            progress: engine.progress.clone(),
+            windows_done: 0,
+            windows_total: 0,
+            requests_before: stats(instance).requests,
+            unkept: BTreeMap::new(),
+            claimant: Claimant::register(),
+            deletions: Deletions::default(),
+            allow_deletes: engine.allow_deletes.contains(&instance.name),
+            deletes_held: false,
+            keep_history: engine.keep_history,
+        }
     }
-    Ok(CycleReport {
-        provider: instance.name.clone(),
-        status,
-        counts: cycle.counts,
-        errors: cycle.errors,
-        warnings,
-        plan: cycle.plan,
+
+    /// How the cycle ended, for its `sync_runs` row.
+    fn status(&self, outcome: &Result<(), Abort>) -> RunStatus {
+        match outcome {
+            // Deletes held by the guard: no progress, however much else went through.
+            Ok(()) if self.deletes_held => RunStatus::Failed,
+            Ok(()) if self.errors.is_empty() => RunStatus::Ok,
+            Ok(()) => RunStatus::Partial,
+            Err(Abort::Stopped) => RunStatus::Interrupted,
+            Err(_) => RunStatus::Failed,
+        }
+    }
+
+    /// Logs why the cycle stopped early and adds it to its errors; a failure of the
+    /// ledger itself is handed back instead.
+    fn note_outcome(&mut self, outcome: Result<(), Abort>) -> Option<LedgerError> {
+        let name = &self.instance.name;
+        let message = match outcome {
+            Ok(()) => return None,
+            Err(Abort::Ledger(e)) => return Some(e),
+            Err(Abort::Stopped) => {
+                tracing::info!(provider = %name, "cycle stopped on request after the current page");
+                return None;
+            }
+            Err(Abort::Provider(e)) => {
+                tracing::error!(provider = %name, "cycle failed: {e}");
+                format!("{name}: {e}")
+            }
+            Err(Abort::Panicked(message)) => {
+                let message = format!("{name}: the cycle panicked ({message})");
+                tracing::error!(provider = %name, "{message}");
+                message
+            }
+            Err(Abort::OtherAccount(message)) => {
+                tracing::error!(provider = %name, "{message}");
+                message
+            }
+        };
+        self.errors.push(message);
+        None
+    }
+
+    fn log_finished(&self, status: RunStatus, took: std::time::Duration) {
+        let counts = &self.counts;
+        tracing::info!(
+            provider = %self.instance.name,
+            status = status.as_str(),
+            pulled = counts.pulled,
+            created = counts.created,
+            updated = counts.updated,
+            deleted = counts.deleted,
+            pushed = counts.pushed,
+            conflicts = counts.conflicts,
+            skipped = counts.skipped,
+            requests = counts.requests,
+            duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            "cycle finished"
+        );
+    }
+
+    /// The cycle's report; fields the provider did not keep as written become warnings.
+    fn report(self, status: RunStatus) -> CycleReport {
+        let name = &self.instance.name;
+        let warnings: Vec<String> = self
+            .unkept
+            .iter()
+            .map(|(field, (n, example))| {
+                format!(
+                    "{name} did not keep {field} as written ({n} write{}; e.g. {example}): it ignores or rewrites that field, and an edit made there will carry its own value",
+                    if *n == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        for w in &warnings {
+            tracing::warn!(provider = %name, "{w}");
+        }
+        CycleReport {
+            provider: name.clone(),
+            status,
+            counts: self.counts,
+            errors: self.errors,
+            warnings,
+            plan: self.plan,
+        }
+    }
+}
+
+/// The cycle's steps, a panic among them caught as `Abort::Panicked`; a wait ended by
+/// SIGTERM is a stop on request, not a provider failure.
+async fn steps_caught(cycle: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
+    match AssertUnwindSafe(steps(cycle, opts)).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => Err(Abort::Panicked(panic_message(panic.as_ref()))),
+    }
+    .map_err(|abort| match abort {
+        Abort::Provider(ProviderError::Stopped) => Abort::Stopped,
+        other => other,
     })
 }
 
@@ -474,113 +506,142 @@ fn stats(instance: &ProviderHandle) -> StatsSnapshot {
         .unwrap_or_default()
 }
 
-async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
-    let info = c
+/// One cycle's steps in DESIGN.md §4's order: connect and check the account, reconcile
+/// intents a crash left, pull (reference kinds in full, then the planned entry windows),
+/// settle the deletions of every listing together, push, and last move the cursor and
+/// finish.
+async fn steps(cycle: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
+    let info = cycle
         .instance
         .provider
         .connect()
         .await
         .map_err(Abort::Provider)?;
-    tracing::debug!(provider = %c.instance.name, server = %info.server, "connected");
-    let identity = c.check_account().await?;
-    if !c.dry_run {
-        c.reconcile_intents().await?;
+    tracing::debug!(provider = %cycle.instance.name, server = %info.server, "connected");
+    let identity = cycle.check_account().await?;
+    if !cycle.dry_run {
+        cycle.reconcile_intents().await?;
     }
-
-    // Pull: reference kinds in full (also in push mode: to link what is already there).
+    // Reference kinds in full (also in push mode: to link what is already there).
     for kind in [Kind::Person, Kind::Client, Kind::Project, Kind::Task] {
-        if c.caps.support(kind).list {
-            c.check_stop()?;
-            c.pull_listing(kind, ListScope::All).await?;
+        if cycle.caps.support(kind).list {
+            cycle.check_stop()?;
+            cycle.pull_listing(kind, ListScope::All).await?;
         }
     }
+    let next_cursor = if cycle.caps.time_entry.list {
+        cycle.pull_entry_windows(opts).await?
+    } else {
+        None
+    };
+    cycle.settle_deletions().await?;
+    if cycle.instance.mode.pushes() {
+        cycle.push_all().await?;
+    }
+    cycle.finish(&identity, next_cursor).await
+}
 
-    // Then the planned entry windows.
-    let mut cursor_ok = true;
-    let next_cursor = if c.caps.time_entry.list {
-        let cursor = c
+impl Cycle<'_> {
+    /// Lists the entry windows the scan planner chose. The cursor to store at the end,
+    /// `None` when a listing was incomplete (the same windows are planned again).
+    async fn pull_entry_windows(&mut self, opts: CycleOptions) -> Result<Option<Cursor>, Abort> {
+        let plan = self.plan_entry_scan(opts).await?;
+        self.windows_total = plan.windows.len();
+        let mut complete = true;
+        for w in &plan.windows {
+            self.check_stop()?;
+            if !self.pull_listing(Kind::TimeEntry, w.scope).await? {
+                complete = false;
+            }
+            self.windows_done += 1;
+        }
+        Ok(complete.then_some(plan.next_cursor))
+    }
+
+    /// This cycle's entry windows (`scan.rs`), from the stored cursor, the provider's span
+    /// and, against a budget, estimates from the links in each window.
+    async fn plan_entry_scan(&mut self, opts: CycleOptions) -> Result<ScanPlan, Abort> {
+        let name = self.name().to_owned();
+        let cursor = self
             .ledger
             .read()
             .await?
-            .cursor(c.name(), Kind::TimeEntry)
+            .cursor(&name, Kind::TimeEntry)
             .await?;
-        let oldest = c.ledger.read().await?.oldest_linked_start(c.name()).await?;
-        let span = c.entry_span().await?;
-        let page = c.caps.entry_page_size.max(1) as i64;
+        let oldest = self.ledger.read().await?.oldest_linked_start(&name).await?;
+        let span = self.entry_span().await?;
         let budget = if opts.to_completion {
             None
         } else {
-            c.instance.budget
+            self.instance.budget
         };
         let input = |budget, to_completion| ScanInput {
-            now: c.now,
-            settings: c.settings.scan,
+            now: self.now,
+            settings: self.settings.scan,
             cursor: &cursor,
             budget,
-            change_feed: c.caps.change_feed,
+            change_feed: self.caps.change_feed,
             to_completion,
             oldest_known: oldest,
             span,
         };
-        // Estimates matter only against a budget, and only for the windows a scheduled
-        // cycle can list (the hot window, the change feed, the next slice): one request per
-        // page of entries linked in the window, plus one.
-        let mut counts = Vec::new();
-        if budget.is_some() {
-            let candidates = plan_scan(&input(None, false), |_| 1);
-            let mut tx = c.ledger.read().await?;
-            for w in &candidates.windows {
-                if let ListScope::StartedIn(win) = w.scope {
-                    let n = tx.count_links_in_window(c.name(), win.from, win.to).await?;
-                    counts.push((win, (n / page) as u32 + 1));
-                }
+        let estimates = match budget {
+            Some(_) => {
+                self.window_estimates(&plan_scan(&input(None, false), |_| 1))
+                    .await?
             }
-        }
-        let plan = plan_scan(&input(budget, opts.to_completion), |w| {
-            counts
+            None => Vec::new(),
+        };
+        Ok(plan_scan(&input(budget, opts.to_completion), |w| {
+            estimates
                 .iter()
                 .find(|(win, _)| *win == w)
                 .map(|(_, n)| *n)
                 .unwrap_or(1)
-        });
-        c.windows_total = plan.windows.len();
-        for w in &plan.windows {
-            c.check_stop()?;
-            if !c.pull_listing(Kind::TimeEntry, w.scope).await? {
-                cursor_ok = false;
+        }))
+    }
+
+    /// Estimates matter only against a budget, and only for the windows a scheduled cycle
+    /// can list (the hot window, the change feed, the next slice: a plan without budget): one
+    /// request per page of entries linked in the window, plus one.
+    async fn window_estimates(&self, candidates: &ScanPlan) -> Result<Vec<(Window, u32)>, Abort> {
+        let page = self.caps.entry_page_size.max(1) as i64;
+        let mut tx = self.ledger.read().await?;
+        let mut estimates = Vec::new();
+        for w in &candidates.windows {
+            if let ListScope::StartedIn(win) = w.scope {
+                let n = tx
+                    .count_links_in_window(self.name(), win.from, win.to)
+                    .await?;
+                estimates.push((win, (n / page) as u32 + 1));
             }
-            c.windows_done += 1;
         }
-        Some(plan.next_cursor)
-    } else {
-        None
-    };
-
-    // Deletions from every listing, weighed together.
-    c.settle_deletions().await?;
-
-    if c.instance.mode.pushes() {
-        c.push_all().await?;
+        Ok(estimates)
     }
 
-    if let (Some(next), true, false) = (next_cursor, cursor_ok, c.dry_run) {
-        let mut tx = c.ledger.write().await?;
-        tx.save_cursor(c.name(), Kind::TimeEntry, &next, c.now)
-            .await?;
-        tx.commit().await?;
-    }
-    // Versions kept for merges that no link names any more (this cycle's pushes and
-    // pulls moved its links on). A first cycle that got this far binds the account.
-    if !c.dry_run {
-        let mut tx = c.ledger.write().await?;
+    /// The cycle's last writes (not in a dry run): the entry cursor, when every window was
+    /// listed completely; versions kept for merges that no link names any more (this
+    /// cycle's pushes and pulls moved its links on); the account binding, on a first cycle
+    /// that got this far; history past `keep_history`.
+    async fn finish(&mut self, identity: &str, next_cursor: Option<Cursor>) -> Result<(), Abort> {
+        if self.dry_run {
+            return Ok(());
+        }
+        if let Some(next) = next_cursor {
+            let mut tx = self.ledger.write().await?;
+            tx.save_cursor(self.name(), Kind::TimeEntry, &next, self.now)
+                .await?;
+            tx.commit().await?;
+        }
+        let mut tx = self.ledger.write().await?;
         tx.prune_versions().await?;
-        tx.bind_account(c.name(), &identity, c.now).await?;
-        if let Some(keep) = c.keep_history {
-            tx.prune_history(c.now - keep).await?;
+        tx.bind_account(self.name(), identity, self.now).await?;
+        if let Some(keep) = self.keep_history {
+            tx.prune_history(self.now - keep).await?;
         }
         tx.commit().await?;
+        Ok(())
     }
-    Ok(())
 }
 
 impl Cycle<'_> {
