@@ -43,6 +43,33 @@ enum Write {
     },
 }
 
+/// What `plan_push` decided to send for a record, with its payload in remote ids.
+enum PlannedWrite {
+    Create(Record<RemoteId>),
+    /// The remote id to update, and the payload.
+    Update(RemoteId, Record<RemoteId>),
+    /// The remote id to delete.
+    Delete(RemoteId),
+}
+
+impl PlannedWrite {
+    fn op(&self) -> WriteOp {
+        match self {
+            PlannedWrite::Create(_) => WriteOp::Create,
+            PlannedWrite::Update(..) => WriteOp::Update,
+            PlannedWrite::Delete(_) => WriteOp::Delete,
+        }
+    }
+
+    /// What a create or update sends.
+    fn payload(&self) -> Option<&Record<RemoteId>> {
+        match self {
+            PlannedWrite::Create(p) | PlannedWrite::Update(_, p) => Some(p),
+            PlannedWrite::Delete(_) => None,
+        }
+    }
+}
+
 /// A write whose intent is committed, waiting to be sent.
 struct Prepared {
     rec: StoredRecord,
@@ -247,7 +274,51 @@ impl Cycle<'_> {
         if self.blocked.contains(&rec.id) {
             return Ok(());
         }
-        let kind = rec.record.kind();
+        let Some(planned) = self.plan_write(&rec, link.as_ref()).await? else {
+            return Ok(());
+        };
+        if self.dry_run {
+            return self.plan_dry_run(&rec, planned).await;
+        }
+        let write = match planned {
+            PlannedWrite::Create(payload) => Write::Create {
+                key: idempotency_key(&rec),
+                payload,
+            },
+            PlannedWrite::Update(id, payload) => Write::Update {
+                target: UpdateTarget {
+                    id,
+                    version: link.and_then(|l| l.remote_version),
+                },
+                payload,
+            },
+            PlannedWrite::Delete(target) => {
+                self.send(std::mem::take(ready)).await?;
+                return self.delete(&rec, &target, link.as_ref()).await;
+            }
+        };
+        let Some(prepared) = self.prepare(rec, write).await? else {
+            return Ok(());
+        };
+        if prepared.rec.record.kind() != Kind::TimeEntry {
+            // References one at a time: providers that create them by name (TimeTrack's
+            // global tasks) would race with themselves.
+            return self.send(vec![prepared]).await;
+        }
+        ready.push(prepared);
+        if ready.len() >= self.instance.push_concurrency.max(1) {
+            self.send(std::mem::take(ready)).await?;
+        }
+        Ok(())
+    }
+
+    /// What to send for `rec` (`plan_push`), checked: `None` when nothing is to be sent
+    /// (skipped with its reason, a delete held by the guard, or already there).
+    async fn plan_write(
+        &mut self,
+        rec: &StoredRecord,
+        link: Option<&Link>,
+    ) -> Result<Option<PlannedWrite>, Abort> {
         let mapped = if rec.is_live() {
             refs::to_remote(
                 &mut self.ledger.read().await?,
@@ -259,92 +330,70 @@ impl Cycle<'_> {
             Err(String::new())
         };
         let action = plan_push(
-            kind,
+            rec.record.kind(),
             !rec.is_live(),
-            link.as_ref().map(|l| &l.remote_id),
+            link.map(|l| &l.remote_id),
             self.instance.propagate_deletes,
             mapped.as_ref().map(|_| ()).map_err(Clone::clone),
         );
-        if self.deletes_held && matches!(action, PushAction::Delete { .. }) {
-            return Ok(()); // the mass-delete guard tripped: no delete leaves this cycle
-        }
-        let (op, payload) = match (&action, mapped) {
+        let planned = match (action, mapped) {
             (PushAction::Skip { reason } | PushAction::Wait { reason }, _) => {
-                return self.skip(&rec, reason).await;
+                return self.skip(rec, &reason).await.map(|()| None);
             }
-            (PushAction::Delete { .. }, _) => (WriteOp::Delete, None),
-            (PushAction::Create, Ok(p)) => (WriteOp::Create, Some(p.normalised())),
-            (PushAction::Update { .. }, Ok(p)) => (WriteOp::Update, Some(p.normalised())),
-            (_, Err(reason)) => return self.skip(&rec, &reason).await,
+            // The mass-delete guard tripped: no delete leaves this cycle.
+            (PushAction::Delete { .. }, _) if self.deletes_held => return Ok(None),
+            (PushAction::Delete { target }, _) => return Ok(Some(PlannedWrite::Delete(target))),
+            (PushAction::Create, Ok(p)) => PlannedWrite::Create(p.normalised()),
+            (PushAction::Update { target }, Ok(p)) => PlannedWrite::Update(target, p.normalised()),
+            (_, Err(reason)) => return self.skip(rec, &reason).await.map(|()| None),
         };
-        if let Some(p) = &payload {
-            if let Err(e) = self.instance.provider.check_writable(op, p) {
-                return self.skip(&rec, &e.to_string()).await;
+        if let Some(payload) = planned.payload() {
+            if let Err(e) = self.instance.provider.check_writable(planned.op(), payload) {
+                return self.skip(rec, &e.to_string()).await.map(|()| None);
             }
         }
-        if let (WriteOp::Update, Some(p), Some(l)) = (op, &payload, &link) {
+        if let (PlannedWrite::Update(_, p), Some(l)) = (&planned, link) {
             // The provider already holds everything of this record it can hold: the change
             // was in a field it has no place for (or was made there too). Nothing to send.
             if content_hash(&p.clone().forget_unheld(&self.caps.not_writable())) == l.remote_hash {
-                return self.already_there(&rec).await;
+                return self.already_there(rec).await.map(|()| None);
             }
         }
-        if self.dry_run {
-            let verb = op.as_str();
-            self.plan.push(format!(
-                "{verb} {kind} '{}' in {}",
-                label(&rec.record),
-                self.instance.name
-            ));
-            if let (WriteOp::Create, Some(p)) = (op, &payload) {
-                // The dry run works on a throwaway copy of the ledger: a stand-in link lets
-                // the records that reference this one be planned too.
-                let stand_in = RemoteRecord {
-                    id: RemoteId(format!("dry-run-{}", rec.id)),
-                    modified_at: None,
-                    version: None,
-                    incarnation: None,
-                    record: p.clone(),
-                };
-                if let Some(intent) = self
-                    .intent(&rec, PushOp::Create, None, "dry-run", p)
-                    .await?
-                {
-                    self.landed(&rec, intent, &stand_in).await?;
-                    self.counts.pushed -= 1;
-                }
-            }
-            return Ok(());
-        }
-        let write = match (action, payload) {
-            (PushAction::Create, Some(payload)) => Write::Create {
-                key: idempotency_key(&rec),
-                payload,
-            },
-            (PushAction::Update { target }, Some(payload)) => Write::Update {
-                target: UpdateTarget {
-                    id: target,
-                    version: link.and_then(|l| l.remote_version),
-                },
-                payload,
-            },
-            (PushAction::Delete { target }, _) => {
-                self.send(std::mem::take(ready)).await?;
-                return self.delete(&rec, &target, link.as_ref()).await;
-            }
-            _ => return Ok(()),
-        };
-        let Some(prepared) = self.prepare(rec, write).await? else {
+        Ok(Some(planned))
+    }
+
+    /// A dry run's line for a planned write. The dry run works on a throwaway copy of the
+    /// ledger: a create gets a stand-in link, so the records that reference it are planned
+    /// too.
+    async fn plan_dry_run(
+        &mut self,
+        rec: &StoredRecord,
+        planned: PlannedWrite,
+    ) -> Result<(), Abort> {
+        let kind = rec.record.kind();
+        let verb = planned.op().as_str();
+        let line = format!(
+            "{verb} {kind} '{}' in {}",
+            label(&rec.record),
+            self.instance.name
+        );
+        self.plan.push(line);
+        let PlannedWrite::Create(payload) = planned else {
             return Ok(());
         };
-        if kind != Kind::TimeEntry {
-            // References one at a time: providers that create them by name (TimeTrack's
-            // global tasks) would race with themselves.
-            return self.send(vec![prepared]).await;
-        }
-        ready.push(prepared);
-        if ready.len() >= self.instance.push_concurrency.max(1) {
-            self.send(std::mem::take(ready)).await?;
+        let stand_in = RemoteRecord {
+            id: RemoteId(format!("dry-run-{}", rec.id)),
+            modified_at: None,
+            version: None,
+            incarnation: None,
+            record: payload,
+        };
+        if let Some(intent) = self
+            .intent(rec, PushOp::Create, None, "dry-run", &stand_in.record)
+            .await?
+        {
+            self.landed(rec, intent, &stand_in).await?;
+            self.counts.pushed -= 1;
         }
         Ok(())
     }
