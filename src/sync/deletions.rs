@@ -40,12 +40,12 @@ impl Cycle<'_> {
             .await?
             .live_link_ids_in(&self.instance.name, kind, window)
             .await?;
-        let m = self.deletions.entry(kind).or_default();
-        m.tally.linked += linked.len();
-        m.tally.listed += seen.len();
+        let missing = self.deletions.entry(kind).or_default();
+        missing.tally.linked += linked.len();
+        missing.tally.listed += seen.len();
         for id in linked.into_iter().filter(|id| !seen.contains(id)) {
-            if m.ids.insert(id) {
-                m.tally.missing += 1;
+            if missing.ids.insert(id) {
+                missing.tally.missing += 1;
             }
         }
         Ok(())

@@ -69,7 +69,8 @@ impl Cycle<'_> {
         Ok(true)
     }
 
-    async fn invalid(&mut self, tx: &mut Tx, bad: &InvalidRecord) -> Result<(), Abort> {
+    /// An item listed but unreadable (or repeated on its page): recorded, skipped.
+    async fn record_invalid(&mut self, tx: &mut Tx, bad: &InvalidRecord) -> Result<(), Abort> {
         let id = bad
             .remote_id
             .as_ref()
@@ -131,7 +132,7 @@ impl Cycle<'_> {
                         if let (true, Some(id)) = (bad.kind == kind, &bad.remote_id) {
                             seen.insert(id.clone());
                         }
-                        self.invalid(tx, &bad).await?
+                        self.record_invalid(tx, &bad).await?
                     }
                     PageItem::Record(r) => {
                         let key = (r.kind(), r.id.clone());
@@ -143,7 +144,7 @@ impl Cycle<'_> {
                                          was taken"
                                     .into(),
                             };
-                            self.invalid(tx, &bad).await?;
+                            self.record_invalid(tx, &bad).await?;
                             repeated.insert(key);
                             continue;
                         }
@@ -163,8 +164,8 @@ impl Cycle<'_> {
                 }
             }
         }
-        for (k, group) in groups {
-            self.apply_group(tx, k, group, &repeated).await?;
+        for (group_kind, group) in groups {
+            self.apply_group(tx, group_kind, group, &repeated).await?;
         }
         Ok(())
     }
