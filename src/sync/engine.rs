@@ -358,7 +358,7 @@ async fn run(
 }
 
 impl<'a> Cycle<'a> {
-    fn new(
+    pub(super) fn new(
         ledger: &'a Ledger,
         engine: &'a Engine,
         instance: &'a ProviderHandle,

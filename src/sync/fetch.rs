@@ -51,3 +51,94 @@ impl Cycle<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{Duration, Utc};
+    use timeweave_contract::{Client, Kind, Record, RemoteId};
+
+    use super::super::engine::{Cycle, CycleOptions, Engine, StopFlag};
+    use super::super::plan::{ConflictPolicy, MassDeleteGuard};
+    use super::super::scan::ScanSettings;
+    use super::super::{ProviderHandle, SyncSettings};
+    use crate::config::Mode;
+    use crate::ledger::Ledger;
+    use crate::memory::MemoryProvider;
+
+    fn settings() -> SyncSettings {
+        SyncSettings {
+            policy: ConflictPolicy::Newest,
+            guard: MassDeleteGuard {
+                max_fraction: 0.2,
+                min_count: 10,
+            },
+            scan: ScanSettings {
+                hot_back: Duration::days(35),
+                hot_ahead: Duration::days(7),
+                slice: Duration::days(30),
+                horizon: Utc::now() - Duration::days(400),
+            },
+            people: Default::default(),
+        }
+    }
+
+    fn client(name: &str) -> Record<RemoteId> {
+        Record::Client(Client {
+            name: name.into(),
+            email: None,
+            notes: None,
+            archived: false,
+        })
+    }
+
+    /// What a change trail needs: ids it names are read and applied whether or not they
+    /// are linked yet; an id that names nothing and no link is passed over quietly.
+    #[tokio::test]
+    async fn ids_fetched_are_applied_linked_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+        let engine = Engine::new(ledger.clone(), settings(), StopFlag::new());
+        let provider = Arc::new(MemoryProvider::new(7));
+        let acme = provider.put(client("Acme"));
+        let instance = ProviderHandle {
+            name: "a".into(),
+            provider: provider.clone(),
+            stats: None,
+            mode: Mode::Both,
+            propagate_deletes: true,
+            budget: None,
+            push_concurrency: 1,
+        };
+        let mut cycle = Cycle::new(
+            &ledger,
+            &engine,
+            &instance,
+            CycleOptions::default(),
+            Utc::now(),
+        );
+        let nowhere = RemoteId::from("no-such-id");
+        cycle
+            .fetch_and_apply(Kind::Client, &[acme.clone(), nowhere], "in a test")
+            .await
+            .unwrap();
+
+        assert!(cycle.errors.is_empty(), "{:?}", cycle.errors);
+        assert_eq!(cycle.counts.created, 1);
+        let mut tx = ledger.read().await.unwrap();
+        let links = tx
+            .links_by_remote("a", Kind::Client, &[&acme])
+            .await
+            .unwrap();
+        let link = links.get(&acme).expect("the fetched client is linked");
+        let stored = tx
+            .get_record(Kind::Client, &link.canonical_id)
+            .await
+            .unwrap();
+        assert!(matches!(
+            stored.map(|s| s.record),
+            Some(Record::Client(Client { name, .. })) if name == "Acme"
+        ));
+    }
+}
