@@ -121,17 +121,23 @@ pub(crate) struct Cycle<'a> {
     pub ledger: &'a Ledger,
     /// The provider instance this cycle syncs.
     pub instance: &'a ProviderHandle,
+    /// Conflict policy, mass-delete guard, scan settings and `[people]`.
     pub settings: &'a SyncSettings,
+    /// What the provider can list, write and hold, asked once per cycle.
     pub caps: Capabilities,
+    /// The cycle's start, the time its record, link and intent writes carry.
     pub now: DateTime<Utc>,
     pub counts: RunCounts,
     pub errors: Vec<String>,
     pub dry_run: bool,
+    /// With `dry_run`: one line per planned change.
     pub plan: Vec<String>,
     pub stop: &'a StopFlag,
-    /// Records whose last create has an unknown outcome that could not be reconciled yet.
+    /// Records not to be pushed this cycle: a create with an unknown outcome not
+    /// reconciled yet, or a write another cycle holds or has just made.
     pub blocked: HashSet<CanonicalId>,
     pub progress: Option<ProgressFn>,
+    /// Entry windows listed so far and planned in all (for progress).
     pub windows_done: usize,
     pub windows_total: usize,
     pub requests_before: u64,
