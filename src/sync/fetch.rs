@@ -3,15 +3,13 @@
 //! applied the way the pull applies a listed record; a linked one the provider confirms
 //! absent is settled as gone.
 
-use std::collections::HashSet;
-
 use timeweave_contract::{Kind, RemoteId};
 
 use super::engine::{Abort, Cycle};
 
 impl Cycle<'_> {
     /// Reads each of `ids` (of `kind`) with `get` and applies the answer, one transaction
-    /// per id: a record goes the pull's way (`apply_group`); the confirmed absence of a
+    /// per id: a record goes the pull's way (`process_remote`); the confirmed absence of a
     /// linked record settles it as gone (`settle_gone`). A failed read is an error of the
     /// cycle named with `why` (a fatal one aborts it), and the rest go on.
     pub(crate) async fn fetch_and_apply(
@@ -38,11 +36,7 @@ impl Cycle<'_> {
             };
             let mut tx = self.ledger.write().await?;
             match (answer, links.remove(id)) {
-                (Some(r), _) => {
-                    let no_repeats = HashSet::new();
-                    self.apply_group(&mut tx, r.kind(), vec![r], &no_repeats)
-                        .await?
-                }
+                (Some(r), _) => self.process_remote(&mut tx, &r).await?,
                 (None, Some(link)) => self.settle_gone(&mut tx, &link).await?,
                 (None, None) => {}
             }

@@ -198,6 +198,17 @@ impl Cycle<'_> {
         self.write_group(tx, &view, writes).await
     }
 
+    /// Plans and applies one remote record read on its own (by id): a group of one.
+    pub(crate) async fn process_remote(
+        &mut self,
+        tx: &mut Tx,
+        remote: &RemoteRecord,
+    ) -> Result<(), Abort> {
+        let no_repeats = HashSet::new();
+        self.apply_group(tx, remote.kind(), vec![remote.clone()], &no_repeats)
+            .await
+    }
+
     /// The planner's decision for one listed record (a line of the plan in a dry run).
     fn plan(&mut self, listed: &Listed<'_>) -> RemoteAction {
         let candidates = listed.candidate_sides();
