@@ -50,32 +50,25 @@ impl Cycle<'_> {
 mod tests {
     use std::sync::Arc;
 
-    use chrono::{Duration, Utc};
+    use chrono::Utc;
     use timeweave_contract::{Client, Kind, Record, RemoteId};
 
     use super::super::engine::{Cycle, CycleOptions, Engine, StopFlag};
-    use super::super::plan::{ConflictPolicy, MassDeleteGuard};
-    use super::super::scan::ScanSettings;
     use super::super::{ProviderHandle, SyncSettings};
     use crate::config::Mode;
     use crate::ledger::Ledger;
     use crate::memory::MemoryProvider;
 
+    /// The configured defaults (the one instance a config needs is not used).
     fn settings() -> SyncSettings {
-        SyncSettings {
-            policy: ConflictPolicy::Newest,
-            guard: MassDeleteGuard {
-                max_fraction: 0.2,
-                min_count: 10,
-            },
-            scan: ScanSettings {
-                hot_back: Duration::days(35),
-                hot_ahead: Duration::days(7),
-                slice: Duration::days(30),
-                horizon: Utc::now() - Duration::days(400),
-            },
-            people: Default::default(),
-        }
+        let toml = r#"
+            [providers.a]
+            kind = "timetracker"
+            base_url = "http://127.0.0.1:9"
+            api_secret = "tt_0123456789abcdef0123456789abcdef"
+        "#;
+        let config = crate::config::from_toml_str(toml).expect("the defaults validate");
+        SyncSettings::from_config(&config)
     }
 
     fn client(name: &str) -> Record<RemoteId> {
