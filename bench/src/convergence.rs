@@ -74,7 +74,7 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
     let handles = cfg
         .enabled_providers()
         .map(timeweave::registry::build)
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let ledger = Ledger::open(&ledger_path).await?;
     let engine = Engine::new(
         ledger.clone(),
