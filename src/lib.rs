@@ -2,6 +2,7 @@
 //! in step through one canonical SQLite ledger. This library holds everything the `timeweave`
 //! binary runs but its command layer (`main.rs`, `commands.rs`); `ARCHITECTURE.md` maps it.
 //! Its errors are typed (`thiserror`); `anyhow` is the binary's alone.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod allocator;
 pub mod cli;

@@ -2,6 +2,7 @@
 //! dispatches to [`commands`]. Exit codes: 0 success, 1 failure (and `check` of an
 //! invalid config), 2 usage error or command not available yet, 78 (EX_CONFIG) invalid or
 //! missing config for any other command (the systemd unit does not restart on 78).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 use std::process::ExitCode;
 

@@ -9,6 +9,7 @@
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
 //! nochange 100,000, convergence 10,000 per provider, migrate 500); `--seconds` the rate-limit run (120)
 //! and the soak (3600; `soak` runs only when named, never in `all`).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod convergence;
 mod ingest;
