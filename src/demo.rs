@@ -39,7 +39,7 @@ pub enum DemoError {
         #[source]
         source: std::io::Error,
     },
-    /// Something the demo itself should have made is missing (a bug of the demo).
+    /// Something the demo set up, or its first sync should have made, is missing.
     #[error("{0}")]
     Missing(String),
     #[error(transparent)]
