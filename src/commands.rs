@@ -1,23 +1,25 @@
-//! What each command does once the CLI is parsed and the config loaded.
+//! What each command does once the CLI is parsed and the config loaded: a module of the
+//! binary, not of the library, and with `main.rs` the one place `anyhow` is used (the library
+//! returns typed errors, which this layer gives their context).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{
+use timeweave::cli::{
     ConflictsAction, ConflictsArgs, DemoArgs, DoctorArgs, ExportArgs, RebindArgs, ReportArgs,
     SyncArgs,
 };
-use crate::config::{self, Config};
-use crate::ledger::Ledger;
-use crate::lock::LedgerLock;
-use crate::registry;
-use crate::status::ProviderFacts;
-use crate::sync::{Engine, StopFlag, SyncSettings};
+use timeweave::config::{self, Config};
+use timeweave::ledger::Ledger;
+use timeweave::lock::LedgerLock;
+use timeweave::registry;
+use timeweave::status::ProviderFacts;
+use timeweave::sync::{Engine, StopFlag, SyncSettings};
 
 /// `timeweave check` with a config that loaded: print its summary.
-pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(config::summary::render(cfg).as_bytes())?;
     Ok(ExitCode::SUCCESS)
@@ -25,12 +27,12 @@ pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
 
 /// `timeweave doctor`: examines each selected instance against its live account, prints
 /// the findings, writes the redacted JSON when asked; exit 1 when any finding is an error.
-pub async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let instances = cfg.select_providers(&args.provider)?;
-    let reports = crate::doctor::examine(cfg, &instances, args.write_probe).await;
-    print!("{}", crate::doctor::render::text(&reports));
+    let reports = timeweave::doctor::examine(cfg, &instances, args.write_probe).await;
+    print!("{}", timeweave::doctor::render::text(&reports));
     if let Some(path) = &args.json {
-        std::fs::write(path, crate::doctor::json::render(&reports, &instances))
+        std::fs::write(path, timeweave::doctor::json::render(&reports, &instances))
             .with_context(|| format!("writing the doctor report to {}", path.display()))?;
     }
     Ok(if reports.iter().any(|r| r.has_error()) {
@@ -58,9 +60,9 @@ async fn open_ledger_locked(cfg: &Config, command: &str) -> anyhow::Result<(Ledg
     Ok((lock, open_ledger(cfg).await?))
 }
 
-/// Fails unless the configured ledger exists (see [`crate::report::require_ledger`]).
+/// Fails unless the configured ledger exists (see [`timeweave::report::require_ledger`]).
 fn require_ledger(cfg: &Config) -> anyhow::Result<()> {
-    crate::report::require_ledger(&cfg.ledger.path)
+    Ok(timeweave::report::require_ledger(&cfg.ledger.path)?)
 }
 
 /// Opens an existing ledger for reading; never creates one.
@@ -69,48 +71,19 @@ async fn open_existing_read_only(cfg: &Config) -> anyhow::Result<Ledger> {
     Ok(Ledger::open_read_only(&cfg.ledger.path).await?)
 }
 
-/// Sets the engine's stop flag on SIGTERM or SIGINT: every wait ends, the current page
-/// finishes. The handlers are in place when this returns (not when the task first runs), so
-/// a signal from then on never kills the process mid-write.
-pub(crate) fn stop_on_signals(stop: StopFlag) {
-    #[cfg(unix)]
-    let signals = {
-        use tokio::signal::unix::{signal, SignalKind};
-        signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
-    };
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        match signals {
-            Ok((mut term, mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("stopping: waits end now, the current page finishes...");
-        stop.stop();
-    });
-}
-
 /// `timeweave run`: the daemon.
-pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let (_lock, ledger) = open_ledger_locked(cfg, "run").await?;
     let stop = StopFlag::new();
     let providers = cfg
         .enabled_providers()
         .map(|p| registry::build_scheduled(p, stop.shutdown()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    crate::daemon::run(cfg, providers, ledger, stop).await
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(timeweave::daemon::run(cfg, providers, ledger, stop).await?)
 }
 
 /// `timeweave sync` / `--sync-once`: one full cycle per provider.
-pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let selected = cfg.select_providers(&args.provider)?;
     if !args.allow_deletes.is_empty() {
         cfg.select_providers(&args.allow_deletes)
@@ -120,18 +93,18 @@ pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let handles = selected
         .into_iter()
         .map(|p| registry::build_stoppable(p, stop.shutdown()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let (_lock, ledger) = open_ledger_locked(cfg, "sync").await?;
     {
         let mut tx = ledger.write().await?;
         tx.mark_interrupted_runs(chrono::Utc::now()).await?;
         tx.commit().await?;
     }
-    stop_on_signals(stop.clone());
+    timeweave::daemon::stop_on_signals(stop.clone());
     let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop)
         .with_deletes_allowed(args.allow_deletes.iter().cloned())
         .with_history_days(cfg.ledger.history_days);
-    let outcome = crate::once::run(engine, handles, args.dry_run, true).await?;
+    let outcome = timeweave::once::run(engine, handles, args.dry_run, true).await?;
     print!("{}", outcome.summary());
     if args.dry_run {
         println!("dry run: nothing was changed, in the ledger or in any provider");
@@ -152,7 +125,7 @@ fn facts(cfg: &Config) -> Vec<ProviderFacts> {
             kind: p.kind.as_str().to_owned(),
             mode: p.mode.as_str().to_owned(),
             schedule: p.schedule.clone(),
-            interval: crate::schedule::cron_interval(&p.schedule),
+            interval: timeweave::schedule::cron_interval(&p.schedule),
             live: None,
             uptime: None,
         })
@@ -160,11 +133,11 @@ fn facts(cfg: &Config) -> Vec<ProviderFacts> {
 }
 
 /// `timeweave status`: exit 0 when every provider is healthy, 1 otherwise.
-pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
     let ledger = open_existing_read_only(cfg).await?;
     ledger.check_integrity().await?;
-    let statuses = crate::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
-    print!("{}", crate::status::render_text(&statuses));
+    let statuses = timeweave::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
+    print!("{}", timeweave::status::render_text(&statuses));
     Ok(if statuses.iter().all(|s| s.healthy()) {
         ExitCode::SUCCESS
     } else {
@@ -173,12 +146,12 @@ pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
 }
 
 /// `timeweave conflicts [list|resolve ID --take SIDE]`.
-pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<ExitCode> {
     match &args.action {
         None | Some(ConflictsAction::List) => {
             let ledger = open_existing_read_only(cfg).await?;
             let open = ledger.read().await?.conflicts(true).await?;
-            print!("{}", crate::conflicts::render(&open));
+            print!("{}", timeweave::conflicts::render(&open));
             Ok(ExitCode::SUCCESS)
         }
         Some(ConflictsAction::Resolve { id, take }) => {
@@ -189,7 +162,7 @@ pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<Exi
             // never a new ledger.
             require_ledger(cfg)?;
             let ledger = open_ledger(cfg).await?;
-            let line = crate::conflicts::resolve(&ledger, id, take).await?;
+            let line = timeweave::conflicts::resolve(&ledger, id, take).await?;
             println!("{line}");
             Ok(ExitCode::SUCCESS)
         }
@@ -198,7 +171,7 @@ pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<Exi
 
 /// `timeweave report`: totals over a range of local work dates on stdout (table, CSV or
 /// JSON) and optionally an HTML report; reads the ledger read-only, beside the daemon.
-pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
     let args = ReportArgs {
@@ -208,26 +181,26 @@ pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode>
             .or_else(|| cfg.report.currency.clone()),
         ..args.clone()
     };
-    crate::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
+    timeweave::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `timeweave export`: time entries over a range as CSV or JSON Lines, streamed to
 /// `--output` or stdout; reads the ledger read-only, beside the daemon.
-pub async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
-    crate::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
+    timeweave::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `timeweave demo`: needs no config file.
-pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    crate::demo::run(args).await
+pub(crate) async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    Ok(timeweave::demo::run(args).await?)
 }
 
 /// `timeweave migrate`: applies pending ledger migrations and exits.
-pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
     let (_lock, ledger) = open_ledger_locked(cfg, "migrate").await?;
     let applied = ledger.applied_migrations().await?;
     println!(
@@ -241,7 +214,7 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
 }
 
 /// `timeweave rebind INSTANCE`: the instance starts over with the account it reaches now.
-pub async fn rebind(cfg: &Config, args: &RebindArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn rebind(cfg: &Config, args: &RebindArgs) -> anyhow::Result<ExitCode> {
     let name = &args.instance;
     cfg.select_providers(std::slice::from_ref(name))?;
     require_ledger(cfg)?;

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use timeweave_http::TransportStats;
 
 use crate::config::Mode;
-use crate::ledger::RunStatus;
+use crate::ledger::{LedgerError, RunStatus};
 use crate::progress_line::{describe_wait, render, Snapshot, WindowClock};
 use crate::sync::{CycleOptions, CycleReport, Engine, Progress, ProviderHandle};
 
@@ -208,7 +208,7 @@ pub async fn run(
     mut handles: Vec<ProviderHandle>,
     dry_run: bool,
     show_progress: bool,
-) -> anyhow::Result<OnceOutcome> {
+) -> Result<OnceOutcome, LedgerError> {
     handles.sort_by_key(|h| order(h.mode));
     let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::no_length();

@@ -313,7 +313,7 @@ async fn setting_the_stop_flag_ends_the_daemon_like_a_signal() {
     let providers = cfg
         .enabled_providers()
         .map(|p| timeweave::registry::build_scheduled(p, stop.shutdown()))
-        .collect::<anyhow::Result<Vec<_>>>()
+        .collect::<Result<Vec<_>, _>>()
         .unwrap();
     let ledger = Ledger::open(&cfg.ledger.path).await.unwrap();
     let daemon = {

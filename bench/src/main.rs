@@ -11,6 +11,8 @@
 //! migrate's runs under each provider's quotas always push 10,000); `--seconds` the
 //! rate-limit run (120) and the soak (3600; `soak` runs only when named, never in `all`).
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod convergence;
 mod ingest;
 mod migrate;

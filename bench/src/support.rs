@@ -248,7 +248,7 @@ impl Running {
         let handles = cfg
             .enabled_providers()
             .map(timeweave::registry::build)
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         let ledger = timeweave::ledger::Ledger::open(&cfg.ledger.path).await?;
         let engine = timeweave::sync::Engine::new(
             ledger.clone(),

@@ -215,3 +215,30 @@ async fn every_writer_pragma_is_in_effect_on_a_ledger_connection() {
         assert_eq!(got, expected, "PRAGMA {name}");
     }
 }
+
+#[tokio::test]
+async fn a_ledger_migrated_by_the_migrate_macro_opens_and_keeps_its_checksums() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let pool = raw_pool(&path).await;
+    sqlx::raw_sql(include_str!("fixtures/ledger_at_migration_7.sql"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let checksums = "SELECT version, checksum FROM _sqlx_migrations ORDER BY version";
+    let before: Vec<(i64, Vec<u8>)> = sqlx::query_as(checksums).fetch_all(&pool).await.unwrap();
+    pool.close().await;
+
+    // sqlx refuses to run a migrator whose checksum of an applied migration differs.
+    let ledger = Ledger::open(&path).await.unwrap();
+    assert_eq!(
+        ledger.applied_migrations().await.unwrap(),
+        (1..=7).collect::<Vec<i64>>()
+    );
+    let after: Vec<(i64, Vec<u8>)> = sqlx::query_as(checksums)
+        .fetch_all(&ledger.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    ledger.close().await;
+}

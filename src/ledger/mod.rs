@@ -19,6 +19,7 @@ mod direct;
 mod integrity;
 mod issues;
 mod links;
+mod migrations;
 mod natural_key;
 mod ownership;
 mod pending;
@@ -199,7 +200,7 @@ impl Ledger {
 
     /// Applies the embedded migrations that are not applied yet (idempotent).
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations")
+        migrations::migrator()
             .run(&self.pool)
             .await
             .map_err(|source| LedgerError::Migrate {

@@ -11,7 +11,7 @@ pub mod export;
 pub mod html;
 pub mod totals;
 
-pub use command::{export_command, open_for_reading, report_command, require_ledger};
+pub use command::{export_command, open_for_reading, report_command, require_ledger, ReportError};
 
 use chrono::{Days, NaiveDate};
 

@@ -5,6 +5,7 @@
 //! Nothing here does I/O. Provider JSON never crosses this boundary: adapters map it to
 //! [`Record`]s whose references are the provider's own ids ([`RemoteId`]); the engine maps
 //! those to ledger ids ([`CanonicalId`]) through its links table.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod error;
 pub mod fields;

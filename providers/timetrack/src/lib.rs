@@ -4,6 +4,7 @@
 //!
 //! Public surface: [`Settings`], [`default_quotas`], [`KIND`], [`TimeTrackAdapter`] (the
 //! `timeweave_contract::Provider`) and [`sim`]. Provider JSON never leaves this crate.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod adapter;
 mod clock;

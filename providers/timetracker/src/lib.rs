@@ -2,7 +2,7 @@
 //! (`adapter`), its JSON shapes (`wire`) and mapping (`mapping`), time-zone handling (`time`),
 //! error mapping (`errors`), what a token may do (`observe`), the server's `if_updated_at` tolerance (`tolerance`), and a simulator (`sim`) faithful to
 //! `shared/providers/timetracker-v1.md`, bugs included.
-
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![recursion_limit = "256"]
 
 pub mod adapter;

@@ -13,6 +13,7 @@
 //! - [`sim`]: the simulator.
 //! - `fixtures` (tests only): every documented sample in `fixtures/documented/` mapped.
 //! - `mapping_props` (tests only): arbitrary and mutated JSON never panics the mapping.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod adapter;
 mod envelope;
