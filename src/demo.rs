@@ -19,8 +19,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{Datelike, Duration, DurationRound, Utc, Weekday};
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Kind, Person, Project, RemoteId, Task};
+use timeweave_simkit::{work_entry, SimulatorControl};
 
 use crate::cli::DemoArgs;
 use crate::config::{self, Config, Environment, PathOrigin};

@@ -12,14 +12,15 @@ use chrono::{Duration, DurationRound, Utc};
 use proptest::prelude::*;
 use timeweave::config::{self, Environment, Mode, PathOrigin};
 use timeweave::ledger::Ledger;
-use timeweave::memory::MemoryProvider;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
-use timeweave_contract::testkit::{list_all, SimulatorControl};
 use timeweave_contract::{
     Client, EntryKind, Kind, ListScope, Person, Project, Record, RemoteId, TimeEntry, Window,
 };
+use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::list_all;
+use timeweave_testsupport::memory::MemoryProvider;
 
 #[derive(Clone, Debug)]
 enum Op {

@@ -292,7 +292,7 @@ async fn a_token_that_sees_only_its_own_entries_is_a_warning_when_the_mode_uses_
 fn seeded_config(
     dir: &Path,
     name: &str,
-    sim: &dyn timeweave_contract::testkit::SimulatorControl,
+    sim: &dyn timeweave_simkit::SimulatorControl,
 ) -> (
     std::path::PathBuf,
     timeweave_contract::TimeEntry<timeweave_contract::RemoteId>,

@@ -9,10 +9,11 @@
 mod support;
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle};
-use timeweave_contract::testkit::{list_all, work_entry, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, ListScope, Person, Project, Record, RemoteId, RemoteRecord, TimeEntry, Window,
 };
+use timeweave_simkit::{work_entry, SimulatorControl};
+use timeweave_testsupport::list_all;
 
 struct Env {
     _dir: tempfile::TempDir,

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::Kind;
+use timeweave_simkit::SimulatorControl;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use timeweave::memory::MemoryProvider;
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Person, Project, Record, RemoteId, TimeEntry};
+use timeweave_simkit::{work_entry, SimulatorControl};
+use timeweave_testsupport::memory::MemoryProvider;
 
 /// How synthetic entries are laid out: entry `u` belongs to person `u % people`; each person
 /// books `SLOTS_PER_DAY` hour-long slots a working day (08:00 to 16:00 UTC), 20 minutes

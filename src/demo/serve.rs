@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Kind, RemoteId};
+use timeweave_simkit::{work_entry, SimulatorControl};
 
 use super::ports::{self, Bound};
 use super::tour::Tour;

@@ -16,12 +16,12 @@ use timeweave::config::Mode;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{ProviderHandle, SyncSettings};
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::{
     Client, EntryKind, ListScope, PageItem, Person, Project, Provider, Record, RemoteId, TimeEntry,
     Window,
 };
 use timeweave_http::{Transport, TransportConfig};
+use timeweave_simkit::SimulatorControl;
 
 /// The engine and the handles of `names` (in that order) for the config text `toml`, written
 /// into `dir` and loaded, built and opened exactly as the binary does.

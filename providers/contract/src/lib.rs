@@ -13,7 +13,6 @@ pub mod model;
 pub mod natural_key;
 pub mod provider;
 pub mod secret;
-pub mod testkit;
 pub mod zone;
 
 pub use error::{ConflictReason, ProviderError};

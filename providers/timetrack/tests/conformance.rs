@@ -2,7 +2,7 @@
 
 mod common;
 
-use timeweave_contract::testkit::conformance;
+use timeweave_testsupport::conformance;
 use timeweave_timetrack::sim::{
     CreateAnswer, ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions, UpdateAnswer,
 };

@@ -5,8 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use timeweave_contract::testkit::{list_all, sample_entry, test_window, Fault, SimulatorControl};
 use timeweave_contract::{Kind, ListScope, Provider, ProviderError};
+use timeweave_simkit::{Fault, SimulatorControl};
+use timeweave_testsupport::{list_all, sample_entry, test_window};
 use timeweave_timetrack::sim::SimOptions;
 
 #[tokio::test]

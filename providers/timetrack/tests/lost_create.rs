@@ -5,8 +5,9 @@
 
 mod common;
 
-use timeweave_contract::testkit::{sample_entry, Fault, SimulatorControl};
 use timeweave_contract::{Client, Kind, Provider, Record};
+use timeweave_simkit::{Fault, SimulatorControl};
+use timeweave_testsupport::sample_entry;
 use timeweave_timetrack::sim::{CreateAnswer, SimOptions, UpdateAnswer};
 
 #[tokio::test]

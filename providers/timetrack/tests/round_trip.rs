@@ -6,11 +6,12 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::Duration;
-use timeweave_contract::testkit::{list_all, sample_entry, test_window, SimulatorControl};
 use timeweave_contract::{
     Client, EntryKind, Kind, ListScope, PageItem, Project, Provider, ProviderError, Record,
     RemoteId, Task, UpdateTarget,
 };
+use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::{list_all, sample_entry, test_window};
 use timeweave_timetrack::sim::SimOptions;
 
 fn target(id: &RemoteId) -> UpdateTarget {

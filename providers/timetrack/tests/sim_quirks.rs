@@ -4,8 +4,9 @@
 //! checked in both positions of its switch.
 
 use serde_json::{json, Value};
-use timeweave_contract::testkit::{sample_entry, SimulatorControl};
 use timeweave_contract::{Client, Person, Project};
+use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::sample_entry;
 use timeweave_timetrack::sim::{
     ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions, SimServer,
 };

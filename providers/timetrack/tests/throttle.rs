@@ -7,9 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::{Client, Kind, Provider, RemoteId};
 use timeweave_http::Quota;
+use timeweave_simkit::SimulatorControl;
 use timeweave_timetrack::sim::{SimOptions, SimServer, Throttle};
 
 async fn sim_with(throttle: Throttle) -> (SimServer, RemoteId) {

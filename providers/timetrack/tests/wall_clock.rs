@@ -6,10 +6,11 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use timeweave_contract::testkit::{list_all, work_entry, Fault, SimulatorControl};
 use timeweave_contract::{
     Kind, ListScope, Provider, Record, RemoteRecord, TimeEntry, UpdateTarget, Window,
 };
+use timeweave_simkit::{work_entry, Fault, SimulatorControl};
+use timeweave_testsupport::list_all;
 use timeweave_timetrack::sim::SimOptions;
 use timeweave_timetrack::Timestamps;
 

@@ -5,8 +5,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use timeweave_contract::testkit::{list_all, sample_entry, test_instant, SimulatorControl};
 use timeweave_contract::{Kind, ListScope, Provider, Window};
+use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::{list_all, sample_entry, test_instant};
 use timeweave_timetrack::sim::{FromToSemantics, SimOptions};
 
 #[tokio::test]
@@ -133,7 +134,7 @@ async fn a_server_ignoring_limit_is_still_listed_completely() {
         ..SimOptions::unthrottled()
     };
     let (sim, adapter) = common::setup(opts, false).await;
-    timeweave_contract::testkit::conformance::pagination(&adapter, &sim, 120).await;
+    timeweave_testsupport::conformance::pagination(&adapter, &sim, 120).await;
     // Exactly 50 in the window: one extra (empty) page confirms the end.
     let (sim, adapter) = common::setup(
         SimOptions {

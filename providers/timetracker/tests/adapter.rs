@@ -6,13 +6,12 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
-use timeweave_contract::testkit::{
-    list_all, sample_entry, test_instant, test_window, Fault, SimulatorControl,
-};
 use timeweave_contract::{
     Client, ConflictReason, Kind, ListScope, PageItem, Person, Project, Provider, ProviderError,
     Record, RemoteId, Task, TimeEntry, UpdateTarget, Window, WriteOp,
 };
+use timeweave_simkit::{Fault, SimulatorControl};
+use timeweave_testsupport::{list_all, sample_entry, test_instant, test_window};
 use timeweave_timetracker::sim::{SimOptions, SimServer};
 use timeweave_timetracker::{default_quotas, Settings, TimeTrackerAdapter};
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use timeweave_contract::testkit::conformance;
+use timeweave_testsupport::conformance;
 
 #[tokio::test]
 async fn entry_round_trip() {

@@ -4,8 +4,8 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use timeweave_contract::testkit::{work_entry, Fault, SimulatorControl};
 use timeweave_contract::{Client, EntrySpan, Project, Provider, RemoteId};
+use timeweave_simkit::{work_entry, Fault, SimulatorControl};
 use timeweave_timetracker::sim::SimServer;
 
 fn project(sim: &SimServer) -> RemoteId {

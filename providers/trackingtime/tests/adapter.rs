@@ -9,13 +9,12 @@ use std::collections::BTreeSet;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, TimeZone, Utc};
-use timeweave_contract::testkit::{
-    list_all, sample_entry, test_instant, test_window, Fault, SimulatorControl,
-};
 use timeweave_contract::{
     Client, ConflictReason, Kind, ListScope, PageItem, Person, Project, Provider, ProviderError,
     Record, RemoteId, Task, TimeEntry, UpdateTarget, Window,
 };
+use timeweave_simkit::{Fault, SimulatorControl};
+use timeweave_testsupport::{list_all, sample_entry, test_instant, test_window};
 use timeweave_trackingtime::sim::SimOptions;
 
 fn entry(r: &timeweave_contract::RemoteRecord) -> &TimeEntry<RemoteId> {

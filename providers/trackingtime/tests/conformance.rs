@@ -1,4 +1,4 @@
-//! The shared conformance suite of `timeweave_contract::testkit`, each case on a fresh
+//! The shared conformance suite of `timeweave_testsupport`, each case on a fresh
 //! simulator: every case in the strictest configuration (`SimOptions::strictest`:
 //! compact events, durations computed by the server, billing, billable and customer
 //! parameters ignored, forms only, no search by external id, ...) and in the documented
@@ -6,7 +6,7 @@
 
 mod common;
 
-use timeweave_contract::testkit::conformance;
+use timeweave_testsupport::conformance;
 use timeweave_trackingtime::sim::SimOptions;
 use timeweave_trackingtime::TrackingTimeAdapter;
 

@@ -4,8 +4,9 @@
 mod common;
 
 use serde_json::{json, Value};
-use timeweave_contract::testkit::{sample_entry, SimulatorControl};
 use timeweave_contract::{Client, Person, Project, RemoteId, Task};
+use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::sample_entry;
 use timeweave_trackingtime::sim::{EventForm, SimOptions, SimServer};
 
 /// The full event form (`start`, `duration`, `loc_*` twins), for the checks of its keys.

@@ -6,10 +6,10 @@
 use std::sync::atomic::Ordering;
 
 use serde_json::{json, Map};
-use timeweave_contract::testkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use timeweave_contract::{
     Client, EntryKind, Kind, Person, Project, Record, RemoteId, Task, TimeEntry,
 };
+use timeweave_simkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 
 use super::options::SimOptions;
 use super::store::{ClientRow, EntryRow, ProjectRow, Resource, Store, TaskRow, UserRow};

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use timeweave_contract::testkit::Fault;
+use timeweave_simkit::Fault;
 
 use super::options::{CreateAnswer, UpdateAnswer};
 use super::store::{codes, Resource, SimError};

@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
-use timeweave_contract::testkit::Fault;
 use timeweave_contract::{RemoteId, Secret};
+use timeweave_simkit::Fault;
 
 use crate::mapping::{parse_entry_id, EntryRef};
 use crate::Settings;

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::{Client, Person, Project, RemoteId};
 use timeweave_http::{Quota, Transport, TransportConfig};
+use timeweave_simkit::SimulatorControl;
 use timeweave_timetrack::sim::{SimOptions, SimServer};
 use timeweave_timetrack::{Settings, TimeTrackAdapter};
 

@@ -22,10 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde_json::Value;
-use timeweave_contract::testkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, Person, Project, Record, RemoteId, Secret, Task, TimeEntry,
 };
+use timeweave_simkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

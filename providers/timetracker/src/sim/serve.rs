@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use timeweave_contract::testkit::Fault;
+use timeweave_simkit::Fault;
 
 use super::api_entries as entries;
 use super::api_refs as refs;

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Map, Value};
-use timeweave_contract::testkit::Fault;
+use timeweave_simkit::Fault;
 
 use super::params::Params;
 use super::routes::{self, Reply};

@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use serde_json::{json, Value};
-use timeweave_contract::testkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, Person, Project, Record, RemoteId, Secret, Task, TimeEntry,
 };
+use timeweave_simkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 
 use crate::zone::{gmt_label, Zone};
 use crate::Settings;
@@ -507,8 +507,7 @@ impl SimServer {
 
     /// Seeds a non-work event (time off) of a user.
     pub fn add_time_off(&self, person: &RemoteId, start: DateTime<Utc>, hours: i64) -> RemoteId {
-        let entry =
-            timeweave_contract::testkit::sample_entry(person, None, 0, hours * 60, "time off");
+        let entry = timeweave_simkit::work_entry(person, None, start, hours * 60, "time off");
         let entry = TimeEntry {
             started_at: start,
             ended_at: Some(start + chrono::Duration::hours(hours)),
