@@ -287,7 +287,7 @@ fn demo_dir(args: &DemoArgs) -> anyhow::Result<(PathBuf, Option<tempfile::TempDi
 struct Simulators {
     timetrack: timeweave_timetrack::sim::SimServer,
     trackingtime: timeweave_trackingtime::sim::SimServer,
-    timetracker: timeweave_timetracker::sim::SimServer,
+    timetracker: timeweave_timetracker_sim::SimServer,
 }
 
 impl Simulators {
@@ -298,7 +298,7 @@ impl Simulators {
             trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default())
                 .await
                 .context("starting the TrackingTime simulator")?,
-            timetracker: timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+            timetracker: timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         })
     }
 

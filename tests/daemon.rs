@@ -299,7 +299,7 @@ async fn setting_the_stop_flag_ends_the_daemon_like_a_signal() {
     use timeweave::config::{self, Environment, PathOrigin};
     use timeweave_simkit::SimulatorControl;
 
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let sims: [(&str, &str, &dyn SimulatorControl); 1] = [("tm", "timetracker", &sim)];
     let path = dir.path().join("timeweave.toml");

@@ -439,7 +439,7 @@ async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unfinished_server_setup_and_a_token_without_a_read_scope_are_errors() {
-    use timeweave_timetracker::sim;
+    use timeweave_timetracker_sim as sim;
     let dir = tempfile::tempdir().unwrap();
     let unfinished = sim::SimServer::start(sim::SimOptions {
         setup_required: true,

@@ -19,7 +19,7 @@ struct Env {
     _dir: tempfile::TempDir,
     tt: timeweave_timetrack::sim::SimServer,
     tg: timeweave_trackingtime::sim::SimServer,
-    tm: std::sync::Arc<timeweave_timetracker::sim::SimServer>,
+    tm: std::sync::Arc<timeweave_timetracker_sim::SimServer>,
     engine: Engine,
     handles: Vec<ProviderHandle>,
 }
@@ -40,7 +40,7 @@ impl Env {
             .await
             .unwrap();
         let tm = std::sync::Arc::new(
-            timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+            timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         );
         let dir = tempfile::tempdir().unwrap();
         let toml = {

@@ -17,7 +17,7 @@ use timeweave_contract::{
 };
 use timeweave_simkit::{work_entry, Fault, SimulatorControl};
 use timeweave_testsupport::list_all;
-use timeweave_timetracker::sim::SimServer;
+use timeweave_timetracker_sim::SimServer;
 
 /// The admin user both simulators start with (the same e-mail: matched, never pushed).
 const ADMIN: &str = "1";

@@ -26,7 +26,7 @@ const PEOPLE: usize = 25;
 pub async fn run(entries: usize) -> anyhow::Result<()> {
     println!("# nochange: a second cycle over a {entries}-entry TimeTracker account that changed nowhere");
     let dir = tempfile::tempdir()?;
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     sim.set_rate_limiting(false);
     let layout = Layout::new(PEOPLE);
     let (people, project) = support::seed_refs(&sim, PEOPLE);

@@ -36,7 +36,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     println!("# pull: timeweave sync of {entries} entries from the TimeTracker simulator (rate limit off)");
     let bin = timeweave_binary()?;
     let dir = tempfile::tempdir()?;
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     sim.set_rate_limiting(false);
     let layout = Layout::new(PEOPLE);
     let (people, project) = support::seed_refs(&sim, PEOPLE);
@@ -142,7 +142,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
 /// Lists every entry through a TimeTracker adapter in 30-day windows, as a cycle would,
 /// without a ledger: what HTTP, JSON and mapping cost on their own.
 async fn adapter_only(
-    sim: &timeweave_timetracker::sim::SimServer,
+    sim: &timeweave_timetracker_sim::SimServer,
     layout: &Layout,
     entries: usize,
 ) -> anyhow::Result<(usize, f64)> {

@@ -30,7 +30,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     let source = Arc::new(support::memory_source(&layout, backlog, 5_000));
 
     // The target: the same people exist there (people are matched by e-mail), nothing else.
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     sim.set_rate_limits(QUOTA_PER_MINUTE, 1_000_000);
     sim.set_rate_limiting(true);
     for i in 0..PEOPLE {

@@ -137,7 +137,7 @@ pub struct ConfigProvider<'a> {
 pub struct ThreeSims {
     pub timetrack: timeweave_timetrack::sim::SimServer,
     pub trackingtime: timeweave_trackingtime::sim::SimServer,
-    pub timetracker: timeweave_timetracker::sim::SimServer,
+    pub timetracker: timeweave_timetracker_sim::SimServer,
 }
 
 impl ThreeSims {
@@ -145,7 +145,7 @@ impl ThreeSims {
         let sims = ThreeSims {
             timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
             trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default()).await?,
-            timetracker: timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+            timetracker: timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         };
         for (_, sim) in sims.all() {
             sim.set_rate_limiting(false);

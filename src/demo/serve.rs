@@ -88,7 +88,7 @@ fn start_simulators(bound: Bound) -> anyhow::Result<(Simulators, tokio::net::Tcp
             bound.trackingtime,
             Default::default(),
         )?,
-        timetracker: timeweave_timetracker::sim::SimServer::start_on(
+        timetracker: timeweave_timetracker_sim::SimServer::start_on(
             bound.timetracker,
             Default::default(),
         )?,

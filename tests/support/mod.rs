@@ -57,7 +57,7 @@ pub const SIM_TIMEOUT_DELAY: StdDuration = StdDuration::from_millis(1500);
 pub struct Sims {
     pub timetrack: timeweave_timetrack::sim::SimServer,
     pub trackingtime: timeweave_trackingtime::sim::SimServer,
-    pub timetracker: timeweave_timetracker::sim::SimServer,
+    pub timetracker: timeweave_timetracker_sim::SimServer,
     /// Per simulator: its people (by index) and the shared project's id.
     pub refs: Vec<(Vec<RemoteId>, RemoteId)>,
 }
@@ -79,7 +79,7 @@ impl Sims {
         .await
         .expect("start the TrackingTime simulator");
         let timetracker =
-            timeweave_timetracker::sim::SimServer::start(timeweave_timetracker::sim::SimOptions {
+            timeweave_timetracker_sim::SimServer::start(timeweave_timetracker_sim::SimOptions {
                 timeout_fault_ms: SIM_TIMEOUT_DELAY.as_millis() as u64,
                 ..Default::default()
             })

@@ -27,7 +27,7 @@ const RECORD_KEYS: [(&str, &str); 10] = [
 
 /// Every record object in the recorded samples, with the kind it is.
 fn fixture_records() -> Vec<(&'static str, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/recorded-v5.10");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recorded-v5.10");
     let mut out = Vec::new();
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("the recorded samples are part of the repository")

@@ -6,6 +6,8 @@
 //! Start: `let sim = SimServer::start(SimOptions::default()).await;` then build an adapter
 //! from `sim.settings()` (an admin token with `admin:all`).
 
+#![recursion_limit = "256"]
+
 mod api_entries;
 mod api_refs;
 mod json;
@@ -29,11 +31,11 @@ use timeweave_simkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::mapping::{int_id, join_tags};
-use crate::time::utc_to_local;
-use crate::{Settings, KIND};
 use request::{Body, Req, Resp};
 use store::{ClientRec, EntryRec, ProjectRec, Store, TaskRec, User};
+use timeweave_timetracker::mapping::{int_id, join_tags};
+use timeweave_timetracker::time::utc_to_local;
+use timeweave_timetracker::{Settings, KIND};
 
 struct Faults {
     fault: Option<Fault>,

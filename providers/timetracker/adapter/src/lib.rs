@@ -1,15 +1,13 @@
 //! TimeTracker v1 (the self-hosted open-source server, DRYTRIX/TimeTracker): the adapter
 //! (`adapter`), its JSON shapes (`wire`) and mapping (`mapping`), time-zone handling (`time`),
-//! error mapping (`errors`), the server's `if_updated_at` tolerance (`tolerance`), and a simulator (`sim`) faithful to
-//! `shared/providers/timetracker-v1.md`, bugs included.
-
-#![recursion_limit = "256"]
+//! error mapping (`errors`) and the server's `if_updated_at` tolerance (`tolerance`). The
+//! simulator is the `timeweave-timetracker-sim` crate (`providers/timetracker/simulator`).
 
 pub mod adapter;
-pub mod sim;
 
-// Public only so the crate's own integration tests (the recorded samples) can reach the
-// adapter's JSON types and mapping; not part of the supported surface.
+// Public only so the crate's own integration tests (the recorded samples) and the simulator
+// can reach the adapter's JSON types, mapping and time handling; not part of the supported
+// surface.
 #[doc(hidden)]
 pub mod errors;
 #[doc(hidden)]

@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde_json::{Map, Value};
 
 use super::options::AwareBodyTimes;
-use crate::time::parse_naive;
+use timeweave_timetracker::time::parse_naive;
 
 /// Who is calling (after token auth).
 #[derive(Clone, Debug)]

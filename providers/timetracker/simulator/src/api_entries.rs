@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::json::{self, error, validation};
 use super::request::{Body, BodyTime, Caller, Fields, Req, Resp};
 use super::store::{EntryRec, ListCursor, Store};
-use crate::time::parse_date;
+use timeweave_timetracker::time::parse_date;
 
 const OVERLAP: &str = "This time overlaps with an existing entry. Please choose a different time range or edit the existing entry.";
 

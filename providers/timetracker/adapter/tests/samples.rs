@@ -10,9 +10,9 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::Value;
 use timeweave_contract::Record;
 use timeweave_timetracker::mapping::{self, Zone};
-use timeweave_timetracker::sim::{SimOptions, SimServer};
 use timeweave_timetracker::time::parse_naive;
 use timeweave_timetracker::wire;
+use timeweave_timetracker_sim::{SimOptions, SimServer};
 
 struct Sample {
     name: String,
@@ -26,7 +26,7 @@ struct Sample {
 }
 
 fn samples() -> Vec<Sample> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/recorded-v5.10");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recorded-v5.10");
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
         panic!(
             "the recorded TimeTracker samples are missing at {} ({e}): they are part of \

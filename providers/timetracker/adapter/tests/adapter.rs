@@ -12,8 +12,8 @@ use timeweave_contract::{
 };
 use timeweave_simkit::{Fault, SimulatorControl};
 use timeweave_testsupport::{list_all, sample_entry, test_instant, test_window};
-use timeweave_timetracker::sim::{SimOptions, SimServer};
 use timeweave_timetracker::{default_quotas, Settings, TimeTrackerAdapter};
+use timeweave_timetracker_sim::{SimOptions, SimServer};
 
 fn entry(r: &timeweave_contract::RemoteRecord) -> &TimeEntry<RemoteId> {
     match &r.record {

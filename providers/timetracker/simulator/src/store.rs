@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
 use serde_json::Value;
 
 use super::options::SimOptions;
-use crate::time::utc_to_local;
+use timeweave_timetracker::time::utc_to_local;
 
 #[derive(Clone, Debug)]
 pub struct User {
@@ -397,7 +397,7 @@ impl Store {
         let user = self.users.get(&user_id).cloned();
         let body = serde_json::json!({
             "action": action,
-            "created_at": crate::time::format_naive(self.utc_naive()),
+            "created_at": timeweave_timetracker::time::format_naive(self.utc_naive()),
             "description": description,
             "display_name": user.as_ref().map(|u| u.full_name.clone().unwrap_or_else(|| u.username.clone())),
             "entity_id": entity_id,

@@ -7,7 +7,7 @@ use chrono::{Duration, TimeZone, Utc};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 use timeweave_simkit::SimulatorControl;
-use timeweave_timetracker::sim::{AwareBodyTimes, SimOptions, SimServer};
+use timeweave_timetracker_sim::{AwareBodyTimes, SimOptions, SimServer};
 
 async fn call(
     sim: &SimServer,

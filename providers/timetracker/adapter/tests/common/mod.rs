@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use timeweave_http::{Quota, Transport, TransportConfig};
-use timeweave_timetracker::sim::{SimOptions, SimServer};
 use timeweave_timetracker::{Settings, TimeTrackerAdapter};
+use timeweave_timetracker_sim::{SimOptions, SimServer};
 
 pub fn transport(quotas: Vec<Quota>) -> Transport {
     let mut c = TransportConfig::new("timetracker-test");

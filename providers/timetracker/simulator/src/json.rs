@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::store::{ClientRec, EntryRec, ProjectRec, Store, TaskRec, User};
-use crate::time::format_naive;
+use timeweave_timetracker::time::format_naive;
 
 pub fn ts(t: NaiveDateTime) -> Value {
     Value::String(format_naive(t))
@@ -280,7 +280,7 @@ pub fn task(store: &Store, t: &TaskRec) -> Value {
     let overdue = t
         .due_date
         .as_deref()
-        .and_then(crate::time::parse_date)
+        .and_then(timeweave_timetracker::time::parse_date)
         .is_some_and(|d| d < today && t.status != "done");
     json!({
         "assigned_to": t.assigned_to,

@@ -6,7 +6,7 @@ mod common;
 use chrono::{DateTime, TimeZone, Utc};
 use timeweave_contract::{Client, EntrySpan, Project, Provider, RemoteId};
 use timeweave_simkit::{work_entry, Fault, SimulatorControl};
-use timeweave_timetracker::sim::SimServer;
+use timeweave_timetracker_sim::SimServer;
 
 fn project(sim: &SimServer) -> RemoteId {
     let client = sim.add_client(&Client {
