@@ -286,7 +286,7 @@ fn demo_dir(args: &DemoArgs) -> anyhow::Result<(PathBuf, Option<tempfile::TempDi
 /// The three running simulators; each stops when this is dropped.
 struct Simulators {
     timetrack: timeweave_timetrack::sim::SimServer,
-    trackingtime: timeweave_trackingtime::sim::SimServer,
+    trackingtime: timeweave_trackingtime_sim::SimServer,
     timetracker: timeweave_timetracker_sim::SimServer,
 }
 
@@ -295,7 +295,7 @@ impl Simulators {
     async fn start() -> anyhow::Result<Simulators> {
         Ok(Simulators {
             timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
-            trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default())
+            trackingtime: timeweave_trackingtime_sim::SimServer::start(Default::default())
                 .await
                 .context("starting the TrackingTime simulator")?,
             timetracker: timeweave_timetracker_sim::SimServer::start(Default::default()).await,

@@ -374,7 +374,7 @@ proptest! {
         let rt = runtime();
         let outcome: Result<(), String> = rt.block_on(async {
             let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-            let tg = timeweave_trackingtime::sim::SimServer::start(Default::default()).await.unwrap();
+            let tg = timeweave_trackingtime_sim::SimServer::start(Default::default()).await.unwrap();
             let tm = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
             let sims: [(&str, &str, &dyn SimulatorControl); 3] =
                 [("timetrack", "timetrack", &tt), ("trackingtime", "trackingtime", &tg), ("timetracker", "timetracker", &tm)];

@@ -319,9 +319,9 @@ fn seeded_config(
 /// A TrackingTime simulator with `opts`, seeded, and a config of it as instance `tt`.
 async fn trackingtime_with(
     dir: &Path,
-    opts: timeweave_trackingtime::sim::SimOptions,
-) -> (timeweave_trackingtime::sim::SimServer, std::path::PathBuf) {
-    let sim = timeweave_trackingtime::sim::SimServer::start(opts)
+    opts: timeweave_trackingtime_sim::SimOptions,
+) -> (timeweave_trackingtime_sim::SimServer, std::path::PathBuf) {
+    let sim = timeweave_trackingtime_sim::SimServer::start(opts)
         .await
         .unwrap();
     let (config, _) = seeded_config(dir, "tt", &sim);
@@ -330,7 +330,7 @@ async fn trackingtime_with(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trackingtime_event_forms_and_me_time_zones_are_told_apart() {
-    use timeweave_trackingtime::sim::{EventForm, SimOptions};
+    use timeweave_trackingtime_sim::{EventForm, SimOptions};
     let cases = [
         (
             EventForm::Compact,
@@ -377,7 +377,7 @@ async fn trackingtime_event_forms_and_me_time_zones_are_told_apart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_trackingtime_zone_is_a_warning_naming_the_value() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = timeweave_trackingtime::sim::SimOptions {
+    let opts = timeweave_trackingtime_sim::SimOptions {
         account_timezone: "Atlantis/Nowhere".into(),
         ..Default::default()
     };

@@ -18,7 +18,7 @@ use timeweave_testsupport::list_all;
 struct Env {
     _dir: tempfile::TempDir,
     tt: timeweave_timetrack::sim::SimServer,
-    tg: timeweave_trackingtime::sim::SimServer,
+    tg: timeweave_trackingtime_sim::SimServer,
     tm: std::sync::Arc<timeweave_timetracker_sim::SimServer>,
     engine: Engine,
     handles: Vec<ProviderHandle>,
@@ -33,10 +33,10 @@ impl Env {
 
     async fn with_trackingtime(
         extra: &str,
-        trackingtime: timeweave_trackingtime::sim::SimOptions,
+        trackingtime: timeweave_trackingtime_sim::SimOptions,
     ) -> Env {
         let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-        let tg = timeweave_trackingtime::sim::SimServer::start(trackingtime)
+        let tg = timeweave_trackingtime_sim::SimServer::start(trackingtime)
             .await
             .unwrap();
         let tm = std::sync::Arc::new(

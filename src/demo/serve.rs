@@ -84,7 +84,7 @@ fn start_simulators(bound: Bound) -> anyhow::Result<(Simulators, tokio::net::Tcp
             bound.timetrack,
             Default::default(),
         )?,
-        trackingtime: timeweave_trackingtime::sim::SimServer::start_on(
+        trackingtime: timeweave_trackingtime_sim::SimServer::start_on(
             bound.trackingtime,
             Default::default(),
         )?,

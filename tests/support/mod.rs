@@ -56,7 +56,7 @@ pub const SIM_TIMEOUT_DELAY: StdDuration = StdDuration::from_millis(1500);
 
 pub struct Sims {
     pub timetrack: timeweave_timetrack::sim::SimServer,
-    pub trackingtime: timeweave_trackingtime::sim::SimServer,
+    pub trackingtime: timeweave_trackingtime_sim::SimServer,
     pub timetracker: timeweave_timetracker_sim::SimServer,
     /// Per simulator: its people (by index) and the shared project's id.
     pub refs: Vec<(Vec<RemoteId>, RemoteId)>,
@@ -70,14 +70,13 @@ impl Sims {
                 ..Default::default()
             })
             .await;
-        let trackingtime = timeweave_trackingtime::sim::SimServer::start(
-            timeweave_trackingtime::sim::SimOptions {
+        let trackingtime =
+            timeweave_trackingtime_sim::SimServer::start(timeweave_trackingtime_sim::SimOptions {
                 timeout_delay: SIM_TIMEOUT_DELAY,
                 ..Default::default()
-            },
-        )
-        .await
-        .expect("start the TrackingTime simulator");
+            })
+            .await
+            .expect("start the TrackingTime simulator");
         let timetracker =
             timeweave_timetracker_sim::SimServer::start(timeweave_timetracker_sim::SimOptions {
                 timeout_fault_ms: SIM_TIMEOUT_DELAY.as_millis() as u64,

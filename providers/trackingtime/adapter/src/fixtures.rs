@@ -23,35 +23,35 @@ use crate::zone::Zone;
 pub const RECORD_SAMPLES: [(Kind, &str); 8] = [
     (
         Kind::TimeEntry,
-        include_str!("../fixtures/documented/events_list.json"),
+        include_str!("../../fixtures/documented/events_list.json"),
     ),
     (
         Kind::TimeEntry,
-        include_str!("../fixtures/documented/events_flat.json"),
+        include_str!("../../fixtures/documented/events_flat.json"),
     ),
     (
         Kind::Client,
-        include_str!("../fixtures/documented/customers_list.json"),
+        include_str!("../../fixtures/documented/customers_list.json"),
     ),
     (
         Kind::Client,
-        include_str!("../fixtures/documented/customer_get.json"),
+        include_str!("../../fixtures/documented/customer_get.json"),
     ),
     (
         Kind::Project,
-        include_str!("../fixtures/documented/projects_list.json"),
+        include_str!("../../fixtures/documented/projects_list.json"),
     ),
     (
         Kind::Task,
-        include_str!("../fixtures/documented/task_get.json"),
+        include_str!("../../fixtures/documented/task_get.json"),
     ),
     (
         Kind::Task,
-        include_str!("../fixtures/documented/tasks_paginated.json"),
+        include_str!("../../fixtures/documented/tasks_paginated.json"),
     ),
     (
         Kind::Person,
-        include_str!("../fixtures/documented/user_get.json"),
+        include_str!("../../fixtures/documented/user_get.json"),
     ),
 ];
 
@@ -108,7 +108,7 @@ fn id(n: i64) -> RemoteId {
 /// The documented "List Events" answer: the compact form (T1).
 #[test]
 fn events_list_compact_form() {
-    let b = body(include_str!("../fixtures/documented/events_list.json"));
+    let b = body(include_str!("../../fixtures/documented/events_list.json"));
     let got = records(Kind::TimeEntry, b.data());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].id, id(3_490_132_317));
@@ -135,7 +135,7 @@ fn events_list_compact_form() {
 /// `/events/flat`: Title-Case keys with spaces (T1).
 #[test]
 fn events_flat_form() {
-    let b = body(include_str!("../fixtures/documented/events_flat.json"));
+    let b = body(include_str!("../../fixtures/documented/events_flat.json"));
     let got = records(Kind::TimeEntry, b.data());
     assert_eq!(got.len(), 2);
     let first = entry(&got[0]);
@@ -174,8 +174,8 @@ fn sample_customer() -> Record<RemoteId> {
 #[test]
 fn customers_list_and_get() {
     for json in [
-        include_str!("../fixtures/documented/customers_list.json"),
-        include_str!("../fixtures/documented/customer_get.json"),
+        include_str!("../../fixtures/documented/customers_list.json"),
+        include_str!("../../fixtures/documented/customer_get.json"),
     ] {
         let got = records(Kind::Client, body(json).data());
         assert_eq!(got.len(), 1);
@@ -190,7 +190,7 @@ fn customers_list_and_get() {
 
 #[test]
 fn projects_list() {
-    let b = body(include_str!("../fixtures/documented/projects_list.json"));
+    let b = body(include_str!("../../fixtures/documented/projects_list.json"));
     let got = records(Kind::Project, b.data());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].id, id(1));
@@ -214,8 +214,8 @@ fn task_get_and_paginated() {
         archived: false,
     });
     for json in [
-        include_str!("../fixtures/documented/task_get.json"),
-        include_str!("../fixtures/documented/tasks_paginated.json"),
+        include_str!("../../fixtures/documented/task_get.json"),
+        include_str!("../../fixtures/documented/tasks_paginated.json"),
     ] {
         let b = body(json);
         let got = records(Kind::Task, b.data());
@@ -231,7 +231,7 @@ fn task_get_and_paginated() {
 /// teams that do not list `data.account_id` (T7).
 #[test]
 fn user_get_person_zone_and_teams() {
-    let b = body(include_str!("../fixtures/documented/user_get.json"));
+    let b = body(include_str!("../../fixtures/documented/user_get.json"));
     let got = records(Kind::Person, b.data());
     assert_eq!(got[0].id, id(79_634));
     assert_eq!(
@@ -254,14 +254,14 @@ fn user_get_person_zone_and_teams() {
 
 #[test]
 fn delete_ok_is_an_empty_success() {
-    let b = body(include_str!("../fixtures/documented/delete_ok.json"));
+    let b = body(include_str!("../../fixtures/documented/delete_ok.json"));
     assert_eq!(b.data(), &serde_json::json!({}));
 }
 
 #[test]
 fn duplicate_customer_is_a_duplicate_conflict() {
     let e = answer(include_str!(
-        "../fixtures/documented/error_duplicate_customer.json"
+        "../../fixtures/documented/error_duplicate_customer.json"
     ))
     .expect_err("an in-envelope error");
     assert_eq!(e.status, 500);
@@ -291,7 +291,7 @@ fn every_sample_is_covered() {
         "delete_ok.json",
         "error_duplicate_customer.json",
     ];
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/documented");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/documented");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("the fixtures folder")
         .map(|f| {

@@ -1,13 +1,15 @@
 //! The simulator's own behaviour, over raw HTTP: the quirks of spec §12 that the adapter
 //! must never come to depend on being absent.
 
-mod common;
-
 use serde_json::{json, Value};
 use timeweave_contract::{Client, Person, Project, RemoteId, Task};
 use timeweave_simkit::SimulatorControl;
 use timeweave_testsupport::sample_entry;
-use timeweave_trackingtime::sim::{EventForm, SimOptions, SimServer};
+use timeweave_trackingtime_sim::{EventForm, SimOptions, SimServer};
+
+async fn start(opts: SimOptions) -> SimServer {
+    SimServer::start(opts).await.expect("simulator starts")
+}
 
 /// The full event form (`start`, `duration`, `loc_*` twins), for the checks of its keys.
 fn full_form() -> SimOptions {
@@ -101,7 +103,7 @@ fn seed(sim: &SimServer) -> (RemoteId, RemoteId, RemoteId) {
 
 #[tokio::test]
 async fn auth_routing_and_envelope() {
-    let sim = common::sim(SimOptions::default()).await;
+    let sim = start(SimOptions::default()).await;
     let api = Api::new(&sim);
     // The username is ignored; a wrong password is a real HTTP 401.
     let me = api.get("/me", &[]).await;
@@ -145,7 +147,7 @@ async fn auth_routing_and_envelope() {
 
 #[tokio::test]
 async fn events_list_semantics() {
-    let sim = common::sim(full_form()).await;
+    let sim = start(full_form()).await;
     let api = Api::new(&sim);
     let (person, _, project) = seed(&sim);
     for i in 0..5 {
@@ -246,7 +248,7 @@ async fn events_list_semantics() {
 
 #[tokio::test]
 async fn flat_events_stop_at_5000_rows() {
-    let sim = common::sim(SimOptions::default()).await;
+    let sim = start(SimOptions::default()).await;
     let api = Api::new(&sim);
     let (person, _, project) = seed(&sim);
     for i in 0..5_010 {
@@ -289,7 +291,7 @@ async fn flat_events_stop_at_5000_rows() {
 
 #[tokio::test]
 async fn writes_timestamps_custom_fields_and_search() {
-    let sim = common::sim(full_form()).await;
+    let sim = start(full_form()).await;
     let api = Api::new(&sim);
     let (person, _, project) = seed(&sim);
     let base = json!({"start": "2026-03-10T09:00:00Z", "end": "2026-03-10 10:00:00", "timezone": "GMT+3",
@@ -321,7 +323,7 @@ async fn writes_timestamps_custom_fields_and_search() {
         "a break is not kept: {made}"
     );
     // The old behaviour, behind its switch: the given duration is stored when it fits.
-    let old = common::sim(SimOptions {
+    let old = start(SimOptions {
         server_computes_duration: false,
         ..full_form()
     })
@@ -411,7 +413,7 @@ async fn writes_timestamps_custom_fields_and_search() {
 
 #[tokio::test]
 async fn reference_quirks() {
-    let sim = common::sim(SimOptions::default()).await;
+    let sim = start(SimOptions::default()).await;
     let api = Api::new(&sim);
     let (_, client, project) = seed(&sim);
     sim.add_client(&Client {
@@ -555,7 +557,7 @@ async fn reference_quirks() {
 
 #[tokio::test]
 async fn timer_rules() {
-    let sim = common::sim(full_form()).await;
+    let sim = start(full_form()).await;
     let api = Api::new(&sim);
     let (_, _, project) = seed(&sim);
     let a = sim.add_task(&Task {
@@ -622,7 +624,7 @@ async fn timer_rules() {
 /// ignored customer and billing parameters, `contact: null`, a city label in `/me`.
 #[tokio::test]
 async fn documented_defaults_are_the_least_helpful() {
-    let sim = common::sim(SimOptions::default()).await;
+    let sim = start(SimOptions::default()).await;
     let api = Api::new(&sim);
     let (person, client, project) = seed(&sim);
     let made = api
@@ -678,7 +680,7 @@ async fn documented_defaults_are_the_least_helpful() {
         .await;
     assert!(no_project["data"]["cid"].is_null(), "{no_project}");
     // The full form's `type` is the task's type, never the event's (T8).
-    let full = common::sim(full_form()).await;
+    let full = start(full_form()).await;
     let (p2, _, pr2) = seed(&full);
     let t = full.add_task(&Task {
         project: pr2.clone(),

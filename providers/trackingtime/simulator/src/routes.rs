@@ -14,7 +14,7 @@ use super::params::Params;
 use super::render;
 use super::store::{Account, Customer, Event, Key, Project, Task, Webhook};
 use super::{World, THIRD_PARTY_ID, THIRD_PARTY_SERVICE};
-use crate::zone::{gmt_label, parse_naive, Zone};
+use timeweave_trackingtime::zone::{gmt_label, parse_naive, Zone};
 
 /// What an endpoint answers.
 pub enum Reply {

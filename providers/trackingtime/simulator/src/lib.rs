@@ -27,11 +27,11 @@ use timeweave_contract::{
 };
 use timeweave_simkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 
-use crate::zone::{gmt_label, Zone};
-use crate::Settings;
 use store::{Account, Customer, Event, User};
+use timeweave_trackingtime::zone::{gmt_label, Zone};
+use timeweave_trackingtime::Settings;
 
-pub(crate) use crate::mapping::{THIRD_PARTY_ID, THIRD_PARTY_SERVICE};
+pub(crate) use timeweave_trackingtime::{THIRD_PARTY_ID, THIRD_PARTY_SERVICE};
 
 /// The shape events are answered in (T1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -535,7 +535,7 @@ impl SimServer {
 
     /// An event's fields as stored (naive strings, as the API shows them).
     pub fn raw_event(&self, event: &RemoteId) -> Option<RawEvent> {
-        use crate::zone::format_naive as f;
+        use timeweave_trackingtime::zone::format_naive as f;
         let mut w = self.shared.lock();
         w.primary().events.get(&parse(event)).map(|e| RawEvent {
             start: f(e.start),
@@ -634,7 +634,7 @@ fn split_name(display: &str) -> (String, String) {
 
 impl SimulatorControl for SimServer {
     fn kind_name(&self) -> &'static str {
-        crate::KIND
+        timeweave_trackingtime::KIND
     }
 
     fn base_url(&self) -> String {

@@ -7,10 +7,10 @@
 mod common;
 
 use timeweave_testsupport::conformance;
-use timeweave_trackingtime::sim::SimOptions;
 use timeweave_trackingtime::TrackingTimeAdapter;
+use timeweave_trackingtime_sim::SimOptions;
 
-async fn on(opts: SimOptions) -> (timeweave_trackingtime::sim::SimServer, TrackingTimeAdapter) {
+async fn on(opts: SimOptions) -> (timeweave_trackingtime_sim::SimServer, TrackingTimeAdapter) {
     let sim = common::sim(opts).await;
     let a = common::adapter(sim.settings());
     (sim, a)

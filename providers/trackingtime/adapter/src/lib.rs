@@ -1,5 +1,5 @@
-//! TrackingTime v4 (trackingtime.co): the adapter, its JSON shapes and mapping, and a
-//! simulator (`sim`) faithful to `shared/providers/trackingtime-v4.md`.
+//! TrackingTime v4 (trackingtime.co): the adapter, its JSON shapes and mapping. The simulator
+//! is the `timeweave-trackingtime-sim` crate (`providers/trackingtime/simulator`).
 //!
 //! Module map:
 //! - [`adapter`]: [`TrackingTimeAdapter`], the `Provider` implementation (requests, paging,
@@ -10,7 +10,6 @@
 //! - `zone`: `GMT±HH:MM` / IANA zones and the naive `yyyy-MM-dd HH:mm:ss` timestamps.
 //! - `paging`: page tokens and the "stop when a page brings nothing new" rule.
 //! - [`webhook`]: tolerant parsing of webhook callbacks into a "sync sooner" hint.
-//! - [`sim`]: the simulator.
 //! - `fixtures` (tests only): every documented sample in `fixtures/documented/` mapped.
 //! - `mapping_props` (tests only): arbitrary and mutated JSON never panics the mapping.
 
@@ -23,13 +22,16 @@ mod mapping;
 mod mapping_props;
 mod observe;
 mod paging;
-pub mod sim;
 pub mod webhook;
 mod wire;
 pub mod zone;
 
 pub use adapter::{TrackingTimeAdapter, WebhookInfo, WebhookRegistration};
 pub use webhook::{parse_webhook, WebhookHint};
+
+/// The custom fields events carry their external id in; public for the simulator only.
+#[doc(hidden)]
+pub use mapping::{THIRD_PARTY_ID, THIRD_PARTY_SERVICE};
 
 use timeweave_contract::Secret;
 use timeweave_http::Quota;

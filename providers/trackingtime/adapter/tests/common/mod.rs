@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use timeweave_http::{Transport, TransportConfig};
-use timeweave_trackingtime::sim::{SimOptions, SimServer};
 use timeweave_trackingtime::{Settings, TrackingTimeAdapter};
+use timeweave_trackingtime_sim::{SimOptions, SimServer};
 
 pub fn transport() -> Transport {
     let mut cfg = TransportConfig::new("trackingtime-test");

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::store::{Account, Customer, Event, Project, Task, User};
 use super::EventForm;
-use crate::zone::format_naive;
+use timeweave_trackingtime::zone::format_naive;
 
 fn hms(secs: i64) -> String {
     let s = secs.max(0);

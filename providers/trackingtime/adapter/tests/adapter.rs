@@ -15,7 +15,7 @@ use timeweave_contract::{
 };
 use timeweave_simkit::{Fault, SimulatorControl};
 use timeweave_testsupport::{list_all, sample_entry, test_instant, test_window};
-use timeweave_trackingtime::sim::SimOptions;
+use timeweave_trackingtime_sim::SimOptions;
 
 fn entry(r: &timeweave_contract::RemoteRecord) -> &TimeEntry<RemoteId> {
     match &r.record {
@@ -832,7 +832,7 @@ async fn every_kind_round_trips() {
     // is declared not writable, before anything is sent.
     let mut client_only = sample_entry(&person, None, 600, 30, "client only");
     client_only.client = Some(c.id.clone());
-    let adds = |sim: &timeweave_trackingtime::sim::SimServer| {
+    let adds = |sim: &timeweave_trackingtime_sim::SimServer| {
         sim.request_log()
             .iter()
             .filter(|r| r.path.ends_with("/events/add"))
