@@ -285,7 +285,7 @@ fn demo_dir(args: &DemoArgs) -> anyhow::Result<(PathBuf, Option<tempfile::TempDi
 
 /// The three running simulators; each stops when this is dropped.
 struct Simulators {
-    timetrack: timeweave_timetrack::sim::SimServer,
+    timetrack: timeweave_timetrack_sim::SimServer,
     trackingtime: timeweave_trackingtime_sim::SimServer,
     timetracker: timeweave_timetracker_sim::SimServer,
 }
@@ -294,7 +294,7 @@ impl Simulators {
     /// On ports the OS chooses.
     async fn start() -> anyhow::Result<Simulators> {
         Ok(Simulators {
-            timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
+            timetrack: timeweave_timetrack_sim::SimServer::start(Default::default()).await,
             trackingtime: timeweave_trackingtime_sim::SimServer::start(Default::default())
                 .await
                 .context("starting the TrackingTime simulator")?,

@@ -117,7 +117,7 @@ fn seed(sim: &dyn SimulatorControl, entries: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_cycle_exits_cleanly_and_loses_nothing() {
-    let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
+    let tt = timeweave_timetrack_sim::SimServer::start(Default::default()).await;
     let tm = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     tt.set_rate_limiting(false);
     tm.set_rate_limiting(false);

@@ -373,7 +373,7 @@ proptest! {
     fn simulated_providers_always_converge(ops in prop::collection::vec(op(), 1..25)) {
         let rt = runtime();
         let outcome: Result<(), String> = rt.block_on(async {
-            let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
+            let tt = timeweave_timetrack_sim::SimServer::start(Default::default()).await;
             let tg = timeweave_trackingtime_sim::SimServer::start(Default::default()).await.unwrap();
             let tm = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
             let sims: [(&str, &str, &dyn SimulatorControl); 3] =

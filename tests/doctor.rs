@@ -395,7 +395,8 @@ async fn an_unreadable_trackingtime_zone_is_a_warning_naming_the_value() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone() {
-    use timeweave_timetrack::{sim, Timestamps};
+    use timeweave_timetrack::Timestamps;
+    use timeweave_timetrack_sim as sim;
     for convention in [
         Timestamps::Local(chrono_tz::Europe::Berlin),
         Timestamps::Utc,

@@ -17,7 +17,7 @@ use timeweave_testsupport::list_all;
 
 struct Env {
     _dir: tempfile::TempDir,
-    tt: timeweave_timetrack::sim::SimServer,
+    tt: timeweave_timetrack_sim::SimServer,
     tg: timeweave_trackingtime_sim::SimServer,
     tm: std::sync::Arc<timeweave_timetracker_sim::SimServer>,
     engine: Engine,
@@ -35,7 +35,7 @@ impl Env {
         extra: &str,
         trackingtime: timeweave_trackingtime_sim::SimOptions,
     ) -> Env {
-        let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
+        let tt = timeweave_timetrack_sim::SimServer::start(Default::default()).await;
         let tg = timeweave_trackingtime_sim::SimServer::start(trackingtime)
             .await
             .unwrap();

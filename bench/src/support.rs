@@ -135,7 +135,7 @@ pub struct ConfigProvider<'a> {
 
 /// The three simulators on loopback, their own rate limits off.
 pub struct ThreeSims {
-    pub timetrack: timeweave_timetrack::sim::SimServer,
+    pub timetrack: timeweave_timetrack_sim::SimServer,
     pub trackingtime: timeweave_trackingtime_sim::SimServer,
     pub timetracker: timeweave_timetracker_sim::SimServer,
 }
@@ -143,7 +143,7 @@ pub struct ThreeSims {
 impl ThreeSims {
     pub async fn start() -> anyhow::Result<ThreeSims> {
         let sims = ThreeSims {
-            timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
+            timetrack: timeweave_timetrack_sim::SimServer::start(Default::default()).await,
             trackingtime: timeweave_trackingtime_sim::SimServer::start(Default::default()).await?,
             timetracker: timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         };

@@ -80,7 +80,7 @@ pub async fn run(args: &DemoArgs, dir: &Path, temporary: bool) -> anyhow::Result
 /// still held.
 fn start_simulators(bound: Bound) -> anyhow::Result<(Simulators, tokio::net::TcpListener)> {
     let simulators = Simulators {
-        timetrack: timeweave_timetrack::sim::SimServer::start_on(
+        timetrack: timeweave_timetrack_sim::SimServer::start_on(
             bound.timetrack,
             Default::default(),
         )?,

@@ -55,7 +55,7 @@ pub const PEOPLE: usize = 3;
 pub const SIM_TIMEOUT_DELAY: StdDuration = StdDuration::from_millis(1500);
 
 pub struct Sims {
-    pub timetrack: timeweave_timetrack::sim::SimServer,
+    pub timetrack: timeweave_timetrack_sim::SimServer,
     pub trackingtime: timeweave_trackingtime_sim::SimServer,
     pub timetracker: timeweave_timetracker_sim::SimServer,
     /// Per simulator: its people (by index) and the shared project's id.
@@ -65,7 +65,7 @@ pub struct Sims {
 impl Sims {
     pub async fn start() -> Sims {
         let timetrack =
-            timeweave_timetrack::sim::SimServer::start(timeweave_timetrack::sim::SimOptions {
+            timeweave_timetrack_sim::SimServer::start(timeweave_timetrack_sim::SimOptions {
                 timeout_delay: SIM_TIMEOUT_DELAY,
                 ..Default::default()
             })

@@ -11,8 +11,8 @@ use timeweave_contract::{
 };
 use timeweave_simkit::{work_entry, Fault, SimulatorControl};
 use timeweave_testsupport::list_all;
-use timeweave_timetrack::sim::SimOptions;
 use timeweave_timetrack::Timestamps;
+use timeweave_timetrack_sim::SimOptions;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use timeweave_contract::{Client, Kind, Provider, RemoteId};
 use timeweave_http::Quota;
 use timeweave_simkit::SimulatorControl;
-use timeweave_timetrack::sim::{SimOptions, SimServer, Throttle};
+use timeweave_timetrack_sim::{SimOptions, SimServer, Throttle};
 
 async fn sim_with(throttle: Throttle) -> (SimServer, RemoteId) {
     let sim = SimServer::start(SimOptions {

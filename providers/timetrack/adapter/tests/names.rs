@@ -6,7 +6,7 @@ mod common;
 use timeweave_contract::{Kind, ListScope, PageItem, Project, Provider, Record, UpdateTarget};
 use timeweave_simkit::SimulatorControl;
 use timeweave_testsupport::{list_all, sample_entry, test_window};
-use timeweave_timetrack::sim::SimOptions;
+use timeweave_timetrack_sim::SimOptions;
 
 fn project_of(r: &timeweave_contract::RemoteRecord) -> Option<timeweave_contract::RemoteId> {
     match &r.record {

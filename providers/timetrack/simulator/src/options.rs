@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::clock::Timestamps;
+use timeweave_timetrack::clock::Timestamps;
 
 /// How `from`/`to` filter entries (§4.13, A).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -30,10 +30,10 @@ use serde_json::Value;
 use timeweave_contract::{RemoteId, Secret};
 use timeweave_simkit::Fault;
 
-use crate::mapping::{parse_entry_id, EntryRef};
-use crate::Settings;
 use store::{Resource, Store};
 use throttle::RollingWindow;
+use timeweave_timetrack::mapping::{parse_entry_id, EntryRef};
+use timeweave_timetrack::Settings;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -201,8 +201,9 @@ impl SimServer {
     /// `false` if the entry is unknown or the text unreadable.
     pub fn set_wall_times(&self, id: &RemoteId, from: &str, to: &str) -> bool {
         let opts = self.shared.options();
-        let wall =
-            |s: &str| crate::clock::parse_stamp(s).and_then(|t| opts.timestamps.wall_millis(t));
+        let wall = |s: &str| {
+            timeweave_timetrack::clock::parse_stamp(s).and_then(|t| opts.timestamps.wall_millis(t))
+        };
         let (Some(from), Some(to)) = (wall(from), wall(to)) else {
             return false;
         };

@@ -12,8 +12,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use super::options::{ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions};
-use crate::clock::Timestamps;
-use crate::lenient::{self, format_timestamp, Object};
+use timeweave_timetrack::clock::Timestamps;
+use timeweave_timetrack::lenient::{self, format_timestamp, Object};
 
 mod hr;
 mod query;

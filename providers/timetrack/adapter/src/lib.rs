@@ -1,19 +1,24 @@
 //! TimeTrack v2 (timetrackenterprise.com, API `/api/v2/ext`): the adapter, its JSON shapes
-//! and name-based mapping, and a simulator (`sim`) faithful to
-//! `shared/providers/timetrack-v2.md`, with every assumption (A) a switch.
+//! and name-based mapping. The simulator is the `timeweave-timetrack-sim` crate
+//! (`providers/timetrack/simulator`).
 //!
 //! Public surface: [`Settings`], [`default_quotas`], [`KIND`], [`TimeTrackAdapter`] (the
-//! `timeweave_contract::Provider`) and [`sim`]. Provider JSON never leaves this crate.
+//! `timeweave_contract::Provider`). Provider JSON never leaves this crate.
 
 mod adapter;
-mod clock;
 mod directory;
-mod lenient;
-mod mapping;
 mod observe;
 mod response;
-pub mod sim;
 mod wire;
+
+// Public only so the simulator (`timeweave-timetrack-sim`) reads and writes timestamps, ids
+// and loose JSON the way the adapter does; not part of the supported surface.
+#[doc(hidden)]
+pub mod clock;
+#[doc(hidden)]
+pub mod lenient;
+#[doc(hidden)]
+pub mod mapping;
 
 pub use adapter::TimeTrackAdapter;
 pub use chrono_tz::Tz;

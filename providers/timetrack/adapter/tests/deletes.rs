@@ -6,7 +6,7 @@ mod common;
 use timeweave_contract::{Kind, ListScope, Provider, ProviderError};
 use timeweave_simkit::SimulatorControl;
 use timeweave_testsupport::{list_all, sample_entry, test_window};
-use timeweave_timetrack::sim::SimOptions;
+use timeweave_timetrack_sim::SimOptions;
 
 #[tokio::test]
 async fn soft_deleted_entries_are_detected_as_deleted() {
@@ -88,7 +88,7 @@ async fn deleted_records_flagged_in_lists_are_not_live() {
 #[tokio::test]
 async fn a_404_without_the_envelope_is_not_proof_of_deletion() {
     // A wrong base path (a proxy's 404 page) must not make every entry look deleted.
-    let sim = timeweave_timetrack::sim::SimServer::start(SimOptions::unthrottled()).await;
+    let sim = timeweave_timetrack_sim::SimServer::start(SimOptions::unthrottled()).await;
     let mut settings = sim.settings();
     settings.base_url = format!("http://{}/api/v1/ext", sim.addr());
     let adapter = common::adapter_for(settings, vec![]);

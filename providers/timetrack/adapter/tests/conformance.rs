@@ -3,7 +3,7 @@
 mod common;
 
 use timeweave_testsupport::conformance;
-use timeweave_timetrack::sim::{
+use timeweave_timetrack_sim::{
     CreateAnswer, ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions, UpdateAnswer,
 };
 

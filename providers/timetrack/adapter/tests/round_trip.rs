@@ -12,7 +12,7 @@ use timeweave_contract::{
 };
 use timeweave_simkit::SimulatorControl;
 use timeweave_testsupport::{list_all, sample_entry, test_window};
-use timeweave_timetrack::sim::SimOptions;
+use timeweave_timetrack_sim::SimOptions;
 
 fn target(id: &RemoteId) -> UpdateTarget {
     UpdateTarget {

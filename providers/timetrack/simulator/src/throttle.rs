@@ -88,7 +88,7 @@ mod tests {
     /// paused clock, never trips the simulator's rolling 30-per-minute window.
     #[tokio::test(start_paused = true)]
     async fn the_default_quota_never_trips_the_real_minute() {
-        let limiter = timeweave_http::Limiter::new(&crate::default_quotas());
+        let limiter = timeweave_http::Limiter::new(&timeweave_timetrack::default_quotas());
         let rule = Throttle::default();
         let mut w = RollingWindow::default();
         let base = Instant::now();

@@ -14,8 +14,8 @@ use timeweave_simkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
 use super::options::SimOptions;
 use super::store::{ClientRow, EntryRow, ProjectRow, Resource, Store, TaskRow, UserRow};
 use super::{lock, SimServer, BASE_PATH};
-use crate::clock::Timestamps;
-use crate::mapping::{
+use timeweave_timetrack::clock::Timestamps;
+use timeweave_timetrack::mapping::{
     attendance_id, cents_to_rate, format_tags, numeric_id, parse_entry_id, split_task_id, task_id,
     EntryRef,
 };
@@ -138,7 +138,7 @@ impl SimServer {
 
 impl SimulatorControl for SimServer {
     fn kind_name(&self) -> &'static str {
-        crate::KIND
+        timeweave_timetrack::KIND
     }
 
     fn base_url(&self) -> String {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use timeweave_contract::{Client, Person, Project, RemoteId};
 use timeweave_http::{Quota, Transport, TransportConfig};
 use timeweave_simkit::SimulatorControl;
-use timeweave_timetrack::sim::{SimOptions, SimServer};
 use timeweave_timetrack::{Settings, TimeTrackAdapter};
+use timeweave_timetrack_sim::{SimOptions, SimServer};
 
 pub fn transport(quotas: Vec<Quota>) -> Transport {
     let mut cfg = TransportConfig::new("timetrack-test");

@@ -8,7 +8,7 @@ mod common;
 use timeweave_contract::{Client, Kind, Provider, Record};
 use timeweave_simkit::{Fault, SimulatorControl};
 use timeweave_testsupport::sample_entry;
-use timeweave_timetrack::sim::{CreateAnswer, SimOptions, UpdateAnswer};
+use timeweave_timetrack_sim::{CreateAnswer, SimOptions, UpdateAnswer};
 
 #[tokio::test]
 async fn a_lost_create_answer_is_retried_without_a_duplicate() {

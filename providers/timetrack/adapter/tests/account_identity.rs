@@ -4,7 +4,7 @@
 mod common;
 
 use timeweave_contract::{Provider, Secret};
-use timeweave_timetrack::sim::{SimOptions, SimServer};
+use timeweave_timetrack_sim::{SimOptions, SimServer};
 
 #[tokio::test]
 async fn the_identity_names_the_host_and_the_key_without_showing_it() {

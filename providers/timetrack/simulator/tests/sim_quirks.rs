@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use timeweave_contract::{Client, Person, Project};
 use timeweave_simkit::SimulatorControl;
 use timeweave_testsupport::sample_entry;
-use timeweave_timetrack::sim::{
+use timeweave_timetrack_sim::{
     ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions, SimServer,
 };
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use timeweave_contract::{Kind, ListScope, Provider, Window};
 use timeweave_simkit::SimulatorControl;
 use timeweave_testsupport::{list_all, sample_entry, test_instant};
-use timeweave_timetrack::sim::{FromToSemantics, SimOptions};
+use timeweave_timetrack_sim::{FromToSemantics, SimOptions};
 
 #[tokio::test]
 async fn more_than_a_thousand_entries_page_by_page() {

@@ -211,7 +211,7 @@ impl Store {
         let time = |name: &str| -> Result<Option<i64>, SimError> {
             match get(name) {
                 None => Ok(None),
-                Some(v) => crate::clock::parse_stamp(v)
+                Some(v) => timeweave_timetrack::clock::parse_stamp(v)
                     .and_then(|t| opts.timestamps.wall_millis(t))
                     .map(Some)
                     .ok_or_else(|| {

@@ -12,7 +12,7 @@ use super::{
     apply_extras, fmt_ms, int_field, ms_to_time, query::name_matches, required, text_field,
     time_field, Object, Resource, SimError, Store, Ty,
 };
-use crate::sim::options::SimOptions;
+use crate::options::SimOptions;
 
 /// The absence types the simulator knows: (id, name, short name) (A).
 pub const ABSENCE_TYPES: &[(i64, &str, &str)] = &[
@@ -69,7 +69,7 @@ fn date_field(body: &Object, field: &str) -> Result<Option<NaiveDate>, SimError>
 fn filter_date(v: &str, name: &str) -> Result<NaiveDate, SimError> {
     NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
         .or_else(|_| {
-            crate::lenient::parse_timestamp(v)
+            timeweave_timetrack::lenient::parse_timestamp(v)
                 .map(|t| t.date_naive())
                 .ok_or(())
         })
@@ -184,7 +184,7 @@ impl Store {
         let ts = |name: &str| -> Result<Option<i64>, SimError> {
             get(name)
                 .map(|v| {
-                    crate::lenient::parse_timestamp(v)
+                    timeweave_timetrack::lenient::parse_timestamp(v)
                         .map(|t| t.timestamp_millis())
                         .ok_or_else(|| {
                             SimError::invalid(format!("`{name}` must be a timestamp, got `{v}`"))

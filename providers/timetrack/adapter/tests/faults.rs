@@ -8,7 +8,7 @@ use std::time::Duration;
 use timeweave_contract::{Kind, ListScope, Provider, ProviderError};
 use timeweave_simkit::{Fault, SimulatorControl};
 use timeweave_testsupport::{list_all, sample_entry, test_window};
-use timeweave_timetrack::sim::SimOptions;
+use timeweave_timetrack_sim::SimOptions;
 
 #[tokio::test]
 async fn reads_survive_every_transient_fault() {
@@ -61,7 +61,7 @@ async fn a_persistent_failure_is_reported_not_hidden() {
 
 #[tokio::test]
 async fn wrong_credentials_fail_fast_with_auth() {
-    let sim = timeweave_timetrack::sim::SimServer::start(SimOptions::unthrottled()).await;
+    let sim = timeweave_timetrack_sim::SimServer::start(SimOptions::unthrottled()).await;
     let mut settings = sim.settings();
     settings.api_secret = timeweave_contract::Secret::new("s3cr3t-XYZ-bad");
     let adapter = common::adapter_for(settings, vec![]);
