@@ -7,8 +7,9 @@
 
 mod adapter;
 mod directory;
+mod errors;
 mod observe;
-mod response;
+mod paging;
 mod wire;
 
 // Public only so the simulator (`timeweave-timetrack-sim`) reads and writes timestamps, ids

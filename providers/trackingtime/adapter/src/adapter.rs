@@ -21,7 +21,7 @@ use timeweave_contract::{
 use timeweave_http::{Repeat, Transport};
 use tokio::sync::Mutex;
 
-use crate::envelope::{self, Body, EnvelopeError};
+use crate::errors::{self, Body, EnvelopeError};
 use crate::mapping::{self, Ctx};
 use crate::observe;
 use crate::paging::{self, Cursor, Next, Phase};
@@ -213,7 +213,7 @@ impl TrackingTimeAdapter {
             let fallback = e.status == 500
                 && call.body.is_some()
                 && !as_form
-                && envelope::to_error(e.clone(), what).class() != "conflict";
+                && errors::to_error(e.clone(), what).class() != "conflict";
             if fallback {
                 let again = self
                     .send_to(&url, what, repeat, call, &keep_all, true)
@@ -229,7 +229,7 @@ impl TrackingTimeAdapter {
             }
         }
         match result {
-            Err(e) if !keep.contains(&e.status) => Err(envelope::to_error(e, what)),
+            Err(e) if !keep.contains(&e.status) => Err(errors::to_error(e, what)),
             other => Ok(other),
         }
     }
@@ -272,10 +272,10 @@ impl TrackingTimeAdapter {
                     }
                     rb
                 },
-                |raw| match envelope::read(&raw, what)? {
+                |raw| match errors::read(&raw, what)? {
                     Ok(body) => Ok(Ok(body)),
                     Err(e) if keep.contains(&e.status) => Ok(Err(e)),
-                    Err(e) => Err(envelope::to_error(e, what)),
+                    Err(e) => Err(errors::to_error(e, what)),
                 },
             )
             .await
@@ -289,7 +289,7 @@ impl TrackingTimeAdapter {
     ) -> Result<Body, ProviderError> {
         match self.send(what, repeat, call, &[]).await? {
             Ok(b) => Ok(b),
-            Err(e) => Err(envelope::to_error(e, what)),
+            Err(e) => Err(errors::to_error(e, what)),
         }
     }
 
@@ -321,7 +321,7 @@ impl TrackingTimeAdapter {
             .await?
         {
             Ok(b) => b,
-            Err(e) => return Err(envelope::to_error(e, "GET /me")),
+            Err(e) => return Err(errors::to_error(e, "GET /me")),
         };
         let me: wire::Me = timeweave_http::from_json_value(body.data()).map_err(|why| {
             ProviderError::malformed(format!("TrackingTime GET /me could not be read: {why}"))
@@ -1195,7 +1195,7 @@ impl Provider for TrackingTimeAdapter {
                 None => Err(ProviderError::not_found(format!(
                     "{kind} {n} is already gone"
                 ))),
-                Some(_) => Err(envelope::to_error(e, &what)),
+                Some(_) => Err(errors::to_error(e, &what)),
             },
         }
     }

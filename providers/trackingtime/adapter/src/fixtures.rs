@@ -14,7 +14,7 @@ use timeweave_contract::{
 };
 use timeweave_http::RawResponse;
 
-use crate::envelope::{self, Body, EnvelopeError};
+use crate::errors::{self, Body, EnvelopeError};
 use crate::mapping::{self, Ctx};
 use crate::wire;
 use crate::zone::Zone;
@@ -62,7 +62,7 @@ fn answer(json: &str) -> Result<Body, EnvelopeError> {
         body: json.as_bytes().to_vec(),
         retry_after: None,
     };
-    envelope::read(&raw, "fixture").expect("an envelope")
+    errors::read(&raw, "fixture").expect("an envelope")
 }
 
 fn body(json: &str) -> Body {
@@ -266,7 +266,7 @@ fn duplicate_customer_is_a_duplicate_conflict() {
     .expect_err("an in-envelope error");
     assert_eq!(e.status, 500);
     assert!(e.message.contains("already another customer"), "{e:?}");
-    match envelope::to_error(e, "POST customers/add") {
+    match errors::to_error(e, "POST customers/add") {
         ProviderError::Conflict {
             reason: ConflictReason::Duplicate,
             ..

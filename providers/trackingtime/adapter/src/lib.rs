@@ -4,7 +4,7 @@
 //! Module map:
 //! - [`adapter`]: [`TrackingTimeAdapter`], the `Provider` implementation (requests, paging,
 //!   writes, account discovery, webhook registration calls).
-//! - `envelope`: turns every HTTP answer into data or a typed `ProviderError`.
+//! - `errors`: turns every HTTP answer into data or a typed `ProviderError`.
 //! - `wire`: the JSON shapes TrackingTime sends, read leniently.
 //! - `mapping`: wire shapes to canonical records and canonical records to request bodies.
 //! - `zone`: `GMT±HH:MM` / IANA zones and the naive `yyyy-MM-dd HH:mm:ss` timestamps.
@@ -14,7 +14,7 @@
 //! - `mapping_props` (tests only): arbitrary and mutated JSON never panics the mapping.
 
 pub mod adapter;
-mod envelope;
+mod errors;
 #[cfg(test)]
 mod fixtures;
 mod mapping;

@@ -14,8 +14,8 @@ use timeweave_contract::{
 use super::refs::{learn, resource_of, Wanted};
 use super::{Cursor, TimeTrackAdapter};
 use crate::directory::{Directory, RefKind};
+use crate::errors::{Fetched, CODE_DELETED};
 use crate::mapping::{self, attendance_id, parse_entry_id, split_task_id, EntryRef, EntryRefs};
-use crate::response::{Fetched, CODE_DELETED};
 use crate::wire::{self, Unreadable, WireEntry};
 
 /// How far before the window's start the `from` filter reaches: covers a server that

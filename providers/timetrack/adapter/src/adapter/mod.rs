@@ -4,12 +4,8 @@
 //! resolution live in `listing.rs` and `refs.rs`, writes in `writes.rs`.
 
 mod listing;
-mod paging;
 mod refs;
 mod writes;
-
-use paging::Cursor;
-pub use paging::PAGE_LIMIT;
 
 use std::sync::Mutex;
 
@@ -25,7 +21,8 @@ use timeweave_http::{Repeat, Transport};
 use url::Url;
 
 use crate::directory::Directory;
-use crate::response::{self, Fetched};
+use crate::errors::{self, Fetched};
+use crate::paging::{Cursor, PAGE_LIMIT};
 use crate::{Settings, Timestamps, KIND};
 
 /// The TimeTrack v2 adapter for one account. Cheap to share (`&self` everywhere).
@@ -157,7 +154,7 @@ impl TimeTrackAdapter {
                 &what,
                 Repeat::Safe,
                 |c| self.request(c, Method::GET, &url),
-                |raw| response::list_body(raw, &what),
+                |raw| errors::list_body(raw, &what),
             )
             .await?;
         cursor.check(&values, &what)?;
@@ -189,7 +186,7 @@ impl TimeTrackAdapter {
                 &what,
                 Repeat::Safe,
                 |c| self.request(c, Method::GET, &url),
-                |raw| response::fetched_body(raw, &what),
+                |raw| errors::fetched_body(raw, &what),
             )
             .await
     }
@@ -209,7 +206,7 @@ impl TimeTrackAdapter {
                 &what,
                 repeat,
                 |c| self.request(c, method.clone(), &url).json(body),
-                |raw| response::write_body(raw, &what),
+                |raw| errors::write_body(raw, &what),
             )
             .await
     }
@@ -224,7 +221,7 @@ impl TimeTrackAdapter {
                 // Deleting twice cannot do harm: the second one is a 404.
                 Repeat::Safe,
                 |c| self.request(c, Method::DELETE, &url),
-                |raw| response::write_body(raw, &what).map(|_| ()),
+                |raw| errors::write_body(raw, &what).map(|_| ()),
             )
             .await
     }
@@ -285,7 +282,7 @@ impl Provider for TimeTrackAdapter {
                 what,
                 Repeat::Safe,
                 |c| self.request(c, Method::GET, &url),
-                |raw| response::list_body(raw, what),
+                |raw| errors::list_body(raw, what),
             )
             .await?;
         Ok(ProviderInfo {

@@ -9,8 +9,8 @@ use timeweave_contract::{ProviderError, RemoteId};
 
 use super::{Cursor, TimeTrackAdapter};
 use crate::directory::{Directory, RefKind};
+use crate::errors::Fetched;
 use crate::mapping::{numeric_id, split_task_id};
-use crate::response::Fetched;
 use crate::wire;
 
 pub(super) fn resource_of(kind: RefKind) -> &'static str {

@@ -13,8 +13,8 @@ use timeweave_contract::{
 use timeweave_http::Repeat;
 
 use super::{unsupported_op, TimeTrackAdapter};
+use crate::errors::Fetched;
 use crate::mapping::{self, parse_entry_id, EntryNames, EntryRef};
-use crate::response::Fetched;
 use crate::wire::{self, echoed_id};
 
 /// Sends of one create at most: the first, and re-sends after a look-up found nothing.
