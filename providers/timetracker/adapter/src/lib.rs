@@ -12,6 +12,7 @@ pub mod adapter;
 pub mod errors;
 #[doc(hidden)]
 pub mod mapping;
+mod paging;
 mod references;
 #[doc(hidden)]
 pub mod time;
