@@ -2,8 +2,8 @@
 //! is the `timeweave-trackingtime-sim` crate (`providers/trackingtime/simulator`).
 //!
 //! Module map:
-//! - [`adapter`]: [`TrackingTimeAdapter`], the `Provider` implementation (requests, paging,
-//!   writes, account discovery, webhook registration calls).
+//! - [`adapter`]: [`TrackingTimeAdapter`], the `Provider` implementation, with one module per
+//!   job (requests, account discovery, listing, writes, webhook registration calls).
 //! - `errors`: turns every HTTP answer into data or a typed `ProviderError`.
 //! - `wire`: the JSON shapes TrackingTime sends, read leniently.
 //! - `mapping`: wire shapes to canonical records and canonical records to request bodies.
