@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{Datelike, Duration, DurationRound, Utc, Weekday};
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Kind, Person, Project, RemoteId, Task};
+use timeweave_simkit::{work_entry, SimulatorControl};
 
 use crate::cli::DemoArgs;
 use crate::config::{self, Config, ConfigError, Environment, PathOrigin};
@@ -320,20 +320,20 @@ fn demo_dir(args: &DemoArgs) -> Result<(PathBuf, Option<tempfile::TempDir>), Dem
 
 /// The three running simulators; each stops when this is dropped.
 struct Simulators {
-    timetrack: timeweave_timetrack::sim::SimServer,
-    trackingtime: timeweave_trackingtime::sim::SimServer,
-    timetracker: timeweave_timetracker::sim::SimServer,
+    timetrack: timeweave_timetrack_sim::SimServer,
+    trackingtime: timeweave_trackingtime_sim::SimServer,
+    timetracker: timeweave_timetracker_sim::SimServer,
 }
 
 impl Simulators {
     /// On ports the OS chooses.
     async fn start() -> Result<Simulators, DemoError> {
         Ok(Simulators {
-            timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
-            trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default())
+            timetrack: timeweave_timetrack_sim::SimServer::start(Default::default()).await,
+            trackingtime: timeweave_trackingtime_sim::SimServer::start(Default::default())
                 .await
                 .map_err(io_step("starting the TrackingTime simulator".to_owned()))?,
-            timetracker: timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+            timetracker: timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         })
     }
 

@@ -18,7 +18,6 @@ pub mod ledger;
 pub mod lock;
 pub mod logging;
 pub mod manual;
-pub mod memory;
 pub mod once;
 pub mod process;
 pub mod progress_line;

@@ -280,7 +280,7 @@ mod tests {
     fn handle(name: &str, stats: &Arc<TransportStats>) -> ProviderHandle {
         ProviderHandle {
             name: name.to_owned(),
-            provider: Arc::new(crate::memory::MemoryProvider::new(10)),
+            provider: Arc::new(timeweave_testsupport::memory::MemoryProvider::new(10)),
             stats: Some(stats.clone()),
             mode: Mode::Both,
             propagate_deletes: true,

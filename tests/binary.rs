@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, Utc};
 use timeweave::ledger::{Ledger, RunStatus};
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
+use timeweave_simkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Kind, Person, Project, Window};
 
 const BIN: &str = env!("CARGO_BIN_EXE_timeweave");
@@ -118,8 +118,8 @@ fn seed(sim: &dyn SimulatorControl, entries: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_cycle_exits_cleanly_and_loses_nothing() {
-    let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-    let tm = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let tt = timeweave_timetrack_sim::SimServer::start(Default::default()).await;
+    let tm = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     tt.set_rate_limiting(false);
     tm.set_rate_limiting(false);
     seed(&tm, 300);

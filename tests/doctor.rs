@@ -307,7 +307,7 @@ async fn a_token_that_sees_only_its_own_entries_is_a_warning_when_the_mode_uses_
 fn seeded_config(
     dir: &Path,
     name: &str,
-    sim: &dyn timeweave_contract::testkit::SimulatorControl,
+    sim: &dyn timeweave_simkit::SimulatorControl,
 ) -> (
     std::path::PathBuf,
     timeweave_contract::TimeEntry<timeweave_contract::RemoteId>,
@@ -341,9 +341,9 @@ fn seeded_config(
 /// A TrackingTime simulator with `opts`, seeded, and a config of it as instance `tt`.
 async fn trackingtime_with(
     dir: &Path,
-    opts: timeweave_trackingtime::sim::SimOptions,
-) -> (timeweave_trackingtime::sim::SimServer, std::path::PathBuf) {
-    let sim = timeweave_trackingtime::sim::SimServer::start(opts)
+    opts: timeweave_trackingtime_sim::SimOptions,
+) -> (timeweave_trackingtime_sim::SimServer, std::path::PathBuf) {
+    let sim = timeweave_trackingtime_sim::SimServer::start(opts)
         .await
         .unwrap();
     let (config, _, _) = seeded_config(dir, "tt", &sim);
@@ -352,7 +352,7 @@ async fn trackingtime_with(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trackingtime_event_forms_and_me_time_zones_are_told_apart() {
-    use timeweave_trackingtime::sim::{EventForm, SimOptions};
+    use timeweave_trackingtime_sim::{EventForm, SimOptions};
     let cases = [
         (
             EventForm::Compact,
@@ -399,7 +399,7 @@ async fn trackingtime_event_forms_and_me_time_zones_are_told_apart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_trackingtime_zone_is_a_warning_naming_the_value() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = timeweave_trackingtime::sim::SimOptions {
+    let opts = timeweave_trackingtime_sim::SimOptions {
         account_timezone: "Atlantis/Nowhere".into(),
         ..Default::default()
     };
@@ -417,7 +417,8 @@ async fn an_unreadable_trackingtime_zone_is_a_warning_naming_the_value() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone() {
-    use timeweave_timetrack::{sim, Timestamps};
+    use timeweave_timetrack::Timestamps;
+    use timeweave_timetrack_sim as sim;
     for convention in [
         Timestamps::Local(chrono_tz::Europe::Berlin),
         Timestamps::Utc,
@@ -461,7 +462,7 @@ async fn timetrack_shows_the_newest_from_raw_as_utc_and_in_the_configured_zone()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unfinished_server_setup_and_a_token_without_a_read_scope_are_errors() {
-    use timeweave_timetracker::sim;
+    use timeweave_timetracker_sim as sim;
     let dir = tempfile::tempdir().unwrap();
     let unfinished = sim::SimServer::start(sim::SimOptions {
         setup_required: true,
@@ -611,7 +612,7 @@ fn json_findings(report: &str) -> Vec<(String, String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timetracker_scopes_are_weighed_against_the_mode_and_never_reach_the_json() {
-    use timeweave_timetracker::sim;
+    use timeweave_timetracker_sim as sim;
     let dir = tempfile::tempdir().unwrap();
     let server = sim::SimServer::start(sim::SimOptions::default()).await;
     let (config, _, _) = seeded_config(dir.path(), "tr", &server);
@@ -686,7 +687,7 @@ async fn timetracker_scopes_are_weighed_against_the_mode_and_never_reach_the_jso
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trackingtime_permissions_decide_visibility_and_write_rights() {
-    use timeweave_trackingtime::sim::{CallerRights, SimOptions};
+    use timeweave_trackingtime_sim::{CallerRights, SimOptions};
     let dir = tempfile::tempdir().unwrap();
     let co_worker = CallerRights {
         role: "CO_WORKER".into(),
@@ -765,7 +766,7 @@ async fn trackingtime_permissions_decide_visibility_and_write_rights() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timetrack_cannot_tell_its_rights_so_a_writing_mode_is_pointed_at_the_probe() {
-    use timeweave_timetrack::sim;
+    use timeweave_timetrack_sim as sim;
     let dir = tempfile::tempdir().unwrap();
     let server = sim::SimServer::start(sim::SimOptions::default()).await;
     let (config, _, _) = seeded_config(dir.path(), "tk", &server);
@@ -793,7 +794,7 @@ async fn timetrack_cannot_tell_its_rights_so_a_writing_mode_is_pointed_at_the_pr
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trackingtime_search_by_external_id_answers_are_told_apart() {
-    use timeweave_trackingtime::sim::{SimOptions, SimServer};
+    use timeweave_trackingtime_sim::{SimOptions, SimServer};
     /// A simulator switch, whether an event carries an external id, what doctor says.
     type Case = (fn(&mut SimOptions), bool, &'static str);
     let cases: [Case; 4] = [
@@ -819,7 +820,7 @@ async fn the_trackingtime_search_by_external_id_answers_are_told_apart() {
         let mut other = entry.clone();
         other.started_at += chrono::Duration::hours(3);
         other.ended_at = other.ended_at.map(|t| t + chrono::Duration::hours(3));
-        timeweave_contract::testkit::SimulatorControl::add_entry(&sim, &other);
+        timeweave_simkit::SimulatorControl::add_entry(&sim, &other);
         if tagged {
             sim.set_custom_field(&id, "EVENT_THIRD_PARTY_ID", "elsewhere-42");
         }
@@ -836,7 +837,7 @@ async fn the_trackingtime_search_by_external_id_answers_are_told_apart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_to_a_server_that_speaks_plain_http_is_a_tls_failure() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = timeweave_trackingtime::sim::SimServer::start(Default::default())
+    let sim = timeweave_trackingtime_sim::SimServer::start(Default::default())
         .await
         .unwrap();
     let (config, _, _) = seeded_config(dir.path(), "tt", &sim);
@@ -931,7 +932,7 @@ async fn at_trace_level_no_credential_reaches_any_output_and_the_json_names_no_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timetrack_create_and_update_answers_are_told_apart_by_the_probe() {
-    use timeweave_timetrack::sim::{self, CreateAnswer, UpdateAnswer};
+    use timeweave_timetrack_sim::{self as sim, CreateAnswer, UpdateAnswer};
     let cases = [
         (
             CreateAnswer::FullObject,
@@ -976,10 +977,10 @@ async fn timetrack_create_and_update_answers_are_told_apart_by_the_probe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_probe_on_a_task_tells_whether_an_update_takes_an_entry_off_it() {
-    use timeweave_contract::testkit::SimulatorControl;
+    use timeweave_simkit::SimulatorControl;
     use timeweave_contract::{Kind, Task};
     let dir = tempfile::tempdir().unwrap();
-    let sim = timeweave_trackingtime::sim::SimServer::start(Default::default())
+    let sim = timeweave_trackingtime_sim::SimServer::start(Default::default())
         .await
         .unwrap();
     let (config, entry, _) = seeded_config(dir.path(), "tt", &sim);
@@ -1007,8 +1008,8 @@ async fn the_probe_on_a_task_tells_whether_an_update_takes_an_entry_off_it() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let server = timeweave_timetracker::sim::SimServer::start(
-        timeweave_timetracker::sim::SimOptions::default(),
+    let server = timeweave_timetracker_sim::SimServer::start(
+        timeweave_timetracker_sim::SimOptions::default(),
     )
     .await;
     let (config, entry, _) = seeded_config(dir.path(), "tr", &server);

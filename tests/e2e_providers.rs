@@ -9,16 +9,17 @@
 mod support;
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle};
-use timeweave_contract::testkit::{list_all, work_entry, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, ListScope, Person, Project, Record, RemoteId, RemoteRecord, TimeEntry, Window,
 };
+use timeweave_simkit::{work_entry, SimulatorControl};
+use timeweave_testsupport::list_all;
 
 struct Env {
     _dir: tempfile::TempDir,
-    tt: timeweave_timetrack::sim::SimServer,
-    tg: timeweave_trackingtime::sim::SimServer,
-    tm: std::sync::Arc<timeweave_timetracker::sim::SimServer>,
+    tt: timeweave_timetrack_sim::SimServer,
+    tg: timeweave_trackingtime_sim::SimServer,
+    tm: std::sync::Arc<timeweave_timetracker_sim::SimServer>,
     engine: Engine,
     handles: Vec<ProviderHandle>,
 }
@@ -32,14 +33,14 @@ impl Env {
 
     async fn with_trackingtime(
         extra: &str,
-        trackingtime: timeweave_trackingtime::sim::SimOptions,
+        trackingtime: timeweave_trackingtime_sim::SimOptions,
     ) -> Env {
-        let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-        let tg = timeweave_trackingtime::sim::SimServer::start(trackingtime)
+        let tt = timeweave_timetrack_sim::SimServer::start(Default::default()).await;
+        let tg = timeweave_trackingtime_sim::SimServer::start(trackingtime)
             .await
             .unwrap();
         let tm = std::sync::Arc::new(
-            timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+            timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         );
         let dir = tempfile::tempdir().unwrap();
         let toml = {

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::Mode;
 use timeweave::ledger::{Ledger, RunStatus};
-use timeweave::memory::{MemoryFault, MemoryProvider};
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::{
     Client, EntryKind, Field, Kind, Person, Project, ProviderError, Record, RemoteId, TimeEntry,
 };
+use timeweave_testsupport::memory::{MemoryFault, MemoryProvider};
 
 struct World {
     _dir: tempfile::TempDir,

@@ -124,11 +124,11 @@ async fn a_read_only_reader_reads_consistently_while_a_sync_writes() {
 async fn a_read_only_reader_reads_consistently_during_a_sync_cycle() {
     use std::collections::BTreeSet;
     use timeweave::config::Mode;
-    use timeweave::memory::MemoryProvider;
     use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
     use timeweave::sync::scan::ScanSettings;
     use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
     use timeweave_contract::{EntryKind, Person, Project, Record, TimeEntry};
+    use timeweave_testsupport::memory::MemoryProvider;
 
     const ENTRIES: i64 = 2000;
     let dir = tempfile::tempdir().unwrap();

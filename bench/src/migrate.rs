@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave::memory::MemoryProvider;
+use timeweave_testsupport::memory::MemoryProvider;
 use timeweave::sync::{CycleOptions, Engine, StopFlag};
 use timeweave_contract::{Kind, Record};
 

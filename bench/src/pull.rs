@@ -9,8 +9,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use timeweave::ledger::Ledger;
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::Kind;
+use timeweave_simkit::SimulatorControl;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 
@@ -173,7 +173,7 @@ impl<'a> TenthWatch<'a> {
 /// Lists every entry through a TimeTracker adapter in 30-day windows, as a cycle would,
 /// without a ledger: what HTTP, JSON and mapping cost on their own.
 async fn adapter_only(
-    sim: &timeweave_timetracker::sim::SimServer,
+    sim: &timeweave_timetracker_sim::SimServer,
     layout: &Layout,
     entries: usize,
 ) -> anyhow::Result<(usize, f64)> {

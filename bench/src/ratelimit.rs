@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use timeweave::sync::{CycleOptions, StopFlag};
-use timeweave_contract::testkit::SimulatorControl;
+use timeweave_simkit::SimulatorControl;
 use timeweave_contract::Kind;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
@@ -23,7 +23,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     let layout = Layout::new(PEOPLE);
 
     // The target: the same people exist there (people are matched by e-mail), nothing else.
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     sim.set_rate_limits(QUOTA_PER_MINUTE, 1_000_000);
     sim.set_rate_limiting(true);
     for i in 0..PEOPLE {

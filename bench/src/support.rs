@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use timeweave::memory::MemoryProvider;
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Person, Project, Record, RemoteId, TimeEntry};
+use timeweave_simkit::{work_entry, SimulatorControl};
+use timeweave_testsupport::memory::MemoryProvider;
 
 /// How synthetic entries are laid out: entry `u` belongs to person `u % people`; each person
 /// books `SLOTS_PER_DAY` hour-long slots a working day (08:00 to 16:00 UTC), 20 minutes
@@ -191,8 +191,8 @@ pub fn seed_entries(
 pub async fn timetracker_with_entries(
     layout: &Layout,
     entries: usize,
-) -> timeweave_timetracker::sim::SimServer {
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+) -> timeweave_timetracker_sim::SimServer {
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     sim.set_rate_limiting(false);
     let refs = seed_refs(&sim, layout.people);
     seed_entries(&sim, layout, &refs, 0..entries);
@@ -293,17 +293,17 @@ impl<'a> ConfigProvider<'a> {
 
 /// The three simulators on loopback, their own rate limits off.
 pub struct ThreeSims {
-    pub timetrack: timeweave_timetrack::sim::SimServer,
-    pub trackingtime: timeweave_trackingtime::sim::SimServer,
-    pub timetracker: timeweave_timetracker::sim::SimServer,
+    pub timetrack: timeweave_timetrack_sim::SimServer,
+    pub trackingtime: timeweave_trackingtime_sim::SimServer,
+    pub timetracker: timeweave_timetracker_sim::SimServer,
 }
 
 impl ThreeSims {
     pub async fn start() -> anyhow::Result<ThreeSims> {
         let sims = ThreeSims {
-            timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
-            trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default()).await?,
-            timetracker: timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+            timetrack: timeweave_timetrack_sim::SimServer::start(Default::default()).await,
+            trackingtime: timeweave_trackingtime_sim::SimServer::start(Default::default()).await?,
+            timetracker: timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         };
         for (_, sim) in sims.all() {
             sim.set_rate_limiting(false);

@@ -2,11 +2,11 @@
 //! by a double, across id spaces that differ.
 
 use chrono::{TimeZone, Utc};
-use timeweave_contract::testkit::work_entry;
+use timeweave_simkit::work_entry;
 use timeweave_contract::{Client, Person, Project, RemoteId};
 
 use super::*;
-use crate::memory::MemoryProvider;
+use timeweave_testsupport::memory::MemoryProvider;
 
 fn at(hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 10, hour, 0, 0).unwrap()

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
+use timeweave_simkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Kind, RemoteId};
 
 use super::ports::{self, Bound};
@@ -85,17 +85,17 @@ pub async fn run(args: &DemoArgs, dir: &Path, temporary: bool) -> Result<ExitCod
 fn start_simulators(bound: Bound) -> Result<(Simulators, tokio::net::TcpListener), DemoError> {
     let starting = |name: &str| io_step(format!("starting the {name} simulator"));
     let simulators = Simulators {
-        timetrack: timeweave_timetrack::sim::SimServer::start_on(
+        timetrack: timeweave_timetrack_sim::SimServer::start_on(
             bound.timetrack,
             Default::default(),
         )
         .map_err(starting("TimeTrack"))?,
-        trackingtime: timeweave_trackingtime::sim::SimServer::start_on(
+        trackingtime: timeweave_trackingtime_sim::SimServer::start_on(
             bound.trackingtime,
             Default::default(),
         )
         .map_err(starting("TrackingTime"))?,
-        timetracker: timeweave_timetracker::sim::SimServer::start_on(
+        timetracker: timeweave_timetracker_sim::SimServer::start_on(
             bound.timetracker,
             Default::default(),
         )

@@ -268,7 +268,7 @@ mod tests {
     use timeweave_contract::{Field, Person, Project};
 
     use super::*;
-    use crate::memory::{MemoryFault, MemoryProvider};
+    use timeweave_testsupport::memory::{MemoryFault, MemoryProvider};
 
     fn seeded(provider: MemoryProvider) -> MemoryProvider {
         provider.put(Record::Person(Person {

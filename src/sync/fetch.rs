@@ -57,7 +57,7 @@ mod tests {
     use super::super::{ProviderHandle, SyncSettings};
     use crate::config::Mode;
     use crate::ledger::Ledger;
-    use crate::memory::MemoryProvider;
+    use timeweave_testsupport::memory::MemoryProvider;
 
     /// The configured defaults (the one instance a config needs is not used).
     fn settings() -> SyncSettings {

@@ -16,12 +16,12 @@ use timeweave::config::Mode;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{ProviderHandle, SyncSettings};
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::{
     Client, EntryKind, ListScope, PageItem, Person, Project, Provider, Record, RemoteId, TimeEntry,
     Window,
 };
 use timeweave_http::{Transport, TransportConfig};
+use timeweave_simkit::SimulatorControl;
 
 /// The engine and the handles of `names` (in that order) for the config text `toml`, written
 /// into `dir` and loaded, built and opened exactly as the binary does.
@@ -55,9 +55,9 @@ pub const PEOPLE: usize = 3;
 pub const SIM_TIMEOUT_DELAY: StdDuration = StdDuration::from_millis(1500);
 
 pub struct Sims {
-    pub timetrack: timeweave_timetrack::sim::SimServer,
-    pub trackingtime: timeweave_trackingtime::sim::SimServer,
-    pub timetracker: timeweave_timetracker::sim::SimServer,
+    pub timetrack: timeweave_timetrack_sim::SimServer,
+    pub trackingtime: timeweave_trackingtime_sim::SimServer,
+    pub timetracker: timeweave_timetracker_sim::SimServer,
     /// Per simulator: its people (by index) and the shared project's id.
     pub refs: Vec<(Vec<RemoteId>, RemoteId)>,
 }
@@ -65,21 +65,20 @@ pub struct Sims {
 impl Sims {
     pub async fn start() -> Sims {
         let timetrack =
-            timeweave_timetrack::sim::SimServer::start(timeweave_timetrack::sim::SimOptions {
+            timeweave_timetrack_sim::SimServer::start(timeweave_timetrack_sim::SimOptions {
                 timeout_delay: SIM_TIMEOUT_DELAY,
                 ..Default::default()
             })
             .await;
-        let trackingtime = timeweave_trackingtime::sim::SimServer::start(
-            timeweave_trackingtime::sim::SimOptions {
+        let trackingtime =
+            timeweave_trackingtime_sim::SimServer::start(timeweave_trackingtime_sim::SimOptions {
                 timeout_delay: SIM_TIMEOUT_DELAY,
                 ..Default::default()
-            },
-        )
-        .await
-        .expect("start the TrackingTime simulator");
+            })
+            .await
+            .expect("start the TrackingTime simulator");
         let timetracker =
-            timeweave_timetracker::sim::SimServer::start(timeweave_timetracker::sim::SimOptions {
+            timeweave_timetracker_sim::SimServer::start(timeweave_timetracker_sim::SimOptions {
                 timeout_fault_ms: SIM_TIMEOUT_DELAY.as_millis() as u64,
                 ..Default::default()
             })

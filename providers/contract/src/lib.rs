@@ -15,7 +15,6 @@ pub mod natural_key;
 pub mod provider;
 pub mod rights;
 pub mod secret;
-pub mod testkit;
 pub mod zone;
 
 pub use error::{ConflictReason, ProviderError};
