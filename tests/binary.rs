@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, Utc};
 use timeweave::ledger::{Ledger, RunStatus};
-use timeweave_simkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Kind, Person, Project, Window};
+use timeweave_simkit::{work_entry, SimulatorControl};
 
 const BIN: &str = env!("CARGO_BIN_EXE_timeweave");
 

@@ -977,8 +977,8 @@ async fn timetrack_create_and_update_answers_are_told_apart_by_the_probe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_probe_on_a_task_tells_whether_an_update_takes_an_entry_off_it() {
-    use timeweave_simkit::SimulatorControl;
     use timeweave_contract::{Kind, Task};
+    use timeweave_simkit::SimulatorControl;
     let dir = tempfile::tempdir().unwrap();
     let sim = timeweave_trackingtime_sim::SimServer::start(Default::default())
         .await

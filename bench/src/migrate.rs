@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave_testsupport::memory::MemoryProvider;
 use timeweave::sync::{CycleOptions, Engine, StopFlag};
 use timeweave_contract::{Kind, Record};
+use timeweave_testsupport::memory::MemoryProvider;
 
 use crate::ingest::settings;
 use crate::support::{self, metric, Layout};

@@ -16,8 +16,8 @@ use sqlx::{ConnectOptions, Row};
 use timeweave::ledger::Ledger;
 use timeweave::sync::scan::{plan_scan, ScanInput};
 use timeweave::sync::{CycleOptions, StopFlag, SyncSettings};
-use timeweave_simkit::SimulatorControl;
 use timeweave_contract::{EntrySpan, Kind, ListScope, PageItem, Provider};
+use timeweave_simkit::SimulatorControl;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use timeweave::sync::{CycleOptions, StopFlag};
-use timeweave_simkit::SimulatorControl;
 use timeweave_contract::Kind;
+use timeweave_simkit::SimulatorControl;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 

@@ -2,8 +2,8 @@
 //! by a double, across id spaces that differ.
 
 use chrono::{TimeZone, Utc};
-use timeweave_simkit::work_entry;
 use timeweave_contract::{Client, Person, Project, RemoteId};
+use timeweave_simkit::work_entry;
 
 use super::*;
 use timeweave_testsupport::memory::MemoryProvider;

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use timeweave_simkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Kind, RemoteId};
+use timeweave_simkit::{work_entry, SimulatorControl};
 
 use super::ports::{self, Bound};
 use super::tour::Tour;

@@ -22,7 +22,8 @@ use async_trait::async_trait;
 use reqwest::Method;
 use timeweave_contract::{
     Capabilities, EntrySpan, Field, Kind, KindSupport, ListScope, Observation, Page, PageToken,
-    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Rights, UpdateTarget, WriteOp,
+    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Rights, UpdateTarget,
+    WriteOp,
 };
 use timeweave_http::{Repeat, Transport};
 

@@ -21,8 +21,8 @@ use std::sync::atomic::AtomicBool;
 use async_trait::async_trait;
 use timeweave_contract::{
     Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Observation, Page, PageToken,
-    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Rights, Secret, UpdateTarget,
-    WriteOp,
+    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Rights, Secret,
+    UpdateTarget, WriteOp,
 };
 use timeweave_http::Transport;
 use tokio::sync::Mutex;
