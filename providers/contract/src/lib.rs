@@ -14,6 +14,7 @@ pub mod natural_key;
 pub mod provider;
 pub mod secret;
 pub mod testkit;
+pub mod trail;
 pub mod zone;
 
 pub use error::{ConflictReason, ProviderError};
@@ -27,4 +28,5 @@ pub use provider::{
     PageToken, Provider, ProviderInfo, RemoteRecord, UpdateTarget, Window, WriteOp,
 };
 pub use secret::Secret;
+pub use trail::{TrailPosition, TrailRead};
 pub use zone::{Zone, ZoneError};
