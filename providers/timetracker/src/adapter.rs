@@ -17,7 +17,7 @@ use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
     Capabilities, ConflictReason, EntrySpan, Field, InvalidRecord, Kind, KindSupport, ListScope,
     Observation, Page, PageItem, PageToken, Provider, ProviderError, ProviderInfo, Record,
-    RemoteId, RemoteRecord, TimeEntry, UpdateTarget, Window, WriteOp,
+    RemoteId, RemoteRecord, TimeEntry, TrailPosition, TrailRead, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{RawResponse, Repeat, Transport};
 
@@ -25,6 +25,7 @@ use crate::errors::{malformed, map_error};
 use crate::mapping::{self, int_id, raw_id, typed, Zone};
 use crate::references::References;
 use crate::time::{parse_zone, read_local, write_local};
+use crate::trail::{self, Source, TRAIL_LIMIT};
 use crate::tolerance::{server_now, unsafe_until, YoungVersions, TOLERANCE};
 use crate::wire;
 use crate::{Settings, KIND};
@@ -1245,6 +1246,29 @@ impl Provider for TimeTrackerAdapter {
             (None, Some(0)) => EntrySpan::Empty,
             _ => EntrySpan::Unknown,
         })
+    }
+
+    /// The audit log when the token has `admin:all`, else the activity feed (`read:reports`);
+    /// one request each (see `trail.rs`).
+    async fn read_trail(&self, since: Option<&TrailPosition>) -> Result<TrailRead, ProviderError> {
+        let session = self.session().await?;
+        for source in [Source::AuditLogs, Source::Activities] {
+            let query = [("limit", TRAIL_LIMIT.to_string())];
+            let what = format!("GET {}", source.path());
+            match self.get_json::<Value>(&what, source.path(), &query).await {
+                Ok(body) => {
+                    return Ok(match trail::read_rows(source, &body, session.zone.tz) {
+                        Ok(rows) => trail::follow(source, &rows, TRAIL_LIMIT, since),
+                        Err(why) => TrailRead::incomplete(format!("{}: {why}", source.path())),
+                    })
+                }
+                Err(ProviderError::Forbidden { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(TrailRead::incomplete(
+            "the token has neither admin:all (GET /audit-logs) nor read:reports (GET /activities)",
+        ))
     }
 
     async fn get(&self, kind: Kind, id: &RemoteId) -> Result<Option<RemoteRecord>, ProviderError> {
