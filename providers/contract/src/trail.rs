@@ -50,7 +50,8 @@ impl TrailRead {
 
     /// Ids changed or deleted, all kinds together.
     pub fn len(&self) -> usize {
-        let count = |m: &BTreeMap<Kind, BTreeSet<RemoteId>>| m.values().map(BTreeSet::len).sum::<usize>();
+        let count =
+            |m: &BTreeMap<Kind, BTreeSet<RemoteId>>| m.values().map(BTreeSet::len).sum::<usize>();
         count(&self.changed) + count(&self.deleted)
     }
 

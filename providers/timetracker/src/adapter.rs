@@ -25,8 +25,8 @@ use crate::errors::{malformed, map_error};
 use crate::mapping::{self, int_id, raw_id, typed, Zone};
 use crate::references::References;
 use crate::time::{parse_zone, read_local, write_local};
-use crate::trail::{self, Source, TRAIL_LIMIT};
 use crate::tolerance::{server_now, unsafe_until, YoungVersions, TOLERANCE};
+use crate::trail::{self, Source, TRAIL_LIMIT};
 use crate::wire;
 use crate::{Settings, KIND};
 

@@ -252,7 +252,11 @@ mod tests {
     fn a_read_after_the_position_names_only_newer_rows_and_is_complete() {
         let first = follow(Source::AuditLogs, &[row(1, 0, 10, false)], 500, None);
         assert!(first.gap.is_some(), "no position: proves nothing");
-        let rows = [row(3, 30, 12, true), row(2, 20, 11, false), row(1, 0, 10, false)];
+        let rows = [
+            row(3, 30, 12, true),
+            row(2, 20, 11, false),
+            row(1, 0, 10, false),
+        ];
         let read = follow(Source::AuditLogs, &rows, 500, first.position.as_ref());
         assert!(read.is_complete(), "{:?}", read.gap);
         assert_eq!(ids(&read), ["11"]);
@@ -275,7 +279,11 @@ mod tests {
     #[test]
     fn a_row_committed_late_just_below_the_position_is_still_taken() {
         let start = follow(Source::AuditLogs, &[row(7, 30, 10, false)], 500, None);
-        let rows = [row(7, 30, 10, false), row(8, 28, 11, false), row(2, 0, 9, false)];
+        let rows = [
+            row(7, 30, 10, false),
+            row(8, 28, 11, false),
+            row(2, 0, 9, false),
+        ];
         let read = follow(Source::AuditLogs, &rows, 500, start.position.as_ref());
         assert_eq!(ids(&read), ["11"]);
         assert!(read.is_complete());
@@ -302,7 +310,10 @@ mod tests {
             assert!(read_rows(Source::AuditLogs, &body, zone).is_err(), "{body}");
         }
         let other = json!({"audit_logs": [{"id": 1, "entity_type": "Settings", "entity_id": null, "created_at": "2026-03-01T10:00:00"}]});
-        assert_eq!(read_rows(Source::AuditLogs, &other, zone).unwrap()[0].kind, None);
+        assert_eq!(
+            read_rows(Source::AuditLogs, &other, zone).unwrap()[0].kind,
+            None
+        );
     }
 
     #[test]
