@@ -305,6 +305,16 @@ fn validate_sync(cx: &mut Ctx<'_>, raw: RawSync) -> SyncConfig {
         }
     };
 
+    let trail_safety_scan_hours = raw
+        .trail_safety_scan_hours
+        .unwrap_or(d.trail_safety_scan_hours);
+    if !(1..=8760).contains(&trail_safety_scan_hours) {
+        cx.problem(
+            "sync.trail_safety_scan_hours",
+            format!("{trail_safety_scan_hours} is out of range; expected a whole number of hours from 1 to 8760"),
+        );
+    }
+
     let fraction = raw
         .mass_delete_max_fraction
         .unwrap_or(d.mass_delete_max_fraction);
@@ -323,6 +333,7 @@ fn validate_sync(cx: &mut Ctx<'_>, raw: RawSync) -> SyncConfig {
         hot_window_days_ahead,
         deep_scan_slice_days,
         deep_scan_horizon,
+        trail_safety_scan_hours,
         mass_delete_max_fraction: fraction,
         mass_delete_min_count: raw.mass_delete_min_count.unwrap_or(d.mass_delete_min_count),
     }

@@ -1,8 +1,9 @@
 //! One cycle of one provider instance against the ledger: open a `sync_runs` row, connect,
-//! check the account is the bound one, reconcile push intents left open by a crash, pull
-//! (reference kinds in full, then the planned entry windows), settle the deletions of every
-//! listing under one guard, push, advance the cursors last, close the run row (a panic is
-//! caught and recorded as a failed cycle).
+//! check the account is the bound one, reconcile push intents left open by a crash, read
+//! the change trail (`trail.rs`), pull (reference kinds in full, the records the trail
+//! named, then the planned entry windows; the trail may spare the full listings), settle
+//! the deletions of every listing under one guard, push, advance the cursors and the trail
+//! position last, close the run row (a panic is caught and recorded as a failed cycle).
 //!
 //! Nothing is lost on failure: a page is applied in one transaction with its links, a push
 //! intent is committed before its remote write, and cursors only move once everything
@@ -21,8 +22,9 @@ use super::claim::Claimant;
 use super::deletions::Deletions;
 use super::dry_run::DryRunCopy;
 use super::scan::{plan_scan, ScanInput};
+use super::trail::TrailPlan;
 use super::{ProviderHandle, SyncSettings};
-use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
+use crate::ledger::{Cursor, Ledger, LedgerError, RunCounts, RunStatus};
 
 /// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes. It
 /// is the process's one shutdown broadcast: the transports built with
@@ -145,6 +147,10 @@ pub(crate) struct Cycle<'a> {
     pub deletes_held: bool,
     /// History older than this is pruned at the end of the cycle.
     pub keep_history: Option<chrono::Duration>,
+    /// Warnings for the operator (`warn`), besides the fields a provider did not keep.
+    pub warnings: Vec<String>,
+    /// Every full listing runs, whatever the change trail says (`--full`).
+    pub full: bool,
 }
 
 impl Cycle<'_> {
@@ -203,6 +209,8 @@ pub struct Engine {
     allow_deletes: Arc<HashSet<String>>,
     /// How long run history is kept (`None`: forever).
     keep_history: Option<chrono::Duration>,
+    /// Every cycle lists in full, whatever a change trail says (`--full`).
+    full: bool,
 }
 
 impl Engine {
@@ -215,7 +223,15 @@ impl Engine {
             on_copy: false,
             allow_deletes: Arc::default(),
             keep_history: None,
+            full: false,
         }
+    }
+
+    /// Every cycle of this engine lists everything it would without a change trail (the
+    /// hot window, the deep scan, reference kinds in full): `--full`.
+    pub fn with_full_listings(mut self) -> Engine {
+        self.full = true;
+        self
     }
 
     /// An engine on one private copy of this ledger, for a dry run of several providers in
@@ -315,6 +331,7 @@ async fn run(
         progress,
         allow_deletes: allowed,
         keep_history,
+        full,
         ..
     } = engine;
     let progress = progress.clone();
@@ -349,6 +366,8 @@ async fn run(
         allow_deletes: allowed.contains(&h.name),
         deletes_held: false,
         keep_history: *keep_history,
+        warnings: Vec::new(),
+        full: *full,
     };
     let outcome = match AssertUnwindSafe(steps(&mut cycle, opts))
         .catch_unwind()
@@ -428,7 +447,8 @@ async fn run(
         duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
         "cycle finished"
     );
-    let warnings: Vec<String> = cycle
+    let mut warnings: Vec<String> = std::mem::take(&mut cycle.warnings);
+    let unkept: Vec<String> = cycle
         .unkept
         .iter()
         .map(|(field, (n, example))| {
@@ -439,9 +459,10 @@ async fn run(
             )
         })
         .collect();
-    for w in &warnings {
+    for w in &unkept {
         tracing::warn!(provider = %h.name, "{w}");
     }
+    warnings.extend(unkept);
     Ok(CycleReport {
         provider: h.name.clone(),
         status,
@@ -473,67 +494,22 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         c.reconcile_intents().await?;
     }
 
+    // What the provider's change trail says changed, and which full listings it spares.
+    let mut trail = c.read_trail(c.full).await?;
+
     // Pull: reference kinds in full (also in push mode: to link what is already there).
     for kind in [Kind::Person, Kind::Client, Kind::Project, Kind::Task] {
-        if c.caps.support(kind).list {
+        if c.caps.support(kind).list && !trail.spares(kind) {
             c.check_stop()?;
             c.pull_listing(kind, ListScope::All).await?;
         }
     }
+    // The records the trail named, fetched by id.
+    c.apply_trail(&mut trail).await?;
 
     // Then the planned entry windows.
-    let mut cursor_ok = true;
     let next_cursor = if c.caps.time_entry.list {
-        let cursor = c
-            .ledger
-            .read()
-            .await?
-            .cursor(c.name(), Kind::TimeEntry)
-            .await?;
-        let oldest = c.ledger.read().await?.oldest_linked_start(c.name()).await?;
-        let span = c.entry_span().await?;
-        let page = c.caps.entry_page_size.max(1) as i64;
-        let budget = if opts.to_completion { None } else { c.h.budget };
-        let input = |budget, to_completion| ScanInput {
-            now: c.now,
-            settings: c.s.scan,
-            cursor: &cursor,
-            budget,
-            change_feed: c.caps.change_feed,
-            to_completion,
-            oldest_known: oldest,
-            span,
-        };
-        // Estimates matter only against a budget, and only for the windows a scheduled
-        // cycle can list (the hot window, the change feed, the next slice): one request per
-        // page of entries linked in the window, plus one.
-        let mut counts = Vec::new();
-        if budget.is_some() {
-            let candidates = plan_scan(&input(None, false), |_| 1);
-            let mut tx = c.ledger.read().await?;
-            for w in &candidates.windows {
-                if let ListScope::StartedIn(win) = w.scope {
-                    let n = tx.count_links_in_window(c.name(), win.from, win.to).await?;
-                    counts.push((win, (n / page) as u32 + 1));
-                }
-            }
-        }
-        let plan = plan_scan(&input(budget, opts.to_completion), |w| {
-            counts
-                .iter()
-                .find(|(win, _)| *win == w)
-                .map(|(_, n)| *n)
-                .unwrap_or(1)
-        });
-        c.windows_total = plan.windows.len();
-        for w in &plan.windows {
-            c.check_stop()?;
-            if !c.pull_listing(Kind::TimeEntry, w.scope).await? {
-                cursor_ok = false;
-            }
-            c.windows_done += 1;
-        }
-        Some(plan.next_cursor)
+        c.pull_entry_windows(opts, &trail).await?
     } else {
         None
     };
@@ -545,12 +521,13 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         c.push_all().await?;
     }
 
-    if let (Some(next), true, false) = (next_cursor, cursor_ok, c.dry_run) {
+    if let (Some(next), false) = (next_cursor, c.dry_run) {
         let mut tx = c.ledger.write().await?;
         tx.save_cursor(c.name(), Kind::TimeEntry, &next, c.now)
             .await?;
         tx.commit().await?;
     }
+    c.save_trail(&trail).await?;
     // Versions kept for merges that no link names any more (this cycle's pushes and
     // pulls moved its links on). A first cycle that got this far binds the account.
     if !c.dry_run {
@@ -563,6 +540,93 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+impl Cycle<'_> {
+    /// Lists the planned entry windows. Returns the cursor to store when every one was
+    /// listed completely. A trail that spares entries leaves the hot window alone to list
+    /// (timers, and what no trail records), and the cursor where it was.
+    async fn pull_entry_windows(
+        &mut self,
+        opts: CycleOptions,
+        trail: &TrailPlan,
+    ) -> Result<Option<Cursor>, Abort> {
+        let s = self.s.scan;
+        if trail.spares(Kind::TimeEntry) {
+            let hot =
+                timeweave_contract::Window::new(self.now - s.hot_back, self.now + s.hot_ahead);
+            self.windows_total = 1;
+            self.check_stop()?;
+            self.pull_listing(Kind::TimeEntry, ListScope::StartedIn(hot))
+                .await?;
+            self.windows_done = 1;
+            return Ok(None);
+        }
+        let cursor = self
+            .ledger
+            .read()
+            .await?
+            .cursor(self.name(), Kind::TimeEntry)
+            .await?;
+        let oldest = self
+            .ledger
+            .read()
+            .await?
+            .oldest_linked_start(self.name())
+            .await?;
+        let span = self.entry_span().await?;
+        let page = self.caps.entry_page_size.max(1) as i64;
+        let budget = if opts.to_completion {
+            None
+        } else {
+            self.h.budget
+        };
+        // A trail lists what changed: the change feed would list it again.
+        let change_feed = self.caps.change_feed && !trail.supported;
+        let input = |budget, to_completion| ScanInput {
+            now: self.now,
+            settings: s,
+            cursor: &cursor,
+            budget,
+            change_feed,
+            to_completion,
+            oldest_known: oldest,
+            span,
+        };
+        // Estimates matter only against a budget, and only for the windows a scheduled
+        // cycle can list (the hot window, the change feed, the next slice): one request per
+        // page of entries linked in the window, plus one.
+        let mut counts = Vec::new();
+        if budget.is_some() {
+            let candidates = plan_scan(&input(None, false), |_| 1);
+            let mut tx = self.ledger.read().await?;
+            for w in &candidates.windows {
+                if let ListScope::StartedIn(win) = w.scope {
+                    let n = tx
+                        .count_links_in_window(self.name(), win.from, win.to)
+                        .await?;
+                    counts.push((win, (n / page) as u32 + 1));
+                }
+            }
+        }
+        let plan = plan_scan(&input(budget, opts.to_completion), |w| {
+            counts
+                .iter()
+                .find(|(win, _)| *win == w)
+                .map(|(_, n)| *n)
+                .unwrap_or(1)
+        });
+        self.windows_total = plan.windows.len();
+        let mut complete = true;
+        for w in &plan.windows {
+            self.check_stop()?;
+            if !self.pull_listing(Kind::TimeEntry, w.scope).await? {
+                complete = false;
+            }
+            self.windows_done += 1;
+        }
+        Ok(complete.then_some(plan.next_cursor))
+    }
 }
 
 impl Cycle<'_> {
