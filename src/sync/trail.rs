@@ -82,12 +82,17 @@ impl Cycle<'_> {
             (None, Some(m)) => m.trusted_after_pass,
             _ => standing.next_full_pass,
         };
-        if let Some(gap) = &read.gap {
-            self.warn(format!(
+        match (&read.gap, &standing.mark) {
+            // A first read only sets the position: the cycle lists everything anyway.
+            (Some(gap), None) => {
+                tracing::info!(provider = %self.h.name, "change trail: {gap}");
+            }
+            (Some(gap), Some(_)) => self.warn(format!(
                 "{}: the change trail cannot prove it holds every change ({gap}); this cycle \
                  finds changes with the windowed scans",
                 self.h.name
-            ));
+            )),
+            (None, _) => {}
         }
         let position = read
             .position
