@@ -144,7 +144,7 @@ async fn an_old_edit_and_a_delete_reach_the_ledger_in_the_next_scheduled_cycle()
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert!(
         r.counts.requests <= 8,
-        "connect, trail, hot window, the edited entry, the delete's check: {} requests",
+        "connect, the trail, the edited entry, the delete's check: {} requests",
         r.counts.requests
     );
 }
@@ -158,11 +158,10 @@ async fn a_trail_that_cannot_prove_it_is_complete_falls_back_to_windows_and_says
     // changes than one read of the audit log returns.
     let day = (Utc::now() - Duration::days(720)).date_naive();
     let at = |h| day.and_hms_opt(h, 0, 0).unwrap();
-    let silent = env.sim.seed_entries_local(
-        1,
-        env.project.as_str().parse().unwrap(),
-        [(at(7), at(8), "silent".to_owned())],
-    );
+    let project = env.project.as_str().parse().unwrap();
+    let silent = env
+        .sim
+        .seed_entries_local(project, [(1, at(7), at(8), "silent".to_owned())]);
     for i in 0..501 {
         env.sim
             .add_entry(&env.entry(3 + i % 20, &format!("burst {i}")));
@@ -198,7 +197,7 @@ async fn a_second_sync_once_with_nothing_changed_costs_a_handful_of_requests() {
     let second = env.cycle(&env.engine, MIGRATION).await;
     assert!(
         second.counts.requests <= 5,
-        "connect (2), the trail, the hot window: {} requests",
+        "connect (2) and the trail: {} requests",
         second.counts.requests
     );
     // `--full`: every listing again, the deep scan to the end.

@@ -590,20 +590,20 @@ fn validate_provider(
     };
     let webhook_secret = match (raw.webhook_secret, raw.webhook_secret_file, kind) {
         (None, None, _) => None,
-        (inline, file, ProviderKind::TrackingTime) => resolve_secret(
+        (inline, file, ProviderKind::TrackingTime | ProviderKind::TimeTracker) => resolve_secret(
             cx,
             name,
             &p,
             "webhook_secret",
             inline,
             file,
-            "the token TrackingTime's webhook callbacks carry (?token=...)",
+            "the token the provider's webhook callbacks carry (?token=...)",
         ),
         (_, _, other) => {
             cx.problem(
                 format!("{p}.webhook_secret"),
                 format!(
-                    "only TrackingTime instances take webhooks, and this one is {}; remove it",
+                    "only TrackingTime and TimeTracker instances take webhooks, and this one is {}; remove it",
                     other.as_str()
                 ),
             );

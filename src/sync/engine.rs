@@ -544,8 +544,8 @@ async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
 
 impl Cycle<'_> {
     /// Lists the planned entry windows. Returns the cursor to store when every one was
-    /// listed completely. A trail that spares entries leaves the hot window alone to list
-    /// (timers, and what no trail records), and the cursor where it was.
+    /// listed completely. A trail that spares entries (it lists every change of them,
+    /// running timers included) leaves nothing to list, and the cursor where it was.
     async fn pull_entry_windows(
         &mut self,
         opts: CycleOptions,
@@ -553,13 +553,6 @@ impl Cycle<'_> {
     ) -> Result<Option<Cursor>, Abort> {
         let s = self.s.scan;
         if trail.spares(Kind::TimeEntry) {
-            let hot =
-                timeweave_contract::Window::new(self.now - s.hot_back, self.now + s.hot_ahead);
-            self.windows_total = 1;
-            self.check_stop()?;
-            self.pull_listing(Kind::TimeEntry, ListScope::StartedIn(hot))
-                .await?;
-            self.windows_done = 1;
             return Ok(None);
         }
         let cursor = self

@@ -7,8 +7,10 @@
 //! covers the kind (and sees deletions, for entries), a complete deep-scan pass has run
 //! since it last could not prove that (`TrailMark::trusted_after_pass`), the last full
 //! listings are younger than `sync.trail_safety_scan_hours`, and `--full` was not given.
-//! Otherwise the cycle lists as before, and when the trail could not prove completeness
-//! it says so: a log line, a warning in the cycle report, and `timeweave status`.
+//! Spared, a kind is not listed at all (entries: neither the hot window nor the deep scan)
+//! until the safety scan is due. Otherwise the cycle lists as before, and when the trail
+//! could not prove completeness it says so: a log line, a warning in the cycle report, and
+//! `timeweave status`.
 
 use std::collections::BTreeSet;
 
@@ -149,16 +151,23 @@ impl Cycle<'_> {
     /// Fetches every record the trail named and applies it, kinds in reference order; ids
     /// it says were deleted (or that a get no longer finds) join the cycle's deletions.
     pub(crate) async fn apply_trail(&mut self, plan: &mut TrailPlan) -> Result<(), Abort> {
-        let Some(read) = plan.read.take() else {
+        let Some(mut read) = plan.read.take() else {
             return Ok(());
         };
         for kind in KINDS {
             self.check_stop()?;
             let mut gone: BTreeSet<RemoteId> = read.deleted.get(&kind).cloned().unwrap_or_default();
-            let (records, complete) = match read.changed.get(&kind) {
-                Some(ids) => self.fetch(kind, ids, &mut gone).await?,
-                None => (Vec::new(), true),
-            };
+            // Records the read holds whole are taken as they are; the rest fetched by id.
+            let (held, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut read.records)
+                .into_iter()
+                .partition(|r| r.kind() == kind);
+            read.records = rest;
+            let mut wanted = read.changed.get(&kind).cloned().unwrap_or_default();
+            for r in &held {
+                wanted.remove(&r.id);
+            }
+            let (mut records, complete) = self.fetch(kind, &wanted, &mut gone).await?;
+            records.extend(held);
             plan.fetched_all &= complete;
             if !records.is_empty() {
                 let mut tx = self.ledger.write().await?;

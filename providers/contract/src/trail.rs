@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Kind, RemoteId};
+use crate::provider::RemoteRecord;
 
 /// Where a trail was last read up to: opaque to the engine, stored verbatim in the ledger
 /// and handed back on the next read. Only the adapter that made it reads it.
@@ -21,10 +22,13 @@ pub struct TrailRead {
     pub changed: BTreeMap<Kind, BTreeSet<RemoteId>>,
     /// Records the trail says were deleted since the position (confirm each by a get).
     pub deleted: BTreeMap<Kind, BTreeSet<RemoteId>>,
+    /// Changed records the read already holds whole (a listing by change date): applied
+    /// as they are, not fetched again. Their ids are in `changed` too.
+    pub records: Vec<RemoteRecord>,
     /// The position to store once everything named above is applied; `None`: keep the old.
     pub position: Option<TrailPosition>,
-    /// The kinds whose changes this trail lists at all (e.g. only time entries); other
-    /// kinds are listed as before, whatever `gap` says.
+    /// The kinds this trail lists every change of (a complete read then spares their full
+    /// listings); changes it names of other kinds are still fetched early.
     pub covers: BTreeSet<Kind>,
     /// Whether the trail lists deletions of the kinds it covers; when it does not, only a
     /// complete listing can find them (the deep scan keeps its pace).

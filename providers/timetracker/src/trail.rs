@@ -10,7 +10,7 @@
 //! defaults 100 and 50 and has no cap; the audit listener writes one `updated` row per
 //! changed field, `created` after the flush, and two `deleted` rows per API delete;
 //! activities are written by the API's create/update/delete and the web app's timer and
-//! edit routes, not by the API's `/timer/*` routes (the hot window covers those).
+//! edit routes, not by the API's `/timer/*` routes (so that feed covers no kind fully).
 
 use std::collections::BTreeSet;
 
@@ -55,7 +55,9 @@ impl Source {
         }
     }
 
-    /// The kinds this log lists every change of.
+    /// The kinds this log lists every change of. The activity feed lists none completely:
+    /// the API's `/timer/*` routes write no activity, so its entries are fetched early but
+    /// the windows keep their schedule.
     pub fn covers(self) -> BTreeSet<Kind> {
         match self {
             Source::AuditLogs => [
@@ -66,7 +68,7 @@ impl Source {
                 Kind::TimeEntry,
             ]
             .into(),
-            Source::Activities => [Kind::TimeEntry].into(),
+            Source::Activities => BTreeSet::new(),
         }
     }
 

@@ -16,7 +16,7 @@ use timeweave_contract::natural_key::same_natural_key;
 use timeweave_contract::{
     Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Observation, Page, PageItem,
     PageToken, Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Secret,
-    TimeEntry, UpdateTarget, Window, WriteOp,
+    TimeEntry, TrailPosition, TrailRead, UpdateTarget, Window, WriteOp,
 };
 use timeweave_http::{Repeat, Transport};
 use tokio::sync::Mutex;
@@ -1028,6 +1028,11 @@ impl Provider for TrackingTimeAdapter {
     }
 
     /// `/me`'s zone and the event listing's form (T1, T3).
+    /// The events changed since the last read (`trail.rs`).
+    async fn read_trail(&self, since: Option<&TrailPosition>) -> Result<TrailRead, ProviderError> {
+        crate::trail::read(self, since, chrono::Utc::now()).await
+    }
+
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         let session = self.session().await?;
         let zone = observe::account_zone(session.zone_label.as_deref(), session.zone.as_ref());

@@ -24,6 +24,7 @@ mod mapping_props;
 mod observe;
 mod paging;
 pub mod sim;
+mod trail;
 pub mod webhook;
 mod wire;
 pub mod zone;

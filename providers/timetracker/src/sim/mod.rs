@@ -305,18 +305,18 @@ impl SimServer {
         id
     }
 
-    /// Adds entries (naive app-local start and end, notes) straight to the store with no
-    /// audit row or activity, as if restored with the database: how a bench seeds an
-    /// account of a million entries, which HTTP would take hours to. Returns their ids.
+    /// Adds entries (user, naive app-local start and end, notes; on `project_id`) straight
+    /// to the store with no audit row or activity, as if restored with the database: how a
+    /// bench seeds an account of a million entries, which HTTP would take hours to. Returns
+    /// their ids.
     pub fn seed_entries_local(
         &self,
-        user_id: i64,
         project_id: i64,
-        entries: impl IntoIterator<Item = (NaiveDateTime, NaiveDateTime, String)>,
+        entries: impl IntoIterator<Item = (i64, NaiveDateTime, NaiveDateTime, String)>,
     ) -> Vec<i64> {
         let mut s = self.shared.store();
         let mut ids = Vec::new();
-        for (start, end, notes) in entries {
+        for (user_id, start, end, notes) in entries {
             let id = s.next_id("entries");
             let e = manual_entry(&s, id, user_id, project_id, (start, end), &notes);
             s.seed_entry(e);
