@@ -881,6 +881,7 @@ fn the_example_config_loads_cleanly() {
         "trackingtime",
         "trackingtime-webhook",
         "timetracker",
+        "timetracker-webhook",
     ] {
         let value = if name == "timetracker" {
             "tt_example_token\n"

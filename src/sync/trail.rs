@@ -17,7 +17,8 @@ use std::collections::BTreeSet;
 use timeweave_contract::{Kind, ProviderError, RemoteId, RemoteRecord, TrailPosition, TrailRead};
 
 use super::engine::{Abort, Cycle};
-use crate::ledger::TrailMark;
+use super::plan::mass_delete_guard;
+use crate::ledger::{TrailMark, Tx};
 
 /// The order records are applied in: referenced kinds first.
 const KINDS: [Kind; 5] = [
@@ -168,9 +169,22 @@ impl Cycle<'_> {
             }
             let (mut records, complete) = self.fetch(kind, &wanted, &mut gone).await?;
             records.extend(held);
+            // Deleted, then there again under its id: a new record under a reused id.
+            let reborn: Vec<RemoteId> = records
+                .iter()
+                .filter(|r| gone.remove(&r.id))
+                .map(|r| r.id.clone())
+                .collect();
             plan.fetched_all &= complete;
             if !records.is_empty() {
                 let mut tx = self.ledger.write().await?;
+                if !self
+                    .settle_reborn(&mut tx, kind, &reborn, records.len())
+                    .await?
+                {
+                    tx.commit().await?;
+                    continue;
+                }
                 for r in &records {
                     self.counts.pulled += 1;
                     self.process_remote(&mut tx, r).await?;
@@ -182,6 +196,37 @@ impl Cycle<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Ids the trail says were deleted and then given to a new record: the linked record is
+    /// gone whatever the incarnations say (a link from before they were kept has none).
+    /// Many at once look like a changed server: the mass-delete guard decides, and when it
+    /// holds, nothing of this kind is applied (`false`).
+    async fn settle_reborn(
+        &mut self,
+        tx: &mut Tx,
+        kind: Kind,
+        ids: &[RemoteId],
+        fetched: usize,
+    ) -> Result<bool, Abort> {
+        if ids.is_empty() {
+            return Ok(true);
+        }
+        if let Err(message) = mass_delete_guard(self.s.guard, ids.len(), fetched) {
+            self.deletes_held = true;
+            self.error(format!(
+                "{kind}: ids the change trail shows reused: {message}"
+            ));
+            return Ok(false);
+        }
+        for id in ids {
+            if let Some(link) = tx.link_by_remote(&self.h.name, kind, id).await? {
+                if link.is_live() {
+                    self.settle_reused(tx, &link).await?;
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Gets each id: present, it is returned; confirmed absent, it joins `gone`; hidden from

@@ -63,15 +63,14 @@ impl TrailRead {
         self.len() == 0
     }
 
-    /// Notes a change of `kind` `id`; a later deletion of the same id wins over it.
+    /// Notes a change of `kind` `id` (notes are taken oldest first). After a deletion of
+    /// the same id it is a new record under a reused id: both stay noted, and the get of
+    /// the changed one settles which record the id names now.
     pub fn note_changed(&mut self, kind: Kind, id: RemoteId) {
-        if !self.deleted.get(&kind).is_some_and(|d| d.contains(&id)) {
-            self.changed.entry(kind).or_default().insert(id);
-        }
+        self.changed.entry(kind).or_default().insert(id);
     }
 
-    /// Notes a deletion of `kind` `id` (a change of it noted before is dropped: the get
-    /// that confirms the deletion also takes in a record that came back under that id).
+    /// Notes a deletion of `kind` `id`; a change of it noted before is superseded.
     pub fn note_deleted(&mut self, kind: Kind, id: RemoteId) {
         if let Some(c) = self.changed.get_mut(&kind) {
             c.remove(&id);
@@ -85,12 +84,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_deletion_wins_over_a_change_of_the_same_id() {
+    fn a_deletion_supersedes_an_earlier_change_and_a_later_one_is_kept() {
         let mut t = TrailRead::default();
         t.note_changed(Kind::TimeEntry, RemoteId::new("7"));
         t.note_deleted(Kind::TimeEntry, RemoteId::new("7"));
-        t.note_changed(Kind::TimeEntry, RemoteId::new("7"));
         assert_eq!(t.len(), 1);
+        t.note_changed(Kind::TimeEntry, RemoteId::new("7"));
+        assert_eq!(t.len(), 2, "a record made again under the reused id");
         assert!(t.deleted[&Kind::TimeEntry].contains(&RemoteId::new("7")));
         assert!(t.is_complete());
         assert!(!TrailRead::incomplete("no position yet").is_complete());
