@@ -85,10 +85,9 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     // A two-year-old entry edited, the one before it deleted, both in the web app.
     let old = two_years_back(entries);
     let (edited, deleted) = (RemoteId::from(ids[old]), RemoteId::from(ids[old + 1]));
-    let mut record = layout.entry(old, &people[layout.person(old)], &project);
-    if let Record::TimeEntry(e) = &mut record {
-        e.notes = Some("edited two years on".into());
-    }
+    let mut entry = layout.entry(old, &people[layout.person(old)], &project);
+    entry.notes = Some("edited two years on".into());
+    let record = Record::TimeEntry(entry);
     let changed_at = Instant::now();
     anyhow::ensure!(
         sim.edit(&edited, &record),
