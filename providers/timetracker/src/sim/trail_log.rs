@@ -116,7 +116,7 @@ fn newest_first<'a>(
         .filter(|(_, r)| keep(r))
         .map(|(i, r)| (r.at, i, r))
         .collect();
-    picked.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    picked.sort_by_key(|&(at, i, _)| std::cmp::Reverse((at, i)));
     picked
         .into_iter()
         .take(limit.unwrap_or(usize::MAX))
