@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use chrono::Duration;
 use timeweave::ledger::Ledger;
-use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave::sync::{CycleOptions, Engine, ProviderHandle};
 use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::{Kind, Record, RemoteId};
 use timeweave_timetracker::time::utc_to_local;
 
-use crate::support::{self, metric, ConfigProvider, Layout, SLOTS_PER_DAY};
+use crate::support::{self, metric, Layout, SLOTS_PER_DAY};
 
 const PEOPLE: usize = 25;
 /// Scheduled cycles tried before giving up on a change arriving.
@@ -37,33 +37,8 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         seeding.elapsed().as_secs_f64()
     );
 
-    let ledger_path = dir.path().join("ledger.db");
-    let config_path = dir.path().join("timeweave.toml");
-    std::fs::write(
-        &config_path,
-        support::config(
-            &ledger_path,
-            &layout.horizon(entries),
-            &[ConfigProvider {
-                name: "timetracker",
-                mode: "both",
-                sim: &sim,
-                rate_limit: support::UNLIMITED,
-            }],
-        ),
-    )?;
-    let cfg = support::load_config(&config_path)?;
-    let handle = cfg
-        .enabled_providers()
-        .map(timeweave::registry::build)
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no provider in the generated config"))??;
-    let ledger = Ledger::open(&ledger_path).await?;
-    let engine = Engine::new(
-        ledger.clone(),
-        SyncSettings::from_config(&cfg),
-        StopFlag::new(),
-    );
+    let (handle, ledger, engine) =
+        support::timetracker_engine(dir.path(), &sim, &layout.horizon(entries)).await?;
 
     let started = Instant::now();
     let migration = cycle(&engine, &handle, true).await?;

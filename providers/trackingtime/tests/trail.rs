@@ -7,29 +7,12 @@ mod common;
 
 use chrono::{Duration, Utc};
 use timeweave_contract::testkit::{sample_entry, SimulatorControl};
-use timeweave_contract::{Client, Kind, Person, Project, Provider, Record};
+use timeweave_contract::{Kind, Provider, Record};
 
 #[tokio::test]
 async fn the_trail_brings_an_edit_to_an_old_event_whole_and_proves_nothing_first() {
     let (sim, a) = common::setup().await;
-    let person = sim.add_person(&Person {
-        display_name: "Grace Hopper".into(),
-        email: Some("grace@example.com".into()),
-        username: None,
-    });
-    let client = sim.add_client(&Client {
-        name: "Navy".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = sim.add_project(&Project {
-        client: Some(client),
-        name: "Compiler".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
+    let (person, _, project) = common::seed(&sim);
     let mut old = sample_entry(&person, Some(&project), 0, 60, "last year");
     old.started_at = Utc::now() - Duration::days(400);
     old.ended_at = Some(old.started_at + Duration::hours(1));
