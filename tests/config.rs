@@ -697,6 +697,11 @@ fn numeric_ranges_are_checked() {
         &["from 1 to 366"],
     );
     err(
+        load(&format!("[sync]\ntrail_safety_scan_hours = 0\n{MINIMAL}"), &[]),
+        "sync.trail_safety_scan_hours",
+        &["from 1 to 8760"],
+    );
+    err(
         load(
             &format!("[sync]\ndeep_scan_horizon = \"last year\"\n{MINIMAL}"),
             &[],
@@ -1060,4 +1065,13 @@ fn the_report_currency_is_an_iso_code() {
             ],
         );
     }
+}
+
+#[test]
+fn timetracker_takes_webhooks_and_the_trail_safety_scan_has_a_default() {
+    let cfg = load(&format!("{MINIMAL}webhook_secret = \"hook-token\"\n"), &[]).unwrap();
+    assert!(cfg.providers["tt"].webhook_secret.is_some());
+    assert_eq!(cfg.sync.trail_safety_scan_hours, 6);
+    let cfg = load(&format!("[sync]\ntrail_safety_scan_hours = 24\n{MINIMAL}"), &[]).unwrap();
+    assert_eq!(cfg.sync.trail_safety_scan_hours, 24);
 }

@@ -73,11 +73,12 @@ impl Cycle<'_> {
             Err(e) => TrailRead::incomplete(format!("reading it failed: {e}")),
         };
         if let (None, Some(budget)) = (&read.gap, self.h.budget) {
-            if read.len() > budget as usize {
+            // Records the read holds whole cost nothing more; the rest a get each.
+            let to_fetch = read.len().saturating_sub(read.records.len());
+            if to_fetch > budget as usize {
                 read.gap = Some(format!(
-                    "{} records changed, more than this cycle's budget of {budget} requests \
-                     fetches one by one",
-                    read.len()
+                    "{to_fetch} records changed, more than this cycle's budget of {budget} \
+                     requests fetches one by one"
                 ));
             }
         }
