@@ -697,7 +697,10 @@ fn numeric_ranges_are_checked() {
         &["from 1 to 366"],
     );
     err(
-        load(&format!("[sync]\ntrail_safety_scan_hours = 0\n{MINIMAL}"), &[]),
+        load(
+            &format!("[sync]\ntrail_safety_scan_hours = 0\n{MINIMAL}"),
+            &[],
+        ),
         "sync.trail_safety_scan_hours",
         &["from 1 to 8760"],
     );
@@ -1072,6 +1075,10 @@ fn timetracker_takes_webhooks_and_the_trail_safety_scan_has_a_default() {
     let cfg = load(&format!("{MINIMAL}webhook_secret = \"hook-token\"\n"), &[]).unwrap();
     assert!(cfg.providers["tt"].webhook_secret.is_some());
     assert_eq!(cfg.sync.trail_safety_scan_hours, 6);
-    let cfg = load(&format!("[sync]\ntrail_safety_scan_hours = 24\n{MINIMAL}"), &[]).unwrap();
+    let cfg = load(
+        &format!("[sync]\ntrail_safety_scan_hours = 24\n{MINIMAL}"),
+        &[],
+    )
+    .unwrap();
     assert_eq!(cfg.sync.trail_safety_scan_hours, 24);
 }

@@ -73,8 +73,9 @@ impl Cycle<'_> {
         let linked = usize::try_from(linked).unwrap_or(0).max(live.len());
         let m = self.deletions.entry(kind).or_default();
         m.tally.linked += linked;
-        // The trail vouches for the rest of the kind as a listing would have shown it.
-        m.tally.listed += linked - live.len();
+        // Not an empty listing (the guard's sign of a wrong account): the trail names each
+        // deletion, and vouches for the rest of the kind. The fractions still apply.
+        m.tally.listed += linked;
         for id in live {
             if m.ids.insert(id) {
                 m.tally.missing += 1;
