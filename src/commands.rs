@@ -101,9 +101,12 @@ pub(crate) async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCo
         tx.commit().await?;
     }
     timeweave::daemon::stop_on_signals(stop.clone());
-    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop)
+    let mut engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop)
         .with_deletes_allowed(args.allow_deletes.iter().cloned())
         .with_history_days(cfg.ledger.history_days);
+    if args.full {
+        engine = engine.with_full_listings();
+    }
     let outcome = timeweave::once::run(engine, handles, args.dry_run, true).await?;
     print!("{}", outcome.summary());
     if args.dry_run {

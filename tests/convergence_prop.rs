@@ -320,6 +320,7 @@ fn memory_settings() -> SyncSettings {
             slice: Duration::days(30),
             horizon: Utc::now() - Duration::days(300),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }

@@ -29,6 +29,7 @@ fn settings() -> SyncSettings {
             slice: chrono::Duration::days(30),
             horizon: chrono::Utc::now() - chrono::Duration::days(100),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }

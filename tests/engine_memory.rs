@@ -35,6 +35,7 @@ fn settings(policy: ConflictPolicy) -> SyncSettings {
             slice: Duration::days(30),
             horizon: Utc::now() - Duration::days(400),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }

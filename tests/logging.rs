@@ -68,6 +68,7 @@ fn settings() -> SyncSettings {
             slice: Duration::days(30),
             horizon: Utc::now() - Duration::days(100),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }

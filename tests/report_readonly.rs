@@ -182,6 +182,7 @@ async fn a_read_only_reader_reads_consistently_during_a_sync_cycle() {
             slice: Duration::days(30),
             horizon: chrono::Utc::now() - Duration::days(400),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     };
     let engine = Engine::new(ledger.clone(), settings, StopFlag::new());

@@ -39,6 +39,7 @@ pub fn settings(horizon: chrono::DateTime<Utc>) -> SyncSettings {
             slice: Duration::days(30),
             horizon,
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }

@@ -3,17 +3,19 @@
 //!
 //! ```text
 //! cargo build --release --bins
-//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]
+//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S]
 //! ```
 //!
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
 //! nochange 100,000, convergence 10,000 per provider, migrate 500 at a 50 ms round trip;
-//! migrate's runs under each provider's quotas always push 10,000); `--seconds` the
-//! rate-limit run (120) and the soak (3600; `soak` runs only when named, never in `all`).
+//! migrate's runs under each provider's quotas always push 10,000; freshness 1,000,000);
+//! `--seconds` the rate-limit run (120) and the soak (3600; `soak` runs only when named,
+//! never in `all`).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod convergence;
+mod freshness;
 mod ingest;
 mod migrate;
 mod migrate_quota;
@@ -26,7 +28,7 @@ mod support;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S]";
 
 struct Args {
     which: String,
@@ -60,8 +62,8 @@ fn parse() -> Result<Args, String> {
             }
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
-            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate" | "soak"
-            | "all" => args.which = a,
+            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate"
+            | "freshness" | "soak" | "all" => args.which = a,
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -88,6 +90,9 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     if all || args.which == "migrate" {
         migrate::run(args.entries.unwrap_or(500)).await?;
         migrate_quota::run().await?;
+    }
+    if all || args.which == "freshness" {
+        freshness::run(args.entries.unwrap_or(1_000_000)).await?;
     }
     if args.which == "soak" {
         soak::run(args.seconds.unwrap_or(3600), args.entries).await?;

@@ -372,3 +372,39 @@ pub fn metric(name: &str, value: impl std::fmt::Display, unit: &str) {
         println!("{name}: {value} {unit}");
     }
 }
+
+/// One TimeTracker simulator synced into a fresh ledger in `dir`, built from a generated
+/// config exactly as the binary builds it (no client-side limit): its handle, ledger and
+/// engine.
+pub async fn timetracker_engine(
+    dir: &Path,
+    sim: &dyn SimulatorControl,
+    horizon: &str,
+) -> anyhow::Result<(
+    timeweave::sync::ProviderHandle,
+    timeweave::ledger::Ledger,
+    timeweave::sync::Engine,
+)> {
+    let ledger_path = dir.join("ledger.db");
+    let config_path = dir.join("timeweave.toml");
+    let provider = ConfigProvider {
+        name: "timetracker",
+        mode: "both",
+        sim,
+        rate_limit: UNLIMITED,
+    };
+    std::fs::write(&config_path, config(&ledger_path, horizon, &[provider]))?;
+    let cfg = load_config(&config_path)?;
+    let handle = cfg
+        .enabled_providers()
+        .map(timeweave::registry::build)
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no provider in the generated config"))??;
+    let ledger = timeweave::ledger::Ledger::open(&ledger_path).await?;
+    let engine = timeweave::sync::Engine::new(
+        ledger.clone(),
+        timeweave::sync::SyncSettings::from_config(&cfg),
+        timeweave::sync::StopFlag::new(),
+    );
+    Ok((handle, ledger, engine))
+}

@@ -49,8 +49,8 @@ impl Tx {
         Ok(())
     }
 
-    /// Forgets what the ledger knows of `provider`'s account: its binding, links, cursors,
-    /// open intents and recorded issues. Canonical records stay; the next cycle matches
+    /// Forgets what the ledger knows of `provider`'s account: its binding, links, cursors
+    /// (trail position included), open intents and recorded issues. Canonical records stay; the next cycle matches
     /// the account's records by natural key and binds to it. Returns the links dropped.
     pub async fn forget_account(&mut self, provider: &str) -> Result<u64> {
         let links = sqlx::query("DELETE FROM links WHERE provider = ?")
@@ -61,6 +61,7 @@ impl Tx {
         for table in [
             "account_bindings",
             "cursors",
+            "trail_positions",
             "pending_pushes",
             "record_issues",
         ] {

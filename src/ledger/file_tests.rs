@@ -233,12 +233,13 @@ async fn a_ledger_migrated_by_the_migrate_macro_opens_and_keeps_its_checksums() 
     let ledger = Ledger::open(&path).await.unwrap();
     assert_eq!(
         ledger.applied_migrations().await.unwrap(),
-        (1..=7).collect::<Vec<i64>>()
+        (1..=8).collect::<Vec<i64>>()
     );
     let after: Vec<(i64, Vec<u8>)> = sqlx::query_as(checksums)
         .fetch_all(&ledger.pool)
         .await
         .unwrap();
-    assert_eq!(after, before);
+    // The migrations it held keep their checksums; later ones are added after them.
+    assert_eq!(after[..before.len()], before[..]);
     ledger.close().await;
 }

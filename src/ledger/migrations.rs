@@ -12,7 +12,7 @@ use sqlx::SqlStr;
 /// `(version, description, SQL)`: the description is the file name less its version and
 /// `.sql`, underscores as spaces, as sqlx derives it. A new file here needs a line here too
 /// (a test compares this list with `migrations/`).
-const MIGRATIONS: [(i64, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str); 8] = [
     (
         1,
         "ledger",
@@ -48,6 +48,11 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
         "claims and bindings",
         include_str!("../../migrations/0007_claims_and_bindings.sql"),
     ),
+    (
+        8,
+        "trail positions",
+        include_str!("../../migrations/0008_trail_positions.sql"),
+    ),
 ];
 
 /// The migrator of every embedded migration (checksums: SHA-384 of the SQL, as sqlx's).
@@ -74,7 +79,7 @@ mod tests {
 
     /// The checksums the releases built with `sqlx::migrate!` recorded in every ledger's
     /// `_sqlx_migrations`: a mismatch would make every existing ledger refuse to open.
-    const RECORDED: [(i64, &str, &str); 7] = [
+    const RECORDED: [(i64, &str, &str); 8] = [
         (1, "ledger", "6710acc2cd6ec3777bf96b7c03a0e6adace6d58a9691acd55647ea20c2b75280b6fd35c3e6fc18809528de4644e5dc7a"),
         (2, "reporting", "28bc729e6b1f62a8e0a093d5d29f8da2eafe446d026bc01b63452849166413e93f2b30106e690113466789ff236f6424"),
         (3, "link incarnation", "555f6f9c6268e7ccab22d6ab3072372ac249b5f65aa86705e528156500a6bc3e843a9c423372273a0d598afacec2c5af"),
@@ -82,6 +87,7 @@ mod tests {
         (5, "record versions", "7370ba5d7f28cdeaa42e3dc92b22aa169ddc06cc4e9342fe2b23ec0ef04ba315ff9abdddfac4c70d284a812aa8d5a5f1"),
         (6, "report amounts", "7f0400db7bba05043cda78c6790ec3efc23e2eb1af09e1ebc86ca51aa4c9005a42c4ec8b73ad9de46e10269f6955c24f"),
         (7, "claims and bindings", "d3a68a5960fff3ba3f19fac148823c9a509c9e21f4114c8534a45ed3376f7089d68690b0f16a52d7409325fb6c6221fb"),
+        (8, "trail positions", "626aa0302024a5289c2a5e5819189394fdb5f9f29e221d385431a138dc1537f27881a220a104dca2698913e26c8c336f"),
     ];
 
     #[test]

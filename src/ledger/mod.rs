@@ -31,7 +31,7 @@ mod versions;
 
 pub use bindings::Binding;
 pub use conflicts::{ConflictRow, NewConflict};
-pub use cursors::Cursor;
+pub use cursors::{Cursor, TrailMark};
 pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
 pub use ownership::APPLICATION_ID;

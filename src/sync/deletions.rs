@@ -51,6 +51,44 @@ impl Cycle<'_> {
         Ok(())
     }
 
+    /// Records the change trail says are gone (or a get of a changed one no longer found):
+    /// noted like the ones a listing did not show, so the same guard weighs them and a get
+    /// confirms each. Ids not linked are nobody's business here.
+    pub(crate) async fn note_trail_deletions(
+        &mut self,
+        kind: Kind,
+        ids: &BTreeSet<RemoteId>,
+    ) -> Result<(), Abort> {
+        let (live, linked) = {
+            let mut tx = self.ledger.read().await?;
+            let wanted: Vec<&RemoteId> = ids.iter().collect();
+            let links = tx
+                .links_by_remote(&self.instance.name, kind, &wanted)
+                .await?;
+            let live: Vec<RemoteId> = links
+                .into_values()
+                .filter(|l| l.is_live())
+                .map(|l| l.remote_id)
+                .collect();
+            (live, tx.count_live_links(&self.instance.name, kind).await?)
+        };
+        if live.is_empty() {
+            return Ok(());
+        }
+        let linked = usize::try_from(linked).unwrap_or(0).max(live.len());
+        let m = self.deletions.entry(kind).or_default();
+        m.tally.linked += linked;
+        // Not an empty listing (the guard's sign of a wrong account): the trail names each
+        // deletion, and vouches for the rest of the kind. The fractions still apply.
+        m.tally.listed += linked;
+        for id in live {
+            if m.ids.insert(id) {
+                m.tally.missing += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// After every listing: when the guard allows (or the operator confirmed), confirms
     /// each missing record with a get and settles it; otherwise records why nothing was
     /// deleted and holds this cycle's deletes to the provider too.

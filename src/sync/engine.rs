@@ -1,8 +1,9 @@
 //! One cycle of one provider instance against the ledger: open a `sync_runs` row, connect,
-//! check the account is the bound one, reconcile push intents left open by a crash, pull
-//! (reference kinds in full, then the planned entry windows), settle the deletions of every
-//! listing under one guard, push, advance the cursors last, close the run row (a panic is
-//! caught and recorded as a failed cycle).
+//! check the account is the bound one, reconcile push intents left open by a crash, read
+//! the change trail (`trail.rs`), pull (reference kinds in full, the records the trail
+//! named, then the planned entry windows; the trail may spare the full listings), settle
+//! the deletions of every listing under one guard, push, advance the cursors and the trail
+//! position last, close the run row (a panic is caught and recorded as a failed cycle).
 //!
 //! Nothing is lost on failure: a page is applied in one transaction with its links, a push
 //! intent is committed before its remote write, and cursors only move once everything
@@ -23,6 +24,7 @@ use super::claim::Claimant;
 use super::deletions::Deletions;
 use super::dry_run::DryRunCopy;
 use super::scan::{plan_scan, ScanInput, ScanPlan};
+use super::trail::TrailPlan;
 use super::{ProviderHandle, SyncSettings};
 use crate::ledger::{Cursor, Ledger, LedgerError, RunCounts, RunStatus};
 
@@ -154,6 +156,10 @@ pub(crate) struct Cycle<'a> {
     pub deletes_held: bool,
     /// History older than this is pruned at the end of the cycle.
     pub keep_history: Option<chrono::Duration>,
+    /// Warnings for the operator (`warn`), besides the fields a provider did not keep.
+    pub warnings: Vec<String>,
+    /// Every full listing runs, whatever the change trail says (`--full`).
+    pub full: bool,
 }
 
 impl Cycle<'_> {
@@ -214,6 +220,8 @@ pub struct Engine {
     allow_deletes: Arc<HashSet<String>>,
     /// How long run history is kept (`None`: forever).
     keep_history: Option<chrono::Duration>,
+    /// Every cycle lists in full, whatever a change trail says (`--full`).
+    full: bool,
 }
 
 impl Engine {
@@ -226,7 +234,15 @@ impl Engine {
             on_copy: false,
             allow_deletes: Arc::default(),
             keep_history: None,
+            full: false,
         }
+    }
+
+    /// Every cycle of this engine lists everything it would without a change trail (the
+    /// hot window, the deep scan, reference kinds in full): `--full`.
+    pub fn with_full_listings(mut self) -> Engine {
+        self.full = true;
+        self
     }
 
     /// An engine on one private copy of this ledger, for a dry run of several providers in
@@ -393,6 +409,8 @@ impl<'a> Cycle<'a> {
             allow_deletes: engine.allow_deletes.contains(&instance.name),
             deletes_held: false,
             keep_history: engine.keep_history,
+            warnings: Vec::new(),
+            full: engine.full,
         }
     }
 
@@ -456,9 +474,10 @@ impl<'a> Cycle<'a> {
     }
 
     /// The cycle's report; fields the provider did not keep as written become warnings.
-    fn report(self, status: RunStatus) -> CycleReport {
+    fn report(mut self, status: RunStatus) -> CycleReport {
         let name = &self.instance.name;
-        let warnings: Vec<String> = self
+        let mut warnings = std::mem::take(&mut self.warnings);
+        let unkept: Vec<String> = self
             .unkept
             .iter()
             .map(|(field, (n, example))| {
@@ -468,9 +487,10 @@ impl<'a> Cycle<'a> {
                 )
             })
             .collect();
-        for w in &warnings {
+        for w in &unkept {
             tracing::warn!(provider = %name, "{w}");
         }
+        warnings.extend(unkept);
         CycleReport {
             provider: name.clone(),
             status,
@@ -528,15 +548,19 @@ async fn steps(cycle: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
     if !cycle.dry_run {
         cycle.reconcile_intents().await?;
     }
+    // What the provider's change trail says changed, and which full listings it spares.
+    let mut trail = cycle.read_trail(cycle.full).await?;
     // Reference kinds in full (also in push mode: to link what is already there).
     for kind in [Kind::Person, Kind::Client, Kind::Project, Kind::Task] {
-        if cycle.caps.support(kind).list {
+        if cycle.caps.support(kind).list && !trail.spares(kind) {
             cycle.check_stop()?;
             cycle.pull_listing(kind, ListScope::All).await?;
         }
     }
+    // The records the trail named, fetched by id.
+    cycle.apply_trail(&mut trail).await?;
     let next_cursor = if cycle.caps.time_entry.list {
-        cycle.pull_entry_windows(opts).await?
+        cycle.pull_entry_windows(opts, &trail).await?
     } else {
         None
     };
@@ -544,14 +568,23 @@ async fn steps(cycle: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
     if cycle.instance.mode.pushes() {
         cycle.push_all().await?;
     }
-    cycle.finish(&identity, next_cursor).await
+    cycle.finish(&identity, next_cursor, &trail).await
 }
 
 impl Cycle<'_> {
     /// Lists the entry windows the scan planner chose. The cursor to store at the end,
-    /// `None` when a listing was incomplete (the same windows are planned again).
-    async fn pull_entry_windows(&mut self, opts: CycleOptions) -> Result<Option<Cursor>, Abort> {
-        let plan = self.plan_entry_scan(opts).await?;
+    /// `None` when a listing was incomplete (the same windows are planned again). A trail
+    /// that spares entries (it lists every change of them, running timers included) leaves
+    /// nothing to list, and the cursor where it was.
+    async fn pull_entry_windows(
+        &mut self,
+        opts: CycleOptions,
+        trail: &TrailPlan,
+    ) -> Result<Option<Cursor>, Abort> {
+        if trail.spares(Kind::TimeEntry) {
+            return Ok(None);
+        }
+        let plan = self.plan_entry_scan(opts, trail).await?;
         self.windows_total = plan.windows.len();
         let mut complete = true;
         for w in &plan.windows {
@@ -566,7 +599,11 @@ impl Cycle<'_> {
 
     /// This cycle's entry windows (`scan.rs`), from the stored cursor, the provider's span
     /// and, against a budget, estimates from the links in each window.
-    async fn plan_entry_scan(&mut self, opts: CycleOptions) -> Result<ScanPlan, Abort> {
+    async fn plan_entry_scan(
+        &mut self,
+        opts: CycleOptions,
+        trail: &TrailPlan,
+    ) -> Result<ScanPlan, Abort> {
         let name = self.name().to_owned();
         let cursor = self
             .ledger
@@ -581,12 +618,14 @@ impl Cycle<'_> {
         } else {
             self.instance.budget
         };
+        // A trail lists what changed: the change feed would list it again.
+        let change_feed = self.caps.change_feed && !trail.supported;
         let input = |budget, to_completion| ScanInput {
             now: self.now,
             settings: self.settings.scan,
             cursor: &cursor,
             budget,
-            change_feed: self.caps.change_feed,
+            change_feed,
             to_completion,
             oldest_known: oldest,
             span,
@@ -628,8 +667,13 @@ impl Cycle<'_> {
     /// The cycle's last writes (not in a dry run): the entry cursor, when every window was
     /// listed completely; versions kept for merges that no link names any more (this
     /// cycle's pushes and pulls moved its links on); the account binding, on a first cycle
-    /// that got this far; history past `keep_history`.
-    async fn finish(&mut self, identity: &str, next_cursor: Option<Cursor>) -> Result<(), Abort> {
+    /// that got this far; history past `keep_history`; the trail position last.
+    async fn finish(
+        &mut self,
+        identity: &str,
+        next_cursor: Option<Cursor>,
+        trail: &TrailPlan,
+    ) -> Result<(), Abort> {
         if self.dry_run {
             return Ok(());
         }
@@ -639,6 +683,7 @@ impl Cycle<'_> {
                 .await?;
             tx.commit().await?;
         }
+        self.save_trail(trail).await?;
         let mut tx = self.ledger.write().await?;
         tx.prune_versions().await?;
         tx.bind_account(self.name(), identity, self.now).await?;

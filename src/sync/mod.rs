@@ -21,6 +21,7 @@ mod pull;
 mod push;
 mod refs;
 pub mod scan;
+mod trail;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct SyncSettings {
     pub policy: plan::ConflictPolicy,
     pub guard: plan::MassDeleteGuard,
     pub scan: scan::ScanSettings,
+    /// How old the last full listings may grow while a change trail proves it is complete.
+    pub trail_safety_scan: Duration,
     /// Canonical e-mail -> instance -> remote username or id (config `[people]`).
     pub people: BTreeMap<String, BTreeMap<String, String>>,
 }
@@ -65,6 +68,7 @@ impl SyncSettings {
                 slice: Duration::days(s.deep_scan_slice_days.max(1).into()),
                 horizon: Utc.from_utc_datetime(&s.deep_scan_horizon.and_time(NaiveTime::MIN)),
             },
+            trail_safety_scan: Duration::hours(s.trail_safety_scan_hours.into()),
             people: cfg.people.clone(),
         }
     }

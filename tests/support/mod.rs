@@ -304,6 +304,7 @@ pub fn sync_settings() -> SyncSettings {
             slice: Duration::days(30),
             horizon: horizon(),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }

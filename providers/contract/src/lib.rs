@@ -15,6 +15,7 @@ pub mod natural_key;
 pub mod provider;
 pub mod rights;
 pub mod secret;
+pub mod trail;
 pub mod zone;
 
 pub use error::{ConflictReason, ProviderError};
@@ -29,4 +30,5 @@ pub use provider::{
 };
 pub use rights::{KnownRights, Rights};
 pub use secret::Secret;
+pub use trail::{TrailPosition, TrailRead};
 pub use zone::{Zone, ZoneError};

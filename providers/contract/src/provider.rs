@@ -23,6 +23,7 @@ use crate::error::ProviderError;
 use crate::fields::Field;
 use crate::model::{Kind, Record, RemoteId};
 use crate::rights::Rights;
+use crate::trail::{TrailPosition, TrailRead};
 
 /// A half-open UTC interval `[from, to)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -336,6 +337,19 @@ pub trait Provider: Send + Sync {
     /// default) when the provider offers no cheap way to tell.
     async fn entry_span(&self) -> Result<EntrySpan, ProviderError> {
         Ok(EntrySpan::Unknown)
+    }
+
+    /// What changed since `since` by the provider's own change trail (`None`: no position
+    /// yet: the read only establishes one, and says it proves nothing). A few requests at
+    /// most, never paged further: when more changed than one read returns, the answer says
+    /// so in `gap` and the engine falls back to its windowed scans. The default is
+    /// `Err(Unsupported)`: the provider has no trail, and windows are all there is.
+    async fn read_trail(&self, since: Option<&TrailPosition>) -> Result<TrailRead, ProviderError> {
+        let _ = since;
+        Err(ProviderError::unsupported(format!(
+            "{} has no change trail",
+            self.kind_name()
+        )))
     }
 
     /// What this account answers for its rights and undocumented conventions, after

@@ -21,6 +21,8 @@ mod references;
 pub mod time;
 mod tolerance;
 #[doc(hidden)]
+pub mod trail;
+#[doc(hidden)]
 pub mod wire;
 
 pub use adapter::TimeTrackerAdapter;

@@ -356,7 +356,7 @@ fn entry_target_name(
     )
 }
 
-fn log_entry_activity(
+pub(super) fn log_entry_activity(
     store: &mut Store,
     user_id: i64,
     action: &str,
@@ -612,6 +612,7 @@ pub fn delete_entry(
             entity_type: "TimeEntry".into(),
             action: "deleted".into(),
             user_id: who.as_ref().map(|u| u.id),
+            at: store.now_utc(),
         });
     }
     if let Some(by) = by {
@@ -692,6 +693,9 @@ pub fn timer_start(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         overrides: Map::new(),
     };
     store.insert_entry(e.clone());
+    if store.opts.activities_from_api_timer {
+        log_entry_activity(store, caller.user_id, "started", &e, None);
+    }
     Resp::json(
         201,
         json!({"message": "Timer started successfully", "timer": json::entry(store, &e)}),
@@ -732,6 +736,14 @@ pub fn timer_action(store: &mut Store, caller: &Caller, action: &str) -> Resp {
     };
     e.updated_at = store.local_naive();
     store.replace_entry(e.clone());
+    if store.opts.activities_from_api_timer {
+        let verb = if action == "stop" {
+            "stopped"
+        } else {
+            "updated"
+        };
+        log_entry_activity(store, caller.user_id, verb, &e, None);
+    }
     Resp::json(
         200,
         json!({"message": message, "time_entry": json::entry(store, &e)}),

@@ -195,6 +195,7 @@ pub fn client_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         updated_at: now,
     };
     store.clients.insert(id, c.clone());
+    store.audit("Client", "created", id, None, Value::Null);
     Resp::json(
         201,
         json!({"message": "Client created successfully", "client": json::client(store, &c)}),
@@ -317,6 +318,7 @@ pub fn project_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         archived_reason: None,
     };
     store.projects.insert(id, p.clone());
+    store.audit("Project", "created", id, None, Value::Null);
     Resp::json(
         201,
         json!({"message": "Project created successfully", "project": json::project(store, &p)}),
@@ -369,6 +371,7 @@ pub fn project_update(store: &mut Store, caller: &Caller, req: &Req, id: i64) ->
     }
     p.updated_at = now;
     let p = p.clone();
+    store.audit("Project", "updated", id, None, Value::Null);
     store.touch();
     Resp::json(
         200,
@@ -396,6 +399,7 @@ pub fn archive_project(store: &mut Store, id: i64, by: Option<i64>) {
         p.archived_by = by;
         p.archived_reason = Some("Archived via API".into());
         p.updated_at = now;
+        store.audit("Project", "updated", id, Some("status"), Value::Null);
     }
     store.touch();
 }
@@ -539,6 +543,7 @@ pub fn task_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         completed_at: None,
     };
     store.tasks.insert(id, t.clone());
+    store.audit("Task", "created", id, None, Value::Null);
     Resp::json(
         201,
         json!({"message": "Task created successfully", "task": json::task(store, &t)}),
@@ -584,6 +589,7 @@ pub fn task_update(store: &mut Store, req: &Req, id: i64) -> Resp {
     }
     t.updated_at = now;
     let t = t.clone();
+    store.audit("Task", "updated", id, None, Value::Null);
     store.touch();
     Resp::json(
         200,
@@ -602,7 +608,9 @@ pub fn task_delete(store: &mut Store, id: i64) -> Resp {
 /// Hard delete; entries referencing the task get `task_id = NULL` (SQLAlchemy nullifies the
 /// foreign key), and with `task_delete_bumps_entries` (the real server) a new `updated_at`.
 pub fn delete_task(store: &mut Store, id: i64) {
-    store.tasks.remove(&id);
+    if store.tasks.remove(&id).is_some() {
+        store.audit("Task", "deleted", id, None, Value::Null);
+    }
     let now = store.local_naive();
     let bump = store.opts.task_delete_bumps_entries;
     let affected: Vec<i64> = store
@@ -618,48 +626,9 @@ pub fn delete_task(store: &mut Store, id: i64) {
                 e.updated_at = now;
             }
         }
+        if store.opts.audit_task_delete_nulling {
+            store.audit("TimeEntry", "updated", eid, Some("task_id"), Value::Null);
+        }
     }
     store.touch();
-}
-
-// ----- trails --------------------------------------------------------------------------
-
-pub fn audit_logs(store: &Store, req: &Req) -> Resp {
-    let limit = req
-        .q("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(100);
-    let et = req.q("entity_type");
-    let action = req.q("action");
-    let user = req.q("user_id").and_then(|u| u.parse::<i64>().ok());
-    let rows: Vec<Value> = store
-        .audit_logs
-        .iter()
-        .rev()
-        .filter(|r| et.is_none_or(|e| r.entity_type == e))
-        .filter(|r| action.is_none_or(|a| r.action == a))
-        .filter(|r| user.is_none_or(|u| r.user_id == Some(u)))
-        .take(limit)
-        .map(|r| r.body.clone())
-        .collect();
-    Resp::json(200, json!({"audit_logs": rows}))
-}
-
-pub fn activities(store: &Store, req: &Req) -> Resp {
-    let limit = req
-        .q("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(50);
-    let et = req.q("entity_type");
-    let user = req.q("user_id").and_then(|u| u.parse::<i64>().ok());
-    let rows: Vec<Value> = store
-        .activities
-        .iter()
-        .rev()
-        .filter(|r| et.is_none_or(|e| r.entity_type == e))
-        .filter(|r| user.is_none_or(|u| r.user_id == Some(u)))
-        .take(limit)
-        .map(|r| r.body.clone())
-        .collect();
-    Resp::json(200, json!({"activities": rows}))
 }

@@ -15,6 +15,7 @@ mod options;
 mod request;
 mod serve;
 mod store;
+mod trail_log;
 
 pub use options::{AwareBodyTimes, SimOptions};
 
@@ -235,6 +236,7 @@ impl SimServer {
                 created_at: now,
             },
         );
+        s.audit("User", "created", id, None, Value::Null);
         id
     }
 
@@ -298,29 +300,31 @@ impl SimServer {
         notes: &str,
     ) -> i64 {
         let mut s = self.shared.store();
-        let now = s.local_naive();
         let id = s.next_id("entries");
-        s.insert_entry(EntryRec {
-            id,
-            user_id,
-            project_id: Some(project_id),
-            client_id: None,
-            task_id: None,
-            start,
-            end: Some(end),
-            break_seconds: 0,
-            paused_at: None,
-            notes: Some(notes.to_owned()),
-            tags: None,
-            source: "manual",
-            billable: true,
-            paid: false,
-            invoice_number: None,
-            created_at: now,
-            updated_at: now,
-            overrides: serde_json::Map::new(),
-        });
+        let e = manual_entry(&s, id, user_id, project_id, (start, end), notes);
+        s.insert_entry(e);
+        s.web_app_entry_activity("created", id);
         id
+    }
+
+    /// Adds entries (user, naive app-local start and end, notes; on `project_id`) straight
+    /// to the store with no audit row or activity, as if restored with the database: how a
+    /// bench seeds an account of a million entries, which HTTP would take hours to. Returns
+    /// their ids.
+    pub fn seed_entries_local(
+        &self,
+        project_id: i64,
+        entries: impl IntoIterator<Item = (i64, NaiveDateTime, NaiveDateTime, String)>,
+    ) -> Vec<i64> {
+        let mut s = self.shared.store();
+        let mut ids = Vec::new();
+        for (user_id, start, end, notes) in entries {
+            let id = s.next_id("entries");
+            let e = manual_entry(&s, id, user_id, project_id, (start, end), &notes);
+            s.seed_entry(e);
+            ids.push(id);
+        }
+        ids
     }
 
     /// Replaces a field of an entry's JSON with raw data (to test malformed records).
@@ -470,6 +474,38 @@ fn local_of(s: &Store, t: DateTime<Utc>) -> NaiveDateTime {
     utc_to_local(s.opts.timezone, timeweave_contract::model::whole_seconds(t))
 }
 
+/// A manual entry as the web app makes it (created and updated now).
+fn manual_entry(
+    s: &Store,
+    id: i64,
+    user_id: i64,
+    project_id: i64,
+    (start, end): (NaiveDateTime, NaiveDateTime),
+    notes: &str,
+) -> EntryRec {
+    let now = s.local_naive();
+    EntryRec {
+        id,
+        user_id,
+        project_id: Some(project_id),
+        client_id: None,
+        task_id: None,
+        start,
+        end: Some(end),
+        break_seconds: 0,
+        paused_at: None,
+        notes: Some(notes.to_owned()),
+        tags: None,
+        source: "manual",
+        billable: true,
+        paid: false,
+        invoice_number: None,
+        created_at: now,
+        updated_at: now,
+        overrides: serde_json::Map::new(),
+    }
+}
+
 fn entry_from(
     s: &Store,
     id: i64,
@@ -580,6 +616,7 @@ impl SimulatorControl for SimServer {
                 updated_at: now,
             },
         );
+        s.audit("Client", "created", id, None, Value::Null);
         RemoteId::from(id)
     }
 
@@ -615,6 +652,7 @@ impl SimulatorControl for SimServer {
                 archived_reason: None,
             },
         );
+        s.audit("Project", "created", id, None, Value::Null);
         RemoteId::from(id)
     }
 
@@ -642,6 +680,7 @@ impl SimulatorControl for SimServer {
                 completed_at: task.archived.then_some(now),
             },
         );
+        s.audit("Task", "created", id, None, Value::Null);
         RemoteId::from(id)
     }
 
@@ -651,6 +690,7 @@ impl SimulatorControl for SimServer {
         match entry_from(&s, id, entry, None) {
             Some(e) => {
                 s.insert_entry(e);
+                s.web_app_entry_activity("created", id);
                 RemoteId::from(id)
             }
             None => RemoteId::new("invalid-person"),
@@ -670,6 +710,7 @@ impl SimulatorControl for SimServer {
                 match entry_from(&s, n, e, Some(&old)) {
                     Some(new) => {
                         s.replace_entry(new);
+                        s.web_app_entry_activity("updated", n);
                         true
                     }
                     None => false,
@@ -682,6 +723,7 @@ impl SimulatorControl for SimServer {
                     rec.description = c.notes.clone();
                     rec.status = if c.archived { "inactive" } else { "active" }.into();
                     rec.updated_at = utc_now;
+                    s.audit("Client", "updated", n, None, Value::Null);
                     true
                 }
                 None => false,
@@ -696,6 +738,7 @@ impl SimulatorControl for SimServer {
                     rec.hourly_rate = p.hourly_rate_cents.map(|c| c as f64 / 100.0);
                     rec.status = if p.archived { "archived" } else { "active" }.into();
                     rec.updated_at = utc_now;
+                    s.audit("Project", "updated", n, None, Value::Null);
                     true
                 }
                 None => false,
@@ -711,6 +754,7 @@ impl SimulatorControl for SimServer {
                         rec.status = if t.archived { "done" } else { "todo" }.into();
                     }
                     rec.updated_at = local_now;
+                    s.audit("Task", "updated", n, None, Value::Null);
                     true
                 }
                 None => false,
@@ -722,6 +766,7 @@ impl SimulatorControl for SimServer {
                     if let Some(name) = &p.username {
                         u.username = name.clone();
                     }
+                    s.audit("User", "updated", n, None, Value::Null);
                     true
                 }
                 None => false,
@@ -755,10 +800,17 @@ impl SimulatorControl for SimServer {
                 true
             }
             // The web app deletes clients (the API cannot).
-            Kind::Client => s.clients.remove(&n).is_some(),
+            Kind::Client => {
+                let gone = s.clients.remove(&n).is_some();
+                if gone {
+                    s.audit("Client", "deleted", n, None, Value::Null);
+                }
+                gone
+            }
             Kind::Person => match s.users.get_mut(&n) {
                 Some(u) => {
                     u.is_active = false;
+                    s.audit("User", "updated", n, Some("is_active"), Value::Null);
                     true
                 }
                 None => false,
@@ -772,7 +824,12 @@ impl SimulatorControl for SimServer {
         let utc_now = s.utc_naive();
         let local_now = s.local_naive();
         // Entries' denormalised names change without an updated_at bump (spec §6).
-        match kind {
+        let entity_type = match kind {
+            Kind::Client => "Client",
+            Kind::Project => "Project",
+            _ => "Task",
+        };
+        let renamed = match kind {
             Kind::Client => s.clients.get_mut(&n).map(|c| {
                 c.name = name.into();
                 c.updated_at = utc_now;
@@ -787,7 +844,11 @@ impl SimulatorControl for SimServer {
             }),
             _ => None,
         }
-        .is_some()
+        .is_some();
+        if renamed {
+            s.audit(entity_type, "updated", n, Some("name"), Value::Null);
+        }
+        renamed
     }
 
     fn inject_faults(&self, fault: Fault, count: u32) {

@@ -69,6 +69,17 @@ pub struct SimOptions {
     /// `task_id` is nullified (observed on a real v5.10 server; the spec said otherwise).
     /// Off: `task_id` is nullified and `updated_at` left as it was.
     pub task_delete_bumps_entries: bool,
+    /// The audit listener writes one `updated` row per changed column of an entry, so one
+    /// edit can take several of the newest `limit` rows (`app/utils/audit.py`) [§5 trail].
+    /// Off: one row per update.
+    pub audit_row_per_field: bool,
+    /// The API's `/timer/start|stop|pause|resume` write an activity (the web app's timer
+    /// routes do; v5.10.0's API routes do not, so by default they leave no activity; the
+    /// audit log has them either way) [§5 trail].
+    pub activities_from_api_timer: bool,
+    /// Deleting a task writes audit rows for the entries whose `task_id` it nulls. Not
+    /// established (a bulk update would write none): off, the least helpful [§5 trail].
+    pub audit_task_delete_nulling: bool,
     /// How long `Idempotency-Key` replays are kept (24 h) [§5].
     pub idempotency_ttl_secs: i64,
     /// `Settings.single_active_timer` (default on): a second `timer/start` is a 409 [§5].
@@ -105,6 +116,9 @@ impl Default for SimOptions {
             if_updated_at_tolerance_ms: 2000,
             sqlite_id_reuse: true,
             task_delete_bumps_entries: true,
+            audit_row_per_field: true,
+            activities_from_api_timer: false,
+            audit_task_delete_nulling: false,
             idempotency_ttl_secs: 24 * 3600,
             single_active_timer: true,
             per_page_cap: 100,
@@ -138,6 +152,9 @@ impl SimOptions {
             if_updated_at_tolerance_ms: 2000,
             sqlite_id_reuse: true,
             task_delete_bumps_entries: true,
+            audit_row_per_field: true,
+            activities_from_api_timer: false,
+            audit_task_delete_nulling: false,
             single_active_timer: true,
             per_page_cap: 100,
             ..SimOptions::default()

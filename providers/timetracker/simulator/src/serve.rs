@@ -12,6 +12,7 @@ use super::api_refs as refs;
 use super::json::error;
 use super::request::{Body, Caller, Req, Resp};
 use super::store::Store;
+use super::trail_log;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
@@ -371,7 +372,10 @@ pub fn handle(store: &mut Store, req: &Req, fault: Option<Fault>) -> Resp {
     if let Some(limited) = rate_limit(store, &caller.token) {
         return limited;
     }
-    dispatch(store, &caller, req, r)
+    store.actor = Some(caller.user_id);
+    let resp = dispatch(store, &caller, req, r);
+    store.actor = None;
+    resp
 }
 
 fn dispatch(store: &mut Store, caller: &Caller, req: &Req, r: Route) -> Resp {
@@ -401,8 +405,8 @@ fn dispatch(store: &mut Store, caller: &Caller, req: &Req, r: Route) -> Resp {
         TimerStatus => entries::timer_status(store, caller),
         TimerStart => entries::timer_start(store, caller, req),
         TimerAction(a) => entries::timer_action(store, caller, a),
-        AuditLogs => refs::audit_logs(store, req),
-        Activities => refs::activities(store, req),
+        AuditLogs => trail_log::audit_logs(store, req),
+        Activities => trail_log::activities(store, req),
     }
 }
 

@@ -150,6 +150,8 @@ pub struct LogRow {
     pub entity_type: String,
     pub action: String,
     pub user_id: Option<i64>,
+    /// When it was written (the routes order by it, newest first).
+    pub at: DateTime<Utc>,
 }
 
 /// One token's fixed windows: (minute index, calls), (hour index, calls).
@@ -204,6 +206,8 @@ pub struct Store {
     pub login_window: (i64, u32),
     pub requests: u64,
     pub token_seq: u64,
+    /// The user whose request is being served (audit rows name it); `None` out of band.
+    pub actor: Option<i64>,
 }
 
 impl Store {
@@ -229,6 +233,7 @@ impl Store {
             login_window: (0, 0),
             requests: 0,
             token_seq: 0,
+            actor: None,
         }
     }
 
@@ -299,7 +304,29 @@ impl Store {
 
     // ----- entries (kept in step with the start index) ---------------------------------
 
+    /// A new entry: an audit `created` row, as the server's ORM listener writes.
     pub fn insert_entry(&mut self, e: EntryRec) {
+        self.audit_entry(None, &e);
+        self.put_entry(e);
+    }
+
+    /// A changed entry: `updated` audit rows (one per changed field).
+    pub fn replace_entry(&mut self, e: EntryRec) {
+        let old = self.entries.get(&e.id).cloned();
+        self.audit_entry(old.as_ref(), &e);
+        if let Some(old) = old {
+            self.by_start.remove(&(old.start, old.id));
+        }
+        self.put_entry(e);
+    }
+
+    /// An entry stored with no trail row, as if it came with a restored database (benches
+    /// seeding a large account).
+    pub fn seed_entry(&mut self, e: EntryRec) {
+        self.put_entry(e);
+    }
+
+    fn put_entry(&mut self, e: EntryRec) {
         self.by_start.insert((e.start, e.id));
         if e.end.is_none() {
             self.running.insert(e.id);
@@ -308,13 +335,6 @@ impl Store {
         }
         self.entries.insert(e.id, e);
         self.touch();
-    }
-
-    pub fn replace_entry(&mut self, e: EntryRec) {
-        if let Some(old) = self.entries.get(&e.id) {
-            self.by_start.remove(&(old.start, old.id));
-        }
-        self.insert_entry(e);
     }
 
     pub fn remove_entry(&mut self, id: i64) -> Option<EntryRec> {
@@ -393,6 +413,7 @@ impl Store {
     ) {
         let id = self.activities.len() as i64 + 1;
         let user = self.users.get(&user_id).cloned();
+        let at = self.now_utc();
         let body = serde_json::json!({
             "action": action,
             "created_at": timeweave_timetracker::time::format_naive(self.utc_naive()),
@@ -412,6 +433,7 @@ impl Store {
             entity_type: "time_entry".into(),
             action: action.into(),
             user_id: Some(user_id),
+            at,
         });
     }
 }

@@ -23,6 +23,7 @@ mod mapping;
 mod mapping_props;
 mod observe;
 mod paging;
+mod trail;
 pub mod webhook;
 mod wire;
 pub mod zone;

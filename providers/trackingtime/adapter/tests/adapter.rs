@@ -24,27 +24,7 @@ fn entry(r: &timeweave_contract::RemoteRecord) -> &TimeEntry<RemoteId> {
     }
 }
 
-fn seed(sim: &dyn SimulatorControl) -> (RemoteId, RemoteId, RemoteId) {
-    let person = sim.add_person(&Person {
-        display_name: "Grace Hopper".into(),
-        email: Some("grace@example.com".into()),
-        username: None,
-    });
-    let client = sim.add_client(&Client {
-        name: "Navy".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = sim.add_project(&Project {
-        client: Some(client.clone()),
-        name: "Compiler".into(),
-        billable: true,
-        hourly_rate_cents: Some(12_050),
-        archived: false,
-    });
-    (person, client, project)
-}
+use common::seed;
 
 #[tokio::test]
 async fn ids_are_large_and_every_request_is_scoped_and_identified() {

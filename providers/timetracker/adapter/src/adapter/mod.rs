@@ -22,8 +22,8 @@ use async_trait::async_trait;
 use reqwest::Method;
 use timeweave_contract::{
     Capabilities, EntrySpan, Field, Kind, KindSupport, ListScope, Observation, Page, PageToken,
-    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Rights, UpdateTarget,
-    WriteOp,
+    Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Rights, TrailPosition,
+    TrailRead, UpdateTarget, WriteOp,
 };
 use timeweave_http::{Repeat, Transport};
 
@@ -32,9 +32,11 @@ use crate::paging::{decode_token, PAGE_SIZE};
 use crate::references::References;
 use crate::time::parse_zone;
 use crate::tolerance::YoungVersions;
+use crate::trail::{self, Source, TRAIL_LIMIT};
 use crate::wire;
 use crate::{Settings, KIND};
 use checks::{check_entry, kind_word};
+use serde_json::Value;
 
 /// What `connect` learned, used by every later call.
 #[derive(Clone, Debug)]
@@ -287,6 +289,29 @@ impl Provider for TimeTrackerAdapter {
 
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         Ok(observations_of(&self.session().await?))
+    }
+
+    /// The audit log when the token has `admin:all`, else the activity feed (`read:reports`);
+    /// one request each (see `trail.rs`).
+    async fn read_trail(&self, since: Option<&TrailPosition>) -> Result<TrailRead, ProviderError> {
+        let session = self.session().await?;
+        for source in [Source::AuditLogs, Source::Activities] {
+            let query = [("limit", TRAIL_LIMIT.to_string())];
+            let what = format!("GET {}", source.path());
+            match self.get_json::<Value>(&what, source.path(), &query).await {
+                Ok(body) => {
+                    return Ok(match trail::read_rows(source, &body, session.zone.tz) {
+                        Ok(rows) => trail::follow(source, &rows, TRAIL_LIMIT, since),
+                        Err(why) => TrailRead::incomplete(format!("{}: {why}", source.path())),
+                    })
+                }
+                Err(ProviderError::Forbidden { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(TrailRead::incomplete(
+            "the token has neither admin:all (GET /audit-logs) nor read:reports (GET /activities)",
+        ))
     }
 
     async fn rights(&self) -> Result<Rights, ProviderError> {

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use timeweave_contract::{
     Capabilities, EntryKind, Field, Kind, KindSupport, ListScope, Observation, Page, PageToken,
     Provider, ProviderError, ProviderInfo, Record, RemoteId, RemoteRecord, Rights, Secret,
-    UpdateTarget, WriteOp,
+    TrailPosition, TrailRead, UpdateTarget, WriteOp,
 };
 use timeweave_http::Transport;
 use tokio::sync::Mutex;
@@ -225,6 +225,11 @@ impl Provider for TrackingTimeAdapter {
         let email = self.customer_email_keys().await?.observation();
         let visibility = observe::sees_all_users(session.team.as_ref());
         Ok(vec![visibility, zone, form, search, email])
+    }
+
+    /// The events changed since the last read (`trail.rs`).
+    async fn read_trail(&self, since: Option<&TrailPosition>) -> Result<TrailRead, ProviderError> {
+        crate::trail::read(self, since, chrono::Utc::now()).await
     }
 
     async fn rights(&self) -> Result<Rights, ProviderError> {

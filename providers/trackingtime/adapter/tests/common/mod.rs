@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
+use timeweave_contract::{Client, Person, Project, RemoteId};
 use timeweave_http::{Transport, TransportConfig};
+use timeweave_simkit::SimulatorControl;
 use timeweave_trackingtime::{Settings, TrackingTimeAdapter};
 use timeweave_trackingtime_sim::{SimOptions, SimServer};
 
@@ -31,4 +33,27 @@ pub async fn setup() -> (SimServer, TrackingTimeAdapter) {
     let sim = sim(SimOptions::default()).await;
     let a = adapter(sim.settings());
     (sim, a)
+}
+
+/// Grace Hopper, the client Navy and its project Compiler: (person, client, project).
+pub fn seed(sim: &dyn SimulatorControl) -> (RemoteId, RemoteId, RemoteId) {
+    let person = sim.add_person(&Person {
+        display_name: "Grace Hopper".into(),
+        email: Some("grace@example.com".into()),
+        username: None,
+    });
+    let client = sim.add_client(&Client {
+        name: "Navy".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
+    let project = sim.add_project(&Project {
+        client: Some(client.clone()),
+        name: "Compiler".into(),
+        billable: true,
+        hourly_rate_cents: Some(12_050),
+        archived: false,
+    });
+    (person, client, project)
 }
