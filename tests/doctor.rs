@@ -688,10 +688,12 @@ async fn timetracker_scopes_are_weighed_against_the_mode_and_never_reach_the_jso
 async fn trackingtime_permissions_decide_visibility_and_write_rights() {
     use timeweave_trackingtime::sim::{CallerRights, SimOptions};
     let dir = tempfile::tempdir().unwrap();
+    // The sample's edit flags listed (a switch), one of them false.
     let co_worker = CallerRights {
         role: "CO_WORKER".into(),
         view_others: false,
         edit_time_entries: false,
+        lists_edit_flags: true,
         ..CallerRights::admin()
     };
     let opts = SimOptions {
@@ -735,7 +737,30 @@ async fn trackingtime_permissions_decide_visibility_and_write_rights() {
     );
     assert!(text.contains("⚠  observed    sees_all_users: no"), "{text}");
 
-    // No permissions listed for the account: rights unknown, the probe is the way to learn.
+    // The documented shape (the simulator's default): `/me` names only the view flag, so
+    // what the token may write is unknown, never granted: the probe is the way to learn.
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, config) = trackingtime_with(dir.path(), SimOptions::default()).await;
+    let (out, text) = doctor(&config, &[]);
+    assert!(out.status.success(), "a warning is no error: {text}");
+    let rights = line_of(&section(&text, "tt"), "rights");
+    assert!(rights.starts_with("  ⚠"), "{text}");
+    assert!(
+        rights.contains("GET /me's permissions do not list can_edit_projects, can_edit_tasks, can_edit_time_entries"),
+        "{rights}"
+    );
+    assert!(
+        rights.contains("run `timeweave doctor --write-probe --provider tt`"),
+        "{rights}"
+    );
+    assert!(
+        text.contains(
+            "✓  observed    sees_all_users: yes (role ADMIN, can_view_time_entries_from_others)"
+        ),
+        "{text}"
+    );
+
+    // No permissions listed at all: the same, and the visibility is unknown too.
     let dir = tempfile::tempdir().unwrap();
     let opts = SimOptions {
         caller: CallerRights {
@@ -750,7 +775,7 @@ async fn trackingtime_permissions_decide_visibility_and_write_rights() {
     let rights = line_of(&section(&text, "tt"), "rights");
     assert!(rights.starts_with("  ⚠"), "{text}");
     assert!(
-        rights.contains("GET /me lists no role permissions for this account"),
+        rights.contains("GET /me lists no permissions for this account"),
         "{rights}"
     );
     assert!(
@@ -758,7 +783,24 @@ async fn trackingtime_permissions_decide_visibility_and_write_rights() {
         "{rights}"
     );
     assert!(
-        text.contains("⚠  observed    sees_all_users: unknown"),
+        text.contains("⚠  observed    sees_all_users: unknown (GET /me lists no permissions"),
+        "{text}"
+    );
+
+    // Permissions per team only (an earlier reading, a switch): not the documented place.
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SimOptions {
+        caller: CallerRights {
+            in_teams: true,
+            lists_edit_flags: true,
+            ..CallerRights::admin()
+        },
+        ..Default::default()
+    };
+    let (_sim, config) = trackingtime_with(dir.path(), opts).await;
+    let (_, text) = doctor(&config, &[]);
+    assert!(
+        line_of(&section(&text, "tt"), "rights").starts_with("  ⚠"),
         "{text}"
     );
 }

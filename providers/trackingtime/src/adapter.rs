@@ -50,8 +50,8 @@ struct Session {
     zone: Option<Zone>,
     /// `/me`'s time-zone value as answered, for `doctor` (T3).
     zone_label: Option<String>,
-    /// The caller's role and permissions in the account (`/me` `teams[]`), for `doctor`.
-    team: Option<observe::TeamRights>,
+    /// The caller's role and permissions (`/me`'s user object), for `doctor`.
+    user: observe::UserRights,
     version: Option<String>,
 }
 
@@ -336,21 +336,17 @@ impl TrackingTimeAdapter {
             .map(str::to_owned);
         let (account_id, company) = self.pick_account(&me).await?;
         let zone = account_zone(&me);
-        let team = me
-            .teams
-            .iter()
-            .find(|t| t.account_id == account_id)
-            .map(|t| observe::TeamRights {
-                role: t.role.clone(),
-                flags: t.permissions(),
-            });
+        let user = observe::UserRights {
+            role: me.role.clone(),
+            flags: me.permissions(),
+        };
         Ok(Session {
             account_id,
             company,
             user_id: me.id,
             zone,
             zone_label: me.zone_label().map(str::to_owned),
-            team,
+            user,
             version,
         })
     }
@@ -1097,13 +1093,13 @@ impl Provider for TrackingTimeAdapter {
         let form = observe::event_form(events.first().map(wire::EventForm::of));
         let search = observe::search_by_external_id(&self.search_answer(&fields).await?);
         let email = self.customer_email_keys().await?.observation();
-        let visibility = observe::sees_all_users(session.team.as_ref());
+        let visibility = observe::sees_all_users(&session.user);
         Ok(vec![visibility, zone, form, search, email])
     }
 
     async fn rights(&self) -> Result<Rights, ProviderError> {
         let session = self.session().await?;
-        Ok(observe::rights(session.team.as_ref(), &self.capabilities()))
+        Ok(observe::rights(&session.user, &self.capabilities()))
     }
 
     /// The account id (a workspace): the same under either API host.
