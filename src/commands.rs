@@ -30,8 +30,11 @@ pub async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode>
     let reports = crate::doctor::examine(cfg, &instances, args.write_probe).await;
     print!("{}", crate::doctor::render::text(&reports));
     if let Some(path) = &args.json {
-        std::fs::write(path, crate::doctor::json::render(&reports, &instances))
-            .with_context(|| format!("writing the doctor report to {}", path.display()))?;
+        std::fs::write(
+            path,
+            crate::doctor::json::render(&reports, &instances, &cfg.ledger.path),
+        )
+        .with_context(|| format!("writing the doctor report to {}", path.display()))?;
     }
     Ok(if reports.iter().any(|r| r.has_error()) {
         ExitCode::FAILURE

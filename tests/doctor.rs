@@ -156,7 +156,8 @@ async fn a_refused_token_is_an_error_naming_the_credentials_and_exit_1() {
         toml = toml.replace(&format!("{secret:?}"), "\"tt_wrong_token_000\"");
     }
     let config = write(dir.path(), &toml);
-    let (out, text) = doctor(&config, &[]);
+    let json = dir.path().join("doctor.json");
+    let (out, text) = doctor(&config, &["--json", json.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{text}{stderr}");
     for name in NAMES {
@@ -167,6 +168,23 @@ async fn a_refused_token_is_an_error_naming_the_credentials_and_exit_1() {
         assert!(creds.contains("refused"), "{name}: {creds}");
         assert!(creds.contains("api_secret"), "{name}: {creds}");
     }
+    // A failing run's JSON names neither the server (TimeTrack's host is the company's
+    // subdomain) nor where the ledger lives (the home directory names the user).
+    let report = std::fs::read_to_string(&json).unwrap();
+    assert_no_place(&report, &dir.path().join("ledger.db"));
+    assert!(report.contains("[redacted]"), "{report}");
+}
+
+/// `report` names no simulator host and no part of `ledger`'s directory.
+fn assert_no_place(report: &str, ledger: &Path) {
+    assert!(!report.contains("127.0.0.1"), "a host in {report}");
+    let dir = ledger.parent().unwrap();
+    for shown in [dir.to_path_buf(), dir.canonicalize().unwrap()] {
+        let shown = shown.display().to_string();
+        assert!(!report.contains(&shown), "{shown} in {report}");
+    }
+    let stem = dir.file_name().unwrap().to_str().unwrap();
+    assert!(!report.contains(stem), "{stem} in {report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -501,10 +519,19 @@ async fn an_unfinished_server_setup_and_a_token_without_a_read_scope_are_errors(
 async fn a_ledger_that_cannot_be_opened_is_a_warning_and_is_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let sims = Sims::start().await;
-    let ledger = dir.path().join("ledger.db");
+    let home = dir.path().join("ada-lovelace");
+    std::fs::create_dir(&home).unwrap();
+    let ledger = home.join("ledger.db");
     std::fs::write(&ledger, b"not a database, and it stays that way").unwrap();
     let config = write(dir.path(), &sims.config(&ledger, ""));
-    let (out, text) = doctor(&config, &["--provider", "timetracker"]);
+    let json = dir.path().join("doctor.json");
+    let args = [
+        "--provider",
+        "timetracker",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let (out, text) = doctor(&config, &args);
     assert!(out.status.success(), "a warning is no error: {text}");
     let account = line_of(&section(&text, "timetracker"), "account");
     assert!(account.starts_with("  ⚠"), "{account}");
@@ -512,6 +539,11 @@ async fn a_ledger_that_cannot_be_opened_is_a_warning_and_is_left_as_it_was() {
         account.contains("its binding is unknown: the ledger could not be opened"),
         "{account}"
     );
+    assert!(
+        account.contains("ada-lovelace"),
+        "the text names it: {account}"
+    );
+    assert_no_place(&std::fs::read_to_string(&json).unwrap(), &ledger);
     assert_eq!(
         std::fs::read(&ledger).unwrap(),
         b"not a database, and it stays that way"

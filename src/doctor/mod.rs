@@ -106,7 +106,7 @@ async fn open_ledger_if_any(cfg: &Config) -> Result<Option<Ledger>, String> {
     Ledger::open_read_only(&cfg.ledger.path)
         .await
         .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("{e} (ledger.path = {})", cfg.ledger.path.display()))
 }
 
 async fn examine_one(
