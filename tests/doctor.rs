@@ -1098,3 +1098,85 @@ async fn the_probe_on_a_task_tells_whether_an_update_takes_an_entry_off_it() {
         .unwrap_or_else(|| panic!("{text}"));
     assert!(off.starts_with("  ✓"), "TimeTracker clears it: {text}");
 }
+
+/// A server that answers every request with `response` (a whole HTTP/1.1 answer) and
+/// closes the connection; its address.
+fn canned_server(response: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    addr
+}
+
+const THROTTLED: &str = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n\
+    X-RateLimit-Limit: 60\r\nX-RateLimit-Remaining: 0\r\nContent-Type: application/json\r\n\
+    Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+const UNAVAILABLE: &str = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
+    Content-Length: 11\r\nConnection: close\r\n\r\nmaintenance";
+const GATEWAY_PAGE: &str = "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\
+    Connection: close\r\n\r\n\
+    <html><body><h1>502 Bad Gateway</h1>nginx</body></html>\n";
+
+/// A server that answers, but with a throttle, a server error or a gateway's HTML page, is
+/// reached: each says "answered, but …" with its own cause and fix, never "could not be
+/// reached"; the throttle's rate-limit headers show on the rate line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttle_a_server_error_and_a_gateway_page_are_answers_not_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let mut toml = sims.config(&dir.path().join("ledger.db"), "");
+    for (i, answer) in [THROTTLED, UNAVAILABLE, GATEWAY_PAGE]
+        .into_iter()
+        .enumerate()
+    {
+        let addr = canned_server(answer);
+        toml = toml.replace(
+            &format!("{:?}", sims.get(i).base_url()),
+            &format!("\"http://{addr}\""),
+        );
+    }
+    let (out, text) = doctor(&write(dir.path(), &toml), &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let expected = [
+        (
+            "timetrack",
+            "answered, but throttled the request",
+            "lower this instance's quotas",
+        ),
+        (
+            "trackingtime",
+            "answered, but with a server or gateway error",
+            "try again later",
+        ),
+        ("timetracker", "answered, but ", "502"),
+    ];
+    for (name, cause, fix) in expected {
+        let reach = line_of(&section(&text, name), "reach");
+        assert!(reach.starts_with("  ✗"), "{text}");
+        assert!(
+            reach.contains(cause) && reach.contains(fix),
+            "{name}: {reach}"
+        );
+        assert!(!reach.contains("could not be reached"), "{name}: {reach}");
+    }
+    let rate = line_of(&section(&text, "timetrack"), "rate limits");
+    assert!(
+        rate.contains("retry-after: 1") && rate.contains("x-ratelimit-limit: 60"),
+        "{rate}"
+    );
+    assert!(rate.contains("x-ratelimit-remaining: 0"), "{rate}");
+}

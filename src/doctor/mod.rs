@@ -123,7 +123,8 @@ async fn examine_one(
         Ok(handle) => {
             let provider = handle.provider.as_ref();
             let connected = provider.connect().await;
-            findings.push(reach::finding(&p.base_url, &connected));
+            let answered = handle.stats.as_ref().is_some_and(|s| s.answers() > 0);
+            findings.push(reach::finding(&p.base_url, &connected, answered));
             findings.extend(credentials::findings(p, &connected));
             if connected.is_ok() {
                 findings.extend(account::findings(&p.name, provider, ledger).await);
