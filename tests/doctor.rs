@@ -714,6 +714,22 @@ async fn timetracker_scopes_are_weighed_against_the_mode_and_never_reach_the_jso
         rights.starts_with("  ✓") && rights.contains("every right mode = \"both\" needs"),
         "{rights}"
     );
+    // An admin scope: GET /users answers, but admin:* grants no write, and nothing read-only
+    // tells it from admin:all: a writing mode is pointed at the probe, a pulling one is fine.
+    for scope in ["admin:all", "admin:*"] {
+        let (config, _) = with_token(&["read:*", scope]);
+        let (out, text) = doctor(&config, &[]);
+        assert!(out.status.success(), "a warning is no error: {text}");
+        let rights = line_of(&section(&text, "tr"), "rights");
+        assert!(rights.starts_with("  ⚠"), "{scope}: {text}");
+        assert!(
+            rights.contains("run `timeweave doctor --write-probe --provider tr`"),
+            "{rights}"
+        );
+        let (_, text) = doctor(&with_mode(dir.path(), &config, "pull"), &[]);
+        let rights = line_of(&section(&text, "tr"), "rights");
+        assert!(rights.starts_with("  ✓"), "{scope}: {text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
