@@ -577,23 +577,34 @@ async fn the_write_probe_creates_updates_and_deletes_one_entry_and_only_when_ask
             .into_iter()
             .filter(|l| l.contains("write probe"))
             .collect();
-        assert_eq!(probe.len(), 4, "create, look-up, update, delete: {text}");
+        assert_eq!(
+            probe.len(),
+            5,
+            "create, look-up, update, delete, not probed: {text}"
+        );
+        let on_whom = match name {
+            "timetrack" => "create (on the first listed person: the provider names no user)",
+            _ => "create (on the token's own user)",
+        };
         assert!(
-            probe[0].starts_with("  ✓") && probe[0].contains("create: every writable field"),
-            "the break, billable and tags are kept or declared unheld: {text}"
+            probe[0].starts_with("  ✓")
+                && probe[0].contains(&format!("{on_whom}: read back as written: checked "))
+                && probe[0].contains("client"),
+            "the break, billable, client and tags are kept or declared unheld: {text}"
         );
         assert!(
             probe[1].starts_with("  ✓") && probe[1].contains("look-up: found again"),
             "{text}"
         );
         assert!(
-            probe[2].starts_with("  ✓") && probe[2].contains("update: every writable field"),
+            probe[2].starts_with("  ✓") && probe[2].contains("update: read back as written"),
             "{text}"
         );
         assert!(
             probe[3].starts_with("  ✓") && probe[3].contains("the probe entry is gone"),
             "{text}"
         );
+        assert!(probe[4].contains("e-mail and rates: not probed"), "{text}");
         assert!(!probe.iter().any(|l| l.starts_with("  ✗")), "{text}");
     }
     let after: Vec<usize> = sims

@@ -55,6 +55,12 @@ impl Finding {
         }
     }
 
+    /// `more` appended to what was seen.
+    fn also(mut self, more: &str) -> Self {
+        self.seen.push_str(more);
+        self
+    }
+
     fn fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = fix.into();
         self

@@ -1220,6 +1220,11 @@ impl Provider for TimeTrackerAdapter {
         Ok(observations_of(&self.session().await?))
     }
 
+    /// `/users/me`'s id.
+    async fn own_person(&self) -> Result<Option<RemoteId>, ProviderError> {
+        Ok(Some(RemoteId::from(self.session().await?.me)))
+    }
+
     async fn rights(&self) -> Result<Rights, ProviderError> {
         self.session().await?;
         Ok(observe::rights(

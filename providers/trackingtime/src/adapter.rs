@@ -1097,6 +1097,11 @@ impl Provider for TrackingTimeAdapter {
         Ok(vec![visibility, zone, form, search, email])
     }
 
+    /// `/me`'s id.
+    async fn own_person(&self) -> Result<Option<RemoteId>, ProviderError> {
+        Ok(Some(RemoteId::from(self.session().await?.user_id)))
+    }
+
     async fn rights(&self) -> Result<Rights, ProviderError> {
         let session = self.session().await?;
         Ok(observe::rights(&session.user, &self.capabilities()))
