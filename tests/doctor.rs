@@ -249,9 +249,18 @@ async fn the_bound_account_matches_and_another_account_is_an_error_with_the_rebi
         String::from_utf8_lossy(&sync.stderr)
     );
     let before = std::fs::read(&ledger).unwrap();
+    let writes_before: Vec<u64> = sims.all().iter().map(|s| s.write_requests()).collect();
 
     let (out, text) = doctor(&config, &[]);
     assert!(out.status.success(), "{text}");
+    // Read-only: not one write request to any provider, and the ledger as it was.
+    let writes_after: Vec<u64> = sims.all().iter().map(|s| s.write_requests()).collect();
+    assert_eq!(writes_after, writes_before, "plain doctor never writes");
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        before,
+        "the ledger is unchanged"
+    );
     for name in NAMES {
         let account = line_of(&section(&text, name), "account");
         assert!(account.starts_with("  ✓"), "{text}");
@@ -568,6 +577,9 @@ async fn the_write_probe_creates_updates_and_deletes_one_entry_and_only_when_ask
         !text.contains("write probe"),
         "no probe unless asked: {text}"
     );
+    let writes =
+        |sims: &Sims| -> Vec<u64> { sims.all().iter().map(|s| s.write_requests()).collect() };
+    assert_eq!(writes(&sims), [0, 0, 0], "plain doctor never writes");
     let served: Vec<u64> = sims.all().iter().map(|s| s.requests_served()).collect();
 
     let (out, text) = doctor(&config, &["--write-probe"]);
@@ -615,6 +627,11 @@ async fn the_write_probe_creates_updates_and_deletes_one_entry_and_only_when_ask
     assert_eq!(after, before, "the probe entry is deleted again");
     let now: Vec<u64> = sims.all().iter().map(|s| s.requests_served()).collect();
     assert!(now.iter().zip(&served).all(|(n, s)| n > s));
+    assert!(
+        writes(&sims).iter().all(|w| *w >= 3),
+        "the counter sees the probe's create, update and delete: {:?}",
+        writes(&sims)
+    );
 
     // A pulling instance is never written to.
     let pull = sims

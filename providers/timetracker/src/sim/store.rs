@@ -203,6 +203,8 @@ pub struct Store {
     pub rate: HashMap<String, RateWindows>,
     pub login_window: (i64, u32),
     pub requests: u64,
+    /// Requests with a write method (`SimulatorControl::write_requests`).
+    pub write_requests: u64,
     pub token_seq: u64,
 }
 
@@ -228,6 +230,7 @@ impl Store {
             rate: HashMap::new(),
             login_window: (0, 0),
             requests: 0,
+            write_requests: 0,
             token_seq: 0,
         }
     }

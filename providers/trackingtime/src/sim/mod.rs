@@ -314,6 +314,8 @@ pub struct World {
     clock: Option<DateTime<Utc>>,
     faults: VecDeque<Fault>,
     requests: u64,
+    /// Requests to a write route or with a write method (`write_requests`).
+    pub(crate) write_requests: u64,
     rate_limiting: bool,
     rate_window: (Option<std::time::Instant>, u32),
     log: VecDeque<LoggedRequest>,
@@ -337,6 +339,7 @@ impl World {
             clock: None,
             faults: VecDeque::new(),
             requests: 0,
+            write_requests: 0,
             rate_limiting: false,
             rate_window: (None, 0),
             log: VecDeque::new(),
@@ -958,6 +961,10 @@ impl SimulatorControl for SimServer {
 
     fn requests_served(&self) -> u64 {
         self.shared.lock().requests
+    }
+
+    fn write_requests(&self) -> u64 {
+        self.shared.lock().write_requests
     }
 
     fn count(&self, kind: Kind) -> usize {
