@@ -105,8 +105,11 @@ async fn a_good_configuration_passes_every_check_and_the_json_hides_secrets_and_
         assert!(reading.contains("time_entry"), "{reading}");
         let rate = line_of(&section(&text, name), "rate limits");
         assert!(rate.starts_with("  ✓"), "{rate}");
+        // The scan planner's plan from the (empty) cursor, not the budget's cap.
         assert!(
-            rate.contains("configured 10000/s; a scheduled cycle makes at most"),
+            rate.contains("configured 10000/s; a scheduled cycle plans ")
+                && rate
+                    .contains(" listing windows, from the ledger's cursor) within its budget of "),
             "{rate}"
         );
         assert!(rate.contains("no rate-limit headers seen"), "{rate}");

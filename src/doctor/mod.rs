@@ -122,6 +122,7 @@ async fn examine_one(
     write_probe: bool,
 ) -> InstanceReport {
     let mut findings = Vec::new();
+    let mut scheduled = None;
     match crate::registry::build(&single_attempt(p)) {
         Err(e) => findings.push(Finding::new("setup", Verdict::Error, format!("{e:#}")).fix(
             "fix the instance's section in the config (`timeweave check` lists every problem)",
@@ -147,9 +148,16 @@ async fn examine_one(
                     ));
                 }
                 findings.extend(observations::findings(p, provider).await);
-                findings.push(history::finding(provider, scan, &p.quotas).await);
+                let cycle = history::Cycle {
+                    budget: handle.budget,
+                    cursor: history::entry_cursor(ledger.ok().flatten(), &p.name).await,
+                };
+                let (history, planned) = history::finding(provider, scan, &p.quotas, &cycle).await;
+                findings.push(history);
+                scheduled = planned;
             }
-            findings.push(rate::finding(p, handle.budget, handle.stats.as_deref()));
+            let stats = handle.stats.as_deref();
+            findings.push(rate::finding(p, handle.budget, scheduled, stats));
         }
     }
     InstanceReport {
