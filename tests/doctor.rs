@@ -234,6 +234,49 @@ async fn a_refused_port_and_an_unresolvable_host_are_told_apart() {
     assert!(section(&text, NAMES[0]).is_empty(), "{text}");
 }
 
+/// Every provider tells a refused port and an unresolvable host apart, each with its fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_provider_tells_a_refused_port_from_an_unresolvable_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    let with_every_url = |url: &str| {
+        let mut toml = sims.config(&dir.path().join("ledger.db"), "");
+        for i in 0..NAMES.len() {
+            toml = toml.replace(
+                &format!("{:?}", sims.get(i).base_url()),
+                &format!("{url:?}"),
+            );
+        }
+        write(dir.path(), &toml)
+    };
+    let (out, text) = doctor(&with_every_url(&format!("http://{closed_addr}")), &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for name in NAMES {
+        let reach = line_of(&section(&text, name), "reach");
+        assert!(reach.starts_with("  ✗"), "{name}: {text}");
+        assert!(
+            reach.contains(&format!("could not be reached: "))
+                && reach.contains(&format!("connection refused by {closed_addr}")),
+            "{name}: {reach}"
+        );
+        assert!(!reach.contains("DNS"), "{name}: {reach}");
+    }
+    let (out, text) = doctor(&with_every_url("https://timeweave-doctor.invalid"), &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for name in NAMES {
+        let reach = line_of(&section(&text, name), "reach");
+        assert!(reach.starts_with("  ✗"), "{name}: {text}");
+        assert!(
+            reach.contains("DNS resolution failed for timeweave-doctor.invalid"),
+            "{name}: {reach}"
+        );
+        assert!(!reach.contains("refused"), "{name}: {reach}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bound_account_matches_and_another_account_is_an_error_with_the_rebind_fix() {
     let dir = tempfile::tempdir().unwrap();
@@ -1226,4 +1269,47 @@ async fn a_throttle_a_server_error_and_a_gateway_page_are_answers_not_unreachabl
         "{rate}"
     );
     assert!(rate.contains("x-ratelimit-remaining: 0"), "{rate}");
+}
+
+/// T2: whether customers answer a written e-mail in `contact` (`customer_contact_echo`) is
+/// told apart, and no address reaches the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trackingtime_customer_email_key_tells_the_contact_echo_apart() {
+    use timeweave_contract::testkit::SimulatorControl;
+    use timeweave_trackingtime::sim::SimOptions;
+    let mut seen = Vec::new();
+    for echo in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SimOptions {
+            customer_contact_echo: echo,
+            ..Default::default()
+        };
+        let (sim, config) = trackingtime_with(dir.path(), opts).await;
+        sim.add_client(&timeweave_contract::Client {
+            name: "Billing".into(),
+            email: Some("billing@acme.example".into()),
+            notes: None,
+            archived: false,
+        });
+        let (out, text) = doctor(&config, &[]);
+        assert!(out.status.success(), "{text}");
+        let line = section(&text, "tt")
+            .into_iter()
+            .find(|l| l.contains("customer_email_key"))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_owned();
+        assert!(!line.contains('@'), "{line}");
+        seen.push(line);
+    }
+    // Off (the documented samples): the written e-mail is answered under neither key.
+    assert!(
+        seen[0].contains("of 2 customers, 0 carry an e-mail in contact, 0 in contact_email"),
+        "echo off: {}",
+        seen[0]
+    );
+    assert!(
+        seen[1].contains("of 2 customers, 1 carry an e-mail in contact, 0 in contact_email"),
+        "echo on: {}",
+        seen[1]
+    );
 }
