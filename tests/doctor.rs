@@ -1313,3 +1313,62 @@ async fn the_trackingtime_customer_email_key_tells_the_contact_echo_apart() {
         seen[1]
     );
 }
+
+/// A TLS server presenting a self-signed certificate (for `localhost` and 127.0.0.1, in
+/// tests/support/tls): no client trusts its issuer. Its address.
+async fn self_signed_tls_server() -> std::net::SocketAddr {
+    use std::sync::Arc;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/tls");
+    let cert = std::fs::read(dir.join("self-signed.der")).unwrap();
+    let key = std::fs::read(dir.join("self-signed.key.der")).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.into()],
+            rustls::pki_types::PrivateKeyDer::try_from(key).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            // The client gives up during the handshake: nothing more to serve.
+            tokio::spawn(async move { drop(acceptor.accept(stream).await) });
+        }
+    });
+    addr
+}
+
+/// A certificate no client trusts is a TLS failure naming the certificate, on each
+/// provider (a wrong host name needs a certificate the client trusts: not testable here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_certificate_is_a_tls_failure_on_each_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = Sims::start().await;
+    let addr = self_signed_tls_server().await;
+    let mut toml = sims.config(&dir.path().join("ledger.db"), "");
+    for i in 0..NAMES.len() {
+        toml = toml.replace(
+            &format!("{:?}", sims.get(i).base_url()),
+            &format!("\"https://localhost:{}\"", addr.port()),
+        );
+    }
+    let (out, text) = doctor(&write(dir.path(), &toml), &[]);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for name in NAMES {
+        let reach = line_of(&section(&text, name), "reach");
+        assert!(reach.starts_with("  ✗"), "{name}: {text}");
+        assert!(
+            reach.contains("could not be reached: ")
+                && reach.contains("TLS handshake with localhost failed")
+                && reach.contains("certificate"),
+            "{name}: {reach}"
+        );
+        assert!(
+            !reach.contains("refused") && !reach.contains("DNS"),
+            "{reach}"
+        );
+    }
+}
