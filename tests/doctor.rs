@@ -258,7 +258,7 @@ async fn each_provider_tells_a_refused_port_from_an_unresolvable_host() {
         let reach = line_of(&section(&text, name), "reach");
         assert!(reach.starts_with("  ✗"), "{name}: {text}");
         assert!(
-            reach.contains(&format!("could not be reached: "))
+            reach.contains("could not be reached: ")
                 && reach.contains(&format!("connection refused by {closed_addr}")),
             "{name}: {reach}"
         );

@@ -162,6 +162,8 @@ mod tests {
         assert_eq!(host_of("not a url"), None);
         let places = places_of(Path::new("/home/ada/.local/share/timeweave/ledger.db"));
         assert_eq!(places[0], "/home/ada/.local/share/timeweave");
-        assert!(places_of(Path::new("ledger.db")).iter().all(|p| p != ""));
+        assert!(places_of(Path::new("ledger.db"))
+            .iter()
+            .all(|p| !p.is_empty()));
     }
 }
