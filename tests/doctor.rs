@@ -194,9 +194,7 @@ fn assert_no_place(report: &str, ledger: &Path) {
 async fn a_refused_port_and_an_unresolvable_host_are_told_apart() {
     let dir = tempfile::tempdir().unwrap();
     let sims = Sims::start().await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_addr = closed.local_addr().unwrap();
-    drop(closed);
+    let closed_addr = closed_port();
     let toml = sims
         .config(&dir.path().join("ledger.db"), "")
         .replace(
@@ -234,46 +232,46 @@ async fn a_refused_port_and_an_unresolvable_host_are_told_apart() {
     assert!(section(&text, NAMES[0]).is_empty(), "{text}");
 }
 
+/// An address on this machine where nothing listens.
+fn closed_port() -> std::net::SocketAddr {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    closed.local_addr().unwrap()
+}
+
 /// Every provider tells a refused port and an unresolvable host apart, each with its fix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_provider_tells_a_refused_port_from_an_unresolvable_host() {
     let dir = tempfile::tempdir().unwrap();
     let sims = Sims::start().await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_addr = closed.local_addr().unwrap();
-    drop(closed);
-    let with_every_url = |url: &str| {
-        let mut toml = sims.config(&dir.path().join("ledger.db"), "");
-        for i in 0..NAMES.len() {
-            toml = toml.replace(
-                &format!("{:?}", sims.get(i).base_url()),
-                &format!("{url:?}"),
-            );
-        }
-        write(dir.path(), &toml)
-    };
-    let (out, text) = doctor(&with_every_url(&format!("http://{closed_addr}")), &[]);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    for name in NAMES {
-        let reach = line_of(&section(&text, name), "reach");
-        assert!(reach.starts_with("  ✗"), "{name}: {text}");
-        assert!(
-            reach.contains("could not be reached: ")
-                && reach.contains(&format!("connection refused by {closed_addr}")),
-            "{name}: {reach}"
+    let closed_addr = closed_port();
+    let refused = format!("connection refused by {closed_addr}");
+    let url = format!("http://{closed_addr}");
+    unreachable_everywhere(dir.path(), &sims, &url, &refused, "DNS");
+    let dns = "DNS resolution failed for timeweave-doctor.invalid";
+    let url = "https://timeweave-doctor.invalid";
+    unreachable_everywhere(dir.path(), &sims, url, dns, "refused");
+}
+
+/// Runs doctor with every instance's base_url set to `url`; asserts each reach line is ✗
+/// "could not be reached" naming `cause` and not `other`.
+fn unreachable_everywhere(dir: &Path, sims: &Sims, url: &str, cause: &str, other: &str) {
+    let mut toml = sims.config(&dir.join("ledger.db"), "");
+    for i in 0..NAMES.len() {
+        toml = toml.replace(
+            &format!("{:?}", sims.get(i).base_url()),
+            &format!("{url:?}"),
         );
-        assert!(!reach.contains("DNS"), "{name}: {reach}");
     }
-    let (out, text) = doctor(&with_every_url("https://timeweave-doctor.invalid"), &[]);
+    let (out, text) = doctor(&write(dir, &toml), &[]);
     assert_eq!(out.status.code(), Some(1), "{text}");
     for name in NAMES {
         let reach = line_of(&section(&text, name), "reach");
         assert!(reach.starts_with("  ✗"), "{name}: {text}");
         assert!(
-            reach.contains("DNS resolution failed for timeweave-doctor.invalid"),
+            reach.contains("could not be reached: ") && reach.contains(cause),
             "{name}: {reach}"
         );
-        assert!(!reach.contains("refused"), "{name}: {reach}");
+        assert!(!reach.contains(other), "{name}: {reach}");
     }
 }
 
@@ -792,14 +790,7 @@ async fn timetracker_scopes_are_weighed_against_the_mode_and_never_reach_the_jso
     // tells it from admin:all: a writing mode is pointed at the probe, a pulling one is fine.
     for scope in ["admin:all", "admin:*"] {
         let (config, _) = with_token(&["read:*", scope]);
-        let (out, text) = doctor(&config, &[]);
-        assert!(out.status.success(), "a warning is no error: {text}");
-        let rights = line_of(&section(&text, "tr"), "rights");
-        assert!(rights.starts_with("  ⚠"), "{scope}: {text}");
-        assert!(
-            rights.contains("run `timeweave doctor --write-probe --provider tr`"),
-            "{rights}"
-        );
+        rights_point_at_the_probe(&config, "tr", "GET /users answered");
         let (_, text) = doctor(&with_mode(dir.path(), &config, "pull"), &[]);
         let rights = line_of(&section(&text, "tr"), "rights");
         assert!(rights.starts_with("  ✓"), "{scope}: {text}");
@@ -861,20 +852,11 @@ async fn trackingtime_permissions_decide_visibility_and_write_rights() {
 
     // The documented shape (the simulator's default): `/me` names only the view flag, so
     // what the token may write is unknown, never granted: the probe is the way to learn.
-    let dir = tempfile::tempdir().unwrap();
-    let (_sim, config) = trackingtime_with(dir.path(), SimOptions::default()).await;
-    let (out, text) = doctor(&config, &[]);
-    assert!(out.status.success(), "a warning is no error: {text}");
-    let rights = line_of(&section(&text, "tt"), "rights");
-    assert!(rights.starts_with("  ⚠"), "{text}");
-    assert!(
-        rights.contains("GET /me's permissions do not list can_edit_projects, can_edit_tasks, can_edit_time_entries"),
-        "{rights}"
-    );
-    assert!(
-        rights.contains("run `timeweave doctor --write-probe --provider tt`"),
-        "{rights}"
-    );
+    let text = trackingtime_rights_unknown(
+        SimOptions::default(),
+        "GET /me's permissions do not list can_edit_projects, can_edit_tasks, can_edit_time_entries",
+    )
+    .await;
     assert!(
         text.contains(
             "✓  observed    sees_all_users: yes (role ADMIN, can_view_time_entries_from_others)"
@@ -883,35 +865,22 @@ async fn trackingtime_permissions_decide_visibility_and_write_rights() {
     );
 
     // No permissions listed at all: the same, and the visibility is unknown too.
-    let dir = tempfile::tempdir().unwrap();
-    let opts = SimOptions {
+    let unlisted = SimOptions {
         caller: CallerRights {
             listed: false,
             ..CallerRights::admin()
         },
         ..Default::default()
     };
-    let (_sim, config) = trackingtime_with(dir.path(), opts).await;
-    let (out, text) = doctor(&config, &[]);
-    assert!(out.status.success(), "a warning is no error: {text}");
-    let rights = line_of(&section(&text, "tt"), "rights");
-    assert!(rights.starts_with("  ⚠"), "{text}");
-    assert!(
-        rights.contains("GET /me lists no permissions for this account"),
-        "{rights}"
-    );
-    assert!(
-        rights.contains("run `timeweave doctor --write-probe --provider tt`"),
-        "{rights}"
-    );
+    let why = "GET /me lists no permissions for this account";
+    let text = trackingtime_rights_unknown(unlisted, why).await;
     assert!(
         text.contains("⚠  observed    sees_all_users: unknown (GET /me lists no permissions"),
         "{text}"
     );
 
     // Permissions per team only (an earlier reading, a switch): not the documented place.
-    let dir = tempfile::tempdir().unwrap();
-    let opts = SimOptions {
+    let per_team = SimOptions {
         caller: CallerRights {
             in_teams: true,
             lists_edit_flags: true,
@@ -919,12 +888,34 @@ async fn trackingtime_permissions_decide_visibility_and_write_rights() {
         },
         ..Default::default()
     };
+    trackingtime_rights_unknown(per_team, why).await;
+}
+
+/// Runs doctor against a TrackingTime simulator with `opts` in a writing mode, asserts
+/// its rights line is ⚠ for `why` and names `--write-probe`; the report.
+async fn trackingtime_rights_unknown(
+    opts: timeweave_trackingtime::sim::SimOptions,
+    why: &str,
+) -> String {
+    let dir = tempfile::tempdir().unwrap();
     let (_sim, config) = trackingtime_with(dir.path(), opts).await;
-    let (_, text) = doctor(&config, &[]);
+    rights_point_at_the_probe(&config, "tt", why)
+}
+
+/// Runs doctor on `config`, asserts instance `name`'s rights line is ⚠ for `why` and names
+/// `--write-probe` (a warning, no error); the report.
+fn rights_point_at_the_probe(config: &Path, name: &str, why: &str) -> String {
+    let (out, text) = doctor(config, &[]);
+    assert!(out.status.success(), "a warning is no error: {text}");
+    let rights = line_of(&section(&text, name), "rights");
+    assert!(rights.starts_with("  ⚠") && rights.contains(why), "{text}");
     assert!(
-        line_of(&section(&text, "tt"), "rights").starts_with("  ⚠"),
-        "{text}"
+        rights.contains(&format!(
+            "run `timeweave doctor --write-probe --provider {name}`"
+        )),
+        "{rights}"
     );
+    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -933,14 +924,7 @@ async fn timetrack_cannot_tell_its_rights_so_a_writing_mode_is_pointed_at_the_pr
     let dir = tempfile::tempdir().unwrap();
     let server = sim::SimServer::start(sim::SimOptions::default()).await;
     let (config, _, _) = seeded_config(dir.path(), "tk", &server);
-    let (out, text) = doctor(&config, &[]);
-    assert!(out.status.success(), "{text}");
-    let rights = line_of(&section(&text, "tk"), "rights");
-    assert!(rights.starts_with("  ⚠"), "{text}");
-    assert!(
-        rights.contains("run `timeweave doctor --write-probe --provider tk`"),
-        "{rights}"
-    );
+    rights_point_at_the_probe(&config, "tk", "tells no client");
     let (_, text) = doctor(&config, &["--write-probe"]);
     let rights = line_of(&section(&text, "tk"), "rights");
     assert!(
@@ -1348,27 +1332,7 @@ async fn a_self_signed_certificate_is_a_tls_failure_on_each_provider() {
     let dir = tempfile::tempdir().unwrap();
     let sims = Sims::start().await;
     let addr = self_signed_tls_server().await;
-    let mut toml = sims.config(&dir.path().join("ledger.db"), "");
-    for i in 0..NAMES.len() {
-        toml = toml.replace(
-            &format!("{:?}", sims.get(i).base_url()),
-            &format!("\"https://localhost:{}\"", addr.port()),
-        );
-    }
-    let (out, text) = doctor(&write(dir.path(), &toml), &[]);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    for name in NAMES {
-        let reach = line_of(&section(&text, name), "reach");
-        assert!(reach.starts_with("  ✗"), "{name}: {text}");
-        assert!(
-            reach.contains("could not be reached: ")
-                && reach.contains("TLS handshake with localhost failed")
-                && reach.contains("certificate"),
-            "{name}: {reach}"
-        );
-        assert!(
-            !reach.contains("refused") && !reach.contains("DNS"),
-            "{reach}"
-        );
-    }
+    let url = format!("https://localhost:{}", addr.port());
+    let cause = "TLS handshake with localhost failed (invalid peer certificate";
+    unreachable_everywhere(dir.path(), &sims, &url, cause, "refused");
 }
