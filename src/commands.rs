@@ -32,8 +32,11 @@ pub(crate) async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<Ex
     let reports = timeweave::doctor::examine(cfg, &instances, args.write_probe).await;
     print!("{}", timeweave::doctor::render::text(&reports));
     if let Some(path) = &args.json {
-        std::fs::write(path, timeweave::doctor::json::render(&reports, &instances))
-            .with_context(|| format!("writing the doctor report to {}", path.display()))?;
+        std::fs::write(
+            path,
+            timeweave::doctor::json::render(&reports, &instances, &cfg.ledger.path),
+        )
+        .with_context(|| format!("writing the doctor report to {}", path.display()))?;
     }
     Ok(if reports.iter().any(|r| r.has_error()) {
         ExitCode::FAILURE

@@ -2,7 +2,8 @@
 //! (`Provider::entry_span`), how many entries that is (counted in its newest four weeks and
 //! extrapolated over the range), and what a first `--sync-once` plans for them: the scan
 //! planner's own windows, one request per page of entries, the reference listings, and the
-//! time that takes at the configured quotas and the pace the account answered at.
+//! time that takes at the configured quotas and the pace the account answered at; and what
+//! a scheduled cycle plans for the entries from the ledger's cursor within its budget.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use timeweave_contract::{EntrySpan, Kind, ListScope, Provider, ProviderError, Wi
 use timeweave_http::Quota;
 
 use super::{Finding, Verdict};
-use crate::ledger::Cursor;
+use crate::ledger::{Cursor, Ledger};
 use crate::progress_line::describe_duration;
 use crate::sync::scan::{plan_scan, ScanInput, ScanSettings};
 
@@ -30,31 +31,79 @@ struct Sample {
     per_page: Duration,
 }
 
+/// What a scheduled cycle plans for the time entries: windows and requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Scheduled {
+    pub windows: usize,
+    pub requests: u32,
+}
+
+/// How a scheduled cycle would scan: its request budget and where the last one left off.
+pub(super) struct Cycle {
+    pub budget: Option<u32>,
+    pub cursor: Cursor,
+}
+
+/// The history finding, and what a scheduled cycle plans (`None` when the history could
+/// not be read).
 pub(super) async fn finding(
     provider: &dyn Provider,
     scan: &ScanSettings,
     quotas: &[Quota],
-) -> Finding {
+    cycle: &Cycle,
+) -> (Finding, Option<Scheduled>) {
     let now = Utc::now();
     let span = match provider.entry_span().await {
         Ok(span) => span,
-        Err(e) => return warning(format!("the date range could not be read: {e}")),
+        Err(e) => {
+            return (
+                warning(format!("the date range could not be read: {e}")),
+                None,
+            )
+        }
     };
     let range = range_of(span, scan, now);
     let sample = match sample(provider, range).await {
         Ok(sample) => sample,
-        Err(e) => return warning(format!("the newest entries could not be listed: {e}")),
+        Err(e) => {
+            let seen = format!("the newest entries could not be listed: {e}");
+            return (warning(seen), None);
+        }
     };
     let estimate = Estimate::new(range, &sample);
     let page = provider.capabilities().entry_page_size.max(1);
-    let plan = first_sync_plan(span, scan, now, |w| estimate.pages_in(w, page));
+    let pages = |w: Window| estimate.pages_in(w, page);
+    let empty = Cursor::default();
+    let first = ScanInput {
+        now,
+        settings: *scan,
+        cursor: &empty,
+        budget: None,
+        change_feed: false,
+        to_completion: true,
+        oldest_known: None,
+        span,
+    };
+    let plan = planned(&first, pages);
+    let next_cycle = ScanInput {
+        cursor: &cycle.cursor,
+        budget: cycle.budget,
+        change_feed: provider.capabilities().change_feed,
+        to_completion: false,
+        ..first
+    };
+    let scheduled = planned(&next_cycle, pages);
+    let scheduled = Scheduled {
+        windows: scheduled.0,
+        requests: scheduled.1,
+    };
     let references = Kind::ALL
         .into_iter()
         .filter(|k| *k != Kind::TimeEntry && provider.capabilities().support(*k).list)
         .count() as u32;
     let requests = plan.1 + references;
     let time = first_sync_time(requests, quotas, sample.per_page);
-    Finding::new(
+    let finding = Finding::new(
         "history",
         Verdict::Ok,
         format!(
@@ -67,7 +116,23 @@ pub(super) async fn finding(
             describe_duration(time),
             sample.per_page.as_millis()
         ),
-    )
+    );
+    (finding, Some(scheduled))
+}
+
+/// The time-entry cursor the ledger holds for `instance` (empty without a ledger, or when
+/// it cannot be read: the plan is then a first cycle's).
+pub(super) async fn entry_cursor(ledger: Option<&Ledger>, instance: &str) -> Cursor {
+    let Some(ledger) = ledger else {
+        return Cursor::default();
+    };
+    match ledger.read().await {
+        Ok(mut tx) => tx
+            .cursor(instance, Kind::TimeEntry)
+            .await
+            .unwrap_or_default(),
+        Err(_) => Cursor::default(),
+    }
 }
 
 fn warning(seen: String) -> Finding {
@@ -185,28 +250,11 @@ fn days(w: Window) -> f64 {
     (w.to - w.from).num_seconds() as f64 / 86_400.0
 }
 
-/// What a first `--sync-once` plans for the entries: the scan planner run to completion
-/// from an empty cursor, `pages(window)` requests each: (windows, requests).
-fn first_sync_plan(
-    span: EntrySpan,
-    scan: &ScanSettings,
-    now: DateTime<Utc>,
-    pages: impl Fn(Window) -> u32,
-) -> (usize, u32) {
-    let cursor = Cursor::default();
-    let plan = plan_scan(
-        &ScanInput {
-            now,
-            settings: *scan,
-            cursor: &cursor,
-            budget: None,
-            change_feed: false,
-            to_completion: true,
-            oldest_known: None,
-            span,
-        },
-        pages,
-    );
+/// The scan planner's windows for `input`, `pages(window)` requests each: (windows,
+/// requests). A first `--sync-once` runs it to completion from an empty cursor; a scheduled
+/// cycle from the ledger's cursor, within its budget.
+fn planned(input: &ScanInput<'_>, pages: impl Fn(Window) -> u32) -> (usize, u32) {
+    let plan = plan_scan(input, pages);
     let requests = plan.windows.iter().map(|w| w.estimated_requests).sum();
     (plan.windows.len(), requests)
 }

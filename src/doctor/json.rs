@@ -1,7 +1,10 @@
 //! The report as JSON for a bug report: the same findings, with every secret of the config,
-//! every name or account a finding of the instance marks private (wherever it appears in
-//! that instance's findings), and anything that looks like an e-mail address replaced by
-//! `[redacted]`.
+//! every instance's base_url host (a TimeTrack company subdomain, a self-hosted server),
+//! the ledger's directory and the home directory (they name the user), every name or
+//! account a finding of the instance marks private (wherever it appears in that instance's
+//! findings), and anything that looks like an e-mail address replaced by `[redacted]`.
+
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -31,9 +34,14 @@ struct Line {
     fix: String,
 }
 
-/// The redacted report; `instances` supplies the secrets to redact.
-pub fn render(reports: &[InstanceReport], instances: &[&ProviderConfig]) -> String {
-    let secrets: Vec<String> = instances.iter().flat_map(|p| secrets_of(p)).collect();
+/// The redacted report; `instances` supplies the secrets and hosts to redact, `ledger` the
+/// configured ledger path.
+pub fn render(reports: &[InstanceReport], instances: &[&ProviderConfig], ledger: &Path) -> String {
+    let secrets: Vec<String> = instances
+        .iter()
+        .flat_map(|p| secrets_of(p).into_iter().chain(host_of(&p.base_url)))
+        .chain(places_of(ledger))
+        .collect();
     let report = Report {
         ok: !reports.iter().any(InstanceReport::has_error),
         instances: reports
@@ -63,6 +71,26 @@ fn secrets_of(p: &ProviderConfig) -> Vec<String> {
     .map(|s| s.expose().trim().to_owned())
     .filter(|s| !s.is_empty())
     .collect()
+}
+
+/// The host `base_url` names, if it parses.
+fn host_of(base_url: &str) -> Option<String> {
+    let url = url::Url::parse(base_url.trim()).ok()?;
+    url.host_str().map(str::to_owned).filter(|h| !h.is_empty())
+}
+
+/// The ledger's directory (as configured and as resolved) and the home directory: paths
+/// that carry the user's name. The file name alone stays.
+fn places_of(ledger: &Path) -> Vec<String> {
+    let dir = ledger.parent().filter(|d| !d.as_os_str().is_empty());
+    let resolved = dir.and_then(|d| d.canonicalize().ok());
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    [dir.map(Path::to_path_buf), resolved, home]
+        .into_iter()
+        .flatten()
+        .map(|p| p.display().to_string())
+        .filter(|p| p.len() > 1)
+        .collect()
 }
 
 /// The secrets, and every value any finding of `r` marks private: a name one finding
@@ -123,5 +151,19 @@ mod tests {
             redact(text, &[&private, &secret]),
             "acts as [redacted] [redacted] with [redacted]; see https://x.example/a"
         );
+    }
+
+    #[test]
+    fn the_host_and_the_ledger_directory_are_places_to_hide() {
+        assert_eq!(
+            host_of("https://acme.timetrack.example/api/v2").as_deref(),
+            Some("acme.timetrack.example")
+        );
+        assert_eq!(host_of("not a url"), None);
+        let places = places_of(Path::new("/home/ada/.local/share/timeweave/ledger.db"));
+        assert_eq!(places[0], "/home/ada/.local/share/timeweave");
+        assert!(places_of(Path::new("ledger.db"))
+            .iter()
+            .all(|p| !p.is_empty()));
     }
 }

@@ -55,6 +55,12 @@ impl Finding {
         }
     }
 
+    /// `more` appended to what was seen.
+    fn also(mut self, more: &str) -> Self {
+        self.seen.push_str(more);
+        self
+    }
+
     fn fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = fix.into();
         self
@@ -106,7 +112,7 @@ async fn open_ledger_if_any(cfg: &Config) -> Result<Option<Ledger>, String> {
     Ledger::open_read_only(&cfg.ledger.path)
         .await
         .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("{e} (ledger.path = {})", cfg.ledger.path.display()))
 }
 
 async fn examine_one(
@@ -116,6 +122,7 @@ async fn examine_one(
     write_probe: bool,
 ) -> InstanceReport {
     let mut findings = Vec::new();
+    let mut scheduled = None;
     match crate::registry::build(&single_attempt(p)) {
         Err(e) => findings.push(Finding::new("setup", Verdict::Error, format!("{e:#}")).fix(
             "fix the instance's section in the config (`timeweave check` lists every problem)",
@@ -123,7 +130,8 @@ async fn examine_one(
         Ok(handle) => {
             let provider = handle.provider.as_ref();
             let connected = provider.connect().await;
-            findings.push(reach::finding(&p.base_url, &connected));
+            let answered = handle.stats.as_ref().is_some_and(|s| s.answers() > 0);
+            findings.push(reach::finding(&p.base_url, &connected, answered));
             findings.extend(credentials::findings(p, &connected));
             if connected.is_ok() {
                 findings.extend(account::findings(&p.name, provider, ledger).await);
@@ -140,9 +148,16 @@ async fn examine_one(
                     ));
                 }
                 findings.extend(observations::findings(p, provider).await);
-                findings.push(history::finding(provider, scan, &p.quotas).await);
+                let cycle = history::Cycle {
+                    budget: handle.budget,
+                    cursor: history::entry_cursor(ledger.ok().flatten(), &p.name).await,
+                };
+                let (history, planned) = history::finding(provider, scan, &p.quotas, &cycle).await;
+                findings.push(history);
+                scheduled = planned;
             }
-            findings.push(rate::finding(p, handle.budget, handle.stats.as_deref()));
+            let stats = handle.stats.as_deref();
+            findings.push(rate::finding(p, handle.budget, scheduled, stats));
         }
     }
     InstanceReport {

@@ -1,18 +1,20 @@
 //! `--write-probe`: the one write `doctor` ever makes, only when asked. Creates a ten-minute
 //! time entry with a two-minute break, named `timeweave doctor probe <time>`, yesterday at
-//! 03:00 UTC for the first listed person and project (and the project's first task, if any;
-//! billable, tag `timeweave-probe`), looks it up as after a lost answer (`find_created`),
-//! updates its notes, takes it off its task (evidence T4) and deletes it; compares what each
-//! write answers with (what the account now holds) with what was sent, beyond the fields
-//! the adapter declares it cannot write, and checks the delete by a get.
+//! 03:00 UTC for the token's own user (where the provider tells whom it acts as; else the
+//! first listed person) on the first open project (its first task, if any; its client, else
+//! the first listed client; billable, tag `timeweave-probe`), looks it up as after a lost
+//! answer (`find_created`), updates its notes, takes it off its task (evidence T4) and
+//! deletes it. After each write an independent `get` reads the entry back, and that (not
+//! the write's own answer) is compared with what was sent, beyond the fields the adapter
+//! declares it cannot hold. A create whose outcome is unknown is looked up and undone.
 
 use std::collections::BTreeSet;
 
 use chrono::{Duration, DurationRound, Utc};
 use timeweave_contract::fields::unkept;
 use timeweave_contract::{
-    EntryKind, Kind, ListScope, PageItem, Provider, ProviderError, Record, RemoteId, TimeEntry,
-    UpdateTarget,
+    EntryKind, Field, Kind, ListScope, PageItem, Provider, ProviderError, Record, RemoteId,
+    TimeEntry, UpdateTarget,
 };
 
 use super::{Finding, Verdict};
@@ -20,8 +22,8 @@ use super::{Finding, Verdict};
 const CHECK: &str = "write probe";
 
 pub(super) async fn findings(provider: &dyn Provider) -> Vec<Finding> {
-    let entry = match probe_entry(provider).await {
-        Ok(Some(entry)) => entry,
+    let (entry, on_whom) = match probe_entry(provider).await {
+        Ok(Some(prepared)) => prepared,
         Ok(None) => {
             return vec![Finding::new(
                 CHECK,
@@ -31,14 +33,14 @@ pub(super) async fn findings(provider: &dyn Provider) -> Vec<Finding> {
         }
         Err(e) => return vec![failed("preparing it (listing people and projects)", &e)],
     };
-    let mut out = Vec::new();
     let sent = Record::TimeEntry(entry);
     let key = probe_key(&sent);
     let created = match provider.create(&sent, &key).await {
         Ok(created) => created,
-        Err(e) => return vec![failed("create", &e)],
+        Err(e) => return vec![create_failed(provider, &sent, &key, &e).await],
     };
-    out.push(kept_as_written(provider, "create", &sent, &created.record));
+    let mut out =
+        vec![read_back(provider, &format!("create ({on_whom})"), &sent, &created.id).await];
     out.push(found_again(provider, &sent, &key, &created.id).await);
     let mut target = UpdateTarget {
         id: created.id.clone(),
@@ -47,18 +49,63 @@ pub(super) async fn findings(provider: &dyn Provider) -> Vec<Finding> {
     let changed = with_notes(&sent);
     out.push(update_step(provider, &mut target, "update", &changed).await);
     if let Some(off_task) = without_task(&changed) {
-        out.push(
-            update_step(
-                provider,
-                &mut target,
-                "update taking it off its task",
-                &off_task,
-            )
-            .await,
-        );
+        let step = "update taking it off its task";
+        out.push(update_step(provider, &mut target, step, &off_task).await);
     }
     out.push(deleted(provider, &created.id).await);
+    out.push(not_probed());
     out
+}
+
+/// The fields the issue asks about that a time entry does not carry.
+fn not_probed() -> Finding {
+    Finding::new(
+        CHECK,
+        Verdict::Ok,
+        "e-mail and rates: not probed: a time entry carries neither (they belong to people, \
+         clients and projects, which doctor never writes)",
+    )
+}
+
+/// A create that failed: where its outcome is unknown (a timeout, a lost or broken
+/// answer), the entry may exist: it is looked up as the engine would and deleted.
+async fn create_failed(
+    provider: &dyn Provider,
+    sent: &Record<RemoteId>,
+    key: &str,
+    e: &ProviderError,
+) -> Finding {
+    let outcome_unknown = matches!(
+        e,
+        ProviderError::Retryable { .. } | ProviderError::Malformed { .. }
+    );
+    if !outcome_unknown {
+        return failed("create", e);
+    }
+    match provider.find_created(sent, key).await {
+        Ok(Some(found)) => match provider.delete(Kind::TimeEntry, &found.id).await {
+            Ok(()) | Err(ProviderError::NotFound { .. }) => failed("create", e)
+                .also("; it had landed all the same: found again by the look-up and deleted"),
+            Err(de) => failed("create", e)
+                .also(&format!("; it had landed, but its delete failed: {de}"))
+                .fix(delete_by_hand(Some(&found.id))),
+        },
+        Ok(None) => failed("create", e)
+            .also("; the look-up finds no probe entry")
+            .fix(delete_by_hand(None)),
+        Err(le) => failed("create", e)
+            .also(&format!("; the look-up for it failed too: {le}"))
+            .fix(delete_by_hand(None)),
+    }
+}
+
+/// The fix for a probe entry doctor could not remove.
+fn delete_by_hand(id: Option<&RemoteId>) -> String {
+    let id = id.map(|id| format!(" (id {id})")).unwrap_or_default();
+    format!(
+        "if it exists, delete the time entry named `timeweave doctor probe …`{id}, \
+         yesterday at 03:00 UTC, in the provider's app"
+    )
 }
 
 /// `sent` with its notes changed.
@@ -82,8 +129,8 @@ fn without_task(sent: &Record<RemoteId>) -> Option<Record<RemoteId>> {
     }
 }
 
-/// One update of the probe entry, compared with what it answers; `target` takes the new
-/// version for the next one.
+/// One update of the probe entry, read back and compared; `target` takes the new version
+/// for the next one.
 async fn update_step(
     provider: &dyn Provider,
     target: &mut UpdateTarget,
@@ -93,32 +140,44 @@ async fn update_step(
     match provider.update(target, changed).await {
         Ok(updated) => {
             target.version = updated.version.clone();
-            kept_as_written(provider, step, changed, &updated.record)
+            read_back(provider, step, changed, &target.id).await
         }
         Err(e) => failed(step, &e),
     }
 }
 
-/// The probe entry, on the first listed person and project (and the project's first task,
-/// if it lists one); `None` when a person or project is missing.
+/// The probe entry and on whom it is booked: the token's own user (else the first listed
+/// person), the first open project (its first task, its client or else the first listed
+/// client); `None` when a person or project is missing.
 async fn probe_entry(
     provider: &dyn Provider,
-) -> Result<Option<TimeEntry<RemoteId>>, ProviderError> {
-    let Some(person) = first_id(provider, Kind::Person).await? else {
-        return Ok(None);
+) -> Result<Option<(TimeEntry<RemoteId>, &'static str)>, ProviderError> {
+    let (person, on_whom) = match provider.own_person().await? {
+        Some(own) => (own, "on the token's own user"),
+        None => match first_id(provider, Kind::Person).await? {
+            Some(first) => (
+                first,
+                "on the first listed person: the provider names no user",
+            ),
+            None => return Ok(None),
+        },
     };
-    let Some(project) = first_id(provider, Kind::Project).await? else {
+    let Some((project, project_client)) = first_project(provider).await? else {
         return Ok(None);
     };
     let task = task_of(provider, &project).await;
+    let client = match project_client {
+        Some(client) => Some(client),
+        None => first_id(provider, Kind::Client).await.ok().flatten(),
+    };
     let now = Utc::now();
     let day = now.duration_trunc(Duration::days(1)).unwrap_or(now);
     let start = day - Duration::days(1) + Duration::hours(3);
-    Ok(Some(TimeEntry {
+    let entry = TimeEntry {
         person,
         project: Some(project),
         task,
-        client: None,
+        client,
         started_at: start,
         ended_at: Some(start + Duration::minutes(10)),
         // A break, so that a provider dropping it without declaring so is named.
@@ -132,6 +191,23 @@ async fn probe_entry(
         tags: BTreeSet::from(["timeweave-probe".to_owned()]),
         billable: true,
         kind: EntryKind::Work,
+    };
+    Ok(Some((entry, on_whom)))
+}
+
+/// The first open project the first page lists, with its client.
+async fn first_project(
+    provider: &dyn Provider,
+) -> Result<Option<(RemoteId, Option<RemoteId>)>, ProviderError> {
+    let page = provider
+        .list_page(Kind::Project, ListScope::All, None)
+        .await?;
+    Ok(page.items.into_iter().find_map(|item| match item {
+        PageItem::Record(r) => match r.record {
+            Record::Project(p) if !p.archived => Some((r.id, p.client)),
+            _ => None,
+        },
+        PageItem::Invalid(_) => None,
     }))
 }
 
@@ -163,7 +239,7 @@ async fn task_of(provider: &dyn Provider, project: &RemoteId) -> Option<RemoteId
 }
 
 fn archived(record: &Record<RemoteId>) -> bool {
-    matches!(record, Record::Project(p) if p.archived)
+    matches!(record, Record::Client(c) if c.archived)
 }
 
 fn probe_key(sent: &Record<RemoteId>) -> String {
@@ -173,31 +249,77 @@ fn probe_key(sent: &Record<RemoteId>) -> String {
     )
 }
 
-fn kept_as_written(
+/// Reads the probe entry back with an independent `get` after `step` and compares it with
+/// what was sent, beyond the fields the adapter declares it cannot hold; the line names
+/// which fields were checked and which are declared unheld.
+async fn read_back(
     provider: &dyn Provider,
     step: &str,
     sent: &Record<RemoteId>,
-    answer: &Record<RemoteId>,
+    id: &RemoteId,
 ) -> Finding {
-    let expected = sent
-        .clone()
-        .forget_unheld(&provider.capabilities().not_writable());
-    let lost: Vec<String> = unkept(&expected, answer)
+    let held = match provider.get(Kind::TimeEntry, id).await {
+        Ok(Some(held)) => held.record,
+        Ok(None) => {
+            return Finding::new(
+                CHECK,
+                Verdict::Warning,
+                format!("{step}: reading it back found no entry {id}"),
+            )
+        }
+        Err(e) => return failed(&format!("{step}: reading it back"), &e),
+    };
+    let unheld = provider.capabilities().not_writable();
+    let expected = sent.clone().forget_unheld(&unheld);
+    let lost: Vec<String> = unkept(&expected, &held)
         .into_iter()
         .map(|u| format!("{} (sent {}, holds {})", u.field, u.sent, u.kept))
         .collect();
-    if lost.is_empty() {
-        Finding::new(
+    let fields = fields_named(sent, &unheld);
+    match lost.is_empty() {
+        true => Finding::new(
             CHECK,
             Verdict::Ok,
-            format!("{step}: every writable field read back as written"),
-        )
-    } else {
-        Finding::new(
+            format!("{step}: read back as written: {fields}"),
+        ),
+        false => Finding::new(
             CHECK,
             Verdict::Warning,
-            format!("{step}: not kept as written: {}", lost.join("; ")),
-        )
+            format!("{step}: not kept as written: {}; {fields}", lost.join("; ")),
+        ),
+    }
+}
+
+/// `checked a, b, c; declared unheld: d` for the probe entry's fields.
+fn fields_named(sent: &Record<RemoteId>, unheld: &[Field]) -> String {
+    let Record::TimeEntry(e) = sent else {
+        return String::new();
+    };
+    let entry_fields = [
+        (Some(Field::EntryBreak), "break", true),
+        (Some(Field::EntryBillable), "billable", true),
+        (None, "client", e.client.is_some()),
+        (Some(Field::EntryTags), "tags", true),
+        (Some(Field::EntryNotes), "notes", true),
+        (None, "task", e.task.is_some()),
+        (None, "person, project, start, end", true),
+    ];
+    let is_unheld = |f: &Option<Field>| f.is_some_and(|f| unheld.contains(&f));
+    let named = |want_unheld: bool| -> Vec<&str> {
+        entry_fields
+            .iter()
+            .filter(|(f, _, carried)| *carried && is_unheld(f) == want_unheld)
+            .map(|(_, name, _)| *name)
+            .collect()
+    };
+    let declared = named(true);
+    match declared.is_empty() {
+        true => format!("checked {}", named(false).join(", ")),
+        false => format!(
+            "checked {}; declared unheld: {}",
+            named(false).join(", "),
+            declared.join(", ")
+        ),
     }
 }
 
@@ -243,15 +365,11 @@ async fn deleted(provider: &dyn Provider, id: &RemoteId) -> Finding {
                     Verdict::Warning,
                     format!("delete: time entry {id} is still listed"),
                 )
-                .fix(format!(
-                "delete the entry named `timeweave doctor probe …` (id {id}) in the provider's app"
-            )),
+                .fix(delete_by_hand(Some(id))),
                 Err(e) => failed("reading back the delete", &e),
             }
         }
-        Err(e) => failed("delete", &e).fix(format!(
-            "delete the entry named `timeweave doctor probe …` (id {id}) in the provider's app"
-        )),
+        Err(e) => failed("delete", &e).fix(delete_by_hand(Some(id))),
     }
 }
 
@@ -265,7 +383,7 @@ fn failed(step: &str, e: &ProviderError) -> Finding {
 
 #[cfg(test)]
 mod tests {
-    use timeweave_contract::{Field, Person, Project};
+    use timeweave_contract::{Client, Person, Project};
 
     use super::*;
     use timeweave_testsupport::memory::{MemoryFault, MemoryProvider};
@@ -275,6 +393,12 @@ mod tests {
             display_name: "Ada".into(),
             email: None,
             username: None,
+        }));
+        provider.put(Record::Client(Client {
+            name: "Acme".into(),
+            email: None,
+            notes: None,
+            archived: false,
         }));
         provider.put(Record::Project(Project {
             client: None,
@@ -287,40 +411,99 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_field_the_account_drops_silently_is_named_and_the_entry_is_deleted() {
-        let provider =
-            seeded(MemoryProvider::new(10).with_silently_dropped(vec![Field::EntryTags]));
+    async fn a_field_the_account_drops_silently_is_named_from_its_read_back() {
+        // The writes answer with what was sent: only the read-back shows the loss.
+        let provider = seeded(
+            MemoryProvider::new(10)
+                .with_silently_dropped(vec![Field::EntryTags])
+                .with_echoed_writes(),
+        );
         let seen = findings(&provider).await;
-        assert_eq!(seen.len(), 4, "{seen:#?}");
+        assert_eq!(seen.len(), 5, "{seen:#?}");
         assert_eq!(seen[0].verdict, Verdict::Warning);
+        assert!(
+            seen[0].seen.starts_with(
+                "create (on the first listed person: the provider names no user): \
+                              not kept as written: time_entry.tags"
+            ),
+            "{}",
+            seen[0].seen
+        );
         assert!(
             seen[0]
                 .seen
-                .starts_with("create: not kept as written: time_entry.tags"),
-            "{}",
-            seen[0].seen
+                .contains("checked break, billable, client, tags"),
+            "{seen:#?}"
         );
         assert!(
             seen[1].seen.starts_with("look-up: found again"),
             "{seen:#?}"
         );
+        assert!(seen[2]
+            .seen
+            .starts_with("update: not kept as written: time_entry.tags"));
         assert_eq!(seen[3].seen, "delete: the probe entry is gone");
+        assert!(
+            seen[4].seen.starts_with("e-mail and rates: not probed"),
+            "{seen:#?}"
+        );
         assert!(provider.all(Kind::TimeEntry).is_empty());
     }
 
     #[tokio::test]
-    async fn a_declared_unheld_field_is_no_warning_and_a_refused_create_is_an_error() {
+    async fn the_lines_name_the_fields_checked_and_those_declared_unheld() {
         let provider = seeded(MemoryProvider::new(10).with_unheld(vec![Field::EntryTags]));
         let seen = findings(&provider).await;
         assert!(seen.iter().all(|f| f.verdict == Verdict::Ok), "{seen:#?}");
+        assert!(
+            seen[0].seen.ends_with(
+                "read back as written: checked break, billable, client, notes, person, \
+                 project, start, end; declared unheld: tags"
+            ),
+            "{}",
+            seen[0].seen
+        );
+    }
 
+    /// `fault` for the create: the four listings before it (people, projects, tasks,
+    /// clients) each take one, and pass over a lost answer.
+    fn at_create(fault: MemoryFault) -> Vec<MemoryFault> {
+        let mut faults: Vec<MemoryFault> = (0..4).map(|_| MemoryFault::LoseAnswer).collect();
+        faults.push(fault);
+        faults
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_answer_is_lost_is_found_and_deleted() {
         let provider = seeded(MemoryProvider::new(10));
-        provider.inject(vec![MemoryFault::Fail(ProviderError::Forbidden {
+        provider.inject(at_create(MemoryFault::LoseAnswer));
+        let seen = findings(&provider).await;
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert!(
+            seen[0]
+                .seen
+                .contains("it had landed all the same: found again by the look-up and deleted"),
+            "{}",
+            seen[0].seen
+        );
+        assert!(provider.all(Kind::TimeEntry).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refused_create_is_an_error() {
+        let provider = seeded(MemoryProvider::new(10));
+        provider.inject(at_create(MemoryFault::Fail(ProviderError::Forbidden {
             message: "read-only token".into(),
-        })]);
+        })));
         let seen = findings(&provider).await;
         assert_eq!(seen.len(), 1, "{seen:#?}");
         assert_eq!(seen[0].verdict, Verdict::Error);
-        assert!(seen[0].seen.contains("read-only token"), "{}", seen[0].seen);
+        assert!(
+            seen[0]
+                .seen
+                .starts_with("create failed: permission denied: read-only token"),
+            "{}",
+            seen[0].seen
+        );
     }
 }

@@ -47,6 +47,9 @@ pub struct MemoryProvider {
     latency: std::time::Duration,
     /// Fields it loses without declaring them (a provider that ignores a parameter).
     silently_dropped: Vec<Field>,
+    /// Creates and updates answer with the record as sent, not as stored (a provider, or
+    /// an adapter, that builds its answer from the request).
+    echoes_writes: bool,
     /// Per kind: creates and updates in progress now, and the most at once so far.
     in_flight: Mutex<BTreeMap<Kind, (usize, usize)>>,
     /// The account it stands for (`account_identity`): unique per provider unless set.
@@ -96,6 +99,7 @@ impl MemoryProvider {
             requests: AtomicU64::new(0),
             latency: std::time::Duration::ZERO,
             silently_dropped: Vec::new(),
+            echoes_writes: false,
             in_flight: Mutex::new(BTreeMap::new()),
             identity: Mutex::new(format!("memory account {}", uuid::Uuid::now_v7())),
         }
@@ -123,6 +127,30 @@ impl MemoryProvider {
     pub fn with_silently_dropped(mut self, fields: Vec<Field>) -> Self {
         self.silently_dropped = fields;
         self
+    }
+
+    /// Answers each create and update with the record as sent, whatever it stored.
+    pub fn with_echoed_writes(mut self) -> Self {
+        self.echoes_writes = true;
+        self
+    }
+
+    /// The answer to a write of `sent` now stored at `id`.
+    fn write_answer(
+        &self,
+        sent: &Record<RemoteId>,
+        id: &RemoteId,
+    ) -> Result<RemoteRecord, ProviderError> {
+        let stored = self
+            .get_now(sent.kind(), id)
+            .ok_or_else(|| ProviderError::retryable("vanished"))?;
+        Ok(match self.echoes_writes {
+            true => RemoteRecord {
+                record: sent.clone(),
+                ..stored
+            },
+            false => stored,
+        })
     }
 
     pub fn with_capabilities(mut self, caps: Capabilities) -> Self {
@@ -425,8 +453,7 @@ impl Provider for MemoryProvider {
         if fault == Some(MemoryFault::LoseAnswer) {
             return Err(Self::lost());
         }
-        self.get_now(record.kind(), &id)
-            .ok_or_else(|| ProviderError::retryable("vanished"))
+        self.write_answer(record, &id)
     }
 
     async fn update(
@@ -449,8 +476,7 @@ impl Provider for MemoryProvider {
         if fault == Some(MemoryFault::LoseAnswer) {
             return Err(Self::lost());
         }
-        self.get_now(record.kind(), &target.id)
-            .ok_or_else(|| ProviderError::retryable("vanished"))
+        self.write_answer(record, &target.id)
     }
 
     async fn delete(&self, kind: Kind, id: &RemoteId) -> Result<(), ProviderError> {

@@ -367,6 +367,13 @@ pub trait Provider: Send + Sync {
         )))
     }
 
+    /// The person the credentials act as, where the provider tells (after `connect`; no
+    /// request beyond it): whom `doctor --write-probe` books its entry on. `None` (the
+    /// default) when the provider does not say.
+    async fn own_person(&self) -> Result<Option<RemoteId>, ProviderError> {
+        Ok(None)
+    }
+
     /// Whether this provider can hold `record` for `op`, without any I/O; `Err(Unsupported)`
     /// says why not (e.g. TimeTrack needs a project on work entries). The default checks
     /// the capabilities only.

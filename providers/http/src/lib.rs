@@ -164,6 +164,9 @@ pub struct TransportStats {
     pub rate_limited: AtomicU64,
     pub retries: AtomicU64,
     pub failures: AtomicU64,
+    /// Requests the server answered (any status): tells "answered, but …" from "could not
+    /// be reached" (`doctor`).
+    answers: AtomicU64,
     pub wait: Arc<WaitBoard>,
     /// The rate-limit headers (`X-RateLimit-*`, `RateLimit-*`, `Retry-After`) of the latest
     /// answer that had any, as sent: what the provider says of its limits (`doctor`).
@@ -188,12 +191,18 @@ impl TransportStats {
         }
     }
 
+    /// How many requests got an answer (any status, any body).
+    pub fn answers(&self) -> u64 {
+        self.answers.load(Ordering::Relaxed)
+    }
+
     /// The rate-limit headers of the latest answer that carried any (none yet: empty).
     pub fn rate_limit_headers(&self) -> Vec<(String, String)> {
         lock(&self.rate_limit_headers).clone()
     }
 
-    fn saw_headers(&self, headers: &HeaderMap) {
+    fn saw_answer(&self, headers: &HeaderMap) {
+        self.answers.fetch_add(1, Ordering::Relaxed);
         let seen: Vec<(String, String)> = headers
             .iter()
             .filter(|(name, _)| is_rate_limit_header(name.as_str()))
@@ -391,7 +400,7 @@ impl Transport {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        self.stats.saw_headers(&headers);
+        self.stats.saw_answer(&headers);
         let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())

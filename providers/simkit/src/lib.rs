@@ -80,6 +80,10 @@ pub trait SimulatorControl: Send + Sync {
     fn set_rate_limiting(&self, on: bool);
     /// Requests served so far (every request that reached the simulator).
     fn requests_served(&self) -> u64;
+    /// Requests served so far that asked to change the account: a write method (POST,
+    /// PUT, PATCH, DELETE), or a route that writes whatever the method (TrackingTime's
+    /// `…/add`, `…/update/{id}`, `…/delete/{id}`).
+    fn write_requests(&self) -> u64;
     /// Live (not deleted) records of a kind.
     fn count(&self, kind: Kind) -> usize;
 

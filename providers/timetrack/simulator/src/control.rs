@@ -386,6 +386,10 @@ impl SimulatorControl for SimServer {
         self.shared.served.load(Ordering::Relaxed)
     }
 
+    fn write_requests(&self) -> u64 {
+        self.shared.writes.load(Ordering::Relaxed)
+    }
+
     fn count(&self, kind: Kind) -> usize {
         let store = self.shared.store();
         match kind {

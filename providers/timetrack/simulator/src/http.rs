@@ -88,6 +88,9 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     shared.served.fetch_add(1, Ordering::Relaxed);
+    if !matches!(method, Method::GET | Method::HEAD) {
+        shared.writes.fetch_add(1, Ordering::Relaxed);
+    }
     let fault = shared.next_fault();
     match fault {
         Some(Fault::ServerError) => {

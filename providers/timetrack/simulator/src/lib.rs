@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     window: Mutex<RollingWindow>,
     rate_limiting: AtomicBool,
     served: AtomicU64,
+    /// Requests with a write method (`SimulatorControl::write_requests`).
+    writes: AtomicU64,
     throttled: AtomicU64,
     rotations: AtomicU64,
 }
@@ -105,6 +107,7 @@ impl SimServer {
             window: Mutex::new(RollingWindow::default()),
             rate_limiting: AtomicBool::new(true),
             served: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             rotations: AtomicU64::new(0),
         });

@@ -146,6 +146,20 @@ mod tests {
     }
 
     #[test]
+    fn a_wrongly_typed_available_scopes_breaks_no_error_body() {
+        let forbidden = r#"{"success":false,"error":"Insufficient scope","available_scopes":7}"#;
+        let body = error_body(&raw(403, forbidden)).expect("the rest is read");
+        assert_eq!(body.error.as_deref(), Some("Insufficient scope"));
+        assert_eq!(body.available_scopes, None);
+        let listed = r#"{"success":false,"available_scopes":["read:*",3," write:tasks"]}"#;
+        let body = error_body(&raw(403, listed)).unwrap();
+        assert_eq!(body.available_scopes.unwrap(), ["read:*", " write:tasks"]);
+        let text = r#"{"success":false,"available_scopes":"read:*, write:tasks"}"#;
+        let body = error_body(&raw(403, text)).unwrap();
+        assert_eq!(body.available_scopes.unwrap(), ["read:*", " write:tasks"]);
+    }
+
+    #[test]
     fn unreadable_bodies_are_described_never_quoted() {
         let private = r#"{"items": [{"email": "ann.smith@example.com", "name": "Ann Smith""#;
         let detail = crate::wire::ListPage::parse(private.as_bytes(), "items").unwrap_err();

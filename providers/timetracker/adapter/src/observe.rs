@@ -49,12 +49,18 @@ fn write_scope(kind: Kind) -> Option<&'static str> {
 /// The token's rights from what `GET /users` answered, for an adapter with `caps`.
 pub fn rights(answer: ScopeAnswer, caps: &Capabilities) -> Rights {
     let held = match answer {
+        // Where the adapter writes, admin:* (no write) and admin:all cannot be told apart.
+        ScopeAnswer::Everything if writes_any(caps) => {
+            return Rights::Unknown(
+                "GET /users answered, so the token holds admin:all or * (every scope) or \
+                 admin:* (made only through the API; it grants no write), and no read-only \
+                 request tells them apart"
+                    .into(),
+            )
+        }
         ScopeAnswer::Everything => {
             return Rights::Known(KnownRights {
-                held: "an admin scope (GET /users answered; admin:all and * grant every \
-                       scope, while admin:*, made only through the API, grants no write: \
-                       --write-probe tells)"
-                    .into(),
+                held: "an admin scope (GET /users answered)".into(),
                 ..KnownRights::default()
             })
         }
@@ -73,10 +79,7 @@ pub fn rights(answer: ScopeAnswer, caps: &Capabilities) -> Rights {
             .collect()
     };
     let listed = Kind::ALL.into_iter().filter(|k| caps.support(*k).list);
-    let written = Kind::ALL.into_iter().filter(|k| {
-        let s = caps.support(*k);
-        s.create || s.update || s.delete
-    });
+    let written = Kind::ALL.into_iter().filter(|k| writes(caps, *k));
     let shown: Vec<&str> = held
         .iter()
         .map(|s| s.trim())
@@ -93,6 +96,15 @@ pub fn rights(answer: ScopeAnswer, caps: &Capabilities) -> Rights {
                 Api-tokens; write:* does not imply read:*), or use a token with admin:all"
             .into(),
     })
+}
+
+fn writes(caps: &Capabilities, kind: Kind) -> bool {
+    let s = caps.support(kind);
+    s.create || s.update || s.delete
+}
+
+fn writes_any(caps: &Capabilities) -> bool {
+    Kind::ALL.into_iter().any(|k| writes(caps, k))
 }
 
 #[cfg(test)]
@@ -136,7 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn a_read_only_token_lacks_every_write_scope_and_admin_lacks_nothing() {
+    fn a_read_only_token_lacks_every_write_scope_and_an_admin_scope_leaves_writes_unknown() {
         let Rights::Known(r) = rights(scopes(&["read:*"]), &caps()) else {
             panic!("known")
         };
@@ -159,7 +171,19 @@ mod tests {
             ["read:users", "read:clients", "read:projects", "read:tasks"]
         );
         assert!(r.missing_to_write.is_empty());
-        let Rights::Known(r) = rights(ScopeAnswer::Everything, &caps()) else {
+        // GET /users answering: admin:all, * or admin:* (which grants no write).
+        let Rights::Unknown(why) = rights(ScopeAnswer::Everything, &caps()) else {
+            panic!("unknown: admin:* grants no write")
+        };
+        assert!(why.contains("admin:*"), "{why}");
+        let reads_only = Capabilities {
+            client: KindSupport::READ_ONLY,
+            project: KindSupport::READ_ONLY,
+            task: KindSupport::READ_ONLY,
+            time_entry: KindSupport::READ_ONLY,
+            ..caps()
+        };
+        let Rights::Known(r) = rights(ScopeAnswer::Everything, &reads_only) else {
             panic!("known")
         };
         assert!(r.missing_to_read.is_empty() && r.missing_to_write.is_empty());

@@ -244,9 +244,27 @@ pub struct ErrorBody {
     pub errors: Option<BTreeMap<String, Vec<String>>>,
     pub required_scope: Option<String>,
     /// The token's scopes, in a 403 for a missing scope (`scopes.split(",")`: untrimmed).
+    /// Lenient: a list's strings, a comma-separated string split; any other shape is none,
+    /// so it never breaks reading the rest of an error body.
+    #[serde(default, deserialize_with = "scope_list")]
     pub available_scopes: Option<Vec<String>>,
     pub limit_per_minute: Option<i64>,
     pub limit_per_hour: Option<i64>,
+}
+
+/// `available_scopes` as whatever shape it comes in (see [`ErrorBody::available_scopes`]).
+fn scope_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Value::String(s) => Some(s.split(',').map(str::to_owned).collect()),
+        _ => None,
+    })
 }
 
 impl ErrorBody {

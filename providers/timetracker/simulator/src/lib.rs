@@ -878,6 +878,10 @@ impl SimulatorControl for SimServer {
         self.shared.store().requests
     }
 
+    fn write_requests(&self) -> u64 {
+        self.shared.store().write_requests
+    }
+
     fn count(&self, kind: Kind) -> usize {
         let s = self.shared.store();
         match kind {

@@ -247,6 +247,9 @@ fn rate_limited_body(
 /// Handles one request against the store (the fault decided by the caller is applied here).
 pub fn handle(store: &mut Store, req: &Req, fault: Option<Fault>) -> Resp {
     store.requests += 1;
+    if !matches!(req.method.as_str(), "GET" | "HEAD") {
+        store.write_requests += 1;
+    }
     if req.method == "GET" && req.segments.first().map(String::as_str) == Some("setup") {
         return Resp {
             status: 200,

@@ -205,6 +205,8 @@ pub struct Store {
     pub rate: HashMap<String, RateWindows>,
     pub login_window: (i64, u32),
     pub requests: u64,
+    /// Requests with a write method (`SimulatorControl::write_requests`).
+    pub write_requests: u64,
     pub token_seq: u64,
     /// The user whose request is being served (audit rows name it); `None` out of band.
     pub actor: Option<i64>,
@@ -232,6 +234,7 @@ impl Store {
             rate: HashMap::new(),
             login_window: (0, 0),
             requests: 0,
+            write_requests: 0,
             token_seq: 0,
             actor: None,
         }

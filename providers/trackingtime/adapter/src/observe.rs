@@ -1,6 +1,6 @@
 //! What a TrackingTime account answers for the points no documentation settles (see the
 //! real-world evidence, T1, T2, T3 and T9), and what the caller may see and write there
-//! (`/me` `teams[]` role and permissions), as provider-neutral observations for `doctor`.
+//! (`/me`'s role and permissions), as provider-neutral observations for `doctor`.
 
 use serde_json::Value;
 use timeweave_contract::{Capabilities, Kind, KnownRights, Observation, Rights};
@@ -141,20 +141,21 @@ impl EmailKeys {
     }
 }
 
-/// The caller's role and permission flags in the synced account, as `GET /me` `teams[]`
-/// lists them (the documented user sample: `role`, `permissions{can_edit_time_entries,
-/// can_view_time_entries_from_others, ...}`).
+/// The caller's role and permission flags, as `GET /me`'s user object lists them (§7's get
+/// form: `role`, `permissions{…}`). The spec documents one flag,
+/// `can_view_time_entries_from_others` (§8.2); the user sample also shows edit flags whose
+/// meaning no text documents: a flag not listed is unknown, never granted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TeamRights {
+pub struct UserRights {
     pub role: Option<String>,
-    /// `None`: the entry lists no `permissions`.
+    /// `None`: `/me` lists no `permissions`.
     pub flags: Option<Vec<(String, bool)>>,
 }
 
 /// The permission that lets `filter=COMPANY` list other users' events (§8.2).
 const VIEW_OTHERS: &str = "can_view_time_entries_from_others";
 
-impl TeamRights {
+impl UserRights {
     fn flag(&self, name: &str) -> Option<bool> {
         let flags = self.flags.as_ref()?;
         flags.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
@@ -163,24 +164,32 @@ impl TeamRights {
     fn role(&self) -> &str {
         self.role.as_deref().unwrap_or("no role")
     }
+
+    /// Why a flag is unknown: no `permissions` at all, or a list without it.
+    fn unlisted(&self, names: &str) -> String {
+        match &self.flags {
+            None => "GET /me lists no permissions for this account".to_owned(),
+            Some(_) => format!("GET /me's permissions do not list {names}"),
+        }
+    }
 }
 
 /// Whether the caller sees every user's events (the company filter): a user without
 /// `can_view_time_entries_from_others` is believed to see only their own, silently.
-pub fn sees_all_users(team: Option<&TeamRights>) -> Observation {
+pub fn sees_all_users(user: &UserRights) -> Observation {
     let key = "sees_all_users";
-    match team.and_then(|t| Some((t, t.flag(VIEW_OTHERS)?))) {
-        Some((t, true)) => Observation::new(
+    match user.flag(VIEW_OTHERS) {
+        Some(true) => Observation::new(
             key,
-            format!("yes (role {}, {VIEW_OTHERS})", t.role()),
+            format!("yes (role {}, {VIEW_OTHERS})", user.role()),
             "the event listing (filter=COMPANY) shows every user's events",
         ),
-        Some((t, false)) => Observation {
+        Some(false) => Observation {
             limits_reading: true,
             limits_writing: true,
             ..Observation::new(
                 key,
-                format!("no: role {} without {VIEW_OTHERS}", t.role()),
+                format!("no: role {} without {VIEW_OTHERS}", user.role()),
                 "the event listing (filter=COMPANY) shows only this user's own events, so \
                  other users' entries are neither listed nor written; use an App Password of \
                  an admin, or let this user view the time entries of others",
@@ -190,7 +199,7 @@ pub fn sees_all_users(team: Option<&TeamRights>) -> Observation {
             limits_reading: true,
             ..Observation::new(
                 key,
-                "unknown (GET /me lists no permissions for this account)",
+                format!("unknown ({})", user.unlisted(VIEW_OTHERS)),
                 "whether the event listing shows other users' events is not confirmed; check \
                  in TrackingTime that this user may view the time entries of others",
             )
@@ -198,61 +207,78 @@ pub fn sees_all_users(team: Option<&TeamRights>) -> Observation {
     }
 }
 
-/// The permission a write of `kind` needs, where `/me` names one (customers: none known).
-fn write_permission(kind: Kind) -> Option<&'static str> {
+/// The flag a write of `kind` needs, as the user sample names them, and the combined
+/// flag the sample also lists for projects and tasks (customers: none known).
+fn write_permission(kind: Kind) -> Option<(&'static str, Option<&'static str>)> {
+    let both = Some("can_edit_projects_and_tasks");
     match kind {
-        Kind::TimeEntry => Some("can_edit_time_entries"),
-        Kind::Project => Some("can_edit_projects"),
-        Kind::Task => Some("can_edit_tasks"),
+        Kind::TimeEntry => Some(("can_edit_time_entries", None)),
+        Kind::Project => Some(("can_edit_projects", both)),
+        Kind::Task => Some(("can_edit_tasks", both)),
         Kind::Person | Kind::Client => None,
     }
 }
 
-/// The caller's rights in the account, from its `/me` team entry, for an adapter with
-/// `caps`: a permission listed as false that a write needs is missing.
-pub fn rights(team: Option<&TeamRights>, caps: &Capabilities) -> Rights {
-    let Some((t, flags)) = team.and_then(|t| Some((t, t.flags.as_ref()?))) else {
-        return Rights::Unknown(
-            "GET /me lists no role permissions for this account (T7), so TrackingTime tells \
-             no client what this user may write"
-                .into(),
-        );
-    };
-    let granted = |name: &str| {
-        t.flag(name)
-            .or_else(|| t.flag("can_edit_projects_and_tasks"))
-            .unwrap_or(true)
-    };
-    let missing_to_write = Kind::ALL
+/// The caller's rights in the account, from `/me`'s user object, for an adapter with
+/// `caps`: a flag a write needs listed false is missing; one not listed leaves the rights
+/// unknown (only a write tells), never granted.
+pub fn rights(user: &UserRights, caps: &Capabilities) -> Rights {
+    let needed: Vec<_> = Kind::ALL
         .into_iter()
         .filter(|k| {
             let s = caps.support(*k);
             s.create || s.update || s.delete
         })
         .filter_map(write_permission)
-        .filter(|p| !granted(p))
-        .map(str::to_owned)
         .collect();
-    let held: Vec<&str> = flags
+    let state = |(name, combined): (&str, Option<&str>)| {
+        user.flag(name)
+            .or_else(|| combined.and_then(|c| user.flag(c)))
+    };
+    let missing_to_write: Vec<String> = needed
         .iter()
-        .filter(|(_, v)| *v)
-        .map(|(k, _)| k.as_str())
+        .filter(|p| state(**p) == Some(false))
+        .map(|(name, _)| (*name).to_owned())
         .collect();
+    let unlisted: Vec<&str> = needed
+        .iter()
+        .filter(|p| state(**p).is_none())
+        .map(|(name, _)| *name)
+        .collect();
+    if missing_to_write.is_empty() && !unlisted.is_empty() {
+        return Rights::Unknown(format!(
+            "{} (only {VIEW_OTHERS} is documented), so TrackingTime tells no client what \
+             this user may write",
+            user.unlisted(&unlisted.join(", "))
+        ));
+    }
     Rights::Known(KnownRights {
-        held: format!(
-            "role {} with {}",
-            t.role(),
-            match held.is_empty() {
-                true => "no permission".to_owned(),
-                false => held.join(", "),
-            }
-        ),
+        held: held(user),
         missing_to_read: Vec::new(),
         missing_to_write,
         grant: "give this user a role that may edit time entries, projects and tasks in \
                 TrackingTime (an admin's App Password has them all)"
             .into(),
     })
+}
+
+/// `role R with flag, flag` for the flags listed true.
+fn held(user: &UserRights) -> String {
+    let held: Vec<&str> = user
+        .flags
+        .iter()
+        .flatten()
+        .filter(|(_, v)| *v)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    format!(
+        "role {} with {}",
+        user.role(),
+        match held.is_empty() {
+            true => "no permission".to_owned(),
+            false => held.join(", "),
+        }
+    )
 }
 
 #[cfg(test)]
@@ -275,14 +301,10 @@ mod tests {
         assert!(account_zone(None, None).limits_reading);
     }
 
-    fn team(view_others: bool, edit_entries: bool) -> TeamRights {
-        TeamRights {
+    fn user(flags: &[(&str, bool)]) -> UserRights {
+        UserRights {
             role: Some("CO_WORKER".into()),
-            flags: Some(vec![
-                ("can_edit_time_entries".into(), edit_entries),
-                ("can_edit_projects_and_tasks".into(), false),
-                (VIEW_OTHERS.into(), view_others),
-            ]),
+            flags: Some(flags.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()),
         }
     }
 
@@ -304,23 +326,37 @@ mod tests {
 
     #[test]
     fn the_company_filter_visibility_comes_from_the_view_others_permission() {
-        let seen = sees_all_users(Some(&team(true, true)));
+        let seen = sees_all_users(&user(&[(VIEW_OTHERS, true)]));
         assert!(seen.value.starts_with("yes"), "{}", seen.value);
         assert!(!seen.limits_reading);
-        let seen = sees_all_users(Some(&team(false, true)));
+        let seen = sees_all_users(&user(&[(VIEW_OTHERS, false)]));
         assert_eq!(
             seen.value,
             "no: role CO_WORKER without can_view_time_entries_from_others"
         );
         assert!(seen.limits_reading && seen.limits_writing);
-        let unknown = sees_all_users(None);
-        assert!(unknown.value.starts_with("unknown"), "{}", unknown.value);
+        let unknown = sees_all_users(&UserRights::default());
+        assert_eq!(
+            unknown.value,
+            "unknown (GET /me lists no permissions for this account)"
+        );
         assert!(unknown.limits_reading);
+        // A permissions object without the flag is not "no permissions".
+        let unknown = sees_all_users(&user(&[("can_view_others", true)]));
+        assert_eq!(
+            unknown.value,
+            "unknown (GET /me's permissions do not list can_view_time_entries_from_others)"
+        );
     }
 
     #[test]
-    fn write_permissions_listed_false_are_missing_and_no_listing_is_unknown() {
-        let Rights::Known(r) = rights(Some(&team(true, false)), &writes_everything()) else {
+    fn write_permissions_listed_false_are_missing_and_unlisted_ones_are_unknown() {
+        let listed = user(&[
+            (VIEW_OTHERS, true),
+            ("can_edit_time_entries", false),
+            ("can_edit_projects_and_tasks", false),
+        ]);
+        let Rights::Known(r) = rights(&listed, &writes_everything()) else {
             panic!("known")
         };
         assert_eq!(
@@ -332,18 +368,36 @@ mod tests {
             ]
         );
         assert!(r.held.starts_with("role CO_WORKER with "), "{}", r.held);
-        let unlisted = TeamRights {
-            role: Some("ADMIN".into()),
-            flags: None,
+        // The documented shape: only the view flag. No edit flag listed is never granted.
+        let Rights::Unknown(why) = rights(&user(&[(VIEW_OTHERS, true)]), &writes_everything())
+        else {
+            panic!("unknown")
         };
-        assert!(matches!(
-            rights(Some(&unlisted), &writes_everything()),
-            Rights::Unknown(_)
-        ));
-        assert!(matches!(
-            rights(None, &writes_everything()),
-            Rights::Unknown(_)
-        ));
+        assert!(
+            why.starts_with(
+                "GET /me's permissions do not list can_edit_projects, \
+                             can_edit_tasks, can_edit_time_entries"
+            ),
+            "{why}"
+        );
+        // The combined flag does not stand in for the time-entry one.
+        let combined = user(&[("can_edit_projects_and_tasks", true)]);
+        let Rights::Unknown(why) = rights(&combined, &writes_everything()) else {
+            panic!("unknown")
+        };
+        assert!(why.contains("do not list can_edit_time_entries ("), "{why}");
+        let Rights::Unknown(why) = rights(&UserRights::default(), &writes_everything()) else {
+            panic!("unknown")
+        };
+        assert!(why.starts_with("GET /me lists no permissions"), "{why}");
+        let all = user(&[
+            ("can_edit_time_entries", true),
+            ("can_edit_projects_and_tasks", true),
+        ]);
+        let Rights::Known(r) = rights(&all, &writes_everything()) else {
+            panic!("known")
+        };
+        assert!(r.missing_to_write.is_empty());
     }
 
     #[test]

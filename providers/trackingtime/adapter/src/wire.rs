@@ -263,26 +263,6 @@ pub struct Team {
     pub account_id: i64,
     #[serde(default, deserialize_with = "opt_text")]
     pub company: Option<String>,
-    /// `ADMIN`, `MANAGER`, `PROJECT_MANAGER` or `CO_WORKER` (§7.5).
-    #[serde(default, deserialize_with = "opt_text")]
-    pub role: Option<String>,
-    /// `{"can_edit_time_entries": true, ...}` (the documented user sample); read by
-    /// [`Team::permissions`], any other shape is none.
-    #[serde(default)]
-    pub permissions: Option<Value>,
-}
-
-impl Team {
-    /// The permission flags this team entry lists, by name (non-flags are left out);
-    /// `None` when it lists no `permissions` object.
-    pub fn permissions(&self) -> Option<Vec<(String, bool)>> {
-        let map = self.permissions.as_ref()?.as_object()?;
-        Some(
-            map.iter()
-                .filter_map(|(k, v)| lenient_bool(v).map(|b| (k.clone(), b)))
-                .collect(),
-        )
-    }
 }
 
 /// `GET /me` data (§8.1).
@@ -300,6 +280,26 @@ pub struct Me {
     pub settings: Option<Settings>,
     #[serde(default)]
     pub teams: Vec<Team>,
+    /// `ADMIN`, `MANAGER`, `PROJECT_MANAGER` or `CO_WORKER` (§7).
+    #[serde(default, deserialize_with = "opt_text")]
+    pub role: Option<String>,
+    /// `{"can_view_time_entries_from_others": true, ...}` on the user object (§7's get
+    /// form); read by [`Me::permissions`], any other shape is none.
+    #[serde(default)]
+    pub permissions: Option<Value>,
+}
+
+impl Me {
+    /// The permission flags the user object lists, by name (non-flags are left out);
+    /// `None` when it lists no `permissions` object.
+    pub fn permissions(&self) -> Option<Vec<(String, bool)>> {
+        let map = self.permissions.as_ref()?.as_object()?;
+        Some(
+            map.iter()
+                .filter_map(|(k, v)| lenient_bool(v).map(|b| (k.clone(), b)))
+                .collect(),
+        )
+    }
 }
 
 /// A user's `settings` (T3: the documented user has `timezone: "Berlin"`, a city label,

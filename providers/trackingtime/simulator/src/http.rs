@@ -381,7 +381,7 @@ fn teams(w: &World) -> Value {
                 let mut team = json!({"account_id": a.id, "company": a.company,
                        "role": w.opts.caller.role,
                        "is_selected": a.id == w.primary, "is_default": a.id == w.primary});
-                if w.opts.caller.listed {
+                if w.opts.caller.listed && w.opts.caller.in_teams {
                     team["permissions"] = permissions(&w.opts.caller);
                 }
                 team
@@ -390,16 +390,17 @@ fn teams(w: &World) -> Value {
     )
 }
 
-/// The `permissions` object of a `teams[]` entry, as the documented user sample has it.
+/// The caller's `permissions` object: the documented flag, and the sample's edit flags
+/// only when `lists_edit_flags`.
 fn permissions(c: &crate::CallerRights) -> Value {
-    json!({
-        "can_edit_time_entries": c.edit_time_entries,
-        "can_edit_projects_and_tasks": c.edit_projects && c.edit_tasks,
-        "can_edit_projects": c.edit_projects,
-        "can_edit_tasks": c.edit_tasks,
-        "can_view_time_entries_from_others": c.view_others,
-        "can_view_others": c.view_others,
-    })
+    let mut flags = json!({"can_view_time_entries_from_others": c.view_others});
+    if c.lists_edit_flags {
+        flags["can_edit_time_entries"] = json!(c.edit_time_entries);
+        flags["can_edit_projects_and_tasks"] = json!(c.edit_projects && c.edit_tasks);
+        flags["can_edit_projects"] = json!(c.edit_projects);
+        flags["can_edit_tasks"] = json!(c.edit_tasks);
+    }
+    flags
 }
 
 /// `GET /me`; the account zone as a city label unless `me_timezone_iana` (T3).
@@ -414,9 +415,11 @@ fn me(w: &World) -> Value {
         .accounts
         .get(&w.primary)
         .and_then(|a| a.users.get(&w.caller));
-    json!({
+    let c = &w.opts.caller;
+    let mut me = json!({
         "id": w.caller,
         "account_id": w.primary,
+        "role": c.role,
         "name": user.map(|u| u.name.clone()),
         "surname": user.map(|u| u.surname.clone()),
         "email": user.map(|u| u.email.clone()),
@@ -425,7 +428,11 @@ fn me(w: &World) -> Value {
         "settings": {"timezone": zone},
         "locale": "en",
         "teams": teams(w),
-    })
+    });
+    if c.listed && !c.in_teams {
+        me["permissions"] = permissions(c);
+    }
+    me
 }
 
 #[cfg(test)]

@@ -44,7 +44,10 @@ pub enum EventForm {
     Full,
 }
 
-/// The caller's role and permissions in the account, as `GET /me` `teams[]` lists them.
+/// The caller's role and permissions in the account, as `GET /me` lists them: by default
+/// the documented shape (§7's get form: `role` and `permissions{…}` on the user object,
+/// none in `teams[]`), naming only the one flag the spec documents,
+/// `can_view_time_entries_from_others` (§8.2); every other shape is a switch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallerRights {
     /// `ADMIN`, `MANAGER`, `PROJECT_MANAGER` or `CO_WORKER` (§7.5).
@@ -60,12 +63,21 @@ pub struct CallerRights {
     pub edit_projects: bool,
     /// `can_edit_tasks`: the same for `tasks/*` writes.
     pub edit_tasks: bool,
-    /// `teams[]` carries `permissions` (the documented user sample does); off: none.
+    /// `GET /me` carries a `permissions` object at all; off: none.
     pub listed: bool,
+    /// `permissions` also names the edit flags of the documented user sample
+    /// (`can_edit_time_entries`, `can_edit_projects_and_tasks`, `can_edit_projects`,
+    /// `can_edit_tasks`), whose meaning no text documents; off (the default): only
+    /// `can_view_time_entries_from_others`.
+    pub lists_edit_flags: bool,
+    /// `permissions` sits in each `teams[]` entry instead of on the user object (an
+    /// earlier reading of the sample); off (the default): on the user object only.
+    pub in_teams: bool,
 }
 
 impl CallerRights {
-    /// The documented sample: an owner with the `ADMIN` role and every permission.
+    /// The documented sample: an owner with the `ADMIN` role and every permission, of
+    /// which `GET /me` names only the one documented flag.
     pub fn admin() -> CallerRights {
         CallerRights {
             role: "ADMIN".into(),
@@ -74,6 +86,8 @@ impl CallerRights {
             edit_projects: true,
             edit_tasks: true,
             listed: true,
+            lists_edit_flags: false,
+            in_teams: false,
         }
     }
 }
@@ -300,6 +314,8 @@ pub struct World {
     clock: Option<DateTime<Utc>>,
     faults: VecDeque<Fault>,
     requests: u64,
+    /// Requests to a write route or with a write method (`write_requests`).
+    pub(crate) write_requests: u64,
     rate_limiting: bool,
     rate_window: (Option<std::time::Instant>, u32),
     log: VecDeque<LoggedRequest>,
@@ -323,6 +339,7 @@ impl World {
             clock: None,
             faults: VecDeque::new(),
             requests: 0,
+            write_requests: 0,
             rate_limiting: false,
             rate_window: (None, 0),
             log: VecDeque::new(),
@@ -943,6 +960,10 @@ impl SimulatorControl for SimServer {
 
     fn requests_served(&self) -> u64 {
         self.shared.lock().requests
+    }
+
+    fn write_requests(&self) -> u64 {
+        self.shared.lock().write_requests
     }
 
     fn count(&self, kind: Kind) -> usize {

@@ -49,6 +49,9 @@ fn id_seg(s: &str) -> Result<i64, Reply> {
 
 /// Routes one request inside an account. `segs` is the path after `/api/v4/{account}`.
 pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Params) -> Reply {
+    if is_write_route(segs) || !matches!(*method, Method::GET | Method::HEAD) {
+        w.write_requests += 1;
+    }
     let is_delete_route =
         segs.contains(&"delete") || (segs.first() == Some(&"webhooks") && segs.len() == 2);
     let allowed = matches!(*method, Method::GET | Method::POST | Method::PUT)
@@ -174,13 +177,17 @@ fn read_date(p: &Params, k: &str) -> Result<Option<NaiveDate>, Reply> {
         .map_err(|_| e500(format!("{k}: invalid date {s:?}, expected yyyy-MM-dd")))
 }
 
+/// Whether the route writes (under any method: TrackingTime answers GET and POST alike).
+fn is_write_route(segs: &[&str]) -> bool {
+    segs.iter()
+        .any(|s| matches!(*s, "add" | "update" | "delete" | "close" | "open"))
+}
+
 /// A write the caller's permissions do not allow (`SimOptions::caller`): an in-envelope
 /// 403, as TrackingTime answers "advanced user permissions" (§4).
 fn without_permission(w: &World, segs: &[&str]) -> Option<Reply> {
     let c = &w.opts.caller;
-    let write = segs
-        .iter()
-        .any(|s| matches!(*s, "add" | "update" | "delete" | "close" | "open"));
+    let write = is_write_route(segs);
     let allowed = match segs.first() {
         Some(&"events") => c.edit_time_entries,
         Some(&"projects") => c.edit_projects,

@@ -734,7 +734,8 @@ async fn company_events(api: &Api) -> usize {
     v["data"].as_array().map_or(0, Vec::len)
 }
 
-/// `SimOptions::caller`: `/me` lists the role and permissions per team; without
+/// `SimOptions::caller`: `/me` lists the role and the documented permission on the user
+/// object (none in `teams[]`; the edit flags and the per-team shape are switches); without
 /// `can_view_time_entries_from_others` the company filter answers the caller's own events
 /// only, and without an edit permission writes of that kind answer an in-envelope 403.
 #[tokio::test]
@@ -755,13 +756,17 @@ async fn the_callers_permissions_shape_me_the_company_filter_and_writes() {
     let (person, _, project) = seed(&sim);
     sim.add_entry(&sample_entry(&person, Some(&project), 0, 30, "theirs"));
     let me = api.get("!/me", &[]).await;
-    let team = &me["data"]["teams"][0];
-    assert_eq!(team["role"], "CO_WORKER", "{me}");
+    let user = &me["data"];
+    assert_eq!(user["role"], "CO_WORKER", "{me}");
     assert_eq!(
-        team["permissions"]["can_view_time_entries_from_others"],
+        user["permissions"]["can_view_time_entries_from_others"],
         false
     );
-    assert_eq!(team["permissions"]["can_edit_projects"], true);
+    assert!(
+        user["permissions"].get("can_edit_projects").is_none(),
+        "{me}"
+    );
+    assert!(user["teams"][0].get("permissions").is_none(), "{me}");
     assert_eq!(company_events(&api).await, 0);
     let add = json!({"start": "2026-03-10 09:00:00", "end": "2026-03-10 10:00:00",
                      "timezone": "GMT+01:00", "user_id": person.as_str()});
@@ -772,4 +777,21 @@ async fn the_callers_permissions_shape_me_the_company_filter_and_writes() {
     let (person, _, project) = seed(&admin);
     admin.add_entry(&sample_entry(&person, Some(&project), 0, 30, "theirs"));
     assert_eq!(company_events(&api).await, 1);
+
+    // The switches: the sample's edit flags, and the permissions per team.
+    let switched = start(SimOptions {
+        caller: CallerRights {
+            lists_edit_flags: true,
+            in_teams: true,
+            ..CallerRights::admin()
+        },
+        ..full_form()
+    })
+    .await;
+    let me = Api::new(&switched).get("!/me", &[]).await;
+    assert!(me["data"].get("permissions").is_none(), "{me}");
+    assert_eq!(
+        me["data"]["teams"][0]["permissions"]["can_edit_projects"],
+        true
+    );
 }

@@ -314,6 +314,11 @@ impl Provider for TimeTrackerAdapter {
         ))
     }
 
+    /// `/users/me`'s id.
+    async fn own_person(&self) -> Result<Option<RemoteId>, ProviderError> {
+        Ok(Some(RemoteId::from(self.session().await?.me)))
+    }
+
     async fn rights(&self) -> Result<Rights, ProviderError> {
         self.session().await?;
         Ok(crate::observe::rights(

@@ -75,21 +75,17 @@ impl TrackingTimeAdapter {
             .map(str::to_owned);
         let (account_id, company) = self.pick_account(&me).await?;
         let zone = account_zone(&me);
-        let team = me
-            .teams
-            .iter()
-            .find(|t| t.account_id == account_id)
-            .map(|t| crate::observe::TeamRights {
-                role: t.role.clone(),
-                flags: t.permissions(),
-            });
+        let user = crate::observe::UserRights {
+            role: me.role.clone(),
+            flags: me.permissions(),
+        };
         Ok(Session {
             account_id,
             company,
             user_id: me.id,
             zone,
             zone_label: me.zone_label().map(str::to_owned),
-            team,
+            user,
             version,
         })
     }

@@ -53,8 +53,8 @@ struct Session {
     zone: Option<Zone>,
     /// `/me`'s time-zone value as answered, for `doctor` (T3).
     zone_label: Option<String>,
-    /// The caller's role and permissions in the account (`/me` `teams[]`), for `doctor`.
-    team: Option<observe::TeamRights>,
+    /// The caller's role and permissions (`/me`'s user object), for `doctor`.
+    user: observe::UserRights,
     version: Option<String>,
 }
 
@@ -223,7 +223,7 @@ impl Provider for TrackingTimeAdapter {
         let form = observe::event_form(events.first().map(wire::EventForm::of));
         let search = observe::search_by_external_id(&self.search_answer(&fields).await?);
         let email = self.customer_email_keys().await?.observation();
-        let visibility = observe::sees_all_users(session.team.as_ref());
+        let visibility = observe::sees_all_users(&session.user);
         Ok(vec![visibility, zone, form, search, email])
     }
 
@@ -232,9 +232,14 @@ impl Provider for TrackingTimeAdapter {
         crate::trail::read(self, since, chrono::Utc::now()).await
     }
 
+    /// `/me`'s id.
+    async fn own_person(&self) -> Result<Option<RemoteId>, ProviderError> {
+        Ok(Some(RemoteId::from(self.session().await?.user_id)))
+    }
+
     async fn rights(&self) -> Result<Rights, ProviderError> {
         let session = self.session().await?;
-        Ok(observe::rights(session.team.as_ref(), &self.capabilities()))
+        Ok(observe::rights(&session.user, &self.capabilities()))
     }
 
     /// The account id (a workspace): the same under either API host.
