@@ -5,6 +5,7 @@
 //! The simulators themselves live in `providers/<name>/simulator`; this is only their shared
 //! face. The binary's `demo` uses it at run time, so it is a normal (not dev-only) crate; the
 //! conformance suite and the other test helpers are in `timeweave-testsupport`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 use std::collections::BTreeSet;
 
