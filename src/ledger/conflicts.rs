@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};
 
+use super::sqlite::SqliteTx;
+use super::store::ConflictStore;
 use super::time::{parse_instant, parse_opt, to_text_precise};
-use super::{LedgerError, Result, Tx};
+use super::{LedgerError, Result};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConflictRow {
@@ -46,10 +48,10 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| LedgerError::corrupt("conflict record", e))
 }
 
-impl Tx {
+impl ConflictStore for SqliteTx {
     /// Removes conflicts resolved before `before` (an instant as `to_text_precise` writes
     /// it): history. Open ones always stay.
-    pub(crate) async fn prune_resolved_conflicts(&mut self, before: &str) -> Result<u64> {
+    async fn prune_resolved_conflicts(&mut self, before: &str) -> Result<u64> {
         Ok(
             sqlx::query("DELETE FROM conflicts WHERE resolved_at IS NOT NULL AND resolved_at < ?")
                 .bind(before)
@@ -61,11 +63,7 @@ impl Tx {
 
     /// Records a conflict. For an open one, an already open conflict of the same record and
     /// provider is refreshed instead of duplicated. Returns the conflict id.
-    pub async fn record_conflict(
-        &mut self,
-        c: &NewConflict<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
+    async fn record_conflict(&mut self, c: &NewConflict<'_>, now: DateTime<Utc>) -> Result<i64> {
         let kind = c.ledger_record.kind();
         let now = to_text_precise(now);
         let (resolved_at, resolved_by) = match c.winner {
@@ -92,7 +90,7 @@ impl Tx {
         Ok(row.try_get(0)?)
     }
 
-    pub async fn conflicts(&mut self, open_only: bool) -> Result<Vec<ConflictRow>> {
+    async fn conflicts(&mut self, open_only: bool) -> Result<Vec<ConflictRow>> {
         let rows = sqlx::query(
             "SELECT * FROM conflicts WHERE (?1 = 0 OR resolved_at IS NULL) ORDER BY id",
         )
@@ -102,7 +100,7 @@ impl Tx {
         rows.iter().map(row_to_conflict).collect()
     }
 
-    pub async fn conflict(&mut self, id: i64) -> Result<Option<ConflictRow>> {
+    async fn conflict(&mut self, id: i64) -> Result<Option<ConflictRow>> {
         let row = sqlx::query("SELECT * FROM conflicts WHERE id = ?")
             .bind(id)
             .fetch_optional(self.conn())
@@ -110,7 +108,7 @@ impl Tx {
         row.as_ref().map(row_to_conflict).transpose()
     }
 
-    pub async fn resolve_conflict(
+    async fn resolve_conflict(
         &mut self,
         id: i64,
         winner: &str,
@@ -124,7 +122,7 @@ impl Tx {
     }
 
     /// Whether a conflict of this record with this provider waits for an operator.
-    pub async fn has_open_conflict(
+    async fn has_open_conflict(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -136,7 +134,7 @@ impl Tx {
         Ok(open.is_some())
     }
 
-    pub async fn count_open_conflicts(&mut self, provider: Option<&str>) -> Result<i64> {
+    async fn count_open_conflicts(&mut self, provider: Option<&str>) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL AND (?1 IS NULL OR provider = ?1)")
             .bind(provider).fetch_one(self.conn()).await?;
         Ok(n)

@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use timeweave_contract::Kind;
 
+use super::sqlite::SqliteTx;
+use super::store::CursorStore;
 use super::time::{parse_opt, to_text, to_text_precise};
-use super::{Result, Tx};
+use super::Result;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cursor {
@@ -18,8 +20,8 @@ pub struct Cursor {
     pub change_watermark: Option<DateTime<Utc>>,
 }
 
-impl Tx {
-    pub async fn cursor(&mut self, provider: &str, kind: Kind) -> Result<Cursor> {
+impl CursorStore for SqliteTx {
+    async fn cursor(&mut self, provider: &str, kind: Kind) -> Result<Cursor> {
         let row = sqlx::query("SELECT deep_scan_position, deep_scan_passes, change_watermark FROM cursors WHERE provider = ? AND kind = ?")
             .bind(provider)
             .bind(kind.as_str())
@@ -36,7 +38,7 @@ impl Tx {
     }
 
     /// Stores a cursor; called last in a cycle, after everything before it committed.
-    pub async fn save_cursor(
+    async fn save_cursor(
         &mut self,
         provider: &str,
         kind: Kind,

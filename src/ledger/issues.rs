@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use timeweave_contract::Kind;
 
+use super::sqlite::SqliteTx;
+use super::store::IssueStore;
 use super::time::{parse_instant, to_text_precise};
-use super::{LedgerError, Result, Tx};
+use super::{LedgerError, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -49,10 +51,10 @@ pub struct RecordIssue {
     pub last_seen_at: DateTime<Utc>,
 }
 
-impl Tx {
+impl IssueStore for SqliteTx {
     /// Records an issue; returns true when it is new (or the content or reason changed),
     /// i.e. when it is worth reporting.
-    pub async fn record_issue(&mut self, issue: &NewIssue<'_>, now: DateTime<Utc>) -> Result<bool> {
+    async fn record_issue(&mut self, issue: &NewIssue<'_>, now: DateTime<Utc>) -> Result<bool> {
         let NewIssue {
             provider,
             direction,
@@ -77,7 +79,7 @@ impl Tx {
     }
 
     /// Removes an issue once the record went through.
-    pub async fn clear_issue(
+    async fn clear_issue(
         &mut self,
         provider: &str,
         direction: Direction,
@@ -91,7 +93,7 @@ impl Tx {
     }
 
     /// Removes the issues of many records at once (they went through).
-    pub async fn clear_issues(
+    async fn clear_issues(
         &mut self,
         provider: &str,
         direction: Direction,
@@ -113,7 +115,7 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn issues(&mut self, provider: Option<&str>) -> Result<Vec<RecordIssue>> {
+    async fn issues(&mut self, provider: Option<&str>) -> Result<Vec<RecordIssue>> {
         let rows = sqlx::query("SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at FROM record_issues WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, last_seen_at DESC")
             .bind(provider)
             .fetch_all(self.conn()).await?;
@@ -138,5 +140,13 @@ impl Tx {
                 })
             })
             .collect()
+    }
+
+    async fn count_issues(&mut self, provider: &str) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM record_issues WHERE provider = ?")
+            .bind(provider)
+            .fetch_one(self.conn())
+            .await?;
+        Ok(n)
     }
 }

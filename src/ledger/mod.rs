@@ -1,16 +1,14 @@
-//! The SQLite ledger: opening (WAL, foreign keys, busy timeout), embedded migrations, and
-//! typed access to every table. All SQL of timeweave lives under this module; the rest of the
-//! program speaks in canonical records, links, cursors, intents, conflicts and runs.
+//! The ledger: one storage boundary (`store.rs`, a small trait per table group) with two
+//! backends, SQLite (`sqlite.rs` and the table-group files beside it, the embedded default)
+//! and PostgreSQL (`pg/`). All SQL of timeweave lives under this module; the rest of the
+//! program speaks in canonical records, links, cursors, intents, conflicts and runs, and
+//! holds a [`Ledger`] and its [`Tx`] whatever the backend.
 //!
-//! Every access goes through a [`Tx`]: `Ledger::write()` begins an IMMEDIATE transaction
-//! (one writer at a time, no lock-upgrade deadlocks between concurrent cycles),
-//! `Ledger::read()` a deferred one (a consistent snapshot for readers).
+//! Every access goes through a [`Tx`]: `Ledger::write()` begins a write transaction (SQLite:
+//! IMMEDIATE, one writer at a time), `Ledger::read()` a consistent snapshot for readers.
 //!
-//! Opening checks the file first: another application's database is refused
-//! (`ownership.rs`), a damaged one reported with the ways to recover (`integrity.rs`). A
-//! connection whose transaction could not be ended (a full disk makes SQLite roll back on
-//! its own, and the ROLLBACK that follows fails) is closed on release instead of going
-//! back to the pool, so the next cycle gets a clean one.
+//! Opening a SQLite file checks it first: another application's database is refused
+//! (`ownership.rs`), a damaged one reported with the ways to recover (`integrity.rs`).
 
 mod bindings;
 mod conflicts;
@@ -25,9 +23,10 @@ mod pending;
 mod records;
 mod reports;
 mod runs;
+mod sqlite;
+mod store;
 mod time;
 mod versions;
-
 pub use bindings::Binding;
 pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::Cursor;
@@ -43,27 +42,13 @@ pub use runs::{RunCounts, RunStatus, RunTotals, SyncRun};
 pub use time::{local_wall_time, offset_at, parse_instant, to_text, to_text_precise};
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use thiserror::Error;
 
-/// How long a writer waits for another writer before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// The page cache of each connection, in KiB (SQLite's default is 2,000): a long import
-/// walks four time-entry indexes and three link indexes, and with the default most page
-/// reads went to the kernel (see docs/performance.md).
-const PAGE_CACHE_KIB: u32 = 8192;
-/// All of SQLite's memory in this process, in bytes (`soft_heap_limit`): the pool's
-/// connections each grow their own cache, and together they stay under this (SQLite
-/// recycles cache pages beyond it), so memory does not grow with the pool.
-const SQLITE_HEAP_LIMIT: u64 = 20 << 20;
-/// The level sqlx logs each statement at (target `sqlx::query`): trace, so `debug` stays
-/// readable; `RUST_LOG=info,sqlx::query=trace` shows them. Slow ones still warn.
-const STATEMENT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Trace;
+use sqlite::{SqliteLedger, SqliteTx};
 
 #[derive(Debug, Error)]
 pub enum LedgerError {
@@ -113,151 +98,156 @@ pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 /// The ledger database. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Ledger {
-    pool: SqlitePool,
-    path: PathBuf,
+    backend: LedgerBackend,
 }
 
-/// A transaction on the ledger; every typed query is a method of it (see the submodules).
-/// Dropping it without `commit` rolls back.
+#[derive(Clone, Debug)]
+enum LedgerBackend {
+    Sqlite(SqliteLedger),
+}
+
+/// A transaction on the ledger; every typed query is a method of it (declared in
+/// `store.rs`, written per backend). Dropping it without `commit` rolls back.
 pub struct Tx {
-    tx: Transaction<'static, Sqlite>,
+    backend: TxBackend,
+}
+
+enum TxBackend {
+    Sqlite(SqliteTx),
 }
 
 impl Ledger {
-    /// Opens (creating if missing) the ledger at `path` and applies pending migrations.
+    /// Opens (creating if missing) the SQLite ledger at `path` and applies pending
+    /// migrations.
     pub async fn open(path: &Path) -> Result<Ledger> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.exists() {
-                std::fs::create_dir_all(dir).map_err(|e| LedgerError::Open {
-                    path: path.to_owned(),
-                    source: sqlx::Error::Io(e),
-                })?;
-            }
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
-            .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string())
-            .log_statements(STATEMENT_LOG_LEVEL);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    // The ping runs after any rollback queued on release, so the depth read
-                    // next is settled; a transaction still open means its end failed.
-                    conn.ping().await?;
-                    Ok(!conn.is_in_transaction())
-                })
-            })
-            .connect_with(options)
-            .await
-            .map_err(|source| integrity::open_error(path, source))?;
-        integrity::quick_check(&pool, path).await?;
-        ownership::claim(&pool, path, true).await?;
-        let ledger = Ledger {
-            pool,
-            path: path.to_owned(),
-        };
-        ledger.migrate().await?;
-        Ok(ledger)
+        let sqlite = SqliteLedger::open(path).await?;
+        Ok(Ledger {
+            backend: LedgerBackend::Sqlite(sqlite),
+        })
     }
 
-    /// Opens an existing ledger read-only (for reporting while the daemon writes): no
-    /// migrations, no writes, WAL readers never block the writer.
+    /// Opens an existing SQLite ledger read-only (for reporting while the daemon writes):
+    /// no migrations, no writes, WAL readers never block the writer.
     pub async fn open_read_only(path: &Path) -> Result<Ledger> {
-        // A file name, not a URL: `?`, `#` and `%` in a path are just characters.
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .read_only(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .log_statements(STATEMENT_LOG_LEVEL);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
-            .connect_with(options)
-            .await
-            .map_err(|source| integrity::open_error(path, source))?;
-        ownership::claim(&pool, path, false).await?;
+        let sqlite = SqliteLedger::open_read_only(path).await?;
         Ok(Ledger {
-            pool,
-            path: path.to_owned(),
+            backend: LedgerBackend::Sqlite(sqlite),
         })
     }
 
     /// Applies the embedded migrations that are not applied yet (idempotent).
     pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations")
-            .run(&self.pool)
-            .await
-            .map_err(|source| LedgerError::Migrate {
-                path: self.path.clone(),
-                source,
-            })
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.migrate().await,
+        }
     }
 
+    /// The ledger file (SQLite).
     pub fn path(&self) -> &Path {
-        &self.path
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.path(),
+        }
     }
 
-    /// SQLite's quick integrity check (every page read once): `Damaged` with the ways to
-    /// recover when the file is not sound. `open` runs it; `status` runs it on its
-    /// read-only handle.
+    /// Checks the ledger is sound (SQLite: the quick integrity check, every page read
+    /// once): `Damaged` with the ways to recover when it is not. `open` runs it; `status`
+    /// runs it on its read-only handle.
     pub async fn check_integrity(&self) -> Result<()> {
-        integrity::quick_check(&self.pool, &self.path).await
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.check_integrity().await,
+        }
     }
 
-    /// Begins a write transaction (BEGIN IMMEDIATE: takes the write lock up front).
+    /// Begins a write transaction.
     pub async fn write(&self) -> Result<Tx> {
-        Ok(Tx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-        })
+        let backend = match &self.backend {
+            LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.write().await?),
+        };
+        Ok(Tx { backend })
     }
 
     /// Begins a read transaction: a consistent snapshot until dropped.
     pub async fn read(&self) -> Result<Tx> {
-        Ok(Tx {
-            tx: self.pool.begin().await?,
-        })
+        let backend = match &self.backend {
+            LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.read().await?),
+        };
+        Ok(Tx { backend })
     }
 
-    /// Writes a consistent copy of the whole ledger to `path` (`VACUUM INTO`), e.g. for a
-    /// dry run or a backup, while others keep reading and writing.
+    /// Writes a consistent copy of the whole ledger to the SQLite file `path` (`VACUUM
+    /// INTO`), e.g. for a dry run or a backup, while others keep reading and writing.
     pub async fn copy_to(&self, path: &Path) -> Result<()> {
-        sqlx::query("VACUUM INTO ?")
-            .bind(path.display().to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.copy_to(path).await,
+        }
     }
 
     pub async fn close(&self) {
-        self.pool.close().await
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.close().await,
+        }
     }
 
     /// The applied migration versions, oldest first (for `timeweave migrate` and tests).
     pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> =
-            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(v,)| v).collect())
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.applied_migrations().await,
+        }
     }
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
+        match self.backend {
+            TxBackend::Sqlite(tx) => tx.commit().await,
+        }
     }
 
+    /// Inserts or refreshes one link (see `upsert_links`).
+    pub async fn upsert_link(&mut self, u: &LinkUpdate<'_>, now: DateTime<Utc>) -> Result<()> {
+        self.upsert_links(std::slice::from_ref(u), now).await
+    }
+
+    /// Claims the write of one record, in this transaction: refused while an intent of
+    /// another claimant for the record is open (in flight elsewhere, or left by one that
+    /// died after this cycle reconciled: the next cycle reconciles it), and for a create
+    /// when the record is linked there by now. The claimant's own earlier intent (its
+    /// outcome reconciled before this cycle's pushes began) is replaced.
+    pub async fn claim_intent(&mut self, i: &NewIntent<'_>, now: DateTime<Utc>) -> Result<Claim> {
+        let kind = i.payload.kind();
+        let held = self
+            .intent_claimant(i.provider, kind, i.canonical_id)
+            .await?;
+        if let Some(by) = held.filter(|by| by.as_deref() != Some(i.claimed_by)) {
+            return Ok(Claim::Held(by));
+        }
+        if i.op == PushOp::Create {
+            let link = self
+                .link_by_canonical(i.provider, kind, i.canonical_id)
+                .await?;
+            if link.is_some_and(|l| l.is_live()) {
+                return Ok(Claim::Linked);
+            }
+        }
+        self.insert_intent(i, now).await.map(Claim::Granted)
+    }
+
+    /// The live entries whose work date is in `range`, by work date, start and id, as a
+    /// stream: rows are read as they are consumed (a bounded buffer), so memory stays
+    /// constant however many entries the range holds. The transaction's snapshot keeps the
+    /// export consistent while the daemon writes.
+    pub fn export_entries(&mut self, range: DateRange) -> BoxStream<'_, Result<EntryRow>> {
+        match &mut self.backend {
+            TxBackend::Sqlite(tx) => tx.export_entries(range).boxed(),
+        }
+    }
+
+    /// The SQLite connection of this transaction (tests that write raw SQL).
+    #[cfg(test)]
     pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
-        &mut self.tx
+        match &mut self.backend {
+            TxBackend::Sqlite(tx) => tx.conn(),
+        }
     }
 }
 

@@ -13,8 +13,10 @@ use timeweave_contract::{
 };
 
 use super::links::Link;
+use super::sqlite::SqliteTx;
+use super::store::{RecordStore, VersionStore};
 use super::time::{local_wall_time, parse_instant, parse_opt, to_text, to_text_precise};
-use super::{LedgerError, Result, Tx};
+use super::{LedgerError, Result};
 use timeweave_contract::natural_key::name_key;
 
 /// A canonical record as the ledger holds it.
@@ -129,12 +131,8 @@ fn new_id() -> CanonicalId {
     CanonicalId(uuid::Uuid::now_v7().to_string())
 }
 
-impl Tx {
-    pub async fn get_record(
-        &mut self,
-        kind: Kind,
-        id: &CanonicalId,
-    ) -> Result<Option<StoredRecord>> {
+impl RecordStore for SqliteTx {
+    async fn get_record(&mut self, kind: Kind, id: &CanonicalId) -> Result<Option<StoredRecord>> {
         let sql = format!("{} WHERE id = ?", select_sql(kind));
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
@@ -144,7 +142,7 @@ impl Tx {
     }
 
     /// Inserts a new canonical record (normalised first) and returns its new id.
-    pub async fn insert_record(
+    async fn insert_record(
         &mut self,
         record: &Record<CanonicalId>,
         origin: &str,
@@ -206,7 +204,7 @@ impl Tx {
     /// Replaces a record's content (normalised first); returns the new hash. A tombstoned
     /// record comes back to life (an edit beats a delete), and is sent again to the
     /// providers whose copy is gone.
-    pub async fn update_record(
+    async fn update_record(
         &mut self,
         id: &CanonicalId,
         record: &Record<CanonicalId>,
@@ -274,7 +272,7 @@ impl Tx {
     }
 
     /// Marks a record deleted (it stays, with its links, as a tombstone).
-    pub async fn tombstone(
+    async fn tombstone(
         &mut self,
         kind: Kind,
         id: &CanonicalId,
@@ -298,7 +296,7 @@ impl Tx {
     /// (people: e-mail, then username; clients: name; projects: name and client; tasks: name
     /// and project; entries: person, start and end within 60 s, same project name), not yet
     /// linked to `provider`. Best match first.
-    pub async fn natural_key_candidates(
+    async fn natural_key_candidates(
         &mut self,
         record: &Record<CanonicalId>,
         provider: &str,
@@ -372,27 +370,12 @@ impl Tx {
         self.query_records(kind, sql, provider, binds).await
     }
 
-    async fn query_records(
-        &mut self,
-        kind: Kind,
-        sql: String,
-        provider: &str,
-        binds: Vec<Option<String>>,
-    ) -> Result<Vec<StoredRecord>> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider.to_owned());
-        for b in binds {
-            q = q.bind(b);
-        }
-        let rows = q.fetch_all(self.conn()).await?;
-        rows.iter().map(|r| row_to_record(kind, r)).collect()
-    }
-
     /// Records of `kind` that `provider` should be sent: live and unlinked, linked with a
     /// newer ledger version, or tombstoned with a live link. Records with an open conflict
     /// for this provider, or a standing push issue for this content, are left out (except
     /// `waiting:` issues, a missing reference, which are tried again every cycle). Oldest
     /// change first; at most `limit`.
-    pub async fn push_candidates(
+    async fn push_candidates(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -460,7 +443,7 @@ impl Tx {
     }
 
     /// Many records of one kind by id (missing ids are simply absent), one query per 500.
-    pub async fn get_records(
+    async fn get_records(
         &mut self,
         kind: Kind,
         ids: &[&CanonicalId],
@@ -483,7 +466,7 @@ impl Tx {
 
     /// Live entries of these people starting in `[from, to]`, not linked to `provider`:
     /// the natural-key candidates of a whole page at once.
-    pub async fn entry_candidates(
+    async fn entry_candidates(
         &mut self,
         provider: &str,
         people: &[&CanonicalId],
@@ -516,7 +499,7 @@ impl Tx {
     }
 
     /// Names of clients, projects or tasks by id.
-    pub async fn names(
+    async fn names(
         &mut self,
         kind: Kind,
         ids: &[&CanonicalId],
@@ -541,7 +524,7 @@ impl Tx {
 
     /// Inserts many new records (of one kind) with their content hashes; entries go in
     /// multi-row statements (the hot path of an import). Returns them as stored, in order.
-    pub async fn insert_records(
+    async fn insert_records(
         &mut self,
         records: &[(Record<CanonicalId>, ContentHash)],
         origin: &str,
@@ -560,6 +543,82 @@ impl Tx {
         self.insert_entries(records, origin, now).await
     }
 
+    /// Live records per kind (for status output and tests).
+    async fn count_live(&mut self, kind: Kind) -> Result<i64> {
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE deleted_at IS NULL",
+            table(kind)
+        );
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(self.conn())
+            .await?;
+        Ok(n)
+    }
+
+    /// Every live record of a kind (tests, small kinds only).
+    async fn all_live(&mut self, kind: Kind) -> Result<Vec<StoredRecord>> {
+        let sql = format!("{} WHERE deleted_at IS NULL ORDER BY id", select_sql(kind));
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| row_to_record(kind, r)).collect()
+    }
+}
+
+/// `2026-03-10T08:00:00` (written directly: a hot path of imports).
+fn wall(t: chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Derived column values of a time entry.
+struct EntryColumns {
+    started_at: String,
+    ended_at: Option<String>,
+    local_started_at: String,
+    local_ended_at: Option<String>,
+    local_date: String,
+    tags: String,
+}
+
+impl EntryColumns {
+    fn of(e: &TimeEntry<CanonicalId>) -> Self {
+        let zone = e.source_tz.as_deref();
+        let local_start = local_wall_time(e.started_at, zone);
+        EntryColumns {
+            started_at: to_text(e.started_at),
+            ended_at: e.ended_at.map(to_text),
+            local_started_at: wall(local_start),
+            local_ended_at: e.ended_at.map(|t| wall(local_wall_time(t, zone))),
+            local_date: wall(local_start)[..10].to_owned(),
+            tags: serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
+        }
+    }
+}
+
+impl SqliteTx {
+    async fn query_records(
+        &mut self,
+        kind: Kind,
+        sql: String,
+        provider: &str,
+        binds: Vec<Option<String>>,
+    ) -> Result<Vec<StoredRecord>> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider.to_owned());
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(|r| row_to_record(kind, r)).collect()
+    }
     /// Inserts time entries (with their content hashes) through one prepared statement on
     /// the connection itself (see `direct.rs`): the import hot path.
     async fn insert_entries(
@@ -624,65 +683,5 @@ impl Tx {
         })
         .await?;
         Ok(stored)
-    }
-
-    /// Live records per kind (for status output and tests).
-    pub async fn count_live(&mut self, kind: Kind) -> Result<i64> {
-        let sql = format!(
-            "SELECT count(*) FROM {} WHERE deleted_at IS NULL",
-            table(kind)
-        );
-        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_one(self.conn())
-            .await?;
-        Ok(n)
-    }
-
-    /// Every live record of a kind (tests, small kinds only).
-    pub async fn all_live(&mut self, kind: Kind) -> Result<Vec<StoredRecord>> {
-        let sql = format!("{} WHERE deleted_at IS NULL ORDER BY id", select_sql(kind));
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(|r| row_to_record(kind, r)).collect()
-    }
-}
-
-/// `2026-03-10T08:00:00` (written directly: a hot path of imports).
-fn wall(t: chrono::NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// Derived column values of a time entry.
-struct EntryColumns {
-    started_at: String,
-    ended_at: Option<String>,
-    local_started_at: String,
-    local_ended_at: Option<String>,
-    local_date: String,
-    tags: String,
-}
-
-impl EntryColumns {
-    fn of(e: &TimeEntry<CanonicalId>) -> Self {
-        let zone = e.source_tz.as_deref();
-        let local_start = local_wall_time(e.started_at, zone);
-        EntryColumns {
-            started_at: to_text(e.started_at),
-            ended_at: e.ended_at.map(to_text),
-            local_started_at: wall(local_start),
-            local_ended_at: e.ended_at.map(|t| wall(local_wall_time(t, zone))),
-            local_date: wall(local_start)[..10].to_owned(),
-            tags: serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
-        }
     }
 }

@@ -9,7 +9,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use timeweave_contract::CanonicalId;
 
-use super::{LedgerError, Result, Tx};
+use super::sqlite::SqliteTx;
+use super::store::ReportStore;
+use super::{LedgerError, Result};
 
 /// An inclusive range of local work dates (`work_date`, the entry's date in its own zone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,11 +243,11 @@ const REPORT_VIEWS: [&str; 5] = [
 /// Columns of those views a reader of this version needs that came later (migration 6).
 const REPORT_COLUMNS: [(&str, &str); 1] = [("report_time_entries", "billable_amount_cents")];
 
-impl Tx {
+impl ReportStore for SqliteTx {
     /// The reporting views (and later view columns, as `view.column`) this version reads
     /// that the ledger lacks (empty when it is migrated far enough; a read-only reader cannot
     /// migrate it).
-    pub async fn missing_report_views(&mut self) -> Result<Vec<String>> {
+    async fn missing_report_views(&mut self) -> Result<Vec<String>> {
         let mut missing = Vec::new();
         for view in REPORT_VIEWS {
             let (n,): (i64,) = sqlx::query_as(
@@ -273,7 +275,7 @@ impl Tx {
     }
 
     /// Totals over the live entries whose work date is in `range`, grouped `by`.
-    pub async fn report_totals(&mut self, by: TotalsBy, range: DateRange) -> Result<Vec<TotalRow>> {
+    async fn report_totals(&mut self, by: TotalsBy, range: DateRange) -> Result<Vec<TotalRow>> {
         let (label, detail, group, order) = by.sql_parts();
         let sql = format!(
             "SELECT {label} AS label, {detail} AS detail, count(*) AS entries, \
@@ -308,7 +310,7 @@ impl Tx {
     }
 
     /// The first and last work date with a live entry (`None` for an empty ledger).
-    pub async fn work_date_span(&mut self) -> Result<Option<(String, String)>> {
+    async fn work_date_span(&mut self) -> Result<Option<(String, String)>> {
         let (first, last): (Option<String>, Option<String>) =
             sqlx::query_as("SELECT min(work_date), max(work_date) FROM report_time_entries")
                 .fetch_one(self.conn())
@@ -318,11 +320,7 @@ impl Tx {
 
     /// Hours per week (Monday to Sunday, local work dates) and person or project, over
     /// `range`; weeks without entries are left out. Oldest week first.
-    pub async fn weekly_hours(
-        &mut self,
-        by: WeeklyBy,
-        range: DateRange,
-    ) -> Result<Vec<WeeklyHours>> {
+    async fn weekly_hours(&mut self, by: WeeklyBy, range: DateRange) -> Result<Vec<WeeklyHours>> {
         let sql = match by {
             WeeklyBy::Person => {
                 "SELECT week_start, person_id AS key, person AS label, sum(duration_seconds) AS seconds \
@@ -361,7 +359,7 @@ impl Tx {
     }
 
     /// Every row of `report_sync_health`, by provider name.
-    pub async fn sync_health(&mut self) -> Result<Vec<SyncHealthRow>> {
+    async fn sync_health(&mut self) -> Result<Vec<SyncHealthRow>> {
         let rows = sqlx::query(
             "SELECT provider, last_run_status, last_run_finished_at, last_run_last_error, \
                     last_success_at, lag_seconds, runs, failed_runs, open_conflicts, pending_pushes, record_issues, \
@@ -390,32 +388,8 @@ impl Tx {
             .collect()
     }
 
-    /// The live entries whose work date is in `range`, by work date, start and id, as a
-    /// stream: rows are read from SQLite as they are consumed (a bounded buffer), so memory
-    /// stays constant however many entries the range holds. The transaction's snapshot keeps
-    /// the export consistent while the daemon writes.
-    pub fn export_entries(
-        &mut self,
-        range: DateRange,
-    ) -> impl Stream<Item = Result<EntryRow>> + Send + '_ {
-        let (from, to) = range.bounds();
-        let sql = format!(
-            "SELECT {} FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-             ORDER BY work_date, started_at_utc, entry_id",
-            ENTRY_COLUMNS.join(", ")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(from)
-            .bind(to)
-            .fetch(self.conn())
-            .map(|row| {
-                row.map_err(LedgerError::from)
-                    .and_then(|r| entry_from_row(&r))
-            })
-    }
-
     /// Hours per person and client over every live entry (client "-" for none).
-    pub async fn hours_by_person_and_client(&mut self) -> Result<Vec<(String, String, f64)>> {
+    async fn hours_by_person_and_client(&mut self) -> Result<Vec<(String, String, f64)>> {
         let rows = sqlx::query(
             "SELECT person, coalesce(client, '-') AS client, round(sum(hours), 2) AS hours \
              FROM report_time_entries GROUP BY 1, 2 ORDER BY 1, 2",
@@ -437,7 +411,7 @@ impl Tx {
     /// (on `project`, if given) in one statement, 40 a day from `first_day` on (UTC, so the
     /// work date is the UTC date), with a note that needs CSV quoting. Returns the count.
     #[doc(hidden)]
-    pub async fn seed_synthetic_entries(
+    async fn seed_synthetic_entries(
         &mut self,
         person: &CanonicalId,
         project: Option<&CanonicalId>,
@@ -464,5 +438,31 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected())
+    }
+}
+
+impl SqliteTx {
+    /// The live entries whose work date is in `range`, by work date, start and id, as a
+    /// stream: rows are read from SQLite as they are consumed (a bounded buffer), so memory
+    /// stays constant however many entries the range holds. The transaction's snapshot keeps
+    /// the export consistent while the daemon writes.
+    pub fn export_entries(
+        &mut self,
+        range: DateRange,
+    ) -> impl Stream<Item = Result<EntryRow>> + Send + '_ {
+        let (from, to) = range.bounds();
+        let sql = format!(
+            "SELECT {} FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+             ORDER BY work_date, started_at_utc, entry_id",
+            ENTRY_COLUMNS.join(", ")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(from)
+            .bind(to)
+            .fetch(self.conn())
+            .map(|row| {
+                row.map_err(LedgerError::from)
+                    .and_then(|r| entry_from_row(&r))
+            })
     }
 }

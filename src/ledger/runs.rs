@@ -6,8 +6,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::sqlite::SqliteTx;
+use super::store::{ConflictStore, RunStore};
 use super::time::{parse_instant, parse_opt, to_text_precise};
-use super::{Result, Tx};
+use super::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunStatus {
@@ -83,20 +85,25 @@ fn counts_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<RunCounts> {
 /// At most this many error messages are kept per run.
 const MAX_ERRORS: usize = 50;
 
-impl Tx {
-    pub async fn start_run(
-        &mut self,
-        provider: &str,
-        mode: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
+/// Everything the ledger knows about one provider's runs, for `status` and `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunTotals {
+    /// Cycles per status name.
+    pub cycles: Vec<(String, i64)>,
+    pub counts: RunCounts,
+    /// When the last cycle that finished ok or partial finished.
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+impl RunStore for SqliteTx {
+    async fn start_run(&mut self, provider: &str, mode: &str, now: DateTime<Utc>) -> Result<i64> {
         let row = sqlx::query("INSERT INTO sync_runs (provider, mode, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id")
             .bind(provider).bind(mode).bind(to_text_precise(now))
             .fetch_one(self.conn()).await?;
         Ok(row.try_get(0)?)
     }
 
-    pub async fn finish_run(
+    async fn finish_run(
         &mut self,
         id: i64,
         status: RunStatus,
@@ -115,7 +122,7 @@ impl Tx {
     }
 
     /// Marks runs left `running` by a process that died as `interrupted`.
-    pub async fn mark_interrupted_runs(&mut self, now: DateTime<Utc>) -> Result<u64> {
+    async fn mark_interrupted_runs(&mut self, now: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
         )
@@ -126,11 +133,7 @@ impl Tx {
     }
 
     /// The latest runs, newest first (optionally of one provider).
-    pub async fn recent_runs(
-        &mut self,
-        provider: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<SyncRun>> {
+    async fn recent_runs(&mut self, provider: Option<&str>, limit: i64) -> Result<Vec<SyncRun>> {
         let rows = sqlx::query(
             "SELECT * FROM sync_runs WHERE ?1 IS NULL OR provider = ?1 ORDER BY id DESC LIMIT ?2",
         )
@@ -155,22 +158,10 @@ impl Tx {
             })
             .collect()
     }
-}
 
-/// Everything the ledger knows about one provider's runs, for `status` and `/metrics`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RunTotals {
-    /// Cycles per status name.
-    pub cycles: Vec<(String, i64)>,
-    pub counts: RunCounts,
-    /// When the last cycle that finished ok or partial finished.
-    pub last_success: Option<DateTime<Utc>>,
-}
-
-impl Tx {
     /// Every cycle's counters summed, per provider: read from `sync_totals`, which a
     /// trigger keeps as runs finish, so it costs the same however long the history.
-    pub async fn run_totals(&mut self, provider: &str) -> Result<RunTotals> {
+    async fn run_totals(&mut self, provider: &str) -> Result<RunTotals> {
         let cycles: Vec<(String, i64)> = sqlx::query_as(
             "SELECT status, cycles FROM sync_totals WHERE provider = ? ORDER BY status",
         )
@@ -190,7 +181,7 @@ impl Tx {
 
     /// Removes the history older than `before`: finished runs (their counts stay in the
     /// totals) and resolved conflicts. Returns the rows removed.
-    pub async fn prune_history(&mut self, before: DateTime<Utc>) -> Result<u64> {
+    async fn prune_history(&mut self, before: DateTime<Utc>) -> Result<u64> {
         let before = to_text_precise(before);
         let runs =
             sqlx::query("DELETE FROM sync_runs WHERE status != 'running' AND started_at < ?")
@@ -199,13 +190,5 @@ impl Tx {
                 .await?
                 .rows_affected();
         Ok(runs + self.prune_resolved_conflicts(&before).await?)
-    }
-
-    pub async fn count_issues(&mut self, provider: &str) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM record_issues WHERE provider = ?")
-            .bind(provider)
-            .fetch_one(self.conn())
-            .await?;
-        Ok(n)
     }
 }

@@ -5,11 +5,13 @@
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record};
 
-use super::{to_text_precise, LedgerError, Result, Tx};
+use super::sqlite::SqliteTx;
+use super::store::VersionStore;
+use super::{to_text_precise, LedgerError, Result};
 
-impl Tx {
+impl VersionStore for SqliteTx {
     /// Keeps `record` (hash `hash`) as a version of record `id`, for a link about to name it.
-    pub(crate) async fn keep_version(
+    async fn keep_version(
         &mut self,
         id: &CanonicalId,
         record: &Record<CanonicalId>,
@@ -21,7 +23,7 @@ impl Tx {
 
     /// Before record `id` changes away from `old` (its current content, with hash
     /// `old_hash`): keeps that version if a link names it.
-    pub(crate) async fn keep_version_if_linked(
+    async fn keep_version_if_linked(
         &mut self,
         id: &CanonicalId,
         old: &Record<CanonicalId>,
@@ -31,35 +33,8 @@ impl Tx {
         self.insert_version(id, old, old_hash, now, true).await
     }
 
-    /// One statement: the version is inserted (once), only while a link names it when
-    /// `only_if_linked`.
-    async fn insert_version(
-        &mut self,
-        id: &CanonicalId,
-        record: &Record<CanonicalId>,
-        hash: &ContentHash,
-        now: DateTime<Utc>,
-        only_if_linked: bool,
-    ) -> Result<()> {
-        let json = serde_json::to_string(record)
-            .map_err(|e| LedgerError::corrupt("a record version", e))?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO record_versions (canonical_id, content_hash, record, saved_at) \
-             SELECT ?1, ?2, ?3, ?4 WHERE ?5 = 0 OR EXISTS \
-             (SELECT 1 FROM links WHERE canonical_id = ?1 AND canonical_hash = ?2)",
-        )
-        .bind(id.as_str())
-        .bind(hash.as_str())
-        .bind(json)
-        .bind(to_text_precise(now))
-        .bind(only_if_linked)
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-
     /// The version of record `id` with hash `hash`, if kept.
-    pub async fn record_version(
+    async fn record_version(
         &mut self,
         kind: Kind,
         id: &CanonicalId,
@@ -85,7 +60,7 @@ impl Tx {
     }
 
     /// Drops the versions no link names any more; returns how many.
-    pub async fn prune_versions(&mut self) -> Result<u64> {
+    async fn prune_versions(&mut self) -> Result<u64> {
         let done = sqlx::query(
             "DELETE FROM record_versions WHERE NOT EXISTS (SELECT 1 FROM links l \
              WHERE l.canonical_id = record_versions.canonical_id \
@@ -98,9 +73,38 @@ impl Tx {
     }
 
     /// How many record versions are kept (for tests and diagnostics).
-    pub async fn count_versions(&mut self) -> Result<i64> {
+    async fn count_versions(&mut self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM record_versions")
             .fetch_one(self.conn())
             .await?)
+    }
+}
+
+impl SqliteTx {
+    /// One statement: the version is inserted (once), only while a link names it when
+    /// `only_if_linked`.
+    async fn insert_version(
+        &mut self,
+        id: &CanonicalId,
+        record: &Record<CanonicalId>,
+        hash: &ContentHash,
+        now: DateTime<Utc>,
+        only_if_linked: bool,
+    ) -> Result<()> {
+        let json = serde_json::to_string(record)
+            .map_err(|e| LedgerError::corrupt("a record version", e))?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO record_versions (canonical_id, content_hash, record, saved_at) \
+             SELECT ?1, ?2, ?3, ?4 WHERE ?5 = 0 OR EXISTS \
+             (SELECT 1 FROM links WHERE canonical_id = ?1 AND canonical_hash = ?2)",
+        )
+        .bind(id.as_str())
+        .bind(hash.as_str())
+        .bind(json)
+        .bind(to_text_precise(now))
+        .bind(only_if_linked)
+        .execute(self.conn())
+        .await?;
+        Ok(())
     }
 }
