@@ -20,6 +20,7 @@ mod links;
 mod natural_key;
 mod ownership;
 mod pending;
+pub mod postgres;
 mod records;
 mod reports;
 mod runs;
@@ -64,6 +65,24 @@ pub enum LedgerError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    #[error("cannot connect to the PostgreSQL ledger at {target}: {source}")]
+    Connect {
+        /// The URL without its password (`postgres::describe_url`).
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate the PostgreSQL ledger at {target}: {source}")]
+    MigratePostgres {
+        target: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error(
+        "the lease of {provider} has moved to another process (fencing token {token} is no \
+         longer current): this process no longer works {provider}, and its write was refused"
+    )]
+    LeaseLost { provider: String, token: i64 },
     #[error("ledger query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("ledger write failed: {0}")]
