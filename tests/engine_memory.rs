@@ -1056,7 +1056,12 @@ async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
     }
     w.cycle(0).await;
     // A second engine on the same ledger file: another process's connection pool.
-    let path = w.engine.ledger().path().to_owned();
+    let path = w
+        .engine
+        .ledger()
+        .path()
+        .expect("a SQLite ledger")
+        .to_owned();
     let other = Engine::new(
         Ledger::open(&path).await.unwrap(),
         settings(ConflictPolicy::Newest),

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};
 
+use super::row::ReadRow;
 use super::sqlite::SqliteTx;
 use super::store::ConflictStore;
 use super::time::{parse_instant, parse_opt, to_text_precise};
@@ -141,26 +142,26 @@ impl ConflictStore for SqliteTx {
     }
 }
 
-fn row_to_conflict(r: &sqlx::sqlite::SqliteRow) -> Result<ConflictRow> {
-    let kind: String = r.try_get("kind")?;
+pub(super) fn row_to_conflict(r: &impl ReadRow) -> Result<ConflictRow> {
+    let kind: String = r.get("kind")?;
     let parse = |col: &str| -> Result<Record<CanonicalId>> {
-        let text: String = r.try_get(col)?;
+        let text: String = r.get(col)?;
         serde_json::from_str(&text).map_err(|e| LedgerError::corrupt(format!("conflicts.{col}"), e))
     };
     Ok(ConflictRow {
-        id: r.try_get("id")?,
-        provider: r.try_get("provider")?,
+        id: r.get("id")?,
+        provider: r.get("provider")?,
         kind: Kind::parse(&kind).ok_or_else(|| LedgerError::corrupt("conflicts.kind", &kind))?,
-        canonical_id: CanonicalId(r.try_get("canonical_id")?),
-        remote_id: RemoteId(r.try_get("remote_id")?),
+        canonical_id: CanonicalId(r.get("canonical_id")?),
+        remote_id: RemoteId(r.get("remote_id")?),
         ledger_record: parse("ledger_record")?,
         remote_record: parse("remote_record")?,
-        remote_hash: ContentHash(r.try_get("remote_hash")?),
-        remote_version: r.try_get("remote_version")?,
-        policy: r.try_get("policy")?,
-        winner: r.try_get("winner")?,
-        detected_at: parse_instant(&r.try_get::<String, _>("detected_at")?)?,
-        resolved_at: parse_opt(r.try_get("resolved_at")?)?,
-        resolved_by: r.try_get("resolved_by")?,
+        remote_hash: ContentHash(r.get("remote_hash")?),
+        remote_version: r.get("remote_version")?,
+        policy: r.get("policy")?,
+        winner: r.get("winner")?,
+        detected_at: parse_instant(&r.get::<String>("detected_at")?)?,
+        resolved_at: parse_opt(r.get("resolved_at")?)?,
+        resolved_by: r.get("resolved_by")?,
     })
 }

@@ -3,9 +3,9 @@
 //! it (with its reason on record) instead of failing on it every cycle.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use timeweave_contract::Kind;
 
+use super::row::ReadRow;
 use super::sqlite::SqliteTx;
 use super::store::IssueStore;
 use super::time::{parse_instant, to_text_precise};
@@ -119,27 +119,7 @@ impl IssueStore for SqliteTx {
         let rows = sqlx::query("SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at FROM record_issues WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, last_seen_at DESC")
             .bind(provider)
             .fetch_all(self.conn()).await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                let dir: String = r.try_get("direction")?;
-                Ok(RecordIssue {
-                    provider: r.try_get("provider")?,
-                    direction: if dir == "pull" {
-                        Direction::Pull
-                    } else {
-                        Direction::Push
-                    },
-                    kind: Kind::parse(&kind)
-                        .ok_or_else(|| LedgerError::corrupt("record_issues.kind", &kind))?,
-                    record_id: r.try_get("record_id")?,
-                    content_hash: r.try_get("content_hash")?,
-                    reason: r.try_get("reason")?,
-                    first_seen_at: parse_instant(&r.try_get::<String, _>("first_seen_at")?)?,
-                    last_seen_at: parse_instant(&r.try_get::<String, _>("last_seen_at")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(issue_from_row).collect()
     }
 
     async fn count_issues(&mut self, provider: &str) -> Result<i64> {
@@ -149,4 +129,24 @@ impl IssueStore for SqliteTx {
             .await?;
         Ok(n)
     }
+}
+
+pub(super) fn issue_from_row(r: &impl ReadRow) -> Result<RecordIssue> {
+    let kind: String = r.get("kind")?;
+    let dir: String = r.get("direction")?;
+    Ok(RecordIssue {
+        provider: r.get("provider")?,
+        direction: if dir == "pull" {
+            Direction::Pull
+        } else {
+            Direction::Push
+        },
+        kind: Kind::parse(&kind)
+            .ok_or_else(|| LedgerError::corrupt("record_issues.kind", &kind))?,
+        record_id: r.get("record_id")?,
+        content_hash: r.get("content_hash")?,
+        reason: r.get("reason")?,
+        first_seen_at: parse_instant(&r.get::<String>("first_seen_at")?)?,
+        last_seen_at: parse_instant(&r.get::<String>("last_seen_at")?)?,
+    })
 }

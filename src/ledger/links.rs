@@ -5,10 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, RemoteId, RemoteRecord};
 
+use super::row::ReadRow;
 use super::sqlite::SqliteTx;
 use super::store::LinkStore;
 use super::time::{parse_instant, parse_opt, to_text, to_text_precise};
@@ -88,21 +87,21 @@ impl<'a> LinkUpdate<'a> {
 
 const LINK_COLS: &str = "provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, remote_incarnation, synced_at";
 
-fn row_to_link(row: &SqliteRow) -> Result<Link> {
-    let kind: String = row.try_get("kind")?;
+pub(super) fn row_to_link(row: &impl ReadRow) -> Result<Link> {
+    let kind: String = row.get("kind")?;
     Ok(Link {
-        provider: row.try_get("provider")?,
+        provider: row.get("provider")?,
         kind: Kind::parse(&kind).ok_or_else(|| LedgerError::corrupt("links.kind", &kind))?,
-        canonical_id: CanonicalId(row.try_get("canonical_id")?),
-        remote_id: RemoteId(row.try_get("remote_id")?),
-        remote_hash: ContentHash(row.try_get("remote_hash")?),
-        canonical_hash: ContentHash(row.try_get("canonical_hash")?),
-        remote_version: row.try_get("remote_version")?,
-        remote_updated_at: parse_opt(row.try_get("remote_updated_at")?)?,
-        remote_started_at: parse_opt(row.try_get("remote_started_at")?)?,
-        remote_deleted_at: parse_opt(row.try_get("remote_deleted_at")?)?,
-        remote_incarnation: row.try_get("remote_incarnation")?,
-        synced_at: parse_instant(&row.try_get::<String, _>("synced_at")?)?,
+        canonical_id: CanonicalId(row.get("canonical_id")?),
+        remote_id: RemoteId(row.get("remote_id")?),
+        remote_hash: ContentHash(row.get("remote_hash")?),
+        canonical_hash: ContentHash(row.get("canonical_hash")?),
+        remote_version: row.get("remote_version")?,
+        remote_updated_at: parse_opt(row.get("remote_updated_at")?)?,
+        remote_started_at: parse_opt(row.get("remote_started_at")?)?,
+        remote_deleted_at: parse_opt(row.get("remote_deleted_at")?)?,
+        remote_incarnation: row.get("remote_incarnation")?,
+        synced_at: parse_instant(&row.get::<String>("synced_at")?)?,
     })
 }
 

@@ -20,12 +20,16 @@ mod links;
 mod natural_key;
 mod ownership;
 mod pending;
+mod pg;
 pub mod postgres;
 mod records;
 mod reports;
+mod row;
 mod runs;
 mod sqlite;
 mod store;
+#[doc(hidden)]
+pub mod test_backend;
 mod time;
 mod versions;
 pub use bindings::Binding;
@@ -49,7 +53,10 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use thiserror::Error;
 
+use pg::{PgLedger, PgTx};
 use sqlite::{SqliteLedger, SqliteTx};
+use timeweave_contract::Secret;
+use url::Url;
 
 #[derive(Debug, Error)]
 pub enum LedgerError {
@@ -83,6 +90,8 @@ pub enum LedgerError {
          longer current): this process no longer works {provider}, and its write was refused"
     )]
     LeaseLost { provider: String, token: i64 },
+    #[error("{0} needs a SQLite ledger (this one is on PostgreSQL)")]
+    SqliteOnly(&'static str),
     #[error("ledger query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("ledger write failed: {0}")]
@@ -123,6 +132,7 @@ pub struct Ledger {
 #[derive(Clone, Debug)]
 enum LedgerBackend {
     Sqlite(SqliteLedger),
+    Postgres(PgLedger),
 }
 
 /// A transaction on the ledger; every typed query is a method of it (declared in
@@ -133,6 +143,7 @@ pub struct Tx {
 
 enum TxBackend {
     Sqlite(SqliteTx),
+    Postgres(PgTx),
 }
 
 impl Ledger {
@@ -154,19 +165,47 @@ impl Ledger {
         })
     }
 
+    /// Connects to the PostgreSQL ledger at `url` (`postgres://user@host/db`; the password
+    /// from its secret, never in the URL) and applies pending migrations.
+    pub async fn open_postgres(url: &Url, password: Option<&Secret>) -> Result<Ledger> {
+        let pg = PgLedger::open(url, password).await?;
+        Ok(Ledger {
+            backend: LedgerBackend::Postgres(pg),
+        })
+    }
+
+    /// Connects to the PostgreSQL ledger at `url` without migrating it (readers).
+    pub async fn open_postgres_read_only(url: &Url, password: Option<&Secret>) -> Result<Ledger> {
+        let pg = PgLedger::open_read_only(url, password).await?;
+        Ok(Ledger {
+            backend: LedgerBackend::Postgres(pg),
+        })
+    }
+
     /// Applies the embedded migrations that are not applied yet (idempotent).
     pub async fn migrate(&self) -> Result<()> {
         match &self.backend {
             LedgerBackend::Sqlite(l) => l.migrate().await,
+            LedgerBackend::Postgres(l) => l.migrate().await,
         }
     }
 
-    /// The ledger file (SQLite).
-    pub fn path(&self) -> &Path {
+    /// The ledger file; `None` on PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
         match &self.backend {
-            LedgerBackend::Sqlite(l) => l.path(),
+            LedgerBackend::Sqlite(l) => Some(l.path()),
+            LedgerBackend::Postgres(_) => None,
         }
     }
+
+    /// Where the ledger is, for messages: its file, or its database URL without password.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.path().display().to_string(),
+            LedgerBackend::Postgres(l) => l.target().to_owned(),
+        }
+    }
+
 
     /// Checks the ledger is sound (SQLite: the quick integrity check, every page read
     /// once): `Damaged` with the ways to recover when it is not. `open` runs it; `status`
@@ -174,6 +213,8 @@ impl Ledger {
     pub async fn check_integrity(&self) -> Result<()> {
         match &self.backend {
             LedgerBackend::Sqlite(l) => l.check_integrity().await,
+            // The server keeps its own files sound.
+            LedgerBackend::Postgres(_) => Ok(()),
         }
     }
 
@@ -181,6 +222,7 @@ impl Ledger {
     pub async fn write(&self) -> Result<Tx> {
         let backend = match &self.backend {
             LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.write().await?),
+            LedgerBackend::Postgres(l) => TxBackend::Postgres(l.write().await?),
         };
         Ok(Tx { backend })
     }
@@ -189,6 +231,7 @@ impl Ledger {
     pub async fn read(&self) -> Result<Tx> {
         let backend = match &self.backend {
             LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.read().await?),
+            LedgerBackend::Postgres(l) => TxBackend::Postgres(l.read().await?),
         };
         Ok(Tx { backend })
     }
@@ -198,12 +241,16 @@ impl Ledger {
     pub async fn copy_to(&self, path: &Path) -> Result<()> {
         match &self.backend {
             LedgerBackend::Sqlite(l) => l.copy_to(path).await,
+            LedgerBackend::Postgres(_) => {
+                Err(LedgerError::SqliteOnly("a copy of the ledger (dry run)"))
+            }
         }
     }
 
     pub async fn close(&self) {
         match &self.backend {
             LedgerBackend::Sqlite(l) => l.close().await,
+            LedgerBackend::Postgres(l) => l.close().await,
         }
     }
 
@@ -211,6 +258,18 @@ impl Ledger {
     pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
         match &self.backend {
             LedgerBackend::Sqlite(l) => l.applied_migrations().await,
+            LedgerBackend::Postgres(l) => l.applied_migrations().await,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Ledger {
+    /// The SQLite pool (tests that write raw SQL).
+    pub(crate) fn sqlite_pool(&self) -> &sqlx::SqlitePool {
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.pool(),
+            LedgerBackend::Postgres(_) => panic!("a SQLite test ran on PostgreSQL"),
         }
     }
 }
@@ -219,6 +278,7 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self.backend {
             TxBackend::Sqlite(tx) => tx.commit().await,
+            TxBackend::Postgres(tx) => tx.commit().await,
         }
     }
 
@@ -258,6 +318,7 @@ impl Tx {
     pub fn export_entries(&mut self, range: DateRange) -> BoxStream<'_, Result<EntryRow>> {
         match &mut self.backend {
             TxBackend::Sqlite(tx) => tx.export_entries(range).boxed(),
+            TxBackend::Postgres(tx) => tx.export_entries(range).boxed(),
         }
     }
 
@@ -266,8 +327,10 @@ impl Tx {
     pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
         match &mut self.backend {
             TxBackend::Sqlite(tx) => tx.conn(),
+            TxBackend::Postgres(_) => panic!("a SQLite test ran on PostgreSQL"),
         }
     }
+
 }
 
 #[cfg(test)]

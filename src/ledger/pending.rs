@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};
 
+use super::row::ReadRow;
 use super::sqlite::SqliteTx;
 use super::store::IntentStore;
 use super::time::{parse_instant, to_text_precise};
@@ -134,29 +135,7 @@ impl IntentStore for SqliteTx {
             .bind(provider)
             .fetch_all(self.conn())
             .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                let op: String = r.try_get("op")?;
-                let payload: String = r.try_get("payload")?;
-                Ok(PendingPush {
-                    id: r.try_get("id")?,
-                    provider: r.try_get("provider")?,
-                    kind: Kind::parse(&kind)
-                        .ok_or_else(|| LedgerError::corrupt("pending_pushes.kind", &kind))?,
-                    canonical_id: CanonicalId(r.try_get("canonical_id")?),
-                    op: PushOp::parse(&op)
-                        .ok_or_else(|| LedgerError::corrupt("pending_pushes.op", &op))?,
-                    remote_id: r.try_get::<Option<String>, _>("remote_id")?.map(RemoteId),
-                    idempotency_key: r.try_get("idempotency_key")?,
-                    payload: serde_json::from_str(&payload)
-                        .map_err(|e| LedgerError::corrupt("pending_pushes.payload", e))?,
-                    canonical_hash: ContentHash(r.try_get("canonical_hash")?),
-                    created_at: parse_instant(&r.try_get::<String, _>("created_at")?)?,
-                    claimed_by: r.try_get("claimed_by")?,
-                })
-            })
-            .collect()
+        rows.iter().map(intent_from_row).collect()
     }
 
     async fn count_intents(&mut self, provider: Option<&str>) -> Result<i64> {
@@ -167,4 +146,25 @@ impl IntentStore for SqliteTx {
                 .await?;
         Ok(n)
     }
+}
+
+pub(super) fn intent_from_row(r: &impl ReadRow) -> Result<PendingPush> {
+    let kind: String = r.get("kind")?;
+    let op: String = r.get("op")?;
+    let payload: String = r.get("payload")?;
+    Ok(PendingPush {
+        id: r.get("id")?,
+        provider: r.get("provider")?,
+        kind: Kind::parse(&kind)
+            .ok_or_else(|| LedgerError::corrupt("pending_pushes.kind", &kind))?,
+        canonical_id: CanonicalId(r.get("canonical_id")?),
+        op: PushOp::parse(&op).ok_or_else(|| LedgerError::corrupt("pending_pushes.op", &op))?,
+        remote_id: r.get::<Option<String>>("remote_id")?.map(RemoteId),
+        idempotency_key: r.get("idempotency_key")?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| LedgerError::corrupt("pending_pushes.payload", e))?,
+        canonical_hash: ContentHash(r.get("canonical_hash")?),
+        created_at: parse_instant(&r.get::<String>("created_at")?)?,
+        claimed_by: r.get("claimed_by")?,
+    })
 }

@@ -5,14 +5,13 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 use timeweave_contract::{
     content_hash, CanonicalId, Client, ContentHash, EntryKind, Kind, Person, Project, Record, Task,
     TimeEntry,
 };
 
 use super::links::Link;
+use super::row::ReadRow;
 use super::sqlite::SqliteTx;
 use super::store::{RecordStore, VersionStore};
 use super::time::{local_wall_time, parse_instant, parse_opt, to_text, to_text_precise};
@@ -53,7 +52,7 @@ pub(crate) fn table(kind: Kind) -> &'static str {
 
 const COMMON: &str = "id, content_hash, origin, changed_by, created_at, updated_at, deleted_at";
 
-fn select_sql(kind: Kind) -> &'static str {
+pub(super) fn select_sql(kind: Kind) -> &'static str {
     match kind {
         Kind::Person => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, display_name, email, username FROM people",
         Kind::Client => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, name, email, notes, archived FROM clients",
@@ -67,67 +66,67 @@ fn cid(s: Option<String>) -> Option<CanonicalId> {
     s.map(CanonicalId)
 }
 
-pub(crate) fn row_to_record(kind: Kind, row: &SqliteRow) -> Result<StoredRecord> {
+pub(crate) fn row_to_record(kind: Kind, row: &impl ReadRow) -> Result<StoredRecord> {
     let record = match kind {
         Kind::Person => Record::Person(Person {
-            display_name: row.try_get("display_name")?,
-            email: row.try_get("email")?,
-            username: row.try_get("username")?,
+            display_name: row.get("display_name")?,
+            email: row.get("email")?,
+            username: row.get("username")?,
         }),
         Kind::Client => Record::Client(Client {
-            name: row.try_get("name")?,
-            email: row.try_get("email")?,
-            notes: row.try_get("notes")?,
-            archived: row.try_get("archived")?,
+            name: row.get("name")?,
+            email: row.get("email")?,
+            notes: row.get("notes")?,
+            archived: row.get("archived")?,
         }),
         Kind::Project => Record::Project(Project {
-            client: cid(row.try_get("client_id")?),
-            name: row.try_get("name")?,
-            billable: row.try_get("billable")?,
-            hourly_rate_cents: row.try_get("hourly_rate_cents")?,
-            archived: row.try_get("archived")?,
+            client: cid(row.get("client_id")?),
+            name: row.get("name")?,
+            billable: row.get("billable")?,
+            hourly_rate_cents: row.get("hourly_rate_cents")?,
+            archived: row.get("archived")?,
         }),
         Kind::Task => Record::Task(Task {
-            project: CanonicalId(row.try_get("project_id")?),
-            name: row.try_get("name")?,
-            archived: row.try_get("archived")?,
+            project: CanonicalId(row.get("project_id")?),
+            name: row.get("name")?,
+            archived: row.get("archived")?,
         }),
         Kind::TimeEntry => {
-            let tags: String = row.try_get("tags")?;
+            let tags: String = row.get("tags")?;
             let tags: BTreeSet<String> = serde_json::from_str(&tags)
                 .map_err(|e| LedgerError::corrupt("time_entries.tags", e))?;
-            let kind_text: String = row.try_get("kind")?;
+            let kind_text: String = row.get("kind")?;
             Record::TimeEntry(TimeEntry {
-                person: CanonicalId(row.try_get("person_id")?),
-                project: cid(row.try_get("project_id")?),
-                task: cid(row.try_get("task_id")?),
-                client: cid(row.try_get("client_id")?),
-                started_at: parse_instant(&row.try_get::<String, _>("started_at")?)?,
-                ended_at: parse_opt(row.try_get("ended_at")?)?,
-                break_seconds: row.try_get("break_seconds")?,
-                duration_seconds: row.try_get("duration_seconds")?,
-                source_tz: row.try_get("source_tz")?,
-                notes: row.try_get("notes")?,
+                person: CanonicalId(row.get("person_id")?),
+                project: cid(row.get("project_id")?),
+                task: cid(row.get("task_id")?),
+                client: cid(row.get("client_id")?),
+                started_at: parse_instant(&row.get::<String>("started_at")?)?,
+                ended_at: parse_opt(row.get("ended_at")?)?,
+                break_seconds: row.get("break_seconds")?,
+                duration_seconds: row.get("duration_seconds")?,
+                source_tz: row.get("source_tz")?,
+                notes: row.get("notes")?,
                 tags,
-                billable: row.try_get("billable")?,
+                billable: row.get("billable")?,
                 kind: EntryKind::parse(&kind_text)
                     .ok_or_else(|| LedgerError::corrupt("time_entries.kind", &kind_text))?,
             })
         }
     };
     Ok(StoredRecord {
-        id: CanonicalId(row.try_get("id")?),
+        id: CanonicalId(row.get("id")?),
         record,
-        hash: ContentHash(row.try_get("content_hash")?),
-        origin: row.try_get("origin")?,
-        changed_by: row.try_get("changed_by")?,
-        created_at: parse_instant(&row.try_get::<String, _>("created_at")?)?,
-        updated_at: parse_instant(&row.try_get::<String, _>("updated_at")?)?,
-        deleted_at: parse_opt(row.try_get("deleted_at")?)?,
+        hash: ContentHash(row.get("content_hash")?),
+        origin: row.get("origin")?,
+        changed_by: row.get("changed_by")?,
+        created_at: parse_instant(&row.get::<String>("created_at")?)?,
+        updated_at: parse_instant(&row.get::<String>("updated_at")?)?,
+        deleted_at: parse_opt(row.get("deleted_at")?)?,
     })
 }
 
-fn new_id() -> CanonicalId {
+pub(super) fn new_id() -> CanonicalId {
     CanonicalId(uuid::Uuid::now_v7().to_string())
 }
 
@@ -383,31 +382,7 @@ impl RecordStore for SqliteTx {
         after: Option<(DateTime<Utc>, &CanonicalId)>,
         include_deletes: bool,
     ) -> Result<Vec<(StoredRecord, Option<Link>)>> {
-        let k = kind.as_str();
-        let cols: String = select_sql(kind)
-            .trim_start_matches("SELECT ")
-            .split(" FROM ")
-            .next()
-            .unwrap_or(COMMON)
-            .split(", ")
-            .map(|c| format!("t.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {cols}, l.remote_id AS l_remote_id, l.remote_hash AS l_remote_hash, l.canonical_hash AS l_canonical_hash, \
-                    l.remote_version AS l_remote_version, l.remote_updated_at AS l_remote_updated_at, \
-                    l.remote_started_at AS l_remote_started_at, l.remote_deleted_at AS l_remote_deleted_at, \
-                    l.remote_incarnation AS l_remote_incarnation, l.synced_at AS l_synced_at \
-             FROM {table} t LEFT JOIN links l ON l.provider = ?1 AND l.kind = '{k}' AND l.canonical_id = t.id \
-             WHERE ((l.canonical_id IS NULL AND t.deleted_at IS NULL) \
-                 OR (l.canonical_id IS NOT NULL AND l.remote_deleted_at IS NULL \
-                     AND ((l.canonical_hash != t.content_hash AND t.deleted_at IS NULL) OR (?3 AND t.deleted_at IS NOT NULL)))) \
-               AND (?4 IS NULL OR (t.updated_at, t.id) > (?4, ?5)) \
-               AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.provider = ?1 AND c.kind = '{k}' AND c.canonical_id = t.id AND c.resolved_at IS NULL) \
-               AND NOT EXISTS (SELECT 1 FROM record_issues i WHERE i.provider = ?1 AND i.direction = 'push' AND i.kind = '{k}' AND i.record_id = t.id AND i.content_hash = t.content_hash AND i.reason NOT LIKE 'waiting:%') \
-             ORDER BY t.updated_at, t.id LIMIT ?2",
-            table = table(kind),
-        );
+        let sql = push_candidates_sql(kind);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(provider)
             .bind(limit)
@@ -419,24 +394,7 @@ impl RecordStore for SqliteTx {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let rec = row_to_record(kind, row)?;
-            let remote_id: Option<String> = row.try_get("l_remote_id")?;
-            let link = match remote_id {
-                None => None,
-                Some(remote_id) => Some(Link {
-                    provider: provider.to_owned(),
-                    kind,
-                    canonical_id: rec.id.clone(),
-                    remote_id: remote_id.into(),
-                    remote_hash: ContentHash(row.try_get("l_remote_hash")?),
-                    canonical_hash: ContentHash(row.try_get("l_canonical_hash")?),
-                    remote_version: row.try_get("l_remote_version")?,
-                    remote_updated_at: parse_opt(row.try_get("l_remote_updated_at")?)?,
-                    remote_started_at: parse_opt(row.try_get("l_remote_started_at")?)?,
-                    remote_deleted_at: parse_opt(row.try_get("l_remote_deleted_at")?)?,
-                    remote_incarnation: row.try_get("l_remote_incarnation")?,
-                    synced_at: parse_instant(&row.try_get::<String, _>("l_synced_at")?)?,
-                }),
-            };
+            let link = pushed_link(row, provider, kind, &rec.id)?;
             out.push((rec, link));
         }
         Ok(out)
@@ -580,17 +538,17 @@ fn wall(t: chrono::NaiveDateTime) -> String {
 }
 
 /// Derived column values of a time entry.
-struct EntryColumns {
-    started_at: String,
-    ended_at: Option<String>,
-    local_started_at: String,
-    local_ended_at: Option<String>,
-    local_date: String,
-    tags: String,
+pub(super) struct EntryColumns {
+    pub(super) started_at: String,
+    pub(super) ended_at: Option<String>,
+    pub(super) local_started_at: String,
+    pub(super) local_ended_at: Option<String>,
+    pub(super) local_date: String,
+    pub(super) tags: String,
 }
 
 impl EntryColumns {
-    fn of(e: &TimeEntry<CanonicalId>) -> Self {
+    pub(super) fn of(e: &TimeEntry<CanonicalId>) -> Self {
         let zone = e.source_tz.as_deref();
         let local_start = local_wall_time(e.started_at, zone);
         EntryColumns {
@@ -684,4 +642,62 @@ impl SqliteTx {
         .await?;
         Ok(stored)
     }
+}
+
+/// The link columns (`l_*`) of a push-candidate row: `None` when the record is not linked.
+pub(super) fn pushed_link(
+    row: &impl ReadRow,
+    provider: &str,
+    kind: Kind,
+    canonical_id: &CanonicalId,
+) -> Result<Option<Link>> {
+    let remote_id: Option<String> = row.get("l_remote_id")?;
+    Ok(match remote_id {
+        None => None,
+        Some(remote_id) => Some(Link {
+            provider: provider.to_owned(),
+            kind,
+            canonical_id: canonical_id.clone(),
+            remote_id: remote_id.into(),
+            remote_hash: ContentHash(row.get("l_remote_hash")?),
+            canonical_hash: ContentHash(row.get("l_canonical_hash")?),
+            remote_version: row.get("l_remote_version")?,
+            remote_updated_at: parse_opt(row.get("l_remote_updated_at")?)?,
+            remote_started_at: parse_opt(row.get("l_remote_started_at")?)?,
+            remote_deleted_at: parse_opt(row.get("l_remote_deleted_at")?)?,
+            remote_incarnation: row.get("l_remote_incarnation")?,
+            synced_at: parse_instant(&row.get::<String>("l_synced_at")?)?,
+        }),
+    })
+}
+
+/// The push scan of one kind, with numbered parameters: ?1 provider, ?2 limit, ?3 include
+/// deletes, ?4 and ?5 the (updated_at, id) to start after (both backends run this text;
+/// PostgreSQL's parameters are the same numbers as `$N`).
+pub(super) fn push_candidates_sql(kind: Kind) -> String {
+    let k = kind.as_str();
+    let cols: String = select_sql(kind)
+        .trim_start_matches("SELECT ")
+        .split(" FROM ")
+        .next()
+        .unwrap_or(COMMON)
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {cols}, l.remote_id AS l_remote_id, l.remote_hash AS l_remote_hash, l.canonical_hash AS l_canonical_hash, \
+                l.remote_version AS l_remote_version, l.remote_updated_at AS l_remote_updated_at, \
+                l.remote_started_at AS l_remote_started_at, l.remote_deleted_at AS l_remote_deleted_at, \
+                l.remote_incarnation AS l_remote_incarnation, l.synced_at AS l_synced_at \
+         FROM {table} t LEFT JOIN links l ON l.provider = ?1 AND l.kind = '{k}' AND l.canonical_id = t.id \
+         WHERE ((l.canonical_id IS NULL AND t.deleted_at IS NULL) \
+             OR (l.canonical_id IS NOT NULL AND l.remote_deleted_at IS NULL \
+                 AND ((l.canonical_hash != t.content_hash AND t.deleted_at IS NULL) OR (?3 AND t.deleted_at IS NOT NULL)))) \
+           AND (?4 IS NULL OR (t.updated_at, t.id) > (?4, ?5)) \
+           AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.provider = ?1 AND c.kind = '{k}' AND c.canonical_id = t.id AND c.resolved_at IS NULL) \
+           AND NOT EXISTS (SELECT 1 FROM record_issues i WHERE i.provider = ?1 AND i.direction = 'push' AND i.kind = '{k}' AND i.record_id = t.id AND i.content_hash = t.content_hash AND i.reason NOT LIKE 'waiting:%') \
+         ORDER BY t.updated_at, t.id LIMIT ?2",
+        table = table(kind),
+    )
 }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::row::ReadRow;
 use super::sqlite::SqliteTx;
 use super::store::{ConflictStore, RunStore};
 use super::time::{parse_instant, parse_opt, to_text_precise};
@@ -68,22 +69,22 @@ pub struct SyncRun {
 }
 
 /// The counters of a row that has the `sync_runs` count columns (or sums named alike).
-fn counts_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<RunCounts> {
+pub(super) fn counts_from_row(r: &impl ReadRow) -> Result<RunCounts> {
     Ok(RunCounts {
-        pulled: r.try_get("pulled")?,
-        created: r.try_get("created")?,
-        updated: r.try_get("updated")?,
-        deleted: r.try_get("deleted")?,
-        pushed: r.try_get("pushed")?,
-        conflicts: r.try_get("conflicts")?,
-        skipped: r.try_get("skipped")?,
-        requests: r.try_get("requests")?,
-        rate_limited: r.try_get("rate_limited")?,
+        pulled: r.get("pulled")?,
+        created: r.get("created")?,
+        updated: r.get("updated")?,
+        deleted: r.get("deleted")?,
+        pushed: r.get("pushed")?,
+        conflicts: r.get("conflicts")?,
+        skipped: r.get("skipped")?,
+        requests: r.get("requests")?,
+        rate_limited: r.get("rate_limited")?,
     })
 }
 
 /// At most this many error messages are kept per run.
-const MAX_ERRORS: usize = 50;
+pub(super) const MAX_ERRORS: usize = 50;
 
 /// Everything the ledger knows about one provider's runs, for `status` and `/metrics`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -141,22 +142,7 @@ impl RunStore for SqliteTx {
         .bind(limit)
         .fetch_all(self.conn())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let errors: String = r.try_get("errors")?;
-                let status: String = r.try_get("status")?;
-                Ok(SyncRun {
-                    id: r.try_get("id")?,
-                    provider: r.try_get("provider")?,
-                    mode: r.try_get("mode")?,
-                    started_at: parse_instant(&r.try_get::<String, _>("started_at")?)?,
-                    finished_at: parse_opt(r.try_get("finished_at")?)?,
-                    status: RunStatus::parse(&status),
-                    counts: counts_from_row(r)?,
-                    errors: serde_json::from_str(&errors).unwrap_or_default(),
-                })
-            })
-            .collect()
+        rows.iter().map(run_from_row).collect()
     }
 
     /// Every cycle's counters summed, per provider: read from `sync_totals`, which a
@@ -191,4 +177,19 @@ impl RunStore for SqliteTx {
                 .rows_affected();
         Ok(runs + self.prune_resolved_conflicts(&before).await?)
     }
+}
+
+pub(super) fn run_from_row(r: &impl ReadRow) -> Result<SyncRun> {
+    let errors: String = r.get("errors")?;
+    let status: String = r.get("status")?;
+    Ok(SyncRun {
+        id: r.get("id")?,
+        provider: r.get("provider")?,
+        mode: r.get("mode")?,
+        started_at: parse_instant(&r.get::<String>("started_at")?)?,
+        finished_at: parse_opt(r.get("finished_at")?)?,
+        status: RunStatus::parse(&status),
+        counts: counts_from_row(r)?,
+        errors: serde_json::from_str(&errors).unwrap_or_default(),
+    })
 }

@@ -124,6 +124,11 @@ impl SqliteLedger {
             })
     }
 
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

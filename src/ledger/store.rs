@@ -48,6 +48,7 @@ macro_rules! stores {
                 pub async fn $name(&mut self $(, $arg: $ty)*) -> $ret {
                     match &mut self.backend {
                         TxBackend::Sqlite(tx) => $store::$name(tx $(, $arg)*).await,
+                        TxBackend::Postgres(tx) => $store::$name(tx $(, $arg)*).await,
                     }
                 }
             )*)*

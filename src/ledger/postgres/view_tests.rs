@@ -677,7 +677,7 @@ async fn both_backends_give_the_same_views_on_the_same_rows() {
         .await
         .expect("PostgreSQL migrations");
     let (_dir, ledger) = temp_ledger().await;
-    let lite = ledger.pool.clone();
+    let lite = ledger.sqlite_pool().clone();
     for (table, columns, rows) in ROWS {
         for row in *rows {
             insert_sqlite(&lite, table, columns, row).await;
