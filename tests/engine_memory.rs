@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::Mode;
-use timeweave::ledger::{Ledger, RunStatus};
+use timeweave::ledger::test_backend::open_test_ledger;
+use timeweave::ledger::RunStatus;
 use timeweave::memory::{MemoryFault, MemoryProvider};
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
@@ -61,7 +62,7 @@ async fn a_and_b(b: MemoryProvider, policy: ConflictPolicy) -> World {
 
 async fn world_of(providers: Vec<(&str, Mode, MemoryProvider)>, policy: ConflictPolicy) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    let ledger = open_test_ledger(dir.path()).await.unwrap();
     let engine = Engine::new(ledger, settings(policy), StopFlag::new());
     let providers = providers
         .into_iter()
@@ -186,6 +187,7 @@ fn contents(p: &MemoryProvider) -> Vec<(String, String)> {
     v
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn three_providers_converge_without_duplicates() {
     let w = world(
@@ -233,7 +235,9 @@ async fn three_providers_converge_without_duplicates() {
     );
     assert!(w.p(0).requests() > before);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn edits_and_deletes_propagate() {
     let w = world(
@@ -279,6 +283,7 @@ async fn edits_and_deletes_propagate() {
     assert_eq!(contents(w.p(1)).len(), 1, "{:?}", contents(w.p(1)));
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 1);
+}
 }
 
 /// Entry `id` as `p` holds it now.
@@ -341,6 +346,7 @@ fn only(p: &MemoryProvider, kind: Kind) -> (RemoteId, Record<RemoteId>) {
     (all[0].id.clone(), all[0].record.clone())
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn fields_a_provider_cannot_hold_survive_its_edits() {
     // b has no project billable flag and no entry tags: it reads them back as constants.
@@ -409,7 +415,9 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
         matches!(ledger_only(&w, Kind::TimeEntry).await, Record::TimeEntry(e) if e.tags.len() == 2)
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict() {
     let w = a_and_b(
@@ -440,6 +448,7 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
     drop(tx);
     assert!(matches!(ledger_only(&w, Kind::Project).await, Record::Project(p) if !p.billable));
 }
+}
 
 /// a and b (b as given) hold one synced entry; then, at the same time, b edits its notes
 /// and a its tags, and every provider cycles twice. a would win any conflict, so without a
@@ -457,6 +466,7 @@ async fn notes_in_b_and_tags_in_a(b: MemoryProvider) -> (World, RemoteId, Remote
     (w, a_entry, b_entry)
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     // b cannot hold tags.
@@ -466,7 +476,9 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     assert_notes_and_tags(w.p(0), &a_entry, "notes from b", &["from-a"]);
     assert_eq!(conflicts_recorded(&w).await, 0);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn edits_of_different_fields_in_two_providers_both_survive() {
     let (w, a_entry, b_entry) = notes_in_b_and_tags_in_a(MemoryProvider::new(7)).await;
@@ -501,7 +513,9 @@ async fn edits_of_different_fields_in_two_providers_both_survive() {
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.conflicts(false).await.unwrap().len(), 1);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_pull_only_provider_keeps_merging_against_what_it_holds() {
     // b is only read: the merged record never reaches it, so the next merge must use b's
@@ -529,7 +543,9 @@ async fn a_pull_only_provider_keeps_merging_against_what_it_holds() {
     assert_notes_and_tags(w.p(0), &a_entry, "b, twice", &["from-a"]);
     assert_eq!(conflicts_recorded(&w).await, 0);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn no_merge_while_a_conflict_waits_for_an_operator() {
     let w = world(
@@ -565,7 +581,9 @@ async fn no_merge_while_a_conflict_waits_for_an_operator() {
         "{e:?}"
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_field_a_provider_drops_without_saying_so_is_reported() {
     let w = a_and_b(
@@ -586,7 +604,9 @@ async fn a_field_a_provider_drops_without_saying_so_is_reported() {
         other => panic!("one warning expected: {other:?}"),
     }
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn time_entries_are_written_several_at_once_and_references_one_at_a_time() {
     for concurrency in [1, 6] {
@@ -638,7 +658,9 @@ async fn time_entries_are_written_several_at_once_and_references_one_at_a_time()
         assert_eq!(w.p(1).max_writes_at_once(Kind::Client), 1);
     }
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn an_overlap_refused_within_a_batch_is_retried_alone() {
     let w = world(
@@ -687,7 +709,9 @@ async fn an_overlap_refused_within_a_batch_is_retried_alone() {
         "the refused entry was sent again"
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn deletes_stay_when_propagation_is_off() {
     let mut w = world(
@@ -704,6 +728,7 @@ async fn deletes_stay_when_propagation_is_off() {
     w.rounds(2).await;
     assert_eq!(contents(w.p(1)).len(), 1, "b keeps its copy");
 }
+}
 
 async fn conflict_world(policy: ConflictPolicy) -> (World, RemoteId, RemoteId) {
     let w = world(&[("a", Mode::Both), ("b", Mode::Both)], policy).await;
@@ -718,6 +743,7 @@ async fn conflict_world(policy: ConflictPolicy) -> (World, RemoteId, RemoteId) {
     (w, a_id, b_id)
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn conflict_policy_newest() {
     let (w, _, _) = conflict_world(ConflictPolicy::Newest).await;
@@ -730,7 +756,9 @@ async fn conflict_policy_newest() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].winner.as_deref(), Some("provider"));
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn conflict_policy_prefer() {
     let (w, _, _) = conflict_world(ConflictPolicy::Prefer(vec!["a".into(), "b".into()])).await;
@@ -738,7 +766,9 @@ async fn conflict_policy_prefer() {
     assert_eq!(contents(w.p(0))[0].1, "edited in a", "a is preferred");
     assert_eq!(contents(w.p(1))[0].1, "edited in a");
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn conflict_policy_manual_waits_for_an_operator() {
     let (w, _, _) = conflict_world(ConflictPolicy::Manual).await;
@@ -754,7 +784,9 @@ async fn conflict_policy_manual_waits_for_an_operator() {
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].provider, "b");
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_lost_create_answer_never_duplicates() {
     let w = world(
@@ -794,7 +826,9 @@ async fn a_lost_create_answer_never_duplicates() {
         "every intent reconciled"
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn failing_provider_loses_nothing_and_recovers() {
     let w = world(
@@ -827,7 +861,9 @@ async fn failing_provider_loses_nothing_and_recovers() {
     assert_eq!(contents(w.p(1)), contents(w.p(0)));
     assert_eq!(contents(w.p(1)).len(), 10);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn auth_failure_fails_the_cycle_and_leaves_the_cursor() {
     let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
@@ -849,7 +885,9 @@ async fn auth_failure_fails_the_cycle_and_leaves_the_cursor() {
     let runs = tx.recent_runs(Some("a"), 1).await.unwrap();
     assert_eq!(runs[0].status, RunStatus::Failed);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn mass_deletes_are_stopped_by_the_guard() {
     let w = world(
@@ -883,7 +921,9 @@ async fn mass_deletes_are_stopped_by_the_guard() {
         "nothing deleted"
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn migration_into_an_empty_provider_copies_everything_once() {
     let w = world(
@@ -918,7 +958,9 @@ async fn migration_into_an_empty_provider_copies_everything_once() {
     assert_eq!(contents(w.p(1)).len(), 5);
     assert_eq!(w.p(0).all(Kind::TimeEntry), source_before);
 }
+}
 
+// SQLite only: a dry run works on a copy of the ledger file (see README).
 #[tokio::test]
 async fn dry_run_changes_nothing_anywhere() {
     let w = world(
@@ -956,6 +998,7 @@ async fn dry_run_changes_nothing_anywhere() {
     assert!(contents(w.p(1)).is_empty(), "provider untouched");
 }
 
+// SQLite only: a dry run works on a copy of the ledger file (see README).
 #[tokio::test]
 async fn dry_run_lists_each_planned_change_once() {
     let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
@@ -976,13 +1019,14 @@ async fn dry_run_lists_each_planned_change_once() {
     assert_eq!(updates.len(), 1, "{:?}", r.plan);
 }
 
+timeweave::on_both_backends! {
 /// Pages are applied in transactions of one or a few pages while the next page is being
 /// requested: a stop (SIGTERM) between pages keeps every page applied so far, abandons the
 /// page in flight, and the next cycle finishes the listing without duplicates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    let ledger = open_test_ledger(dir.path()).await.unwrap();
     // Pages of seven that take a while each: batches are then single pages.
     let p = Arc::new(MemoryProvider::new(7).with_latency(std::time::Duration::from_millis(20)));
     let (person, project) = seed_refs(&p, "ada@example.com", "Website");
@@ -1042,7 +1086,9 @@ async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes
     let mut tx = ledger.read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 70);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
     // b answers slowly, so both cycles plan their pushes before any create lands: each
@@ -1055,15 +1101,9 @@ async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
         w.p(0).put(entry(&person, &project, d + 1, 9, "once"));
     }
     w.cycle(0).await;
-    // A second engine on the same ledger file: another process's connection pool.
-    let path = w
-        .engine
-        .ledger()
-        .path()
-        .expect("a SQLite ledger")
-        .to_owned();
+    // A second engine on the same ledger: another process's connection pool.
     let other = Engine::new(
-        Ledger::open(&path).await.unwrap(),
+        w.engine.ledger().reopen().await.unwrap(),
         settings(ConflictPolicy::Newest),
         StopFlag::new(),
     );
@@ -1080,6 +1120,7 @@ async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
     w.rounds(2).await;
     assert_eq!(contents(w.p(1)).len(), 24);
     assert_eq!(contents(w.p(0)).len(), 24);
+}
 }
 
 /// a and b hold the same `n` entries (and person, client, project), synced.
@@ -1104,6 +1145,7 @@ async fn live_entries(w: &World) -> i64 {
     tx.count_live(Kind::TimeEntry).await.unwrap()
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
     let (w, ids) = synced(30).await;
@@ -1150,6 +1192,7 @@ async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
     assert_eq!(contents(w.p(0)).len(), 9);
     assert!(healthy(&w, "a").await, "green again");
 }
+}
 
 /// What `timeweave status` and `/healthz` say of `provider` now.
 async fn healthy(w: &World, provider: &str) -> bool {
@@ -1168,6 +1211,7 @@ async fn healthy(w: &World, provider: &str) -> bool {
     s[0].healthy()
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_panicking_cycle_is_recorded_as_failed_and_the_next_one_runs() {
     let (w, _) = synced(3).await;
@@ -1196,7 +1240,9 @@ async fn a_panicking_cycle_is_recorded_as_failed_and_the_next_one_runs() {
     w.rounds(1).await;
     assert!(healthy(&w, "a").await);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn an_emptied_account_deletes_nothing_whatever_the_counts() {
     // Fewer records than the guard's count threshold, but a lists nothing at all.
@@ -1217,7 +1263,9 @@ async fn an_emptied_account_deletes_nothing_whatever_the_counts() {
     assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
     assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn another_account_behind_an_instance_is_refused_before_anything_is_listed() {
     let (w, _) = synced(5).await;
@@ -1276,4 +1324,5 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
     );
     assert_eq!(contents(w.p(1)).len(), 5);
     assert!(healthy(&w, "a").await, "green again");
+}
 }

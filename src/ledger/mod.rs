@@ -182,6 +182,15 @@ impl Ledger {
         })
     }
 
+    /// Another handle (its own pool) on the same ledger, as another process would open it.
+    pub async fn reopen(&self) -> Result<Ledger> {
+        let backend = match &self.backend {
+            LedgerBackend::Sqlite(l) => LedgerBackend::Sqlite(SqliteLedger::open(l.path()).await?),
+            LedgerBackend::Postgres(l) => LedgerBackend::Postgres(l.reopen().await?),
+        };
+        Ok(Ledger { backend })
+    }
+
     /// Applies the embedded migrations that are not applied yet (idempotent).
     pub async fn migrate(&self) -> Result<()> {
         match &self.backend {
@@ -205,7 +214,6 @@ impl Ledger {
             LedgerBackend::Postgres(l) => l.target().to_owned(),
         }
     }
-
 
     /// Checks the ledger is sound (SQLite: the quick integrity check, every page read
     /// once): `Damaged` with the ways to recover when it is not. `open` runs it; `status`
@@ -330,7 +338,6 @@ impl Tx {
             TxBackend::Postgres(_) => panic!("a SQLite test ran on PostgreSQL"),
         }
     }
-
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Test support: one test body run against both backends. `on_both_backends!` turns each
-//! test into a `sqlite::NAME` and a `postgres::NAME` test; inside the second, every ledger a
+//! test into a `NAME::sqlite` and a `NAME::postgres` test; inside the second, every ledger a
 //! test opens through [`open_test_ledger`] is a new scratch database on the throwaway
 //! cluster (`scripts/postgres-cluster`, its URL in `TIMEWEAVE_TEST_POSTGRES_URL`). Without
 //! the cluster the PostgreSQL variant skips with a note, unless `CI` or
@@ -50,32 +50,28 @@ pub async fn open_test_ledger(dir: &Path) -> Result<Ledger> {
 }
 
 /// Declares each `async fn NAME() { ... }` (with its `#[tokio::test]` attribute) once, and
-/// tests `sqlite::NAME` and `postgres::NAME` that run it on each backend.
+/// tests `NAME::sqlite` and `NAME::postgres` that run it on each backend.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($(#[$meta:meta])* async fn $name:ident() $body:block)*) => {
-        $( async fn $name() $body )*
+        $(
+            async fn $name() $body
 
-        mod sqlite {
-            $(
+            mod $name {
                 $(#[$meta])*
-                async fn $name() {
+                async fn sqlite() {
                     super::$name().await
                 }
-            )*
-        }
 
-        mod postgres {
-            $(
                 $(#[$meta])*
-                async fn $name() {
+                async fn postgres() {
                     use $crate::ledger::test_backend::{on_backend, TestBackend};
-                    let test = concat!(module_path!(), "::", stringify!($name));
+                    let test = concat!(module_path!(), "::postgres");
                     if let Some(url) = $crate::ledger::postgres::testing::cluster_url(test) {
                         on_backend(TestBackend::Postgres(url), super::$name()).await
                     }
                 }
-            )*
-        }
+            }
+        )*
     };
 }

@@ -350,7 +350,7 @@ async fn sql_natural_key_is_the_contracts_name_key() {
     assert_eq!(null, None);
 }
 
-// The tests below run on both backends (`sqlite::NAME`, `postgres::NAME`).
+// The tests below run on both backends (`NAME::sqlite`, `NAME::postgres`).
 crate::on_both_backends! {
 #[tokio::test]
 async fn records_round_trip_normalised() {

@@ -33,6 +33,9 @@ pub(crate) struct PgLedger {
     pool: PgPool,
     /// The database as messages name it (the URL without a password).
     target: String,
+    /// How it was reached (for another pool on it: `reopen`).
+    url: Url,
+    password: Option<Secret>,
 }
 
 /// A transaction on a PostgreSQL ledger. Dropping it without `commit` rolls back.
@@ -43,10 +46,7 @@ pub(crate) struct PgTx {
 impl PgLedger {
     /// Connects to the database at `url` and applies pending migrations.
     pub(crate) async fn open(url: &Url, password: Option<&Secret>) -> Result<PgLedger> {
-        let ledger = PgLedger {
-            pool: connect(url, password).await?,
-            target: describe_url(url),
-        };
+        let ledger = PgLedger::open_read_only(url, password).await?;
         ledger.migrate().await?;
         Ok(ledger)
     }
@@ -56,11 +56,18 @@ impl PgLedger {
         Ok(PgLedger {
             pool: connect(url, password).await?,
             target: describe_url(url),
+            url: url.clone(),
+            password: password.cloned(),
         })
     }
 
     pub(crate) async fn migrate(&self) -> Result<()> {
         migrate(&self.pool, &self.target).await
+    }
+
+    /// Another pool on the same database (another process's, as far as it can tell).
+    pub(crate) async fn reopen(&self) -> Result<PgLedger> {
+        PgLedger::open(&self.url, self.password.as_ref()).await
     }
 
     pub(crate) fn target(&self) -> &str {
