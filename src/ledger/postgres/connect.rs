@@ -50,6 +50,14 @@ pub async fn connect(url: &Url, password: Option<&Secret>) -> Result<PgPool> {
         .map_err(|source| connect_error(url, source))
 }
 
+/// Whether sqlx can read `url`'s settings (`sslmode`, `options`, ...), offline: the reason
+/// when it cannot. The URL is not echoed.
+pub fn check_url(url: &Url) -> std::result::Result<(), String> {
+    PgConnectOptions::from_url(url)
+        .map(|_| ())
+        .map_err(|e| format!("has settings PostgreSQL's client cannot use: {e}"))
+}
+
 fn connect_error(url: &Url, source: sqlx::Error) -> LedgerError {
     LedgerError::Connect {
         target: describe_url(url),

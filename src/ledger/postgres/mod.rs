@@ -15,7 +15,7 @@ mod lease_tests;
 #[cfg(test)]
 mod view_tests;
 
-pub use connect::{connect, describe_url};
+pub use connect::{check_url, connect, describe_url};
 pub use lease::{acquire, check_fence, holders, release, renew, FencingToken, Lease, LeaseHolder};
 pub use migrate::{applied_migrations, embedded_migrations, migrate};
 pub use server::{inspect, ServerFacts, MIN_SERVER_VERSION};
