@@ -10,6 +10,7 @@ use crate::cli::{
     SyncArgs,
 };
 use crate::config::{self, Config};
+use crate::ledger::postgres::describe_url;
 use crate::ledger::Ledger;
 use crate::lock::LedgerLock;
 use crate::registry;
@@ -40,8 +41,19 @@ pub async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode>
     })
 }
 
-/// Opens (creating and migrating if needed) the configured ledger.
+/// Opens (creating and migrating if needed) the configured ledger: the PostgreSQL database
+/// of `ledger.url`, else the SQLite file of `ledger.path`.
 async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
+    if let Some(pg) = &cfg.ledger.postgres {
+        return Ledger::open_postgres(&pg.url, pg.password.as_ref())
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the ledger at {} (ledger.url)",
+                    describe_url(&pg.url)
+                )
+            });
+    }
     Ledger::open(&cfg.ledger.path).await.with_context(|| {
         format!(
             "opening the ledger at {} (ledger.path)",
@@ -52,20 +64,37 @@ async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
 
 /// Takes the ledger's lock for `command` (refused while another process syncs it), then
 /// opens the ledger, creating and migrating it if needed. Hold the lock as long as the
-/// ledger is in use.
-async fn open_ledger_locked(cfg: &Config, command: &str) -> anyhow::Result<(LedgerLock, Ledger)> {
-    let lock = LedgerLock::acquire(&cfg.ledger.path, &format!("timeweave {command}"))?;
+/// ledger is in use. A PostgreSQL ledger takes no file lock: any number of processes share
+/// it (each write waits for the one before, see `ledger/pg`).
+async fn open_ledger_locked(
+    cfg: &Config,
+    command: &str,
+) -> anyhow::Result<(Option<LedgerLock>, Ledger)> {
+    let lock = match cfg.ledger.postgres {
+        Some(_) => None,
+        None => Some(LedgerLock::acquire(
+            &cfg.ledger.path,
+            &format!("timeweave {command}"),
+        )?),
+    };
     Ok((lock, open_ledger(cfg).await?))
 }
 
-/// Fails unless the configured ledger exists (see [`crate::report::require_ledger`]).
+/// Fails unless the configured ledger exists (see [`crate::report::require_ledger`]); a
+/// PostgreSQL ledger is checked when connecting.
 fn require_ledger(cfg: &Config) -> anyhow::Result<()> {
-    crate::report::require_ledger(&cfg.ledger.path)
+    match cfg.ledger.postgres {
+        Some(_) => Ok(()),
+        None => crate::report::require_ledger(&cfg.ledger.path),
+    }
 }
 
 /// Opens an existing ledger for reading; never creates one.
 async fn open_existing_read_only(cfg: &Config) -> anyhow::Result<Ledger> {
     require_ledger(cfg)?;
+    if let Some(pg) = &cfg.ledger.postgres {
+        return Ok(Ledger::open_postgres_read_only(&pg.url, pg.password.as_ref()).await?);
+    }
     Ok(Ledger::open_read_only(&cfg.ledger.path).await?)
 }
 
