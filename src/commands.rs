@@ -151,9 +151,11 @@ pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         .map(|p| registry::build_stoppable(p, stop.shutdown()))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (_lock, ledger) = open_ledger_locked(cfg, "sync").await?;
-    {
+    // A shared PostgreSQL ledger's running cycles may be other processes': a `run` that
+    // takes an instance's lease over marks that instance's (`schedule.rs`).
+    if ledger.postgres_pool().is_none() {
         let mut tx = ledger.write().await?;
-        tx.mark_interrupted_runs(chrono::Utc::now()).await?;
+        tx.mark_interrupted_runs(None, chrono::Utc::now()).await?;
         tx.commit().await?;
     }
     stop_on_signals(stop.clone());

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::Mode;
-use timeweave::ledger::test_backend::open_test_ledger;
+use timeweave::ledger::postgres as lease;
+use timeweave::ledger::test_backend::{on_backend, open_test_ledger, TestBackend};
+use timeweave::ledger::LedgerError;
 use timeweave::ledger::RunStatus;
 use timeweave::memory::{MemoryFault, MemoryProvider};
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
@@ -1325,4 +1327,71 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
     assert_eq!(contents(w.p(1)).len(), 5);
     assert!(healthy(&w, "a").await, "green again");
 }
+}
+
+/// Live entries in the ledger, and cycles recorded.
+async fn entries_and_runs(w: &World) -> (i64, usize) {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let entries = tx.count_live(Kind::TimeEntry).await.unwrap();
+    let runs = tx.recent_runs(None, 1000).await.unwrap().len();
+    (entries, runs)
+}
+
+/// A cycle fenced by a lease that has moved to another process writes nothing: its first
+/// commit is refused with `LeaseLost`, while the new holder's cycle goes through.
+/// PostgreSQL only: a SQLite ledger has one process at a time.
+#[tokio::test]
+async fn a_cycle_under_a_lease_that_moved_writes_nothing() {
+    let test = "a_cycle_under_a_lease_that_moved_writes_nothing";
+    let Some(cluster) = timeweave::ledger::postgres::testing::cluster_url(test) else {
+        return;
+    };
+    on_backend(TestBackend::Postgres(cluster), async {
+        let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
+        let h = &w.providers[0].1;
+        let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+        w.p(0).put(entry(&person, &project, 1, 9, "first"));
+        let pool = w.engine.ledger().postgres_pool().unwrap().clone();
+        let brief = std::time::Duration::from_millis(1);
+        let ours = lease::acquire(&pool, "a", "node-1", brief)
+            .await
+            .unwrap()
+            .unwrap();
+        let first = w
+            .engine
+            .run_cycle_fenced(h, CycleOptions::default(), ours.token)
+            .await;
+        assert!(first.unwrap().errors.is_empty());
+        assert_eq!(entries_and_runs(&w).await, (1, 1));
+
+        // node-1 pauses past its lease; node-2 takes the instance over.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let minute = std::time::Duration::from_secs(60);
+        let theirs = lease::acquire(&pool, "a", "node-2", minute).await.unwrap();
+        let theirs = theirs.expect("an expired lease is free");
+        assert!(theirs.token > ours.token);
+
+        w.p(0).put(entry(&person, &project, 2, 9, "second"));
+        let stale = w
+            .engine
+            .run_cycle_fenced(h, CycleOptions::default(), ours.token)
+            .await;
+        assert!(
+            matches!(stale, Err(LedgerError::LeaseLost { .. })),
+            "{stale:?}"
+        );
+        assert_eq!(
+            entries_and_runs(&w).await,
+            (1, 1),
+            "the stale node wrote nothing"
+        );
+
+        let fresh = w
+            .engine
+            .run_cycle_fenced(h, CycleOptions::default(), theirs.token)
+            .await;
+        assert!(fresh.unwrap().errors.is_empty());
+        assert_eq!(entries_and_runs(&w).await, (2, 2));
+    })
+    .await
 }

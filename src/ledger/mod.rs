@@ -127,6 +127,16 @@ pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Ledger {
     backend: LedgerBackend,
+    /// Every write transaction checks, just before it commits, that this lease is still
+    /// held under this token (PostgreSQL; see `fenced`).
+    fence: Option<Fence>,
+}
+
+/// A provider instance's lease and the fencing token it was taken with.
+#[derive(Clone, Debug)]
+struct Fence {
+    provider: String,
+    token: postgres::FencingToken,
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +149,7 @@ enum LedgerBackend {
 /// `store.rs`, written per backend). Dropping it without `commit` rolls back.
 pub struct Tx {
     backend: TxBackend,
+    fence: Option<Fence>,
 }
 
 enum TxBackend {
@@ -153,6 +164,7 @@ impl Ledger {
         let sqlite = SqliteLedger::open(path).await?;
         Ok(Ledger {
             backend: LedgerBackend::Sqlite(sqlite),
+            fence: None,
         })
     }
 
@@ -162,6 +174,7 @@ impl Ledger {
         let sqlite = SqliteLedger::open_read_only(path).await?;
         Ok(Ledger {
             backend: LedgerBackend::Sqlite(sqlite),
+            fence: None,
         })
     }
 
@@ -171,6 +184,7 @@ impl Ledger {
         let pg = PgLedger::open(url, password).await?;
         Ok(Ledger {
             backend: LedgerBackend::Postgres(pg),
+            fence: None,
         })
     }
 
@@ -179,6 +193,7 @@ impl Ledger {
         let pg = PgLedger::open_read_only(url, password).await?;
         Ok(Ledger {
             backend: LedgerBackend::Postgres(pg),
+            fence: None,
         })
     }
 
@@ -188,7 +203,33 @@ impl Ledger {
             LedgerBackend::Sqlite(l) => LedgerBackend::Sqlite(SqliteLedger::open(l.path()).await?),
             LedgerBackend::Postgres(l) => LedgerBackend::Postgres(l.reopen().await?),
         };
-        Ok(Ledger { backend })
+        Ok(Ledger {
+            backend,
+            fence: None,
+        })
+    }
+
+    /// This ledger with every write transaction fenced by `provider`'s lease: its commit is
+    /// refused ([`LedgerError::LeaseLost`], the transaction rolled back) unless `token` is
+    /// still the lease's current token, so a process that lost the lease (paused,
+    /// partitioned) writes nothing more for that instance. No effect on SQLite, which one
+    /// process holds at a time (`lock.rs`).
+    pub fn fenced(&self, provider: &str, token: postgres::FencingToken) -> Ledger {
+        Ledger {
+            backend: self.backend.clone(),
+            fence: Some(Fence {
+                provider: provider.to_owned(),
+                token,
+            }),
+        }
+    }
+
+    /// The PostgreSQL pool (leases), `None` on SQLite.
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.backend {
+            LedgerBackend::Sqlite(_) => None,
+            LedgerBackend::Postgres(l) => Some(l.pool()),
+        }
     }
 
     /// Applies the embedded migrations that are not applied yet (idempotent).
@@ -232,7 +273,10 @@ impl Ledger {
             LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.write().await?),
             LedgerBackend::Postgres(l) => TxBackend::Postgres(l.write().await?),
         };
-        Ok(Tx { backend })
+        Ok(Tx {
+            backend,
+            fence: self.fence.clone(),
+        })
     }
 
     /// Begins a read transaction: a consistent snapshot until dropped.
@@ -241,7 +285,10 @@ impl Ledger {
             LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.read().await?),
             LedgerBackend::Postgres(l) => TxBackend::Postgres(l.read().await?),
         };
-        Ok(Tx { backend })
+        Ok(Tx {
+            backend,
+            fence: None,
+        })
     }
 
     /// Writes a consistent copy of the whole ledger to the SQLite file `path` (`VACUUM
@@ -283,10 +330,17 @@ impl Ledger {
 }
 
 impl Tx {
+    /// Commits; a fenced write (see `Ledger::fenced`) is first checked against its lease,
+    /// and rolled back with [`LedgerError::LeaseLost`] when the lease moved.
     pub async fn commit(self) -> Result<()> {
         match self.backend {
             TxBackend::Sqlite(tx) => tx.commit().await,
-            TxBackend::Postgres(tx) => tx.commit().await,
+            TxBackend::Postgres(mut tx) => {
+                if let Some(fence) = &self.fence {
+                    postgres::check_fence(tx.conn(), &fence.provider, fence.token).await?;
+                }
+                tx.commit().await
+            }
         }
     }
 

@@ -350,8 +350,9 @@ stores! {
             errors: &[String],
             now: DateTime<Utc>,
         ) -> Result<()>;
-        /// Marks runs left `running` by a killed process as interrupted.
-        fn mark_interrupted_runs(&mut self, now: DateTime<Utc>) -> Result<u64>;
+        /// Marks runs left `running` by a killed process as interrupted: every provider's,
+        /// or only `provider`'s (a lease taken over on a shared ledger).
+        fn mark_interrupted_runs(&mut self, provider: Option<&str>, now: DateTime<Utc>) -> Result<u64>;
         /// The latest runs, newest first.
         fn recent_runs(&mut self, provider: Option<&str>, limit: i64) -> Result<Vec<SyncRun>>;
         /// Every cycle a provider ever finished, per status, and their summed counts.

@@ -22,6 +22,7 @@ use super::deletions::Deletions;
 use super::dry_run::DryRunCopy;
 use super::scan::{plan_scan, ScanInput};
 use super::{ProviderHandle, SyncSettings};
+use crate::ledger::postgres::FencingToken;
 use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
 
 /// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes. It
@@ -270,6 +271,29 @@ impl Engine {
         h: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
+        self.cycle_on(&self.ledger, h, opts).await
+    }
+
+    /// Runs one cycle whose every ledger write is fenced by the instance's lease (a shared
+    /// PostgreSQL ledger, see `Ledger::fenced`): once the lease moved to another process,
+    /// the cycle's next commit fails with `LedgerError::LeaseLost` and nothing more is
+    /// written for the instance.
+    pub async fn run_cycle_fenced(
+        &self,
+        h: &ProviderHandle,
+        opts: CycleOptions,
+        token: FencingToken,
+    ) -> Result<CycleReport, LedgerError> {
+        self.cycle_on(&self.ledger.fenced(&h.name, token), h, opts)
+            .await
+    }
+
+    async fn cycle_on(
+        &self,
+        ledger: &Ledger,
+        h: &ProviderHandle,
+        opts: CycleOptions,
+    ) -> Result<CycleReport, LedgerError> {
         use tracing::Instrument;
         let span = tracing::info_span!("cycle", provider = %h.name);
         let opts = CycleOptions {
@@ -285,7 +309,7 @@ impl Engine {
                 on_copy.ledger.close().await;
                 return result;
             }
-            run(&self.ledger, self, h, opts).await
+            run(ledger, self, h, opts).await
         }
         .instrument(span)
         .await

@@ -70,6 +70,10 @@ impl PgLedger {
         PgLedger::open(&self.url, self.password.as_ref()).await
     }
 
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub(crate) fn target(&self) -> &str {
         &self.target
     }

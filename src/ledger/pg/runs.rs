@@ -36,11 +36,16 @@ impl RunStore for PgTx {
         Ok(())
     }
 
-    async fn mark_interrupted_runs(&mut self, now: DateTime<Utc>) -> Result<u64> {
+    async fn mark_interrupted_runs(
+        &mut self,
+        provider: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         let done = sqlx::query(
-            "UPDATE sync_runs SET status = 'interrupted', finished_at = $1 WHERE status = 'running'",
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = $1 WHERE status = 'running' AND ($2::text IS NULL OR provider = $2)",
         )
         .bind(to_text_precise(now))
+        .bind(provider)
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected())
