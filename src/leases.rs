@@ -5,10 +5,17 @@
 //! (`Engine::run_cycle_fenced`). An instance another process holds is skipped. At shutdown
 //! the leases are given up, so another node takes the instances over at once instead of
 //! after `lease_ttl`. The lease rules themselves are in `ledger/postgres/lease.rs`.
+//!
+//! Besides the server's expiry, each held lease has a local deadline on this process's
+//! monotonic clock: the time left the server reported, counted from before the request
+//! was sent, so it always falls before the server's expiry. Provider writes go only before
+//! it ([`LeaseKeeper::may_write`], `lease_gated.rs`): a node paused (SIGSTOP, a frozen VM)
+//! or cut off past its lease sends nothing more to the provider when it wakes, while its
+//! ledger writes are refused by the fencing token.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
@@ -21,7 +28,13 @@ pub struct LeaseKeeper {
     pool: PgPool,
     owner: String,
     ttl: Duration,
-    held: Mutex<HashMap<String, Lease>>,
+    held: Mutex<HashMap<String, Held>>,
+}
+
+/// A lease this process holds, and until when on its own clock it may write under it.
+struct Held {
+    lease: Lease,
+    deadline: Instant,
 }
 
 /// What taking an instance's lease gave.
@@ -53,10 +66,11 @@ impl LeaseKeeper {
     /// Takes (or renews) `provider`'s lease for a cycle.
     pub async fn take(&self, provider: &str) -> Result<Taken, LedgerError> {
         let before = self.held(provider).map(|l| l.token);
+        let asked = Instant::now();
         match acquire(&self.pool, provider, &self.owner, self.ttl).await? {
             Some(lease) => {
                 let new = before != Some(lease.token);
-                self.lock().insert(provider.to_owned(), lease.clone());
+                self.hold(lease.clone(), asked);
                 Ok(Taken::Held { lease, new })
             }
             None => {
@@ -74,9 +88,14 @@ impl LeaseKeeper {
             let mut lease = lease;
             loop {
                 tokio::time::sleep(keeper.ttl / 3).await;
+                let asked = Instant::now();
                 match renew(&keeper.pool, &lease, keeper.ttl).await {
-                    Ok(Some(renewed)) => lease = renewed,
+                    Ok(Some(renewed)) => {
+                        keeper.hold(renewed.clone(), asked);
+                        lease = renewed;
+                    }
                     Ok(None) => {
+                        keeper.lock().remove(&lease.provider);
                         tracing::warn!(provider = %lease.provider, "the lease moved to another process: this cycle's writes are refused from now on");
                         return;
                     }
@@ -90,7 +109,7 @@ impl LeaseKeeper {
 
     /// Gives every held lease up (clean shutdown).
     pub async fn release_all(&self) {
-        let held: Vec<Lease> = self.lock().drain().map(|(_, l)| l).collect();
+        let held: Vec<Lease> = self.lock().drain().map(|(_, h)| h.lease).collect();
         for lease in held {
             if let Err(e) = release(&self.pool, &lease).await {
                 tracing::warn!(provider = %lease.provider, "cannot release the lease: {e}");
@@ -98,11 +117,30 @@ impl LeaseKeeper {
         }
     }
 
-    fn held(&self, provider: &str) -> Option<Lease> {
-        self.lock().get(provider).cloned()
+    /// Whether a provider write of `provider` may go: this process holds its lease and the
+    /// lease's local deadline has not passed.
+    pub fn may_write(&self, provider: &str) -> bool {
+        self.lock()
+            .get(provider)
+            .is_some_and(|h| Instant::now() < h.deadline)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lease>> {
+    /// Whether this process held `provider`'s lease when it last asked.
+    pub fn holds(&self, provider: &str) -> bool {
+        self.lock().contains_key(provider)
+    }
+
+    fn hold(&self, lease: Lease, asked: Instant) {
+        let deadline = asked + lease.remaining;
+        let provider = lease.provider.clone();
+        self.lock().insert(provider, Held { lease, deadline });
+    }
+
+    fn held(&self, provider: &str) -> Option<Lease> {
+        self.lock().get(provider).map(|h| h.lease.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod demo;
 pub mod describe;
 pub mod doctor;
+pub mod lease_gated;
 pub mod leases;
 pub mod ledger;
 pub mod lock;

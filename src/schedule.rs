@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+use crate::lease_gated::LeaseGated;
 use crate::leases::{LeaseKeeper, Taken};
+use crate::ledger::postgres::FencingToken;
 use crate::ledger::{LedgerError, RunStatus};
 use crate::status::{ProviderFacts, Uptime};
 use crate::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
@@ -87,12 +89,18 @@ impl Runner {
         Runner::leased(provider, engine, None)
     }
 
-    /// A runner whose cycles each take the instance's lease first (see `leases.rs`).
+    /// A runner whose cycles each take the instance's lease first (see `leases.rs`), its
+    /// adapter's writes gated by the lease (`lease_gated.rs`).
     pub fn leased(
-        provider: ScheduledProvider,
+        mut provider: ScheduledProvider,
         engine: Engine,
         leases: Option<Arc<LeaseKeeper>>,
     ) -> Arc<Runner> {
+        if let Some(leases) = &leases {
+            let h = &mut provider.handle;
+            let gated = LeaseGated::new(h.provider.clone(), leases.clone(), &h.name);
+            h.provider = Arc::new(gated);
+        }
         Arc::new(Runner {
             leases,
             provider,
@@ -130,6 +138,10 @@ impl Runner {
                 }
                 Some(report)
             }
+            Err(e @ LedgerError::LeaseLost { .. }) => {
+                tracing::warn!(provider = %self.name(), "{e}; this process backs off while another holds the lease");
+                None
+            }
             Err(e) => {
                 tracing::error!(provider = %self.name(), "cycle could not write to the ledger: {e}");
                 None
@@ -149,7 +161,7 @@ impl Runner {
             Ok(Taken::Held { lease, new }) => {
                 if new {
                     tracing::info!(provider = %self.name(), owner = leases.owner(), token = lease.token.0, "lease taken: this process works the instance");
-                    if let Err(e) = self.settle_takeover().await {
+                    if let Err(e) = self.settle_takeover(lease.token).await {
                         return Some(Err(e));
                     }
                 }
@@ -172,8 +184,9 @@ impl Runner {
 
     /// A lease new to this process: the previous holder's cycles that were left running
     /// are marked interrupted (its intents are reconciled by the cycle, as after a crash).
-    async fn settle_takeover(&self) -> Result<(), LedgerError> {
-        let mut tx = self.engine.ledger().write().await?;
+    async fn settle_takeover(&self, token: FencingToken) -> Result<(), LedgerError> {
+        let ledger = self.engine.ledger().fenced(self.name(), token);
+        let mut tx = ledger.write().await?;
         tx.mark_interrupted_runs(Some(self.name()), Utc::now())
             .await?;
         tx.commit().await
@@ -193,8 +206,15 @@ impl Runner {
             schedule: self.provider.schedule.clone(),
             interval: cron_interval(&self.provider.schedule),
             live: h.stats.as_ref().map(|s| s.snapshot()),
-            uptime: Some(self.uptime()),
+            // A process on standby (another holds the lease) measures nothing of its own:
+            // the instance's progress is the ledger's, whichever process works it.
+            uptime: (!self.standby()).then(|| self.uptime()),
         }
+    }
+
+    /// Whether another process works this instance (its lease is not this one's).
+    pub fn standby(&self) -> bool {
+        self.leases.as_ref().is_some_and(|l| !l.holds(self.name()))
     }
 
     /// Since the process started, and since this runner's last successful cycle.

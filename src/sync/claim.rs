@@ -65,6 +65,19 @@ pub(crate) fn is_running(claimed_by: Option<&str>) -> bool {
     }
 }
 
+/// Whether the claimant named `claimed_by` may still send it, for a cycle that holds its
+/// instance's lease: only a cycle of this process can. Another process's claim is from a
+/// holder that lost the lease (died, or paused past it): its ledger writes are refused by
+/// the fencing token and its provider writes by its lease's local deadline, so its intents
+/// are reconciled as after a crash even while that process lives.
+pub(crate) fn is_running_under_lease(claimed_by: Option<&str>) -> bool {
+    let Some((process, token)) = claimed_by.and_then(|c| c.split_once(' ')) else {
+        return false;
+    };
+    ProcessId::parse(process) == Some(ProcessId::current())
+        && running().lock().map(|s| s.contains(token)).unwrap_or(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +108,25 @@ mod tests {
         assert!(!is_running(Some(&format!("{} any", finished_process()))));
         assert!(!is_running(None));
         assert!(!is_running(Some("garbage")));
+    }
+
+    #[test]
+    fn under_a_lease_only_this_process_runs_claims() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let alive = ProcessId {
+            pid: child.id(),
+            started: None,
+        };
+        assert!(!is_running_under_lease(Some(&format!("{alive} any"))));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let c = Claimant::register();
+        assert!(is_running_under_lease(Some(c.name())));
+        let name = c.name().to_owned();
+        drop(c);
+        assert!(!is_running_under_lease(Some(&name)));
     }
 }
