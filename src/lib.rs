@@ -13,6 +13,7 @@ pub mod demo;
 pub mod describe;
 pub mod doctor;
 pub mod lease_gated;
+pub mod lease_status;
 pub mod leases;
 pub mod ledger;
 pub mod lock;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use timeweave_http::StatsSnapshot;
 
+use crate::ledger::postgres::LeaseHolder;
 use crate::ledger::{Ledger, LedgerError, RunStatus, RunTotals, SyncRun};
 
 /// What the status needs to know about one configured provider instance.
@@ -59,6 +60,9 @@ pub struct ProviderStatus {
     pub lag_seconds: Option<i64>,
     /// `None` when healthy; otherwise why not.
     pub problem: Option<String>,
+    /// Which process works the instance on a shared PostgreSQL ledger (`None`: SQLite, or
+    /// no process has taken it yet).
+    pub lease: Option<LeaseHolder>,
 }
 
 impl ProviderStatus {
@@ -74,6 +78,7 @@ pub async fn collect(
     providers: &[ProviderFacts],
     now: DateTime<Utc>,
 ) -> Result<Vec<ProviderStatus>, LedgerError> {
+    let mut leases = ledger.lease_holders().await?;
     let mut tx = ledger.read().await?;
     let mut out = Vec::with_capacity(providers.len());
     for facts in providers {
@@ -110,6 +115,10 @@ pub async fn collect(
             totals,
             lag_seconds,
             problem,
+            lease: leases
+                .iter()
+                .position(|l| l.provider == facts.name)
+                .map(|i| leases.swap_remove(i)),
         });
     }
     Ok(out)
@@ -137,7 +146,7 @@ pub fn health_json(statuses: &[ProviderStatus]) -> serde_json::Value {
     })
 }
 
-fn escape(label: &str) -> String {
+pub(crate) fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -145,7 +154,13 @@ fn escape(label: &str) -> String {
 }
 
 /// One metric family: its help, type and one line per labelled value.
-fn family(out: &mut String, name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>) {
+pub(crate) fn family(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    rows: Vec<(String, f64)>,
+) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
     for (labels, value) in rows {
@@ -348,6 +363,7 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .map(|s| (p(s), if s.healthy() { 1.0 } else { 0.0 }))
             .collect(),
     );
+    crate::lease_status::lease_metrics(&mut out, statuses);
     out
 }
 
@@ -438,15 +454,18 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
             s.pending_pushes,
             s.record_issues
         );
+        if let Some(line) = crate::lease_status::lease_line(s, Utc::now()) {
+            let _ = writeln!(out, "{line}");
+        }
     }
     out
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn status(name: &str, last_success: Option<DateTime<Utc>>) -> ProviderStatus {
+    pub(crate) fn status(name: &str, last_success: Option<DateTime<Utc>>) -> ProviderStatus {
         ProviderStatus {
             facts: ProviderFacts {
                 name: name.into(),
@@ -468,6 +487,7 @@ mod tests {
             record_issues: 0,
             lag_seconds: None,
             problem: None,
+            lease: None,
         }
     }
 
