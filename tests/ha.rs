@@ -49,6 +49,9 @@ impl Node {
             .arg("--config")
             .arg(config)
             .args(["--log-format", "json", "--log-level", "info", "run"])
+            // The test's own TIMEWEAVE_* variables are no configuration of the daemon.
+            .env_remove(testing::URL_ENV)
+            .env_remove(testing::REQUIRE_ENV)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("node log"))
             .spawn()
@@ -75,6 +78,19 @@ impl Node {
     }
 }
 
+impl Drop for Node {
+    /// A failing test leaves no daemon behind.
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            if self.stopped {
+                self.signal(libc::SIGCONT);
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// The PID in a lease owner's name (`HOST/PID/START`).
 fn owner_pid(owner: &str) -> Option<u32> {
     owner.split('/').nth(1)?.parse().ok()
@@ -89,7 +105,10 @@ fn config(sims: &Sims, url: &Url) -> String {
         url.as_str(),
         LEASE_TTL.as_secs()
     );
-    let text = text.replace(&format!("path = {:?}", placeholder.display().to_string()), &ledger);
+    let text = text.replace(
+        &format!("path = {:?}", placeholder.display().to_string()),
+        &ledger,
+    );
     // Pushes paced by the client-side limit, so a push lasts long enough to be interrupted.
     text.replace("per_second = 10000", "per_second = 60")
 }
@@ -131,7 +150,10 @@ async fn owner_mid_push(
             continue;
         }
         let pid = lease.owner.as_deref().and_then(owner_pid);
-        let Some(i) = nodes.iter().position(|n| Some(n.pid()) == pid && !n.stopped) else {
+        let Some(i) = nodes
+            .iter()
+            .position(|n| Some(n.pid()) == pid && !n.stopped)
+        else {
             continue;
         };
         let pid = Some(nodes[i].pid());
@@ -188,7 +210,9 @@ async fn three_daemons_share_a_ledger_through_kills_and_pauses_exactly_once() {
     let Some(cluster) = testing::cluster_url(test) else {
         return;
     };
-    let url = testing::scratch_database(&cluster).await.expect("scratch db");
+    let url = testing::scratch_database(&cluster)
+        .await
+        .expect("scratch db");
     let ledger = Ledger::open_postgres(&url, None).await.expect("migrate");
     let pool = postgres::connect(&url, None).await.expect("connect");
     let dir = tempfile::tempdir().unwrap();
@@ -256,18 +280,18 @@ async fn three_daemons_share_a_ledger_through_kills_and_pauses_exactly_once() {
             expected.insert(n);
         }
     }
-    let contents = wait_for("every entry exactly once everywhere", async || {
+    let settle_by = Instant::now() + PATIENCE;
+    loop {
         let contents = sims.contents().await;
-        let settled = exactly_once(&contents, &expected)
-            && ledger_settled(&ledger, expected.len()).await;
-        if settled {
-            Some(contents)
-        } else {
-            None
+        if exactly_once(&contents, &expected) && ledger_settled(&ledger, expected.len()).await {
+            break;
         }
-    })
-    .await;
-    support::assert_exactly_once(&contents, &expected);
+        if Instant::now() > settle_by {
+            support::assert_exactly_once(&contents, &expected);
+            panic!("the providers hold every entry once, but the ledger does not");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // A clean stop gives every lease up.
     for (i, node) in nodes.iter_mut().enumerate() {
@@ -276,7 +300,11 @@ async fn three_daemons_share_a_ledger_through_kills_and_pauses_exactly_once() {
         }
         node.signal(libc::SIGTERM);
         let status = node.child.wait().unwrap();
-        assert!(status.success(), "node {i} stopped with {status}:\n{}", node.log());
+        assert!(
+            status.success(),
+            "node {i} stopped with {status}:\n{}",
+            node.log()
+        );
     }
     let holders = postgres::holders(&pool).await.unwrap();
     assert!(
