@@ -14,6 +14,7 @@ mod convergence;
 mod ingest;
 mod migrate;
 mod nochange;
+mod pg_ingest;
 mod pull;
 mod ratelimit;
 mod soak;
@@ -22,12 +23,14 @@ mod support;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST/DB]";
 
 struct Args {
     which: String,
     entries: Option<usize>,
     seconds: Option<u64>,
+    /// `--ledger`: ingest and pull on this PostgreSQL cluster (scratch databases on it).
+    ledger: Option<url::Url>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -35,6 +38,7 @@ fn parse() -> Result<Args, String> {
         which: "all".into(),
         entries: None,
         seconds: None,
+        ledger: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -54,6 +58,11 @@ fn parse() -> Result<Args, String> {
                         .map_err(|_| format!("--seconds: `{v}` is not a number"))?,
                 );
             }
+            "--ledger" => {
+                let v = it.next().ok_or("--ledger needs a postgres:// URL")?;
+                args.ledger =
+                    Some(url::Url::parse(&v).map_err(|e| format!("--ledger: not a URL ({e})"))?);
+            }
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
             "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate" | "soak"
@@ -67,10 +76,13 @@ fn parse() -> Result<Args, String> {
 async fn run(args: &Args) -> anyhow::Result<()> {
     let all = args.which == "all";
     if all || args.which == "ingest" {
-        ingest::run(args.entries.unwrap_or(1_000_000)).await?;
+        match &args.ledger {
+            Some(url) => pg_ingest::run(args.entries.unwrap_or(1_000_000), url).await?,
+            None => ingest::run(args.entries.unwrap_or(1_000_000)).await?,
+        }
     }
     if all || args.which == "pull" {
-        pull::run(args.entries.unwrap_or(1_000_000)).await?;
+        pull::run(args.entries.unwrap_or(1_000_000), args.ledger.as_ref()).await?;
     }
     if all || args.which == "nochange" {
         nochange::run(args.entries.unwrap_or(100_000)).await?;

@@ -32,8 +32,13 @@ pub fn timeweave_binary() -> anyhow::Result<std::path::PathBuf> {
     Ok(bin)
 }
 
-pub async fn run(entries: usize) -> anyhow::Result<()> {
-    println!("# pull: timeweave sync of {entries} entries from the TimeTracker simulator (rate limit off)");
+/// With `cluster`, the ledger is a scratch database on that PostgreSQL server.
+pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<()> {
+    let on = match cluster {
+        Some(url) => timeweave::ledger::postgres::describe_url(url),
+        None => "SQLite".to_owned(),
+    };
+    println!("# pull: timeweave sync of {entries} entries from the TimeTracker simulator (rate limit off), ledger on {on}");
     let bin = timeweave_binary()?;
     let dir = tempfile::tempdir()?;
     let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
@@ -50,19 +55,25 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     );
     let ledger_path = dir.path().join("ledger.db");
     let config_path = dir.path().join("timeweave.toml");
-    std::fs::write(
-        &config_path,
-        support::config(
-            &ledger_path,
-            &layout.horizon(entries),
-            &[ConfigProvider {
-                name: "timetracker",
-                mode: "pull",
-                sim: &sim,
-                rate_limit: support::UNLIMITED,
-            }],
-        ),
-    )?;
+    let database = match cluster {
+        Some(url) => Some(timeweave::ledger::postgres::testing::scratch_database(url).await?),
+        None => None,
+    };
+    let mut config = support::config(
+        &ledger_path,
+        &layout.horizon(entries),
+        &[ConfigProvider {
+            name: "timetracker",
+            mode: "pull",
+            sim: &sim,
+            rate_limit: support::UNLIMITED,
+        }],
+    );
+    if let Some(db) = &database {
+        let path = format!("path = {:?}", ledger_path.display().to_string());
+        config = config.replace(&path, &format!("url = {:?}", db.as_str()));
+    }
+    std::fs::write(&config_path, config)?;
 
     let before = sim.requests_served();
     let started = Instant::now();
@@ -70,6 +81,9 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         .arg("--config")
         .arg(&config_path)
         .args(["--log-format", "json", "sync"])
+        // The cluster's TIMEWEAVE_TEST_* variables are no configuration of timeweave.
+        .env_remove(timeweave::ledger::postgres::testing::URL_ENV)
+        .env_remove(timeweave::ledger::postgres::testing::REQUIRE_ENV)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -96,7 +110,10 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         let _ = e.read_to_string(&mut stderr);
     }
     let requests = sim.requests_served() - before;
-    let ledger = Ledger::open_read_only(&ledger_path).await?;
+    let ledger = match &database {
+        Some(db) => Ledger::open_postgres_read_only(db, None).await?,
+        None => Ledger::open_read_only(&ledger_path).await?,
+    };
     let stored = ledger.read().await?.count_live(Kind::TimeEntry).await?;
     ledger.close().await;
     if !status.success() || stored as usize != entries {
