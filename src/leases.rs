@@ -9,7 +9,8 @@
 //! Besides the server's expiry, each held lease has a local deadline on this process's
 //! monotonic clock: the time left the server reported, counted from before the request
 //! was sent, so it always falls before the server's expiry. Provider writes go only before
-//! it ([`LeaseKeeper::may_write`], `lease_gated.rs`): a node paused (SIGSTOP, a frozen VM)
+//! it ([`LeaseKeeper::may_write`], checked by the transport right before each request
+//! goes on the wire, after the limiter's wait): a node paused (SIGSTOP, a frozen VM)
 //! or cut off past its lease sends nothing more to the provider when it wakes, while its
 //! ledger writes are refused by the fencing token.
 

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::lease_gated::LeaseGated;
 use crate::leases::{LeaseKeeper, Taken};
 use crate::ledger::postgres::FencingToken;
 use crate::ledger::{LedgerError, RunStatus};
@@ -89,17 +88,18 @@ impl Runner {
         Runner::leased(provider, engine, None)
     }
 
-    /// A runner whose cycles each take the instance's lease first (see `leases.rs`), its
-    /// adapter's writes gated by the lease (`lease_gated.rs`).
+    /// A runner whose cycles each take the instance's lease first (see `leases.rs`); its
+    /// transport sends a request only while the lease is this process's, before its local
+    /// deadline (`LeaseKeeper::may_write`), checked after the limiter's wait.
     pub fn leased(
-        mut provider: ScheduledProvider,
+        provider: ScheduledProvider,
         engine: Engine,
         leases: Option<Arc<LeaseKeeper>>,
     ) -> Arc<Runner> {
-        if let Some(leases) = &leases {
-            let h = &mut provider.handle;
-            let gated = LeaseGated::new(h.provider.clone(), leases.clone(), &h.name);
-            h.provider = Arc::new(gated);
+        let h = &provider.handle;
+        if let (Some(leases), Some(stats)) = (&leases, &h.stats) {
+            let (leases, name) = (leases.clone(), h.name.clone());
+            stats.send_gate.install(move || leases.may_write(&name));
         }
         Arc::new(Runner {
             leases,
