@@ -41,6 +41,19 @@ pub async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode>
     })
 }
 
+/// Refuses a PostgreSQL ledger (`[ledger] url`) where only the SQLite one can be opened yet
+/// (`report`, `export`): never a silent SQLite file instead of the configured database.
+fn refuse_postgres(cfg: &Config) -> anyhow::Result<()> {
+    match &cfg.ledger.postgres {
+        Some(pg) => anyhow::bail!(
+            "ledger.url names a PostgreSQL ledger ({}), which this command cannot open yet; \
+             `timeweave check` and `timeweave doctor` examine it",
+            pg.url
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Opens (creating and migrating if needed) the configured ledger: the PostgreSQL database
 /// of `ledger.url`, else the SQLite file of `ledger.path`.
 async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
@@ -239,6 +252,7 @@ pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode>
             .or_else(|| cfg.report.currency.clone()),
         ..args.clone()
     };
+    refuse_postgres(cfg)?;
     crate::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -248,6 +262,7 @@ pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode>
 pub async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
+    refuse_postgres(cfg)?;
     crate::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -259,6 +274,9 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// `timeweave migrate`: applies pending ledger migrations and exits.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
+    if let Some(pg) = &cfg.ledger.postgres {
+        return migrate_postgres(pg).await;
+    }
     let (_lock, ledger) = open_ledger_locked(cfg, "migrate").await?;
     let applied = ledger.applied_migrations().await?;
     println!(
@@ -268,6 +286,23 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
         applied.len()
     );
     ledger.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `timeweave migrate` on a PostgreSQL ledger: no file lock (processes on other hosts share
+/// the database); the migrator's advisory lock keeps two from migrating at once.
+async fn migrate_postgres(pg: &crate::config::PostgresLedger) -> anyhow::Result<ExitCode> {
+    use crate::ledger::postgres;
+    let target = postgres::describe_url(&pg.url);
+    let pool = postgres::connect(&pg.url, pg.password.as_ref()).await?;
+    postgres::migrate(&pool, &target).await?;
+    let applied = postgres::applied_migrations(&pool).await?;
+    println!(
+        "ledger {target} is at migration {} ({} applied)",
+        applied.last().copied().unwrap_or(0),
+        applied.len()
+    );
+    pool.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@ mod account;
 mod credentials;
 mod history;
 pub mod json;
+mod ledger;
 mod observations;
 mod probe;
 mod rate;
@@ -77,7 +78,7 @@ impl InstanceReport {
     }
 }
 
-/// Examines each of `instances` in order. Never writes to a provider (unless `write_probe`:
+/// Examines the PostgreSQL ledger when there is one, then each of `instances` in order. Never writes to a provider (unless `write_probe`:
 /// one probe entry, deleted again) or the ledger: the ledger is opened read-only, and only
 /// if it exists.
 pub async fn examine(
@@ -87,6 +88,9 @@ pub async fn examine(
 ) -> Vec<InstanceReport> {
     let ledger = open_ledger_if_any(cfg).await;
     let mut reports = Vec::new();
+    if let Some(pg) = &cfg.ledger.postgres {
+        reports.push(ledger::report(pg).await);
+    }
     for p in instances {
         let ledger = ledger.as_ref().map(Option::as_ref);
         reports.push(examine_one(p, &cfg.sync, ledger, write_probe).await);

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 use timeweave_contract::Secret;
 use url::Url;
 
@@ -42,12 +42,19 @@ pub async fn connect(url: &Url, password: Option<&Secret>) -> Result<PgPool> {
             ("lock_timeout", LOCK_TIMEOUT),
         ])
         .log_statements(log::LevelFilter::Trace);
-    PgPoolOptions::new()
+    // One connection first, without the pool's retries: an unreachable server or a refused
+    // login fails at once with the server's reason, instead of after the acquire timeout.
+    let first = PgConnection::connect_with(&options)
+        .await
+        .map_err(|source| connect_error(url, source))?;
+    first
+        .close()
+        .await
+        .map_err(|source| connect_error(url, source))?;
+    Ok(PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await
-        .map_err(|source| connect_error(url, source))
+        .connect_lazy_with(options))
 }
 
 /// Whether sqlx can read `url`'s settings (`sslmode`, `options`, ...), offline: the reason
