@@ -4,14 +4,17 @@
 //! ```text
 //! cargo build --release --bins
 //! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]
+//! target/release/bench ingest --ledger postgres://USER@HOST:PORT/DB
 //! ```
 //!
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
 //! nochange 100,000, convergence 10,000 per provider, migrate 500); `--seconds` the rate-limit run (120)
-//! and the soak (3600; `soak` runs only when named, never in `all`).
+//! and the soak (3600; `soak` runs only when named, never in `all`). `--ledger` runs `ingest`
+//! on a PostgreSQL server instead (scratch databases on it, the role may create databases).
 
 mod convergence;
 mod ingest;
+mod ingest_pg;
 mod migrate;
 mod nochange;
 mod pull;
@@ -22,12 +25,14 @@ mod support;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST:PORT/DB]";
 
 struct Args {
     which: String,
     entries: Option<usize>,
     seconds: Option<u64>,
+    /// A PostgreSQL server for `ingest` (`--ledger`).
+    ledger: Option<url::Url>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -35,6 +40,7 @@ fn parse() -> Result<Args, String> {
         which: "all".into(),
         entries: None,
         seconds: None,
+        ledger: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -54,6 +60,11 @@ fn parse() -> Result<Args, String> {
                         .map_err(|_| format!("--seconds: `{v}` is not a number"))?,
                 );
             }
+            "--ledger" => {
+                let v = it.next().ok_or("--ledger needs a postgres:// URL")?;
+                let url = url::Url::parse(&v).map_err(|e| format!("--ledger: {e}"))?;
+                args.ledger = Some(url);
+            }
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
             "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate" | "soak"
@@ -66,6 +77,10 @@ fn parse() -> Result<Args, String> {
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let all = args.which == "all";
+    if let Some(server) = &args.ledger {
+        anyhow::ensure!(args.which == "ingest", "--ledger runs `ingest` only");
+        return ingest_pg::run(args.entries.unwrap_or(1_000_000), server).await;
+    }
     if all || args.which == "ingest" {
         ingest::run(args.entries.unwrap_or(1_000_000)).await?;
     }
