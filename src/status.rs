@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use timeweave_http::StatsSnapshot;
 
+use crate::ledger::postgres::{holders, LeaseHolder};
 use crate::ledger::{Ledger, LedgerError, RunStatus, RunTotals, SyncRun};
 
 /// What the status needs to know about one configured provider instance.
@@ -59,6 +60,9 @@ pub struct ProviderStatus {
     pub lag_seconds: Option<i64>,
     /// `None` when healthy; otherwise why not.
     pub problem: Option<String>,
+    /// On a shared PostgreSQL ledger: who holds the instance's lease (`None`: SQLite, or
+    /// never leased).
+    pub lease: Option<LeaseHolder>,
 }
 
 impl ProviderStatus {
@@ -74,6 +78,10 @@ pub async fn collect(
     providers: &[ProviderFacts],
     now: DateTime<Utc>,
 ) -> Result<Vec<ProviderStatus>, LedgerError> {
+    let leases = match ledger.postgres_pool() {
+        Some(pool) => holders(pool).await?,
+        None => Vec::new(),
+    };
     let mut tx = ledger.read().await?;
     let mut out = Vec::with_capacity(providers.len());
     for facts in providers {
@@ -110,6 +118,7 @@ pub async fn collect(
             totals,
             lag_seconds,
             problem,
+            lease: leases.iter().find(|l| l.provider == facts.name).cloned(),
         });
     }
     Ok(out)
@@ -285,6 +294,21 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
     }
     family(
         &mut out,
+        "timeweave_lease_held",
+        "gauge",
+        "1 while the instance's lease on a shared PostgreSQL ledger is held (by `owner`), else 0.",
+        statuses
+            .iter()
+            .filter_map(|s| s.lease.as_ref().map(|l| (s, l)))
+            .map(|(s, l)| {
+                let owner = escape(l.owner.as_deref().unwrap_or(""));
+                let held = if l.live { 1.0 } else { 0.0 };
+                (format!("{},owner=\"{owner}\"", p(s)), held)
+            })
+            .collect(),
+    );
+    family(
+        &mut out,
         "timeweave_open_conflicts",
         "gauge",
         "Conflicts waiting for an operator.",
@@ -395,6 +419,18 @@ pub fn making_progress(s: &ProviderStatus, since: DateTime<Utc>, now: DateTime<U
     (now - from).num_seconds() <= allowed
 }
 
+/// Who holds a lease, in words.
+fn lease_text(l: &LeaseHolder) -> String {
+    let until = l.expires_at.format("%Y-%m-%d %H:%M:%S UTC");
+    match (&l.owner, l.live) {
+        (Some(owner), true) => format!("held by {owner} (token {}) until {until}", l.token.0),
+        (Some(owner), false) => {
+            format!("expired at {until} (last held by {owner}): free for any node")
+        }
+        (None, _) => "released: free for any node".to_owned(),
+    }
+}
+
 /// `timeweave status` output: one block per provider.
 pub fn render_text(statuses: &[ProviderStatus]) -> String {
     let mut out = String::new();
@@ -438,6 +474,9 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
             s.pending_pushes,
             s.record_issues
         );
+        if let Some(l) = &s.lease {
+            let _ = writeln!(out, "  lease: {}", lease_text(l));
+        }
     }
     out
 }
@@ -468,7 +507,34 @@ mod tests {
             record_issues: 0,
             lag_seconds: None,
             problem: None,
+            lease: None,
         }
+    }
+
+    #[test]
+    fn status_and_metrics_name_the_lease_holder() {
+        let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut s = status("tt", Some(at));
+        s.lease = Some(LeaseHolder {
+            provider: "tt".into(),
+            owner: Some("node-1/42".into()),
+            token: crate::ledger::postgres::FencingToken(3),
+            acquired_at: at,
+            expires_at: at,
+            live: true,
+        });
+        let text = render_text(std::slice::from_ref(&s));
+        assert!(
+            text.contains("lease: held by node-1/42 (token 3)"),
+            "{text}"
+        );
+        let metrics = metrics_text(std::slice::from_ref(&s));
+        assert!(
+            metrics.contains("timeweave_lease_held{provider=\"tt\",owner=\"node-1/42\"} 1"),
+            "{metrics}"
+        );
+        s.lease = None;
+        assert!(!render_text(&[s]).contains("lease"));
     }
 
     #[test]
