@@ -12,7 +12,8 @@ use timeweave_contract::{content_hash, CanonicalId, ContentHash, Kind, Record};
 
 use super::PgTx;
 use crate::ledger::records::{
-    new_id, push_candidates_sql, pushed_link, row_to_record, select_sql, table, EntryColumns,
+    fresh_records, new_id, push_candidates_sql, pushed_link, row_to_record, select_sql, table,
+    EntryColumns,
 };
 use crate::ledger::store::{RecordStore, VersionStore};
 use crate::ledger::time::{to_text, to_text_precise};
@@ -465,19 +466,7 @@ impl PgTx {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let stored: Vec<StoredRecord> = records
-            .iter()
-            .map(|(r, hash)| StoredRecord {
-                id: new_id(),
-                record: r.clone().normalised(),
-                hash: hash.clone(),
-                origin: origin.to_owned(),
-                changed_by: origin.to_owned(),
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            })
-            .collect();
+        let stored = fresh_records(records, origin, now);
         let columns = EntryArrays::of(&stored);
         sqlx::query(
             "INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) \
