@@ -41,19 +41,6 @@ pub async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode>
     })
 }
 
-/// Refuses a PostgreSQL ledger (`[ledger] url`) where only the SQLite one can be opened yet
-/// (`report`, `export`): never a silent SQLite file instead of the configured database.
-fn refuse_postgres(cfg: &Config) -> anyhow::Result<()> {
-    match &cfg.ledger.postgres {
-        Some(pg) => anyhow::bail!(
-            "ledger.url names a PostgreSQL ledger ({}), which this command cannot open yet; \
-             `timeweave check` and `timeweave doctor` examine it",
-            pg.url
-        ),
-        None => Ok(()),
-    }
-}
-
 /// Opens (creating and migrating if needed) the configured ledger: the PostgreSQL database
 /// of `ledger.url`, else the SQLite file of `ledger.path`.
 async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
@@ -252,7 +239,12 @@ pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode>
             .or_else(|| cfg.report.currency.clone()),
         ..args.clone()
     };
-    refuse_postgres(cfg)?;
+    if cfg.ledger.postgres.is_some() {
+        let ledger = open_existing_read_only(cfg).await?;
+        crate::report::check_views(&ledger).await?;
+        crate::report::report_on(ledger, &args, today, &mut out).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -262,7 +254,12 @@ pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode>
 pub async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
-    refuse_postgres(cfg)?;
+    if cfg.ledger.postgres.is_some() {
+        let ledger = open_existing_read_only(cfg).await?;
+        crate::report::check_views(&ledger).await?;
+        crate::report::export_on(ledger, args, today, &mut out).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
