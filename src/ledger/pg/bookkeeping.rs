@@ -262,7 +262,7 @@ impl IssueStore for PgTx {
         kind: Kind,
         record_ids: &[&str],
     ) -> Result<()> {
-        sqlx::query("DELETE FROM record_issues WHERE provider = $1 AND direction = $2 AND kind = $3 AND record_id = ANY($4)")
+        sqlx::query("DELETE FROM record_issues WHERE provider = $1 AND direction = $2 AND kind = $3 AND record_id IN (SELECT unnest($4::text[]))")
             .bind(provider)
             .bind(direction.as_str())
             .bind(kind.as_str())

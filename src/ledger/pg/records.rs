@@ -269,7 +269,10 @@ impl RecordStore for PgTx {
         kind: Kind,
         ids: &[&CanonicalId],
     ) -> Result<HashMap<CanonicalId, StoredRecord>> {
-        let sql = format!("{} WHERE id = ANY($1)", select_sql(kind));
+        let sql = format!(
+            "{} WHERE id IN (SELECT unnest($1::text[]))",
+            select_sql(kind)
+        );
         let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ids)
@@ -293,7 +296,7 @@ impl RecordStore for PgTx {
         let sql = format!(
             "{} t WHERE t.deleted_at IS NULL AND t.started_at BETWEEN $1 AND $2 \
              AND NOT EXISTS (SELECT 1 FROM links l WHERE l.provider = $3 AND l.kind = 'time_entry' AND l.canonical_id = t.id) \
-             AND t.person_id = ANY($4)",
+             AND t.person_id IN (SELECT unnest($4::text[]))",
             select_sql(Kind::TimeEntry)
         );
         let people: Vec<&str> = people.iter().map(|id| id.as_str()).collect();
@@ -317,7 +320,10 @@ impl RecordStore for PgTx {
         if matches!(kind, Kind::Person | Kind::TimeEntry) {
             return Ok(HashMap::new());
         }
-        let sql = format!("SELECT id, name FROM {} WHERE id = ANY($1)", table(kind));
+        let sql = format!(
+            "SELECT id, name FROM {} WHERE id IN (SELECT unnest($1::text[]))",
+            table(kind)
+        );
         let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
         let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(ids)
