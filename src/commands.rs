@@ -239,6 +239,12 @@ pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode>
             .or_else(|| cfg.report.currency.clone()),
         ..args.clone()
     };
+    if cfg.ledger.postgres.is_some() {
+        let ledger = open_existing_read_only(cfg).await?;
+        crate::report::check_views(&ledger).await?;
+        crate::report::report_on(ledger, &args, today, &mut out).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -248,6 +254,12 @@ pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode>
 pub async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
+    if cfg.ledger.postgres.is_some() {
+        let ledger = open_existing_read_only(cfg).await?;
+        crate::report::check_views(&ledger).await?;
+        crate::report::export_on(ledger, args, today, &mut out).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -259,6 +271,9 @@ pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// `timeweave migrate`: applies pending ledger migrations and exits.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
+    if let Some(pg) = &cfg.ledger.postgres {
+        return migrate_postgres(pg).await;
+    }
     let (_lock, ledger) = open_ledger_locked(cfg, "migrate").await?;
     let applied = ledger.applied_migrations().await?;
     println!(
@@ -268,6 +283,23 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
         applied.len()
     );
     ledger.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `timeweave migrate` on a PostgreSQL ledger: no file lock (processes on other hosts share
+/// the database); the migrator's advisory lock keeps two from migrating at once.
+async fn migrate_postgres(pg: &crate::config::PostgresLedger) -> anyhow::Result<ExitCode> {
+    use crate::ledger::postgres;
+    let target = postgres::describe_url(&pg.url);
+    let pool = postgres::connect(&pg.url, pg.password.as_ref()).await?;
+    postgres::migrate(&pool, &target).await?;
+    let applied = postgres::applied_migrations(&pool).await?;
+    println!(
+        "ledger {target} is at migration {} ({} applied)",
+        applied.last().copied().unwrap_or(0),
+        applied.len()
+    );
+    pool.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

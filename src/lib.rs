@@ -12,7 +12,6 @@ pub mod daemon;
 pub mod demo;
 pub mod describe;
 pub mod doctor;
-pub mod lease_status;
 pub mod leases;
 pub mod ledger;
 pub mod lock;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use timeweave_http::StatsSnapshot;
 
-use crate::ledger::postgres::LeaseHolder;
+use crate::ledger::postgres::{holders, LeaseHolder};
 use crate::ledger::{Ledger, LedgerError, RunStatus, RunTotals, SyncRun};
 
 /// What the status needs to know about one configured provider instance.
@@ -60,8 +60,8 @@ pub struct ProviderStatus {
     pub lag_seconds: Option<i64>,
     /// `None` when healthy; otherwise why not.
     pub problem: Option<String>,
-    /// Which process works the instance on a shared PostgreSQL ledger (`None`: SQLite, or
-    /// no process has taken it yet).
+    /// On a shared PostgreSQL ledger: who holds the instance's lease (`None`: SQLite, or
+    /// never leased).
     pub lease: Option<LeaseHolder>,
 }
 
@@ -78,7 +78,10 @@ pub async fn collect(
     providers: &[ProviderFacts],
     now: DateTime<Utc>,
 ) -> Result<Vec<ProviderStatus>, LedgerError> {
-    let mut leases = ledger.lease_holders().await?;
+    let leases = match ledger.postgres_pool() {
+        Some(pool) => holders(pool).await?,
+        None => Vec::new(),
+    };
     let mut tx = ledger.read().await?;
     let mut out = Vec::with_capacity(providers.len());
     for facts in providers {
@@ -115,10 +118,7 @@ pub async fn collect(
             totals,
             lag_seconds,
             problem,
-            lease: leases
-                .iter()
-                .position(|l| l.provider == facts.name)
-                .map(|i| leases.swap_remove(i)),
+            lease: leases.iter().find(|l| l.provider == facts.name).cloned(),
         });
     }
     Ok(out)
@@ -146,7 +146,7 @@ pub fn health_json(statuses: &[ProviderStatus]) -> serde_json::Value {
     })
 }
 
-pub(crate) fn escape(label: &str) -> String {
+fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -154,13 +154,7 @@ pub(crate) fn escape(label: &str) -> String {
 }
 
 /// One metric family: its help, type and one line per labelled value.
-pub(crate) fn family(
-    out: &mut String,
-    name: &str,
-    kind: &str,
-    help: &str,
-    rows: Vec<(String, f64)>,
-) {
+fn family(out: &mut String, name: &str, kind: &str, help: &str, rows: Vec<(String, f64)>) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
     for (labels, value) in rows {
@@ -300,6 +294,45 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
     }
     family(
         &mut out,
+        "timeweave_lease_held",
+        "gauge",
+        "1 while the instance's lease on a shared PostgreSQL ledger is held (by `owner`), else 0.",
+        statuses
+            .iter()
+            .filter_map(|s| s.lease.as_ref().map(|l| (s, l)))
+            .map(|(s, l)| {
+                let owner = escape(l.owner.as_deref().unwrap_or(""));
+                let held = if l.live { 1.0 } else { 0.0 };
+                (format!("{},owner=\"{owner}\"", p(s)), held)
+            })
+            .collect(),
+    );
+    let leased: Vec<(&ProviderStatus, &LeaseHolder)> = statuses
+        .iter()
+        .filter_map(|s| s.lease.as_ref().map(|l| (s, l)))
+        .collect();
+    family(
+        &mut out,
+        "timeweave_lease_expiry_timestamp_seconds",
+        "gauge",
+        "When the instance's lease runs out unless renewed (Unix time, the database's clock).",
+        leased
+            .iter()
+            .map(|(s, l)| (p(s), l.expires_at.timestamp() as f64))
+            .collect(),
+    );
+    family(
+        &mut out,
+        "timeweave_lease_fencing_token",
+        "gauge",
+        "The instance's current fencing token (one more each time it changes hands).",
+        leased
+            .iter()
+            .map(|(s, l)| (p(s), l.token.0 as f64))
+            .collect(),
+    );
+    family(
+        &mut out,
         "timeweave_open_conflicts",
         "gauge",
         "Conflicts waiting for an operator.",
@@ -363,7 +396,6 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             .map(|s| (p(s), if s.healthy() { 1.0 } else { 0.0 }))
             .collect(),
     );
-    crate::lease_status::lease_metrics(&mut out, statuses);
     out
 }
 
@@ -411,6 +443,18 @@ pub fn making_progress(s: &ProviderStatus, since: DateTime<Utc>, now: DateTime<U
     (now - from).num_seconds() <= allowed
 }
 
+/// Who holds a lease, in words.
+fn lease_text(l: &LeaseHolder) -> String {
+    let until = l.expires_at.format("%Y-%m-%d %H:%M:%S UTC");
+    match (&l.owner, l.live) {
+        (Some(owner), true) => format!("held by {owner} (token {}) until {until}", l.token.0),
+        (Some(owner), false) => {
+            format!("expired at {until} (last held by {owner}): free for any node")
+        }
+        (None, _) => "released: free for any node".to_owned(),
+    }
+}
+
 /// `timeweave status` output: one block per provider.
 pub fn render_text(statuses: &[ProviderStatus]) -> String {
     let mut out = String::new();
@@ -454,18 +498,18 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
             s.pending_pushes,
             s.record_issues
         );
-        if let Some(line) = crate::lease_status::lease_line(s, Utc::now()) {
-            let _ = writeln!(out, "{line}");
+        if let Some(l) = &s.lease {
+            let _ = writeln!(out, "  lease: {}", lease_text(l));
         }
     }
     out
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    pub(crate) fn status(name: &str, last_success: Option<DateTime<Utc>>) -> ProviderStatus {
+    fn status(name: &str, last_success: Option<DateTime<Utc>>) -> ProviderStatus {
         ProviderStatus {
             facts: ProviderFacts {
                 name: name.into(),
@@ -489,6 +533,38 @@ pub(crate) mod tests {
             problem: None,
             lease: None,
         }
+    }
+
+    #[test]
+    fn status_and_metrics_name_the_lease_holder() {
+        let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut s = status("tt", Some(at));
+        s.lease = Some(LeaseHolder {
+            provider: "tt".into(),
+            owner: Some("node-1/42".into()),
+            token: crate::ledger::postgres::FencingToken(3),
+            acquired_at: at,
+            expires_at: at,
+            live: true,
+        });
+        let text = render_text(std::slice::from_ref(&s));
+        assert!(
+            text.contains("lease: held by node-1/42 (token 3)"),
+            "{text}"
+        );
+        let metrics = metrics_text(std::slice::from_ref(&s));
+        assert!(
+            metrics.contains("timeweave_lease_held{provider=\"tt\",owner=\"node-1/42\"} 1"),
+            "{metrics}"
+        );
+        for line in [
+            "timeweave_lease_expiry_timestamp_seconds{provider=\"tt\"} 1800000000",
+            "timeweave_lease_fencing_token{provider=\"tt\"} 3",
+        ] {
+            assert!(metrics.contains(line), "{line} missing in\n{metrics}");
+        }
+        s.lease = None;
+        assert!(!render_text(&[s]).contains("lease"));
     }
 
     #[test]

@@ -4,17 +4,19 @@
 //! ```text
 //! cargo build --release --bins
 //! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]
+//! target/release/bench ingest --ledger postgres://USER@HOST:PORT/DB
 //! ```
 //!
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
 //! nochange 100,000, convergence 10,000 per provider, migrate 500); `--seconds` the rate-limit run (120)
-//! and the soak (3600; `soak` runs only when named, never in `all`).
+//! and the soak (3600; `soak` runs only when named, never in `all`). `--ledger` runs `ingest`
+//! on a PostgreSQL server instead (scratch databases on it, the role may create databases).
 
 mod convergence;
 mod ingest;
+mod ingest_pg;
 mod migrate;
 mod nochange;
-mod pg_ingest;
 mod pull;
 mod ratelimit;
 mod soak;
@@ -23,13 +25,13 @@ mod support;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST/DB]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST:PORT/DB]";
 
 struct Args {
     which: String,
     entries: Option<usize>,
     seconds: Option<u64>,
-    /// `--ledger`: ingest and pull on this PostgreSQL cluster (scratch databases on it).
+    /// A PostgreSQL server for `ingest` and `pull` (`--ledger`): scratch databases on it.
     ledger: Option<url::Url>,
 }
 
@@ -60,8 +62,8 @@ fn parse() -> Result<Args, String> {
             }
             "--ledger" => {
                 let v = it.next().ok_or("--ledger needs a postgres:// URL")?;
-                args.ledger =
-                    Some(url::Url::parse(&v).map_err(|e| format!("--ledger: not a URL ({e})"))?);
+                let url = url::Url::parse(&v).map_err(|e| format!("--ledger: {e}"))?;
+                args.ledger = Some(url);
             }
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
@@ -75,14 +77,19 @@ fn parse() -> Result<Args, String> {
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let all = args.which == "all";
+    if let Some(server) = &args.ledger {
+        let entries = args.entries.unwrap_or(1_000_000);
+        return match args.which.as_str() {
+            "ingest" => ingest_pg::run(entries, server).await,
+            "pull" => pull::run(entries, Some(server)).await,
+            _ => anyhow::bail!("--ledger runs `ingest` or `pull` only"),
+        };
+    }
     if all || args.which == "ingest" {
-        match &args.ledger {
-            Some(url) => pg_ingest::run(args.entries.unwrap_or(1_000_000), url).await?,
-            None => ingest::run(args.entries.unwrap_or(1_000_000)).await?,
-        }
+        ingest::run(args.entries.unwrap_or(1_000_000)).await?;
     }
     if all || args.which == "pull" {
-        pull::run(args.entries.unwrap_or(1_000_000), args.ledger.as_ref()).await?;
+        pull::run(args.entries.unwrap_or(1_000_000), None).await?;
     }
     if all || args.which == "nochange" {
         nochange::run(args.entries.unwrap_or(100_000)).await?;

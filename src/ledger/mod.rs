@@ -230,15 +230,6 @@ impl Ledger {
         self.fence.is_some()
     }
 
-    /// Every provider instance's lease (PostgreSQL: which process works it, until when,
-    /// under which fencing token), by instance name; empty on SQLite, which has none.
-    pub async fn lease_holders(&self) -> Result<Vec<postgres::LeaseHolder>> {
-        match &self.backend {
-            LedgerBackend::Sqlite(_) => Ok(Vec::new()),
-            LedgerBackend::Postgres(l) => postgres::holders(l.pool()).await,
-        }
-    }
-
     /// The PostgreSQL pool (leases), `None` on SQLite.
     pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
         match &self.backend {

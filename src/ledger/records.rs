@@ -126,6 +126,28 @@ pub(crate) fn row_to_record(kind: Kind, row: &impl ReadRow) -> Result<StoredReco
     })
 }
 
+/// New records as they will be stored: fresh ids, normalised content, the caller's hashes
+/// (of the same content: hashing normalises first).
+pub(super) fn fresh_records(
+    records: &[(Record<CanonicalId>, ContentHash)],
+    origin: &str,
+    now: DateTime<Utc>,
+) -> Vec<StoredRecord> {
+    records
+        .iter()
+        .map(|(r, hash)| StoredRecord {
+            id: new_id(),
+            record: r.clone().normalised(),
+            hash: hash.clone(),
+            origin: origin.to_owned(),
+            changed_by: origin.to_owned(),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        })
+        .collect()
+}
+
 pub(super) fn new_id() -> CanonicalId {
     CanonicalId(uuid::Uuid::now_v7().to_string())
 }
@@ -590,20 +612,7 @@ impl SqliteTx {
             return Ok(Vec::new());
         }
         let now_text = to_text_precise(now);
-        let stored: Vec<StoredRecord> = records
-            .iter()
-            .map(|(r, hash)| StoredRecord {
-                id: new_id(),
-                // The caller's hash is of the same content (hashing normalises first).
-                record: r.clone().normalised(),
-                hash: hash.clone(),
-                origin: origin.to_owned(),
-                changed_by: origin.to_owned(),
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            })
-            .collect();
+        let stored = fresh_records(records, origin, now);
         self.direct(|conn| {
             let mut insert = conn.prepare(
                 "INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) \

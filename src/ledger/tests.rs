@@ -998,4 +998,71 @@ async fn the_ledger_matches_names_as_the_adapters_do() {
         assert!(!found.is_empty(), "{probe:?} finds at least itself");
     }
 }
+
+/// The typed report reads give the same answers on both backends: totals by person,
+/// project and week, weekly hours, the export stream, hours per person and client.
+#[tokio::test]
+async fn report_reads_give_the_same_answers_on_every_backend() {
+    use futures::StreamExt;
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let project = Record::Project(Project {
+        client: None,
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: Some(10_000),
+        archived: false,
+    });
+    let pr = tx.insert_record(&project, "tt", now()).await.unwrap();
+    for start in [0, 120, 24 * 60] {
+        tx.insert_record(&entry(&p.id, Some(&pr.id), start), "tt", now())
+            .await
+            .unwrap();
+    }
+    tx.insert_record(&entry(&p.id, None, 48 * 60), "tt", now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = ledger.read().await.unwrap();
+    let range = DateRange {
+        from: "2026-03-01".parse().unwrap(),
+        to: "2026-03-31".parse().unwrap(),
+    };
+    let by_person = tx.report_totals(TotalsBy::Person, range).await.unwrap();
+    assert_eq!(by_person.len(), 1);
+    assert_eq!(by_person[0].label.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(by_person[0].detail.as_deref(), Some("a@example.com"));
+    assert_eq!((by_person[0].entries, by_person[0].seconds), (4, 4 * 5400));
+    assert_eq!(by_person[0].amount_cents, Some(3 * 15_000));
+    assert_eq!(by_person[0].unpriced_billable_seconds, 5400);
+    let by_project = tx.report_totals(TotalsBy::Project, range).await.unwrap();
+    let labels: Vec<_> = by_project.iter().map(|r| r.label.clone()).collect();
+    assert_eq!(labels, [Some("Website".to_owned()), None]);
+    let by_week = tx.report_totals(TotalsBy::Week, range).await.unwrap();
+    assert_eq!(by_week[0].label.as_deref(), Some("2026-03-09"));
+    let weekly = tx.weekly_hours(WeeklyBy::Project, range).await.unwrap();
+    let weekly: Vec<_> = weekly.iter().map(|w| (w.label.clone(), w.seconds)).collect();
+    assert_eq!(weekly, [(Some("Website".to_owned()), 3 * 5400), (None, 5400)]);
+    assert_eq!(
+        tx.work_date_span().await.unwrap(),
+        Some(("2026-03-10".to_owned(), "2026-03-12".to_owned()))
+    );
+    let hours = tx.hours_by_person_and_client().await.unwrap();
+    assert_eq!(hours, [("Ada Lovelace".to_owned(), "-".to_owned(), 6.0)]);
+    let exported: Vec<EntryRow> = tx
+        .export_entries(range)
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(exported.len(), 4);
+    assert_eq!(exported[0].work_date, "2026-03-10");
+    assert_eq!(exported[0].tags, "[\"a\",\"b\"]");
+    assert!(exported.iter().all(|e| e.billable && !e.running));
+    assert!(tx.missing_report_views().await.unwrap().is_empty());
+}
 }

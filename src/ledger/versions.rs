@@ -47,16 +47,7 @@ impl VersionStore for SqliteTx {
         .bind(hash.as_str())
         .fetch_optional(self.conn())
         .await?;
-        let Some(json) = json else { return Ok(None) };
-        // A version is an aid, never required: one that no longer reads (a model change)
-        // means no merge, not a failed cycle.
-        match serde_json::from_str::<Record<CanonicalId>>(&json) {
-            Ok(record) => Ok((record.kind() == kind).then_some(record)),
-            Err(e) => {
-                tracing::warn!(canonical_id = %id, "a kept record version does not read: {e}");
-                Ok(None)
-            }
-        }
+        Ok(json.and_then(|json| read_version(&json, kind, id)))
     }
 
     /// Drops the versions no link names any more; returns how many.
@@ -106,5 +97,21 @@ impl SqliteTx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+}
+
+/// A kept version's JSON as a record of `kind`. A version is an aid, never required: one
+/// that no longer reads (a model change) means no merge, not a failed cycle.
+pub(super) fn read_version(
+    json: &str,
+    kind: Kind,
+    id: &CanonicalId,
+) -> Option<Record<CanonicalId>> {
+    match serde_json::from_str::<Record<CanonicalId>>(json) {
+        Ok(record) => (record.kind() == kind).then_some(record),
+        Err(e) => {
+            tracing::warn!(canonical_id = %id, "a kept record version does not read: {e}");
+            None
+        }
     }
 }

@@ -39,17 +39,21 @@ pub async fn open_for_reading(path: &Path) -> anyhow::Result<Ledger> {
         )
     };
     let ledger = Ledger::open_read_only(path).await.with_context(context)?;
-    let missing = async { ledger.read().await?.missing_report_views().await }
-        .await
-        .with_context(context)?;
+    check_views(&ledger).await.with_context(context)?;
+    Ok(ledger)
+}
+
+/// Fails when the ledger lacks a reporting view (or view column) this version reads.
+pub async fn check_views(ledger: &Ledger) -> anyhow::Result<()> {
+    let missing = ledger.read().await?.missing_report_views().await?;
     if !missing.is_empty() {
         bail!(
             "the ledger at {} lacks {} (reporting views): it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it",
-            path.display(),
+            ledger.location(),
             missing.join(", ")
         );
     }
-    Ok(ledger)
+    Ok(())
 }
 
 /// `timeweave report`: totals for the range on `out` in the chosen format, and the HTML
@@ -60,8 +64,19 @@ pub async fn report_command(
     today: NaiveDate,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    // A range that cannot be is refused before the ledger is opened.
+    resolve_range(args.from, args.to, today).map_err(anyhow::Error::msg)?;
+    report_on(open_for_reading(ledger_path).await?, args, today, out).await
+}
+
+/// `timeweave report` on an opened ledger (either backend; see [`check_views`]).
+pub async fn report_on(
+    ledger: Ledger,
+    args: &ReportArgs,
+    today: NaiveDate,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let range = resolve_range(args.from, args.to, today).map_err(anyhow::Error::msg)?;
-    let ledger = open_for_reading(ledger_path).await?;
     let by = TotalsBy::from(args.by);
     let mut tx = ledger.read().await?;
     let rows = tx.report_totals(by, range).await?;
@@ -84,7 +99,7 @@ pub async fn report_command(
             weekly_clients: tx.weekly_hours(WeeklyBy::Client, range).await?,
             currency: args.currency.clone(),
             sync_health: tx.sync_health().await?,
-            source: ledger_path.display().to_string(),
+            source: ledger.location(),
             generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         }),
         None => None,
@@ -128,7 +143,16 @@ pub async fn export_command(
     today: NaiveDate,
     stdout: &mut dyn Write,
 ) -> anyhow::Result<u64> {
-    let ledger = open_for_reading(ledger_path).await?;
+    export_on(open_for_reading(ledger_path).await?, args, today, stdout).await
+}
+
+/// `timeweave export` on an opened ledger (either backend; see [`check_views`]).
+pub async fn export_on(
+    ledger: Ledger,
+    args: &ExportArgs,
+    today: NaiveDate,
+    stdout: &mut dyn Write,
+) -> anyhow::Result<u64> {
     let mut tx = ledger.read().await?;
     let span = tx.work_date_span().await?;
     let span = span.and_then(|(first, last)| Some((first.parse().ok()?, last.parse().ok()?)));

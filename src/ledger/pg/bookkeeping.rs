@@ -14,6 +14,7 @@ use crate::ledger::store::{
     BindingStore, ConflictStore, CursorStore, IntentStore, IssueStore, VersionStore,
 };
 use crate::ledger::time::{parse_instant, parse_opt, to_text, to_text_precise};
+use crate::ledger::versions::read_version;
 use crate::ledger::{
     Binding, ConflictRow, Cursor, Direction, LedgerError, NewConflict, NewIntent, NewIssue,
     PendingPush, RecordIssue, Result,
@@ -261,7 +262,7 @@ impl IssueStore for PgTx {
         kind: Kind,
         record_ids: &[&str],
     ) -> Result<()> {
-        sqlx::query("DELETE FROM record_issues WHERE provider = $1 AND direction = $2 AND kind = $3 AND record_id = ANY($4)")
+        sqlx::query("DELETE FROM record_issues WHERE provider = $1 AND direction = $2 AND kind = $3 AND record_id IN (SELECT unnest($4::text[]))")
             .bind(provider)
             .bind(direction.as_str())
             .bind(kind.as_str())
@@ -321,14 +322,7 @@ impl VersionStore for PgTx {
         .bind(hash.as_str())
         .fetch_optional(self.conn())
         .await?;
-        let Some(json) = json else { return Ok(None) };
-        match serde_json::from_str::<Record<CanonicalId>>(&json) {
-            Ok(record) => Ok((record.kind() == kind).then_some(record)),
-            Err(e) => {
-                tracing::warn!(canonical_id = %id, "a kept record version does not read: {e}");
-                Ok(None)
-            }
-        }
+        Ok(json.and_then(|json| read_version(&json, kind, id)))
     }
 
     async fn prune_versions(&mut self) -> Result<u64> {

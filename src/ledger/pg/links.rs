@@ -40,7 +40,7 @@ impl LinkStore for PgTx {
     ) -> Result<HashMap<RemoteId, Link>> {
         let ids: Vec<&str> = remote_ids.iter().map(|id| id.as_str()).collect();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LINK_COLS} FROM links WHERE provider = $1 AND kind = $2 AND remote_id = ANY($3)"
+            "SELECT {LINK_COLS} FROM links WHERE provider = $1 AND kind = $2 AND remote_id IN (SELECT unnest($3::text[]))"
         )))
         .bind(provider)
         .bind(kind.as_str())

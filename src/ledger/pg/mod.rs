@@ -8,6 +8,11 @@
 //! read-then-write steps the engine relies on (a natural-key match before an insert, a
 //! claim before an intent), and no row is ever duplicated by a race between nodes. Readers
 //! take a REPEATABLE READ snapshot and never wait.
+//!
+//! Lists of ids are bound as one array and read as `IN (SELECT unnest($N::text[]))`, never
+//! `= ANY($N)`: after a few runs PostgreSQL plans a prepared statement once for any values,
+//! and for `= ANY` that generic plan filtered every link of an instance against the whole
+//! array (16 s for 10,000 ids among 50,000 links, against 14 ms planned for the values).
 
 mod bookkeeping;
 mod links;

@@ -12,7 +12,8 @@ use timeweave_contract::{content_hash, CanonicalId, ContentHash, Kind, Record};
 
 use super::PgTx;
 use crate::ledger::records::{
-    new_id, push_candidates_sql, pushed_link, row_to_record, select_sql, table, EntryColumns,
+    fresh_records, new_id, push_candidates_sql, pushed_link, row_to_record, select_sql, table,
+    EntryColumns,
 };
 use crate::ledger::store::{RecordStore, VersionStore};
 use crate::ledger::time::{to_text, to_text_precise};
@@ -268,7 +269,10 @@ impl RecordStore for PgTx {
         kind: Kind,
         ids: &[&CanonicalId],
     ) -> Result<HashMap<CanonicalId, StoredRecord>> {
-        let sql = format!("{} WHERE id = ANY($1)", select_sql(kind));
+        let sql = format!(
+            "{} WHERE id IN (SELECT unnest($1::text[]))",
+            select_sql(kind)
+        );
         let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ids)
@@ -292,7 +296,7 @@ impl RecordStore for PgTx {
         let sql = format!(
             "{} t WHERE t.deleted_at IS NULL AND t.started_at BETWEEN $1 AND $2 \
              AND NOT EXISTS (SELECT 1 FROM links l WHERE l.provider = $3 AND l.kind = 'time_entry' AND l.canonical_id = t.id) \
-             AND t.person_id = ANY($4)",
+             AND t.person_id IN (SELECT unnest($4::text[]))",
             select_sql(Kind::TimeEntry)
         );
         let people: Vec<&str> = people.iter().map(|id| id.as_str()).collect();
@@ -316,7 +320,10 @@ impl RecordStore for PgTx {
         if matches!(kind, Kind::Person | Kind::TimeEntry) {
             return Ok(HashMap::new());
         }
-        let sql = format!("SELECT id, name FROM {} WHERE id = ANY($1)", table(kind));
+        let sql = format!(
+            "SELECT id, name FROM {} WHERE id IN (SELECT unnest($1::text[]))",
+            table(kind)
+        );
         let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
         let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(ids)
@@ -465,19 +472,7 @@ impl PgTx {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let stored: Vec<StoredRecord> = records
-            .iter()
-            .map(|(r, hash)| StoredRecord {
-                id: new_id(),
-                record: r.clone().normalised(),
-                hash: hash.clone(),
-                origin: origin.to_owned(),
-                changed_by: origin.to_owned(),
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            })
-            .collect();
+        let stored = fresh_records(records, origin, now);
         let columns = EntryArrays::of(&stored);
         sqlx::query(
             "INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) \
