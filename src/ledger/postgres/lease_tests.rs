@@ -195,7 +195,7 @@ async fn a_write_under_a_stale_token_is_refused_and_one_under_the_current_token_
     current.commit().await.unwrap();
     assert_eq!(cursor(&pool).await.as_deref(), Some("from b"));
     assert!(
-        check_fence(&mut *pool.acquire().await.unwrap(), "nobody", b.token)
+        check_fence(&mut pool.acquire().await.unwrap(), "nobody", b.token)
             .await
             .is_err(),
         "an instance without a lease fences every token"
