@@ -7,22 +7,16 @@
 //! Like `ingest.rs`, the one place outside `src/ledger/` with SQL: the `COPY` must bypass
 //! the engine and the ledger module to measure the server itself.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use sqlx::{Connection, PgConnection};
-use timeweave::config::Mode;
 use timeweave::ledger::postgres::testing::scratch_database;
 use timeweave::ledger::Ledger;
-use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag};
-use timeweave_contract::Kind;
 use url::Url;
 
-use crate::ingest::settings;
 use crate::support::{self, metric, Layout};
 
-const PAGE_SIZE: usize = 10_000;
 const PEOPLE: usize = 100;
 
 pub async fn run(entries: usize, server: &Url) -> anyhow::Result<()> {
@@ -52,37 +46,8 @@ pub async fn run(entries: usize, server: &Url) -> anyhow::Result<()> {
 
 /// Seconds for one engine cycle importing every entry into a new ledger on `server`.
 async fn through_engine(server: &Url, layout: &Layout, entries: usize) -> anyhow::Result<f64> {
-    let source = Arc::new(support::memory_source(layout, entries, PAGE_SIZE));
     let ledger = Ledger::open_postgres(&scratch_database(server).await?, None).await?;
-    let engine = Engine::new(
-        ledger.clone(),
-        settings(layout.oldest(entries) - Duration::days(40)),
-        StopFlag::new(),
-    );
-    let handle = ProviderHandle {
-        name: "memory".into(),
-        provider: source.clone(),
-        stats: None,
-        mode: Mode::Pull,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    };
-    let started = Instant::now();
-    let options = CycleOptions {
-        to_completion: true,
-        dry_run: false,
-    };
-    let report = engine.run_cycle(&handle, options).await?;
-    let secs = started.elapsed().as_secs_f64();
-    let stored = ledger.read().await?.count_live(Kind::TimeEntry).await?;
-    ledger.close().await;
-    anyhow::ensure!(
-        stored as usize == entries && report.is_clean(),
-        "ingest stored {stored} of {entries} entries (status {})",
-        report.status.as_str()
-    );
-    Ok(secs)
+    crate::ingest::through_engine(&ledger, layout, entries).await
 }
 
 /// Seconds for `COPY`ing the same entries and links, in one transaction, into a new ledger.

@@ -52,17 +52,22 @@ impl Drop for Claimant {
 /// this process that is running, or a process that is running. Unknown (`None`, or a
 /// name that does not parse) is gone.
 pub(crate) fn is_running(claimed_by: Option<&str>) -> bool {
-    let Some((process, token)) = claimed_by.and_then(|c| c.split_once(' ')) else {
-        return false;
-    };
-    let Some(process) = ProcessId::parse(process) else {
-        return false;
-    };
-    if process == ProcessId::current() {
-        running().lock().map(|s| s.contains(token)).unwrap_or(true)
-    } else {
-        process.is_alive()
+    match parse(claimed_by) {
+        Some((process, token)) if process == ProcessId::current() => runs_here(token),
+        Some((process, _)) => process.is_alive(),
+        None => false,
     }
+}
+
+/// The process and cycle token of a claimant's name; `None` when it does not parse.
+fn parse(claimed_by: Option<&str>) -> Option<(ProcessId, &str)> {
+    let (process, token) = claimed_by?.split_once(' ')?;
+    Some((ProcessId::parse(process)?, token))
+}
+
+/// Whether the cycle `token` of this process is running.
+fn runs_here(token: &str) -> bool {
+    running().lock().map(|s| s.contains(token)).unwrap_or(true)
 }
 
 /// Whether the claimant named `claimed_by` may still send it, for a cycle that holds its
@@ -71,11 +76,8 @@ pub(crate) fn is_running(claimed_by: Option<&str>) -> bool {
 /// the fencing token and its provider writes by its lease's local deadline, so its intents
 /// are reconciled as after a crash even while that process lives.
 pub(crate) fn is_running_under_lease(claimed_by: Option<&str>) -> bool {
-    let Some((process, token)) = claimed_by.and_then(|c| c.split_once(' ')) else {
-        return false;
-    };
-    ProcessId::parse(process) == Some(ProcessId::current())
-        && running().lock().map(|s| s.contains(token)).unwrap_or(true)
+    parse(claimed_by)
+        .is_some_and(|(process, token)| process == ProcessId::current() && runs_here(token))
 }
 
 #[cfg(test)]
