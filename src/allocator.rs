@@ -10,6 +10,7 @@
 
 /// Limits glibc's malloc to one arena and turns transparent huge pages off for the
 /// process. Call first thing in `main`, before any thread.
+#[allow(unsafe_code)]
 pub fn tune_process_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt and prctl(PR_SET_THP_DISABLE) only change process tunables; called

@@ -45,7 +45,8 @@ pub struct Cli {
     pub log_level: Option<String>,
 
     /// Run one full cycle of every provider (deep scan to the horizon: a migration) and exit;
-    /// the same as the `sync` command
+    /// the same as the `sync` command. After a first complete migration, a provider whose
+    /// change trail proves it is complete fetches only what changed (see --full)
     #[arg(long)]
     pub sync_once: bool,
 
@@ -75,6 +76,8 @@ impl Cli {
             Some("--allow-deletes")
         } else if self.sync.dry_run {
             Some("--dry-run")
+        } else if self.sync.full {
+            Some("--full")
         } else {
             None
         };
@@ -192,6 +195,11 @@ pub struct SyncArgs {
     /// after checking they are real, e.g. with --dry-run)
     #[arg(long = "allow-deletes", value_name = "INSTANCE")]
     pub allow_deletes: Vec<String>,
+
+    /// List every provider's whole history again, even where its change trail proves
+    /// nothing changed (the trail is still read, to keep its position)
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Clone, Debug, Args)]

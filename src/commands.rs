@@ -1,24 +1,26 @@
-//! What each command does once the CLI is parsed and the config loaded.
+//! What each command does once the CLI is parsed and the config loaded: a module of the
+//! binary, not of the library, and with `main.rs` the one place `anyhow` is used (the library
+//! returns typed errors, which this layer gives their context).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{
+use timeweave::cli::{
     ConflictsAction, ConflictsArgs, DemoArgs, DoctorArgs, ExportArgs, RebindArgs, ReportArgs,
     SyncArgs,
 };
-use crate::config::{self, Config};
-use crate::ledger::postgres::describe_url;
-use crate::ledger::Ledger;
-use crate::lock::LedgerLock;
-use crate::registry;
-use crate::status::ProviderFacts;
-use crate::sync::{Engine, StopFlag, SyncSettings};
+use timeweave::config::{self, Config};
+use timeweave::ledger::postgres::describe_url;
+use timeweave::ledger::Ledger;
+use timeweave::lock::LedgerLock;
+use timeweave::registry;
+use timeweave::status::ProviderFacts;
+use timeweave::sync::{Engine, StopFlag, SyncSettings};
 
 /// `timeweave check` with a config that loaded: print its summary.
-pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(config::summary::render(cfg).as_bytes())?;
     Ok(ExitCode::SUCCESS)
@@ -26,12 +28,12 @@ pub fn check(cfg: &Config) -> anyhow::Result<ExitCode> {
 
 /// `timeweave doctor`: examines each selected instance against its live account, prints
 /// the findings, writes the redacted JSON when asked; exit 1 when any finding is an error.
-pub async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let instances = cfg.select_providers(&args.provider)?;
-    let reports = crate::doctor::examine(cfg, &instances, args.write_probe).await;
-    print!("{}", crate::doctor::render::text(&reports));
+    let reports = timeweave::doctor::examine(cfg, &instances, args.write_probe).await;
+    print!("{}", timeweave::doctor::render::text(&reports));
     if let Some(path) = &args.json {
-        std::fs::write(path, crate::doctor::json::render(&reports, &instances))
+        std::fs::write(path, timeweave::doctor::json::render(&reports, &instances))
             .with_context(|| format!("writing the doctor report to {}", path.display()))?;
     }
     Ok(if reports.iter().any(|r| r.has_error()) {
@@ -80,12 +82,12 @@ async fn open_ledger_locked(
     Ok((lock, open_ledger(cfg).await?))
 }
 
-/// Fails unless the configured ledger exists (see [`crate::report::require_ledger`]); a
-/// PostgreSQL ledger is checked when connecting.
+/// Fails unless the configured ledger exists (see [`timeweave::report::require_ledger`]);
+/// a PostgreSQL ledger is checked when connecting.
 fn require_ledger(cfg: &Config) -> anyhow::Result<()> {
     match cfg.ledger.postgres {
         Some(_) => Ok(()),
-        None => crate::report::require_ledger(&cfg.ledger.path),
+        None => Ok(timeweave::report::require_ledger(&cfg.ledger.path)?),
     }
 }
 
@@ -98,48 +100,19 @@ async fn open_existing_read_only(cfg: &Config) -> anyhow::Result<Ledger> {
     Ok(Ledger::open_read_only(&cfg.ledger.path).await?)
 }
 
-/// Sets the engine's stop flag on SIGTERM or SIGINT: every wait ends, the current page
-/// finishes. The handlers are in place when this returns (not when the task first runs), so
-/// a signal from then on never kills the process mid-write.
-pub(crate) fn stop_on_signals(stop: StopFlag) {
-    #[cfg(unix)]
-    let signals = {
-        use tokio::signal::unix::{signal, SignalKind};
-        signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
-    };
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        match signals {
-            Ok((mut term, mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("stopping: waits end now, the current page finishes...");
-        stop.stop();
-    });
-}
-
 /// `timeweave run`: the daemon.
-pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let (_lock, ledger) = open_ledger_locked(cfg, "run").await?;
     let stop = StopFlag::new();
     let providers = cfg
         .enabled_providers()
         .map(|p| registry::build_scheduled(p, stop.shutdown()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    crate::daemon::run(cfg, providers, ledger, stop).await
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(timeweave::daemon::run(cfg, providers, ledger, stop).await?)
 }
 
 /// `timeweave sync` / `--sync-once`: one full cycle per provider.
-pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let selected = cfg.select_providers(&args.provider)?;
     if !args.allow_deletes.is_empty() {
         cfg.select_providers(&args.allow_deletes)
@@ -149,7 +122,7 @@ pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let handles = selected
         .into_iter()
         .map(|p| registry::build_stoppable(p, stop.shutdown()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let (_lock, ledger) = open_ledger_locked(cfg, "sync").await?;
     // A shared PostgreSQL ledger's running cycles may be other processes': a `run` that
     // takes an instance's lease over marks that instance's (`schedule.rs`).
@@ -158,11 +131,14 @@ pub async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         tx.mark_interrupted_runs(None, chrono::Utc::now()).await?;
         tx.commit().await?;
     }
-    stop_on_signals(stop.clone());
-    let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop)
+    timeweave::daemon::stop_on_signals(stop.clone());
+    let mut engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop)
         .with_deletes_allowed(args.allow_deletes.iter().cloned())
         .with_history_days(cfg.ledger.history_days);
-    let outcome = crate::once::run(engine, handles, args.dry_run, true).await?;
+    if args.full {
+        engine = engine.with_full_listings();
+    }
+    let outcome = timeweave::once::run(engine, handles, args.dry_run, true).await?;
     print!("{}", outcome.summary());
     if args.dry_run {
         println!("dry run: nothing was changed, in the ledger or in any provider");
@@ -183,7 +159,7 @@ fn facts(cfg: &Config) -> Vec<ProviderFacts> {
             kind: p.kind.as_str().to_owned(),
             mode: p.mode.as_str().to_owned(),
             schedule: p.schedule.clone(),
-            interval: crate::schedule::cron_interval(&p.schedule),
+            interval: timeweave::schedule::cron_interval(&p.schedule),
             live: None,
             uptime: None,
         })
@@ -191,11 +167,11 @@ fn facts(cfg: &Config) -> Vec<ProviderFacts> {
 }
 
 /// `timeweave status`: exit 0 when every provider is healthy, 1 otherwise.
-pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
     let ledger = open_existing_read_only(cfg).await?;
     ledger.check_integrity().await?;
-    let statuses = crate::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
-    print!("{}", crate::status::render_text(&statuses));
+    let statuses = timeweave::status::collect(&ledger, &facts(cfg), chrono::Utc::now()).await?;
+    print!("{}", timeweave::status::render_text(&statuses));
     Ok(if statuses.iter().all(|s| s.healthy()) {
         ExitCode::SUCCESS
     } else {
@@ -204,12 +180,12 @@ pub async fn status(cfg: &Config) -> anyhow::Result<ExitCode> {
 }
 
 /// `timeweave conflicts [list|resolve ID --take SIDE]`.
-pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<ExitCode> {
     match &args.action {
         None | Some(ConflictsAction::List) => {
             let ledger = open_existing_read_only(cfg).await?;
             let open = ledger.read().await?.conflicts(true).await?;
-            print!("{}", crate::conflicts::render(&open));
+            print!("{}", timeweave::conflicts::render(&open));
             Ok(ExitCode::SUCCESS)
         }
         Some(ConflictsAction::Resolve { id, take }) => {
@@ -220,7 +196,7 @@ pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<Exi
             // never a new ledger.
             require_ledger(cfg)?;
             let ledger = open_ledger(cfg).await?;
-            let line = crate::conflicts::resolve(&ledger, id, take).await?;
+            let line = timeweave::conflicts::resolve(&ledger, id, take).await?;
             println!("{line}");
             Ok(ExitCode::SUCCESS)
         }
@@ -229,7 +205,7 @@ pub async fn conflicts(cfg: &Config, args: &ConflictsArgs) -> anyhow::Result<Exi
 
 /// `timeweave report`: totals over a range of local work dates on stdout (table, CSV or
 /// JSON) and optionally an HTML report; reads the ledger read-only, beside the daemon.
-pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
     let args = ReportArgs {
@@ -241,36 +217,36 @@ pub async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<ExitCode>
     };
     if cfg.ledger.postgres.is_some() {
         let ledger = open_existing_read_only(cfg).await?;
-        crate::report::check_views(&ledger).await?;
-        crate::report::report_on(ledger, &args, today, &mut out).await?;
+        timeweave::report::check_views(&ledger).await?;
+        timeweave::report::report_on(ledger, &args, today, &mut out).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
+    timeweave::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `timeweave export`: time entries over a range as CSV or JSON Lines, streamed to
 /// `--output` or stdout; reads the ledger read-only, beside the daemon.
-pub async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
     if cfg.ledger.postgres.is_some() {
         let ledger = open_existing_read_only(cfg).await?;
-        crate::report::check_views(&ledger).await?;
-        crate::report::export_on(ledger, args, today, &mut out).await?;
+        timeweave::report::check_views(&ledger).await?;
+        timeweave::report::export_on(ledger, args, today, &mut out).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    crate::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
+    timeweave::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `timeweave demo`: needs no config file.
-pub async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    crate::demo::run(args).await
+pub(crate) async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    Ok(timeweave::demo::run(args).await?)
 }
 
 /// `timeweave migrate`: applies pending ledger migrations and exits.
-pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
     if let Some(pg) = &cfg.ledger.postgres {
         return migrate_postgres(pg).await;
     }
@@ -288,8 +264,8 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
 
 /// `timeweave migrate` on a PostgreSQL ledger: no file lock (processes on other hosts share
 /// the database); the migrator's advisory lock keeps two from migrating at once.
-async fn migrate_postgres(pg: &crate::config::PostgresLedger) -> anyhow::Result<ExitCode> {
-    use crate::ledger::postgres;
+async fn migrate_postgres(pg: &timeweave::config::PostgresLedger) -> anyhow::Result<ExitCode> {
+    use timeweave::ledger::postgres;
     let target = postgres::describe_url(&pg.url);
     let pool = postgres::connect(&pg.url, pg.password.as_ref()).await?;
     postgres::migrate(&pool, &target).await?;
@@ -304,7 +280,7 @@ async fn migrate_postgres(pg: &crate::config::PostgresLedger) -> anyhow::Result<
 }
 
 /// `timeweave rebind INSTANCE`: the instance starts over with the account it reaches now.
-pub async fn rebind(cfg: &Config, args: &RebindArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn rebind(cfg: &Config, args: &RebindArgs) -> anyhow::Result<ExitCode> {
     let name = &args.instance;
     cfg.select_providers(std::slice::from_ref(name))?;
     require_ledger(cfg)?;

@@ -5,13 +5,12 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{bail, Context};
 use chrono::Utc;
 use timeweave_contract::ContentHash;
 
 use crate::cli::ConflictSide;
 use crate::describe::label;
-use crate::ledger::{ConflictRow, Ledger};
+use crate::ledger::{ConflictRow, Ledger, LedgerError};
 use crate::sync::UNSYNCED;
 
 /// The fields where the two versions differ, as `field: ledger | provider` lines.
@@ -65,24 +64,50 @@ pub fn render(open: &[ConflictRow]) -> String {
     out
 }
 
+/// Why a conflict could not be settled.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("there is no conflict #{0}: see `timeweave conflicts`")]
+    Unknown(i64),
+    #[error("conflict #{id} was already settled ({winner} won)")]
+    AlreadySettled { id: i64, winner: String },
+    #[error(
+        "conflict #{id} is between the ledger and {provider}, not {taken}: use --take ledger or --take {provider}"
+    )]
+    OtherProvider {
+        id: i64,
+        provider: String,
+        taken: String,
+    },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
 /// Settles conflict `id`; returns a line saying what happened.
-pub async fn resolve(ledger: &Ledger, id: i64, take: &ConflictSide) -> anyhow::Result<String> {
+pub async fn resolve(
+    ledger: &Ledger,
+    id: i64,
+    take: &ConflictSide,
+) -> Result<String, ResolveError> {
     let mut tx = ledger.write().await?;
-    let c = tx
-        .conflict(id)
-        .await?
-        .with_context(|| format!("there is no conflict #{id}: see `timeweave conflicts`"))?;
+    let c = tx.conflict(id).await?.ok_or(ResolveError::Unknown(id))?;
     if c.resolved_at.is_some() {
-        bail!(
-            "conflict #{id} was already settled ({} won)",
-            c.winner.as_deref().unwrap_or("?")
-        );
+        return Err(ResolveError::AlreadySettled {
+            id,
+            winner: c.winner.unwrap_or_else(|| "?".to_owned()),
+        });
     }
     let now = Utc::now();
     let line = match take {
         ConflictSide::Ledger => {
-            tx.set_link_canonical_hash(&c.provider, c.kind, &c.canonical_id, &ContentHash(UNSYNCED.into()), now)
-                .await?;
+            tx.set_link_canonical_hash(
+                &c.provider,
+                c.kind,
+                &c.canonical_id,
+                &ContentHash(UNSYNCED.into()),
+                now,
+            )
+            .await?;
             tx.resolve_conflict(id, "ledger", "operator", now).await?;
             format!(
                 "conflict #{id} settled: the ledger version of {} '{}' will be sent to {} on its next cycle",
@@ -92,8 +117,11 @@ pub async fn resolve(ledger: &Ledger, id: i64, take: &ConflictSide) -> anyhow::R
             )
         }
         ConflictSide::Provider(name) if *name == c.provider => {
-            let hash = tx.update_record(&c.canonical_id, &c.remote_record, &c.provider, now).await?;
-            tx.set_link_canonical_hash(&c.provider, c.kind, &c.canonical_id, &hash, now).await?;
+            let hash = tx
+                .update_record(&c.canonical_id, &c.remote_record, &c.provider, now)
+                .await?;
+            tx.set_link_canonical_hash(&c.provider, c.kind, &c.canonical_id, &hash, now)
+                .await?;
             tx.resolve_conflict(id, "provider", "operator", now).await?;
             format!(
                 "conflict #{id} settled: the ledger now holds {}'s version of {} '{}'; the other providers get it on their next cycles",
@@ -102,11 +130,13 @@ pub async fn resolve(ledger: &Ledger, id: i64, take: &ConflictSide) -> anyhow::R
                 label(&c.remote_record)
             )
         }
-        ConflictSide::Provider(name) => bail!(
-            "conflict #{id} is between the ledger and {}, not {name}: use --take ledger or --take {}",
-            c.provider,
-            c.provider
-        ),
+        ConflictSide::Provider(name) => {
+            return Err(ResolveError::OtherProvider {
+                id,
+                provider: c.provider,
+                taken: name.clone(),
+            })
+        }
     };
     tx.commit().await?;
     Ok(line)

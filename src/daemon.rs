@@ -9,14 +9,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::Utc;
 use sd_notify::NotifyState;
 
 use crate::config::Config;
 use crate::leases::LeaseKeeper;
-use crate::ledger::Ledger;
-use crate::schedule::{ScheduledProvider, Scheduler};
+use crate::ledger::{Ledger, LedgerError};
+use crate::schedule::{ScheduleError, ScheduledProvider, Scheduler};
 use crate::status;
 use crate::sync::{Engine, StopFlag, SyncSettings};
 
@@ -24,7 +23,28 @@ use crate::sync::{Engine, StopFlag, SyncSettings};
 /// TimeoutStopSec is 60 s).
 const STOP_GRACE: Duration = Duration::from_secs(45);
 
-fn notify(states: &[NotifyState]) {
+/// Why the daemon could not start, or could not wait for signals.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("starting the scheduler")]
+    Scheduler(#[source] ScheduleError),
+    #[error("cannot listen on {addr} (server.listen)")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("installing the {signal} handler")]
+    Signal {
+        signal: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn notify(states: &[NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(states) {
         tracing::debug!("sd_notify: {e}");
     }
@@ -35,7 +55,7 @@ pub async fn run(
     providers: Vec<ScheduledProvider>,
     ledger: Ledger,
     stop: StopFlag,
-) -> anyhow::Result<ExitCode> {
+) -> Result<ExitCode, DaemonError> {
     // On a shared PostgreSQL ledger other processes' cycles may be running: an instance's
     // are marked when its lease is taken over (`schedule.rs`).
     let leases = LeaseKeeper::for_ledger(&ledger, cfg.lease_ttl());
@@ -59,7 +79,7 @@ pub async fn run(
     }
     let scheduler = Scheduler::start(providers, &engine, leases.clone())
         .await
-        .context("starting the scheduler")?;
+        .map_err(DaemonError::Scheduler)?;
     let runners: Vec<_> = scheduler.runners().to_vec();
     let facts: crate::server::FactsSource =
         Arc::new(move || runners.iter().map(|r| r.facts()).collect::<Vec<_>>());
@@ -74,7 +94,7 @@ pub async fn run(
             let (bound, task) =
                 crate::server::serve(addr, ledger.clone(), facts.clone(), trigger, webhooks)
                     .await
-                    .with_context(|| format!("cannot listen on {addr} (server.listen)"))?;
+                    .map_err(|source| DaemonError::Listen { addr, source })?;
             tracing::info!("status listener on http://{bound} (/healthz, /metrics)");
             Some(task)
         }
@@ -146,14 +166,49 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Sets the engine's stop flag on SIGTERM or SIGINT: every wait ends, the current page
+/// finishes. The handlers are in place when this returns (not when the task first runs), so
+/// a signal from then on never kills the process mid-write.
+pub fn stop_on_signals(stop: StopFlag) {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
+    };
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        match signals {
+            Ok((mut term, mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("stopping: waits end now, the current page finishes...");
+        stop.stop();
+    });
+}
+
 /// Waits for SIGTERM or SIGINT, or for `stop` to be set by whoever embeds the daemon
 /// (`demo --serve` sets it on a signal that came before the daemon listened).
 #[cfg(unix)]
-async fn wait_for_signals(scheduler: &Scheduler, stop: &StopFlag) -> anyhow::Result<()> {
+async fn wait_for_signals(scheduler: &Scheduler, stop: &StopFlag) -> Result<(), DaemonError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let handler = |kind: SignalKind, signal_name: &'static str| {
+        signal(kind).map_err(|source| DaemonError::Signal {
+            signal: signal_name,
+            source,
+        })
+    };
+    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
+    let mut hup = handler(SignalKind::hangup(), "SIGHUP")?;
     loop {
         tokio::select! {
             _ = term.recv() => return Ok(()),
@@ -168,9 +223,12 @@ async fn wait_for_signals(scheduler: &Scheduler, stop: &StopFlag) -> anyhow::Res
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(_scheduler: &Scheduler, stop: &StopFlag) -> anyhow::Result<()> {
+async fn wait_for_signals(_scheduler: &Scheduler, stop: &StopFlag) -> Result<(), DaemonError> {
     tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("waiting for Ctrl-C")?,
+        result = tokio::signal::ctrl_c() => result.map_err(|source| DaemonError::Signal {
+            signal: "Ctrl-C",
+            source,
+        })?,
         _ = stop.shutdown().triggered() => {}
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! overlapping clients and projects, a few hundred entries, some of the same work recorded
 //! in two providers), writes a config and a ledger into a directory, runs a full
 //! bidirectional sync exactly as `timeweave --sync-once` would, checks every provider ended
-//! with the same entries, and prints a summary with the ledger path and a sample query.
+//! with the same entries (read back and compared by content, `agreement`), and prints a summary with the ledger path and a sample query.
 //!
 //! `timeweave demo --serve` (the [`serve`] module) keeps the simulators and the daemon
 //! running afterwards, as a live playground.
@@ -12,21 +12,56 @@ mod ports;
 mod serve;
 mod tour;
 
-pub use ports::DEFAULT_PORT_BASE;
+pub use ports::{PortError, DEFAULT_PORT_BASE};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use chrono::{Datelike, Duration, DurationRound, Utc, Weekday};
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Kind, Person, Project, RemoteId, Task};
+use timeweave_simkit::{work_entry, SimulatorControl};
 
 use crate::cli::DemoArgs;
-use crate::config::{self, Config, Environment, PathOrigin};
-use crate::ledger::Ledger;
-use crate::registry;
+use crate::config::{self, Config, ConfigError, Environment, PathOrigin};
+use crate::daemon::DaemonError;
+use crate::ledger::{Ledger, LedgerError};
+use crate::lock::LockError;
+use crate::registry::{self, BuildError};
 use crate::sync::{Engine, StopFlag, SyncSettings};
+
+/// Why the demo could not run: each names the step, or is the error of the part that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// `what`: the step, e.g. "creating DIR".
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Something the demo set up, or its first sync should have made, is missing.
+    #[error("{0}")]
+    Missing(String),
+    #[error(transparent)]
+    Ports(#[from] PortError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Daemon(#[from] DaemonError),
+    #[error(transparent)]
+    Agreement(#[from] crate::agreement::AgreementError),
+}
+
+/// Wraps an I/O error with the step that failed.
+fn io_step(what: String) -> impl FnOnce(std::io::Error) -> DemoError {
+    move |source| DemoError::Io { what, source }
+}
 
 const PEOPLE: [(&str, &str, &str); 3] = [
     ("Ada Lovelace", "ada@example.com", "ada"),
@@ -233,7 +268,7 @@ pub fn simulator_section(
 /// A ledger an earlier demo left in the directory is bound to simulators that are gone:
 /// syncing it with new ones would take every record it links for deleted. With `fresh` it
 /// is removed (a new ledger is made); otherwise the refusal to print. `None`: go ahead.
-fn earlier_ledger(ledger: &Path, fresh: bool) -> anyhow::Result<Option<String>> {
+fn earlier_ledger(ledger: &Path, fresh: bool) -> Result<Option<String>, DemoError> {
     if !ledger.exists() {
         return Ok(None);
     }
@@ -254,7 +289,7 @@ fn earlier_ledger(ledger: &Path, fresh: bool) -> anyhow::Result<Option<String>> 
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(e).with_context(|| format!("removing {}", ledger.display()));
+                return Err(io_step(format!("removing {}", ledger.display()))(e));
             }
         }
     }
@@ -263,17 +298,17 @@ fn earlier_ledger(ledger: &Path, fresh: bool) -> anyhow::Result<Option<String>> 
 
 /// The demo's directory: `--dir` (created if needed), or a temporary one, removed when the
 /// returned guard drops unless `--keep`.
-fn demo_dir(args: &DemoArgs) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+fn demo_dir(args: &DemoArgs) -> Result<(PathBuf, Option<tempfile::TempDir>), DemoError> {
     Ok(match &args.dir {
         Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            std::fs::create_dir_all(d).map_err(io_step(format!("creating {}", d.display())))?;
             (d.clone(), None)
         }
         None => {
             let t = tempfile::Builder::new()
                 .prefix("timeweave-demo-")
                 .tempdir()
-                .context("creating a temporary directory")?;
+                .map_err(io_step("creating a temporary directory".to_owned()))?;
             if args.keep {
                 (t.keep(), None)
             } else {
@@ -285,20 +320,20 @@ fn demo_dir(args: &DemoArgs) -> anyhow::Result<(PathBuf, Option<tempfile::TempDi
 
 /// The three running simulators; each stops when this is dropped.
 struct Simulators {
-    timetrack: timeweave_timetrack::sim::SimServer,
-    trackingtime: timeweave_trackingtime::sim::SimServer,
-    timetracker: timeweave_timetracker::sim::SimServer,
+    timetrack: timeweave_timetrack_sim::SimServer,
+    trackingtime: timeweave_trackingtime_sim::SimServer,
+    timetracker: timeweave_timetracker_sim::SimServer,
 }
 
 impl Simulators {
     /// On ports the OS chooses.
-    async fn start() -> anyhow::Result<Simulators> {
+    async fn start() -> Result<Simulators, DemoError> {
         Ok(Simulators {
-            timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
-            trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default())
+            timetrack: timeweave_timetrack_sim::SimServer::start(Default::default()).await,
+            trackingtime: timeweave_trackingtime_sim::SimServer::start(Default::default())
                 .await
-                .context("starting the TrackingTime simulator")?,
-            timetracker: timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+                .map_err(io_step("starting the TrackingTime simulator".to_owned()))?,
+            timetracker: timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         })
     }
 
@@ -337,10 +372,10 @@ impl Simulators {
 }
 
 /// Writes `toml` as the demo's config in `dir` and loads it as `--config` would.
-fn write_config(dir: &Path, toml: &str) -> anyhow::Result<(PathBuf, Config)> {
+fn write_config(dir: &Path, toml: &str) -> Result<(PathBuf, Config), DemoError> {
     let config_path = dir.join("timeweave.toml");
     std::fs::write(&config_path, toml)
-        .with_context(|| format!("writing {}", config_path.display()))?;
+        .map_err(io_step(format!("writing {}", config_path.display())))?;
     let cfg = config::load_file(&config_path, PathOrigin::Flag, &Environment::empty())?;
     Ok((config_path, cfg))
 }
@@ -350,11 +385,11 @@ async fn sync_once(
     cfg: &Config,
     ledger: &Ledger,
     stop: &StopFlag,
-) -> anyhow::Result<crate::once::OnceOutcome> {
+) -> Result<crate::once::OnceOutcome, DemoError> {
     let handles = cfg
         .enabled_providers()
         .map(|p| registry::build_stoppable(p, stop.shutdown()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone());
     let outcome = crate::once::run(engine, handles, false, true).await?;
     println!("sync (timeweave --sync-once):");
@@ -364,7 +399,7 @@ async fn sync_once(
     Ok(outcome)
 }
 
-pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &DemoArgs) -> Result<ExitCode, DemoError> {
     let started = std::time::Instant::now();
     let (dir, _temp) = demo_dir(args)?;
     let ledger_path = dir.join("ledger.db");
@@ -389,17 +424,13 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     for (name, _, sim) in &sims {
         println!("  {name:<13} {}", counts(*sim));
     }
-    let entries: Vec<usize> = sims
-        .iter()
-        .map(|(_, _, s)| s.count(Kind::TimeEntry))
-        .collect();
+    let mismatches = agreement(&cfg, &ledger).await?;
     let mut tx = ledger.read().await?;
     let in_ledger = tx.count_live(Kind::TimeEntry).await?;
     let conflicts = tx.count_open_conflicts(None).await?;
     let sample = tx.hours_by_person_and_client().await?;
     drop(tx);
     ledger.close().await;
-    let converged = entries.iter().all(|n| *n as i64 == in_ledger);
 
     println!(
         "\nledger: {}  ({in_ledger} entries, {conflicts} open conflicts)",
@@ -420,12 +451,34 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!("\nfinished in {:.1} s", started.elapsed().as_secs_f64());
-    if !converged || !outcome.clean() {
-        eprintln!("demo: the providers did not converge: entries {entries:?}, ledger {in_ledger}");
+    if !mismatches.is_empty() || !outcome.clean() {
+        eprintln!(
+            "demo: the providers did not converge ({} entries differ):",
+            mismatches.len()
+        );
+        for m in mismatches.iter().take(10) {
+            eprintln!("  {m}");
+        }
         return Ok(ExitCode::FAILURE);
     }
     println!(
-        "converged: every provider and the ledger hold the same {in_ledger} entries, none twice"
+        "converged: every provider and the ledger hold the same {in_ledger} entries, none twice \
+         (compared by person, start and every field)"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every provider of `cfg` read back through a fresh adapter over the demo's year of
+/// bookings and compared with the ledger by content: what differs.
+async fn agreement(
+    cfg: &Config,
+    ledger: &Ledger,
+) -> Result<Vec<crate::agreement::Mismatch>, DemoError> {
+    let handles = cfg
+        .enabled_providers()
+        .map(registry::build)
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = Utc::now();
+    let span = timeweave_contract::Window::new(now - Duration::days(400), now + Duration::days(8));
+    Ok(crate::agreement::check(ledger, &handles, span).await?)
 }

@@ -108,6 +108,7 @@ fn describe_holder(contents: &str) -> String {
 }
 
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn try_lock_exclusive(file: &File) -> io::Result<bool> {
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a descriptor this `File` owns; it only changes the lock.

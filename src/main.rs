@@ -1,13 +1,16 @@
 //! The `timeweave` binary: parses the command line, loads the config, starts logging and
-//! dispatches to `timeweave::commands`. Exit codes: 0 success, 1 failure (and `check` of an
+//! dispatches to [`commands`]. Exit codes: 0 success, 1 failure (and `check` of an
 //! invalid config), 2 usage error or command not available yet, 78 (EX_CONFIG) invalid or
 //! missing config for any other command (the systemd unit does not restart on 78).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use timeweave::cli::{Cli, Command};
-use timeweave::{commands, config, logging, manual};
+use timeweave::{config, logging, manual};
+
+mod commands;
 
 /// sysexits.h EX_CONFIG.
 const EXIT_CONFIG: u8 = 78;

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use timeweave_http::TransportStats;
 
 use crate::config::Mode;
-use crate::ledger::RunStatus;
+use crate::ledger::{LedgerError, RunStatus};
 use crate::progress_line::{describe_wait, render, Snapshot, WindowClock};
 use crate::sync::{CycleOptions, CycleReport, Engine, Progress, ProviderHandle};
 
@@ -208,7 +208,7 @@ pub async fn run(
     mut handles: Vec<ProviderHandle>,
     dry_run: bool,
     show_progress: bool,
-) -> anyhow::Result<OnceOutcome> {
+) -> Result<OnceOutcome, LedgerError> {
     handles.sort_by_key(|h| order(h.mode));
     let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::no_length();
@@ -280,7 +280,7 @@ mod tests {
     fn handle(name: &str, stats: &Arc<TransportStats>) -> ProviderHandle {
         ProviderHandle {
             name: name.to_owned(),
-            provider: Arc::new(crate::memory::MemoryProvider::new(10)),
+            provider: Arc::new(timeweave_testsupport::memory::MemoryProvider::new(10)),
             stats: Some(stats.clone()),
             mode: Mode::Both,
             propagate_deletes: true,

@@ -67,6 +67,7 @@ fn start_time(pid: u32) -> Option<u64> {
 }
 
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn pid_exists(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;

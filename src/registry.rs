@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
-use timeweave_contract::{Provider, Secret};
+use timeweave_contract::{Provider, ProviderError, Secret};
 use timeweave_http::{Shutdown, Transport};
 
 use crate::config::{ProviderConfig, ProviderKind, SecretOrigin};
@@ -13,25 +12,52 @@ use crate::schedule::{cron_interval, ScheduledProvider};
 use crate::sync::scan::cycle_budget;
 use crate::sync::ProviderHandle;
 
+/// Why an instance's adapter could not be built; each names the instance.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("provider {0}: the config was loaded without secrets, for a ledger-only command")]
+    NoSecrets(String),
+    #[error("provider {0}: no time convention validated")]
+    NoTimestamps(String),
+    #[error("provider {provider}: cannot set up HTTP")]
+    Transport {
+        provider: String,
+        #[source]
+        source: ProviderError,
+    },
+    #[error("provider {provider}")]
+    Adapter {
+        provider: String,
+        #[source]
+        source: ProviderError,
+    },
+}
+
 /// The engine's handle for one configured instance, whose waits never end early (tests,
 /// benchmarks, the demo).
-pub fn build(p: &ProviderConfig) -> anyhow::Result<ProviderHandle> {
+pub fn build(p: &ProviderConfig) -> Result<ProviderHandle, BuildError> {
     build_stoppable(p, &Shutdown::default())
 }
 
 /// The engine's handle for one configured instance, every wait of whose requests ends
 /// when `shutdown` is triggered (SIGTERM).
-pub fn build_stoppable(p: &ProviderConfig, shutdown: &Shutdown) -> anyhow::Result<ProviderHandle> {
+pub fn build_stoppable(
+    p: &ProviderConfig,
+    shutdown: &Shutdown,
+) -> Result<ProviderHandle, BuildError> {
     if p.api_secret_origin == SecretOrigin::NotRead {
-        anyhow::bail!(
-            "provider {}: the config was loaded without secrets, for a ledger-only command",
-            p.name
-        );
+        return Err(BuildError::NoSecrets(p.name.clone()));
     }
     let mut transport_config = p.transport_config();
     transport_config.shutdown = shutdown.clone();
-    let transport = Transport::new(transport_config)
-        .with_context(|| format!("provider {}: cannot set up HTTP", p.name))?;
+    let transport = Transport::new(transport_config).map_err(|source| BuildError::Transport {
+        provider: p.name.clone(),
+        source,
+    })?;
+    let adapter = |source| BuildError::Adapter {
+        provider: p.name.clone(),
+        source,
+    };
     let stats = transport.stats().clone();
     let provider: Arc<dyn Provider> = match p.kind {
         ProviderKind::TimeTrack => Arc::new(
@@ -41,13 +67,13 @@ pub fn build_stoppable(p: &ProviderConfig, shutdown: &Shutdown) -> anyhow::Resul
                     api_key: p.api_key.clone().unwrap_or_else(|| Secret::new("")),
                     api_secret: p.api_secret.clone(),
                     attendances: p.attendances,
-                    timestamps: p.timestamps.with_context(|| {
-                        format!("provider {}: no time convention validated", p.name)
-                    })?,
+                    timestamps: p
+                        .timestamps
+                        .ok_or_else(|| BuildError::NoTimestamps(p.name.clone()))?,
                 },
                 transport,
             )
-            .with_context(|| format!("provider {}", p.name))?,
+            .map_err(adapter)?,
         ),
         ProviderKind::TrackingTime => Arc::new(
             timeweave_trackingtime::TrackingTimeAdapter::new(
@@ -59,7 +85,7 @@ pub fn build_stoppable(p: &ProviderConfig, shutdown: &Shutdown) -> anyhow::Resul
                 },
                 transport,
             )
-            .with_context(|| format!("provider {}", p.name))?,
+            .map_err(adapter)?,
         ),
         ProviderKind::TimeTracker => Arc::new(
             timeweave_timetracker::TimeTrackerAdapter::new(
@@ -69,7 +95,7 @@ pub fn build_stoppable(p: &ProviderConfig, shutdown: &Shutdown) -> anyhow::Resul
                 },
                 transport,
             )
-            .with_context(|| format!("provider {}", p.name))?,
+            .map_err(adapter)?,
         ),
     };
     Ok(ProviderHandle {
@@ -87,7 +113,7 @@ pub fn build_stoppable(p: &ProviderConfig, shutdown: &Shutdown) -> anyhow::Resul
 pub fn build_scheduled(
     p: &ProviderConfig,
     shutdown: &Shutdown,
-) -> anyhow::Result<ScheduledProvider> {
+) -> Result<ScheduledProvider, BuildError> {
     Ok(ScheduledProvider {
         handle: build_stoppable(p, shutdown)?,
         kind: p.kind.as_str().to_owned(),

@@ -133,7 +133,7 @@ async fn webhook(
             tracing::debug!("webhook for an instance that takes none");
             return (
                 StatusCode::NOT_FOUND,
-                "no instance of that name takes webhooks (a TrackingTime instance with webhook_secret)\n",
+                "no instance of that name takes webhooks (a TrackingTime or TimeTracker instance with webhook_secret)\n",
             )
                 .into_response();
         }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use timeweave_http::StatsSnapshot;
 
 use crate::ledger::postgres::{holders, LeaseHolder};
-use crate::ledger::{Ledger, LedgerError, RunStatus, RunTotals, SyncRun};
+use crate::ledger::{Ledger, LedgerError, RunStatus, RunTotals, SyncRun, TrailMark};
 
 /// What the status needs to know about one configured provider instance.
 #[derive(Clone, Debug)]
@@ -58,6 +58,9 @@ pub struct ProviderStatus {
     pub record_issues: i64,
     /// Seconds since the last successful cycle finished (`None`: never).
     pub lag_seconds: Option<i64>,
+    /// Where its change trail was last read, and whether that read proved complete
+    /// (`None`: no trail, or never read).
+    pub trail: Option<TrailMark>,
     /// `None` when healthy; otherwise why not.
     pub problem: Option<String>,
     /// On a shared PostgreSQL ledger: who holds the instance's lease (`None`: SQLite, or
@@ -113,6 +116,7 @@ pub async fn collect(
             open_conflicts: tx.count_open_conflicts(Some(&facts.name)).await?,
             pending_pushes: tx.count_intents(Some(&facts.name)).await?,
             record_issues: tx.count_issues(&facts.name).await?,
+            trail: tx.trail_mark(&facts.name).await?,
             facts: facts.clone(),
             last_run,
             totals,
@@ -489,6 +493,9 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
                 let _ = writeln!(out, "  last cycle: never");
             }
         }
+        if let Some(line) = trail_line(s.trail.as_ref()) {
+            let _ = writeln!(out, "{line}");
+        }
         let _ =
             writeln!(
             out,
@@ -503,6 +510,21 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
         }
     }
     out
+}
+
+/// How the instance finds changes, by its change trail's last read.
+fn trail_line(mark: Option<&TrailMark>) -> Option<String> {
+    let mark = mark?;
+    let at = mark
+        .saved_at
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "an unknown time".into());
+    Some(match &mark.last_gap {
+        None => format!("  change trail: read at {at}, complete: cycles fetch what changed"),
+        Some(gap) => format!(
+            "  change trail: read at {at}, could not prove it is complete ({gap}): windowed scans find changes"
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -530,6 +552,7 @@ mod tests {
             pending_pushes: 0,
             record_issues: 0,
             lag_seconds: None,
+            trail: None,
             problem: None,
             lease: None,
         }

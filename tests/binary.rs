@@ -1,14 +1,15 @@
 //! The `timeweave` binary end to end: `demo` runs and converges; `run` (the daemon) stops
 //! cleanly on SIGTERM in the middle of a cycle — exit 0, within a bounded time, the ledger
-//! consistent — and a later `sync` finishes the work with nothing lost or doubled.
+//! consistent — and a later `sync` finishes the work with nothing lost or doubled (the
+//! providers read back and compared with the ledger by content, not counted).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, Utc};
 use timeweave::ledger::{Ledger, RunStatus};
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
-use timeweave_contract::{Client, Kind, Person, Project};
+use timeweave_contract::{Client, Kind, Person, Project, Window};
+use timeweave_simkit::{work_entry, SimulatorControl};
 
 const BIN: &str = env!("CARGO_BIN_EXE_timeweave");
 
@@ -117,8 +118,8 @@ fn seed(sim: &dyn SimulatorControl, entries: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_cycle_exits_cleanly_and_loses_nothing() {
-    let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-    let tm = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let tt = timeweave_timetrack_sim::SimServer::start(Default::default()).await;
+    let tm = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     tt.set_rate_limiting(false);
     tm.set_rate_limiting(false);
     seed(&tm, 300);
@@ -221,4 +222,36 @@ async fn sigterm_mid_cycle_exits_cleanly_and_loses_nothing() {
     );
     assert_eq!(tt.count(Kind::TimeEntry), 300, "every entry exactly once");
     assert_eq!(tm.count(Kind::TimeEntry), 300, "the source is unchanged");
+    // And the same 300: both providers read back and compared with the ledger by content.
+    let mismatches = agreement(&config, &ledger_path).await;
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+/// The providers of the config at `config`, read back through fresh adapters, and the
+/// ledger at `ledger`, compared by content (`timeweave::agreement`).
+async fn agreement(
+    config: &std::path::Path,
+    ledger: &std::path::Path,
+) -> Vec<timeweave::agreement::Mismatch> {
+    let cfg = timeweave::config::load_file(
+        config,
+        timeweave::config::PathOrigin::Flag,
+        &timeweave::config::Environment::empty(),
+    )
+    .unwrap();
+    let handles: Vec<_> = cfg
+        .enabled_providers()
+        .map(|p| timeweave::registry::build(p).unwrap())
+        .collect();
+    let ledger = Ledger::open_read_only(ledger).await.unwrap();
+    let now = Utc::now();
+    let span = Window::new(
+        now - chrono::Duration::days(30),
+        now + chrono::Duration::days(1),
+    );
+    let found = timeweave::agreement::check(&ledger, &handles, span)
+        .await
+        .unwrap();
+    ledger.close().await;
+    found
 }

@@ -698,6 +698,14 @@ fn numeric_ranges_are_checked() {
     );
     err(
         load(
+            &format!("[sync]\ntrail_safety_scan_hours = 0\n{MINIMAL}"),
+            &[],
+        ),
+        "sync.trail_safety_scan_hours",
+        &["from 1 to 8760"],
+    );
+    err(
+        load(
             &format!("[sync]\ndeep_scan_horizon = \"last year\"\n{MINIMAL}"),
             &[],
         ),
@@ -881,6 +889,7 @@ fn the_example_config_loads_cleanly() {
         "trackingtime",
         "trackingtime-webhook",
         "timetracker",
+        "timetracker-webhook",
     ] {
         let value = if name == "timetracker" {
             "tt_example_token\n"
@@ -1059,4 +1068,17 @@ fn the_report_currency_is_an_iso_code() {
             ],
         );
     }
+}
+
+#[test]
+fn timetracker_takes_webhooks_and_the_trail_safety_scan_has_a_default() {
+    let cfg = load(&format!("{MINIMAL}webhook_secret = \"hook-token\"\n"), &[]).unwrap();
+    assert!(cfg.providers["tt"].webhook_secret.is_some());
+    assert_eq!(cfg.sync.trail_safety_scan_hours, 6);
+    let cfg = load(
+        &format!("[sync]\ntrail_safety_scan_hours = 24\n{MINIMAL}"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(cfg.sync.trail_safety_scan_hours, 24);
 }

@@ -12,14 +12,15 @@ use chrono::{Duration, DurationRound, Utc};
 use proptest::prelude::*;
 use timeweave::config::{self, Environment, Mode, PathOrigin};
 use timeweave::ledger::Ledger;
-use timeweave::memory::MemoryProvider;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
-use timeweave_contract::testkit::{list_all, SimulatorControl};
 use timeweave_contract::{
     Client, EntryKind, Kind, ListScope, Person, Project, Record, RemoteId, TimeEntry, Window,
 };
+use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::list_all;
+use timeweave_testsupport::memory::MemoryProvider;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -319,6 +320,7 @@ fn memory_settings() -> SyncSettings {
             slice: Duration::days(30),
             horizon: Utc::now() - Duration::days(300),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }
@@ -372,9 +374,9 @@ proptest! {
     fn simulated_providers_always_converge(ops in prop::collection::vec(op(), 1..25)) {
         let rt = runtime();
         let outcome: Result<(), String> = rt.block_on(async {
-            let tt = timeweave_timetrack::sim::SimServer::start(Default::default()).await;
-            let tg = timeweave_trackingtime::sim::SimServer::start(Default::default()).await.unwrap();
-            let tm = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+            let tt = timeweave_timetrack_sim::SimServer::start(Default::default()).await;
+            let tg = timeweave_trackingtime_sim::SimServer::start(Default::default()).await.unwrap();
+            let tm = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
             let sims: [(&str, &str, &dyn SimulatorControl); 3] =
                 [("timetrack", "timetrack", &tt), ("trackingtime", "trackingtime", &tg), ("timetracker", "timetracker", &tm)];
             for (_, _, s) in &sims {

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave::memory::{MemoryFault, MemoryProvider};
 use timeweave::schedule::{Runner, ScheduledProvider};
 use timeweave::status::ProviderFacts;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::ProviderError;
+use timeweave_testsupport::memory::{MemoryFault, MemoryProvider};
 
 fn settings() -> SyncSettings {
     SyncSettings {
@@ -29,6 +29,7 @@ fn settings() -> SyncSettings {
             slice: chrono::Duration::days(30),
             horizon: chrono::Utc::now() - chrono::Duration::days(100),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }
@@ -297,9 +298,9 @@ async fn a_trackingtime_webhook_runs_that_provider_now() {
 #[tokio::test]
 async fn setting_the_stop_flag_ends_the_daemon_like_a_signal() {
     use timeweave::config::{self, Environment, PathOrigin};
-    use timeweave_contract::testkit::SimulatorControl;
+    use timeweave_simkit::SimulatorControl;
 
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let sims: [(&str, &str, &dyn SimulatorControl); 1] = [("tm", "timetracker", &sim)];
     let path = dir.path().join("timeweave.toml");
@@ -313,7 +314,7 @@ async fn setting_the_stop_flag_ends_the_daemon_like_a_signal() {
     let providers = cfg
         .enabled_providers()
         .map(|p| timeweave::registry::build_scheduled(p, stop.shutdown()))
-        .collect::<anyhow::Result<Vec<_>>>()
+        .collect::<Result<Vec<_>, _>>()
         .unwrap();
     let ledger = Ledger::open(&cfg.ledger.path).await.unwrap();
     let daemon = {

@@ -7,9 +7,10 @@ mod support;
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::{self, Environment, PathOrigin};
 use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
-use timeweave_contract::testkit::{list_all, work_entry, SimulatorControl};
 use timeweave_contract::{Client, Kind, ListScope, Person, Project, Record, RemoteId, Task};
-use timeweave_timetracker::sim::{SimOptions, SimServer};
+use timeweave_simkit::{work_entry, SimulatorControl};
+use timeweave_testsupport::list_all;
+use timeweave_timetracker_sim::{SimOptions, SimServer};
 
 const NAMES: [&str; 2] = ["source", "target"];
 

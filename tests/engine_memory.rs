@@ -9,15 +9,14 @@ use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::Mode;
 use timeweave::ledger::postgres as lease;
 use timeweave::ledger::test_backend::{on_backend, open_test_ledger, TestBackend};
-use timeweave::ledger::LedgerError;
-use timeweave::ledger::RunStatus;
-use timeweave::memory::{MemoryFault, MemoryProvider};
+use timeweave::ledger::{LedgerError, RunStatus};
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::{
     Client, EntryKind, Field, Kind, Person, Project, ProviderError, Record, RemoteId, TimeEntry,
 };
+use timeweave_testsupport::memory::{MemoryFault, MemoryProvider};
 
 struct World {
     _dir: tempfile::TempDir,
@@ -38,6 +37,7 @@ fn settings(policy: ConflictPolicy) -> SyncSettings {
             slice: Duration::days(30),
             horizon: Utc::now() - Duration::days(400),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use timeweave::ledger::{Ledger, RunStatus};
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag};
-use timeweave_contract::testkit::Fault;
 use timeweave_contract::Kind;
+use timeweave_simkit::Fault;
 
 use support::{Sims, NAMES};
 

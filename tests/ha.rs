@@ -70,6 +70,7 @@ impl Node {
         self.child.id()
     }
 
+    #[allow(unsafe_code)]
     fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.pid()).expect("pid");
         // SAFETY: a signal to a child this test started and has not reaped.

@@ -261,8 +261,8 @@ async fn shared_secret_files_and_inline_secrets_are_warned_about_without_the_val
 
 #[tokio::test]
 async fn a_panicking_provider_call_fails_its_cycle_instead_of_leaving_it_running() {
-    use timeweave::memory::{MemoryFault, MemoryProvider};
     use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag};
+    use timeweave_testsupport::memory::{MemoryFault, MemoryProvider};
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
     let cfg = timeweave::config::from_toml_str(

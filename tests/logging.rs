@@ -10,10 +10,10 @@ use serde_json::Value;
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
 use timeweave::logging::json_subscriber;
-use timeweave::memory::MemoryProvider;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave_testsupport::memory::MemoryProvider;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
@@ -45,7 +45,7 @@ fn logged() -> Vec<Value> {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
     let captured = CAPTURED.get_or_init(|| {
         let captured = Captured::default();
-        let filter = EnvFilter::new("debug,sqlx::query=trace,timeweave::memory=trace");
+        let filter = EnvFilter::new("debug,sqlx::query=trace,timeweave_testsupport::memory=trace");
         tracing::subscriber::set_global_default(json_subscriber(filter, captured.clone())).unwrap();
         captured
     });
@@ -68,6 +68,7 @@ fn settings() -> SyncSettings {
             slice: Duration::days(30),
             horizon: Utc::now() - Duration::days(100),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }
@@ -109,7 +110,9 @@ async fn every_event_of_a_cycle_carries_its_provider_and_the_end_its_duration() 
     );
     for line in &lines {
         let target = line["target"].as_str().unwrap_or_default();
-        if target.starts_with("timeweave::sync") || target.starts_with("timeweave::memory") {
+        if target.starts_with("timeweave::sync")
+            || target.starts_with("timeweave_testsupport::memory")
+        {
             assert_eq!(line["span"]["name"], "cycle", "{line}");
         }
     }

@@ -12,11 +12,12 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use timeweave::ledger::RunStatus;
 use timeweave::once::OnceOutcome;
 use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
-use timeweave_contract::testkit::{list_all, work_entry, Fault, SimulatorControl};
 use timeweave_contract::{
     Client, Kind, ListScope, Project, Record, RemoteId, Task, TimeEntry, Window,
 };
-use timeweave_timetracker::sim::SimServer;
+use timeweave_simkit::{work_entry, Fault, SimulatorControl};
+use timeweave_testsupport::list_all;
+use timeweave_timetracker_sim::SimServer;
 
 /// The admin user both simulators start with (the same e-mail: matched, never pushed).
 const ADMIN: &str = "1";

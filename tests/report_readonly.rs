@@ -124,11 +124,11 @@ async fn a_read_only_reader_reads_consistently_while_a_sync_writes() {
 async fn a_read_only_reader_reads_consistently_during_a_sync_cycle() {
     use std::collections::BTreeSet;
     use timeweave::config::Mode;
-    use timeweave::memory::MemoryProvider;
     use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
     use timeweave::sync::scan::ScanSettings;
     use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
     use timeweave_contract::{EntryKind, Person, Project, Record, TimeEntry};
+    use timeweave_testsupport::memory::MemoryProvider;
 
     const ENTRIES: i64 = 2000;
     let dir = tempfile::tempdir().unwrap();
@@ -182,6 +182,7 @@ async fn a_read_only_reader_reads_consistently_during_a_sync_cycle() {
             slice: Duration::days(30),
             horizon: chrono::Utc::now() - Duration::days(400),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     };
     let engine = Engine::new(ledger.clone(), settings, StopFlag::new());

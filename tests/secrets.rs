@@ -6,29 +6,7 @@ mod support;
 
 use std::process::Command;
 
-use support::Sims;
-
-/// Standard base64 (with padding), enough to spell an HTTP Basic credential.
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
+use support::{base64, Sims};
 
 fn decode_base64(text: &str) -> Vec<u8> {
     let value = |c: u8| match c {
@@ -66,31 +44,11 @@ async fn a_full_sync_at_trace_level_leaks_no_credential() {
     let config = dir.path().join("timeweave.toml");
     std::fs::write(&config, sims.config(&ledger, "")).unwrap();
 
-    let mut secrets: Vec<(String, String)> = Vec::new();
-    for sim in sims.all() {
-        let c = sim.credentials();
-        secrets.push((
-            format!("{} api_secret", sim.kind_name()),
-            c.api_secret.clone(),
-        ));
-        if let Some(key) = &c.api_key {
-            secrets.push((format!("{} api_key", sim.kind_name()), key.clone()));
-        }
-    }
+    let (secrets, forms) = support::credential_forms(&sims);
     assert!(
         secrets.iter().all(|(_, s)| s.len() >= 8),
         "meaningful secrets"
     );
-    // The forms a credential travels in: HTTP Basic values with the usual user names.
-    let mut forms: Vec<(String, String)> = secrets.clone();
-    for (what, s) in &secrets {
-        for user in ["API_TOKEN", "", "x", "api"] {
-            forms.push((
-                format!("{what} as Basic {user}:…"),
-                base64(format!("{user}:{s}").as_bytes()),
-            ));
-        }
-    }
 
     let out = Command::new(env!("CARGO_BIN_EXE_timeweave"))
         .arg("--config")

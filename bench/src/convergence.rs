@@ -1,14 +1,17 @@
 //! Benchmark 5, convergence: the three simulators hold N entries each, 10 % of each shared
 //! with the next provider (a ring), so 2.7 N distinct entries; rate limits off. Measures the
-//! time until all three and the ledger hold the same 2.7 N entries (rounds of
-//! `--sync-once`), and the requests made against a lower bound: every entry listed once
-//! (pages) plus one create per entry a provider lacks.
+//! time until all three and the ledger hold 2.7 N entries (rounds of `--sync-once`), and
+//! the requests made against a lower bound: every entry listed once (pages) plus one create
+//! per entry a provider lacks. Then (untimed) every provider is read back and compared with
+//! the ledger, and the ledger with the seeded entries, by content (`timeweave::agreement`):
+//! "the same entries, none twice" is checked, not inferred from counts.
 
 use std::time::Instant;
 
-use timeweave::ledger::Ledger;
-use timeweave::sync::{Engine, StopFlag, SyncSettings};
-use timeweave_contract::{Kind, RemoteId};
+use chrono::{Duration, Utc};
+use timeweave::agreement;
+use timeweave::sync::StopFlag;
+use timeweave_contract::{Kind, RemoteId, Window};
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 
@@ -32,7 +35,6 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
     let n = (per_provider / 10).max(1) * 10;
     let distinct = 3 * (n * 8 / 10) + 3 * (n / 10);
     println!("# convergence: 3 providers x {n} entries, 10 % overlapping ({distinct} distinct), rate limits off");
-    let dir = tempfile::tempdir()?;
     let three = support::ThreeSims::start().await?;
     let sims = three.all();
     let layout = Layout::new(PEOPLE);
@@ -42,10 +44,7 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
         .collect();
     for u in 0..distinct {
         for p in holders(u, n) {
-            let (people, project) = &refs[p];
-            sims[p]
-                .1
-                .add_entry(&layout.entry(u, &people[layout.person(u)], project));
+            support::seed_entries(sims[p].1, &layout, &refs[p], [u]);
         }
     }
     for (name, sim) in &sims {
@@ -55,32 +54,17 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
         }
     }
 
-    let ledger_path = dir.path().join("ledger.db");
-    let config_path = dir.path().join("timeweave.toml");
+    let world = support::World::new()?;
     let providers: Vec<ConfigProvider<'_>> = sims
         .iter()
-        .map(|(name, sim)| ConfigProvider {
-            name,
-            mode: "both",
-            sim: *sim,
-            rate_limit: support::UNLIMITED,
-        })
+        .map(|(name, sim)| ConfigProvider::unlimited(name, "both", *sim))
         .collect();
-    std::fs::write(
-        &config_path,
-        support::config(&ledger_path, &layout.horizon(distinct), &providers),
-    )?;
-    let cfg = support::load_config(&config_path)?;
-    let handles = cfg
-        .enabled_providers()
-        .map(timeweave::registry::build)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let ledger = Ledger::open(&ledger_path).await?;
-    let engine = Engine::new(
-        ledger.clone(),
-        SyncSettings::from_config(&cfg),
-        StopFlag::new(),
-    );
+    let cfg = world.configure(&layout.horizon(distinct), &providers)?;
+    let support::Running {
+        handles,
+        ledger,
+        engine,
+    } = support::Running::start(&cfg, StopFlag::new()).await?;
 
     let served = || sims.iter().map(|(_, s)| s.requests_served()).sum::<u64>();
     let before = served();
@@ -111,6 +95,7 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     let requests = served() - before;
+    let mismatches = content_mismatches(&ledger, &handles, &layout, distinct).await?;
     ledger.close().await;
 
     let pages: u64 = handles
@@ -120,7 +105,16 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
     let creates = 3 * (distinct - n) as u64;
     metric("convergence_entries_per_provider", n, "entries");
     metric("convergence_distinct_entries", distinct, "entries");
-    metric("convergence_converged", converged, "");
+    metric(
+        "convergence_converged",
+        converged && mismatches.is_empty(),
+        "",
+    );
+    metric(
+        "convergence_content_mismatches",
+        mismatches.len(),
+        "entries (providers and ledger read back, compared with the seeded entries by content)",
+    );
     metric("convergence_rounds", rounds, "rounds of --sync-once");
     metric("convergence_seconds", format!("{secs:.2}"), "s");
     metric("convergence_requests", requests, "requests");
@@ -144,5 +138,34 @@ pub async fn run(per_provider: usize) -> anyhow::Result<()> {
     if !converged {
         anyhow::bail!("did not converge in {MAX_ROUNDS} rounds; last errors: {last_errors:?}");
     }
+    if let Some(first) = mismatches.first() {
+        anyhow::bail!(
+            "the counts agree but {} entries differ, the first: {first}",
+            mismatches.len()
+        );
+    }
     Ok(())
+}
+
+/// Every provider read back through its adapter and compared with the ledger by content,
+/// and the ledger with the `distinct` entries seeded (an in-memory copy of the layout): all
+/// that differs.
+async fn content_mismatches(
+    ledger: &timeweave::ledger::Ledger,
+    handles: &[timeweave::sync::ProviderHandle],
+    layout: &Layout,
+    distinct: usize,
+) -> anyhow::Result<Vec<agreement::Mismatch>> {
+    let span = Window::new(
+        layout.oldest(distinct) - Duration::days(1),
+        Utc::now() + Duration::days(8),
+    );
+    let mut found = agreement::check(ledger, handles, span).await?;
+    let seeded = support::memory_source(layout, distinct, 10_000);
+    let seeded = agreement::read_provider("seeded", &seeded, span).await?;
+    found.extend(agreement::compare(
+        &agreement::read_ledger(ledger).await?,
+        &seeded,
+    ));
+    Ok(found)
 }

@@ -2,9 +2,10 @@
 //! the engine from an in-process source (`MemoryProvider`, large pages), against the SQLite
 //! ceiling: the same rows (entry + link) inserted by a plain prepared INSERT per row, through
 //! SQLite's C API (rusqlite), in one transaction into a fresh ledger file with the same
-//! schema and pragmas. Beside it, the upper bound of any binding: the same rows generated
-//! inside SQLite by one `INSERT ... SELECT` per table from a recursive CTE (no row crosses
-//! the C API at all).
+//! schema and the ledger's own pragmas (`ledger::WRITER_PRAGMAS`). Beside it, the upper
+//! bound of any binding: the same rows generated inside SQLite by one `INSERT ... SELECT`
+//! per table from a recursive CTE (no row crosses the C API at all). The headline is the
+//! engine's rate as a fraction of that bound.
 //!
 //! This is the one place outside `src/ledger/` with SQL: the ceiling must bypass the engine
 //! and the ledger module to measure SQLite itself.
@@ -17,7 +18,7 @@ use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
-use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
+use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
 use timeweave_contract::Kind;
 
 use crate::support::{self, metric, Layout};
@@ -38,6 +39,7 @@ pub fn settings(horizon: chrono::DateTime<Utc>) -> SyncSettings {
             slice: Duration::days(30),
             horizon,
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }
@@ -67,6 +69,11 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     .await?;
     let in_sql_rate = entries as f64 / in_sql_secs;
 
+    metric(
+        "ingest_to_in_sql_ratio",
+        format!("{:.3}", engine_rate / in_sql_rate),
+        "of the in-SQL bound (rows SQLite generates itself, the ledger's pragmas)",
+    );
     metric("ingest_entries", entries, "entries");
     metric("ingest_seconds", format!("{engine_secs:.2}"), "s");
     metric("ingest_rate", format!("{engine_rate:.0}"), "entries/s");
@@ -95,7 +102,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         );
     }
     metric("target_ingest_rate", 100_000, "entries/s");
-    metric("target_ingest_to_ceiling_ratio", 0.3, "");
+    metric("target_ingest_to_in_sql_ratio", 0.8, "");
     Ok(())
 }
 
@@ -112,15 +119,12 @@ pub async fn through_engine(
         settings(layout.oldest(entries) - Duration::days(40)),
         StopFlag::new(),
     );
-    let handle = ProviderHandle {
-        name: "memory".into(),
-        provider: source.clone(),
-        stats: None,
-        mode: Mode::Pull,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    };
+    let handle = support::memory_handle(
+        "memory",
+        source.clone(),
+        Mode::Pull,
+        timeweave::config::DEFAULT_PUSH_CONCURRENCY,
+    );
     let started = Instant::now();
     let report = engine
         .run_cycle(
@@ -162,7 +166,8 @@ async fn bound(
     .await?
 }
 
-/// A ledger file for a bound: the ledger's pragmas, the layout's people (`person-000000`
+/// A ledger file for a bound: the ledger's own pragmas (`WRITER_PRAGMAS`: WAL, page cache,
+/// SQLite's heap limit), the layout's people (`person-000000`
 /// ...) and one project (`project`), and the values every row shares.
 struct BoundDb {
     conn: rusqlite::Connection,
@@ -173,9 +178,11 @@ struct BoundDb {
 impl BoundDb {
     fn open(path: &std::path::Path, people: usize) -> anyhow::Result<BoundDb> {
         let conn = rusqlite::Connection::open(path)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )?;
+        let pragmas: String = timeweave::ledger::WRITER_PRAGMAS
+            .iter()
+            .map(|(name, value)| format!("PRAGMA {name} = {value};"))
+            .collect();
+        conn.execute_batch(&pragmas)?;
         let hash = "0".repeat(64);
         let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         conn.execute(

@@ -3,19 +3,25 @@
 //!
 //! ```text
 //! cargo build --release --bins
-//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S]
+//! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S]
 //! target/release/bench ingest --ledger postgres://USER@HOST:PORT/DB
 //! ```
 //!
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
-//! nochange 100,000, convergence 10,000 per provider, migrate 500); `--seconds` the rate-limit run (120)
-//! and the soak (3600; `soak` runs only when named, never in `all`). `--ledger` runs `ingest`
-//! on a PostgreSQL server instead (scratch databases on it, the role may create databases).
+//! nochange 100,000, convergence 10,000 per provider, migrate 500 at a 50 ms round trip;
+//! migrate's runs under each provider's quotas always push 10,000; freshness 1,000,000);
+//! `--seconds` the rate-limit run (120) and the soak (3600; `soak` runs only when named,
+//! never in `all`). `--ledger` runs `ingest` on a PostgreSQL server instead (scratch
+//! databases on it, the role may create databases).
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod convergence;
+mod freshness;
 mod ingest;
 mod ingest_pg;
 mod migrate;
+mod migrate_quota;
 mod nochange;
 mod pull;
 mod ratelimit;
@@ -25,7 +31,7 @@ mod support;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|soak|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST:PORT/DB]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST:PORT/DB]";
 
 struct Args {
     which: String,
@@ -67,8 +73,8 @@ fn parse() -> Result<Args, String> {
             }
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
-            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate" | "soak"
-            | "all" => args.which = a,
+            "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate"
+            | "freshness" | "soak" | "all" => args.which = a,
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -102,6 +108,10 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     }
     if all || args.which == "migrate" {
         migrate::run(args.entries.unwrap_or(500)).await?;
+        migrate_quota::run().await?;
+    }
+    if all || args.which == "freshness" {
+        freshness::run(args.entries.unwrap_or(1_000_000)).await?;
     }
     if args.which == "soak" {
         soak::run(args.seconds.unwrap_or(3600), args.entries).await?;

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave::memory::MemoryProvider;
-use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag};
+use timeweave::sync::{CycleOptions, Engine, StopFlag};
 use timeweave_contract::{Kind, Record};
+use timeweave_testsupport::memory::MemoryProvider;
 
 use crate::ingest::settings;
 use crate::support::{self, metric, Layout};
@@ -41,14 +41,8 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
             settings(layout.oldest(entries) - chrono::Duration::days(40)),
             StopFlag::new(),
         );
-        let handle = |name: &str, p: Arc<MemoryProvider>, mode| ProviderHandle {
-            name: name.into(),
-            provider: p,
-            stats: None,
-            mode,
-            propagate_deletes: true,
-            budget: None,
-            push_concurrency: concurrency,
+        let handle = |name: &str, p: Arc<MemoryProvider>, mode| {
+            support::memory_handle(name, p, mode, concurrency)
         };
         let options = CycleOptions {
             to_completion: true,

@@ -15,9 +15,9 @@ use chrono::Utc;
 use sqlx::{ConnectOptions, Row};
 use timeweave::ledger::Ledger;
 use timeweave::sync::scan::{plan_scan, ScanInput};
-use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
-use timeweave_contract::testkit::SimulatorControl;
+use timeweave::sync::{CycleOptions, StopFlag, SyncSettings};
 use timeweave_contract::{EntrySpan, Kind, ListScope, PageItem, Provider};
+use timeweave_simkit::SimulatorControl;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 
@@ -25,43 +25,23 @@ const PEOPLE: usize = 25;
 
 pub async fn run(entries: usize) -> anyhow::Result<()> {
     println!("# nochange: a second cycle over a {entries}-entry TimeTracker account that changed nowhere");
-    let dir = tempfile::tempdir()?;
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
-    sim.set_rate_limiting(false);
     let layout = Layout::new(PEOPLE);
-    let (people, project) = support::seed_refs(&sim, PEOPLE);
-    for u in 0..entries {
-        sim.add_entry(&layout.entry(u, &people[layout.person(u)], &project));
-    }
-    let ledger_path = dir.path().join("ledger.db");
-    let config_path = dir.path().join("timeweave.toml");
-    std::fs::write(
-        &config_path,
-        support::config(
-            &ledger_path,
-            &layout.horizon(entries),
-            &[ConfigProvider {
-                name: "timetracker",
-                mode: "both",
-                sim: &sim,
-                rate_limit: support::UNLIMITED,
-            }],
-        ),
+    let sim = support::timetracker_with_entries(&layout, entries).await;
+    let world = support::World::new()?;
+    let cfg = world.configure(
+        &layout.horizon(entries),
+        &[ConfigProvider::unlimited("timetracker", "both", &sim)],
     )?;
-    let cfg = support::load_config(&config_path)?;
-    let handle = cfg
-        .enabled_providers()
-        .map(timeweave::registry::build)
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no provider in the generated config"))??;
+    let ledger_path = &world.ledger_path;
     let settings = SyncSettings::from_config(&cfg);
-    let ledger = Ledger::open(&ledger_path).await?;
-    let engine = Engine::new(ledger.clone(), settings.clone(), StopFlag::new());
+    let running = support::Running::start(&cfg, StopFlag::new()).await?;
+    let (ledger, engine) = (&running.ledger, &running.engine);
+    let handle = running.handle()?;
 
     let first = Instant::now();
     let r1 = engine
         .run_cycle(
-            &handle,
+            handle,
             CycleOptions {
                 to_completion: true,
                 dry_run: false,
@@ -107,7 +87,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         let at = sim.requests_served();
         let span = probe.entry_span().await?;
         let span_requests = sim.requests_served() - at;
-        let windows = next_windows(&ledger, &handle.name, &settings, span).await?;
+        let windows = next_windows(ledger, &handle.name, &settings, span).await?;
         let mut window_pages = Vec::new();
         for w in &windows {
             let at = sim.requests_served();
@@ -132,13 +112,13 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
                 window_pages.get(1).copied().unwrap_or(0)
             ),
         );
-        let before_rows = snapshot(&ledger_path).await?;
+        let before_rows = snapshot(ledger_path).await?;
         let before_requests = sim.requests_served();
         let started = Instant::now();
         let r = engine.run_cycle(&h, CycleOptions::default()).await?;
         let secs = started.elapsed().as_secs_f64();
         let requests = sim.requests_served() - before_requests;
-        let after_rows = snapshot(&ledger_path).await?;
+        let after_rows = snapshot(ledger_path).await?;
         let (written, per_table) = diff(&before_rows, &after_rows);
         let budget = h.budget.map_or("unlimited".to_string(), |b| b.to_string());
         metric(

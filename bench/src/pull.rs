@@ -1,20 +1,20 @@
 //! Benchmark 2, full pull over HTTP: `timeweave sync` (= `--sync-once`) of N entries from
 //! the TimeTracker simulator with its rate limit off. The sync runs in a child process (the
 //! real binary with a generated config) so its peak RSS is measured without the simulator,
-//! which lives in this process. RSS is sampled from /proc/<pid>/status while it runs.
+//! which lives in this process. RSS is sampled from /proc/<pid>/status while it runs; the
+//! figure "at a tenth" is taken when the ledger (read beside the child) holds a tenth of the
+//! entries.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use timeweave::ledger::Ledger;
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::Kind;
+use timeweave_simkit::SimulatorControl;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 
 const PEOPLE: usize = 100;
-/// TimeTracker's page cap for time entries.
-const PER_PAGE: u64 = 100;
 
 /// The `timeweave` binary next to this one (`cargo build --release --bins`).
 pub fn timeweave_binary() -> anyhow::Result<std::path::PathBuf> {
@@ -40,46 +40,35 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
     };
     println!("# pull: timeweave sync of {entries} entries from the TimeTracker simulator (rate limit off), ledger on {on}");
     let bin = timeweave_binary()?;
-    let dir = tempfile::tempdir()?;
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
-    sim.set_rate_limiting(false);
     let layout = Layout::new(PEOPLE);
-    let (people, project) = support::seed_refs(&sim, PEOPLE);
     let seeding = Instant::now();
-    for u in 0..entries {
-        sim.add_entry(&layout.entry(u, &people[layout.person(u)], &project));
-    }
+    let sim = support::timetracker_with_entries(&layout, entries).await;
     eprintln!(
         "seeded {entries} entries in {:.1} s",
         seeding.elapsed().as_secs_f64()
     );
-    let ledger_path = dir.path().join("ledger.db");
-    let config_path = dir.path().join("timeweave.toml");
+    let world = support::World::new()?;
+    world.configure(
+        &layout.horizon(entries),
+        &[ConfigProvider::unlimited("timetracker", "pull", &sim)],
+    )?;
+    let ledger_path = &world.ledger_path;
     let database = match cluster {
         Some(url) => Some(timeweave::ledger::postgres::testing::scratch_database(url).await?),
         None => None,
     };
-    let mut config = support::config(
-        &ledger_path,
-        &layout.horizon(entries),
-        &[ConfigProvider {
-            name: "timetracker",
-            mode: "pull",
-            sim: &sim,
-            rate_limit: support::UNLIMITED,
-        }],
-    );
     if let Some(db) = &database {
+        let config = std::fs::read_to_string(&world.config_path)?;
         let path = format!("path = {:?}", ledger_path.display().to_string());
-        config = config.replace(&path, &format!("url = {:?}", db.as_str()));
+        let config = config.replace(&path, &format!("url = {:?}", db.as_str()));
+        std::fs::write(&world.config_path, config)?;
     }
-    std::fs::write(&config_path, config)?;
 
     let before = sim.requests_served();
     let started = Instant::now();
     let mut child = std::process::Command::new(&bin)
         .arg("--config")
-        .arg(&config_path)
+        .arg(&world.config_path)
         .args(["--log-format", "json", "sync"])
         // The cluster's TIMEWEAVE_TEST_* variables are no configuration of timeweave.
         .env_remove(timeweave::ledger::postgres::testing::URL_ENV)
@@ -88,7 +77,7 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
         .stderr(Stdio::piped())
         .spawn()?;
     let pid = child.id().to_string();
-    let mut at_tenth: Option<u64> = None;
+    let mut tenth = TenthWatch::new(ledger_path, entries as i64 / 10);
     let mut peak = 0u64;
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -96,13 +85,11 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
         }
         if let Some(hwm) = support::proc_status_kb(&pid, "VmHWM:") {
             peak = peak.max(hwm);
-            let pulled = sim.requests_served().saturating_sub(before) * PER_PAGE;
-            if at_tenth.is_none() && pulled >= (entries as u64 / 10) {
-                at_tenth = Some(hwm);
-            }
+            tenth.sample(hwm).await;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let at_tenth = tenth.finish().await;
     let secs = started.elapsed().as_secs_f64();
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
@@ -112,7 +99,7 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
     let requests = sim.requests_served() - before;
     let ledger = match &database {
         Some(db) => Ledger::open_postgres_read_only(db, None).await?,
-        None => Ledger::open_read_only(&ledger_path).await?,
+        None => Ledger::open_read_only(ledger_path).await?,
     };
     let stored = ledger.read().await?.count_live(Kind::TimeEntry).await?;
     ledger.close().await;
@@ -131,11 +118,11 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
     );
     metric("pull_requests", requests, "requests");
     metric("pull_peak_rss", format!("{:.1}", support::mib(peak)), "MiB");
-    if let Some(tenth) = at_tenth {
+    if let Some((tenth, stored_then)) = at_tenth {
         metric(
             "pull_peak_rss_at_tenth",
             format!("{:.1}", support::mib(tenth)),
-            &format!("MiB (after {} entries)", entries / 10),
+            &format!("MiB (when the ledger held {stored_then} entries)"),
         );
         metric(
             "pull_rss_growth_tenth_to_full",
@@ -156,10 +143,58 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
     Ok(())
 }
 
+/// The child's peak RSS when a tenth of the entries are in the ledger: the ledger file is
+/// opened read-only once the child has made it, and its live entries are counted at each
+/// sample until they reach the tenth (a WAL reader never blocks the writer).
+struct TenthWatch<'a> {
+    path: &'a std::path::Path,
+    tenth: i64,
+    ledger: Option<Ledger>,
+    /// (VmHWM in kB, entries in the ledger then).
+    found: Option<(u64, i64)>,
+}
+
+impl<'a> TenthWatch<'a> {
+    fn new(path: &'a std::path::Path, tenth: i64) -> Self {
+        TenthWatch {
+            path,
+            tenth: tenth.max(1),
+            ledger: None,
+            found: None,
+        }
+    }
+
+    async fn sample(&mut self, hwm_kb: u64) {
+        if self.found.is_some() {
+            return;
+        }
+        if self.ledger.is_none() && self.path.exists() {
+            // Not ours until the child has marked and migrated it: try again next sample.
+            self.ledger = Ledger::open_read_only(self.path).await.ok();
+        }
+        let Some(ledger) = &self.ledger else { return };
+        let stored = match ledger.read().await {
+            Ok(mut tx) => tx.count_live(Kind::TimeEntry).await.unwrap_or(0),
+            Err(_) => 0,
+        };
+        if stored >= self.tenth {
+            self.found = Some((hwm_kb, stored));
+        }
+    }
+
+    /// Closes the reader; what was found.
+    async fn finish(self) -> Option<(u64, i64)> {
+        if let Some(ledger) = self.ledger {
+            ledger.close().await;
+        }
+        self.found
+    }
+}
+
 /// Lists every entry through a TimeTracker adapter in 30-day windows, as a cycle would,
 /// without a ledger: what HTTP, JSON and mapping cost on their own.
 async fn adapter_only(
-    sim: &timeweave_timetracker::sim::SimServer,
+    sim: &timeweave_timetracker_sim::SimServer,
     layout: &Layout,
     entries: usize,
 ) -> anyhow::Result<(usize, f64)> {

@@ -3,14 +3,11 @@
 //! the instance configured for the same quota. After the measured period the cycle is told
 //! to stop. Prints the achieved requests per minute as a fraction of the quota and the 429s.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use timeweave::config::Mode;
-use timeweave::ledger::Ledger;
-use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
-use timeweave_contract::testkit::SimulatorControl;
+use timeweave::sync::{CycleOptions, StopFlag};
 use timeweave_contract::Kind;
+use timeweave_simkit::SimulatorControl;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
 
@@ -23,68 +20,31 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     println!(
         "# ratelimit: push a backlog of {backlog} entries to a simulator with a {QUOTA_PER_MINUTE}/min quota for {seconds} s"
     );
-    let dir = tempfile::tempdir()?;
     let layout = Layout::new(PEOPLE);
 
-    // The backlog: pulled into the ledger from an in-process source.
-    let source = Arc::new(support::memory_source(&layout, backlog, 5_000));
-
     // The target: the same people exist there (people are matched by e-mail), nothing else.
-    let sim = timeweave_timetracker::sim::SimServer::start(Default::default()).await;
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
     sim.set_rate_limits(QUOTA_PER_MINUTE, 1_000_000);
     sim.set_rate_limiting(true);
     for i in 0..PEOPLE {
         sim.add_person(&support::person(i));
     }
-    let ledger_path = dir.path().join("ledger.db");
-    let config_path = dir.path().join("timeweave.toml");
-    std::fs::write(
-        &config_path,
-        support::config(
-            &ledger_path,
-            &layout.horizon(backlog),
-            &[ConfigProvider {
-                name: "target",
-                mode: "push",
-                sim: &sim,
-                rate_limit: &format!("per_minute = {QUOTA_PER_MINUTE}\nper_hour = 1000000"),
-            }],
-        ),
+    let world = support::World::new()?;
+    let cfg = world.configure(
+        &layout.horizon(backlog),
+        &[ConfigProvider {
+            name: "target",
+            mode: "push",
+            sim: &sim,
+            rate_limit: &format!("per_minute = {QUOTA_PER_MINUTE}\nper_hour = 1000000"),
+        }],
     )?;
-    let cfg = support::load_config(&config_path)?;
-    let target = cfg
-        .enabled_providers()
-        .map(timeweave::registry::build)
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("no provider in the generated config"))??;
     let stop = StopFlag::new();
-    let ledger = Ledger::open(&ledger_path).await?;
-    let engine = Engine::new(
-        ledger.clone(),
-        SyncSettings::from_config(&cfg),
-        stop.clone(),
-    );
-    let source_handle = ProviderHandle {
-        name: "source".into(),
-        provider: source.clone(),
-        stats: None,
-        mode: Mode::Pull,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    };
-    let r = engine
-        .run_cycle(
-            &source_handle,
-            CycleOptions {
-                to_completion: true,
-                dry_run: false,
-            },
-        )
-        .await?;
-    if !r.is_clean() {
-        anyhow::bail!("loading the backlog failed: {:?}", r.errors);
-    }
+    let running = support::Running::start(&cfg, stop.clone()).await?;
+    let (ledger, engine) = (&running.ledger, &running.engine);
+    let target = running.handle()?.clone();
+    // The backlog: pulled into the ledger from an in-process source.
+    support::load_backlog(engine, &layout, backlog).await?;
 
     let stats = target.stats.clone();
     let limited_before = stats.as_ref().map_or(0, |s| s.snapshot().rate_limited);

@@ -1,13 +1,14 @@
 //! What several benchmarks share: synthetic entries that never collide on the natural key,
-//! seeding simulators, writing a config file for the real adapters, reading RSS, and
-//! counting rows that changed in a ledger file.
+//! seeding simulators, the simulator world (a directory with a config for the real adapters,
+//! the ledger and an engine built from that config as the binary builds them), and reading
+//! RSS.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use timeweave::memory::MemoryProvider;
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Client, Person, Project, Record, RemoteId, TimeEntry};
+use timeweave_simkit::{work_entry, SimulatorControl};
+use timeweave_testsupport::memory::MemoryProvider;
 
 /// How synthetic entries are laid out: entry `u` belongs to person `u % people`; each person
 /// books `SLOTS_PER_DAY` hour-long slots a working day (08:00 to 16:00 UTC), 20 minutes
@@ -88,6 +89,55 @@ pub fn memory_source(layout: &Layout, entries: usize, page_size: usize) -> Memor
     source
 }
 
+/// The engine's handle for an in-process provider (no transport, no budget).
+pub fn memory_handle(
+    name: &str,
+    provider: std::sync::Arc<MemoryProvider>,
+    mode: timeweave::config::Mode,
+    push_concurrency: usize,
+) -> timeweave::sync::ProviderHandle {
+    timeweave::sync::ProviderHandle {
+        name: name.into(),
+        provider,
+        stats: None,
+        mode,
+        propagate_deletes: true,
+        budget: None,
+        push_concurrency,
+    }
+}
+
+/// Puts the layout's first `entries` entries into the ledger behind `engine`, pulled to
+/// completion from an in-process source (instance `source`): a backlog to push.
+pub async fn load_backlog(
+    engine: &timeweave::sync::Engine,
+    layout: &Layout,
+    entries: usize,
+) -> anyhow::Result<()> {
+    let source = std::sync::Arc::new(memory_source(layout, entries, 5_000));
+    let handle = memory_handle(
+        "source",
+        source,
+        timeweave::config::Mode::Pull,
+        timeweave::config::DEFAULT_PUSH_CONCURRENCY,
+    );
+    let report = engine
+        .run_cycle(
+            &handle,
+            timeweave::sync::CycleOptions {
+                to_completion: true,
+                dry_run: false,
+            },
+        )
+        .await?;
+    anyhow::ensure!(
+        report.is_clean(),
+        "loading the backlog failed: {:?}",
+        report.errors
+    );
+    Ok(())
+}
+
 pub fn person(i: usize) -> Person {
     Person {
         display_name: format!("Bench Person {i}"),
@@ -124,6 +174,102 @@ pub fn seed_refs(sim: &dyn SimulatorControl, people: usize) -> (Vec<RemoteId>, R
     (ids, project)
 }
 
+/// Books the layout's entries `numbers` on a simulator seeded by [`seed_refs`].
+pub fn seed_entries(
+    sim: &dyn SimulatorControl,
+    layout: &Layout,
+    (people, project): &(Vec<RemoteId>, RemoteId),
+    numbers: impl IntoIterator<Item = usize>,
+) {
+    for u in numbers {
+        sim.add_entry(&layout.entry(u, &people[layout.person(u)], project));
+    }
+}
+
+/// A TimeTracker simulator, its own rate limit off, holding the layout's people, the
+/// project and its first `entries` entries.
+pub async fn timetracker_with_entries(
+    layout: &Layout,
+    entries: usize,
+) -> timeweave_timetracker_sim::SimServer {
+    let sim = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
+    sim.set_rate_limiting(false);
+    let refs = seed_refs(&sim, layout.people);
+    seed_entries(&sim, layout, &refs, 0..entries);
+    sim
+}
+
+/// A benchmark's world on simulators: a temporary directory holding the config file and
+/// the ledger.
+pub struct World {
+    /// Removed (with the ledger) when the world is dropped.
+    _dir: tempfile::TempDir,
+    pub ledger_path: PathBuf,
+    pub config_path: PathBuf,
+}
+
+impl World {
+    pub fn new() -> anyhow::Result<World> {
+        let dir = tempfile::tempdir()?;
+        Ok(World {
+            ledger_path: dir.path().join("ledger.db"),
+            config_path: dir.path().join("timeweave.toml"),
+            _dir: dir,
+        })
+    }
+
+    /// Writes the config for `providers` (see [`config`]) and loads it as the binary does.
+    pub fn configure(
+        &self,
+        horizon: &str,
+        providers: &[ConfigProvider<'_>],
+    ) -> anyhow::Result<timeweave::config::Config> {
+        std::fs::write(
+            &self.config_path,
+            config(&self.ledger_path, horizon, providers),
+        )?;
+        load_config(&self.config_path)
+    }
+}
+
+/// What the binary builds from a config: every enabled instance's handle, the ledger and
+/// an engine with the config's sync settings.
+pub struct Running {
+    pub handles: Vec<timeweave::sync::ProviderHandle>,
+    pub ledger: timeweave::ledger::Ledger,
+    pub engine: timeweave::sync::Engine,
+}
+
+impl Running {
+    pub async fn start(
+        cfg: &timeweave::config::Config,
+        stop: timeweave::sync::StopFlag,
+    ) -> anyhow::Result<Running> {
+        let handles = cfg
+            .enabled_providers()
+            .map(timeweave::registry::build)
+            .collect::<Result<Vec<_>, _>>()?;
+        let ledger = timeweave::ledger::Ledger::open(&cfg.ledger.path).await?;
+        let engine = timeweave::sync::Engine::new(
+            ledger.clone(),
+            timeweave::sync::SyncSettings::from_config(cfg),
+            stop,
+        );
+        Ok(Running {
+            handles,
+            ledger,
+            engine,
+        })
+    }
+
+    /// The first (in a one-provider config, the only) handle.
+    pub fn handle(&self) -> anyhow::Result<&timeweave::sync::ProviderHandle> {
+        self.handles
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("no provider in the generated config"))
+    }
+}
+
 /// One provider instance of a generated config.
 pub struct ConfigProvider<'a> {
     pub name: &'a str,
@@ -133,19 +279,31 @@ pub struct ConfigProvider<'a> {
     pub rate_limit: &'a str,
 }
 
+impl<'a> ConfigProvider<'a> {
+    /// An instance with no client-side limit worth the name ([`UNLIMITED`]).
+    pub fn unlimited(name: &'a str, mode: &'a str, sim: &'a dyn SimulatorControl) -> Self {
+        ConfigProvider {
+            name,
+            mode,
+            sim,
+            rate_limit: UNLIMITED,
+        }
+    }
+}
+
 /// The three simulators on loopback, their own rate limits off.
 pub struct ThreeSims {
-    pub timetrack: timeweave_timetrack::sim::SimServer,
-    pub trackingtime: timeweave_trackingtime::sim::SimServer,
-    pub timetracker: timeweave_timetracker::sim::SimServer,
+    pub timetrack: timeweave_timetrack_sim::SimServer,
+    pub trackingtime: timeweave_trackingtime_sim::SimServer,
+    pub timetracker: timeweave_timetracker_sim::SimServer,
 }
 
 impl ThreeSims {
     pub async fn start() -> anyhow::Result<ThreeSims> {
         let sims = ThreeSims {
-            timetrack: timeweave_timetrack::sim::SimServer::start(Default::default()).await,
-            trackingtime: timeweave_trackingtime::sim::SimServer::start(Default::default()).await?,
-            timetracker: timeweave_timetracker::sim::SimServer::start(Default::default()).await,
+            timetrack: timeweave_timetrack_sim::SimServer::start(Default::default()).await,
+            trackingtime: timeweave_trackingtime_sim::SimServer::start(Default::default()).await?,
+            timetracker: timeweave_timetracker_sim::SimServer::start(Default::default()).await,
         };
         for (_, sim) in sims.all() {
             sim.set_rate_limiting(false);
@@ -213,4 +371,40 @@ pub fn metric(name: &str, value: impl std::fmt::Display, unit: &str) {
     } else {
         println!("{name}: {value} {unit}");
     }
+}
+
+/// One TimeTracker simulator synced into a fresh ledger in `dir`, built from a generated
+/// config exactly as the binary builds it (no client-side limit): its handle, ledger and
+/// engine.
+pub async fn timetracker_engine(
+    dir: &Path,
+    sim: &dyn SimulatorControl,
+    horizon: &str,
+) -> anyhow::Result<(
+    timeweave::sync::ProviderHandle,
+    timeweave::ledger::Ledger,
+    timeweave::sync::Engine,
+)> {
+    let ledger_path = dir.join("ledger.db");
+    let config_path = dir.join("timeweave.toml");
+    let provider = ConfigProvider {
+        name: "timetracker",
+        mode: "both",
+        sim,
+        rate_limit: UNLIMITED,
+    };
+    std::fs::write(&config_path, config(&ledger_path, horizon, &[provider]))?;
+    let cfg = load_config(&config_path)?;
+    let handle = cfg
+        .enabled_providers()
+        .map(timeweave::registry::build)
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no provider in the generated config"))??;
+    let ledger = timeweave::ledger::Ledger::open(&ledger_path).await?;
+    let engine = timeweave::sync::Engine::new(
+        ledger.clone(),
+        timeweave::sync::SyncSettings::from_config(&cfg),
+        timeweave::sync::StopFlag::new(),
+    );
+    Ok((handle, ledger, engine))
 }

@@ -219,6 +219,10 @@ pub struct SyncConfig {
     /// Where a provider cannot tell its oldest entry, the deep scan walks back to this date
     /// and then starts over.
     pub deep_scan_horizon: NaiveDate,
+    /// Where a provider's change trail proves it lists every change, the full listings
+    /// (reference kinds, the deep scan's slice) run only when the last ones are this many
+    /// hours old: the safety net for changes no trail records.
+    pub trail_safety_scan_hours: u32,
     /// Mass-delete guard: a cycle stops instead of deleting more than this fraction of a
     /// window ...
     pub mass_delete_max_fraction: f64,
@@ -236,6 +240,7 @@ impl Default for SyncConfig {
             hot_window_days_ahead: 7,
             deep_scan_slice_days: 30,
             deep_scan_horizon: NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date"),
+            trail_safety_scan_hours: 6,
             mass_delete_max_fraction: 0.2,
             mass_delete_min_count: 10,
         }

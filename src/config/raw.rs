@@ -69,6 +69,7 @@ pub(crate) struct RawSync {
     pub hot_window_days_ahead: Option<u32>,
     pub deep_scan_slice_days: Option<u32>,
     pub deep_scan_horizon: Option<DateText>,
+    pub trail_safety_scan_hours: Option<u32>,
     pub mass_delete_max_fraction: Option<f64>,
     pub mass_delete_min_count: Option<u32>,
 }

@@ -79,6 +79,11 @@ pub fn render(cfg: &Config) -> String {
     );
     let _ = writeln!(
         out,
+        "  change trails: full listings every {} hours while a trail proves it is complete",
+        s.trail_safety_scan_hours
+    );
+    let _ = writeln!(
+        out,
         "  mass-delete guard: stop above {}% of a window and at least {} records",
         s.mass_delete_max_fraction * 100.0,
         s.mass_delete_min_count

@@ -407,6 +407,16 @@ fn validate_sync(cx: &mut Ctx<'_>, raw: RawSync) -> SyncConfig {
         }
     };
 
+    let trail_safety_scan_hours = raw
+        .trail_safety_scan_hours
+        .unwrap_or(d.trail_safety_scan_hours);
+    if !(1..=8760).contains(&trail_safety_scan_hours) {
+        cx.problem(
+            "sync.trail_safety_scan_hours",
+            format!("{trail_safety_scan_hours} is out of range; expected a whole number of hours from 1 to 8760"),
+        );
+    }
+
     let fraction = raw
         .mass_delete_max_fraction
         .unwrap_or(d.mass_delete_max_fraction);
@@ -425,6 +435,7 @@ fn validate_sync(cx: &mut Ctx<'_>, raw: RawSync) -> SyncConfig {
         hot_window_days_ahead,
         deep_scan_slice_days,
         deep_scan_horizon,
+        trail_safety_scan_hours,
         mass_delete_max_fraction: fraction,
         mass_delete_min_count: raw.mass_delete_min_count.unwrap_or(d.mass_delete_min_count),
     }
@@ -681,20 +692,20 @@ fn validate_provider(
     };
     let webhook_secret = match (raw.webhook_secret, raw.webhook_secret_file, kind) {
         (None, None, _) => None,
-        (inline, file, ProviderKind::TrackingTime) => resolve_secret(
+        (inline, file, ProviderKind::TrackingTime | ProviderKind::TimeTracker) => resolve_secret(
             cx,
             name,
             &p,
             "webhook_secret",
             inline,
             file,
-            "the token TrackingTime's webhook callbacks carry (?token=...)",
+            "the token the provider's webhook callbacks carry (?token=...)",
         ),
         (_, _, other) => {
             cx.problem(
                 format!("{p}.webhook_secret"),
                 format!(
-                    "only TrackingTime instances take webhooks, and this one is {}; remove it",
+                    "only TrackingTime and TimeTracker instances take webhooks, and this one is {}; remove it",
                     other.as_str()
                 ),
             );

@@ -17,6 +17,28 @@ const ROLES: [&str; 4] = [
     "the daemon's status listener",
 ];
 
+/// Why the demo's ports cannot be used; each says what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("--port-base 0 is not a port: give the first of four fixed ports, e.g. --port-base {DEFAULT_PORT_BASE}")]
+    Zero,
+    #[error("--port-base {0} leaves no room for four ports (the last would pass 65535): choose a lower one, e.g. --port-base {DEFAULT_PORT_BASE}")]
+    NoRoom(u16),
+    #[error(
+        "cannot listen on {addr} for {role}: {cause}. The demo uses ports {base}-{last} on \
+         127.0.0.1: stop what uses port {port}, or choose other ports with `--port-base N`",
+        port = addr.port(),
+        last = base.saturating_add(3)
+    )]
+    Taken {
+        addr: SocketAddr,
+        role: &'static str,
+        base: u16,
+        /// In the message, not a cause: the hint after it is the point.
+        cause: std::io::Error,
+    },
+}
+
 /// The four bound listeners, held until each is handed over.
 pub struct Bound {
     pub timetrack: TcpListener,
@@ -27,27 +49,28 @@ pub struct Bound {
 }
 
 /// The ports `base`, `base + 1`, `base + 2` and `base + 3`, or why they cannot be used.
-fn ports(base: u16) -> anyhow::Result<[u16; 4]> {
+fn ports(base: u16) -> Result<[u16; 4], PortError> {
     match (base, base.checked_add(3)) {
-        (0, _) => anyhow::bail!("--port-base 0 is not a port: give the first of four fixed ports, e.g. --port-base {DEFAULT_PORT_BASE}"),
-        (_, None) => anyhow::bail!("--port-base {base} leaves no room for four ports (the last would pass 65535): choose a lower one, e.g. --port-base {DEFAULT_PORT_BASE}"),
+        (0, _) => Err(PortError::Zero),
+        (_, None) => Err(PortError::NoRoom(base)),
         _ => Ok([base, base + 1, base + 2, base + 3]),
     }
 }
 
-async fn bind_one(port: u16, role: &str, base: u16) -> anyhow::Result<TcpListener> {
+async fn bind_one(port: u16, role: &'static str, base: u16) -> Result<TcpListener, PortError> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    TcpListener::bind(addr).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot listen on {addr} for {role}: {e}. The demo uses ports {base}-{} on \
-             127.0.0.1: stop what uses port {port}, or choose other ports with `--port-base N`",
-            base.saturating_add(3)
-        )
-    })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|cause| PortError::Taken {
+            addr,
+            role,
+            base,
+            cause,
+        })
 }
 
 /// Binds the four ports from `base` on 127.0.0.1.
-pub async fn bind(base: u16) -> anyhow::Result<Bound> {
+pub async fn bind(base: u16) -> Result<Bound, PortError> {
     let [a, b, c, d] = ports(base)?;
     Ok(Bound {
         timetrack: bind_one(a, ROLES[0], base).await?,

@@ -9,13 +9,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
-use timeweave_contract::testkit::{work_entry, SimulatorControl};
 use timeweave_contract::{Kind, RemoteId};
+use timeweave_simkit::{work_entry, SimulatorControl};
 
 use super::ports::{self, Bound};
 use super::tour::Tour;
-use super::{days, simulators_config, sync_once, write_config, Seeded, Simulators};
+use super::{
+    days, io_step, simulators_config, sync_once, write_config, DemoError, Seeded, Simulators,
+};
 use crate::cli::DemoArgs;
 use crate::config::Config;
 use crate::ledger::Ledger;
@@ -36,11 +37,14 @@ const TOUR_NOTES: &str = "Tour: edit me";
 const EDITED_NOTES: &str = "Edited through the TimeTracker API";
 
 /// Runs the playground in `dir` (removed afterwards when `temporary`) until a signal.
-pub async fn run(args: &DemoArgs, dir: &Path, temporary: bool) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &DemoArgs, dir: &Path, temporary: bool) -> Result<ExitCode, DemoError> {
     let bound = ports::bind(args.port_base).await?;
-    let status_addr = bound.status.local_addr()?;
+    let status_addr = bound
+        .status
+        .local_addr()
+        .map_err(io_step("reading the status listener's address".to_owned()))?;
     let stop = StopFlag::new();
-    crate::commands::stop_on_signals(stop.clone());
+    crate::daemon::stop_on_signals(stop.clone());
 
     println!("timeweave demo --serve: three simulated providers, one ledger, the daemon\n");
     let (simulators, status) = start_simulators(bound)?;
@@ -78,20 +82,24 @@ pub async fn run(args: &DemoArgs, dir: &Path, temporary: bool) -> anyhow::Result
 
 /// The three simulators on their bound ports; the status port's listener is handed back,
 /// still held.
-fn start_simulators(bound: Bound) -> anyhow::Result<(Simulators, tokio::net::TcpListener)> {
+fn start_simulators(bound: Bound) -> Result<(Simulators, tokio::net::TcpListener), DemoError> {
+    let starting = |name: &str| io_step(format!("starting the {name} simulator"));
     let simulators = Simulators {
-        timetrack: timeweave_timetrack::sim::SimServer::start_on(
+        timetrack: timeweave_timetrack_sim::SimServer::start_on(
             bound.timetrack,
             Default::default(),
-        )?,
-        trackingtime: timeweave_trackingtime::sim::SimServer::start_on(
+        )
+        .map_err(starting("TimeTrack"))?,
+        trackingtime: timeweave_trackingtime_sim::SimServer::start_on(
             bound.trackingtime,
             Default::default(),
-        )?,
-        timetracker: timeweave_timetracker::sim::SimServer::start_on(
+        )
+        .map_err(starting("TrackingTime"))?,
+        timetracker: timeweave_timetracker_sim::SimServer::start_on(
             bound.timetracker,
             Default::default(),
-        )?,
+        )
+        .map_err(starting("TimeTracker"))?,
     };
     Ok((simulators, bound.status))
 }
@@ -107,11 +115,11 @@ fn serve_config(dir: &Path, simulators: &Simulators, status: SocketAddr) -> Stri
 }
 
 /// The `curl` that sets the notes of TimeTracker's `entry`.
-fn edit_curl(simulators: &Simulators, entry: &RemoteId) -> anyhow::Result<String> {
+fn edit_curl(simulators: &Simulators, entry: &RemoteId) -> Result<String, DemoError> {
     let request = simulators
         .timetracker
         .edit_notes_request(entry, EDITED_NOTES)
-        .context("the TimeTracker simulator offers no edit request")?;
+        .ok_or_else(|| missing("the TimeTracker simulator offers no edit request"))?;
     Ok(request.to_curl())
 }
 
@@ -125,19 +133,19 @@ fn server_section(addr: SocketAddr) -> String {
 fn add_tour_entry(
     simulators: &Simulators,
     seeded: &[Seeded],
-) -> anyhow::Result<(RemoteId, String)> {
+) -> Result<(RemoteId, String), DemoError> {
     let ours = seeded
         .get(TIMETRACKER)
-        .context("the TimeTracker simulator was not seeded")?;
+        .ok_or_else(|| missing("the TimeTracker simulator was not seeded"))?;
     let (person, (project_name, project)) = ours
         .people
         .first()
         .zip(ours.projects.first())
-        .context("the TimeTracker simulator has no person or project")?;
+        .ok_or_else(|| missing("the TimeTracker simulator has no person or project"))?;
     let day = days()
         .into_iter()
         .next()
-        .context("the demo books no working day")?;
+        .ok_or_else(|| missing("the demo books no working day"))?;
     let start = day + chrono::Duration::hours(19);
     let entry = work_entry(person, Some(project), start, 30, TOUR_NOTES);
     let id = simulators.timetracker.add_entry(&entry);
@@ -154,12 +162,14 @@ async fn copies_of(
     ledger: &Ledger,
     simulators: &Simulators,
     entry: &RemoteId,
-) -> anyhow::Result<Vec<(&'static str, String)>> {
+) -> Result<Vec<(&'static str, String)>, DemoError> {
     let mut tx = ledger.read().await?;
     let link = tx
         .link_by_remote("timetracker", Kind::TimeEntry, entry)
         .await?
-        .context("the first sync did not link the tour's entry: see the sync summary above")?;
+        .ok_or_else(|| {
+            missing("the first sync did not link the tour's entry: see the sync summary above")
+        })?;
     let links = tx.links_of(&link.canonical_id).await?;
     drop(tx);
     let mut copies = Vec::new();
@@ -170,7 +180,11 @@ async fn copies_of(
         let copy = links
             .iter()
             .find(|l| l.provider == name && l.is_live())
-            .with_context(|| format!("the first sync did not copy the tour's entry to {name}"))?;
+            .ok_or_else(|| {
+                DemoError::Missing(format!(
+                    "the first sync did not copy the tour's entry to {name}"
+                ))
+            })?;
         if let Some(request) = sim.read_entry_request(&copy.remote_id) {
             copies.push((name, request.to_curl()));
         }
@@ -194,19 +208,23 @@ async fn run_daemon(
     ledger: Ledger,
     stop: StopFlag,
     tour: &Tour<'_>,
-) -> anyhow::Result<ExitCode> {
+) -> Result<ExitCode, DemoError> {
     let providers = cfg
         .enabled_providers()
         .map(|p| registry::build_scheduled(p, stop.shutdown()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let daemon = crate::daemon::run(cfg, providers, ledger, stop);
     tokio::pin!(daemon);
     tokio::select! {
-        result = &mut daemon => return result,
+        result = &mut daemon => return Ok(result?),
         () = listening(tour.status) => {}
     }
     print!("\n{}", tour.render());
-    daemon.await
+    Ok(daemon.await?)
+}
+
+fn missing(what: &str) -> DemoError {
+    DemoError::Missing(what.to_owned())
 }
 
 /// Resolves once `addr` accepts connections.

@@ -1,6 +1,7 @@
 //! The report as JSON for a bug report: the same findings, with every secret of the config,
-//! every name or account a finding marks private, and anything that looks like an e-mail
-//! address replaced by `[redacted]`.
+//! every name or account a finding of the instance marks private (wherever it appears in
+//! that instance's findings), and anything that looks like an e-mail address replaced by
+//! `[redacted]`.
 
 use serde::Serialize;
 
@@ -37,10 +38,13 @@ pub fn render(reports: &[InstanceReport], instances: &[&ProviderConfig]) -> Stri
         ok: !reports.iter().any(InstanceReport::has_error),
         instances: reports
             .iter()
-            .map(|r| Instance {
-                name: &r.name,
-                kind: r.kind,
-                findings: r.findings.iter().map(|f| line(f, &secrets)).collect(),
+            .map(|r| {
+                let hidden = hidden_in(r, &secrets);
+                Instance {
+                    name: &r.name,
+                    kind: r.kind,
+                    findings: r.findings.iter().map(|f| line(f, &hidden)).collect(),
+                }
             })
             .collect(),
     };
@@ -61,13 +65,25 @@ fn secrets_of(p: &ProviderConfig) -> Vec<String> {
     .collect()
 }
 
-fn line(f: &Finding, secrets: &[String]) -> Line {
-    let hidden: Vec<&String> = secrets.iter().chain(&f.private).collect();
+/// The secrets, and every value any finding of `r` marks private: a name one finding
+/// shows as whom the credentials act as is hidden wherever it appears (e.g. a TimeTrack
+/// account, its host, also in the URL the reach finding names).
+fn hidden_in<'a>(r: &'a InstanceReport, secrets: &'a [String]) -> Vec<&'a String> {
+    let mut hidden: Vec<&String> = secrets
+        .iter()
+        .chain(r.findings.iter().flat_map(|f| &f.private))
+        .collect();
+    // Longest first, so a value inside another is not replaced before it.
+    hidden.sort_by_key(|h| std::cmp::Reverse(h.len()));
+    hidden
+}
+
+fn line(f: &Finding, hidden: &[&String]) -> Line {
     Line {
         check: f.check,
         verdict: f.verdict,
-        seen: redact(&f.seen, &hidden),
-        fix: redact(&f.fix, &hidden),
+        seen: redact(&f.seen, hidden),
+        fix: redact(&f.fix, hidden),
     }
 }
 

@@ -13,11 +13,14 @@ mod rate;
 mod reach;
 mod reading;
 pub mod render;
+mod rights;
 
 use serde::Serialize;
 
-use crate::config::{Config, ProviderConfig, SyncConfig};
+use crate::config::{Config, ProviderConfig};
 use crate::ledger::Ledger;
+use crate::sync::scan::ScanSettings;
+use crate::sync::SyncSettings;
 
 /// How a finding bears on whether timeweave will work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -87,13 +90,14 @@ pub async fn examine(
     write_probe: bool,
 ) -> Vec<InstanceReport> {
     let ledger = open_ledger_if_any(cfg).await;
+    let scan = SyncSettings::from_config(cfg).scan;
     let mut reports = Vec::new();
     if let Some(pg) = &cfg.ledger.postgres {
         reports.push(ledger::report(pg).await);
     }
     for p in instances {
         let ledger = ledger.as_ref().map(Option::as_ref);
-        reports.push(examine_one(p, &cfg.sync, ledger, write_probe).await);
+        reports.push(examine_one(p, &scan, ledger, write_probe).await);
     }
     reports
 }
@@ -111,7 +115,7 @@ async fn open_ledger_if_any(cfg: &Config) -> Result<Option<Ledger>, String> {
 
 async fn examine_one(
     p: &ProviderConfig,
-    sync: &SyncConfig,
+    scan: &ScanSettings,
     ledger: Result<Option<&Ledger>, &String>,
     write_probe: bool,
 ) -> InstanceReport {
@@ -128,8 +132,8 @@ async fn examine_one(
             if connected.is_ok() {
                 findings.extend(account::findings(&p.name, provider, ledger).await);
                 findings.extend(reading::findings(provider).await);
-                findings.extend(observations::findings(p, provider).await);
-                findings.push(history::finding(provider, sync, &p.quotas).await);
+                findings.push(rights::finding(p, provider, write_probe).await);
+                // Before the observations: some (what a write was answered with) need one.
                 if write_probe && p.mode.pushes() {
                     findings.extend(probe::findings(provider).await);
                 } else if write_probe {
@@ -139,6 +143,8 @@ async fn examine_one(
                         "not made: mode = \"pull\" never writes to this account",
                     ));
                 }
+                findings.extend(observations::findings(p, provider).await);
+                findings.push(history::finding(provider, scan, &p.quotas).await);
             }
             findings.push(rate::finding(p, handle.budget, handle.stats.as_deref()));
         }

@@ -51,8 +51,8 @@ impl BindingStore for SqliteTx {
         Ok(())
     }
 
-    /// Forgets what the ledger knows of `provider`'s account: its binding, links, cursors,
-    /// open intents and recorded issues. Canonical records stay; the next cycle matches
+    /// Forgets what the ledger knows of `provider`'s account: its binding, links, cursors
+    /// (trail position included), open intents and recorded issues. Canonical records stay; the next cycle matches
     /// the account's records by natural key and binds to it. Returns the links dropped.
     async fn forget_account(&mut self, provider: &str) -> Result<u64> {
         let links = sqlx::query("DELETE FROM links WHERE provider = ?")
@@ -63,6 +63,7 @@ impl BindingStore for SqliteTx {
         for table in [
             "account_bindings",
             "cursors",
+            "trail_positions",
             "pending_pushes",
             "record_issues",
         ] {

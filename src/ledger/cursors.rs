@@ -1,5 +1,6 @@
 //! Cursors: per provider instance and kind, where the deep scan stands (it walks history
-//! backwards slice by slice across cycles) and how far a change feed has been read.
+//! backwards slice by slice across cycles) and how far a change feed has been read; per
+//! instance, where its change trail was read up to (`TrailMark`).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -7,7 +8,7 @@ use timeweave_contract::Kind;
 
 use super::sqlite::SqliteTx;
 use super::store::CursorStore;
-use super::time::{parse_opt, to_text, to_text_precise};
+use super::time::{parse_instant, parse_opt, to_text, to_text_precise};
 use super::Result;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,6 +19,19 @@ pub struct Cursor {
     pub deep_scan_passes: i64,
     /// The change feed has been read up to here.
     pub change_watermark: Option<DateTime<Utc>>,
+}
+
+/// Where a provider's change trail was read up to, and from which deep-scan pass on it may
+/// spare a cycle the full listings (see `migrations/0008_trail_positions.sql`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrailMark {
+    /// The adapter's opaque position.
+    pub position: String,
+    pub trusted_after_pass: i64,
+    /// Why the last read could not prove it held every change (`None`: it could).
+    pub last_gap: Option<String>,
+    /// When it was stored (set when read back; ignored on save).
+    pub saved_at: Option<DateTime<Utc>>,
 }
 
 impl CursorStore for SqliteTx {
@@ -57,5 +71,60 @@ impl CursorStore for SqliteTx {
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+
+    async fn trail_mark(&mut self, provider: &str) -> Result<Option<TrailMark>> {
+        let row = sqlx::query(
+            "SELECT position, trusted_after_pass, last_gap, saved_at FROM trail_positions \
+             WHERE provider = ?",
+        )
+        .bind(provider)
+        .fetch_optional(self.conn())
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(TrailMark {
+                position: r.try_get("position")?,
+                trusted_after_pass: r.try_get("trusted_after_pass")?,
+                last_gap: r.try_get("last_gap")?,
+                saved_at: parse_opt(r.try_get("saved_at")?)?,
+            })),
+        }
+    }
+
+    async fn save_trail_mark(
+        &mut self,
+        provider: &str,
+        mark: &TrailMark,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO trail_positions (provider, position, trusted_after_pass, last_gap, saved_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (provider) DO UPDATE SET \
+             position = excluded.position, trusted_after_pass = excluded.trusted_after_pass, \
+             last_gap = excluded.last_gap, saved_at = excluded.saved_at",
+        )
+            .bind(provider)
+            .bind(&mark.position)
+            .bind(mark.trusted_after_pass)
+            .bind(mark.last_gap.as_deref())
+            .bind(to_text_precise(now))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn last_windowed_scan(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<String> =
+            sqlx::query_scalar("SELECT updated_at FROM cursors WHERE provider = ? AND kind = ?")
+                .bind(provider)
+                .bind(kind.as_str())
+                .fetch_optional(self.conn())
+                .await?;
+        at.as_deref().map(parse_instant).transpose()
     }
 }

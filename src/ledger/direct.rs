@@ -12,6 +12,7 @@ impl SqliteTx {
     /// Runs `f` on this transaction's connection. sqlx's worker thread is locked out of the
     /// connection until `f` returns. On a multi-threaded runtime the (blocking) work is
     /// announced with `block_in_place`, so other tasks move to another worker meanwhile.
+    #[allow(unsafe_code)]
     pub(crate) async fn direct<R>(
         &mut self,
         f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<R>,

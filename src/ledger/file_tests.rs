@@ -195,3 +195,54 @@ async fn a_transaction_the_full_disk_rolled_back_leaves_every_connection_usable(
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn every_writer_pragma_is_in_effect_on_a_ledger_connection() {
+    let (_dir, ledger) = temp_ledger().await;
+    let mut tx = ledger.read().await.unwrap();
+    for (name, value) in WRITER_PRAGMAS {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+        let got = sqlx::Row::try_get::<i64, _>(&row, 0)
+            .map(|n| n.to_string())
+            .or_else(|_| sqlx::Row::try_get::<String, _>(&row, 0))
+            .unwrap();
+        // SQLite answers synchronous and foreign_keys as numbers: NORMAL is 1, ON is 1.
+        let expected = match value {
+            "NORMAL" | "ON" => "1",
+            "WAL" => "wal",
+            v => v,
+        };
+        assert_eq!(got, expected, "PRAGMA {name}");
+    }
+}
+
+#[tokio::test]
+async fn a_ledger_migrated_by_the_migrate_macro_opens_and_keeps_its_checksums() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let pool = raw_pool(&path).await;
+    sqlx::raw_sql(include_str!("fixtures/ledger_at_migration_7.sql"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let checksums = "SELECT version, checksum FROM _sqlx_migrations ORDER BY version";
+    let before: Vec<(i64, Vec<u8>)> = sqlx::query_as(checksums).fetch_all(&pool).await.unwrap();
+    pool.close().await;
+
+    // sqlx refuses to run a migrator whose checksum of an applied migration differs.
+    let ledger = Ledger::open(&path).await.unwrap();
+    assert_eq!(
+        ledger.applied_migrations().await.unwrap(),
+        (1..=8).collect::<Vec<i64>>()
+    );
+    let after: Vec<(i64, Vec<u8>)> = sqlx::query_as(checksums)
+        .fetch_all(ledger.sqlite_pool())
+        .await
+        .unwrap();
+    // The migrations it held keep their checksums; later ones are added after them.
+    assert_eq!(after[..before.len()], before[..]);
+    ledger.close().await;
+}

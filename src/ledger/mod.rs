@@ -17,6 +17,7 @@ mod direct;
 mod integrity;
 mod issues;
 mod links;
+mod migrations;
 mod natural_key;
 mod ownership;
 mod pending;
@@ -34,7 +35,7 @@ mod time;
 mod versions;
 pub use bindings::Binding;
 pub use conflicts::{ConflictRow, NewConflict};
-pub use cursors::Cursor;
+pub use cursors::{Cursor, TrailMark};
 pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
 pub use ownership::APPLICATION_ID;
@@ -44,6 +45,7 @@ pub use reports::{
     DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours, ENTRY_COLUMNS,
 };
 pub use runs::{RunCounts, RunStatus, RunTotals, SyncRun};
+pub use sqlite::WRITER_PRAGMAS;
 pub use time::{local_wall_time, offset_at, parse_instant, to_text, to_text_precise};
 
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ use sqlx::sqlite::SqliteConnection;
 use timeweave_contract::natural_key::name_key;
 
 /// Registers `natural_key()` on a freshly opened connection.
+#[allow(unsafe_code)]
 pub(super) async fn register(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     let mut locked = conn.lock_handle().await?;
     let raw = locked.as_raw_handle().as_ptr();

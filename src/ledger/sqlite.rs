@@ -1,6 +1,6 @@
 //! The SQLite backend of the ledger: opening the file (WAL, foreign keys, busy timeout,
 //! page cache, `natural_key()`), its integrity check and ownership mark, its embedded
-//! migrations (`migrations/`), and the transaction every SQLite store method runs in. The
+//! migrations (`migrations.rs`), and the transaction every SQLite store method runs in. The
 //! stores themselves (`impl RecordStore for SqliteTx`, ...) live beside each table group.
 //!
 //! Every access goes through a [`SqliteTx`]: a write begins an IMMEDIATE transaction (one
@@ -13,23 +13,32 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
 
-use super::{integrity, natural_key, ownership, LedgerError, Result};
+use super::{integrity, migrations, natural_key, ownership, LedgerError, Result};
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// The page cache of each connection, in KiB (SQLite's default is 2,000): a long import
-/// walks four time-entry indexes and three link indexes, and with the default most page
-/// reads went to the kernel (see docs/performance.md).
-const PAGE_CACHE_KIB: u32 = 8192;
-/// All of SQLite's memory in this process, in bytes (`soft_heap_limit`): the pool's
-/// connections each grow their own cache, and together they stay under this (SQLite
-/// recycles cache pages beyond it), so memory does not grow with the pool.
-const SQLITE_HEAP_LIMIT: u64 = 20 << 20;
+/// The pragmas every read-write connection of the ledger runs when it opens, as
+/// `(name, value)`. Public so that the benchmark's SQLite bounds run under the ledger's
+/// own settings rather than a copy of them.
+///
+/// - WAL, `synchronous = NORMAL`, foreign keys on.
+/// - `cache_size`: the page cache of each connection, 8 MiB (negative: KiB; SQLite's
+///   default is 2,000 KiB): a long import walks four time-entry indexes and three link
+///   indexes, and with the default most page reads went to the kernel (see
+///   docs/performance.md).
+/// - `soft_heap_limit`: all of SQLite's memory in this process, 20 MiB: the pool's
+///   connections each grow their own cache, and together they stay under this (SQLite
+///   recycles cache pages beyond it), so memory does not grow with the pool.
+pub const WRITER_PRAGMAS: [(&str, &str); 5] = [
+    ("journal_mode", "WAL"),
+    ("synchronous", "NORMAL"),
+    ("foreign_keys", "ON"),
+    ("cache_size", "-8192"),
+    ("soft_heap_limit", "20971520"),
+];
 /// The level sqlx logs each statement at (target `sqlx::query`): trace, so `debug` stays
 /// readable; `RUST_LOG=info,sqlx::query=trace` shows them. Slow ones still warn.
 const STATEMENT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Trace;
@@ -57,16 +66,14 @@ impl SqliteLedger {
                 })?;
             }
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
-            .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT.to_string())
-            .log_statements(STATEMENT_LOG_LEVEL);
+        let options = WRITER_PRAGMAS.iter().fold(
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .busy_timeout(BUSY_TIMEOUT)
+                .log_statements(STATEMENT_LOG_LEVEL),
+            |options, (name, value)| options.pragma(*name, *value),
+        );
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
@@ -115,7 +122,7 @@ impl SqliteLedger {
 
     /// Applies the embedded migrations that are not applied yet (idempotent).
     pub(crate) async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations")
+        migrations::migrator()
             .run(&self.pool)
             .await
             .map_err(|source| LedgerError::Migrate {

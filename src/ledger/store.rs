@@ -16,7 +16,7 @@ use super::Tx;
 use super::{
     Binding, ConflictRow, Cursor, DateRange, Direction, Link, LinkUpdate, NewConflict, NewIntent,
     NewIssue, PendingPush, RecordIssue, Result, RunCounts, RunStatus, RunTotals, StoredRecord,
-    SyncHealthRow, SyncRun, TotalRow, TotalsBy, TxBackend, WeeklyBy, WeeklyHours,
+    SyncHealthRow, SyncRun, TotalRow, TotalsBy, TrailMark, TxBackend, WeeklyBy, WeeklyHours,
 };
 
 /// Declares the store traits and the `Tx` methods that dispatch to them.
@@ -234,6 +234,21 @@ stores! {
             cursor: &Cursor,
             now: DateTime<Utc>,
         ) -> Result<()>;
+        /// Where `provider`'s change trail was read up to (`None`: never read).
+        fn trail_mark(&mut self, provider: &str) -> Result<Option<TrailMark>>;
+        /// Stores where the trail was read up to (`saved_at` is `now`, whatever `mark` says).
+        fn save_trail_mark(
+            &mut self,
+            provider: &str,
+            mark: &TrailMark,
+            now: DateTime<Utc>,
+        ) -> Result<()>;
+        /// When a cycle last listed `kind`'s planned windows completely (its cursor was saved).
+        fn last_windowed_scan(
+            &mut self,
+            provider: &str,
+            kind: Kind,
+        ) -> Result<Option<DateTime<Utc>>>;
     }
 
     /// Push intents, written before a remote write and removed with its outcome.

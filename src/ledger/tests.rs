@@ -78,7 +78,7 @@ fn link<'a>(
 #[tokio::test]
 async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     let (dir, ledger) = temp_ledger().await;
-    let embedded: Vec<i64> = sqlx::migrate!("./migrations")
+    let embedded: Vec<i64> = super::migrations::migrator()
         .iter()
         .map(|m| m.version)
         .collect();

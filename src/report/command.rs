@@ -7,51 +7,106 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
 use chrono::NaiveDate;
 
 use super::export::{write_entries, ExportError};
 use super::{html, resolve_export_range, resolve_range, totals};
 use crate::cli::{ExportArgs, ReportArgs, ReportFormat};
-use crate::ledger::{DateRange, Ledger, TotalsBy, WeeklyBy};
+use crate::ledger::{DateRange, Ledger, LedgerError, TotalsBy, WeeklyBy};
+
+/// Why a report or an export failed: each names the file or the step.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(
+        "no ledger at {} yet: run `timeweave sync` (or start the service) first, or set ledger.path",
+        .0.display()
+    )]
+    NoLedger(PathBuf),
+    #[error(
+        "reading the ledger at {} (read-only: a reader needs read access to the file and to its -wal and -shm files, \
+         which exist while the service runs; see docs/ledger.md)",
+        path.display()
+    )]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: LedgerError,
+    },
+    /// `location`: the ledger file, or its database URL without password.
+    #[error(
+        "the ledger at {location} lacks {missing} (reporting views): it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it"
+    )]
+    OldLedger { location: String, missing: String },
+    /// `--from`/`--to` that make no range.
+    #[error("{0}")]
+    Range(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("reading the ledger")]
+    ExportReading(#[source] LedgerError),
+    #[error("exporting to {}", path.display())]
+    Export {
+        path: PathBuf,
+        #[source]
+        source: ExportError,
+    },
+    #[error(transparent)]
+    ExportWriting(ExportError),
+    #[error("{} is not a file name", .0.display())]
+    NotAFileName(PathBuf),
+    /// `what`: the step, e.g. "creating PATH".
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Wraps an I/O error with the step that failed.
+fn io_step(what: String) -> impl FnOnce(io::Error) -> ReportError {
+    move |source| ReportError::Io { what, source }
+}
 
 /// Fails unless a ledger exists at `path`: commands that only read or settle what a sync
 /// left never create one.
-pub fn require_ledger(path: &Path) -> anyhow::Result<()> {
+pub fn require_ledger(path: &Path) -> Result<(), ReportError> {
     if !path.exists() {
-        bail!(
-            "no ledger at {} yet: run `timeweave sync` (or start the service) first, or set ledger.path",
-            path.display()
-        );
+        return Err(ReportError::NoLedger(path.to_owned()));
     }
     Ok(())
 }
 
 /// Opens the ledger at `path` read-only for reporting, with a clear error when it does not
 /// exist yet or predates the reporting views.
-pub async fn open_for_reading(path: &Path) -> anyhow::Result<Ledger> {
+pub async fn open_for_reading(path: &Path) -> Result<Ledger, ReportError> {
     require_ledger(path)?;
-    let context = || {
-        format!(
-            "reading the ledger at {} (read-only: a reader needs read access to the file and to its -wal and -shm files, \
-             which exist while the service runs; see docs/ledger.md)",
-            path.display()
-        )
+    let unreadable = |source| ReportError::Unreadable {
+        path: path.to_owned(),
+        source,
     };
-    let ledger = Ledger::open_read_only(path).await.with_context(context)?;
-    check_views(&ledger).await.with_context(context)?;
+    let ledger = Ledger::open_read_only(path).await.map_err(unreadable)?;
+    let missing = missing_views(&ledger).await.map_err(unreadable)?;
+    refuse_old(&ledger, missing)?;
     Ok(ledger)
 }
 
 /// Fails when the ledger lacks a reporting view (or view column) this version reads.
-pub async fn check_views(ledger: &Ledger) -> anyhow::Result<()> {
-    let missing = ledger.read().await?.missing_report_views().await?;
+pub async fn check_views(ledger: &Ledger) -> Result<(), ReportError> {
+    let missing = missing_views(ledger).await?;
+    refuse_old(ledger, missing)
+}
+
+async fn missing_views(ledger: &Ledger) -> Result<Vec<String>, LedgerError> {
+    ledger.read().await?.missing_report_views().await
+}
+
+fn refuse_old(ledger: &Ledger, missing: Vec<String>) -> Result<(), ReportError> {
     if !missing.is_empty() {
-        bail!(
-            "the ledger at {} lacks {} (reporting views): it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it",
-            ledger.location(),
-            missing.join(", ")
-        );
+        return Err(ReportError::OldLedger {
+            location: ledger.location(),
+            missing: missing.join(", "),
+        });
     }
     Ok(())
 }
@@ -63,9 +118,9 @@ pub async fn report_command(
     args: &ReportArgs,
     today: NaiveDate,
     out: &mut dyn Write,
-) -> anyhow::Result<()> {
+) -> Result<(), ReportError> {
     // A range that cannot be is refused before the ledger is opened.
-    resolve_range(args.from, args.to, today).map_err(anyhow::Error::msg)?;
+    resolve_range(args.from, args.to, today).map_err(ReportError::Range)?;
     report_on(open_for_reading(ledger_path).await?, args, today, out).await
 }
 
@@ -75,8 +130,8 @@ pub async fn report_on(
     args: &ReportArgs,
     today: NaiveDate,
     out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let range = resolve_range(args.from, args.to, today).map_err(anyhow::Error::msg)?;
+) -> Result<(), ReportError> {
+    let range = resolve_range(args.from, args.to, today).map_err(ReportError::Range)?;
     let by = TotalsBy::from(args.by);
     let mut tx = ledger.read().await?;
     let rows = tx.report_totals(by, range).await?;
@@ -121,14 +176,17 @@ pub async fn report_on(
     };
     match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-        other => other.context("writing the report")?,
+        other => other.map_err(io_step("writing the report".to_owned()))?,
     }
 
     if let (Some(path), Some(data)) = (&args.html, html_data) {
         let mut file = PartialFile::create(path)?;
         file.file()
             .write_all(html::render(&data).as_bytes())
-            .with_context(|| format!("writing the HTML report to {}", path.display()))?;
+            .map_err(io_step(format!(
+                "writing the HTML report to {}",
+                path.display()
+            )))?;
         file.finish()?;
         eprintln!("wrote the HTML report to {}", path.display());
     }
@@ -142,7 +200,7 @@ pub async fn export_command(
     args: &ExportArgs,
     today: NaiveDate,
     stdout: &mut dyn Write,
-) -> anyhow::Result<u64> {
+) -> Result<u64, ReportError> {
     export_on(open_for_reading(ledger_path).await?, args, today, stdout).await
 }
 
@@ -152,12 +210,12 @@ pub async fn export_on(
     args: &ExportArgs,
     today: NaiveDate,
     stdout: &mut dyn Write,
-) -> anyhow::Result<u64> {
+) -> Result<u64, ReportError> {
     let mut tx = ledger.read().await?;
     let span = tx.work_date_span().await?;
     let span = span.and_then(|(first, last)| Some((first.parse().ok()?, last.parse().ok()?)));
     let range =
-        resolve_export_range(args.from, args.to, span, today).map_err(anyhow::Error::msg)?;
+        resolve_export_range(args.from, args.to, span, today).map_err(ReportError::Range)?;
     let covered = describe_export_range(range, args, span);
     let written = match &args.output {
         Some(path) => {
@@ -166,7 +224,10 @@ pub async fn export_on(
                 let mut buffered = io::BufWriter::with_capacity(256 * 1024, file.file());
                 write_entries(tx.export_entries(range), args.format, &mut buffered)
                     .await
-                    .with_context(|| format!("exporting to {}", path.display()))?
+                    .map_err(|source| ReportError::Export {
+                        path: path.clone(),
+                        source,
+                    })?
             };
             file.finish()?;
             eprintln!("exported {n} entries ({covered}) to {}", path.display());
@@ -180,8 +241,8 @@ pub async fn export_on(
                     n
                 }
                 Err(e) if e.is_broken_pipe() => 0,
-                Err(ExportError::Ledger(e)) => return Err(e).context("reading the ledger"),
-                Err(e) => return Err(e.into()),
+                Err(ExportError::Ledger(e)) => return Err(ReportError::ExportReading(e)),
+                Err(e) => return Err(ReportError::ExportWriting(e)),
             }
         }
     };
@@ -223,12 +284,12 @@ struct PartialFile {
 }
 
 impl PartialFile {
-    fn create(path: &Path) -> anyhow::Result<PartialFile> {
+    fn create(path: &Path) -> Result<PartialFile, ReportError> {
         if path.exists() && !path.is_file() {
             let file = std::fs::OpenOptions::new()
                 .write(true)
                 .open(path)
-                .with_context(|| format!("opening {}", path.display()))?;
+                .map_err(io_step(format!("opening {}", path.display())))?;
             return Ok(PartialFile {
                 path: path.to_owned(),
                 partial: None,
@@ -237,13 +298,13 @@ impl PartialFile {
         }
         let name = path
             .file_name()
-            .with_context(|| format!("{} is not a file name", path.display()))?;
+            .ok_or_else(|| ReportError::NotAFileName(path.to_owned()))?;
         let mut partial_name = OsString::from(".");
         partial_name.push(name);
         partial_name.push(format!(".{}.partial", std::process::id()));
         let partial = path.with_file_name(partial_name);
         let file =
-            File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+            File::create(&partial).map_err(io_step(format!("creating {}", partial.display())))?;
         Ok(PartialFile {
             path: path.to_owned(),
             partial: Some(partial),
@@ -255,18 +316,20 @@ impl PartialFile {
         self.file.as_mut().expect("open until finished")
     }
 
-    fn finish(mut self) -> anyhow::Result<()> {
+    fn finish(mut self) -> Result<(), ReportError> {
         let file = self.file.take().expect("open until finished");
         let Some(partial) = self.partial.take() else {
             return Ok(());
         };
         let renamed = file
             .sync_all()
-            .with_context(|| format!("writing {}", partial.display()))
+            .map_err(io_step(format!("writing {}", partial.display())))
             .and_then(|()| {
-                std::fs::rename(&partial, &self.path).with_context(|| {
-                    format!("renaming {} to {}", partial.display(), self.path.display())
-                })
+                std::fs::rename(&partial, &self.path).map_err(io_step(format!(
+                    "renaming {} to {}",
+                    partial.display(),
+                    self.path.display()
+                )))
             });
         if renamed.is_err() {
             let _ = std::fs::remove_file(&partial);

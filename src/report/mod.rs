@@ -13,7 +13,7 @@ pub mod totals;
 
 pub use command::{
     check_views, export_command, export_on, open_for_reading, report_command, report_on,
-    require_ledger,
+    require_ledger, ReportError,
 };
 
 use chrono::{Days, NaiveDate};

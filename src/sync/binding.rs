@@ -10,7 +10,7 @@ impl Cycle<'_> {
     /// The account this cycle reaches, after checking it is the bound one (or none is).
     pub(crate) async fn check_account(&mut self) -> Result<String, Abort> {
         let now = self
-            .h
+            .instance
             .provider
             .account_identity()
             .await

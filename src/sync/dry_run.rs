@@ -81,6 +81,7 @@ fn private_dir(base: &Path) -> io::Result<PathBuf> {
 
 /// This process's real user id.
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn user_id() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }

@@ -1,8 +1,9 @@
 //! One cycle of one provider instance against the ledger: open a `sync_runs` row, connect,
-//! check the account is the bound one, reconcile push intents left open by a crash, pull
-//! (reference kinds in full, then the planned entry windows), settle the deletions of every
-//! listing under one guard, push, advance the cursors last, close the run row (a panic is
-//! caught and recorded as a failed cycle).
+//! check the account is the bound one, reconcile push intents left open by a crash, read
+//! the change trail (`trail.rs`), pull (reference kinds in full, the records the trail
+//! named, then the planned entry windows; the trail may spare the full listings), settle
+//! the deletions of every listing under one guard, push, advance the cursors and the trail
+//! position last, close the run row (a panic is caught and recorded as a failed cycle).
 //!
 //! Nothing is lost on failure: a page is applied in one transaction with its links, a push
 //! intent is committed before its remote write, and cursors only move once everything
@@ -14,16 +15,19 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::FutureExt;
-use timeweave_contract::{CanonicalId, Capabilities, EntrySpan, Kind, ListScope, ProviderError};
+use timeweave_contract::{
+    CanonicalId, Capabilities, EntrySpan, Kind, ListScope, ProviderError, Window,
+};
 use timeweave_http::{Shutdown, StatsSnapshot};
 
 use super::claim::Claimant;
 use super::deletions::Deletions;
 use super::dry_run::DryRunCopy;
-use super::scan::{plan_scan, ScanInput};
+use super::scan::{plan_scan, ScanInput, ScanPlan};
+use super::trail::TrailPlan;
 use super::{ProviderHandle, SyncSettings};
 use crate::ledger::postgres::FencingToken;
-use crate::ledger::{Ledger, LedgerError, RunCounts, RunStatus};
+use crate::ledger::{Cursor, Ledger, LedgerError, RunCounts, RunStatus};
 
 /// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes. It
 /// is the process's one shutdown broadcast: the transports built with
@@ -118,18 +122,25 @@ impl From<sqlx::Error> for Abort {
 /// The state of one running cycle, shared by the pull and push halves.
 pub(crate) struct Cycle<'a> {
     pub ledger: &'a Ledger,
-    pub h: &'a ProviderHandle,
-    pub s: &'a SyncSettings,
+    /// The provider instance this cycle syncs.
+    pub instance: &'a ProviderHandle,
+    /// Conflict policy, mass-delete guard, scan settings and `[people]`.
+    pub settings: &'a SyncSettings,
+    /// What the provider can list, write and hold, asked once per cycle.
     pub caps: Capabilities,
+    /// The cycle's start, the time its record, link and intent writes carry.
     pub now: DateTime<Utc>,
     pub counts: RunCounts,
     pub errors: Vec<String>,
     pub dry_run: bool,
+    /// With `dry_run`: one line per planned change.
     pub plan: Vec<String>,
     pub stop: &'a StopFlag,
-    /// Records whose last create has an unknown outcome that could not be reconciled yet.
+    /// Records not to be pushed this cycle: a create with an unknown outcome not
+    /// reconciled yet, or a write another cycle holds or has just made.
     pub blocked: HashSet<CanonicalId>,
     pub progress: Option<ProgressFn>,
+    /// Entry windows listed so far and planned in all (for progress).
     pub windows_done: usize,
     pub windows_total: usize,
     pub requests_before: u64,
@@ -146,29 +157,35 @@ pub(crate) struct Cycle<'a> {
     pub deletes_held: bool,
     /// History older than this is pruned at the end of the cycle.
     pub keep_history: Option<chrono::Duration>,
+    /// Warnings for the operator (`warn`), besides the fields a provider did not keep.
+    pub warnings: Vec<String>,
+    /// Every full listing runs, whatever the change trail says (`--full`).
+    pub full: bool,
 }
 
 impl Cycle<'_> {
     pub fn name(&self) -> &str {
-        &self.h.name
+        &self.instance.name
     }
 
     /// Tells the progress receiver, if any, where the cycle is.
     pub fn report_progress(&self, phase: &str) {
         if let Some(f) = &self.progress {
             f(&Progress {
-                provider: &self.h.name,
+                provider: &self.instance.name,
                 phase,
                 windows_done: self.windows_done,
                 windows_total: self.windows_total,
                 counts: &self.counts,
-                requests: stats(self.h).requests.saturating_sub(self.requests_before),
+                requests: stats(self.instance)
+                    .requests
+                    .saturating_sub(self.requests_before),
             });
         }
     }
 
     pub fn error(&mut self, message: String) {
-        tracing::warn!(provider = %self.h.name, "{message}");
+        tracing::warn!(provider = %self.instance.name, "{message}");
         self.errors.push(message);
     }
 
@@ -204,6 +221,8 @@ pub struct Engine {
     allow_deletes: Arc<HashSet<String>>,
     /// How long run history is kept (`None`: forever).
     keep_history: Option<chrono::Duration>,
+    /// Every cycle lists in full, whatever a change trail says (`--full`).
+    full: bool,
 }
 
 impl Engine {
@@ -216,7 +235,15 @@ impl Engine {
             on_copy: false,
             allow_deletes: Arc::default(),
             keep_history: None,
+            full: false,
         }
+    }
+
+    /// Every cycle of this engine lists everything it would without a change trail (the
+    /// hot window, the deep scan, reference kinds in full): `--full`.
+    pub fn with_full_listings(mut self) -> Engine {
+        self.full = true;
+        self
     }
 
     /// An engine on one private copy of this ledger, for a dry run of several providers in
@@ -268,10 +295,10 @@ impl Engine {
     /// and transport included) is inside a `cycle` span carrying `provider`.
     pub async fn run_cycle(
         &self,
-        h: &ProviderHandle,
+        instance: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
-        self.cycle_on(&self.ledger, h, opts).await
+        self.cycle_on(&self.ledger, instance, opts).await
     }
 
     /// Runs one cycle whose every ledger write is fenced by the instance's lease (a shared
@@ -280,22 +307,22 @@ impl Engine {
     /// written for the instance.
     pub async fn run_cycle_fenced(
         &self,
-        h: &ProviderHandle,
+        instance: &ProviderHandle,
         opts: CycleOptions,
         token: FencingToken,
     ) -> Result<CycleReport, LedgerError> {
-        self.cycle_on(&self.ledger.fenced(&h.name, token), h, opts)
+        self.cycle_on(&self.ledger.fenced(&instance.name, token), instance, opts)
             .await
     }
 
     async fn cycle_on(
         &self,
         ledger: &Ledger,
-        h: &ProviderHandle,
+        instance: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
         use tracing::Instrument;
-        let span = tracing::info_span!("cycle", provider = %h.name);
+        let span = tracing::info_span!("cycle", provider = %instance.name);
         let opts = CycleOptions {
             dry_run: opts.dry_run || self.on_copy,
             ..opts
@@ -305,11 +332,11 @@ impl Engine {
                 // One private copy for this cycle alone, the way `on_private_copy` makes one
                 // for a whole `--sync-once --dry-run`; removed when `_copy` drops.
                 let (on_copy, _copy) = self.on_private_copy().await?;
-                let result = run(&on_copy.ledger, &on_copy, h, opts).await;
+                let result = run(&on_copy.ledger, &on_copy, instance, opts).await;
                 on_copy.ledger.close().await;
                 return result;
             }
-            run(ledger, self, h, opts).await
+            run(ledger, self, instance, opts).await
         }
         .instrument(span)
         .await
@@ -326,153 +353,189 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// One cycle on `ledger` (the engine's, or a dry run's copy).
+/// One cycle on `ledger` (the engine's, or a dry run's copy): the `sync_runs` row opened,
+/// the steps run (a panic caught), the outcome recorded and reported.
 async fn run(
     ledger: &Ledger,
     engine: &Engine,
-    h: &ProviderHandle,
+    instance: &ProviderHandle,
     opts: CycleOptions,
 ) -> Result<CycleReport, LedgerError> {
-    let Engine {
-        settings,
-        stop,
-        progress,
-        allow_deletes: allowed,
-        keep_history,
-        ..
-    } = engine;
-    let progress = progress.clone();
     let started = Utc::now();
     let clock = std::time::Instant::now();
     let run_id = {
         let mut tx = ledger.write().await?;
-        let id = tx.start_run(&h.name, h.mode.as_str(), started).await?;
+        let id = tx
+            .start_run(&instance.name, instance.mode.as_str(), started)
+            .await?;
         tx.commit().await?;
         id
     };
-    let before = stats(h);
-    let mut cycle = Cycle {
-        ledger,
-        h,
-        s: settings,
-        caps: h.provider.capabilities(),
-        now: started,
-        counts: RunCounts::default(),
-        errors: Vec::new(),
-        dry_run: opts.dry_run,
-        plan: Vec::new(),
-        stop,
-        blocked: HashSet::new(),
-        progress,
-        windows_done: 0,
-        windows_total: 0,
-        requests_before: before.requests,
-        unkept: BTreeMap::new(),
-        claimant: Claimant::register(),
-        deletions: Deletions::default(),
-        allow_deletes: allowed.contains(&h.name),
-        deletes_held: false,
-        keep_history: *keep_history,
-    };
-    let outcome = match AssertUnwindSafe(steps(&mut cycle, opts))
-        .catch_unwind()
-        .await
-    {
-        Ok(outcome) => outcome,
-        Err(panic) => Err(Abort::Panicked(panic_message(panic.as_ref()))),
-    }
-    .map_err(|abort| match abort {
-        // A wait ended by SIGTERM is a stop on request, not a provider failure.
-        Abort::Provider(ProviderError::Stopped) => Abort::Stopped,
-        other => other,
-    });
+    let before = stats(instance);
+    let mut cycle = Cycle::new(ledger, engine, instance, opts, started);
+    let outcome = steps_caught(&mut cycle, opts).await;
     if !opts.dry_run {
         crate::cycle_durations::observe(
-            &h.name,
+            &instance.name,
             (Utc::now() - started).to_std().unwrap_or_default(),
         );
     }
-    let after = stats(h);
+    let after = stats(instance);
     cycle.counts.requests = (after.requests - before.requests) as i64;
     cycle.counts.rate_limited = (after.rate_limited - before.rate_limited) as i64;
-    let status = match &outcome {
-        // Deletes held by the guard: no progress, however much else went through.
-        Ok(()) if cycle.deletes_held => RunStatus::Failed,
-        Ok(()) if cycle.errors.is_empty() => RunStatus::Ok,
-        Ok(()) => RunStatus::Partial,
-        Err(Abort::Stopped) => RunStatus::Interrupted,
-        Err(_) => RunStatus::Failed,
-    };
-    match outcome {
-        Err(Abort::Ledger(e)) => {
-            // The ledger itself failed: record what we can, then report the failure.
-            cycle.errors.push(format!("ledger error: {e}"));
-            if let Ok(mut tx) = ledger.write().await {
-                let _ = tx
-                    .finish_run(run_id, status, &cycle.counts, &cycle.errors, Utc::now())
-                    .await;
-                let _ = tx.commit().await;
-            }
-            return Err(e);
+    let status = cycle.status(&outcome);
+    if let Some(e) = cycle.note_outcome(outcome) {
+        // The ledger itself failed: record what we can, then report the failure.
+        cycle.errors.push(format!("ledger error: {e}"));
+        if let Ok(mut tx) = ledger.write().await {
+            let _ = tx
+                .finish_run(run_id, status, &cycle.counts, &cycle.errors, Utc::now())
+                .await;
+            let _ = tx.commit().await;
         }
-        Err(Abort::Provider(e)) => {
-            let message = format!("{}: {e}", h.name);
-            tracing::error!(provider = %h.name, "cycle failed: {e}");
-            cycle.errors.push(message);
-        }
-        Err(Abort::Panicked(message)) => {
-            let message = format!("{}: the cycle panicked ({message})", h.name);
-            tracing::error!(provider = %h.name, "{message}");
-            cycle.errors.push(message);
-        }
-        Err(Abort::OtherAccount(message)) => {
-            tracing::error!(provider = %h.name, "{message}");
-            cycle.errors.push(message);
-        }
-        Err(Abort::Stopped) => {
-            tracing::info!(provider = %h.name, "cycle stopped on request after the current page");
-        }
-        Ok(()) => {}
+        return Err(e);
     }
     let mut tx = ledger.write().await?;
     tx.finish_run(run_id, status, &cycle.counts, &cycle.errors, Utc::now())
         .await?;
     tx.commit().await?;
-    tracing::info!(
-        provider = %h.name,
-        status = status.as_str(),
-        pulled = cycle.counts.pulled,
-        created = cycle.counts.created,
-        updated = cycle.counts.updated,
-        deleted = cycle.counts.deleted,
-        pushed = cycle.counts.pushed,
-        conflicts = cycle.counts.conflicts,
-        skipped = cycle.counts.skipped,
-        requests = cycle.counts.requests,
-        duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "cycle finished"
-    );
-    let warnings: Vec<String> = cycle
-        .unkept
-        .iter()
-        .map(|(field, (n, example))| {
-            format!(
-                "{} did not keep {field} as written ({n} write{}; e.g. {example}): it ignores or rewrites that field, and an edit made there will carry its own value",
-                h.name,
-                if *n == 1 { "" } else { "s" }
-            )
-        })
-        .collect();
-    for w in &warnings {
-        tracing::warn!(provider = %h.name, "{w}");
+    cycle.log_finished(status, clock.elapsed());
+    Ok(cycle.report(status))
+}
+
+impl<'a> Cycle<'a> {
+    pub(super) fn new(
+        ledger: &'a Ledger,
+        engine: &'a Engine,
+        instance: &'a ProviderHandle,
+        opts: CycleOptions,
+        now: DateTime<Utc>,
+    ) -> Cycle<'a> {
+        Cycle {
+            ledger,
+            instance,
+            settings: &engine.settings,
+            caps: instance.provider.capabilities(),
+            now,
+            counts: RunCounts::default(),
+            errors: Vec::new(),
+            dry_run: opts.dry_run,
+            plan: Vec::new(),
+            stop: &engine.stop,
+            blocked: HashSet::new(),
+            progress: engine.progress.clone(),
+            windows_done: 0,
+            windows_total: 0,
+            requests_before: stats(instance).requests,
+            unkept: BTreeMap::new(),
+            claimant: Claimant::register(),
+            deletions: Deletions::default(),
+            allow_deletes: engine.allow_deletes.contains(&instance.name),
+            deletes_held: false,
+            keep_history: engine.keep_history,
+            warnings: Vec::new(),
+            full: engine.full,
+        }
     }
-    Ok(CycleReport {
-        provider: h.name.clone(),
-        status,
-        counts: cycle.counts,
-        errors: cycle.errors,
-        warnings,
-        plan: cycle.plan,
+
+    /// How the cycle ended, for its `sync_runs` row.
+    fn status(&self, outcome: &Result<(), Abort>) -> RunStatus {
+        match outcome {
+            // Deletes held by the guard: no progress, however much else went through.
+            Ok(()) if self.deletes_held => RunStatus::Failed,
+            Ok(()) if self.errors.is_empty() => RunStatus::Ok,
+            Ok(()) => RunStatus::Partial,
+            Err(Abort::Stopped) => RunStatus::Interrupted,
+            Err(_) => RunStatus::Failed,
+        }
+    }
+
+    /// Logs why the cycle stopped early and adds it to its errors; a failure of the
+    /// ledger itself is handed back instead.
+    fn note_outcome(&mut self, outcome: Result<(), Abort>) -> Option<LedgerError> {
+        let name = &self.instance.name;
+        let message = match outcome {
+            Ok(()) => return None,
+            Err(Abort::Ledger(e)) => return Some(e),
+            Err(Abort::Stopped) => {
+                tracing::info!(provider = %name, "cycle stopped on request after the current page");
+                return None;
+            }
+            Err(Abort::Provider(e)) => {
+                tracing::error!(provider = %name, "cycle failed: {e}");
+                format!("{name}: {e}")
+            }
+            Err(Abort::Panicked(message)) => {
+                let message = format!("{name}: the cycle panicked ({message})");
+                tracing::error!(provider = %name, "{message}");
+                message
+            }
+            Err(Abort::OtherAccount(message)) => {
+                tracing::error!(provider = %name, "{message}");
+                message
+            }
+        };
+        self.errors.push(message);
+        None
+    }
+
+    fn log_finished(&self, status: RunStatus, took: std::time::Duration) {
+        let counts = &self.counts;
+        tracing::info!(
+            provider = %self.instance.name,
+            status = status.as_str(),
+            pulled = counts.pulled,
+            created = counts.created,
+            updated = counts.updated,
+            deleted = counts.deleted,
+            pushed = counts.pushed,
+            conflicts = counts.conflicts,
+            skipped = counts.skipped,
+            requests = counts.requests,
+            duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            "cycle finished"
+        );
+    }
+
+    /// The cycle's report; fields the provider did not keep as written become warnings.
+    fn report(mut self, status: RunStatus) -> CycleReport {
+        let name = &self.instance.name;
+        let mut warnings = std::mem::take(&mut self.warnings);
+        let unkept: Vec<String> = self
+            .unkept
+            .iter()
+            .map(|(field, (n, example))| {
+                format!(
+                    "{name} did not keep {field} as written ({n} write{}; e.g. {example}): it ignores or rewrites that field, and an edit made there will carry its own value",
+                    if *n == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        for w in &unkept {
+            tracing::warn!(provider = %name, "{w}");
+        }
+        warnings.extend(unkept);
+        CycleReport {
+            provider: name.clone(),
+            status,
+            counts: self.counts,
+            errors: self.errors,
+            warnings,
+            plan: self.plan,
+        }
+    }
+}
+
+/// The cycle's steps, a panic among them caught as `Abort::Panicked`; a wait ended by
+/// SIGTERM is a stop on request, not a provider failure.
+async fn steps_caught(cycle: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
+    match AssertUnwindSafe(steps(cycle, opts)).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => Err(Abort::Panicked(panic_message(panic.as_ref()))),
+    }
+    .map_err(|abort| match abort {
+        Abort::Provider(ProviderError::Stopped) => Abort::Stopped,
+        other => other,
     })
 }
 
@@ -485,119 +548,186 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "no message".into())
 }
 
-fn stats(h: &ProviderHandle) -> StatsSnapshot {
-    h.stats.as_ref().map(|s| s.snapshot()).unwrap_or_default()
+fn stats(instance: &ProviderHandle) -> StatsSnapshot {
+    instance
+        .stats
+        .as_ref()
+        .map(|s| s.snapshot())
+        .unwrap_or_default()
 }
 
-async fn steps(c: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
-    let info = c.h.provider.connect().await.map_err(Abort::Provider)?;
-    tracing::debug!(provider = %c.h.name, server = %info.server, "connected");
-    let identity = c.check_account().await?;
-    if !c.dry_run {
-        c.reconcile_intents().await?;
+/// One cycle's steps in DESIGN.md §4's order: connect and check the account, reconcile
+/// intents a crash left, pull (reference kinds in full, then the planned entry windows),
+/// settle the deletions of every listing together, push, and last move the cursor and
+/// finish.
+async fn steps(cycle: &mut Cycle<'_>, opts: CycleOptions) -> Result<(), Abort> {
+    let info = cycle
+        .instance
+        .provider
+        .connect()
+        .await
+        .map_err(Abort::Provider)?;
+    tracing::debug!(provider = %cycle.instance.name, server = %info.server, "connected");
+    let identity = cycle.check_account().await?;
+    if !cycle.dry_run {
+        cycle.reconcile_intents().await?;
     }
-
-    // Pull: reference kinds in full (also in push mode: to link what is already there).
+    // What the provider's change trail says changed, and which full listings it spares.
+    let mut trail = cycle.read_trail(cycle.full).await?;
+    // Reference kinds in full (also in push mode: to link what is already there).
     for kind in [Kind::Person, Kind::Client, Kind::Project, Kind::Task] {
-        if c.caps.support(kind).list {
-            c.check_stop()?;
-            c.pull_listing(kind, ListScope::All).await?;
+        if cycle.caps.support(kind).list && !trail.spares(kind) {
+            cycle.check_stop()?;
+            cycle.pull_listing(kind, ListScope::All).await?;
         }
     }
+    // The records the trail named, fetched by id.
+    cycle.apply_trail(&mut trail).await?;
+    let next_cursor = if cycle.caps.time_entry.list {
+        cycle.pull_entry_windows(opts, &trail).await?
+    } else {
+        None
+    };
+    cycle.settle_deletions().await?;
+    if cycle.instance.mode.pushes() {
+        cycle.push_all().await?;
+    }
+    cycle.finish(&identity, next_cursor, &trail).await
+}
 
-    // Then the planned entry windows.
-    let mut cursor_ok = true;
-    let next_cursor = if c.caps.time_entry.list {
-        let cursor = c
+impl Cycle<'_> {
+    /// Lists the entry windows the scan planner chose. The cursor to store at the end,
+    /// `None` when a listing was incomplete (the same windows are planned again). A trail
+    /// that spares entries (it lists every change of them, running timers included) leaves
+    /// nothing to list, and the cursor where it was.
+    async fn pull_entry_windows(
+        &mut self,
+        opts: CycleOptions,
+        trail: &TrailPlan,
+    ) -> Result<Option<Cursor>, Abort> {
+        if trail.spares(Kind::TimeEntry) {
+            return Ok(None);
+        }
+        let plan = self.plan_entry_scan(opts, trail).await?;
+        self.windows_total = plan.windows.len();
+        let mut complete = true;
+        for w in &plan.windows {
+            self.check_stop()?;
+            if !self.pull_listing(Kind::TimeEntry, w.scope).await? {
+                complete = false;
+            }
+            self.windows_done += 1;
+        }
+        Ok(complete.then_some(plan.next_cursor))
+    }
+
+    /// This cycle's entry windows (`scan.rs`), from the stored cursor, the provider's span
+    /// and, against a budget, estimates from the links in each window.
+    async fn plan_entry_scan(
+        &mut self,
+        opts: CycleOptions,
+        trail: &TrailPlan,
+    ) -> Result<ScanPlan, Abort> {
+        let name = self.name().to_owned();
+        let cursor = self
             .ledger
             .read()
             .await?
-            .cursor(c.name(), Kind::TimeEntry)
+            .cursor(&name, Kind::TimeEntry)
             .await?;
-        let oldest = c.ledger.read().await?.oldest_linked_start(c.name()).await?;
-        let span = c.entry_span().await?;
-        let page = c.caps.entry_page_size.max(1) as i64;
-        let budget = if opts.to_completion { None } else { c.h.budget };
+        let oldest = self.ledger.read().await?.oldest_linked_start(&name).await?;
+        let span = self.entry_span().await?;
+        let budget = if opts.to_completion {
+            None
+        } else {
+            self.instance.budget
+        };
+        // A trail lists what changed: the change feed would list it again.
+        let change_feed = self.caps.change_feed && !trail.supported;
         let input = |budget, to_completion| ScanInput {
-            now: c.now,
-            settings: c.s.scan,
+            now: self.now,
+            settings: self.settings.scan,
             cursor: &cursor,
             budget,
-            change_feed: c.caps.change_feed,
+            change_feed,
             to_completion,
             oldest_known: oldest,
             span,
         };
-        // Estimates matter only against a budget, and only for the windows a scheduled
-        // cycle can list (the hot window, the change feed, the next slice): one request per
-        // page of entries linked in the window, plus one.
-        let mut counts = Vec::new();
-        if budget.is_some() {
-            let candidates = plan_scan(&input(None, false), |_| 1);
-            let mut tx = c.ledger.read().await?;
-            for w in &candidates.windows {
-                if let ListScope::StartedIn(win) = w.scope {
-                    let n = tx.count_links_in_window(c.name(), win.from, win.to).await?;
-                    counts.push((win, (n / page) as u32 + 1));
-                }
+        let estimates = match budget {
+            Some(_) => {
+                self.window_estimates(&plan_scan(&input(None, false), |_| 1))
+                    .await?
             }
-        }
-        let plan = plan_scan(&input(budget, opts.to_completion), |w| {
-            counts
+            None => Vec::new(),
+        };
+        Ok(plan_scan(&input(budget, opts.to_completion), |w| {
+            estimates
                 .iter()
                 .find(|(win, _)| *win == w)
                 .map(|(_, n)| *n)
                 .unwrap_or(1)
-        });
-        c.windows_total = plan.windows.len();
-        for w in &plan.windows {
-            c.check_stop()?;
-            if !c.pull_listing(Kind::TimeEntry, w.scope).await? {
-                cursor_ok = false;
+        }))
+    }
+
+    /// Estimates matter only against a budget, and only for the windows a scheduled cycle
+    /// can list (the hot window, the change feed, the next slice: a plan without budget): one
+    /// request per page of entries linked in the window, plus one.
+    async fn window_estimates(&self, candidates: &ScanPlan) -> Result<Vec<(Window, u32)>, Abort> {
+        let page = self.caps.entry_page_size.max(1) as i64;
+        let mut tx = self.ledger.read().await?;
+        let mut estimates = Vec::new();
+        for w in &candidates.windows {
+            if let ListScope::StartedIn(win) = w.scope {
+                let n = tx
+                    .count_links_in_window(self.name(), win.from, win.to)
+                    .await?;
+                estimates.push((win, (n / page) as u32 + 1));
             }
-            c.windows_done += 1;
         }
-        Some(plan.next_cursor)
-    } else {
-        None
-    };
-
-    // Deletions from every listing, weighed together.
-    c.settle_deletions().await?;
-
-    if c.h.mode.pushes() {
-        c.push_all().await?;
+        Ok(estimates)
     }
 
-    if let (Some(next), true, false) = (next_cursor, cursor_ok, c.dry_run) {
-        let mut tx = c.ledger.write().await?;
-        tx.save_cursor(c.name(), Kind::TimeEntry, &next, c.now)
-            .await?;
-        tx.commit().await?;
-    }
-    // Versions kept for merges that no link names any more (this cycle's pushes and
-    // pulls moved its links on). A first cycle that got this far binds the account.
-    if !c.dry_run {
-        let mut tx = c.ledger.write().await?;
+    /// The cycle's last writes (not in a dry run): the entry cursor, when every window was
+    /// listed completely; versions kept for merges that no link names any more (this
+    /// cycle's pushes and pulls moved its links on); the account binding, on a first cycle
+    /// that got this far; history past `keep_history`; the trail position last.
+    async fn finish(
+        &mut self,
+        identity: &str,
+        next_cursor: Option<Cursor>,
+        trail: &TrailPlan,
+    ) -> Result<(), Abort> {
+        if self.dry_run {
+            return Ok(());
+        }
+        if let Some(next) = next_cursor {
+            let mut tx = self.ledger.write().await?;
+            tx.save_cursor(self.name(), Kind::TimeEntry, &next, self.now)
+                .await?;
+            tx.commit().await?;
+        }
+        self.save_trail(trail).await?;
+        let mut tx = self.ledger.write().await?;
         tx.prune_versions().await?;
-        tx.bind_account(c.name(), &identity, c.now).await?;
-        if let Some(keep) = c.keep_history {
-            tx.prune_history(c.now - keep).await?;
+        tx.bind_account(self.name(), identity, self.now).await?;
+        if let Some(keep) = self.keep_history {
+            tx.prune_history(self.now - keep).await?;
         }
         tx.commit().await?;
+        Ok(())
     }
-    Ok(())
 }
 
 impl Cycle<'_> {
     /// Where the provider says its entries lie. A failure to tell is no reason to skip the
     /// cycle: the scan falls back to the configured horizon, with a warning.
     async fn entry_span(&mut self) -> Result<EntrySpan, Abort> {
-        match self.h.provider.entry_span().await {
+        match self.instance.provider.entry_span().await {
             Ok(span) => Ok(span),
             Err(e) if e.is_fatal_for_cycle() => Err(Abort::Provider(e)),
             Err(e) => {
-                tracing::warn!(provider = %self.h.name, "cannot tell the oldest and newest entry ({e}): scanning back to the configured horizon");
+                tracing::warn!(provider = %self.instance.name, "cannot tell the oldest and newest entry ({e}): scanning back to the configured horizon");
                 Ok(EntrySpan::Unknown)
             }
         }

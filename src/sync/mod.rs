@@ -1,19 +1,27 @@
-//! Synchronisation: each provider instance against the ledger (hub and spoke). `scan` plans
-//! which windows a cycle lists, `plan` decides per record (pure), `engine` runs one cycle
-//! (connect, reconcile open intents, pull, push, cursors, the `sync_runs` row) with `pull`,
-//! `push` and `refs` doing the parts of it.
+//! Synchronisation: each provider instance against the ledger (hub and spoke), in the steps
+//! of DESIGN.md §4. `engine` runs one cycle (connect, reconcile open intents, pull, deletions,
+//! push, cursors, the `sync_runs` row); `scan` plans which windows it lists; the pull lists
+//! (`pull`, `listing`), reads what the ledger holds (`observe`, `candidates`, `refs`), plans
+//! each record (`plan`, pure) and applies the action (`apply`); `fetch` applies records read
+//! by id; `deletions` weighs and settles what listings did not show; `push` sends the
+//! ledger's changes.
 
+mod apply;
 mod binding;
+mod candidates;
 mod claim;
 mod deletions;
 mod dry_run;
 pub mod engine;
+mod fetch;
 mod listing;
+mod observe;
 pub mod plan;
 mod pull;
 mod push;
 mod refs;
 pub mod scan;
+mod trail;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,9 +32,9 @@ use timeweave_http::TransportStats;
 
 use crate::config::{self, Config, Mode};
 
+pub use apply::UNSYNCED;
 pub use dry_run::DryRunCopy;
 pub use engine::{CycleOptions, CycleReport, Engine, Progress, ProgressFn, StopFlag};
-pub use pull::UNSYNCED;
 
 /// The cross-provider settings of every cycle.
 #[derive(Clone, Debug)]
@@ -34,6 +42,8 @@ pub struct SyncSettings {
     pub policy: plan::ConflictPolicy,
     pub guard: plan::MassDeleteGuard,
     pub scan: scan::ScanSettings,
+    /// How old the last full listings may grow while a change trail proves it is complete.
+    pub trail_safety_scan: Duration,
     /// Canonical e-mail -> instance -> remote username or id (config `[people]`).
     pub people: BTreeMap<String, BTreeMap<String, String>>,
 }
@@ -58,6 +68,7 @@ impl SyncSettings {
                 slice: Duration::days(s.deep_scan_slice_days.max(1).into()),
                 horizon: Utc.from_utc_datetime(&s.deep_scan_horizon.and_time(NaiveTime::MIN)),
             },
+            trail_safety_scan: Duration::hours(s.trail_safety_scan_hours.into()),
             people: cfg.people.clone(),
         }
     }

@@ -43,6 +43,33 @@ enum Write {
     },
 }
 
+/// What `plan_push` decided to send for a record, with its payload in remote ids.
+enum PlannedWrite {
+    Create(Record<RemoteId>),
+    /// The remote id to update, and the payload.
+    Update(RemoteId, Record<RemoteId>),
+    /// The remote id to delete.
+    Delete(RemoteId),
+}
+
+impl PlannedWrite {
+    fn op(&self) -> WriteOp {
+        match self {
+            PlannedWrite::Create(_) => WriteOp::Create,
+            PlannedWrite::Update(..) => WriteOp::Update,
+            PlannedWrite::Delete(_) => WriteOp::Delete,
+        }
+    }
+
+    /// What a create or update sends.
+    fn payload(&self) -> Option<&Record<RemoteId>> {
+        match self {
+            PlannedWrite::Create(p) | PlannedWrite::Update(_, p) => Some(p),
+            PlannedWrite::Delete(_) => None,
+        }
+    }
+}
+
 /// A write whose intent is committed, waiting to be sent.
 struct Prepared {
     rec: StoredRecord,
@@ -122,7 +149,12 @@ impl Cycle<'_> {
     /// left alone, and its record is not pushed by this cycle. Under a lease only this
     /// process's cycles still run (`claim::is_running_under_lease`).
     pub(crate) async fn reconcile_intents(&mut self) -> Result<(), Abort> {
-        let intents = self.ledger.read().await?.open_intents(&self.h.name).await?;
+        let intents = self
+            .ledger
+            .read()
+            .await?
+            .open_intents(&self.instance.name)
+            .await?;
         for intent in intents {
             self.check_stop()?;
             let claimed_by = intent.claimed_by.as_deref();
@@ -132,7 +164,7 @@ impl Cycle<'_> {
                 claim::is_running(claimed_by)
             };
             if running {
-                tracing::info!(provider = %self.h.name, kind = %intent.kind, record = %intent.canonical_id, "a write of another running cycle is in flight: left to it");
+                tracing::info!(provider = %self.instance.name, kind = %intent.kind, record = %intent.canonical_id, "a write of another running cycle is in flight: left to it");
                 self.blocked.insert(intent.canonical_id.clone());
                 continue;
             }
@@ -143,7 +175,7 @@ impl Cycle<'_> {
                 continue;
             }
             match self
-                .h
+                .instance
                 .provider
                 .find_created(&intent.payload, &intent.idempotency_key)
                 .await
@@ -155,7 +187,7 @@ impl Cycle<'_> {
                         .await?;
                     tx.upsert_link(
                         &LinkUpdate::of_remote(
-                            &self.h.name,
+                            &self.instance.name,
                             &found,
                             &remote_hash,
                             &intent.canonical_id,
@@ -166,7 +198,7 @@ impl Cycle<'_> {
                     .await?;
                     tx.clear_intent(intent.id).await?;
                     tx.commit().await?;
-                    tracing::info!(provider = %self.h.name, kind = %intent.kind, remote_id = %found.id, "an interrupted create had landed: linked");
+                    tracing::info!(provider = %self.instance.name, kind = %intent.kind, remote_id = %found.id, "an interrupted create had landed: linked");
                 }
                 Ok(None) => {
                     let mut tx = self.ledger.write().await?;
@@ -205,11 +237,11 @@ impl Cycle<'_> {
                     .read()
                     .await?
                     .push_candidates(
-                        &self.h.name,
+                        &self.instance.name,
                         kind,
                         PUSH_BATCH,
                         after.as_ref().map(|(t, id)| (*t, id)),
-                        self.h.propagate_deletes,
+                        self.instance.propagate_deletes,
                     )
                     .await?;
                 let Some((last, _)) = batch.last() else { break };
@@ -249,99 +281,126 @@ impl Cycle<'_> {
         if self.blocked.contains(&rec.id) {
             return Ok(());
         }
-        let kind = rec.record.kind();
-        let mapped = if rec.is_live() {
-            refs::to_remote(&mut self.ledger.read().await?, &self.h.name, &rec.record).await?
-        } else {
-            Err(String::new())
-        };
-        let action = plan_push(
-            kind,
-            !rec.is_live(),
-            link.as_ref().map(|l| &l.remote_id),
-            self.h.propagate_deletes,
-            mapped.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
-        if self.deletes_held && matches!(action, PushAction::Delete { .. }) {
-            return Ok(()); // the mass-delete guard tripped: no delete leaves this cycle
-        }
-        let (op, payload) = match (&action, mapped) {
-            (PushAction::Skip { reason } | PushAction::Wait { reason }, _) => {
-                return self.skip(&rec, reason).await;
-            }
-            (PushAction::Delete { .. }, _) => (WriteOp::Delete, None),
-            (PushAction::Create, Ok(p)) => (WriteOp::Create, Some(p.normalised())),
-            (PushAction::Update { .. }, Ok(p)) => (WriteOp::Update, Some(p.normalised())),
-            (_, Err(reason)) => return self.skip(&rec, &reason).await,
-        };
-        if let Some(p) = &payload {
-            if let Err(e) = self.h.provider.check_writable(op, p) {
-                return self.skip(&rec, &e.to_string()).await;
-            }
-        }
-        if let (WriteOp::Update, Some(p), Some(l)) = (op, &payload, &link) {
-            // The provider already holds everything of this record it can hold: the change
-            // was in a field it has no place for (or was made there too). Nothing to send.
-            if content_hash(&p.clone().forget_unheld(&self.caps.not_writable())) == l.remote_hash {
-                return self.already_there(&rec).await;
-            }
-        }
-        if self.dry_run {
-            let verb = op.as_str();
-            self.plan.push(format!(
-                "{verb} {kind} '{}' in {}",
-                label(&rec.record),
-                self.h.name
-            ));
-            if let (WriteOp::Create, Some(p)) = (op, &payload) {
-                // The dry run works on a throwaway copy of the ledger: a stand-in link lets
-                // the records that reference this one be planned too.
-                let stand_in = RemoteRecord {
-                    id: RemoteId(format!("dry-run-{}", rec.id)),
-                    modified_at: None,
-                    version: None,
-                    incarnation: None,
-                    record: p.clone(),
-                };
-                if let Some(intent) = self
-                    .intent(&rec, PushOp::Create, None, "dry-run", p)
-                    .await?
-                {
-                    self.landed(&rec, intent, &stand_in).await?;
-                    self.counts.pushed -= 1;
-                }
-            }
+        let Some(planned) = self.plan_write(&rec, link.as_ref()).await? else {
             return Ok(());
+        };
+        if self.dry_run {
+            return self.plan_dry_run(&rec, planned).await;
         }
-        let write = match (action, payload) {
-            (PushAction::Create, Some(payload)) => Write::Create {
+        let write = match planned {
+            PlannedWrite::Create(payload) => Write::Create {
                 key: idempotency_key(&rec),
                 payload,
             },
-            (PushAction::Update { target }, Some(payload)) => Write::Update {
+            PlannedWrite::Update(id, payload) => Write::Update {
                 target: UpdateTarget {
-                    id: target,
+                    id,
                     version: link.and_then(|l| l.remote_version),
                 },
                 payload,
             },
-            (PushAction::Delete { target }, _) => {
+            PlannedWrite::Delete(target) => {
                 self.send(std::mem::take(ready)).await?;
                 return self.delete(&rec, &target, link.as_ref()).await;
             }
-            _ => return Ok(()),
         };
         let Some(prepared) = self.prepare(rec, write).await? else {
             return Ok(());
         };
-        if kind != Kind::TimeEntry {
+        if prepared.rec.record.kind() != Kind::TimeEntry {
             // References one at a time: providers that create them by name (TimeTrack's
             // global tasks) would race with themselves.
             return self.send(vec![prepared]).await;
         }
         ready.push(prepared);
-        if ready.len() >= self.h.push_concurrency.max(1) {
+        if ready.len() >= self.instance.push_concurrency.max(1) {
             self.send(std::mem::take(ready)).await?;
+        }
+        Ok(())
+    }
+
+    /// What to send for `rec` (`plan_push`), checked: `None` when nothing is to be sent
+    /// (skipped with its reason, a delete held by the guard, or already there).
+    async fn plan_write(
+        &mut self,
+        rec: &StoredRecord,
+        link: Option<&Link>,
+    ) -> Result<Option<PlannedWrite>, Abort> {
+        let mapped = if rec.is_live() {
+            refs::to_remote(
+                &mut self.ledger.read().await?,
+                &self.instance.name,
+                &rec.record,
+            )
+            .await?
+        } else {
+            Err(String::new())
+        };
+        let action = plan_push(
+            rec.record.kind(),
+            !rec.is_live(),
+            link.map(|l| &l.remote_id),
+            self.instance.propagate_deletes,
+            mapped.as_ref().map(|_| ()).map_err(Clone::clone),
+        );
+        let planned = match (action, mapped) {
+            (PushAction::Skip { reason } | PushAction::Wait { reason }, _) => {
+                return self.skip(rec, &reason).await.map(|()| None);
+            }
+            // The mass-delete guard tripped: no delete leaves this cycle.
+            (PushAction::Delete { .. }, _) if self.deletes_held => return Ok(None),
+            (PushAction::Delete { target }, _) => return Ok(Some(PlannedWrite::Delete(target))),
+            (PushAction::Create, Ok(p)) => PlannedWrite::Create(p.normalised()),
+            (PushAction::Update { target }, Ok(p)) => PlannedWrite::Update(target, p.normalised()),
+            (_, Err(reason)) => return self.skip(rec, &reason).await.map(|()| None),
+        };
+        if let Some(payload) = planned.payload() {
+            if let Err(e) = self.instance.provider.check_writable(planned.op(), payload) {
+                return self.skip(rec, &e.to_string()).await.map(|()| None);
+            }
+        }
+        if let (PlannedWrite::Update(_, p), Some(l)) = (&planned, link) {
+            // The provider already holds everything of this record it can hold: the change
+            // was in a field it has no place for (or was made there too). Nothing to send.
+            if content_hash(&p.clone().forget_unheld(&self.caps.not_writable())) == l.remote_hash {
+                return self.already_there(rec).await.map(|()| None);
+            }
+        }
+        Ok(Some(planned))
+    }
+
+    /// A dry run's line for a planned write. The dry run works on a throwaway copy of the
+    /// ledger: a create gets a stand-in link, so the records that reference it are planned
+    /// too.
+    async fn plan_dry_run(
+        &mut self,
+        rec: &StoredRecord,
+        planned: PlannedWrite,
+    ) -> Result<(), Abort> {
+        let kind = rec.record.kind();
+        let verb = planned.op().as_str();
+        let line = format!(
+            "{verb} {kind} '{}' in {}",
+            label(&rec.record),
+            self.instance.name
+        );
+        self.plan.push(line);
+        let PlannedWrite::Create(payload) = planned else {
+            return Ok(());
+        };
+        let stand_in = RemoteRecord {
+            id: RemoteId(format!("dry-run-{}", rec.id)),
+            modified_at: None,
+            version: None,
+            incarnation: None,
+            record: payload,
+        };
+        if let Some(intent) = self
+            .intent(rec, PushOp::Create, None, "dry-run", &stand_in.record)
+            .await?
+        {
+            self.landed(rec, intent, &stand_in).await?;
+            self.counts.pushed -= 1;
         }
         Ok(())
     }
@@ -350,7 +409,7 @@ impl Cycle<'_> {
     async fn abandon(&mut self, prepared: Vec<Prepared>) {
         for p in prepared {
             if let Err(e) = self.clear(p.intent).await {
-                tracing::warn!(provider = %self.h.name, "an unsent write's intent stays open (reconciled next cycle): {e}");
+                tracing::warn!(provider = %self.instance.name, "an unsent write's intent stays open (reconciled next cycle): {e}");
             }
         }
     }
@@ -386,9 +445,9 @@ impl Cycle<'_> {
         }
         let kind = rec.record.kind();
         let mut tx = self.ledger.write().await?;
-        tx.set_link_canonical_hash(&self.h.name, kind, &rec.id, &rec.hash, self.now)
+        tx.set_link_canonical_hash(&self.instance.name, kind, &rec.id, &rec.hash, self.now)
             .await?;
-        tx.clear_issue(&self.h.name, Direction::Push, kind, rec.id.as_str())
+        tx.clear_issue(&self.instance.name, Direction::Push, kind, rec.id.as_str())
             .await?;
         tx.commit().await?;
         Ok(())
@@ -402,7 +461,7 @@ impl Cycle<'_> {
                     "skip {} '{}' for {}: {reason}",
                     rec.record.kind(),
                     label(&rec.record),
-                    self.h.name
+                    self.instance.name
                 ));
             }
             return Ok(());
@@ -411,7 +470,7 @@ impl Cycle<'_> {
         let fresh = tx
             .record_issue(
                 &NewIssue {
-                    provider: &self.h.name,
+                    provider: &self.instance.name,
                     direction: Direction::Push,
                     kind: rec.record.kind(),
                     record_id: rec.id.as_str(),
@@ -424,7 +483,7 @@ impl Cycle<'_> {
         tx.commit().await?;
         if fresh {
             self.counts.skipped += 1;
-            tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %label(&rec.record), "not sent: {reason}");
+            tracing::info!(provider = %self.instance.name, kind = %rec.record.kind(), record = %label(&rec.record), "not sent: {reason}");
         }
         Ok(())
     }
@@ -444,7 +503,7 @@ impl Cycle<'_> {
         let claim = tx
             .claim_intent(
                 &NewIntent {
-                    provider: &self.h.name,
+                    provider: &self.instance.name,
                     canonical_id: &rec.id,
                     op,
                     remote_id,
@@ -460,12 +519,12 @@ impl Cycle<'_> {
         match claim {
             Claim::Granted(id) => Ok(Some(id)),
             Claim::Held(by) => {
-                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), claimant = by.as_deref().unwrap_or("unknown"), "not sent: another cycle's write of it is in flight");
+                tracing::info!(provider = %self.instance.name, kind = %rec.record.kind(), record = %rec.record.label(), claimant = by.as_deref().unwrap_or("unknown"), "not sent: another cycle's write of it is in flight");
                 self.blocked.insert(rec.id.clone());
                 Ok(None)
             }
             Claim::Linked => {
-                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), record = %rec.record.label(), "not sent: another cycle created it meanwhile");
+                tracing::info!(provider = %self.instance.name, kind = %rec.record.kind(), record = %rec.record.label(), "not sent: another cycle created it meanwhile");
                 self.blocked.insert(rec.id.clone());
                 Ok(None)
             }
@@ -485,7 +544,7 @@ impl Cycle<'_> {
             return Ok(()); // a provider that never reuses ids: no query
         }
         let old = tx
-            .link_by_remote(&self.h.name, remote.kind(), &remote.id)
+            .link_by_remote(&self.instance.name, remote.kind(), &remote.id)
             .await?;
         if let Some(old) = old.filter(|l| l.canonical_id != *canonical_id && l.is_reused_by(remote))
         {
@@ -507,7 +566,13 @@ impl Cycle<'_> {
         self.release_reused_id(&mut tx, &rec.id, remote).await?;
         let linked = tx
             .upsert_link(
-                &LinkUpdate::of_remote(&self.h.name, remote, &remote_hash, &rec.id, &rec.hash),
+                &LinkUpdate::of_remote(
+                    &self.instance.name,
+                    remote,
+                    &remote_hash,
+                    &rec.id,
+                    &rec.hash,
+                ),
                 self.now,
             )
             .await;
@@ -515,7 +580,7 @@ impl Cycle<'_> {
             drop(tx);
             self.error(format!(
                 "{} answered a write of {} '{}' with {} {}, which is already linked to another record: {e}",
-                self.h.name,
+                self.instance.name,
                 rec.record.kind(),
                 label(&rec.record),
                 rec.record.kind(),
@@ -528,7 +593,7 @@ impl Cycle<'_> {
         }
         tx.clear_intent(intent).await?;
         tx.clear_issue(
-            &self.h.name,
+            &self.instance.name,
             Direction::Push,
             rec.record.kind(),
             rec.id.as_str(),
@@ -567,7 +632,7 @@ impl Cycle<'_> {
         if prepared.is_empty() {
             return Ok(());
         }
-        let provider = self.h.provider.clone();
+        let provider = self.instance.provider.clone();
         let together = prepared.len() > 1;
         let answers =
             futures::future::join_all(prepared.iter().map(|p| write_to(provider.as_ref(), p)))
@@ -625,7 +690,7 @@ impl Cycle<'_> {
                 // Deleted remotely while edited in the ledger: the edit wins; it is sent
                 // again as a new record on the next pass.
                 let mut tx = self.ledger.write().await?;
-                tx.delete_link(&self.h.name, rec.record.kind(), &target.id)
+                tx.delete_link(&self.instance.name, rec.record.kind(), &target.id)
                     .await?;
                 tx.clear_intent(intent).await?;
                 tx.commit().await?;
@@ -649,10 +714,10 @@ impl Cycle<'_> {
         key: &str,
         payload: &Record<RemoteId>,
     ) -> Result<(), Abort> {
-        let provider = self.h.provider.clone();
+        let provider = self.instance.provider.clone();
         let answer = match provider.find_created(payload, key).await {
             Ok(Some(found)) => {
-                tracing::info!(provider = %self.h.name, kind = %rec.record.kind(), remote_id = %found.id, "a create whose answer was lost had landed: linked");
+                tracing::info!(provider = %self.instance.name, kind = %rec.record.kind(), remote_id = %found.id, "a create whose answer was lost had landed: linked");
                 Ok(found)
             }
             Ok(None) => provider.create(payload, key).await,
@@ -696,7 +761,7 @@ impl Cycle<'_> {
             // A provider that gives ids out again: the id may name a later record by now
             // (ours deleted there too, another booked since, outside the windows listed).
             // A delete by id would take that one; look first.
-            match self.h.provider.get(kind, target).await {
+            match self.instance.provider.get(kind, target).await {
                 Ok(Some(now)) if link.is_reused_by(&now) => {
                     let mut tx = self.ledger.write().await?;
                     self.settle_reused(&mut tx, link).await?;
@@ -706,7 +771,7 @@ impl Cycle<'_> {
                 Ok(Some(_)) => {}
                 Ok(None) => {
                     let mut tx = self.ledger.write().await?;
-                    tx.mark_link_remote_deleted(&self.h.name, kind, target, self.now)
+                    tx.mark_link_remote_deleted(&self.instance.name, kind, target, self.now)
                         .await?;
                     tx.commit().await?;
                     return Ok(());
@@ -735,10 +800,10 @@ impl Cycle<'_> {
         else {
             return Ok(());
         };
-        match self.h.provider.delete(kind, target).await {
+        match self.instance.provider.delete(kind, target).await {
             Ok(()) | Err(ProviderError::NotFound { .. }) => {
                 let mut tx = self.ledger.write().await?;
-                tx.mark_link_remote_deleted(&self.h.name, kind, target, self.now)
+                tx.mark_link_remote_deleted(&self.instance.name, kind, target, self.now)
                     .await?;
                 tx.clear_intent(intent).await?;
                 tx.commit().await?;

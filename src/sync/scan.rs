@@ -114,47 +114,101 @@ fn deep_range(input: &ScanInput<'_>, hot: Window) -> DeepRange {
     }
 }
 
-/// Plans this cycle's entry windows. `estimate(window)` gives the expected requests of a
-/// listing (at least 1).
+/// Requests planned so far against the cycle's budget.
+struct Spending {
+    budget: Option<u32>,
+    spent: u32,
+}
+
+impl Spending {
+    /// Whether a listing of `cost` requests still fits.
+    fn allows(&self, cost: u32) -> bool {
+        self.budget
+            .is_none_or(|b| self.spent.saturating_add(cost) <= b)
+    }
+
+    /// Whether anything at all is left.
+    fn any_left(&self) -> bool {
+        self.budget.is_none_or(|b| b > self.spent)
+    }
+}
+
+impl ScanPlan {
+    fn add(&mut self, scope: ListScope, purpose: Purpose, cost: u32, spending: &mut Spending) {
+        self.windows.push(PlannedWindow {
+            scope,
+            purpose,
+            estimated_requests: cost,
+        });
+        spending.spent = spending.spent.saturating_add(cost);
+    }
+}
+
+/// Plans this cycle's entry windows: the hot window, the change feed, the deep scan's next
+/// slice (or every slice, to completion). `estimate(window)` gives the expected requests
+/// of a listing (at least 1).
 pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> ScanPlan {
     let s = &input.settings;
     let hot = Window::new(input.now - s.hot_back, input.now + s.hot_ahead);
-    let mut windows = Vec::new();
-    let mut spent: u32 = 0;
-    let within =
-        |spent: u32, cost: u32| input.budget.is_none_or(|b| spent.saturating_add(cost) <= b);
-
+    let mut plan = ScanPlan {
+        windows: Vec::new(),
+        next_cursor: input.cursor.clone(),
+    };
+    let mut spending = Spending {
+        budget: input.budget,
+        spent: 0,
+    };
     let hot_cost = estimate(hot).max(1);
-    windows.push(PlannedWindow {
-        scope: ListScope::StartedIn(hot),
-        purpose: Purpose::Hot,
-        estimated_requests: hot_cost,
-    });
-    spent += hot_cost;
-
-    let mut next = input.cursor.clone();
+    plan.add(
+        ListScope::StartedIn(hot),
+        Purpose::Hot,
+        hot_cost,
+        &mut spending,
+    );
     if input.change_feed {
-        match input.cursor.change_watermark {
-            Some(mark) => {
-                let changes = Window::new(mark - CHANGE_FEED_OVERLAP, input.now);
-                let cost = estimate(changes).max(1);
-                if within(spent, cost) || input.to_completion {
-                    windows.push(PlannedWindow {
-                        scope: ListScope::ChangedIn(changes),
-                        purpose: Purpose::Changes,
-                        estimated_requests: cost,
-                    });
-                    spent += cost;
-                    next.change_watermark = Some(input.now);
-                }
-            }
-            // First cycle: the deep scan covers history; the feed starts from now.
-            None => next.change_watermark = Some(input.now),
-        }
+        plan_change_feed(input, &estimate, &mut plan, &mut spending);
     }
+    plan_deep_scan(input, hot, &estimate, &mut plan, &mut spending);
+    plan
+}
 
+/// What changed since the watermark (less `CHANGE_FEED_OVERLAP`), when the budget allows;
+/// on a first cycle the deep scan covers history and the feed starts from now.
+fn plan_change_feed(
+    input: &ScanInput<'_>,
+    estimate: &impl Fn(Window) -> u32,
+    plan: &mut ScanPlan,
+    spending: &mut Spending,
+) {
+    let Some(mark) = input.cursor.change_watermark else {
+        plan.next_cursor.change_watermark = Some(input.now);
+        return;
+    };
+    let changes = Window::new(mark - CHANGE_FEED_OVERLAP, input.now);
+    let cost = estimate(changes).max(1);
+    if spending.allows(cost) || input.to_completion {
+        plan.add(
+            ListScope::ChangedIn(changes),
+            Purpose::Changes,
+            cost,
+            spending,
+        );
+        plan.next_cursor.change_watermark = Some(input.now);
+    }
+}
+
+/// The deep scan's slices below the cursor's position (past the hot window, which is
+/// listed anyway): the next one on a scheduled cycle, every one down to the floor with
+/// `to_completion`. The next cursor says where the walk goes on, or that a pass is done.
+fn plan_deep_scan(
+    input: &ScanInput<'_>,
+    hot: Window,
+    estimate: &impl Fn(Window) -> u32,
+    plan: &mut ScanPlan,
+    spending: &mut Spending,
+) {
     let DeepRange { floor, top } = deep_range(input, hot);
-    // The hot window is listed anyway: a position inside it (or at its end) goes on below it.
+    // A position inside the hot window (or at its end) goes on below it.
     let past_hot = |p: DateTime<Utc>| {
         if p > hot.from && p <= hot.to {
             hot.from
@@ -162,64 +216,63 @@ pub fn plan_scan(input: &ScanInput<'_>, estimate: impl Fn(Window) -> u32) -> Sca
             p
         }
     };
+    let passes = input.cursor.deep_scan_passes;
+    let next = |plan: &mut ScanPlan, position: DateTime<Utc>| {
+        let pass_done = position <= floor;
+        plan.next_cursor.deep_scan_position = (!pass_done).then_some(position);
+        if pass_done {
+            plan.next_cursor.deep_scan_passes = passes + 1;
+        }
+    };
     let mut position = past_hot(input.cursor.deep_scan_position.unwrap_or(top).min(top));
     let mut first = true;
     loop {
         if position <= floor {
             // A full pass is done: start again from the top next time.
-            next.deep_scan_position = None;
-            next.deep_scan_passes = input.cursor.deep_scan_passes + 1;
-            break;
+            return next(plan, position);
         }
-        // Checked: the floor comes from provider data, however odd its year.
-        let mut from = position
-            .checked_sub_signed(s.slice)
-            .unwrap_or(floor)
-            .max(floor);
-        if position > hot.to {
-            from = from.max(hot.to);
-        }
-        let slice = Window::new(from, position);
+        let slice = deep_slice(position, floor, hot, input.settings.slice);
         let cost = estimate(slice).max(1);
         // At least one slice per cycle when the budget allows anything beyond the hot window.
-        let may_plan = input.to_completion
-            || within(spent, cost)
-            || (first && input.budget.is_none_or(|b| b > spent));
+        let may_plan =
+            input.to_completion || spending.allows(cost) || (first && spending.any_left());
         if !may_plan {
             // Nothing planned this cycle: the cursor stays as it was.
-            next.deep_scan_position = if first {
+            plan.next_cursor.deep_scan_position = if first {
                 input.cursor.deep_scan_position
             } else {
                 Some(position)
             };
-            break;
+            return;
         }
-        windows.push(PlannedWindow {
-            scope: ListScope::StartedIn(slice),
-            purpose: Purpose::Deep,
-            estimated_requests: cost,
-        });
-        spent = spent.saturating_add(cost);
+        plan.add(ListScope::StartedIn(slice), Purpose::Deep, cost, spending);
         position = past_hot(slice.from);
         first = false;
         if !input.to_completion {
             // A scheduled cycle takes the next slice only: history is re-verified steadily
             // across cycles without spending a quota on what did not change.
-            next.deep_scan_position = if position <= floor {
-                None
-            } else {
-                Some(position)
-            };
-            if position <= floor {
-                next.deep_scan_passes = input.cursor.deep_scan_passes + 1;
-            }
-            break;
+            return next(plan, position);
         }
     }
-    ScanPlan {
-        windows,
-        next_cursor: next,
+}
+
+/// The slice of the deep scan that ends at `position`: one `slice` long, never below the
+/// floor, and above the hot window when it starts above it.
+fn deep_slice(
+    position: DateTime<Utc>,
+    floor: DateTime<Utc>,
+    hot: Window,
+    slice: Duration,
+) -> Window {
+    // Checked: the floor comes from provider data, however odd its year.
+    let mut from = position
+        .checked_sub_signed(slice)
+        .unwrap_or(floor)
+        .max(floor);
+    if position > hot.to {
+        from = from.max(hot.to);
     }
+    Window::new(from, position)
 }
 
 /// Requests a provider instance may make per cycle: what its tightest quota allows over

@@ -16,12 +16,12 @@ use timeweave::config::Mode;
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{ProviderHandle, SyncSettings};
-use timeweave_contract::testkit::SimulatorControl;
 use timeweave_contract::{
     Client, EntryKind, ListScope, PageItem, Person, Project, Provider, Record, RemoteId, TimeEntry,
     Window,
 };
 use timeweave_http::{Transport, TransportConfig};
+use timeweave_simkit::SimulatorControl;
 
 /// The engine and the handles of `names` (in that order) for the config text `toml`, written
 /// into `dir` and loaded, built and opened exactly as the binary does.
@@ -55,9 +55,9 @@ pub const PEOPLE: usize = 3;
 pub const SIM_TIMEOUT_DELAY: StdDuration = StdDuration::from_millis(1500);
 
 pub struct Sims {
-    pub timetrack: timeweave_timetrack::sim::SimServer,
-    pub trackingtime: timeweave_trackingtime::sim::SimServer,
-    pub timetracker: timeweave_timetracker::sim::SimServer,
+    pub timetrack: timeweave_timetrack_sim::SimServer,
+    pub trackingtime: timeweave_trackingtime_sim::SimServer,
+    pub timetracker: timeweave_timetracker_sim::SimServer,
     /// Per simulator: its people (by index) and the shared project's id.
     pub refs: Vec<(Vec<RemoteId>, RemoteId)>,
 }
@@ -65,21 +65,20 @@ pub struct Sims {
 impl Sims {
     pub async fn start() -> Sims {
         let timetrack =
-            timeweave_timetrack::sim::SimServer::start(timeweave_timetrack::sim::SimOptions {
+            timeweave_timetrack_sim::SimServer::start(timeweave_timetrack_sim::SimOptions {
                 timeout_delay: SIM_TIMEOUT_DELAY,
                 ..Default::default()
             })
             .await;
-        let trackingtime = timeweave_trackingtime::sim::SimServer::start(
-            timeweave_trackingtime::sim::SimOptions {
+        let trackingtime =
+            timeweave_trackingtime_sim::SimServer::start(timeweave_trackingtime_sim::SimOptions {
                 timeout_delay: SIM_TIMEOUT_DELAY,
                 ..Default::default()
-            },
-        )
-        .await
-        .expect("start the TrackingTime simulator");
+            })
+            .await
+            .expect("start the TrackingTime simulator");
         let timetracker =
-            timeweave_timetracker::sim::SimServer::start(timeweave_timetracker::sim::SimOptions {
+            timeweave_timetracker_sim::SimServer::start(timeweave_timetracker_sim::SimOptions {
                 timeout_fault_ms: SIM_TIMEOUT_DELAY.as_millis() as u64,
                 ..Default::default()
             })
@@ -305,6 +304,7 @@ pub fn sync_settings() -> SyncSettings {
             slice: Duration::days(30),
             horizon: horizon(),
         },
+        trail_safety_scan: chrono::Duration::hours(6),
         people: Default::default(),
     }
 }
@@ -374,4 +374,56 @@ pub fn assert_exactly_once(contents: &[Vec<(usize, RemoteId)>], expected: &BTree
             NAMES[i]
         );
     }
+}
+
+/// Standard base64 (with padding), enough to spell an HTTP Basic credential.
+pub fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Named values: (what it is, the value).
+pub type Named = Vec<(String, String)>;
+
+/// Every simulator's credentials, (what, value), and the forms they travel in: the raw
+/// values and HTTP Basic values with the usual user names. Nothing of them may appear in
+/// any output.
+pub fn credential_forms(sims: &Sims) -> (Named, Named) {
+    let mut secrets: Named = Vec::new();
+    for sim in sims.all() {
+        let c = sim.credentials();
+        secrets.push((
+            format!("{} api_secret", sim.kind_name()),
+            c.api_secret.clone(),
+        ));
+        if let Some(key) = &c.api_key {
+            secrets.push((format!("{} api_key", sim.kind_name()), key.clone()));
+        }
+    }
+    let mut forms: Named = secrets.clone();
+    for (what, s) in &secrets {
+        for user in ["API_TOKEN", "", "x", "api"] {
+            forms.push((
+                format!("{what} as Basic {user}:…"),
+                base64(format!("{user}:{s}").as_bytes()),
+            ));
+        }
+    }
+    (secrets, forms)
 }

@@ -5,6 +5,7 @@
 //! Nothing here does I/O. Provider JSON never crosses this boundary: adapters map it to
 //! [`Record`]s whose references are the provider's own ids ([`RemoteId`]); the engine maps
 //! those to ledger ids ([`CanonicalId`]) through its links table.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod error;
 pub mod fields;
@@ -12,8 +13,9 @@ pub mod hash;
 pub mod model;
 pub mod natural_key;
 pub mod provider;
+pub mod rights;
 pub mod secret;
-pub mod testkit;
+pub mod trail;
 pub mod zone;
 
 pub use error::{ConflictReason, ProviderError};
@@ -26,5 +28,7 @@ pub use provider::{
     Capabilities, EntrySpan, InvalidRecord, KindSupport, ListScope, Observation, Page, PageItem,
     PageToken, Provider, ProviderInfo, RemoteRecord, UpdateTarget, Window, WriteOp,
 };
+pub use rights::{KnownRights, Rights};
 pub use secret::Secret;
+pub use trail::{TrailPosition, TrailRead};
 pub use zone::{Zone, ZoneError};

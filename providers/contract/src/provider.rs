@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ProviderError;
 use crate::fields::Field;
 use crate::model::{Kind, Record, RemoteId};
+use crate::rights::Rights;
+use crate::trail::{TrailPosition, TrailRead};
 
 /// A half-open UTC interval `[from, to)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -337,10 +339,32 @@ pub trait Provider: Send + Sync {
         Ok(EntrySpan::Unknown)
     }
 
+    /// What changed since `since` by the provider's own change trail (`None`: no position
+    /// yet: the read only establishes one, and says it proves nothing). A few requests at
+    /// most, never paged further: when more changed than one read returns, the answer says
+    /// so in `gap` and the engine falls back to its windowed scans. The default is
+    /// `Err(Unsupported)`: the provider has no trail, and windows are all there is.
+    async fn read_trail(&self, since: Option<&TrailPosition>) -> Result<TrailRead, ProviderError> {
+        let _ = since;
+        Err(ProviderError::unsupported(format!(
+            "{} has no change trail",
+            self.kind_name()
+        )))
+    }
+
     /// What this account answers for its rights and undocumented conventions, after
     /// `connect` (a few read-only requests at most; never a write). None by default.
     async fn observations(&self) -> Result<Vec<Observation>, ProviderError> {
         Ok(Vec::new())
+    }
+
+    /// What the credentials may read and write, where the provider tells it without a
+    /// write (after `connect`; a request or two at most). The default: it cannot.
+    async fn rights(&self) -> Result<Rights, ProviderError> {
+        Ok(Rights::Unknown(format!(
+            "{} tells no client what its credentials may write",
+            self.kind_name()
+        )))
     }
 
     /// Whether this provider can hold `record` for `op`, without any I/O; `Err(Unsupported)`

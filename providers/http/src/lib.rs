@@ -13,6 +13,7 @@
 //!
 //! While a request waits (quota, backoff, `Retry-After`), the wait is shown on the
 //! instance's [`WaitBoard`] (`TransportStats::wait`), for progress displays.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod base_url;
 mod cause;

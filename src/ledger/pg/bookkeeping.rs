@@ -1,5 +1,5 @@
 //! Sync bookkeeping on PostgreSQL (see the SQLite files of the same names for what each
-//! method means): cursors, push intents, conflicts, record issues, record versions and
+//! method means): cursors and trail positions, push intents, conflicts, record issues, record versions and
 //! account bindings.
 
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use crate::ledger::time::{parse_instant, parse_opt, to_text, to_text_precise};
 use crate::ledger::versions::read_version;
 use crate::ledger::{
     Binding, ConflictRow, Cursor, Direction, LedgerError, NewConflict, NewIntent, NewIssue,
-    PendingPush, RecordIssue, Result,
+    PendingPush, RecordIssue, Result, TrailMark,
 };
 
 impl CursorStore for PgTx {
@@ -56,6 +56,62 @@ impl CursorStore for PgTx {
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+
+    async fn trail_mark(&mut self, provider: &str) -> Result<Option<TrailMark>> {
+        let row = sqlx::query(
+            "SELECT position, trusted_after_pass, last_gap, saved_at FROM trail_positions \
+             WHERE provider = $1",
+        )
+        .bind(provider)
+        .fetch_optional(self.conn())
+        .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some(TrailMark {
+                position: r.try_get("position")?,
+                trusted_after_pass: r.try_get("trusted_after_pass")?,
+                last_gap: r.try_get("last_gap")?,
+                saved_at: parse_opt(r.try_get("saved_at")?)?,
+            })),
+        }
+    }
+
+    async fn save_trail_mark(
+        &mut self,
+        provider: &str,
+        mark: &TrailMark,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO trail_positions (provider, position, trusted_after_pass, last_gap, saved_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider) DO UPDATE SET \
+             position = EXCLUDED.position, trusted_after_pass = EXCLUDED.trusted_after_pass, \
+             last_gap = EXCLUDED.last_gap, saved_at = EXCLUDED.saved_at",
+        )
+        .bind(provider)
+        .bind(&mark.position)
+        .bind(mark.trusted_after_pass)
+        .bind(mark.last_gap.as_deref())
+        .bind(to_text_precise(now))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn last_windowed_scan(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<String> = sqlx::query_scalar(
+            "SELECT updated_at FROM cursors WHERE provider = $1 AND kind = $2",
+        )
+        .bind(provider)
+        .bind(kind.as_str())
+        .fetch_optional(self.conn())
+        .await?;
+        at.as_deref().map(parse_instant).transpose()
     }
 }
 
@@ -414,6 +470,7 @@ impl BindingStore for PgTx {
         for table in [
             "account_bindings",
             "cursors",
+            "trail_positions",
             "pending_pushes",
             "record_issues",
         ] {

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPool};
-use sqlx::FromRow;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, Row};
 
 use crate::ledger::{LedgerError, Result};
 
@@ -53,7 +54,6 @@ pub struct LeaseHolder {
     pub live: bool,
 }
 
-#[derive(FromRow)]
 struct LeaseRow {
     provider: String,
     owner: Option<String>,
@@ -61,6 +61,20 @@ struct LeaseRow {
     acquired_ms: i64,
     expires_ms: i64,
     remaining_ms: i64,
+}
+
+/// By hand, not `#[derive(FromRow)]`: sqlx's derive is its `macros` proc-macro, kept off.
+impl FromRow<'_, PgRow> for LeaseRow {
+    fn from_row(row: &PgRow) -> sqlx::Result<LeaseRow> {
+        Ok(LeaseRow {
+            provider: row.try_get("provider")?,
+            owner: row.try_get("owner")?,
+            fencing_token: row.try_get("fencing_token")?,
+            acquired_ms: row.try_get("acquired_ms")?,
+            expires_ms: row.try_get("expires_ms")?,
+            remaining_ms: row.try_get("remaining_ms")?,
+        })
+    }
 }
 
 /// The columns every lease query returns, in [`LeaseRow`]'s shape.

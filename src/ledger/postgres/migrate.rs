@@ -1,13 +1,48 @@
 //! The PostgreSQL ledger's embedded migrations (`migrations/` beside this file; append-only,
 //! the schema SQLite's migrations reach, plus the lease table). sqlx's migrator takes an
 //! advisory lock, so processes starting together on one database migrate it once.
+//!
+//! Embedded as a `Migrator` built by hand from `include_str!`, as SQLite's are
+//! (`ledger/migrations.rs`): sqlx's `migrate!` macro would compile SQLite a second time.
 
-use sqlx::migrate::Migrator;
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::PgPool;
+use sqlx::SqlStr;
 
 use crate::ledger::{LedgerError, Result};
 
-static MIGRATOR: Migrator = sqlx::migrate!("./src/ledger/postgres/migrations");
+/// `(version, description, SQL)`, the description as sqlx derives it from the file name
+/// (underscores as spaces). A new file in `migrations/` needs a line here too (a test
+/// compares this list with the folder).
+const MIGRATIONS: [(i64, &str, &str); 3] = [
+    (1, "ledger", include_str!("migrations/0001_ledger.sql")),
+    (2, "leases", include_str!("migrations/0002_leases.sql")),
+    (
+        3,
+        "trail positions",
+        include_str!("migrations/0003_trail_positions.sql"),
+    ),
+];
+
+static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    SqlStr::from_static(sql),
+                    sql.starts_with("-- no-transaction"),
+                )
+            })
+            .collect(),
+    )
+});
 
 /// Applies the embedded migrations that are not applied yet (idempotent). `target` names
 /// the database in the error (see [`super::describe_url`]).
@@ -39,4 +74,45 @@ pub async fn applied_migrations(pool: &PgPool) -> Result<Vec<i64>> {
             .fetch_all(pool)
             .await?;
     Ok(rows.into_iter().map(|(v,)| v).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checksums (SHA-384 of the SQL, as sqlx records them in `_sqlx_migrations`) of
+    /// the migrations released so far: a migration that changes after release makes every
+    /// PostgreSQL ledger it was applied to refuse to migrate.
+    const RECORDED: [(i64, &str); 2] = [
+        (1, "58e058cad5e0cf205ae6f0f0ffc32e8fe2a03c91429eb718db4c0c2abefebfdd5e4da9017cb4f7d6314fb8e10dbf85f4"),
+        (2, "f6880d98a5e6f6ed5b7430cd77cdd0b5a84796b02fa39c3d24b0c9055e349fd266eeb72c5a6519c70e9e6e6328d7c58d"),
+    ];
+
+    #[test]
+    fn the_released_migrations_keep_their_checksums() {
+        for (version, checksum) in RECORDED {
+            let migration = MIGRATOR.iter().find(|m| m.version == version).unwrap();
+            let hex: String = migration.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, checksum, "migration {version}");
+        }
+    }
+
+    #[test]
+    fn every_file_in_the_migrations_folder_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ledger/postgres/migrations");
+        let mut files: Vec<(i64, String)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter_map(|name| {
+                let (version, rest) = name.strip_suffix(".sql")?.split_once('_')?;
+                Some((version.parse().ok()?, rest.replace('_', " ")))
+            })
+            .collect();
+        files.sort();
+        let embedded: Vec<(i64, String)> = MIGRATIONS
+            .iter()
+            .map(|(v, d, _)| (*v, (*d).to_owned()))
+            .collect();
+        assert_eq!(files, embedded);
+    }
 }

@@ -576,14 +576,11 @@ fn tally(linked: usize, missing: usize, listed: usize) -> KindTally {
     }
 }
 
-#[test]
-fn the_cycle_guard_weighs_each_kind_alone_all_together_and_empty_listings() {
-    let g = MassDeleteGuard {
-        max_fraction: 0.2,
-        min_count: 10,
-    };
-    type Case = (&'static str, Vec<(Kind, KindTally)>, Option<&'static str>);
-    let cases: &[Case] = &[
+/// A guard case: its name, the cycle's tallies, and a part of the refusal (`None`: allowed).
+type GuardCase = (&'static str, Vec<(Kind, KindTally)>, Option<&'static str>);
+
+fn cycle_guard_cases() -> Vec<GuardCase> {
+    vec![
         (
             "nothing missing",
             vec![(Kind::Client, tally(5, 0, 5))],
@@ -655,8 +652,16 @@ fn the_cycle_guard_weighs_each_kind_alone_all_together_and_empty_listings() {
             ],
             Some("it listed nothing at all where the ledger links 5 records"),
         ),
-    ];
-    for (name, tallies, expected) in cases {
+    ]
+}
+
+#[test]
+fn the_cycle_guard_weighs_each_kind_alone_all_together_and_empty_listings() {
+    let g = MassDeleteGuard {
+        max_fraction: 0.2,
+        min_count: 10,
+    };
+    for (name, tallies, expected) in &cycle_guard_cases() {
         let got = cycle_delete_guard(g, tallies);
         match expected {
             None => assert!(got.is_ok(), "{name}: {got:?}"),

@@ -1,0 +1,59 @@
+//! Shared test setup: a fresh simulator and an adapter against it with short timeouts.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use timeweave_contract::{Client, Person, Project, RemoteId};
+use timeweave_http::{Transport, TransportConfig};
+use timeweave_simkit::SimulatorControl;
+use timeweave_trackingtime::{Settings, TrackingTimeAdapter};
+use timeweave_trackingtime_sim::{SimOptions, SimServer};
+
+pub fn transport() -> Transport {
+    let mut cfg = TransportConfig::new("trackingtime-test");
+    cfg.timeout = Duration::from_millis(1500);
+    cfg.connect_timeout = Duration::from_millis(500);
+    cfg.max_retries = 3;
+    cfg.min_backoff = Duration::from_millis(5);
+    cfg.max_backoff = Duration::from_millis(20);
+    cfg.max_retry_after = Duration::from_secs(5);
+    Transport::new(cfg).expect("transport")
+}
+
+pub fn adapter(settings: Settings) -> TrackingTimeAdapter {
+    TrackingTimeAdapter::new(settings, transport()).expect("adapter")
+}
+
+pub async fn sim(opts: SimOptions) -> SimServer {
+    SimServer::start(opts).await.expect("simulator starts")
+}
+
+pub async fn setup() -> (SimServer, TrackingTimeAdapter) {
+    let sim = sim(SimOptions::default()).await;
+    let a = adapter(sim.settings());
+    (sim, a)
+}
+
+/// Grace Hopper, the client Navy and its project Compiler: (person, client, project).
+pub fn seed(sim: &dyn SimulatorControl) -> (RemoteId, RemoteId, RemoteId) {
+    let person = sim.add_person(&Person {
+        display_name: "Grace Hopper".into(),
+        email: Some("grace@example.com".into()),
+        username: None,
+    });
+    let client = sim.add_client(&Client {
+        name: "Navy".into(),
+        email: None,
+        notes: None,
+        archived: false,
+    });
+    let project = sim.add_project(&Project {
+        client: Some(client.clone()),
+        name: "Compiler".into(),
+        billable: true,
+        hourly_rate_cents: Some(12_050),
+        archived: false,
+    });
+    (person, client, project)
+}
