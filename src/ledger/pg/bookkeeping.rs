@@ -104,13 +104,12 @@ impl CursorStore for PgTx {
         provider: &str,
         kind: Kind,
     ) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<String> = sqlx::query_scalar(
-            "SELECT updated_at FROM cursors WHERE provider = $1 AND kind = $2",
-        )
-        .bind(provider)
-        .bind(kind.as_str())
-        .fetch_optional(self.conn())
-        .await?;
+        let at: Option<String> =
+            sqlx::query_scalar("SELECT updated_at FROM cursors WHERE provider = $1 AND kind = $2")
+                .bind(provider)
+                .bind(kind.as_str())
+                .fetch_optional(self.conn())
+                .await?;
         at.as_deref().map(parse_instant).transpose()
     }
 }

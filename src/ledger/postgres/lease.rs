@@ -19,8 +19,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgConnection, PgPool};
 use sqlx::{FromRow, Row};
 
 use crate::ledger::{LedgerError, Result};

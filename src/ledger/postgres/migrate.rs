@@ -92,14 +92,19 @@ mod tests {
     fn the_released_migrations_keep_their_checksums() {
         for (version, checksum) in RECORDED {
             let migration = MIGRATOR.iter().find(|m| m.version == version).unwrap();
-            let hex: String = migration.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            let hex: String = migration
+                .checksum
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             assert_eq!(hex, checksum, "migration {version}");
         }
     }
 
     #[test]
     fn every_file_in_the_migrations_folder_is_embedded() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ledger/postgres/migrations");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ledger/postgres/migrations");
         let mut files: Vec<(i64, String)> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
