@@ -774,6 +774,48 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
 }
 
 #[tokio::test]
+async fn a_trail_mark_is_kept_replaced_and_forgotten_with_the_account() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    assert_eq!(tx.trail_mark("tt").await.unwrap(), None);
+    assert_eq!(
+        tx.last_windowed_scan("tt", Kind::TimeEntry).await.unwrap(),
+        None
+    );
+    let mut mark = TrailMark {
+        position: "audit:41".into(),
+        trusted_after_pass: 3,
+        last_gap: Some("more changes than one read returns".into()),
+        saved_at: None,
+    };
+    tx.save_trail_mark("tt", &mark, now()).await.unwrap();
+    mark.position = "audit:42".into();
+    mark.last_gap = None;
+    tx.save_trail_mark("tt", &mark, now()).await.unwrap();
+    tx.save_cursor("tt", Kind::TimeEntry, &Cursor::default(), now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = ledger.write().await.unwrap();
+    let stored = tx.trail_mark("tt").await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        TrailMark {
+            saved_at: Some(now()),
+            ..mark
+        }
+    );
+    assert_eq!(tx.trail_mark("tm").await.unwrap(), None);
+    assert_eq!(
+        tx.last_windowed_scan("tt", Kind::TimeEntry).await.unwrap(),
+        Some(now())
+    );
+    tx.forget_account("tt").await.unwrap();
+    assert_eq!(tx.trail_mark("tt").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn history_is_pruned_and_the_totals_keep_counting() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
