@@ -5,13 +5,12 @@
 //! Embedded as a `Migrator` built by hand from `include_str!`, as SQLite's are
 //! (`ledger/migrations.rs`): sqlx's `migrate!` macro would compile SQLite a second time.
 
-use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPool;
-use sqlx::SqlStr;
 
+use crate::ledger::migrations::migrator_of;
 use crate::ledger::{LedgerError, Result};
 
 /// `(version, description, SQL)`, the description as sqlx derives it from the file name
@@ -27,22 +26,7 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
     ),
 ];
 
-static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
-    Migrator::with_migrations(
-        MIGRATIONS
-            .iter()
-            .map(|&(version, description, sql)| {
-                Migration::new(
-                    version,
-                    Cow::Borrowed(description),
-                    MigrationType::Simple,
-                    SqlStr::from_static(sql),
-                    sql.starts_with("-- no-transaction"),
-                )
-            })
-            .collect(),
-    )
-});
+static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| migrator_of(&MIGRATIONS));
 
 /// Applies the embedded migrations that are not applied yet (idempotent). `target` names
 /// the database in the error (see [`super::describe_url`]).
@@ -103,21 +87,10 @@ mod tests {
 
     #[test]
     fn every_file_in_the_migrations_folder_is_embedded() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ledger/postgres/migrations");
-        let mut files: Vec<(i64, String)> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter_map(|name| {
-                let (version, rest) = name.strip_suffix(".sql")?.split_once('_')?;
-                Some((version.parse().ok()?, rest.replace('_', " ")))
-            })
-            .collect();
-        files.sort();
-        let embedded: Vec<(i64, String)> = MIGRATIONS
-            .iter()
-            .map(|(v, d, _)| (*v, (*d).to_owned()))
-            .collect();
-        assert_eq!(files, embedded);
+        use crate::ledger::migrations::{files_in, listed};
+        assert_eq!(
+            files_in("src/ledger/postgres/migrations"),
+            listed(&MIGRATIONS)
+        );
     }
 }
