@@ -68,7 +68,7 @@ async fn migrate_brings_a_postgres_ledger_up_to_date_and_other_commands_refuse_i
         let migrate = timeweave(&["migrate"], config);
         let said = text(&migrate);
         assert!(migrate.status.success(), "{said}");
-        assert!(said.contains("is at migration 2 (2 applied)"), "{said}");
+        assert!(said.contains("is at migration 3 (3 applied)"), "{said}");
     }
 
     let status = timeweave(&["status"], config);
