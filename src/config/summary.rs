@@ -14,12 +14,12 @@ fn ledger_place(cfg: &Config) -> String {
     match &cfg.ledger.postgres {
         None => cfg.ledger.path.display().to_string(),
         Some(pg) => format!(
-            "PostgreSQL {} (password {}; leases last {})",
+            "PostgreSQL {} (password {}; leases last {} s)",
             pg.url,
             pg.password_origin
                 .as_ref()
                 .map_or("none".to_owned(), |o| format!("set ({o})")),
-            format!("{} s", cfg.lease_ttl().as_secs())
+            cfg.lease_ttl().as_secs()
         ),
     }
 }

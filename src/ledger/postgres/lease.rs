@@ -4,8 +4,8 @@
 //!
 //! The rules (the table is in `migrations/0002_leases.sql`):
 //! - [`acquire`] takes an instance's lease when it is free (never taken, released, or
-//!   expired), with the next fencing token; the holder acquiring again keeps its token and
-//!   extends the lease. Two processes racing for a free lease: the row lock makes one of
+//!   expired), with the next fencing token; the holder acquiring its live lease again keeps
+//!   its token and extends it (once expired, it gets the next token, like anyone). Two processes racing for a free lease: the row lock makes one of
 //!   them win, the other gets `None`.
 //! - [`renew`] extends the lease while its token is current, even past its expiry when no
 //!   one took it over meanwhile; `None` once it moved.

@@ -82,6 +82,17 @@ async fn a_live_lease_stays_with_its_holder_who_may_take_it_again() {
     let renewed = renew(&pool, &a, MINUTE).await.unwrap().expect("still held");
     assert_eq!(renewed.token, a.token);
     assert!(renewed.remaining > Duration::ZERO);
+    // Once it has run out, even its holder takes the next token.
+    let short = acquire(&pool, "tt", "a", EXPIRED)
+        .await
+        .unwrap()
+        .expect("its own");
+    assert_eq!(short.token, a.token, "still live when taken again");
+    let later = acquire(&pool, "tt", "a", MINUTE)
+        .await
+        .unwrap()
+        .expect("its own");
+    assert_eq!(later.token, FencingToken(a.token.0 + 1));
     // Another instance's lease is another row.
     let other = acquire(&pool, "tr", "b", MINUTE)
         .await
@@ -195,7 +206,7 @@ async fn a_write_under_a_stale_token_is_refused_and_one_under_the_current_token_
     current.commit().await.unwrap();
     assert_eq!(cursor(&pool).await.as_deref(), Some("from b"));
     assert!(
-        check_fence(&mut *pool.acquire().await.unwrap(), "nobody", b.token)
+        check_fence(&mut pool.acquire().await.unwrap(), "nobody", b.token)
             .await
             .is_err(),
         "an instance without a lease fences every token"
