@@ -77,7 +77,7 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
         .stderr(Stdio::piped())
         .spawn()?;
     let pid = child.id().to_string();
-    let mut tenth = TenthWatch::new(ledger_path, entries as i64 / 10);
+    let mut tenth = TenthWatch::new(ledger_path, database.as_ref(), entries as i64 / 10);
     let mut peak = 0u64;
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -143,11 +143,13 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
     Ok(())
 }
 
-/// The child's peak RSS when a tenth of the entries are in the ledger: the ledger file is
-/// opened read-only once the child has made it, and its live entries are counted at each
-/// sample until they reach the tenth (a WAL reader never blocks the writer).
+/// The child's peak RSS when a tenth of the entries are in the ledger: the ledger file (or
+/// the PostgreSQL database) is opened read-only once the child has made it, and its live
+/// entries are counted at each sample until they reach the tenth (a WAL reader never
+/// blocks the writer).
 struct TenthWatch<'a> {
     path: &'a std::path::Path,
+    database: Option<&'a url::Url>,
     tenth: i64,
     ledger: Option<Ledger>,
     /// (VmHWM in kB, entries in the ledger then).
@@ -155,9 +157,10 @@ struct TenthWatch<'a> {
 }
 
 impl<'a> TenthWatch<'a> {
-    fn new(path: &'a std::path::Path, tenth: i64) -> Self {
+    fn new(path: &'a std::path::Path, database: Option<&'a url::Url>, tenth: i64) -> Self {
         TenthWatch {
             path,
+            database,
             tenth: tenth.max(1),
             ledger: None,
             found: None,
@@ -168,9 +171,13 @@ impl<'a> TenthWatch<'a> {
         if self.found.is_some() {
             return;
         }
-        if self.ledger.is_none() && self.path.exists() {
+        if self.ledger.is_none() {
             // Not ours until the child has marked and migrated it: try again next sample.
-            self.ledger = Ledger::open_read_only(self.path).await.ok();
+            self.ledger = match self.database {
+                Some(db) => Ledger::open_postgres_read_only(db, None).await.ok(),
+                None if self.path.exists() => Ledger::open_read_only(self.path).await.ok(),
+                None => None,
+            };
         }
         let Some(ledger) = &self.ledger else { return };
         let stored = match ledger.read().await {
