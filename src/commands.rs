@@ -12,6 +12,7 @@ use timeweave::cli::{
     SyncArgs,
 };
 use timeweave::config::{self, Config};
+use timeweave::ledger::postgres::describe_url;
 use timeweave::ledger::Ledger;
 use timeweave::lock::LedgerLock;
 use timeweave::registry;
@@ -45,8 +46,19 @@ pub(crate) async fn doctor(cfg: &Config, args: &DoctorArgs) -> anyhow::Result<Ex
     })
 }
 
-/// Opens (creating and migrating if needed) the configured ledger.
+/// Opens (creating and migrating if needed) the configured ledger: the PostgreSQL database
+/// of `ledger.url`, else the SQLite file of `ledger.path`.
 async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
+    if let Some(pg) = &cfg.ledger.postgres {
+        return Ledger::open_postgres(&pg.url, pg.password.as_ref())
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the ledger at {} (ledger.url)",
+                    describe_url(&pg.url)
+                )
+            });
+    }
     Ledger::open(&cfg.ledger.path).await.with_context(|| {
         format!(
             "opening the ledger at {} (ledger.path)",
@@ -57,20 +69,37 @@ async fn open_ledger(cfg: &Config) -> anyhow::Result<Ledger> {
 
 /// Takes the ledger's lock for `command` (refused while another process syncs it), then
 /// opens the ledger, creating and migrating it if needed. Hold the lock as long as the
-/// ledger is in use.
-async fn open_ledger_locked(cfg: &Config, command: &str) -> anyhow::Result<(LedgerLock, Ledger)> {
-    let lock = LedgerLock::acquire(&cfg.ledger.path, &format!("timeweave {command}"))?;
+/// ledger is in use. A PostgreSQL ledger takes no file lock: any number of processes share
+/// it (each write waits for the one before, see `ledger/pg`).
+async fn open_ledger_locked(
+    cfg: &Config,
+    command: &str,
+) -> anyhow::Result<(Option<LedgerLock>, Ledger)> {
+    let lock = match cfg.ledger.postgres {
+        Some(_) => None,
+        None => Some(LedgerLock::acquire(
+            &cfg.ledger.path,
+            &format!("timeweave {command}"),
+        )?),
+    };
     Ok((lock, open_ledger(cfg).await?))
 }
 
-/// Fails unless the configured ledger exists (see [`timeweave::report::require_ledger`]).
+/// Fails unless the configured ledger exists (see [`timeweave::report::require_ledger`]);
+/// a PostgreSQL ledger is checked when connecting.
 fn require_ledger(cfg: &Config) -> anyhow::Result<()> {
-    Ok(timeweave::report::require_ledger(&cfg.ledger.path)?)
+    match cfg.ledger.postgres {
+        Some(_) => Ok(()),
+        None => Ok(timeweave::report::require_ledger(&cfg.ledger.path)?),
+    }
 }
 
 /// Opens an existing ledger for reading; never creates one.
 async fn open_existing_read_only(cfg: &Config) -> anyhow::Result<Ledger> {
     require_ledger(cfg)?;
+    if let Some(pg) = &cfg.ledger.postgres {
+        return Ok(Ledger::open_postgres_read_only(&pg.url, pg.password.as_ref()).await?);
+    }
     Ok(Ledger::open_read_only(&cfg.ledger.path).await?)
 }
 
@@ -98,9 +127,11 @@ pub(crate) async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCo
         .map(|p| registry::build_stoppable(p, stop.shutdown()))
         .collect::<Result<Vec<_>, _>>()?;
     let (_lock, ledger) = open_ledger_locked(cfg, "sync").await?;
-    {
+    // A shared PostgreSQL ledger's running cycles may be other processes': a `run` that
+    // takes an instance's lease over marks that instance's (`schedule.rs`).
+    if ledger.postgres_pool().is_none() {
         let mut tx = ledger.write().await?;
-        tx.mark_interrupted_runs(chrono::Utc::now()).await?;
+        tx.mark_interrupted_runs(None, chrono::Utc::now()).await?;
         tx.commit().await?;
     }
     timeweave::daemon::stop_on_signals(stop.clone());
@@ -187,6 +218,12 @@ pub(crate) async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<Ex
             .or_else(|| cfg.report.currency.clone()),
         ..args.clone()
     };
+    if cfg.ledger.postgres.is_some() {
+        let ledger = open_existing_read_only(cfg).await?;
+        timeweave::report::check_views(&ledger).await?;
+        timeweave::report::report_on(ledger, &args, today, &mut out).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     timeweave::report::report_command(&cfg.ledger.path, &args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -196,6 +233,12 @@ pub(crate) async fn report(cfg: &Config, args: &ReportArgs) -> anyhow::Result<Ex
 pub(crate) async fn export(cfg: &Config, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let mut out = std::io::stdout().lock();
+    if cfg.ledger.postgres.is_some() {
+        let ledger = open_existing_read_only(cfg).await?;
+        timeweave::report::check_views(&ledger).await?;
+        timeweave::report::export_on(ledger, args, today, &mut out).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     timeweave::report::export_command(&cfg.ledger.path, args, today, &mut out).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -207,6 +250,9 @@ pub(crate) async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// `timeweave migrate`: applies pending ledger migrations and exits.
 pub(crate) async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
+    if let Some(pg) = &cfg.ledger.postgres {
+        return migrate_postgres(pg).await;
+    }
     let (_lock, ledger) = open_ledger_locked(cfg, "migrate").await?;
     let applied = ledger.applied_migrations().await?;
     println!(
@@ -216,6 +262,23 @@ pub(crate) async fn migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
         applied.len()
     );
     ledger.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `timeweave migrate` on a PostgreSQL ledger: no file lock (processes on other hosts share
+/// the database); the migrator's advisory lock keeps two from migrating at once.
+async fn migrate_postgres(pg: &timeweave::config::PostgresLedger) -> anyhow::Result<ExitCode> {
+    use timeweave::ledger::postgres;
+    let target = postgres::describe_url(&pg.url);
+    let pool = postgres::connect(&pg.url, pg.password.as_ref()).await?;
+    postgres::migrate(&pool, &target).await?;
+    let applied = postgres::applied_migrations(&pool).await?;
+    println!(
+        "ledger {target} is at migration {} ({} applied)",
+        applied.last().copied().unwrap_or(0),
+        applied.len()
+    );
+    pool.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,6 +13,7 @@ use chrono::Utc;
 use sd_notify::NotifyState;
 
 use crate::config::Config;
+use crate::leases::LeaseKeeper;
 use crate::ledger::{Ledger, LedgerError};
 use crate::schedule::{ScheduleError, ScheduledProvider, Scheduler};
 use crate::status;
@@ -55,9 +56,12 @@ pub async fn run(
     ledger: Ledger,
     stop: StopFlag,
 ) -> Result<ExitCode, DaemonError> {
-    {
+    // On a shared PostgreSQL ledger other processes' cycles may be running: an instance's
+    // are marked when its lease is taken over (`schedule.rs`).
+    let leases = LeaseKeeper::for_ledger(&ledger, cfg.lease_ttl());
+    if leases.is_none() {
         let mut tx = ledger.write().await?;
-        let n = tx.mark_interrupted_runs(Utc::now()).await?;
+        let n = tx.mark_interrupted_runs(None, Utc::now()).await?;
         tx.commit().await?;
         if n > 0 {
             tracing::warn!("{n} cycle(s) of a previous process were interrupted; their work is reconciled in the next cycles");
@@ -66,7 +70,14 @@ pub async fn run(
     let engine = Engine::new(ledger.clone(), SyncSettings::from_config(cfg), stop.clone())
         .with_history_days(cfg.ledger.history_days);
     let names: Vec<String> = providers.iter().map(|p| p.handle.name.clone()).collect();
-    let scheduler = Scheduler::start(providers, &engine)
+    if let Some(leases) = &leases {
+        tracing::info!(
+            owner = leases.owner(),
+            lease_ttl_seconds = cfg.lease_ttl().as_secs(),
+            "shared PostgreSQL ledger: each instance is worked under a lease"
+        );
+    }
+    let scheduler = Scheduler::start(providers, &engine, leases.clone())
         .await
         .map_err(DaemonError::Scheduler)?;
     let runners: Vec<_> = scheduler.runners().to_vec();
@@ -145,6 +156,10 @@ pub async fn run(
             "some cycles did not stop within {} s; their work is reconciled next start",
             STOP_GRACE.as_secs()
         );
+    }
+    if let Some(leases) = &leases {
+        // Another node takes the instances over at once, not after the ttl.
+        leases.release_all().await;
     }
     ledger.close().await;
     tracing::info!("stopped");

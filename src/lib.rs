@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod demo;
 pub mod describe;
 pub mod doctor;
+pub mod leases;
 pub mod ledger;
 pub mod lock;
 pub mod logging;

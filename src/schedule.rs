@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::ledger::RunStatus;
+use crate::leases::{LeaseKeeper, Taken};
+use crate::ledger::postgres::FencingToken;
+use crate::ledger::{LedgerError, RunStatus};
 use crate::status::{ProviderFacts, Uptime};
 use crate::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
 
@@ -77,11 +79,30 @@ pub struct Runner {
     busy: tokio::sync::Mutex<()>,
     started: std::time::Instant,
     last_success: std::sync::Mutex<Option<std::time::Instant>>,
+    /// A shared PostgreSQL ledger's leases: a cycle runs only under this instance's lease.
+    leases: Option<Arc<LeaseKeeper>>,
 }
 
 impl Runner {
     pub fn new(provider: ScheduledProvider, engine: Engine) -> Arc<Runner> {
+        Runner::leased(provider, engine, None)
+    }
+
+    /// A runner whose cycles each take the instance's lease first (see `leases.rs`); its
+    /// transport sends a request only while the lease is this process's, before its local
+    /// deadline (`LeaseKeeper::may_write`), checked after the limiter's wait.
+    pub fn leased(
+        provider: ScheduledProvider,
+        engine: Engine,
+        leases: Option<Arc<LeaseKeeper>>,
+    ) -> Arc<Runner> {
+        let h = &provider.handle;
+        if let (Some(leases), Some(stats)) = (&leases, &h.stats) {
+            let (leases, name) = (leases.clone(), h.name.clone());
+            stats.send_gate.install(move || leases.may_write(&name));
+        }
         Arc::new(Runner {
+            leases,
             provider,
             engine,
             busy: tokio::sync::Mutex::new(()),
@@ -109,11 +130,7 @@ impl Runner {
             return None;
         }
         tracing::info!(provider = %self.name(), trigger = why, "cycle starting");
-        match self
-            .engine
-            .run_cycle(&self.provider.handle, CycleOptions::default())
-            .await
-        {
+        match self.cycle().await? {
             Ok(report) => {
                 if matches!(report.status, RunStatus::Ok | RunStatus::Partial) {
                     *self.last_success.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -121,11 +138,58 @@ impl Runner {
                 }
                 Some(report)
             }
+            Err(e @ LedgerError::LeaseLost { .. }) => {
+                tracing::warn!(provider = %self.name(), "{e}; this process backs off while another holds the lease");
+                None
+            }
             Err(e) => {
                 tracing::error!(provider = %self.name(), "cycle could not write to the ledger: {e}");
                 None
             }
         }
+    }
+
+    /// One cycle: plain on SQLite; on a shared PostgreSQL ledger under the instance's lease
+    /// (renewed while it runs, every write fenced by its token), or none (`None`) while
+    /// another process holds it.
+    async fn cycle(&self) -> Option<Result<CycleReport, LedgerError>> {
+        let h = &self.provider.handle;
+        let Some(leases) = &self.leases else {
+            return Some(self.engine.run_cycle(h, CycleOptions::default()).await);
+        };
+        let lease = match leases.take(self.name()).await {
+            Ok(Taken::Held { lease, new }) => {
+                if new {
+                    tracing::info!(provider = %self.name(), owner = leases.owner(), token = lease.token.0, "lease taken: this process works the instance");
+                    if let Err(e) = self.settle_takeover(lease.token).await {
+                        return Some(Err(e));
+                    }
+                }
+                lease
+            }
+            Ok(Taken::Elsewhere) => {
+                tracing::debug!(provider = %self.name(), "another process holds the lease: no cycle here");
+                return None;
+            }
+            Err(e) => return Some(Err(e)),
+        };
+        let renewing = leases.keep_renewed(lease.clone());
+        let report = self
+            .engine
+            .run_cycle_fenced(h, CycleOptions::default(), lease.token)
+            .await;
+        renewing.abort();
+        Some(report)
+    }
+
+    /// A lease new to this process: the previous holder's cycles that were left running
+    /// are marked interrupted (its intents are reconciled by the cycle, as after a crash).
+    async fn settle_takeover(&self, token: FencingToken) -> Result<(), LedgerError> {
+        let ledger = self.engine.ledger().fenced(self.name(), token);
+        let mut tx = ledger.write().await?;
+        tx.mark_interrupted_runs(Some(self.name()), Utc::now())
+            .await?;
+        tx.commit().await
     }
 
     /// Waits until no cycle of this provider runs.
@@ -142,8 +206,15 @@ impl Runner {
             schedule: self.provider.schedule.clone(),
             interval: cron_interval(&self.provider.schedule),
             live: h.stats.as_ref().map(|s| s.snapshot()),
-            uptime: Some(self.uptime()),
+            // A process on standby (another holds the lease) measures nothing of its own:
+            // the instance's progress is the ledger's, whichever process works it.
+            uptime: (!self.standby()).then(|| self.uptime()),
         }
+    }
+
+    /// Whether another process works this instance (its lease is not this one's).
+    pub fn standby(&self) -> bool {
+        self.leases.as_ref().is_some_and(|l| !l.holds(self.name()))
     }
 
     /// Since the process started, and since this runner's last successful cycle.
@@ -202,6 +273,7 @@ impl Scheduler {
     pub async fn start(
         providers: Vec<ScheduledProvider>,
         engine: &Engine,
+        leases: Option<Arc<LeaseKeeper>>,
     ) -> Result<Scheduler, ScheduleError> {
         let mut runners = Vec::new();
         let mut loops = Vec::new();
@@ -212,7 +284,7 @@ impl Scheduler {
                     schedule: p.schedule.clone(),
                 });
             }
-            let runner = Runner::new(p, engine.clone());
+            let runner = Runner::leased(p, engine.clone(), leases.clone());
             loops.push(tokio::spawn(schedule_loop(runner.clone())));
             runners.push(runner);
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use timeweave_http::StatsSnapshot;
 
+use crate::ledger::postgres::{holders, LeaseHolder};
 use crate::ledger::{Ledger, LedgerError, RunStatus, RunTotals, SyncRun, TrailMark};
 
 /// What the status needs to know about one configured provider instance.
@@ -62,6 +63,9 @@ pub struct ProviderStatus {
     pub trail: Option<TrailMark>,
     /// `None` when healthy; otherwise why not.
     pub problem: Option<String>,
+    /// On a shared PostgreSQL ledger: who holds the instance's lease (`None`: SQLite, or
+    /// never leased).
+    pub lease: Option<LeaseHolder>,
 }
 
 impl ProviderStatus {
@@ -77,6 +81,10 @@ pub async fn collect(
     providers: &[ProviderFacts],
     now: DateTime<Utc>,
 ) -> Result<Vec<ProviderStatus>, LedgerError> {
+    let leases = match ledger.postgres_pool() {
+        Some(pool) => holders(pool).await?,
+        None => Vec::new(),
+    };
     let mut tx = ledger.read().await?;
     let mut out = Vec::with_capacity(providers.len());
     for facts in providers {
@@ -114,6 +122,7 @@ pub async fn collect(
             totals,
             lag_seconds,
             problem,
+            lease: leases.iter().find(|l| l.provider == facts.name).cloned(),
         });
     }
     Ok(out)
@@ -289,6 +298,45 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
     }
     family(
         &mut out,
+        "timeweave_lease_held",
+        "gauge",
+        "1 while the instance's lease on a shared PostgreSQL ledger is held (by `owner`), else 0.",
+        statuses
+            .iter()
+            .filter_map(|s| s.lease.as_ref().map(|l| (s, l)))
+            .map(|(s, l)| {
+                let owner = escape(l.owner.as_deref().unwrap_or(""));
+                let held = if l.live { 1.0 } else { 0.0 };
+                (format!("{},owner=\"{owner}\"", p(s)), held)
+            })
+            .collect(),
+    );
+    let leased: Vec<(&ProviderStatus, &LeaseHolder)> = statuses
+        .iter()
+        .filter_map(|s| s.lease.as_ref().map(|l| (s, l)))
+        .collect();
+    family(
+        &mut out,
+        "timeweave_lease_expiry_timestamp_seconds",
+        "gauge",
+        "When the instance's lease runs out unless renewed (Unix time, the database's clock).",
+        leased
+            .iter()
+            .map(|(s, l)| (p(s), l.expires_at.timestamp() as f64))
+            .collect(),
+    );
+    family(
+        &mut out,
+        "timeweave_lease_fencing_token",
+        "gauge",
+        "The instance's current fencing token (one more each time it changes hands).",
+        leased
+            .iter()
+            .map(|(s, l)| (p(s), l.token.0 as f64))
+            .collect(),
+    );
+    family(
+        &mut out,
         "timeweave_open_conflicts",
         "gauge",
         "Conflicts waiting for an operator.",
@@ -399,6 +447,18 @@ pub fn making_progress(s: &ProviderStatus, since: DateTime<Utc>, now: DateTime<U
     (now - from).num_seconds() <= allowed
 }
 
+/// Who holds a lease, in words.
+fn lease_text(l: &LeaseHolder) -> String {
+    let until = l.expires_at.format("%Y-%m-%d %H:%M:%S UTC");
+    match (&l.owner, l.live) {
+        (Some(owner), true) => format!("held by {owner} (token {}) until {until}", l.token.0),
+        (Some(owner), false) => {
+            format!("expired at {until} (last held by {owner}): free for any node")
+        }
+        (None, _) => "released: free for any node".to_owned(),
+    }
+}
+
 /// `timeweave status` output: one block per provider.
 pub fn render_text(statuses: &[ProviderStatus]) -> String {
     let mut out = String::new();
@@ -445,6 +505,9 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
             s.pending_pushes,
             s.record_issues
         );
+        if let Some(l) = &s.lease {
+            let _ = writeln!(out, "  lease: {}", lease_text(l));
+        }
     }
     out
 }
@@ -491,7 +554,40 @@ mod tests {
             lag_seconds: None,
             trail: None,
             problem: None,
+            lease: None,
         }
+    }
+
+    #[test]
+    fn status_and_metrics_name_the_lease_holder() {
+        let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut s = status("tt", Some(at));
+        s.lease = Some(LeaseHolder {
+            provider: "tt".into(),
+            owner: Some("node-1/42".into()),
+            token: crate::ledger::postgres::FencingToken(3),
+            acquired_at: at,
+            expires_at: at,
+            live: true,
+        });
+        let text = render_text(std::slice::from_ref(&s));
+        assert!(
+            text.contains("lease: held by node-1/42 (token 3)"),
+            "{text}"
+        );
+        let metrics = metrics_text(std::slice::from_ref(&s));
+        assert!(
+            metrics.contains("timeweave_lease_held{provider=\"tt\",owner=\"node-1/42\"} 1"),
+            "{metrics}"
+        );
+        for line in [
+            "timeweave_lease_expiry_timestamp_seconds{provider=\"tt\"} 1800000000",
+            "timeweave_lease_fencing_token{provider=\"tt\"} 3",
+        ] {
+            assert!(metrics.contains(line), "{line} missing in\n{metrics}");
+        }
+        s.lease = None;
+        assert!(!render_text(&[s]).contains("lease"));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::Mode;
-use timeweave::ledger::{Ledger, RunStatus};
+use timeweave::ledger::postgres as lease;
+use timeweave::ledger::test_backend::{on_backend, open_test_ledger, TestBackend};
+use timeweave::ledger::{LedgerError, RunStatus};
 use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
 use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
@@ -62,7 +64,7 @@ async fn a_and_b(b: MemoryProvider, policy: ConflictPolicy) -> World {
 
 async fn world_of(providers: Vec<(&str, Mode, MemoryProvider)>, policy: ConflictPolicy) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    let ledger = open_test_ledger(dir.path()).await.unwrap();
     let engine = Engine::new(ledger, settings(policy), StopFlag::new());
     let providers = providers
         .into_iter()
@@ -187,6 +189,7 @@ fn contents(p: &MemoryProvider) -> Vec<(String, String)> {
     v
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn three_providers_converge_without_duplicates() {
     let w = world(
@@ -234,7 +237,9 @@ async fn three_providers_converge_without_duplicates() {
     );
     assert!(w.p(0).requests() > before);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn edits_and_deletes_propagate() {
     let w = world(
@@ -280,6 +285,7 @@ async fn edits_and_deletes_propagate() {
     assert_eq!(contents(w.p(1)).len(), 1, "{:?}", contents(w.p(1)));
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 1);
+}
 }
 
 /// Entry `id` as `p` holds it now.
@@ -342,6 +348,7 @@ fn only(p: &MemoryProvider, kind: Kind) -> (RemoteId, Record<RemoteId>) {
     (all[0].id.clone(), all[0].record.clone())
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn fields_a_provider_cannot_hold_survive_its_edits() {
     // b has no project billable flag and no entry tags: it reads them back as constants.
@@ -410,7 +417,9 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
         matches!(ledger_only(&w, Kind::TimeEntry).await, Record::TimeEntry(e) if e.tags.len() == 2)
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict() {
     let w = a_and_b(
@@ -441,6 +450,7 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
     drop(tx);
     assert!(matches!(ledger_only(&w, Kind::Project).await, Record::Project(p) if !p.billable));
 }
+}
 
 /// a and b (b as given) hold one synced entry; then, at the same time, b edits its notes
 /// and a its tags, and every provider cycles twice. a would win any conflict, so without a
@@ -458,6 +468,7 @@ async fn notes_in_b_and_tags_in_a(b: MemoryProvider) -> (World, RemoteId, Remote
     (w, a_entry, b_entry)
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     // b cannot hold tags.
@@ -467,7 +478,9 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
     assert_notes_and_tags(w.p(0), &a_entry, "notes from b", &["from-a"]);
     assert_eq!(conflicts_recorded(&w).await, 0);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn edits_of_different_fields_in_two_providers_both_survive() {
     let (w, a_entry, b_entry) = notes_in_b_and_tags_in_a(MemoryProvider::new(7)).await;
@@ -502,7 +515,9 @@ async fn edits_of_different_fields_in_two_providers_both_survive() {
     let mut tx = w.engine.ledger().read().await.unwrap();
     assert_eq!(tx.conflicts(false).await.unwrap().len(), 1);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_pull_only_provider_keeps_merging_against_what_it_holds() {
     // b is only read: the merged record never reaches it, so the next merge must use b's
@@ -530,7 +545,9 @@ async fn a_pull_only_provider_keeps_merging_against_what_it_holds() {
     assert_notes_and_tags(w.p(0), &a_entry, "b, twice", &["from-a"]);
     assert_eq!(conflicts_recorded(&w).await, 0);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn no_merge_while_a_conflict_waits_for_an_operator() {
     let w = world(
@@ -566,7 +583,9 @@ async fn no_merge_while_a_conflict_waits_for_an_operator() {
         "{e:?}"
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_field_a_provider_drops_without_saying_so_is_reported() {
     let w = a_and_b(
@@ -587,7 +606,9 @@ async fn a_field_a_provider_drops_without_saying_so_is_reported() {
         other => panic!("one warning expected: {other:?}"),
     }
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn time_entries_are_written_several_at_once_and_references_one_at_a_time() {
     for concurrency in [1, 6] {
@@ -639,7 +660,9 @@ async fn time_entries_are_written_several_at_once_and_references_one_at_a_time()
         assert_eq!(w.p(1).max_writes_at_once(Kind::Client), 1);
     }
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn an_overlap_refused_within_a_batch_is_retried_alone() {
     let w = world(
@@ -688,7 +711,9 @@ async fn an_overlap_refused_within_a_batch_is_retried_alone() {
         "the refused entry was sent again"
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn deletes_stay_when_propagation_is_off() {
     let mut w = world(
@@ -705,6 +730,7 @@ async fn deletes_stay_when_propagation_is_off() {
     w.rounds(2).await;
     assert_eq!(contents(w.p(1)).len(), 1, "b keeps its copy");
 }
+}
 
 async fn conflict_world(policy: ConflictPolicy) -> (World, RemoteId, RemoteId) {
     let w = world(&[("a", Mode::Both), ("b", Mode::Both)], policy).await;
@@ -719,6 +745,7 @@ async fn conflict_world(policy: ConflictPolicy) -> (World, RemoteId, RemoteId) {
     (w, a_id, b_id)
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn conflict_policy_newest() {
     let (w, _, _) = conflict_world(ConflictPolicy::Newest).await;
@@ -731,7 +758,9 @@ async fn conflict_policy_newest() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].winner.as_deref(), Some("provider"));
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn conflict_policy_prefer() {
     let (w, _, _) = conflict_world(ConflictPolicy::Prefer(vec!["a".into(), "b".into()])).await;
@@ -739,7 +768,9 @@ async fn conflict_policy_prefer() {
     assert_eq!(contents(w.p(0))[0].1, "edited in a", "a is preferred");
     assert_eq!(contents(w.p(1))[0].1, "edited in a");
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn conflict_policy_manual_waits_for_an_operator() {
     let (w, _, _) = conflict_world(ConflictPolicy::Manual).await;
@@ -755,7 +786,9 @@ async fn conflict_policy_manual_waits_for_an_operator() {
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].provider, "b");
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_lost_create_answer_never_duplicates() {
     let w = world(
@@ -795,7 +828,9 @@ async fn a_lost_create_answer_never_duplicates() {
         "every intent reconciled"
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn failing_provider_loses_nothing_and_recovers() {
     let w = world(
@@ -828,7 +863,9 @@ async fn failing_provider_loses_nothing_and_recovers() {
     assert_eq!(contents(w.p(1)), contents(w.p(0)));
     assert_eq!(contents(w.p(1)).len(), 10);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn auth_failure_fails_the_cycle_and_leaves_the_cursor() {
     let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
@@ -850,7 +887,9 @@ async fn auth_failure_fails_the_cycle_and_leaves_the_cursor() {
     let runs = tx.recent_runs(Some("a"), 1).await.unwrap();
     assert_eq!(runs[0].status, RunStatus::Failed);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn mass_deletes_are_stopped_by_the_guard() {
     let w = world(
@@ -884,7 +923,9 @@ async fn mass_deletes_are_stopped_by_the_guard() {
         "nothing deleted"
     );
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn migration_into_an_empty_provider_copies_everything_once() {
     let w = world(
@@ -919,7 +960,9 @@ async fn migration_into_an_empty_provider_copies_everything_once() {
     assert_eq!(contents(w.p(1)).len(), 5);
     assert_eq!(w.p(0).all(Kind::TimeEntry), source_before);
 }
+}
 
+// SQLite only: a dry run works on a copy of the ledger file (see README).
 #[tokio::test]
 async fn dry_run_changes_nothing_anywhere() {
     let w = world(
@@ -957,6 +1000,7 @@ async fn dry_run_changes_nothing_anywhere() {
     assert!(contents(w.p(1)).is_empty(), "provider untouched");
 }
 
+// SQLite only: a dry run works on a copy of the ledger file (see README).
 #[tokio::test]
 async fn dry_run_lists_each_planned_change_once() {
     let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
@@ -977,13 +1021,14 @@ async fn dry_run_lists_each_planned_change_once() {
     assert_eq!(updates.len(), 1, "{:?}", r.plan);
 }
 
+timeweave::on_both_backends! {
 /// Pages are applied in transactions of one or a few pages while the next page is being
 /// requested: a stop (SIGTERM) between pages keeps every page applied so far, abandons the
 /// page in flight, and the next cycle finishes the listing without duplicates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
+    let ledger = open_test_ledger(dir.path()).await.unwrap();
     // Pages of seven that take a while each: batches are then single pages.
     let p = Arc::new(MemoryProvider::new(7).with_latency(std::time::Duration::from_millis(20)));
     let (person, project) = seed_refs(&p, "ada@example.com", "Website");
@@ -1043,7 +1088,9 @@ async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes
     let mut tx = ledger.read().await.unwrap();
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 70);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
     // b answers slowly, so both cycles plan their pushes before any create lands: each
@@ -1056,10 +1103,9 @@ async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
         w.p(0).put(entry(&person, &project, d + 1, 9, "once"));
     }
     w.cycle(0).await;
-    // A second engine on the same ledger file: another process's connection pool.
-    let path = w.engine.ledger().path().to_owned();
+    // A second engine on the same ledger: another process's connection pool.
     let other = Engine::new(
-        Ledger::open(&path).await.unwrap(),
+        w.engine.ledger().reopen().await.unwrap(),
         settings(ConflictPolicy::Newest),
         StopFlag::new(),
     );
@@ -1076,6 +1122,7 @@ async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
     w.rounds(2).await;
     assert_eq!(contents(w.p(1)).len(), 24);
     assert_eq!(contents(w.p(0)).len(), 24);
+}
 }
 
 /// a and b hold the same `n` entries (and person, client, project), synced.
@@ -1100,6 +1147,7 @@ async fn live_entries(w: &World) -> i64 {
     tx.count_live(Kind::TimeEntry).await.unwrap()
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
     let (w, ids) = synced(30).await;
@@ -1146,6 +1194,7 @@ async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
     assert_eq!(contents(w.p(0)).len(), 9);
     assert!(healthy(&w, "a").await, "green again");
 }
+}
 
 /// What `timeweave status` and `/healthz` say of `provider` now.
 async fn healthy(w: &World, provider: &str) -> bool {
@@ -1164,6 +1213,7 @@ async fn healthy(w: &World, provider: &str) -> bool {
     s[0].healthy()
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_panicking_cycle_is_recorded_as_failed_and_the_next_one_runs() {
     let (w, _) = synced(3).await;
@@ -1192,7 +1242,9 @@ async fn a_panicking_cycle_is_recorded_as_failed_and_the_next_one_runs() {
     w.rounds(1).await;
     assert!(healthy(&w, "a").await);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn an_emptied_account_deletes_nothing_whatever_the_counts() {
     // Fewer records than the guard's count threshold, but a lists nothing at all.
@@ -1213,7 +1265,9 @@ async fn an_emptied_account_deletes_nothing_whatever_the_counts() {
     assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
     assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
 }
+}
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn another_account_behind_an_instance_is_refused_before_anything_is_listed() {
     let (w, _) = synced(5).await;
@@ -1272,4 +1326,72 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
     );
     assert_eq!(contents(w.p(1)).len(), 5);
     assert!(healthy(&w, "a").await, "green again");
+}
+}
+
+/// Live entries in the ledger, and cycles recorded.
+async fn entries_and_runs(w: &World) -> (i64, usize) {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let entries = tx.count_live(Kind::TimeEntry).await.unwrap();
+    let runs = tx.recent_runs(None, 1000).await.unwrap().len();
+    (entries, runs)
+}
+
+/// A cycle fenced by a lease that has moved to another process writes nothing: its first
+/// commit is refused with `LeaseLost`, while the new holder's cycle goes through.
+/// PostgreSQL only: a SQLite ledger has one process at a time.
+#[tokio::test]
+async fn a_cycle_under_a_lease_that_moved_writes_nothing() {
+    let test = "a_cycle_under_a_lease_that_moved_writes_nothing";
+    let Some(cluster) = timeweave::ledger::postgres::testing::cluster_url(test) else {
+        return;
+    };
+    on_backend(TestBackend::Postgres(cluster), async {
+        let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
+        let h = &w.providers[0].1;
+        let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
+        w.p(0).put(entry(&person, &project, 1, 9, "first"));
+        let pool = w.engine.ledger().postgres_pool().unwrap().clone();
+        let brief = std::time::Duration::from_millis(1);
+        let ours = lease::acquire(&pool, "a", "node-1", brief)
+            .await
+            .unwrap()
+            .unwrap();
+        let first = w
+            .engine
+            .run_cycle_fenced(h, CycleOptions::default(), ours.token)
+            .await;
+        assert!(first.unwrap().errors.is_empty());
+        assert_eq!(entries_and_runs(&w).await, (1, 1));
+
+        // node-1 pauses past its lease; node-2 takes the instance over.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let minute = std::time::Duration::from_secs(60);
+        let theirs = lease::acquire(&pool, "a", "node-2", minute).await.unwrap();
+        let theirs = theirs.expect("an expired lease is free");
+        assert!(theirs.token > ours.token);
+
+        w.p(0).put(entry(&person, &project, 2, 9, "second"));
+        let stale = w
+            .engine
+            .run_cycle_fenced(h, CycleOptions::default(), ours.token)
+            .await;
+        assert!(
+            matches!(stale, Err(LedgerError::LeaseLost { .. })),
+            "{stale:?}"
+        );
+        assert_eq!(
+            entries_and_runs(&w).await,
+            (1, 1),
+            "the stale node wrote nothing"
+        );
+
+        let fresh = w
+            .engine
+            .run_cycle_fenced(h, CycleOptions::default(), theirs.token)
+            .await;
+        assert!(fresh.unwrap().errors.is_empty());
+        assert_eq!(entries_and_runs(&w).await, (2, 2));
+    })
+    .await
 }

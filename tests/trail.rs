@@ -2,7 +2,7 @@
 //! edit to an entry older than the hot window, and a delete, reach the ledger in the next
 //! cycle; a trail that cannot prove it is complete sends the cycle back to its windows and
 //! says so; a second `--sync-once` with nothing changed costs a handful of requests, and
-//! `--full` lists everything again.
+//! `--full` lists everything again. On SQLite and on PostgreSQL.
 
 mod support;
 
@@ -119,6 +119,8 @@ impl Env {
     }
 }
 
+// Each test runs on both backends (`NAME::sqlite`, `NAME::postgres`).
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn an_old_edit_and_a_delete_reach_the_ledger_in_the_next_scheduled_cycle() {
     let env = Env::new().await;
@@ -209,4 +211,5 @@ async fn a_second_sync_once_with_nothing_changed_costs_a_handful_of_requests() {
         again.counts.requests,
         first.counts.requests
     );
+}
 }

@@ -48,42 +48,9 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     println!("# ingest: {entries} entries through the engine from an in-process source");
     let dir = tempfile::tempdir()?;
     let layout = Layout::new(PEOPLE);
-    let source = Arc::new(support::memory_source(&layout, entries, PAGE_SIZE));
-
     let ledger = Ledger::open(&dir.path().join("ledger.db")).await?;
-    let engine = Engine::new(
-        ledger.clone(),
-        settings(layout.oldest(entries) - Duration::days(40)),
-        StopFlag::new(),
-    );
-    let handle = support::memory_handle(
-        "memory",
-        source.clone(),
-        Mode::Pull,
-        timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    );
-    let started = Instant::now();
-    let report = engine
-        .run_cycle(
-            &handle,
-            CycleOptions {
-                to_completion: true,
-                dry_run: false,
-            },
-        )
-        .await?;
-    let engine_secs = started.elapsed().as_secs_f64();
-    let stored = ledger.read().await?.count_live(Kind::TimeEntry).await?;
-    ledger.close().await;
-    if stored as usize != entries || !report.is_clean() {
-        anyhow::bail!(
-            "ingest stored {stored} of {entries} entries (status {}, errors {:?})",
-            report.status.as_str(),
-            report.errors.iter().take(3).collect::<Vec<_>>()
-        );
-    }
+    let engine_secs = through_engine(&ledger, &layout, entries).await?;
     let engine_rate = entries as f64 / engine_secs;
-    drop(source);
 
     let ceiling_secs = bound(
         &dir.path().join("ceiling.db"),
@@ -137,6 +104,48 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     metric("target_ingest_rate", 100_000, "entries/s");
     metric("target_ingest_to_in_sql_ratio", 0.8, "");
     Ok(())
+}
+
+/// Ingests `entries` (the layout's) into `ledger` through the engine, from an in-process
+/// source, in one cycle; the seconds it took. Fails unless every entry was stored.
+pub async fn through_engine(
+    ledger: &Ledger,
+    layout: &Layout,
+    entries: usize,
+) -> anyhow::Result<f64> {
+    let source = Arc::new(support::memory_source(layout, entries, PAGE_SIZE));
+    let engine = Engine::new(
+        ledger.clone(),
+        settings(layout.oldest(entries) - Duration::days(40)),
+        StopFlag::new(),
+    );
+    let handle = support::memory_handle(
+        "memory",
+        source.clone(),
+        Mode::Pull,
+        timeweave::config::DEFAULT_PUSH_CONCURRENCY,
+    );
+    let started = Instant::now();
+    let report = engine
+        .run_cycle(
+            &handle,
+            CycleOptions {
+                to_completion: true,
+                dry_run: false,
+            },
+        )
+        .await?;
+    let engine_secs = started.elapsed().as_secs_f64();
+    let stored = ledger.read().await?.count_live(Kind::TimeEntry).await?;
+    ledger.close().await;
+    if stored as usize != entries || !report.is_clean() {
+        anyhow::bail!(
+            "ingest stored {stored} of {entries} entries (status {}, errors {:?})",
+            report.status.as_str(),
+            report.errors.iter().take(3).collect::<Vec<_>>()
+        );
+    }
+    Ok(engine_secs)
 }
 
 /// A bound measured on its own ledger file: `measure` runs on a blocking thread, given a

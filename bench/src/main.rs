@@ -4,19 +4,22 @@
 //! ```text
 //! cargo build --release --bins
 //! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S]
+//! target/release/bench ingest --ledger postgres://USER@HOST:PORT/DB
 //! ```
 //!
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
 //! nochange 100,000, convergence 10,000 per provider, migrate 500 at a 50 ms round trip;
 //! migrate's runs under each provider's quotas always push 10,000; freshness 1,000,000);
 //! `--seconds` the rate-limit run (120) and the soak (3600; `soak` runs only when named,
-//! never in `all`).
+//! never in `all`). `--ledger` runs `ingest` on a PostgreSQL server instead (scratch
+//! databases on it, the role may create databases).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod convergence;
 mod freshness;
 mod ingest;
+mod ingest_pg;
 mod migrate;
 mod migrate_quota;
 mod nochange;
@@ -28,12 +31,14 @@ mod support;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST:PORT/DB]";
 
 struct Args {
     which: String,
     entries: Option<usize>,
     seconds: Option<u64>,
+    /// A PostgreSQL server for `ingest` and `pull` (`--ledger`): scratch databases on it.
+    ledger: Option<url::Url>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -41,6 +46,7 @@ fn parse() -> Result<Args, String> {
         which: "all".into(),
         entries: None,
         seconds: None,
+        ledger: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -60,6 +66,11 @@ fn parse() -> Result<Args, String> {
                         .map_err(|_| format!("--seconds: `{v}` is not a number"))?,
                 );
             }
+            "--ledger" => {
+                let v = it.next().ok_or("--ledger needs a postgres:// URL")?;
+                let url = url::Url::parse(&v).map_err(|e| format!("--ledger: {e}"))?;
+                args.ledger = Some(url);
+            }
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
             "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate"
@@ -72,11 +83,19 @@ fn parse() -> Result<Args, String> {
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let all = args.which == "all";
+    if let Some(server) = &args.ledger {
+        let entries = args.entries.unwrap_or(1_000_000);
+        return match args.which.as_str() {
+            "ingest" => ingest_pg::run(entries, server).await,
+            "pull" => pull::run(entries, Some(server)).await,
+            _ => anyhow::bail!("--ledger runs `ingest` or `pull` only"),
+        };
+    }
     if all || args.which == "ingest" {
         ingest::run(args.entries.unwrap_or(1_000_000)).await?;
     }
     if all || args.which == "pull" {
-        pull::run(args.entries.unwrap_or(1_000_000)).await?;
+        pull::run(args.entries.unwrap_or(1_000_000), None).await?;
     }
     if all || args.which == "nochange" {
         nochange::run(args.entries.unwrap_or(100_000)).await?;

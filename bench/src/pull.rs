@@ -32,8 +32,13 @@ pub fn timeweave_binary() -> anyhow::Result<std::path::PathBuf> {
     Ok(bin)
 }
 
-pub async fn run(entries: usize) -> anyhow::Result<()> {
-    println!("# pull: timeweave sync of {entries} entries from the TimeTracker simulator (rate limit off)");
+/// With `cluster`, the ledger is a scratch database on that PostgreSQL server.
+pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<()> {
+    let on = match cluster {
+        Some(url) => timeweave::ledger::postgres::describe_url(url),
+        None => "SQLite".to_owned(),
+    };
+    println!("# pull: timeweave sync of {entries} entries from the TimeTracker simulator (rate limit off), ledger on {on}");
     let bin = timeweave_binary()?;
     let layout = Layout::new(PEOPLE);
     let seeding = Instant::now();
@@ -48,6 +53,16 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         &[ConfigProvider::unlimited("timetracker", "pull", &sim)],
     )?;
     let ledger_path = &world.ledger_path;
+    let database = match cluster {
+        Some(url) => Some(timeweave::ledger::postgres::testing::scratch_database(url).await?),
+        None => None,
+    };
+    if let Some(db) = &database {
+        let config = std::fs::read_to_string(&world.config_path)?;
+        let path = format!("path = {:?}", ledger_path.display().to_string());
+        let config = config.replace(&path, &format!("url = {:?}", db.as_str()));
+        std::fs::write(&world.config_path, config)?;
+    }
 
     let before = sim.requests_served();
     let started = Instant::now();
@@ -55,11 +70,14 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         .arg("--config")
         .arg(&world.config_path)
         .args(["--log-format", "json", "sync"])
+        // The cluster's TIMEWEAVE_TEST_* variables are no configuration of timeweave.
+        .env_remove(timeweave::ledger::postgres::testing::URL_ENV)
+        .env_remove(timeweave::ledger::postgres::testing::REQUIRE_ENV)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
     let pid = child.id().to_string();
-    let mut tenth = TenthWatch::new(ledger_path, entries as i64 / 10);
+    let mut tenth = TenthWatch::new(ledger_path, database.as_ref(), entries as i64 / 10);
     let mut peak = 0u64;
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -79,7 +97,10 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         let _ = e.read_to_string(&mut stderr);
     }
     let requests = sim.requests_served() - before;
-    let ledger = Ledger::open_read_only(ledger_path).await?;
+    let ledger = match &database {
+        Some(db) => Ledger::open_postgres_read_only(db, None).await?,
+        None => Ledger::open_read_only(ledger_path).await?,
+    };
     let stored = ledger.read().await?.count_live(Kind::TimeEntry).await?;
     ledger.close().await;
     if !status.success() || stored as usize != entries {
@@ -122,11 +143,13 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The child's peak RSS when a tenth of the entries are in the ledger: the ledger file is
-/// opened read-only once the child has made it, and its live entries are counted at each
-/// sample until they reach the tenth (a WAL reader never blocks the writer).
+/// The child's peak RSS when a tenth of the entries are in the ledger: the ledger file (or
+/// the PostgreSQL database) is opened read-only once the child has made it, and its live
+/// entries are counted at each sample until they reach the tenth (a WAL reader never
+/// blocks the writer).
 struct TenthWatch<'a> {
     path: &'a std::path::Path,
+    database: Option<&'a url::Url>,
     tenth: i64,
     ledger: Option<Ledger>,
     /// (VmHWM in kB, entries in the ledger then).
@@ -134,9 +157,10 @@ struct TenthWatch<'a> {
 }
 
 impl<'a> TenthWatch<'a> {
-    fn new(path: &'a std::path::Path, tenth: i64) -> Self {
+    fn new(path: &'a std::path::Path, database: Option<&'a url::Url>, tenth: i64) -> Self {
         TenthWatch {
             path,
+            database,
             tenth: tenth.max(1),
             ledger: None,
             found: None,
@@ -147,9 +171,13 @@ impl<'a> TenthWatch<'a> {
         if self.found.is_some() {
             return;
         }
-        if self.ledger.is_none() && self.path.exists() {
+        if self.ledger.is_none() {
             // Not ours until the child has marked and migrated it: try again next sample.
-            self.ledger = Ledger::open_read_only(self.path).await.ok();
+            self.ledger = match self.database {
+                Some(db) => Ledger::open_postgres_read_only(db, None).await.ok(),
+                None if self.path.exists() => Ledger::open_read_only(self.path).await.ok(),
+                None => None,
+            };
         }
         let Some(ledger) = &self.ledger else { return };
         let stored = match ledger.read().await {

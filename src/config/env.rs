@@ -13,8 +13,14 @@ use figment::{Error, Metadata, Profile, Provider};
 pub const PREFIX: &str = "TIMEWEAVE_";
 /// Separator of nested keys inside a variable name.
 pub const SEPARATOR: &str = "__";
-/// Variables with the prefix that are not config keys.
-const NOT_KEYS: &[&str] = &["TIMEWEAVE_CONFIG"];
+/// Variables with the prefix that are not config keys: the config file's path, and the
+/// test harness's PostgreSQL cluster (`scripts/test`), which every process the suite starts
+/// inherits.
+const NOT_KEYS: &[&str] = &[
+    "TIMEWEAVE_CONFIG",
+    "TIMEWEAVE_TEST_POSTGRES_URL",
+    "TIMEWEAVE_REQUIRE_POSTGRES",
+];
 
 /// Name of the metadata attached to values that came from the environment.
 pub(crate) const METADATA_NAME: &str = "environment variable";
@@ -182,11 +188,14 @@ mod tests {
             ("TIMEWEAVE_PROVIDERS__ACME__API_SECRET", "s3"),
             ("TIMEWEAVE_SYNC__HOT_WINDOW_DAYS_BACK", "40"),
             ("TIMEWEAVE_CONFIG", "/x.toml"),
+            ("TIMEWEAVE_TEST_POSTGRES_URL", "postgres://t@127.0.0.1/t"),
+            ("TIMEWEAVE_REQUIRE_POSTGRES", "1"),
             ("HOME", "/root"),
         ]);
         let data = env.provider().data().unwrap();
         let root = &data[&Profile::Default];
         assert!(!root.contains_key("config"));
+        assert!(!root.contains_key("test_postgres_url") && !root.contains_key("require_postgres"));
         let secret = root["providers"].as_dict().unwrap()["acme"]
             .as_dict()
             .unwrap()["api_secret"]

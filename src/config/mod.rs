@@ -74,6 +74,18 @@ pub struct Config {
 }
 
 impl Config {
+    /// How long a provider instance's lease on a shared PostgreSQL ledger lasts unless
+    /// renewed: `[ledger] lease_ttl_seconds`, else [`default_lease_ttl`] of the enabled
+    /// instances' schedules.
+    pub fn lease_ttl(&self) -> Duration {
+        self.ledger.lease_ttl.unwrap_or_else(|| {
+            default_lease_ttl(
+                self.enabled_providers()
+                    .map(|p| crate::schedule::cron_interval(&p.schedule)),
+            )
+        })
+    }
+
     /// The enabled provider instances, in name order.
     pub fn enabled_providers(&self) -> impl Iterator<Item = &ProviderConfig> {
         self.providers.values().filter(|p| p.enabled)
@@ -131,14 +143,46 @@ pub enum SelectError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerConfig {
     /// The SQLite file. Default: `$STATE_DIRECTORY/ledger.db` under systemd, else
-    /// `./timeweave.db`.
+    /// `./timeweave.db`. Unused when `postgres` is set.
     pub path: PathBuf,
+    /// `[ledger] url`: the ledger is in this PostgreSQL database instead of `path`.
+    pub postgres: Option<PostgresLedger>,
+    /// `[ledger] lease_ttl_seconds`; `None`: [`default_lease_ttl`] of the schedules (see
+    /// [`Config::lease_ttl`]).
+    pub lease_ttl: Option<Duration>,
     /// Days of history kept (`sync_runs` rows, resolved conflicts); default 90.
     pub history_days: u32,
 }
 
 impl LedgerConfig {
     pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+    /// The longest `lease_ttl_seconds` accepted: an hour.
+    pub const MAX_LEASE_TTL_SECONDS: u64 = 3600;
+}
+
+/// A PostgreSQL ledger: where, and the role's password (never in the URL, never printed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostgresLedger {
+    /// `postgres://user@host:port/database[?sslmode=...]`, validated, without a password.
+    pub url: url::Url,
+    /// `password` / `password_file`; `None`: the server needs none (trust, peer, a
+    /// `.pgpass` file), or the config was loaded without secrets.
+    pub password: Option<Secret>,
+    pub password_origin: Option<SecretOrigin>,
+}
+
+/// The longest default lease: a process that dies loses its instances within this.
+pub const MAX_DEFAULT_LEASE_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// The default `lease_ttl`: twice the longest of `intervals` (the schedules' intervals), at
+/// most [`MAX_DEFAULT_LEASE_TTL`]; that maximum when there are none.
+pub fn default_lease_ttl(intervals: impl IntoIterator<Item = Duration>) -> Duration {
+    intervals
+        .into_iter()
+        .max()
+        .map_or(MAX_DEFAULT_LEASE_TTL, |longest| {
+            longest.saturating_mul(2).min(MAX_DEFAULT_LEASE_TTL)
+        })
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -33,6 +33,10 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLedger {
     pub path: Option<PathBuf>,
+    pub url: Option<String>,
+    pub password: Option<Scalar>,
+    pub password_file: Option<PathBuf>,
+    pub lease_ttl_seconds: Option<u64>,
     pub history_days: Option<u32>,
 }
 

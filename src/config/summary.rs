@@ -8,6 +8,22 @@ use timeweave_http::Quota;
 
 use super::{Config, ConflictPolicy, ProviderConfig};
 
+/// Where the ledger is: the SQLite file, or the PostgreSQL database with where its password
+/// comes from and how long a lease lasts (the URL holds no password: `validate` refuses one).
+fn ledger_place(cfg: &Config) -> String {
+    match &cfg.ledger.postgres {
+        None => cfg.ledger.path.display().to_string(),
+        Some(pg) => format!(
+            "PostgreSQL {} (password {}; leases last {} s)",
+            pg.url,
+            pg.password_origin
+                .as_ref()
+                .map_or("none".to_owned(), |o| format!("set ({o})")),
+            cfg.lease_ttl().as_secs()
+        ),
+    }
+}
+
 /// The human summary of a validated config.
 pub fn render(cfg: &Config) -> String {
     let mut out = String::new();
@@ -22,7 +38,7 @@ pub fn render(cfg: &Config) -> String {
     let _ = writeln!(
         out,
         "ledger: {} (history kept {} days)",
-        cfg.ledger.path.display(),
+        ledger_place(cfg),
         cfg.ledger.history_days
     );
     if let Some(currency) = &cfg.report.currency {

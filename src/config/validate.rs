@@ -14,12 +14,13 @@ use timeweave_http::Quota;
 
 use super::env::Environment;
 use super::error::{describe_origin, Problem};
-use super::raw::{RawConfig, RawProvider, RawRateLimit, RawSync, Scalar};
+use super::raw::{RawConfig, RawLedger, RawProvider, RawRateLimit, RawSync, Scalar};
 use super::{
     default_quotas, var_name, Config, ConflictPolicy, LedgerConfig, LogConfig, LogFormat, Mode,
-    ProviderConfig, ProviderKind, ReportConfig, SecretOrigin, Secrets, ServerConfig, SyncConfig,
-    DEFAULT_MAX_PAUSE_SECONDS, DEFAULT_MAX_RESPONSE_MIB, DEFAULT_PUSH_CONCURRENCY,
-    DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY, TRACKINGTIME_DEFAULT_BASE_URL,
+    PostgresLedger, ProviderConfig, ProviderKind, ReportConfig, SecretOrigin, Secrets,
+    ServerConfig, SyncConfig, DEFAULT_MAX_PAUSE_SECONDS, DEFAULT_MAX_RESPONSE_MIB,
+    DEFAULT_PUSH_CONCURRENCY, DEFAULT_SCHEDULE, MAX_PUSH_CONCURRENCY,
+    TRACKINGTIME_DEFAULT_BASE_URL,
 };
 
 const CRON_EXAMPLE: &str = "\"0 */5 * * * *\" (every 5 minutes, at second 0)";
@@ -80,33 +81,7 @@ pub(crate) fn validate(
         warnings: Vec::new(),
     };
 
-    let ledger = LedgerConfig {
-        path: match raw.ledger.path {
-            Some(p) if p.as_os_str().is_empty() => {
-                cx.problem(
-                    "ledger.path",
-                    "must not be empty; give the SQLite file's path",
-                );
-                PathBuf::new()
-            }
-            Some(p) => p,
-            None => match env.state_directory() {
-                Some(dir) => dir.join("ledger.db"),
-                None => PathBuf::from("./timeweave.db"),
-            },
-        },
-        history_days: match raw.ledger.history_days {
-            Some(d) if !(1..=36_600).contains(&d) => {
-                cx.problem(
-                    "ledger.history_days",
-                    format!("{d} is out of range; expected a whole number of days from 1 to 36600"),
-                );
-                LedgerConfig::DEFAULT_HISTORY_DAYS
-            }
-            Some(d) => d,
-            None => LedgerConfig::DEFAULT_HISTORY_DAYS,
-        },
-    };
+    let ledger = validate_ledger(&mut cx, raw.ledger);
 
     let report = ReportConfig {
         currency: raw.report.currency.and_then(|code| {
@@ -236,6 +211,133 @@ pub(crate) fn validate(
         people,
         providers,
         warnings: cx.warnings,
+    })
+}
+
+fn validate_ledger(cx: &mut Ctx<'_>, raw: RawLedger) -> LedgerConfig {
+    if raw.url.is_some() && raw.path.is_some() {
+        cx.problem(
+            "ledger.url",
+            "both ledger.url (PostgreSQL) and ledger.path (SQLite) are set; keep the one the ledger is in",
+        );
+    }
+    let path = match raw.path {
+        Some(p) if p.as_os_str().is_empty() => {
+            cx.problem(
+                "ledger.path",
+                "must not be empty; give the SQLite file's path",
+            );
+            PathBuf::new()
+        }
+        Some(p) => p,
+        None => match cx.env.state_directory() {
+            Some(dir) => dir.join("ledger.db"),
+            None => PathBuf::from("./timeweave.db"),
+        },
+    };
+    let postgres = match raw.url {
+        Some(url) => validate_postgres(cx, &url, raw.password, raw.password_file),
+        None => {
+            for (set, key) in [
+                (raw.password.is_some(), "ledger.password"),
+                (raw.password_file.is_some(), "ledger.password_file"),
+            ] {
+                if set {
+                    cx.problem(
+                        key,
+                        "is only for a PostgreSQL ledger (ledger.url), which is not set",
+                    );
+                }
+            }
+            None
+        }
+    };
+    let lease_ttl = raw.lease_ttl_seconds.and_then(|s| {
+        if (1..=LedgerConfig::MAX_LEASE_TTL_SECONDS).contains(&s) {
+            Some(Duration::from_secs(s))
+        } else {
+            cx.problem(
+                "ledger.lease_ttl_seconds",
+                format!(
+                    "{s} is out of range; expected 1 to {} seconds",
+                    LedgerConfig::MAX_LEASE_TTL_SECONDS
+                ),
+            );
+            None
+        }
+    });
+    let history_days = match raw.history_days {
+        Some(d) if !(1..=36_600).contains(&d) => {
+            cx.problem(
+                "ledger.history_days",
+                format!("{d} is out of range; expected a whole number of days from 1 to 36600"),
+            );
+            LedgerConfig::DEFAULT_HISTORY_DAYS
+        }
+        Some(d) => d,
+        None => LedgerConfig::DEFAULT_HISTORY_DAYS,
+    };
+    LedgerConfig {
+        path,
+        postgres,
+        lease_ttl,
+        history_days,
+    }
+}
+
+/// `[ledger] url` and its password, checked offline: the form of the URL, never the server
+/// (`doctor` goes there). A password inside the URL is refused and never echoed.
+fn validate_postgres(
+    cx: &mut Ctx<'_>,
+    text: &str,
+    password: Option<Scalar>,
+    password_file: Option<PathBuf>,
+) -> Option<PostgresLedger> {
+    const FORM: &str = "expected postgres://USER@HOST[:PORT]/DATABASE (the password in \
+                        ledger.password_file or TIMEWEAVE_LEDGER__PASSWORD, never in the URL)";
+    let url = match url::Url::parse(text) {
+        Ok(url) => url,
+        // The URL may hold a password: the parser's reason only, never the text.
+        Err(e) => {
+            cx.problem("ledger.url", format!("is not a URL ({e}); {FORM}"));
+            return None;
+        }
+    };
+    let problem = if url.password().is_some() {
+        Some("contains a password (user:password@); remove it from the URL and put it in ledger.password_file or TIMEWEAVE_LEDGER__PASSWORD".to_owned())
+    } else if !matches!(url.scheme(), "postgres" | "postgresql") {
+        Some(format!("has the scheme `{}`; {FORM}", url.scheme()))
+    } else if url.host_str().is_none_or(str::is_empty) {
+        Some(format!("names no host; {FORM}"))
+    } else if url.path().trim_start_matches('/').is_empty() {
+        Some(format!("names no database; {FORM}"))
+    } else {
+        crate::ledger::postgres::check_url(&url).err()
+    };
+    if let Some(message) = problem {
+        cx.problem("ledger.url", message);
+        return None;
+    }
+    let secret = match (cx.secrets, &password, &password_file) {
+        (Secrets::NotRead, _, _) | (_, None, None) => None,
+        (Secrets::Required, _, _) => resolve_secret(
+            cx,
+            "ledger-password",
+            "ledger",
+            "password",
+            password,
+            password_file,
+            "the PostgreSQL password of the ledger's role",
+        ),
+    };
+    let (password, password_origin) = match secret {
+        Some((secret, origin)) => (Some(secret), Some(origin)),
+        None => (None, None),
+    };
+    Some(PostgresLedger {
+        url,
+        password,
+        password_origin,
     })
 }
 
@@ -807,6 +909,7 @@ fn resolve_secret(
 ) -> Option<(Secret, SecretOrigin)> {
     let key = format!("{p}.{option}");
     let file_key = format!("{p}.{option}_file");
+    let env_var = var_name(&key.split('.').collect::<Vec<_>>());
     match (inline, file) {
         (Some(_), Some(_)) => {
             let (a, b) = (cx.origin(&key), cx.origin(&file_key));
@@ -823,7 +926,7 @@ fn resolve_secret(
                 return None;
             }
             let origin = if cx.is_env(&key) {
-                SecretOrigin::Env(var_name(&["providers", name, option]))
+                SecretOrigin::Env(env_var.clone())
             } else {
                 match cx
                     .figment
@@ -841,7 +944,7 @@ fn resolve_secret(
                         "the secret is written in {}, where everyone who can read the config reads it; \
                          move it to {option}_file (a systemd LoadCredential= file) or the environment variable {}",
                         path.display(),
-                        var_name(&["providers", name, option])
+                        env_var
                     ),
                 );
             }
@@ -889,8 +992,7 @@ fn resolve_secret(
                 format!(
                     "missing {what}; set {option}_file = \"/run/credentials/timeweave.service/{name}\" \
                      (a systemd LoadCredential= file; \"%d/{name}\" works too) or the environment \
-                     variable {}",
-                    var_name(&["providers", name, option])
+                     variable {env_var}"
                 ),
             );
             None

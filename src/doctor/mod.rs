@@ -6,6 +6,7 @@ mod account;
 mod credentials;
 mod history;
 pub mod json;
+mod ledger;
 mod observations;
 mod probe;
 mod rate;
@@ -86,7 +87,7 @@ impl InstanceReport {
     }
 }
 
-/// Examines each of `instances` in order. Never writes to a provider (unless `write_probe`:
+/// Examines the PostgreSQL ledger when there is one, then each of `instances` in order. Never writes to a provider (unless `write_probe`:
 /// one probe entry, deleted again) or the ledger: the ledger is opened read-only, and only
 /// if it exists.
 pub async fn examine(
@@ -97,6 +98,9 @@ pub async fn examine(
     let ledger = open_ledger_if_any(cfg).await;
     let scan = SyncSettings::from_config(cfg).scan;
     let mut reports = Vec::new();
+    if let Some(pg) = &cfg.ledger.postgres {
+        reports.push(ledger::report(pg).await);
+    }
     for p in instances {
         let ledger = ledger.as_ref().map(Option::as_ref);
         reports.push(examine_one(p, &scan, ledger, write_probe).await);

@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::sqlite::SqliteTx;
+use super::store::BindingStore;
 use super::time::{parse_instant, to_text};
-use super::{Result, Tx};
+use super::Result;
 
 /// The account an instance is bound to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,8 +16,8 @@ pub struct Binding {
     pub bound_at: DateTime<Utc>,
 }
 
-impl Tx {
-    pub async fn account_binding(&mut self, provider: &str) -> Result<Option<Binding>> {
+impl BindingStore for SqliteTx {
+    async fn account_binding(&mut self, provider: &str) -> Result<Option<Binding>> {
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT identity, bound_at FROM account_bindings WHERE provider = ?")
                 .bind(provider)
@@ -31,7 +33,7 @@ impl Tx {
     }
 
     /// Binds `provider` to `identity` unless it is bound already (the first binding stays).
-    pub async fn bind_account(
+    async fn bind_account(
         &mut self,
         provider: &str,
         identity: &str,
@@ -52,7 +54,7 @@ impl Tx {
     /// Forgets what the ledger knows of `provider`'s account: its binding, links, cursors
     /// (trail position included), open intents and recorded issues. Canonical records stay; the next cycle matches
     /// the account's records by natural key and binds to it. Returns the links dropped.
-    pub async fn forget_account(&mut self, provider: &str) -> Result<u64> {
+    async fn forget_account(&mut self, provider: &str) -> Result<u64> {
         let links = sqlx::query("DELETE FROM links WHERE provider = ?")
             .bind(provider)
             .execute(self.conn())

@@ -6,8 +6,11 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};
 
+use super::row::ReadRow;
+use super::sqlite::SqliteTx;
+use super::store::ConflictStore;
 use super::time::{parse_instant, parse_opt, to_text_precise};
-use super::{LedgerError, Result, Tx};
+use super::{LedgerError, Result};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConflictRow {
@@ -46,10 +49,10 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| LedgerError::corrupt("conflict record", e))
 }
 
-impl Tx {
+impl ConflictStore for SqliteTx {
     /// Removes conflicts resolved before `before` (an instant as `to_text_precise` writes
     /// it): history. Open ones always stay.
-    pub(crate) async fn prune_resolved_conflicts(&mut self, before: &str) -> Result<u64> {
+    async fn prune_resolved_conflicts(&mut self, before: &str) -> Result<u64> {
         Ok(
             sqlx::query("DELETE FROM conflicts WHERE resolved_at IS NOT NULL AND resolved_at < ?")
                 .bind(before)
@@ -61,11 +64,7 @@ impl Tx {
 
     /// Records a conflict. For an open one, an already open conflict of the same record and
     /// provider is refreshed instead of duplicated. Returns the conflict id.
-    pub async fn record_conflict(
-        &mut self,
-        c: &NewConflict<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
+    async fn record_conflict(&mut self, c: &NewConflict<'_>, now: DateTime<Utc>) -> Result<i64> {
         let kind = c.ledger_record.kind();
         let now = to_text_precise(now);
         let (resolved_at, resolved_by) = match c.winner {
@@ -92,7 +91,7 @@ impl Tx {
         Ok(row.try_get(0)?)
     }
 
-    pub async fn conflicts(&mut self, open_only: bool) -> Result<Vec<ConflictRow>> {
+    async fn conflicts(&mut self, open_only: bool) -> Result<Vec<ConflictRow>> {
         let rows = sqlx::query(
             "SELECT * FROM conflicts WHERE (?1 = 0 OR resolved_at IS NULL) ORDER BY id",
         )
@@ -102,7 +101,7 @@ impl Tx {
         rows.iter().map(row_to_conflict).collect()
     }
 
-    pub async fn conflict(&mut self, id: i64) -> Result<Option<ConflictRow>> {
+    async fn conflict(&mut self, id: i64) -> Result<Option<ConflictRow>> {
         let row = sqlx::query("SELECT * FROM conflicts WHERE id = ?")
             .bind(id)
             .fetch_optional(self.conn())
@@ -110,7 +109,7 @@ impl Tx {
         row.as_ref().map(row_to_conflict).transpose()
     }
 
-    pub async fn resolve_conflict(
+    async fn resolve_conflict(
         &mut self,
         id: i64,
         winner: &str,
@@ -124,7 +123,7 @@ impl Tx {
     }
 
     /// Whether a conflict of this record with this provider waits for an operator.
-    pub async fn has_open_conflict(
+    async fn has_open_conflict(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -136,33 +135,33 @@ impl Tx {
         Ok(open.is_some())
     }
 
-    pub async fn count_open_conflicts(&mut self, provider: Option<&str>) -> Result<i64> {
+    async fn count_open_conflicts(&mut self, provider: Option<&str>) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL AND (?1 IS NULL OR provider = ?1)")
             .bind(provider).fetch_one(self.conn()).await?;
         Ok(n)
     }
 }
 
-fn row_to_conflict(r: &sqlx::sqlite::SqliteRow) -> Result<ConflictRow> {
-    let kind: String = r.try_get("kind")?;
+pub(super) fn row_to_conflict(r: &impl ReadRow) -> Result<ConflictRow> {
+    let kind: String = r.get("kind")?;
     let parse = |col: &str| -> Result<Record<CanonicalId>> {
-        let text: String = r.try_get(col)?;
+        let text: String = r.get(col)?;
         serde_json::from_str(&text).map_err(|e| LedgerError::corrupt(format!("conflicts.{col}"), e))
     };
     Ok(ConflictRow {
-        id: r.try_get("id")?,
-        provider: r.try_get("provider")?,
+        id: r.get("id")?,
+        provider: r.get("provider")?,
         kind: Kind::parse(&kind).ok_or_else(|| LedgerError::corrupt("conflicts.kind", &kind))?,
-        canonical_id: CanonicalId(r.try_get("canonical_id")?),
-        remote_id: RemoteId(r.try_get("remote_id")?),
+        canonical_id: CanonicalId(r.get("canonical_id")?),
+        remote_id: RemoteId(r.get("remote_id")?),
         ledger_record: parse("ledger_record")?,
         remote_record: parse("remote_record")?,
-        remote_hash: ContentHash(r.try_get("remote_hash")?),
-        remote_version: r.try_get("remote_version")?,
-        policy: r.try_get("policy")?,
-        winner: r.try_get("winner")?,
-        detected_at: parse_instant(&r.try_get::<String, _>("detected_at")?)?,
-        resolved_at: parse_opt(r.try_get("resolved_at")?)?,
-        resolved_by: r.try_get("resolved_by")?,
+        remote_hash: ContentHash(r.get("remote_hash")?),
+        remote_version: r.get("remote_version")?,
+        policy: r.get("policy")?,
+        winner: r.get("winner")?,
+        detected_at: parse_instant(&r.get::<String>("detected_at")?)?,
+        resolved_at: parse_opt(r.get("resolved_at")?)?,
+        resolved_by: r.get("resolved_by")?,
     })
 }

@@ -6,8 +6,10 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use timeweave_contract::Kind;
 
+use super::sqlite::SqliteTx;
+use super::store::CursorStore;
 use super::time::{parse_instant, parse_opt, to_text, to_text_precise};
-use super::{Result, Tx};
+use super::Result;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cursor {
@@ -19,8 +21,21 @@ pub struct Cursor {
     pub change_watermark: Option<DateTime<Utc>>,
 }
 
-impl Tx {
-    pub async fn cursor(&mut self, provider: &str, kind: Kind) -> Result<Cursor> {
+/// Where a provider's change trail was read up to, and from which deep-scan pass on it may
+/// spare a cycle the full listings (see `migrations/0008_trail_positions.sql`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrailMark {
+    /// The adapter's opaque position.
+    pub position: String,
+    pub trusted_after_pass: i64,
+    /// Why the last read could not prove it held every change (`None`: it could).
+    pub last_gap: Option<String>,
+    /// When it was stored (set when read back; ignored on save).
+    pub saved_at: Option<DateTime<Utc>>,
+}
+
+impl CursorStore for SqliteTx {
+    async fn cursor(&mut self, provider: &str, kind: Kind) -> Result<Cursor> {
         let row = sqlx::query("SELECT deep_scan_position, deep_scan_passes, change_watermark FROM cursors WHERE provider = ? AND kind = ?")
             .bind(provider)
             .bind(kind.as_str())
@@ -37,7 +52,7 @@ impl Tx {
     }
 
     /// Stores a cursor; called last in a cycle, after everything before it committed.
-    pub async fn save_cursor(
+    async fn save_cursor(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -57,23 +72,8 @@ impl Tx {
             .await?;
         Ok(())
     }
-}
 
-/// Where a provider's change trail was read up to, and from which deep-scan pass on it may
-/// spare a cycle the full listings (see `migrations/0008_trail_positions.sql`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrailMark {
-    /// The adapter's opaque position.
-    pub position: String,
-    pub trusted_after_pass: i64,
-    /// Why the last read could not prove it held every change (`None`: it could).
-    pub last_gap: Option<String>,
-    /// When it was stored (set when read back; ignored on save).
-    pub saved_at: Option<DateTime<Utc>>,
-}
-
-impl Tx {
-    pub async fn trail_mark(&mut self, provider: &str) -> Result<Option<TrailMark>> {
+    async fn trail_mark(&mut self, provider: &str) -> Result<Option<TrailMark>> {
         let row = sqlx::query(
             "SELECT position, trusted_after_pass, last_gap, saved_at FROM trail_positions \
              WHERE provider = ?",
@@ -92,7 +92,7 @@ impl Tx {
         }
     }
 
-    pub async fn save_trail_mark(
+    async fn save_trail_mark(
         &mut self,
         provider: &str,
         mark: &TrailMark,
@@ -114,8 +114,7 @@ impl Tx {
         Ok(())
     }
 
-    /// When a cycle last listed `kind`'s planned windows completely (its cursor was saved).
-    pub async fn last_windowed_scan(
+    async fn last_windowed_scan(
         &mut self,
         provider: &str,
         kind: Kind,

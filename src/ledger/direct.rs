@@ -5,9 +5,10 @@
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use super::{LedgerError, Result, Tx};
+use super::sqlite::SqliteTx;
+use super::{LedgerError, Result};
 
-impl Tx {
+impl SqliteTx {
     /// Runs `f` on this transaction's connection. sqlx's worker thread is locked out of the
     /// connection until `f` returns. On a multi-threaded runtime the (blocking) work is
     /// announced with `block_in_place`, so other tasks move to another worker meanwhile.

@@ -3,6 +3,7 @@
 
 use super::tests::temp_ledger;
 use super::*;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use timeweave_contract::{Person, Record};
 
 async fn raw_pool(path: &Path) -> SqlitePool {
@@ -86,12 +87,14 @@ async fn another_applications_database_is_refused_and_left_untouched() {
 #[tokio::test]
 async fn a_ledger_from_before_the_mark_is_recognised_and_marked() {
     let (dir, ledger) = temp_ledger().await;
-    sqlx::query("PRAGMA application_id = 0")
-        .execute(&ledger.pool)
-        .await
-        .unwrap();
     ledger.close().await;
     let path = dir.path().join("ledger.db");
+    let pool = raw_pool(&path).await;
+    sqlx::query("PRAGMA application_id = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
     assert_eq!(application_id(&path).await, 0);
     // Readers accept it without writing.
     Ledger::open_read_only(&path).await.unwrap().close().await;
@@ -236,7 +239,7 @@ async fn a_ledger_migrated_by_the_migrate_macro_opens_and_keeps_its_checksums() 
         (1..=8).collect::<Vec<i64>>()
     );
     let after: Vec<(i64, Vec<u8>)> = sqlx::query_as(checksums)
-        .fetch_all(&ledger.pool)
+        .fetch_all(ledger.sqlite_pool())
         .await
         .unwrap();
     // The migrations it held keep their checksums; later ones are added after them.

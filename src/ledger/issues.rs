@@ -3,11 +3,13 @@
 //! it (with its reason on record) instead of failing on it every cycle.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use timeweave_contract::Kind;
 
+use super::row::ReadRow;
+use super::sqlite::SqliteTx;
+use super::store::IssueStore;
 use super::time::{parse_instant, to_text_precise};
-use super::{LedgerError, Result, Tx};
+use super::{LedgerError, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -49,10 +51,10 @@ pub struct RecordIssue {
     pub last_seen_at: DateTime<Utc>,
 }
 
-impl Tx {
+impl IssueStore for SqliteTx {
     /// Records an issue; returns true when it is new (or the content or reason changed),
     /// i.e. when it is worth reporting.
-    pub async fn record_issue(&mut self, issue: &NewIssue<'_>, now: DateTime<Utc>) -> Result<bool> {
+    async fn record_issue(&mut self, issue: &NewIssue<'_>, now: DateTime<Utc>) -> Result<bool> {
         let NewIssue {
             provider,
             direction,
@@ -77,7 +79,7 @@ impl Tx {
     }
 
     /// Removes an issue once the record went through.
-    pub async fn clear_issue(
+    async fn clear_issue(
         &mut self,
         provider: &str,
         direction: Direction,
@@ -91,7 +93,7 @@ impl Tx {
     }
 
     /// Removes the issues of many records at once (they went through).
-    pub async fn clear_issues(
+    async fn clear_issues(
         &mut self,
         provider: &str,
         direction: Direction,
@@ -113,30 +115,38 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn issues(&mut self, provider: Option<&str>) -> Result<Vec<RecordIssue>> {
+    async fn issues(&mut self, provider: Option<&str>) -> Result<Vec<RecordIssue>> {
         let rows = sqlx::query("SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at FROM record_issues WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, last_seen_at DESC")
             .bind(provider)
             .fetch_all(self.conn()).await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                let dir: String = r.try_get("direction")?;
-                Ok(RecordIssue {
-                    provider: r.try_get("provider")?,
-                    direction: if dir == "pull" {
-                        Direction::Pull
-                    } else {
-                        Direction::Push
-                    },
-                    kind: Kind::parse(&kind)
-                        .ok_or_else(|| LedgerError::corrupt("record_issues.kind", &kind))?,
-                    record_id: r.try_get("record_id")?,
-                    content_hash: r.try_get("content_hash")?,
-                    reason: r.try_get("reason")?,
-                    first_seen_at: parse_instant(&r.try_get::<String, _>("first_seen_at")?)?,
-                    last_seen_at: parse_instant(&r.try_get::<String, _>("last_seen_at")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(issue_from_row).collect()
     }
+
+    async fn count_issues(&mut self, provider: &str) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM record_issues WHERE provider = ?")
+            .bind(provider)
+            .fetch_one(self.conn())
+            .await?;
+        Ok(n)
+    }
+}
+
+pub(super) fn issue_from_row(r: &impl ReadRow) -> Result<RecordIssue> {
+    let kind: String = r.get("kind")?;
+    let dir: String = r.get("direction")?;
+    Ok(RecordIssue {
+        provider: r.get("provider")?,
+        direction: if dir == "pull" {
+            Direction::Pull
+        } else {
+            Direction::Push
+        },
+        kind: Kind::parse(&kind)
+            .ok_or_else(|| LedgerError::corrupt("record_issues.kind", &kind))?,
+        record_id: r.get("record_id")?,
+        content_hash: r.get("content_hash")?,
+        reason: r.get("reason")?,
+        first_seen_at: parse_instant(&r.get::<String>("first_seen_at")?)?,
+        last_seen_at: parse_instant(&r.get::<String>("last_seen_at")?)?,
+    })
 }

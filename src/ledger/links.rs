@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, RemoteId, RemoteRecord};
 
+use super::row::ReadRow;
+use super::sqlite::SqliteTx;
+use super::store::LinkStore;
 use super::time::{parse_instant, parse_opt, to_text, to_text_precise};
-use super::{LedgerError, Result, Tx};
+use super::{LedgerError, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
@@ -86,26 +87,26 @@ impl<'a> LinkUpdate<'a> {
 
 const LINK_COLS: &str = "provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, remote_incarnation, synced_at";
 
-fn row_to_link(row: &SqliteRow) -> Result<Link> {
-    let kind: String = row.try_get("kind")?;
+pub(super) fn row_to_link(row: &impl ReadRow) -> Result<Link> {
+    let kind: String = row.get("kind")?;
     Ok(Link {
-        provider: row.try_get("provider")?,
+        provider: row.get("provider")?,
         kind: Kind::parse(&kind).ok_or_else(|| LedgerError::corrupt("links.kind", &kind))?,
-        canonical_id: CanonicalId(row.try_get("canonical_id")?),
-        remote_id: RemoteId(row.try_get("remote_id")?),
-        remote_hash: ContentHash(row.try_get("remote_hash")?),
-        canonical_hash: ContentHash(row.try_get("canonical_hash")?),
-        remote_version: row.try_get("remote_version")?,
-        remote_updated_at: parse_opt(row.try_get("remote_updated_at")?)?,
-        remote_started_at: parse_opt(row.try_get("remote_started_at")?)?,
-        remote_deleted_at: parse_opt(row.try_get("remote_deleted_at")?)?,
-        remote_incarnation: row.try_get("remote_incarnation")?,
-        synced_at: parse_instant(&row.try_get::<String, _>("synced_at")?)?,
+        canonical_id: CanonicalId(row.get("canonical_id")?),
+        remote_id: RemoteId(row.get("remote_id")?),
+        remote_hash: ContentHash(row.get("remote_hash")?),
+        canonical_hash: ContentHash(row.get("canonical_hash")?),
+        remote_version: row.get("remote_version")?,
+        remote_updated_at: parse_opt(row.get("remote_updated_at")?)?,
+        remote_started_at: parse_opt(row.get("remote_started_at")?)?,
+        remote_deleted_at: parse_opt(row.get("remote_deleted_at")?)?,
+        remote_incarnation: row.get("remote_incarnation")?,
+        synced_at: parse_instant(&row.get::<String>("synced_at")?)?,
     })
 }
 
-impl Tx {
-    pub async fn link_by_remote(
+impl LinkStore for SqliteTx {
+    async fn link_by_remote(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -123,7 +124,7 @@ impl Tx {
     }
 
     /// Links for many remote ids of one kind at once (one query per 500 ids).
-    pub async fn links_by_remote(
+    async fn links_by_remote(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -149,7 +150,7 @@ impl Tx {
         Ok(out)
     }
 
-    pub async fn link_by_canonical(
+    async fn link_by_canonical(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -167,7 +168,7 @@ impl Tx {
     }
 
     /// Every link of a canonical record, across providers.
-    pub async fn links_of(&mut self, canonical_id: &CanonicalId) -> Result<Vec<Link>> {
+    async fn links_of(&mut self, canonical_id: &CanonicalId) -> Result<Vec<Link>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {LINK_COLS} FROM links WHERE canonical_id = ? ORDER BY provider"
         )))
@@ -177,20 +178,9 @@ impl Tx {
         rows.iter().map(row_to_link).collect()
     }
 
-    /// Inserts or refreshes a link after a successful sync of its record. Fails (unique
-    /// constraint) rather than ever linking one remote record to two canonical records or
-    /// the reverse.
-    pub async fn upsert_link(&mut self, u: &LinkUpdate<'_>, now: DateTime<Utc>) -> Result<()> {
-        self.upsert_links(std::slice::from_ref(u), now).await
-    }
-
     /// Upserts many links through one prepared statement on the connection itself (see
     /// `direct.rs`): the hot path of an import.
-    pub async fn upsert_links(
-        &mut self,
-        links: &[LinkUpdate<'_>],
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn upsert_links(&mut self, links: &[LinkUpdate<'_>], now: DateTime<Utc>) -> Result<()> {
         if links.is_empty() {
             return Ok(());
         }
@@ -228,7 +218,7 @@ impl Tx {
     }
 
     /// Sets the incarnation of links that had none (written before they were kept).
-    pub async fn learn_incarnations(
+    async fn learn_incarnations(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -258,7 +248,7 @@ impl Tx {
     }
 
     /// Records that the remote side was seen again with this hash (ledger side unchanged).
-    pub async fn set_link_remote_hash(
+    async fn set_link_remote_hash(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -281,7 +271,7 @@ impl Tx {
 
     /// Sets the canonical hash a link remembers (e.g. `unsynced`, so the ledger version is
     /// sent on the next push; or the new hash after taking the provider's version).
-    pub async fn set_link_canonical_hash(
+    async fn set_link_canonical_hash(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -302,7 +292,7 @@ impl Tx {
 
     /// The remote record is gone (deleted remotely, or deleted/archived by our push). The
     /// link stays, so the record is never re-created there nor re-imported from there.
-    pub async fn mark_link_remote_deleted(
+    async fn mark_link_remote_deleted(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -322,7 +312,7 @@ impl Tx {
     /// The remote ids of a provider's live links of one kind, those started in `window`
     /// when given: what a complete listing must have shown (ids only: a window can hold
     /// tens of thousands).
-    pub async fn live_link_ids_in(
+    async fn live_link_ids_in(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -352,7 +342,7 @@ impl Tx {
     }
 
     /// Forgets a link (the record will be matched or sent again as new).
-    pub async fn delete_link(
+    async fn delete_link(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -368,7 +358,7 @@ impl Tx {
     }
 
     /// Live entry links of a provider whose remote start lies in `[from, to)`.
-    pub async fn count_links_in_window(
+    async fn count_links_in_window(
         &mut self,
         provider: &str,
         from: DateTime<Utc>,
@@ -384,7 +374,7 @@ impl Tx {
     }
 
     /// How many live links a provider has per kind.
-    pub async fn count_live_links(&mut self, provider: &str, kind: Kind) -> Result<i64> {
+    async fn count_live_links(&mut self, provider: &str, kind: Kind) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL")
             .bind(provider)
             .bind(kind.as_str())
@@ -394,7 +384,7 @@ impl Tx {
     }
 
     /// The earliest remote start among a provider's live entry links (deep-scan hint).
-    pub async fn oldest_linked_start(&mut self, provider: &str) -> Result<Option<DateTime<Utc>>> {
+    async fn oldest_linked_start(&mut self, provider: &str) -> Result<Option<DateTime<Utc>>> {
         let (t,): (Option<String>,) = sqlx::query_as("SELECT min(remote_started_at) FROM links WHERE provider = ? AND kind = 'time_entry' AND remote_deleted_at IS NULL")
             .bind(provider)
             .fetch_one(self.conn())

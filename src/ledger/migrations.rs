@@ -57,8 +57,14 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
 
 /// The migrator of every embedded migration (checksums: SHA-384 of the SQL, as sqlx's).
 pub(super) fn migrator() -> Migrator {
+    migrator_of(&MIGRATIONS)
+}
+
+/// A migrator of `(version, description, SQL)` migrations, as `migrate!` would build it
+/// from the files (the PostgreSQL ledger's list too: `postgres/migrate.rs`).
+pub(super) fn migrator_of(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
-        MIGRATIONS
+        migrations
             .iter()
             .map(|&(version, description, sql)| {
                 Migration::new(
@@ -71,6 +77,32 @@ pub(super) fn migrator() -> Migrator {
             })
             .collect(),
     )
+}
+
+/// The `(version, description)` of every `.sql` file in `dir` (below the crate), as sqlx
+/// derives them from the names, in order: what a list of embedded migrations must hold.
+#[cfg(test)]
+pub(super) fn files_in(dir: &str) -> Vec<(i64, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<(i64, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|name| {
+            let (version, rest) = name.strip_suffix(".sql")?.split_once('_')?;
+            Some((version.parse().ok()?, rest.replace('_', " ")))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The `(version, description)` of each migration in a list.
+#[cfg(test)]
+pub(super) fn listed(migrations: &[(i64, &str, &str)]) -> Vec<(i64, String)> {
+    migrations
+        .iter()
+        .map(|(v, d, _)| (*v, (*d).to_owned()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -109,20 +141,6 @@ mod tests {
 
     #[test]
     fn every_file_in_the_migrations_folder_is_embedded() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        let mut files: Vec<(i64, String)> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter_map(|name| {
-                let (version, rest) = name.strip_suffix(".sql")?.split_once('_')?;
-                Some((version.parse().ok()?, rest.replace('_', " ")))
-            })
-            .collect();
-        files.sort();
-        let embedded: Vec<(i64, String)> = MIGRATIONS
-            .iter()
-            .map(|(v, d, _)| (*v, (*d).to_owned()))
-            .collect();
-        assert_eq!(files, embedded);
+        assert_eq!(files_in("migrations"), listed(&MIGRATIONS));
     }
 }

@@ -1,16 +1,14 @@
-//! The SQLite ledger: opening (WAL, foreign keys, busy timeout), embedded migrations, and
-//! typed access to every table. All SQL of timeweave lives under this module; the rest of the
-//! program speaks in canonical records, links, cursors, intents, conflicts and runs.
+//! The ledger: one storage boundary (`store.rs`, a small trait per table group) with two
+//! backends, SQLite (`sqlite.rs` and the table-group files beside it, the embedded default)
+//! and PostgreSQL (`pg/`). All SQL of timeweave lives under this module; the rest of the
+//! program speaks in canonical records, links, cursors, intents, conflicts and runs, and
+//! holds a [`Ledger`] and its [`Tx`] whatever the backend.
 //!
-//! Every access goes through a [`Tx`]: `Ledger::write()` begins an IMMEDIATE transaction
-//! (one writer at a time, no lock-upgrade deadlocks between concurrent cycles),
-//! `Ledger::read()` a deferred one (a consistent snapshot for readers).
+//! Every access goes through a [`Tx`]: `Ledger::write()` begins a write transaction (SQLite:
+//! IMMEDIATE, one writer at a time), `Ledger::read()` a consistent snapshot for readers.
 //!
-//! Opening checks the file first: another application's database is refused
-//! (`ownership.rs`), a damaged one reported with the ways to recover (`integrity.rs`). A
-//! connection whose transaction could not be ended (a full disk makes SQLite roll back on
-//! its own, and the ROLLBACK that follows fails) is closed on release instead of going
-//! back to the pool, so the next cycle gets a clean one.
+//! Opening a SQLite file checks it first: another application's database is refused
+//! (`ownership.rs`), a damaged one reported with the ways to recover (`integrity.rs`).
 
 mod bindings;
 mod conflicts;
@@ -23,12 +21,18 @@ mod migrations;
 mod natural_key;
 mod ownership;
 mod pending;
+mod pg;
+pub mod postgres;
 mod records;
 mod reports;
+mod row;
 mod runs;
+mod sqlite;
+mod store;
+#[doc(hidden)]
+pub mod test_backend;
 mod time;
 mod versions;
-
 pub use bindings::Binding;
 pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::{Cursor, TrailMark};
@@ -41,39 +45,20 @@ pub use reports::{
     DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours, ENTRY_COLUMNS,
 };
 pub use runs::{RunCounts, RunStatus, RunTotals, SyncRun};
+pub use sqlite::WRITER_PRAGMAS;
 pub use time::{local_wall_time, offset_at, parse_instant, to_text, to_text_precise};
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use thiserror::Error;
 
-/// How long a writer waits for another writer before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// The pragmas every read-write connection of the ledger runs when it opens, as
-/// `(name, value)`. Public so that the benchmark's SQLite bounds run under the ledger's
-/// own settings rather than a copy of them.
-///
-/// - WAL, `synchronous = NORMAL`, foreign keys on.
-/// - `cache_size`: the page cache of each connection, 8 MiB (negative: KiB; SQLite's
-///   default is 2,000 KiB): a long import walks four time-entry indexes and three link
-///   indexes, and with the default most page reads went to the kernel (see
-///   docs/performance.md).
-/// - `soft_heap_limit`: all of SQLite's memory in this process, 20 MiB: the pool's
-///   connections each grow their own cache, and together they stay under this (SQLite
-///   recycles cache pages beyond it), so memory does not grow with the pool.
-pub const WRITER_PRAGMAS: [(&str, &str); 5] = [
-    ("journal_mode", "WAL"),
-    ("synchronous", "NORMAL"),
-    ("foreign_keys", "ON"),
-    ("cache_size", "-8192"),
-    ("soft_heap_limit", "20971520"),
-];
-/// The level sqlx logs each statement at (target `sqlx::query`): trace, so `debug` stays
-/// readable; `RUST_LOG=info,sqlx::query=trace` shows them. Slow ones still warn.
-const STATEMENT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Trace;
+use pg::{PgLedger, PgTx};
+use sqlite::{SqliteLedger, SqliteTx};
+use timeweave_contract::Secret;
+use url::Url;
 
 #[derive(Debug, Error)]
 pub enum LedgerError {
@@ -89,6 +74,26 @@ pub enum LedgerError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    #[error("cannot connect to the PostgreSQL ledger at {target}: {source}")]
+    Connect {
+        /// The URL without its password (`postgres::describe_url`).
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate the PostgreSQL ledger at {target}: {source}")]
+    MigratePostgres {
+        target: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error(
+        "the lease of {provider} has moved to another process (fencing token {token} is no \
+         longer current): this process no longer works {provider}, and its write was refused"
+    )]
+    LeaseLost { provider: String, token: i64 },
+    #[error("{0} needs a SQLite ledger (this one is on PostgreSQL)")]
+    SqliteOnly(&'static str),
     #[error("ledger query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("ledger write failed: {0}")]
@@ -123,149 +128,277 @@ pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 /// The ledger database. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Ledger {
-    pool: SqlitePool,
-    path: PathBuf,
+    backend: LedgerBackend,
+    /// Every write transaction checks, just before it commits, that this lease is still
+    /// held under this token (PostgreSQL; see `fenced`).
+    fence: Option<Fence>,
 }
 
-/// A transaction on the ledger; every typed query is a method of it (see the submodules).
-/// Dropping it without `commit` rolls back.
+/// A provider instance's lease and the fencing token it was taken with.
+#[derive(Clone, Debug)]
+struct Fence {
+    provider: String,
+    token: postgres::FencingToken,
+}
+
+#[derive(Clone, Debug)]
+enum LedgerBackend {
+    Sqlite(SqliteLedger),
+    Postgres(PgLedger),
+}
+
+/// A transaction on the ledger; every typed query is a method of it (declared in
+/// `store.rs`, written per backend). Dropping it without `commit` rolls back.
 pub struct Tx {
-    tx: Transaction<'static, Sqlite>,
+    backend: TxBackend,
+    fence: Option<Fence>,
+}
+
+enum TxBackend {
+    Sqlite(SqliteTx),
+    Postgres(PgTx),
 }
 
 impl Ledger {
-    /// Opens (creating if missing) the ledger at `path` and applies pending migrations.
+    /// Opens (creating if missing) the SQLite ledger at `path` and applies pending
+    /// migrations.
     pub async fn open(path: &Path) -> Result<Ledger> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.exists() {
-                std::fs::create_dir_all(dir).map_err(|e| LedgerError::Open {
-                    path: path.to_owned(),
-                    source: sqlx::Error::Io(e),
-                })?;
-            }
-        }
-        let options = WRITER_PRAGMAS.iter().fold(
-            SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true)
-                .busy_timeout(BUSY_TIMEOUT)
-                .log_statements(STATEMENT_LOG_LEVEL),
-            |options, (name, value)| options.pragma(*name, *value),
-        );
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    // The ping runs after any rollback queued on release, so the depth read
-                    // next is settled; a transaction still open means its end failed.
-                    conn.ping().await?;
-                    Ok(!conn.is_in_transaction())
-                })
-            })
-            .connect_with(options)
-            .await
-            .map_err(|source| integrity::open_error(path, source))?;
-        integrity::quick_check(&pool, path).await?;
-        ownership::claim(&pool, path, true).await?;
-        let ledger = Ledger {
-            pool,
-            path: path.to_owned(),
-        };
-        ledger.migrate().await?;
-        Ok(ledger)
+        let sqlite = SqliteLedger::open(path).await?;
+        Ok(Ledger {
+            backend: LedgerBackend::Sqlite(sqlite),
+            fence: None,
+        })
     }
 
-    /// Opens an existing ledger read-only (for reporting while the daemon writes): no
-    /// migrations, no writes, WAL readers never block the writer.
+    /// Opens an existing SQLite ledger read-only (for reporting while the daemon writes):
+    /// no migrations, no writes, WAL readers never block the writer.
     pub async fn open_read_only(path: &Path) -> Result<Ledger> {
-        // A file name, not a URL: `?`, `#` and `%` in a path are just characters.
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .read_only(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .log_statements(STATEMENT_LOG_LEVEL);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .after_connect(|conn, _| Box::pin(natural_key::register(conn)))
-            .connect_with(options)
-            .await
-            .map_err(|source| integrity::open_error(path, source))?;
-        ownership::claim(&pool, path, false).await?;
+        let sqlite = SqliteLedger::open_read_only(path).await?;
         Ok(Ledger {
-            pool,
-            path: path.to_owned(),
+            backend: LedgerBackend::Sqlite(sqlite),
+            fence: None,
         })
+    }
+
+    /// Connects to the PostgreSQL ledger at `url` (`postgres://user@host/db`; the password
+    /// from its secret, never in the URL) and applies pending migrations.
+    pub async fn open_postgres(url: &Url, password: Option<&Secret>) -> Result<Ledger> {
+        let pg = PgLedger::open(url, password).await?;
+        Ok(Ledger {
+            backend: LedgerBackend::Postgres(pg),
+            fence: None,
+        })
+    }
+
+    /// Connects to the PostgreSQL ledger at `url` without migrating it (readers).
+    pub async fn open_postgres_read_only(url: &Url, password: Option<&Secret>) -> Result<Ledger> {
+        let pg = PgLedger::open_read_only(url, password).await?;
+        Ok(Ledger {
+            backend: LedgerBackend::Postgres(pg),
+            fence: None,
+        })
+    }
+
+    /// Another handle (its own pool) on the same ledger, as another process would open it.
+    pub async fn reopen(&self) -> Result<Ledger> {
+        let backend = match &self.backend {
+            LedgerBackend::Sqlite(l) => LedgerBackend::Sqlite(SqliteLedger::open(l.path()).await?),
+            LedgerBackend::Postgres(l) => LedgerBackend::Postgres(l.reopen().await?),
+        };
+        Ok(Ledger {
+            backend,
+            fence: None,
+        })
+    }
+
+    /// This ledger with every write transaction fenced by `provider`'s lease: its commit is
+    /// refused ([`LedgerError::LeaseLost`], the transaction rolled back) unless `token` is
+    /// still the lease's current token, so a process that lost the lease (paused,
+    /// partitioned) writes nothing more for that instance. No effect on SQLite, which one
+    /// process holds at a time (`lock.rs`).
+    pub fn fenced(&self, provider: &str, token: postgres::FencingToken) -> Ledger {
+        Ledger {
+            backend: self.backend.clone(),
+            fence: Some(Fence {
+                provider: provider.to_owned(),
+                token,
+            }),
+        }
+    }
+
+    /// Whether this handle's writes are fenced by a lease (see `fenced`): the instance is
+    /// worked by this process alone, whoever claimed its open intents before.
+    pub fn is_fenced(&self) -> bool {
+        self.fence.is_some()
+    }
+
+    /// The PostgreSQL pool (leases), `None` on SQLite.
+    pub fn postgres_pool(&self) -> Option<&sqlx::PgPool> {
+        match &self.backend {
+            LedgerBackend::Sqlite(_) => None,
+            LedgerBackend::Postgres(l) => Some(l.pool()),
+        }
     }
 
     /// Applies the embedded migrations that are not applied yet (idempotent).
     pub async fn migrate(&self) -> Result<()> {
-        migrations::migrator()
-            .run(&self.pool)
-            .await
-            .map_err(|source| LedgerError::Migrate {
-                path: self.path.clone(),
-                source,
-            })
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.migrate().await,
+            LedgerBackend::Postgres(l) => l.migrate().await,
+        }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The ledger file; `None` on PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => Some(l.path()),
+            LedgerBackend::Postgres(_) => None,
+        }
     }
 
-    /// SQLite's quick integrity check (every page read once): `Damaged` with the ways to
-    /// recover when the file is not sound. `open` runs it; `status` runs it on its
-    /// read-only handle.
+    /// Where the ledger is, for messages: its file, or its database URL without password.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.path().display().to_string(),
+            LedgerBackend::Postgres(l) => l.target().to_owned(),
+        }
+    }
+
+    /// Checks the ledger is sound (SQLite: the quick integrity check, every page read
+    /// once): `Damaged` with the ways to recover when it is not. `open` runs it; `status`
+    /// runs it on its read-only handle.
     pub async fn check_integrity(&self) -> Result<()> {
-        integrity::quick_check(&self.pool, &self.path).await
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.check_integrity().await,
+            // The server keeps its own files sound.
+            LedgerBackend::Postgres(_) => Ok(()),
+        }
     }
 
-    /// Begins a write transaction (BEGIN IMMEDIATE: takes the write lock up front).
+    /// Begins a write transaction.
     pub async fn write(&self) -> Result<Tx> {
+        let backend = match &self.backend {
+            LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.write().await?),
+            LedgerBackend::Postgres(l) => TxBackend::Postgres(l.write().await?),
+        };
         Ok(Tx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            backend,
+            fence: self.fence.clone(),
         })
     }
 
     /// Begins a read transaction: a consistent snapshot until dropped.
     pub async fn read(&self) -> Result<Tx> {
+        let backend = match &self.backend {
+            LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.read().await?),
+            LedgerBackend::Postgres(l) => TxBackend::Postgres(l.read().await?),
+        };
         Ok(Tx {
-            tx: self.pool.begin().await?,
+            backend,
+            fence: None,
         })
     }
 
-    /// Writes a consistent copy of the whole ledger to `path` (`VACUUM INTO`), e.g. for a
-    /// dry run or a backup, while others keep reading and writing.
+    /// Writes a consistent copy of the whole ledger to the SQLite file `path` (`VACUUM
+    /// INTO`), e.g. for a dry run or a backup, while others keep reading and writing.
     pub async fn copy_to(&self, path: &Path) -> Result<()> {
-        sqlx::query("VACUUM INTO ?")
-            .bind(path.display().to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.copy_to(path).await,
+            LedgerBackend::Postgres(_) => {
+                Err(LedgerError::SqliteOnly("a copy of the ledger (dry run)"))
+            }
+        }
     }
 
     pub async fn close(&self) {
-        self.pool.close().await
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.close().await,
+            LedgerBackend::Postgres(l) => l.close().await,
+        }
     }
 
     /// The applied migration versions, oldest first (for `timeweave migrate` and tests).
     pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> =
-            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(v,)| v).collect())
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.applied_migrations().await,
+            LedgerBackend::Postgres(l) => l.applied_migrations().await,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Ledger {
+    /// The SQLite pool (tests that write raw SQL).
+    pub(crate) fn sqlite_pool(&self) -> &sqlx::SqlitePool {
+        match &self.backend {
+            LedgerBackend::Sqlite(l) => l.pool(),
+            LedgerBackend::Postgres(_) => panic!("a SQLite test ran on PostgreSQL"),
+        }
     }
 }
 
 impl Tx {
+    /// Commits; a fenced write (see `Ledger::fenced`) is first checked against its lease,
+    /// and rolled back with [`LedgerError::LeaseLost`] when the lease moved.
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
+        match self.backend {
+            TxBackend::Sqlite(tx) => tx.commit().await,
+            TxBackend::Postgres(mut tx) => {
+                if let Some(fence) = &self.fence {
+                    postgres::check_fence(tx.conn(), &fence.provider, fence.token).await?;
+                }
+                tx.commit().await
+            }
+        }
     }
 
+    /// Inserts or refreshes one link (see `upsert_links`).
+    pub async fn upsert_link(&mut self, u: &LinkUpdate<'_>, now: DateTime<Utc>) -> Result<()> {
+        self.upsert_links(std::slice::from_ref(u), now).await
+    }
+
+    /// Claims the write of one record, in this transaction: refused while an intent of
+    /// another claimant for the record is open (in flight elsewhere, or left by one that
+    /// died after this cycle reconciled: the next cycle reconciles it), and for a create
+    /// when the record is linked there by now. The claimant's own earlier intent (its
+    /// outcome reconciled before this cycle's pushes began) is replaced.
+    pub async fn claim_intent(&mut self, i: &NewIntent<'_>, now: DateTime<Utc>) -> Result<Claim> {
+        let kind = i.payload.kind();
+        let held = self
+            .intent_claimant(i.provider, kind, i.canonical_id)
+            .await?;
+        if let Some(by) = held.filter(|by| by.as_deref() != Some(i.claimed_by)) {
+            return Ok(Claim::Held(by));
+        }
+        if i.op == PushOp::Create {
+            let link = self
+                .link_by_canonical(i.provider, kind, i.canonical_id)
+                .await?;
+            if link.is_some_and(|l| l.is_live()) {
+                return Ok(Claim::Linked);
+            }
+        }
+        self.insert_intent(i, now).await.map(Claim::Granted)
+    }
+
+    /// The live entries whose work date is in `range`, by work date, start and id, as a
+    /// stream: rows are read as they are consumed (a bounded buffer), so memory stays
+    /// constant however many entries the range holds. The transaction's snapshot keeps the
+    /// export consistent while the daemon writes.
+    pub fn export_entries(&mut self, range: DateRange) -> BoxStream<'_, Result<EntryRow>> {
+        match &mut self.backend {
+            TxBackend::Sqlite(tx) => tx.export_entries(range).boxed(),
+            TxBackend::Postgres(tx) => tx.export_entries(range).boxed(),
+        }
+    }
+
+    /// The SQLite connection of this transaction (tests that write raw SQL).
+    #[cfg(test)]
     pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
-        &mut self.tx
+        match &mut self.backend {
+            TxBackend::Sqlite(tx) => tx.conn(),
+            TxBackend::Postgres(_) => panic!("a SQLite test ran on PostgreSQL"),
+        }
     }
 }
 

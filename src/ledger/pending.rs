@@ -8,8 +8,11 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};
 
+use super::row::ReadRow;
+use super::sqlite::SqliteTx;
+use super::store::IntentStore;
 use super::time::{parse_instant, to_text_precise};
-use super::{LedgerError, Result, Tx};
+use super::{LedgerError, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PushOp {
@@ -76,38 +79,26 @@ pub enum Claim {
     Linked,
 }
 
-impl Tx {
-    /// Claims the write of one record, in this transaction: refused while an intent of
-    /// another claimant for the record is open (in flight elsewhere, or left by one that
-    /// died after this cycle reconciled: the next cycle reconciles it), and for a create
-    /// when the record is linked there by now. The claimant's own earlier intent (its
-    /// outcome reconciled before this cycle's pushes began) is replaced.
-    pub async fn claim_intent(&mut self, i: &NewIntent<'_>, now: DateTime<Utc>) -> Result<Claim> {
-        let kind = i.payload.kind();
+impl IntentStore for SqliteTx {
+    async fn intent_claimant(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        canonical_id: &CanonicalId,
+    ) -> Result<Option<Option<String>>> {
         let held: Option<(Option<String>,)> = sqlx::query_as(
             "SELECT claimed_by FROM pending_pushes WHERE provider = ? AND kind = ? AND canonical_id = ?",
         )
-        .bind(i.provider)
+        .bind(provider)
         .bind(kind.as_str())
-        .bind(i.canonical_id.as_str())
+        .bind(canonical_id.as_str())
         .fetch_optional(self.conn())
         .await?;
-        if let Some((by,)) = held.filter(|(by,)| by.as_deref() != Some(i.claimed_by)) {
-            return Ok(Claim::Held(by));
-        }
-        if i.op == PushOp::Create {
-            let link = self
-                .link_by_canonical(i.provider, kind, i.canonical_id)
-                .await?;
-            if link.is_some_and(|l| l.is_live()) {
-                return Ok(Claim::Linked);
-            }
-        }
-        self.insert_intent(i, now).await.map(Claim::Granted)
+        Ok(held.map(|(by,)| by))
     }
 
     /// Records an intent; replaces one for the same record.
-    pub async fn insert_intent(&mut self, i: &NewIntent<'_>, now: DateTime<Utc>) -> Result<i64> {
+    async fn insert_intent(&mut self, i: &NewIntent<'_>, now: DateTime<Utc>) -> Result<i64> {
         let payload = serde_json::to_string(i.payload)
             .map_err(|e| LedgerError::corrupt("intent payload", e))?;
         let row = sqlx::query("INSERT INTO pending_pushes (provider, kind, canonical_id, op, remote_id, idempotency_key, payload, canonical_hash, created_at, claimed_by) \
@@ -131,7 +122,7 @@ impl Tx {
         Ok(row.try_get(0)?)
     }
 
-    pub async fn clear_intent(&mut self, id: i64) -> Result<()> {
+    async fn clear_intent(&mut self, id: i64) -> Result<()> {
         sqlx::query("DELETE FROM pending_pushes WHERE id = ?")
             .bind(id)
             .execute(self.conn())
@@ -139,37 +130,15 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn open_intents(&mut self, provider: &str) -> Result<Vec<PendingPush>> {
+    async fn open_intents(&mut self, provider: &str) -> Result<Vec<PendingPush>> {
         let rows = sqlx::query("SELECT id, provider, kind, canonical_id, op, remote_id, idempotency_key, payload, canonical_hash, created_at, claimed_by FROM pending_pushes WHERE provider = ? ORDER BY id")
             .bind(provider)
             .fetch_all(self.conn())
             .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                let op: String = r.try_get("op")?;
-                let payload: String = r.try_get("payload")?;
-                Ok(PendingPush {
-                    id: r.try_get("id")?,
-                    provider: r.try_get("provider")?,
-                    kind: Kind::parse(&kind)
-                        .ok_or_else(|| LedgerError::corrupt("pending_pushes.kind", &kind))?,
-                    canonical_id: CanonicalId(r.try_get("canonical_id")?),
-                    op: PushOp::parse(&op)
-                        .ok_or_else(|| LedgerError::corrupt("pending_pushes.op", &op))?,
-                    remote_id: r.try_get::<Option<String>, _>("remote_id")?.map(RemoteId),
-                    idempotency_key: r.try_get("idempotency_key")?,
-                    payload: serde_json::from_str(&payload)
-                        .map_err(|e| LedgerError::corrupt("pending_pushes.payload", e))?,
-                    canonical_hash: ContentHash(r.try_get("canonical_hash")?),
-                    created_at: parse_instant(&r.try_get::<String, _>("created_at")?)?,
-                    claimed_by: r.try_get("claimed_by")?,
-                })
-            })
-            .collect()
+        rows.iter().map(intent_from_row).collect()
     }
 
-    pub async fn count_intents(&mut self, provider: Option<&str>) -> Result<i64> {
+    async fn count_intents(&mut self, provider: Option<&str>) -> Result<i64> {
         let (n,): (i64,) =
             sqlx::query_as("SELECT count(*) FROM pending_pushes WHERE ?1 IS NULL OR provider = ?1")
                 .bind(provider)
@@ -177,4 +146,25 @@ impl Tx {
                 .await?;
         Ok(n)
     }
+}
+
+pub(super) fn intent_from_row(r: &impl ReadRow) -> Result<PendingPush> {
+    let kind: String = r.get("kind")?;
+    let op: String = r.get("op")?;
+    let payload: String = r.get("payload")?;
+    Ok(PendingPush {
+        id: r.get("id")?,
+        provider: r.get("provider")?,
+        kind: Kind::parse(&kind)
+            .ok_or_else(|| LedgerError::corrupt("pending_pushes.kind", &kind))?,
+        canonical_id: CanonicalId(r.get("canonical_id")?),
+        op: PushOp::parse(&op).ok_or_else(|| LedgerError::corrupt("pending_pushes.op", &op))?,
+        remote_id: r.get::<Option<String>>("remote_id")?.map(RemoteId),
+        idempotency_key: r.get("idempotency_key")?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| LedgerError::corrupt("pending_pushes.payload", e))?,
+        canonical_hash: ContentHash(r.get("canonical_hash")?),
+        created_at: parse_instant(&r.get::<String>("created_at")?)?,
+        claimed_by: r.get("claimed_by")?,
+    })
 }

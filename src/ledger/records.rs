@@ -5,16 +5,17 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 use timeweave_contract::{
     content_hash, CanonicalId, Client, ContentHash, EntryKind, Kind, Person, Project, Record, Task,
     TimeEntry,
 };
 
 use super::links::Link;
+use super::row::ReadRow;
+use super::sqlite::SqliteTx;
+use super::store::{RecordStore, VersionStore};
 use super::time::{local_wall_time, parse_instant, parse_opt, to_text, to_text_precise};
-use super::{LedgerError, Result, Tx};
+use super::{LedgerError, Result};
 use timeweave_contract::natural_key::name_key;
 
 /// A canonical record as the ledger holds it.
@@ -51,7 +52,7 @@ pub(crate) fn table(kind: Kind) -> &'static str {
 
 const COMMON: &str = "id, content_hash, origin, changed_by, created_at, updated_at, deleted_at";
 
-fn select_sql(kind: Kind) -> &'static str {
+pub(super) fn select_sql(kind: Kind) -> &'static str {
     match kind {
         Kind::Person => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, display_name, email, username FROM people",
         Kind::Client => "SELECT id, content_hash, origin, changed_by, created_at, updated_at, deleted_at, name, email, notes, archived FROM clients",
@@ -65,76 +66,94 @@ fn cid(s: Option<String>) -> Option<CanonicalId> {
     s.map(CanonicalId)
 }
 
-pub(crate) fn row_to_record(kind: Kind, row: &SqliteRow) -> Result<StoredRecord> {
+pub(crate) fn row_to_record(kind: Kind, row: &impl ReadRow) -> Result<StoredRecord> {
     let record = match kind {
         Kind::Person => Record::Person(Person {
-            display_name: row.try_get("display_name")?,
-            email: row.try_get("email")?,
-            username: row.try_get("username")?,
+            display_name: row.get("display_name")?,
+            email: row.get("email")?,
+            username: row.get("username")?,
         }),
         Kind::Client => Record::Client(Client {
-            name: row.try_get("name")?,
-            email: row.try_get("email")?,
-            notes: row.try_get("notes")?,
-            archived: row.try_get("archived")?,
+            name: row.get("name")?,
+            email: row.get("email")?,
+            notes: row.get("notes")?,
+            archived: row.get("archived")?,
         }),
         Kind::Project => Record::Project(Project {
-            client: cid(row.try_get("client_id")?),
-            name: row.try_get("name")?,
-            billable: row.try_get("billable")?,
-            hourly_rate_cents: row.try_get("hourly_rate_cents")?,
-            archived: row.try_get("archived")?,
+            client: cid(row.get("client_id")?),
+            name: row.get("name")?,
+            billable: row.get("billable")?,
+            hourly_rate_cents: row.get("hourly_rate_cents")?,
+            archived: row.get("archived")?,
         }),
         Kind::Task => Record::Task(Task {
-            project: CanonicalId(row.try_get("project_id")?),
-            name: row.try_get("name")?,
-            archived: row.try_get("archived")?,
+            project: CanonicalId(row.get("project_id")?),
+            name: row.get("name")?,
+            archived: row.get("archived")?,
         }),
         Kind::TimeEntry => {
-            let tags: String = row.try_get("tags")?;
+            let tags: String = row.get("tags")?;
             let tags: BTreeSet<String> = serde_json::from_str(&tags)
                 .map_err(|e| LedgerError::corrupt("time_entries.tags", e))?;
-            let kind_text: String = row.try_get("kind")?;
+            let kind_text: String = row.get("kind")?;
             Record::TimeEntry(TimeEntry {
-                person: CanonicalId(row.try_get("person_id")?),
-                project: cid(row.try_get("project_id")?),
-                task: cid(row.try_get("task_id")?),
-                client: cid(row.try_get("client_id")?),
-                started_at: parse_instant(&row.try_get::<String, _>("started_at")?)?,
-                ended_at: parse_opt(row.try_get("ended_at")?)?,
-                break_seconds: row.try_get("break_seconds")?,
-                duration_seconds: row.try_get("duration_seconds")?,
-                source_tz: row.try_get("source_tz")?,
-                notes: row.try_get("notes")?,
+                person: CanonicalId(row.get("person_id")?),
+                project: cid(row.get("project_id")?),
+                task: cid(row.get("task_id")?),
+                client: cid(row.get("client_id")?),
+                started_at: parse_instant(&row.get::<String>("started_at")?)?,
+                ended_at: parse_opt(row.get("ended_at")?)?,
+                break_seconds: row.get("break_seconds")?,
+                duration_seconds: row.get("duration_seconds")?,
+                source_tz: row.get("source_tz")?,
+                notes: row.get("notes")?,
                 tags,
-                billable: row.try_get("billable")?,
+                billable: row.get("billable")?,
                 kind: EntryKind::parse(&kind_text)
                     .ok_or_else(|| LedgerError::corrupt("time_entries.kind", &kind_text))?,
             })
         }
     };
     Ok(StoredRecord {
-        id: CanonicalId(row.try_get("id")?),
+        id: CanonicalId(row.get("id")?),
         record,
-        hash: ContentHash(row.try_get("content_hash")?),
-        origin: row.try_get("origin")?,
-        changed_by: row.try_get("changed_by")?,
-        created_at: parse_instant(&row.try_get::<String, _>("created_at")?)?,
-        updated_at: parse_instant(&row.try_get::<String, _>("updated_at")?)?,
-        deleted_at: parse_opt(row.try_get("deleted_at")?)?,
+        hash: ContentHash(row.get("content_hash")?),
+        origin: row.get("origin")?,
+        changed_by: row.get("changed_by")?,
+        created_at: parse_instant(&row.get::<String>("created_at")?)?,
+        updated_at: parse_instant(&row.get::<String>("updated_at")?)?,
+        deleted_at: parse_opt(row.get("deleted_at")?)?,
     })
 }
 
-fn new_id() -> CanonicalId {
+/// New records as they will be stored: fresh ids, normalised content, the caller's hashes
+/// (of the same content: hashing normalises first).
+pub(super) fn fresh_records(
+    records: &[(Record<CanonicalId>, ContentHash)],
+    origin: &str,
+    now: DateTime<Utc>,
+) -> Vec<StoredRecord> {
+    records
+        .iter()
+        .map(|(r, hash)| StoredRecord {
+            id: new_id(),
+            record: r.clone().normalised(),
+            hash: hash.clone(),
+            origin: origin.to_owned(),
+            changed_by: origin.to_owned(),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        })
+        .collect()
+}
+
+pub(super) fn new_id() -> CanonicalId {
     CanonicalId(uuid::Uuid::now_v7().to_string())
 }
 
-impl Tx {
-    pub async fn get_record(
-        &mut self,
-        kind: Kind,
-        id: &CanonicalId,
-    ) -> Result<Option<StoredRecord>> {
+impl RecordStore for SqliteTx {
+    async fn get_record(&mut self, kind: Kind, id: &CanonicalId) -> Result<Option<StoredRecord>> {
         let sql = format!("{} WHERE id = ?", select_sql(kind));
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
@@ -144,7 +163,7 @@ impl Tx {
     }
 
     /// Inserts a new canonical record (normalised first) and returns its new id.
-    pub async fn insert_record(
+    async fn insert_record(
         &mut self,
         record: &Record<CanonicalId>,
         origin: &str,
@@ -206,7 +225,7 @@ impl Tx {
     /// Replaces a record's content (normalised first); returns the new hash. A tombstoned
     /// record comes back to life (an edit beats a delete), and is sent again to the
     /// providers whose copy is gone.
-    pub async fn update_record(
+    async fn update_record(
         &mut self,
         id: &CanonicalId,
         record: &Record<CanonicalId>,
@@ -274,7 +293,7 @@ impl Tx {
     }
 
     /// Marks a record deleted (it stays, with its links, as a tombstone).
-    pub async fn tombstone(
+    async fn tombstone(
         &mut self,
         kind: Kind,
         id: &CanonicalId,
@@ -298,7 +317,7 @@ impl Tx {
     /// (people: e-mail, then username; clients: name; projects: name and client; tasks: name
     /// and project; entries: person, start and end within 60 s, same project name), not yet
     /// linked to `provider`. Best match first.
-    pub async fn natural_key_candidates(
+    async fn natural_key_candidates(
         &mut self,
         record: &Record<CanonicalId>,
         provider: &str,
@@ -372,27 +391,12 @@ impl Tx {
         self.query_records(kind, sql, provider, binds).await
     }
 
-    async fn query_records(
-        &mut self,
-        kind: Kind,
-        sql: String,
-        provider: &str,
-        binds: Vec<Option<String>>,
-    ) -> Result<Vec<StoredRecord>> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider.to_owned());
-        for b in binds {
-            q = q.bind(b);
-        }
-        let rows = q.fetch_all(self.conn()).await?;
-        rows.iter().map(|r| row_to_record(kind, r)).collect()
-    }
-
     /// Records of `kind` that `provider` should be sent: live and unlinked, linked with a
     /// newer ledger version, or tombstoned with a live link. Records with an open conflict
     /// for this provider, or a standing push issue for this content, are left out (except
     /// `waiting:` issues, a missing reference, which are tried again every cycle). Oldest
     /// change first; at most `limit`.
-    pub async fn push_candidates(
+    async fn push_candidates(
         &mut self,
         provider: &str,
         kind: Kind,
@@ -400,31 +404,7 @@ impl Tx {
         after: Option<(DateTime<Utc>, &CanonicalId)>,
         include_deletes: bool,
     ) -> Result<Vec<(StoredRecord, Option<Link>)>> {
-        let k = kind.as_str();
-        let cols: String = select_sql(kind)
-            .trim_start_matches("SELECT ")
-            .split(" FROM ")
-            .next()
-            .unwrap_or(COMMON)
-            .split(", ")
-            .map(|c| format!("t.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {cols}, l.remote_id AS l_remote_id, l.remote_hash AS l_remote_hash, l.canonical_hash AS l_canonical_hash, \
-                    l.remote_version AS l_remote_version, l.remote_updated_at AS l_remote_updated_at, \
-                    l.remote_started_at AS l_remote_started_at, l.remote_deleted_at AS l_remote_deleted_at, \
-                    l.remote_incarnation AS l_remote_incarnation, l.synced_at AS l_synced_at \
-             FROM {table} t LEFT JOIN links l ON l.provider = ?1 AND l.kind = '{k}' AND l.canonical_id = t.id \
-             WHERE ((l.canonical_id IS NULL AND t.deleted_at IS NULL) \
-                 OR (l.canonical_id IS NOT NULL AND l.remote_deleted_at IS NULL \
-                     AND ((l.canonical_hash != t.content_hash AND t.deleted_at IS NULL) OR (?3 AND t.deleted_at IS NOT NULL)))) \
-               AND (?4 IS NULL OR (t.updated_at, t.id) > (?4, ?5)) \
-               AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.provider = ?1 AND c.kind = '{k}' AND c.canonical_id = t.id AND c.resolved_at IS NULL) \
-               AND NOT EXISTS (SELECT 1 FROM record_issues i WHERE i.provider = ?1 AND i.direction = 'push' AND i.kind = '{k}' AND i.record_id = t.id AND i.content_hash = t.content_hash AND i.reason NOT LIKE 'waiting:%') \
-             ORDER BY t.updated_at, t.id LIMIT ?2",
-            table = table(kind),
-        );
+        let sql = push_candidates_sql(kind);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(provider)
             .bind(limit)
@@ -436,31 +416,14 @@ impl Tx {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let rec = row_to_record(kind, row)?;
-            let remote_id: Option<String> = row.try_get("l_remote_id")?;
-            let link = match remote_id {
-                None => None,
-                Some(remote_id) => Some(Link {
-                    provider: provider.to_owned(),
-                    kind,
-                    canonical_id: rec.id.clone(),
-                    remote_id: remote_id.into(),
-                    remote_hash: ContentHash(row.try_get("l_remote_hash")?),
-                    canonical_hash: ContentHash(row.try_get("l_canonical_hash")?),
-                    remote_version: row.try_get("l_remote_version")?,
-                    remote_updated_at: parse_opt(row.try_get("l_remote_updated_at")?)?,
-                    remote_started_at: parse_opt(row.try_get("l_remote_started_at")?)?,
-                    remote_deleted_at: parse_opt(row.try_get("l_remote_deleted_at")?)?,
-                    remote_incarnation: row.try_get("l_remote_incarnation")?,
-                    synced_at: parse_instant(&row.try_get::<String, _>("l_synced_at")?)?,
-                }),
-            };
+            let link = pushed_link(row, provider, kind, &rec.id)?;
             out.push((rec, link));
         }
         Ok(out)
     }
 
     /// Many records of one kind by id (missing ids are simply absent), one query per 500.
-    pub async fn get_records(
+    async fn get_records(
         &mut self,
         kind: Kind,
         ids: &[&CanonicalId],
@@ -483,7 +446,7 @@ impl Tx {
 
     /// Live entries of these people starting in `[from, to]`, not linked to `provider`:
     /// the natural-key candidates of a whole page at once.
-    pub async fn entry_candidates(
+    async fn entry_candidates(
         &mut self,
         provider: &str,
         people: &[&CanonicalId],
@@ -516,7 +479,7 @@ impl Tx {
     }
 
     /// Names of clients, projects or tasks by id.
-    pub async fn names(
+    async fn names(
         &mut self,
         kind: Kind,
         ids: &[&CanonicalId],
@@ -541,7 +504,7 @@ impl Tx {
 
     /// Inserts many new records (of one kind) with their content hashes; entries go in
     /// multi-row statements (the hot path of an import). Returns them as stored, in order.
-    pub async fn insert_records(
+    async fn insert_records(
         &mut self,
         records: &[(Record<CanonicalId>, ContentHash)],
         origin: &str,
@@ -560,6 +523,82 @@ impl Tx {
         self.insert_entries(records, origin, now).await
     }
 
+    /// Live records per kind (for status output and tests).
+    async fn count_live(&mut self, kind: Kind) -> Result<i64> {
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE deleted_at IS NULL",
+            table(kind)
+        );
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(self.conn())
+            .await?;
+        Ok(n)
+    }
+
+    /// Every live record of a kind (tests, small kinds only).
+    async fn all_live(&mut self, kind: Kind) -> Result<Vec<StoredRecord>> {
+        let sql = format!("{} WHERE deleted_at IS NULL ORDER BY id", select_sql(kind));
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter().map(|r| row_to_record(kind, r)).collect()
+    }
+}
+
+/// `2026-03-10T08:00:00` (written directly: a hot path of imports).
+fn wall(t: chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Derived column values of a time entry.
+pub(super) struct EntryColumns {
+    pub(super) started_at: String,
+    pub(super) ended_at: Option<String>,
+    pub(super) local_started_at: String,
+    pub(super) local_ended_at: Option<String>,
+    pub(super) local_date: String,
+    pub(super) tags: String,
+}
+
+impl EntryColumns {
+    pub(super) fn of(e: &TimeEntry<CanonicalId>) -> Self {
+        let zone = e.source_tz.as_deref();
+        let local_start = local_wall_time(e.started_at, zone);
+        EntryColumns {
+            started_at: to_text(e.started_at),
+            ended_at: e.ended_at.map(to_text),
+            local_started_at: wall(local_start),
+            local_ended_at: e.ended_at.map(|t| wall(local_wall_time(t, zone))),
+            local_date: wall(local_start)[..10].to_owned(),
+            tags: serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
+        }
+    }
+}
+
+impl SqliteTx {
+    async fn query_records(
+        &mut self,
+        kind: Kind,
+        sql: String,
+        provider: &str,
+        binds: Vec<Option<String>>,
+    ) -> Result<Vec<StoredRecord>> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider.to_owned());
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
+        rows.iter().map(|r| row_to_record(kind, r)).collect()
+    }
     /// Inserts time entries (with their content hashes) through one prepared statement on
     /// the connection itself (see `direct.rs`): the import hot path.
     async fn insert_entries(
@@ -573,20 +612,7 @@ impl Tx {
             return Ok(Vec::new());
         }
         let now_text = to_text_precise(now);
-        let stored: Vec<StoredRecord> = records
-            .iter()
-            .map(|(r, hash)| StoredRecord {
-                id: new_id(),
-                // The caller's hash is of the same content (hashing normalises first).
-                record: r.clone().normalised(),
-                hash: hash.clone(),
-                origin: origin.to_owned(),
-                changed_by: origin.to_owned(),
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            })
-            .collect();
+        let stored = fresh_records(records, origin, now);
         self.direct(|conn| {
             let mut insert = conn.prepare(
                 "INSERT INTO time_entries (id, content_hash, origin, changed_by, created_at, updated_at, person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind) \
@@ -625,64 +651,62 @@ impl Tx {
         .await?;
         Ok(stored)
     }
-
-    /// Live records per kind (for status output and tests).
-    pub async fn count_live(&mut self, kind: Kind) -> Result<i64> {
-        let sql = format!(
-            "SELECT count(*) FROM {} WHERE deleted_at IS NULL",
-            table(kind)
-        );
-        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_one(self.conn())
-            .await?;
-        Ok(n)
-    }
-
-    /// Every live record of a kind (tests, small kinds only).
-    pub async fn all_live(&mut self, kind: Kind) -> Result<Vec<StoredRecord>> {
-        let sql = format!("{} WHERE deleted_at IS NULL ORDER BY id", select_sql(kind));
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.conn())
-            .await?;
-        rows.iter().map(|r| row_to_record(kind, r)).collect()
-    }
 }
 
-/// `2026-03-10T08:00:00` (written directly: a hot path of imports).
-fn wall(t: chrono::NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
+/// The link columns (`l_*`) of a push-candidate row: `None` when the record is not linked.
+pub(super) fn pushed_link(
+    row: &impl ReadRow,
+    provider: &str,
+    kind: Kind,
+    canonical_id: &CanonicalId,
+) -> Result<Option<Link>> {
+    let remote_id: Option<String> = row.get("l_remote_id")?;
+    Ok(match remote_id {
+        None => None,
+        Some(remote_id) => Some(Link {
+            provider: provider.to_owned(),
+            kind,
+            canonical_id: canonical_id.clone(),
+            remote_id: remote_id.into(),
+            remote_hash: ContentHash(row.get("l_remote_hash")?),
+            canonical_hash: ContentHash(row.get("l_canonical_hash")?),
+            remote_version: row.get("l_remote_version")?,
+            remote_updated_at: parse_opt(row.get("l_remote_updated_at")?)?,
+            remote_started_at: parse_opt(row.get("l_remote_started_at")?)?,
+            remote_deleted_at: parse_opt(row.get("l_remote_deleted_at")?)?,
+            remote_incarnation: row.get("l_remote_incarnation")?,
+            synced_at: parse_instant(&row.get::<String>("l_synced_at")?)?,
+        }),
+    })
+}
+
+/// The push scan of one kind, with numbered parameters: ?1 provider, ?2 limit, ?3 include
+/// deletes, ?4 and ?5 the (updated_at, id) to start after (both backends run this text;
+/// PostgreSQL's parameters are the same numbers as `$N`).
+pub(super) fn push_candidates_sql(kind: Kind) -> String {
+    let k = kind.as_str();
+    let cols: String = select_sql(kind)
+        .trim_start_matches("SELECT ")
+        .split(" FROM ")
+        .next()
+        .unwrap_or(COMMON)
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
+        "SELECT {cols}, l.remote_id AS l_remote_id, l.remote_hash AS l_remote_hash, l.canonical_hash AS l_canonical_hash, \
+                l.remote_version AS l_remote_version, l.remote_updated_at AS l_remote_updated_at, \
+                l.remote_started_at AS l_remote_started_at, l.remote_deleted_at AS l_remote_deleted_at, \
+                l.remote_incarnation AS l_remote_incarnation, l.synced_at AS l_synced_at \
+         FROM {table} t LEFT JOIN links l ON l.provider = ?1 AND l.kind = '{k}' AND l.canonical_id = t.id \
+         WHERE ((l.canonical_id IS NULL AND t.deleted_at IS NULL) \
+             OR (l.canonical_id IS NOT NULL AND l.remote_deleted_at IS NULL \
+                 AND ((l.canonical_hash != t.content_hash AND t.deleted_at IS NULL) OR (?3 AND t.deleted_at IS NOT NULL)))) \
+           AND (?4 IS NULL OR (t.updated_at, t.id) > (?4, ?5)) \
+           AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.provider = ?1 AND c.kind = '{k}' AND c.canonical_id = t.id AND c.resolved_at IS NULL) \
+           AND NOT EXISTS (SELECT 1 FROM record_issues i WHERE i.provider = ?1 AND i.direction = 'push' AND i.kind = '{k}' AND i.record_id = t.id AND i.content_hash = t.content_hash AND i.reason NOT LIKE 'waiting:%') \
+         ORDER BY t.updated_at, t.id LIMIT ?2",
+        table = table(kind),
     )
-}
-
-/// Derived column values of a time entry.
-struct EntryColumns {
-    started_at: String,
-    ended_at: Option<String>,
-    local_started_at: String,
-    local_ended_at: Option<String>,
-    local_date: String,
-    tags: String,
-}
-
-impl EntryColumns {
-    fn of(e: &TimeEntry<CanonicalId>) -> Self {
-        let zone = e.source_tz.as_deref();
-        let local_start = local_wall_time(e.started_at, zone);
-        EntryColumns {
-            started_at: to_text(e.started_at),
-            ended_at: e.ended_at.map(to_text),
-            local_started_at: wall(local_start),
-            local_ended_at: e.ended_at.map(|t| wall(local_wall_time(t, zone))),
-            local_date: wall(local_start)[..10].to_owned(),
-            tags: serde_json::to_string(&e.tags).unwrap_or_else(|_| "[]".into()),
-        }
-    }
 }

@@ -5,11 +5,13 @@
 
 use chrono::NaiveDate;
 use futures::{Stream, StreamExt};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use timeweave_contract::CanonicalId;
 
-use super::{LedgerError, Result, Tx};
+use super::row::ReadRow;
+use super::sqlite::SqliteTx;
+use super::store::ReportStore;
+use super::{LedgerError, Result};
 
 /// An inclusive range of local work dates (`work_date`, the entry's date in its own zone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +21,7 @@ pub struct DateRange {
 }
 
 impl DateRange {
-    fn bounds(&self) -> (String, String) {
+    pub(super) fn bounds(&self) -> (String, String) {
         (
             self.from.format("%Y-%m-%d").to_string(),
             self.to.format("%Y-%m-%d").to_string(),
@@ -197,40 +199,40 @@ pub const ENTRY_COLUMNS: [&str; 27] = [
     "task_id",
 ];
 
-fn entry_from_row(r: &SqliteRow) -> Result<EntryRow> {
+pub(super) fn entry_from_row(r: &impl ReadRow) -> Result<EntryRow> {
     Ok(EntryRow {
-        entry_id: r.try_get("entry_id")?,
-        work_date: r.try_get("work_date")?,
-        person: r.try_get("person")?,
-        person_email: r.try_get("person_email")?,
-        client: r.try_get("client")?,
-        project: r.try_get("project")?,
-        task: r.try_get("task")?,
-        started_at_utc: r.try_get("started_at_utc")?,
-        ended_at_utc: r.try_get("ended_at_utc")?,
-        started_at_local: r.try_get("started_at_local")?,
-        ended_at_local: r.try_get("ended_at_local")?,
-        time_zone: r.try_get("time_zone")?,
-        running: r.try_get("running")?,
-        break_seconds: r.try_get("break_seconds")?,
-        duration_seconds: r.try_get("duration_seconds")?,
-        hours: r.try_get("hours")?,
-        billable: r.try_get("billable")?,
-        kind: r.try_get("kind")?,
-        tags: r.try_get("tags")?,
-        notes: r.try_get("notes")?,
-        providers: r.try_get("providers")?,
-        origin: r.try_get("origin")?,
-        updated_at: r.try_get("updated_at")?,
-        person_id: r.try_get("person_id")?,
-        client_id: r.try_get("client_id")?,
-        project_id: r.try_get("project_id")?,
-        task_id: r.try_get("task_id")?,
+        entry_id: r.get("entry_id")?,
+        work_date: r.get("work_date")?,
+        person: r.get("person")?,
+        person_email: r.get("person_email")?,
+        client: r.get("client")?,
+        project: r.get("project")?,
+        task: r.get("task")?,
+        started_at_utc: r.get("started_at_utc")?,
+        ended_at_utc: r.get("ended_at_utc")?,
+        started_at_local: r.get("started_at_local")?,
+        ended_at_local: r.get("ended_at_local")?,
+        time_zone: r.get("time_zone")?,
+        running: r.get("running")?,
+        break_seconds: r.get("break_seconds")?,
+        duration_seconds: r.get("duration_seconds")?,
+        hours: r.get("hours")?,
+        billable: r.get("billable")?,
+        kind: r.get("kind")?,
+        tags: r.get("tags")?,
+        notes: r.get("notes")?,
+        providers: r.get("providers")?,
+        origin: r.get("origin")?,
+        updated_at: r.get("updated_at")?,
+        person_id: r.get("person_id")?,
+        client_id: r.get("client_id")?,
+        project_id: r.get("project_id")?,
+        task_id: r.get("task_id")?,
     })
 }
 
 /// The views a reader of this version needs (migration 2).
-const REPORT_VIEWS: [&str; 5] = [
+pub(super) const REPORT_VIEWS: [&str; 5] = [
     "report_time_entries",
     "report_daily_hours",
     "report_project_totals",
@@ -239,13 +241,14 @@ const REPORT_VIEWS: [&str; 5] = [
 ];
 
 /// Columns of those views a reader of this version needs that came later (migration 6).
-const REPORT_COLUMNS: [(&str, &str); 1] = [("report_time_entries", "billable_amount_cents")];
+pub(super) const REPORT_COLUMNS: [(&str, &str); 1] =
+    [("report_time_entries", "billable_amount_cents")];
 
-impl Tx {
+impl ReportStore for SqliteTx {
     /// The reporting views (and later view columns, as `view.column`) this version reads
     /// that the ledger lacks (empty when it is migrated far enough; a read-only reader cannot
     /// migrate it).
-    pub async fn missing_report_views(&mut self) -> Result<Vec<String>> {
+    async fn missing_report_views(&mut self) -> Result<Vec<String>> {
         let mut missing = Vec::new();
         for view in REPORT_VIEWS {
             let (n,): (i64,) = sqlx::query_as(
@@ -273,7 +276,7 @@ impl Tx {
     }
 
     /// Totals over the live entries whose work date is in `range`, grouped `by`.
-    pub async fn report_totals(&mut self, by: TotalsBy, range: DateRange) -> Result<Vec<TotalRow>> {
+    async fn report_totals(&mut self, by: TotalsBy, range: DateRange) -> Result<Vec<TotalRow>> {
         let (label, detail, group, order) = by.sql_parts();
         let sql = format!(
             "SELECT {label} AS label, {detail} AS detail, count(*) AS entries, \
@@ -291,24 +294,11 @@ impl Tx {
             .bind(to)
             .fetch_all(self.conn())
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TotalRow {
-                    label: r.try_get("label")?,
-                    detail: r.try_get("detail")?,
-                    entries: r.try_get("entries")?,
-                    running_entries: r.try_get("running_entries")?,
-                    seconds: r.try_get("seconds")?,
-                    billable_seconds: r.try_get("billable_seconds")?,
-                    amount_cents: r.try_get("amount_cents")?,
-                    unpriced_billable_seconds: r.try_get("unpriced_billable_seconds")?,
-                })
-            })
-            .collect()
+        rows.iter().map(total_from_row).collect()
     }
 
     /// The first and last work date with a live entry (`None` for an empty ledger).
-    pub async fn work_date_span(&mut self) -> Result<Option<(String, String)>> {
+    async fn work_date_span(&mut self) -> Result<Option<(String, String)>> {
         let (first, last): (Option<String>, Option<String>) =
             sqlx::query_as("SELECT min(work_date), max(work_date) FROM report_time_entries")
                 .fetch_one(self.conn())
@@ -318,11 +308,7 @@ impl Tx {
 
     /// Hours per week (Monday to Sunday, local work dates) and person or project, over
     /// `range`; weeks without entries are left out. Oldest week first.
-    pub async fn weekly_hours(
-        &mut self,
-        by: WeeklyBy,
-        range: DateRange,
-    ) -> Result<Vec<WeeklyHours>> {
+    async fn weekly_hours(&mut self, by: WeeklyBy, range: DateRange) -> Result<Vec<WeeklyHours>> {
         let sql = match by {
             WeeklyBy::Person => {
                 "SELECT week_start, person_id AS key, person AS label, sum(duration_seconds) AS seconds \
@@ -348,20 +334,11 @@ impl Tx {
             .bind(to)
             .fetch_all(self.conn())
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(WeeklyHours {
-                    week_start: r.try_get("week_start")?,
-                    key: r.try_get("key")?,
-                    label: r.try_get("label")?,
-                    seconds: r.try_get("seconds")?,
-                })
-            })
-            .collect()
+        rows.iter().map(weekly_from_row).collect()
     }
 
     /// Every row of `report_sync_health`, by provider name.
-    pub async fn sync_health(&mut self) -> Result<Vec<SyncHealthRow>> {
+    async fn sync_health(&mut self) -> Result<Vec<SyncHealthRow>> {
         let rows = sqlx::query(
             "SELECT provider, last_run_status, last_run_finished_at, last_run_last_error, \
                     last_success_at, lag_seconds, runs, failed_runs, open_conflicts, pending_pushes, record_issues, \
@@ -370,52 +347,11 @@ impl Tx {
         )
         .fetch_all(self.conn())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SyncHealthRow {
-                    provider: r.try_get("provider")?,
-                    last_run_status: r.try_get("last_run_status")?,
-                    last_run_finished_at: r.try_get("last_run_finished_at")?,
-                    last_run_last_error: r.try_get("last_run_last_error")?,
-                    last_success_at: r.try_get("last_success_at")?,
-                    lag_seconds: r.try_get("lag_seconds")?,
-                    runs: r.try_get("runs")?,
-                    failed_runs: r.try_get("failed_runs")?,
-                    open_conflicts: r.try_get("open_conflicts")?,
-                    pending_pushes: r.try_get("pending_pushes")?,
-                    record_issues: r.try_get("record_issues")?,
-                    linked_entries: r.try_get("linked_entries")?,
-                })
-            })
-            .collect()
-    }
-
-    /// The live entries whose work date is in `range`, by work date, start and id, as a
-    /// stream: rows are read from SQLite as they are consumed (a bounded buffer), so memory
-    /// stays constant however many entries the range holds. The transaction's snapshot keeps
-    /// the export consistent while the daemon writes.
-    pub fn export_entries(
-        &mut self,
-        range: DateRange,
-    ) -> impl Stream<Item = Result<EntryRow>> + Send + '_ {
-        let (from, to) = range.bounds();
-        let sql = format!(
-            "SELECT {} FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-             ORDER BY work_date, started_at_utc, entry_id",
-            ENTRY_COLUMNS.join(", ")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(from)
-            .bind(to)
-            .fetch(self.conn())
-            .map(|row| {
-                row.map_err(LedgerError::from)
-                    .and_then(|r| entry_from_row(&r))
-            })
+        rows.iter().map(health_from_row).collect()
     }
 
     /// Hours per person and client over every live entry (client "-" for none).
-    pub async fn hours_by_person_and_client(&mut self) -> Result<Vec<(String, String, f64)>> {
+    async fn hours_by_person_and_client(&mut self) -> Result<Vec<(String, String, f64)>> {
         let rows = sqlx::query(
             "SELECT person, coalesce(client, '-') AS client, round(sum(hours), 2) AS hours \
              FROM report_time_entries GROUP BY 1, 2 ORDER BY 1, 2",
@@ -437,7 +373,7 @@ impl Tx {
     /// (on `project`, if given) in one statement, 40 a day from `first_day` on (UTC, so the
     /// work date is the UTC date), with a note that needs CSV quoting. Returns the count.
     #[doc(hidden)]
-    pub async fn seed_synthetic_entries(
+    async fn seed_synthetic_entries(
         &mut self,
         person: &CanonicalId,
         project: Option<&CanonicalId>,
@@ -465,4 +401,69 @@ impl Tx {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+impl SqliteTx {
+    /// The live entries whose work date is in `range`, by work date, start and id, as a
+    /// stream: rows are read from SQLite as they are consumed (a bounded buffer), so memory
+    /// stays constant however many entries the range holds. The transaction's snapshot keeps
+    /// the export consistent while the daemon writes.
+    pub fn export_entries(
+        &mut self,
+        range: DateRange,
+    ) -> impl Stream<Item = Result<EntryRow>> + Send + '_ {
+        let (from, to) = range.bounds();
+        let sql = format!(
+            "SELECT {} FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
+             ORDER BY work_date, started_at_utc, entry_id",
+            ENTRY_COLUMNS.join(", ")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(from)
+            .bind(to)
+            .fetch(self.conn())
+            .map(|row| {
+                row.map_err(LedgerError::from)
+                    .and_then(|r| entry_from_row(&r))
+            })
+    }
+}
+
+pub(super) fn total_from_row(r: &impl ReadRow) -> Result<TotalRow> {
+    Ok(TotalRow {
+        label: r.get("label")?,
+        detail: r.get("detail")?,
+        entries: r.get("entries")?,
+        running_entries: r.get("running_entries")?,
+        seconds: r.get("seconds")?,
+        billable_seconds: r.get("billable_seconds")?,
+        amount_cents: r.get("amount_cents")?,
+        unpriced_billable_seconds: r.get("unpriced_billable_seconds")?,
+    })
+}
+
+pub(super) fn weekly_from_row(r: &impl ReadRow) -> Result<WeeklyHours> {
+    Ok(WeeklyHours {
+        week_start: r.get("week_start")?,
+        key: r.get("key")?,
+        label: r.get("label")?,
+        seconds: r.get("seconds")?,
+    })
+}
+
+pub(super) fn health_from_row(r: &impl ReadRow) -> Result<SyncHealthRow> {
+    Ok(SyncHealthRow {
+        provider: r.get("provider")?,
+        last_run_status: r.get("last_run_status")?,
+        last_run_finished_at: r.get("last_run_finished_at")?,
+        last_run_last_error: r.get("last_run_last_error")?,
+        last_success_at: r.get("last_success_at")?,
+        lag_seconds: r.get("lag_seconds")?,
+        runs: r.get("runs")?,
+        failed_runs: r.get("failed_runs")?,
+        open_conflicts: r.get("open_conflicts")?,
+        pending_pushes: r.get("pending_pushes")?,
+        record_issues: r.get("record_issues")?,
+        linked_entries: r.get("linked_entries")?,
+    })
 }

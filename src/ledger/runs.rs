@@ -6,8 +6,11 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::row::ReadRow;
+use super::sqlite::SqliteTx;
+use super::store::{ConflictStore, RunStore};
 use super::time::{parse_instant, parse_opt, to_text_precise};
-use super::{Result, Tx};
+use super::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunStatus {
@@ -66,37 +69,42 @@ pub struct SyncRun {
 }
 
 /// The counters of a row that has the `sync_runs` count columns (or sums named alike).
-fn counts_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<RunCounts> {
+pub(super) fn counts_from_row(r: &impl ReadRow) -> Result<RunCounts> {
     Ok(RunCounts {
-        pulled: r.try_get("pulled")?,
-        created: r.try_get("created")?,
-        updated: r.try_get("updated")?,
-        deleted: r.try_get("deleted")?,
-        pushed: r.try_get("pushed")?,
-        conflicts: r.try_get("conflicts")?,
-        skipped: r.try_get("skipped")?,
-        requests: r.try_get("requests")?,
-        rate_limited: r.try_get("rate_limited")?,
+        pulled: r.get("pulled")?,
+        created: r.get("created")?,
+        updated: r.get("updated")?,
+        deleted: r.get("deleted")?,
+        pushed: r.get("pushed")?,
+        conflicts: r.get("conflicts")?,
+        skipped: r.get("skipped")?,
+        requests: r.get("requests")?,
+        rate_limited: r.get("rate_limited")?,
     })
 }
 
 /// At most this many error messages are kept per run.
-const MAX_ERRORS: usize = 50;
+pub(super) const MAX_ERRORS: usize = 50;
 
-impl Tx {
-    pub async fn start_run(
-        &mut self,
-        provider: &str,
-        mode: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
+/// Everything the ledger knows about one provider's runs, for `status` and `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunTotals {
+    /// Cycles per status name.
+    pub cycles: Vec<(String, i64)>,
+    pub counts: RunCounts,
+    /// When the last cycle that finished ok or partial finished.
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+impl RunStore for SqliteTx {
+    async fn start_run(&mut self, provider: &str, mode: &str, now: DateTime<Utc>) -> Result<i64> {
         let row = sqlx::query("INSERT INTO sync_runs (provider, mode, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id")
             .bind(provider).bind(mode).bind(to_text_precise(now))
             .fetch_one(self.conn()).await?;
         Ok(row.try_get(0)?)
     }
 
-    pub async fn finish_run(
+    async fn finish_run(
         &mut self,
         id: i64,
         status: RunStatus,
@@ -115,22 +123,23 @@ impl Tx {
     }
 
     /// Marks runs left `running` by a process that died as `interrupted`.
-    pub async fn mark_interrupted_runs(&mut self, now: DateTime<Utc>) -> Result<u64> {
+    async fn mark_interrupted_runs(
+        &mut self,
+        provider: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         let done = sqlx::query(
-            "UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = ?1 WHERE status = 'running' AND (?2 IS NULL OR provider = ?2)",
         )
         .bind(to_text_precise(now))
+        .bind(provider)
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected())
     }
 
     /// The latest runs, newest first (optionally of one provider).
-    pub async fn recent_runs(
-        &mut self,
-        provider: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<SyncRun>> {
+    async fn recent_runs(&mut self, provider: Option<&str>, limit: i64) -> Result<Vec<SyncRun>> {
         let rows = sqlx::query(
             "SELECT * FROM sync_runs WHERE ?1 IS NULL OR provider = ?1 ORDER BY id DESC LIMIT ?2",
         )
@@ -138,39 +147,12 @@ impl Tx {
         .bind(limit)
         .fetch_all(self.conn())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let errors: String = r.try_get("errors")?;
-                let status: String = r.try_get("status")?;
-                Ok(SyncRun {
-                    id: r.try_get("id")?,
-                    provider: r.try_get("provider")?,
-                    mode: r.try_get("mode")?,
-                    started_at: parse_instant(&r.try_get::<String, _>("started_at")?)?,
-                    finished_at: parse_opt(r.try_get("finished_at")?)?,
-                    status: RunStatus::parse(&status),
-                    counts: counts_from_row(r)?,
-                    errors: serde_json::from_str(&errors).unwrap_or_default(),
-                })
-            })
-            .collect()
+        rows.iter().map(run_from_row).collect()
     }
-}
 
-/// Everything the ledger knows about one provider's runs, for `status` and `/metrics`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RunTotals {
-    /// Cycles per status name.
-    pub cycles: Vec<(String, i64)>,
-    pub counts: RunCounts,
-    /// When the last cycle that finished ok or partial finished.
-    pub last_success: Option<DateTime<Utc>>,
-}
-
-impl Tx {
     /// Every cycle's counters summed, per provider: read from `sync_totals`, which a
     /// trigger keeps as runs finish, so it costs the same however long the history.
-    pub async fn run_totals(&mut self, provider: &str) -> Result<RunTotals> {
+    async fn run_totals(&mut self, provider: &str) -> Result<RunTotals> {
         let cycles: Vec<(String, i64)> = sqlx::query_as(
             "SELECT status, cycles FROM sync_totals WHERE provider = ? ORDER BY status",
         )
@@ -190,7 +172,7 @@ impl Tx {
 
     /// Removes the history older than `before`: finished runs (their counts stay in the
     /// totals) and resolved conflicts. Returns the rows removed.
-    pub async fn prune_history(&mut self, before: DateTime<Utc>) -> Result<u64> {
+    async fn prune_history(&mut self, before: DateTime<Utc>) -> Result<u64> {
         let before = to_text_precise(before);
         let runs =
             sqlx::query("DELETE FROM sync_runs WHERE status != 'running' AND started_at < ?")
@@ -200,12 +182,19 @@ impl Tx {
                 .rows_affected();
         Ok(runs + self.prune_resolved_conflicts(&before).await?)
     }
+}
 
-    pub async fn count_issues(&mut self, provider: &str) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM record_issues WHERE provider = ?")
-            .bind(provider)
-            .fetch_one(self.conn())
-            .await?;
-        Ok(n)
-    }
+pub(super) fn run_from_row(r: &impl ReadRow) -> Result<SyncRun> {
+    let errors: String = r.get("errors")?;
+    let status: String = r.get("status")?;
+    Ok(SyncRun {
+        id: r.get("id")?,
+        provider: r.get("provider")?,
+        mode: r.get("mode")?,
+        started_at: parse_instant(&r.get::<String>("started_at")?)?,
+        finished_at: parse_opt(r.get("finished_at")?)?,
+        status: RunStatus::parse(&status),
+        counts: counts_from_row(r)?,
+        errors: serde_json::from_str(&errors).unwrap_or_default(),
+    })
 }

@@ -9,9 +9,10 @@ use timeweave_contract::{
     RemoteId, RemoteRecord, TimeEntry,
 };
 
+/// A new ledger on the running test's backend (SQLite unless run by `on_both_backends!`).
 pub(crate) async fn temp_ledger() -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ledger = Ledger::open(&dir.path().join("ledger.db"))
+    let ledger = test_backend::open_test_ledger(dir.path())
         .await
         .expect("open");
     (dir, ledger)
@@ -100,35 +101,6 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
 }
 
 #[tokio::test]
-async fn records_round_trip_normalised() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("Ada@Example.com "), "tt", now())
-        .await
-        .unwrap();
-    let e = tx
-        .insert_record(&entry(&p.id, None, 0), "tt", now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let mut tx = ledger.read().await.unwrap();
-    let got = tx.get_record(Kind::Person, &p.id).await.unwrap().unwrap();
-    match &got.record {
-        Record::Person(p) => assert_eq!(p.email.as_deref(), Some("ada@example.com")),
-        other => panic!("{other:?}"),
-    }
-    let got = tx
-        .get_record(Kind::TimeEntry, &e.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(got.record, entry(&p.id, None, 0).normalised());
-    assert_eq!(got.hash, content_hash(&got.record));
-    assert_eq!(got.origin, "tt");
-}
-
-#[tokio::test]
 async fn a_remote_record_links_to_one_canonical_record_and_back() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
@@ -190,6 +162,223 @@ async fn a_remote_record_links_to_one_canonical_record_and_back() {
         dup.is_err(),
         "second link for the same canonical record must be rejected"
     );
+}
+
+#[tokio::test]
+async fn readers_read_while_a_writer_writes() {
+    let (dir, ledger) = temp_ledger().await;
+    let path = dir.path().join("ledger.db");
+    let mut tx = ledger.write().await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Deterministic overlap first: while a write transaction holds an uncommitted insert,
+    // a read-only handle reads without waiting and sees only what was committed.
+    let ro = Ledger::open_read_only(&path).await.unwrap();
+    let live = |ro: Ledger| async move {
+        let mut tx = ro.read().await.expect("read");
+        tx.count_live(Kind::TimeEntry).await.expect("count")
+    };
+    let mut open = ledger.write().await.unwrap();
+    open.insert_record(&entry(&p.id, None, -100), "tt", now())
+        .await
+        .unwrap();
+    let during = tokio::time::timeout(std::time::Duration::from_secs(10), live(ro.clone()))
+        .await
+        .expect("a read never waits for an open write transaction");
+    assert_eq!(during, 0, "an uncommitted insert is invisible to readers");
+    open.commit().await.unwrap();
+    assert_eq!(live(ro.clone()).await, 1, "the committed insert is visible");
+    ro.close().await;
+
+    let writer = {
+        let ledger = ledger.clone();
+        let pid = p.id.clone();
+        tokio::spawn(async move {
+            for i in 0..200 {
+                let mut tx = ledger.write().await.expect("write lock");
+                tx.insert_record(&entry(&pid, None, i * 100), "tt", now())
+                    .await
+                    .expect("insert");
+                tx.commit().await.expect("commit");
+            }
+        })
+    };
+    // Two independent read-only handles, as reporting tools would open.
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let path = path.clone();
+        readers.push(tokio::spawn(async move {
+            let ro = Ledger::open_read_only(&path).await.expect("open read-only");
+            let mut last = 0;
+            for _ in 0..200 {
+                let mut tx = ro.read().await.expect("read");
+                let n = tx
+                    .count_live(Kind::TimeEntry)
+                    .await
+                    .expect("count while writing");
+                assert!(n >= last, "a reader never goes back in time");
+                last = n;
+            }
+        }));
+    }
+    writer.await.unwrap();
+    for r in readers {
+        r.await.unwrap();
+    }
+    let mut tx = ledger.read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 201);
+}
+
+#[tokio::test]
+async fn paths_are_file_names_not_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q?a=1 #frag 100%.db");
+    let ledger = Ledger::open(&path).await.unwrap();
+    let mut tx = ledger.write().await.unwrap();
+    tx.insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    ledger.close().await;
+    let ro = Ledger::open_read_only(&path).await.unwrap();
+    let mut tx = ro.read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::Person).await.unwrap(), 1);
+    assert!(
+        !dir.path().join("q").exists(),
+        "no file made from a URL prefix"
+    );
+}
+
+#[tokio::test]
+async fn read_only_handles_cannot_write() {
+    let (dir, _ledger) = temp_ledger().await;
+    let ro = Ledger::open_read_only(&dir.path().join("ledger.db"))
+        .await
+        .unwrap();
+    let mut tx = ro.read().await.unwrap();
+    assert!(tx
+        .insert_record(&person("x@example.com"), "tt", now())
+        .await
+        .is_err());
+}
+
+/// What the intent tests send: a person, with remote references.
+fn intent_payload() -> Record<RemoteId> {
+    Record::Person(Person {
+        display_name: "A".into(),
+        email: None,
+        username: None,
+    })
+}
+
+#[tokio::test]
+async fn report_view_shows_live_entries_with_names_and_local_dates() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    // 23:30 UTC on the 10th is already the 11th in Rome.
+    let mut late = entry(&p.id, None, 15 * 60 + 30);
+    if let Record::TimeEntry(t) = &mut late {
+        t.ended_at = Some(t.started_at + chrono::Duration::minutes(30));
+        t.duration_seconds = Some(1800);
+    }
+    let live = tx.insert_record(&late, "tt", now()).await.unwrap();
+    let gone = tx
+        .insert_record(&entry(&p.id, None, 0), "tt", now())
+        .await
+        .unwrap();
+    tx.tombstone(Kind::TimeEntry, &gone.id, "tt", now())
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, f64, String)> = sqlx::query_as(
+        "SELECT entry_id, work_date, hours, started_at_local FROM report_time_entries",
+    )
+    .fetch_all(tx.conn())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, live.id.0);
+    assert_eq!(rows[0].1, "2026-03-11");
+    assert_eq!(rows[0].2, 0.5);
+    assert_eq!(rows[0].3, "2026-03-11T00:30:00");
+}
+
+/// Names a person or provider may spell differently: case (ASCII and not), whitespace
+/// (runs, tabs, no-break spaces), accents, special lower-casings.
+const TRICKY_NAMES: [&str; 12] = [
+    "Acme",
+    "  ACME  ",
+    "Acme\tGmbH",
+    "ACME \u{a0} gmbh",
+    "Müller",
+    "MÜLLER",
+    "Muller",
+    "ΣΟΦΊΑ",
+    "σοφία",
+    "İstanbul",
+    "ǅemal",
+    "",
+];
+
+#[tokio::test]
+async fn sql_natural_key_is_the_contracts_name_key() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.read().await.unwrap();
+    for name in TRICKY_NAMES {
+        let sql: Option<String> = sqlx::query_scalar("SELECT natural_key(?1)")
+            .bind(name)
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+        assert_eq!(
+            sql.as_deref(),
+            Some(timeweave_contract::natural_key::name_key(name).as_str()),
+            "{name:?}"
+        );
+    }
+    let null: Option<String> = sqlx::query_scalar("SELECT natural_key(NULL)")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(null, None);
+}
+
+// The tests below run on both backends (`NAME::sqlite`, `NAME::postgres`).
+crate::on_both_backends! {
+#[tokio::test]
+async fn records_round_trip_normalised() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let p = tx
+        .insert_record(&person("Ada@Example.com "), "tt", now())
+        .await
+        .unwrap();
+    let e = tx
+        .insert_record(&entry(&p.id, None, 0), "tt", now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = ledger.read().await.unwrap();
+    let got = tx.get_record(Kind::Person, &p.id).await.unwrap().unwrap();
+    match &got.record {
+        Record::Person(p) => assert_eq!(p.email.as_deref(), Some("ada@example.com")),
+        other => panic!("{other:?}"),
+    }
+    let got = tx
+        .get_record(Kind::TimeEntry, &e.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.record, entry(&p.id, None, 0).normalised());
+    assert_eq!(got.hash, content_hash(&got.record));
+    assert_eq!(got.origin, "tt");
 }
 
 #[tokio::test]
@@ -450,117 +639,6 @@ async fn push_scan_finds_new_changed_and_deleted_records() {
 }
 
 #[tokio::test]
-async fn readers_read_while_a_writer_writes() {
-    let (dir, ledger) = temp_ledger().await;
-    let path = dir.path().join("ledger.db");
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-
-    // Deterministic overlap first: while a write transaction holds an uncommitted insert,
-    // a read-only handle reads without waiting and sees only what was committed.
-    let ro = Ledger::open_read_only(&path).await.unwrap();
-    let live = |ro: Ledger| async move {
-        let mut tx = ro.read().await.expect("read");
-        tx.count_live(Kind::TimeEntry).await.expect("count")
-    };
-    let mut open = ledger.write().await.unwrap();
-    open.insert_record(&entry(&p.id, None, -100), "tt", now())
-        .await
-        .unwrap();
-    let during = tokio::time::timeout(std::time::Duration::from_secs(10), live(ro.clone()))
-        .await
-        .expect("a read never waits for an open write transaction");
-    assert_eq!(during, 0, "an uncommitted insert is invisible to readers");
-    open.commit().await.unwrap();
-    assert_eq!(live(ro.clone()).await, 1, "the committed insert is visible");
-    ro.close().await;
-
-    let writer = {
-        let ledger = ledger.clone();
-        let pid = p.id.clone();
-        tokio::spawn(async move {
-            for i in 0..200 {
-                let mut tx = ledger.write().await.expect("write lock");
-                tx.insert_record(&entry(&pid, None, i * 100), "tt", now())
-                    .await
-                    .expect("insert");
-                tx.commit().await.expect("commit");
-            }
-        })
-    };
-    // Two independent read-only handles, as reporting tools would open.
-    let mut readers = Vec::new();
-    for _ in 0..2 {
-        let path = path.clone();
-        readers.push(tokio::spawn(async move {
-            let ro = Ledger::open_read_only(&path).await.expect("open read-only");
-            let mut last = 0;
-            for _ in 0..200 {
-                let mut tx = ro.read().await.expect("read");
-                let n = tx
-                    .count_live(Kind::TimeEntry)
-                    .await
-                    .expect("count while writing");
-                assert!(n >= last, "a reader never goes back in time");
-                last = n;
-            }
-        }));
-    }
-    writer.await.unwrap();
-    for r in readers {
-        r.await.unwrap();
-    }
-    let mut tx = ledger.read().await.unwrap();
-    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 201);
-}
-
-#[tokio::test]
-async fn paths_are_file_names_not_urls() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("q?a=1 #frag 100%.db");
-    let ledger = Ledger::open(&path).await.unwrap();
-    let mut tx = ledger.write().await.unwrap();
-    tx.insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    ledger.close().await;
-    let ro = Ledger::open_read_only(&path).await.unwrap();
-    let mut tx = ro.read().await.unwrap();
-    assert_eq!(tx.count_live(Kind::Person).await.unwrap(), 1);
-    assert!(
-        !dir.path().join("q").exists(),
-        "no file made from a URL prefix"
-    );
-}
-
-#[tokio::test]
-async fn read_only_handles_cannot_write() {
-    let (dir, _ledger) = temp_ledger().await;
-    let ro = Ledger::open_read_only(&dir.path().join("ledger.db"))
-        .await
-        .unwrap();
-    let mut tx = ro.read().await.unwrap();
-    assert!(tx
-        .insert_record(&person("x@example.com"), "tt", now())
-        .await
-        .is_err());
-}
-
-/// What the intent tests send: a person, with remote references.
-fn intent_payload() -> Record<RemoteId> {
-    Record::Person(Person {
-        display_name: "A".into(),
-        email: None,
-        username: None,
-    })
-}
-
-#[tokio::test]
 async fn a_claimed_write_is_refused_to_every_other_claimant() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
@@ -696,6 +774,48 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
 }
 
 #[tokio::test]
+async fn a_trail_mark_is_kept_replaced_and_forgotten_with_the_account() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    assert_eq!(tx.trail_mark("tt").await.unwrap(), None);
+    assert_eq!(
+        tx.last_windowed_scan("tt", Kind::TimeEntry).await.unwrap(),
+        None
+    );
+    let mut mark = TrailMark {
+        position: "audit:41".into(),
+        trusted_after_pass: 3,
+        last_gap: Some("more changes than one read returns".into()),
+        saved_at: None,
+    };
+    tx.save_trail_mark("tt", &mark, now()).await.unwrap();
+    mark.position = "audit:42".into();
+    mark.last_gap = None;
+    tx.save_trail_mark("tt", &mark, now()).await.unwrap();
+    tx.save_cursor("tt", Kind::TimeEntry, &Cursor::default(), now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = ledger.write().await.unwrap();
+    let stored = tx.trail_mark("tt").await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        TrailMark {
+            saved_at: Some(now()),
+            ..mark
+        }
+    );
+    assert_eq!(tx.trail_mark("tm").await.unwrap(), None);
+    assert_eq!(
+        tx.last_windowed_scan("tt", Kind::TimeEntry).await.unwrap(),
+        Some(now())
+    );
+    tx.forget_account("tt").await.unwrap();
+    assert_eq!(tx.trail_mark("tt").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn history_is_pruned_and_the_totals_keep_counting() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
@@ -775,41 +895,6 @@ async fn history_is_pruned_and_the_totals_keep_counting() {
         before.last_success,
         Some(now() - day + chrono::Duration::minutes(1))
     );
-}
-
-#[tokio::test]
-async fn report_view_shows_live_entries_with_names_and_local_dates() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    // 23:30 UTC on the 10th is already the 11th in Rome.
-    let mut late = entry(&p.id, None, 15 * 60 + 30);
-    if let Record::TimeEntry(t) = &mut late {
-        t.ended_at = Some(t.started_at + chrono::Duration::minutes(30));
-        t.duration_seconds = Some(1800);
-    }
-    let live = tx.insert_record(&late, "tt", now()).await.unwrap();
-    let gone = tx
-        .insert_record(&entry(&p.id, None, 0), "tt", now())
-        .await
-        .unwrap();
-    tx.tombstone(Kind::TimeEntry, &gone.id, "tt", now())
-        .await
-        .unwrap();
-    let rows: Vec<(String, String, f64, String)> = sqlx::query_as(
-        "SELECT entry_id, work_date, hours, started_at_local FROM report_time_entries",
-    )
-    .fetch_all(tx.conn())
-    .await
-    .unwrap();
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].0, live.id.0);
-    assert_eq!(rows[0].1, "2026-03-11");
-    assert_eq!(rows[0].2, 0.5);
-    assert_eq!(rows[0].3, "2026-03-11T00:30:00");
 }
 
 #[tokio::test]
@@ -920,46 +1005,6 @@ async fn a_version_links_still_name_is_kept_until_none_does() {
     assert_eq!(tx.count_versions().await.unwrap(), 0);
 }
 
-/// Names a person or provider may spell differently: case (ASCII and not), whitespace
-/// (runs, tabs, no-break spaces), accents, special lower-casings.
-const TRICKY_NAMES: [&str; 12] = [
-    "Acme",
-    "  ACME  ",
-    "Acme\tGmbH",
-    "ACME \u{a0} gmbh",
-    "Müller",
-    "MÜLLER",
-    "Muller",
-    "ΣΟΦΊΑ",
-    "σοφία",
-    "İstanbul",
-    "ǅemal",
-    "",
-];
-
-#[tokio::test]
-async fn sql_natural_key_is_the_contracts_name_key() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.read().await.unwrap();
-    for name in TRICKY_NAMES {
-        let sql: Option<String> = sqlx::query_scalar("SELECT natural_key(?1)")
-            .bind(name)
-            .fetch_one(tx.conn())
-            .await
-            .unwrap();
-        assert_eq!(
-            sql.as_deref(),
-            Some(timeweave_contract::natural_key::name_key(name).as_str()),
-            "{name:?}"
-        );
-    }
-    let null: Option<String> = sqlx::query_scalar("SELECT natural_key(NULL)")
-        .fetch_one(tx.conn())
-        .await
-        .unwrap();
-    assert_eq!(null, None);
-}
-
 #[tokio::test]
 async fn the_ledger_matches_names_as_the_adapters_do() {
     let (_d, ledger) = temp_ledger().await;
@@ -994,4 +1039,72 @@ async fn the_ledger_matches_names_as_the_adapters_do() {
         assert_eq!(found, expected, "{probe:?}");
         assert!(!found.is_empty(), "{probe:?} finds at least itself");
     }
+}
+
+/// The typed report reads give the same answers on both backends: totals by person,
+/// project and week, weekly hours, the export stream, hours per person and client.
+#[tokio::test]
+async fn report_reads_give_the_same_answers_on_every_backend() {
+    use futures::StreamExt;
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let p = tx
+        .insert_record(&person("a@example.com"), "tt", now())
+        .await
+        .unwrap();
+    let project = Record::Project(Project {
+        client: None,
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents: Some(10_000),
+        archived: false,
+    });
+    let pr = tx.insert_record(&project, "tt", now()).await.unwrap();
+    for start in [0, 120, 24 * 60] {
+        tx.insert_record(&entry(&p.id, Some(&pr.id), start), "tt", now())
+            .await
+            .unwrap();
+    }
+    tx.insert_record(&entry(&p.id, None, 48 * 60), "tt", now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = ledger.read().await.unwrap();
+    let range = DateRange {
+        from: "2026-03-01".parse().unwrap(),
+        to: "2026-03-31".parse().unwrap(),
+    };
+    let by_person = tx.report_totals(TotalsBy::Person, range).await.unwrap();
+    assert_eq!(by_person.len(), 1);
+    assert_eq!(by_person[0].label.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(by_person[0].detail.as_deref(), Some("a@example.com"));
+    assert_eq!((by_person[0].entries, by_person[0].seconds), (4, 4 * 5400));
+    assert_eq!(by_person[0].amount_cents, Some(3 * 15_000));
+    assert_eq!(by_person[0].unpriced_billable_seconds, 5400);
+    let by_project = tx.report_totals(TotalsBy::Project, range).await.unwrap();
+    let labels: Vec<_> = by_project.iter().map(|r| r.label.clone()).collect();
+    assert_eq!(labels, [Some("Website".to_owned()), None]);
+    let by_week = tx.report_totals(TotalsBy::Week, range).await.unwrap();
+    assert_eq!(by_week[0].label.as_deref(), Some("2026-03-09"));
+    let weekly = tx.weekly_hours(WeeklyBy::Project, range).await.unwrap();
+    let weekly: Vec<_> = weekly.iter().map(|w| (w.label.clone(), w.seconds)).collect();
+    assert_eq!(weekly, [(Some("Website".to_owned()), 3 * 5400), (None, 5400)]);
+    assert_eq!(
+        tx.work_date_span().await.unwrap(),
+        Some(("2026-03-10".to_owned(), "2026-03-12".to_owned()))
+    );
+    let hours = tx.hours_by_person_and_client().await.unwrap();
+    assert_eq!(hours, [("Ada Lovelace".to_owned(), "-".to_owned(), 6.0)]);
+    let exported: Vec<EntryRow> = tx
+        .export_entries(range)
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(exported.len(), 4);
+    assert_eq!(exported[0].work_date, "2026-03-10");
+    assert_eq!(exported[0].tags, "[\"a\",\"b\"]");
+    assert!(exported.iter().all(|e| e.billable && !e.running));
+    assert!(tx.missing_report_views().await.unwrap().is_empty());
+}
 }

@@ -5,11 +5,13 @@
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record};
 
-use super::{to_text_precise, LedgerError, Result, Tx};
+use super::sqlite::SqliteTx;
+use super::store::VersionStore;
+use super::{to_text_precise, LedgerError, Result};
 
-impl Tx {
+impl VersionStore for SqliteTx {
     /// Keeps `record` (hash `hash`) as a version of record `id`, for a link about to name it.
-    pub(crate) async fn keep_version(
+    async fn keep_version(
         &mut self,
         id: &CanonicalId,
         record: &Record<CanonicalId>,
@@ -21,7 +23,7 @@ impl Tx {
 
     /// Before record `id` changes away from `old` (its current content, with hash
     /// `old_hash`): keeps that version if a link names it.
-    pub(crate) async fn keep_version_if_linked(
+    async fn keep_version_if_linked(
         &mut self,
         id: &CanonicalId,
         old: &Record<CanonicalId>,
@@ -31,6 +33,45 @@ impl Tx {
         self.insert_version(id, old, old_hash, now, true).await
     }
 
+    /// The version of record `id` with hash `hash`, if kept.
+    async fn record_version(
+        &mut self,
+        kind: Kind,
+        id: &CanonicalId,
+        hash: &ContentHash,
+    ) -> Result<Option<Record<CanonicalId>>> {
+        let json: Option<String> = sqlx::query_scalar(
+            "SELECT record FROM record_versions WHERE canonical_id = ? AND content_hash = ?",
+        )
+        .bind(id.as_str())
+        .bind(hash.as_str())
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(json.and_then(|json| read_version(&json, kind, id)))
+    }
+
+    /// Drops the versions no link names any more; returns how many.
+    async fn prune_versions(&mut self) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM record_versions WHERE NOT EXISTS (SELECT 1 FROM links l \
+             WHERE l.canonical_id = record_versions.canonical_id \
+             AND l.canonical_hash = record_versions.content_hash \
+             AND l.remote_deleted_at IS NULL)",
+        )
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many record versions are kept (for tests and diagnostics).
+    async fn count_versions(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM record_versions")
+            .fetch_one(self.conn())
+            .await?)
+    }
+}
+
+impl SqliteTx {
     /// One statement: the version is inserted (once), only while a link names it when
     /// `only_if_linked`.
     async fn insert_version(
@@ -57,50 +98,20 @@ impl Tx {
         .await?;
         Ok(())
     }
+}
 
-    /// The version of record `id` with hash `hash`, if kept.
-    pub async fn record_version(
-        &mut self,
-        kind: Kind,
-        id: &CanonicalId,
-        hash: &ContentHash,
-    ) -> Result<Option<Record<CanonicalId>>> {
-        let json: Option<String> = sqlx::query_scalar(
-            "SELECT record FROM record_versions WHERE canonical_id = ? AND content_hash = ?",
-        )
-        .bind(id.as_str())
-        .bind(hash.as_str())
-        .fetch_optional(self.conn())
-        .await?;
-        let Some(json) = json else { return Ok(None) };
-        // A version is an aid, never required: one that no longer reads (a model change)
-        // means no merge, not a failed cycle.
-        match serde_json::from_str::<Record<CanonicalId>>(&json) {
-            Ok(record) => Ok((record.kind() == kind).then_some(record)),
-            Err(e) => {
-                tracing::warn!(canonical_id = %id, "a kept record version does not read: {e}");
-                Ok(None)
-            }
+/// A kept version's JSON as a record of `kind`. A version is an aid, never required: one
+/// that no longer reads (a model change) means no merge, not a failed cycle.
+pub(super) fn read_version(
+    json: &str,
+    kind: Kind,
+    id: &CanonicalId,
+) -> Option<Record<CanonicalId>> {
+    match serde_json::from_str::<Record<CanonicalId>>(json) {
+        Ok(record) => (record.kind() == kind).then_some(record),
+        Err(e) => {
+            tracing::warn!(canonical_id = %id, "a kept record version does not read: {e}");
+            None
         }
-    }
-
-    /// Drops the versions no link names any more; returns how many.
-    pub async fn prune_versions(&mut self) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM record_versions WHERE NOT EXISTS (SELECT 1 FROM links l \
-             WHERE l.canonical_id = record_versions.canonical_id \
-             AND l.canonical_hash = record_versions.content_hash \
-             AND l.remote_deleted_at IS NULL)",
-        )
-        .execute(self.conn())
-        .await?;
-        Ok(done.rows_affected())
-    }
-
-    /// How many record versions are kept (for tests and diagnostics).
-    pub async fn count_versions(&mut self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM record_versions")
-            .fetch_one(self.conn())
-            .await?)
     }
 }

@@ -32,11 +32,11 @@ pub enum ReportError {
         #[source]
         source: LedgerError,
     },
+    /// `location`: the ledger file, or its database URL without password.
     #[error(
-        "the ledger at {} lacks {missing} (reporting views): it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it",
-        path.display()
+        "the ledger at {location} lacks {missing} (reporting views): it was written by an older timeweave; run `timeweave migrate` (or restart the service) to upgrade it"
     )]
-    OldLedger { path: PathBuf, missing: String },
+    OldLedger { location: String, missing: String },
     /// `--from`/`--to` that make no range.
     #[error("{0}")]
     Range(String),
@@ -86,16 +86,29 @@ pub async fn open_for_reading(path: &Path) -> Result<Ledger, ReportError> {
         source,
     };
     let ledger = Ledger::open_read_only(path).await.map_err(unreadable)?;
-    let missing = async { ledger.read().await?.missing_report_views().await }
-        .await
-        .map_err(unreadable)?;
+    let missing = missing_views(&ledger).await.map_err(unreadable)?;
+    refuse_old(&ledger, missing)?;
+    Ok(ledger)
+}
+
+/// Fails when the ledger lacks a reporting view (or view column) this version reads.
+pub async fn check_views(ledger: &Ledger) -> Result<(), ReportError> {
+    let missing = missing_views(ledger).await?;
+    refuse_old(ledger, missing)
+}
+
+async fn missing_views(ledger: &Ledger) -> Result<Vec<String>, LedgerError> {
+    ledger.read().await?.missing_report_views().await
+}
+
+fn refuse_old(ledger: &Ledger, missing: Vec<String>) -> Result<(), ReportError> {
     if !missing.is_empty() {
         return Err(ReportError::OldLedger {
-            path: path.to_owned(),
+            location: ledger.location(),
             missing: missing.join(", "),
         });
     }
-    Ok(ledger)
+    Ok(())
 }
 
 /// `timeweave report`: totals for the range on `out` in the chosen format, and the HTML
@@ -106,8 +119,19 @@ pub async fn report_command(
     today: NaiveDate,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
+    // A range that cannot be is refused before the ledger is opened.
+    resolve_range(args.from, args.to, today).map_err(ReportError::Range)?;
+    report_on(open_for_reading(ledger_path).await?, args, today, out).await
+}
+
+/// `timeweave report` on an opened ledger (either backend; see [`check_views`]).
+pub async fn report_on(
+    ledger: Ledger,
+    args: &ReportArgs,
+    today: NaiveDate,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
     let range = resolve_range(args.from, args.to, today).map_err(ReportError::Range)?;
-    let ledger = open_for_reading(ledger_path).await?;
     let by = TotalsBy::from(args.by);
     let mut tx = ledger.read().await?;
     let rows = tx.report_totals(by, range).await?;
@@ -130,7 +154,7 @@ pub async fn report_command(
             weekly_clients: tx.weekly_hours(WeeklyBy::Client, range).await?,
             currency: args.currency.clone(),
             sync_health: tx.sync_health().await?,
-            source: ledger_path.display().to_string(),
+            source: ledger.location(),
             generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         }),
         None => None,
@@ -177,7 +201,16 @@ pub async fn export_command(
     today: NaiveDate,
     stdout: &mut dyn Write,
 ) -> Result<u64, ReportError> {
-    let ledger = open_for_reading(ledger_path).await?;
+    export_on(open_for_reading(ledger_path).await?, args, today, stdout).await
+}
+
+/// `timeweave export` on an opened ledger (either backend; see [`check_views`]).
+pub async fn export_on(
+    ledger: Ledger,
+    args: &ExportArgs,
+    today: NaiveDate,
+    stdout: &mut dyn Write,
+) -> Result<u64, ReportError> {
     let mut tx = ledger.read().await?;
     let span = tx.work_date_span().await?;
     let span = span.and_then(|(first, last)| Some((first.parse().ok()?, last.parse().ok()?)));

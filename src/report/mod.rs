@@ -11,7 +11,10 @@ pub mod export;
 pub mod html;
 pub mod totals;
 
-pub use command::{export_command, open_for_reading, report_command, require_ledger, ReportError};
+pub use command::{
+    check_views, export_command, export_on, open_for_reading, report_command, report_on,
+    require_ledger, ReportError,
+};
 
 use chrono::{Days, NaiveDate};
 

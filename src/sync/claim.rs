@@ -52,17 +52,32 @@ impl Drop for Claimant {
 /// this process that is running, or a process that is running. Unknown (`None`, or a
 /// name that does not parse) is gone.
 pub(crate) fn is_running(claimed_by: Option<&str>) -> bool {
-    let Some((process, token)) = claimed_by.and_then(|c| c.split_once(' ')) else {
-        return false;
-    };
-    let Some(process) = ProcessId::parse(process) else {
-        return false;
-    };
-    if process == ProcessId::current() {
-        running().lock().map(|s| s.contains(token)).unwrap_or(true)
-    } else {
-        process.is_alive()
+    match parse(claimed_by) {
+        Some((process, token)) if process == ProcessId::current() => runs_here(token),
+        Some((process, _)) => process.is_alive(),
+        None => false,
     }
+}
+
+/// The process and cycle token of a claimant's name; `None` when it does not parse.
+fn parse(claimed_by: Option<&str>) -> Option<(ProcessId, &str)> {
+    let (process, token) = claimed_by?.split_once(' ')?;
+    Some((ProcessId::parse(process)?, token))
+}
+
+/// Whether the cycle `token` of this process is running.
+fn runs_here(token: &str) -> bool {
+    running().lock().map(|s| s.contains(token)).unwrap_or(true)
+}
+
+/// Whether the claimant named `claimed_by` may still send it, for a cycle that holds its
+/// instance's lease: only a cycle of this process can. Another process's claim is from a
+/// holder that lost the lease (died, or paused past it): its ledger writes are refused by
+/// the fencing token and its provider writes by its lease's local deadline, so its intents
+/// are reconciled as after a crash even while that process lives.
+pub(crate) fn is_running_under_lease(claimed_by: Option<&str>) -> bool {
+    parse(claimed_by)
+        .is_some_and(|(process, token)| process == ProcessId::current() && runs_here(token))
 }
 
 #[cfg(test)]
@@ -95,5 +110,25 @@ mod tests {
         assert!(!is_running(Some(&format!("{} any", finished_process()))));
         assert!(!is_running(None));
         assert!(!is_running(Some("garbage")));
+    }
+
+    #[test]
+    fn under_a_lease_only_this_process_runs_claims() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let alive = ProcessId {
+            pid: child.id(),
+            started: None,
+        };
+        assert!(!is_running_under_lease(Some(&format!("{alive} any"))));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let c = Claimant::register();
+        assert!(is_running_under_lease(Some(c.name())));
+        let name = c.name().to_owned();
+        drop(c);
+        assert!(!is_running_under_lease(Some(&name)));
     }
 }

@@ -26,6 +26,7 @@ use super::dry_run::DryRunCopy;
 use super::scan::{plan_scan, ScanInput, ScanPlan};
 use super::trail::TrailPlan;
 use super::{ProviderHandle, SyncSettings};
+use crate::ledger::postgres::FencingToken;
 use crate::ledger::{Cursor, Ledger, LedgerError, RunCounts, RunStatus};
 
 /// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes. It
@@ -297,6 +298,29 @@ impl Engine {
         instance: &ProviderHandle,
         opts: CycleOptions,
     ) -> Result<CycleReport, LedgerError> {
+        self.cycle_on(&self.ledger, instance, opts).await
+    }
+
+    /// Runs one cycle whose every ledger write is fenced by the instance's lease (a shared
+    /// PostgreSQL ledger, see `Ledger::fenced`): once the lease moved to another process,
+    /// the cycle's next commit fails with `LedgerError::LeaseLost` and nothing more is
+    /// written for the instance.
+    pub async fn run_cycle_fenced(
+        &self,
+        instance: &ProviderHandle,
+        opts: CycleOptions,
+        token: FencingToken,
+    ) -> Result<CycleReport, LedgerError> {
+        self.cycle_on(&self.ledger.fenced(&instance.name, token), instance, opts)
+            .await
+    }
+
+    async fn cycle_on(
+        &self,
+        ledger: &Ledger,
+        instance: &ProviderHandle,
+        opts: CycleOptions,
+    ) -> Result<CycleReport, LedgerError> {
         use tracing::Instrument;
         let span = tracing::info_span!("cycle", provider = %instance.name);
         let opts = CycleOptions {
@@ -312,7 +336,7 @@ impl Engine {
                 on_copy.ledger.close().await;
                 return result;
             }
-            run(&self.ledger, self, instance, opts).await
+            run(ledger, self, instance, opts).await
         }
         .instrument(span)
         .await

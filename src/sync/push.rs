@@ -146,7 +146,8 @@ impl Cycle<'_> {
     /// mid-write. Creates are looked up (by idempotency key or natural key) and linked if
     /// they landed; updates and deletes are idempotent and simply re-planned by this cycle.
     /// An intent whose claimant still runs (another process, another task) is in flight:
-    /// left alone, and its record is not pushed by this cycle.
+    /// left alone, and its record is not pushed by this cycle. Under a lease only this
+    /// process's cycles still run (`claim::is_running_under_lease`).
     pub(crate) async fn reconcile_intents(&mut self) -> Result<(), Abort> {
         let intents = self
             .ledger
@@ -156,7 +157,13 @@ impl Cycle<'_> {
             .await?;
         for intent in intents {
             self.check_stop()?;
-            if claim::is_running(intent.claimed_by.as_deref()) {
+            let claimed_by = intent.claimed_by.as_deref();
+            let running = if self.ledger.is_fenced() {
+                claim::is_running_under_lease(claimed_by)
+            } else {
+                claim::is_running(claimed_by)
+            };
+            if running {
                 tracing::info!(provider = %self.instance.name, kind = %intent.kind, record = %intent.canonical_id, "a write of another running cycle is in flight: left to it");
                 self.blocked.insert(intent.canonical_id.clone());
                 continue;

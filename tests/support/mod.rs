@@ -24,7 +24,8 @@ use timeweave_http::{Transport, TransportConfig};
 use timeweave_simkit::SimulatorControl;
 
 /// The engine and the handles of `names` (in that order) for the config text `toml`, written
-/// into `dir` and loaded, built and opened exactly as the binary does.
+/// into `dir` and loaded, built and opened exactly as the binary does (the ledger on the
+/// running test's backend, see `timeweave::ledger::test_backend`).
 pub async fn engine_from_config(
     dir: &Path,
     toml: &str,
@@ -38,9 +39,16 @@ pub async fn engine_from_config(
         .iter()
         .map(|n| timeweave::registry::build(&cfg.providers[*n]).unwrap())
         .collect();
-    let ledger = timeweave::ledger::Ledger::open(&cfg.ledger.path)
-        .await
-        .unwrap();
+    // Inside `on_both_backends!`'s PostgreSQL half: a scratch database instead of the file.
+    let ledger = match timeweave::ledger::test_backend::current() {
+        timeweave::ledger::test_backend::TestBackend::Sqlite => {
+            timeweave::ledger::Ledger::open(&cfg.ledger.path).await
+        }
+        timeweave::ledger::test_backend::TestBackend::Postgres(_) => {
+            timeweave::ledger::test_backend::open_test_ledger(dir).await
+        }
+    }
+    .unwrap();
     let engine = timeweave::sync::Engine::new(
         ledger,
         SyncSettings::from_config(&cfg),

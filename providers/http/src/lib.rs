@@ -20,6 +20,7 @@ mod cause;
 mod json;
 mod limiter;
 mod retry_after;
+mod send_gate;
 mod shutdown;
 mod wait;
 
@@ -28,6 +29,7 @@ pub use cause::{classify, describe_failure, FailureCause};
 pub use json::{from_json_value, json_error, read_json};
 pub use limiter::{Limiter, Quota};
 pub use retry_after::parse_retry_after;
+pub use send_gate::SendGate;
 pub use shutdown::Shutdown;
 pub use wait::{Wait, WaitBoard, WaitReason, Waiting};
 
@@ -168,6 +170,8 @@ pub struct TransportStats {
     /// be reached" (`doctor`).
     answers: AtomicU64,
     pub wait: Arc<WaitBoard>,
+    /// Checked right before each request is sent (after the limiter); open unless set.
+    pub send_gate: SendGate,
     /// The rate-limit headers (`X-RateLimit-*`, `RateLimit-*`, `Retry-After`) of the latest
     /// answer that had any, as sent: what the provider says of its limits (`doctor`).
     rate_limit_headers: Mutex<Vec<(String, String)>>,
@@ -384,6 +388,10 @@ impl Transport {
             biased;
             _ = self.config.shutdown.triggered() => return Err(stopped()),
             _ = self.limiter.acquire() => {}
+        }
+        if !self.stats.send_gate.open() {
+            tracing::warn!(provider = %self.config.instance, call = what, "request not sent: this process may no longer work the instance");
+            return Err(stopped());
         }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(provider = %self.config.instance, call = what, "request");

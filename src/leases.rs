@@ -1,0 +1,157 @@
+//! This process's leases on a shared PostgreSQL ledger (`timeweave run` on several nodes):
+//! before each cycle of an instance its runner takes the instance's lease (or renews it,
+//! when this process holds it already); while the cycle runs, a task renews it every third
+//! of `lease_ttl`; every ledger write of the cycle is fenced by its token
+//! (`Engine::run_cycle_fenced`). An instance another process holds is skipped. At shutdown
+//! the leases are given up, so another node takes the instances over at once instead of
+//! after `lease_ttl`. The lease rules themselves are in `ledger/postgres/lease.rs`.
+//!
+//! Besides the server's expiry, each held lease has a local deadline on this process's
+//! monotonic clock: the time left the server reported, counted from before the request
+//! was sent, so it always falls before the server's expiry. Provider writes go only before
+//! it ([`LeaseKeeper::may_write`], checked by the transport right before each request
+//! goes on the wire, after the limiter's wait): a node paused (SIGSTOP, a frozen VM)
+//! or cut off past its lease sends nothing more to the provider when it wakes, while its
+//! ledger writes are refused by the fencing token.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+
+use crate::ledger::postgres::{acquire, release, renew, Lease};
+use crate::ledger::{Ledger, LedgerError};
+use crate::process::ProcessId;
+
+/// The leases this process holds, by instance.
+pub struct LeaseKeeper {
+    pool: PgPool,
+    owner: String,
+    ttl: Duration,
+    held: Mutex<HashMap<String, Held>>,
+}
+
+/// A lease this process holds, and until when on its own clock it may write under it.
+struct Held {
+    lease: Lease,
+    deadline: Instant,
+}
+
+/// What taking an instance's lease gave.
+pub enum Taken {
+    /// This process works the instance under this lease; `new` when it was not this
+    /// process's before (first cycle, or a takeover: reconcile as after a crash).
+    Held { lease: Lease, new: bool },
+    /// Another process holds it.
+    Elsewhere,
+}
+
+impl LeaseKeeper {
+    /// A keeper for `ledger` when it is a shared PostgreSQL ledger; `None` on SQLite.
+    pub fn for_ledger(ledger: &Ledger, ttl: Duration) -> Option<Arc<LeaseKeeper>> {
+        let pool = ledger.postgres_pool()?.clone();
+        Some(Arc::new(LeaseKeeper {
+            pool,
+            owner: owner_name(),
+            ttl,
+            held: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// This process as lease owner: host name and process id.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Takes (or renews) `provider`'s lease for a cycle.
+    pub async fn take(&self, provider: &str) -> Result<Taken, LedgerError> {
+        let before = self.held(provider).map(|l| l.token);
+        let asked = Instant::now();
+        match acquire(&self.pool, provider, &self.owner, self.ttl).await? {
+            Some(lease) => {
+                let new = before != Some(lease.token);
+                self.hold(lease.clone(), asked);
+                Ok(Taken::Held { lease, new })
+            }
+            None => {
+                self.lock().remove(provider);
+                Ok(Taken::Elsewhere)
+            }
+        }
+    }
+
+    /// Renews `lease` every third of the ttl until the returned task is aborted (when the
+    /// cycle ends); stops once the lease moved on.
+    pub fn keep_renewed(self: &Arc<Self>, lease: Lease) -> tokio::task::JoinHandle<()> {
+        let keeper = self.clone();
+        tokio::spawn(async move {
+            let mut lease = lease;
+            loop {
+                tokio::time::sleep(keeper.ttl / 3).await;
+                let asked = Instant::now();
+                match renew(&keeper.pool, &lease, keeper.ttl).await {
+                    Ok(Some(renewed)) => {
+                        keeper.hold(renewed.clone(), asked);
+                        lease = renewed;
+                    }
+                    Ok(None) => {
+                        keeper.lock().remove(&lease.provider);
+                        tracing::warn!(provider = %lease.provider, "the lease moved to another process: this cycle's writes are refused from now on");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(provider = %lease.provider, "cannot renew the lease: {e}")
+                    }
+                }
+            }
+        })
+    }
+
+    /// Gives every held lease up (clean shutdown).
+    pub async fn release_all(&self) {
+        let held: Vec<Lease> = self.lock().drain().map(|(_, h)| h.lease).collect();
+        for lease in held {
+            if let Err(e) = release(&self.pool, &lease).await {
+                tracing::warn!(provider = %lease.provider, "cannot release the lease: {e}");
+            }
+        }
+    }
+
+    /// Whether a provider write of `provider` may go: this process holds its lease and the
+    /// lease's local deadline has not passed.
+    pub fn may_write(&self, provider: &str) -> bool {
+        self.lock()
+            .get(provider)
+            .is_some_and(|h| Instant::now() < h.deadline)
+    }
+
+    /// Whether this process held `provider`'s lease when it last asked.
+    pub fn holds(&self, provider: &str) -> bool {
+        self.lock().contains_key(provider)
+    }
+
+    fn hold(&self, lease: Lease, asked: Instant) {
+        let deadline = asked + lease.remaining;
+        let provider = lease.provider.clone();
+        self.lock().insert(provider, Held { lease, deadline });
+    }
+
+    fn held(&self, provider: &str) -> Option<Lease> {
+        self.lock().get(provider).map(|h| h.lease.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `HOST/PID/START`: unique among the processes sharing a ledger.
+fn owner_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}/{}", ProcessId::current())
+}
