@@ -3,8 +3,13 @@
 //! injection, counters, and the request a person would send to the simulator's own API.
 //!
 //! The simulators themselves live in `providers/<name>/simulator`; this is only their shared
-//! face. The binary's `demo` uses it at run time, so it is a normal (not dev-only) crate; the
+//! face (their control trait, faults, and [`Serving`], how a router-based simulator runs).
+//! The binary's `demo` uses it at run time, so it is a normal (not dev-only) crate; the
 //! conformance suite and the other test helpers are in `timeweave-testsupport`.
+
+mod serve;
+
+pub use serve::Serving;
 
 use std::collections::BTreeSet;
 
