@@ -277,7 +277,7 @@ async fn more_changes_than_one_read_returns_is_incomplete() {
 
 #[test]
 fn the_recorded_trail_samples_read() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/recorded-v5.10");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/recorded-v5.10");
     let load = |name: &str| -> Value {
         let text = std::fs::read_to_string(dir.join(name)).unwrap();
         serde_json::from_str::<Value>(&text).unwrap()["body"].clone()
