@@ -1,6 +1,6 @@
 //! The answers a router-based simulator gives for an injected [`Fault`](crate::Fault) that
-//! look the same whatever the provider: a body that breaks off, JSON that is not JSON, a
-//! proxy's HTML page.
+//! look the same whatever the provider: a body that breaks off, JSON that is not JSON, an
+//! HTML page, a `Retry-After` in seconds.
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, StatusCode};
@@ -30,4 +30,14 @@ pub fn json_body(status: StatusCode, body: impl Into<Body>) -> Response {
 /// An HTML page (a proxy's error page, or a provider's own).
 pub fn html_page(status: StatusCode, page: impl Into<Body>) -> Response {
     (status, [(header::CONTENT_TYPE, "text/html")], page.into()).into_response()
+}
+
+/// `response` with `Retry-After: <seconds>` when `seconds` is given.
+pub fn with_retry_after(mut response: Response, seconds: Option<u64>) -> Response {
+    if let Some(s) = seconds {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+    }
+    response
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use timeweave_simkit::{fault_answers, Fault};
@@ -46,21 +46,11 @@ impl Reply {
         self.body.clone().unwrap_or_default()
     }
     fn into_response(self) -> Response {
-        let mut resp = match self.body {
-            Some(bytes) => (
-                self.status,
-                [(header::CONTENT_TYPE, "application/json")],
-                bytes,
-            )
-                .into_response(),
+        let resp = match self.body {
+            Some(bytes) => fault_answers::json_body(self.status, bytes),
             None => self.status.into_response(),
         };
-        if let Some(s) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        resp
+        fault_answers::with_retry_after(resp, self.retry_after)
     }
 }
 

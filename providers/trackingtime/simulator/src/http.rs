@@ -152,16 +152,11 @@ fn before(w: &mut World) -> Before {
 }
 
 fn too_many(retry_after: Option<u64>) -> Response {
-    let mut r = json_response(
+    let r = json_response(
         StatusCode::TOO_MANY_REQUESTS,
         &envelope(429, "Too many requests", json!({}), vec![]),
     );
-    if let Some(s) = retry_after {
-        if let Ok(v) = s.to_string().parse() {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-    }
-    r
+    fault_answers::with_retry_after(r, retry_after)
 }
 
 async fn handle(
