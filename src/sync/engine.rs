@@ -2,8 +2,8 @@
 //! check the account is the bound one, reconcile push intents left open by a crash, read
 //! the change trail (`trail.rs`), pull (reference kinds in full, the records the trail
 //! named, then the planned entry windows; the trail may spare the full listings), settle
-//! the deletions of every listing under one guard, push, advance the cursors and the trail
-//! position last, close the run row (a panic is caught and recorded as a failed cycle).
+//! the deletions of every listing under one guard, push, advance the entry cursor and the
+//! trail position, then the closing writes, close the run row (a panic is caught and recorded as a failed cycle).
 //!
 //! Nothing is lost on failure: a page is applied in one transaction with its links, a push
 //! intent is committed before its remote write, and cursors only move once everything
@@ -665,9 +665,10 @@ impl Cycle<'_> {
     }
 
     /// The cycle's last writes (not in a dry run): the entry cursor, when every window was
-    /// listed completely; versions kept for merges that no link names any more (this
-    /// cycle's pushes and pulls moved its links on); the account binding, on a first cycle
-    /// that got this far; history past `keep_history`; the trail position last.
+    /// listed completely; the trail position, once everything it named was applied;
+    /// versions kept for merges that no link names any more (this cycle's pushes and pulls
+    /// moved its links on); the account binding, on a first cycle that got this far;
+    /// history past `keep_history`.
     async fn finish(
         &mut self,
         identity: &str,

@@ -263,7 +263,7 @@ impl Cycle<'_> {
         Ok((records, complete))
     }
 
-    /// Stores the trail's position last, once everything it named was applied.
+    /// Stores the trail's position, once everything it named was applied.
     pub(crate) async fn save_trail(&mut self, plan: &TrailPlan) -> Result<(), Abort> {
         if let (Some(mark), true, false) = (&plan.mark, plan.fetched_all, self.dry_run) {
             let mut tx = self.ledger.write().await?;

@@ -3,6 +3,7 @@
 //! against its own simulator, and the fast-failing transport its tests use, so the three adapters honour the same [`Provider`] contract;
 //! fixed test instants and entries; full listings; and [`memory::MemoryProvider`], the
 //! engine's in-memory test double.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod memory;
 

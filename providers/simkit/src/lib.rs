@@ -7,6 +7,7 @@
 //! [`fault_answers`], what it answers for a fault whatever the provider).
 //! The binary's `demo` uses it at run time, so it is a normal (not dev-only) crate; the
 //! conformance suite and the other test helpers are in `timeweave-testsupport`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod fault_answers;
 mod serve;

@@ -7,6 +7,7 @@
 //!
 //! Expenses, absences, absence types and work reports are simulated too (timeweave does not
 //! sync them, but the API is whole); the project and attendance timers answer 501.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod control;
 mod http;

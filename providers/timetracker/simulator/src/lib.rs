@@ -5,7 +5,7 @@
 //!
 //! Start: `let sim = SimServer::start(SimOptions::default()).await;` then build an adapter
 //! from `sim.settings()` (an admin token with `admin:all`).
-
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![recursion_limit = "256"]
 
 mod api_entries;

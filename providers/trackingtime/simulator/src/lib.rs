@@ -8,6 +8,7 @@
 //!
 //! Submodules: `params` (parameter merging), `store` (data and indexes), `routes` (the
 //! endpoints), `render` (JSON forms), `http` (the server: auth, faults, envelopes).
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod http;
 mod params;
