@@ -1,6 +1,6 @@
 //! Test support shared by the crates' tests and the benchmarks (a dev-only crate: never a
 //! normal dependency of the binary or the adapters): the conformance suite every adapter runs
-//! against its own simulator, so the three adapters honour the same [`Provider`] contract;
+//! against its own simulator, and the fast-failing transport its tests use, so the three adapters honour the same [`Provider`] contract;
 //! fixed test instants and entries; full listings; and [`memory::MemoryProvider`], the
 //! engine's in-memory test double.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -14,7 +14,22 @@ use timeweave_contract::{
     Client, Kind, ListScope, PageItem, Person, Project, Provider, ProviderError, Record, RemoteId,
     RemoteRecord, Task, TimeEntry, UpdateTarget, Window,
 };
+use timeweave_http::{Quota, Transport, TransportConfig};
 use timeweave_simkit::{work_entry, Fault, SimulatorControl};
+
+/// A transport for an adapter-against-simulator test: short timeouts, three quick retries
+/// and a cap of five seconds on `Retry-After`, so failure paths run fast.
+pub fn fast_transport(instance: &str, quotas: Vec<Quota>) -> Transport {
+    let mut cfg = TransportConfig::new(instance);
+    cfg.timeout = std::time::Duration::from_millis(1500);
+    cfg.connect_timeout = std::time::Duration::from_millis(500);
+    cfg.max_retries = 3;
+    cfg.min_backoff = std::time::Duration::from_millis(5);
+    cfg.max_backoff = std::time::Duration::from_millis(20);
+    cfg.max_retry_after = std::time::Duration::from_secs(5);
+    cfg.quotas = quotas;
+    Transport::new(cfg).expect("transport")
+}
 
 /// A fixed, DST-free instant for test data: 2026-03-10 08:00 UTC plus `minutes`.
 pub fn test_instant(minutes: i64) -> DateTime<Utc> {

@@ -115,6 +115,17 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// An answer with `status` and `body` and no headers: a recorded fixture or a test's
+    /// answer, read as the adapter would read it off the wire.
+    pub fn from_body(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        RawResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: body.into(),
+            retry_after: None,
+        }
+    }
+
     pub fn is_json(&self) -> bool {
         self.headers
             .get(reqwest::header::CONTENT_TYPE)

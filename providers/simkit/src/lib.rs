@@ -3,9 +3,16 @@
 //! injection, counters, and the request a person would send to the simulator's own API.
 //!
 //! The simulators themselves live in `providers/<name>/simulator`; this is only their shared
-//! face. The binary's `demo` uses it at run time, so it is a normal (not dev-only) crate; the
+//! face (their control trait, faults, [`Serving`], how a router-based simulator runs, and
+//! [`fault_answers`], what it answers for a fault whatever the provider).
+//! The binary's `demo` uses it at run time, so it is a normal (not dev-only) crate; the
 //! conformance suite and the other test helpers are in `timeweave-testsupport`.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod fault_answers;
+mod serve;
+
+pub use serve::Serving;
 
 use std::collections::BTreeSet;
 

@@ -202,16 +202,10 @@ pub fn write_body(raw: RawResponse, what: &str) -> Result<Vec<u8>, ProviderError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderMap;
     use std::time::Duration;
 
     fn raw(status: u16, body: &str) -> RawResponse {
-        RawResponse {
-            status,
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec(),
-            retry_after: None,
-        }
+        RawResponse::from_body(status, body)
     }
 
     const DELETED: &str = r#"{"errors":[{"title":"TimeEntry exist but it is deleted","status":404,"code":15020,"detail":"TimeEntry is deleted and can not be used."}]}"#;

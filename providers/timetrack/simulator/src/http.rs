@@ -6,12 +6,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use timeweave_simkit::Fault;
+use timeweave_simkit::{fault_answers, Fault};
 
 use super::options::{CreateAnswer, UpdateAnswer};
 use super::store::{codes, Resource, SimError};
@@ -46,38 +46,12 @@ impl Reply {
         self.body.clone().unwrap_or_default()
     }
     fn into_response(self) -> Response {
-        let mut resp = match self.body {
-            Some(bytes) => (
-                self.status,
-                [(header::CONTENT_TYPE, "application/json")],
-                bytes,
-            )
-                .into_response(),
+        let resp = match self.body {
+            Some(bytes) => fault_answers::json_body(self.status, bytes),
             None => self.status.into_response(),
         };
-        if let Some(s) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        resp
+        fault_answers::with_retry_after(resp, self.retry_after)
     }
-}
-
-/// A response whose body breaks off: the client sees the connection lost mid-answer.
-fn broken() -> Response {
-    let stream = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "simulated connection loss",
-        ))
-    });
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(stream),
-    )
-        .into_response()
 }
 
 pub async fn handle(
@@ -113,22 +87,15 @@ pub async fn handle(
             ))
             .into_response();
         }
-        Some(Fault::ConnectionReset) => return broken(),
+        Some(Fault::ConnectionReset) => return fault_answers::cut_off(),
         Some(Fault::MalformedJson) => {
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                "{\"errors\": oops, <br>",
-            )
-                .into_response()
+            return fault_answers::json_body(StatusCode::OK, "{\"errors\": oops, <br>")
         }
         Some(Fault::HtmlErrorPage) => {
-            return (
+            return fault_answers::html_page(
                 StatusCode::BAD_GATEWAY,
-                [(header::CONTENT_TYPE, "text/html")],
                 "<html><body><h1>502 Bad Gateway</h1></body></html>",
             )
-                .into_response()
         }
         Some(Fault::RateLimited { retry_after_secs }) => {
             shared.throttled.fetch_add(1, Ordering::Relaxed);
@@ -143,18 +110,13 @@ pub async fn handle(
         }
         Some(Fault::LoseResponse) => {
             let _ = process(&shared, &method, &uri, &headers, &body);
-            return broken();
+            return fault_answers::cut_off();
         }
         Some(Fault::TruncatedBody) => {
             let reply = process(&shared, &method, &uri, &headers, &body);
             let mut bytes = reply.bytes();
             bytes.truncate(bytes.len() / 2);
-            return (
-                reply.status,
-                [(header::CONTENT_TYPE, "application/json")],
-                bytes,
-            )
-                .into_response();
+            return fault_answers::json_body(reply.status, bytes);
         }
         None => {}
     }

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 use timeweave_contract::{RemoteId, Secret};
-use timeweave_simkit::Fault;
+use timeweave_simkit::{Fault, Serving};
 
 use store::{Resource, Store};
 use throttle::RollingWindow;
@@ -78,13 +78,7 @@ impl Shared {
 pub struct SimServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for SimServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _serving: Serving,
 }
 
 impl SimServer {
@@ -99,7 +93,6 @@ impl SimServer {
         listener: tokio::net::TcpListener,
         options: SimOptions,
     ) -> std::io::Result<SimServer> {
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             secrets: Mutex::new(vec![options.api_secret.clone()]),
             options: Mutex::new(options),
@@ -115,12 +108,12 @@ impl SimServer {
         let app = axum::Router::new()
             .fallback(http::handle)
             .with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "timetrack simulator stopped");
-            }
-        });
-        Ok(SimServer { addr, shared, task })
+        let serving = Serving::start(listener, app, "timetrack")?;
+        Ok(SimServer {
+            addr: serving.addr(),
+            shared,
+            _serving: serving,
+        })
     }
 
     /// Starts a simulator; panics if no loopback port can be bound (tests and demos only).

@@ -133,16 +133,10 @@ pub fn malformed(what: &str, raw: &RawResponse, detail: &str) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderMap;
     use std::time::Duration;
 
     fn raw(status: u16, body: &str) -> RawResponse {
-        RawResponse {
-            status,
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec(),
-            retry_after: None,
-        }
+        RawResponse::from_body(status, body)
     }
 
     #[test]

@@ -168,17 +168,13 @@ pub fn expect_ok(raw: &RawResponse, what: &str) -> Result<Body, ProviderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
+    use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
     fn raw(status: u16, ct: &str, body: &str) -> RawResponse {
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
-        RawResponse {
-            status,
-            headers,
-            body: body.as_bytes().to_vec(),
-            retry_after: None,
-        }
+        let mut raw = RawResponse::from_body(status, body);
+        raw.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        raw
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! the duration recomputed from start and end.
 
 use chrono::{DateTime, TimeZone, Utc};
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 use timeweave_contract::{
     Client, ConflictReason, Kind, PageItem, Person, Project, ProviderError, Record, RemoteId,
@@ -56,12 +55,7 @@ pub const RECORD_SAMPLES: [(Kind, &str); 8] = [
 ];
 
 fn answer(json: &str) -> Result<Body, EnvelopeError> {
-    let raw = RawResponse {
-        status: 200,
-        headers: HeaderMap::new(),
-        body: json.as_bytes().to_vec(),
-        retry_after: None,
-    };
+    let raw = RawResponse::from_body(200, json);
     errors::read(&raw, "fixture").expect("an envelope")
 }
 

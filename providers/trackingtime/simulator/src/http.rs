@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Map, Value};
-use timeweave_simkit::Fault;
+use timeweave_simkit::{fault_answers, Fault};
 
 use super::params::Params;
 use super::routes::{self, Reply};
@@ -65,28 +65,12 @@ fn text_response(http: StatusCode, body: String) -> Response {
 }
 
 fn html(status: u16, text: &str) -> Response {
-    (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-        [(header::CONTENT_TYPE, "text/html")],
-        text.to_owned(),
-    )
-        .into_response()
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    fault_answers::html_page(status, text.to_owned())
 }
 
 fn gateway_page() -> Response {
     html(502, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>")
-}
-
-/// A response whose body breaks off: the client sees the connection drop.
-fn broken() -> Response {
-    let stream = futures::stream::once(async {
-        Err::<Vec<u8>, std::io::Error>(std::io::Error::other("simulated connection loss"))
-    });
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from_stream(stream))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -168,16 +152,11 @@ fn before(w: &mut World) -> Before {
 }
 
 fn too_many(retry_after: Option<u64>) -> Response {
-    let mut r = json_response(
+    let r = json_response(
         StatusCode::TOO_MANY_REQUESTS,
         &envelope(429, "Too many requests", json!({}), vec![]),
     );
-    if let Some(s) = retry_after {
-        if let Ok(v) = s.to_string().parse() {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-    }
-    r
+    fault_answers::with_retry_after(r, retry_after)
 }
 
 async fn handle(
@@ -204,14 +183,9 @@ async fn handle(
                 &envelope(500, "Internal server error", json!({}), vec![]),
             )
         }
-        Some(Fault::ConnectionReset) => return broken(),
+        Some(Fault::ConnectionReset) => return fault_answers::cut_off(),
         Some(Fault::MalformedJson) => {
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                "{\"response\": oops, not json",
-            )
-                .into_response()
+            return fault_answers::json_body(StatusCode::OK, "{\"response\": oops, not json")
         }
         Some(Fault::HtmlErrorPage) => return gateway_page(),
         Some(Fault::RateLimited { retry_after_secs }) => return too_many(retry_after_secs),
@@ -245,11 +219,11 @@ async fn handle(
         tokio::time::sleep(timeout_delay).await;
     }
     match fault {
-        Some(Fault::LoseResponse) => broken(),
+        Some(Fault::LoseResponse) => fault_answers::cut_off(),
         Some(Fault::TruncatedBody) => {
             let cut = text.len() / 2;
             let half = text.get(..cut).unwrap_or("{").to_owned();
-            (status, [(header::CONTENT_TYPE, "application/json")], half).into_response()
+            fault_answers::json_body(status, half)
         }
         _ => text_response(status, text),
     }

@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use timeweave_contract::{
     Client, Kind, Person, Project, Record, RemoteId, Secret, Task, TimeEntry,
 };
-use timeweave_simkit::{Fault, SimCredentials, SimRequest, SimulatorControl};
+use timeweave_simkit::{Fault, Serving, SimCredentials, SimRequest, SimulatorControl};
 
 use store::{Account, Customer, Event, User};
 use timeweave_trackingtime::zone::{gmt_label, Zone};
@@ -433,13 +433,7 @@ impl Shared {
 pub struct SimServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for SimServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _serving: Serving,
 }
 
 impl SimServer {
@@ -457,14 +451,13 @@ impl SimServer {
         let shared = Arc::new(Shared {
             world: Mutex::new(World::new(opts)),
         });
-        let addr = listener.local_addr()?;
         let app = http::router(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "trackingtime simulator stopped");
-            }
-        });
-        Ok(SimServer { addr, shared, task })
+        let serving = Serving::start(listener, app, "trackingtime")?;
+        Ok(SimServer {
+            addr: serving.addr(),
+            shared,
+            _serving: serving,
+        })
     }
 
     /// Settings for an adapter against this simulator (account id left to discovery).

@@ -3,22 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
-
-use timeweave_http::{Quota, Transport, TransportConfig};
+use timeweave_http::{Quota, Transport};
 use timeweave_timetracker::{Settings, TimeTrackerAdapter};
 use timeweave_timetracker_sim::{SimOptions, SimServer};
 
 pub fn transport(quotas: Vec<Quota>) -> Transport {
-    let mut c = TransportConfig::new("timetracker-test");
-    c.timeout = Duration::from_millis(1500);
-    c.connect_timeout = Duration::from_millis(500);
-    c.max_retries = 3;
-    c.min_backoff = Duration::from_millis(5);
-    c.max_backoff = Duration::from_millis(20);
-    c.max_retry_after = Duration::from_secs(5);
-    c.quotas = quotas;
-    Transport::new(c).expect("transport")
+    timeweave_testsupport::fast_transport("timetracker-test", quotas)
 }
 
 pub fn adapter(settings: Settings) -> TimeTrackerAdapter {

@@ -2,23 +2,14 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
-
 use timeweave_contract::{Client, Person, Project, RemoteId};
-use timeweave_http::{Transport, TransportConfig};
+use timeweave_http::Transport;
 use timeweave_simkit::SimulatorControl;
 use timeweave_trackingtime::{Settings, TrackingTimeAdapter};
 use timeweave_trackingtime_sim::{SimOptions, SimServer};
 
 pub fn transport() -> Transport {
-    let mut cfg = TransportConfig::new("trackingtime-test");
-    cfg.timeout = Duration::from_millis(1500);
-    cfg.connect_timeout = Duration::from_millis(500);
-    cfg.max_retries = 3;
-    cfg.min_backoff = Duration::from_millis(5);
-    cfg.max_backoff = Duration::from_millis(20);
-    cfg.max_retry_after = Duration::from_secs(5);
-    Transport::new(cfg).expect("transport")
+    timeweave_testsupport::fast_transport("trackingtime-test", Vec::new())
 }
 
 pub fn adapter(settings: Settings) -> TrackingTimeAdapter {
