@@ -84,7 +84,7 @@ pub(super) fn counts_from_row(r: &impl ReadRow) -> Result<RunCounts> {
 }
 
 /// At most this many error messages are kept per run.
-pub(super) const MAX_ERRORS: usize = 50;
+const MAX_ERRORS: usize = 50;
 
 /// Everything the ledger knows about one provider's runs, for `status` and `/metrics`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -112,12 +112,11 @@ impl RunStore for SqliteTx {
         errors: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let errors: Vec<&String> = errors.iter().take(MAX_ERRORS).collect();
         sqlx::query("UPDATE sync_runs SET finished_at = ?2, status = ?3, pulled = ?4, created = ?5, updated = ?6, deleted = ?7, pushed = ?8, conflicts = ?9, skipped = ?10, requests = ?11, rate_limited = ?12, errors = ?13 WHERE id = ?1")
             .bind(id).bind(to_text_precise(now)).bind(status.as_str())
             .bind(counts.pulled).bind(counts.created).bind(counts.updated).bind(counts.deleted).bind(counts.pushed)
             .bind(counts.conflicts).bind(counts.skipped).bind(counts.requests).bind(counts.rate_limited)
-            .bind(serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into()))
+            .bind(errors_json(errors))
             .execute(self.conn()).await?;
         Ok(())
     }
@@ -182,6 +181,12 @@ impl RunStore for SqliteTx {
                 .rows_affected();
         Ok(runs + self.prune_resolved_conflicts(&before).await?)
     }
+}
+
+/// A run's errors as stored: the first `MAX_ERRORS`, as a JSON array.
+pub(super) fn errors_json(errors: &[String]) -> String {
+    let kept: Vec<&String> = errors.iter().take(MAX_ERRORS).collect();
+    serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into())
 }
 
 pub(super) fn run_from_row(r: &impl ReadRow) -> Result<SyncRun> {

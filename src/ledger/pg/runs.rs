@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::PgTx;
-use crate::ledger::runs::{counts_from_row, run_from_row, MAX_ERRORS};
+use crate::ledger::runs::{counts_from_row, errors_json, run_from_row};
 use crate::ledger::store::{ConflictStore, RunStore};
 use crate::ledger::time::{parse_opt, to_text_precise};
 use crate::ledger::{Result, RunCounts, RunStatus, RunTotals, SyncRun};
@@ -26,12 +26,11 @@ impl RunStore for PgTx {
         errors: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let errors: Vec<&String> = errors.iter().take(MAX_ERRORS).collect();
         sqlx::query("UPDATE sync_runs SET finished_at = $2, status = $3, pulled = $4, created = $5, updated = $6, deleted = $7, pushed = $8, conflicts = $9, skipped = $10, requests = $11, rate_limited = $12, errors = $13 WHERE id = $1")
             .bind(id).bind(to_text_precise(now)).bind(status.as_str())
             .bind(counts.pulled).bind(counts.created).bind(counts.updated).bind(counts.deleted).bind(counts.pushed)
             .bind(counts.conflicts).bind(counts.skipped).bind(counts.requests).bind(counts.rate_limited)
-            .bind(serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into()))
+            .bind(errors_json(errors))
             .execute(self.conn()).await?;
         Ok(())
     }
