@@ -1,10 +1,12 @@
 //! Account bindings: the account each provider instance was first synced with, and the
 //! rebind that starts an instance over with another account (its links, cursors, intents
-//! and recorded issues dropped; no record deleted anywhere).
+//! and recorded issues dropped; no record deleted anywhere). One implementation serves
+//! both backends (`sql.rs`).
 
 use chrono::{DateTime, Utc};
 
-use super::sqlite::SqliteTx;
+use super::row::ReadRow;
+use super::sql::{Exec, Sql};
 use super::store::BindingStore;
 use super::time::{parse_instant, to_text};
 use super::Result;
@@ -16,20 +18,17 @@ pub struct Binding {
     pub bound_at: DateTime<Utc>,
 }
 
-impl BindingStore for SqliteTx {
+impl<B: Exec> BindingStore for B {
     async fn account_binding(&mut self, provider: &str) -> Result<Option<Binding>> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT identity, bound_at FROM account_bindings WHERE provider = ?")
-                .bind(provider)
-                .fetch_optional(self.conn())
-                .await?;
-        row.map(|(identity, at)| {
-            Ok(Binding {
-                identity,
-                bound_at: parse_instant(&at)?,
-            })
-        })
-        .transpose()
+        let sql = Sql::new("SELECT identity, bound_at FROM account_bindings WHERE provider = $1")
+            .bind(provider);
+        let Some(row) = self.fetch_optional(sql).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Binding {
+            identity: row.get("identity")?,
+            bound_at: parse_instant(&row.get::<String>("bound_at")?)?,
+        }))
     }
 
     /// Binds `provider` to `identity` unless it is bound already (the first binding stays).
@@ -39,27 +38,23 @@ impl BindingStore for SqliteTx {
         identity: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO account_bindings (provider, identity, bound_at) VALUES (?, ?, ?) \
+        let sql = Sql::new(
+            "INSERT INTO account_bindings (provider, identity, bound_at) VALUES ($1, $2, $3) \
              ON CONFLICT (provider) DO NOTHING",
-        )
-        .bind(provider)
-        .bind(identity)
-        .bind(to_text(now))
-        .execute(self.conn())
-        .await?;
+        );
+        self.execute(sql.bind(provider).bind(identity).bind(to_text(now)))
+            .await?;
         Ok(())
     }
 
     /// Forgets what the ledger knows of `provider`'s account: its binding, links, cursors
-    /// (trail position included), open intents and recorded issues. Canonical records stay; the next cycle matches
-    /// the account's records by natural key and binds to it. Returns the links dropped.
+    /// (trail position included), open intents and recorded issues. Canonical records
+    /// stay; the next cycle matches the account's records by natural key and binds to it.
+    /// Returns the links dropped.
     async fn forget_account(&mut self, provider: &str) -> Result<u64> {
-        let links = sqlx::query("DELETE FROM links WHERE provider = ?")
-            .bind(provider)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
+        let links = self
+            .execute(Sql::new("DELETE FROM links WHERE provider = $1").bind(provider))
+            .await?;
         for table in [
             "account_bindings",
             "cursors",
@@ -67,12 +62,8 @@ impl BindingStore for SqliteTx {
             "pending_pushes",
             "record_issues",
         ] {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE provider = ?"
-            )))
-            .bind(provider)
-            .execute(self.conn())
-            .await?;
+            let sql = Sql::new(format!("DELETE FROM {table} WHERE provider = $1"));
+            self.execute(sql.bind(provider)).await?;
         }
         Ok(links)
     }

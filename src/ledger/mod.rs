@@ -13,13 +13,9 @@
 mod bindings;
 mod conflicts;
 mod cursors;
-mod direct;
-mod integrity;
 mod issues;
 mod links;
 mod migrations;
-mod natural_key;
-mod ownership;
 mod pending;
 mod pg;
 pub mod postgres;
@@ -27,6 +23,7 @@ mod records;
 mod reports;
 mod row;
 mod runs;
+mod sql;
 mod sqlite;
 mod store;
 #[doc(hidden)]
@@ -38,13 +35,13 @@ pub use conflicts::{ConflictRow, NewConflict};
 pub use cursors::{Cursor, TrailMark};
 pub use issues::{Direction, NewIssue, RecordIssue};
 pub use links::{Link, LinkUpdate};
-pub use ownership::APPLICATION_ID;
 pub use pending::{Claim, NewIntent, PendingPush, PushOp};
 pub use records::{NaturalKeyCandidate, StoredRecord};
 pub use reports::{
     DateRange, EntryRow, SyncHealthRow, TotalRow, TotalsBy, WeeklyBy, WeeklyHours, ENTRY_COLUMNS,
 };
 pub use runs::{RunCounts, RunStatus, RunTotals, SyncRun};
+pub use sqlite::APPLICATION_ID;
 pub use sqlite::WRITER_PRAGMAS;
 pub use time::{local_wall_time, offset_at, parse_instant, to_text, to_text_precise};
 

@@ -10,14 +10,12 @@ use super::PgTx;
 use crate::ledger::conflicts::row_to_conflict;
 use crate::ledger::issues::issue_from_row;
 use crate::ledger::pending::intent_from_row;
-use crate::ledger::store::{
-    BindingStore, ConflictStore, CursorStore, IntentStore, IssueStore, VersionStore,
-};
+use crate::ledger::store::{ConflictStore, CursorStore, IntentStore, IssueStore, VersionStore};
 use crate::ledger::time::{parse_instant, parse_opt, to_text, to_text_precise};
 use crate::ledger::versions::read_version;
 use crate::ledger::{
-    Binding, ConflictRow, Cursor, Direction, LedgerError, NewConflict, NewIntent, NewIssue,
-    PendingPush, RecordIssue, Result, TrailMark,
+    ConflictRow, Cursor, Direction, LedgerError, NewConflict, NewIntent, NewIssue, PendingPush,
+    RecordIssue, Result, TrailMark,
 };
 
 impl CursorStore for PgTx {
@@ -423,63 +421,5 @@ impl PgTx {
         .execute(self.conn())
         .await?;
         Ok(())
-    }
-}
-
-impl BindingStore for PgTx {
-    async fn account_binding(&mut self, provider: &str) -> Result<Option<Binding>> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT identity, bound_at FROM account_bindings WHERE provider = $1")
-                .bind(provider)
-                .fetch_optional(self.conn())
-                .await?;
-        row.map(|(identity, at)| {
-            Ok(Binding {
-                identity,
-                bound_at: parse_instant(&at)?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn bind_account(
-        &mut self,
-        provider: &str,
-        identity: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO account_bindings (provider, identity, bound_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (provider) DO NOTHING",
-        )
-        .bind(provider)
-        .bind(identity)
-        .bind(to_text(now))
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-
-    async fn forget_account(&mut self, provider: &str) -> Result<u64> {
-        let links = sqlx::query("DELETE FROM links WHERE provider = $1")
-            .bind(provider)
-            .execute(self.conn())
-            .await?
-            .rows_affected();
-        for table in [
-            "account_bindings",
-            "cursors",
-            "trail_positions",
-            "pending_pushes",
-            "record_issues",
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE provider = $1"
-            )))
-            .bind(provider)
-            .execute(self.conn())
-            .await?;
-        }
-        Ok(links)
     }
 }

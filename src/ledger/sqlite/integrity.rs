@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sqlx::SqlitePool;
 
-use super::{LedgerError, Result};
+use crate::ledger::{LedgerError, Result};
 
 /// SQLite's codes for a file it cannot read as a database: SQLITE_CORRUPT, SQLITE_NOTADB.
 const DAMAGED_CODES: [&str; 2] = ["11", "26"];

@@ -5,7 +5,7 @@
 
 use sqlx::SqlitePool;
 
-use super::{LedgerError, Result};
+use crate::ledger::{LedgerError, Result};
 
 /// "TWLG": timeweave's mark in the SQLite header.
 pub const APPLICATION_ID: i32 = 0x5457_4C47;

@@ -1,7 +1,9 @@
 //! The SQLite backend of the ledger: opening the file (WAL, foreign keys, busy timeout,
 //! page cache, `natural_key()`), its integrity check and ownership mark, its embedded
-//! migrations (`migrations.rs`), and the transaction every SQLite store method runs in. The
-//! stores themselves (`impl RecordStore for SqliteTx`, ...) live beside each table group.
+//! migrations (`migrations.rs`), and the transaction every SQLite store method runs in.
+//! Store logic shared with PostgreSQL lives beside each table group in `ledger/` (over
+//! `sql::Exec`); what only SQLite does (the import's direct C-API paths, `natural_key()`)
+//! lives here.
 //!
 //! Every access goes through a [`SqliteTx`]: a write begins an IMMEDIATE transaction (one
 //! writer at a time, no lock-upgrade deadlocks between concurrent cycles), a read a
@@ -16,7 +18,14 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
 
-use super::{integrity, migrations, natural_key, ownership, LedgerError, Result};
+mod direct;
+mod integrity;
+mod natural_key;
+mod ownership;
+
+pub use ownership::APPLICATION_ID;
+
+use super::{migrations, LedgerError, Result};
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

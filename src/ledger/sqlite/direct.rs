@@ -5,8 +5,8 @@
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use super::sqlite::SqliteTx;
-use super::{LedgerError, Result};
+use super::SqliteTx;
+use crate::ledger::{LedgerError, Result};
 
 impl SqliteTx {
     /// Runs `f` on this transaction's connection. sqlx's worker thread is locked out of the

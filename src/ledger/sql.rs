@@ -1,0 +1,174 @@
+//! One SQL text for both backends. A statement is written once with PostgreSQL's `$N`
+//! parameters (sqlx's SQLite driver reads `$N` as SQLite's `?N`), its values bound in
+//! order, and run through [`Exec`] on a SQLite or a PostgreSQL transaction; the rows come
+//! back readable alike (`row.rs`). Store logic whose SQL is the same on both backends is
+//! written once over `Exec`; only what the dialects really do differently (the bulk paths,
+//! name matching, date arithmetic) stays per backend, under `sqlite/` and `pg/`.
+//!
+//! Lists of texts are one bound value: [`Exec::in_list`] writes the test for it
+//! (PostgreSQL: an array, `unnest`ed; SQLite: a JSON array, `json_each`ed), so a list never
+//! runs into SQLite's limit of bound parameters and PostgreSQL plans one statement for any
+//! length (see `pg/mod.rs` on why never `= ANY`).
+
+use sqlx::postgres::{PgArguments, PgRow, Postgres};
+use sqlx::query::Query;
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
+
+use super::pg::PgTx;
+use super::row::ReadRow;
+use super::sqlite::SqliteTx;
+use super::{LedgerError, Result};
+
+/// A value bound to a statement.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Real(Option<f64>),
+    /// A list of texts, tested with [`Exec::in_list`].
+    Texts(Vec<String>),
+}
+
+macro_rules! values_from {
+    ($($variant:ident: $($t:ty => $conv:expr),*;)*) => {$($(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                #[allow(clippy::redundant_closure_call)]
+                Value::$variant(($conv)(v))
+            }
+        }
+    )*)*};
+}
+
+values_from! {
+    Text: String => Some, &str => |s: &str| Some(s.to_owned()), &String => |s: &String| Some(s.clone()),
+        Option<String> => |s| s, Option<&str> => |s: Option<&str>| s.map(str::to_owned),
+        &Option<String> => |s: &Option<String>| s.clone();
+    Int: i64 => Some, Option<i64> => |v| v, i32 => |v| Some(i64::from(v)),
+        Option<i32> => |v: Option<i32>| v.map(i64::from);
+    Bool: bool => Some, Option<bool> => |v| v;
+    Real: f64 => Some, Option<f64> => |v| v;
+    Texts: Vec<String> => |v| v;
+}
+
+impl<'a> From<&'a [&'a str]> for Value {
+    fn from(list: &'a [&'a str]) -> Value {
+        Value::Texts(list.iter().map(|s| (*s).to_owned()).collect())
+    }
+}
+
+/// A statement and its values, in `$1, $2, ...` order.
+#[derive(Clone, Debug)]
+pub(crate) struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    pub(crate) fn new(text: impl Into<String>) -> Sql {
+        Sql {
+            text: text.into(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Binds the next parameter.
+    pub(crate) fn bind(mut self, value: impl Into<Value>) -> Sql {
+        self.values.push(value.into());
+        self
+    }
+}
+
+/// A transaction a [`Sql`] statement runs on: `SqliteTx` or `PgTx`.
+#[allow(dead_code)] // TEMPORARY: the stores moving onto `Exec` use the rest.
+pub(crate) trait Exec: Send {
+    type Row: ReadRow + Send;
+
+    /// `column IN (the texts bound as parameter n)`.
+    fn in_list(column: &str, n: usize) -> String;
+
+    /// Runs a statement; returns how many rows it changed.
+    async fn execute(&mut self, sql: Sql) -> Result<u64>;
+    async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<Self::Row>>;
+    async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<Self::Row>>;
+
+    /// The one row a statement must return (`what` names it if none comes).
+    async fn fetch_one(&mut self, sql: Sql, what: &str) -> Result<Self::Row> {
+        self.fetch_optional(sql)
+            .await?
+            .ok_or_else(|| LedgerError::corrupt(what, "the statement returned no row"))
+    }
+}
+
+fn sqlite_query(sql: Sql) -> Query<'static, Sqlite, SqliteArguments> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.text));
+    for value in sql.values {
+        query = match value {
+            Value::Text(v) => query.bind(v),
+            Value::Int(v) => query.bind(v),
+            Value::Bool(v) => query.bind(v),
+            Value::Real(v) => query.bind(v),
+            // A JSON array of strings cannot fail to serialise; an empty one is harmless.
+            Value::Texts(v) => query.bind(serde_json::to_string(&v).unwrap_or_default()),
+        };
+    }
+    query
+}
+
+impl Exec for SqliteTx {
+    type Row = SqliteRow;
+
+    fn in_list(column: &str, n: usize) -> String {
+        format!("{column} IN (SELECT value FROM json_each(${n}))")
+    }
+
+    async fn execute(&mut self, sql: Sql) -> Result<u64> {
+        Ok(sqlite_query(sql)
+            .execute(self.conn())
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<SqliteRow>> {
+        Ok(sqlite_query(sql).fetch_all(self.conn()).await?)
+    }
+
+    async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<SqliteRow>> {
+        Ok(sqlite_query(sql).fetch_optional(self.conn()).await?)
+    }
+}
+
+fn pg_query(sql: Sql) -> Query<'static, Postgres, PgArguments> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.text));
+    for value in sql.values {
+        query = match value {
+            Value::Text(v) => query.bind(v),
+            Value::Int(v) => query.bind(v),
+            Value::Bool(v) => query.bind(v),
+            Value::Real(v) => query.bind(v),
+            Value::Texts(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+impl Exec for PgTx {
+    type Row = PgRow;
+
+    fn in_list(column: &str, n: usize) -> String {
+        format!("{column} IN (SELECT unnest(${n}::text[]))")
+    }
+
+    async fn execute(&mut self, sql: Sql) -> Result<u64> {
+        Ok(pg_query(sql).execute(self.conn()).await?.rows_affected())
+    }
+
+    async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<PgRow>> {
+        Ok(pg_query(sql).fetch_all(self.conn()).await?)
+    }
+
+    async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<PgRow>> {
+        Ok(pg_query(sql).fetch_optional(self.conn()).await?)
+    }
+}
