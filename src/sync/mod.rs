@@ -14,6 +14,7 @@ mod deletions;
 mod dry_run;
 pub mod engine;
 mod fetch;
+pub mod listed;
 mod listing;
 mod observe;
 pub mod plan;
