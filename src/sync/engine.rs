@@ -21,9 +21,9 @@ use timeweave_contract::{
 use timeweave_http::{Shutdown, StatsSnapshot};
 
 use super::claim::Claimant;
+use super::coverage::Coverage;
 use super::deletions::Deletions;
 use super::dry_run::DryRunCopy;
-use super::listed::Listed;
 use super::scan::{plan_scan, Purpose, ScanInput, ScanPlan};
 use super::trail::TrailPlan;
 use super::{ProviderHandle, SyncSettings};
@@ -163,8 +163,8 @@ pub(crate) struct Cycle<'a> {
     /// Every full listing runs, whatever the change trail says (`--full`).
     pub full: bool,
     /// Which entry dates this provider's listings have shown: new entries dated elsewhere
-    /// wait (`listed.rs`).
-    pub listed: Listed,
+    /// wait (`coverage.rs`).
+    pub coverage: Coverage,
     /// New entries that waited this cycle for the listings to reach their date.
     pub held_unlisted: u64,
 }
@@ -443,7 +443,7 @@ impl<'a> Cycle<'a> {
             full: engine.full,
             // Until this cycle's listings say otherwise (a provider that lists no entries:
             // nothing to match, nothing to wait for).
-            listed: Listed::Everything,
+            coverage: Coverage::Everything,
             held_unlisted: 0,
         }
     }
@@ -616,7 +616,7 @@ impl Cycle<'_> {
         trail: &TrailPlan,
     ) -> Result<Option<Cursor>, Abort> {
         if trail.spares(Kind::TimeEntry) {
-            self.listed = Listed::after(&self.stored_entry_cursor().await?, None);
+            self.coverage = Coverage::after(&self.stored_entry_cursor().await?, None);
             return Ok(None);
         }
         let plan = self.plan_entry_scan(opts, trail).await?;
@@ -629,10 +629,10 @@ impl Cycle<'_> {
             }
             self.windows_done += 1;
         }
-        self.listed = if complete {
-            Listed::after(&plan.next_cursor, hot_window(&plan))
+        self.coverage = if complete {
+            Coverage::after(&plan.next_cursor, hot_window(&plan))
         } else {
-            Listed::after(&self.stored_entry_cursor().await?, None)
+            Coverage::after(&self.stored_entry_cursor().await?, None)
         };
         Ok(complete.then_some(plan.next_cursor))
     }

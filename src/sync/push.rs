@@ -276,7 +276,7 @@ impl Cycle<'_> {
         if self.held_unlisted == 0 {
             return;
         }
-        let whereabouts = self.listed.not_yet_below().unwrap_or_default();
+        let whereabouts = self.coverage.not_yet_below().unwrap_or_default();
         tracing::info!(
             provider = %self.instance.name,
             held = self.held_unlisted,
@@ -300,7 +300,7 @@ impl Cycle<'_> {
         if self.blocked.contains(&rec.id) {
             return Ok(());
         }
-        if link.is_none() && rec.is_live() && !self.listed.may_create(&rec.record) {
+        if link.is_none() && rec.is_live() && !self.coverage.may_create(&rec.record) {
             // The provider may hold a copy its listings have not reached: wait for them.
             self.held_unlisted += 1;
             return Ok(());

@@ -13,7 +13,7 @@ use crate::ledger::Cursor;
 
 /// What a provider's entry listings have shown, as of this cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Listed {
+pub enum Coverage {
     /// Every date: a full pass of the deep scan is done, or the provider lists no entries
     /// (nothing to match against, so nothing to wait for).
     Everything,
@@ -25,14 +25,14 @@ pub enum Listed {
     },
 }
 
-impl Listed {
+impl Coverage {
     /// From the entry cursor as it stands after this cycle's listings, and the hot window
     /// when this cycle listed it completely.
-    pub fn after(cursor: &Cursor, hot_listed: Option<Window>) -> Listed {
+    pub fn after(cursor: &Cursor, hot_listed: Option<Window>) -> Coverage {
         if cursor.deep_scan_passes > 0 {
-            return Listed::Everything;
+            return Coverage::Everything;
         }
-        Listed::Partly {
+        Coverage::Partly {
             walked_down_to: cursor.deep_scan_position,
             hot: hot_listed,
         }
@@ -41,8 +41,8 @@ impl Listed {
     /// Whether an entry starting at `start` would have been listed.
     pub fn covers(&self, start: DateTime<Utc>) -> bool {
         match self {
-            Listed::Everything => true,
-            Listed::Partly {
+            Coverage::Everything => true,
+            Coverage::Partly {
                 walked_down_to,
                 hot,
             } => {
@@ -64,17 +64,17 @@ impl Listed {
     /// Where the listings have not looked yet, for the operator (`None`: nowhere).
     pub fn not_yet_below(&self) -> Option<String> {
         match self {
-            Listed::Everything => None,
-            Listed::Partly {
+            Coverage::Everything => None,
+            Coverage::Partly {
                 walked_down_to: Some(at),
                 ..
             } => Some(format!("before {}", at.format("%Y-%m-%d"))),
-            Listed::Partly { hot: Some(w), .. } => Some(format!(
+            Coverage::Partly { hot: Some(w), .. } => Some(format!(
                 "outside {} to {}",
                 w.from.format("%Y-%m-%d"),
                 w.to.format("%Y-%m-%d")
             )),
-            Listed::Partly { .. } => Some("anywhere yet".to_owned()),
+            Coverage::Partly { .. } => Some("anywhere yet".to_owned()),
         }
     }
 }
@@ -122,8 +122,8 @@ mod tests {
 
     #[test]
     fn a_finished_pass_covers_every_date() {
-        let listed = Listed::after(&cursor(1, None), None);
-        assert_eq!(listed, Listed::Everything);
+        let listed = Coverage::after(&cursor(1, None), None);
+        assert_eq!(listed, Coverage::Everything);
         assert!(listed.covers(at(-5000)));
         assert!(listed.covers(at(5000)));
         assert_eq!(listed.not_yet_below(), None);
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn a_first_pass_covers_what_it_walked_and_the_hot_window() {
-        let listed = Listed::after(&cursor(0, Some(at(-100))), Some(hot()));
+        let listed = Coverage::after(&cursor(0, Some(at(-100))), Some(hot()));
         assert!(listed.covers(at(-100)), "the walk's lowest start");
         assert!(listed.covers(at(-60)));
         assert!(listed.covers(at(400)), "above the hot window: walked first");
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn before_any_slice_only_the_hot_window_is_covered() {
-        let listed = Listed::after(&cursor(0, None), Some(hot()));
+        let listed = Coverage::after(&cursor(0, None), Some(hot()));
         assert!(listed.covers(at(0)));
         assert!(listed.covers(at(-35)));
         assert!(!listed.covers(at(7)), "the window's end is exclusive");
@@ -152,17 +152,17 @@ mod tests {
 
     #[test]
     fn an_incomplete_cycle_trusts_only_the_earlier_walk() {
-        let nothing = Listed::after(&cursor(0, None), None);
+        let nothing = Coverage::after(&cursor(0, None), None);
         assert!(!nothing.covers(at(0)));
         assert_eq!(nothing.not_yet_below().as_deref(), Some("anywhere yet"));
-        let walked = Listed::after(&cursor(0, Some(at(-10))), None);
+        let walked = Coverage::after(&cursor(0, Some(at(-10))), None);
         assert!(walked.covers(at(0)));
         assert!(!walked.covers(at(-11)));
     }
 
     #[test]
     fn references_may_always_be_created_entries_once_listed() {
-        let listed = Listed::after(&cursor(0, Some(at(-10))), None);
+        let listed = Coverage::after(&cursor(0, Some(at(-10))), None);
         let client = Record::Client(Client {
             name: "Acme".into(),
             email: None,
