@@ -18,7 +18,6 @@ mod bookkeeping;
 mod links;
 mod records;
 mod reports;
-mod runs;
 
 use sqlx::postgres::{PgConnection, PgPool, Postgres};
 use sqlx::Transaction;
