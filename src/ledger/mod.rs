@@ -401,4 +401,6 @@ impl Tx {
 #[cfg(test)]
 mod file_tests;
 #[cfg(test)]
+mod runs_reports_tests;
+#[cfg(test)]
 mod tests;
