@@ -211,30 +211,24 @@ crate::on_both_backends! {
         let (_d, ledger) = ledger().await;
         known_entries(&ledger).await;
         let mut tx = ledger.read().await.unwrap();
-        let series = |rows: Vec<WeeklyHours>| -> Vec<_> {
-            rows.into_iter().map(|w| (w.week_start, w.label, w.seconds)).collect()
-        };
         let week = |d: &str| d.to_owned();
-        let by_person = tx.weekly_hours(WeeklyBy::Person, spring()).await.unwrap();
-        assert_eq!(
-            series(by_person),
-            [
-                (week("2026-03-30"), s("Ada"), 3600),
-                (week("2026-03-30"), s("bob"), 1800),
-                (week("2026-04-06"), s("bob"), 0),
-                (week("2026-04-06"), s("Carl"), 7200),
-            ]
-        );
-        let by_client = tx.weekly_hours(WeeklyBy::Client, spring()).await.unwrap();
-        assert_eq!(
-            series(by_client),
-            [
-                (week("2026-03-30"), s("acme"), 3600),
-                (week("2026-03-30"), s("Beta"), 1800),
-                (week("2026-04-06"), s("acme"), 0),
-                (week("2026-04-06"), None, 7200),
-            ]
-        );
+        let by_person = [
+            (week("2026-03-30"), s("Ada"), 3600),
+            (week("2026-03-30"), s("bob"), 1800),
+            (week("2026-04-06"), s("bob"), 0),
+            (week("2026-04-06"), s("Carl"), 7200),
+        ];
+        let by_client = [
+            (week("2026-03-30"), s("acme"), 3600),
+            (week("2026-03-30"), s("Beta"), 1800),
+            (week("2026-04-06"), s("acme"), 0),
+            (week("2026-04-06"), None, 7200),
+        ];
+        for (by, expected) in [(WeeklyBy::Person, by_person), (WeeklyBy::Client, by_client)] {
+            let rows = tx.weekly_hours(by, spring()).await.unwrap();
+            let series: Vec<_> = rows.into_iter().map(|w| (w.week_start, w.label, w.seconds)).collect();
+            assert_eq!(series, expected, "{by:?}");
+        }
     }
 
     /// The synthetic seed writes the same entries on both backends: 40 a day, 25 minutes
