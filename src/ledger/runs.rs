@@ -134,8 +134,7 @@ impl<B: Exec + ConflictStore> RunStore for B {
         let sql = sql
             .bind(id)
             .bind(to_text_precise(now))
-            .bind(status.as_str());
-        let sql = sql
+            .bind(status.as_str())
             .bind(counts.pulled)
             .bind(counts.created)
             .bind(counts.updated)
@@ -144,8 +143,9 @@ impl<B: Exec + ConflictStore> RunStore for B {
             .bind(counts.conflicts)
             .bind(counts.skipped)
             .bind(counts.requests)
-            .bind(counts.rate_limited);
-        self.execute(sql.bind(errors_json(errors))).await?;
+            .bind(counts.rate_limited)
+            .bind(errors_json(errors));
+        self.execute(sql).await?;
         Ok(())
     }
 
