@@ -49,7 +49,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
-use futures::StreamExt;
 use thiserror::Error;
 
 use pg::{PgLedger, PgTx};
@@ -384,8 +383,8 @@ impl Tx {
     /// export consistent while the daemon writes.
     pub fn export_entries(&mut self, range: DateRange) -> BoxStream<'_, Result<EntryRow>> {
         match &mut self.backend {
-            TxBackend::Sqlite(tx) => tx.export_entries(range).boxed(),
-            TxBackend::Postgres(tx) => tx.export_entries(range).boxed(),
+            TxBackend::Sqlite(tx) => reports::export_entries(tx, range),
+            TxBackend::Postgres(tx) => reports::export_entries(tx, range),
         }
     }
 
@@ -401,5 +400,7 @@ impl Tx {
 
 #[cfg(test)]
 mod file_tests;
+#[cfg(test)]
+mod runs_reports_tests;
 #[cfg(test)]
 mod tests;

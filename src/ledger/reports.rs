@@ -1,17 +1,20 @@
 //! Report queries: typed reads of the reporting views (`migrations/0002_reporting.sql`,
 //! documented in `docs/ledger.md`) for `timeweave report`, `timeweave export`, the HTML
 //! report and the demo. Every query reads the views, never the tables behind them, so the
-//! commands see exactly what external readers see.
+//! commands see exactly what external readers see. The views have the same names, columns
+//! and meaning on both backends, so one implementation serves both (`sql.rs`); the little
+//! SQL the dialects write differently is [`ReportDialect`]'s (`sqlite/reports.rs`,
+//! `pg/reports.rs`).
 
 use chrono::NaiveDate;
-use futures::{Stream, StreamExt};
-use sqlx::Row;
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use timeweave_contract::CanonicalId;
 
 use super::row::ReadRow;
-use super::sqlite::SqliteTx;
+use super::sql::{Exec, Sql};
 use super::store::ReportStore;
-use super::{LedgerError, Result};
+use super::Result;
 
 /// An inclusive range of local work dates (`work_date`, the entry's date in its own zone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +24,7 @@ pub struct DateRange {
 }
 
 impl DateRange {
-    pub(super) fn bounds(&self) -> (String, String) {
+    fn bounds(&self) -> (String, String) {
         (
             self.from.format("%Y-%m-%d").to_string(),
             self.to.format("%Y-%m-%d").to_string(),
@@ -48,30 +51,27 @@ pub enum TotalsBy {
 
 impl TotalsBy {
     /// The SQL of this grouping over `report_time_entries`: the group's label and detail
-    /// columns, what it groups by and how its rows are ordered.
+    /// columns, what it groups by, and how the grouped rows (`label`, `grp`) are ordered.
+    /// Names sort by `lower()`, ASCII-only on SQLite and of "C"-collated text on
+    /// PostgreSQL: SQLite's `COLLATE NOCASE` order on both.
     fn sql_parts(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
-            TotalsBy::Person => (
-                "person",
-                "person_email",
-                "person_id",
-                "person COLLATE NOCASE, person_id",
-            ),
+            TotalsBy::Person => ("person", "person_email", "person_id", "lower(label), grp"),
             TotalsBy::Client => (
                 "client",
                 "NULL",
                 "client_id",
-                "client IS NULL, client COLLATE NOCASE, client_id",
+                "label IS NULL, lower(label), grp",
             ),
             TotalsBy::Project => (
                 "project",
                 "client",
                 "project_id",
-                "project IS NULL, project COLLATE NOCASE, project_id",
+                "label IS NULL, lower(label), grp",
             ),
-            TotalsBy::Day => ("work_date", "NULL", "work_date", "work_date"),
-            TotalsBy::Week => ("week_start", "NULL", "week_start", "week_start"),
-            TotalsBy::Month => ("month", "NULL", "month", "month"),
+            TotalsBy::Day => ("work_date", "NULL", "work_date", "grp"),
+            TotalsBy::Week => ("week_start", "NULL", "week_start", "grp"),
+            TotalsBy::Month => ("month", "NULL", "month", "grp"),
         }
     }
 }
@@ -112,6 +112,18 @@ pub enum WeeklyBy {
     Person,
     Project,
     Client,
+}
+
+impl WeeklyBy {
+    /// The series' key and label columns of `report_daily_hours`, and whether rows without
+    /// a label (no project, no client) sort last.
+    fn sql_parts(self) -> (&'static str, &'static str, bool) {
+        match self {
+            WeeklyBy::Person => ("person_id", "person", false),
+            WeeklyBy::Project => ("project_id", "project", true),
+            WeeklyBy::Client => ("client_id", "client", true),
+        }
+    }
 }
 
 /// One provider instance's row of `report_sync_health`.
@@ -199,7 +211,7 @@ pub const ENTRY_COLUMNS: [&str; 27] = [
     "task_id",
 ];
 
-pub(super) fn entry_from_row(r: &impl ReadRow) -> Result<EntryRow> {
+fn entry_from_row(r: &impl ReadRow) -> Result<EntryRow> {
     Ok(EntryRow {
         entry_id: r.get("entry_id")?,
         work_date: r.get("work_date")?,
@@ -232,7 +244,7 @@ pub(super) fn entry_from_row(r: &impl ReadRow) -> Result<EntryRow> {
 }
 
 /// The views a reader of this version needs (migration 2).
-pub(super) const REPORT_VIEWS: [&str; 5] = [
+const REPORT_VIEWS: [&str; 5] = [
     "report_time_entries",
     "report_daily_hours",
     "report_project_totals",
@@ -241,33 +253,39 @@ pub(super) const REPORT_VIEWS: [&str; 5] = [
 ];
 
 /// Columns of those views a reader of this version needs that came later (migration 6).
-pub(super) const REPORT_COLUMNS: [(&str, &str); 1] =
-    [("report_time_entries", "billable_amount_cents")];
+const REPORT_COLUMNS: [(&str, &str); 1] = [("report_time_entries", "billable_amount_cents")];
 
-impl ReportStore for SqliteTx {
+/// What the backends' SQL says differently around the reporting views: their catalogues,
+/// and the bulk insert of synthetic entries (date arithmetic and row generators).
+/// Implemented in `sqlite/reports.rs` and `pg/reports.rs`.
+pub(crate) trait ReportDialect: Exec {
+    /// `count(*) AS n` of the views named `$1` (0 or 1).
+    const VIEW_COUNT: &'static str;
+    /// `count(*) AS n` of the columns named `$2` of the view `$1` (0 or 1).
+    const VIEW_COLUMN_COUNT: &'static str;
+    /// Inserts `$4` synthetic entries of person `$1` on project `$2` (or none), 40 a day
+    /// from the date `$3` on: see `seed_synthetic_entries`.
+    const SEED_SYNTHETIC_ENTRIES: &'static str;
+}
+
+/// The same query for both backends holds to PostgreSQL's stricter rules: a grouped query
+/// names only grouped or aggregated columns, and sums are cast back to BIGINT (PostgreSQL
+/// sums BIGINTs as NUMERIC; the casts change nothing on SQLite).
+impl<B: ReportDialect> ReportStore for B {
     /// The reporting views (and later view columns, as `view.column`) this version reads
     /// that the ledger lacks (empty when it is migrated far enough; a read-only reader cannot
     /// migrate it).
     async fn missing_report_views(&mut self) -> Result<Vec<String>> {
         let mut missing = Vec::new();
         for view in REPORT_VIEWS {
-            let (n,): (i64,) = sqlx::query_as(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = ?",
-            )
-            .bind(view)
-            .fetch_one(self.conn())
-            .await?;
-            if n == 0 {
+            let sql = Sql::new(B::VIEW_COUNT).bind(view);
+            if self.fetch_one(sql, "a view count").await?.get::<i64>("n")? == 0 {
                 missing.push(view.to_owned());
             }
         }
         for (view, column) in REPORT_COLUMNS {
-            let (n,): (i64,) =
-                sqlx::query_as("SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2")
-                    .bind(view)
-                    .bind(column)
-                    .fetch_one(self.conn())
-                    .await?;
+            let sql = Sql::new(B::VIEW_COLUMN_COUNT).bind(view).bind(column);
+            let n: i64 = self.fetch_one(sql, "a view column count").await?.get("n")?;
             if n == 0 && !missing.iter().any(|m| m == view) {
                 missing.push(format!("{view}.{column}"));
             }
@@ -279,93 +297,82 @@ impl ReportStore for SqliteTx {
     async fn report_totals(&mut self, by: TotalsBy, range: DateRange) -> Result<Vec<TotalRow>> {
         let (label, detail, group, order) = by.sql_parts();
         let sql = format!(
-            "SELECT {label} AS label, {detail} AS detail, count(*) AS entries, \
-                    sum(running) AS running_entries, sum(duration_seconds) AS seconds, \
-                    sum(CASE WHEN billable THEN duration_seconds ELSE 0 END) AS billable_seconds, \
-                    sum(billable_amount_cents) AS amount_cents, \
-                    sum(CASE WHEN billable AND hourly_rate_cents IS NULL THEN duration_seconds ELSE 0 END) \
-                        AS unpriced_billable_seconds \
-             FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-             GROUP BY {group} ORDER BY {order}"
+            "SELECT label, detail, entries, running_entries, seconds, billable_seconds, \
+                    amount_cents, unpriced_billable_seconds FROM ( \
+               SELECT {group} AS grp, min({label}) AS label, \
+                      min(CAST({detail} AS TEXT)) AS detail, count(*) AS entries, \
+                      CAST(sum(running) AS BIGINT) AS running_entries, \
+                      CAST(sum(duration_seconds) AS BIGINT) AS seconds, \
+                      CAST(sum(CASE WHEN billable = 1 THEN duration_seconds ELSE 0 END) AS BIGINT) \
+                          AS billable_seconds, \
+                      CAST(sum(billable_amount_cents) AS BIGINT) AS amount_cents, \
+                      CAST(sum(CASE WHEN billable = 1 AND hourly_rate_cents IS NULL \
+                                    THEN duration_seconds ELSE 0 END) AS BIGINT) \
+                          AS unpriced_billable_seconds \
+               FROM report_time_entries WHERE work_date BETWEEN $1 AND $2 GROUP BY {group}) AS g \
+             ORDER BY {order}"
         );
         let (from, to) = range.bounds();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(from)
-            .bind(to)
-            .fetch_all(self.conn())
-            .await?;
+        let rows = self.fetch_all(Sql::new(sql).bind(from).bind(to)).await?;
         rows.iter().map(total_from_row).collect()
     }
 
     /// The first and last work date with a live entry (`None` for an empty ledger).
     async fn work_date_span(&mut self) -> Result<Option<(String, String)>> {
-        let (first, last): (Option<String>, Option<String>) =
-            sqlx::query_as("SELECT min(work_date), max(work_date) FROM report_time_entries")
-                .fetch_one(self.conn())
-                .await?;
+        let sql = Sql::new(
+            "SELECT min(work_date) AS first_date, max(work_date) AS last_date FROM report_time_entries",
+        );
+        let row = self.fetch_one(sql, "the work date span").await?;
+        let first: Option<String> = row.get("first_date")?;
+        let last: Option<String> = row.get("last_date")?;
         Ok(first.zip(last))
     }
 
     /// Hours per week (Monday to Sunday, local work dates) and person or project, over
     /// `range`; weeks without entries are left out. Oldest week first.
     async fn weekly_hours(&mut self, by: WeeklyBy, range: DateRange) -> Result<Vec<WeeklyHours>> {
-        let sql = match by {
-            WeeklyBy::Person => {
-                "SELECT week_start, person_id AS key, person AS label, sum(duration_seconds) AS seconds \
-                 FROM report_daily_hours WHERE work_date BETWEEN ?1 AND ?2 \
-                 GROUP BY week_start, person_id ORDER BY week_start, person COLLATE NOCASE, person_id"
-            }
-            WeeklyBy::Project => {
-                "SELECT week_start, project_id AS key, project AS label, sum(duration_seconds) AS seconds \
-                 FROM report_daily_hours WHERE work_date BETWEEN ?1 AND ?2 \
-                 GROUP BY week_start, project_id \
-                 ORDER BY week_start, project IS NULL, project COLLATE NOCASE, project_id"
-            }
-            WeeklyBy::Client => {
-                "SELECT week_start, client_id AS key, client AS label, sum(duration_seconds) AS seconds \
-                 FROM report_daily_hours WHERE work_date BETWEEN ?1 AND ?2 \
-                 GROUP BY week_start, client_id \
-                 ORDER BY week_start, client IS NULL, client COLLATE NOCASE, client_id"
-            }
+        let (key, label, unlabelled_last) = by.sql_parts();
+        let nulls_last = if unlabelled_last {
+            format!("min({label}) IS NULL, ")
+        } else {
+            String::new()
         };
+        let sql = format!(
+            "SELECT week_start, {key} AS key, min({label}) AS label, \
+                    CAST(sum(duration_seconds) AS BIGINT) AS seconds \
+             FROM report_daily_hours WHERE work_date BETWEEN $1 AND $2 \
+             GROUP BY week_start, {key} \
+             ORDER BY week_start, {nulls_last}lower(min({label})), {key}"
+        );
         let (from, to) = range.bounds();
-        let rows = sqlx::query(sql)
-            .bind(from)
-            .bind(to)
-            .fetch_all(self.conn())
-            .await?;
+        let rows = self.fetch_all(Sql::new(sql).bind(from).bind(to)).await?;
         rows.iter().map(weekly_from_row).collect()
     }
 
     /// Every row of `report_sync_health`, by provider name.
     async fn sync_health(&mut self) -> Result<Vec<SyncHealthRow>> {
-        let rows = sqlx::query(
+        let sql = Sql::new(
             "SELECT provider, last_run_status, last_run_finished_at, last_run_last_error, \
-                    last_success_at, lag_seconds, runs, failed_runs, open_conflicts, pending_pushes, record_issues, \
-                    linked_entries \
+                    last_success_at, lag_seconds, runs, failed_runs, open_conflicts, \
+                    pending_pushes, record_issues, linked_entries \
              FROM report_sync_health ORDER BY provider",
-        )
-        .fetch_all(self.conn())
-        .await?;
+        );
+        let rows = self.fetch_all(sql).await?;
         rows.iter().map(health_from_row).collect()
     }
 
     /// Hours per person and client over every live entry (client "-" for none).
     async fn hours_by_person_and_client(&mut self) -> Result<Vec<(String, String, f64)>> {
-        let rows = sqlx::query(
-            "SELECT person, coalesce(client, '-') AS client, round(sum(hours), 2) AS hours \
+        // PostgreSQL rounds a NUMERIC to places, not a double; SQLite's NUMERIC keeps the
+        // value (an integer when whole), and the result is a double on both.
+        let sql = Sql::new(
+            "SELECT person, coalesce(client, '-') AS client, \
+                    CAST(round(CAST(sum(hours) AS NUMERIC), 2) AS DOUBLE PRECISION) AS hours \
              FROM report_time_entries GROUP BY 1, 2 ORDER BY 1, 2",
-        )
-        .fetch_all(self.conn())
-        .await?;
+        );
+        let rows = self.fetch_all(sql).await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("person")?,
-                    r.try_get("client")?,
-                    r.try_get("hours")?,
-                ))
-            })
+            .map(|r| Ok((r.get("person")?, r.get("client")?, r.get("hours")?)))
             .collect()
     }
 
@@ -380,56 +387,33 @@ impl ReportStore for SqliteTx {
         first_day: NaiveDate,
         count: i64,
     ) -> Result<u64> {
-        let done = sqlx::query(
-            "WITH RECURSIVE n(i) AS (SELECT 0 WHERE ?4 > 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?4), \
-             s(i, start) AS (SELECT i, datetime(?3, '+' || (i / 40) || ' days', '+' || ((i % 40) * 1800) || ' seconds') FROM n) \
-             INSERT INTO time_entries (id, person_id, project_id, started_at, ended_at, duration_seconds, \
-                 local_started_at, local_ended_at, local_date, notes, tags, content_hash, origin, changed_by, \
-                 created_at, updated_at) \
-             SELECT printf('synthetic-%09d', i), ?1, ?2, \
-                 strftime('%Y-%m-%dT%H:%M:%SZ', start), strftime('%Y-%m-%dT%H:%M:%SZ', start, '+1500 seconds'), 1500, \
-                 strftime('%Y-%m-%dT%H:%M:%S', start), strftime('%Y-%m-%dT%H:%M:%S', start, '+1500 seconds'), \
-                 date(start), 'synthetic entry ' || i || ', \"quoted\"', '[\"bench\",\"synthetic\"]', \
-                 'synthetic', 'synthetic', 'synthetic', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' \
-             FROM s",
-        )
-        .bind(person.as_str())
-        .bind(project.map(CanonicalId::as_str))
-        .bind(first_day.format("%Y-%m-%d").to_string())
-        .bind(count)
-        .execute(self.conn())
-        .await?;
-        Ok(done.rows_affected())
+        let sql = Sql::new(B::SEED_SYNTHETIC_ENTRIES)
+            .bind(person.as_str())
+            .bind(project.map(CanonicalId::as_str))
+            .bind(first_day.format("%Y-%m-%d").to_string())
+            .bind(count);
+        self.execute(sql).await
     }
 }
 
-impl SqliteTx {
-    /// The live entries whose work date is in `range`, by work date, start and id, as a
-    /// stream: rows are read from SQLite as they are consumed (a bounded buffer), so memory
-    /// stays constant however many entries the range holds. The transaction's snapshot keeps
-    /// the export consistent while the daemon writes.
-    pub fn export_entries(
-        &mut self,
-        range: DateRange,
-    ) -> impl Stream<Item = Result<EntryRow>> + Send + '_ {
-        let (from, to) = range.bounds();
-        let sql = format!(
-            "SELECT {} FROM report_time_entries WHERE work_date BETWEEN ?1 AND ?2 \
-             ORDER BY work_date, started_at_utc, entry_id",
-            ENTRY_COLUMNS.join(", ")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(from)
-            .bind(to)
-            .fetch(self.conn())
-            .map(|row| {
-                row.map_err(LedgerError::from)
-                    .and_then(|r| entry_from_row(&r))
-            })
-    }
+/// The live entries whose work date is in `range`, by work date, start and id, as a stream
+/// (see `Tx::export_entries`).
+pub(super) fn export_entries<B: Exec>(
+    tx: &mut B,
+    range: DateRange,
+) -> BoxStream<'_, Result<EntryRow>> {
+    let (from, to) = range.bounds();
+    let sql = format!(
+        "SELECT {} FROM report_time_entries WHERE work_date BETWEEN $1 AND $2 \
+         ORDER BY work_date, started_at_utc, entry_id",
+        ENTRY_COLUMNS.join(", ")
+    );
+    tx.fetch(Sql::new(sql).bind(from).bind(to))
+        .map(|row| row.and_then(|r| entry_from_row(&r)))
+        .boxed()
 }
 
-pub(super) fn total_from_row(r: &impl ReadRow) -> Result<TotalRow> {
+fn total_from_row(r: &impl ReadRow) -> Result<TotalRow> {
     Ok(TotalRow {
         label: r.get("label")?,
         detail: r.get("detail")?,
@@ -442,7 +426,7 @@ pub(super) fn total_from_row(r: &impl ReadRow) -> Result<TotalRow> {
     })
 }
 
-pub(super) fn weekly_from_row(r: &impl ReadRow) -> Result<WeeklyHours> {
+fn weekly_from_row(r: &impl ReadRow) -> Result<WeeklyHours> {
     Ok(WeeklyHours {
         week_start: r.get("week_start")?,
         key: r.get("key")?,
@@ -451,7 +435,7 @@ pub(super) fn weekly_from_row(r: &impl ReadRow) -> Result<WeeklyHours> {
     })
 }
 
-pub(super) fn health_from_row(r: &impl ReadRow) -> Result<SyncHealthRow> {
+fn health_from_row(r: &impl ReadRow) -> Result<SyncHealthRow> {
     Ok(SyncHealthRow {
         provider: r.get("provider")?,
         last_run_status: r.get("last_run_status")?,

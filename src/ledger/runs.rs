@@ -1,13 +1,12 @@
 //! Sync runs: one row per cycle per provider instance, opened when the cycle starts and
 //! closed with its status, counts and errors (a trigger adds them to `sync_totals`). A row
 //! left `running` by a killed process is marked `interrupted` at the next start. Rows older
-//! than the retention are pruned.
+//! than the retention are pruned. One implementation serves both backends (`sql.rs`).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use super::row::ReadRow;
-use super::sqlite::SqliteTx;
+use super::sql::{Exec, Sql};
 use super::store::{ConflictStore, RunStore};
 use super::time::{parse_instant, parse_opt, to_text_precise};
 use super::Result;
@@ -69,7 +68,7 @@ pub struct SyncRun {
 }
 
 /// The counters of a row that has the `sync_runs` count columns (or sums named alike).
-pub(super) fn counts_from_row(r: &impl ReadRow) -> Result<RunCounts> {
+fn counts_from_row(r: &impl ReadRow) -> Result<RunCounts> {
     Ok(RunCounts {
         pulled: r.get("pulled")?,
         created: r.get("created")?,
@@ -96,12 +95,27 @@ pub struct RunTotals {
     pub last_success: Option<DateTime<Utc>>,
 }
 
-impl RunStore for SqliteTx {
+/// The counters of a run, as `sync_runs` and `sync_totals` name their columns.
+const COUNT_COLUMNS: [&str; 9] = [
+    "pulled",
+    "created",
+    "updated",
+    "deleted",
+    "pushed",
+    "conflicts",
+    "skipped",
+    "requests",
+    "rate_limited",
+];
+
+impl<B: Exec + ConflictStore> RunStore for B {
     async fn start_run(&mut self, provider: &str, mode: &str, now: DateTime<Utc>) -> Result<i64> {
-        let row = sqlx::query("INSERT INTO sync_runs (provider, mode, started_at, status) VALUES (?, ?, ?, 'running') RETURNING id")
-            .bind(provider).bind(mode).bind(to_text_precise(now))
-            .fetch_one(self.conn()).await?;
-        Ok(row.try_get(0)?)
+        let sql = Sql::new(
+            "INSERT INTO sync_runs (provider, mode, started_at, status) \
+             VALUES ($1, $2, $3, 'running') RETURNING id",
+        );
+        let sql = sql.bind(provider).bind(mode).bind(to_text_precise(now));
+        self.fetch_one(sql, "a new run's id").await?.get("id")
     }
 
     async fn finish_run(
@@ -112,12 +126,26 @@ impl RunStore for SqliteTx {
         errors: &[String],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE sync_runs SET finished_at = ?2, status = ?3, pulled = ?4, created = ?5, updated = ?6, deleted = ?7, pushed = ?8, conflicts = ?9, skipped = ?10, requests = ?11, rate_limited = ?12, errors = ?13 WHERE id = ?1")
-            .bind(id).bind(to_text_precise(now)).bind(status.as_str())
-            .bind(counts.pulled).bind(counts.created).bind(counts.updated).bind(counts.deleted).bind(counts.pushed)
-            .bind(counts.conflicts).bind(counts.skipped).bind(counts.requests).bind(counts.rate_limited)
-            .bind(errors_json(errors))
-            .execute(self.conn()).await?;
+        let sql = Sql::new(
+            "UPDATE sync_runs SET finished_at = $2, status = $3, pulled = $4, created = $5, \
+             updated = $6, deleted = $7, pushed = $8, conflicts = $9, skipped = $10, \
+             requests = $11, rate_limited = $12, errors = $13 WHERE id = $1",
+        );
+        let sql = sql
+            .bind(id)
+            .bind(to_text_precise(now))
+            .bind(status.as_str())
+            .bind(counts.pulled)
+            .bind(counts.created)
+            .bind(counts.updated)
+            .bind(counts.deleted)
+            .bind(counts.pushed)
+            .bind(counts.conflicts)
+            .bind(counts.skipped)
+            .bind(counts.requests)
+            .bind(counts.rate_limited)
+            .bind(errors_json(errors));
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -127,45 +155,49 @@ impl RunStore for SqliteTx {
         provider: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE sync_runs SET status = 'interrupted', finished_at = ?1 WHERE status = 'running' AND (?2 IS NULL OR provider = ?2)",
-        )
-        .bind(to_text_precise(now))
-        .bind(provider)
-        .execute(self.conn())
-        .await?;
-        Ok(done.rows_affected())
+        let sql = Sql::new(
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = $1 \
+             WHERE status = 'running' AND ($2 IS NULL OR provider = $2)",
+        );
+        self.execute(sql.bind(to_text_precise(now)).bind(provider))
+            .await
     }
 
     /// The latest runs, newest first (optionally of one provider).
     async fn recent_runs(&mut self, provider: Option<&str>, limit: i64) -> Result<Vec<SyncRun>> {
-        let rows = sqlx::query(
-            "SELECT * FROM sync_runs WHERE ?1 IS NULL OR provider = ?1 ORDER BY id DESC LIMIT ?2",
-        )
-        .bind(provider)
-        .bind(limit)
-        .fetch_all(self.conn())
-        .await?;
+        let sql = Sql::new(
+            "SELECT * FROM sync_runs WHERE $1 IS NULL OR provider = $1 ORDER BY id DESC LIMIT $2",
+        );
+        let rows = self.fetch_all(sql.bind(provider).bind(limit)).await?;
         rows.iter().map(run_from_row).collect()
     }
 
     /// Every cycle's counters summed, per provider: read from `sync_totals`, which a
     /// trigger keeps as runs finish, so it costs the same however long the history.
     async fn run_totals(&mut self, provider: &str) -> Result<RunTotals> {
-        let cycles: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT status, cycles FROM sync_totals WHERE provider = ? ORDER BY status",
-        )
-        .bind(provider)
-        .fetch_all(self.conn())
-        .await?;
-        let r = sqlx::query("SELECT coalesce(sum(pulled),0) AS pulled, coalesce(sum(created),0) AS created, coalesce(sum(updated),0) AS updated, coalesce(sum(deleted),0) AS deleted, \
-                             coalesce(sum(pushed),0) AS pushed, coalesce(sum(conflicts),0) AS conflicts, coalesce(sum(skipped),0) AS skipped, coalesce(sum(requests),0) AS requests, \
-                             coalesce(sum(rate_limited),0) AS rate_limited, max(CASE WHEN status IN ('ok','partial') THEN nullif(last_finished_at, '') END) AS last_success FROM sync_totals WHERE provider = ?")
-            .bind(provider).fetch_one(self.conn()).await?;
+        let sql =
+            Sql::new("SELECT status, cycles FROM sync_totals WHERE provider = $1 ORDER BY status");
+        let cycles = self.fetch_all(sql.bind(provider)).await?;
+        let cycles = cycles
+            .iter()
+            .map(|r| Ok((r.get("status")?, r.get("cycles")?)))
+            .collect::<Result<_>>()?;
+        // A sum of BIGINTs is NUMERIC on PostgreSQL: cast back.
+        let sums: Vec<String> = COUNT_COLUMNS
+            .iter()
+            .map(|c| format!("CAST(coalesce(sum({c}), 0) AS BIGINT) AS {c}"))
+            .collect();
+        let sql = Sql::new(format!(
+            "SELECT {}, max(CASE WHEN status IN ('ok', 'partial') \
+                               THEN nullif(last_finished_at, '') END) AS last_success \
+             FROM sync_totals WHERE provider = $1",
+            sums.join(", ")
+        ));
+        let r = self.fetch_one(sql.bind(provider), "run totals").await?;
         Ok(RunTotals {
             cycles,
             counts: counts_from_row(&r)?,
-            last_success: parse_opt(r.try_get("last_success")?)?,
+            last_success: parse_opt(r.get("last_success")?)?,
         })
     }
 
@@ -173,23 +205,19 @@ impl RunStore for SqliteTx {
     /// totals) and resolved conflicts. Returns the rows removed.
     async fn prune_history(&mut self, before: DateTime<Utc>) -> Result<u64> {
         let before = to_text_precise(before);
-        let runs =
-            sqlx::query("DELETE FROM sync_runs WHERE status != 'running' AND started_at < ?")
-                .bind(&before)
-                .execute(self.conn())
-                .await?
-                .rows_affected();
+        let sql = Sql::new("DELETE FROM sync_runs WHERE status != 'running' AND started_at < $1");
+        let runs = self.execute(sql.bind(&before)).await?;
         Ok(runs + self.prune_resolved_conflicts(&before).await?)
     }
 }
 
 /// A run's errors as stored: the first `MAX_ERRORS`, as a JSON array.
-pub(super) fn errors_json(errors: &[String]) -> String {
+fn errors_json(errors: &[String]) -> String {
     let kept: Vec<&String> = errors.iter().take(MAX_ERRORS).collect();
     serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into())
 }
 
-pub(super) fn run_from_row(r: &impl ReadRow) -> Result<SyncRun> {
+fn run_from_row(r: &impl ReadRow) -> Result<SyncRun> {
     let errors: String = r.get("errors")?;
     let status: String = r.get("status")?;
     Ok(SyncRun {

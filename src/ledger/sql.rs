@@ -10,6 +10,8 @@
 //! runs into SQLite's limit of bound parameters and PostgreSQL plans one statement for any
 //! length (see `pg/mod.rs` on why never `= ANY`).
 
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use sqlx::postgres::{PgArguments, PgRow, Postgres};
 use sqlx::query::Query;
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
@@ -92,6 +94,8 @@ pub(crate) trait Exec: Send {
     async fn execute(&mut self, sql: Sql) -> Result<u64>;
     async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<Self::Row>>;
     async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<Self::Row>>;
+    /// The rows as a stream, read as they are consumed (a bounded buffer).
+    fn fetch(&mut self, sql: Sql) -> BoxStream<'_, Result<Self::Row>>;
 
     /// The one row a statement must return (`what` names it if none comes).
     async fn fetch_one(&mut self, sql: Sql, what: &str) -> Result<Self::Row> {
@@ -137,6 +141,13 @@ impl Exec for SqliteTx {
     async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<SqliteRow>> {
         Ok(sqlite_query(sql).fetch_optional(self.conn()).await?)
     }
+
+    fn fetch(&mut self, sql: Sql) -> BoxStream<'_, Result<SqliteRow>> {
+        sqlite_query(sql)
+            .fetch(self.conn())
+            .map(|row| row.map_err(LedgerError::from))
+            .boxed()
+    }
 }
 
 fn pg_query(sql: Sql) -> Query<'static, Postgres, PgArguments> {
@@ -170,5 +181,12 @@ impl Exec for PgTx {
 
     async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<PgRow>> {
         Ok(pg_query(sql).fetch_optional(self.conn()).await?)
+    }
+
+    fn fetch(&mut self, sql: Sql) -> BoxStream<'_, Result<PgRow>> {
+        pg_query(sql)
+            .fetch(self.conn())
+            .map(|row| row.map_err(LedgerError::from))
+            .boxed()
     }
 }
