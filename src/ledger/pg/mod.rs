@@ -1,6 +1,7 @@
 //! The PostgreSQL backend of the ledger's stores (`store.rs`): the pool and the transaction
 //! every PostgreSQL store method runs in, and the stores themselves, one file per table
-//! group as on SQLite. Connecting, migrations, leases and server checks are the plumbing in
+//! group as on SQLite (for links only the bulk writes, `links.rs`: the rest is shared, in
+//! `ledger/links.rs`). Connecting, migrations, leases and server checks are the plumbing in
 //! `postgres/`; the schema and the reporting views are its migrations.
 //!
 //! Writers are serialised as on SQLite (`BEGIN IMMEDIATE` there): every write transaction
