@@ -69,6 +69,13 @@ async fn write_links(tx: &mut Tx, links: &[Owned]) {
     tx.upsert_links(&updates, now()).await.unwrap();
 }
 
+/// Writes `link` knowing its remote record's incarnation.
+async fn write_incarnation(tx: &mut Tx, link: &Owned, incarnation: &str) {
+    let mut u = link.update();
+    u.remote_incarnation = Some(incarnation);
+    tx.upsert_links(&[u], now()).await.unwrap();
+}
+
 async fn by_remote(tx: &mut Tx, provider: &str, kind: Kind, remote: &str) -> Option<Link> {
     tx.link_by_remote(provider, kind, &RemoteId::from(remote))
         .await
@@ -132,9 +139,7 @@ async fn a_page_upsert_keeps_the_last_update_and_revives_a_deleted_link() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
     let first = owned("tt", Kind::Person, "a", "1");
-    let mut u = first.update();
-    u.remote_incarnation = Some("i1");
-    tx.upsert_links(&[u], now()).await.unwrap();
+    write_incarnation(&mut tx, &first, "i1").await;
     tx.mark_link_remote_deleted("tt", Kind::Person, &first.remote_id, now())
         .await
         .unwrap();
@@ -166,10 +171,7 @@ async fn a_page_upsert_keeps_the_last_update_and_revives_a_deleted_link() {
 async fn learned_incarnations_fill_only_links_without_one() {
     let (_d, ledger) = temp_ledger().await;
     let mut tx = ledger.write().await.unwrap();
-    let known = owned("tt", Kind::Person, "a", "1");
-    let mut u = known.update();
-    u.remote_incarnation = Some("kept");
-    tx.upsert_links(&[u], now()).await.unwrap();
+    write_incarnation(&mut tx, &owned("tt", Kind::Person, "a", "1"), "kept").await;
     write_links(&mut tx, &[owned("tt", Kind::Person, "b", "2")]).await;
     write_links(&mut tx, &[owned("tm", Kind::Person, "b", "2")]).await;
 
