@@ -1,6 +1,8 @@
 //! Links: which remote record (per provider instance) is which canonical record, with the
 //! hashes both sides had at the last successful sync — the third leg of the three-way
 //! comparison — and the remote version, modification time and start (window membership).
+//! One `LinkStore` serves both backends (`sql.rs`); only the bulk writes of a page are each
+//! backend's own ([`LinkDialect`]: `sqlite/links.rs`, `pg/links.rs`).
 
 use std::collections::HashMap;
 
@@ -8,7 +10,7 @@ use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, ContentHash, Kind, RemoteId, RemoteRecord};
 
 use super::row::ReadRow;
-use super::sqlite::SqliteTx;
+use super::sql::{Exec, Sql};
 use super::store::LinkStore;
 use super::time::{parse_instant, parse_opt, to_text, to_text_precise};
 use super::{LedgerError, Result};
@@ -87,7 +89,7 @@ impl<'a> LinkUpdate<'a> {
 
 const LINK_COLS: &str = "provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, remote_incarnation, synced_at";
 
-pub(super) fn row_to_link(row: &impl ReadRow) -> Result<Link> {
+fn row_to_link(row: &impl ReadRow) -> Result<Link> {
     let kind: String = row.get("kind")?;
     Ok(Link {
         provider: row.get("provider")?,
@@ -105,47 +107,91 @@ pub(super) fn row_to_link(row: &impl ReadRow) -> Result<Link> {
     })
 }
 
-impl LinkStore for SqliteTx {
+/// The bulk writes of a page of links, which each backend does its own fast way (SQLite:
+/// one prepared statement run through its C API; PostgreSQL: one statement over arrays).
+pub(crate) trait LinkDialect: Exec {
+    /// Inserts or refreshes `links` (not empty), all synced at `now` (ledger time text).
+    /// A link written again loses its deleted mark, and keeps its incarnation when it still
+    /// names the same canonical record and the update brings none. Several updates of one
+    /// remote record: the last one given stays.
+    async fn upsert_link_rows(&mut self, links: &[LinkUpdate<'_>], now: &str) -> Result<()>;
+
+    /// Sets the incarnation of each listed link (not empty) that has none.
+    async fn learn_incarnation_rows(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        learned: &[(&RemoteId, &str)],
+    ) -> Result<()>;
+}
+
+/// A statement on the one link of `provider`'s `kind` whose `column` (`remote_id` or
+/// `canonical_id`) is `id`: `head` (a SELECT, UPDATE or DELETE of `links`) with
+/// `provider`, `kind` and `id` bound as `$1`, `$2` and `$3`.
+fn one_link(head: &str, provider: &str, kind: Kind, column: &str, id: &str) -> Sql {
+    Sql::new(format!(
+        "{head} WHERE provider = $1 AND kind = $2 AND {column} = $3"
+    ))
+    .bind(provider)
+    .bind(kind.as_str())
+    .bind(id)
+}
+
+/// `SELECT what FROM` the live links of `provider`'s `kind`, those started in `window` when
+/// given. Two statement texts, so the window one can use `links_window`.
+fn live_links(
+    what: &str,
+    provider: &str,
+    kind: Kind,
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Sql {
+    let live = format!(
+        "SELECT {what} FROM links WHERE provider = $1 AND kind = $2 AND remote_deleted_at IS NULL"
+    );
+    let sql = |text: String| Sql::new(text).bind(provider).bind(kind.as_str());
+    match window {
+        Some((from, to)) => sql(format!(
+            "{live} AND remote_started_at >= $3 AND remote_started_at < $4"
+        ))
+        .bind(to_text(from))
+        .bind(to_text(to)),
+        None => sql(live),
+    }
+}
+
+impl<B: LinkDialect> LinkStore for B {
     async fn link_by_remote(
         &mut self,
         provider: &str,
         kind: Kind,
         remote_id: &RemoteId,
     ) -> Result<Option<Link>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND remote_id = ?"
-        )))
-        .bind(provider)
-        .bind(kind.as_str())
-        .bind(remote_id.as_str())
-        .fetch_optional(self.conn())
-        .await?;
+        let head = format!("SELECT {LINK_COLS} FROM links");
+        let sql = one_link(&head, provider, kind, "remote_id", remote_id.as_str());
+        let row = self.fetch_optional(sql).await?;
         row.as_ref().map(row_to_link).transpose()
     }
 
-    /// Links for many remote ids of one kind at once (one query per 500 ids).
+    /// Links for many remote ids of one kind at once (one statement, the ids bound as one
+    /// list).
     async fn links_by_remote(
         &mut self,
         provider: &str,
         kind: Kind,
         remote_ids: &[&RemoteId],
     ) -> Result<HashMap<RemoteId, Link>> {
-        let mut out = HashMap::with_capacity(remote_ids.len());
-        for chunk in remote_ids.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!(
-                "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND remote_id IN ({marks})"
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(provider)
-                .bind(kind.as_str());
-            for id in chunk {
-                q = q.bind(id.as_str());
-            }
-            for row in q.fetch_all(self.conn()).await? {
-                let link = row_to_link(&row)?;
-                out.insert(link.remote_id.clone(), link);
-            }
+        let ids: Vec<String> = remote_ids.iter().map(|id| id.as_str().to_owned()).collect();
+        let sql = Sql::new(format!(
+            "SELECT {LINK_COLS} FROM links WHERE provider = $1 AND kind = $2 AND {}",
+            B::in_list("remote_id", 3)
+        ));
+        let rows = self
+            .fetch_all(sql.bind(provider).bind(kind.as_str()).bind(ids))
+            .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let link = row_to_link(row)?;
+            out.insert(link.remote_id.clone(), link);
         }
         Ok(out)
     }
@@ -156,68 +202,32 @@ impl LinkStore for SqliteTx {
         kind: Kind,
         canonical_id: &CanonicalId,
     ) -> Result<Option<Link>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LINK_COLS} FROM links WHERE provider = ? AND kind = ? AND canonical_id = ?"
-        )))
-        .bind(provider)
-        .bind(kind.as_str())
-        .bind(canonical_id.as_str())
-        .fetch_optional(self.conn())
-        .await?;
+        let head = format!("SELECT {LINK_COLS} FROM links");
+        let sql = one_link(&head, provider, kind, "canonical_id", canonical_id.as_str());
+        let row = self.fetch_optional(sql).await?;
         row.as_ref().map(row_to_link).transpose()
     }
 
     /// Every link of a canonical record, across providers.
     async fn links_of(&mut self, canonical_id: &CanonicalId) -> Result<Vec<Link>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LINK_COLS} FROM links WHERE canonical_id = ? ORDER BY provider"
-        )))
-        .bind(canonical_id.as_str())
-        .fetch_all(self.conn())
-        .await?;
+        let sql = Sql::new(format!(
+            "SELECT {LINK_COLS} FROM links WHERE canonical_id = $1 ORDER BY provider"
+        ));
+        let rows = self.fetch_all(sql.bind(canonical_id.as_str())).await?;
         rows.iter().map(row_to_link).collect()
     }
 
-    /// Upserts many links through one prepared statement on the connection itself (see
-    /// `direct.rs`): the hot path of an import.
+    /// Upserts a page of links through the backend's bulk path (`LinkDialect`): the hot
+    /// path of an import.
     async fn upsert_links(&mut self, links: &[LinkUpdate<'_>], now: DateTime<Utc>) -> Result<()> {
         if links.is_empty() {
             return Ok(());
         }
-        let now = to_text_precise(now);
-        self.direct(|conn| {
-            let mut upsert = conn.prepare(
-                "INSERT INTO links (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, remote_incarnation, synced_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10, ?11) \
-                 ON CONFLICT (provider, kind, remote_id) DO UPDATE SET \
-                   canonical_id = excluded.canonical_id, remote_hash = excluded.remote_hash, canonical_hash = excluded.canonical_hash, \
-                   remote_version = excluded.remote_version, remote_updated_at = excluded.remote_updated_at, \
-                   remote_started_at = excluded.remote_started_at, remote_deleted_at = NULL, \
-                   remote_incarnation = CASE WHEN canonical_id = excluded.canonical_id \
-                     THEN coalesce(excluded.remote_incarnation, remote_incarnation) ELSE excluded.remote_incarnation END, \
-                   synced_at = excluded.synced_at",
-            )?;
-            for u in links {
-                upsert.execute(rusqlite::params![
-                    u.provider,
-                    u.kind.as_str(),
-                    u.canonical_id.as_str(),
-                    u.remote_id.as_str(),
-                    u.remote_hash.0.as_str(),
-                    u.canonical_hash.0.as_str(),
-                    u.remote_version,
-                    u.remote_updated_at.map(to_text_precise),
-                    u.remote_started_at.map(to_text),
-                    u.remote_incarnation,
-                    now.as_str(),
-                ])?;
-            }
-            Ok(())
-        })
-        .await
+        self.upsert_link_rows(links, &to_text_precise(now)).await
     }
 
-    /// Sets the incarnation of links that had none (written before they were kept).
+    /// Sets the incarnation of links that had none (written before they were kept). After
+    /// an upgrade the first cycle learns every listed link: the backend's bulk path.
     async fn learn_incarnations(
         &mut self,
         provider: &str,
@@ -227,24 +237,7 @@ impl LinkStore for SqliteTx {
         if learned.is_empty() {
             return Ok(());
         }
-        // After an upgrade the first cycle learns every listed link: one prepared
-        // statement on the connection itself, like an import (see `direct.rs`).
-        self.direct(|conn| {
-            let mut learn = conn.prepare(
-                "UPDATE links SET remote_incarnation = ?4 \
-                 WHERE provider = ?1 AND kind = ?2 AND remote_id = ?3 AND remote_incarnation IS NULL",
-            )?;
-            for (remote_id, incarnation) in learned {
-                learn.execute(rusqlite::params![
-                    provider,
-                    kind.as_str(),
-                    remote_id.as_str(),
-                    incarnation
-                ])?;
-            }
-            Ok(())
-        })
-        .await
+        self.learn_incarnation_rows(provider, kind, learned).await
     }
 
     /// Records that the remote side was seen again with this hash (ledger side unchanged).
@@ -257,15 +250,12 @@ impl LinkStore for SqliteTx {
         remote_version: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE links SET remote_hash = ?4, remote_version = ?5, synced_at = ?6 WHERE provider = ?1 AND kind = ?2 AND remote_id = ?3")
-            .bind(provider)
-            .bind(kind.as_str())
-            .bind(remote_id.as_str())
+        let head = "UPDATE links SET remote_hash = $4, remote_version = $5, synced_at = $6";
+        let sql = one_link(head, provider, kind, "remote_id", remote_id.as_str())
             .bind(remote_hash.as_str())
             .bind(remote_version)
-            .bind(to_text_precise(now))
-            .execute(self.conn())
-            .await?;
+            .bind(to_text_precise(now));
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -279,14 +269,11 @@ impl LinkStore for SqliteTx {
         canonical_hash: &ContentHash,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE links SET canonical_hash = ?4, synced_at = ?5 WHERE provider = ?1 AND kind = ?2 AND canonical_id = ?3")
-            .bind(provider)
-            .bind(kind.as_str())
-            .bind(canonical_id.as_str())
+        let head = "UPDATE links SET canonical_hash = $4, synced_at = $5";
+        let sql = one_link(head, provider, kind, "canonical_id", canonical_id.as_str())
             .bind(canonical_hash.as_str())
-            .bind(to_text_precise(now))
-            .execute(self.conn())
-            .await?;
+            .bind(to_text_precise(now));
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -299,13 +286,10 @@ impl LinkStore for SqliteTx {
         remote_id: &RemoteId,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE links SET remote_deleted_at = ?4, synced_at = ?4 WHERE provider = ?1 AND kind = ?2 AND remote_id = ?3")
-            .bind(provider)
-            .bind(kind.as_str())
-            .bind(remote_id.as_str())
-            .bind(to_text_precise(now))
-            .execute(self.conn())
-            .await?;
+        let head = "UPDATE links SET remote_deleted_at = $4, synced_at = $4";
+        let sql = one_link(head, provider, kind, "remote_id", remote_id.as_str())
+            .bind(to_text_precise(now));
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -318,27 +302,12 @@ impl LinkStore for SqliteTx {
         kind: Kind,
         window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> Result<Vec<RemoteId>> {
-        // Two statements, so the window one can use links_window.
-        let ids: Vec<String> = match window {
-            Some((from, to)) => sqlx::query_scalar(
-                "SELECT remote_id FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL \
-                 AND remote_started_at >= ? AND remote_started_at < ?",
-            )
-            .bind(provider)
-            .bind(kind.as_str())
-            .bind(to_text(from))
-            .bind(to_text(to))
-            .fetch_all(self.conn())
-            .await?,
-            None => sqlx::query_scalar(
-                "SELECT remote_id FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL",
-            )
-            .bind(provider)
-            .bind(kind.as_str())
-            .fetch_all(self.conn())
-            .await?,
-        };
-        Ok(ids.into_iter().map(RemoteId).collect())
+        let rows = self
+            .fetch_all(live_links("remote_id", provider, kind, window))
+            .await?;
+        rows.iter()
+            .map(|row| row.get("remote_id").map(RemoteId))
+            .collect()
     }
 
     /// Forgets a link (the record will be matched or sent again as new).
@@ -348,12 +317,14 @@ impl LinkStore for SqliteTx {
         kind: Kind,
         remote_id: &RemoteId,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM links WHERE provider = ? AND kind = ? AND remote_id = ?")
-            .bind(provider)
-            .bind(kind.as_str())
-            .bind(remote_id.as_str())
-            .execute(self.conn())
-            .await?;
+        let sql = one_link(
+            "DELETE FROM links",
+            provider,
+            kind,
+            "remote_id",
+            remote_id.as_str(),
+        );
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -364,31 +335,24 @@ impl LinkStore for SqliteTx {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM links WHERE provider = ? AND kind = 'time_entry' AND remote_deleted_at IS NULL AND remote_started_at >= ? AND remote_started_at < ?")
-            .bind(provider)
-            .bind(to_text(from))
-            .bind(to_text(to))
-            .fetch_one(self.conn())
-            .await?;
-        Ok(n)
+        let sql = live_links("count(*) AS n", provider, Kind::TimeEntry, Some((from, to)));
+        self.fetch_one(sql, "links count").await?.get("n")
     }
 
     /// How many live links a provider has per kind.
     async fn count_live_links(&mut self, provider: &str, kind: Kind) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM links WHERE provider = ? AND kind = ? AND remote_deleted_at IS NULL")
-            .bind(provider)
-            .bind(kind.as_str())
-            .fetch_one(self.conn())
-            .await?;
-        Ok(n)
+        let sql = live_links("count(*) AS n", provider, kind, None);
+        self.fetch_one(sql, "links count").await?.get("n")
     }
 
     /// The earliest remote start among a provider's live entry links (deep-scan hint).
     async fn oldest_linked_start(&mut self, provider: &str) -> Result<Option<DateTime<Utc>>> {
-        let (t,): (Option<String>,) = sqlx::query_as("SELECT min(remote_started_at) FROM links WHERE provider = ? AND kind = 'time_entry' AND remote_deleted_at IS NULL")
-            .bind(provider)
-            .fetch_one(self.conn())
-            .await?;
-        parse_opt(t)
+        let sql = live_links(
+            "min(remote_started_at) AS t",
+            provider,
+            Kind::TimeEntry,
+            None,
+        );
+        parse_opt(self.fetch_one(sql, "oldest linked start").await?.get("t")?)
     }
 }

@@ -403,4 +403,6 @@ mod file_tests;
 #[cfg(test)]
 mod runs_reports_tests;
 #[cfg(test)]
+mod link_tests;
+#[cfg(test)]
 mod tests;

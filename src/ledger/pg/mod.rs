@@ -1,9 +1,9 @@
 //! The PostgreSQL backend of the ledger's stores (`store.rs`): the pool and the transaction
 //! every PostgreSQL store method runs in, and the stores themselves, one file per table
-//! group as on SQLite. Connecting, migrations, leases and server checks are the plumbing in
-//! `postgres/`; the schema and the reporting views are its migrations. Runs and report reads
-//! are written once for both backends (`ledger/runs.rs`, `ledger/reports.rs`); `reports.rs`
-//! here holds only the report SQL PostgreSQL writes its own way.
+//! group as on SQLite, holding only the SQL PostgreSQL writes its own way: the rest is
+//! written once for both backends beside each table group in `ledger/` (over `sql::Exec`).
+//! Connecting, migrations, leases and server checks are the plumbing in `postgres/`; the
+//! schema and the reporting views are its migrations.
 //!
 //! Writers are serialised as on SQLite (`BEGIN IMMEDIATE` there): every write transaction
 //! takes one transaction-scoped advisory lock first, so two processes never interleave the

@@ -20,6 +20,7 @@ use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
 
 mod direct;
 mod integrity;
+mod links;
 mod natural_key;
 mod ownership;
 mod reports;
