@@ -601,6 +601,30 @@ impl Store {
             .map(|(id, _)| *id)
     }
 
+    /// The project a body's `clientName`/`projectName` move a record to, each name falling
+    /// back to that of the `current` project; `None` when the body names neither.
+    fn moved_project(&self, body: &Object, current: Option<i64>) -> Result<Option<i64>, SimError> {
+        let client_name = text_field(body, &["clientName"])?;
+        let project_name = text_field(body, &["projectName"])?;
+        if client_name.is_none() && project_name.is_none() {
+            return Ok(None);
+        }
+        let current = current.and_then(|p| self.projects.rows.get(&p));
+        let c = client_name
+            .or_else(|| {
+                current
+                    .and_then(|p| self.client_name(p.client))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let p = project_name
+            .or_else(|| current.map(|p| p.name.clone()))
+            .unwrap_or_default();
+        self.live_project_by_names(&c, &p)
+            .map(Some)
+            .ok_or_else(|| SimError::invalid(format!("unknown project `{p}` of client `{c}`")))
+    }
+
     fn user_id(
         &self,
         body: &Object,
@@ -905,23 +929,8 @@ impl Store {
                 if let Some(u) = self.user_id(body, res, false)? {
                     row.user = u;
                 }
-                let client_name = text_field(body, &["clientName"])?;
-                let project_name = text_field(body, &["projectName"])?;
-                if client_name.is_some() || project_name.is_some() {
-                    let current = row.project.and_then(|p| self.projects.rows.get(&p));
-                    let c = client_name
-                        .or_else(|| {
-                            current
-                                .and_then(|p| self.client_name(p.client))
-                                .map(str::to_owned)
-                        })
-                        .unwrap_or_default();
-                    let p = project_name
-                        .or_else(|| current.map(|p| p.name.clone()))
-                        .unwrap_or_default();
-                    row.project = Some(self.live_project_by_names(&c, &p).ok_or_else(|| {
-                        SimError::invalid(format!("unknown project `{p}` of client `{c}`"))
-                    })?);
+                if let Some(p) = self.moved_project(body, row.project)? {
+                    row.project = Some(p);
                 }
                 if body.contains_key("task") {
                     row.task = self.task_id(body, opts)?;

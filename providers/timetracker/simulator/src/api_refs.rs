@@ -89,15 +89,21 @@ pub fn users_me(store: &Store, caller: &Caller) -> Resp {
 pub fn users(store: &Store, req: &Req) -> Resp {
     let (page, per_page) = paging(req, 50, Some(store.opts.per_page_cap));
     let all: Vec<_> = store.users.values().collect();
+    listed("users", &all, page, per_page, |u| json::user(store, u))
+}
+
+/// One page (`page` from 1) of `all` as `{"<key>": [...], "pagination": {...}}`, each
+/// record drawn by `render`.
+fn listed<T>(key: &str, all: &[T], page: i64, per_page: i64, render: impl Fn(&T) -> Value) -> Resp {
     let items: Vec<Value> = all
         .iter()
         .skip(((page - 1) * per_page) as usize)
         .take(per_page as usize)
-        .map(|u| json::user(store, u))
+        .map(render)
         .collect();
     Resp::json(
         200,
-        json!({"users": items, "pagination": json::pagination(page, per_page, all.len() as i64)}),
+        json!({key: items, "pagination": json::pagination(page, per_page, all.len() as i64)}),
     )
 }
 
@@ -120,16 +126,7 @@ pub fn clients(store: &Store, caller: &Caller, req: &Req) -> Resp {
         .filter(|c| client_visible(store, caller, c))
         .collect();
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let items: Vec<Value> = all
-        .iter()
-        .skip(((page - 1) * per_page) as usize)
-        .take(per_page as usize)
-        .map(|c| json::client(store, c))
-        .collect();
-    Resp::json(
-        200,
-        json!({"clients": items, "pagination": json::pagination(page, per_page, all.len() as i64)}),
-    )
+    listed("clients", &all, page, per_page, |c| json::client(store, c))
 }
 
 pub fn client_get(store: &Store, caller: &Caller, id: i64) -> Resp {
@@ -222,16 +219,9 @@ pub fn projects(store: &Store, caller: &Caller, req: &Req) -> Resp {
         .filter(|p| client.is_none_or(|c| p.client_id == c))
         .collect();
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let items: Vec<Value> = all
-        .iter()
-        .skip(((page - 1) * per_page) as usize)
-        .take(per_page as usize)
-        .map(|p| json::project(store, p))
-        .collect();
-    Resp::json(
-        200,
-        json!({"projects": items, "pagination": json::pagination(page, per_page, all.len() as i64)}),
-    )
+    listed("projects", &all, page, per_page, |p| {
+        json::project(store, p)
+    })
 }
 
 fn project_404(id: i64) -> Resp {

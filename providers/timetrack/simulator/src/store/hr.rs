@@ -126,23 +126,8 @@ impl Store {
         if let Some(u) = self.user_id(body, Resource::Expenses, false)? {
             row.user = u;
         }
-        let c = text_field(body, &["clientName"])?;
-        let p = text_field(body, &["projectName"])?;
-        if c.is_some() || p.is_some() {
-            let current = self.projects.rows.get(&row.project);
-            let c = c
-                .or_else(|| {
-                    current
-                        .and_then(|p| self.client_name(p.client))
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            let p = p
-                .or_else(|| current.map(|p| p.name.clone()))
-                .unwrap_or_default();
-            row.project = self.live_project_by_names(&c, &p).ok_or_else(|| {
-                SimError::invalid(format!("unknown project `{p}` of client `{c}`"))
-            })?;
+        if let Some(p) = self.moved_project(body, Some(row.project))? {
+            row.project = p;
         }
         if let Some(d) = time_field(body, "date")? {
             row.date = d;
