@@ -442,18 +442,9 @@ fn customer_by_name(w: &mut World, id: i64, name: &str) -> i64 {
     }
     let cid = w.new_id();
     let now = w.now_account();
-    acct(w, id).customers.insert(
-        cid,
-        Customer {
-            id: cid,
-            name: name.trim().to_owned(),
-            notes: None,
-            contact_email: None,
-            is_archived: false,
-            created_at: now,
-            updated_at: None,
-        },
-    );
+    acct(w, id)
+        .customers
+        .insert(cid, Customer::new(cid, name.trim().to_owned(), now));
     cid
 }
 
@@ -469,16 +460,7 @@ fn project_by_name(w: &mut World, id: i64, name: &str, customer: Option<i64>) ->
     let now = w.now_account();
     acct(w, id).projects.insert(
         pid,
-        Project {
-            id: pid,
-            name: name.trim().to_owned(),
-            customer_id: customer,
-            is_billable: false,
-            hourly_rate: None,
-            is_archived: false,
-            created_at: now,
-            updated_at: None,
-        },
+        Project::new(pid, name.trim().to_owned(), customer, false, now),
     );
     pid
 }
@@ -496,15 +478,13 @@ fn task_by_name(w: &mut World, id: i64, name: &str, project: Option<i64>) -> i64
     let now = w.now_account();
     acct(w, id).tasks.insert(
         tid,
-        Task {
-            id: tid,
-            name: Some(name.trim().to_owned()),
-            project_id: project,
-            is_archived: false,
-            kind: "EVERYONE".into(),
-            created_at: now,
-            updated_at: None,
-        },
+        Task::new(
+            tid,
+            Some(name.trim().to_owned()),
+            project,
+            "EVERYONE".into(),
+            now,
+        ),
     );
     tid
 }
@@ -881,13 +861,9 @@ fn add_customer(w: &mut World, id: i64, p: &Params) -> R {
     acct(w, id).customers.insert(
         cid,
         Customer {
-            id: cid,
-            name: name.trim().to_owned(),
             notes: p.text("notes").filter(|s| !s.is_empty()),
             contact_email: p.text("contact_email").filter(|s| !s.is_empty()),
-            is_archived: false,
-            created_at: now,
-            updated_at: None,
+            ..Customer::new(cid, name.trim().to_owned(), now)
         },
     );
     get_one(w, id, "customers", cid)
@@ -961,16 +937,13 @@ fn add_project(w: &mut World, id: i64, p: &Params) -> R {
     let links = read_links(w, id, p)?;
     let pid = w.new_id();
     let now = w.now_account();
-    let mut project = Project {
-        id: pid,
-        name: name.trim().to_owned(),
-        customer_id: links.customer.flatten(),
-        is_billable: true,
-        hourly_rate: None,
-        is_archived: false,
-        created_at: now,
-        updated_at: None,
-    };
+    let mut project = Project::new(
+        pid,
+        name.trim().to_owned(),
+        links.customer.flatten(),
+        true,
+        now,
+    );
     apply_billing(w, p, &mut project)?;
     acct(w, id).projects.insert(pid, project);
     get_one(w, id, "projects", pid)
@@ -1054,15 +1027,7 @@ fn add_task(w: &mut World, id: i64, p: &Params) -> R {
         .to_ascii_uppercase();
     acct(w, id).tasks.insert(
         tid,
-        Task {
-            id: tid,
-            name: p.text("name"),
-            project_id: links.project.flatten(),
-            is_archived: false,
-            kind,
-            created_at: now,
-            updated_at: None,
-        },
+        Task::new(tid, p.text("name"), links.project.flatten(), kind, now),
     );
     get_one(w, id, "tasks", tid)
 }
