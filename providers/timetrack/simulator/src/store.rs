@@ -591,7 +591,8 @@ impl Store {
             .map(|(id, _)| *id)
     }
 
-    fn live_project_by_names(&self, client: &str, project: &str) -> Option<i64> {
+    /// The live project `project` of client `client`; a request naming another is invalid.
+    fn project_by_names(&self, client: &str, project: &str) -> Result<i64, SimError> {
         self.projects
             .rows
             .iter()
@@ -599,6 +600,9 @@ impl Store {
                 !p.deleted && p.name == project && self.client_name(p.client) == Some(client)
             })
             .map(|(id, _)| *id)
+            .ok_or_else(|| {
+                SimError::invalid(format!("unknown project `{project}` of client `{client}`"))
+            })
     }
 
     /// The project a body's `clientName`/`projectName` move a record to, each name falling
@@ -620,9 +624,7 @@ impl Store {
         let p = project_name
             .or_else(|| current.map(|p| p.name.clone()))
             .unwrap_or_default();
-        self.live_project_by_names(&c, &p)
-            .map(Some)
-            .ok_or_else(|| SimError::invalid(format!("unknown project `{p}` of client `{c}`")))
+        self.project_by_names(&c, &p).map(Some)
     }
 
     fn user_id(
@@ -724,13 +726,7 @@ impl Store {
                 let user = self.user_id(body, res, true)?.unwrap_or_default();
                 let client_name = required(body, "clientName", res)?;
                 let project_name = required(body, "projectName", res)?;
-                let project = self
-                    .live_project_by_names(&client_name, &project_name)
-                    .ok_or_else(|| {
-                        SimError::invalid(format!(
-                            "unknown project `{project_name}` of client `{client_name}`"
-                        ))
-                    })?;
+                let project = self.project_by_names(&client_name, &project_name)?;
                 let mut row = EntryRow {
                     user,
                     project: Some(project),

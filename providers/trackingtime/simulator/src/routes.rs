@@ -47,6 +47,18 @@ fn id_seg(s: &str) -> Result<i64, Reply> {
         .map_err(|_| err(400, format!("{s} doesn't exist")))
 }
 
+/// The servlet error page a POST to a customer's or user's close/open answers with
+/// (`html_on_post_close`); `Ok` where the route goes on.
+fn post_close_page(w: &World, method: &Method) -> Result<(), Reply> {
+    if *method == Method::POST && w.opts.html_on_post_close {
+        return Err(Reply::Html(
+            500,
+            "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Routes one request inside an account. `segs` is the path after `/api/v4/{account}`.
 pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Params) -> Reply {
     if is_write_route(segs) || !matches!(*method, Method::GET | Method::HEAD) {
@@ -80,17 +92,9 @@ pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Param
         ["customers"] => list_customers(w, acct, p),
         ["customers", "add"] => add_customer(w, acct, p),
         ["customers", "update", id] => id_seg(id).and_then(|id| update_customer(w, acct, id, p)),
-        ["customers", verb @ ("close" | "open"), id] => {
-            if *method == Method::POST && w.opts.html_on_post_close {
-                Err(Reply::Html(
-                    500,
-                    "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>"
-                        .into(),
-                ))
-            } else {
-                id_seg(id).and_then(|id| archive(w, acct, "customers", id, *verb == "close"))
-            }
-        }
+        ["customers", verb @ ("close" | "open"), id] => post_close_page(w, method)
+            .and_then(|()| id_seg(id))
+            .and_then(|id| archive(w, acct, "customers", id, *verb == "close")),
         ["customers", "delete", id] => id_seg(id).and_then(|id| delete_customer(w, acct, id)),
         ["customers", id] => id_seg(id).and_then(|id| get_one(w, acct, "customers", id)),
         ["projects"] => list_projects(w, acct, p),
@@ -113,17 +117,9 @@ pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Param
         ["tasks", "stop", id] => id_seg(id).and_then(|id| stop(w, acct, id, p)),
         ["tasks", id] => id_seg(id).and_then(|id| get_one(w, acct, "tasks", id)),
         ["users"] => list_users(w, acct, p),
-        ["users", verb @ ("close" | "open"), id] => {
-            if *method == Method::POST && w.opts.html_on_post_close {
-                Err(Reply::Html(
-                    500,
-                    "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>"
-                        .into(),
-                ))
-            } else {
-                id_seg(id).and_then(|id| archive(w, acct, "users", id, *verb == "close"))
-            }
-        }
+        ["users", verb @ ("close" | "open"), id] => post_close_page(w, method)
+            .and_then(|()| id_seg(id))
+            .and_then(|id| archive(w, acct, "users", id, *verb == "close")),
         ["users", id] => id_seg(id).and_then(|id| get_one(w, acct, "users", id)),
         ["webhooks"] => list_webhooks(w, acct),
         ["webhooks", "add"] => add_webhook(w, acct, p),

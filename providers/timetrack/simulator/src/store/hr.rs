@@ -99,13 +99,7 @@ impl Store {
         required(body, "name", res)?;
         required(body, "price", res)?;
         let user = self.user_id(body, res, true)?.unwrap_or_default();
-        let project = self
-            .live_project_by_names(&client_name, &project_name)
-            .ok_or_else(|| {
-                SimError::invalid(format!(
-                    "unknown project `{project_name}` of client `{client_name}`"
-                ))
-            })?;
+        let project = self.project_by_names(&client_name, &project_name)?;
         let date = time_field(body, "date")?
             .ok_or_else(|| SimError::invalid("`date` is required to create a Expense"))?;
         let mut row = ExpenseRow {
