@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::api_entries::paging;
 use super::json::{self, error, validation};
-use super::request::{Caller, Fields, Req, Resp};
+use super::request::{text, trimmed, Caller, Fields, Req, Resp};
 use super::store::{ClientRec, ProjectRec, Store, TaskRec};
 
 fn bad(msg: &str) -> Resp {
@@ -147,12 +147,7 @@ pub fn client_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
+    let name = Some(trimmed(&body, "name")).filter(|n| !n.is_empty());
     let Some(name) = name else {
         let mut f = Fields::default();
         f.fail("name", "Client name is required");
@@ -169,7 +164,7 @@ pub fn client_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         Some(Value::String(s)) => s.trim().parse::<f64>().ok().map(|r| format!("{r:.2}")),
         _ => None,
     };
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     let now = store.utc_naive();
     let id = store.next_id("clients");
     let c = ClientRec {
@@ -254,12 +249,7 @@ pub fn project_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     if !f.errors.is_empty() {
         return Resp::json(400, validation(f.errors));
     }
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
+    let name = trimmed(&body, "name");
     if name.is_empty() {
         let mut f = Fields::default();
         f.fail("name", "Project name is required");
@@ -285,7 +275,7 @@ pub fn project_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
             return bad("A project with this code already exists");
         }
     }
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     let now = store.utc_naive();
     let id = store.next_id("projects");
     let p = ProjectRec {
@@ -329,7 +319,7 @@ pub fn project_update(store: &mut Store, caller: &Caller, req: &Req, id: i64) ->
     else {
         return bad("Project not found");
     };
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     let n = |k: &str| body.get(k).and_then(Value::as_f64);
     if let Some(v) = s("name") {
         p.name = v;
@@ -487,12 +477,7 @@ pub fn task_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     let project_id = f.int(&body, "project_id");
     let estimated_hours = f.number(&body, "estimated_hours");
     let assignee = f.int(&body, "assignee_id");
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
+    let name = trimmed(&body, "name");
     if name.is_empty() {
         f.fail("name", "Missing data for required field.");
     }
@@ -505,14 +490,11 @@ pub fn task_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     let Some(project_id) = project_id.filter(|p| store.projects.contains_key(p)) else {
         return bad("Invalid project");
     };
-    let due_date = body
-        .get("due_date")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let due_date = text(&body, "due_date");
     if due_date.is_some() && store.opts.bug_task_due_date_sqlite {
         return bad("Could not create task due to a database error");
     }
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     let now = store.local_naive();
     let id = store.next_id("tasks");
     let t = TaskRec {
@@ -549,7 +531,7 @@ pub fn task_update(store: &mut Store, req: &Req, id: i64) -> Resp {
     let Some(t) = store.tasks.get_mut(&id) else {
         return bad("Task not found");
     };
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     if let Some(v) = s("name") {
         t.name = v;
     }

@@ -233,3 +233,17 @@ impl Fields {
         }
     }
 }
+
+/// A string field as sent; `None` when absent or not a string.
+pub fn text(body: &Map<String, Value>, field: &str) -> Option<String> {
+    body.get(field).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A string field without surrounding whitespace; empty when absent or not a string.
+pub fn trimmed(body: &Map<String, Value>, field: &str) -> String {
+    body.get(field)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned()
+}
