@@ -180,7 +180,9 @@ pub fn get(store: &Store, caller: &Caller, id: i64) -> Resp {
     }
 }
 
-const CREATE_FIELDS: [&str; 12] = [
+/// The fields a time entry's create and update bodies both take (a create adds `user_id`,
+/// an update `if_updated_at`); any other is an unknown field.
+const ENTRY_FIELDS: [&str; 11] = [
     "project_id",
     "client_id",
     "task_id",
@@ -192,21 +194,6 @@ const CREATE_FIELDS: [&str; 12] = [
     "billable",
     "paid",
     "invoice_number",
-    "user_id",
-];
-const UPDATE_FIELDS: [&str; 12] = [
-    "project_id",
-    "client_id",
-    "task_id",
-    "start_time",
-    "end_time",
-    "break_seconds",
-    "notes",
-    "tags",
-    "billable",
-    "paid",
-    "invoice_number",
-    "if_updated_at",
 ];
 
 pub fn create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
@@ -225,7 +212,7 @@ pub fn create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         Err(r) => return r,
     };
     let mut f = Fields::default();
-    f.unknown(&body, &CREATE_FIELDS);
+    f.unknown(&body, &[ENTRY_FIELDS.as_slice(), &["user_id"]].concat());
     let project_id = f.int(&body, "project_id");
     let client_id = f.int(&body, "client_id");
     let task_id = f.int(&body, "task_id");
@@ -392,7 +379,10 @@ pub fn update(store: &mut Store, caller: &Caller, req: &Req, id: i64) -> Resp {
         Err(r) => return r,
     };
     let mut f = Fields::default();
-    f.unknown(&body, &UPDATE_FIELDS);
+    f.unknown(
+        &body,
+        &[ENTRY_FIELDS.as_slice(), &["if_updated_at"]].concat(),
+    );
     let project_id = f.int(&body, "project_id");
     let client_id = f.int(&body, "client_id");
     let task_id = f.int(&body, "task_id");
