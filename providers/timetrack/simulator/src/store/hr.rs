@@ -174,7 +174,6 @@ impl Store {
         let (from, to) = (ts("from")?, ts("to")?);
         let user = get("username").or(get("user"));
         let cs = opts.name_filter_case_sensitive;
-        let sub = opts.entry_name_filter_substring;
         Ok(self
             .expenses
             .rows
@@ -190,15 +189,7 @@ impl Store {
                         .is_some_and(|h| name_matches(h, n, true, cs))
                 })
             })
-            .filter(|(_, e)| {
-                let p = self.projects.rows.get(&e.project);
-                get("projectName")
-                    .is_none_or(|n| p.is_some_and(|p| name_matches(&p.name, n, sub, cs)))
-                    && get("clientName").is_none_or(|n| {
-                        p.and_then(|p| self.client_name(p.client))
-                            .is_some_and(|c| name_matches(c, n, sub, cs))
-                    })
-            })
+            .filter(|(_, e)| self.under_named_project(Some(e.project), filters, opts))
             .map(|(id, _)| *id)
             .collect())
     }
