@@ -562,6 +562,10 @@ impl Store {
 
     // ----- names -----
 
+    pub fn user_name(&self, id: i64) -> Option<&str> {
+        self.users.rows.get(&id).map(|u| u.username.as_str())
+    }
+
     pub fn client_name(&self, id: Option<i64>) -> Option<&str> {
         id.and_then(|id| self.clients.rows.get(&id))
             .map(|c| c.name.as_str())

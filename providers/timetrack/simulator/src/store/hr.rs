@@ -9,8 +9,8 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{json, Map, Value};
 
 use super::{
-    apply_extras, fmt_ms, int_field, ms_to_time, query::name_matches, required, text_field,
-    time_field, Object, Resource, SimError, Store, Ty,
+    apply_extras, fmt_ms, int_field, ms_to_time, query::name_matches, render_extras, required,
+    text_field, time_field, Object, Resource, SimError, Store, Ty,
 };
 use crate::options::SimOptions;
 
@@ -85,10 +85,6 @@ fn absence_type(id: i64) -> Option<(i64, &'static str, &'static str)> {
 }
 
 impl Store {
-    fn user_name(&self, id: i64) -> Option<&str> {
-        self.users.rows.get(&id).map(|u| u.username.as_str())
-    }
-
     // ----- expenses -----
 
     pub(super) fn create_expense(&mut self, body: &Object) -> Result<i64, SimError> {
@@ -135,23 +131,10 @@ impl Store {
         let Some(e) = self.expenses.rows.get(&id) else {
             return;
         };
-        let project = self.projects.rows.get(&e.project);
-        o.insert("user".into(), json!(self.user_name(e.user)));
-        o.insert(
-            "clientName".into(),
-            json!(project.and_then(|p| self.client_name(p.client))),
-        );
-        o.insert("projectName".into(), json!(project.map(|p| &p.name)));
+        self.booking_names(o, e.user, Some(e.project));
         o.insert("date".into(), json!(fmt_ms(e.date)));
-        for (field, _) in EXPENSE_EXTRAS {
-            o.insert(
-                (*field).into(),
-                e.extra.get(*field).cloned().unwrap_or(Value::Null),
-            );
-        }
-        if e.deleted {
-            o.insert("deleted".into(), json!(true));
-        }
+        render_extras(o, &e.extra, EXPENSE_EXTRAS);
+        self.deleted_flag(o, e.deleted);
     }
 
     pub(super) fn match_expenses(
@@ -269,9 +252,7 @@ impl Store {
             "absenceTypeName".into(),
             json!(absence_type(a.absence_type).map(|t| t.2)),
         );
-        if a.deleted {
-            o.insert("deleted".into(), json!(true));
-        }
+        self.deleted_flag(o, a.deleted);
     }
 
     /// Absences overlapping `[from, to]` (dates, inclusive, A), by user and type.
