@@ -428,11 +428,17 @@ fn read_links(w: &mut World, id: i64, p: &Params) -> Result<Links, Reply> {
     Ok(links)
 }
 
+/// Whether a record's name is the one a `*_name` parameter gives (trimmed, ASCII case
+/// ignored), as the by-name links look records up.
+fn same_label(held: &str, given: &str) -> bool {
+    held.trim().eq_ignore_ascii_case(given.trim())
+}
+
 fn customer_by_name(w: &mut World, id: i64, name: &str) -> i64 {
     if let Some(c) = acct(w, id)
         .customers
         .values()
-        .find(|c| c.name.trim().eq_ignore_ascii_case(name.trim()))
+        .find(|c| same_label(&c.name, name))
     {
         return c.id;
     }
@@ -448,7 +454,7 @@ fn project_by_name(w: &mut World, id: i64, name: &str, customer: Option<i64>) ->
     if let Some(p) = acct(w, id)
         .projects
         .values()
-        .find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()))
+        .find(|p| same_label(&p.name, name))
     {
         return p.id;
     }
@@ -462,12 +468,11 @@ fn project_by_name(w: &mut World, id: i64, name: &str, customer: Option<i64>) ->
 }
 
 fn task_by_name(w: &mut World, id: i64, name: &str, project: Option<i64>) -> i64 {
-    if let Some(t) = acct(w, id).tasks.values().find(|t| {
-        t.project_id == project
-            && t.name
-                .as_deref()
-                .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
-    }) {
+    if let Some(t) = acct(w, id)
+        .tasks
+        .values()
+        .find(|t| t.project_id == project && t.name.as_deref().is_some_and(|n| same_label(n, name)))
+    {
         return t.id;
     }
     let tid = w.new_id();
