@@ -6,19 +6,11 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
 use super::json::{self, error, validation};
-use super::request::{Body, BodyTime, Caller, Fields, Req, Resp};
+use super::request::{bad, forbidden, Body, BodyTime, Caller, Fields, Req, Resp};
 use super::store::{EntryRec, ListCursor, Store};
 use timeweave_timetracker::time::parse_date;
 
 const OVERLAP: &str = "This time overlaps with an existing entry. Please choose a different time range or edit the existing entry.";
-
-fn forbidden() -> Resp {
-    Resp::json(403, error("forbidden", "Access denied"))
-}
-
-fn bad(msg: &str) -> Resp {
-    Resp::json(400, error("error", msg))
-}
 
 /// `parse_datetime` of query filters: naive is app-local; an offset is converted to local.
 fn query_time(store: &Store, s: &str, end_of_day: bool) -> Option<NaiveDateTime> {

@@ -8,12 +8,8 @@ use serde_json::{json, Value};
 
 use super::api_entries::paging;
 use super::json::{self, error, validation};
-use super::request::{text, trimmed, Caller, Fields, Req, Resp};
+use super::request::{bad, forbidden, text, trimmed, Caller, Fields, Req, Resp};
 use super::store::{ClientRec, ProjectRec, Store, TaskRec};
-
-fn bad(msg: &str) -> Resp {
-    Resp::json(400, error("error", msg))
-}
 
 pub fn info(store: &Store) -> Resp {
     Resp::json(200, json::info(store))
@@ -137,7 +133,7 @@ pub fn client_get(store: &Store, caller: &Caller, id: i64) -> Resp {
         Some(c) if client_visible(store, caller, c) => {
             Resp::json(200, json!({"client": json::client(store, c)}))
         }
-        Some(_) => Resp::json(403, error("forbidden", "Access denied")),
+        Some(_) => forbidden(),
         None => Resp::json(404, error("not_found", "Resource not found")),
     }
 }
@@ -231,7 +227,7 @@ pub fn project_get(store: &Store, caller: &Caller, id: i64) -> Resp {
         Some(p) if project_visible(caller, p) => {
             Resp::json(200, json!({"project": json::project(store, p)}))
         }
-        Some(_) => Resp::json(403, error("forbidden", "Access denied")),
+        Some(_) => forbidden(),
         None => project_404(id),
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde_json::{Map, Value};
 
+use super::json::error;
 use super::options::AwareBodyTimes;
 use timeweave_timetracker::time::parse_naive;
 
@@ -226,6 +227,16 @@ impl Fields {
             _ => None,
         })
     }
+}
+
+/// A 400 with the app's plain error body (no field errors).
+pub fn bad(msg: &str) -> Resp {
+    Resp::json(400, error("error", msg))
+}
+
+/// The 403 for a record the caller may not see.
+pub fn forbidden() -> Resp {
+    Resp::json(403, error("forbidden", "Access denied"))
 }
 
 /// A string field as sent; `None` when absent or not a string.
