@@ -172,6 +172,11 @@ impl KindSupport {
             WriteOp::Delete => self.delete,
         }
     }
+
+    /// Any write (create, update or delete) is allowed.
+    pub fn writes(&self) -> bool {
+        self.create || self.update || self.delete
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,5 +394,23 @@ pub trait Provider: Send + Sync {
                 kind
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KindSupport, WriteOp};
+
+    #[test]
+    fn a_kind_writes_when_any_write_is_allowed() {
+        assert!(!KindSupport::NONE.writes());
+        assert!(!KindSupport::READ_ONLY.writes());
+        assert!(KindSupport::FULL.writes());
+        let delete_only = KindSupport {
+            delete: true,
+            ..KindSupport::READ_ONLY
+        };
+        assert!(delete_only.writes());
+        assert!(delete_only.allows(WriteOp::Delete) && !delete_only.allows(WriteOp::Create));
     }
 }

@@ -59,6 +59,20 @@ pub fn first<'a>(obj: &'a Object, names: &[&'a str]) -> Option<(&'a str, &'a Val
     })
 }
 
+/// The first present value among `names` read by `read`; `expected` names the type for
+/// the error when it cannot be read.
+fn field<T>(
+    obj: &Object,
+    names: &[&str],
+    expected: &'static str,
+    read: impl FnOnce(&Value) -> Option<T>,
+) -> Result<Option<T>, BadField> {
+    match first(obj, names) {
+        None => Ok(None),
+        Some((name, v)) => read(v).map(Some).ok_or_else(|| bad(name, expected, v)),
+    }
+}
+
 /// Text: strings as they are, numbers and booleans in their JSON spelling (TimeTrack types
 /// some "Text" fields as numbers). Absent or null is `None`.
 pub fn text(obj: &Object, names: &[&str]) -> Result<Option<String>, BadField> {
@@ -73,12 +87,7 @@ pub fn text(obj: &Object, names: &[&str]) -> Result<Option<String>, BadField> {
 
 /// An integer: a JSON integer, a float with no fraction, or a numeric string.
 pub fn int(obj: &Object, names: &[&str]) -> Result<Option<i64>, BadField> {
-    match first(obj, names) {
-        None => Ok(None),
-        Some((name, v)) => value_int(v)
-            .map(Some)
-            .ok_or_else(|| bad(name, "an integer", v)),
-    }
+    field(obj, names, "an integer", value_int)
 }
 
 pub fn value_int(v: &Value) -> Option<i64> {
@@ -103,12 +112,7 @@ pub fn value_int(v: &Value) -> Option<i64> {
 
 /// A decimal number: a JSON number or a numeric string (`"50"`, `"20.5"`).
 pub fn number(obj: &Object, names: &[&str]) -> Result<Option<f64>, BadField> {
-    match first(obj, names) {
-        None => Ok(None),
-        Some((name, v)) => value_number(v)
-            .map(Some)
-            .ok_or_else(|| bad(name, "a number", v)),
-    }
+    field(obj, names, "a number", value_number)
 }
 
 pub fn value_number(v: &Value) -> Option<f64> {
@@ -121,12 +125,7 @@ pub fn value_number(v: &Value) -> Option<f64> {
 
 /// A boolean: `true`/`false`, `1`/`0`, or those spelled as strings.
 pub fn boolean(obj: &Object, names: &[&str]) -> Result<Option<bool>, BadField> {
-    match first(obj, names) {
-        None => Ok(None),
-        Some((name, v)) => value_bool(v)
-            .map(Some)
-            .ok_or_else(|| bad(name, "a boolean (true/false/1/0)", v)),
-    }
+    field(obj, names, "a boolean (true/false/1/0)", value_bool)
 }
 
 pub fn value_bool(v: &Value) -> Option<bool> {
@@ -148,32 +147,32 @@ pub fn value_bool(v: &Value) -> Option<bool> {
 
 /// A timestamp: `YYYY-MM-DDTHH:MM:SS(.fff)Z` (or any RFC 3339 offset), as an UTC instant.
 pub fn timestamp(obj: &Object, names: &[&str]) -> Result<Option<DateTime<Utc>>, BadField> {
-    match first(obj, names) {
-        None => Ok(None),
-        Some((name, Value::String(s))) if s.trim().is_empty() => {
-            let _ = name;
-            Ok(None)
-        }
-        Some((name, v)) => v
-            .as_str()
-            .and_then(parse_timestamp)
-            .map(Some)
-            .ok_or_else(|| bad(name, "a timestamp like 2020-10-23T14:30:00.000Z", v)),
-    }
+    time_field(obj, names, parse_timestamp)
 }
 
 /// A timestamp as sent (`...Z`, an offset, or none), read under the instance's convention
 /// later (`clock`): `...Z` may be wall-clock time.
 pub fn stamp(obj: &Object, names: &[&str]) -> Result<Option<Stamp>, BadField> {
-    match first(obj, names) {
-        None => Ok(None),
-        Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
-        Some((name, v)) => v
-            .as_str()
-            .and_then(parse_stamp)
-            .map(Some)
-            .ok_or_else(|| bad(name, "a timestamp like 2020-10-23T14:30:00.000Z", v)),
+    time_field(obj, names, parse_stamp)
+}
+
+/// A timestamp string read by `parse`; a blank string is no value.
+fn time_field<T>(
+    obj: &Object,
+    names: &[&str],
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, BadField> {
+    if let Some((_, Value::String(s))) = first(obj, names) {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
     }
+    field(
+        obj,
+        names,
+        "a timestamp like 2020-10-23T14:30:00.000Z",
+        |v| v.as_str().and_then(parse),
+    )
 }
 
 /// Parses `2020-10-23T14:30:00Z`, `2020-10-23T14:30:00.000Z` or an RFC 3339 offset form.

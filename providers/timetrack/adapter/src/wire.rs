@@ -43,9 +43,15 @@ fn id_of(o: &Object) -> Result<i64, Unreadable> {
     }
 }
 
-/// Runs `f` and attaches the record id to its error.
-fn with_id<T>(id: i64, f: impl FnOnce() -> Result<T, BadField>) -> Result<T, Unreadable> {
-    f().map_err(|b| Unreadable {
+/// Reads one record object with `read` (given the object and its id), the record id
+/// attached to any field error.
+fn read_record<T>(
+    v: &Value,
+    read: impl FnOnce(&Object, i64) -> Result<T, BadField>,
+) -> Result<T, Unreadable> {
+    let o = object(v)?;
+    let id = id_of(o)?;
+    read(o, id).map_err(|b| Unreadable {
         id: Some(id),
         reason: b.to_string(),
     })
@@ -88,9 +94,7 @@ pub struct WireClient {
 }
 
 pub fn client(v: &Value) -> Result<WireClient, Unreadable> {
-    let o = object(v)?;
-    let id = id_of(o)?;
-    with_id(id, || {
+    read_record(v, |o, id| {
         Ok(WireClient {
             id,
             // `clientName` for a client that some servers or clients name like projects (K2).
@@ -115,9 +119,7 @@ pub struct WireProject {
 }
 
 pub fn project(v: &Value) -> Result<WireProject, Unreadable> {
-    let o = object(v)?;
-    let id = id_of(o)?;
-    with_id(id, || {
+    read_record(v, |o, id| {
         Ok(WireProject {
             id,
             // The documented `projectName` first; `name` as one public client reads it (K2).
@@ -139,9 +141,7 @@ pub struct WireTask {
 }
 
 pub fn task(v: &Value) -> Result<WireTask, Unreadable> {
-    let o = object(v)?;
-    let id = id_of(o)?;
-    with_id(id, || {
+    read_record(v, |o, id| {
         Ok(WireTask {
             id,
             name: required_text(o, &["name"])?,
@@ -161,9 +161,7 @@ pub struct WireUser {
 }
 
 pub fn user(v: &Value) -> Result<WireUser, Unreadable> {
-    let o = object(v)?;
-    let id = id_of(o)?;
-    with_id(id, || {
+    read_record(v, |o, id| {
         Ok(WireUser {
             id,
             username: required_text(o, &["username", "user"])?,
@@ -204,9 +202,7 @@ fn required_time(o: &Object, name: &str) -> Result<Stamp, BadField> {
 
 /// A project time entry (§2.4). `tags` may be non-text or missing (the importer allows it).
 pub fn project_entry(v: &Value) -> Result<WireEntry, Unreadable> {
-    let o = object(v)?;
-    let id = id_of(o)?;
-    with_id(id, || {
+    read_record(v, |o, id| {
         Ok(WireEntry {
             id,
             username: required_text(o, &["user", "username"])?,
@@ -230,9 +226,7 @@ pub fn project_entry(v: &Value) -> Result<WireEntry, Unreadable> {
 
 /// An attendance (§2.6), accepting the example spellings `minutesBreak`/`details` too.
 pub fn attendance(v: &Value) -> Result<WireEntry, Unreadable> {
-    let o = object(v)?;
-    let id = id_of(o)?;
-    with_id(id, || {
+    read_record(v, |o, id| {
         Ok(WireEntry {
             id,
             username: required_text(o, &["user", "username"])?,

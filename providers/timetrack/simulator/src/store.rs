@@ -562,6 +562,10 @@ impl Store {
 
     // ----- names -----
 
+    pub fn user_name(&self, id: i64) -> Option<&str> {
+        self.users.rows.get(&id).map(|u| u.username.as_str())
+    }
+
     pub fn client_name(&self, id: Option<i64>) -> Option<&str> {
         id.and_then(|id| self.clients.rows.get(&id))
             .map(|c| c.name.as_str())
@@ -591,7 +595,8 @@ impl Store {
             .map(|(id, _)| *id)
     }
 
-    fn live_project_by_names(&self, client: &str, project: &str) -> Option<i64> {
+    /// The live project `project` of client `client`; a request naming another is invalid.
+    fn project_by_names(&self, client: &str, project: &str) -> Result<i64, SimError> {
         self.projects
             .rows
             .iter()
@@ -599,6 +604,31 @@ impl Store {
                 !p.deleted && p.name == project && self.client_name(p.client) == Some(client)
             })
             .map(|(id, _)| *id)
+            .ok_or_else(|| {
+                SimError::invalid(format!("unknown project `{project}` of client `{client}`"))
+            })
+    }
+
+    /// The project a body's `clientName`/`projectName` move a record to, each name falling
+    /// back to that of the `current` project; `None` when the body names neither.
+    fn moved_project(&self, body: &Object, current: Option<i64>) -> Result<Option<i64>, SimError> {
+        let client_name = text_field(body, &["clientName"])?;
+        let project_name = text_field(body, &["projectName"])?;
+        if client_name.is_none() && project_name.is_none() {
+            return Ok(None);
+        }
+        let current = current.and_then(|p| self.projects.rows.get(&p));
+        let c = client_name
+            .or_else(|| {
+                current
+                    .and_then(|p| self.client_name(p.client))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let p = project_name
+            .or_else(|| current.map(|p| p.name.clone()))
+            .unwrap_or_default();
+        self.project_by_names(&c, &p).map(Some)
     }
 
     fn user_id(
@@ -700,13 +730,7 @@ impl Store {
                 let user = self.user_id(body, res, true)?.unwrap_or_default();
                 let client_name = required(body, "clientName", res)?;
                 let project_name = required(body, "projectName", res)?;
-                let project = self
-                    .live_project_by_names(&client_name, &project_name)
-                    .ok_or_else(|| {
-                        SimError::invalid(format!(
-                            "unknown project `{project_name}` of client `{client_name}`"
-                        ))
-                    })?;
+                let project = self.project_by_names(&client_name, &project_name)?;
                 let mut row = EntryRow {
                     user,
                     project: Some(project),
@@ -905,23 +929,8 @@ impl Store {
                 if let Some(u) = self.user_id(body, res, false)? {
                     row.user = u;
                 }
-                let client_name = text_field(body, &["clientName"])?;
-                let project_name = text_field(body, &["projectName"])?;
-                if client_name.is_some() || project_name.is_some() {
-                    let current = row.project.and_then(|p| self.projects.rows.get(&p));
-                    let c = client_name
-                        .or_else(|| {
-                            current
-                                .and_then(|p| self.client_name(p.client))
-                                .map(str::to_owned)
-                        })
-                        .unwrap_or_default();
-                    let p = project_name
-                        .or_else(|| current.map(|p| p.name.clone()))
-                        .unwrap_or_default();
-                    row.project = Some(self.live_project_by_names(&c, &p).ok_or_else(|| {
-                        SimError::invalid(format!("unknown project `{p}` of client `{c}`"))
-                    })?);
+                if let Some(p) = self.moved_project(body, row.project)? {
+                    row.project = Some(p);
                 }
                 if body.contains_key("task") {
                     row.task = self.task_id(body, opts)?;

@@ -79,7 +79,7 @@ pub fn rights(answer: ScopeAnswer, caps: &Capabilities) -> Rights {
             .collect()
     };
     let listed = Kind::ALL.into_iter().filter(|k| caps.support(*k).list);
-    let written = Kind::ALL.into_iter().filter(|k| writes(caps, *k));
+    let written = Kind::ALL.into_iter().filter(|k| caps.support(*k).writes());
     let shown: Vec<&str> = held
         .iter()
         .map(|s| s.trim())
@@ -98,13 +98,8 @@ pub fn rights(answer: ScopeAnswer, caps: &Capabilities) -> Rights {
     })
 }
 
-fn writes(caps: &Capabilities, kind: Kind) -> bool {
-    let s = caps.support(kind);
-    s.create || s.update || s.delete
-}
-
 fn writes_any(caps: &Capabilities) -> bool {
-    Kind::ALL.into_iter().any(|k| writes(caps, k))
+    Kind::ALL.into_iter().any(|k| caps.support(k).writes())
 }
 
 #[cfg(test)]

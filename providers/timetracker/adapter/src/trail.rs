@@ -60,14 +60,7 @@ impl Source {
     /// the windows keep their schedule.
     pub fn covers(self) -> BTreeSet<Kind> {
         match self {
-            Source::AuditLogs => [
-                Kind::Person,
-                Kind::Client,
-                Kind::Project,
-                Kind::Task,
-                Kind::TimeEntry,
-            ]
-            .into(),
+            Source::AuditLogs => Kind::ALL.into(),
             Source::Activities => BTreeSet::new(),
         }
     }

@@ -6,19 +6,11 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
 use super::json::{self, error, validation};
-use super::request::{Body, BodyTime, Caller, Fields, Req, Resp};
+use super::request::{bad, forbidden, Body, BodyTime, Caller, Fields, Req, Resp};
 use super::store::{EntryRec, ListCursor, Store};
 use timeweave_timetracker::time::parse_date;
 
 const OVERLAP: &str = "This time overlaps with an existing entry. Please choose a different time range or edit the existing entry.";
-
-fn forbidden() -> Resp {
-    Resp::json(403, error("forbidden", "Access denied"))
-}
-
-fn bad(msg: &str) -> Resp {
-    Resp::json(400, error("error", msg))
-}
 
 /// `parse_datetime` of query filters: naive is app-local; an offset is converted to local.
 fn query_time(store: &Store, s: &str, end_of_day: bool) -> Option<NaiveDateTime> {
@@ -180,7 +172,9 @@ pub fn get(store: &Store, caller: &Caller, id: i64) -> Resp {
     }
 }
 
-const CREATE_FIELDS: [&str; 12] = [
+/// The fields a time entry's create and update bodies both take (a create adds `user_id`,
+/// an update `if_updated_at`); any other is an unknown field.
+const ENTRY_FIELDS: [&str; 11] = [
     "project_id",
     "client_id",
     "task_id",
@@ -192,21 +186,6 @@ const CREATE_FIELDS: [&str; 12] = [
     "billable",
     "paid",
     "invoice_number",
-    "user_id",
-];
-const UPDATE_FIELDS: [&str; 12] = [
-    "project_id",
-    "client_id",
-    "task_id",
-    "start_time",
-    "end_time",
-    "break_seconds",
-    "notes",
-    "tags",
-    "billable",
-    "paid",
-    "invoice_number",
-    "if_updated_at",
 ];
 
 pub fn create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
@@ -225,7 +204,7 @@ pub fn create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         Err(r) => return r,
     };
     let mut f = Fields::default();
-    f.unknown(&body, &CREATE_FIELDS);
+    f.unknown(&body, &[ENTRY_FIELDS.as_slice(), &["user_id"]].concat());
     let project_id = f.int(&body, "project_id");
     let client_id = f.int(&body, "client_id");
     let task_id = f.int(&body, "task_id");
@@ -392,7 +371,10 @@ pub fn update(store: &mut Store, caller: &Caller, req: &Req, id: i64) -> Resp {
         Err(r) => return r,
     };
     let mut f = Fields::default();
-    f.unknown(&body, &UPDATE_FIELDS);
+    f.unknown(
+        &body,
+        &[ENTRY_FIELDS.as_slice(), &["if_updated_at"]].concat(),
+    );
     let project_id = f.int(&body, "project_id");
     let client_id = f.int(&body, "client_id");
     let task_id = f.int(&body, "task_id");

@@ -8,12 +8,8 @@ use serde_json::{json, Value};
 
 use super::api_entries::paging;
 use super::json::{self, error, validation};
-use super::request::{Caller, Fields, Req, Resp};
+use super::request::{bad, forbidden, text, trimmed, Caller, Fields, Req, Resp};
 use super::store::{ClientRec, ProjectRec, Store, TaskRec};
-
-fn bad(msg: &str) -> Resp {
-    Resp::json(400, error("error", msg))
-}
 
 pub fn info(store: &Store) -> Resp {
     Resp::json(200, json::info(store))
@@ -89,15 +85,21 @@ pub fn users_me(store: &Store, caller: &Caller) -> Resp {
 pub fn users(store: &Store, req: &Req) -> Resp {
     let (page, per_page) = paging(req, 50, Some(store.opts.per_page_cap));
     let all: Vec<_> = store.users.values().collect();
+    listed("users", &all, page, per_page, |u| json::user(store, u))
+}
+
+/// One page (`page` from 1) of `all` as `{"<key>": [...], "pagination": {...}}`, each
+/// record drawn by `render`.
+fn listed<T>(key: &str, all: &[T], page: i64, per_page: i64, render: impl Fn(&T) -> Value) -> Resp {
     let items: Vec<Value> = all
         .iter()
         .skip(((page - 1) * per_page) as usize)
         .take(per_page as usize)
-        .map(|u| json::user(store, u))
+        .map(render)
         .collect();
     Resp::json(
         200,
-        json!({"users": items, "pagination": json::pagination(page, per_page, all.len() as i64)}),
+        json!({key: items, "pagination": json::pagination(page, per_page, all.len() as i64)}),
     )
 }
 
@@ -120,16 +122,7 @@ pub fn clients(store: &Store, caller: &Caller, req: &Req) -> Resp {
         .filter(|c| client_visible(store, caller, c))
         .collect();
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let items: Vec<Value> = all
-        .iter()
-        .skip(((page - 1) * per_page) as usize)
-        .take(per_page as usize)
-        .map(|c| json::client(store, c))
-        .collect();
-    Resp::json(
-        200,
-        json!({"clients": items, "pagination": json::pagination(page, per_page, all.len() as i64)}),
-    )
+    listed("clients", &all, page, per_page, |c| json::client(store, c))
 }
 
 pub fn client_get(store: &Store, caller: &Caller, id: i64) -> Resp {
@@ -140,7 +133,7 @@ pub fn client_get(store: &Store, caller: &Caller, id: i64) -> Resp {
         Some(c) if client_visible(store, caller, c) => {
             Resp::json(200, json!({"client": json::client(store, c)}))
         }
-        Some(_) => Resp::json(403, error("forbidden", "Access denied")),
+        Some(_) => forbidden(),
         None => Resp::json(404, error("not_found", "Resource not found")),
     }
 }
@@ -150,12 +143,7 @@ pub fn client_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
+    let name = Some(trimmed(&body, "name")).filter(|n| !n.is_empty());
     let Some(name) = name else {
         let mut f = Fields::default();
         f.fail("name", "Client name is required");
@@ -172,7 +160,7 @@ pub fn client_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
         Some(Value::String(s)) => s.trim().parse::<f64>().ok().map(|r| format!("{r:.2}")),
         _ => None,
     };
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     let now = store.utc_naive();
     let id = store.next_id("clients");
     let c = ClientRec {
@@ -222,16 +210,9 @@ pub fn projects(store: &Store, caller: &Caller, req: &Req) -> Resp {
         .filter(|p| client.is_none_or(|c| p.client_id == c))
         .collect();
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-    let items: Vec<Value> = all
-        .iter()
-        .skip(((page - 1) * per_page) as usize)
-        .take(per_page as usize)
-        .map(|p| json::project(store, p))
-        .collect();
-    Resp::json(
-        200,
-        json!({"projects": items, "pagination": json::pagination(page, per_page, all.len() as i64)}),
-    )
+    listed("projects", &all, page, per_page, |p| {
+        json::project(store, p)
+    })
 }
 
 fn project_404(id: i64) -> Resp {
@@ -246,7 +227,7 @@ pub fn project_get(store: &Store, caller: &Caller, id: i64) -> Resp {
         Some(p) if project_visible(caller, p) => {
             Resp::json(200, json!({"project": json::project(store, p)}))
         }
-        Some(_) => Resp::json(403, error("forbidden", "Access denied")),
+        Some(_) => forbidden(),
         None => project_404(id),
     }
 }
@@ -264,12 +245,7 @@ pub fn project_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     if !f.errors.is_empty() {
         return Resp::json(400, validation(f.errors));
     }
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
+    let name = trimmed(&body, "name");
     if name.is_empty() {
         let mut f = Fields::default();
         f.fail("name", "Project name is required");
@@ -295,7 +271,7 @@ pub fn project_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
             return bad("A project with this code already exists");
         }
     }
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     let now = store.utc_naive();
     let id = store.next_id("projects");
     let p = ProjectRec {
@@ -339,7 +315,7 @@ pub fn project_update(store: &mut Store, caller: &Caller, req: &Req, id: i64) ->
     else {
         return bad("Project not found");
     };
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     let n = |k: &str| body.get(k).and_then(Value::as_f64);
     if let Some(v) = s("name") {
         p.name = v;
@@ -497,12 +473,7 @@ pub fn task_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     let project_id = f.int(&body, "project_id");
     let estimated_hours = f.number(&body, "estimated_hours");
     let assignee = f.int(&body, "assignee_id");
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
+    let name = trimmed(&body, "name");
     if name.is_empty() {
         f.fail("name", "Missing data for required field.");
     }
@@ -515,14 +486,11 @@ pub fn task_create(store: &mut Store, caller: &Caller, req: &Req) -> Resp {
     let Some(project_id) = project_id.filter(|p| store.projects.contains_key(p)) else {
         return bad("Invalid project");
     };
-    let due_date = body
-        .get("due_date")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let due_date = text(&body, "due_date");
     if due_date.is_some() && store.opts.bug_task_due_date_sqlite {
         return bad("Could not create task due to a database error");
     }
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     let now = store.local_naive();
     let id = store.next_id("tasks");
     let t = TaskRec {
@@ -559,7 +527,7 @@ pub fn task_update(store: &mut Store, req: &Req, id: i64) -> Resp {
     let Some(t) = store.tasks.get_mut(&id) else {
         return bad("Task not found");
     };
-    let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let s = |k: &str| text(&body, k);
     if let Some(v) = s("name") {
         t.name = v;
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde_json::{Map, Value};
 
+use super::json::error;
 use super::options::AwareBodyTimes;
 use timeweave_timetracker::time::parse_naive;
 
@@ -155,38 +156,47 @@ impl Fields {
         }
     }
 
-    /// An integer field; `Ok(None)` when absent or null.
-    pub fn int(&mut self, body: &Map<String, Value>, field: &str) -> Option<i64> {
-        match body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
-            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => s.trim().parse().ok(),
-            Some(_) => {
-                self.fail(field, "Not a valid integer.");
-                None
-            }
+    /// A field read by `read`; absent or null is `None`, and a value `read` refuses is
+    /// failed with `invalid` (marshmallow's message for the type).
+    fn read<T>(
+        &mut self,
+        body: &Map<String, Value>,
+        field: &str,
+        invalid: &str,
+        read: impl FnOnce(&Value) -> Option<T>,
+    ) -> Option<T> {
+        let v = body.get(field).filter(|v| !v.is_null())?;
+        let read = read(v);
+        if read.is_none() {
+            self.fail(field, invalid);
         }
+        read
+    }
+
+    /// An integer field: a JSON integer or a numeric string.
+    pub fn int(&mut self, body: &Map<String, Value>, field: &str) -> Option<i64> {
+        self.read(body, field, "Not a valid integer.", |v| match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
     }
 
     pub fn boolean(&mut self, body: &Map<String, Value>, field: &str) -> Option<bool> {
-        match body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(Value::Number(n)) if n.as_i64() == Some(1) => Some(true),
-            Some(Value::Number(n)) if n.as_i64() == Some(0) => Some(false),
-            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+        self.read(body, field, "Not a valid boolean.", |v| match v {
+            Value::Bool(b) => Some(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(1) => Some(true),
+                Some(0) => Some(false),
+                _ => None,
+            },
+            Value::String(s) => match s.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => Some(true),
                 "false" | "0" | "no" | "off" => Some(false),
-                _ => {
-                    self.fail(field, "Not a valid boolean.");
-                    None
-                }
+                _ => None,
             },
-            Some(_) => {
-                self.fail(field, "Not a valid boolean.");
-                None
-            }
-        }
+            _ => None,
+        })
     }
 
     pub fn string(&mut self, body: &Map<String, Value>, field: &str, max: usize) -> Option<String> {
@@ -205,31 +215,90 @@ impl Fields {
     }
 
     pub fn datetime(&mut self, body: &Map<String, Value>, field: &str) -> Option<BodyTime> {
-        match body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match BodyTime::parse(s) {
-                Some(t) => Some(t),
-                None => {
-                    self.fail(field, "Not a valid datetime.");
-                    None
-                }
-            },
-            Some(_) => {
-                self.fail(field, "Not a valid datetime.");
-                None
-            }
-        }
+        self.read(body, field, "Not a valid datetime.", |v| {
+            v.as_str().and_then(BodyTime::parse)
+        })
     }
 
     pub fn number(&mut self, body: &Map<String, Value>, field: &str) -> Option<f64> {
-        match body.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(Value::String(s)) if s.trim().parse::<f64>().is_ok() => s.trim().parse().ok(),
-            Some(_) => {
-                self.fail(field, "Not a valid number.");
-                None
-            }
+        self.read(body, field, "Not a valid number.", |v| match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
+    }
+}
+
+/// A 400 with the app's plain error body (no field errors).
+pub fn bad(msg: &str) -> Resp {
+    Resp::json(400, error("error", msg))
+}
+
+/// The 403 for a record the caller may not see.
+pub fn forbidden() -> Resp {
+    Resp::json(403, error("forbidden", "Access denied"))
+}
+
+/// A string field as sent; `None` when absent or not a string.
+pub fn text(body: &Map<String, Value>, field: &str) -> Option<String> {
+    body.get(field).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A string field without surrounding whitespace; empty when absent or not a string.
+pub fn trimmed(body: &Map<String, Value>, field: &str) -> String {
+    body.get(field)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn body(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn field_readers_take_lenient_forms_and_fail_the_rest_with_their_message() {
+        let b = body(json!({
+            "i": "12", "j": 7, "k": 1.5, "l": "x",
+            "t": "On", "u": 0, "v": 2, "w": "maybe",
+            "n": "2.5", "m": 3, "o": [],
+            "d": "nonsense", "e": 5, "z": null,
+        }));
+        let mut f = Fields::default();
+        assert_eq!(f.int(&b, "i"), Some(12));
+        assert_eq!(f.int(&b, "j"), Some(7));
+        assert_eq!(f.int(&b, "k"), None);
+        assert_eq!(f.int(&b, "l"), None);
+        assert_eq!(f.boolean(&b, "t"), Some(true));
+        assert_eq!(f.boolean(&b, "u"), Some(false));
+        assert_eq!(f.boolean(&b, "v"), None);
+        assert_eq!(f.boolean(&b, "w"), None);
+        assert_eq!(f.number(&b, "n"), Some(2.5));
+        assert_eq!(f.number(&b, "m"), Some(3.0));
+        assert_eq!(f.number(&b, "o"), None);
+        assert!(f.datetime(&b, "d").is_none());
+        assert!(f.datetime(&b, "e").is_none());
+        assert_eq!(f.int(&b, "z"), None);
+        assert_eq!(f.int(&b, "absent"), None);
+        let failed = |m: &str| json!([m]);
+        assert_eq!(
+            Value::Object(f.errors),
+            json!({
+                "k": failed("Not a valid integer."), "l": failed("Not a valid integer."),
+                "v": failed("Not a valid boolean."), "w": failed("Not a valid boolean."),
+                "o": failed("Not a valid number."),
+                "d": failed("Not a valid datetime."), "e": failed("Not a valid datetime."),
+            })
+        );
     }
 }

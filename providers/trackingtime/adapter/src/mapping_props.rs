@@ -11,14 +11,6 @@ use crate::fixtures::RECORD_SAMPLES;
 use crate::mapping::{self, Ctx};
 use crate::zone::Zone;
 
-const KINDS: [Kind; 5] = [
-    Kind::Person,
-    Kind::Client,
-    Kind::Project,
-    Kind::Task,
-    Kind::TimeEntry,
-];
-
 /// Keys the mapping reads, in every form, so generated objects hit them.
 const KEYS: [&str; 34] = [
     "id",
@@ -114,7 +106,7 @@ fn contexts() -> [Ctx; 2] {
 
 fn map_everything(v: &Value) {
     for ctx in contexts() {
-        for kind in KINDS {
+        for kind in Kind::ALL {
             check(mapping::item(kind, v, &ctx));
         }
     }

@@ -225,10 +225,7 @@ fn write_permission(kind: Kind) -> Option<(&'static str, Option<&'static str>)> 
 pub fn rights(user: &UserRights, caps: &Capabilities) -> Rights {
     let needed: Vec<_> = Kind::ALL
         .into_iter()
-        .filter(|k| {
-            let s = caps.support(*k);
-            s.create || s.update || s.delete
-        })
+        .filter(|k| caps.support(*k).writes())
         .filter_map(write_permission)
         .collect();
     let state = |(name, combined): (&str, Option<&str>)| {

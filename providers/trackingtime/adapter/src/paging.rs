@@ -52,6 +52,15 @@ impl Cursor {
         }
     }
 
+    /// The cursor of the page after this one, which printed `print`.
+    pub fn following(self, print: u64) -> Cursor {
+        Cursor {
+            page: self.page + 1,
+            previous: print,
+            ..self
+        }
+    }
+
     pub fn token(&self) -> PageToken {
         PageToken(format!(
             "{}:{}:{:x}",
@@ -152,6 +161,21 @@ mod tests {
         for bad in ["", "x:1:0", "s:one:0", "s:1:zz", "s:1:0:9"] {
             assert!(Cursor::parse(&PageToken(bad.into())).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_following_cursor_keeps_the_phase_and_remembers_the_page() {
+        let c = Cursor {
+            phase: Phase::Updated,
+            page: 4,
+            previous: 9,
+        };
+        let after = Cursor {
+            phase: Phase::Updated,
+            page: 5,
+            previous: 7,
+        };
+        assert_eq!(c.following(7), after);
     }
 
     #[test]

@@ -540,15 +540,7 @@ impl SimServer {
         let now = w.now_account();
         w.primary().tasks.insert(
             id,
-            store::Task {
-                id,
-                name: Some(name.into()),
-                project_id: None,
-                is_archived: false,
-                kind: "PERSONAL".into(),
-                created_at: now,
-                updated_at: None,
-            },
+            store::Task::new(id, Some(name.into()), None, "PERSONAL".into(), now),
         );
         RemoteId::from(id)
     }
@@ -759,13 +751,10 @@ impl SimulatorControl for SimServer {
         w.primary().customers.insert(
             id,
             Customer {
-                id,
-                name: client.name.clone(),
                 notes: client.notes.clone(),
                 contact_email: client.email.clone(),
                 is_archived: client.archived,
-                created_at: now,
-                updated_at: None,
+                ..Customer::new(id, client.name.clone(), now)
             },
         );
         RemoteId::from(id)
@@ -778,14 +767,15 @@ impl SimulatorControl for SimServer {
         w.primary().projects.insert(
             id,
             store::Project {
-                id,
-                name: project.name.clone(),
-                customer_id: project.client.as_ref().map(parse),
-                is_billable: project.billable,
                 hourly_rate: project.hourly_rate_cents.map(|c| c as f64 / 100.0),
                 is_archived: project.archived,
-                created_at: now,
-                updated_at: None,
+                ..store::Project::new(
+                    id,
+                    project.name.clone(),
+                    project.client.as_ref().map(parse),
+                    project.billable,
+                    now,
+                )
             },
         );
         RemoteId::from(id)
@@ -798,13 +788,14 @@ impl SimulatorControl for SimServer {
         w.primary().tasks.insert(
             id,
             store::Task {
-                id,
-                name: Some(task.name.clone()),
-                project_id: Some(parse(&task.project)),
                 is_archived: task.archived,
-                kind: "EVERYONE".into(),
-                created_at: now,
-                updated_at: None,
+                ..store::Task::new(
+                    id,
+                    Some(task.name.clone()),
+                    Some(parse(&task.project)),
+                    "EVERYONE".into(),
+                    now,
+                )
             },
         );
         RemoteId::from(id)

@@ -47,6 +47,18 @@ fn id_seg(s: &str) -> Result<i64, Reply> {
         .map_err(|_| err(400, format!("{s} doesn't exist")))
 }
 
+/// The servlet error page a POST to a customer's or user's close/open answers with
+/// (`html_on_post_close`); `Ok` where the route goes on.
+fn post_close_page(w: &World, method: &Method) -> Result<(), Reply> {
+    if *method == Method::POST && w.opts.html_on_post_close {
+        return Err(Reply::Html(
+            500,
+            "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Routes one request inside an account. `segs` is the path after `/api/v4/{account}`.
 pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Params) -> Reply {
     if is_write_route(segs) || !matches!(*method, Method::GET | Method::HEAD) {
@@ -80,17 +92,9 @@ pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Param
         ["customers"] => list_customers(w, acct, p),
         ["customers", "add"] => add_customer(w, acct, p),
         ["customers", "update", id] => id_seg(id).and_then(|id| update_customer(w, acct, id, p)),
-        ["customers", verb @ ("close" | "open"), id] => {
-            if *method == Method::POST && w.opts.html_on_post_close {
-                Err(Reply::Html(
-                    500,
-                    "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>"
-                        .into(),
-                ))
-            } else {
-                id_seg(id).and_then(|id| archive(w, acct, "customers", id, *verb == "close"))
-            }
-        }
+        ["customers", verb @ ("close" | "open"), id] => post_close_page(w, method)
+            .and_then(|()| id_seg(id))
+            .and_then(|id| archive(w, acct, "customers", id, *verb == "close")),
         ["customers", "delete", id] => id_seg(id).and_then(|id| delete_customer(w, acct, id)),
         ["customers", id] => id_seg(id).and_then(|id| get_one(w, acct, "customers", id)),
         ["projects"] => list_projects(w, acct, p),
@@ -113,17 +117,9 @@ pub fn route(w: &mut World, acct: i64, method: &Method, segs: &[&str], p: &Param
         ["tasks", "stop", id] => id_seg(id).and_then(|id| stop(w, acct, id, p)),
         ["tasks", id] => id_seg(id).and_then(|id| get_one(w, acct, "tasks", id)),
         ["users"] => list_users(w, acct, p),
-        ["users", verb @ ("close" | "open"), id] => {
-            if *method == Method::POST && w.opts.html_on_post_close {
-                Err(Reply::Html(
-                    500,
-                    "<html><body><h1>HTTP Status 500 - Internal Server Error</h1></body></html>"
-                        .into(),
-                ))
-            } else {
-                id_seg(id).and_then(|id| archive(w, acct, "users", id, *verb == "close"))
-            }
-        }
+        ["users", verb @ ("close" | "open"), id] => post_close_page(w, method)
+            .and_then(|()| id_seg(id))
+            .and_then(|id| archive(w, acct, "users", id, *verb == "close")),
         ["users", id] => id_seg(id).and_then(|id| get_one(w, acct, "users", id)),
         ["webhooks"] => list_webhooks(w, acct),
         ["webhooks", "add"] => add_webhook(w, acct, p),
@@ -432,28 +428,25 @@ fn read_links(w: &mut World, id: i64, p: &Params) -> Result<Links, Reply> {
     Ok(links)
 }
 
+/// Whether a record's name is the one a `*_name` parameter gives (trimmed, ASCII case
+/// ignored), as the by-name links look records up.
+fn same_label(held: &str, given: &str) -> bool {
+    held.trim().eq_ignore_ascii_case(given.trim())
+}
+
 fn customer_by_name(w: &mut World, id: i64, name: &str) -> i64 {
     if let Some(c) = acct(w, id)
         .customers
         .values()
-        .find(|c| c.name.trim().eq_ignore_ascii_case(name.trim()))
+        .find(|c| same_label(&c.name, name))
     {
         return c.id;
     }
     let cid = w.new_id();
     let now = w.now_account();
-    acct(w, id).customers.insert(
-        cid,
-        Customer {
-            id: cid,
-            name: name.trim().to_owned(),
-            notes: None,
-            contact_email: None,
-            is_archived: false,
-            created_at: now,
-            updated_at: None,
-        },
-    );
+    acct(w, id)
+        .customers
+        .insert(cid, Customer::new(cid, name.trim().to_owned(), now));
     cid
 }
 
@@ -461,7 +454,7 @@ fn project_by_name(w: &mut World, id: i64, name: &str, customer: Option<i64>) ->
     if let Some(p) = acct(w, id)
         .projects
         .values()
-        .find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()))
+        .find(|p| same_label(&p.name, name))
     {
         return p.id;
     }
@@ -469,42 +462,30 @@ fn project_by_name(w: &mut World, id: i64, name: &str, customer: Option<i64>) ->
     let now = w.now_account();
     acct(w, id).projects.insert(
         pid,
-        Project {
-            id: pid,
-            name: name.trim().to_owned(),
-            customer_id: customer,
-            is_billable: false,
-            hourly_rate: None,
-            is_archived: false,
-            created_at: now,
-            updated_at: None,
-        },
+        Project::new(pid, name.trim().to_owned(), customer, false, now),
     );
     pid
 }
 
 fn task_by_name(w: &mut World, id: i64, name: &str, project: Option<i64>) -> i64 {
-    if let Some(t) = acct(w, id).tasks.values().find(|t| {
-        t.project_id == project
-            && t.name
-                .as_deref()
-                .is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim()))
-    }) {
+    if let Some(t) = acct(w, id)
+        .tasks
+        .values()
+        .find(|t| t.project_id == project && t.name.as_deref().is_some_and(|n| same_label(n, name)))
+    {
         return t.id;
     }
     let tid = w.new_id();
     let now = w.now_account();
     acct(w, id).tasks.insert(
         tid,
-        Task {
-            id: tid,
-            name: Some(name.trim().to_owned()),
-            project_id: project,
-            is_archived: false,
-            kind: "EVERYONE".into(),
-            created_at: now,
-            updated_at: None,
-        },
+        Task::new(
+            tid,
+            Some(name.trim().to_owned()),
+            project,
+            "EVERYONE".into(),
+            now,
+        ),
     );
     tid
 }
@@ -881,13 +862,9 @@ fn add_customer(w: &mut World, id: i64, p: &Params) -> R {
     acct(w, id).customers.insert(
         cid,
         Customer {
-            id: cid,
-            name: name.trim().to_owned(),
             notes: p.text("notes").filter(|s| !s.is_empty()),
             contact_email: p.text("contact_email").filter(|s| !s.is_empty()),
-            is_archived: false,
-            created_at: now,
-            updated_at: None,
+            ..Customer::new(cid, name.trim().to_owned(), now)
         },
     );
     get_one(w, id, "customers", cid)
@@ -961,16 +938,13 @@ fn add_project(w: &mut World, id: i64, p: &Params) -> R {
     let links = read_links(w, id, p)?;
     let pid = w.new_id();
     let now = w.now_account();
-    let mut project = Project {
-        id: pid,
-        name: name.trim().to_owned(),
-        customer_id: links.customer.flatten(),
-        is_billable: true,
-        hourly_rate: None,
-        is_archived: false,
-        created_at: now,
-        updated_at: None,
-    };
+    let mut project = Project::new(
+        pid,
+        name.trim().to_owned(),
+        links.customer.flatten(),
+        true,
+        now,
+    );
     apply_billing(w, p, &mut project)?;
     acct(w, id).projects.insert(pid, project);
     get_one(w, id, "projects", pid)
@@ -1054,15 +1028,7 @@ fn add_task(w: &mut World, id: i64, p: &Params) -> R {
         .to_ascii_uppercase();
     acct(w, id).tasks.insert(
         tid,
-        Task {
-            id: tid,
-            name: p.text("name"),
-            project_id: links.project.flatten(),
-            is_archived: false,
-            kind,
-            created_at: now,
-            updated_at: None,
-        },
+        Task::new(tid, p.text("name"), links.project.flatten(), kind, now),
     );
     get_one(w, id, "tasks", tid)
 }

@@ -54,6 +54,64 @@ pub struct Task {
     pub updated_at: Option<NaiveDateTime>,
 }
 
+impl Customer {
+    /// A live customer named `name`, made at `now`: no notes, no e-mail, never edited.
+    pub fn new(id: i64, name: String, now: NaiveDateTime) -> Customer {
+        Customer {
+            id,
+            name,
+            notes: None,
+            contact_email: None,
+            is_archived: false,
+            created_at: now,
+            updated_at: None,
+        }
+    }
+}
+
+impl Project {
+    /// A live project named `name`, made at `now`: no rate, never edited.
+    pub fn new(
+        id: i64,
+        name: String,
+        customer_id: Option<i64>,
+        is_billable: bool,
+        now: NaiveDateTime,
+    ) -> Project {
+        Project {
+            id,
+            name,
+            customer_id,
+            is_billable,
+            hourly_rate: None,
+            is_archived: false,
+            created_at: now,
+            updated_at: None,
+        }
+    }
+}
+
+impl Task {
+    /// A live task of type `kind` (`PERSONAL`, `EVERYONE`), made at `now`, never edited.
+    pub fn new(
+        id: i64,
+        name: Option<String>,
+        project_id: Option<i64>,
+        kind: String,
+        now: NaiveDateTime,
+    ) -> Task {
+        Task {
+            id,
+            name,
+            project_id,
+            is_archived: false,
+            kind,
+            created_at: now,
+            updated_at: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Event {
     pub id: i64,

@@ -241,11 +241,7 @@ impl TimeTrackAdapter {
 }
 
 fn unsupported_op(op: WriteOp, kind: Kind, why: &str) -> ProviderError {
-    let verb = match op {
-        WriteOp::Create => "create",
-        WriteOp::Update => "update",
-        WriteOp::Delete => "delete",
-    };
+    let verb = op.as_str();
     ProviderError::unsupported(format!("timetrack cannot {verb} a {kind}: {why}"))
 }
 

@@ -9,8 +9,8 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{json, Map, Value};
 
 use super::{
-    apply_extras, fmt_ms, int_field, ms_to_time, query::name_matches, required, text_field,
-    time_field, Object, Resource, SimError, Store, Ty,
+    apply_extras, fmt_ms, int_field, ms_to_time, query::name_matches, render_extras, required,
+    text_field, time_field, Object, Resource, SimError, Store, Ty,
 };
 use crate::options::SimOptions;
 
@@ -85,10 +85,6 @@ fn absence_type(id: i64) -> Option<(i64, &'static str, &'static str)> {
 }
 
 impl Store {
-    fn user_name(&self, id: i64) -> Option<&str> {
-        self.users.rows.get(&id).map(|u| u.username.as_str())
-    }
-
     // ----- expenses -----
 
     pub(super) fn create_expense(&mut self, body: &Object) -> Result<i64, SimError> {
@@ -99,13 +95,7 @@ impl Store {
         required(body, "name", res)?;
         required(body, "price", res)?;
         let user = self.user_id(body, res, true)?.unwrap_or_default();
-        let project = self
-            .live_project_by_names(&client_name, &project_name)
-            .ok_or_else(|| {
-                SimError::invalid(format!(
-                    "unknown project `{project_name}` of client `{client_name}`"
-                ))
-            })?;
+        let project = self.project_by_names(&client_name, &project_name)?;
         let date = time_field(body, "date")?
             .ok_or_else(|| SimError::invalid("`date` is required to create a Expense"))?;
         let mut row = ExpenseRow {
@@ -126,23 +116,8 @@ impl Store {
         if let Some(u) = self.user_id(body, Resource::Expenses, false)? {
             row.user = u;
         }
-        let c = text_field(body, &["clientName"])?;
-        let p = text_field(body, &["projectName"])?;
-        if c.is_some() || p.is_some() {
-            let current = self.projects.rows.get(&row.project);
-            let c = c
-                .or_else(|| {
-                    current
-                        .and_then(|p| self.client_name(p.client))
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            let p = p
-                .or_else(|| current.map(|p| p.name.clone()))
-                .unwrap_or_default();
-            row.project = self.live_project_by_names(&c, &p).ok_or_else(|| {
-                SimError::invalid(format!("unknown project `{p}` of client `{c}`"))
-            })?;
+        if let Some(p) = self.moved_project(body, Some(row.project))? {
+            row.project = p;
         }
         if let Some(d) = time_field(body, "date")? {
             row.date = d;
@@ -156,23 +131,10 @@ impl Store {
         let Some(e) = self.expenses.rows.get(&id) else {
             return;
         };
-        let project = self.projects.rows.get(&e.project);
-        o.insert("user".into(), json!(self.user_name(e.user)));
-        o.insert(
-            "clientName".into(),
-            json!(project.and_then(|p| self.client_name(p.client))),
-        );
-        o.insert("projectName".into(), json!(project.map(|p| &p.name)));
+        self.booking_names(o, e.user, Some(e.project));
         o.insert("date".into(), json!(fmt_ms(e.date)));
-        for (field, _) in EXPENSE_EXTRAS {
-            o.insert(
-                (*field).into(),
-                e.extra.get(*field).cloned().unwrap_or(Value::Null),
-            );
-        }
-        if e.deleted {
-            o.insert("deleted".into(), json!(true));
-        }
+        render_extras(o, &e.extra, EXPENSE_EXTRAS);
+        self.deleted_flag(o, e.deleted);
     }
 
     pub(super) fn match_expenses(
@@ -195,7 +157,6 @@ impl Store {
         let (from, to) = (ts("from")?, ts("to")?);
         let user = get("username").or(get("user"));
         let cs = opts.name_filter_case_sensitive;
-        let sub = opts.entry_name_filter_substring;
         Ok(self
             .expenses
             .rows
@@ -211,15 +172,7 @@ impl Store {
                         .is_some_and(|h| name_matches(h, n, true, cs))
                 })
             })
-            .filter(|(_, e)| {
-                let p = self.projects.rows.get(&e.project);
-                get("projectName")
-                    .is_none_or(|n| p.is_some_and(|p| name_matches(&p.name, n, sub, cs)))
-                    && get("clientName").is_none_or(|n| {
-                        p.and_then(|p| self.client_name(p.client))
-                            .is_some_and(|c| name_matches(c, n, sub, cs))
-                    })
-            })
+            .filter(|(_, e)| self.under_named_project(Some(e.project), filters, opts))
             .map(|(id, _)| *id)
             .collect())
     }
@@ -299,9 +252,7 @@ impl Store {
             "absenceTypeName".into(),
             json!(absence_type(a.absence_type).map(|t| t.2)),
         );
-        if a.deleted {
-            o.insert("deleted".into(), json!(true));
-        }
+        self.deleted_flag(o, a.deleted);
     }
 
     /// Absences overlapping `[from, to]` (dates, inclusive, A), by user and type.

@@ -131,6 +131,31 @@ impl Store {
         }
     }
 
+    /// Whether a record booked on `project` passes the `projectName` and `clientName`
+    /// filters of `filters` (each a substring or whole-name match, as the options say).
+    pub(super) fn under_named_project(
+        &self,
+        project: Option<i64>,
+        filters: &[(&str, &str)],
+        opts: &SimOptions,
+    ) -> bool {
+        let get = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let (project_f, client_f) = (get("projectName"), get("clientName"));
+        if project_f.is_none() && client_f.is_none() {
+            return true;
+        }
+        let (sub, cs) = (
+            opts.entry_name_filter_substring,
+            opts.name_filter_case_sensitive,
+        );
+        let p = project.and_then(|p| self.projects.rows.get(&p));
+        project_f.is_none_or(|n| p.is_some_and(|p| name_matches(&p.name, n, sub, cs)))
+            && client_f.is_none_or(|n| {
+                p.and_then(|p| self.client_name(p.client))
+                    .is_some_and(|c| name_matches(c, n, sub, cs))
+            })
+    }
+
     /// Ids matching the filters, ascending (A: lists are ordered by id, §4.12).
     fn matching(
         &self,
@@ -230,10 +255,6 @@ impl Store {
                 None => return Ok(vec![]),
             },
         };
-        let substring = opts.entry_name_filter_substring;
-        let cs = opts.name_filter_case_sensitive;
-        let client_f = get("clientName");
-        let project_f = get("projectName");
         let keep = |e: &EntryRow| -> bool {
             if e.deleted && !opts.deleted_listed {
                 return false;
@@ -241,21 +262,8 @@ impl Store {
             if user.is_some_and(|u| u != e.user) {
                 return false;
             }
-            if res == Resource::Entries && (client_f.is_some() || project_f.is_some()) {
-                let p = e.project.and_then(|p| self.projects.rows.get(&p));
-                if let Some(n) = project_f {
-                    if !p.is_some_and(|p| name_matches(&p.name, n, substring, cs)) {
-                        return false;
-                    }
-                }
-                if let Some(n) = client_f {
-                    if !p
-                        .and_then(|p| self.client_name(p.client))
-                        .is_some_and(|c| name_matches(c, n, substring, cs))
-                    {
-                        return false;
-                    }
-                }
+            if res == Resource::Entries && !self.under_named_project(e.project, filters, opts) {
+                return false;
             }
             let end = e.to.unwrap_or(e.from);
             match opts.from_to {
@@ -302,5 +310,63 @@ impl Store {
         };
         ids.sort_unstable();
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_project() -> (Store, i64) {
+        let mut store = Store::default();
+        let client = store.insert_client(ClientRow {
+            name: "Test company".into(),
+            enabled: true,
+            extra: Map::new(),
+            deleted: false,
+        });
+        let project = store.insert_project(ProjectRow {
+            name: "Test project 001".into(),
+            client: Some(client),
+            enabled: true,
+            extra: Map::new(),
+            deleted: false,
+        });
+        (store, project)
+    }
+
+    #[test]
+    fn project_and_client_name_filters_both_apply_to_the_booked_project() {
+        let (store, project) = store_with_project();
+        let opts = SimOptions {
+            entry_name_filter_substring: true,
+            name_filter_case_sensitive: false,
+            ..SimOptions::default()
+        };
+        let passes =
+            |p: Option<i64>, filters: &[(&str, &str)]| store.under_named_project(p, filters, &opts);
+        assert!(passes(None, &[]));
+        assert!(passes(Some(project), &[("projectName", "PROJECT 0")]));
+        assert!(passes(Some(project), &[("clientName", "company")]));
+        assert!(passes(
+            Some(project),
+            &[("projectName", "001"), ("clientName", "test")]
+        ));
+        assert!(!passes(
+            Some(project),
+            &[("projectName", "001"), ("clientName", "other")]
+        ));
+        assert!(!passes(None, &[("clientName", "company")]));
+        let whole = SimOptions {
+            entry_name_filter_substring: false,
+            name_filter_case_sensitive: true,
+            ..SimOptions::default()
+        };
+        assert!(!store.under_named_project(Some(project), &[("projectName", "001")], &whole));
+        assert!(store.under_named_project(
+            Some(project),
+            &[("projectName", "Test project 001")],
+            &whole
+        ));
     }
 }

@@ -45,16 +45,7 @@ impl Store {
             }
             Resource::Entries => {
                 if let Some(e) = self.entries.table.rows.get(&id) {
-                    let project = e.project.and_then(|p| self.projects.rows.get(&p));
-                    o.insert(
-                        "user".into(),
-                        json!(self.users.rows.get(&e.user).map(|u| &u.username)),
-                    );
-                    o.insert(
-                        "clientName".into(),
-                        json!(project.and_then(|p| self.client_name(p.client))),
-                    );
-                    o.insert("projectName".into(), json!(project.map(|p| &p.name)));
+                    self.booking_names(&mut o, e.user, e.project);
                     o.insert(
                         "task".into(),
                         json!(e
@@ -73,10 +64,7 @@ impl Store {
             }
             Resource::Attendances => {
                 if let Some(e) = self.attendances.table.rows.get(&id) {
-                    o.insert(
-                        "user".into(),
-                        json!(self.users.rows.get(&e.user).map(|u| &u.username)),
-                    );
+                    o.insert("user".into(), json!(self.user_name(e.user)));
                     o.insert("manual".into(), json!(e.manual));
                     self.times(&mut o, e);
                     render_extras(&mut o, &e.extra, ATTENDANCE_EXTRAS);
@@ -100,7 +88,18 @@ impl Store {
         o.insert("breakMinutes".into(), json!(e.break_minutes));
     }
 
-    fn deleted_flag(&self, o: &mut Object, deleted: bool) {
+    /// Who booked a record (`user`) and on what (`clientName`, `projectName`), by name.
+    pub(super) fn booking_names(&self, o: &mut Object, user: i64, project: Option<i64>) {
+        let project = project.and_then(|p| self.projects.rows.get(&p));
+        o.insert("user".into(), json!(self.user_name(user)));
+        o.insert(
+            "clientName".into(),
+            json!(project.and_then(|p| self.client_name(p.client))),
+        );
+        o.insert("projectName".into(), json!(project.map(|p| &p.name)));
+    }
+
+    pub(super) fn deleted_flag(&self, o: &mut Object, deleted: bool) {
         if deleted {
             o.insert("deleted".into(), json!(true));
         }
@@ -169,7 +168,7 @@ static FALSE: Value = Value::Bool(false);
 
 impl Store {
     pub(super) fn entries_json(&self, res: Resource, ids: &[i64]) -> Result<Vec<u8>, SimError> {
-        let user = |id: i64| self.users.rows.get(&id).map(|u| u.username.as_str());
+        let user = |id: i64| self.user_name(id);
         if res == Resource::Attendances {
             let rows: Vec<AttendanceOut<'_>> = ids
                 .iter()

@@ -60,14 +60,6 @@ pub(super) fn check_entry(op: WriteOp, e: &TimeEntry<RemoteId>) -> Result<(), Pr
     Ok(())
 }
 
-pub(super) fn kind_word(op: WriteOp) -> &'static str {
-    match op {
-        WriteOp::Create => "create",
-        WriteOp::Update => "update",
-        WriteOp::Delete => "delete",
-    }
-}
-
 impl TimeTrackerAdapter {
     /// A non-admin token can only write its own entries.
     pub(super) fn check_person(

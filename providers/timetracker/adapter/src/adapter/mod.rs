@@ -35,7 +35,7 @@ use crate::tolerance::YoungVersions;
 use crate::trail::{self, Source, TRAIL_LIMIT};
 use crate::wire;
 use crate::{Settings, KIND};
-use checks::{check_entry, kind_word};
+use checks::check_entry;
 use serde_json::Value;
 
 /// What `connect` learned, used by every later call.
@@ -168,10 +168,6 @@ impl TimeTrackerAdapter {
         self.cached_session()
             .ok_or_else(|| ProviderError::retryable("TimeTracker session was not established"))
     }
-
-    // ----- listings -------------------------------------------------------------------
-
-    // ----- writes ---------------------------------------------------------------------
 }
 
 #[async_trait]
@@ -425,7 +421,7 @@ impl Provider for TimeTrackerAdapter {
             };
             return Err(ProviderError::unsupported(format!(
                 "TimeTracker cannot {} a {kind}{why}",
-                kind_word(op)
+                op.as_str()
             )));
         }
         if op == WriteOp::Delete {

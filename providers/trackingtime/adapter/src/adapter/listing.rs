@@ -147,14 +147,7 @@ impl TrackingTimeAdapter {
                 .collect()
         };
         let next = match next {
-            Next::More(p) => Some(
-                Cursor {
-                    page: cursor.page + 1,
-                    previous: p,
-                    ..cursor
-                }
-                .token(),
-            ),
+            Next::More(p) => Some(cursor.following(p).token()),
             Next::Done | Next::Repeated => None,
         };
         Ok(Page { items, next })
@@ -236,11 +229,7 @@ impl TrackingTimeAdapter {
                 .collect()
         };
         let next = match next {
-            Next::More(p) => Some(Cursor {
-                page: cursor.page + 1,
-                previous: p,
-                ..cursor
-            }),
+            Next::More(p) => Some(cursor.following(p)),
             Next::Done | Next::Repeated if cursor.phase == Phase::Updated => {
                 Some(Cursor::first(Phase::Created))
             }
