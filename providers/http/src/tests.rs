@@ -141,33 +141,31 @@ async fn unsafe_creates_retry_only_what_never_reached_the_provider() {
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
+/// The error a call to `url` ends in when no request ever reaches a server, as text.
+async fn unanswered_error(url: &str) -> String {
+    call(&transport(), url, Repeat::OnlyIfNotReceived)
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
 #[tokio::test]
 async fn connection_refused_is_retried_then_reported() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/x", listener.local_addr().unwrap());
     drop(listener);
-    let err = call(&transport(), &url, Repeat::OnlyIfNotReceived)
-        .await
-        .unwrap_err();
+    let text = unanswered_error(&url).await;
     let addr = url.trim_start_matches("http://").trim_end_matches("/x");
     assert!(
-        err.to_string()
-            .contains(&format!("connection refused by {addr}")),
-        "{err}"
+        text.contains(&format!("connection refused by {addr}")),
+        "{text}"
     );
 }
 
 #[tokio::test]
 async fn an_unresolvable_host_is_named_as_a_dns_failure_not_a_refusal() {
     // `.invalid` never resolves (RFC 2606).
-    let err = call(
-        &transport(),
-        "https://no-such-host.invalid/x",
-        Repeat::OnlyIfNotReceived,
-    )
-    .await
-    .unwrap_err();
-    let text = err.to_string();
+    let text = unanswered_error("https://no-such-host.invalid/x").await;
     assert!(
         text.contains("DNS resolution failed for no-such-host.invalid"),
         "{text}"
@@ -179,10 +177,7 @@ async fn an_unresolvable_host_is_named_as_a_dns_failure_not_a_refusal() {
 async fn a_server_that_does_not_speak_tls_is_named_as_a_tls_failure() {
     let (url, _hits) = scripted(vec![(200, None, "ok")]).await;
     let https = url.replace("http://", "https://");
-    let err = call(&transport(), &https, Repeat::OnlyIfNotReceived)
-        .await
-        .unwrap_err();
-    let text = err.to_string();
+    let text = unanswered_error(&https).await;
     assert!(
         text.contains("TLS handshake with 127.0.0.1 failed"),
         "{text}"

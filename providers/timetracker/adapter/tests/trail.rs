@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
-use timeweave_contract::{Kind, Project, Provider, Record, RemoteId, TimeEntry};
+use timeweave_contract::{Kind, Provider, Record, RemoteId, TimeEntry};
 use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::records;
 use timeweave_timetracker::trail::{read_rows, Source};
 use timeweave_timetracker_sim::{SimOptions, SimServer};
 
@@ -26,19 +27,7 @@ async fn get(sim: &SimServer, token: &str, path_and_query: &str) -> (u16, Value)
 }
 
 fn project(sim: &SimServer) -> RemoteId {
-    let client = sim.add_client(&timeweave_contract::Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    sim.add_project(&Project {
-        name: "Web".into(),
-        client: Some(client),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    })
+    records::seed_project(sim, "Acme", "Web", None).1
 }
 
 fn entry(project: &RemoteId, day: u32, notes: &str) -> TimeEntry<RemoteId> {
