@@ -12,7 +12,7 @@ use timeweave_contract::{
 use timeweave_simkit::{Fault, SimulatorControl};
 
 use crate::records;
-use crate::{is_gone, list_all, list_entries, sample_entry, test_instant};
+use crate::{entry_ids_in, is_gone, list_all, list_entries, sample_entry, test_instant};
 
 fn entry_of(r: &RemoteRecord) -> &TimeEntry<RemoteId> {
     match &r.record {
@@ -214,11 +214,7 @@ pub async fn window_bounds(p: &dyn Provider, sim: &dyn SimulatorControl) {
     let before = on_day(8, "before");
     let after = on_day(12, "after");
     let window = Window::new(test_instant(9 * 24 * 60), test_instant(11 * 24 * 60));
-    let ids: BTreeSet<_> = list_all(p, Kind::TimeEntry, ListScope::StartedIn(window))
-        .await
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let ids = entry_ids_in(p, window).await;
     assert!(ids.contains(&inside));
     assert!(!ids.contains(&before) && !ids.contains(&after), "{ids:?}");
 }

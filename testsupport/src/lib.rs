@@ -10,6 +10,8 @@ pub mod conformance;
 pub mod memory;
 pub mod records;
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use timeweave_contract::{
     Kind, ListScope, PageItem, Provider, RemoteId, RemoteRecord, TimeEntry, Window,
@@ -72,6 +74,15 @@ pub async fn list_all(p: &dyn Provider, kind: Kind, scope: ListScope) -> Vec<Rem
         }
     }
     panic!("listing {kind} never ended");
+}
+
+/// The ids of the time entries a listing of `window` holds, through the adapter.
+pub async fn entry_ids_in(p: &dyn Provider, window: Window) -> BTreeSet<RemoteId> {
+    list_all(p, Kind::TimeEntry, ListScope::StartedIn(window))
+        .await
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
 }
 
 /// Whether `get` through the adapter says the `kind` record `id` is gone, panicking on errors.

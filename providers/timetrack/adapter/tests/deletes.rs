@@ -5,8 +5,7 @@ mod common;
 
 use timeweave_contract::{Kind, ListScope, Provider, ProviderError};
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::is_gone;
-use timeweave_testsupport::{list_all, list_entries, sample_entry};
+use timeweave_testsupport::{is_gone, list_all, list_entries, sample_entry};
 use timeweave_timetrack_sim::SimOptions;
 
 #[tokio::test]

@@ -7,8 +7,7 @@ mod common;
 
 use timeweave_contract::{Kind, Provider, Record};
 use timeweave_simkit::{Fault, SimulatorControl};
-use timeweave_testsupport::records;
-use timeweave_testsupport::sample_entry;
+use timeweave_testsupport::{records, sample_entry};
 use timeweave_timetrack_sim::{CreateAnswer, SimOptions, UpdateAnswer};
 
 #[tokio::test]

@@ -5,8 +5,7 @@ mod common;
 
 use timeweave_contract::{Kind, ListScope, PageItem, Provider, Record};
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::records;
-use timeweave_testsupport::{list_all, list_entries, sample_entry, test_window};
+use timeweave_testsupport::{list_all, list_entries, records, sample_entry, test_window};
 use timeweave_timetrack_sim::SimOptions;
 
 fn project_of(r: &timeweave_contract::RemoteRecord) -> Option<timeweave_contract::RemoteId> {

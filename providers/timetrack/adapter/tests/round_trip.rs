@@ -10,9 +10,7 @@ use timeweave_contract::{
     Client, EntryKind, Kind, ListScope, PageItem, Provider, ProviderError, Record, RemoteId, Task,
 };
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::is_gone;
-use timeweave_testsupport::records;
-use timeweave_testsupport::{list_all, list_entries, sample_entry, test_window};
+use timeweave_testsupport::{is_gone, list_all, list_entries, records, sample_entry, test_window};
 use timeweave_timetrack_sim::SimOptions;
 
 #[tokio::test]

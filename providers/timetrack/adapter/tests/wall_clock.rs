@@ -10,8 +10,7 @@ use timeweave_contract::{
     Kind, ListScope, Provider, Record, RemoteId, RemoteRecord, TimeEntry, Window,
 };
 use timeweave_simkit::{work_entry, Fault, SimulatorControl};
-use timeweave_testsupport::list_all;
-use timeweave_testsupport::records;
+use timeweave_testsupport::{list_all, records};
 use timeweave_timetrack::Timestamps;
 use timeweave_timetrack_sim::SimOptions;
 

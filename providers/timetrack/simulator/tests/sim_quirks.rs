@@ -6,8 +6,7 @@
 use serde_json::{json, Value};
 
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::records;
-use timeweave_testsupport::sample_entry;
+use timeweave_testsupport::{records, sample_entry};
 use timeweave_timetrack_sim::{
     ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions, SimServer,
 };

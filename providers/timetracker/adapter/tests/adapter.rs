@@ -11,10 +11,9 @@ use timeweave_contract::{
     RemoteId, TimeEntry, Window, WriteOp,
 };
 use timeweave_simkit::{Fault, SimulatorControl};
-use timeweave_testsupport::is_gone;
-use timeweave_testsupport::list_entries;
-use timeweave_testsupport::records;
-use timeweave_testsupport::{list_all, sample_entry, test_instant, test_window};
+use timeweave_testsupport::{
+    entry_ids_in, is_gone, list_all, list_entries, records, sample_entry, test_instant, test_window,
+};
 use timeweave_timetracker::{default_quotas, Settings, TimeTrackerAdapter};
 use timeweave_timetracker_sim::{SimOptions, SimServer};
 
@@ -997,11 +996,7 @@ async fn windows_are_half_open_and_include_running_entries() {
     running.duration_seconds = None;
     let run = sim.add_entry(&running);
     let w = Window::new(test_instant(0), test_instant(60));
-    let ids: BTreeSet<_> = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(w))
-        .await
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let ids = entry_ids_in(&a, w).await;
     assert!(ids.contains(&at_from) && ids.contains(&run));
     assert!(!ids.contains(&at_to), "end is exclusive");
     let got = a.get(Kind::TimeEntry, &run).await.unwrap().unwrap();
@@ -1056,25 +1051,9 @@ async fn dst_gap_and_fold_in_rome() {
     assert_eq!(entry(&f).ended_at, Some(utc("2026-10-25T01:50:00Z")));
     // Windows around both transitions find them.
     let around = |from: &str, to: &str| Window::new(utc(from), utc(to));
-    let ids: BTreeSet<_> = list_all(
-        &a,
-        Kind::TimeEntry,
-        ListScope::StartedIn(around("2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z")),
-    )
-    .await
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
+    let ids = entry_ids_in(&a, around("2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z")).await;
     assert!(ids.contains(&RemoteId::from(fold)));
-    let ids: BTreeSet<_> = list_all(
-        &a,
-        Kind::TimeEntry,
-        ListScope::StartedIn(around("2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z")),
-    )
-    .await
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
+    let ids = entry_ids_in(&a, around("2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z")).await;
     assert!(ids.contains(&RemoteId::from(gap)));
 
     // Writes send naive local time: across the spring jump 01:30 UTC is 03:30 CEST.

@@ -14,7 +14,9 @@ use timeweave_contract::{
     RemoteId, Task, TimeEntry, Window,
 };
 use timeweave_simkit::{Fault, SimulatorControl};
-use timeweave_testsupport::{list_all, sample_entry, test_instant, test_window};
+use timeweave_testsupport::{
+    is_gone, list_all, list_entries, records, sample_entry, test_instant, test_window,
+};
 use timeweave_trackingtime_sim::SimOptions;
 
 fn entry(r: &timeweave_contract::RemoteRecord) -> &TimeEntry<RemoteId> {
@@ -25,9 +27,6 @@ fn entry(r: &timeweave_contract::RemoteRecord) -> &TimeEntry<RemoteId> {
 }
 
 use common::seed;
-use timeweave_testsupport::is_gone;
-use timeweave_testsupport::list_entries;
-use timeweave_testsupport::records;
 
 #[tokio::test]
 async fn ids_are_large_and_every_request_is_scoped_and_identified() {
@@ -227,8 +226,7 @@ async fn wrong_password_is_auth() {
 
 #[tokio::test]
 async fn envelope_errors_of_each_type() {
-    let (sim, a) = common::setup().await;
-    a.connect().await.unwrap();
+    let (sim, a) = common::connected(SimOptions::default()).await;
     let cases: [(i64, &str, &str); 5] = [
         (500, "Something went wrong", "rejected"),
         (502, "There is another task running", "conflict"),
@@ -287,8 +285,7 @@ async fn envelope_errors_of_each_type() {
 
 #[tokio::test]
 async fn rate_limits_are_survived_and_retry_after_honoured() {
-    let (sim, a) = common::setup().await;
-    a.connect().await.unwrap();
+    let (sim, a) = common::connected(SimOptions::default()).await;
     sim.inject_faults(
         Fault::RateLimited {
             retry_after_secs: Some(1),
@@ -577,8 +574,7 @@ async fn idempotent_create_after_a_lost_response_yields_one_event() {
 
 #[tokio::test]
 async fn every_kind_round_trips() {
-    let (sim, a) = common::setup().await;
-    a.connect().await.unwrap();
+    let (sim, a) = common::connected(SimOptions::default()).await;
     let (person, _, _) = seed(&sim);
 
     // People: listed (archived included), read-only.
@@ -910,8 +906,7 @@ async fn odd_records_become_invalid_items_and_the_page_goes_on() {
 
 #[tokio::test]
 async fn tasks_page_and_customers_are_read_in_one_request() {
-    let (sim, a) = common::setup().await;
-    a.connect().await.unwrap();
+    let (sim, a) = common::connected(SimOptions::default()).await;
     let (_, _, project) = seed(&sim);
     let mut ids = BTreeSet::new();
     for i in 0..10 {
@@ -1022,12 +1017,11 @@ async fn webhooks_register_list_deliver_and_delete() {
 
 #[tokio::test]
 async fn lost_create_is_found_by_content_when_search_is_unavailable() {
-    let (sim, a) = common::setup_with(SimOptions {
+    let (sim, a) = common::connected(SimOptions {
         search_by_external_id: false,
         ..SimOptions::default()
     })
     .await;
-    a.connect().await.unwrap();
     let (person, _, project) = seed(&sim);
     let mut e = sample_entry(&person, Some(&project), 2 * 24 * 60, 30, "no search");
     e.source_tz = Some("+02:00".into());
@@ -1076,13 +1070,12 @@ async fn a_search_that_ignores_the_external_id_never_adopts_another_event() {
 
 #[tokio::test]
 async fn slow_answers_and_timeouts_are_retried() {
-    let (sim, a) = common::setup_with(SimOptions {
+    let (sim, a) = common::connected(SimOptions {
         timeout_delay: StdDuration::from_secs(3),
         slow_responses: Some(StdDuration::from_millis(200)),
         ..SimOptions::default()
     })
     .await;
-    a.connect().await.unwrap();
     sim.inject_faults(Fault::Timeout, 1);
     a.list_page(Kind::Project, ListScope::All, None)
         .await
@@ -1099,12 +1092,11 @@ async fn slow_answers_and_timeouts_are_retried() {
 
 #[tokio::test]
 async fn servers_without_json_bodies_get_form_parameters() {
-    let (sim, a) = common::setup_with(SimOptions {
+    let (sim, a) = common::connected(SimOptions {
         accept_json_body: false,
         ..SimOptions::default()
     })
     .await;
-    a.connect().await.unwrap();
     let (person, _, project) = seed(&sim);
     let client = Client {
         name: "Form Co".into(),

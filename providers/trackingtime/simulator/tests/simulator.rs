@@ -4,8 +4,7 @@
 use serde_json::{json, Value};
 use timeweave_contract::{Client, RemoteId};
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::records;
-use timeweave_testsupport::sample_entry;
+use timeweave_testsupport::{records, sample_entry};
 use timeweave_trackingtime_sim::{EventForm, SimOptions, SimServer};
 
 async fn start(opts: SimOptions) -> SimServer {
@@ -59,6 +58,11 @@ impl Api {
         }
         let r = rb.send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// `method path` with neither query nor body: (status, body).
+    async fn send(&self, method: reqwest::Method, path: &str) -> (u16, String) {
+        self.call(method, path, &[], None).await
     }
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
@@ -122,16 +126,14 @@ async fn auth_routing_and_envelope() {
     let without = api.get("!/users", &[]).await;
     assert_eq!(with["data"], without["data"]);
     // An account the user does not belong to: an error envelope under HTTP 200.
-    let (code, body) = api
-        .call(reqwest::Method::GET, "!/999/users", &[], None)
-        .await;
+    let (code, body) = api.send(reqwest::Method::GET, "!/999/users").await;
     assert_eq!(code, 200);
     assert_eq!(status(&serde_json::from_str(&body).unwrap()), 403);
     // Unknown routes: an error envelope.
     let v = api.get("/users/invite", &[]).await;
     assert_eq!(status(&v), 400);
     // PATCH is not a method TrackingTime routes take: an HTML page.
-    let (code, body) = api.call(reqwest::Method::PATCH, "/users", &[], None).await;
+    let (code, body) = api.send(reqwest::Method::PATCH, "/users").await;
     assert_eq!(code, 405);
     assert!(body.starts_with("<html>"));
 }
@@ -361,12 +363,7 @@ async fn writes_timestamps_custom_fields_and_search() {
     assert!(up["data"]["updated_at"].is_string());
     // Delete, then get: an error envelope; a second delete: 404.
     let (_, t) = api
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/events/delete/{id}"),
-            &[],
-            None,
-        )
+        .send(reqwest::Method::DELETE, &format!("/events/delete/{id}"))
         .await;
     assert_eq!(
         serde_json::from_str::<Value>(&t).unwrap()["data"],
@@ -445,21 +442,11 @@ async fn reference_quirks() {
     );
     // POST customers/close answers HTML; PUT works.
     let (code, body) = api
-        .call(
-            reqwest::Method::POST,
-            &format!("/customers/close/{client}"),
-            &[],
-            None,
-        )
+        .send(reqwest::Method::POST, &format!("/customers/close/{client}"))
         .await;
     assert!(body.starts_with("<html>") && (code == 200 || code == 500));
     let (code, body) = api
-        .call(
-            reqwest::Method::PUT,
-            &format!("/customers/close/{client}"),
-            &[],
-            None,
-        )
+        .send(reqwest::Method::PUT, &format!("/customers/close/{client}"))
         .await;
     assert_eq!(code, 200);
     assert_eq!(
@@ -483,13 +470,8 @@ async fn reference_quirks() {
     );
     assert_eq!(task["data"]["worked_hours"], 0.5);
     let before = sim.count(timeweave_contract::Kind::TimeEntry);
-    api.call(
-        reqwest::Method::DELETE,
-        &format!("/tasks/delete/{t1}"),
-        &[],
-        None,
-    )
-    .await;
+    api.send(reqwest::Method::DELETE, &format!("/tasks/delete/{t1}"))
+        .await;
     assert_eq!(
         sim.count(timeweave_contract::Kind::TimeEntry),
         before - 1,

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use timeweave_contract::RemoteId;
+use timeweave_contract::{Provider, RemoteId};
 use timeweave_http::Transport;
 use timeweave_simkit::SimulatorControl;
 use timeweave_testsupport::records;
@@ -25,6 +25,13 @@ pub async fn sim(opts: SimOptions) -> SimServer {
 pub async fn setup_with(opts: SimOptions) -> (SimServer, TrackingTimeAdapter) {
     let sim = sim(opts).await;
     let a = adapter(sim.settings());
+    (sim, a)
+}
+
+/// [`setup_with`], the adapter connected.
+pub async fn connected(opts: SimOptions) -> (SimServer, TrackingTimeAdapter) {
+    let (sim, a) = setup_with(opts).await;
+    a.connect().await.expect("connect");
     (sim, a)
 }
 
