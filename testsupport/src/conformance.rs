@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use timeweave_contract::{
-    Client, Kind, ListScope, Project, Provider, ProviderError, Record, RemoteId, RemoteRecord,
-    TimeEntry, Window,
+    Client, Field, Kind, ListScope, Project, Provider, ProviderError, Record, RemoteId,
+    RemoteRecord, TimeEntry, Window,
 };
 use timeweave_simkit::{Fault, SimulatorControl};
 
@@ -19,6 +19,12 @@ fn entry_of(r: &RemoteRecord) -> &TimeEntry<RemoteId> {
         Record::TimeEntry(e) => e,
         other => panic!("expected a time entry, got {other:?}"),
     }
+}
+
+/// The notes of the entry `id` as `get` answers them now (it must exist).
+async fn notes_now(p: &dyn Provider, id: &RemoteId) -> Option<String> {
+    let got = p.get(Kind::TimeEntry, id).await.expect("get");
+    entry_of(&got.expect("the entry exists")).notes.clone()
 }
 
 /// Seeds a person and a project on a fresh client; returns (person, project).
@@ -58,12 +64,7 @@ pub async fn entry_round_trip(p: &dyn Provider, sim: &dyn SimulatorControl) {
         .expect("create");
     assert_eq!(entry_of(&created).started_at, new.started_at);
     assert_eq!(entry_of(&created).ended_at, new.ended_at);
-    let got = p
-        .get(Kind::TimeEntry, &created.id)
-        .await
-        .expect("get")
-        .expect("created entry exists");
-    assert_eq!(entry_of(&got).notes.as_deref(), Some("created"));
+    assert_eq!(notes_now(p, &created.id).await.as_deref(), Some("created"));
 
     // Update through the adapter.
     let mut changed = new.clone();
@@ -77,12 +78,7 @@ pub async fn entry_round_trip(p: &dyn Provider, sim: &dyn SimulatorControl) {
         .expect("update");
     assert_eq!(entry_of(&updated).notes.as_deref(), Some("changed"));
     assert_eq!(entry_of(&updated).ended_at, changed.ended_at);
-    let got = p
-        .get(Kind::TimeEntry, &created.id)
-        .await
-        .expect("get")
-        .expect("exists");
-    assert_eq!(entry_of(&got).notes.as_deref(), Some("changed"));
+    assert_eq!(notes_now(p, &created.id).await.as_deref(), Some("changed"));
 
     // Delete through the adapter; a second delete is NotFound; get says gone.
     p.delete(Kind::TimeEntry, &created.id)
@@ -117,28 +113,12 @@ pub async fn declared_fields(p: &dyn Provider, sim: &dyn SimulatorControl) {
         notes: Some("Net 30".into()),
         ..records::client("Fields Client")
     });
-    let created = p
-        .create(&client, "fields-client")
-        .await
-        .expect("create client");
-    assert_eq!(
-        created.record,
-        client.clone().normalised().forget_unheld(&unheld),
-        "client: held fields survive, unheld ones read back as their constant"
-    );
+    let created = create_holding(p, &client, "fields-client", &unheld).await;
     let project = Record::Project(Project {
         billable: false,
         ..records::project(Some(&created.id), "Fields Project", Some(4250))
     });
-    let created = p
-        .create(&project, "fields-project")
-        .await
-        .expect("create project");
-    assert_eq!(
-        created.record,
-        project.normalised().forget_unheld(&unheld),
-        "project: held fields survive, unheld ones read back as their constant"
-    );
+    let created = create_holding(p, &project, "fields-project", &unheld).await;
     let mut entry = sample_entry(&person, Some(&created.id), 3 * 60, 50, "fields");
     entry.tags = ["alpha".to_owned()].into();
     entry.billable = false;
@@ -180,6 +160,26 @@ pub async fn declared_fields(p: &dyn Provider, sim: &dyn SimulatorControl) {
             "entry: held fields survive, unheld ones read back as their constant"
         );
     }
+}
+
+/// Creates `record` (idempotency key `key`) and checks that the answer holds its held fields
+/// unchanged and the `unheld` ones at their constant.
+async fn create_holding(
+    p: &dyn Provider,
+    record: &Record<RemoteId>,
+    key: &str,
+    unheld: &[Field],
+) -> RemoteRecord {
+    let created = p
+        .create(record, key)
+        .await
+        .unwrap_or_else(|e| panic!("{key}: the create failed: {e}"));
+    assert_eq!(
+        created.record,
+        record.clone().normalised().forget_unheld(unheld),
+        "{key}: held fields survive, unheld ones read back as their constant"
+    );
+    created
 }
 
 /// A listing over many pages returns every record exactly once.
