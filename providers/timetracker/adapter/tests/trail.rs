@@ -30,6 +30,11 @@ fn project(sim: &SimServer) -> RemoteId {
     records::seed_project(sim, "Acme", "Web", None).1
 }
 
+/// How many rows the list under `key` of an answer holds.
+fn rows(answer: &Value, key: &str) -> usize {
+    answer[key].as_array().unwrap().len()
+}
+
 fn entry(project: &RemoteId, day: u32, notes: &str) -> TimeEntry<RemoteId> {
     TimeEntry {
         person: RemoteId::from(1),
@@ -136,17 +141,9 @@ async fn limit_takes_the_newest_rows_only_with_the_documented_defaults() {
     }
     let admin = sim.admin_token();
     let (_, acts) = get(&sim, &admin, "/activities").await;
-    assert_eq!(
-        acts["activities"].as_array().unwrap().len(),
-        50,
-        "default 50"
-    );
+    assert_eq!(rows(&acts, "activities"), 50, "default 50");
     let (_, acts) = get(&sim, &admin, "/activities?limit=0").await;
-    assert_eq!(
-        acts["activities"].as_array().unwrap().len(),
-        50,
-        "0 is the default"
-    );
+    assert_eq!(rows(&acts, "activities"), 50, "0 is the default");
     let (_, acts) = get(&sim, &admin, "/activities?limit=3&page=2").await;
     let ids: Vec<i64> = acts["activities"]
         .as_array()
@@ -156,16 +153,9 @@ async fn limit_takes_the_newest_rows_only_with_the_documented_defaults() {
         .collect();
     assert_eq!(ids, [120, 119, 118], "no paging: `page` is ignored");
     let (_, audit) = get(&sim, &admin, "/audit-logs").await;
-    assert_eq!(
-        audit["audit_logs"].as_array().unwrap().len(),
-        100,
-        "default 100"
-    );
+    assert_eq!(rows(&audit, "audit_logs"), 100, "default 100");
     let (_, audit) = get(&sim, &admin, "/audit-logs?limit=1000").await;
-    assert!(
-        audit["audit_logs"].as_array().unwrap().len() > 120,
-        "no cap"
-    );
+    assert!(rows(&audit, "audit_logs") > 120, "no cap");
 }
 
 #[tokio::test]
@@ -187,12 +177,9 @@ async fn api_timers_leave_no_activity_but_an_audit_row_unless_switched() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 201);
         let (_, acts) = get(&sim, &admin, "/activities?entity_type=time_entry").await;
-        assert_eq!(
-            acts["activities"].as_array().unwrap().len(),
-            usize::from(on)
-        );
+        assert_eq!(rows(&acts, "activities"), usize::from(on));
         let (_, audit) = get(&sim, &admin, "/audit-logs?entity_type=TimeEntry").await;
-        assert_eq!(audit["audit_logs"].as_array().unwrap().len(), 1);
+        assert_eq!(rows(&audit, "audit_logs"), 1);
     }
 }
 
