@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, Utc};
 use timeweave::ledger::{Ledger, RunStatus};
-use timeweave_contract::{Client, Kind, Person, Project, Window};
+use timeweave_contract::{Kind, Window};
 use timeweave_simkit::{work_entry, SimulatorControl};
+use timeweave_testsupport::records;
 
 const BIN: &str = env!("CARGO_BIN_EXE_timeweave");
 
@@ -83,24 +84,8 @@ async fn the_documented_demo_example_twice_deletes_nothing() {
 }
 
 fn seed(sim: &dyn SimulatorControl, entries: i64) {
-    let person = sim.add_person(&Person {
-        display_name: "Ada".into(),
-        email: Some("ada@example.com".into()),
-        username: Some("ada".into()),
-    });
-    let client = sim.add_client(&Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = sim.add_project(&Project {
-        client: Some(client),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
+    let ada = records::person("Ada", Some("ada@example.com"), Some("ada"));
+    let (person, _, project) = records::seed_account(sim, &ada, "Acme", "Website", None).ids();
     let base = (Utc::now() - chrono::Duration::days(20))
         .duration_trunc(chrono::Duration::days(1))
         .unwrap();
@@ -123,11 +108,11 @@ async fn sigterm_mid_cycle_exits_cleanly_and_loses_nothing() {
     tt.set_rate_limiting(false);
     tm.set_rate_limiting(false);
     seed(&tm, 300);
-    tt.add_person(&Person {
-        display_name: "Ada".into(),
-        email: Some("ada@example.com".into()),
-        username: Some("ada".into()),
-    });
+    tt.add_person(&records::person(
+        "Ada",
+        Some("ada@example.com"),
+        Some("ada"),
+    ));
     let dir = tempfile::tempdir().unwrap();
     let sims: [(&str, &str, &dyn SimulatorControl); 2] = [
         ("timetrack", "timetrack", &tt),

@@ -8,8 +8,9 @@ mod support;
 
 use chrono::{Duration, Utc};
 use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
-use timeweave_contract::{Client, Kind, Project, Record, RemoteId, TimeEntry};
+use timeweave_contract::{Kind, Record, RemoteId, TimeEntry};
 use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::records;
 use timeweave_timetracker_sim::{SimOptions, SimServer};
 
 struct Env {
@@ -39,19 +40,7 @@ impl Env {
             &[("tt", "timetracker", &sim as &dyn SimulatorControl)],
         );
         let (engine, mut handles) = support::engine_from_config(dir.path(), &toml, &["tt"]).await;
-        let client = sim.add_client(&Client {
-            name: "Acme".into(),
-            email: None,
-            notes: None,
-            archived: false,
-        });
-        let project = sim.add_project(&Project {
-            name: "Web".into(),
-            client: Some(client),
-            billable: true,
-            hourly_rate_cents: None,
-            archived: false,
-        });
+        let (_, project) = records::seed_project(&sim, "Acme", "Web", None);
         Env {
             _dir: dir,
             sim,

@@ -1,21 +1,23 @@
 //! Test support shared by the crates' tests and the benchmarks (a dev-only crate: never a
-//! normal dependency of the binary or the adapters): the conformance suite every adapter runs
-//! against its own simulator, and the fast-failing transport its tests use, so the three adapters honour the same [`Provider`] contract;
-//! fixed test instants and entries; full listings; and [`memory::MemoryProvider`], the
-//! engine's in-memory test double.
+//! normal dependency of the binary or the adapters): the [`conformance`] suite every adapter
+//! runs against its own simulator, and the fast-failing transport its tests use, so the three
+//! adapters honour the same [`Provider`] contract; fixed test instants and entries; full
+//! listings; test [`records`] and the reference data tests seed; and
+//! [`memory::MemoryProvider`], the engine's in-memory test double.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod conformance;
 pub mod memory;
+pub mod records;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use timeweave_contract::{
-    Client, Kind, ListScope, PageItem, Person, Project, Provider, ProviderError, Record, RemoteId,
-    RemoteRecord, Task, TimeEntry, UpdateTarget, Window,
+    Kind, ListScope, PageItem, Provider, RemoteId, RemoteRecord, TimeEntry, Window,
 };
 use timeweave_http::{Quota, Transport, TransportConfig};
-use timeweave_simkit::{work_entry, Fault, SimulatorControl};
+use timeweave_simkit::work_entry;
 
 /// A transport for an adapter-against-simulator test: short timeouts, three quick retries
 /// and a cap of five seconds on `Retry-After`, so failure paths run fast.
@@ -74,360 +76,29 @@ pub async fn list_all(p: &dyn Provider, kind: Kind, scope: ListScope) -> Vec<Rem
     panic!("listing {kind} never ended");
 }
 
+/// The ids of the time entries a listing of `window` holds, through the adapter.
+pub async fn entry_ids_in(p: &dyn Provider, window: Window) -> BTreeSet<RemoteId> {
+    list_all(p, Kind::TimeEntry, ListScope::StartedIn(window))
+        .await
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+/// Whether `get` through the adapter says the `kind` record `id` is gone, panicking on errors.
+pub async fn is_gone(p: &dyn Provider, kind: Kind, id: &RemoteId) -> bool {
+    p.get(kind, id)
+        .await
+        .unwrap_or_else(|e| panic!("getting {kind} {id} failed: {e}"))
+        .is_none()
+}
+
 /// A window that holds every `test_instant` used by the conformance suite.
 pub fn test_window() -> Window {
     Window::new(test_instant(-3 * 24 * 60), test_instant(30 * 24 * 60))
 }
 
-/// The conformance suite. Each function seeds what it needs and panics on a violation;
-/// adapters call them from their own tests against a fresh simulator.
-pub mod conformance {
-    use super::*;
-
-    fn entry_of(r: &RemoteRecord) -> &TimeEntry<RemoteId> {
-        match &r.record {
-            Record::TimeEntry(e) => e,
-            other => panic!("expected a time entry, got {other:?}"),
-        }
-    }
-
-    /// Seeds a person and a project on a fresh client; returns (person, project).
-    pub fn seed_basics(sim: &dyn SimulatorControl, tag: &str) -> (RemoteId, RemoteId) {
-        let person = sim.add_person(&Person {
-            display_name: format!("Ada {tag}"),
-            email: Some(format!("ada.{tag}@example.com")),
-            username: Some(format!("ada{tag}")),
-        });
-        let client = sim.add_client(&Client {
-            name: format!("Client {tag}"),
-            email: None,
-            notes: None,
-            archived: false,
-        });
-        let project = sim.add_project(&Project {
-            client: Some(client),
-            name: format!("Project {tag}"),
-            billable: true,
-            hourly_rate_cents: None,
-            archived: false,
-        });
-        (person, project)
-    }
-
-    /// Entries seeded out of band are listed with their content; creates, updates and
-    /// deletes through the adapter are seen by the next listing and by `get`.
-    pub async fn entry_round_trip(p: &dyn Provider, sim: &dyn SimulatorControl) {
-        p.connect().await.expect("connect");
-        let (person, project) = seed_basics(sim, "rt");
-        let seeded = sample_entry(&person, Some(&project), 0, 90, "seeded");
-        let seeded_id = sim.add_entry(&seeded);
-        let listed = list_all(p, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
-        let found = listed
-            .iter()
-            .find(|r| r.id == seeded_id)
-            .expect("the seeded entry is listed");
-        let e = entry_of(found);
-        assert_eq!(
-            e.started_at, seeded.started_at,
-            "start survives the round trip"
-        );
-        assert_eq!(e.ended_at, seeded.ended_at, "end survives the round trip");
-        assert_eq!(e.person, person);
-        assert_eq!(e.project.as_ref(), Some(&project));
-        assert_eq!(e.notes.as_deref(), Some("seeded"));
-
-        // Create through the adapter.
-        let mut new = sample_entry(&person, Some(&project), 24 * 60, 45, "created");
-        new.tags = ["alpha".to_string()].into_iter().collect();
-        let created = p
-            .create(&Record::TimeEntry(new.clone()), "conformance-create-1")
-            .await
-            .expect("create");
-        assert_eq!(entry_of(&created).started_at, new.started_at);
-        assert_eq!(entry_of(&created).ended_at, new.ended_at);
-        let got = p
-            .get(Kind::TimeEntry, &created.id)
-            .await
-            .expect("get")
-            .expect("created entry exists");
-        assert_eq!(entry_of(&got).notes.as_deref(), Some("created"));
-
-        // Update through the adapter.
-        let mut changed = new.clone();
-        changed.notes = Some("changed".into());
-        changed.ended_at = Some(new.started_at + Duration::minutes(60));
-        changed.duration_seconds = Some(3600);
-        let target = UpdateTarget {
-            id: created.id.clone(),
-            version: created.version.clone(),
-        };
-        let updated = p
-            .update(&target, &Record::TimeEntry(changed.clone()))
-            .await
-            .expect("update");
-        assert_eq!(entry_of(&updated).notes.as_deref(), Some("changed"));
-        assert_eq!(entry_of(&updated).ended_at, changed.ended_at);
-        let got = p
-            .get(Kind::TimeEntry, &created.id)
-            .await
-            .expect("get")
-            .expect("exists");
-        assert_eq!(entry_of(&got).notes.as_deref(), Some("changed"));
-
-        // Delete through the adapter; a second delete is NotFound; get says gone.
-        p.delete(Kind::TimeEntry, &created.id)
-            .await
-            .expect("delete");
-        assert!(p
-            .get(Kind::TimeEntry, &created.id)
-            .await
-            .expect("get")
-            .is_none());
-        match p.delete(Kind::TimeEntry, &created.id).await {
-            Err(ProviderError::NotFound { .. }) => {}
-            other => panic!("second delete must be NotFound, got {other:?}"),
-        }
-        let listed = list_all(p, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
-        assert!(
-            listed.iter().all(|r| r.id != created.id),
-            "deleted entry not listed"
-        );
-    }
-
-    /// `Capabilities::unheld` and `read_only` tell the truth: a client, a project and an
-    /// entry created with every optional field away from its default (a break included)
-    /// come back, in the create's answer and from a `get`, with the fields the adapter
-    /// holds unchanged and the ones it cannot write at their constant
-    /// (`Record::forget_unheld`). An undeclared loss would let the engine overwrite what
-    /// another provider set; a wrong declaration would make it ignore real edits. (People
-    /// are read-only everywhere and TimeTrack refuses archived tasks, so those two kinds'
-    /// fields are not covered here.)
-    pub async fn declared_fields(p: &dyn Provider, sim: &dyn SimulatorControl) {
-        p.connect().await.expect("connect");
-        let unheld = p.capabilities().not_writable();
-        let (person, _) = seed_basics(sim, "fields");
-        let client = Record::Client(Client {
-            name: "Fields Client".into(),
-            email: Some("billing@fields.example".into()),
-            notes: Some("Net 30".into()),
-            archived: false,
-        });
-        let created = p
-            .create(&client, "fields-client")
-            .await
-            .expect("create client");
-        assert_eq!(
-            created.record,
-            client.clone().normalised().forget_unheld(&unheld),
-            "client: held fields survive, unheld ones read back as their constant"
-        );
-        let project = Record::Project(Project {
-            client: Some(created.id.clone()),
-            name: "Fields Project".into(),
-            billable: false,
-            hourly_rate_cents: Some(4250),
-            archived: false,
-        });
-        let created = p
-            .create(&project, "fields-project")
-            .await
-            .expect("create project");
-        assert_eq!(
-            created.record,
-            project.normalised().forget_unheld(&unheld),
-            "project: held fields survive, unheld ones read back as their constant"
-        );
-        let mut entry = sample_entry(&person, Some(&created.id), 3 * 60, 50, "fields");
-        entry.tags = ["alpha".to_owned()].into();
-        entry.billable = false;
-        entry.break_seconds = 600;
-        entry.duration_seconds = entry.computed_duration();
-        let entry = Record::TimeEntry(entry);
-        let created = p
-            .create(&entry, "fields-entry")
-            .await
-            .expect("create entry");
-        // What the create answers, and what the provider holds when asked again.
-        let got_again = p
-            .get(Kind::TimeEntry, &created.id)
-            .await
-            .expect("get entry")
-            .expect("the created entry exists");
-        let Record::TimeEntry(want) = entry.normalised().forget_unheld(&unheld) else {
-            unreachable!()
-        };
-        for answer in [&created.record, &got_again.record] {
-            let Record::TimeEntry(got) = answer else {
-                panic!("expected a time entry, got {answer:?}")
-            };
-            assert_eq!(
-                (
-                    &got.notes,
-                    &got.tags,
-                    got.billable,
-                    got.break_seconds,
-                    got.duration_seconds
-                ),
-                (
-                    &want.notes,
-                    &want.tags,
-                    want.billable,
-                    want.break_seconds,
-                    want.duration_seconds
-                ),
-                "entry: held fields survive, unheld ones read back as their constant"
-            );
-        }
-    }
-
-    /// A listing over many pages returns every record exactly once.
-    pub async fn pagination(p: &dyn Provider, sim: &dyn SimulatorControl, n: usize) {
-        let (person, project) = seed_basics(sim, "pg");
-        let mut ids = BTreeSet::new();
-        for i in 0..n as i64 {
-            // Spread over days, no overlaps: 30-minute entries 40 minutes apart.
-            ids.insert(sim.add_entry(&sample_entry(&person, Some(&project), i * 40, 30, "p")));
-        }
-        let window = Window::new(test_instant(-60), test_instant(n as i64 * 40 + 60));
-        let listed = list_all(p, Kind::TimeEntry, ListScope::StartedIn(window)).await;
-        let listed_ids: Vec<_> = listed.iter().map(|r| r.id.clone()).collect();
-        let unique: BTreeSet<_> = listed_ids.iter().cloned().collect();
-        assert_eq!(unique.len(), listed_ids.len(), "no record listed twice");
-        assert!(ids.is_subset(&unique), "every seeded record listed");
-    }
-
-    /// A window listing holds only entries that start inside it.
-    pub async fn window_bounds(p: &dyn Provider, sim: &dyn SimulatorControl) {
-        let (person, project) = seed_basics(sim, "wb");
-        let inside = sim.add_entry(&sample_entry(
-            &person,
-            Some(&project),
-            10 * 24 * 60,
-            30,
-            "in",
-        ));
-        let before = sim.add_entry(&sample_entry(
-            &person,
-            Some(&project),
-            8 * 24 * 60,
-            30,
-            "before",
-        ));
-        let after = sim.add_entry(&sample_entry(
-            &person,
-            Some(&project),
-            12 * 24 * 60,
-            30,
-            "after",
-        ));
-        let window = Window::new(test_instant(9 * 24 * 60), test_instant(11 * 24 * 60));
-        let ids: BTreeSet<_> = list_all(p, Kind::TimeEntry, ListScope::StartedIn(window))
-            .await
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        assert!(ids.contains(&inside));
-        assert!(!ids.contains(&before) && !ids.contains(&after), "{ids:?}");
-    }
-
-    /// An out-of-band delete is seen: absent from the listing, and `get` says gone.
-    pub async fn out_of_band_delete(p: &dyn Provider, sim: &dyn SimulatorControl) {
-        let (person, project) = seed_basics(sim, "del");
-        let id = sim.add_entry(&sample_entry(&person, Some(&project), 3 * 24 * 60, 30, "x"));
-        assert!(p.get(Kind::TimeEntry, &id).await.expect("get").is_some());
-        assert!(sim.remove(Kind::TimeEntry, &id));
-        assert!(p.get(Kind::TimeEntry, &id).await.expect("get").is_none());
-        let listed = list_all(p, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
-        assert!(listed.iter().all(|r| r.id != id));
-    }
-
-    /// A create whose answer is lost is found by `find_created`, so it is never sent twice.
-    pub async fn lost_create_is_found(p: &dyn Provider, sim: &dyn SimulatorControl) {
-        let (person, project) = seed_basics(sim, "lost");
-        let entry = sample_entry(&person, Some(&project), 5 * 24 * 60, 30, "lost answer");
-        let record = Record::TimeEntry(entry);
-        let key = "conformance-lost-1";
-        assert!(p
-            .find_created(&record, key)
-            .await
-            .expect("lookup")
-            .is_none());
-        let before = sim.count(Kind::TimeEntry);
-        sim.inject_faults(Fault::LoseResponse, 1);
-        let outcome = p.create(&record, key).await;
-        sim.clear_faults();
-        let found = match outcome {
-            // An adapter may recover by itself (e.g. an idempotent replay).
-            Ok(r) => r,
-            Err(_) => p
-                .find_created(&record, key)
-                .await
-                .expect("lookup")
-                .expect("the create landed and must be found"),
-        };
-        assert_eq!(sim.count(Kind::TimeEntry), before + 1, "exactly one entry");
-        // Whichever way the adapter recovered, the lookup itself must find the landed create.
-        assert_eq!(
-            p.find_created(&record, key)
-                .await
-                .expect("lookup")
-                .map(|r| r.id),
-            Some(found.id.clone()),
-            "find_created finds the create whose answer was lost"
-        );
-        assert!(p
-            .get(Kind::TimeEntry, &found.id)
-            .await
-            .expect("get")
-            .is_some());
-        assert_eq!(
-            sim.count(Kind::TimeEntry),
-            before + 1,
-            "still exactly one entry"
-        );
-    }
-
-    /// Reference kinds round-trip: clients, projects (with client) and tasks are listed
-    /// (archived ones included) and people are listed.
-    pub async fn reference_kinds(p: &dyn Provider, sim: &dyn SimulatorControl) {
-        let (person, project) = seed_basics(sim, "ref");
-        let caps = p.capabilities();
-        let people = list_all(p, Kind::Person, ListScope::All).await;
-        assert!(
-            people.iter().any(|r| r.id == person),
-            "seeded person listed"
-        );
-        if caps.project.list {
-            let projects = list_all(p, Kind::Project, ListScope::All).await;
-            assert!(
-                projects.iter().any(|r| r.id == project),
-                "seeded project listed"
-            );
-        }
-        if caps.task.list && caps.task.create {
-            let task = sim.add_task(&Task {
-                project: project.clone(),
-                name: "Design".into(),
-                archived: false,
-            });
-            let tasks = list_all(p, Kind::Task, ListScope::All).await;
-            assert!(tasks.iter().any(|r| r.id == task), "seeded task listed");
-        }
-        if caps.client.create {
-            let created = p
-                .create(
-                    &Record::Client(Client {
-                        name: "Made By Adapter".into(),
-                        email: None,
-                        notes: None,
-                        archived: false,
-                    }),
-                    "conformance-client-1",
-                )
-                .await
-                .expect("create client");
-            let clients = list_all(p, Kind::Client, ListScope::All).await;
-            assert!(clients.iter().any(|r| r.id == created.id));
-        }
-    }
+/// Lists every time entry that starts in [`test_window`], through the adapter.
+pub async fn list_entries(p: &dyn Provider) -> Vec<RemoteRecord> {
+    list_all(p, Kind::TimeEntry, ListScope::StartedIn(test_window())).await
 }

@@ -141,33 +141,46 @@ async fn unsafe_creates_retry_only_what_never_reached_the_provider() {
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
-#[tokio::test]
-async fn connection_refused_is_retried_then_reported() {
+/// A URL on a loopback port nothing listens on (bound, then let go).
+fn refused_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/x", listener.local_addr().unwrap());
     drop(listener);
-    let err = call(&transport(), &url, Repeat::OnlyIfNotReceived)
+    url
+}
+
+/// The first of five retries, for `cause`.
+fn first_retry(cause: &str) -> WaitReason {
+    WaitReason::Retry {
+        attempt: 1,
+        max: 5,
+        cause: cause.into(),
+    }
+}
+
+/// The error a call to `url` ends in when no request ever reaches a server, as text.
+async fn unanswered_error(url: &str) -> String {
+    call(&transport(), url, Repeat::OnlyIfNotReceived)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string()
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported() {
+    let url = refused_url();
+    let text = unanswered_error(&url).await;
     let addr = url.trim_start_matches("http://").trim_end_matches("/x");
     assert!(
-        err.to_string()
-            .contains(&format!("connection refused by {addr}")),
-        "{err}"
+        text.contains(&format!("connection refused by {addr}")),
+        "{text}"
     );
 }
 
 #[tokio::test]
 async fn an_unresolvable_host_is_named_as_a_dns_failure_not_a_refusal() {
     // `.invalid` never resolves (RFC 2606).
-    let err = call(
-        &transport(),
-        "https://no-such-host.invalid/x",
-        Repeat::OnlyIfNotReceived,
-    )
-    .await
-    .unwrap_err();
-    let text = err.to_string();
+    let text = unanswered_error("https://no-such-host.invalid/x").await;
     assert!(
         text.contains("DNS resolution failed for no-such-host.invalid"),
         "{text}"
@@ -179,10 +192,7 @@ async fn an_unresolvable_host_is_named_as_a_dns_failure_not_a_refusal() {
 async fn a_server_that_does_not_speak_tls_is_named_as_a_tls_failure() {
     let (url, _hits) = scripted(vec![(200, None, "ok")]).await;
     let https = url.replace("http://", "https://");
-    let err = call(&transport(), &https, Repeat::OnlyIfNotReceived)
-        .await
-        .unwrap_err();
-    let text = err.to_string();
+    let text = unanswered_error(&https).await;
     assert!(
         text.contains("TLS handshake with 127.0.0.1 failed"),
         "{text}"
@@ -384,19 +394,10 @@ async fn first_wait_shown(url: String) -> Wait {
 
 #[tokio::test]
 async fn a_refused_connection_shows_the_retry_and_its_cause() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/x", listener.local_addr().unwrap());
-    drop(listener);
+    let url = refused_url();
     let before = tokio::time::Instant::now();
     let wait = first_wait_shown(url).await;
-    assert_eq!(
-        wait.reason,
-        WaitReason::Retry {
-            attempt: 1,
-            max: 5,
-            cause: "connection refused".into()
-        }
-    );
+    assert_eq!(wait.reason, first_retry("connection refused"));
     // The backoff (4 s, jittered up to twice that) from when it began.
     assert!(wait.until >= before + Duration::from_secs(4));
 }
@@ -414,14 +415,7 @@ async fn a_429_with_retry_after_shows_the_providers_pause() {
 async fn a_server_error_shows_its_status_as_the_cause() {
     let (url, _hits) = scripted(vec![(503, None, "")]).await;
     let wait = first_wait_shown(url).await;
-    assert_eq!(
-        wait.reason,
-        WaitReason::Retry {
-            attempt: 1,
-            max: 5,
-            cause: "HTTP 503".into()
-        }
-    );
+    assert_eq!(wait.reason, first_retry("HTTP 503"));
 }
 
 #[tokio::test]

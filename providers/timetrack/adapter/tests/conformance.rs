@@ -7,40 +7,9 @@ use timeweave_timetrack_sim::{
     CreateAnswer, ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions, UpdateAnswer,
 };
 
-#[tokio::test]
-async fn entry_round_trip() {
-    let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
-    conformance::entry_round_trip(&adapter, &sim).await;
-}
-
-#[tokio::test]
-async fn pagination_over_two_thousand() {
-    let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
-    conformance::pagination(&adapter, &sim, 2_100).await;
-}
-
-#[tokio::test]
-async fn window_bounds() {
-    let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
-    conformance::window_bounds(&adapter, &sim).await;
-}
-
-#[tokio::test]
-async fn out_of_band_delete() {
-    let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
-    conformance::out_of_band_delete(&adapter, &sim).await;
-}
-
-#[tokio::test]
-async fn lost_create_is_found() {
-    let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
-    conformance::lost_create_is_found(&adapter, &sim).await;
-}
-
-#[tokio::test]
-async fn reference_kinds() {
-    let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
-    conformance::reference_kinds(&adapter, &sim).await;
+timeweave_testsupport::conformance_tests! {
+    setup: common::setup(SimOptions::unthrottled(), false).await,
+    pagination_over_two_thousand: 2_100,
 }
 
 #[tokio::test]
@@ -111,10 +80,4 @@ async fn window_bounds_under_every_from_to_reading() {
         .await;
         conformance::window_bounds(&adapter, &sim).await;
     }
-}
-
-#[tokio::test]
-async fn declared_fields() {
-    let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
-    conformance::declared_fields(&adapter, &sim).await;
 }

@@ -5,7 +5,7 @@ mod common;
 
 use timeweave_contract::{Kind, ListScope, Provider, ProviderError};
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::{list_all, sample_entry, test_window};
+use timeweave_testsupport::{is_gone, list_all, list_entries, sample_entry};
 use timeweave_timetrack_sim::SimOptions;
 
 #[tokio::test]
@@ -18,20 +18,11 @@ async fn soft_deleted_entries_are_detected_as_deleted() {
     assert!(sim.is_soft_deleted(&doomed), "kept and flagged, not erased");
 
     // Absent from the complete window listing ...
-    let listed = list_all(
-        &adapter,
-        Kind::TimeEntry,
-        ListScope::StartedIn(test_window()),
-    )
-    .await;
+    let listed = list_entries(&adapter).await;
     let ids: Vec<_> = listed.iter().map(|r| r.id.clone()).collect();
     assert_eq!(ids, vec![keep.clone()]);
     // ... and confirmed gone by id (404 code 15020), so the engine may tombstone it.
-    assert!(adapter
-        .get(Kind::TimeEntry, &doomed)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(is_gone(&adapter, Kind::TimeEntry, &doomed).await);
     assert!(adapter.get(Kind::TimeEntry, &keep).await.unwrap().is_some());
 
     // The raw answer is the documented one.
@@ -74,12 +65,7 @@ async fn deleted_records_flagged_in_lists_are_not_live() {
     sim.remove(Kind::TimeEntry, &doomed);
     let dead_client = common::seed(&sim, "fl2").client;
     sim.remove(Kind::Client, &dead_client);
-    let listed = list_all(
-        &adapter,
-        Kind::TimeEntry,
-        ListScope::StartedIn(test_window()),
-    )
-    .await;
+    let listed = list_entries(&adapter).await;
     assert!(listed.is_empty(), "{listed:?}");
     let clients = list_all(&adapter, Kind::Client, ListScope::All).await;
     assert!(clients.iter().all(|c| c.id != dead_client));

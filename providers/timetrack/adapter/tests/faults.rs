@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use timeweave_contract::{Kind, ListScope, Provider, ProviderError};
+use timeweave_contract::{Kind, Provider, ProviderError};
 use timeweave_simkit::{Fault, SimulatorControl};
-use timeweave_testsupport::{list_all, sample_entry, test_window};
+use timeweave_testsupport::{list_entries, sample_entry};
 use timeweave_timetrack_sim::SimOptions;
 
 #[tokio::test]
@@ -34,12 +34,7 @@ async fn reads_survive_every_transient_fault() {
         },
     ] {
         sim.inject_faults(fault, 1);
-        let listed = list_all(
-            &adapter,
-            Kind::TimeEntry,
-            ListScope::StartedIn(test_window()),
-        )
-        .await;
+        let listed = list_entries(&adapter).await;
         assert_eq!(listed.len(), 1, "{fault:?}");
     }
     let stats = adapter.transport().stats().snapshot();

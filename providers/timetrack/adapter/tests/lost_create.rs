@@ -5,9 +5,9 @@
 
 mod common;
 
-use timeweave_contract::{Client, Kind, Provider, Record};
+use timeweave_contract::{Kind, Provider, Record};
 use timeweave_simkit::{Fault, SimulatorControl};
-use timeweave_testsupport::sample_entry;
+use timeweave_testsupport::{records, sample_entry};
 use timeweave_timetrack_sim::{CreateAnswer, SimOptions, UpdateAnswer};
 
 #[tokio::test]
@@ -67,12 +67,7 @@ async fn a_create_that_did_not_land_is_sent_again_once_looked_up() {
 #[tokio::test]
 async fn lost_client_creates_are_found_by_name() {
     let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
-    let client = Record::Client(Client {
-        name: "Umbrella".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
+    let client = Record::Client(records::client("Umbrella"));
     sim.inject_faults(Fault::LoseResponse, 1);
     adapter.create(&client, "c").await.unwrap();
     assert_eq!(sim.count(Kind::Client), 1);
@@ -106,10 +101,7 @@ async fn every_success_body_shape_leads_to_the_record() {
         changed.notes = Some("changed".into());
         let updated = adapter
             .update(
-                &timeweave_contract::UpdateTarget {
-                    id: created.id.clone(),
-                    version: None,
-                },
+                &records::target(&created.id, None),
                 &Record::TimeEntry(changed),
             )
             .await

@@ -3,9 +3,9 @@
 
 mod common;
 
-use timeweave_contract::{Kind, ListScope, PageItem, Project, Provider, Record, UpdateTarget};
+use timeweave_contract::{Kind, ListScope, PageItem, Provider, Record};
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::{list_all, sample_entry, test_window};
+use timeweave_testsupport::{list_all, list_entries, records, sample_entry, test_window};
 use timeweave_timetrack_sim::SimOptions;
 
 fn project_of(r: &timeweave_contract::RemoteRecord) -> Option<timeweave_contract::RemoteId> {
@@ -26,27 +26,13 @@ async fn references_survive_a_project_rename_through_the_adapter() {
         30,
         "before rename",
     ));
-    let listed = list_all(
-        &adapter,
-        Kind::TimeEntry,
-        ListScope::StartedIn(test_window()),
-    )
-    .await;
+    let listed = list_entries(&adapter).await;
     assert_eq!(project_of(&listed[0]), Some(s.project.clone()));
 
-    let renamed = Project {
-        client: Some(s.client.clone()),
-        name: "Project rn (renamed)".into(),
-        billable: true,
-        hourly_rate_cents: Some(8550),
-        archived: false,
-    };
+    let renamed = records::project(Some(&s.client), "Project rn (renamed)", Some(8550));
     adapter
         .update(
-            &UpdateTarget {
-                id: s.project.clone(),
-                version: None,
-            },
+            &records::target(&s.project, None),
             &Record::Project(renamed.clone()),
         )
         .await
@@ -56,12 +42,7 @@ async fn references_survive_a_project_rename_through_the_adapter() {
         sim.raw_entry(&entry).unwrap()["projectName"],
         "Project rn (renamed)"
     );
-    let listed = list_all(
-        &adapter,
-        Kind::TimeEntry,
-        ListScope::StartedIn(test_window()),
-    )
-    .await;
+    let listed = list_entries(&adapter).await;
     assert_eq!(project_of(&listed[0]), Some(s.project.clone()));
 
     // Writes name the project by its new name.
@@ -85,23 +66,13 @@ async fn out_of_band_renames_are_picked_up_by_one_refresh() {
     sim.add_entry(&sample_entry(&s.person, Some(&s.project), 0, 30, "x"));
     // Fill the directory.
     list_all(&adapter, Kind::Project, ListScope::All).await;
-    list_all(
-        &adapter,
-        Kind::TimeEntry,
-        ListScope::StartedIn(test_window()),
-    )
-    .await;
+    list_entries(&adapter).await;
 
     // Renamed in the web app: client and project.
     assert!(sim.rename(Kind::Client, &s.client, "Client ob GmbH"));
     assert!(sim.rename(Kind::Project, &s.project, "Project ob v2"));
     let before = sim.requests_served();
-    let listed = list_all(
-        &adapter,
-        Kind::TimeEntry,
-        ListScope::StartedIn(test_window()),
-    )
-    .await;
+    let listed = list_entries(&adapter).await;
     assert_eq!(project_of(&listed[0]), Some(s.project.clone()));
     // One page of entries plus one refresh of /projects: not a request per entry.
     assert_eq!(sim.requests_served() - before, 2);

@@ -7,19 +7,11 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use timeweave_contract::{
-    Client, EntryKind, Kind, ListScope, PageItem, Project, Provider, ProviderError, Record,
-    RemoteId, Task, UpdateTarget,
+    Client, EntryKind, Kind, ListScope, PageItem, Provider, ProviderError, Record, RemoteId, Task,
 };
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::{list_all, sample_entry, test_window};
+use timeweave_testsupport::{is_gone, list_all, list_entries, records, sample_entry, test_window};
 use timeweave_timetrack_sim::SimOptions;
-
-fn target(id: &RemoteId) -> UpdateTarget {
-    UpdateTarget {
-        id: id.clone(),
-        version: None,
-    }
-}
 
 #[tokio::test]
 async fn people_are_listed_and_read_only() {
@@ -66,7 +58,10 @@ async fn clients_create_update_and_the_limits_of_the_api() {
     changed.email = Some("billing@globex.example".into());
     changed.notes = None;
     let updated = adapter
-        .update(&target(&created.id), &Record::Client(changed.clone()))
+        .update(
+            &records::target(&created.id, None),
+            &Record::Client(changed.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(updated.record, Record::Client(changed.clone()));
@@ -75,7 +70,10 @@ async fn clients_create_update_and_the_limits_of_the_api() {
     let mut renamed = changed.clone();
     renamed.name = "Globex Corp".into();
     let err = adapter
-        .update(&target(&created.id), &Record::Client(renamed))
+        .update(
+            &records::target(&created.id, None),
+            &Record::Client(renamed),
+        )
         .await
         .unwrap_err();
     match &err {
@@ -85,7 +83,10 @@ async fn clients_create_update_and_the_limits_of_the_api() {
     let mut archived = changed.clone();
     archived.archived = true;
     let err = adapter
-        .update(&target(&created.id), &Record::Client(archived))
+        .update(
+            &records::target(&created.id, None),
+            &Record::Client(archived),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, ProviderError::Unsupported { .. }), "{err}");
@@ -102,10 +103,8 @@ async fn clients_create_update_and_the_limits_of_the_api() {
 
     // Archived clients can be created (enabled=false is allowed on create) and are listed.
     let old = Client {
-        name: "Initech".into(),
-        email: None,
-        notes: None,
         archived: true,
+        ..records::client("Initech")
     };
     let old_created = adapter
         .create(&Record::Client(old.clone()), "c2")
@@ -117,11 +116,7 @@ async fn clients_create_update_and_the_limits_of_the_api() {
         .any(|r| r.id == old_created.id && r.record == Record::Client(old.clone())));
 
     adapter.delete(Kind::Client, &old_created.id).await.unwrap();
-    assert!(adapter
-        .get(Kind::Client, &old_created.id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(is_gone(&adapter, Kind::Client, &old_created.id).await);
     assert!(matches!(
         adapter.delete(Kind::Client, &old_created.id).await,
         Err(ProviderError::NotFound { .. })
@@ -132,13 +127,7 @@ async fn clients_create_update_and_the_limits_of_the_api() {
 async fn projects_create_rename_archive_delete() {
     let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
     let s = common::seed(&sim, "pr");
-    let project = Project {
-        client: Some(s.client.clone()),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: Some(2050),
-        archived: false,
-    };
+    let project = records::project(Some(&s.client), "Website", Some(2050));
     let created = adapter
         .create(&Record::Project(project.clone()), "p1")
         .await
@@ -150,7 +139,10 @@ async fn projects_create_rename_archive_delete() {
     renamed.archived = true;
     renamed.hourly_rate_cents = Some(9000);
     let updated = adapter
-        .update(&target(&created.id), &Record::Project(renamed.clone()))
+        .update(
+            &records::target(&created.id, None),
+            &Record::Project(renamed.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(updated.record, Record::Project(renamed.clone()));
@@ -184,22 +176,14 @@ async fn projects_create_rename_archive_delete() {
     assert!(matches!(err, ProviderError::Unsupported { .. }), "{err}");
 
     adapter.delete(Kind::Project, &created.id).await.unwrap();
-    assert!(adapter
-        .get(Kind::Project, &created.id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(is_gone(&adapter, Kind::Project, &created.id).await);
 }
 
 #[tokio::test]
 async fn tasks_are_global_by_name_with_composite_ids() {
     let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
     let s = common::seed(&sim, "t");
-    let task = Task {
-        project: s.project.clone(),
-        name: "Development".into(),
-        archived: false,
-    };
+    let task = records::task(&s.project, "Development");
     let created = adapter
         .create(&Record::Task(task.clone()), "t1")
         .await
@@ -280,7 +264,7 @@ async fn tasks_are_global_by_name_with_composite_ids() {
     renamed.name = "Dev".into();
     assert!(matches!(
         adapter
-            .update(&target(&created.id), &Record::Task(renamed))
+            .update(&records::target(&created.id, None), &Record::Task(renamed))
             .await,
         Err(ProviderError::Unsupported { .. })
     ));
@@ -290,11 +274,7 @@ async fn tasks_are_global_by_name_with_composite_ids() {
     ));
     // Out-of-band deletion of the global task: the pair is gone.
     assert!(sim.remove(Kind::Task, &created.id));
-    assert!(adapter
-        .get(Kind::Task, &created.id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(is_gone(&adapter, Kind::Task, &created.id).await);
 }
 
 #[tokio::test]
@@ -324,12 +304,7 @@ async fn entries_keep_every_synced_field() {
     assert_eq!(raw["clientName"], "Client e");
     assert_eq!(raw["billable"], false);
     assert_eq!(raw["details"], "Design review");
-    let listed = list_all(
-        &adapter,
-        Kind::TimeEntry,
-        ListScope::StartedIn(test_window()),
-    )
-    .await;
+    let listed = list_entries(&adapter).await;
     let got = listed.iter().find(|r| r.id == created.id).unwrap();
     match &got.record {
         Record::TimeEntry(g) => {
@@ -424,12 +399,7 @@ async fn attendances_round_trip_when_enabled() {
     assert_eq!(raw["manual"], true, "created through the API");
     assert_eq!(raw["breakMinutes"], 30);
 
-    let listed = list_all(
-        &adapter,
-        Kind::TimeEntry,
-        ListScope::StartedIn(test_window()),
-    )
-    .await;
+    let listed = list_entries(&adapter).await;
     let ids: Vec<&RemoteId> = listed.iter().map(|r| &r.id).collect();
     assert!(
         ids.contains(&&created.id) && ids.contains(&&seeded_work),
@@ -441,7 +411,10 @@ async fn attendances_round_trip_when_enabled() {
     changed.duration_seconds = Some(510 * 60);
     changed.notes = Some("office, long day".into());
     let updated = adapter
-        .update(&target(&created.id), &Record::TimeEntry(changed.clone()))
+        .update(
+            &records::target(&created.id, None),
+            &Record::TimeEntry(changed.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(updated.record, Record::TimeEntry(changed.clone()));
@@ -452,15 +425,14 @@ async fn attendances_round_trip_when_enabled() {
     moved.person = other.person.clone();
     assert!(matches!(
         adapter
-            .update(&target(&created.id), &Record::TimeEntry(moved))
+            .update(
+                &records::target(&created.id, None),
+                &Record::TimeEntry(moved)
+            )
             .await,
         Err(ProviderError::Unsupported { .. })
     ));
     adapter.delete(Kind::TimeEntry, &created.id).await.unwrap();
-    assert!(adapter
-        .get(Kind::TimeEntry, &created.id)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(is_gone(&adapter, Kind::TimeEntry, &created.id).await);
     assert!(sim.is_soft_deleted(&created.id));
 }

@@ -7,9 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use timeweave_contract::{Client, Kind, Provider, RemoteId};
+use timeweave_contract::{Kind, Provider, RemoteId};
 use timeweave_http::Quota;
 use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::records;
 use timeweave_timetrack_sim::{SimOptions, SimServer, Throttle};
 
 async fn sim_with(throttle: Throttle) -> (SimServer, RemoteId) {
@@ -18,12 +19,7 @@ async fn sim_with(throttle: Throttle) -> (SimServer, RemoteId) {
         ..SimOptions::default()
     })
     .await;
-    let client = sim.add_client(&Client {
-        name: "Throttled".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
+    let client = sim.add_client(&records::client("Throttled"));
     (sim, client)
 }
 

@@ -7,10 +7,10 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::{
-    Kind, ListScope, Provider, Record, RemoteRecord, TimeEntry, UpdateTarget, Window,
+    Kind, ListScope, Provider, Record, RemoteId, RemoteRecord, TimeEntry, Window,
 };
 use timeweave_simkit::{work_entry, Fault, SimulatorControl};
-use timeweave_testsupport::list_all;
+use timeweave_testsupport::{list_all, records};
 use timeweave_timetrack::Timestamps;
 use timeweave_timetrack_sim::SimOptions;
 
@@ -18,11 +18,16 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
-fn entry_of(r: &RemoteRecord) -> &TimeEntry<timeweave_contract::RemoteId> {
+fn entry_of(r: &RemoteRecord) -> &TimeEntry<RemoteId> {
     match &r.record {
         Record::TimeEntry(e) => e,
         other => panic!("not an entry: {other:?}"),
     }
+}
+
+/// `minutes` of work on the seeded project from `start` (RFC 3339).
+fn work(s: &records::Seeded, start: &str, minutes: i64, notes: &str) -> TimeEntry<RemoteId> {
+    work_entry(&s.person, Some(&s.project), at(start), minutes, notes)
 }
 
 /// The entries listed for one day's window around `day` (UTC).
@@ -44,13 +49,7 @@ async fn an_entry_over_the_spring_gap_is_written_as_wall_clock_and_reads_back_th
     let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
     let s = common::seed(&sim, "g");
     // 01:30 CET to 03:30 CEST: one hour across the skipped 02:00–03:00.
-    let mut e = work_entry(
-        &s.person,
-        Some(&s.project),
-        at("2026-03-29T00:30:00Z"),
-        60,
-        "gap",
-    );
+    let mut e = work(&s, "2026-03-29T00:30:00Z", 60, "gap");
     e.source_tz = Some("Europe/Berlin".into());
     let created = adapter
         .create(&Record::TimeEntry(e.clone()), "g1")
@@ -69,10 +68,7 @@ async fn an_entry_over_the_spring_gap_is_written_as_wall_clock_and_reads_back_th
     assert_eq!(got.duration_seconds, Some(120 * 60));
     // One that keeps the minutes as sent reads back exactly what was written.
     sim.configure(|o| o.derive_worked_minutes = false);
-    let target = UpdateTarget {
-        id: created.id.clone(),
-        version: None,
-    };
+    let target = records::target(&created.id, None);
     adapter
         .update(&target, &Record::TimeEntry(e.clone()))
         .await
@@ -85,13 +81,7 @@ async fn an_entry_over_the_spring_gap_is_written_as_wall_clock_and_reads_back_th
 async fn a_wall_clock_time_in_the_spring_gap_reads_as_the_browser_shows_it() {
     let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
     let s = common::seed(&sim, "h");
-    let e = work_entry(
-        &s.person,
-        Some(&s.project),
-        at("2026-03-29T06:00:00Z"),
-        60,
-        "gap",
-    );
+    let e = work(&s, "2026-03-29T06:00:00Z", 60, "gap");
     let id = adapter
         .create(&Record::TimeEntry(e), "h1")
         .await
@@ -125,13 +115,7 @@ async fn an_hour_across_the_autumn_fold_keeps_its_instants_when_the_server_keeps
     let (sim, adapter) = common::setup(opts, false).await;
     let s = common::seed(&sim, "f");
     // 02:30 summer time to 02:30 winter time: the same wall-clock text twice.
-    let mut e = work_entry(
-        &s.person,
-        Some(&s.project),
-        at("2026-10-25T00:30:00Z"),
-        60,
-        "fold",
-    );
+    let mut e = work(&s, "2026-10-25T00:30:00Z", 60, "fold");
     e.source_tz = Some("Europe/Berlin".into());
     let created = adapter
         .create(&Record::TimeEntry(e.clone()), "f1")
@@ -151,13 +135,7 @@ async fn a_lost_create_in_the_fold_is_found_not_sent_twice() {
     let (sim, adapter) = common::setup(SimOptions::unthrottled(), false).await;
     let s = common::seed(&sim, "l");
     // 02:10–02:50 winter time: the second pass of the fold, which reads back as the first.
-    let e = work_entry(
-        &s.person,
-        Some(&s.project),
-        at("2026-10-25T01:10:00Z"),
-        40,
-        "twice?",
-    );
+    let e = work(&s, "2026-10-25T01:10:00Z", 40, "twice?");
     sim.inject_faults(Fault::LoseResponse, 1);
     let created = adapter
         .create(&Record::TimeEntry(e.clone()), "l1")
@@ -181,13 +159,7 @@ async fn the_utc_switch_writes_and_reads_utc() {
     let (sim, adapter) = common::setup(opts, false).await;
     assert_eq!(sim.config_lines(), "timestamps = \"utc\"\n");
     let s = common::seed(&sim, "u");
-    let mut e = work_entry(
-        &s.person,
-        Some(&s.project),
-        at("2026-07-01T08:00:00Z"),
-        30,
-        "utc",
-    );
+    let mut e = work(&s, "2026-07-01T08:00:00Z", 30, "utc");
     e.source_tz = Some("UTC".into());
     let created = adapter
         .create(&Record::TimeEntry(e.clone()), "u1")

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use timeweave_contract::{Kind, ListScope, Provider, Window};
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::{list_all, sample_entry, test_instant};
+use timeweave_testsupport::{entry_ids_in, list_all, sample_entry, test_instant};
 use timeweave_timetrack_sim::{FromToSemantics, SimOptions};
 
 #[tokio::test]
@@ -109,15 +109,7 @@ async fn the_window_is_exact_under_every_server_semantics() {
             30,
             "at to",
         ));
-        let ids: BTreeSet<_> = list_all(
-            &adapter,
-            Kind::TimeEntry,
-            ListScope::StartedIn(Window::new(from, to)),
-        )
-        .await
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+        let ids = entry_ids_in(&adapter, Window::new(from, to)).await;
         assert_eq!(
             ids,
             [at_start, long].into_iter().collect(),

@@ -4,9 +4,9 @@
 //! checked in both positions of its switch.
 
 use serde_json::{json, Value};
-use timeweave_contract::{Client, Person, Project};
+
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::sample_entry;
+use timeweave_testsupport::{records, sample_entry};
 use timeweave_timetrack_sim::{
     ForbiddenField, FromToSemantics, LimitAboveMax, SimOptions, SimServer,
 };
@@ -65,24 +65,8 @@ async fn sim(opts: SimOptions) -> (SimServer, Raw) {
 }
 
 fn seed_refs(sim: &SimServer) {
-    sim.add_person(&Person {
-        display_name: "Test User".into(),
-        email: Some("test@example.com".into()),
-        username: Some("test".into()),
-    });
-    let c = sim.add_client(&Client {
-        name: "Test company".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    sim.add_project(&Project {
-        client: Some(c),
-        name: "Test project 001".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
+    let user = records::person("Test User", Some("test@example.com"), Some("test"));
+    records::seed_account(sim, &user, "Test company", "Test project 001", None);
 }
 
 #[tokio::test]
@@ -138,12 +122,7 @@ async fn tenancy_path_trailing_slashes_and_get_with_a_body() {
 async fn paging_is_bare_arrays_with_page_number_and_limit() {
     let (sim, raw) = sim(SimOptions::unthrottled()).await;
     for i in 0..1_205 {
-        sim.add_client(&Client {
-            name: format!("C{i:04}"),
-            email: None,
-            notes: None,
-            archived: false,
-        });
+        sim.add_client(&records::client(&format!("C{i:04}")));
     }
     let (_, first) = raw.get("/clients").await;
     assert_eq!(first.as_array().unwrap().len(), 50, "default limit");

@@ -7,11 +7,13 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use timeweave_contract::{
-    Client, ConflictReason, Kind, ListScope, PageItem, Person, Project, Provider, ProviderError,
-    Record, RemoteId, Task, TimeEntry, UpdateTarget, Window, WriteOp,
+    Client, ConflictReason, Kind, ListScope, PageItem, Project, Provider, ProviderError, Record,
+    RemoteId, TimeEntry, Window, WriteOp,
 };
 use timeweave_simkit::{Fault, SimulatorControl};
-use timeweave_testsupport::{list_all, sample_entry, test_instant, test_window};
+use timeweave_testsupport::{
+    entry_ids_in, is_gone, list_all, list_entries, records, sample_entry, test_instant, test_window,
+};
 use timeweave_timetracker::{default_quotas, Settings, TimeTrackerAdapter};
 use timeweave_timetracker_sim::{SimOptions, SimServer};
 
@@ -36,25 +38,8 @@ fn naive(s: &str) -> NaiveDateTime {
 
 /// A person, a client and a project on it.
 fn seed(sim: &SimServer) -> (RemoteId, RemoteId, RemoteId) {
-    let person = sim.add_person(&Person {
-        display_name: "Ada Lovelace".into(),
-        email: Some("ada@example.com".into()),
-        username: Some("ada".into()),
-    });
-    let client = sim.add_client(&Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = sim.add_project(&Project {
-        client: Some(client.clone()),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: Some(7550),
-        archived: false,
-    });
-    (person, client, project)
+    let ada = records::person("Ada Lovelace", Some("ada@example.com"), Some("ada"));
+    records::seed_account(sim, &ada, "Acme", "Website", Some(7550)).ids()
 }
 
 #[tokio::test]
@@ -153,15 +138,7 @@ async fn missing_scopes_are_forbidden_with_the_scope_named() {
     let a = common::adapter(sim.settings_with_token(&token));
     a.connect().await.unwrap();
     let made = a
-        .create(
-            &Record::Client(Client {
-                name: "New".into(),
-                email: None,
-                notes: None,
-                archived: false,
-            }),
-            "k1",
-        )
+        .create(&Record::Client(records::client("New")), "k1")
         .await;
     match made {
         Err(ProviderError::Forbidden { message }) => {
@@ -231,10 +208,7 @@ async fn every_kind_round_trips() {
             .id,
         client.id
     );
-    let target = UpdateTarget {
-        id: client.id.clone(),
-        version: client.version.clone(),
-    };
+    let target = records::target(&client.id, client.version.clone());
     assert!(matches!(
         a.update(&target, &Record::Client(c.clone())).await,
         Err(ProviderError::Unsupported { .. })
@@ -245,13 +219,7 @@ async fn every_kind_round_trips() {
     ));
 
     // Projects: create with a rate, rename, archive by update and by delete; listed archived.
-    let p = Project {
-        client: Some(client.id.clone()),
-        name: "Portal".into(),
-        billable: true,
-        hourly_rate_cents: Some(8550),
-        archived: false,
-    };
+    let p = records::project(Some(&client.id), "Portal", Some(8550));
     let project = a
         .create(&Record::Project(p.clone()), "project-1")
         .await
@@ -265,10 +233,7 @@ async fn every_kind_round_trips() {
     p2.archived = true;
     let updated = a
         .update(
-            &UpdateTarget {
-                id: project.id.clone(),
-                version: project.version.clone(),
-            },
+            &records::target(&project.id, project.version.clone()),
             &Record::Project(p2.clone()),
         )
         .await
@@ -278,10 +243,7 @@ async fn every_kind_round_trips() {
     p3.archived = false;
     let revived = a
         .update(
-            &UpdateTarget {
-                id: project.id.clone(),
-                version: None,
-            },
+            &records::target(&project.id, None),
             &Record::Project(p3.clone()),
         )
         .await
@@ -291,10 +253,7 @@ async fn every_kind_round_trips() {
     p4.hourly_rate_cents = None;
     let cleared = a
         .update(
-            &UpdateTarget {
-                id: project.id.clone(),
-                version: None,
-            },
+            &records::target(&project.id, None),
             &Record::Project(p4.clone()),
         )
         .await
@@ -310,18 +269,11 @@ async fn every_kind_round_trips() {
 
     // Tasks: create, rename, archive (status done), hard delete.
     let live = Project {
-        client: Some(client.id.clone()),
-        name: "Live".into(),
         billable: false,
-        hourly_rate_cents: None,
-        archived: false,
+        ..records::project(Some(&client.id), "Live", None)
     };
     let live = a.create(&Record::Project(live), "project-2").await.unwrap();
-    let t = Task {
-        project: live.id.clone(),
-        name: "Design".into(),
-        archived: false,
-    };
+    let t = records::task(&live.id, "Design");
     let task = a.create(&Record::Task(t.clone()), "task-1").await.unwrap();
     assert_eq!(task.record, Record::Task(t.clone()));
     let mut t2 = t.clone();
@@ -329,10 +281,7 @@ async fn every_kind_round_trips() {
     t2.archived = true;
     let done = a
         .update(
-            &UpdateTarget {
-                id: task.id.clone(),
-                version: task.version.clone(),
-            },
+            &records::target(&task.id, task.version.clone()),
             &Record::Task(t2.clone()),
         )
         .await
@@ -367,7 +316,7 @@ async fn every_kind_round_trips() {
         .unwrap();
     assert_eq!(entry(&made2).client, Some(client.id.clone()));
     assert_eq!(entry(&made2).project, None);
-    let listed = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    let listed = list_entries(&a).await;
     assert_eq!(listed.len(), 2);
 
     // Update: clear notes, tags and the task (null is a no-op on the server).
@@ -377,10 +326,7 @@ async fn every_kind_round_trips() {
     e2.task = None;
     let upd = a
         .update(
-            &UpdateTarget {
-                id: made.id.clone(),
-                version: made.version.clone(),
-            },
+            &records::target(&made.id, made.version.clone()),
             &Record::TimeEntry(e2.clone()),
         )
         .await
@@ -402,17 +348,14 @@ async fn every_kind_round_trips() {
     e3.task = Some(task.id.clone());
     let upd = a
         .update(
-            &UpdateTarget {
-                id: made.id.clone(),
-                version: upd.version.clone(),
-            },
+            &records::target(&made.id, upd.version.clone()),
             &Record::TimeEntry(e3),
         )
         .await
         .unwrap();
     assert_eq!(entry(&upd).task, Some(task.id.clone()));
     a.delete(Kind::Task, &task.id).await.unwrap();
-    assert!(a.get(Kind::Task, &task.id).await.unwrap().is_none());
+    assert!(is_gone(&a, Kind::Task, &task.id).await);
     assert!(matches!(
         a.delete(Kind::Task, &task.id).await,
         Err(ProviderError::NotFound { .. })
@@ -426,7 +369,7 @@ async fn every_kind_round_trips() {
 
     // Entry delete is hard; a second delete is NotFound.
     a.delete(Kind::TimeEntry, &made2.id).await.unwrap();
-    assert!(a.get(Kind::TimeEntry, &made2.id).await.unwrap().is_none());
+    assert!(is_gone(&a, Kind::TimeEntry, &made2.id).await);
     assert!(matches!(
         a.delete(Kind::TimeEntry, &made2.id).await,
         Err(ProviderError::NotFound { .. })
@@ -450,10 +393,7 @@ async fn stale_updates_are_conflicts_but_fresh_ones_pass() {
     assert!(sim.edit(&made.id, &Record::TimeEntry(web)));
     let mut mine = e.clone();
     mine.notes = Some("sync edit".into());
-    let target = UpdateTarget {
-        id: made.id.clone(),
-        version: made.version.clone(),
-    };
+    let target = records::target(&made.id, made.version.clone());
     match a.update(&target, &Record::TimeEntry(mine.clone())).await {
         Err(ProviderError::Conflict {
             reason: ConflictReason::Stale,
@@ -465,10 +405,7 @@ async fn stale_updates_are_conflicts_but_fresh_ones_pass() {
     let current = a.get(Kind::TimeEntry, &made.id).await.unwrap().unwrap();
     let ok = a
         .update(
-            &UpdateTarget {
-                id: made.id.clone(),
-                version: current.version.clone(),
-            },
+            &records::target(&made.id, current.version.clone()),
             &Record::TimeEntry(mine),
         )
         .await
@@ -478,10 +415,7 @@ async fn stale_updates_are_conflicts_but_fresh_ones_pass() {
     sim.remove(Kind::TimeEntry, &made.id);
     let gone = a
         .update(
-            &UpdateTarget {
-                id: made.id.clone(),
-                version: ok.version.clone(),
-            },
+            &records::target(&made.id, ok.version.clone()),
             &Record::TimeEntry(e),
         )
         .await;
@@ -503,7 +437,7 @@ async fn listed_young(
         .await
         .unwrap();
     sim.advance_clock(Duration::milliseconds(500));
-    let listed = list_all(a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    let listed = list_entries(a).await;
     (e, listed.into_iter().next().unwrap())
 }
 
@@ -519,10 +453,7 @@ async fn an_edit_within_the_servers_tolerance_is_not_overwritten() {
     assert!(sim.edit(&listed.id, &Record::TimeEntry(web)));
     let mut mine = e;
     mine.notes = Some("sync edit".into());
-    let target = UpdateTarget {
-        id: listed.id.clone(),
-        version: listed.version.clone(),
-    };
+    let target = records::target(&listed.id, listed.version.clone());
     match a.update(&target, &Record::TimeEntry(mine)).await {
         Err(ProviderError::Conflict {
             reason: ConflictReason::Stale,
@@ -542,10 +473,7 @@ async fn young_versions_are_read_again_before_a_write_and_old_ones_are_not() {
     sim.advance_clock(Duration::seconds(2));
     let mut mine = e.clone();
     mine.notes = Some("sync edit".into());
-    let target = UpdateTarget {
-        id: listed.id.clone(),
-        version: listed.version.clone(),
-    };
+    let target = records::target(&listed.id, listed.version.clone());
     let before = sim.requests_served();
     let done = a.update(&target, &Record::TimeEntry(mine)).await.unwrap();
     assert_eq!(
@@ -556,13 +484,10 @@ async fn young_versions_are_read_again_before_a_write_and_old_ones_are_not() {
     assert_eq!(entry(&done).notes.as_deref(), Some("sync edit"));
     // Listed 10 s after its last change: one request, the PATCH.
     sim.advance_clock(Duration::seconds(10));
-    let listed = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    let listed = list_entries(&a).await;
     let mut again = e;
     again.notes = Some("second".into());
-    let target = UpdateTarget {
-        id: listed[0].id.clone(),
-        version: listed[0].version.clone(),
-    };
+    let target = records::target(&listed[0].id, listed[0].version.clone());
     let before = sim.requests_served();
     a.update(&target, &Record::TimeEntry(again)).await.unwrap();
     assert_eq!(sim.requests_served() - before, 1);
@@ -624,12 +549,7 @@ async fn check_writable_says_what_cannot_be_held() {
         a.check_writable(WriteOp::Update, &Record::TimeEntry(comma)),
         Err(ProviderError::Unsupported { .. })
     ));
-    let c = Record::Client(Client {
-        name: "x".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
+    let c = Record::Client(records::client("x"));
     assert!(a.check_writable(WriteOp::Create, &c).is_ok());
     match a.check_writable(WriteOp::Update, &c) {
         Err(ProviderError::Unsupported { what }) => assert!(what.contains("405"), "{what}"),
@@ -639,13 +559,7 @@ async fn check_writable_says_what_cannot_be_held() {
         a.check_writable(WriteOp::Delete, &c),
         Err(ProviderError::Unsupported { .. })
     ));
-    let orphan = Record::Project(Project {
-        client: None,
-        name: "x".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
+    let orphan = Record::Project(records::project(None, "x", None));
     assert!(matches!(
         a.check_writable(WriteOp::Create, &orphan),
         Err(ProviderError::Unsupported { .. })
@@ -675,7 +589,7 @@ async fn non_admin_tokens_see_and_write_only_their_own() {
         30,
         "bob's",
     ));
-    let listed = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    let listed = list_entries(&a).await;
     assert_eq!(
         listed.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
         vec![bobs]
@@ -773,10 +687,7 @@ async fn a_non_admin_token_brings_the_projects_and_clients_its_entries_book_on()
         }
         other => panic!("{other:?}"),
     };
-    let target = UpdateTarget {
-        id: project.clone(),
-        version: None,
-    };
+    let target = records::target(&project, None);
     assert!(matches!(
         a.update(&target, &rename).await,
         Err(ProviderError::Unsupported { .. })
@@ -798,7 +709,7 @@ async fn an_rbac_admin_sees_and_writes_everyones_entries() {
     let a = common::adapter(sim.settings_with_token(&token));
     a.connect().await.unwrap();
     let adas = sim.add_entry(&sample_entry(&ada, Some(&project), 0, 30, "ada's"));
-    let listed = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    let listed = list_entries(&a).await;
     assert_eq!(
         listed.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
         vec![adas],
@@ -930,11 +841,7 @@ async fn both_quotas_are_declared_to_the_limiter() {
 async fn idempotent_create_after_a_lost_response_makes_one_entry() {
     let (sim, a) = common::sim().await;
     let (person, _, project) = seed(&sim);
-    let task = sim.add_task(&Task {
-        project: project.clone(),
-        name: "T".into(),
-        archived: false,
-    });
+    let task = sim.add_task(&records::task(&project, "T"));
     let mut e = sample_entry(&person, Some(&project), 0, 45, "once");
     e.task = Some(task.clone());
     a.connect().await.unwrap();
@@ -970,11 +877,7 @@ async fn idempotent_create_after_a_lost_response_makes_one_entry() {
 async fn find_created_finishes_a_create_interrupted_before_its_task_patch() {
     let (sim, a) = common::sim().await;
     let (person, _, project) = seed(&sim);
-    let task = sim.add_task(&Task {
-        project: project.clone(),
-        name: "T".into(),
-        archived: false,
-    });
+    let task = sim.add_task(&records::task(&project, "T"));
     let mut e = sample_entry(&person, Some(&project), 0, 45, "half done");
     // The POST landed (out of band here) but the task PATCH never ran.
     let mut bare = e.clone();
@@ -1005,11 +908,7 @@ async fn the_task_id_workaround_also_works_on_a_fixed_server() {
     })
     .await;
     let (person, client, project) = seed(&sim);
-    let task = sim.add_task(&Task {
-        project: project.clone(),
-        name: "T".into(),
-        archived: false,
-    });
+    let task = sim.add_task(&records::task(&project, "T"));
     let mut e = sample_entry(&person, Some(&project), 0, 45, "fixed");
     e.task = Some(task.clone());
     let made = a.create(&Record::TimeEntry(e), "k").await.unwrap();
@@ -1097,11 +996,7 @@ async fn windows_are_half_open_and_include_running_entries() {
     running.duration_seconds = None;
     let run = sim.add_entry(&running);
     let w = Window::new(test_instant(0), test_instant(60));
-    let ids: BTreeSet<_> = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(w))
-        .await
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let ids = entry_ids_in(&a, w).await;
     assert!(ids.contains(&at_from) && ids.contains(&run));
     assert!(!ids.contains(&at_to), "end is exclusive");
     let got = a.get(Kind::TimeEntry, &run).await.unwrap().unwrap();
@@ -1156,33 +1051,13 @@ async fn dst_gap_and_fold_in_rome() {
     assert_eq!(entry(&f).ended_at, Some(utc("2026-10-25T01:50:00Z")));
     // Windows around both transitions find them.
     let around = |from: &str, to: &str| Window::new(utc(from), utc(to));
-    let ids: BTreeSet<_> = list_all(
-        &a,
-        Kind::TimeEntry,
-        ListScope::StartedIn(around("2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z")),
-    )
-    .await
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
+    let ids = entry_ids_in(&a, around("2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z")).await;
     assert!(ids.contains(&RemoteId::from(fold)));
-    let ids: BTreeSet<_> = list_all(
-        &a,
-        Kind::TimeEntry,
-        ListScope::StartedIn(around("2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z")),
-    )
-    .await
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
+    let ids = entry_ids_in(&a, around("2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z")).await;
     assert!(ids.contains(&RemoteId::from(gap)));
 
     // Writes send naive local time: across the spring jump 01:30 UTC is 03:30 CEST.
-    let other = sim.add_person(&Person {
-        display_name: "Bo".into(),
-        email: None,
-        username: Some("bo".into()),
-    });
+    let other = sim.add_person(&records::person("Bo", None, Some("bo")));
     let mut e = sample_entry(&other, Some(&project), 0, 60, "w1");
     e.started_at = utc("2026-03-29T00:45:00Z");
     e.ended_at = Some(utc("2026-03-29T01:15:00Z"));
@@ -1255,10 +1130,7 @@ async fn dst_entries_arrive_on_another_server_as_typed() {
         assert_eq!(entry(&created).started_at, e.started_at);
         assert_eq!(entry(&created).duration_seconds, e.duration_seconds);
         // An update sends the same naive times.
-        let target_id = UpdateTarget {
-            id: created.id.clone(),
-            version: created.version.clone(),
-        };
+        let target_id = records::target(&created.id, created.version.clone());
         to.update(&target_id, &Record::TimeEntry(e)).await.unwrap();
         let raw = target.entry_json(n(&created.id)).unwrap();
         assert_eq!(raw["start_time"].as_str(), Some(start));
@@ -1295,18 +1167,8 @@ async fn deep_history_pages_through_many_pages() {
 async fn a_refused_task_leaves_the_entry_without_it_and_a_passing_failure_is_reported() {
     let (sim, a) = common::sim().await;
     let (person, client, project) = seed(&sim);
-    let elsewhere = sim.add_project(&Project {
-        client: Some(client),
-        name: "Elsewhere".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
-    let foreign_task = sim.add_task(&Task {
-        project: elsewhere,
-        name: "Not here".into(),
-        archived: false,
-    });
+    let elsewhere = sim.add_project(&records::project(Some(&client), "Elsewhere", None));
+    let foreign_task = sim.add_task(&records::task(&elsewhere, "Not here"));
     let mut e = sample_entry(&person, Some(&project), 0, 30, "task refused");
     e.task = Some(foreign_task);
     let made = a.create(&Record::TimeEntry(e), "refused-1").await.unwrap();
@@ -1315,11 +1177,7 @@ async fn a_refused_task_leaves_the_entry_without_it_and_a_passing_failure_is_rep
 
     // A task PATCH that keeps failing with 5xx: the error comes back (the POST landed), and
     // find_created completes the create afterwards without a second entry.
-    let task = sim.add_task(&Task {
-        project: project.clone(),
-        name: "Good".into(),
-        archived: false,
-    });
+    let task = sim.add_task(&records::task(&project, "Good"));
     let mut e2 = sample_entry(&person, Some(&project), 60, 30, "task later");
     e2.task = Some(task.clone());
     a.connect().await.unwrap();

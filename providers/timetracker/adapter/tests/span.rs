@@ -4,24 +4,13 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use timeweave_contract::{Client, EntrySpan, Project, Provider, RemoteId};
+use timeweave_contract::{EntrySpan, Provider, RemoteId};
 use timeweave_simkit::{work_entry, Fault, SimulatorControl};
+use timeweave_testsupport::records;
 use timeweave_timetracker_sim::SimServer;
 
 fn project(sim: &SimServer) -> RemoteId {
-    let client = sim.add_client(&Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    sim.add_project(&Project {
-        client: Some(client),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    })
+    records::seed_project(sim, "Acme", "Website", None).1
 }
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {

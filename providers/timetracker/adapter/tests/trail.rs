@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
-use timeweave_contract::{Kind, Project, Provider, Record, RemoteId, TimeEntry};
+use timeweave_contract::{Kind, Provider, Record, RemoteId, TimeEntry};
 use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::records;
 use timeweave_timetracker::trail::{read_rows, Source};
 use timeweave_timetracker_sim::{SimOptions, SimServer};
 
@@ -26,19 +27,12 @@ async fn get(sim: &SimServer, token: &str, path_and_query: &str) -> (u16, Value)
 }
 
 fn project(sim: &SimServer) -> RemoteId {
-    let client = sim.add_client(&timeweave_contract::Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    sim.add_project(&Project {
-        name: "Web".into(),
-        client: Some(client),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    })
+    records::seed_project(sim, "Acme", "Web", None).1
+}
+
+/// How many rows the list under `key` of an answer holds.
+fn rows(answer: &Value, key: &str) -> usize {
+    answer[key].as_array().unwrap().len()
 }
 
 fn entry(project: &RemoteId, day: u32, notes: &str) -> TimeEntry<RemoteId> {
@@ -147,17 +141,9 @@ async fn limit_takes_the_newest_rows_only_with_the_documented_defaults() {
     }
     let admin = sim.admin_token();
     let (_, acts) = get(&sim, &admin, "/activities").await;
-    assert_eq!(
-        acts["activities"].as_array().unwrap().len(),
-        50,
-        "default 50"
-    );
+    assert_eq!(rows(&acts, "activities"), 50, "default 50");
     let (_, acts) = get(&sim, &admin, "/activities?limit=0").await;
-    assert_eq!(
-        acts["activities"].as_array().unwrap().len(),
-        50,
-        "0 is the default"
-    );
+    assert_eq!(rows(&acts, "activities"), 50, "0 is the default");
     let (_, acts) = get(&sim, &admin, "/activities?limit=3&page=2").await;
     let ids: Vec<i64> = acts["activities"]
         .as_array()
@@ -167,16 +153,9 @@ async fn limit_takes_the_newest_rows_only_with_the_documented_defaults() {
         .collect();
     assert_eq!(ids, [120, 119, 118], "no paging: `page` is ignored");
     let (_, audit) = get(&sim, &admin, "/audit-logs").await;
-    assert_eq!(
-        audit["audit_logs"].as_array().unwrap().len(),
-        100,
-        "default 100"
-    );
+    assert_eq!(rows(&audit, "audit_logs"), 100, "default 100");
     let (_, audit) = get(&sim, &admin, "/audit-logs?limit=1000").await;
-    assert!(
-        audit["audit_logs"].as_array().unwrap().len() > 120,
-        "no cap"
-    );
+    assert!(rows(&audit, "audit_logs") > 120, "no cap");
 }
 
 #[tokio::test]
@@ -198,12 +177,9 @@ async fn api_timers_leave_no_activity_but_an_audit_row_unless_switched() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 201);
         let (_, acts) = get(&sim, &admin, "/activities?entity_type=time_entry").await;
-        assert_eq!(
-            acts["activities"].as_array().unwrap().len(),
-            usize::from(on)
-        );
+        assert_eq!(rows(&acts, "activities"), usize::from(on));
         let (_, audit) = get(&sim, &admin, "/audit-logs?entity_type=TimeEntry").await;
-        assert_eq!(audit["audit_logs"].as_array().unwrap().len(), 1);
+        assert_eq!(rows(&audit, "audit_logs"), 1);
     }
 }
 

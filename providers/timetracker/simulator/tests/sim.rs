@@ -38,6 +38,18 @@ async fn call(
     )
 }
 
+/// `GET path` with `authorization` as the `Authorization` header.
+async fn get_with(sim: &SimServer, path: &str, authorization: &str) -> (u16, HeaderMap, Value) {
+    call(
+        sim,
+        "GET",
+        path,
+        Some(("Authorization", authorization)),
+        None,
+    )
+    .await
+}
+
 fn bearer(t: &str) -> String {
     format!("Bearer {t}")
 }
@@ -86,58 +98,22 @@ async fn token_forms_and_scopes() {
             "{k}: {v}"
         );
     }
-    let (s, _, b) = call(
-        &sim,
-        "GET",
-        "/timer/status",
-        Some(("Authorization", "Bearer abc")),
-        None,
-    )
-    .await;
+    let (s, _, b) = get_with(&sim, "/timer/status", "Bearer abc").await;
     assert_eq!(
         (s, b["message"].as_str()),
         (401, Some("Invalid token format"))
     );
     // write:* does not imply read:*.
     let w = sim.add_token(1, &["write:*"]);
-    let (s, _, b) = call(
-        &sim,
-        "GET",
-        "/clients",
-        Some(("Authorization", &bearer(&w))),
-        None,
-    )
-    .await;
+    let (s, _, b) = get_with(&sim, "/clients", &bearer(&w)).await;
     assert_eq!(
         (s, b["required_scope"].as_str()),
         (403, Some("read:clients"))
     );
     // read:* covers reads but not /users (admin:all only).
     let r = sim.add_token(1, &["read:*"]);
-    assert_eq!(
-        call(
-            &sim,
-            "GET",
-            "/clients",
-            Some(("Authorization", &bearer(&r))),
-            None
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        call(
-            &sim,
-            "GET",
-            "/users",
-            Some(("Authorization", &bearer(&r))),
-            None
-        )
-        .await
-        .0,
-        403
-    );
+    assert_eq!(get_with(&sim, "/clients", &bearer(&r)).await.0, 200);
+    assert_eq!(get_with(&sim, "/users", &bearer(&r)).await.0, 403);
     // 404 and 405 come before auth.
     assert_eq!(call(&sim, "GET", "/nope", None, None).await.0, 404);
     let (s, _, b) = call(&sim, "DELETE", "/clients/1", None, None).await;
@@ -155,27 +131,9 @@ async fn fixed_windows_count_rejected_calls_and_say_when_to_come_back() {
     sim.freeze_clock(Utc.with_ymd_and_hms(2026, 5, 4, 10, 59, 30).unwrap());
     let a = bearer(&sim.admin_token());
     for _ in 0..5 {
-        assert_eq!(
-            call(
-                &sim,
-                "GET",
-                "/timer/status",
-                Some(("Authorization", &a)),
-                None
-            )
-            .await
-            .0,
-            200
-        );
+        assert_eq!(get_with(&sim, "/timer/status", &a).await.0, 200);
     }
-    let (s, h, b) = call(
-        &sim,
-        "GET",
-        "/timer/status",
-        Some(("Authorization", &a)),
-        None,
-    )
-    .await;
+    let (s, h, b) = get_with(&sim, "/timer/status", &a).await;
     assert_eq!(s, 429);
     assert_eq!(
         h["retry-after"], "30",
@@ -185,18 +143,7 @@ async fn fixed_windows_count_rejected_calls_and_say_when_to_come_back() {
     // The unauthenticated endpoints are not limited.
     assert_eq!(call(&sim, "GET", "/info", None, None).await.0, 200);
     sim.advance_clock(Duration::seconds(30));
-    assert_eq!(
-        call(
-            &sim,
-            "GET",
-            "/timer/status",
-            Some(("Authorization", &a)),
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(get_with(&sim, "/timer/status", &a).await.0, 200);
 
     let sim = SimServer::start(SimOptions {
         rate_limit_per_minute: 2,
@@ -206,37 +153,12 @@ async fn fixed_windows_count_rejected_calls_and_say_when_to_come_back() {
     sim.freeze_clock(Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 13).unwrap());
     let a = bearer(&sim.admin_token());
     for _ in 0..2 {
-        call(
-            &sim,
-            "GET",
-            "/timer/status",
-            Some(("Authorization", &a)),
-            None,
-        )
-        .await;
+        get_with(&sim, "/timer/status", &a).await;
     }
-    let (s, h, _) = call(
-        &sim,
-        "GET",
-        "/timer/status",
-        Some(("Authorization", &a)),
-        None,
-    )
-    .await;
+    let (s, h, _) = get_with(&sim, "/timer/status", &a).await;
     assert_eq!((s, h["retry-after"].to_str().unwrap()), (429, "47"));
     sim.set_rate_limiting(false);
-    assert_eq!(
-        call(
-            &sim,
-            "GET",
-            "/timer/status",
-            Some(("Authorization", &a)),
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(get_with(&sim, "/timer/status", &a).await.0, 200);
 }
 
 #[tokio::test]

@@ -10,11 +10,13 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, TimeZone, Utc};
 use timeweave_contract::{
-    Client, ConflictReason, Kind, ListScope, PageItem, Person, Project, Provider, ProviderError,
-    Record, RemoteId, Task, TimeEntry, UpdateTarget, Window,
+    Client, ConflictReason, Kind, ListScope, PageItem, Project, Provider, ProviderError, Record,
+    RemoteId, Task, TimeEntry, Window,
 };
 use timeweave_simkit::{Fault, SimulatorControl};
-use timeweave_testsupport::{list_all, sample_entry, test_instant, test_window};
+use timeweave_testsupport::{
+    is_gone, list_all, list_entries, records, sample_entry, test_instant, test_window,
+};
 use timeweave_trackingtime_sim::SimOptions;
 
 fn entry(r: &timeweave_contract::RemoteRecord) -> &TimeEntry<RemoteId> {
@@ -42,7 +44,7 @@ async fn ids_are_large_and_every_request_is_scoped_and_identified() {
     );
     sim.add_entry(&sample_entry(&person, Some(&project), 0, 30, "x"));
     sim.clear_request_log();
-    list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    list_entries(&a).await;
     list_all(&a, Kind::Person, ListScope::All).await;
     let log = sim.request_log();
     assert!(!log.is_empty());
@@ -72,12 +74,11 @@ async fn ids_are_large_and_every_request_is_scoped_and_identified() {
 
 #[tokio::test]
 async fn account_discovery_refuses_to_guess() {
-    let sim = common::sim(SimOptions {
+    let (sim, a) = common::setup_with(SimOptions {
         extra_workspaces: vec!["Second Co".into(), "Third Co".into()],
         ..SimOptions::default()
     })
     .await;
-    let a = common::adapter(sim.settings());
     match a.connect().await {
         Err(ProviderError::Setup { message }) => {
             assert!(message.contains("account_id"), "{message}");
@@ -225,8 +226,7 @@ async fn wrong_password_is_auth() {
 
 #[tokio::test]
 async fn envelope_errors_of_each_type() {
-    let (sim, a) = common::setup().await;
-    a.connect().await.unwrap();
+    let (sim, a) = common::connected(SimOptions::default()).await;
     let cases: [(i64, &str, &str); 5] = [
         (500, "Something went wrong", "rejected"),
         (502, "There is another task running", "conflict"),
@@ -244,12 +244,7 @@ async fn envelope_errors_of_each_type() {
         assert!(!e.is_retryable(), "status {status} is not retried: {e}");
     }
     // The duplicate customer name is a Duplicate conflict.
-    let c = Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    };
+    let c = records::client("Acme");
     a.create(&Record::Client(c.clone()), "k-acme-1")
         .await
         .unwrap();
@@ -290,8 +285,7 @@ async fn envelope_errors_of_each_type() {
 
 #[tokio::test]
 async fn rate_limits_are_survived_and_retry_after_honoured() {
-    let (sim, a) = common::setup().await;
-    a.connect().await.unwrap();
+    let (sim, a) = common::connected(SimOptions::default()).await;
     sim.inject_faults(
         Fault::RateLimited {
             retry_after_secs: Some(1),
@@ -486,7 +480,7 @@ async fn deletion_is_detected_by_a_window_rescan() {
     let ids = |v: Vec<timeweave_contract::RemoteRecord>| {
         v.into_iter().map(|r| r.id).collect::<BTreeSet<_>>()
     };
-    let before = ids(list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await);
+    let before = ids(list_entries(&a).await);
     assert!(before.contains(&keep) && before.contains(&gone));
     assert!(sim.remove(Kind::TimeEntry, &gone));
     // Nothing in the change feed says so (no tombstones)...
@@ -499,16 +493,16 @@ async fn deletion_is_detected_by_a_window_rescan() {
     .await);
     assert!(!feed.contains(&gone));
     // ...but the complete rescan of its window no longer holds it, and get confirms.
-    let after = ids(list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await);
+    let after = ids(list_entries(&a).await);
     assert!(after.contains(&keep) && !after.contains(&gone));
-    assert!(a.get(Kind::TimeEntry, &gone).await.unwrap().is_none());
+    assert!(is_gone(&a, Kind::TimeEntry, &gone).await);
     // A generic in-envelope 500, once, is not taken for "gone": asked again, the event is
     // there.
     sim.inject_envelope_error(500, "Something failed", 1);
     assert!(a.get(Kind::TimeEntry, &keep).await.unwrap().is_some());
     // Some servers answer 500 for a deleted event, every time: still "gone".
     sim.configure(|o| o.deleted_event_get_status = 500);
-    assert!(a.get(Kind::TimeEntry, &gone).await.unwrap().is_none());
+    assert!(is_gone(&a, Kind::TimeEntry, &gone).await);
 }
 
 #[tokio::test]
@@ -580,8 +574,7 @@ async fn idempotent_create_after_a_lost_response_yields_one_event() {
 
 #[tokio::test]
 async fn every_kind_round_trips() {
-    let (sim, a) = common::setup().await;
-    a.connect().await.unwrap();
+    let (sim, a) = common::connected(SimOptions::default()).await;
     let (person, _, _) = seed(&sim);
 
     // People: listed (archived included), read-only.
@@ -602,11 +595,7 @@ async fn every_kind_round_trips() {
         .await
         .iter()
         .any(|r| r.id == person));
-    let p = Record::Person(Person {
-        display_name: "X".into(),
-        email: None,
-        username: None,
-    });
+    let p = Record::Person(records::person("X", None, None));
     assert!(matches!(
         a.check_writable(timeweave_contract::WriteOp::Create, &p),
         Err(ProviderError::Unsupported { .. })
@@ -625,29 +614,18 @@ async fn every_kind_round_trips() {
         .unwrap();
     // The e-mail is unheld (T2): customers answer `contact: null`.
     let unheld = a.capabilities().not_writable();
-    assert_eq!(
-        c.record,
-        Record::Client(client.clone())
-            .normalised()
-            .forget_unheld(&unheld)
-    );
+    // What the adapter reads back of a record it wrote: the unheld fields at their constant.
+    let held = |r: Record<RemoteId>| r.normalised().forget_unheld(&unheld);
+    assert_eq!(c.record, held(Record::Client(client.clone())));
     let mut renamed = client.clone();
     renamed.name = "Initech Ltd".into();
     renamed.archived = true;
-    let target = UpdateTarget {
-        id: c.id.clone(),
-        version: None,
-    };
+    let target = records::target(&c.id, None);
     let u = a
         .update(&target, &Record::Client(renamed.clone()))
         .await
         .unwrap();
-    assert_eq!(
-        u.record,
-        Record::Client(renamed.clone())
-            .normalised()
-            .forget_unheld(&unheld)
-    );
+    assert_eq!(u.record, held(Record::Client(renamed.clone())));
     assert_eq!(sim.is_archived(Kind::Client, &c.id), Some(true));
     let listed = list_all(&a, Kind::Client, ListScope::All).await;
     assert!(
@@ -675,59 +653,31 @@ async fn every_kind_round_trips() {
         .update(&target, &Record::Client(renamed.clone()))
         .await
         .unwrap();
-    assert_eq!(
-        u.record,
-        Record::Client(renamed).normalised().forget_unheld(&unheld)
-    );
+    assert_eq!(u.record, held(Record::Client(renamed)));
 
     // Projects.
-    let project = Project {
-        client: Some(c.id.clone()),
-        name: "Tps".into(),
-        billable: true,
-        hourly_rate_cents: Some(9_950),
-        archived: false,
-    };
+    let project = records::project(Some(&c.id), "Tps", Some(9_950));
     let pr = a
         .create(&Record::Project(project.clone()), "p1")
         .await
         .unwrap();
     // Billing parameters are not known to be kept (declared read-only): the project
     // reads back billable without a rate.
-    assert_eq!(
-        pr.record,
-        Record::Project(project.clone())
-            .normalised()
-            .forget_unheld(&unheld)
-    );
+    assert_eq!(pr.record, held(Record::Project(project.clone())));
     let mut closed = project.clone();
     closed.archived = true;
     let pu = a
         .update(
-            &UpdateTarget {
-                id: pr.id.clone(),
-                version: None,
-            },
+            &records::target(&pr.id, None),
             &Record::Project(closed.clone()),
         )
         .await
         .unwrap();
-    assert_eq!(
-        pu.record,
-        Record::Project(closed.clone())
-            .normalised()
-            .forget_unheld(&unheld)
-    );
+    assert_eq!(pu.record, held(Record::Project(closed.clone())));
     // Leaving the customer cannot be sent (T4): the update says so.
     closed.client = None;
     let left = a
-        .update(
-            &UpdateTarget {
-                id: pr.id.clone(),
-                version: None,
-            },
-            &Record::Project(closed),
-        )
+        .update(&records::target(&pr.id, None), &Record::Project(closed))
         .await;
     assert!(
         matches!(&left, Err(ProviderError::Unsupported { what }) if what.contains("off its customer")),
@@ -739,42 +689,25 @@ async fn every_kind_round_trips() {
         .any(|r| r.id == pr.id));
     // Created archived from the start.
     let archived = Project {
-        client: None,
-        name: "Old".into(),
         billable: false,
-        hourly_rate_cents: None,
         archived: true,
+        ..records::project(None, "Old", None)
     };
     let old = a
         .create(&Record::Project(archived.clone()), "p2")
         .await
         .unwrap();
-    assert_eq!(
-        old.record,
-        Record::Project(archived)
-            .normalised()
-            .forget_unheld(&unheld)
-    );
+    assert_eq!(old.record, held(Record::Project(archived)));
 
     // Tasks.
-    let task = Task {
-        project: pr.id.clone(),
-        name: "Cover sheets".into(),
-        archived: false,
-    };
+    let task = records::task(&pr.id, "Cover sheets");
     let t = a.create(&Record::Task(task.clone()), "t1").await.unwrap();
     assert_eq!(t.record, Record::Task(task.clone()).normalised());
     let mut done = task.clone();
     done.archived = true;
     done.name = "Cover sheets (done)".into();
     let tu = a
-        .update(
-            &UpdateTarget {
-                id: t.id.clone(),
-                version: None,
-            },
-            &Record::Task(done.clone()),
-        )
+        .update(&records::target(&t.id, None), &Record::Task(done.clone()))
         .await
         .unwrap();
     assert_eq!(tu.record, Record::Task(done).normalised());
@@ -802,7 +735,7 @@ async fn every_kind_round_trips() {
         .unwrap()
         .expect("the event survives");
     assert_eq!(entry(&ev_after).task, None);
-    assert!(a.get(Kind::Task, &t.id).await.unwrap().is_none());
+    assert!(is_gone(&a, Kind::Task, &t.id).await);
     assert!(matches!(
         a.delete(Kind::Task, &t.id).await,
         Err(ProviderError::NotFound { .. })
@@ -842,32 +775,22 @@ async fn every_kind_round_trips() {
 
     // Deletes of projects and clients.
     a.delete(Kind::Project, &pr.id).await.unwrap();
-    assert!(a.get(Kind::Project, &pr.id).await.unwrap().is_none());
+    assert!(is_gone(&a, Kind::Project, &pr.id).await);
     a.delete(Kind::Client, &c.id).await.unwrap();
-    assert!(a.get(Kind::Client, &c.id).await.unwrap().is_none());
+    assert!(is_gone(&a, Kind::Client, &c.id).await);
     assert!(matches!(
         a.delete(Kind::Client, &c.id).await,
         Err(ProviderError::NotFound { .. })
     ));
 
     // Natural-key lookups after an unknown create outcome.
-    let again = Client {
-        name: "initech ltd ".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    };
+    let again = records::client("initech ltd ");
     assert!(a
         .find_created(&Record::Client(again), "x")
         .await
         .unwrap()
         .is_none());
-    let nk = Client {
-        name: "Hooli".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    };
+    let nk = records::client("Hooli");
     let h = a.create(&Record::Client(nk.clone()), "c2").await.unwrap();
     let f = a
         .find_created(
@@ -908,9 +831,8 @@ async fn odd_records_become_invalid_items_and_the_page_goes_on() {
     let unnamed = sim.add_unnamed_task(&project);
     let orphan = sim.add_orphan_task("Loose end");
     let named = sim.add_task(&Task {
-        project: project.clone(),
-        name: "Named".into(),
         archived: true,
+        ..records::task(&project, "Named")
     });
     let page = a.list_page(Kind::Task, ListScope::All, None).await.unwrap();
     let mut records = Vec::new();
@@ -958,23 +880,16 @@ async fn odd_records_become_invalid_items_and_the_page_goes_on() {
 
 #[tokio::test]
 async fn tasks_page_and_customers_are_read_in_one_request() {
-    let (sim, a) = common::setup().await;
-    a.connect().await.unwrap();
+    let (sim, a) = common::connected(SimOptions::default()).await;
     let (_, _, project) = seed(&sim);
     let mut ids = BTreeSet::new();
     for i in 0..10 {
-        ids.insert(sim.add_task(&Task {
-            project: project.clone(),
-            name: format!("t{i}"),
-            archived: false,
-        }));
+        ids.insert(sim.add_task(&records::task(&project, &format!("t{i}"))));
     }
     for i in 0..5 {
         sim.add_client(&Client {
-            name: format!("c{i}"),
-            email: None,
-            notes: None,
             archived: i % 2 == 0,
+            ..records::client(&format!("c{i}"))
         });
     }
     let a = a.with_tasks_page_size(3);
@@ -1008,7 +923,7 @@ async fn a_server_that_ignores_page_does_not_loop() {
     // Old servers capped page_size at 5 and (here) ignore page: pages repeat.
     sim.configure(|o| o.events_page_size_max = 5);
     let a = a.with_events_page_size(5);
-    let all = list_all(&a, Kind::TimeEntry, ListScope::StartedIn(test_window())).await;
+    let all = list_entries(&a).await;
     assert_eq!(all.len(), 5);
 }
 
@@ -1076,13 +991,11 @@ async fn webhooks_register_list_deliver_and_delete() {
 
 #[tokio::test]
 async fn lost_create_is_found_by_content_when_search_is_unavailable() {
-    let sim = common::sim(SimOptions {
+    let (sim, a) = common::connected(SimOptions {
         search_by_external_id: false,
         ..SimOptions::default()
     })
     .await;
-    let a = common::adapter(sim.settings());
-    a.connect().await.unwrap();
     let (person, _, project) = seed(&sim);
     let mut e = sample_entry(&person, Some(&project), 2 * 24 * 60, 30, "no search");
     e.source_tz = Some("+02:00".into());
@@ -1100,14 +1013,13 @@ async fn lost_create_is_found_by_content_when_search_is_unavailable() {
 #[tokio::test]
 async fn a_search_that_ignores_the_external_id_never_adopts_another_event() {
     for (ignores, fields) in [(false, true), (true, true), (true, false), (false, false)] {
-        let sim = common::sim(SimOptions {
+        let (sim, a) = common::setup_with(SimOptions {
             search_ignores_external_id: ignores,
             search_returns_custom_fields: fields,
             ..SimOptions::default()
         })
         .await;
         let mode = format!("ignores id {ignores}, custom fields {fields}");
-        let a = common::adapter(sim.settings());
         a.connect().await.unwrap();
         let (person, _, project) = seed(&sim);
         // Someone else's work on the same day, and an earlier entry of ours.
@@ -1132,14 +1044,12 @@ async fn a_search_that_ignores_the_external_id_never_adopts_another_event() {
 
 #[tokio::test]
 async fn slow_answers_and_timeouts_are_retried() {
-    let sim = common::sim(SimOptions {
+    let (sim, a) = common::connected(SimOptions {
         timeout_delay: StdDuration::from_secs(3),
         slow_responses: Some(StdDuration::from_millis(200)),
         ..SimOptions::default()
     })
     .await;
-    let a = common::adapter(sim.settings());
-    a.connect().await.unwrap();
     sim.inject_faults(Fault::Timeout, 1);
     a.list_page(Kind::Project, ListScope::All, None)
         .await
@@ -1156,13 +1066,11 @@ async fn slow_answers_and_timeouts_are_retried() {
 
 #[tokio::test]
 async fn servers_without_json_bodies_get_form_parameters() {
-    let sim = common::sim(SimOptions {
+    let (sim, a) = common::connected(SimOptions {
         accept_json_body: false,
         ..SimOptions::default()
     })
     .await;
-    let a = common::adapter(sim.settings());
-    a.connect().await.unwrap();
     let (person, _, project) = seed(&sim);
     let client = Client {
         name: "Form Co".into(),
@@ -1191,13 +1099,7 @@ async fn servers_without_json_bodies_get_form_parameters() {
     // T4: no empty value is sent to clear the project, so it stays, and the update says
     // so (the notes were written).
     let up = a
-        .update(
-            &UpdateTarget {
-                id: ev.id.clone(),
-                version: None,
-            },
-            &Record::TimeEntry(moved),
-        )
+        .update(&records::target(&ev.id, None), &Record::TimeEntry(moved))
         .await;
     match up {
         Err(ProviderError::Unsupported { what }) => {

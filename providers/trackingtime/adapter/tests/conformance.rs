@@ -7,67 +7,23 @@
 mod common;
 
 use timeweave_testsupport::conformance;
-use timeweave_trackingtime::TrackingTimeAdapter;
 use timeweave_trackingtime_sim::SimOptions;
-
-async fn on(opts: SimOptions) -> (timeweave_trackingtime_sim::SimServer, TrackingTimeAdapter) {
-    let sim = common::sim(opts).await;
-    let a = common::adapter(sim.settings());
-    (sim, a)
-}
 
 macro_rules! suite {
     ($config:ident, $opts:expr) => {
         mod $config {
             use super::*;
 
-            #[tokio::test]
-            async fn entry_round_trip() {
-                let (sim, a) = on($opts).await;
-                conformance::entry_round_trip(&a, &sim).await;
+            timeweave_testsupport::conformance_tests! {
+                setup: common::setup_with($opts).await,
+                pagination_default_page_size: 1500,
             }
 
             #[tokio::test]
             async fn pagination_over_many_pages() {
-                let (sim, a) = on($opts).await;
+                let (sim, a) = common::setup_with($opts).await;
                 let a = a.with_events_page_size(7);
                 conformance::pagination(&a, &sim, 60).await;
-            }
-
-            #[tokio::test]
-            async fn pagination_default_page_size() {
-                let (sim, a) = on($opts).await;
-                conformance::pagination(&a, &sim, 1500).await;
-            }
-
-            #[tokio::test]
-            async fn window_bounds() {
-                let (sim, a) = on($opts).await;
-                conformance::window_bounds(&a, &sim).await;
-            }
-
-            #[tokio::test]
-            async fn out_of_band_delete() {
-                let (sim, a) = on($opts).await;
-                conformance::out_of_band_delete(&a, &sim).await;
-            }
-
-            #[tokio::test]
-            async fn lost_create_is_found() {
-                let (sim, a) = on($opts).await;
-                conformance::lost_create_is_found(&a, &sim).await;
-            }
-
-            #[tokio::test]
-            async fn reference_kinds() {
-                let (sim, a) = on($opts).await;
-                conformance::reference_kinds(&a, &sim).await;
-            }
-
-            #[tokio::test]
-            async fn declared_fields() {
-                let (sim, a) = on($opts).await;
-                conformance::declared_fields(&a, &sim).await;
             }
         }
     };
@@ -80,7 +36,7 @@ suite!(documented, SimOptions::default());
 /// adapter falls back to matching the same work, and must still find its lost create.
 #[tokio::test]
 async fn lost_create_is_found_when_the_search_returns_no_custom_fields() {
-    let (sim, a) = on(SimOptions {
+    let (sim, a) = common::setup_with(SimOptions {
         search_returns_custom_fields: false,
         ..Default::default()
     })

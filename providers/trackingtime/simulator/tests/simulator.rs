@@ -2,9 +2,9 @@
 //! must never come to depend on being absent.
 
 use serde_json::{json, Value};
-use timeweave_contract::{Client, Person, Project, RemoteId, Task};
+use timeweave_contract::{Client, RemoteId};
 use timeweave_simkit::SimulatorControl;
-use timeweave_testsupport::sample_entry;
+use timeweave_testsupport::{records, sample_entry};
 use timeweave_trackingtime_sim::{EventForm, SimOptions, SimServer};
 
 async fn start(opts: SimOptions) -> SimServer {
@@ -60,10 +60,22 @@ impl Api {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
+    /// `method path` with neither query nor body: (status, body).
+    async fn send(&self, method: reqwest::Method, path: &str) -> (u16, String) {
+        self.call(method, path, &[], None).await
+    }
+
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
         let (status, body) = self.call(reqwest::Method::GET, path, query, None).await;
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).unwrap()
+    }
+
+    /// `GET path` over the company's events from `from` to `to` (dates), and `more`.
+    async fn company(&self, path: &str, from: &str, to: &str, more: &[(&str, &str)]) -> Value {
+        let mut query = vec![("filter", "COMPANY"), ("from", from), ("to", to)];
+        query.extend_from_slice(more);
+        self.get(path, &query).await
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
@@ -80,25 +92,8 @@ fn status(v: &Value) -> i64 {
 }
 
 fn seed(sim: &SimServer) -> (RemoteId, RemoteId, RemoteId) {
-    let person = sim.add_person(&Person {
-        display_name: "Ada L".into(),
-        email: Some("ada@example.com".into()),
-        username: None,
-    });
-    let client = sim.add_client(&Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = sim.add_project(&Project {
-        client: Some(client.clone()),
-        name: "P".into(),
-        billable: true,
-        hourly_rate_cents: None,
-        archived: false,
-    });
-    (person, client, project)
+    let ada = records::person("Ada L", Some("ada@example.com"), None);
+    records::seed_account(sim, &ada, "Acme", "P", None).ids()
 }
 
 #[tokio::test]
@@ -131,16 +126,14 @@ async fn auth_routing_and_envelope() {
     let without = api.get("!/users", &[]).await;
     assert_eq!(with["data"], without["data"]);
     // An account the user does not belong to: an error envelope under HTTP 200.
-    let (code, body) = api
-        .call(reqwest::Method::GET, "!/999/users", &[], None)
-        .await;
+    let (code, body) = api.send(reqwest::Method::GET, "!/999/users").await;
     assert_eq!(code, 200);
     assert_eq!(status(&serde_json::from_str(&body).unwrap()), 403);
     // Unknown routes: an error envelope.
     let v = api.get("/users/invite", &[]).await;
     assert_eq!(status(&v), 400);
     // PATCH is not a method TrackingTime routes take: an HTML page.
-    let (code, body) = api.call(reqwest::Method::PATCH, "/users", &[], None).await;
+    let (code, body) = api.send(reqwest::Method::PATCH, "/users").await;
     assert_eq!(code, 405);
     assert!(body.starts_with("<html>"));
 }
@@ -191,14 +184,7 @@ async fn events_list_semantics() {
     assert_eq!(theirs["data"].as_array().unwrap().len(), 5);
     // Dates are inclusive: the 10th..11th holds two events (09:00 local each day).
     let two = api
-        .get(
-            "/events",
-            &[
-                ("filter", "COMPANY"),
-                ("from", "2026-03-10"),
-                ("to", "2026-03-11"),
-            ],
-        )
+        .company("/events", "2026-03-10", "2026-03-11", &[])
         .await;
     let data = two["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
@@ -215,16 +201,11 @@ async fn events_list_semantics() {
     assert!(two.get("available_custom_fields").is_some() && two.get("set_custom_fields").is_some());
     // Paging: 0-based, no totals; desc order by start.
     let p = api
-        .get(
+        .company(
             "/events",
-            &[
-                ("filter", "COMPANY"),
-                ("from", "2026-03-01"),
-                ("to", "2026-03-31"),
-                ("page_size", "2"),
-                ("page", "2"),
-                ("order", "desc"),
-            ],
+            "2026-03-01",
+            "2026-03-31",
+            &[("page_size", "2"), ("page", "2"), ("order", "desc")],
         )
         .await;
     let d = p["data"].as_array().unwrap();
@@ -233,14 +214,11 @@ async fn events_list_semantics() {
     assert!(p.get("total").is_none() && p["response"].get("total").is_none());
     // sort_by=updated_at: nothing edited yet.
     let u = api
-        .get(
+        .company(
             "/events",
-            &[
-                ("filter", "COMPANY"),
-                ("from", "2000-01-01"),
-                ("to", "2100-01-01"),
-                ("sort_by", "updated_at"),
-            ],
+            "2000-01-01",
+            "2100-01-01",
+            &[("sort_by", "updated_at")],
         )
         .await;
     assert_eq!(u["data"].as_array().unwrap().len(), 0);
@@ -254,20 +232,16 @@ async fn flat_events_stop_at_5000_rows() {
     for i in 0..5_010 {
         sim.add_entry(&sample_entry(&person, Some(&project), i * 10, 5, "f"));
     }
-    let q = |page: &'static str| {
-        [
-            ("filter", "COMPANY"),
-            ("from", "2026-01-01"),
-            ("to", "2026-12-31"),
-            ("page_size", "5000"),
-            ("page", page),
-        ]
-    };
-    let first = api.get("/events/flat", &q("0")).await;
+    let page = |page: &'static str| [("page_size", "5000"), ("page", page)];
+    let first = api
+        .company("/events/flat", "2026-01-01", "2026-12-31", &page("0"))
+        .await;
     let rows = first["data"].as_array().unwrap();
     assert_eq!(rows.len(), 5000);
     assert!(rows[0].get("ID").is_some() && rows[0].get("Repeat Rrequency").is_some());
-    let second = api.get("/events/flat", &q("1")).await;
+    let second = api
+        .company("/events/flat", "2026-01-01", "2026-12-31", &page("1"))
+        .await;
     assert_eq!(
         second["data"].as_array().unwrap().len(),
         0,
@@ -275,15 +249,11 @@ async fn flat_events_stop_at_5000_rows() {
     );
     // The full list pages past 5,000.
     let full = api
-        .get(
+        .company(
             "/events",
-            &[
-                ("filter", "COMPANY"),
-                ("from", "2026-01-01"),
-                ("to", "2026-12-31"),
-                ("page_size", "5000"),
-                ("page", "1"),
-            ],
+            "2026-01-01",
+            "2026-12-31",
+            &[("page_size", "5000"), ("page", "1")],
         )
         .await;
     assert_eq!(full["data"].as_array().unwrap().len(), 10);
@@ -393,12 +363,7 @@ async fn writes_timestamps_custom_fields_and_search() {
     assert!(up["data"]["updated_at"].is_string());
     // Delete, then get: an error envelope; a second delete: 404.
     let (_, t) = api
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/events/delete/{id}"),
-            &[],
-            None,
-        )
+        .send(reqwest::Method::DELETE, &format!("/events/delete/{id}"))
         .await;
     assert_eq!(
         serde_json::from_str::<Value>(&t).unwrap()["data"],
@@ -417,10 +382,8 @@ async fn reference_quirks() {
     let api = Api::new(&sim);
     let (_, client, project) = seed(&sim);
     sim.add_client(&Client {
-        name: "Archived Co".into(),
-        email: None,
-        notes: None,
         archived: true,
+        ..records::client("Archived Co")
     });
     // Default ACTIVE hides archived; filter=ALL shows them; unknown params are ignored.
     assert_eq!(
@@ -479,21 +442,11 @@ async fn reference_quirks() {
     );
     // POST customers/close answers HTML; PUT works.
     let (code, body) = api
-        .call(
-            reqwest::Method::POST,
-            &format!("/customers/close/{client}"),
-            &[],
-            None,
-        )
+        .send(reqwest::Method::POST, &format!("/customers/close/{client}"))
         .await;
     assert!(body.starts_with("<html>") && (code == 200 || code == 500));
     let (code, body) = api
-        .call(
-            reqwest::Method::PUT,
-            &format!("/customers/close/{client}"),
-            &[],
-            None,
-        )
+        .send(reqwest::Method::PUT, &format!("/customers/close/{client}"))
         .await;
     assert_eq!(code, 200);
     assert_eq!(
@@ -501,21 +454,9 @@ async fn reference_quirks() {
         true
     );
     // Task delete cascades to its events unless delete_all=false.
-    let person = sim.add_person(&Person {
-        display_name: "B".into(),
-        email: None,
-        username: None,
-    });
-    let t1 = sim.add_task(&Task {
-        project: project.clone(),
-        name: "t1".into(),
-        archived: false,
-    });
-    let t2 = sim.add_task(&Task {
-        project: project.clone(),
-        name: "t2".into(),
-        archived: false,
-    });
+    let person = sim.add_person(&records::person("B", None, None));
+    let t1 = sim.add_task(&records::task(&project, "t1"));
+    let t2 = sim.add_task(&records::task(&project, "t2"));
     let mut e1 = sample_entry(&person, Some(&project), 0, 30, "a");
     e1.task = Some(t1.clone());
     let mut e2 = sample_entry(&person, Some(&project), 60, 30, "b");
@@ -529,13 +470,8 @@ async fn reference_quirks() {
     );
     assert_eq!(task["data"]["worked_hours"], 0.5);
     let before = sim.count(timeweave_contract::Kind::TimeEntry);
-    api.call(
-        reqwest::Method::DELETE,
-        &format!("/tasks/delete/{t1}"),
-        &[],
-        None,
-    )
-    .await;
+    api.send(reqwest::Method::DELETE, &format!("/tasks/delete/{t1}"))
+        .await;
     assert_eq!(
         sim.count(timeweave_contract::Kind::TimeEntry),
         before - 1,
@@ -560,16 +496,8 @@ async fn timer_rules() {
     let sim = start(full_form()).await;
     let api = Api::new(&sim);
     let (_, _, project) = seed(&sim);
-    let a = sim.add_task(&Task {
-        project: project.clone(),
-        name: "a".into(),
-        archived: false,
-    });
-    let b = sim.add_task(&Task {
-        project: project.clone(),
-        name: "b".into(),
-        archived: false,
-    });
+    let a = sim.add_task(&records::task(&project, "a"));
+    let b = sim.add_task(&records::task(&project, "b"));
     let started = api
         .get(
             &format!("/tasks/track/{a}"),
@@ -658,14 +586,7 @@ async fn documented_defaults_are_the_least_helpful() {
         "{made}"
     );
     let listed = api
-        .get(
-            "/events",
-            &[
-                ("filter", "COMPANY"),
-                ("from", "2026-03-10"),
-                ("to", "2026-03-10"),
-            ],
-        )
+        .company("/events", "2026-03-10", "2026-03-10", &[])
         .await;
     assert_eq!(listed["data"][0]["s"], "2026-03-10 09:00:00", "{listed}");
     assert!(listed["data"][0]["cat"].is_string());
@@ -682,11 +603,7 @@ async fn documented_defaults_are_the_least_helpful() {
     // The full form's `type` is the task's type, never the event's (T8).
     let full = start(full_form()).await;
     let (p2, _, pr2) = seed(&full);
-    let t = full.add_task(&Task {
-        project: pr2.clone(),
-        name: "T".into(),
-        archived: false,
-    });
+    let t = full.add_task(&records::task(&pr2, "T"));
     let made = Api::new(&full)
         .post(
             "/events/add",
@@ -725,12 +642,9 @@ async fn documented_defaults_are_the_least_helpful() {
 
 /// How many events of 2026 `filter=COMPANY` answers.
 async fn company_events(api: &Api) -> usize {
-    let filter = [
-        ("filter", "COMPANY"),
-        ("from", "2026-01-01"),
-        ("to", "2026-12-31"),
-    ];
-    let v = api.get("/events", &filter).await;
+    let v = api
+        .company("/events", "2026-01-01", "2026-12-31", &[])
+        .await;
     v["data"].as_array().map_or(0, Vec::len)
 }
 

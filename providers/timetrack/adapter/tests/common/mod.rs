@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use timeweave_contract::{Client, Person, Project, RemoteId};
 use timeweave_http::{Quota, Transport, TransportConfig};
-use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::records;
 use timeweave_timetrack::{Settings, TimeTrackAdapter};
 use timeweave_timetrack_sim::{SimOptions, SimServer};
 
@@ -34,34 +33,7 @@ pub async fn setup(opts: SimOptions, attendances: bool) -> (SimServer, TimeTrack
     (sim, adapter)
 }
 
-pub struct Seed {
-    pub person: RemoteId,
-    pub client: RemoteId,
-    pub project: RemoteId,
-}
-
-pub fn seed(sim: &SimServer, tag: &str) -> Seed {
-    let person = sim.add_person(&Person {
-        display_name: format!("Ada {tag}"),
-        email: Some(format!("ada.{tag}@example.com")),
-        username: Some(format!("ada{tag}")),
-    });
-    let client = sim.add_client(&Client {
-        name: format!("Client {tag}"),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = sim.add_project(&Project {
-        client: Some(client.clone()),
-        name: format!("Project {tag}"),
-        billable: true,
-        hourly_rate_cents: Some(8550),
-        archived: false,
-    });
-    Seed {
-        person,
-        client,
-        project,
-    }
+/// "Ada {tag}", "Client {tag}" and "Project {tag}" at 85.50 an hour.
+pub fn seed(sim: &SimServer, tag: &str) -> records::Seeded {
+    records::seed_tagged(sim, tag, Some(8550))
 }

@@ -2,9 +2,10 @@
 
 #![allow(dead_code)]
 
-use timeweave_contract::{Client, Person, Project, RemoteId};
+use timeweave_contract::{Provider, RemoteId};
 use timeweave_http::Transport;
 use timeweave_simkit::SimulatorControl;
+use timeweave_testsupport::records;
 use timeweave_trackingtime::{Settings, TrackingTimeAdapter};
 use timeweave_trackingtime_sim::{SimOptions, SimServer};
 
@@ -20,31 +21,26 @@ pub async fn sim(opts: SimOptions) -> SimServer {
     SimServer::start(opts).await.expect("simulator starts")
 }
 
-pub async fn setup() -> (SimServer, TrackingTimeAdapter) {
-    let sim = sim(SimOptions::default()).await;
+/// A simulator with `opts`, and an adapter against it.
+pub async fn setup_with(opts: SimOptions) -> (SimServer, TrackingTimeAdapter) {
+    let sim = sim(opts).await;
     let a = adapter(sim.settings());
     (sim, a)
 }
 
+/// [`setup_with`], the adapter connected.
+pub async fn connected(opts: SimOptions) -> (SimServer, TrackingTimeAdapter) {
+    let (sim, a) = setup_with(opts).await;
+    a.connect().await.expect("connect");
+    (sim, a)
+}
+
+pub async fn setup() -> (SimServer, TrackingTimeAdapter) {
+    setup_with(SimOptions::default()).await
+}
+
 /// Grace Hopper, the client Navy and its project Compiler: (person, client, project).
 pub fn seed(sim: &dyn SimulatorControl) -> (RemoteId, RemoteId, RemoteId) {
-    let person = sim.add_person(&Person {
-        display_name: "Grace Hopper".into(),
-        email: Some("grace@example.com".into()),
-        username: None,
-    });
-    let client = sim.add_client(&Client {
-        name: "Navy".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
-    let project = sim.add_project(&Project {
-        client: Some(client.clone()),
-        name: "Compiler".into(),
-        billable: true,
-        hourly_rate_cents: Some(12_050),
-        archived: false,
-    });
-    (person, client, project)
+    let grace = records::person("Grace Hopper", Some("grace@example.com"), None);
+    records::seed_account(sim, &grace, "Navy", "Compiler", Some(12_050)).ids()
 }
