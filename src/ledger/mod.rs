@@ -400,6 +400,8 @@ impl Tx {
 }
 
 #[cfg(test)]
+mod bookkeeping_tests;
+#[cfg(test)]
 mod file_tests;
 #[cfg(test)]
 mod tests;
