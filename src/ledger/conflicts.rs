@@ -1,6 +1,7 @@
 //! Conflicts: a record changed in the ledger and in a provider since their last sync, to
 //! different content. Both versions are kept with the policy applied and its outcome; a
-//! `manual` conflict stays open until an operator settles it (`timeweave conflicts`).
+//! `manual` conflict stays open until an operator settles it (`timeweave conflicts`). One
+//! implementation serves both backends (`sql.rs`).
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};

@@ -1,6 +1,7 @@
 //! Cursors: per provider instance and kind, where the deep scan stands (it walks history
 //! backwards slice by slice across cycles) and how far a change feed has been read; per
-//! instance, where its change trail was read up to (`TrailMark`).
+//! instance, where its change trail was read up to (`TrailMark`). One implementation
+//! serves both backends (`sql.rs`).
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::Kind;

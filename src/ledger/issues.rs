@@ -1,6 +1,7 @@
 //! Record issues: a remote record that could not be read into the model, or a canonical
 //! record a provider cannot take. Recorded once per content version, so the engine skips
-//! it (with its reason on record) instead of failing on it every cycle.
+//! it (with its reason on record) instead of failing on it every cycle. One implementation
+//! serves both backends (`sql.rs`).
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::Kind;

@@ -2,7 +2,8 @@
 //! together with the recorded outcome. Each names its claimant (the cycle that sends it):
 //! while another claimant's intent for a record is open, nobody else claims that record.
 //! An intent still open whose claimant is gone means the outcome is unknown; the engine
-//! looks the record up remotely before sending anything.
+//! looks the record up remotely before sending anything. One implementation serves both
+//! backends (`sql.rs`); claiming (read the claimant, then write) is `Tx::claim_intent`.
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};

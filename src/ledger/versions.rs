@@ -1,6 +1,7 @@
 //! Record versions that links still name (`record_versions`, migration 0005): kept when a
 //! ledger record changes, read as the base of a three-way merge, pruned when no link names
-//! them any more.
+//! them any more. One implementation serves both backends (`sql.rs`); both ways of
+//! keeping a version are the one statement of `insert_version`.
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record};

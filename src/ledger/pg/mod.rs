@@ -1,7 +1,9 @@
 //! The PostgreSQL backend of the ledger's stores (`store.rs`): the pool and the transaction
 //! every PostgreSQL store method runs in, and the stores themselves, one file per table
-//! group as on SQLite. Connecting, migrations, leases and server checks are the plumbing in
-//! `postgres/`; the schema and the reporting views are its migrations.
+//! group as on SQLite (bindings, cursors, intents, conflicts, issues and versions have no
+//! file here: one implementation over `sql::Exec` serves both backends). Connecting,
+//! migrations, leases and server checks are the plumbing in `postgres/`; the schema and
+//! the reporting views are its migrations.
 //!
 //! Writers are serialised as on SQLite (`BEGIN IMMEDIATE` there): every write transaction
 //! takes one transaction-scoped advisory lock first, so two processes never interleave the
