@@ -7,8 +7,8 @@ use timeweave_contract::{CanonicalId, ContentHash, Kind, Person, Record, RemoteI
 
 use super::test_backend::open_test_ledger;
 use super::{
-    ConflictRow, Direction, Ledger, LinkUpdate, NewConflict, NewIntent, NewIssue, PushOp,
-    RecordIssue, StoredRecord, Tx,
+    ConflictRow, Direction, Ledger, NewConflict, NewIntent, NewIssue, PushOp, RecordIssue,
+    StoredRecord, Tx,
 };
 
 async fn ledger() -> (tempfile::TempDir, Ledger) {
@@ -189,7 +189,7 @@ async fn an_issue_is_new_once_per_content_and_cleared_one_or_many_at_a_time() {
 }
 
 #[tokio::test]
-async fn a_version_is_kept_once_and_only_while_linked_when_asked() {
+async fn an_unlinked_version_is_kept_only_when_asked_and_once_per_hash() {
     let (_d, ledger) = ledger().await;
     let mut tx = ledger.write().await.unwrap();
     let p = new_person(&mut tx, "ada").await;
@@ -206,27 +206,8 @@ async fn a_version_is_kept_once_and_only_while_linked_when_asked() {
         Some(other.clone()),
         "the first kept stays"
     );
-    // Linked with this hash: kept.
-    let rid = RemoteId::from("1");
-    let link = LinkUpdate {
-        provider: "tm",
-        kind: Kind::Person,
-        canonical_id: &p.id,
-        remote_id: &rid,
-        remote_hash: &p.hash,
-        canonical_hash: &p.hash,
-        remote_version: None,
-        remote_updated_at: None,
-        remote_started_at: None,
-        remote_incarnation: None,
-    };
-    tx.upsert_link(&link, now()).await.unwrap();
-    tx.keep_version_if_linked(&p.id, &p.record, &p.hash, now()).await.unwrap();
-    assert_eq!(
-        tx.record_version(Kind::Person, &p.id, &p.hash).await.unwrap(),
-        Some(p.record.clone())
-    );
-    assert_eq!(tx.prune_versions().await.unwrap(), 1, "the unlinked one goes");
-    assert_eq!(tx.count_versions().await.unwrap(), 1);
+    // Kept while a link names it: `tests.rs`, `a_version_links_still_name_is_kept_until_none_does`.
+    assert_eq!(tx.prune_versions().await.unwrap(), 1, "no link names it");
+    assert_eq!(tx.count_versions().await.unwrap(), 0);
 }
 }
