@@ -40,11 +40,10 @@ impl<B: Exec> CursorStore for B {
         let sql = Sql::new(
             "SELECT deep_scan_position, deep_scan_passes, change_watermark FROM cursors \
              WHERE provider = $1 AND kind = $2",
-        );
-        let Some(r) = self
-            .fetch_optional(sql.bind(provider).bind(kind.as_str()))
-            .await?
-        else {
+        )
+        .bind(provider)
+        .bind(kind.as_str());
+        let Some(r) = self.fetch_optional(sql).await? else {
             return Ok(Cursor::default());
         };
         Ok(Cursor {
