@@ -1,13 +1,13 @@
 //! Conflicts: a record changed in the ledger and in a provider since their last sync, to
 //! different content. Both versions are kept with the policy applied and its outcome; a
-//! `manual` conflict stays open until an operator settles it (`timeweave conflicts`).
+//! `manual` conflict stays open until an operator settles it (`timeweave conflicts`). One
+//! implementation serves both backends (`sql.rs`).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};
 
 use super::row::ReadRow;
-use super::sqlite::SqliteTx;
+use super::sql::{Exec, Sql};
 use super::store::ConflictStore;
 use super::time::{parse_instant, parse_opt, to_text_precise};
 use super::{LedgerError, Result};
@@ -49,63 +49,63 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| LedgerError::corrupt("conflict record", e))
 }
 
-impl ConflictStore for SqliteTx {
+impl<B: Exec> ConflictStore for B {
     /// Removes conflicts resolved before `before` (an instant as `to_text_precise` writes
     /// it): history. Open ones always stay.
     async fn prune_resolved_conflicts(&mut self, before: &str) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM conflicts WHERE resolved_at IS NOT NULL AND resolved_at < ?")
-                .bind(before)
-                .execute(self.conn())
-                .await?
-                .rows_affected(),
-        )
+        let sql =
+            Sql::new("DELETE FROM conflicts WHERE resolved_at IS NOT NULL AND resolved_at < $1");
+        self.execute(sql.bind(before)).await
     }
 
     /// Records a conflict. For an open one, an already open conflict of the same record and
     /// provider is refreshed instead of duplicated. Returns the conflict id.
     async fn record_conflict(&mut self, c: &NewConflict<'_>, now: DateTime<Utc>) -> Result<i64> {
-        let kind = c.ledger_record.kind();
+        if c.winner.is_none() {
+            if let Some(id) = open_conflict_id(self, c).await? {
+                refresh_conflict(self, id, c).await?;
+                return Ok(id);
+            }
+        }
         let now = to_text_precise(now);
         let (resolved_at, resolved_by) = match c.winner {
             Some(_) => (Some(now.clone()), Some(c.policy)),
             None => (None, None),
         };
-        if c.winner.is_none() {
-            let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM conflicts WHERE provider = ? AND kind = ? AND canonical_id = ? AND resolved_at IS NULL")
-                .bind(c.provider).bind(kind.as_str()).bind(c.canonical_id.as_str())
-                .fetch_optional(self.conn()).await?;
-            if let Some((id,)) = existing {
-                sqlx::query("UPDATE conflicts SET ledger_record = ?2, remote_record = ?3, remote_hash = ?4, remote_version = ?5, remote_id = ?6 WHERE id = ?1")
-                    .bind(id).bind(json(c.ledger_record)?).bind(json(c.remote_record)?).bind(c.remote_hash.as_str()).bind(c.remote_version).bind(c.remote_id.as_str())
-                    .execute(self.conn()).await?;
-                return Ok(id);
-            }
-        }
-        let row = sqlx::query("INSERT INTO conflicts (provider, kind, canonical_id, remote_id, ledger_record, remote_record, remote_hash, remote_version, policy, winner, detected_at, resolved_at, resolved_by) \
-                               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id")
-            .bind(c.provider).bind(kind.as_str()).bind(c.canonical_id.as_str()).bind(c.remote_id.as_str())
-            .bind(json(c.ledger_record)?).bind(json(c.remote_record)?).bind(c.remote_hash.as_str()).bind(c.remote_version)
-            .bind(c.policy).bind(c.winner).bind(&now).bind(resolved_at).bind(resolved_by)
-            .fetch_one(self.conn()).await?;
-        Ok(row.try_get(0)?)
+        let sql = Sql::new(
+            "INSERT INTO conflicts (provider, kind, canonical_id, remote_id, ledger_record, \
+             remote_record, remote_hash, remote_version, policy, winner, detected_at, \
+             resolved_at, resolved_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(c.provider)
+        .bind(c.ledger_record.kind().as_str())
+        .bind(c.canonical_id.as_str())
+        .bind(c.remote_id.as_str())
+        .bind(json(c.ledger_record)?)
+        .bind(json(c.remote_record)?)
+        .bind(c.remote_hash.as_str())
+        .bind(c.remote_version)
+        .bind(c.policy)
+        .bind(c.winner)
+        .bind(now)
+        .bind(resolved_at)
+        .bind(resolved_by);
+        self.fetch_one(sql, "the new conflict's id")
+            .await?
+            .get("id")
     }
 
     async fn conflicts(&mut self, open_only: bool) -> Result<Vec<ConflictRow>> {
-        let rows = sqlx::query(
-            "SELECT * FROM conflicts WHERE (?1 = 0 OR resolved_at IS NULL) ORDER BY id",
-        )
-        .bind(open_only)
-        .fetch_all(self.conn())
-        .await?;
+        let sql =
+            Sql::new("SELECT * FROM conflicts WHERE (NOT $1 OR resolved_at IS NULL) ORDER BY id");
+        let rows = self.fetch_all(sql.bind(open_only)).await?;
         rows.iter().map(row_to_conflict).collect()
     }
 
     async fn conflict(&mut self, id: i64) -> Result<Option<ConflictRow>> {
-        let row = sqlx::query("SELECT * FROM conflicts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
+        let sql = Sql::new("SELECT * FROM conflicts WHERE id = $1").bind(id);
+        let row = self.fetch_optional(sql).await?;
         row.as_ref().map(row_to_conflict).transpose()
     }
 
@@ -116,9 +116,15 @@ impl ConflictStore for SqliteTx {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("UPDATE conflicts SET winner = ?2, resolved_at = ?3, resolved_by = ?4 WHERE id = ?1 AND resolved_at IS NULL")
-            .bind(id).bind(winner).bind(to_text_precise(now)).bind(by)
-            .execute(self.conn()).await?;
+        let sql = Sql::new(
+            "UPDATE conflicts SET winner = $2, resolved_at = $3, resolved_by = $4 \
+             WHERE id = $1 AND resolved_at IS NULL",
+        )
+        .bind(id)
+        .bind(winner)
+        .bind(to_text_precise(now))
+        .bind(by);
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -129,20 +135,56 @@ impl ConflictStore for SqliteTx {
         kind: Kind,
         canonical_id: &CanonicalId,
     ) -> Result<bool> {
-        let open: Option<i64> = sqlx::query_scalar("SELECT 1 FROM conflicts WHERE provider = ? AND kind = ? AND canonical_id = ? AND resolved_at IS NULL LIMIT 1")
-            .bind(provider).bind(kind.as_str()).bind(canonical_id.as_str())
-            .fetch_optional(self.conn()).await?;
-        Ok(open.is_some())
+        let sql = Sql::new(
+            "SELECT 1 FROM conflicts WHERE provider = $1 AND kind = $2 \
+             AND canonical_id = $3 AND resolved_at IS NULL LIMIT 1",
+        )
+        .bind(provider)
+        .bind(kind.as_str())
+        .bind(canonical_id.as_str());
+        Ok(self.fetch_optional(sql).await?.is_some())
     }
 
     async fn count_open_conflicts(&mut self, provider: Option<&str>) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL AND (?1 IS NULL OR provider = ?1)")
-            .bind(provider).fetch_one(self.conn()).await?;
-        Ok(n)
+        let sql = Sql::new(
+            "SELECT count(*) AS n FROM conflicts \
+             WHERE resolved_at IS NULL AND ($1 IS NULL OR provider = $1)",
+        );
+        self.fetch_one(sql.bind(provider), "a count")
+            .await?
+            .get("n")
     }
 }
 
-pub(super) fn row_to_conflict(r: &impl ReadRow) -> Result<ConflictRow> {
+/// The id of the open conflict of `c`'s record with `c`'s provider, if there is one.
+async fn open_conflict_id(tx: &mut impl Exec, c: &NewConflict<'_>) -> Result<Option<i64>> {
+    let sql = Sql::new(
+        "SELECT id FROM conflicts WHERE provider = $1 AND kind = $2 AND canonical_id = $3 \
+         AND resolved_at IS NULL",
+    )
+    .bind(c.provider)
+    .bind(c.ledger_record.kind().as_str())
+    .bind(c.canonical_id.as_str());
+    let row = tx.fetch_optional(sql).await?;
+    row.map(|r| r.get("id")).transpose()
+}
+
+/// Lays `c`'s versions over open conflict `id`.
+async fn refresh_conflict(tx: &mut impl Exec, id: i64, c: &NewConflict<'_>) -> Result<()> {
+    let sql = Sql::new(
+        "UPDATE conflicts SET ledger_record = $2, remote_record = $3, remote_hash = $4, \
+         remote_version = $5, remote_id = $6 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(json(c.ledger_record)?)
+    .bind(json(c.remote_record)?)
+    .bind(c.remote_hash.as_str())
+    .bind(c.remote_version)
+    .bind(c.remote_id.as_str());
+    tx.execute(sql).await?;
+    Ok(())
+}
+fn row_to_conflict(r: &impl ReadRow) -> Result<ConflictRow> {
     let kind: String = r.get("kind")?;
     let parse = |col: &str| -> Result<Record<CanonicalId>> {
         let text: String = r.get(col)?;

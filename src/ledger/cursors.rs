@@ -1,12 +1,13 @@
 //! Cursors: per provider instance and kind, where the deep scan stands (it walks history
 //! backwards slice by slice across cycles) and how far a change feed has been read; per
-//! instance, where its change trail was read up to (`TrailMark`).
+//! instance, where its change trail was read up to (`TrailMark`). One implementation
+//! serves both backends (`sql.rs`).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use timeweave_contract::Kind;
 
-use super::sqlite::SqliteTx;
+use super::row::ReadRow;
+use super::sql::{Exec, Sql};
 use super::store::CursorStore;
 use super::time::{parse_instant, parse_opt, to_text, to_text_precise};
 use super::Result;
@@ -34,21 +35,22 @@ pub struct TrailMark {
     pub saved_at: Option<DateTime<Utc>>,
 }
 
-impl CursorStore for SqliteTx {
+impl<B: Exec> CursorStore for B {
     async fn cursor(&mut self, provider: &str, kind: Kind) -> Result<Cursor> {
-        let row = sqlx::query("SELECT deep_scan_position, deep_scan_passes, change_watermark FROM cursors WHERE provider = ? AND kind = ?")
-            .bind(provider)
-            .bind(kind.as_str())
-            .fetch_optional(self.conn())
-            .await?;
-        match row {
-            None => Ok(Cursor::default()),
-            Some(r) => Ok(Cursor {
-                deep_scan_position: parse_opt(r.try_get("deep_scan_position")?)?,
-                deep_scan_passes: r.try_get("deep_scan_passes")?,
-                change_watermark: parse_opt(r.try_get("change_watermark")?)?,
-            }),
-        }
+        let sql = Sql::new(
+            "SELECT deep_scan_position, deep_scan_passes, change_watermark FROM cursors \
+             WHERE provider = $1 AND kind = $2",
+        )
+        .bind(provider)
+        .bind(kind.as_str());
+        let Some(r) = self.fetch_optional(sql).await? else {
+            return Ok(Cursor::default());
+        };
+        Ok(Cursor {
+            deep_scan_position: parse_opt(r.get("deep_scan_position")?)?,
+            deep_scan_passes: r.get("deep_scan_passes")?,
+            change_watermark: parse_opt(r.get("change_watermark")?)?,
+        })
     }
 
     /// Stores a cursor; called last in a cycle, after everything before it committed.
@@ -59,37 +61,38 @@ impl CursorStore for SqliteTx {
         cursor: &Cursor,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO cursors (provider, kind, deep_scan_position, deep_scan_passes, change_watermark, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-                     ON CONFLICT (provider, kind) DO UPDATE SET deep_scan_position = excluded.deep_scan_position, deep_scan_passes = excluded.deep_scan_passes, \
-                     change_watermark = excluded.change_watermark, updated_at = excluded.updated_at")
-            .bind(provider)
-            .bind(kind.as_str())
-            .bind(cursor.deep_scan_position.map(to_text))
-            .bind(cursor.deep_scan_passes)
-            .bind(cursor.change_watermark.map(to_text))
-            .bind(to_text_precise(now))
-            .execute(self.conn())
-            .await?;
+        let sql = Sql::new(
+            "INSERT INTO cursors (provider, kind, deep_scan_position, deep_scan_passes, \
+             change_watermark, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (provider, kind) DO UPDATE SET \
+             deep_scan_position = excluded.deep_scan_position, \
+             deep_scan_passes = excluded.deep_scan_passes, \
+             change_watermark = excluded.change_watermark, updated_at = excluded.updated_at",
+        )
+        .bind(provider)
+        .bind(kind.as_str())
+        .bind(cursor.deep_scan_position.map(to_text))
+        .bind(cursor.deep_scan_passes)
+        .bind(cursor.change_watermark.map(to_text))
+        .bind(to_text_precise(now));
+        self.execute(sql).await?;
         Ok(())
     }
 
     async fn trail_mark(&mut self, provider: &str) -> Result<Option<TrailMark>> {
-        let row = sqlx::query(
+        let sql = Sql::new(
             "SELECT position, trusted_after_pass, last_gap, saved_at FROM trail_positions \
-             WHERE provider = ?",
-        )
-        .bind(provider)
-        .fetch_optional(self.conn())
-        .await?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(Some(TrailMark {
-                position: r.try_get("position")?,
-                trusted_after_pass: r.try_get("trusted_after_pass")?,
-                last_gap: r.try_get("last_gap")?,
-                saved_at: parse_opt(r.try_get("saved_at")?)?,
-            })),
-        }
+             WHERE provider = $1",
+        );
+        let Some(r) = self.fetch_optional(sql.bind(provider)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(TrailMark {
+            position: r.get("position")?,
+            trusted_after_pass: r.get("trusted_after_pass")?,
+            last_gap: r.get("last_gap")?,
+            saved_at: parse_opt(r.get("saved_at")?)?,
+        }))
     }
 
     async fn save_trail_mark(
@@ -98,19 +101,18 @@ impl CursorStore for SqliteTx {
         mark: &TrailMark,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO trail_positions (provider, position, trusted_after_pass, last_gap, saved_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (provider) DO UPDATE SET \
+        let sql = Sql::new(
+            "INSERT INTO trail_positions (provider, position, trusted_after_pass, last_gap, \
+             saved_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider) DO UPDATE SET \
              position = excluded.position, trusted_after_pass = excluded.trusted_after_pass, \
              last_gap = excluded.last_gap, saved_at = excluded.saved_at",
         )
-            .bind(provider)
-            .bind(&mark.position)
-            .bind(mark.trusted_after_pass)
-            .bind(mark.last_gap.as_deref())
-            .bind(to_text_precise(now))
-            .execute(self.conn())
-            .await?;
+        .bind(provider)
+        .bind(&mark.position)
+        .bind(mark.trusted_after_pass)
+        .bind(mark.last_gap.as_deref())
+        .bind(to_text_precise(now));
+        self.execute(sql).await?;
         Ok(())
     }
 
@@ -119,12 +121,12 @@ impl CursorStore for SqliteTx {
         provider: &str,
         kind: Kind,
     ) -> Result<Option<DateTime<Utc>>> {
-        let at: Option<String> =
-            sqlx::query_scalar("SELECT updated_at FROM cursors WHERE provider = ? AND kind = ?")
-                .bind(provider)
-                .bind(kind.as_str())
-                .fetch_optional(self.conn())
-                .await?;
-        at.as_deref().map(parse_instant).transpose()
+        let sql = Sql::new("SELECT updated_at FROM cursors WHERE provider = $1 AND kind = $2")
+            .bind(provider)
+            .bind(kind.as_str());
+        let Some(r) = self.fetch_optional(sql).await? else {
+            return Ok(None);
+        };
+        Ok(Some(parse_instant(&r.get::<String>("updated_at")?)?))
     }
 }

@@ -1,12 +1,13 @@
 //! Record issues: a remote record that could not be read into the model, or a canonical
 //! record a provider cannot take. Recorded once per content version, so the engine skips
-//! it (with its reason on record) instead of failing on it every cycle.
+//! it (with its reason on record) instead of failing on it every cycle. One implementation
+//! serves both backends (`sql.rs`).
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::Kind;
 
 use super::row::ReadRow;
-use super::sqlite::SqliteTx;
+use super::sql::{Exec, Sql};
 use super::store::IssueStore;
 use super::time::{parse_instant, to_text_precise};
 use super::{LedgerError, Result};
@@ -51,7 +52,7 @@ pub struct RecordIssue {
     pub last_seen_at: DateTime<Utc>,
 }
 
-impl IssueStore for SqliteTx {
+impl<B: Exec> IssueStore for B {
     /// Records an issue; returns true when it is new (or the content or reason changed),
     /// i.e. when it is worth reporting.
     async fn record_issue(&mut self, issue: &NewIssue<'_>, now: DateTime<Utc>) -> Result<bool> {
@@ -63,18 +64,38 @@ impl IssueStore for SqliteTx {
             content_hash,
             reason,
         } = *issue;
-        let existing: Option<(String, String)> = sqlx::query_as("SELECT content_hash, reason FROM record_issues WHERE provider = ? AND direction = ? AND kind = ? AND record_id = ?")
-            .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id)
-            .fetch_optional(self.conn()).await?;
-        let now = to_text_precise(now);
-        let is_new = existing
-            .as_ref()
-            .is_none_or(|(h, r)| h != content_hash || r != reason);
-        sqlx::query("INSERT INTO record_issues (provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
-                     ON CONFLICT (provider, direction, kind, record_id) DO UPDATE SET content_hash = excluded.content_hash, reason = excluded.reason, last_seen_at = excluded.last_seen_at, \
-                     first_seen_at = CASE WHEN record_issues.content_hash = excluded.content_hash THEN record_issues.first_seen_at ELSE excluded.first_seen_at END")
-            .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id).bind(content_hash).bind(reason).bind(now)
-            .execute(self.conn()).await?;
+        let sql = Sql::new(
+            "SELECT content_hash, reason FROM record_issues \
+             WHERE provider = $1 AND direction = $2 AND kind = $3 AND record_id = $4",
+        )
+        .bind(provider)
+        .bind(direction.as_str())
+        .bind(kind.as_str())
+        .bind(record_id);
+        let is_new = match self.fetch_optional(sql).await? {
+            None => true,
+            Some(r) => {
+                r.get::<String>("content_hash")? != content_hash
+                    || r.get::<String>("reason")? != reason
+            }
+        };
+        let sql = Sql::new(
+            "INSERT INTO record_issues AS r (provider, direction, kind, record_id, content_hash, \
+             reason, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (provider, direction, kind, record_id) DO UPDATE SET \
+             content_hash = excluded.content_hash, reason = excluded.reason, \
+             last_seen_at = excluded.last_seen_at, first_seen_at = CASE \
+             WHEN r.content_hash = excluded.content_hash THEN r.first_seen_at \
+             ELSE excluded.first_seen_at END",
+        )
+        .bind(provider)
+        .bind(direction.as_str())
+        .bind(kind.as_str())
+        .bind(record_id)
+        .bind(content_hash)
+        .bind(reason)
+        .bind(to_text_precise(now));
+        self.execute(sql).await?;
         Ok(is_new)
     }
 
@@ -86,10 +107,8 @@ impl IssueStore for SqliteTx {
         kind: Kind,
         record_id: &str,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM record_issues WHERE provider = ? AND direction = ? AND kind = ? AND record_id = ?")
-            .bind(provider).bind(direction.as_str()).bind(kind.as_str()).bind(record_id)
-            .execute(self.conn()).await?;
-        Ok(())
+        self.clear_issues(provider, direction, kind, &[record_id])
+            .await
     }
 
     /// Removes the issues of many records at once (they went through).
@@ -100,38 +119,40 @@ impl IssueStore for SqliteTx {
         kind: Kind,
         record_ids: &[&str],
     ) -> Result<()> {
-        for chunk in record_ids.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("DELETE FROM record_issues WHERE provider = ? AND direction = ? AND kind = ? AND record_id IN ({marks})");
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(provider)
-                .bind(direction.as_str())
-                .bind(kind.as_str());
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(self.conn()).await?;
+        if record_ids.is_empty() {
+            return Ok(());
         }
+        let sql = Sql::new(format!(
+            "DELETE FROM record_issues WHERE provider = $1 AND direction = $2 AND kind = $3 \
+             AND {}",
+            Self::in_list("record_id", 4)
+        ))
+        .bind(provider)
+        .bind(direction.as_str())
+        .bind(kind.as_str())
+        .bind(record_ids);
+        self.execute(sql).await?;
         Ok(())
     }
 
     async fn issues(&mut self, provider: Option<&str>) -> Result<Vec<RecordIssue>> {
-        let rows = sqlx::query("SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, last_seen_at FROM record_issues WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, last_seen_at DESC")
-            .bind(provider)
-            .fetch_all(self.conn()).await?;
+        let sql = Sql::new(
+            "SELECT provider, direction, kind, record_id, content_hash, reason, first_seen_at, \
+             last_seen_at FROM record_issues WHERE $1 IS NULL OR provider = $1 \
+             ORDER BY provider, last_seen_at DESC",
+        );
+        let rows = self.fetch_all(sql.bind(provider)).await?;
         rows.iter().map(issue_from_row).collect()
     }
 
     async fn count_issues(&mut self, provider: &str) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM record_issues WHERE provider = ?")
-            .bind(provider)
-            .fetch_one(self.conn())
-            .await?;
-        Ok(n)
+        let sql = Sql::new("SELECT count(*) AS n FROM record_issues WHERE provider = $1");
+        self.fetch_one(sql.bind(provider), "a count")
+            .await?
+            .get("n")
     }
 }
-
-pub(super) fn issue_from_row(r: &impl ReadRow) -> Result<RecordIssue> {
+fn issue_from_row(r: &impl ReadRow) -> Result<RecordIssue> {
     let kind: String = r.get("kind")?;
     let dir: String = r.get("direction")?;
     Ok(RecordIssue {

@@ -399,6 +399,8 @@ impl Tx {
 }
 
 #[cfg(test)]
+mod bookkeeping_tests;
+#[cfg(test)]
 mod file_tests;
 #[cfg(test)]
 mod runs_reports_tests;

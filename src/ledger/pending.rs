@@ -2,14 +2,14 @@
 //! together with the recorded outcome. Each names its claimant (the cycle that sends it):
 //! while another claimant's intent for a record is open, nobody else claims that record.
 //! An intent still open whose claimant is gone means the outcome is unknown; the engine
-//! looks the record up remotely before sending anything.
+//! looks the record up remotely before sending anything. One implementation serves both
+//! backends (`sql.rs`); claiming (read the claimant, then write) is `Tx::claim_intent`.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use timeweave_contract::{CanonicalId, ContentHash, Kind, Record, RemoteId};
 
 use super::row::ReadRow;
-use super::sqlite::SqliteTx;
+use super::sql::{Exec, Sql};
 use super::store::IntentStore;
 use super::time::{parse_instant, to_text_precise};
 use super::{LedgerError, Result};
@@ -79,76 +79,76 @@ pub enum Claim {
     Linked,
 }
 
-impl IntentStore for SqliteTx {
+impl<B: Exec> IntentStore for B {
     async fn intent_claimant(
         &mut self,
         provider: &str,
         kind: Kind,
         canonical_id: &CanonicalId,
     ) -> Result<Option<Option<String>>> {
-        let held: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT claimed_by FROM pending_pushes WHERE provider = ? AND kind = ? AND canonical_id = ?",
+        let sql = Sql::new(
+            "SELECT claimed_by FROM pending_pushes \
+             WHERE provider = $1 AND kind = $2 AND canonical_id = $3",
         )
         .bind(provider)
         .bind(kind.as_str())
-        .bind(canonical_id.as_str())
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(held.map(|(by,)| by))
+        .bind(canonical_id.as_str());
+        let held = self.fetch_optional(sql).await?;
+        held.map(|r| r.get("claimed_by")).transpose()
     }
 
     /// Records an intent; replaces one for the same record.
     async fn insert_intent(&mut self, i: &NewIntent<'_>, now: DateTime<Utc>) -> Result<i64> {
         let payload = serde_json::to_string(i.payload)
             .map_err(|e| LedgerError::corrupt("intent payload", e))?;
-        let row = sqlx::query("INSERT INTO pending_pushes (provider, kind, canonical_id, op, remote_id, idempotency_key, payload, canonical_hash, created_at, claimed_by) \
-                               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-                               ON CONFLICT (provider, kind, canonical_id) DO UPDATE SET op = excluded.op, remote_id = excluded.remote_id, \
-                               idempotency_key = excluded.idempotency_key, payload = excluded.payload, canonical_hash = excluded.canonical_hash, created_at = excluded.created_at, \
-                               claimed_by = excluded.claimed_by \
-                               RETURNING id")
-            .bind(i.provider)
-            .bind(i.payload.kind().as_str())
-            .bind(i.canonical_id.as_str())
-            .bind(i.op.as_str())
-            .bind(i.remote_id.map(RemoteId::as_str))
-            .bind(i.idempotency_key)
-            .bind(payload)
-            .bind(i.canonical_hash.as_str())
-            .bind(to_text_precise(now))
-            .bind(i.claimed_by)
-            .fetch_one(self.conn())
-            .await?;
-        Ok(row.try_get(0)?)
+        let sql = Sql::new(
+            "INSERT INTO pending_pushes (provider, kind, canonical_id, op, remote_id, \
+             idempotency_key, payload, canonical_hash, created_at, claimed_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (provider, kind, canonical_id) DO UPDATE SET op = excluded.op, \
+             remote_id = excluded.remote_id, idempotency_key = excluded.idempotency_key, \
+             payload = excluded.payload, canonical_hash = excluded.canonical_hash, \
+             created_at = excluded.created_at, claimed_by = excluded.claimed_by \
+             RETURNING id",
+        )
+        .bind(i.provider)
+        .bind(i.payload.kind().as_str())
+        .bind(i.canonical_id.as_str())
+        .bind(i.op.as_str())
+        .bind(i.remote_id.map(RemoteId::as_str))
+        .bind(i.idempotency_key)
+        .bind(payload)
+        .bind(i.canonical_hash.as_str())
+        .bind(to_text_precise(now))
+        .bind(i.claimed_by);
+        self.fetch_one(sql, "the new intent's id").await?.get("id")
     }
 
     async fn clear_intent(&mut self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM pending_pushes WHERE id = ?")
-            .bind(id)
-            .execute(self.conn())
+        self.execute(Sql::new("DELETE FROM pending_pushes WHERE id = $1").bind(id))
             .await?;
         Ok(())
     }
 
     async fn open_intents(&mut self, provider: &str) -> Result<Vec<PendingPush>> {
-        let rows = sqlx::query("SELECT id, provider, kind, canonical_id, op, remote_id, idempotency_key, payload, canonical_hash, created_at, claimed_by FROM pending_pushes WHERE provider = ? ORDER BY id")
-            .bind(provider)
-            .fetch_all(self.conn())
-            .await?;
+        let sql = Sql::new(
+            "SELECT id, provider, kind, canonical_id, op, remote_id, idempotency_key, payload, \
+             canonical_hash, created_at, claimed_by FROM pending_pushes WHERE provider = $1 \
+             ORDER BY id",
+        );
+        let rows = self.fetch_all(sql.bind(provider)).await?;
         rows.iter().map(intent_from_row).collect()
     }
 
     async fn count_intents(&mut self, provider: Option<&str>) -> Result<i64> {
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM pending_pushes WHERE ?1 IS NULL OR provider = ?1")
-                .bind(provider)
-                .fetch_one(self.conn())
-                .await?;
-        Ok(n)
+        let sql =
+            Sql::new("SELECT count(*) AS n FROM pending_pushes WHERE $1 IS NULL OR provider = $1");
+        self.fetch_one(sql.bind(provider), "a count")
+            .await?
+            .get("n")
     }
 }
-
-pub(super) fn intent_from_row(r: &impl ReadRow) -> Result<PendingPush> {
+fn intent_from_row(r: &impl ReadRow) -> Result<PendingPush> {
     let kind: String = r.get("kind")?;
     let op: String = r.get("op")?;
     let payload: String = r.get("payload")?;
