@@ -402,4 +402,6 @@ impl Tx {
 #[cfg(test)]
 mod file_tests;
 #[cfg(test)]
+mod record_tests;
+#[cfg(test)]
 mod tests;

@@ -2,8 +2,8 @@
 //! page cache, `natural_key()`), its integrity check and ownership mark, its embedded
 //! migrations (`migrations.rs`), and the transaction every SQLite store method runs in.
 //! Store logic shared with PostgreSQL lives beside each table group in `ledger/` (over
-//! `sql::Exec`); what only SQLite does (the import's direct C-API paths, `natural_key()`)
-//! lives here.
+//! `sql::Exec`); what only SQLite does (the import's direct C-API paths, such as the bulk
+//! insert of time entries in `records.rs`; `natural_key()`) lives here.
 //!
 //! Every access goes through a [`SqliteTx`]: a write begins an IMMEDIATE transaction (one
 //! writer at a time, no lock-upgrade deadlocks between concurrent cycles), a read a
@@ -22,6 +22,7 @@ mod direct;
 mod integrity;
 mod natural_key;
 mod ownership;
+mod records;
 
 pub use ownership::APPLICATION_ID;
 
