@@ -131,7 +131,7 @@ pub(crate) fn row_to_record(kind: Kind, row: &impl ReadRow) -> Result<StoredReco
 
 /// New records as they will be stored: fresh ids, normalised content, the caller's hashes
 /// (of the same content: hashing normalises first).
-pub(super) fn fresh_records(
+fn fresh_records(
     records: &[(Record<CanonicalId>, ContentHash)],
     origin: &str,
     now: DateTime<Utc>,
@@ -151,7 +151,7 @@ pub(super) fn fresh_records(
         .collect()
 }
 
-pub(super) fn new_id() -> CanonicalId {
+fn new_id() -> CanonicalId {
     CanonicalId(uuid::Uuid::now_v7().to_string())
 }
 
@@ -160,10 +160,16 @@ pub(super) const ENTRY_INSERT_COLUMNS: &str = "id, content_hash, origin, changed
      person_id, project_id, task_id, client_id, started_at, ended_at, break_seconds, duration_seconds, \
      source_tz, local_started_at, local_ended_at, local_date, notes, tags, billable, kind";
 
-/// What the backends do differently with records: the bulk insert of new time entries
-/// (SQLite: one prepared statement through the C API, `sqlite/records.rs`; PostgreSQL: one
-/// `INSERT ... SELECT FROM UNNEST`, `pg/records.rs`), the hot path of an import.
+/// What the backends do differently with records (`sqlite/records.rs`, `pg/records.rs`):
+/// the bulk insert of new time entries, the hot path of an import (SQLite: one prepared
+/// statement through the C API; PostgreSQL: one `INSERT ... SELECT FROM UNNEST`), and how
+/// far SQL can match names by natural key.
 pub(crate) trait RecordDialect: Exec {
+    /// SQL keeping the rows whose `column` has the natural key bound as parameter `n`, as
+    /// far as the backend can say it in SQL: the names that pass are matched again with
+    /// `name_key` in Rust (`records/natural_keys.rs`), so a backend may let all through.
+    fn name_key_is(column: &str, n: usize) -> String;
+
     /// Inserts these new time entries, made by `fresh_records(_, origin, now)`.
     async fn insert_entry_rows(
         &mut self,
@@ -397,11 +403,7 @@ impl<B: RecordDialect + VersionStore> RecordStore for B {
 }
 
 /// The records a statement selects (with `select_sql`'s columns).
-pub(super) async fn fetch_records<B: Exec>(
-    tx: &mut B,
-    kind: Kind,
-    sql: Sql,
-) -> Result<Vec<StoredRecord>> {
+async fn fetch_records<B: Exec>(tx: &mut B, kind: Kind, sql: Sql) -> Result<Vec<StoredRecord>> {
     let rows = tx.fetch_all(sql).await?;
     rows.iter().map(|r| row_to_record(kind, r)).collect()
 }
@@ -548,7 +550,7 @@ impl EntryColumns {
 }
 
 /// The link columns (`l_*`) of a push-candidate row: `None` when the record is not linked.
-pub(super) fn pushed_link(
+fn pushed_link(
     row: &impl ReadRow,
     provider: &str,
     kind: Kind,
@@ -576,7 +578,7 @@ pub(super) fn pushed_link(
 
 /// The push scan of one kind, with numbered parameters: $1 provider, $2 limit, $3 include
 /// deletes, $4 and $5 the (updated_at, id) to start after.
-pub(super) fn push_candidates_sql(kind: Kind) -> String {
+fn push_candidates_sql(kind: Kind) -> String {
     let k = kind.as_str();
     let cols: String = select_sql(kind)
         .trim_start_matches("SELECT ")

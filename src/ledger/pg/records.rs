@@ -1,6 +1,8 @@
 //! PostgreSQL's own part of the record store (`ledger/records.rs`): new time entries go in
 //! one multi-row `INSERT ... SELECT FROM UNNEST` per batch, one round trip whatever its
-//! size: the import's bulk path.
+//! size: the import's bulk path. Names are not matched in SQL: no SQL function of
+//! PostgreSQL promises `name_key`'s Unicode lower case, so every name passes and Rust
+//! matches them (`records/natural_keys.rs`).
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, Record};
@@ -11,6 +13,11 @@ use crate::ledger::time::to_text_precise;
 use crate::ledger::{Result, StoredRecord};
 
 impl RecordDialect for PgTx {
+    fn name_key_is(_column: &str, n: usize) -> String {
+        // Always true (the key is always bound): the match is Rust's.
+        format!("CAST(${n} AS TEXT) IS NOT NULL")
+    }
+
     async fn insert_entry_rows(
         &mut self,
         stored: &[StoredRecord],

@@ -1,15 +1,15 @@
 //! Natural-key candidates: the unlinked ledger records a remote record may be a copy of.
-//! One way on both backends: the SQL narrows by everything but names (liveness, no link to
-//! the provider, e-mail, client, project, person, times), and names are compared here with
-//! the contract's `name_key`, the very key the engine and the adapters use (no SQL function
-//! of PostgreSQL promises the same Unicode lower case; on SQLite this measured as fast as
-//! matching with its `natural_key()` in SQL, see CHANGELOG).
+//! One way on both backends: the SQL narrows by liveness, no link to the provider, e-mail,
+//! client, project, person and times, and by name as far as the backend can
+//! (`RecordDialect::name_key_is`: SQLite's `natural_key()`; PostgreSQL cannot); names are
+//! then matched with the contract's `name_key` here, the very key the engine and the
+//! adapters use. Entries match by person and times in SQL, by project name in Rust.
 
 use timeweave_contract::natural_key::name_key;
 use timeweave_contract::{CanonicalId, Kind, Person, Record, TimeEntry};
 
-use super::{fetch_records, select_sql, StoredRecord};
-use crate::ledger::sql::{Exec, Sql};
+use super::{fetch_records, select_sql, RecordDialect, StoredRecord};
+use crate::ledger::sql::{Sql, Value};
 use crate::ledger::store::RecordStore;
 use crate::ledger::time::to_text;
 use crate::ledger::Result;
@@ -18,7 +18,7 @@ use crate::ledger::Result;
 const ORDER: &str = "ORDER BY t.created_at, t.id";
 
 /// Live records not linked to `provider` that have `record`'s natural key, best first.
-pub(super) async fn candidates<B: Exec + RecordStore>(
+pub(super) async fn candidates<B: RecordDialect + RecordStore>(
     tx: &mut B,
     record: &Record<CanonicalId>,
     provider: &str,
@@ -30,30 +30,39 @@ pub(super) async fn candidates<B: Exec + RecordStore>(
         select_sql(kind),
         kind.as_str()
     );
-    let (sql, name) = match record {
+    // Besides the name: projects by client, tasks by project (parameter $3).
+    let (name, narrow) = match record {
         Record::Person(p) => return person_candidates(tx, p, provider, &live).await,
         Record::TimeEntry(e) => return entry_candidates(tx, e, provider, &live).await,
-        Record::Client(c) => (Sql::new(format!("{live} {ORDER}")).bind(provider), &c.name),
+        Record::Client(c) => (&c.name, None),
         Record::Project(p) => {
-            let sql = format!("{live} AND t.client_id IS NOT DISTINCT FROM $2 {ORDER}");
             let client = p.client.as_ref().map(CanonicalId::as_str);
-            (Sql::new(sql).bind(provider).bind(client), &p.name)
-        }
-        Record::Task(t) => {
-            let sql = format!("{live} AND t.project_id = $2 {ORDER}");
             (
-                Sql::new(sql).bind(provider).bind(t.project.as_str()),
-                &t.name,
+                &p.name,
+                Some(("AND t.client_id IS NOT DISTINCT FROM $3", client.into())),
             )
         }
+        Record::Task(t) => (
+            &t.name,
+            Some(("AND t.project_id = $3", Value::from(t.project.as_str()))),
+        ),
     };
+    let key = name_key(name);
+    let named = format!("{live} AND {}", B::name_key_is("t.name", 2));
+    let (narrow, value): (&str, Option<Value>) = narrow.map_or(("", None), |(c, v)| (c, Some(v)));
+    let mut sql = Sql::new(format!("{named} {narrow} {ORDER}"))
+        .bind(provider)
+        .bind(&key);
+    if let Some(value) = value {
+        sql = sql.bind(value);
+    }
     let found = fetch_records(tx, kind, sql).await?;
-    Ok(keep_named(found, &name_key(name)))
+    Ok(keep_named(found, &key))
 }
 
 /// People: the same e-mail (lower-cased); failing that, the same username among those
 /// without an e-mail (or all, when `p` has none).
-async fn person_candidates<B: Exec>(
+async fn person_candidates<B: RecordDialect>(
     tx: &mut B,
     p: &Person,
     provider: &str,
@@ -71,13 +80,17 @@ async fn person_candidates<B: Exec>(
     let Some(username) = &p.username else {
         return Ok(Vec::new());
     };
+    let key = name_key(username);
     let sql = Sql::new(format!(
-        "{live} AND t.username IS NOT NULL AND (t.email IS NULL OR CAST($2 AS TEXT) IS NULL) {ORDER}"
+        "{live} AND t.username IS NOT NULL AND {} \
+         AND (t.email IS NULL OR CAST($3 AS TEXT) IS NULL) {ORDER}",
+        B::name_key_is("t.username", 2)
     ))
     .bind(provider)
+    .bind(&key)
     .bind(&p.email);
     let found = fetch_records(tx, Kind::Person, sql).await?;
-    Ok(keep_named(found, &name_key(username)))
+    Ok(keep_named(found, &key))
 }
 
 /// The candidates whose name (people: username) has the natural key `key`.
@@ -99,7 +112,7 @@ fn keep_named(found: Vec<StoredRecord>, key: &str) -> Vec<StoredRecord> {
 
 /// Entries of the same person starting and ending within 60 s of `e`'s, on the same
 /// project or one of the same name, nearest start first.
-async fn entry_candidates<B: Exec + RecordStore>(
+async fn entry_candidates<B: RecordDialect + RecordStore>(
     tx: &mut B,
     e: &TimeEntry<CanonicalId>,
     provider: &str,
