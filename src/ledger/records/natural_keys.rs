@@ -9,7 +9,7 @@ use timeweave_contract::natural_key::name_key;
 use timeweave_contract::{CanonicalId, Kind, Person, Record, TimeEntry};
 
 use super::{fetch_records, select_sql, RecordDialect, StoredRecord};
-use crate::ledger::sql::{Sql, Value};
+use crate::ledger::sql::Sql;
 use crate::ledger::store::RecordStore;
 use crate::ledger::time::to_text;
 use crate::ledger::Result;
@@ -30,32 +30,28 @@ pub(super) async fn candidates<B: RecordDialect + RecordStore>(
         select_sql(kind),
         kind.as_str()
     );
-    // Besides the name: projects by client, tasks by project (parameter $3).
-    let (name, narrow) = match record {
+    // By name ($2), and projects by client, tasks by project ($3).
+    let named = |name: &str, narrow: &str| {
+        let key = name_key(name);
+        let sql = format!(
+            "{live} AND {} {narrow} {ORDER}",
+            B::name_key_is("t.name", 2)
+        );
+        (Sql::new(sql).bind(provider).bind(&key), key)
+    };
+    let (sql, key) = match record {
         Record::Person(p) => return person_candidates(tx, p, provider, &live).await,
         Record::TimeEntry(e) => return entry_candidates(tx, e, provider, &live).await,
-        Record::Client(c) => (&c.name, None),
+        Record::Client(c) => named(&c.name, ""),
         Record::Project(p) => {
-            let client = p.client.as_ref().map(CanonicalId::as_str);
-            (
-                &p.name,
-                Some(("AND t.client_id IS NOT DISTINCT FROM $3", client.into())),
-            )
+            let (sql, key) = named(&p.name, "AND t.client_id IS NOT DISTINCT FROM $3");
+            (sql.bind(p.client.as_ref().map(CanonicalId::as_str)), key)
         }
-        Record::Task(t) => (
-            &t.name,
-            Some(("AND t.project_id = $3", Value::from(t.project.as_str()))),
-        ),
+        Record::Task(t) => {
+            let (sql, key) = named(&t.name, "AND t.project_id = $3");
+            (sql.bind(t.project.as_str()), key)
+        }
     };
-    let key = name_key(name);
-    let named = format!("{live} AND {}", B::name_key_is("t.name", 2));
-    let (narrow, value): (&str, Option<Value>) = narrow.map_or(("", None), |(c, v)| (c, Some(v)));
-    let mut sql = Sql::new(format!("{named} {narrow} {ORDER}"))
-        .bind(provider)
-        .bind(&key);
-    if let Some(value) = value {
-        sql = sql.bind(value);
-    }
     let found = fetch_records(tx, kind, sql).await?;
     Ok(keep_named(found, &key))
 }
