@@ -407,4 +407,6 @@ mod runs_reports_tests;
 #[cfg(test)]
 mod link_tests;
 #[cfg(test)]
+mod record_tests;
+#[cfg(test)]
 mod tests;

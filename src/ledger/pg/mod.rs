@@ -5,6 +5,10 @@
 //! Connecting, migrations, leases and server checks are the plumbing in `postgres/`; the
 //! schema and the reporting views are its migrations.
 //!
+//! Where a group's store is written once for both backends (`ledger/<group>.rs` over
+//! `sql::Exec`), its file here holds only what PostgreSQL does differently: `records.rs`,
+//! the `UNNEST` insert of new time entries (names are matched in Rust, not in SQL).
+//!
 //! Writers are serialised as on SQLite (`BEGIN IMMEDIATE` there): every write transaction
 //! takes one transaction-scoped advisory lock first, so two processes never interleave the
 //! read-then-write steps the engine relies on (a natural-key match before an insert, a

@@ -2,8 +2,9 @@
 //! page cache, `natural_key()`), its integrity check and ownership mark, its embedded
 //! migrations (`migrations.rs`), and the transaction every SQLite store method runs in.
 //! Store logic shared with PostgreSQL lives beside each table group in `ledger/` (over
-//! `sql::Exec`); what only SQLite does (the import's direct C-API paths, `natural_key()`,
-//! the reporting SQL of its dialect in `reports.rs`) lives here.
+//! `sql::Exec`); what only SQLite does (the import's direct C-API paths, such as the bulk
+//! insert of time entries in `records.rs`; `natural_key()`; the reporting SQL of its
+//! dialect in `reports.rs`) lives here.
 //!
 //! Every access goes through a [`SqliteTx`]: a write begins an IMMEDIATE transaction (one
 //! writer at a time, no lock-upgrade deadlocks between concurrent cycles), a read a
@@ -23,6 +24,7 @@ mod integrity;
 mod links;
 mod natural_key;
 mod ownership;
+mod records;
 mod reports;
 
 pub use ownership::APPLICATION_ID;
