@@ -1429,3 +1429,54 @@ async fn a_provider_added_later_gets_no_copies_of_history_it_has_not_listed_yet(
     assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 2);
 }
 }
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn two_people_with_one_email_in_a_provider_do_not_stop_its_sync() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    seed_refs(w.p(0), "ada@example.com", "Website");
+    let (person, project) = seed_refs(w.p(1), "ada@example.com", "Website");
+    // The provider holds a second account with the same address (its own rules allow it).
+    let twin = w.p(1).put(Record::Person(Person {
+        display_name: "Ada (old account)".into(),
+        email: Some("ADA@example.com".into()),
+        username: Some("ada-old".into()),
+    }));
+    w.p(1).put(entry(&person, &project, 2, 9, "by ada"));
+    w.p(1).put(entry(&twin, &project, 2, 11, "by the twin"));
+    let r = w.cycle(1).await;
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
+    // One of the two is the ledger's person; the other waits, with the reason on record.
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::Person).await.unwrap(), 1);
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert!(
+        issues.iter().any(|i| i.reason.contains("ada@example.com")),
+        "{issues:?}"
+    );
+    drop(tx);
+    // The rest of the account syncs: the entry of the matched person reaches a, the twin's
+    // waits with its person.
+    w.rounds(1).await;
+    let notes: Vec<String> = contents(w.p(0)).into_iter().map(|(_, n)| n).collect();
+    assert_eq!(notes, ["by ada"]);
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_second_account_with_a_linked_persons_email_waits() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    seed_refs(w.p(1), "ada@example.com", "Website");
+    w.rounds(1).await;
+    // Later the provider gets a second account with the address of one already linked.
+    w.p(1).put(person_record("ada@example.com"));
+    let r = w.cycle(1).await;
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::Person).await.unwrap(), 1);
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].reason.contains("has the e-mail ada@example.com"));
+}
+}

@@ -403,10 +403,10 @@ mod bookkeeping_tests;
 #[cfg(test)]
 mod file_tests;
 #[cfg(test)]
-mod runs_reports_tests;
-#[cfg(test)]
 mod link_tests;
 #[cfg(test)]
 mod record_tests;
+#[cfg(test)]
+mod runs_reports_tests;
 #[cfg(test)]
 mod tests;

@@ -400,6 +400,12 @@ impl<B: RecordDialect + VersionStore> RecordStore for B {
         let sql = format!("{} WHERE deleted_at IS NULL ORDER BY id", select_sql(kind));
         fetch_records(self, kind, Sql::new(sql)).await
     }
+
+    async fn live_person_with_email(&mut self, email: &str) -> Result<Option<CanonicalId>> {
+        let sql = Sql::new("SELECT id FROM people WHERE email = $1 AND deleted_at IS NULL");
+        let row = self.fetch_optional(sql.bind(email)).await?;
+        row.map(|r| r.get("id").map(CanonicalId)).transpose()
+    }
 }
 
 /// The records a statement selects (with `select_sql`'s columns).

@@ -136,6 +136,9 @@ stores! {
         fn count_live(&mut self, kind: Kind) -> Result<i64>;
         /// Every live record of a kind (tests, small kinds only).
         fn all_live(&mut self, kind: Kind) -> Result<Vec<StoredRecord>>;
+        /// The live person holding an e-mail address (stored lower case: pass it so); the
+        /// ledger holds at most one.
+        fn live_person_with_email(&mut self, email: &str) -> Result<Option<CanonicalId>>;
     }
 
     /// Links: which remote record is which canonical record, with both sides' hashes.

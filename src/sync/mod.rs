@@ -22,6 +22,7 @@ mod pull;
 mod push;
 mod refs;
 pub mod scan;
+mod shared_email;
 mod trail;
 
 use std::collections::BTreeMap;

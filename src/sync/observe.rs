@@ -1,7 +1,8 @@
 //! What the planner compares a listed record against (the inputs of DESIGN.md §4, step 3).
 //! For a group of records of one kind: their links, the linked ledger records, their
 //! references in canonical ids and their natural-key matches, read in a few queries (an id
-//! that now names a later record settles the linked one first). Then per record: the fields
+//! that now names a later record settles the linked one first; of two people sharing an
+//! address one is refused, `shared_email.rs`). Then per record: the fields
 //! this provider cannot hold laid over from the ledger, the merge base, and the
 //! modification times a conflict is decided on, as one `Observation` for `plan_remote`.
 
@@ -146,10 +147,14 @@ impl Cycle<'_> {
         let linked_ids: Vec<&CanonicalId> = links.values().map(|l| &l.canonical_id).collect();
         let linked = tx.get_records(kind, &linked_ids).await?;
         let remote_hashes = records.iter().map(|r| content_hash(&r.record)).collect();
-        let mapped: Vec<Result<Mapped, String>> = records
+        let mut mapped: Vec<Result<Mapped, String>> = records
             .iter()
             .map(|r| refs::to_canonical(&refmap, &name, &r.record).map(Mapped::new))
             .collect();
+        if kind == Kind::Person {
+            self.refuse_shared_emails(tx, &records, &links, &mut mapped)
+                .await?;
+        }
         let matches = self
             .natural_key_matches(tx, kind, &records, &links, &mapped)
             .await?;
