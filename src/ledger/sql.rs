@@ -83,7 +83,6 @@ impl Sql {
 }
 
 /// A transaction a [`Sql`] statement runs on: `SqliteTx` or `PgTx`.
-#[allow(dead_code)] // TEMPORARY: the stores moving onto `Exec` use the rest.
 pub(crate) trait Exec: Send {
     type Row: ReadRow + Send;
 
