@@ -12,8 +12,7 @@ use chrono::{Duration, DurationRound, Utc};
 use proptest::prelude::*;
 use timeweave::config::{self, Environment, Mode, PathOrigin};
 use timeweave::ledger::Ledger;
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
+use timeweave::sync::plan::MassDeleteGuard;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::{
     Client, EntryKind, Kind, ListScope, Person, Project, Record, RemoteId, TimeEntry, Window,
@@ -309,19 +308,11 @@ async fn check(
 
 fn memory_settings() -> SyncSettings {
     SyncSettings {
-        policy: ConflictPolicy::Newest,
         guard: MassDeleteGuard {
             max_fraction: 1.0,
             min_count: 1000,
         },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon: Utc::now() - Duration::days(300),
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
+        ..SyncSettings::defaults(Utc::now() - Duration::days(300))
     }
 }
 

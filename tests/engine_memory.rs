@@ -10,8 +10,7 @@ use timeweave::config::Mode;
 use timeweave::ledger::postgres as lease;
 use timeweave::ledger::test_backend::{on_backend, open_test_ledger, TestBackend};
 use timeweave::ledger::{LedgerError, RunStatus};
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
+use timeweave::sync::plan::ConflictPolicy;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::{
     Client, EntryKind, Field, Kind, Person, Project, ProviderError, Record, RemoteId, TimeEntry,
@@ -27,18 +26,7 @@ struct World {
 fn settings(policy: ConflictPolicy) -> SyncSettings {
     SyncSettings {
         policy,
-        guard: MassDeleteGuard {
-            max_fraction: 0.2,
-            min_count: 10,
-        },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon: Utc::now() - Duration::days(400),
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
+        ..SyncSettings::defaults(Utc::now() - Duration::days(400))
     }
 }
 

@@ -16,8 +16,6 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
 use timeweave_contract::Kind;
 
@@ -25,24 +23,6 @@ use crate::support::{self, metric, Layout};
 
 const PAGE_SIZE: usize = 10_000;
 const PEOPLE: usize = 100;
-
-pub fn settings(horizon: chrono::DateTime<Utc>) -> SyncSettings {
-    SyncSettings {
-        policy: ConflictPolicy::Newest,
-        guard: MassDeleteGuard {
-            max_fraction: 0.2,
-            min_count: 10,
-        },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon,
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
-    }
-}
 
 pub async fn run(entries: usize) -> anyhow::Result<()> {
     println!("# ingest: {entries} entries through the engine from an in-process source");
@@ -116,7 +96,7 @@ pub async fn through_engine(
     let source = Arc::new(support::memory_source(layout, entries, PAGE_SIZE));
     let engine = Engine::new(
         ledger.clone(),
-        settings(layout.oldest(entries) - Duration::days(40)),
+        SyncSettings::defaults(layout.oldest(entries) - Duration::days(40)),
         StopFlag::new(),
     );
     let handle = support::memory_handle(

@@ -26,7 +26,7 @@ mod trail;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use timeweave_contract::Provider;
 use timeweave_http::TransportStats;
 
@@ -50,7 +50,22 @@ pub struct SyncSettings {
 
 impl SyncSettings {
     pub fn from_config(cfg: &Config) -> SyncSettings {
-        let s = &cfg.sync;
+        Self::from_sync_config(&cfg.sync, cfg.people.clone())
+    }
+
+    /// What a config without a `[sync]` table or `[people]` gives (`SyncConfig::default()`:
+    /// newest wins, the usual windows and guard), with the deep scan reaching back to
+    /// `horizon`.
+    pub fn defaults(horizon: DateTime<Utc>) -> SyncSettings {
+        let mut settings = Self::from_sync_config(&config::SyncConfig::default(), BTreeMap::new());
+        settings.scan.horizon = horizon;
+        settings
+    }
+
+    fn from_sync_config(
+        s: &config::SyncConfig,
+        people: BTreeMap<String, BTreeMap<String, String>>,
+    ) -> SyncSettings {
         let policy = match s.conflict_policy {
             config::ConflictPolicy::Newest => plan::ConflictPolicy::Newest,
             config::ConflictPolicy::Prefer => plan::ConflictPolicy::Prefer(s.prefer.clone()),
@@ -69,7 +84,7 @@ impl SyncSettings {
                 horizon: Utc.from_utc_datetime(&s.deep_scan_horizon.and_time(NaiveTime::MIN)),
             },
             trail_safety_scan: Duration::hours(s.trail_safety_scan_hours.into()),
-            people: cfg.people.clone(),
+            people,
         }
     }
 }
