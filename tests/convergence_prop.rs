@@ -335,15 +335,7 @@ proptest! {
             let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
             let engine = Engine::new(ledger, memory_settings(), StopFlag::new());
             let mems: Vec<Arc<MemoryProvider>> = (0..3).map(|_| Arc::new(MemoryProvider::new(5))).collect();
-            let handles: Vec<ProviderHandle> = mems.iter().enumerate().map(|(i, m)| ProviderHandle {
-                name: format!("m{i}"),
-                provider: m.clone(),
-                stats: None,
-                mode: Mode::Both,
-                propagate_deletes: true,
-                budget: None,
-                push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-            }).collect();
+            let handles: Vec<ProviderHandle> = mems.iter().enumerate().map(|(i, m)| ProviderHandle::new(format!("m{i}"), m.clone(), Mode::Both)).collect();
             let targets: Vec<&dyn Target> = mems.iter().map(|m| m.as_ref() as &dyn Target).collect();
             check(&ops, &targets, &engine, &handles).await
         });

@@ -19,15 +19,7 @@ fn settings() -> SyncSettings {
 }
 
 fn handle(name: &str, p: Arc<MemoryProvider>) -> ProviderHandle {
-    ProviderHandle {
-        name: name.into(),
-        provider: p,
-        stats: None,
-        mode: Mode::Both,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    }
+    ProviderHandle::new(name, p, Mode::Both)
 }
 
 async fn engine() -> (tempfile::TempDir, Engine) {

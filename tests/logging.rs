@@ -62,13 +62,8 @@ async fn one_cycle_of(name: &str) {
     let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
     let engine = Engine::new(ledger, settings(), StopFlag::new());
     let handle = ProviderHandle {
-        name: name.to_owned(),
-        provider: Arc::new(MemoryProvider::new(5)),
-        stats: None,
-        mode: Mode::Both,
-        propagate_deletes: true,
-        budget: None,
         push_concurrency: 1,
+        ..ProviderHandle::new(name, Arc::new(MemoryProvider::new(5)), Mode::Both)
     };
     let opts = CycleOptions {
         to_completion: true,

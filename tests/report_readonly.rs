@@ -170,15 +170,7 @@ async fn a_read_only_reader_reads_consistently_during_a_sync_cycle() {
     }
     let settings = SyncSettings::defaults(chrono::Utc::now() - Duration::days(400));
     let engine = Engine::new(ledger.clone(), settings, StopFlag::new());
-    let handle = ProviderHandle {
-        name: "mem".into(),
-        provider: provider.clone(),
-        stats: None,
-        mode: Mode::Pull,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    };
+    let handle = ProviderHandle::new("mem", provider.clone(), Mode::Pull);
     let done = Arc::new(AtomicBool::new(false));
     let sync_done = done.clone();
     let sync = tokio::spawn(async move {

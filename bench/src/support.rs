@@ -97,13 +97,8 @@ pub fn memory_handle(
     push_concurrency: usize,
 ) -> timeweave::sync::ProviderHandle {
     timeweave::sync::ProviderHandle {
-        name: name.into(),
-        provider,
-        stats: None,
-        mode,
-        propagate_deletes: true,
-        budget: None,
         push_concurrency,
+        ..timeweave::sync::ProviderHandle::new(name, provider, mode)
     }
 }
 

@@ -105,6 +105,22 @@ pub struct ProviderHandle {
     pub push_concurrency: usize,
 }
 
+impl ProviderHandle {
+    /// An instance with every option at its config default (deletes propagated, no cycle
+    /// budget, the default push concurrency) and no transport counters.
+    pub fn new(name: impl Into<String>, provider: Arc<dyn Provider>, mode: Mode) -> Self {
+        ProviderHandle {
+            name: name.into(),
+            provider,
+            stats: None,
+            mode,
+            propagate_deletes: true,
+            budget: None,
+            push_concurrency: config::DEFAULT_PUSH_CONCURRENCY,
+        }
+    }
+}
+
 impl std::fmt::Debug for ProviderHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderHandle")

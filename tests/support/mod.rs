@@ -193,13 +193,8 @@ impl Sims {
                 ),
             };
             out.push(ProviderHandle {
-                name: name.to_string(),
-                provider,
                 stats: Some(stats),
-                mode: Mode::Both,
-                propagate_deletes: true,
-                budget: None,
-                push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
+                ..ProviderHandle::new(*name, provider, Mode::Both)
             });
         }
         out
