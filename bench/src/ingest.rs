@@ -55,19 +55,13 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         "of the in-SQL bound (rows SQLite generates itself, the ledger's pragmas)",
     );
     metric("ingest_entries", entries, "entries");
-    metric("ingest_seconds", format!("{engine_secs:.2}"), "s");
-    metric("ingest_rate", format!("{engine_rate:.0}"), "entries/s");
-    metric("sqlite_ceiling_seconds", format!("{ceiling_secs:.2}"), "s");
-    metric(
-        "sqlite_ceiling_rate",
-        format!("{ceiling_rate:.0}"),
-        "entries/s",
-    );
-    metric("sqlite_in_sql_seconds", format!("{in_sql_secs:.2}"), "s");
-    metric(
-        "sqlite_in_sql_rate",
-        format!("{in_sql_rate:.0}"),
-        "entries/s (rows generated inside SQLite: no binding, no engine)",
+    support::seconds_and_rate("ingest", entries, engine_secs, "");
+    support::seconds_and_rate("sqlite_ceiling", entries, ceiling_secs, "");
+    support::seconds_and_rate(
+        "sqlite_in_sql",
+        entries,
+        in_sql_secs,
+        " (rows generated inside SQLite: no binding, no engine)",
     );
     metric(
         "ingest_to_ceiling_ratio",

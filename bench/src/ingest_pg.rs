@@ -27,13 +27,12 @@ pub async fn run(entries: usize, server: &Url) -> anyhow::Result<()> {
     let engine_rate = entries as f64 / engine_secs;
     let copy_rate = entries as f64 / copy_secs;
     metric("pg_ingest_entries", entries, "entries");
-    metric("pg_ingest_seconds", format!("{engine_secs:.2}"), "s");
-    metric("pg_ingest_rate", format!("{engine_rate:.0}"), "entries/s");
-    metric("pg_copy_seconds", format!("{copy_secs:.2}"), "s");
-    metric(
-        "pg_copy_rate",
-        format!("{copy_rate:.0}"),
-        "entries/s (entry + link rows by COPY)",
+    support::seconds_and_rate("pg_ingest", entries, engine_secs, "");
+    support::seconds_and_rate(
+        "pg_copy",
+        entries,
+        copy_secs,
+        " (entry + link rows by COPY)",
     );
     metric(
         "pg_ingest_to_copy_ratio",

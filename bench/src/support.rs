@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use timeweave_contract::{Client, Person, Project, Record, RemoteId, TimeEntry};
+use timeweave_contract::{
+    Client, Kind, ListScope, PageItem, Person, Project, Provider, Record, RemoteId, TimeEntry,
+};
 use timeweave_simkit::{work_entry, SimulatorControl};
 use timeweave_testsupport::memory::MemoryProvider;
 
@@ -357,6 +359,36 @@ pub fn load_config(path: &Path) -> anyhow::Result<timeweave::config::Config> {
         timeweave::config::PathOrigin::Flag,
         &timeweave::config::Environment::empty(),
     )?)
+}
+
+/// Prints `{name}_seconds` and `{name}_rate`: `entries` handled in `secs`, as entries a
+/// second (`note` after the unit).
+pub fn seconds_and_rate(name: &str, entries: usize, secs: f64, note: &str) {
+    metric(&format!("{name}_seconds"), format!("{secs:.2}"), "s");
+    let rate = entries as f64 / secs;
+    metric(
+        &format!("{name}_rate"),
+        format!("{rate:.0}"),
+        &format!("entries/s{note}"),
+    );
+}
+
+/// How many records `p` lists of `kind` in `scope`, every page read.
+pub async fn count_listed(p: &dyn Provider, kind: Kind, scope: ListScope) -> anyhow::Result<usize> {
+    let mut token = None;
+    let mut n = 0;
+    loop {
+        let page = p.list_page(kind, scope, token).await?;
+        n += page
+            .items
+            .iter()
+            .filter(|i| matches!(i, PageItem::Record(_)))
+            .count();
+        match page.next {
+            Some(t) => token = Some(t),
+            None => return Ok(n),
+        }
+    }
 }
 
 /// Prints one metric line.
