@@ -50,6 +50,16 @@ async fn rows(f: &Fixture, sql: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Rows of cells written as text: a row a line, cells parted by ` | `; blank lines and
+/// `#` comments are left out.
+fn table(text: &str) -> Vec<Vec<&str>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| line.split(" | ").collect())
+        .collect()
+}
+
 fn strs(rows: &[Vec<String>]) -> Vec<Vec<&str>> {
     rows.iter()
         .map(|r| r.iter().map(String::as_str).collect())
@@ -68,175 +78,19 @@ async fn report_time_entries_lists_live_entries_with_names_zones_and_providers()
          FROM report_time_entries ORDER BY started_at_utc",
     )
     .await;
-    let ada = ["Ada Lovelace", "ada@example.com"];
-    let bob = [BOB, "bob@example.com"];
-    let expect: Vec<Vec<&str>> = vec![
-        // E7: outside March, but the view holds everything live.
-        [
-            &ada[..],
-            &[
-                "Acme",
-                "Apollo",
-                "∅",
-                "2026-02-27T08:00:00Z",
-                "2026-02-27T09:00:00Z",
-                "2026-02-27T08:00:00",
-                "2026-02-27T09:00:00",
-                "UTC",
-                "2026-02-27",
-                "2026-02-23",
-                "2026-02",
-                "0",
-                "0",
-                "3600",
-                "1",
-                "1",
-                "1",
-                "[]",
-                "∅",
-                "∅",
-                "∅",
-            ],
-        ]
-        .concat(),
-        [
-            &ada[..],
-            &[
-                "Acme",
-                "Apollo",
-                "Design",
-                "2026-03-02T08:00:00Z",
-                "2026-03-02T10:00:00Z",
-                "2026-03-02T09:00:00",
-                "2026-03-02T11:00:00",
-                "Europe/Rome",
-                "2026-03-02",
-                "2026-03-02",
-                "2026-03",
-                "0",
-                "0",
-                "7200",
-                "2",
-                "2",
-                "1",
-                "[\"a\",\"b\"]",
-                "a, b",
-                "Kick-off, \"phase 1\"",
-                "tm,tt",
-            ],
-        ]
-        .concat(),
-        [
-            &ada[..],
-            &[
-                "Globex",
-                "Zephyr",
-                "∅",
-                "2026-03-03T23:30:00Z",
-                "2026-03-04T00:30:00Z",
-                "2026-03-04T00:30:00",
-                "2026-03-04T01:30:00",
-                "Europe/Rome",
-                "2026-03-04",
-                "2026-03-02",
-                "2026-03",
-                "0",
-                "0",
-                "3600",
-                "1",
-                "0",
-                "0",
-                "[]",
-                "∅",
-                "∅",
-                "tt",
-            ],
-        ]
-        .concat(),
-        [
-            &bob[..],
-            &[
-                "Acme",
-                "Apollo",
-                "∅",
-                "2026-03-09T09:00:00Z",
-                "2026-03-09T12:00:00Z",
-                "2026-03-09T09:00:00",
-                "2026-03-09T12:00:00",
-                "UTC",
-                "2026-03-09",
-                "2026-03-09",
-                "2026-03",
-                "0",
-                "1800",
-                "9000",
-                "2.5",
-                "2.5",
-                "1",
-                "[]",
-                "∅",
-                "∅",
-                "tm",
-            ],
-        ]
-        .concat(),
-        [
-            &bob[..],
-            &[
-                "Globex",
-                "∅",
-                "∅",
-                "2026-03-10T13:00:00Z",
-                "2026-03-10T13:45:00Z",
-                "2026-03-10T13:00:00",
-                "2026-03-10T13:45:00",
-                "UTC",
-                "2026-03-10",
-                "2026-03-09",
-                "2026-03",
-                "0",
-                "0",
-                "2700",
-                "0.75",
-                "0.75",
-                "1",
-                "[]",
-                "∅",
-                "∅",
-                "∅",
-            ],
-        ]
-        .concat(),
-        // E5: a running timer counts 0 hours until stopped.
-        [
-            &ada[..],
-            &[
-                "Acme",
-                "Apollo",
-                "∅",
-                "2026-03-20T11:00:00Z",
-                "∅",
-                "2026-03-20T12:00:00",
-                "∅",
-                "Europe/Rome",
-                "2026-03-20",
-                "2026-03-16",
-                "2026-03",
-                "1",
-                "0",
-                "0",
-                "0",
-                "0",
-                "1",
-                "[]",
-                "∅",
-                "∅",
-                "∅",
-            ],
-        ]
-        .concat(),
-    ];
-    assert_eq!(strs(&got), expect);
+    let expect = format!(
+        r#"
+        # E7: outside March, but the view holds everything live.
+        Ada Lovelace | ada@example.com | Acme | Apollo | ∅ | 2026-02-27T08:00:00Z | 2026-02-27T09:00:00Z | 2026-02-27T08:00:00 | 2026-02-27T09:00:00 | UTC | 2026-02-27 | 2026-02-23 | 2026-02 | 0 | 0 | 3600 | 1 | 1 | 1 | [] | ∅ | ∅ | ∅
+        Ada Lovelace | ada@example.com | Acme | Apollo | Design | 2026-03-02T08:00:00Z | 2026-03-02T10:00:00Z | 2026-03-02T09:00:00 | 2026-03-02T11:00:00 | Europe/Rome | 2026-03-02 | 2026-03-02 | 2026-03 | 0 | 0 | 7200 | 2 | 2 | 1 | ["a","b"] | a, b | Kick-off, "phase 1" | tm,tt
+        Ada Lovelace | ada@example.com | Globex | Zephyr | ∅ | 2026-03-03T23:30:00Z | 2026-03-04T00:30:00Z | 2026-03-04T00:30:00 | 2026-03-04T01:30:00 | Europe/Rome | 2026-03-04 | 2026-03-02 | 2026-03 | 0 | 0 | 3600 | 1 | 0 | 0 | [] | ∅ | ∅ | tt
+        {BOB} | bob@example.com | Acme | Apollo | ∅ | 2026-03-09T09:00:00Z | 2026-03-09T12:00:00Z | 2026-03-09T09:00:00 | 2026-03-09T12:00:00 | UTC | 2026-03-09 | 2026-03-09 | 2026-03 | 0 | 1800 | 9000 | 2.5 | 2.5 | 1 | [] | ∅ | ∅ | tm
+        {BOB} | bob@example.com | Globex | ∅ | ∅ | 2026-03-10T13:00:00Z | 2026-03-10T13:45:00Z | 2026-03-10T13:00:00 | 2026-03-10T13:45:00 | UTC | 2026-03-10 | 2026-03-09 | 2026-03 | 0 | 0 | 2700 | 0.75 | 0.75 | 1 | [] | ∅ | ∅ | ∅
+        # E5: a running timer counts 0 hours until stopped.
+        Ada Lovelace | ada@example.com | Acme | Apollo | ∅ | 2026-03-20T11:00:00Z | ∅ | 2026-03-20T12:00:00 | ∅ | Europe/Rome | 2026-03-20 | 2026-03-16 | 2026-03 | 1 | 0 | 0 | 0 | 0 | 1 | [] | ∅ | ∅ | ∅
+        "#
+    );
+    assert_eq!(strs(&got), table(&expect));
 
     // The ids and the first version's columns are all there.
     let ids = rows(&f, "SELECT entry_id, person_id, project_id, client_id, kind, origin FROM report_time_entries WHERE entry_id = (SELECT entry_id FROM report_time_entries WHERE client = 'Globex' AND project IS NULL)").await;
@@ -270,68 +124,15 @@ async fn daily_hours_are_per_person_work_date_and_project() {
     .await;
     assert_eq!(
         strs(&got),
-        vec![
-            vec![
-                "Ada Lovelace",
-                "2026-03-02",
-                "2026-03-02",
-                "Acme",
-                "Apollo",
-                "1",
-                "0",
-                "7200",
-                "2",
-                "2"
-            ],
-            vec![
-                "Ada Lovelace",
-                "2026-03-04",
-                "2026-03-02",
-                "Globex",
-                "Zephyr",
-                "1",
-                "0",
-                "3600",
-                "1",
-                "0"
-            ],
-            vec![
-                BOB,
-                "2026-03-09",
-                "2026-03-09",
-                "Acme",
-                "Apollo",
-                "1",
-                "0",
-                "9000",
-                "2.5",
-                "2.5"
-            ],
-            vec![
-                BOB,
-                "2026-03-10",
-                "2026-03-09",
-                "Globex",
-                "∅",
-                "1",
-                "0",
-                "2700",
-                "0.75",
-                "0.75"
-            ],
-            vec![
-                "Ada Lovelace",
-                "2026-03-20",
-                "2026-03-16",
-                "Acme",
-                "Apollo",
-                "1",
-                "1",
-                "0",
-                "0",
-                "0"
-            ],
-        ]
+        table(&format!(
+            r#"
+            Ada Lovelace | 2026-03-02 | 2026-03-02 | Acme | Apollo | 1 | 0 | 7200 | 2 | 2
+            Ada Lovelace | 2026-03-04 | 2026-03-02 | Globex | Zephyr | 1 | 0 | 3600 | 1 | 0
+            {BOB} | 2026-03-09 | 2026-03-09 | Acme | Apollo | 1 | 0 | 9000 | 2.5 | 2.5
+            {BOB} | 2026-03-10 | 2026-03-09 | Globex | ∅ | 1 | 0 | 2700 | 0.75 | 0.75
+            Ada Lovelace | 2026-03-20 | 2026-03-16 | Acme | Apollo | 1 | 1 | 0 | 0 | 0
+            "#
+        ))
     );
 }
 
@@ -347,55 +148,15 @@ async fn project_totals_cover_live_projects_and_entries_without_one() {
     .await;
     assert_eq!(
         strs(&got),
-        vec![
-            // Apollo: E7 1 h + E1 2 h + E3 2.5 h + E5 running; 5.5 h at 100.00 = 550.00.
-            vec![
-                "Apollo",
-                "Acme",
-                "1",
-                "10000",
-                "4",
-                "1",
-                "2",
-                "19800",
-                "5.5",
-                "5.5",
-                "55000",
-                "2026-02-27",
-                "2026-03-20"
-            ],
-            vec!["Idle", "Acme", "1", "∅", "0", "0", "0", "0", "0", "0", "∅", "∅", "∅"],
-            vec![
-                "Zephyr",
-                "Globex",
-                "1",
-                "∅",
-                "1",
-                "0",
-                "1",
-                "3600",
-                "1",
-                "0",
-                "∅",
-                "2026-03-04",
-                "2026-03-04"
-            ],
-            vec![
-                "∅",
-                "∅",
-                "∅",
-                "∅",
-                "1",
-                "0",
-                "1",
-                "2700",
-                "0.75",
-                "0.75",
-                "∅",
-                "2026-03-10",
-                "2026-03-10"
-            ],
-        ],
+        table(
+            r#"
+            # Apollo: E7 1 h + E1 2 h + E3 2.5 h + E5 running; 5.5 h at 100.00 = 550.00.
+            Apollo | Acme | 1 | 10000 | 4 | 1 | 2 | 19800 | 5.5 | 5.5 | 55000 | 2026-02-27 | 2026-03-20
+            Idle | Acme | 1 | ∅ | 0 | 0 | 0 | 0 | 0 | 0 | ∅ | ∅ | ∅
+            Zephyr | Globex | 1 | ∅ | 1 | 0 | 1 | 3600 | 1 | 0 | ∅ | 2026-03-04 | 2026-03-04
+            ∅ | ∅ | ∅ | ∅ | 1 | 0 | 1 | 2700 | 0.75 | 0.75 | ∅ | 2026-03-10 | 2026-03-10
+            "#
+        ),
         "the tombstoned project `Old` is left out"
     );
     let idle = rows(
@@ -419,40 +180,12 @@ async fn sync_health_shows_last_result_lag_and_backlog_per_provider() {
     .await;
     assert_eq!(
         strs(&got),
-        vec![
-            vec![
-                "tm",
-                "ok",
-                "2026-03-20T11:00:00.000Z",
-                "2026-03-20T11:05:00.000Z",
-                "0",
-                "∅",
-                "2026-03-20T11:05:00.000Z",
-                "1",
-                "0",
-                "0",
-                "1",
-                "2026-03-20T11:04:00.000Z",
-                "0",
-                "2"
-            ],
-            vec![
-                "tt",
-                "failed",
-                "2026-03-20T11:00:00.000Z",
-                "2026-03-20T11:02:00.000Z",
-                "2",
-                "boom <2>",
-                "2026-03-20T10:01:00.000Z",
-                "2",
-                "1",
-                "1",
-                "0",
-                "∅",
-                "1",
-                "3"
-            ],
-        ]
+        table(
+            r#"
+            tm | ok | 2026-03-20T11:00:00.000Z | 2026-03-20T11:05:00.000Z | 0 | ∅ | 2026-03-20T11:05:00.000Z | 1 | 0 | 0 | 1 | 2026-03-20T11:04:00.000Z | 0 | 2
+            tt | failed | 2026-03-20T11:00:00.000Z | 2026-03-20T11:02:00.000Z | 2 | boom <2> | 2026-03-20T10:01:00.000Z | 2 | 1 | 1 | 0 | ∅ | 1 | 3
+            "#
+        )
     );
     // Lag is measured against the clock: at least the time since 2026-03-20 10:01.
     let lag = rows(&f, "SELECT lag_seconds, CAST(round((julianday('now') - julianday('2026-03-20T10:01:00Z')) * 86400) AS INTEGER) FROM report_sync_health WHERE provider = 'tt'").await;
