@@ -11,6 +11,14 @@ use sqlx::Row;
 use timeweave::cli::{ExportArgs, ExportFormat, ReportArgs, ReportBy, ReportFormat};
 use timeweave::ledger::{DateRange, TotalsBy};
 
+/// The range of the one work date `d`.
+fn one_day(d: &str) -> DateRange {
+    DateRange {
+        from: date(d),
+        to: date(d),
+    }
+}
+
 fn march() -> DateRange {
     DateRange {
         from: date("2026-03-01"),
@@ -286,19 +294,13 @@ async fn report_totals_group_over_the_range() {
         ]
     );
     // The range is on local work dates: E2 started on the 3rd (UTC) but is worked on the 4th.
-    let the_3rd = DateRange {
-        from: date("2026-03-03"),
-        to: date("2026-03-03"),
-    };
+    let the_3rd = one_day("2026-03-03");
     assert!(tx
         .report_totals(TotalsBy::Person, the_3rd)
         .await
         .unwrap()
         .is_empty());
-    let the_4th = DateRange {
-        from: date("2026-03-04"),
-        to: date("2026-03-04"),
-    };
+    let the_4th = one_day("2026-03-04");
     assert_eq!(
         tx.report_totals(TotalsBy::Person, the_4th).await.unwrap()[0].seconds,
         3600
@@ -316,20 +318,20 @@ fn report_args(by: ReportBy, format: ReportFormat) -> ReportArgs {
     }
 }
 
+/// What `timeweave report` writes on stdout for `args` on `today`.
+async fn report_text(f: &Fixture, args: ReportArgs, today: chrono::NaiveDate) -> String {
+    let mut out = Vec::new();
+    timeweave::report::report_command(&f.path, &args, today, &mut out)
+        .await
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 #[tokio::test]
 async fn report_command_writes_each_format() {
     let f = known_ledger().await;
     let today = date("2026-03-20");
-    let run = |by, format| {
-        let path = f.path.clone();
-        async move {
-            let mut out = Vec::new();
-            timeweave::report::report_command(&path, &report_args(by, format), today, &mut out)
-                .await
-                .unwrap();
-            String::from_utf8(out).unwrap()
-        }
-    };
+    let run = |by, format| report_text(&f, report_args(by, format), today);
     let csv = run(ReportBy::Client, ReportFormat::Csv).await;
     assert_eq!(
         csv,
@@ -346,17 +348,13 @@ async fn report_command_writes_each_format() {
         assert!(table.contains(needle), "{needle} missing:\n{table}");
     }
     // The default range is the 30 days up to today (2026-02-19..=2026-03-20): E7 counts.
-    let mut out = Vec::new();
     let args = ReportArgs {
         from: None,
         to: None,
         ..report_args(ReportBy::Day, ReportFormat::Csv)
     };
-    timeweave::report::report_command(&f.path, &args, today, &mut out)
+    assert!(report_text(&f, args, today)
         .await
-        .unwrap();
-    assert!(String::from_utf8(out)
-        .unwrap()
         .contains("\n2026-02-27,1,0,1,1,100.00,\n"));
 }
 
@@ -367,18 +365,12 @@ async fn report_command_writes_each_format() {
 async fn report_shows_amounts_and_groups_by_week_and_month() {
     let f = known_ledger().await;
     let run = |by, currency: Option<&str>| {
-        let path = f.path.clone();
         let args = ReportArgs {
             currency: currency.map(Into::into),
             ..report_args(by, ReportFormat::Json)
         };
-        async move {
-            let mut out = Vec::new();
-            timeweave::report::report_command(&path, &args, date("2026-03-20"), &mut out)
-                .await
-                .unwrap();
-            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
-        }
+        let text = report_text(&f, args, date("2026-03-20"));
+        async move { serde_json::from_str::<serde_json::Value>(&text.await).unwrap() }
     };
     let v = run(ReportBy::Project, Some("EUR")).await;
     assert_eq!(v["currency"], "EUR");
@@ -428,15 +420,11 @@ async fn report_shows_amounts_and_groups_by_week_and_month() {
     assert_eq!(months["rows"][0]["month"], "2026-03");
     assert_eq!(months["total"]["hours"], 6.25);
 
-    let mut table = Vec::new();
     let args = ReportArgs {
         currency: Some("CHF".into()),
         ..report_args(ReportBy::Project, ReportFormat::Table)
     };
-    timeweave::report::report_command(&f.path, &args, date("2026-03-20"), &mut table)
-        .await
-        .unwrap();
-    let table = String::from_utf8(table).unwrap();
+    let table = report_text(&f, args, date("2026-03-20")).await;
     assert!(
         table.contains("amount CHF") && table.contains("450.00"),
         "{table}"
@@ -732,10 +720,7 @@ async fn a_finished_entry_without_a_provider_duration_counts_end_minus_start_min
     .await;
     assert_eq!(strs(&got), vec![vec!["4800", "1.3333", "1.3333"]]);
     let mut tx = f.ledger.read().await.unwrap();
-    let the_11th = DateRange {
-        from: date("2026-03-11"),
-        to: date("2026-03-11"),
-    };
+    let the_11th = one_day("2026-03-11");
     assert_eq!(
         tx.report_totals(TotalsBy::Day, the_11th).await.unwrap()[0].seconds,
         4800
