@@ -1297,3 +1297,37 @@ async fn a_cycle_under_a_lease_that_moved_writes_nothing() {
     })
     .await
 }
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_provider_added_later_gets_no_copies_of_history_it_has_not_listed_yet() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let (person_a, project_a) = seed_refs(w.p(0), "ada@example.com", "Website");
+    let (person_b, project_b) = seed_refs(w.p(1), "ada@example.com", "Website");
+    // Old work booked in both accounts, and some booked only in a.
+    w.p(0).put(entry(&person_a, &project_a, 200, 9, "in both"));
+    w.p(1).put(entry(&person_b, &project_b, 200, 9, "in both"));
+    w.p(0).put(entry(&person_a, &project_a, 200, 11, "only in a"));
+    // a has been synced all along: its whole history is in the ledger.
+    let all_history = CycleOptions {
+        to_completion: true,
+        ..CycleOptions::default()
+    };
+    let r = w.engine.run_cycle(&w.providers[0].1, all_history).await.unwrap();
+    assert!(r.is_clean(), "{:?}", r.errors);
+    // b's first scheduled cycle lists its hot window and one slice of history, not day 200:
+    // nothing dated there is created on b yet, since b may hold it (and does).
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(r.counts.pushed, 0, "nothing pushed before b's scan reached day 200");
+    assert_eq!(contents(w.p(1)).len(), 1);
+    // b's deep scan reaches day 200 within a few cycles: its copy is matched, the entry it
+    // lacks is created, and nothing is duplicated anywhere.
+    w.rounds(8).await;
+    let expected = contents(w.p(0));
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert_eq!(contents(w.p(1)), expected);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 2);
+}
+}

@@ -21,9 +21,10 @@ use timeweave_contract::{
 use timeweave_http::{Shutdown, StatsSnapshot};
 
 use super::claim::Claimant;
+use super::coverage::Coverage;
 use super::deletions::Deletions;
 use super::dry_run::DryRunCopy;
-use super::scan::{plan_scan, ScanInput, ScanPlan};
+use super::scan::{plan_scan, Purpose, ScanInput, ScanPlan};
 use super::trail::TrailPlan;
 use super::{ProviderHandle, SyncSettings};
 use crate::ledger::postgres::FencingToken;
@@ -161,6 +162,11 @@ pub(crate) struct Cycle<'a> {
     pub warnings: Vec<String>,
     /// Every full listing runs, whatever the change trail says (`--full`).
     pub full: bool,
+    /// Which entry dates this provider's listings have shown: new entries dated elsewhere
+    /// wait (`coverage.rs`).
+    pub coverage: Coverage,
+    /// New entries that waited this cycle for the listings to reach their date.
+    pub held_unlisted: u64,
 }
 
 impl Cycle<'_> {
@@ -435,6 +441,10 @@ impl<'a> Cycle<'a> {
             keep_history: engine.keep_history,
             warnings: Vec::new(),
             full: engine.full,
+            // Until this cycle's listings say otherwise (a provider that lists no entries:
+            // nothing to match, nothing to wait for).
+            coverage: Coverage::Everything,
+            held_unlisted: 0,
         }
     }
 
@@ -606,6 +616,7 @@ impl Cycle<'_> {
         trail: &TrailPlan,
     ) -> Result<Option<Cursor>, Abort> {
         if trail.spares(Kind::TimeEntry) {
+            self.coverage = Coverage::after(&self.stored_entry_cursor().await?, None);
             return Ok(None);
         }
         let plan = self.plan_entry_scan(opts, trail).await?;
@@ -618,7 +629,22 @@ impl Cycle<'_> {
             }
             self.windows_done += 1;
         }
+        self.coverage = if complete {
+            Coverage::after(&plan.next_cursor, hot_window(&plan))
+        } else {
+            Coverage::after(&self.stored_entry_cursor().await?, None)
+        };
         Ok(complete.then_some(plan.next_cursor))
+    }
+
+    async fn stored_entry_cursor(&self) -> Result<Cursor, Abort> {
+        let name = self.name().to_owned();
+        Ok(self
+            .ledger
+            .read()
+            .await?
+            .cursor(&name, Kind::TimeEntry)
+            .await?)
     }
 
     /// This cycle's entry windows (`scan.rs`), from the stored cursor, the provider's span
@@ -629,12 +655,7 @@ impl Cycle<'_> {
         trail: &TrailPlan,
     ) -> Result<ScanPlan, Abort> {
         let name = self.name().to_owned();
-        let cursor = self
-            .ledger
-            .read()
-            .await?
-            .cursor(&name, Kind::TimeEntry)
-            .await?;
+        let cursor = self.stored_entry_cursor().await?;
         let oldest = self.ledger.read().await?.oldest_linked_start(&name).await?;
         let span = self.entry_span().await?;
         let budget = if opts.to_completion {
@@ -718,6 +739,16 @@ impl Cycle<'_> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The hot window a scan plan lists.
+fn hot_window(plan: &ScanPlan) -> Option<Window> {
+    plan.windows
+        .iter()
+        .find_map(|w| match (w.purpose, w.scope) {
+            (Purpose::Hot, ListScope::StartedIn(window)) => Some(window),
+            _ => None,
+        })
 }
 
 impl Cycle<'_> {

@@ -10,6 +10,7 @@ mod apply;
 mod binding;
 mod candidates;
 mod claim;
+pub mod coverage;
 mod deletions;
 mod dry_run;
 pub mod engine;

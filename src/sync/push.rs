@@ -266,7 +266,26 @@ impl Cycle<'_> {
                 self.check_stop()?;
             }
         }
+        self.note_held_unlisted();
         Ok(())
+    }
+
+    /// Says once per cycle how many new entries wait for this provider's first history
+    /// scan, and where it has not looked yet.
+    fn note_held_unlisted(&self) {
+        if self.held_unlisted == 0 {
+            return;
+        }
+        let whereabouts = self.coverage.not_yet_below().unwrap_or_default();
+        tracing::info!(
+            provider = %self.instance.name,
+            held = self.held_unlisted,
+            "{} new entries wait to be created on {}: its first history scan has not yet \
+             listed entries dated {whereabouts}, where it may hold copies of them; they are \
+             matched or created once it has (`timeweave --sync-once` scans all history at once)",
+            self.held_unlisted,
+            self.instance.name,
+        );
     }
 
     /// Plans one record and carries it out. A time-entry create or update is prepared (its
@@ -279,6 +298,11 @@ impl Cycle<'_> {
         ready: &mut Vec<Prepared>,
     ) -> Result<(), Abort> {
         if self.blocked.contains(&rec.id) {
+            return Ok(());
+        }
+        if link.is_none() && rec.is_live() && !self.coverage.may_create(&rec.record) {
+            // The provider may hold a copy its listings have not reached: wait for them.
+            self.held_unlisted += 1;
             return Ok(());
         }
         let Some(planned) = self.plan_write(&rec, link.as_ref()).await? else {
