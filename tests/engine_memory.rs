@@ -1301,7 +1301,7 @@ async fn a_cycle_under_a_lease_that_moved_writes_nothing() {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_provider_added_later_gets_no_copies_of_history_it_has_not_listed_yet() {
-    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let w = pair(ConflictPolicy::Newest).await;
     let (person_a, project_a) = seed_refs(w.p(0), "ada@example.com", "Website");
     let (person_b, project_b) = seed_refs(w.p(1), "ada@example.com", "Website");
     // Old work booked in both accounts, and some booked only in a.
@@ -1327,7 +1327,6 @@ async fn a_provider_added_later_gets_no_copies_of_history_it_has_not_listed_yet(
     let expected = contents(w.p(0));
     assert_eq!(expected.len(), 2, "{expected:?}");
     assert_eq!(contents(w.p(1)), expected);
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 2);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 2);
 }
 }
