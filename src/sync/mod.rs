@@ -131,3 +131,37 @@ impl std::fmt::Debug for ProviderHandle {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config with one instance and nothing else: every other option at its default.
+    pub(super) fn minimal_config() -> Config {
+        let toml = r#"
+            [providers.a]
+            kind = "timetracker"
+            base_url = "http://127.0.0.1:9"
+            api_secret = "tt_0123456789abcdef0123456789abcdef"
+        "#;
+        crate::config::from_toml_str(toml).expect("the defaults validate")
+    }
+
+    #[test]
+    fn the_defaults_are_what_a_config_without_sync_options_gives() {
+        let configured = SyncSettings::from_config(&minimal_config());
+        let defaults = SyncSettings::defaults(configured.scan.horizon);
+        assert_eq!(format!("{defaults:?}"), format!("{configured:?}"));
+    }
+
+    #[test]
+    fn a_new_handle_has_the_config_defaults_of_an_instance() {
+        let config = minimal_config();
+        let instance = &config.providers["a"];
+        let provider = Arc::new(timeweave_testsupport::memory::MemoryProvider::new(7));
+        let handle = ProviderHandle::new("a", provider, instance.mode);
+        assert_eq!(handle.propagate_deletes, instance.propagate_deletes);
+        assert_eq!(handle.push_concurrency, instance.push_concurrency);
+        assert_eq!((handle.budget, handle.stats.is_none()), (None, true));
+    }
+}
