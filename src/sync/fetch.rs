@@ -83,13 +83,8 @@ mod tests {
         let provider = Arc::new(MemoryProvider::new(7));
         let acme = provider.put(client("Acme"));
         let instance = ProviderHandle {
-            name: "a".into(),
-            provider: provider.clone(),
-            stats: None,
-            mode: Mode::Both,
-            propagate_deletes: true,
-            budget: None,
             push_concurrency: 1,
+            ..ProviderHandle::new("a", provider.clone(), Mode::Both)
         };
         let mut cycle = Cycle::new(
             &ledger,
