@@ -252,11 +252,8 @@ fn ceiling_blocking(db: BoundDb, entries: usize, layout: &Layout) -> anyhow::Res
              VALUES ('memory', 'time_entry', ?1, ?2, ?3, ?3, ?4, ?4, ?5, ?4)",
         )?;
         for k in 0..entries {
-            let start = layout.start(k);
-            let end = start + Duration::minutes(support::ENTRY_MINUTES);
             let id = uuid::Uuid::now_v7().to_string();
-            let s = start.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-            let e = end.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let (s, e) = layout.stored_span(k);
             entry.execute(rusqlite::params![
                 id,
                 format!("person-{:06}", layout.person(k)),

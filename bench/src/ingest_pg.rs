@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use sqlx::{Connection, PgConnection};
 use timeweave::ledger::postgres::testing::scratch_database;
 use timeweave::ledger::Ledger;
@@ -106,11 +106,8 @@ fn copy_rows(layout: &Layout, entries: usize, hash: &str, now: &str) -> (String,
     let mut entry_rows = String::with_capacity(entries * 300);
     let mut link_rows = String::with_capacity(entries * 250);
     for k in 0..entries {
-        let start = layout.start(k);
-        let end = start + Duration::minutes(support::ENTRY_MINUTES);
         let id = uuid::Uuid::now_v7().to_string();
-        let s = start.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let e = end.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let (s, e) = layout.stored_span(k);
         let person = layout.person(k);
         let seconds = support::ENTRY_MINUTES * 60;
         entry_rows.push_str(&format!(

@@ -48,6 +48,15 @@ impl Layout {
             + Duration::hours((k % SLOTS_PER_DAY) as i64)
     }
 
+    /// Entry `u`'s start and end as the ledger's rows hold them (UTC, `...T08:00:00Z`), for
+    /// the benchmarks that write those rows themselves.
+    pub fn stored_span(&self, u: usize) -> (String, String) {
+        let start = self.start(u);
+        let end = start + Duration::minutes(ENTRY_MINUTES);
+        let text = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        (text(start), text(end))
+    }
+
     /// The oldest start among `n` entries (to the day).
     pub fn oldest(&self, n: usize) -> DateTime<Utc> {
         let k = n.saturating_sub(1) / self.people;
