@@ -573,6 +573,16 @@ async fn clear_errors_for_a_missing_ledger_and_a_backwards_range() {
     assert!(!missing.exists(), "reading never creates a ledger");
 }
 
+/// The stdout of a run that must have succeeded (its stderr if it did not).
+fn stdout_of(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[tokio::test]
 async fn the_binary_reports_and_exports() {
     let f = known_ledger().await;
@@ -598,12 +608,7 @@ async fn the_binary_reports_and_exports() {
         "--format",
         "csv",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let csv = String::from_utf8(out.stdout).unwrap();
+    let csv = stdout_of(out);
     assert!(
         csv.starts_with("date,entries,running_entries,hours,billable_hours,billable_amount,currency\n2026-03-02,1,0,2,2,200.00,\n"),
         "{csv}"
@@ -620,12 +625,7 @@ async fn the_binary_reports_and_exports() {
         "--html",
         html.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Hours by person"));
+    assert!(stdout_of(out).contains("Hours by person"));
     assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
 
     let out = run(&[
@@ -637,12 +637,7 @@ async fn the_binary_reports_and_exports() {
         "--format",
         "jsonl",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 5);
+    assert_eq!(stdout_of(out).lines().count(), 5);
 
     let out = run(&["report", "--from", "2025-01-01", "--to", "2025-01-31"]);
     assert!(out.status.success());
