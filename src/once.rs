@@ -278,14 +278,11 @@ mod tests {
     use timeweave_http::{Wait, WaitReason};
 
     fn handle(name: &str, stats: &Arc<TransportStats>) -> ProviderHandle {
+        let provider = Arc::new(timeweave_testsupport::memory::MemoryProvider::new(10));
         ProviderHandle {
-            name: name.to_owned(),
-            provider: Arc::new(timeweave_testsupport::memory::MemoryProvider::new(10)),
             stats: Some(stats.clone()),
-            mode: Mode::Both,
-            propagate_deletes: true,
-            budget: None,
             push_concurrency: 1,
+            ..ProviderHandle::new(name, provider, Mode::Both)
         }
     }
 

@@ -169,7 +169,6 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, rows: Vec<(Strin
 /// Prometheus text exposition of every provider's counters and gauges.
 pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
     let mut out = String::new();
-    let p = |s: &ProviderStatus| format!("provider=\"{}\"", escape(&s.facts.name));
     family(
         &mut out,
         "timeweave_build_info",
@@ -180,227 +179,217 @@ pub fn metrics_text(statuses: &[ProviderStatus]) -> String {
             1.0,
         )],
     );
-    // Every result of every provider, 0 included: a series never comes and goes with a
-    // cycle.
-    family(
-        &mut out,
-        "timeweave_cycles_total",
-        "counter",
-        "Finished sync cycles by result.",
-        statuses
-            .iter()
-            .flat_map(|s| {
-                FINISHED.iter().map(move |result| {
-                    let n = s
-                        .totals
-                        .cycles
-                        .iter()
-                        .find(|(r, _)| r == result.as_str())
-                        .map_or(0, |(_, n)| *n);
-                    (format!("{},result=\"{}\"", p(s), result.as_str()), n as f64)
-                })
-            })
-            .collect(),
-    );
+    cycles_total(&mut out, statuses);
     cycle_durations(&mut out, statuses);
-    type Counter = (&'static str, &'static str, fn(&ProviderStatus) -> i64);
-    let counters: [Counter; 7] = [
-        (
-            "timeweave_records_pulled_total",
-            "Records listed from the provider.",
-            |s| s.totals.counts.pulled,
-        ),
-        (
-            "timeweave_records_created_total",
-            "Ledger records created from the provider.",
-            |s| s.totals.counts.created,
-        ),
-        (
-            "timeweave_records_updated_total",
-            "Ledger records updated from the provider.",
-            |s| s.totals.counts.updated,
-        ),
-        (
-            "timeweave_records_deleted_total",
-            "Ledger records deleted because the provider deleted them.",
-            |s| s.totals.counts.deleted,
-        ),
-        (
-            "timeweave_records_pushed_total",
-            "Creates, updates and deletes sent to the provider.",
-            |s| s.totals.counts.pushed,
-        ),
-        (
-            "timeweave_conflicts_total",
-            "Conflicts detected with the provider.",
-            |s| s.totals.counts.conflicts,
-        ),
-        (
-            "timeweave_records_skipped_total",
-            "Records skipped with a recorded reason.",
-            |s| s.totals.counts.skipped,
-        ),
-    ];
-    for (name, help, get) in counters {
-        family(
-            &mut out,
-            name,
-            "counter",
-            help,
-            statuses.iter().map(|s| (p(s), get(s) as f64)).collect(),
-        );
+    let all: Vec<&ProviderStatus> = statuses.iter().collect();
+    per_provider(&mut out, &all, &TOTALS);
+    let live: Vec<&ProviderStatus> = statuses.iter().filter(|s| s.facts.live.is_some()).collect();
+    if !live.is_empty() {
+        per_provider(&mut out, &live, &PROCESS);
     }
-    family(
-        &mut out,
+    lease_held(&mut out, statuses);
+    let leased: Vec<&ProviderStatus> = statuses.iter().filter(|s| s.lease.is_some()).collect();
+    per_provider(&mut out, &leased, &LEASE);
+    per_provider(&mut out, &all, &STATE);
+    out
+}
+
+/// The `provider` label of a status's lines.
+fn provider_label(s: &ProviderStatus) -> String {
+    format!("provider=\"{}\"", escape(&s.facts.name))
+}
+
+/// A family with one line per provider: its name, type, help and the provider's value.
+type PerProvider = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&ProviderStatus) -> f64,
+);
+
+/// Each of `families`, with a line for each of `of`.
+fn per_provider(out: &mut String, of: &[&ProviderStatus], families: &[PerProvider]) {
+    for (name, kind, help, value) in families {
+        let rows = of.iter().map(|s| (provider_label(s), value(s))).collect();
+        family(out, name, kind, help, rows);
+    }
+}
+
+/// Totals of the ledger's history of finished cycles.
+const TOTALS: [PerProvider; 9] = [
+    (
+        "timeweave_records_pulled_total",
+        "counter",
+        "Records listed from the provider.",
+        |s| s.totals.counts.pulled as f64,
+    ),
+    (
+        "timeweave_records_created_total",
+        "counter",
+        "Ledger records created from the provider.",
+        |s| s.totals.counts.created as f64,
+    ),
+    (
+        "timeweave_records_updated_total",
+        "counter",
+        "Ledger records updated from the provider.",
+        |s| s.totals.counts.updated as f64,
+    ),
+    (
+        "timeweave_records_deleted_total",
+        "counter",
+        "Ledger records deleted because the provider deleted them.",
+        |s| s.totals.counts.deleted as f64,
+    ),
+    (
+        "timeweave_records_pushed_total",
+        "counter",
+        "Creates, updates and deletes sent to the provider.",
+        |s| s.totals.counts.pushed as f64,
+    ),
+    (
+        "timeweave_conflicts_total",
+        "counter",
+        "Conflicts detected with the provider.",
+        |s| s.totals.counts.conflicts as f64,
+    ),
+    (
+        "timeweave_records_skipped_total",
+        "counter",
+        "Records skipped with a recorded reason.",
+        |s| s.totals.counts.skipped as f64,
+    ),
+    (
         "timeweave_requests_total",
         "counter",
         "HTTP requests made to the provider (ledger history of finished cycles).",
-        statuses
-            .iter()
-            .map(|s| (p(s), s.totals.counts.requests as f64))
-            .collect(),
-    );
-    family(
-        &mut out,
+        |s| s.totals.counts.requests as f64,
+    ),
+    (
         "timeweave_rate_limited_total",
         "counter",
         "429 answers from the provider (ledger history of finished cycles).",
-        statuses
-            .iter()
-            .map(|s| (p(s), s.totals.counts.rate_limited as f64))
-            .collect(),
-    );
-    let live: Vec<&ProviderStatus> = statuses.iter().filter(|s| s.facts.live.is_some()).collect();
-    if !live.is_empty() {
-        family(
-            &mut out,
-            "timeweave_process_requests_total",
-            "counter",
-            "HTTP requests made to the provider by this process, including the running cycle.",
-            live.iter()
-                .map(|s| (p(s), s.facts.live.map(|l| l.requests).unwrap_or(0) as f64))
-                .collect(),
-        );
-        family(
-            &mut out,
-            "timeweave_process_rate_limited_total",
-            "counter",
-            "429 answers received by this process.",
-            live.iter()
-                .map(|s| {
-                    (
-                        p(s),
-                        s.facts.live.map(|l| l.rate_limited).unwrap_or(0) as f64,
-                    )
-                })
-                .collect(),
-        );
-    }
-    family(
-        &mut out,
-        "timeweave_lease_held",
-        "gauge",
-        "1 while the instance's lease on a shared PostgreSQL ledger is held (by `owner`), else 0.",
-        statuses
-            .iter()
-            .filter_map(|s| s.lease.as_ref().map(|l| (s, l)))
-            .map(|(s, l)| {
-                let owner = escape(l.owner.as_deref().unwrap_or(""));
-                let held = if l.live { 1.0 } else { 0.0 };
-                (format!("{},owner=\"{owner}\"", p(s)), held)
-            })
-            .collect(),
-    );
-    let leased: Vec<(&ProviderStatus, &LeaseHolder)> = statuses
-        .iter()
-        .filter_map(|s| s.lease.as_ref().map(|l| (s, l)))
-        .collect();
-    family(
-        &mut out,
+        |s| s.totals.counts.rate_limited as f64,
+    ),
+];
+
+/// This process's own transport counters (the daemon's instances).
+const PROCESS: [PerProvider; 2] = [
+    (
+        "timeweave_process_requests_total",
+        "counter",
+        "HTTP requests made to the provider by this process, including the running cycle.",
+        |s| s.facts.live.map(|l| l.requests).unwrap_or(0) as f64,
+    ),
+    (
+        "timeweave_process_rate_limited_total",
+        "counter",
+        "429 answers received by this process.",
+        |s| s.facts.live.map(|l| l.rate_limited).unwrap_or(0) as f64,
+    ),
+];
+
+/// The lease on a shared PostgreSQL ledger (instances that have one).
+const LEASE: [PerProvider; 2] = [
+    (
         "timeweave_lease_expiry_timestamp_seconds",
         "gauge",
         "When the instance's lease runs out unless renewed (Unix time, the database's clock).",
-        leased
-            .iter()
-            .map(|(s, l)| (p(s), l.expires_at.timestamp() as f64))
-            .collect(),
-    );
-    family(
-        &mut out,
+        |s| s.lease.as_ref().map_or(0, |l| l.expires_at.timestamp()) as f64,
+    ),
+    (
         "timeweave_lease_fencing_token",
         "gauge",
         "The instance's current fencing token (one more each time it changes hands).",
-        leased
-            .iter()
-            .map(|(s, l)| (p(s), l.token.0 as f64))
-            .collect(),
-    );
-    family(
-        &mut out,
+        |s| s.lease.as_ref().map_or(0, |l| l.token.0) as f64,
+    ),
+];
+
+/// What stands open and how recent the last success is.
+const STATE: [PerProvider; 6] = [
+    (
         "timeweave_open_conflicts",
         "gauge",
         "Conflicts waiting for an operator.",
-        statuses
-            .iter()
-            .map(|s| (p(s), s.open_conflicts as f64))
-            .collect(),
-    );
-    family(
-        &mut out,
+        |s| s.open_conflicts as f64,
+    ),
+    (
         "timeweave_pending_pushes",
         "gauge",
         "Push intents whose outcome is not recorded yet.",
-        statuses
-            .iter()
-            .map(|s| (p(s), s.pending_pushes as f64))
-            .collect(),
-    );
-    family(
-        &mut out,
+        |s| s.pending_pushes as f64,
+    ),
+    (
         "timeweave_record_issues",
         "gauge",
         "Records standing skipped with a recorded reason.",
-        statuses
-            .iter()
-            .map(|s| (p(s), s.record_issues as f64))
-            .collect(),
-    );
-    family(
-        &mut out,
+        |s| s.record_issues as f64,
+    ),
+    (
         "timeweave_last_success_timestamp_seconds",
         "gauge",
         "When the last successful cycle finished (Unix time; 0: never).",
-        statuses
-            .iter()
-            .map(|s| {
-                (
-                    p(s),
-                    s.totals.last_success.map(|t| t.timestamp()).unwrap_or(0) as f64,
-                )
-            })
-            .collect(),
-    );
-    family(
-        &mut out,
+        |s| s.totals.last_success.map(|t| t.timestamp()).unwrap_or(0) as f64,
+    ),
+    (
         "timeweave_seconds_since_last_success",
         "gauge",
         "Seconds since the last successful cycle finished (-1: never).",
-        statuses
-            .iter()
-            .map(|s| (p(s), s.lag_seconds.unwrap_or(-1) as f64))
-            .collect(),
-    );
-    family(
-        &mut out,
+        |s| s.lag_seconds.unwrap_or(-1) as f64,
+    ),
+    (
         "timeweave_healthy",
         "gauge",
         "1 when the provider is healthy (see /healthz).",
-        statuses
-            .iter()
-            .map(|s| (p(s), if s.healthy() { 1.0 } else { 0.0 }))
-            .collect(),
+        |s| if s.healthy() { 1.0 } else { 0.0 },
+    ),
+];
+
+/// `timeweave_cycles_total`: every result of every provider, 0 included, so that a series
+/// never comes and goes with a cycle.
+fn cycles_total(out: &mut String, statuses: &[ProviderStatus]) {
+    let rows = statuses
+        .iter()
+        .flat_map(|s| {
+            FINISHED.iter().map(move |result| {
+                let n = s
+                    .totals
+                    .cycles
+                    .iter()
+                    .find(|(r, _)| r == result.as_str())
+                    .map_or(0, |(_, n)| *n);
+                let labels = format!("{},result=\"{}\"", provider_label(s), result.as_str());
+                (labels, n as f64)
+            })
+        })
+        .collect();
+    family(
+        out,
+        "timeweave_cycles_total",
+        "counter",
+        "Finished sync cycles by result.",
+        rows,
     );
-    out
+}
+
+/// `timeweave_lease_held`: 1 or 0 for each instance with a lease, labelled with its owner.
+fn lease_held(out: &mut String, statuses: &[ProviderStatus]) {
+    let rows = statuses
+        .iter()
+        .filter_map(|s| s.lease.as_ref().map(|l| (s, l)))
+        .map(|(s, l)| {
+            let owner = escape(l.owner.as_deref().unwrap_or(""));
+            let held = if l.live { 1.0 } else { 0.0 };
+            (format!("{},owner=\"{owner}\"", provider_label(s)), held)
+        })
+        .collect();
+    family(
+        out,
+        "timeweave_lease_held",
+        "gauge",
+        "1 while the instance's lease on a shared PostgreSQL ledger is held (by `owner`), else 0.",
+        rows,
+    );
 }
 
 /// The results a finished cycle can have.

@@ -12,8 +12,7 @@ use chrono::{Duration, DurationRound, Utc};
 use proptest::prelude::*;
 use timeweave::config::{self, Environment, Mode, PathOrigin};
 use timeweave::ledger::Ledger;
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
+use timeweave::sync::plan::MassDeleteGuard;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::{
     Client, EntryKind, Kind, ListScope, Person, Project, Record, RemoteId, TimeEntry, Window,
@@ -309,19 +308,11 @@ async fn check(
 
 fn memory_settings() -> SyncSettings {
     SyncSettings {
-        policy: ConflictPolicy::Newest,
         guard: MassDeleteGuard {
             max_fraction: 1.0,
             min_count: 1000,
         },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon: Utc::now() - Duration::days(300),
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
+        ..SyncSettings::defaults(Utc::now() - Duration::days(300))
     }
 }
 
@@ -344,15 +335,7 @@ proptest! {
             let ledger = Ledger::open(&dir.path().join("l.db")).await.unwrap();
             let engine = Engine::new(ledger, memory_settings(), StopFlag::new());
             let mems: Vec<Arc<MemoryProvider>> = (0..3).map(|_| Arc::new(MemoryProvider::new(5))).collect();
-            let handles: Vec<ProviderHandle> = mems.iter().enumerate().map(|(i, m)| ProviderHandle {
-                name: format!("m{i}"),
-                provider: m.clone(),
-                stats: None,
-                mode: Mode::Both,
-                propagate_deletes: true,
-                budget: None,
-                push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-            }).collect();
+            let handles: Vec<ProviderHandle> = mems.iter().enumerate().map(|(i, m)| ProviderHandle::new(format!("m{i}"), m.clone(), Mode::Both)).collect();
             let targets: Vec<&dyn Target> = mems.iter().map(|m| m.as_ref() as &dyn Target).collect();
             check(&ops, &targets, &engine, &handles).await
         });

@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng};
 use timeweave::ledger::Ledger;
-use timeweave_contract::Kind;
 
-use support::{Sims, NAMES};
+use support::Sims;
 
 const ROUNDS: usize = 3;
 /// Entries per provider at the start (a tenth shared with the next provider).
@@ -80,25 +79,7 @@ fn run_to_completion(config: &Path) {
 
 async fn assert_ledger_exactly_once(path: &Path, expected: &BTreeSet<usize>) {
     let ledger = Ledger::open(path).await.unwrap();
-    let mut tx = ledger.read().await.unwrap();
-    assert_eq!(
-        tx.count_live(Kind::TimeEntry).await.unwrap() as usize,
-        expected.len(),
-        "the ledger holds each entry once"
-    );
-    for name in NAMES {
-        assert_eq!(
-            tx.count_live_links(name, Kind::TimeEntry).await.unwrap() as usize,
-            expected.len(),
-            "{name}: one live link per entry"
-        );
-    }
-    assert_eq!(
-        tx.count_intents(None).await.unwrap(),
-        0,
-        "no open push intents"
-    );
-    drop(tx);
+    support::assert_ledger_exactly_once(&ledger, expected).await;
     ledger.close().await;
 }
 

@@ -10,40 +10,16 @@ use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
 use timeweave::schedule::{Runner, ScheduledProvider};
 use timeweave::status::ProviderFacts;
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::ProviderError;
 use timeweave_testsupport::memory::{MemoryFault, MemoryProvider};
 
 fn settings() -> SyncSettings {
-    SyncSettings {
-        policy: ConflictPolicy::Newest,
-        guard: MassDeleteGuard {
-            max_fraction: 0.2,
-            min_count: 10,
-        },
-        scan: ScanSettings {
-            hot_back: chrono::Duration::days(35),
-            hot_ahead: chrono::Duration::days(7),
-            slice: chrono::Duration::days(30),
-            horizon: chrono::Utc::now() - chrono::Duration::days(100),
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
-    }
+    SyncSettings::defaults(chrono::Utc::now() - chrono::Duration::days(100))
 }
 
 fn handle(name: &str, p: Arc<MemoryProvider>) -> ProviderHandle {
-    ProviderHandle {
-        name: name.into(),
-        provider: p,
-        stats: None,
-        mode: Mode::Both,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    }
+    ProviderHandle::new(name, p, Mode::Both)
 }
 
 async fn engine() -> (tempfile::TempDir, Engine) {

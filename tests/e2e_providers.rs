@@ -127,6 +127,13 @@ impl Env {
         v
     }
 
+    /// Every provider's first entry carries `notes`.
+    async fn assert_first_entry_notes(&self, notes: &str) {
+        for i in 0..3 {
+            assert_eq!(self.entries(i).await[0].1, notes, "{}", NAMES[i]);
+        }
+    }
+
     async fn assert_converged(&self, expected: usize) {
         let first = self.entries(0).await;
         assert_eq!(first.len(), expected, "{first:?}");
@@ -358,28 +365,14 @@ async fn conflicting_edits_settle_by_newest() {
     let env = conflict("").await;
     env.rounds(2).await;
     // trackingtime's edit was made last.
-    for i in 0..3 {
-        assert_eq!(
-            env.entries(i).await[0].1,
-            "edited in trackingtime",
-            "{}",
-            NAMES[i]
-        );
-    }
+    env.assert_first_entry_notes("edited in trackingtime").await;
 }
 
 #[tokio::test]
 async fn conflicting_edits_settle_by_preference() {
     let env = conflict("sync|conflict_policy = \"prefer\"\nsync|prefer = [\"timetracker\", \"trackingtime\", \"timetrack\"]").await;
     env.rounds(2).await;
-    for i in 0..3 {
-        assert_eq!(
-            env.entries(i).await[0].1,
-            "edited in timetracker",
-            "{}",
-            NAMES[i]
-        );
-    }
+    env.assert_first_entry_notes("edited in timetracker").await;
 }
 
 #[tokio::test]
@@ -400,10 +393,8 @@ async fn conflicting_edits_wait_for_an_operator_when_manual() {
     .unwrap();
     assert!(line.contains("settled"), "{line}");
     env.rounds(2).await;
-    let winner = format!("edited in {}", open[0].provider);
-    for i in 0..3 {
-        assert_eq!(env.entries(i).await[0].1, winner, "{}", NAMES[i]);
-    }
+    env.assert_first_entry_notes(&format!("edited in {}", open[0].provider))
+        .await;
 }
 
 #[tokio::test]

@@ -9,9 +9,8 @@ use chrono::{Duration, DurationRound, Utc};
 use timeweave::config::Mode;
 use timeweave::ledger::postgres as lease;
 use timeweave::ledger::test_backend::{on_backend, open_test_ledger, TestBackend};
-use timeweave::ledger::{LedgerError, RunStatus};
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
+use timeweave::ledger::{ConflictRow, LedgerError, RunStatus};
+use timeweave::sync::plan::ConflictPolicy;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_contract::{
     Client, EntryKind, Field, Kind, Person, Project, ProviderError, Record, RemoteId, TimeEntry,
@@ -27,18 +26,7 @@ struct World {
 fn settings(policy: ConflictPolicy) -> SyncSettings {
     SyncSettings {
         policy,
-        guard: MassDeleteGuard {
-            max_fraction: 0.2,
-            min_count: 10,
-        },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon: Utc::now() - Duration::days(400),
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
+        ..SyncSettings::defaults(Utc::now() - Duration::days(400))
     }
 }
 
@@ -70,15 +58,7 @@ async fn world_of(providers: Vec<(&str, Mode, MemoryProvider)>, policy: Conflict
         .into_iter()
         .map(|(name, mode, p)| {
             let p = Arc::new(p);
-            let h = ProviderHandle {
-                name: name.to_string(),
-                provider: p.clone(),
-                stats: None,
-                mode,
-                propagate_deletes: true,
-                budget: None,
-                push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-            };
+            let h = ProviderHandle::new(name, p.clone(), mode);
             (p, h)
         })
         .collect();
@@ -127,20 +107,38 @@ fn person_record(email: &str) -> Record<RemoteId> {
 /// Seeds one person, a client and a project; returns (person, project).
 fn seed_refs(p: &MemoryProvider, email: &str, project: &str) -> (RemoteId, RemoteId) {
     let person = p.put(person_record(email));
+    (person, seed_project(p, project))
+}
+
+/// Seeds the client Acme and its billable project `name` (90.00 an hour); returns the
+/// project.
+fn seed_project(p: &MemoryProvider, name: &str) -> RemoteId {
     let client = p.put(Record::Client(Client {
         name: "Acme".into(),
         email: None,
         notes: None,
         archived: false,
     }));
-    let project = p.put(Record::Project(Project {
+    p.put(Record::Project(Project {
         client: Some(client),
-        name: project.into(),
+        name: name.into(),
         billable: true,
         hourly_rate_cents: Some(9000),
         archived: false,
-    }));
-    (person, project)
+    }))
+}
+
+/// Two ordinary providers, a and b, syncing both ways.
+async fn pair(policy: ConflictPolicy) -> World {
+    a_and_b(MemoryProvider::new(7), policy).await
+}
+
+/// Ada, a client and the project "Website" in a, Ada alone in b; returns (person, project)
+/// in a.
+fn seed_ada(w: &World) -> (RemoteId, RemoteId) {
+    let refs = seed_refs(w.p(0), "ada@example.com", "Website");
+    w.p(1).put(person_record("ada@example.com"));
+    refs
 }
 
 fn at(days_ago: i64, hour: i64) -> chrono::DateTime<Utc> {
@@ -224,10 +222,8 @@ async fn three_providers_converge_without_duplicates() {
         assert_eq!(w.p(i).all(Kind::Project).len(), 1, "one project each");
         assert_eq!(w.p(i).all(Kind::Client).len(), 1, "one client each");
     }
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 16);
-    assert_eq!(tx.count_live(Kind::Person).await.unwrap(), 1);
-    drop(tx);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 16);
+    assert_eq!(live(&w, Kind::Person).await, 1);
     // A further round changes nothing anywhere.
     let before = w.p(0).requests();
     let r = w.cycle(0).await;
@@ -242,13 +238,8 @@ async fn three_providers_converge_without_duplicates() {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn edits_and_deletes_propagate() {
-    let w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Newest,
-    )
-    .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(ConflictPolicy::Newest).await;
+    let (person, project) = seed_ada(&w);
     let e1 = w.p(0).put(entry(&person, &project, 2, 9, "first"));
     let e2 = w.p(0).put(entry(&person, &project, 3, 9, "second"));
     w.rounds(1).await;
@@ -283,8 +274,7 @@ async fn edits_and_deletes_propagate() {
     assert!(w.p(0).remove(Kind::TimeEntry, &e2));
     w.rounds(2).await;
     assert_eq!(contents(w.p(1)).len(), 1, "{:?}", contents(w.p(1)));
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 1);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 1);
 }
 }
 
@@ -328,10 +318,16 @@ fn assert_notes_and_tags(p: &MemoryProvider, id: &RemoteId, notes: &str, tags: &
     assert_eq!(e.tags, want, "tags of {id:?}");
 }
 
-/// Every conflict the ledger recorded, settled or open.
-async fn conflicts_recorded(w: &World) -> usize {
+/// The conflicts the ledger recorded: all of them, or only those still open.
+async fn conflicts(w: &World, open_only: bool) -> Vec<ConflictRow> {
     let mut tx = w.engine.ledger().read().await.unwrap();
-    tx.conflicts(false).await.unwrap().len()
+    tx.conflicts(open_only).await.unwrap()
+}
+
+/// How many live records of `kind` the ledger holds.
+async fn live(w: &World, kind: Kind) -> i64 {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    tx.count_live(kind).await.unwrap()
 }
 
 /// Edits entry `id` in `p` out of band (as someone in the provider's app).
@@ -357,8 +353,7 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
         ConflictPolicy::Newest,
     )
     .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let (person, project) = seed_ada(&w);
     edit_project(w.p(0), &project, |p| p.billable = false);
     let mut tagged = entry(&person, &project, 2, 9, "tagged");
     if let Record::TimeEntry(e) = &mut tagged {
@@ -390,12 +385,10 @@ async fn fields_a_provider_cannot_hold_survive_its_edits() {
     assert!(
         matches!(ledger_only(&w, Kind::Project).await, Record::Project(p) if p.name == "Website 2" && !p.billable)
     );
-    let mut tx = w.engine.ledger().read().await.unwrap();
     assert!(
-        tx.conflicts(false).await.unwrap().is_empty(),
+        conflicts(&w, false).await.is_empty(),
         "an unheld field is no conflict"
     );
-    drop(tx);
 
     // A change a makes to such a field still travels (and b still cannot hold it).
     edit_project(w.p(0), &project, |p| p.billable = true);
@@ -445,9 +438,7 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
     }
     w.rounds(2).await;
     assert_eq!(w.p(1).all(Kind::Project).len(), 1, "adopted, not copied");
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert!(tx.conflicts(false).await.unwrap().is_empty());
-    drop(tx);
+    assert!(conflicts(&w, false).await.is_empty());
     assert!(matches!(ledger_only(&w, Kind::Project).await, Record::Project(p) if !p.billable));
 }
 }
@@ -457,8 +448,7 @@ async fn a_copy_that_differs_only_in_unheld_fields_is_adopted_without_a_conflict
 /// merge b's edit is lost. Returns the world and the entry's id in a and in b.
 async fn notes_in_b_and_tags_in_a(b: MemoryProvider) -> (World, RemoteId, RemoteId) {
     let w = a_and_b(b, ConflictPolicy::Prefer(vec!["a".into(), "b".into()])).await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let (person, project) = seed_ada(&w);
     let a_entry = w.p(0).put(entry(&person, &project, 2, 9, "first"));
     w.rounds(2).await;
     let (b_entry, _) = only(w.p(1), Kind::TimeEntry);
@@ -476,7 +466,7 @@ async fn an_edit_where_the_ledger_changed_only_unheld_fields_is_no_conflict() {
         notes_in_b_and_tags_in_a(MemoryProvider::new(7).with_unheld(vec![Field::EntryTags])).await;
     // Both edits everywhere they can be held; nothing to settle.
     assert_notes_and_tags(w.p(0), &a_entry, "notes from b", &["from-a"]);
-    assert_eq!(conflicts_recorded(&w).await, 0);
+    assert_eq!(conflicts(&w, false).await.len(), 0);
 }
 }
 
@@ -512,8 +502,7 @@ async fn edits_of_different_fields_in_two_providers_both_survive() {
     for (p, id) in [(w.p(0), &a_entry), (w.p(1), &b_entry)] {
         assert_eq!(entry_in(p, id).tags, ["from-b".to_owned()].into());
     }
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(tx.conflicts(false).await.unwrap().len(), 1);
+    assert_eq!(conflicts(&w, false).await.len(), 1);
 }
 }
 
@@ -543,20 +532,15 @@ async fn a_pull_only_provider_keeps_merging_against_what_it_holds() {
     edit_entry(w.p(1), &b_entry, |e| e.notes = Some("b, twice".into()));
     w.rounds(2).await;
     assert_notes_and_tags(w.p(0), &a_entry, "b, twice", &["from-a"]);
-    assert_eq!(conflicts_recorded(&w).await, 0);
+    assert_eq!(conflicts(&w, false).await.len(), 0);
 }
 }
 
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn no_merge_while_a_conflict_waits_for_an_operator() {
-    let w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Manual,
-    )
-    .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(ConflictPolicy::Manual).await;
+    let (person, project) = seed_ada(&w);
     let a_entry = w.p(0).put(entry(&person, &project, 2, 9, "first"));
     w.rounds(2).await;
     let (b_entry, _) = only(w.p(1), Kind::TimeEntry);
@@ -564,9 +548,7 @@ async fn no_merge_while_a_conflict_waits_for_an_operator() {
     edit_entry(w.p(0), &a_entry, |e| e.notes = Some("a".into()));
     edit_entry(w.p(1), &b_entry, |e| e.notes = Some("b".into()));
     w.rounds(1).await;
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(tx.conflicts(true).await.unwrap().len(), 1);
-    drop(tx);
+    assert_eq!(conflicts(&w, true).await.len(), 1);
     // b then puts its notes back and changes another field: mergeable on its own, but no
     // merge behind the operator's back.
     edit_entry(w.p(1), &b_entry, |e| {
@@ -574,9 +556,7 @@ async fn no_merge_while_a_conflict_waits_for_an_operator() {
         e.tags = ["from-b".to_owned()].into();
     });
     w.rounds(1).await;
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(tx.conflicts(true).await.unwrap().len(), 1, "still open");
-    drop(tx);
+    assert_eq!(conflicts(&w, true).await.len(), 1, "still open");
     let e = ledger_only(&w, Kind::TimeEntry).await;
     assert!(
         matches!(&e, Record::TimeEntry(t) if t.notes.as_deref() == Some("a") && t.tags.is_empty()),
@@ -625,8 +605,7 @@ async fn time_entries_are_written_several_at_once_and_references_one_at_a_time()
         )
         .await;
         w.providers[1].1.push_concurrency = concurrency;
-        let (person, first) = seed_refs(w.p(0), "ada@example.com", "Website");
-        w.p(1).put(person_record("ada@example.com"));
+        let (person, first) = seed_ada(&w);
         let mut projects = vec![first];
         for name in ["Support", "Research"] {
             let mut p = w.p(0).get_now(Kind::Project, &projects[0]).unwrap().record;
@@ -665,13 +644,8 @@ async fn time_entries_are_written_several_at_once_and_references_one_at_a_time()
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn an_overlap_refused_within_a_batch_is_retried_alone() {
-    let w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Newest,
-    )
-    .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(ConflictPolicy::Newest).await;
+    let (person, project) = seed_ada(&w);
     for k in 0..6 {
         w.p(0)
             .put(entry(&person, &project, 2 + k, 9, &format!("entry {k}")));
@@ -716,14 +690,9 @@ async fn an_overlap_refused_within_a_batch_is_retried_alone() {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn deletes_stay_when_propagation_is_off() {
-    let mut w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Newest,
-    )
-    .await;
+    let mut w = pair(ConflictPolicy::Newest).await;
     w.providers[1].1.propagate_deletes = false;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let (person, project) = seed_ada(&w);
     let e = w.p(0).put(entry(&person, &project, 2, 9, "keep me in b"));
     w.rounds(1).await;
     assert!(w.p(0).remove(Kind::TimeEntry, &e));
@@ -733,9 +702,8 @@ async fn deletes_stay_when_propagation_is_off() {
 }
 
 async fn conflict_world(policy: ConflictPolicy) -> (World, RemoteId, RemoteId) {
-    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], policy).await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(policy).await;
+    let (person, project) = seed_ada(&w);
     let a_id = w.p(0).put(entry(&person, &project, 2, 9, "original"));
     w.rounds(1).await;
     let b_id = w.p(1).all(Kind::TimeEntry)[0].id.clone();
@@ -753,8 +721,7 @@ async fn conflict_policy_newest() {
     w.rounds(2).await;
     assert_eq!(contents(w.p(0))[0].1, "edited in b");
     assert_eq!(contents(w.p(1))[0].1, "edited in b");
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    let all = tx.conflicts(false).await.unwrap();
+    let all = conflicts(&w, false).await;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].winner.as_deref(), Some("provider"));
 }
@@ -781,8 +748,7 @@ async fn conflict_policy_manual_waits_for_an_operator() {
         "edited in b",
         "b keeps its version while the conflict is open"
     );
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    let open = tx.conflicts(true).await.unwrap();
+    let open = conflicts(&w, true).await;
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].provider, "b");
 }
@@ -791,13 +757,8 @@ async fn conflict_policy_manual_waits_for_an_operator() {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_lost_create_answer_never_duplicates() {
-    let w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Newest,
-    )
-    .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(ConflictPolicy::Newest).await;
+    let (person, project) = seed_ada(&w);
     w.p(0).put(entry(&person, &project, 2, 9, "once"));
     w.cycle(0).await;
     // b: connect ok, 3 reference listings (person, client, project, task = 4), the entry
@@ -833,13 +794,8 @@ async fn a_lost_create_answer_never_duplicates() {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn failing_provider_loses_nothing_and_recovers() {
-    let w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Newest,
-    )
-    .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(ConflictPolicy::Newest).await;
+    let (person, project) = seed_ada(&w);
     for d in 0..10 {
         w.p(0)
             .put(entry(&person, &project, d + 1, 9, &format!("e{d}")));
@@ -892,13 +848,8 @@ async fn auth_failure_fails_the_cycle_and_leaves_the_cursor() {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn mass_deletes_are_stopped_by_the_guard() {
-    let w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Newest,
-    )
-    .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(ConflictPolicy::Newest).await;
+    let (person, project) = seed_ada(&w);
     let ids: Vec<_> = (0..30)
         .map(|d| {
             w.p(0)
@@ -916,12 +867,7 @@ async fn mass_deletes_are_stopped_by_the_guard() {
         "{:?}",
         r.errors
     );
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(
-        tx.count_live(Kind::TimeEntry).await.unwrap(),
-        30,
-        "nothing deleted"
-    );
+    assert_eq!(live(&w, Kind::TimeEntry).await, 30, "nothing deleted");
 }
 }
 
@@ -933,8 +879,7 @@ async fn migration_into_an_empty_provider_copies_everything_once() {
         ConflictPolicy::Newest,
     )
     .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let (person, project) = seed_ada(&w);
     // Old history too: the deep scan must reach it in one --sync-once.
     for d in [1, 10, 50, 120, 300] {
         w.p(0)
@@ -965,13 +910,8 @@ async fn migration_into_an_empty_provider_copies_everything_once() {
 // SQLite only: a dry run works on a copy of the ledger file (see README).
 #[tokio::test]
 async fn dry_run_changes_nothing_anywhere() {
-    let w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Newest,
-    )
-    .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(ConflictPolicy::Newest).await;
+    let (person, project) = seed_ada(&w);
     w.p(0).put(entry(&person, &project, 2, 9, "planned"));
     let dry = CycleOptions {
         to_completion: true,
@@ -983,13 +923,7 @@ async fn dry_run_changes_nothing_anywhere() {
         "{:?}",
         r.plan
     );
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(
-        tx.count_live(Kind::TimeEntry).await.unwrap(),
-        0,
-        "ledger untouched"
-    );
-    drop(tx);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 0, "ledger untouched");
     w.cycle(0).await;
     let r = w.engine.run_cycle(&w.providers[1].1, dry).await.unwrap();
     assert!(
@@ -1035,15 +969,7 @@ async fn a_stop_between_pages_keeps_what_was_applied_and_the_next_cycle_finishes
     for k in 0..70 {
         p.put(entry(&person, &project, k % 30 + 1, 6 + k / 30, "x"));
     }
-    let handle = ProviderHandle {
-        name: "a".into(),
-        provider: p.clone(),
-        stats: None,
-        mode: Mode::Pull,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    };
+    let handle = ProviderHandle::new("a", p.clone(), Mode::Pull);
     let stop = StopFlag::new();
     // The stop comes with the first batch of entries applied.
     let stopper = stop.clone();
@@ -1097,8 +1023,7 @@ async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
     // create is claimed by one of them, and the other leaves it alone.
     let b = MemoryProvider::new(7).with_latency(std::time::Duration::from_millis(5));
     let w = a_and_b(b, ConflictPolicy::Newest).await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let (person, project) = seed_ada(&w);
     for d in 0..24 {
         w.p(0).put(entry(&person, &project, d + 1, 9, "once"));
     }
@@ -1127,24 +1052,14 @@ async fn two_cycles_of_one_instance_at_once_never_send_a_create_twice() {
 
 /// a and b hold the same `n` entries (and person, client, project), synced.
 async fn synced(n: i64) -> (World, Vec<RemoteId>) {
-    let w = world(
-        &[("a", Mode::Both), ("b", Mode::Both)],
-        ConflictPolicy::Newest,
-    )
-    .await;
-    let (person, project) = seed_refs(w.p(0), "ada@example.com", "Website");
-    w.p(1).put(person_record("ada@example.com"));
+    let w = pair(ConflictPolicy::Newest).await;
+    let (person, project) = seed_ada(&w);
     let ids = (0..n)
         .map(|d| w.p(0).put(entry(&person, &project, d + 1, 9, "x")))
         .collect();
     w.rounds(2).await;
     assert_eq!(contents(w.p(1)).len(), n as usize);
     (w, ids)
-}
-
-async fn live_entries(w: &World) -> i64 {
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    tx.count_live(Kind::TimeEntry).await.unwrap()
 }
 
 timeweave::on_both_backends! {
@@ -1158,7 +1073,7 @@ async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
     };
     w.p(1).remove(Kind::TimeEntry, &x.id);
     w.cycle(1).await;
-    assert_eq!(live_entries(&w).await, 29);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 29);
     // ...then 20 others vanish from a at once: a's cycle deletes none of them, and does
     // not send b's delete to a either.
     let vanish: Vec<&RemoteId> = ids
@@ -1179,7 +1094,7 @@ async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
         "{:?}",
         r.errors
     );
-    assert_eq!(live_entries(&w).await, 29, "nothing deleted in the ledger");
+    assert_eq!(live(&w, Kind::TimeEntry).await, 29, "nothing deleted in the ledger");
     assert_eq!(contents(w.p(0)).len(), 10, "no delete sent to a");
     assert_eq!(r.counts.pushed, 0);
 
@@ -1190,7 +1105,7 @@ async fn a_tripped_guard_deletes_nothing_and_sends_no_delete_until_confirmed() {
         .await
         .unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
-    assert_eq!(live_entries(&w).await, 9);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 9);
     assert_eq!(contents(w.p(0)).len(), 9);
     assert!(healthy(&w, "a").await, "green again");
 }
@@ -1260,10 +1175,9 @@ async fn an_emptied_account_deletes_nothing_whatever_the_counts() {
         "{:?}",
         r.errors
     );
-    assert_eq!(live_entries(&w).await, 5);
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(tx.count_live(Kind::Client).await.unwrap(), 1);
-    assert_eq!(tx.count_live(Kind::Project).await.unwrap(), 1);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 5);
+    assert_eq!(live(&w, Kind::Client).await, 1);
+    assert_eq!(live(&w, Kind::Project).await, 1);
 }
 }
 
@@ -1280,19 +1194,7 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
         }
     }
     let person = w.p(0).all(Kind::Person).remove(0).id;
-    let client = w.p(0).put(Record::Client(Client {
-        name: "Acme".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    }));
-    let project = w.p(0).put(Record::Project(Project {
-        client: Some(client),
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: Some(9000),
-        archived: false,
-    }));
+    let project = seed_project(w.p(0), "Website");
     w.p(0).put(entry(&person, &project, 3, 9, "x"));
     let requests = w.p(0).requests();
     let r = w.cycle(0).await;
@@ -1306,7 +1208,7 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
     );
     assert!(w.p(0).requests() - requests <= 1, "only the connect");
     assert!(!healthy(&w, "a").await, "health turns red");
-    assert_eq!(live_entries(&w).await, 5);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 5);
     assert_eq!(contents(w.p(0)).len(), 1, "nothing written there");
 
     // `timeweave rebind a`: links dropped, records matched again, nothing deleted.
@@ -1315,7 +1217,7 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
     tx.commit().await.unwrap();
     w.rounds(2).await;
     assert_eq!(
-        live_entries(&w).await,
+        live(&w, Kind::TimeEntry).await,
         5,
         "the new account's copy matched, none deleted"
     );
@@ -1332,9 +1234,9 @@ async fn another_account_behind_an_instance_is_refused_before_anything_is_listed
 /// Live entries in the ledger, and cycles recorded.
 async fn entries_and_runs(w: &World) -> (i64, usize) {
     let mut tx = w.engine.ledger().read().await.unwrap();
-    let entries = tx.count_live(Kind::TimeEntry).await.unwrap();
     let runs = tx.recent_runs(None, 1000).await.unwrap().len();
-    (entries, runs)
+    drop(tx);
+    (live(w, Kind::TimeEntry).await, runs)
 }
 
 /// A cycle fenced by a lease that has moved to another process writes nothing: its first
@@ -1399,7 +1301,7 @@ async fn a_cycle_under_a_lease_that_moved_writes_nothing() {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_provider_added_later_gets_no_copies_of_history_it_has_not_listed_yet() {
-    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let w = pair(ConflictPolicy::Newest).await;
     let (person_a, project_a) = seed_refs(w.p(0), "ada@example.com", "Website");
     let (person_b, project_b) = seed_refs(w.p(1), "ada@example.com", "Website");
     // Old work booked in both accounts, and some booked only in a.
@@ -1425,8 +1327,7 @@ async fn a_provider_added_later_gets_no_copies_of_history_it_has_not_listed_yet(
     let expected = contents(w.p(0));
     assert_eq!(expected.len(), 2, "{expected:?}");
     assert_eq!(contents(w.p(1)), expected);
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    assert_eq!(tx.count_live(Kind::TimeEntry).await.unwrap(), 2);
+    assert_eq!(live(&w, Kind::TimeEntry).await, 2);
 }
 }
 

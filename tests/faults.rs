@@ -88,24 +88,7 @@ impl World {
 
     async fn assert_converged(&self, expected: &BTreeSet<usize>) {
         support::assert_exactly_once(&self.sims.contents().await, expected);
-        let mut tx = self.ledger.read().await.unwrap();
-        assert_eq!(
-            tx.count_live(Kind::TimeEntry).await.unwrap() as usize,
-            expected.len(),
-            "the ledger holds each entry once"
-        );
-        for name in NAMES {
-            assert_eq!(
-                tx.count_live_links(name, Kind::TimeEntry).await.unwrap() as usize,
-                expected.len(),
-                "{name}: one live link per entry"
-            );
-        }
-        assert_eq!(
-            tx.count_intents(None).await.unwrap(),
-            0,
-            "no open push intents"
-        );
+        support::assert_ledger_exactly_once(&self.ledger, expected).await;
     }
 }
 

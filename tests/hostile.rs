@@ -277,13 +277,8 @@ async fn a_panicking_provider_call_fails_its_cycle_instead_of_leaving_it_running
     let provider = std::sync::Arc::new(MemoryProvider::new(10));
     provider.inject(vec![MemoryFault::Panic("injected provider panic")]);
     let handle = ProviderHandle {
-        name: "mem".into(),
-        provider: provider.clone(),
-        stats: None,
-        mode: timeweave::config::Mode::Both,
-        propagate_deletes: true,
-        budget: None,
         push_concurrency: 1,
+        ..ProviderHandle::new("mem", provider.clone(), timeweave::config::Mode::Both)
     };
     let report = engine
         .run_cycle(&handle, CycleOptions::default())

@@ -10,8 +10,6 @@ use serde_json::Value;
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
 use timeweave::logging::json_subscriber;
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
 use timeweave_testsupport::memory::MemoryProvider;
 use tracing_subscriber::fmt::MakeWriter;
@@ -56,21 +54,7 @@ fn logged() -> Vec<Value> {
 }
 
 fn settings() -> SyncSettings {
-    SyncSettings {
-        policy: ConflictPolicy::Newest,
-        guard: MassDeleteGuard {
-            max_fraction: 0.2,
-            min_count: 10,
-        },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon: Utc::now() - Duration::days(100),
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
-    }
+    SyncSettings::defaults(Utc::now() - Duration::days(100))
 }
 
 async fn one_cycle_of(name: &str) {
@@ -78,13 +62,8 @@ async fn one_cycle_of(name: &str) {
     let ledger = Ledger::open(&dir.path().join("ledger.db")).await.unwrap();
     let engine = Engine::new(ledger, settings(), StopFlag::new());
     let handle = ProviderHandle {
-        name: name.to_owned(),
-        provider: Arc::new(MemoryProvider::new(5)),
-        stats: None,
-        mode: Mode::Both,
-        propagate_deletes: true,
-        budget: None,
         push_concurrency: 1,
+        ..ProviderHandle::new(name, Arc::new(MemoryProvider::new(5)), Mode::Both)
     };
     let opts = CycleOptions {
         to_completion: true,

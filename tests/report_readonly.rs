@@ -124,8 +124,6 @@ async fn a_read_only_reader_reads_consistently_while_a_sync_writes() {
 async fn a_read_only_reader_reads_consistently_during_a_sync_cycle() {
     use std::collections::BTreeSet;
     use timeweave::config::Mode;
-    use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-    use timeweave::sync::scan::ScanSettings;
     use timeweave::sync::{CycleOptions, Engine, ProviderHandle, StopFlag, SyncSettings};
     use timeweave_contract::{EntryKind, Person, Project, Record, TimeEntry};
     use timeweave_testsupport::memory::MemoryProvider;
@@ -170,31 +168,9 @@ async fn a_read_only_reader_reads_consistently_during_a_sync_cycle() {
             kind: EntryKind::Work,
         }));
     }
-    let settings = SyncSettings {
-        policy: ConflictPolicy::Newest,
-        guard: MassDeleteGuard {
-            max_fraction: 0.2,
-            min_count: 10,
-        },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon: chrono::Utc::now() - Duration::days(400),
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
-    };
+    let settings = SyncSettings::defaults(chrono::Utc::now() - Duration::days(400));
     let engine = Engine::new(ledger.clone(), settings, StopFlag::new());
-    let handle = ProviderHandle {
-        name: "mem".into(),
-        provider: provider.clone(),
-        stats: None,
-        mode: Mode::Pull,
-        propagate_deletes: true,
-        budget: None,
-        push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
-    };
+    let handle = ProviderHandle::new("mem", provider.clone(), Mode::Pull);
     let done = Arc::new(AtomicBool::new(false));
     let sync_done = done.clone();
     let sync = tokio::spawn(async move {

@@ -11,6 +11,14 @@ use sqlx::Row;
 use timeweave::cli::{ExportArgs, ExportFormat, ReportArgs, ReportBy, ReportFormat};
 use timeweave::ledger::{DateRange, TotalsBy};
 
+/// The range of the one work date `d`.
+fn one_day(d: &str) -> DateRange {
+    DateRange {
+        from: date(d),
+        to: date(d),
+    }
+}
+
 fn march() -> DateRange {
     DateRange {
         from: date("2026-03-01"),
@@ -50,6 +58,16 @@ async fn rows(f: &Fixture, sql: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Rows of cells written as text: a row a line, cells parted by ` | `; blank lines and
+/// `#` comments are left out.
+fn table(text: &str) -> Vec<Vec<&str>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| line.split(" | ").collect())
+        .collect()
+}
+
 fn strs(rows: &[Vec<String>]) -> Vec<Vec<&str>> {
     rows.iter()
         .map(|r| r.iter().map(String::as_str).collect())
@@ -68,175 +86,19 @@ async fn report_time_entries_lists_live_entries_with_names_zones_and_providers()
          FROM report_time_entries ORDER BY started_at_utc",
     )
     .await;
-    let ada = ["Ada Lovelace", "ada@example.com"];
-    let bob = [BOB, "bob@example.com"];
-    let expect: Vec<Vec<&str>> = vec![
-        // E7: outside March, but the view holds everything live.
-        [
-            &ada[..],
-            &[
-                "Acme",
-                "Apollo",
-                "∅",
-                "2026-02-27T08:00:00Z",
-                "2026-02-27T09:00:00Z",
-                "2026-02-27T08:00:00",
-                "2026-02-27T09:00:00",
-                "UTC",
-                "2026-02-27",
-                "2026-02-23",
-                "2026-02",
-                "0",
-                "0",
-                "3600",
-                "1",
-                "1",
-                "1",
-                "[]",
-                "∅",
-                "∅",
-                "∅",
-            ],
-        ]
-        .concat(),
-        [
-            &ada[..],
-            &[
-                "Acme",
-                "Apollo",
-                "Design",
-                "2026-03-02T08:00:00Z",
-                "2026-03-02T10:00:00Z",
-                "2026-03-02T09:00:00",
-                "2026-03-02T11:00:00",
-                "Europe/Rome",
-                "2026-03-02",
-                "2026-03-02",
-                "2026-03",
-                "0",
-                "0",
-                "7200",
-                "2",
-                "2",
-                "1",
-                "[\"a\",\"b\"]",
-                "a, b",
-                "Kick-off, \"phase 1\"",
-                "tm,tt",
-            ],
-        ]
-        .concat(),
-        [
-            &ada[..],
-            &[
-                "Globex",
-                "Zephyr",
-                "∅",
-                "2026-03-03T23:30:00Z",
-                "2026-03-04T00:30:00Z",
-                "2026-03-04T00:30:00",
-                "2026-03-04T01:30:00",
-                "Europe/Rome",
-                "2026-03-04",
-                "2026-03-02",
-                "2026-03",
-                "0",
-                "0",
-                "3600",
-                "1",
-                "0",
-                "0",
-                "[]",
-                "∅",
-                "∅",
-                "tt",
-            ],
-        ]
-        .concat(),
-        [
-            &bob[..],
-            &[
-                "Acme",
-                "Apollo",
-                "∅",
-                "2026-03-09T09:00:00Z",
-                "2026-03-09T12:00:00Z",
-                "2026-03-09T09:00:00",
-                "2026-03-09T12:00:00",
-                "UTC",
-                "2026-03-09",
-                "2026-03-09",
-                "2026-03",
-                "0",
-                "1800",
-                "9000",
-                "2.5",
-                "2.5",
-                "1",
-                "[]",
-                "∅",
-                "∅",
-                "tm",
-            ],
-        ]
-        .concat(),
-        [
-            &bob[..],
-            &[
-                "Globex",
-                "∅",
-                "∅",
-                "2026-03-10T13:00:00Z",
-                "2026-03-10T13:45:00Z",
-                "2026-03-10T13:00:00",
-                "2026-03-10T13:45:00",
-                "UTC",
-                "2026-03-10",
-                "2026-03-09",
-                "2026-03",
-                "0",
-                "0",
-                "2700",
-                "0.75",
-                "0.75",
-                "1",
-                "[]",
-                "∅",
-                "∅",
-                "∅",
-            ],
-        ]
-        .concat(),
-        // E5: a running timer counts 0 hours until stopped.
-        [
-            &ada[..],
-            &[
-                "Acme",
-                "Apollo",
-                "∅",
-                "2026-03-20T11:00:00Z",
-                "∅",
-                "2026-03-20T12:00:00",
-                "∅",
-                "Europe/Rome",
-                "2026-03-20",
-                "2026-03-16",
-                "2026-03",
-                "1",
-                "0",
-                "0",
-                "0",
-                "0",
-                "1",
-                "[]",
-                "∅",
-                "∅",
-                "∅",
-            ],
-        ]
-        .concat(),
-    ];
-    assert_eq!(strs(&got), expect);
+    let expect = format!(
+        r#"
+        # E7: outside March, but the view holds everything live.
+        Ada Lovelace | ada@example.com | Acme | Apollo | ∅ | 2026-02-27T08:00:00Z | 2026-02-27T09:00:00Z | 2026-02-27T08:00:00 | 2026-02-27T09:00:00 | UTC | 2026-02-27 | 2026-02-23 | 2026-02 | 0 | 0 | 3600 | 1 | 1 | 1 | [] | ∅ | ∅ | ∅
+        Ada Lovelace | ada@example.com | Acme | Apollo | Design | 2026-03-02T08:00:00Z | 2026-03-02T10:00:00Z | 2026-03-02T09:00:00 | 2026-03-02T11:00:00 | Europe/Rome | 2026-03-02 | 2026-03-02 | 2026-03 | 0 | 0 | 7200 | 2 | 2 | 1 | ["a","b"] | a, b | Kick-off, "phase 1" | tm,tt
+        Ada Lovelace | ada@example.com | Globex | Zephyr | ∅ | 2026-03-03T23:30:00Z | 2026-03-04T00:30:00Z | 2026-03-04T00:30:00 | 2026-03-04T01:30:00 | Europe/Rome | 2026-03-04 | 2026-03-02 | 2026-03 | 0 | 0 | 3600 | 1 | 0 | 0 | [] | ∅ | ∅ | tt
+        {BOB} | bob@example.com | Acme | Apollo | ∅ | 2026-03-09T09:00:00Z | 2026-03-09T12:00:00Z | 2026-03-09T09:00:00 | 2026-03-09T12:00:00 | UTC | 2026-03-09 | 2026-03-09 | 2026-03 | 0 | 1800 | 9000 | 2.5 | 2.5 | 1 | [] | ∅ | ∅ | tm
+        {BOB} | bob@example.com | Globex | ∅ | ∅ | 2026-03-10T13:00:00Z | 2026-03-10T13:45:00Z | 2026-03-10T13:00:00 | 2026-03-10T13:45:00 | UTC | 2026-03-10 | 2026-03-09 | 2026-03 | 0 | 0 | 2700 | 0.75 | 0.75 | 1 | [] | ∅ | ∅ | ∅
+        # E5: a running timer counts 0 hours until stopped.
+        Ada Lovelace | ada@example.com | Acme | Apollo | ∅ | 2026-03-20T11:00:00Z | ∅ | 2026-03-20T12:00:00 | ∅ | Europe/Rome | 2026-03-20 | 2026-03-16 | 2026-03 | 1 | 0 | 0 | 0 | 0 | 1 | [] | ∅ | ∅ | ∅
+        "#
+    );
+    assert_eq!(strs(&got), table(&expect));
 
     // The ids and the first version's columns are all there.
     let ids = rows(&f, "SELECT entry_id, person_id, project_id, client_id, kind, origin FROM report_time_entries WHERE entry_id = (SELECT entry_id FROM report_time_entries WHERE client = 'Globex' AND project IS NULL)").await;
@@ -270,68 +132,15 @@ async fn daily_hours_are_per_person_work_date_and_project() {
     .await;
     assert_eq!(
         strs(&got),
-        vec![
-            vec![
-                "Ada Lovelace",
-                "2026-03-02",
-                "2026-03-02",
-                "Acme",
-                "Apollo",
-                "1",
-                "0",
-                "7200",
-                "2",
-                "2"
-            ],
-            vec![
-                "Ada Lovelace",
-                "2026-03-04",
-                "2026-03-02",
-                "Globex",
-                "Zephyr",
-                "1",
-                "0",
-                "3600",
-                "1",
-                "0"
-            ],
-            vec![
-                BOB,
-                "2026-03-09",
-                "2026-03-09",
-                "Acme",
-                "Apollo",
-                "1",
-                "0",
-                "9000",
-                "2.5",
-                "2.5"
-            ],
-            vec![
-                BOB,
-                "2026-03-10",
-                "2026-03-09",
-                "Globex",
-                "∅",
-                "1",
-                "0",
-                "2700",
-                "0.75",
-                "0.75"
-            ],
-            vec![
-                "Ada Lovelace",
-                "2026-03-20",
-                "2026-03-16",
-                "Acme",
-                "Apollo",
-                "1",
-                "1",
-                "0",
-                "0",
-                "0"
-            ],
-        ]
+        table(&format!(
+            r#"
+            Ada Lovelace | 2026-03-02 | 2026-03-02 | Acme | Apollo | 1 | 0 | 7200 | 2 | 2
+            Ada Lovelace | 2026-03-04 | 2026-03-02 | Globex | Zephyr | 1 | 0 | 3600 | 1 | 0
+            {BOB} | 2026-03-09 | 2026-03-09 | Acme | Apollo | 1 | 0 | 9000 | 2.5 | 2.5
+            {BOB} | 2026-03-10 | 2026-03-09 | Globex | ∅ | 1 | 0 | 2700 | 0.75 | 0.75
+            Ada Lovelace | 2026-03-20 | 2026-03-16 | Acme | Apollo | 1 | 1 | 0 | 0 | 0
+            "#
+        ))
     );
 }
 
@@ -347,55 +156,15 @@ async fn project_totals_cover_live_projects_and_entries_without_one() {
     .await;
     assert_eq!(
         strs(&got),
-        vec![
-            // Apollo: E7 1 h + E1 2 h + E3 2.5 h + E5 running; 5.5 h at 100.00 = 550.00.
-            vec![
-                "Apollo",
-                "Acme",
-                "1",
-                "10000",
-                "4",
-                "1",
-                "2",
-                "19800",
-                "5.5",
-                "5.5",
-                "55000",
-                "2026-02-27",
-                "2026-03-20"
-            ],
-            vec!["Idle", "Acme", "1", "∅", "0", "0", "0", "0", "0", "0", "∅", "∅", "∅"],
-            vec![
-                "Zephyr",
-                "Globex",
-                "1",
-                "∅",
-                "1",
-                "0",
-                "1",
-                "3600",
-                "1",
-                "0",
-                "∅",
-                "2026-03-04",
-                "2026-03-04"
-            ],
-            vec![
-                "∅",
-                "∅",
-                "∅",
-                "∅",
-                "1",
-                "0",
-                "1",
-                "2700",
-                "0.75",
-                "0.75",
-                "∅",
-                "2026-03-10",
-                "2026-03-10"
-            ],
-        ],
+        table(
+            r#"
+            # Apollo: E7 1 h + E1 2 h + E3 2.5 h + E5 running; 5.5 h at 100.00 = 550.00.
+            Apollo | Acme | 1 | 10000 | 4 | 1 | 2 | 19800 | 5.5 | 5.5 | 55000 | 2026-02-27 | 2026-03-20
+            Idle | Acme | 1 | ∅ | 0 | 0 | 0 | 0 | 0 | 0 | ∅ | ∅ | ∅
+            Zephyr | Globex | 1 | ∅ | 1 | 0 | 1 | 3600 | 1 | 0 | ∅ | 2026-03-04 | 2026-03-04
+            ∅ | ∅ | ∅ | ∅ | 1 | 0 | 1 | 2700 | 0.75 | 0.75 | ∅ | 2026-03-10 | 2026-03-10
+            "#
+        ),
         "the tombstoned project `Old` is left out"
     );
     let idle = rows(
@@ -419,40 +188,12 @@ async fn sync_health_shows_last_result_lag_and_backlog_per_provider() {
     .await;
     assert_eq!(
         strs(&got),
-        vec![
-            vec![
-                "tm",
-                "ok",
-                "2026-03-20T11:00:00.000Z",
-                "2026-03-20T11:05:00.000Z",
-                "0",
-                "∅",
-                "2026-03-20T11:05:00.000Z",
-                "1",
-                "0",
-                "0",
-                "1",
-                "2026-03-20T11:04:00.000Z",
-                "0",
-                "2"
-            ],
-            vec![
-                "tt",
-                "failed",
-                "2026-03-20T11:00:00.000Z",
-                "2026-03-20T11:02:00.000Z",
-                "2",
-                "boom <2>",
-                "2026-03-20T10:01:00.000Z",
-                "2",
-                "1",
-                "1",
-                "0",
-                "∅",
-                "1",
-                "3"
-            ],
-        ]
+        table(
+            r#"
+            tm | ok | 2026-03-20T11:00:00.000Z | 2026-03-20T11:05:00.000Z | 0 | ∅ | 2026-03-20T11:05:00.000Z | 1 | 0 | 0 | 1 | 2026-03-20T11:04:00.000Z | 0 | 2
+            tt | failed | 2026-03-20T11:00:00.000Z | 2026-03-20T11:02:00.000Z | 2 | boom <2> | 2026-03-20T10:01:00.000Z | 2 | 1 | 1 | 0 | ∅ | 1 | 3
+            "#
+        )
     );
     // Lag is measured against the clock: at least the time since 2026-03-20 10:01.
     let lag = rows(&f, "SELECT lag_seconds, CAST(round((julianday('now') - julianday('2026-03-20T10:01:00Z')) * 86400) AS INTEGER) FROM report_sync_health WHERE provider = 'tt'").await;
@@ -553,19 +294,13 @@ async fn report_totals_group_over_the_range() {
         ]
     );
     // The range is on local work dates: E2 started on the 3rd (UTC) but is worked on the 4th.
-    let the_3rd = DateRange {
-        from: date("2026-03-03"),
-        to: date("2026-03-03"),
-    };
+    let the_3rd = one_day("2026-03-03");
     assert!(tx
         .report_totals(TotalsBy::Person, the_3rd)
         .await
         .unwrap()
         .is_empty());
-    let the_4th = DateRange {
-        from: date("2026-03-04"),
-        to: date("2026-03-04"),
-    };
+    let the_4th = one_day("2026-03-04");
     assert_eq!(
         tx.report_totals(TotalsBy::Person, the_4th).await.unwrap()[0].seconds,
         3600
@@ -583,20 +318,20 @@ fn report_args(by: ReportBy, format: ReportFormat) -> ReportArgs {
     }
 }
 
+/// What `timeweave report` writes on stdout for `args` on `today`.
+async fn report_text(f: &Fixture, args: ReportArgs, today: chrono::NaiveDate) -> String {
+    let mut out = Vec::new();
+    timeweave::report::report_command(&f.path, &args, today, &mut out)
+        .await
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 #[tokio::test]
 async fn report_command_writes_each_format() {
     let f = known_ledger().await;
     let today = date("2026-03-20");
-    let run = |by, format| {
-        let path = f.path.clone();
-        async move {
-            let mut out = Vec::new();
-            timeweave::report::report_command(&path, &report_args(by, format), today, &mut out)
-                .await
-                .unwrap();
-            String::from_utf8(out).unwrap()
-        }
-    };
+    let run = |by, format| report_text(&f, report_args(by, format), today);
     let csv = run(ReportBy::Client, ReportFormat::Csv).await;
     assert_eq!(
         csv,
@@ -613,17 +348,13 @@ async fn report_command_writes_each_format() {
         assert!(table.contains(needle), "{needle} missing:\n{table}");
     }
     // The default range is the 30 days up to today (2026-02-19..=2026-03-20): E7 counts.
-    let mut out = Vec::new();
     let args = ReportArgs {
         from: None,
         to: None,
         ..report_args(ReportBy::Day, ReportFormat::Csv)
     };
-    timeweave::report::report_command(&f.path, &args, today, &mut out)
+    assert!(report_text(&f, args, today)
         .await
-        .unwrap();
-    assert!(String::from_utf8(out)
-        .unwrap()
         .contains("\n2026-02-27,1,0,1,1,100.00,\n"));
 }
 
@@ -634,18 +365,12 @@ async fn report_command_writes_each_format() {
 async fn report_shows_amounts_and_groups_by_week_and_month() {
     let f = known_ledger().await;
     let run = |by, currency: Option<&str>| {
-        let path = f.path.clone();
         let args = ReportArgs {
             currency: currency.map(Into::into),
             ..report_args(by, ReportFormat::Json)
         };
-        async move {
-            let mut out = Vec::new();
-            timeweave::report::report_command(&path, &args, date("2026-03-20"), &mut out)
-                .await
-                .unwrap();
-            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
-        }
+        let text = report_text(&f, args, date("2026-03-20"));
+        async move { serde_json::from_str::<serde_json::Value>(&text.await).unwrap() }
     };
     let v = run(ReportBy::Project, Some("EUR")).await;
     assert_eq!(v["currency"], "EUR");
@@ -695,15 +420,11 @@ async fn report_shows_amounts_and_groups_by_week_and_month() {
     assert_eq!(months["rows"][0]["month"], "2026-03");
     assert_eq!(months["total"]["hours"], 6.25);
 
-    let mut table = Vec::new();
     let args = ReportArgs {
         currency: Some("CHF".into()),
         ..report_args(ReportBy::Project, ReportFormat::Table)
     };
-    timeweave::report::report_command(&f.path, &args, date("2026-03-20"), &mut table)
-        .await
-        .unwrap();
-    let table = String::from_utf8(table).unwrap();
+    let table = report_text(&f, args, date("2026-03-20")).await;
     assert!(
         table.contains("amount CHF") && table.contains("450.00"),
         "{table}"
@@ -852,6 +573,16 @@ async fn clear_errors_for_a_missing_ledger_and_a_backwards_range() {
     assert!(!missing.exists(), "reading never creates a ledger");
 }
 
+/// The stdout of a run that must have succeeded (its stderr if it did not).
+fn stdout_of(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[tokio::test]
 async fn the_binary_reports_and_exports() {
     let f = known_ledger().await;
@@ -877,12 +608,7 @@ async fn the_binary_reports_and_exports() {
         "--format",
         "csv",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let csv = String::from_utf8(out.stdout).unwrap();
+    let csv = stdout_of(out);
     assert!(
         csv.starts_with("date,entries,running_entries,hours,billable_hours,billable_amount,currency\n2026-03-02,1,0,2,2,200.00,\n"),
         "{csv}"
@@ -899,12 +625,7 @@ async fn the_binary_reports_and_exports() {
         "--html",
         html.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Hours by person"));
+    assert!(stdout_of(out).contains("Hours by person"));
     assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
 
     let out = run(&[
@@ -916,12 +637,7 @@ async fn the_binary_reports_and_exports() {
         "--format",
         "jsonl",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 5);
+    assert_eq!(stdout_of(out).lines().count(), 5);
 
     let out = run(&["report", "--from", "2025-01-01", "--to", "2025-01-31"]);
     assert!(out.status.success());
@@ -999,10 +715,7 @@ async fn a_finished_entry_without_a_provider_duration_counts_end_minus_start_min
     .await;
     assert_eq!(strs(&got), vec![vec!["4800", "1.3333", "1.3333"]]);
     let mut tx = f.ledger.read().await.unwrap();
-    let the_11th = DateRange {
-        from: date("2026-03-11"),
-        to: date("2026-03-11"),
-    };
+    let the_11th = one_day("2026-03-11");
     assert_eq!(
         tx.report_totals(TotalsBy::Day, the_11th).await.unwrap()[0].seconds,
         4800

@@ -16,8 +16,6 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
 use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
 use timeweave_contract::Kind;
 
@@ -25,24 +23,6 @@ use crate::support::{self, metric, Layout};
 
 const PAGE_SIZE: usize = 10_000;
 const PEOPLE: usize = 100;
-
-pub fn settings(horizon: chrono::DateTime<Utc>) -> SyncSettings {
-    SyncSettings {
-        policy: ConflictPolicy::Newest,
-        guard: MassDeleteGuard {
-            max_fraction: 0.2,
-            min_count: 10,
-        },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon,
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
-    }
-}
 
 pub async fn run(entries: usize) -> anyhow::Result<()> {
     println!("# ingest: {entries} entries through the engine from an in-process source");
@@ -75,19 +55,13 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         "of the in-SQL bound (rows SQLite generates itself, the ledger's pragmas)",
     );
     metric("ingest_entries", entries, "entries");
-    metric("ingest_seconds", format!("{engine_secs:.2}"), "s");
-    metric("ingest_rate", format!("{engine_rate:.0}"), "entries/s");
-    metric("sqlite_ceiling_seconds", format!("{ceiling_secs:.2}"), "s");
-    metric(
-        "sqlite_ceiling_rate",
-        format!("{ceiling_rate:.0}"),
-        "entries/s",
-    );
-    metric("sqlite_in_sql_seconds", format!("{in_sql_secs:.2}"), "s");
-    metric(
-        "sqlite_in_sql_rate",
-        format!("{in_sql_rate:.0}"),
-        "entries/s (rows generated inside SQLite: no binding, no engine)",
+    support::seconds_and_rate("ingest", entries, engine_secs, "");
+    support::seconds_and_rate("sqlite_ceiling", entries, ceiling_secs, "");
+    support::seconds_and_rate(
+        "sqlite_in_sql",
+        entries,
+        in_sql_secs,
+        " (rows generated inside SQLite: no binding, no engine)",
     );
     metric(
         "ingest_to_ceiling_ratio",
@@ -116,7 +90,7 @@ pub async fn through_engine(
     let source = Arc::new(support::memory_source(layout, entries, PAGE_SIZE));
     let engine = Engine::new(
         ledger.clone(),
-        settings(layout.oldest(entries) - Duration::days(40)),
+        SyncSettings::defaults(layout.oldest(entries) - Duration::days(40)),
         StopFlag::new(),
     );
     let handle = support::memory_handle(
@@ -278,11 +252,8 @@ fn ceiling_blocking(db: BoundDb, entries: usize, layout: &Layout) -> anyhow::Res
              VALUES ('memory', 'time_entry', ?1, ?2, ?3, ?3, ?4, ?4, ?5, ?4)",
         )?;
         for k in 0..entries {
-            let start = layout.start(k);
-            let end = start + Duration::minutes(support::ENTRY_MINUTES);
             let id = uuid::Uuid::now_v7().to_string();
-            let s = start.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-            let e = end.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let (s, e) = layout.stored_span(k);
             entry.execute(rusqlite::params![
                 id,
                 format!("person-{:06}", layout.person(k)),

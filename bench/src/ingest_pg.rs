@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use sqlx::{Connection, PgConnection};
 use timeweave::ledger::postgres::testing::scratch_database;
 use timeweave::ledger::Ledger;
@@ -27,13 +27,12 @@ pub async fn run(entries: usize, server: &Url) -> anyhow::Result<()> {
     let engine_rate = entries as f64 / engine_secs;
     let copy_rate = entries as f64 / copy_secs;
     metric("pg_ingest_entries", entries, "entries");
-    metric("pg_ingest_seconds", format!("{engine_secs:.2}"), "s");
-    metric("pg_ingest_rate", format!("{engine_rate:.0}"), "entries/s");
-    metric("pg_copy_seconds", format!("{copy_secs:.2}"), "s");
-    metric(
-        "pg_copy_rate",
-        format!("{copy_rate:.0}"),
-        "entries/s (entry + link rows by COPY)",
+    support::seconds_and_rate("pg_ingest", entries, engine_secs, "");
+    support::seconds_and_rate(
+        "pg_copy",
+        entries,
+        copy_secs,
+        " (entry + link rows by COPY)",
     );
     metric(
         "pg_ingest_to_copy_ratio",
@@ -107,11 +106,8 @@ fn copy_rows(layout: &Layout, entries: usize, hash: &str, now: &str) -> (String,
     let mut entry_rows = String::with_capacity(entries * 300);
     let mut link_rows = String::with_capacity(entries * 250);
     for k in 0..entries {
-        let start = layout.start(k);
-        let end = start + Duration::minutes(support::ENTRY_MINUTES);
         let id = uuid::Uuid::now_v7().to_string();
-        let s = start.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let e = end.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let (s, e) = layout.stored_span(k);
         let person = layout.person(k);
         let seconds = support::ENTRY_MINUTES * 60;
         entry_rows.push_str(&format!(

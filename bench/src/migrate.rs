@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 
 use timeweave::config::Mode;
 use timeweave::ledger::Ledger;
-use timeweave::sync::{CycleOptions, Engine, StopFlag};
+use timeweave::sync::{CycleOptions, Engine, StopFlag, SyncSettings};
 use timeweave_contract::{Kind, Record};
 use timeweave_testsupport::memory::MemoryProvider;
 
-use crate::ingest::settings;
 use crate::support::{self, metric, Layout};
 
 const PEOPLE: usize = 10;
@@ -38,7 +37,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         let ledger = Ledger::open(&dir.path().join("ledger.db")).await?;
         let engine = Engine::new(
             ledger.clone(),
-            settings(layout.oldest(entries) - chrono::Duration::days(40)),
+            SyncSettings::defaults(layout.oldest(entries) - chrono::Duration::days(40)),
             StopFlag::new(),
         );
         let handle = |name: &str, p: Arc<MemoryProvider>, mode| {

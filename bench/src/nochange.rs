@@ -18,7 +18,7 @@ use sqlx::{ConnectOptions, Row};
 use timeweave::ledger::Ledger;
 use timeweave::sync::scan::{plan_scan, ScanInput};
 use timeweave::sync::{CycleOptions, StopFlag, SyncSettings};
-use timeweave_contract::{EntrySpan, Kind, ListScope, PageItem, Provider};
+use timeweave_contract::{EntrySpan, Kind, ListScope, Provider};
 use timeweave_simkit::SimulatorControl;
 
 use crate::support::{self, metric, ConfigProvider, Layout};
@@ -70,7 +70,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
     let at = sim.requests_served();
     for kind in [Kind::Person, Kind::Client, Kind::Project, Kind::Task] {
         if probe.capabilities().support(kind).list {
-            list_everything(&probe, kind, ListScope::All).await?;
+            support::count_listed(&probe, kind, ListScope::All).await?;
         }
     }
     let refs = sim.requests_served() - at;
@@ -97,7 +97,7 @@ pub async fn run(entries: usize) -> anyhow::Result<()> {
         let mut window_pages = Vec::new();
         for w in &windows {
             let at = sim.requests_served();
-            list_everything(&probe, Kind::TimeEntry, *w).await?;
+            support::count_listed(&probe, Kind::TimeEntry, *w).await?;
             window_pages.push(sim.requests_served() - at);
         }
         minimum = connect + trail + refs + span_requests + window_pages.iter().sum::<u64>();
@@ -225,23 +225,6 @@ async fn next_windows(
         |_| 1,
     );
     Ok(plan.windows.iter().map(|w| w.scope).collect())
-}
-
-async fn list_everything(p: &dyn Provider, kind: Kind, scope: ListScope) -> anyhow::Result<usize> {
-    let mut token = None;
-    let mut n = 0;
-    loop {
-        let page = p.list_page(kind, scope, token).await?;
-        n += page
-            .items
-            .iter()
-            .filter(|i| matches!(i, PageItem::Record(_)))
-            .count();
-        match page.next {
-            Some(t) => token = Some(t),
-            None => return Ok(n),
-        }
-    }
 }
 
 /// Every row of every table, each row as one text (quote() of every column). The table and

@@ -110,12 +110,7 @@ pub async fn run(entries: usize, cluster: Option<&url::Url>) -> anyhow::Result<(
         );
     }
     metric("pull_entries", entries, "entries");
-    metric("pull_seconds", format!("{secs:.2}"), "s");
-    metric(
-        "pull_rate",
-        format!("{:.0}", entries as f64 / secs),
-        "entries/s",
-    );
+    support::seconds_and_rate("pull", entries, secs, "");
     metric("pull_requests", requests, "requests");
     metric("pull_peak_rss", format!("{:.1}", support::mib(peak)), "MiB");
     if let Some((tenth, stored_then)) = at_tenth {
@@ -205,7 +200,7 @@ async fn adapter_only(
     layout: &Layout,
     entries: usize,
 ) -> anyhow::Result<(usize, f64)> {
-    use timeweave_contract::{ListScope, PageItem, Provider, Window};
+    use timeweave_contract::{ListScope, Provider, Window};
     let adapter = timeweave_timetracker::TimeTrackerAdapter::new(
         sim.settings(),
         timeweave_http::Transport::new(timeweave_http::TransportConfig::new("probe"))?,
@@ -217,25 +212,8 @@ async fn adapter_only(
     let mut from = layout.oldest(entries) - chrono::Duration::days(1);
     while from < end {
         let to = (from + chrono::Duration::days(30)).min(end);
-        let mut token = None;
-        loop {
-            let page = adapter
-                .list_page(
-                    Kind::TimeEntry,
-                    ListScope::StartedIn(Window::new(from, to)),
-                    token,
-                )
-                .await?;
-            listed += page
-                .items
-                .iter()
-                .filter(|i| matches!(i, PageItem::Record(_)))
-                .count();
-            match page.next {
-                Some(t) => token = Some(t),
-                None => break,
-            }
-        }
+        let scope = ListScope::StartedIn(Window::new(from, to));
+        listed += support::count_listed(&adapter, Kind::TimeEntry, scope).await?;
         from = to;
     }
     Ok((listed, started.elapsed().as_secs_f64()))

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use timeweave_contract::{Client, Person, Project, Record, RemoteId, TimeEntry};
+use timeweave_contract::{
+    Client, Kind, ListScope, PageItem, Person, Project, Provider, Record, RemoteId, TimeEntry,
+};
 use timeweave_simkit::{work_entry, SimulatorControl};
 use timeweave_testsupport::memory::MemoryProvider;
 
@@ -44,6 +46,15 @@ impl Layout {
         let k = u / self.people;
         self.newest - Duration::days((k / SLOTS_PER_DAY) as i64)
             + Duration::hours((k % SLOTS_PER_DAY) as i64)
+    }
+
+    /// Entry `u`'s start and end as the ledger's rows hold them (UTC, `...T08:00:00Z`), for
+    /// the benchmarks that write those rows themselves.
+    pub fn stored_span(&self, u: usize) -> (String, String) {
+        let start = self.start(u);
+        let end = start + Duration::minutes(ENTRY_MINUTES);
+        let text = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        (text(start), text(end))
     }
 
     /// The oldest start among `n` entries (to the day).
@@ -97,13 +108,8 @@ pub fn memory_handle(
     push_concurrency: usize,
 ) -> timeweave::sync::ProviderHandle {
     timeweave::sync::ProviderHandle {
-        name: name.into(),
-        provider,
-        stats: None,
-        mode,
-        propagate_deletes: true,
-        budget: None,
         push_concurrency,
+        ..timeweave::sync::ProviderHandle::new(name, provider, mode)
     }
 }
 
@@ -362,6 +368,36 @@ pub fn load_config(path: &Path) -> anyhow::Result<timeweave::config::Config> {
         timeweave::config::PathOrigin::Flag,
         &timeweave::config::Environment::empty(),
     )?)
+}
+
+/// Prints `{name}_seconds` and `{name}_rate`: `entries` handled in `secs`, as entries a
+/// second (`note` after the unit).
+pub fn seconds_and_rate(name: &str, entries: usize, secs: f64, note: &str) {
+    metric(&format!("{name}_seconds"), format!("{secs:.2}"), "s");
+    let rate = entries as f64 / secs;
+    metric(
+        &format!("{name}_rate"),
+        format!("{rate:.0}"),
+        &format!("entries/s{note}"),
+    );
+}
+
+/// How many records `p` lists of `kind` in `scope`, every page read.
+pub async fn count_listed(p: &dyn Provider, kind: Kind, scope: ListScope) -> anyhow::Result<usize> {
+    let mut token = None;
+    let mut n = 0;
+    loop {
+        let page = p.list_page(kind, scope, token).await?;
+        n += page
+            .items
+            .iter()
+            .filter(|i| matches!(i, PageItem::Record(_)))
+            .count();
+        match page.next {
+            Some(t) => token = Some(t),
+            None => return Ok(n),
+        }
+    }
 }
 
 /// Prints one metric line.

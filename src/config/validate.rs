@@ -532,42 +532,27 @@ fn validate_provider(
     };
 
     // Options that only one kind understands.
-    let only = |option: &str, present: bool, owner: ProviderKind, cx: &mut Ctx<'_>| {
-        if present && kind != owner {
-            cx.problem(
-                format!("{p}.{option}"),
-                format!("not an option of kind \"{kind}\" (only \"{owner}\" uses it); remove it"),
-            );
+    let only = |owner: ProviderKind, options: &[(&str, bool)], cx: &mut Ctx<'_>| {
+        for (option, present) in options {
+            if *present && kind != owner {
+                cx.problem(
+                    format!("{p}.{option}"),
+                    format!(
+                        "not an option of kind \"{kind}\" (only \"{owner}\" uses it); remove it"
+                    ),
+                );
+            }
         }
     };
     only(
-        "api_key",
-        raw.api_key.is_some(),
         ProviderKind::TimeTrack,
-        cx,
-    );
-    only(
-        "api_key_file",
-        raw.api_key_file.is_some(),
-        ProviderKind::TimeTrack,
-        cx,
-    );
-    only(
-        "attendances",
-        raw.attendances.is_some(),
-        ProviderKind::TimeTrack,
-        cx,
-    );
-    only(
-        "timestamps",
-        raw.timestamps.is_some(),
-        ProviderKind::TimeTrack,
-        cx,
-    );
-    only(
-        "time_zone",
-        raw.time_zone.is_some(),
-        ProviderKind::TimeTrack,
+        &[
+            ("api_key", raw.api_key.is_some()),
+            ("api_key_file", raw.api_key_file.is_some()),
+            ("attendances", raw.attendances.is_some()),
+            ("timestamps", raw.timestamps.is_some()),
+            ("time_zone", raw.time_zone.is_some()),
+        ],
         cx,
     );
     let timestamps = match kind {
@@ -586,15 +571,11 @@ fn validate_provider(
         _ => None,
     };
     only(
-        "account_id",
-        raw.account_id.is_some(),
         ProviderKind::TrackingTime,
-        cx,
-    );
-    only(
-        "contact",
-        raw.contact.is_some(),
-        ProviderKind::TrackingTime,
+        &[
+            ("account_id", raw.account_id.is_some()),
+            ("contact", raw.contact.is_some()),
+        ],
         cx,
     );
 

@@ -18,6 +18,13 @@ pub(crate) async fn temp_ledger() -> (tempfile::TempDir, Ledger) {
     (dir, ledger)
 }
 
+/// A new ledger as `temp_ledger` gives it, and a write transaction on it.
+async fn temp_writer() -> (tempfile::TempDir, Ledger, Tx) {
+    let (dir, ledger) = temp_ledger().await;
+    let tx = ledger.write().await.expect("write");
+    (dir, ledger, tx)
+}
+
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
 }
@@ -75,6 +82,36 @@ fn link<'a>(
     }
 }
 
+/// Inserts `record` as provider tt's, now; returns it as stored.
+async fn insert(tx: &mut Tx, record: &Record<CanonicalId>) -> StoredRecord {
+    tx.insert_record(record, "tt", now()).await.unwrap()
+}
+
+/// Writes the link `u`, now.
+async fn put_link(tx: &mut Tx, u: LinkUpdate<'_>) {
+    tx.upsert_link(&u, now()).await.unwrap();
+}
+
+fn client(name: &str) -> Record<CanonicalId> {
+    Record::Client(Client {
+        name: name.into(),
+        email: None,
+        notes: None,
+        archived: false,
+    })
+}
+
+/// The billable project "Website", of `client`, at `hourly_rate_cents`.
+fn website(client: Option<&CanonicalId>, hourly_rate_cents: Option<i64>) -> Record<CanonicalId> {
+    Record::Project(Project {
+        client: client.cloned(),
+        name: "Website".into(),
+        billable: true,
+        hourly_rate_cents,
+        archived: false,
+    })
+}
+
 #[tokio::test]
 async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     let (dir, ledger) = temp_ledger().await;
@@ -102,20 +139,11 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
 
 #[tokio::test]
 async fn a_remote_record_links_to_one_canonical_record_and_back() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let a = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    let b = tx
-        .insert_record(&person("b@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let (_d, ledger, mut tx) = temp_writer().await;
+    let a = insert(&mut tx, &person("a@example.com")).await;
+    let b = insert(&mut tx, &person("b@example.com")).await;
     let (r1, r2) = (RemoteId::from("1"), RemoteId::from("2"));
-    tx.upsert_link(&link("tt", Kind::Person, &a.id, &r1, &a.hash), now())
-        .await
-        .unwrap();
+    put_link(&mut tx, link("tt", Kind::Person, &a.id, &r1, &a.hash)).await;
     tx.commit().await.unwrap();
 
     // The same canonical record cannot get a second remote id in one provider...
@@ -129,9 +157,7 @@ async fn a_remote_record_links_to_one_canonical_record_and_back() {
     // ...and re-pointing remote id 1 at b would leave a with no link but must not create a
     // second row for remote id 1: the primary key holds it to one row.
     let mut tx = ledger.write().await.unwrap();
-    tx.upsert_link(&link("tt", Kind::Person, &b.id, &r1, &b.hash), now())
-        .await
-        .unwrap();
+    put_link(&mut tx, link("tt", Kind::Person, &b.id, &r1, &b.hash)).await;
     assert_eq!(
         tx.live_link_ids_in("tt", Kind::Person, None).await.unwrap(),
         vec![r1.clone()]
@@ -139,9 +165,7 @@ async fn a_remote_record_links_to_one_canonical_record_and_back() {
     let now_linked = tx.link_by_remote("tt", Kind::Person, &r1).await.unwrap();
     assert_eq!(now_linked.unwrap().canonical_id, b.id);
     // Other providers and kinds are independent.
-    tx.upsert_link(&link("tm", Kind::Person, &b.id, &r1, &b.hash), now())
-        .await
-        .unwrap();
+    put_link(&mut tx, link("tm", Kind::Person, &b.id, &r1, &b.hash)).await;
     tx.commit().await.unwrap();
 
     // Raw SQL cannot sneak a duplicate in either.
@@ -169,10 +193,7 @@ async fn readers_read_while_a_writer_writes() {
     let (dir, ledger) = temp_ledger().await;
     let path = dir.path().join("ledger.db");
     let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let p = insert(&mut tx, &person("a@example.com")).await;
     tx.commit().await.unwrap();
 
     // Deterministic overlap first: while a write transaction holds an uncommitted insert,
@@ -239,9 +260,7 @@ async fn paths_are_file_names_not_urls() {
     let path = dir.path().join("q?a=1 #frag 100%.db");
     let ledger = Ledger::open(&path).await.unwrap();
     let mut tx = ledger.write().await.unwrap();
-    tx.insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
+    insert(&mut tx, &person("a@example.com")).await;
     tx.commit().await.unwrap();
     ledger.close().await;
     let ro = Ledger::open_read_only(&path).await.unwrap();
@@ -275,25 +294,56 @@ fn intent_payload() -> Record<RemoteId> {
     })
 }
 
+/// A create of `p` in tm (idempotency key k1), claimed by `claimed_by`.
+fn create_intent<'a>(
+    p: &'a StoredRecord,
+    payload: &'a Record<RemoteId>,
+    claimed_by: &'a str,
+) -> NewIntent<'a> {
+    NewIntent {
+        provider: "tm",
+        canonical_id: &p.id,
+        op: PushOp::Create,
+        remote_id: None,
+        idempotency_key: "k1",
+        payload,
+        canonical_hash: &p.hash,
+        claimed_by,
+    }
+}
+
+/// An open conflict in tm over `canonical_id` (remote id `rid`) under the manual policy, with
+/// `p`'s record on both sides.
+fn manual_conflict<'a>(
+    canonical_id: &'a CanonicalId,
+    rid: &'a RemoteId,
+    p: &'a StoredRecord,
+) -> NewConflict<'a> {
+    NewConflict {
+        provider: "tm",
+        canonical_id,
+        remote_id: rid,
+        ledger_record: &p.record,
+        remote_record: &p.record,
+        remote_hash: &p.hash,
+        remote_version: None,
+        policy: "manual",
+        winner: None,
+    }
+}
+
 #[tokio::test]
 async fn report_view_shows_live_entries_with_names_and_local_dates() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
+    let p = insert(&mut tx, &person("a@example.com")).await;
     // 23:30 UTC on the 10th is already the 11th in Rome.
     let mut late = entry(&p.id, None, 15 * 60 + 30);
     if let Record::TimeEntry(t) = &mut late {
         t.ended_at = Some(t.started_at + chrono::Duration::minutes(30));
         t.duration_seconds = Some(1800);
     }
-    let live = tx.insert_record(&late, "tt", now()).await.unwrap();
-    let gone = tx
-        .insert_record(&entry(&p.id, None, 0), "tt", now())
-        .await
-        .unwrap();
+    let live = insert(&mut tx, &late).await;
+    let gone = insert(&mut tx, &entry(&p.id, None, 0)).await;
     tx.tombstone(Kind::TimeEntry, &gone.id, "tt", now())
         .await
         .unwrap();
@@ -354,16 +404,9 @@ async fn sql_natural_key_is_the_contracts_name_key() {
 crate::on_both_backends! {
 #[tokio::test]
 async fn records_round_trip_normalised() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("Ada@Example.com "), "tt", now())
-        .await
-        .unwrap();
-    let e = tx
-        .insert_record(&entry(&p.id, None, 0), "tt", now())
-        .await
-        .unwrap();
+    let (_d, ledger, mut tx) = temp_writer().await;
+    let p = insert(&mut tx, &person("Ada@Example.com ")).await;
+    let e = insert(&mut tx, &entry(&p.id, None, 0)).await;
     tx.commit().await.unwrap();
     let mut tx = ledger.read().await.unwrap();
     let got = tx.get_record(Kind::Person, &p.id).await.unwrap().unwrap();
@@ -383,11 +426,8 @@ async fn records_round_trip_normalised() {
 
 #[tokio::test]
 async fn one_live_person_per_email() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    tx.insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
+    insert(&mut tx, &person("a@example.com")).await;
     assert!(tx
         .insert_record(&person("A@example.com"), "tm", now())
         .await
@@ -396,8 +436,7 @@ async fn one_live_person_per_email() {
 
 #[tokio::test]
 async fn a_link_keeps_its_incarnation_and_tells_a_reused_id() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
     let a = tx
         .insert_record(&person("a@example.com"), "tm", now())
         .await
@@ -439,43 +478,11 @@ async fn a_link_keeps_its_incarnation_and_tells_a_reused_id() {
 
 #[tokio::test]
 async fn natural_keys_match_unlinked_records_only() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    let client = tx
-        .insert_record(
-            &Record::Client(Client {
-                name: "Acme".into(),
-                email: None,
-                notes: None,
-                archived: false,
-            }),
-            "tt",
-            now(),
-        )
-        .await
-        .unwrap();
-    let project = tx
-        .insert_record(
-            &Record::Project(Project {
-                client: Some(client.id.clone()),
-                name: "Website".into(),
-                billable: true,
-                hourly_rate_cents: None,
-                archived: false,
-            }),
-            "tt",
-            now(),
-        )
-        .await
-        .unwrap();
-    let e = tx
-        .insert_record(&entry(&p.id, Some(&project.id), 0), "tt", now())
-        .await
-        .unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
+    let p = insert(&mut tx, &person("a@example.com")).await;
+    let acme = insert(&mut tx, &client("Acme")).await;
+    let project = insert(&mut tx, &website(Some(&acme.id), None)).await;
+    let e = insert(&mut tx, &entry(&p.id, Some(&project.id), 0)).await;
 
     // Same person, start 40 s later, end 30 s later, same project: a match.
     let mut probe = entry(&p.id, Some(&project.id), 0);
@@ -494,12 +501,7 @@ async fn natural_keys_match_unlinked_records_only() {
         .unwrap()
         .is_empty());
     // Case-insensitive names for clients and people by e-mail.
-    let probe = Record::Client(Client {
-        name: "ACME".into(),
-        email: None,
-        notes: None,
-        archived: false,
-    });
+    let probe = client("ACME");
     assert_eq!(
         tx.natural_key_candidates(&probe, "tm").await.unwrap().len(),
         1
@@ -513,9 +515,7 @@ async fn natural_keys_match_unlinked_records_only() {
     );
     // Once linked in that provider, no longer a candidate there.
     let rid = RemoteId::from("7");
-    tx.upsert_link(&link("tm", Kind::TimeEntry, &e.id, &rid, &e.hash), now())
-        .await
-        .unwrap();
+    put_link(&mut tx, link("tm", Kind::TimeEntry, &e.id, &rid, &e.hash)).await;
     let probe = entry(&p.id, Some(&project.id), 0);
     assert!(tx
         .natural_key_candidates(&probe, "tm")
@@ -533,33 +533,15 @@ async fn natural_keys_match_unlinked_records_only() {
 
 #[tokio::test]
 async fn push_scan_finds_new_changed_and_deleted_records() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    let fresh = tx
-        .insert_record(&entry(&p.id, None, 0), "tt", now())
-        .await
-        .unwrap();
-    let synced = tx
-        .insert_record(&entry(&p.id, None, 200), "tt", now())
-        .await
-        .unwrap();
-    let changed = tx
-        .insert_record(&entry(&p.id, None, 400), "tt", now())
-        .await
-        .unwrap();
-    let deleted = tx
-        .insert_record(&entry(&p.id, None, 600), "tt", now())
-        .await
-        .unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
+    let p = insert(&mut tx, &person("a@example.com")).await;
+    let fresh = insert(&mut tx, &entry(&p.id, None, 0)).await;
+    let synced = insert(&mut tx, &entry(&p.id, None, 200)).await;
+    let changed = insert(&mut tx, &entry(&p.id, None, 400)).await;
+    let deleted = insert(&mut tx, &entry(&p.id, None, 600)).await;
     for (i, r) in [&synced, &changed, &deleted].iter().enumerate() {
         let rid = RemoteId::from(format!("r{i}"));
-        tx.upsert_link(&link("tm", Kind::TimeEntry, &r.id, &rid, &r.hash), now())
-            .await
-            .unwrap();
+        put_link(&mut tx, link("tm", Kind::TimeEntry, &r.id, &rid, &r.hash)).await;
     }
     let mut edited = changed.record.clone();
     if let Record::TimeEntry(t) = &mut edited {
@@ -640,23 +622,10 @@ async fn push_scan_finds_new_changed_and_deleted_records() {
 
 #[tokio::test]
 async fn a_claimed_write_is_refused_to_every_other_claimant() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
+    let p = insert(&mut tx, &person("a@example.com")).await;
     let payload = intent_payload();
-    let by = |claimed_by| NewIntent {
-        provider: "tm",
-        canonical_id: &p.id,
-        op: PushOp::Create,
-        remote_id: None,
-        idempotency_key: "k1",
-        payload: &payload,
-        canonical_hash: &p.hash,
-        claimed_by,
-    };
+    let by = |claimed_by| create_intent(&p, &payload, claimed_by);
     let Claim::Granted(first) = tx.claim_intent(&by("1 a"), now()).await.unwrap() else {
         panic!("the first claim is granted");
     };
@@ -670,23 +639,8 @@ async fn a_claimed_write_is_refused_to_every_other_claimant() {
         Claim::Granted(_)
     ));
     // Once the first create landed (linked, intent cleared), a create is refused too.
-    tx.upsert_link(
-        &LinkUpdate {
-            provider: "tm",
-            kind: Kind::Person,
-            canonical_id: &p.id,
-            remote_id: &RemoteId::from("7"),
-            remote_hash: &p.hash,
-            canonical_hash: &p.hash,
-            remote_version: None,
-            remote_updated_at: None,
-            remote_started_at: None,
-            remote_incarnation: None,
-        },
-        now(),
-    )
-    .await
-    .unwrap();
+    let r7 = RemoteId::from("7");
+    put_link(&mut tx, link("tm", Kind::Person, &p.id, &r7, &p.hash)).await;
     tx.clear_intent(first).await.unwrap();
     assert_eq!(
         tx.claim_intent(&by("2 b"), now()).await.unwrap(),
@@ -696,25 +650,12 @@ async fn a_claimed_write_is_refused_to_every_other_claimant() {
 
 #[tokio::test]
 async fn intents_conflicts_runs_and_cursors_round_trip() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
+    let p = insert(&mut tx, &person("a@example.com")).await;
     let payload = intent_payload();
     let id = tx
         .insert_intent(
-            &NewIntent {
-                provider: "tm",
-                canonical_id: &p.id,
-                op: PushOp::Create,
-                remote_id: None,
-                idempotency_key: "k1",
-                payload: &payload,
-                canonical_hash: &p.hash,
-                claimed_by: "1 a",
-            },
+            &create_intent(&p, &payload, "1 a"),
             now(),
         )
         .await
@@ -726,17 +667,7 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
     assert!(tx.open_intents("tm").await.unwrap().is_empty());
 
     let rid = RemoteId::from("9");
-    let c = NewConflict {
-        provider: "tm",
-        canonical_id: &p.id,
-        remote_id: &rid,
-        ledger_record: &p.record,
-        remote_record: &p.record,
-        remote_hash: &p.hash,
-        remote_version: None,
-        policy: "manual",
-        winner: None,
-    };
+    let c = manual_conflict(&p.id, &rid, &p);
     let c1 = tx.record_conflict(&c, now()).await.unwrap();
     let c2 = tx.record_conflict(&c, now()).await.unwrap();
     assert_eq!(c1, c2, "an open conflict is refreshed, not duplicated");
@@ -775,8 +706,7 @@ async fn intents_conflicts_runs_and_cursors_round_trip() {
 
 #[tokio::test]
 async fn a_trail_mark_is_kept_replaced_and_forgotten_with_the_account() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
+    let (_d, ledger, mut tx) = temp_writer().await;
     assert_eq!(tx.trail_mark("tt").await.unwrap(), None);
     assert_eq!(
         tx.last_windowed_scan("tt", Kind::TimeEntry).await.unwrap(),
@@ -817,13 +747,9 @@ async fn a_trail_mark_is_kept_replaced_and_forgotten_with_the_account() {
 
 #[tokio::test]
 async fn history_is_pruned_and_the_totals_keep_counting() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
     let day = chrono::Duration::days(1);
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let p = insert(&mut tx, &person("a@example.com")).await;
     for (started, status, pulled) in [
         (now() - day * 100, RunStatus::Ok, 5),
         (now() - day * 95, RunStatus::Failed, 0),
@@ -847,17 +773,7 @@ async fn history_is_pruned_and_the_totals_keep_counting() {
     }
     tx.start_run("tm", "both", now() - day * 200).await.unwrap(); // still running
     let rid = RemoteId::from("9");
-    let conflict = |canonical_id| NewConflict {
-        provider: "tm",
-        canonical_id,
-        remote_id: &rid,
-        ledger_record: &p.record,
-        remote_record: &p.record,
-        remote_hash: &p.hash,
-        remote_version: None,
-        policy: "manual",
-        winner: None,
-    };
+    let conflict = |canonical_id| manual_conflict(canonical_id, &rid, &p);
     let old = tx
         .record_conflict(&conflict(&p.id), now() - day * 120)
         .await
@@ -865,10 +781,7 @@ async fn history_is_pruned_and_the_totals_keep_counting() {
     tx.resolve_conflict(old, "ledger", "operator", now() - day * 100)
         .await
         .unwrap();
-    let q = tx
-        .insert_record(&person("b@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let q = insert(&mut tx, &person("b@example.com")).await;
     tx.record_conflict(&conflict(&q.id), now() - day * 120)
         .await
         .unwrap(); // open
@@ -899,75 +812,38 @@ async fn history_is_pruned_and_the_totals_keep_counting() {
 
 #[tokio::test]
 async fn entry_candidates_for_a_whole_page() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    let q = tx
-        .insert_record(&person("b@example.com"), "tt", now())
-        .await
-        .unwrap();
-    let e1 = tx
-        .insert_record(&entry(&p.id, None, 0), "tt", now())
-        .await
-        .unwrap();
-    tx.insert_record(&entry(&q.id, None, 0), "tt", now())
-        .await
-        .unwrap();
-    tx.insert_record(&entry(&p.id, None, 600), "tt", now())
-        .await
-        .unwrap();
-    let start = Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap();
-    let found = tx
-        .entry_candidates(
-            "tm",
-            &[&p.id],
-            start - chrono::Duration::seconds(60),
-            start + chrono::Duration::seconds(60),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        found.iter().map(|r| &r.id).collect::<Vec<_>>(),
-        vec![&e1.id]
-    );
+    let (_d, _ledger, mut tx) = temp_writer().await;
+    let p = insert(&mut tx, &person("a@example.com")).await;
+    let q = insert(&mut tx, &person("b@example.com")).await;
+    let e1 = insert(&mut tx, &entry(&p.id, None, 0)).await;
+    insert(&mut tx, &entry(&q.id, None, 0)).await;
+    insert(&mut tx, &entry(&p.id, None, 600)).await;
+    /// Candidates in tm for p's entries starting within a minute of 08:00 on 10 March.
+    async fn near_eight(tx: &mut Tx, p: &CanonicalId) -> Vec<CanonicalId> {
+        let start = Utc.with_ymd_and_hms(2026, 3, 10, 8, 0, 0).unwrap();
+        let minute = chrono::Duration::seconds(60);
+        let found = tx
+            .entry_candidates("tm", &[p], start - minute, start + minute)
+            .await
+            .unwrap();
+        found.into_iter().map(|r| r.id).collect()
+    }
+    assert_eq!(near_eight(&mut tx, &p.id).await, vec![e1.id.clone()]);
     let rid = RemoteId::from("1");
-    tx.upsert_link(&link("tm", Kind::TimeEntry, &e1.id, &rid, &e1.hash), now())
-        .await
-        .unwrap();
-    let found = tx
-        .entry_candidates(
-            "tm",
-            &[&p.id],
-            start - chrono::Duration::seconds(60),
-            start + chrono::Duration::seconds(60),
-        )
-        .await
-        .unwrap();
+    put_link(&mut tx, link("tm", Kind::TimeEntry, &e1.id, &rid, &e1.hash)).await;
     assert!(
-        found.is_empty(),
+        near_eight(&mut tx, &p.id).await.is_empty(),
         "linked in that provider: not a candidate there"
     );
 }
 
 #[tokio::test]
 async fn a_version_links_still_name_is_kept_until_none_does() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let a = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    let unlinked = tx
-        .insert_record(&person("u@example.com"), "tt", now())
-        .await
-        .unwrap();
+    let (_d, _ledger, mut tx) = temp_writer().await;
+    let a = insert(&mut tx, &person("a@example.com")).await;
+    let unlinked = insert(&mut tx, &person("u@example.com")).await;
     let r1 = RemoteId::from("1");
-    tx.upsert_link(&link("tt", Kind::Person, &a.id, &r1, &a.hash), now())
-        .await
-        .unwrap();
+    put_link(&mut tx, link("tt", Kind::Person, &a.id, &r1, &a.hash)).await;
     // Changed away from the version the link names: kept, and readable as that record.
     let renamed = Record::Person(Person {
         display_name: "A. Person".into(),
@@ -998,28 +874,17 @@ async fn a_version_links_still_name_is_kept_until_none_does() {
     assert_eq!(tx.count_versions().await.unwrap(), 1);
     // While the link names it, pruning keeps it; once the link moves on, it goes.
     assert_eq!(tx.prune_versions().await.unwrap(), 0);
-    tx.upsert_link(&link("tt", Kind::Person, &a.id, &r1, &new_hash), now())
-        .await
-        .unwrap();
+    put_link(&mut tx, link("tt", Kind::Person, &a.id, &r1, &new_hash)).await;
     assert_eq!(tx.prune_versions().await.unwrap(), 1);
     assert_eq!(tx.count_versions().await.unwrap(), 0);
 }
 
 #[tokio::test]
 async fn the_ledger_matches_names_as_the_adapters_do() {
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let client = |name: &str| {
-        Record::Client(Client {
-            name: name.into(),
-            email: None,
-            notes: None,
-            archived: false,
-        })
-    };
+    let (_d, _ledger, mut tx) = temp_writer().await;
     let mut stored = Vec::new();
     for name in TRICKY_NAMES.iter().filter(|n| !n.trim().is_empty()) {
-        stored.push(tx.insert_record(&client(name), "tt", now()).await.unwrap());
+        stored.push(insert(&mut tx, &client(name)).await);
     }
     for probe in TRICKY_NAMES.iter().filter(|n| !n.trim().is_empty()) {
         let found: BTreeSet<_> = tx
@@ -1046,28 +911,13 @@ async fn the_ledger_matches_names_as_the_adapters_do() {
 #[tokio::test]
 async fn report_reads_give_the_same_answers_on_every_backend() {
     use futures::StreamExt;
-    let (_d, ledger) = temp_ledger().await;
-    let mut tx = ledger.write().await.unwrap();
-    let p = tx
-        .insert_record(&person("a@example.com"), "tt", now())
-        .await
-        .unwrap();
-    let project = Record::Project(Project {
-        client: None,
-        name: "Website".into(),
-        billable: true,
-        hourly_rate_cents: Some(10_000),
-        archived: false,
-    });
-    let pr = tx.insert_record(&project, "tt", now()).await.unwrap();
+    let (_d, ledger, mut tx) = temp_writer().await;
+    let p = insert(&mut tx, &person("a@example.com")).await;
+    let pr = insert(&mut tx, &website(None, Some(10_000))).await;
     for start in [0, 120, 24 * 60] {
-        tx.insert_record(&entry(&p.id, Some(&pr.id), start), "tt", now())
-            .await
-            .unwrap();
+        insert(&mut tx, &entry(&p.id, Some(&pr.id), start)).await;
     }
-    tx.insert_record(&entry(&p.id, None, 48 * 60), "tt", now())
-        .await
-        .unwrap();
+    insert(&mut tx, &entry(&p.id, None, 48 * 60)).await;
     tx.commit().await.unwrap();
 
     let mut tx = ledger.read().await.unwrap();

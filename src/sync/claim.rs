@@ -85,6 +85,19 @@ mod tests {
     use super::*;
     use crate::process::finished_process;
 
+    /// A live child process (`sleep 5`) and its id as a claim names it, start time unknown.
+    fn sleeping_child() -> (std::process::Child, ProcessId) {
+        let child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let alive = ProcessId {
+            pid: child.id(),
+            started: None,
+        };
+        (child, alive)
+    }
+
     #[test]
     fn a_registered_cycle_is_running_until_dropped() {
         let c = Claimant::register();
@@ -96,14 +109,7 @@ mod tests {
 
     #[test]
     fn another_live_process_is_running_and_a_finished_one_is_not() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
-            .spawn()
-            .unwrap();
-        let alive = ProcessId {
-            pid: child.id(),
-            started: None,
-        };
+        let (mut child, alive) = sleeping_child();
         assert!(is_running(Some(&format!("{alive} any"))));
         child.kill().unwrap();
         child.wait().unwrap();
@@ -114,14 +120,7 @@ mod tests {
 
     #[test]
     fn under_a_lease_only_this_process_runs_claims() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
-            .spawn()
-            .unwrap();
-        let alive = ProcessId {
-            pid: child.id(),
-            started: None,
-        };
+        let (mut child, alive) = sleeping_child();
         assert!(!is_running_under_lease(Some(&format!("{alive} any"))));
         child.kill().unwrap();
         child.wait().unwrap();

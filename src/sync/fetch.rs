@@ -61,14 +61,7 @@ mod tests {
 
     /// The configured defaults (the one instance a config needs is not used).
     fn settings() -> SyncSettings {
-        let toml = r#"
-            [providers.a]
-            kind = "timetracker"
-            base_url = "http://127.0.0.1:9"
-            api_secret = "tt_0123456789abcdef0123456789abcdef"
-        "#;
-        let config = crate::config::from_toml_str(toml).expect("the defaults validate");
-        SyncSettings::from_config(&config)
+        SyncSettings::from_config(&super::super::tests::minimal_config())
     }
 
     fn client(name: &str) -> Record<RemoteId> {
@@ -90,13 +83,8 @@ mod tests {
         let provider = Arc::new(MemoryProvider::new(7));
         let acme = provider.put(client("Acme"));
         let instance = ProviderHandle {
-            name: "a".into(),
-            provider: provider.clone(),
-            stats: None,
-            mode: Mode::Both,
-            propagate_deletes: true,
-            budget: None,
             push_concurrency: 1,
+            ..ProviderHandle::new("a", provider.clone(), Mode::Both)
         };
         let mut cycle = Cycle::new(
             &ledger,

@@ -28,7 +28,7 @@ mod trail;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use timeweave_contract::Provider;
 use timeweave_http::TransportStats;
 
@@ -52,7 +52,22 @@ pub struct SyncSettings {
 
 impl SyncSettings {
     pub fn from_config(cfg: &Config) -> SyncSettings {
-        let s = &cfg.sync;
+        Self::from_sync_config(&cfg.sync, cfg.people.clone())
+    }
+
+    /// What a config without a `[sync]` table or `[people]` gives (`SyncConfig::default()`:
+    /// newest wins, the usual windows and guard), with the deep scan reaching back to
+    /// `horizon`.
+    pub fn defaults(horizon: DateTime<Utc>) -> SyncSettings {
+        let mut settings = Self::from_sync_config(&config::SyncConfig::default(), BTreeMap::new());
+        settings.scan.horizon = horizon;
+        settings
+    }
+
+    fn from_sync_config(
+        s: &config::SyncConfig,
+        people: BTreeMap<String, BTreeMap<String, String>>,
+    ) -> SyncSettings {
         let policy = match s.conflict_policy {
             config::ConflictPolicy::Newest => plan::ConflictPolicy::Newest,
             config::ConflictPolicy::Prefer => plan::ConflictPolicy::Prefer(s.prefer.clone()),
@@ -71,7 +86,7 @@ impl SyncSettings {
                 horizon: Utc.from_utc_datetime(&s.deep_scan_horizon.and_time(NaiveTime::MIN)),
             },
             trail_safety_scan: Duration::hours(s.trail_safety_scan_hours.into()),
-            people: cfg.people.clone(),
+            people,
         }
     }
 }
@@ -92,6 +107,22 @@ pub struct ProviderHandle {
     pub push_concurrency: usize,
 }
 
+impl ProviderHandle {
+    /// An instance with every option at its config default (deletes propagated, no cycle
+    /// budget, the default push concurrency) and no transport counters.
+    pub fn new(name: impl Into<String>, provider: Arc<dyn Provider>, mode: Mode) -> Self {
+        ProviderHandle {
+            name: name.into(),
+            provider,
+            stats: None,
+            mode,
+            propagate_deletes: true,
+            budget: None,
+            push_concurrency: config::DEFAULT_PUSH_CONCURRENCY,
+        }
+    }
+}
+
 impl std::fmt::Debug for ProviderHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderHandle")
@@ -99,5 +130,39 @@ impl std::fmt::Debug for ProviderHandle {
             .field("kind", &self.provider.kind_name())
             .field("mode", &self.mode)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config with one instance and nothing else: every other option at its default.
+    pub(super) fn minimal_config() -> Config {
+        let toml = r#"
+            [providers.a]
+            kind = "timetracker"
+            base_url = "http://127.0.0.1:9"
+            api_secret = "tt_0123456789abcdef0123456789abcdef"
+        "#;
+        crate::config::from_toml_str(toml).expect("the defaults validate")
+    }
+
+    #[test]
+    fn the_defaults_are_what_a_config_without_sync_options_gives() {
+        let configured = SyncSettings::from_config(&minimal_config());
+        let defaults = SyncSettings::defaults(configured.scan.horizon);
+        assert_eq!(format!("{defaults:?}"), format!("{configured:?}"));
+    }
+
+    #[test]
+    fn a_new_handle_has_the_config_defaults_of_an_instance() {
+        let config = minimal_config();
+        let instance = &config.providers["a"];
+        let provider = Arc::new(timeweave_testsupport::memory::MemoryProvider::new(7));
+        let handle = ProviderHandle::new("a", provider, instance.mode);
+        assert_eq!(handle.propagate_deletes, instance.propagate_deletes);
+        assert_eq!(handle.push_concurrency, instance.push_concurrency);
+        assert_eq!((handle.budget, handle.stats.is_none()), (None, true));
     }
 }

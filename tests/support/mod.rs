@@ -13,12 +13,11 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use timeweave::config::Mode;
-use timeweave::sync::plan::{ConflictPolicy, MassDeleteGuard};
-use timeweave::sync::scan::ScanSettings;
+use timeweave::ledger::Ledger;
 use timeweave::sync::{ProviderHandle, SyncSettings};
 use timeweave_contract::{
-    Client, EntryKind, ListScope, PageItem, Person, Project, Provider, Record, RemoteId, TimeEntry,
-    Window,
+    Client, EntryKind, Kind, ListScope, PageItem, Person, Project, Provider, Record, RemoteId,
+    TimeEntry, Window,
 };
 use timeweave_http::{Transport, TransportConfig};
 use timeweave_simkit::SimulatorControl;
@@ -194,13 +193,8 @@ impl Sims {
                 ),
             };
             out.push(ProviderHandle {
-                name: name.to_string(),
-                provider,
                 stats: Some(stats),
-                mode: Mode::Both,
-                propagate_deletes: true,
-                budget: None,
-                push_concurrency: timeweave::config::DEFAULT_PUSH_CONCURRENCY,
+                ..ProviderHandle::new(*name, provider, Mode::Both)
             });
         }
         out
@@ -300,21 +294,7 @@ pub fn horizon() -> DateTime<Utc> {
 }
 
 pub fn sync_settings() -> SyncSettings {
-    SyncSettings {
-        policy: ConflictPolicy::Newest,
-        guard: MassDeleteGuard {
-            max_fraction: 0.2,
-            min_count: 10,
-        },
-        scan: ScanSettings {
-            hot_back: Duration::days(35),
-            hot_ahead: Duration::days(7),
-            slice: Duration::days(30),
-            horizon: horizon(),
-        },
-        trail_safety_scan: chrono::Duration::hours(6),
-        people: Default::default(),
-    }
+    SyncSettings::defaults(horizon())
 }
 
 /// Every entry a provider lists between the horizon and next week, as (number, id); the
@@ -331,7 +311,7 @@ pub async fn entry_numbers(p: &dyn Provider) -> Vec<(usize, RemoteId)> {
         loop {
             let page = p
                 .list_page(
-                    timeweave_contract::Kind::TimeEntry,
+                    Kind::TimeEntry,
                     ListScope::StartedIn(Window::new(from, to)),
                     token,
                 )
@@ -382,6 +362,29 @@ pub fn assert_exactly_once(contents: &[Vec<(usize, RemoteId)>], expected: &BTree
             NAMES[i]
         );
     }
+}
+
+/// Asserts the ledger holds each expected entry once, linked once in every provider, with
+/// no push intent left open.
+pub async fn assert_ledger_exactly_once(ledger: &Ledger, expected: &BTreeSet<usize>) {
+    let mut tx = ledger.read().await.unwrap();
+    assert_eq!(
+        tx.count_live(Kind::TimeEntry).await.unwrap() as usize,
+        expected.len(),
+        "the ledger holds each entry once"
+    );
+    for name in NAMES {
+        assert_eq!(
+            tx.count_live_links(name, Kind::TimeEntry).await.unwrap() as usize,
+            expected.len(),
+            "{name}: one live link per entry"
+        );
+    }
+    assert_eq!(
+        tx.count_intents(None).await.unwrap(),
+        0,
+        "no open push intents"
+    );
 }
 
 /// Standard base64 (with padding), enough to spell an HTTP Basic credential.
