@@ -2,7 +2,7 @@
 //!
 //! glibc gives threads their own malloc arenas. The ledger's SQLite connection allocates
 //! its page cache from whichever thread steps it: sqlx's worker thread for queries and
-//! commits, a tokio worker for the import path (`ledger/direct.rs`). Pages freed by one
+//! commits, a tokio worker for the import path (`ledger/sqlite/direct.rs`). Pages freed by one
 //! thread into another's arena fragment them, and RSS grew with history (measured over a
 //! 1,000,000-entry pull: 88 MiB at 100,000 entries, 135 MiB at the end; with one arena it
 //! stays flat at 87 MiB, at the same speed; two arenas still grew). One arena it is, for

@@ -1,6 +1,8 @@
 //! The ledger: one storage boundary (`store.rs`, a small trait per table group) with two
-//! backends, SQLite (`sqlite.rs` and the table-group files beside it, the embedded default)
-//! and PostgreSQL (`pg/`). All SQL of timeweave lives under this module; the rest of the
+//! backends, SQLite (`sqlite/`, the embedded default) and PostgreSQL (`pg/`). Each table
+//! group's store is written once, in its file here, over `sql.rs` (one SQL text for both
+//! backends); the backends keep only what their dialects do differently. All SQL of
+//! timeweave lives under this module; the rest of the
 //! program speaks in canonical records, links, cursors, intents, conflicts and runs, and
 //! holds a [`Ledger`] and its [`Tx`] whatever the backend.
 //!
@@ -8,7 +10,8 @@
 //! IMMEDIATE, one writer at a time), `Ledger::read()` a consistent snapshot for readers.
 //!
 //! Opening a SQLite file checks it first: another application's database is refused
-//! (`ownership.rs`), a damaged one reported with the ways to recover (`integrity.rs`).
+//! (`sqlite/ownership.rs`), a damaged one reported with the ways to recover
+//! (`sqlite/integrity.rs`).
 
 mod bindings;
 mod conflicts;

@@ -1,8 +1,9 @@
 //! The storage boundary: what the engine, the reports and the commands need of a ledger,
 //! as one small trait per table group (records, links, cursors, intents, conflicts,
-//! issues, versions, runs, bindings, reports). SQLite (`SqliteTx`, beside each table
-//! group) and PostgreSQL (`PgTx`, under `pg/`) implement every one; [`Tx`] hands each call
-//! to the backend it was begun on, so the engine holds one `Tx` type whatever the backend.
+//! issues, versions, runs, bindings, reports). Each is implemented once, beside its table
+//! group, for both SQLite (`SqliteTx`) and PostgreSQL (`PgTx`) over `sql::Exec`; [`Tx`]
+//! hands each call to the backend it was begun on, so the engine holds one `Tx` type
+//! whatever the backend.
 //!
 //! Each method is declared once, in `stores!` below, which writes both the trait and the
 //! `Tx` method of the same name and documentation: a backend that lacks a method, or has it
