@@ -104,88 +104,65 @@ pub(crate) trait Exec: Send {
     }
 }
 
-fn sqlite_query(sql: Sql) -> Query<'static, Sqlite, SqliteArguments> {
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.text));
-    for value in sql.values {
-        query = match value {
-            Value::Text(v) => query.bind(v),
-            Value::Int(v) => query.bind(v),
-            Value::Bool(v) => query.bind(v),
-            Value::Real(v) => query.bind(v),
-            // A JSON array of strings cannot fail to serialise; an empty one is harmless.
-            Value::Texts(v) => query.bind(serde_json::to_string(&v).unwrap_or_default()),
-        };
-    }
-    query
+/// Writes [`Exec`] for a backend's transaction: what it binds a list of texts as, and how
+/// its SQL tests a column against that list; the rest is the same on both.
+macro_rules! exec_for {
+    ($tx:ty, $db:ty, $args:ty, $row:ty, texts: $texts:expr, in_list: $in_list:literal) => {
+        impl $tx {
+            fn bound_query(sql: Sql) -> Query<'static, $db, $args> {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.text));
+                for value in sql.values {
+                    query = match value {
+                        Value::Text(v) => query.bind(v),
+                        Value::Int(v) => query.bind(v),
+                        Value::Bool(v) => query.bind(v),
+                        Value::Real(v) => query.bind(v),
+                        Value::Texts(v) => query.bind($texts(v)),
+                    };
+                }
+                query
+            }
+        }
+
+        impl Exec for $tx {
+            type Row = $row;
+
+            fn in_list(column: &str, n: usize) -> String {
+                format!($in_list, column = column, n = n)
+            }
+
+            async fn execute(&mut self, sql: Sql) -> Result<u64> {
+                let done = Self::bound_query(sql).execute(self.conn()).await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<$row>> {
+                Ok(Self::bound_query(sql).fetch_all(self.conn()).await?)
+            }
+
+            async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<$row>> {
+                Ok(Self::bound_query(sql).fetch_optional(self.conn()).await?)
+            }
+
+            fn fetch(&mut self, sql: Sql) -> BoxStream<'_, Result<$row>> {
+                Self::bound_query(sql)
+                    .fetch(self.conn())
+                    .map(|row| row.map_err(LedgerError::from))
+                    .boxed()
+            }
+        }
+    };
 }
 
-impl Exec for SqliteTx {
-    type Row = SqliteRow;
-
-    fn in_list(column: &str, n: usize) -> String {
-        format!("{column} IN (SELECT value FROM json_each(${n}))")
-    }
-
-    async fn execute(&mut self, sql: Sql) -> Result<u64> {
-        Ok(sqlite_query(sql)
-            .execute(self.conn())
-            .await?
-            .rows_affected())
-    }
-
-    async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<SqliteRow>> {
-        Ok(sqlite_query(sql).fetch_all(self.conn()).await?)
-    }
-
-    async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<SqliteRow>> {
-        Ok(sqlite_query(sql).fetch_optional(self.conn()).await?)
-    }
-
-    fn fetch(&mut self, sql: Sql) -> BoxStream<'_, Result<SqliteRow>> {
-        sqlite_query(sql)
-            .fetch(self.conn())
-            .map(|row| row.map_err(LedgerError::from))
-            .boxed()
-    }
+/// SQLite binds a list as a JSON array (a list of strings cannot fail to serialise).
+fn json_array(texts: Vec<String>) -> String {
+    serde_json::to_string(&texts).unwrap_or_default()
 }
 
-fn pg_query(sql: Sql) -> Query<'static, Postgres, PgArguments> {
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.text));
-    for value in sql.values {
-        query = match value {
-            Value::Text(v) => query.bind(v),
-            Value::Int(v) => query.bind(v),
-            Value::Bool(v) => query.bind(v),
-            Value::Real(v) => query.bind(v),
-            Value::Texts(v) => query.bind(v),
-        };
-    }
-    query
-}
+exec_for!(SqliteTx, Sqlite, SqliteArguments, SqliteRow,
+    texts: json_array,
+    in_list: "{column} IN (SELECT value FROM json_each(${n}))");
 
-impl Exec for PgTx {
-    type Row = PgRow;
-
-    fn in_list(column: &str, n: usize) -> String {
-        format!("{column} IN (SELECT unnest(${n}::text[]))")
-    }
-
-    async fn execute(&mut self, sql: Sql) -> Result<u64> {
-        Ok(pg_query(sql).execute(self.conn()).await?.rows_affected())
-    }
-
-    async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<PgRow>> {
-        Ok(pg_query(sql).fetch_all(self.conn()).await?)
-    }
-
-    async fn fetch_optional(&mut self, sql: Sql) -> Result<Option<PgRow>> {
-        Ok(pg_query(sql).fetch_optional(self.conn()).await?)
-    }
-
-    fn fetch(&mut self, sql: Sql) -> BoxStream<'_, Result<PgRow>> {
-        pg_query(sql)
-            .fetch(self.conn())
-            .map(|row| row.map_err(LedgerError::from))
-            .boxed()
-    }
-}
+exec_for!(PgTx, Postgres, PgArguments, PgRow,
+    texts: std::convert::identity,
+    in_list: "{column} IN (SELECT unnest(${n}::text[]))");
