@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use timeweave_http::StatsSnapshot;
 
 use crate::ledger::postgres::{holders, LeaseHolder};
-use crate::ledger::{Ledger, LedgerError, RunStatus, RunTotals, SyncRun, TrailMark};
+use timeweave_contract::Kind;
+
+use crate::ledger::{Cursor, Ledger, LedgerError, RunStatus, RunTotals, SyncRun, TrailMark};
 
 /// What the status needs to know about one configured provider instance.
 #[derive(Clone, Debug)]
@@ -61,6 +63,9 @@ pub struct ProviderStatus {
     /// Where its change trail was last read, and whether that read proved complete
     /// (`None`: no trail, or never read).
     pub trail: Option<TrailMark>,
+    /// The entry cursor: how far the deep scan has come (during the first pass, new entries
+    /// dated below it wait to be created there: `sync/coverage.rs`).
+    pub history: Cursor,
     /// `None` when healthy; otherwise why not.
     pub problem: Option<String>,
     /// On a shared PostgreSQL ledger: who holds the instance's lease (`None`: SQLite, or
@@ -117,6 +122,7 @@ pub async fn collect(
             pending_pushes: tx.count_intents(Some(&facts.name)).await?,
             record_issues: tx.count_issues(&facts.name).await?,
             trail: tx.trail_mark(&facts.name).await?,
+            history: tx.cursor(&facts.name, Kind::TimeEntry).await?,
             facts: facts.clone(),
             last_run,
             totals,
@@ -485,6 +491,9 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
         if let Some(line) = trail_line(s.trail.as_ref()) {
             let _ = writeln!(out, "{line}");
         }
+        if let Some(line) = history_line(&s.history) {
+            let _ = writeln!(out, "{line}");
+        }
         let _ =
             writeln!(
             out,
@@ -516,6 +525,23 @@ fn trail_line(mark: Option<&TrailMark>) -> Option<String> {
     })
 }
 
+/// How far the first history scan has come, while it is under way (`None` once done).
+fn history_line(cursor: &Cursor) -> Option<String> {
+    if cursor.deep_scan_passes > 0 {
+        return None;
+    }
+    Some(match cursor.deep_scan_position {
+        Some(at) => format!(
+            "  history: first scan under way, listed down to {}: new entries dated earlier \
+             wait to be created here until it reaches them",
+            at.format("%Y-%m-%d")
+        ),
+        None => "  history: first scan not begun: new entries outside the hot window wait to \
+                 be created here until it reaches them"
+            .to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,9 +568,32 @@ mod tests {
             record_issues: 0,
             lag_seconds: None,
             trail: None,
+            history: Cursor {
+                deep_scan_position: None,
+                deep_scan_passes: 1,
+                change_watermark: None,
+            },
             problem: None,
             lease: None,
         }
+    }
+
+    #[test]
+    fn status_says_how_far_the_first_history_scan_has_come() {
+        let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut s = status("tt", Some(at));
+        assert!(
+            !render_text(&[s.clone()]).contains("history:"),
+            "a finished pass says nothing"
+        );
+        s.history.deep_scan_passes = 0;
+        assert!(render_text(&[s.clone()]).contains("history: first scan not begun"));
+        s.history.deep_scan_position = Some(at);
+        let text = render_text(&[s]);
+        assert!(
+            text.contains("history: first scan under way, listed down to 2027-01-15"),
+            "{text}"
+        );
     }
 
     #[test]
