@@ -491,7 +491,7 @@ pub fn render_text(statuses: &[ProviderStatus]) -> String {
         if let Some(line) = trail_line(s.trail.as_ref()) {
             let _ = writeln!(out, "{line}");
         }
-        if let Some(line) = history_line(&s.history) {
+        if let Some(line) = history_line(&s.history).filter(|_| s.facts.mode != "pull") {
             let _ = writeln!(out, "{line}");
         }
         let _ =
@@ -525,7 +525,8 @@ fn trail_line(mark: Option<&TrailMark>) -> Option<String> {
     })
 }
 
-/// How far the first history scan has come, while it is under way (`None` once done).
+/// How far the first history scan has come, while it is under way (`None` once done);
+/// shown for instances timeweave writes to, where new entries wait for it.
 fn history_line(cursor: &Cursor) -> Option<String> {
     if cursor.deep_scan_passes > 0 {
         return None;
@@ -589,10 +590,15 @@ mod tests {
         s.history.deep_scan_passes = 0;
         assert!(render_text(&[s.clone()]).contains("history: first scan not begun"));
         s.history.deep_scan_position = Some(at);
-        let text = render_text(&[s]);
+        let text = render_text(&[s.clone()]);
         assert!(
             text.contains("history: first scan under way, listed down to 2027-01-15"),
             "{text}"
+        );
+        s.facts.mode = "pull".into();
+        assert!(
+            !render_text(&[s]).contains("history:"),
+            "nothing waits on a pull-only instance"
         );
     }
 

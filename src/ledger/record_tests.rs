@@ -358,4 +358,23 @@ async fn natural_keys_of_projects_tasks_usernames_and_entries() {
         .unwrap();
     assert_eq!(ids(&found), vec![&running.id]);
 }
+
+#[tokio::test]
+async fn the_live_holder_of_an_email_is_found_by_its_stored_form() {
+    let (_dir, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let ada = tx
+        .insert_record(&someone("Ada", Some(" Ada@Example.com "), None), "tm", at(0))
+        .await
+        .unwrap();
+    let held = tx.live_person_with_email("ada@example.com").await.unwrap();
+    assert_eq!(held.as_ref(), Some(&ada.id));
+    assert_eq!(tx.live_person_with_email("bob@example.com").await.unwrap(), None);
+    tx.tombstone(Kind::Person, &ada.id, "tm", at(1)).await.unwrap();
+    assert_eq!(
+        tx.live_person_with_email("ada@example.com").await.unwrap(),
+        None,
+        "a deleted person holds no address"
+    );
+}
 }

@@ -18,7 +18,10 @@ pub enum Coverage {
     /// (nothing to match against, so nothing to wait for).
     Everything,
     /// The first pass is under way: starts at or after `walked_down_to` (the deep scan walks
-    /// down from the newest entry), and starts in `hot`, the hot window listed this cycle.
+    /// down from past the newest entry when the provider tells its span, else from the hot
+    /// window: dates past the hot window are then never listed, in this pass or any later
+    /// one, so nothing there can be matched and waiting would gain nothing), and starts in
+    /// `hot`, the hot window listed this cycle.
     Partly {
         walked_down_to: Option<DateTime<Utc>>,
         hot: Option<Window>,
@@ -134,7 +137,10 @@ mod tests {
         let listed = Coverage::after(&cursor(0, Some(at(-100))), Some(hot()));
         assert!(listed.covers(at(-100)), "the walk's lowest start");
         assert!(listed.covers(at(-60)));
-        assert!(listed.covers(at(400)), "above the hot window: walked first");
+        assert!(
+            listed.covers(at(400)),
+            "above the hot window: walked first, or never listed"
+        );
         assert!(listed.covers(at(0)));
         assert!(!listed.covers(at(-101)), "below the walk");
         assert_eq!(listed.not_yet_below().as_deref(), Some("before 2026-08-23"));

@@ -167,6 +167,9 @@ pub(crate) struct Cycle<'a> {
     pub coverage: Coverage,
     /// New entries that waited this cycle for the listings to reach their date.
     pub held_unlisted: u64,
+    /// The first deep-scan pass made no progress this cycle (a listing failed, or the
+    /// budget went on the hot window): entries that wait would wait on.
+    pub history_stalled: bool,
 }
 
 impl Cycle<'_> {
@@ -445,6 +448,7 @@ impl<'a> Cycle<'a> {
             // nothing to match, nothing to wait for).
             coverage: Coverage::Everything,
             held_unlisted: 0,
+            history_stalled: false,
         }
     }
 
@@ -615,11 +619,12 @@ impl Cycle<'_> {
         opts: CycleOptions,
         trail: &TrailPlan,
     ) -> Result<Option<Cursor>, Abort> {
+        let stored = self.stored_entry_cursor().await?;
         if trail.spares(Kind::TimeEntry) {
-            self.coverage = Coverage::after(&self.stored_entry_cursor().await?, None);
+            self.coverage = Coverage::after(&stored, None);
             return Ok(None);
         }
-        let plan = self.plan_entry_scan(opts, trail).await?;
+        let plan = self.plan_entry_scan(opts, trail, &stored).await?;
         self.windows_total = plan.windows.len();
         let mut complete = true;
         for w in &plan.windows {
@@ -629,11 +634,11 @@ impl Cycle<'_> {
             }
             self.windows_done += 1;
         }
-        self.coverage = if complete {
-            Coverage::after(&plan.next_cursor, hot_window(&plan))
-        } else {
-            Coverage::after(&self.stored_entry_cursor().await?, None)
-        };
+        let listed = if complete { &plan.next_cursor } else { &stored };
+        self.coverage = Coverage::after(listed, complete.then(|| hot_window(&plan)).flatten());
+        self.history_stalled = stored.deep_scan_passes == 0
+            && listed.deep_scan_passes == 0
+            && listed.deep_scan_position == stored.deep_scan_position;
         Ok(complete.then_some(plan.next_cursor))
     }
 
@@ -653,9 +658,9 @@ impl Cycle<'_> {
         &mut self,
         opts: CycleOptions,
         trail: &TrailPlan,
+        cursor: &Cursor,
     ) -> Result<ScanPlan, Abort> {
         let name = self.name().to_owned();
-        let cursor = self.stored_entry_cursor().await?;
         let oldest = self.ledger.read().await?.oldest_linked_start(&name).await?;
         let span = self.entry_span().await?;
         let budget = if opts.to_completion {
@@ -668,7 +673,7 @@ impl Cycle<'_> {
         let input = |budget, to_completion| ScanInput {
             now: self.now,
             settings: self.settings.scan,
-            cursor: &cursor,
+            cursor,
             budget,
             change_feed,
             to_completion,

@@ -151,13 +151,13 @@ impl Cycle<'_> {
             .iter()
             .map(|r| refs::to_canonical(&refmap, &name, &r.record).map(Mapped::new))
             .collect();
-        if kind == Kind::Person {
-            self.refuse_shared_emails(tx, &records, &links, &mut mapped)
-                .await?;
-        }
         let matches = self
             .natural_key_matches(tx, kind, &records, &links, &mapped)
             .await?;
+        if kind == Kind::Person {
+            self.refuse_shared_emails(tx, &records, &links, &matches, &mut mapped)
+                .await?;
+        }
         Ok(Some(GroupView {
             kind,
             records,

@@ -271,21 +271,26 @@ impl Cycle<'_> {
     }
 
     /// Says once per cycle how many new entries wait for this provider's first history
-    /// scan, and where it has not looked yet.
-    fn note_held_unlisted(&self) {
+    /// scan, and where it has not looked yet; a warning when the scan made no progress.
+    fn note_held_unlisted(&mut self) {
         if self.held_unlisted == 0 {
             return;
         }
+        let (held, name) = (self.held_unlisted, self.instance.name.clone());
         let whereabouts = self.coverage.not_yet_below().unwrap_or_default();
-        tracing::info!(
-            provider = %self.instance.name,
-            held = self.held_unlisted,
-            "{} new entries wait to be created on {}: its first history scan has not yet \
-             listed entries dated {whereabouts}, where it may hold copies of them; they are \
-             matched or created once it has (`timeweave --sync-once` scans all history at once)",
-            self.held_unlisted,
-            self.instance.name,
+        let waiting = format!(
+            "{held} new entries wait to be created on {name}: its first history scan has not \
+             yet listed entries dated {whereabouts}, where it may hold copies of them"
         );
+        if self.history_stalled {
+            self.warnings.push(format!(
+                "{waiting}, and the scan made no progress this cycle (a listing failed, or \
+                 the request budget went on the hot window): raise the instance's quota or \
+                 its schedule interval, or run `timeweave --sync-once`"
+            ));
+        } else {
+            tracing::info!(provider = %name, held, "{waiting}; they are matched or created once it has (`timeweave --sync-once` scans all history at once)");
+        }
     }
 
     /// Plans one record and carries it out. A time-entry create or update is prepared (its
@@ -300,14 +305,14 @@ impl Cycle<'_> {
         if self.blocked.contains(&rec.id) {
             return Ok(());
         }
-        if link.is_none() && rec.is_live() && !self.coverage.may_create(&rec.record) {
+        let Some(planned) = self.plan_write(&rec, link.as_ref()).await? else {
+            return Ok(());
+        };
+        if matches!(planned, PlannedWrite::Create(_)) && !self.coverage.may_create(&rec.record) {
             // The provider may hold a copy its listings have not reached: wait for them.
             self.held_unlisted += 1;
             return Ok(());
         }
-        let Some(planned) = self.plan_write(&rec, link.as_ref()).await? else {
-            return Ok(());
-        };
         if self.dry_run {
             return self.plan_dry_run(&rec, planned).await;
         }

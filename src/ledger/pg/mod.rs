@@ -1,13 +1,9 @@
-//! The PostgreSQL backend of the ledger's stores (`store.rs`): the pool and the transaction
-//! every PostgreSQL store method runs in, and the stores themselves, one file per table
-//! group as on SQLite, holding only the SQL PostgreSQL writes its own way: the rest is
-//! written once for both backends beside each table group in `ledger/` (over `sql::Exec`).
-//! Connecting, migrations, leases and server checks are the plumbing in `postgres/`; the
-//! schema and the reporting views are its migrations.
-//!
-//! Where a group's store is written once for both backends (`ledger/<group>.rs` over
-//! `sql::Exec`), its file here holds only what PostgreSQL does differently: `records.rs`,
-//! the `UNNEST` insert of new time entries (names are matched in Rust, not in SQL).
+//! The PostgreSQL backend of the ledger: the pool and `PgTx`, the transaction every store
+//! method runs in on PostgreSQL. The stores are written once for both backends beside each
+//! table group in `ledger/` (over `sql::Exec`); `links.rs`, `records.rs` and `reports.rs`
+//! here hold only PostgreSQL's side of the `LinkDialect`, `RecordDialect` and
+//! `ReportDialect` hooks. Connecting, migrations, leases and server checks are the plumbing
+//! in `postgres/`; the schema and the reporting views are its migrations.
 //!
 //! Writers are serialised as on SQLite (`BEGIN IMMEDIATE` there): every write transaction
 //! takes one transaction-scoped advisory lock first, so two processes never interleave the

@@ -67,7 +67,7 @@ async fn person_candidates<B: RecordDialect>(
     if let Some(email) = &p.email {
         let sql = Sql::new(format!("{live} AND t.email = $2 {ORDER}"))
             .bind(provider)
-            .bind(email.to_lowercase());
+            .bind(email.trim().to_lowercase());
         let found = fetch_records(tx, Kind::Person, sql).await?;
         if !found.is_empty() {
             return Ok(found);

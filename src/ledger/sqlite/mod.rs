@@ -1,6 +1,6 @@
 //! The SQLite backend of the ledger: opening the file (WAL, foreign keys, busy timeout,
-//! page cache, `natural_key()`), its integrity check and ownership mark, its embedded
-//! migrations (`migrations.rs`), and the transaction every SQLite store method runs in.
+//! page cache, `natural_key()`), its integrity check and ownership mark, the
+//! migrations `ledger/migrations.rs` embeds, and the transaction every SQLite store method runs in.
 //! Store logic shared with PostgreSQL lives beside each table group in `ledger/` (over
 //! `sql::Exec`); what only SQLite does (the import's direct C-API paths, such as the bulk
 //! insert of time entries in `records.rs`; `natural_key()`; the reporting SQL of its
