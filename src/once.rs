@@ -124,8 +124,8 @@ impl HeldLeases {
         let mut elsewhere = Vec::new();
         for h in handles {
             match held.take_one(engine, h).await {
-                Ok(None) => elsewhere.push(h.name.as_str()),
-                Ok(Some(())) => {}
+                Ok(true) => {}
+                Ok(false) => elsewhere.push(h.name.as_str()),
                 Err(e) => return Err(held.released(e.into()).await),
             }
         }
@@ -136,20 +136,16 @@ impl HeldLeases {
         Err(held.released(holders).await)
     }
 
-    /// `Some` when `h`'s lease is this process's now (renewed from here on).
-    async fn take_one(
-        &mut self,
-        engine: &Engine,
-        h: &ProviderHandle,
-    ) -> Result<Option<()>, LedgerError> {
+    /// Whether `h`'s lease is this process's now (renewed from here on).
+    async fn take_one(&mut self, engine: &Engine, h: &ProviderHandle) -> Result<bool, LedgerError> {
         let Taken::Held { lease, .. } = self.keeper.take_for_work(engine.ledger(), &h.name).await?
         else {
-            return Ok(None);
+            return Ok(false);
         };
         self.keeper.gate(h);
         self.tokens.push((h.name.clone(), lease.token));
         self.renewing.push(self.keeper.keep_renewed(lease));
-        Ok(Some(()))
+        Ok(true)
     }
 
     /// Who holds each of `names` (a lease released meanwhile is named as last held).
