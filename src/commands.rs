@@ -12,6 +12,7 @@ use timeweave::cli::{
     SyncArgs,
 };
 use timeweave::config::{self, Config};
+use timeweave::leases::LeaseKeeper;
 use timeweave::ledger::postgres::describe_url;
 use timeweave::ledger::Ledger;
 use timeweave::lock::LedgerLock;
@@ -141,7 +142,17 @@ pub(crate) async fn sync(cfg: &Config, args: &SyncArgs) -> anyhow::Result<ExitCo
     if args.full {
         engine = engine.with_full_listings();
     }
-    let outcome = timeweave::once::run(engine, handles, args.dry_run, true).await?;
+    // A shared PostgreSQL ledger: each instance is synced under its lease, as a daemon
+    // works it (`once.rs`); none is synced while a live daemon holds one of them.
+    let leases = LeaseKeeper::for_ledger(&ledger, cfg.lease_ttl());
+    let outcome = timeweave::once::run_leased(engine, handles, args.dry_run, true, leases).await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            ledger.close().await;
+            return Err(e.into());
+        }
+    };
     print!("{}", outcome.summary());
     if args.dry_run {
         println!("dry run: nothing was changed, in the ledger or in any provider");

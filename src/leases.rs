@@ -13,16 +13,22 @@
 //! goes on the wire, after the limiter's wait): a node paused (SIGSTOP, a frozen VM)
 //! or cut off past its lease sends nothing more to the provider when it wakes, while its
 //! ledger writes are refused by the fencing token.
+//!
+//! `timeweave sync` on a shared PostgreSQL ledger works under the same leases, through the
+//! same calls ([`LeaseKeeper::take_for_work`], [`LeaseKeeper::gate`], `keep_renewed`,
+//! `release_all`): see `once.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use sqlx::PgPool;
 
-use crate::ledger::postgres::{acquire, release, renew, Lease};
+use crate::ledger::postgres::{acquire, holders, release, renew, Lease, LeaseHolder};
 use crate::ledger::{Ledger, LedgerError};
 use crate::process::ProcessId;
+use crate::sync::ProviderHandle;
 
 /// The leases this process holds, by instance.
 pub struct LeaseKeeper {
@@ -79,6 +85,44 @@ impl LeaseKeeper {
                 Ok(Taken::Elsewhere)
             }
         }
+    }
+
+    /// Takes (or renews) `provider`'s lease to work it on `ledger`. A lease new to this
+    /// process: the previous holder's cycles that were left running are marked interrupted
+    /// (its intents are reconciled by the next cycle, as after a crash).
+    pub async fn take_for_work(
+        &self,
+        ledger: &Ledger,
+        provider: &str,
+    ) -> Result<Taken, LedgerError> {
+        let taken = self.take(provider).await?;
+        if let Taken::Held { lease, new: true } = &taken {
+            tracing::info!(
+                provider,
+                owner = self.owner(),
+                token = lease.token.0,
+                "lease taken: this process works the instance"
+            );
+            let mut tx = ledger.fenced(provider, lease.token).write().await?;
+            tx.mark_interrupted_runs(Some(provider), Utc::now()).await?;
+            tx.commit().await?;
+        }
+        Ok(taken)
+    }
+
+    /// Lets `handle`'s transport send a request only while this process holds the
+    /// instance's lease, before its local deadline ([`LeaseKeeper::may_write`]).
+    pub fn gate(self: &Arc<Self>, handle: &ProviderHandle) {
+        if let Some(stats) = &handle.stats {
+            let (leases, name) = (self.clone(), handle.name.clone());
+            stats.send_gate.install(move || leases.may_write(&name));
+        }
+    }
+
+    /// Who holds `provider`'s lease as the ledger says now (`None`: it has never had one).
+    pub async fn holder(&self, provider: &str) -> Result<Option<LeaseHolder>, LedgerError> {
+        let all = holders(&self.pool).await?;
+        Ok(all.into_iter().find(|l| l.provider == provider))
     }
 
     /// Renews `lease` every third of the ttl until the returned task is aborted (when the

@@ -6,6 +6,15 @@
 //! progress bar on a terminal, periodic log lines otherwise, both saying what a provider's
 //! requests are waiting for (see `progress_line`); exit 0 only if every provider finished
 //! cleanly.
+//!
+//! On a shared PostgreSQL ledger ([`run_leased`]) the invocation first takes the lease of
+//! every selected instance, as a daemon's runner does (`leases.rs`), keeps them renewed
+//! while it works, fences every cycle's ledger writes by the lease's token, gates the
+//! provider writes on it, and releases them all at the end, on error or stop too. When a
+//! live other process holds any of them, nothing is synced ([`OnceError::HeldElsewhere`]):
+//! the rounds order sources before targets across every selected instance, so a subset
+//! would be a half-converged run; `--provider` names the subset when that is wanted. A
+//! dry run takes no lease (it works on a private copy).
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
@@ -15,6 +24,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use timeweave_http::TransportStats;
 
 use crate::config::Mode;
+use crate::leases::{LeaseKeeper, Taken};
+use crate::ledger::postgres::{FencingToken, LeaseHolder};
 use crate::ledger::{LedgerError, RunStatus};
 use crate::progress_line::{describe_wait, render, Snapshot, WindowClock};
 use crate::sync::{CycleOptions, CycleReport, Engine, Progress, ProviderHandle};
@@ -51,6 +62,123 @@ impl OnceOutcome {
             }
         }
         out
+    }
+}
+
+/// Why a `--sync-once` stopped before its outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum OnceError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Live other processes hold these instances' leases: nothing was synced.
+    #[error("{}", held_elsewhere(.0))]
+    HeldElsewhere(Vec<LeaseHolder>),
+}
+
+/// What [`OnceError::HeldElsewhere`] tells the operator: each instance, its holder and
+/// until when, and what to do.
+fn held_elsewhere(held: &[LeaseHolder]) -> String {
+    let mut out = String::from("nothing was synced: another process works ");
+    let each: Vec<String> = held
+        .iter()
+        .map(|l| {
+            format!(
+                "instance {} (its lease is held by {} until {}, fencing token {})",
+                l.provider,
+                l.owner.as_deref().unwrap_or("another process"),
+                l.expires_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                l.token.0
+            )
+        })
+        .collect();
+    out.push_str(&each.join(", "));
+    out.push_str(
+        ". Stop that `timeweave run` (the owner is HOST/PID/START), or wait for its lease to \
+         expire, then run the sync again; `timeweave status` shows who holds each lease. To \
+         sync only the other instances now, name them with --provider.",
+    );
+    out
+}
+
+/// The leases a non-dry `--sync-once` on a shared PostgreSQL ledger works under: every
+/// selected instance's, each renewed until released.
+struct HeldLeases {
+    keeper: Arc<LeaseKeeper>,
+    tokens: Vec<(String, FencingToken)>,
+    renewing: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl HeldLeases {
+    /// Takes every handle's lease and gates its provider writes on it; when another
+    /// process holds any, gives back those taken and says who holds which.
+    async fn take(
+        keeper: Arc<LeaseKeeper>,
+        engine: &Engine,
+        handles: &[ProviderHandle],
+    ) -> Result<HeldLeases, OnceError> {
+        let mut held = HeldLeases {
+            keeper,
+            tokens: Vec::new(),
+            renewing: Vec::new(),
+        };
+        let mut elsewhere = Vec::new();
+        for h in handles {
+            match held.take_one(engine, h).await {
+                Ok(true) => {}
+                Ok(false) => elsewhere.push(h.name.as_str()),
+                Err(e) => return Err(held.released(e.into()).await),
+            }
+        }
+        if elsewhere.is_empty() {
+            return Ok(held);
+        }
+        let holders = held.holders(&elsewhere).await;
+        Err(held.released(holders).await)
+    }
+
+    /// Whether `h`'s lease is this process's now (renewed from here on).
+    async fn take_one(&mut self, engine: &Engine, h: &ProviderHandle) -> Result<bool, LedgerError> {
+        let Taken::Held { lease, .. } = self.keeper.take_for_work(engine.ledger(), &h.name).await?
+        else {
+            return Ok(false);
+        };
+        self.keeper.gate(h);
+        self.tokens.push((h.name.clone(), lease.token));
+        self.renewing.push(self.keeper.keep_renewed(lease));
+        Ok(true)
+    }
+
+    /// Who holds each of `names` (a lease released meanwhile is named as last held).
+    async fn holders(&self, names: &[&str]) -> OnceError {
+        let mut out = Vec::new();
+        for name in names {
+            match self.keeper.holder(name).await {
+                Ok(Some(l)) => out.push(l),
+                Ok(None) => {}
+                Err(e) => return e.into(),
+            }
+        }
+        OnceError::HeldElsewhere(out)
+    }
+
+    fn token(&self, provider: &str) -> Option<FencingToken> {
+        self.tokens
+            .iter()
+            .find(|(name, _)| name == provider)
+            .map(|(_, t)| *t)
+    }
+
+    /// Stops renewing and gives every lease back; passes `e` on.
+    async fn released<E>(self, e: E) -> E {
+        self.release().await;
+        e
+    }
+
+    async fn release(self) {
+        for task in &self.renewing {
+            task.abort();
+        }
+        self.keeper.release_all().await;
     }
 }
 
@@ -205,12 +333,47 @@ impl Drop for Ticker {
 /// Runs the sync-once rounds. `show_progress`: draw a bar when stderr is a terminal.
 pub async fn run(
     engine: Engine,
-    mut handles: Vec<ProviderHandle>,
+    handles: Vec<ProviderHandle>,
     dry_run: bool,
     show_progress: bool,
 ) -> Result<OnceOutcome, LedgerError> {
-    handles.sort_by_key(|h| order(h.mode));
-    let bar = (show_progress && std::io::stderr().is_terminal()).then(|| {
+    rounds(engine, handles, dry_run, show_progress, None).await
+}
+
+/// [`run`] under every selected instance's lease when `leases` is a shared PostgreSQL
+/// ledger's keeper (not for a dry run, which changes nothing); released at the end.
+pub async fn run_leased(
+    engine: Engine,
+    handles: Vec<ProviderHandle>,
+    dry_run: bool,
+    show_progress: bool,
+    leases: Option<Arc<LeaseKeeper>>,
+) -> Result<OnceOutcome, OnceError> {
+    let Some(keeper) = leases.filter(|_| !dry_run) else {
+        return Ok(rounds(engine, handles, dry_run, show_progress, None).await?);
+    };
+    let held = HeldLeases::take(keeper, &engine, &handles).await?;
+    let outcome = rounds(engine, handles, dry_run, show_progress, Some(&held)).await;
+    held.release().await;
+    Ok(outcome?)
+}
+
+/// One cycle of `h`, fenced by its lease when the invocation holds one.
+async fn cycle(
+    engine: &Engine,
+    h: &ProviderHandle,
+    opts: CycleOptions,
+    held: Option<&HeldLeases>,
+) -> Result<CycleReport, LedgerError> {
+    match held.and_then(|l| l.token(&h.name)) {
+        Some(token) => engine.run_cycle_fenced(h, opts, token).await,
+        None => engine.run_cycle(h, opts).await,
+    }
+}
+
+/// A bar on stderr when asked for and stderr is a terminal.
+fn progress_bar(show_progress: bool) -> Option<ProgressBar> {
+    (show_progress && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::no_length();
         // No indicatif ETA: it knows only the bar's position, and says "0s" during a wait;
         // the message carries one from the planned windows.
@@ -220,7 +383,19 @@ pub async fn run(
         );
         b.enable_steady_tick(Duration::from_millis(200));
         b
-    });
+    })
+}
+
+/// The rounds of [`run`], each cycle under its instance's lease in `held`.
+async fn rounds(
+    engine: Engine,
+    mut handles: Vec<ProviderHandle>,
+    dry_run: bool,
+    show_progress: bool,
+    held: Option<&HeldLeases>,
+) -> Result<OnceOutcome, LedgerError> {
+    handles.sort_by_key(|h| order(h.mode));
+    let bar = progress_bar(show_progress);
     // A dry run works on one private copy for the whole invocation, so a target's plan
     // follows what the sources before it would bring.
     let (engine, copy) = if dry_run {
@@ -244,7 +419,7 @@ pub async fn run(
             break;
         }
         display.starting(&h.name);
-        let r = engine.run_cycle(h, first).await?;
+        let r = cycle(&engine, h, first, held).await?;
         let c = &r.counts;
         changed_after.push(c.created + c.updated + c.deleted > 0);
         reports.push(r);
@@ -256,7 +431,7 @@ pub async fn run(
             let later_changes = changed_after.iter().skip(i + 1).any(|c| *c);
             if later_changes && h.mode.pushes() && !engine.stop_flag().is_stopped() {
                 display.starting(&h.name);
-                reports.push(engine.run_cycle(h, CycleOptions::default()).await?);
+                reports.push(cycle(&engine, h, CycleOptions::default(), held).await?);
             }
         }
     }

@@ -15,7 +15,6 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::leases::{LeaseKeeper, Taken};
-use crate::ledger::postgres::FencingToken;
 use crate::ledger::{LedgerError, RunStatus};
 use crate::status::{ProviderFacts, Uptime};
 use crate::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
@@ -96,10 +95,8 @@ impl Runner {
         engine: Engine,
         leases: Option<Arc<LeaseKeeper>>,
     ) -> Arc<Runner> {
-        let h = &provider.handle;
-        if let (Some(leases), Some(stats)) = (&leases, &h.stats) {
-            let (leases, name) = (leases.clone(), h.name.clone());
-            stats.send_gate.install(move || leases.may_write(&name));
+        if let Some(leases) = &leases {
+            leases.gate(&provider.handle);
         }
         Arc::new(Runner {
             leases,
@@ -157,16 +154,11 @@ impl Runner {
         let Some(leases) = &self.leases else {
             return Some(self.engine.run_cycle(h, CycleOptions::default()).await);
         };
-        let lease = match leases.take(self.name()).await {
-            Ok(Taken::Held { lease, new }) => {
-                if new {
-                    tracing::info!(provider = %self.name(), owner = leases.owner(), token = lease.token.0, "lease taken: this process works the instance");
-                    if let Err(e) = self.settle_takeover(lease.token).await {
-                        return Some(Err(e));
-                    }
-                }
-                lease
-            }
+        let lease = match leases
+            .take_for_work(self.engine.ledger(), self.name())
+            .await
+        {
+            Ok(Taken::Held { lease, .. }) => lease,
             Ok(Taken::Elsewhere) => {
                 tracing::debug!(provider = %self.name(), "another process holds the lease: no cycle here");
                 return None;
@@ -180,16 +172,6 @@ impl Runner {
             .await;
         renewing.abort();
         Some(report)
-    }
-
-    /// A lease new to this process: the previous holder's cycles that were left running
-    /// are marked interrupted (its intents are reconciled by the cycle, as after a crash).
-    async fn settle_takeover(&self, token: FencingToken) -> Result<(), LedgerError> {
-        let ledger = self.engine.ledger().fenced(self.name(), token);
-        let mut tx = ledger.write().await?;
-        tx.mark_interrupted_runs(Some(self.name()), Utc::now())
-            .await?;
-        tx.commit().await
     }
 
     /// Waits until no cycle of this provider runs.

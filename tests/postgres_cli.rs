@@ -1,6 +1,7 @@
 //! The binary with a PostgreSQL ledger (`[ledger] url`), against the throwaway cluster of
 //! `scripts/postgres-cluster`: `check` names it without the password, `migrate` brings it up
-//! to date (twice is once), and `status` reads it (never a SQLite file instead).
+//! to date (twice is once), and `status` reads it (never a SQLite file instead); `sync`
+//! refuses an instance a live daemon holds the lease of, naming the holder.
 
 use std::process::{Command, Output};
 
@@ -31,6 +32,20 @@ fn text(out: &Output) -> String {
     all
 }
 
+/// A config in `dir` with the ledger at `url` and one instance `tt` no request reaches.
+fn config_for(url: &url::Url, dir: &std::path::Path) -> std::path::PathBuf {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[ledger]\nurl = \"{url}\"\n\n[providers.tt]\nkind = \"timetracker\"\n\
+             base_url = \"http://127.0.0.1:9\"\napi_secret = \"tt_token\"\n"
+        ),
+    )
+    .unwrap();
+    config
+}
+
 #[tokio::test]
 async fn migrate_brings_a_postgres_ledger_up_to_date_and_status_reads_it() {
     let Some(cluster) =
@@ -40,16 +55,7 @@ async fn migrate_brings_a_postgres_ledger_up_to_date_and_status_reads_it() {
     };
     let url = scratch_database(&cluster).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[ledger]\nurl = \"{url}\"\n\n[providers.tt]\nkind = \"timetracker\"\n\
-             base_url = \"http://127.0.0.1:9\"\napi_secret = \"tt_token\"\n"
-        ),
-    )
-    .unwrap();
-    let config = config.as_path();
+    let config = &config_for(&url, dir.path());
 
     let check = timeweave(&["check"], config);
     let said = text(&check);
@@ -78,5 +84,39 @@ async fn migrate_brings_a_postgres_ledger_up_to_date_and_status_reads_it() {
     assert!(
         !dir.path().join("timeweave.db").exists(),
         "no SQLite file instead"
+    );
+}
+
+#[tokio::test]
+async fn sync_refuses_an_instance_whose_lease_a_live_daemon_holds_and_names_the_holder() {
+    let test = "sync_refuses_an_instance_whose_lease_a_live_daemon_holds_and_names_the_holder";
+    let Some(cluster) = cluster_url(test) else {
+        return;
+    };
+    let url = scratch_database(&cluster).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = &config_for(&url, dir.path());
+    let ledger = timeweave::ledger::Ledger::open_postgres(&url, None)
+        .await
+        .unwrap();
+    let pool = ledger.postgres_pool().expect("PostgreSQL").clone();
+    let daemon = "node-b/777/1700000000";
+    let ttl = std::time::Duration::from_secs(60);
+    let held = timeweave::ledger::postgres::acquire(&pool, "tt", daemon, ttl).await;
+    assert!(held.unwrap().is_some(), "the lease was free");
+
+    let sync = timeweave(&["sync"], config);
+    let said = text(&sync);
+
+    assert!(!sync.status.success(), "{said}");
+    assert!(said.contains("nothing was synced"), "{said}");
+    assert!(
+        said.contains("instance tt") && said.contains(daemon),
+        "{said}"
+    );
+    let mut tx = ledger.read().await.unwrap();
+    assert!(
+        tx.recent_runs(None, 10).await.unwrap().is_empty(),
+        "no cycle ran"
     );
 }
