@@ -83,6 +83,20 @@ impl World {
         report
     }
 
+    /// A clean cycle of provider `i` that lists its whole history (as `--sync-once` does).
+    async fn cycle_all_history(&self, i: usize) {
+        let all_history = CycleOptions {
+            to_completion: true,
+            ..CycleOptions::default()
+        };
+        let r = self
+            .engine
+            .run_cycle(&self.providers[i].1, all_history)
+            .await
+            .expect("ledger ok");
+        assert!(r.is_clean(), "{:?}", r.errors);
+    }
+
     /// Cycles every provider `rounds` times, asserting each cycle was clean.
     async fn rounds(&self, rounds: usize) {
         for _ in 0..rounds {
@@ -1309,12 +1323,7 @@ async fn a_provider_added_later_gets_no_copies_of_history_it_has_not_listed_yet(
     w.p(1).put(entry(&person_b, &project_b, 200, 9, "in both"));
     w.p(0).put(entry(&person_a, &project_a, 200, 11, "only in a"));
     // a has been synced all along: its whole history is in the ledger.
-    let all_history = CycleOptions {
-        to_completion: true,
-        ..CycleOptions::default()
-    };
-    let r = w.engine.run_cycle(&w.providers[0].1, all_history).await.unwrap();
-    assert!(r.is_clean(), "{:?}", r.errors);
+    w.cycle_all_history(0).await;
     // b's first scheduled cycle lists its hot window and one slice of history, not day 200:
     // nothing dated there is created on b yet, since b may hold it (and does).
     let r = w.cycle(1).await;
@@ -1391,12 +1400,7 @@ async fn entries_waiting_for_a_first_scan_that_cannot_progress_are_a_warning() {
     w.p(0).put(entry(&person_a, &project_a, 200, 9, "old work"));
     // b has history of its own (an empty account would have nothing to wait for).
     w.p(1).put(entry(&person_b, &project_b, 300, 9, "older work"));
-    let all_history = CycleOptions {
-        to_completion: true,
-        ..CycleOptions::default()
-    };
-    let r = w.engine.run_cycle(&w.providers[0].1, all_history).await.unwrap();
-    assert!(r.is_clean(), "{:?}", r.errors);
+    w.cycle_all_history(0).await;
     // b's budget goes entirely on its hot window: the deep scan never takes a slice.
     w.providers[1].1.budget = Some(1);
     let r = w.cycle(1).await;
