@@ -221,62 +221,24 @@ fn per_provider(out: &mut String, of: &[&ProviderStatus], families: &[PerProvide
     }
 }
 
+/// A counter family of the ledger's run totals: name, help, and the `RunCounts` field.
+macro_rules! run_totals {
+    ($($name:literal, $help:literal, $field:ident;)*) => {
+        [$(($name, "counter", $help, |s: &ProviderStatus| s.totals.counts.$field as f64),)*]
+    };
+}
+
 /// Totals of the ledger's history of finished cycles.
-const TOTALS: [PerProvider; 9] = [
-    (
-        "timeweave_records_pulled_total",
-        "counter",
-        "Records listed from the provider.",
-        |s| s.totals.counts.pulled as f64,
-    ),
-    (
-        "timeweave_records_created_total",
-        "counter",
-        "Ledger records created from the provider.",
-        |s| s.totals.counts.created as f64,
-    ),
-    (
-        "timeweave_records_updated_total",
-        "counter",
-        "Ledger records updated from the provider.",
-        |s| s.totals.counts.updated as f64,
-    ),
-    (
-        "timeweave_records_deleted_total",
-        "counter",
-        "Ledger records deleted because the provider deleted them.",
-        |s| s.totals.counts.deleted as f64,
-    ),
-    (
-        "timeweave_records_pushed_total",
-        "counter",
-        "Creates, updates and deletes sent to the provider.",
-        |s| s.totals.counts.pushed as f64,
-    ),
-    (
-        "timeweave_conflicts_total",
-        "counter",
-        "Conflicts detected with the provider.",
-        |s| s.totals.counts.conflicts as f64,
-    ),
-    (
-        "timeweave_records_skipped_total",
-        "counter",
-        "Records skipped with a recorded reason.",
-        |s| s.totals.counts.skipped as f64,
-    ),
-    (
-        "timeweave_requests_total",
-        "counter",
-        "HTTP requests made to the provider (ledger history of finished cycles).",
-        |s| s.totals.counts.requests as f64,
-    ),
-    (
-        "timeweave_rate_limited_total",
-        "counter",
-        "429 answers from the provider (ledger history of finished cycles).",
-        |s| s.totals.counts.rate_limited as f64,
-    ),
+const TOTALS: [PerProvider; 9] = run_totals![
+    "timeweave_records_pulled_total", "Records listed from the provider.", pulled;
+    "timeweave_records_created_total", "Ledger records created from the provider.", created;
+    "timeweave_records_updated_total", "Ledger records updated from the provider.", updated;
+    "timeweave_records_deleted_total", "Ledger records deleted because the provider deleted them.", deleted;
+    "timeweave_records_pushed_total", "Creates, updates and deletes sent to the provider.", pushed;
+    "timeweave_conflicts_total", "Conflicts detected with the provider.", conflicts;
+    "timeweave_records_skipped_total", "Records skipped with a recorded reason.", skipped;
+    "timeweave_requests_total", "HTTP requests made to the provider (ledger history of finished cycles).", requests;
+    "timeweave_rate_limited_total", "429 answers from the provider (ledger history of finished cycles).", rate_limited;
 ];
 
 /// This process's own transport counters (the daemon's instances).
