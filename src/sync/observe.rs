@@ -155,7 +155,7 @@ impl Cycle<'_> {
             .natural_key_matches(tx, kind, &records, &links, &mapped)
             .await?;
         if kind == Kind::Person {
-            self.refuse_shared_emails(tx, &records, &links, &matches, &mut mapped)
+            self.refuse_shared_emails(tx, &records, &links, &linked, &matches, &mut mapped)
                 .await?;
         }
         Ok(Some(GroupView {

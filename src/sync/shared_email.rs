@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use timeweave_contract::{CanonicalId, RemoteId, RemoteRecord};
+use timeweave_contract::{CanonicalId, Record, RemoteId, RemoteRecord};
 
 use super::engine::{Abort, Cycle};
 use super::observe::Mapped;
@@ -24,6 +24,7 @@ impl Cycle<'_> {
         tx: &mut Tx,
         records: &[RemoteRecord],
         links: &HashMap<RemoteId, Link>,
+        linked: &HashMap<CanonicalId, StoredRecord>,
         matches: &[Vec<StoredRecord>],
         mapped: &mut [Result<Mapped, String>],
     ) -> Result<(), Abort> {
@@ -33,6 +34,12 @@ impl Cycle<'_> {
                 .filter(|l| l.is_live())
                 .map(|l| l.canonical_id.clone())
         };
+        // The ledger person record `i` would be written as: its own, else its best match.
+        let becomes = |i: usize| {
+            own(i)
+                .and_then(|id| linked.get(&id))
+                .or_else(|| matches[i].first())
+        };
         // Linked people first: they keep the address they hold.
         let mut order: Vec<usize> = (0..records.len()).collect();
         order.sort_by_key(|&i| own(i).is_none());
@@ -41,12 +48,13 @@ impl Cycle<'_> {
             let Some(email) = email_of(&mapped[i]) else {
                 continue;
             };
+            let target = becomes(i);
             let reason = match claimed.get(&email) {
                 Some(first) => Some(self.shared_reason(&email, first.as_str())),
-                None => {
-                    let becomes = own(i).or_else(|| matches[i].first().map(|c| c.id.clone()));
-                    held_by_another(tx, &email, becomes.as_ref()).await?
-                }
+                // A live person holding the address already: nobody else can (the common
+                // case, asked nothing of the ledger).
+                None if target.is_some_and(|t| t.is_live() && holds(t, &email)) => None,
+                None => held_by_another(tx, &email, target.map(|t| &t.id)).await?,
             };
             match reason {
                 Some(reason) => mapped[i] = Err(reason),
@@ -88,7 +96,12 @@ async fn held_by_another(
 /// A mapped person's address as the ledger stores it (`None`: not a person, or none).
 fn email_of(mapped: &Result<Mapped, String>) -> Option<String> {
     match mapped.as_ref().ok()?.record.clone().normalised() {
-        timeweave_contract::Record::Person(p) => p.email,
+        Record::Person(p) => p.email,
         _ => None,
     }
+}
+
+/// Whether a ledger person (stored normalised) has this address.
+fn holds(person: &StoredRecord, email: &str) -> bool {
+    matches!(&person.record, Record::Person(p) if p.email.as_deref() == Some(email))
 }
