@@ -47,10 +47,9 @@ values_from! {
     Text: String => Some, &str => |s: &str| Some(s.to_owned()), &String => |s: &String| Some(s.clone()),
         Option<String> => |s| s, Option<&str> => |s: Option<&str>| s.map(str::to_owned),
         &Option<String> => |s: &Option<String>| s.clone();
-    Int: i64 => Some, Option<i64> => |v| v, i32 => |v| Some(i64::from(v)),
-        Option<i32> => |v: Option<i32>| v.map(i64::from);
+    Int: i64 => Some, Option<i64> => |v| v;
     Bool: bool => Some, Option<bool> => |v| v;
-    Real: f64 => Some, Option<f64> => |v| v;
+    Real: f64 => Some;
     Texts: Vec<String> => |v| v;
 }
 
