@@ -11,6 +11,7 @@ use crate::ledger::postgres::{holders, LeaseHolder};
 use timeweave_contract::Kind;
 
 use crate::ledger::{Cursor, Ledger, LedgerError, RunStatus, RunTotals, SyncRun, TrailMark};
+use crate::sync::coverage::Coverage;
 
 /// What the status needs to know about one configured provider instance.
 #[derive(Clone, Debug)]
@@ -490,19 +491,11 @@ fn trail_line(mark: Option<&TrailMark>) -> Option<String> {
 /// How far the first history scan has come, while it is under way (`None` once done);
 /// shown for instances timeweave writes to, where new entries wait for it.
 fn history_line(cursor: &Cursor) -> Option<String> {
-    if cursor.deep_scan_passes > 0 {
-        return None;
-    }
-    Some(match cursor.deep_scan_position {
-        Some(at) => format!(
-            "  history: first scan under way, listed down to {}: new entries dated earlier \
-             wait to be created here until it reaches them",
-            at.format("%Y-%m-%d")
-        ),
-        None => "  history: first scan not begun: new entries outside the hot window wait to \
-                 be created here until it reaches them"
-            .to_owned(),
-    })
+    let unlisted = Coverage::after(cursor, None).not_yet_below()?;
+    Some(format!(
+        "  history: first scan under way: new entries dated {unlisted} wait to be created \
+         here until it lists them"
+    ))
 }
 
 #[cfg(test)]
@@ -550,11 +543,14 @@ mod tests {
             "a finished pass says nothing"
         );
         s.history.deep_scan_passes = 0;
-        assert!(render_text(&[s.clone()]).contains("history: first scan not begun"));
+        assert!(render_text(&[s.clone()])
+            .contains("history: first scan under way: new entries dated anywhere wait"));
         s.history.deep_scan_position = Some(at);
         let text = render_text(&[s.clone()]);
         assert!(
-            text.contains("history: first scan under way, listed down to 2027-01-15"),
+            text.contains(
+                "history: first scan under way: new entries dated before 2027-01-15 wait"
+            ),
             "{text}"
         );
         s.facts.mode = "pull".into();
