@@ -119,10 +119,14 @@ impl LeaseKeeper {
         }
     }
 
-    /// Who holds `provider`'s lease as the ledger says now (`None`: it has never had one).
-    pub async fn holder(&self, provider: &str) -> Result<Option<LeaseHolder>, LedgerError> {
+    /// Who holds the leases of `providers` as the ledger says now, in one read (an
+    /// instance that never had a lease is left out).
+    pub async fn holders_of(&self, providers: &[&str]) -> Result<Vec<LeaseHolder>, LedgerError> {
         let all = holders(&self.pool).await?;
-        Ok(all.into_iter().find(|l| l.provider == provider))
+        Ok(all
+            .into_iter()
+            .filter(|l| providers.contains(&l.provider.as_str()))
+            .collect())
     }
 
     /// Renews `lease` every third of the ttl until the returned task is aborted (when the

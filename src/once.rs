@@ -150,15 +150,10 @@ impl HeldLeases {
 
     /// Who holds each of `names` (a lease released meanwhile is named as last held).
     async fn holders(&self, names: &[&str]) -> OnceError {
-        let mut out = Vec::new();
-        for name in names {
-            match self.keeper.holder(name).await {
-                Ok(Some(l)) => out.push(l),
-                Ok(None) => {}
-                Err(e) => return e.into(),
-            }
+        match self.keeper.holders_of(names).await {
+            Ok(held) => OnceError::HeldElsewhere(held),
+            Err(e) => e.into(),
         }
-        OnceError::HeldElsewhere(out)
     }
 
     fn token(&self, provider: &str) -> Option<FencingToken> {
