@@ -74,8 +74,21 @@ impl LeaseKeeper {
     pub async fn take(&self, provider: &str) -> Result<Taken, LedgerError> {
         let before = self.held(provider).map(|l| l.token);
         let asked = Instant::now();
-        match acquire(&self.pool, provider, &self.owner, self.ttl).await? {
-            Some(lease) => {
+        let taken = acquire(&self.pool, provider, &self.owner, self.ttl).await?;
+        let taken = match taken {
+            Some(lease) if came_late(&lease, asked) => {
+                // The answer took most of the lease (the server waited for a lock, say): its
+                // local deadline would close the send gate at once. A renewal asked now
+                // gives one this cycle can work under.
+                let asked = Instant::now();
+                renew(&self.pool, &lease, self.ttl)
+                    .await?
+                    .map(|l| (l, asked))
+            }
+            other => other.map(|l| (l, asked)),
+        };
+        match taken {
+            Some((lease, asked)) => {
                 let new = before != Some(lease.token);
                 self.hold(lease.clone(), asked);
                 Ok(Taken::Held { lease, new })
@@ -103,7 +116,7 @@ impl LeaseKeeper {
                 token = lease.token.0,
                 "lease taken: this process works the instance"
             );
-            let mut tx = ledger.fenced(provider, lease.token).write().await?;
+            let mut tx = ledger.fenced(lease).write().await?;
             tx.mark_interrupted_runs(Some(provider), Utc::now()).await?;
             tx.commit().await?;
         }
@@ -194,6 +207,12 @@ impl LeaseKeeper {
     }
 }
 
+/// Whether `lease`, asked for at `asked`, has less than two thirds of its time left on
+/// this process's clock (its local deadline counts from the asking).
+fn came_late(lease: &Lease, asked: Instant) -> bool {
+    asked.elapsed() > lease.remaining / 3
+}
+
 /// `HOST/PID/START`: unique among the processes sharing a ledger.
 fn owner_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -202,4 +221,46 @@ fn owner_name() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned());
     format!("{host}/{}", ProcessId::current())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::postgres::testing::{cluster_url, scratch_database};
+
+    /// A takeover whose answer took longer than the lease (the server held it behind a lock
+    /// a paused process had on the lease row) still leaves this process a send gate open
+    /// for its cycle: the lease is renewed once at once rather than held with a deadline
+    /// already past.
+    #[tokio::test]
+    async fn a_lease_whose_taking_waited_past_its_ttl_is_renewed_and_may_be_written_under() {
+        let test = "a_lease_whose_taking_waited_past_its_ttl_is_renewed_and_may_be_written_under";
+        let Some(cluster) = cluster_url(test) else {
+            return;
+        };
+        let url = scratch_database(&cluster).await.unwrap();
+        let ledger = Ledger::open_postgres(&url, None).await.unwrap();
+        let ttl = Duration::from_secs(1);
+        let keeper = LeaseKeeper::for_ledger(&ledger, ttl).unwrap();
+        let pool = ledger.postgres_pool().unwrap().clone();
+        // A free lease row, locked by another process's transaction for longer than the ttl.
+        acquire(&pool, "tt", "other", Duration::ZERO).await.unwrap();
+        let mut blocker = pool.begin().await.unwrap();
+        sqlx::query("SELECT 1 FROM leases WHERE provider = 'tt' FOR SHARE")
+            .execute(&mut *blocker)
+            .await
+            .unwrap();
+        let taking = tokio::spawn({
+            let keeper = keeper.clone();
+            async move { keeper.take("tt").await }
+        });
+        tokio::time::sleep(ttl + ttl / 2).await;
+        blocker.commit().await.unwrap();
+        let taken = taking.await.unwrap().unwrap();
+        assert!(matches!(taken, Taken::Held { new: true, .. }));
+        assert!(
+            keeper.may_write("tt"),
+            "a lease just taken must let this process send"
+        );
+    }
 }

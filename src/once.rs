@@ -25,7 +25,7 @@ use timeweave_http::TransportStats;
 
 use crate::config::Mode;
 use crate::leases::{LeaseKeeper, Taken};
-use crate::ledger::postgres::{FencingToken, LeaseHolder};
+use crate::ledger::postgres::{Lease, LeaseHolder};
 use crate::ledger::{LedgerError, RunStatus};
 use crate::progress_line::{describe_wait, render, Snapshot, WindowClock};
 use crate::sync::{CycleOptions, CycleReport, Engine, Progress, ProviderHandle};
@@ -104,7 +104,7 @@ fn held_elsewhere(held: &[LeaseHolder]) -> String {
 /// selected instance's, each renewed until released.
 struct HeldLeases {
     keeper: Arc<LeaseKeeper>,
-    tokens: Vec<(String, FencingToken)>,
+    leases: Vec<Lease>,
     renewing: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -118,7 +118,7 @@ impl HeldLeases {
     ) -> Result<HeldLeases, OnceError> {
         let mut held = HeldLeases {
             keeper,
-            tokens: Vec::new(),
+            leases: Vec::new(),
             renewing: Vec::new(),
         };
         let mut elsewhere = Vec::new();
@@ -143,8 +143,8 @@ impl HeldLeases {
             return Ok(false);
         };
         self.keeper.gate(h);
-        self.tokens.push((h.name.clone(), lease.token));
-        self.renewing.push(self.keeper.keep_renewed(lease));
+        self.renewing.push(self.keeper.keep_renewed(lease.clone()));
+        self.leases.push(lease);
         Ok(true)
     }
 
@@ -156,11 +156,8 @@ impl HeldLeases {
         }
     }
 
-    fn token(&self, provider: &str) -> Option<FencingToken> {
-        self.tokens
-            .iter()
-            .find(|(name, _)| name == provider)
-            .map(|(_, t)| *t)
+    fn lease(&self, provider: &str) -> Option<&Lease> {
+        self.leases.iter().find(|l| l.provider == provider)
     }
 
     /// Stops renewing and gives every lease back; passes `e` on.
@@ -360,8 +357,8 @@ async fn cycle(
     opts: CycleOptions,
     held: Option<&HeldLeases>,
 ) -> Result<CycleReport, LedgerError> {
-    match held.and_then(|l| l.token(&h.name)) {
-        Some(token) => engine.run_cycle_fenced(h, opts, token).await,
+    match held.and_then(|l| l.lease(&h.name)) {
+        Some(lease) => engine.run_cycle_fenced(h, opts, lease).await,
         None => engine.run_cycle(h, opts).await,
     }
 }

@@ -168,7 +168,7 @@ impl Runner {
         let renewing = leases.keep_renewed(lease.clone());
         let report = self
             .engine
-            .run_cycle_fenced(h, CycleOptions::default(), lease.token)
+            .run_cycle_fenced(h, CycleOptions::default(), &lease)
             .await;
         renewing.abort();
         Some(report)

@@ -1275,7 +1275,7 @@ async fn a_cycle_under_a_lease_that_moved_writes_nothing() {
             .unwrap();
         let first = w
             .engine
-            .run_cycle_fenced(h, CycleOptions::default(), ours.token)
+            .run_cycle_fenced(h, CycleOptions::default(), &ours)
             .await;
         assert!(first.unwrap().errors.is_empty());
         assert_eq!(entries_and_runs(&w).await, (1, 1));
@@ -1290,7 +1290,7 @@ async fn a_cycle_under_a_lease_that_moved_writes_nothing() {
         w.p(0).put(entry(&person, &project, 2, 9, "second"));
         let stale = w
             .engine
-            .run_cycle_fenced(h, CycleOptions::default(), ours.token)
+            .run_cycle_fenced(h, CycleOptions::default(), &ours)
             .await;
         assert!(
             matches!(stale, Err(LedgerError::LeaseLost { .. })),
@@ -1304,7 +1304,7 @@ async fn a_cycle_under_a_lease_that_moved_writes_nothing() {
 
         let fresh = w
             .engine
-            .run_cycle_fenced(h, CycleOptions::default(), theirs.token)
+            .run_cycle_fenced(h, CycleOptions::default(), &theirs)
             .await;
         assert!(fresh.unwrap().errors.is_empty());
         assert_eq!(entries_and_runs(&w).await, (2, 2));

@@ -133,11 +133,13 @@ pub struct Ledger {
     fence: Option<Fence>,
 }
 
-/// A provider instance's lease and the fencing token it was taken with.
+/// A provider instance's lease: the fencing token it was taken with, and its ttl (how long
+/// a fenced transaction may stay idle, see `PgLedger::write`).
 #[derive(Clone, Debug)]
 struct Fence {
     provider: String,
     token: postgres::FencingToken,
+    ttl: std::time::Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -210,18 +212,35 @@ impl Ledger {
         })
     }
 
-    /// This ledger with every write transaction fenced by `provider`'s lease: its commit is
-    /// refused ([`LedgerError::LeaseLost`], the transaction rolled back) unless `token` is
-    /// still the lease's current token, so a process that lost the lease (paused,
-    /// partitioned) writes nothing more for that instance. No effect on SQLite, which one
-    /// process holds at a time (`lock.rs`).
-    pub fn fenced(&self, provider: &str, token: postgres::FencingToken) -> Ledger {
+    /// This ledger with every write transaction fenced by `lease`: its commit is refused
+    /// ([`LedgerError::LeaseLost`], the transaction rolled back) unless the lease's token is
+    /// still current, so a process that lost the lease (paused, partitioned) writes nothing
+    /// more for that instance; and a fenced transaction left idle longer than the lease's
+    /// ttl (the process paused inside it) is ended by the server, so it holds the ledger's
+    /// writers off no longer than the lease. No effect on SQLite, which one process holds
+    /// at a time (`lock.rs`).
+    pub fn fenced(&self, lease: &postgres::Lease) -> Ledger {
         Ledger {
             backend: self.backend.clone(),
             fence: Some(Fence {
-                provider: provider.to_owned(),
-                token,
+                provider: lease.provider.clone(),
+                token: lease.token,
+                ttl: lease.ttl,
             }),
+        }
+    }
+
+    /// A failure of this handle's writes as what it was: on a fenced handle whose lease
+    /// has moved to another process meanwhile, `LeaseLost` (whatever broke the write: the
+    /// server ending a paused process's idle transaction gives a connection error); else
+    /// `failure` itself.
+    pub async fn explain_write_failure(&self, failure: LedgerError) -> LedgerError {
+        match (&self.backend, &self.fence) {
+            (LedgerBackend::Postgres(l), Some(fence)) => {
+                postgres::explain_fenced_failure(l.pool(), &fence.provider, fence.token, failure)
+                    .await
+            }
+            _ => failure,
         }
     }
 
@@ -278,7 +297,9 @@ impl Ledger {
     pub async fn write(&self) -> Result<Tx> {
         let backend = match &self.backend {
             LedgerBackend::Sqlite(l) => TxBackend::Sqlite(l.write().await?),
-            LedgerBackend::Postgres(l) => TxBackend::Postgres(l.write().await?),
+            LedgerBackend::Postgres(l) => {
+                TxBackend::Postgres(l.write(self.fence.as_ref().map(|f| f.ttl)).await?)
+            }
         };
         Ok(Tx {
             backend,

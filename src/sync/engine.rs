@@ -27,7 +27,7 @@ use super::dry_run::DryRunCopy;
 use super::scan::{plan_scan, Purpose, ScanInput, ScanPlan};
 use super::trail::TrailPlan;
 use super::{ProviderHandle, SyncSettings};
-use crate::ledger::postgres::FencingToken;
+use crate::ledger::postgres::Lease;
 use crate::ledger::{Cursor, Ledger, LedgerError, RunCounts, RunStatus};
 
 /// Shared "please stop" flag: set by SIGTERM/SIGINT, checked between pages and pushes. It
@@ -318,9 +318,9 @@ impl Engine {
         &self,
         instance: &ProviderHandle,
         opts: CycleOptions,
-        token: FencingToken,
+        lease: &Lease,
     ) -> Result<CycleReport, LedgerError> {
-        self.cycle_on(&self.ledger.fenced(&instance.name, token), instance, opts)
+        self.cycle_on(&self.ledger.fenced(lease), instance, opts)
             .await
     }
 
@@ -345,7 +345,10 @@ impl Engine {
                 on_copy.ledger.close().await;
                 return result;
             }
-            run(ledger, self, instance, opts).await
+            match run(ledger, self, instance, opts).await {
+                Err(e) => Err(ledger.explain_write_failure(e).await),
+                done => done,
+            }
         }
         .instrument(span)
         .await

@@ -20,17 +20,24 @@ mod links;
 mod records;
 mod reports;
 
+use std::time::Duration;
+
 use sqlx::postgres::{PgConnection, PgPool, Postgres};
 use sqlx::Transaction;
 use timeweave_contract::Secret;
 use url::Url;
 
-use super::postgres::{applied_migrations, connect, describe_url, migrate};
+use super::postgres::{
+    applied_migrations, connect, describe_url, migrate, IDLE_IN_TRANSACTION_TIMEOUT,
+};
 use super::Result;
 
 /// The advisory lock every writer holds until its transaction ends ("TWLG", the ledger's
 /// mark, as on SQLite's `application_id`).
 const WRITER_LOCK: i64 = 0x5457_4C47;
+
+/// The shortest idle limit a write transaction gets (`write`): a lease's shortest ttl.
+const MIN_IDLE_LIMIT: Duration = Duration::from_secs(1);
 
 /// A PostgreSQL ledger. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
@@ -83,13 +90,25 @@ impl PgLedger {
         &self.target
     }
 
-    /// Begins a write transaction, once no other writer holds the ledger.
-    pub(crate) async fn write(&self) -> Result<PgTx> {
+    /// Begins a write transaction, once no other writer holds the ledger. `idle_limit`:
+    /// how long the transaction may wait for this process's next statement before the
+    /// server ends its session (else `IDLE_IN_TRANSACTION_TIMEOUT`; at least a second). A
+    /// writer holds every other writer off, so a fenced write gets its lease's ttl: a
+    /// process paused mid-transaction blocks the ledger no longer than its lease would.
+    pub(crate) async fn write(&self, idle_limit: Option<Duration>) -> Result<PgTx> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(WRITER_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        let limit = idle_limit.map_or_else(
+            || IDLE_IN_TRANSACTION_TIMEOUT.to_owned(),
+            |d| format!("{}ms", d.max(MIN_IDLE_LIMIT).as_millis()),
+        );
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock($1), \
+                    set_config('idle_in_transaction_session_timeout', $2, true)",
+        )
+        .bind(WRITER_LOCK)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await?;
         Ok(PgTx { tx })
     }
 

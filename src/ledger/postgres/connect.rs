@@ -17,9 +17,10 @@ const MAX_CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A session left inside a transaction this long is ended by the server. A process paused
 /// (SIGSTOP, a VM freeze) in the middle of a write transaction would otherwise hold the
-/// locks it took, the lease row's among them, and no other process could take over its
-/// provider instances until it woke.
-const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+/// locks it took, the writer lock and the lease row's among them, and no other process
+/// could write, or take over its provider instances, until it woke. A write fenced by a
+/// lease gets the lease's ttl instead (`PgLedger::write`).
+pub(crate) const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 /// How long a statement waits for a lock before failing, so a takeover never hangs.
 const LOCK_TIMEOUT: &str = "30s";
 

@@ -39,6 +39,8 @@ pub struct Lease {
     pub expires_at: DateTime<Utc>,
     /// The time left when the server answered: what to plan renewals on.
     pub remaining: Duration,
+    /// How long it was taken (or last renewed) for.
+    pub ttl: Duration,
 }
 
 /// An instance's lease as anyone sees it (for `status` and `/metrics`).
@@ -112,7 +114,7 @@ pub async fn acquire(
         .bind(millis(ttl))
         .fetch_optional(pool)
         .await?;
-    row.map(held).transpose()
+    row.map(|r| held(r, ttl)).transpose()
 }
 
 /// Extends `lease` by `ttl` from now; `None` when it is no longer this holder's (taken
@@ -131,7 +133,7 @@ pub async fn renew(pool: &PgPool, lease: &Lease, ttl: Duration) -> Result<Option
         .bind(millis(ttl))
         .fetch_optional(pool)
         .await?;
-    row.map(held).transpose()
+    row.map(|r| held(r, ttl)).transpose()
 }
 
 /// Gives `lease` up at once (on a clean shutdown), so another process need not wait for
@@ -154,18 +156,61 @@ pub async fn release(pool: &PgPool, lease: &Lease) -> Result<bool> {
 /// lease row stays locked, shared, until the transaction ends); else
 /// [`LedgerError::LeaseLost`], and the caller rolls back.
 pub async fn check_fence(tx: &mut PgConnection, provider: &str, token: FencingToken) -> Result<()> {
-    let current: Option<(i64, bool)> = sqlx::query_as(
-        "SELECT fencing_token, owner IS NOT NULL FROM leases WHERE provider = $1 FOR SHARE",
-    )
-    .bind(provider)
-    .fetch_optional(&mut *tx)
-    .await?;
-    match current {
-        Some((current, true)) if current == token.0 => Ok(()),
-        _ => Err(LedgerError::LeaseLost {
-            provider: provider.to_owned(),
-            token: token.0,
-        }),
+    if token_is_current(tx, provider, token, " FOR SHARE").await? {
+        Ok(())
+    } else {
+        Err(lease_lost(provider, token))
+    }
+}
+
+/// After a fenced write failed for another reason (the server ended the session of a
+/// transaction left idle past the lease, say, while this process was paused): `LeaseLost`
+/// when the lease has moved on meanwhile, so the failure is told as what it is; else the
+/// failure itself.
+pub async fn explain_fenced_failure(
+    pool: &PgPool,
+    provider: &str,
+    token: FencingToken,
+    failure: LedgerError,
+) -> LedgerError {
+    if matches!(failure, LedgerError::LeaseLost { .. }) {
+        return failure;
+    }
+    let moved = match pool.acquire().await {
+        Ok(mut conn) => matches!(
+            token_is_current(&mut conn, provider, token, "").await,
+            Ok(false)
+        ),
+        Err(_) => false,
+    };
+    if moved {
+        lease_lost(provider, token)
+    } else {
+        failure
+    }
+}
+
+/// Whether `token` is `provider`'s current token and the lease is held (`lock`: a locking
+/// clause for the row, or nothing).
+async fn token_is_current(
+    conn: &mut PgConnection,
+    provider: &str,
+    token: FencingToken,
+    lock: &str,
+) -> Result<bool> {
+    let sql =
+        format!("SELECT fencing_token, owner IS NOT NULL FROM leases WHERE provider = $1{lock}");
+    let current: Option<(i64, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(provider)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(matches!(current, Some((current, true)) if current == token.0))
+}
+
+fn lease_lost(provider: &str, token: FencingToken) -> LedgerError {
+    LedgerError::LeaseLost {
+        provider: provider.to_owned(),
+        token: token.0,
     }
 }
 
@@ -178,7 +223,7 @@ pub async fn holders(pool: &PgPool) -> Result<Vec<LeaseHolder>> {
     rows.into_iter().map(holder).collect()
 }
 
-fn held(row: LeaseRow) -> Result<Lease> {
+fn held(row: LeaseRow, ttl: Duration) -> Result<Lease> {
     let remaining = Duration::from_millis(u64::try_from(row.remaining_ms).unwrap_or(0));
     let holder = holder(row)?;
     Ok(Lease {
@@ -189,6 +234,7 @@ fn held(row: LeaseRow) -> Result<Lease> {
         token: holder.token,
         expires_at: holder.expires_at,
         remaining,
+        ttl,
     })
 }
 

@@ -290,3 +290,77 @@ async fn waiting_for_a_lock(pool: &PgPool) -> bool {
     .await
     .unwrap()
 }
+
+/// A process paused (SIGSTOP) inside a fenced write transaction holds the ledger's writer
+/// lock. The server ends its session once it has been idle for the lease's ttl, so the
+/// other processes write again (not after the connection's 60 s, nor with a lock timeout);
+/// and when the paused process wakes after a takeover, its failed write is told as the
+/// lost lease it is, not as a broken connection.
+#[tokio::test]
+async fn a_process_paused_inside_a_fenced_write_holds_the_ledger_no_longer_than_its_lease() {
+    let test = "a_process_paused_inside_a_fenced_write_holds_the_ledger_no_longer_than_its_lease";
+    let Some(cluster) = cluster_url(test) else {
+        return;
+    };
+    let url = super::testing::scratch_database(&cluster).await.unwrap();
+    let ledger = crate::ledger::Ledger::open_postgres(&url, None)
+        .await
+        .unwrap();
+    let pool = ledger.postgres_pool().unwrap().clone();
+    let a = acquire(&pool, "tt", "a", Duration::from_secs(1))
+        .await
+        .unwrap()
+        .expect("free");
+    let as_a = ledger.fenced(&a);
+    let now = chrono::Utc::now();
+    let mut paused = as_a.write().await.unwrap();
+    paused.start_run("tt", "both", now).await.unwrap();
+
+    // Another process's write waits for the writer lock, and gets it.
+    let mut other = ledger
+        .write()
+        .await
+        .expect("the paused transaction was ended: the writer lock is free");
+    other.start_run("other", "both", now).await.unwrap();
+    other.commit().await.unwrap();
+
+    let b = acquire(&pool, "tt", "b", MINUTE).await.unwrap();
+    assert!(b.is_some(), "a's lease ran out: b takes the instance over");
+    let broken = paused.commit().await.expect_err("a's session was ended");
+    assert!(
+        !matches!(broken, LedgerError::LeaseLost { .. }),
+        "the commit itself fails on the ended session: {broken}"
+    );
+    let told = as_a.explain_write_failure(broken).await;
+    assert!(
+        matches!(&told, LedgerError::LeaseLost { provider, token } if provider == "tt" && *token == a.token.0),
+        "{told}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_fenced_write_under_a_lease_still_held_is_told_as_itself() {
+    let test = "a_failed_fenced_write_under_a_lease_still_held_is_told_as_itself";
+    let Some(cluster) = cluster_url(test) else {
+        return;
+    };
+    let url = super::testing::scratch_database(&cluster).await.unwrap();
+    let ledger = crate::ledger::Ledger::open_postgres(&url, None)
+        .await
+        .unwrap();
+    let pool = ledger.postgres_pool().unwrap().clone();
+    let a = acquire(&pool, "tt", "a", MINUTE)
+        .await
+        .unwrap()
+        .expect("free");
+    let failure = LedgerError::corrupt("test", "a write failed");
+    let told = ledger.fenced(&a).explain_write_failure(failure).await;
+    assert!(matches!(told, LedgerError::Corrupt { .. }), "{told}");
+    let unfenced = ledger
+        .explain_write_failure(LedgerError::corrupt("test", "x"))
+        .await;
+    assert!(
+        matches!(unfenced, LedgerError::Corrupt { .. }),
+        "{unfenced}"
+    );
+}

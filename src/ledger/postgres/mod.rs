@@ -15,7 +15,11 @@ mod lease_tests;
 #[cfg(test)]
 mod view_tests;
 
+pub(crate) use connect::IDLE_IN_TRANSACTION_TIMEOUT;
 pub use connect::{check_url, connect, describe_url};
-pub use lease::{acquire, check_fence, holders, release, renew, FencingToken, Lease, LeaseHolder};
+pub use lease::{
+    acquire, check_fence, explain_fenced_failure, holders, release, renew, FencingToken, Lease,
+    LeaseHolder,
+};
 pub use migrate::{applied_migrations, embedded_migrations, migrate};
 pub use server::{inspect, ServerFacts, MIN_SERVER_VERSION};
