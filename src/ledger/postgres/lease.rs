@@ -86,7 +86,10 @@ const RETURNING: &str = "provider, owner, fencing_token, \
      floor(extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint AS remaining_ms";
 
 /// Takes `provider`'s lease for `owner` for `ttl` if it is free (or already `owner`'s);
-/// `None` while another process holds it.
+/// `None` while another process holds it. A taken-over row's times are read from the clock
+/// after its expiry was checked, never from the `VALUES` row (evaluated before the
+/// statement found the conflict, maybe waiting for the row's lock meanwhile): a takeover
+/// never records an `acquired_at` before the previous holder's `expires_at`.
 pub async fn acquire(
     pool: &PgPool,
     provider: &str,
@@ -101,10 +104,10 @@ pub async fn acquire(
              fencing_token = CASE WHEN l.owner = EXCLUDED.owner AND l.expires_at > clock_timestamp() \
                                   THEN l.fencing_token ELSE l.fencing_token + 1 END, \
              acquired_at = CASE WHEN l.owner = EXCLUDED.owner AND l.expires_at > clock_timestamp() \
-                                THEN l.acquired_at ELSE EXCLUDED.acquired_at END, \
+                                THEN l.acquired_at ELSE clock_timestamp() END, \
              owner = EXCLUDED.owner, \
-             renewed_at = EXCLUDED.renewed_at, \
-             expires_at = EXCLUDED.expires_at \
+             renewed_at = clock_timestamp(), \
+             expires_at = clock_timestamp() + $3::bigint * interval '1 millisecond' \
          WHERE l.owner IS NULL OR l.owner = EXCLUDED.owner OR l.expires_at <= clock_timestamp() \
          RETURNING {RETURNING}"
     );

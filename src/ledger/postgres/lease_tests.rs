@@ -364,3 +364,48 @@ async fn a_failed_fenced_write_under_a_lease_still_held_is_told_as_itself() {
         "{unfenced}"
     );
 }
+
+/// A takeover that asked before the lease ran out and waited for the row (a write of the
+/// holder in its commit window) records when it really took the lease: never before the
+/// previous holder's expiry.
+#[tokio::test]
+async fn a_takeover_that_waited_for_the_row_is_recorded_after_the_previous_expiry() {
+    let Some(pool) =
+        ledger("a_takeover_that_waited_for_the_row_is_recorded_after_the_previous_expiry").await
+    else {
+        return;
+    };
+    let brief = Duration::from_millis(300);
+    let a = acquire(&pool, "tt", "a", brief)
+        .await
+        .unwrap()
+        .expect("free");
+    let mut in_flight = pool.begin().await.unwrap();
+    check_fence(&mut in_flight, "tt", a.token)
+        .await
+        .expect("still a's token");
+    let takeover = tokio::spawn({
+        let pool = pool.clone();
+        async move { acquire(&pool, "tt", "b", MINUTE).await }
+    });
+    while !waiting_for_a_lock(&pool).await {
+        assert!(!takeover.is_finished(), "{:?}", takeover.await);
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(brief * 2).await;
+    in_flight.commit().await.unwrap();
+    let b = takeover
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("expired: taken over");
+    let seen = holders(&pool).await.unwrap();
+    let now = seen.iter().find(|l| l.provider == "tt").unwrap();
+    assert_eq!(now.token, b.token);
+    assert!(
+        now.acquired_at >= a.expires_at,
+        "taken over at {} before a's lease ran out at {}",
+        now.acquired_at,
+        a.expires_at
+    );
+}
