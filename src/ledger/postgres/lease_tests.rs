@@ -226,24 +226,9 @@ async fn a_takeover_waits_for_the_fenced_write_in_flight_then_fences_it_out() {
         .expect("free");
     let mut in_flight = pool.begin().await.unwrap();
     write_cursor(&mut in_flight, "from a").await;
-    check_fence(&mut in_flight, "tt", a.token)
-        .await
-        .expect("still a's token");
-
-    let takeover = tokio::spawn({
-        let pool = pool.clone();
-        async move { acquire(&pool, "tt", "b", MINUTE).await }
-    });
-    // The takeover queues behind the write's lock on the lease row (observed on the server,
-    // not timed): it cannot slip in between the check and the commit.
-    while !waiting_for_a_lock(&pool).await {
-        assert!(
-            !takeover.is_finished(),
-            "the takeover did not wait: {:?}",
-            takeover.await
-        );
-        tokio::task::yield_now().await;
-    }
+    // The takeover queues behind the write's lock on the lease row: it cannot slip in
+    // between the check and the commit.
+    let takeover = takeover_behind(&pool, &mut in_flight, &a).await;
     in_flight.commit().await.unwrap();
     let b = takeover
         .await
@@ -259,6 +244,32 @@ async fn a_takeover_waits_for_the_fenced_write_in_flight_then_fences_it_out() {
 
     let mut late = pool.begin().await.unwrap();
     assert!(check_fence(&mut late, "tt", a.token).await.is_err());
+}
+
+/// Checks `a`'s fence in `in_flight` (locking the lease row, as a write in its commit
+/// window does), then starts b's takeover and returns once it queues behind that lock
+/// (observed on the server, not timed).
+async fn takeover_behind(
+    pool: &PgPool,
+    in_flight: &mut sqlx::PgConnection,
+    a: &Lease,
+) -> tokio::task::JoinHandle<crate::ledger::Result<Option<Lease>>> {
+    check_fence(in_flight, "tt", a.token)
+        .await
+        .expect("still a's token");
+    let takeover = tokio::spawn({
+        let pool = pool.clone();
+        async move { acquire(&pool, "tt", "b", MINUTE).await }
+    });
+    while !waiting_for_a_lock(pool).await {
+        assert!(
+            !takeover.is_finished(),
+            "the takeover did not wait: {:?}",
+            takeover.await
+        );
+        tokio::task::yield_now().await;
+    }
+    takeover
 }
 
 async fn write_cursor(tx: &mut sqlx::PgConnection, position: &str) {
@@ -381,17 +392,7 @@ async fn a_takeover_that_waited_for_the_row_is_recorded_after_the_previous_expir
         .unwrap()
         .expect("free");
     let mut in_flight = pool.begin().await.unwrap();
-    check_fence(&mut in_flight, "tt", a.token)
-        .await
-        .expect("still a's token");
-    let takeover = tokio::spawn({
-        let pool = pool.clone();
-        async move { acquire(&pool, "tt", "b", MINUTE).await }
-    });
-    while !waiting_for_a_lock(&pool).await {
-        assert!(!takeover.is_finished(), "{:?}", takeover.await);
-        tokio::task::yield_now().await;
-    }
+    let takeover = takeover_behind(&pool, &mut in_flight, &a).await;
     tokio::time::sleep(brief * 2).await;
     in_flight.commit().await.unwrap();
     let b = takeover
