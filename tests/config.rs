@@ -1015,6 +1015,8 @@ fn transport_settings_follow_the_instance() {
     assert!(t.connect_timeout <= Duration::from_secs(5));
     assert_eq!(t.max_retries, 2);
     assert_eq!(t.quotas, vec![Quota::per_minute(7)]);
+    let secrets: Vec<&str> = t.secrets.iter().map(|s| s.expose()).collect();
+    assert_eq!(secrets, ["tt_minimal_token"], "never quoted in its errors");
 }
 
 #[test]

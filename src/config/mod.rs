@@ -419,7 +419,7 @@ pub struct ProviderConfig {
 
 impl ProviderConfig {
     /// The HTTP transport settings of this instance: its name, timeout, retries, longest
-    /// pause, body bound and every quota; connect timeout and backoff keep the transport's
+    /// pause, body bound, every quota and the secrets it must never quote; connect timeout and backoff keep the transport's
     /// defaults (the connect timeout never exceeds the request timeout). The shutdown
     /// broadcast is the registry's to set.
     pub fn transport_config(&self) -> timeweave_http::TransportConfig {
@@ -430,6 +430,15 @@ impl ProviderConfig {
         t.max_retry_after = self.max_pause;
         t.max_response_bytes = self.max_response_bytes;
         t.quotas = self.quotas.clone();
+        t.secrets = [
+            Some(&self.api_secret),
+            self.api_key.as_ref(),
+            self.webhook_secret.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
         t
     }
 }

@@ -89,6 +89,29 @@ fn fmt_after(d: &Option<Duration>) -> String {
 }
 
 impl ProviderError {
+    /// This error with every occurrence of each of `secrets` in its text replaced by
+    /// `[redacted]`: a provider that quotes the credentials back in an error answer never
+    /// puts them in a log line, a `sync_runs` row or `doctor`'s report.
+    pub fn redacted(mut self, secrets: &[crate::Secret]) -> Self {
+        use ProviderError::*;
+        let text = match &mut self {
+            Auth { message }
+            | Forbidden { message }
+            | Retryable { message, .. }
+            | Malformed { message }
+            | Conflict { message, .. }
+            | Rejected { message }
+            | Setup { message }
+            | LimitExceeded { message } => message,
+            NotFound { what } | Unsupported { what } => what,
+            RateLimited { .. } | Stopped => return self,
+        };
+        for secret in secrets {
+            secret.redact_in(text);
+        }
+        self
+    }
+
     /// Worth trying the same request again after a pause.
     pub fn is_retryable(&self) -> bool {
         matches!(

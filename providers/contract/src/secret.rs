@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// The shortest secret [`Secret::redact_in`] looks for.
+pub const MIN_REDACTED_LEN: usize = 4;
+
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
 
@@ -18,6 +21,16 @@ impl Secret {
 
     pub fn is_empty(&self) -> bool {
         self.0.trim().is_empty()
+    }
+
+    /// Replaces every occurrence of the secret in `text` with `[redacted]` (a provider's
+    /// answer that quotes the credentials back). A secret shorter than
+    /// [`MIN_REDACTED_LEN`] characters is left alone: it would blank out ordinary words.
+    pub fn redact_in(&self, text: &mut String) {
+        let value = self.0.trim();
+        if value.chars().count() >= MIN_REDACTED_LEN && text.contains(value) {
+            *text = text.replace(value, "[redacted]");
+        }
     }
 
     /// A short, one-way name for the secret (`sha256:` and 12 hex digits of its SHA-256),
@@ -48,6 +61,16 @@ mod tests {
         let s = super::Secret::new("tt_abcdef");
         assert_eq!(format!("{s} {s:?}"), "*** Secret(***)");
         assert_eq!(s.expose(), "tt_abcdef");
+    }
+
+    #[test]
+    fn redacting_blanks_every_occurrence_and_leaves_short_secrets_alone() {
+        let mut text = "invalid token tt_abcdef (tt_abcdef)".to_owned();
+        super::Secret::new(" tt_abcdef\n").redact_in(&mut text);
+        assert_eq!(text, "invalid token [redacted] ([redacted])");
+        let mut text = "a bad answer".to_owned();
+        super::Secret::new("bad").redact_in(&mut text);
+        assert_eq!(text, "a bad answer");
     }
 
     #[test]

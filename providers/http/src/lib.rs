@@ -72,6 +72,9 @@ pub struct TransportConfig {
     /// Every quota that applies to this instance (e.g. 100/min and 1000/h). Empty: no limit.
     pub quotas: Vec<Quota>,
     pub user_agent: String,
+    /// The instance's credentials: blanked out of every error this transport returns or
+    /// logs (a provider's error answer that quotes them back, a URL that carries them).
+    pub secrets: Vec<timeweave_contract::Secret>,
 }
 
 impl TransportConfig {
@@ -88,6 +91,7 @@ impl TransportConfig {
             shutdown: Shutdown::default(),
             quotas: Vec::new(),
             user_agent: format!("timeweave/{}", env!("CARGO_PKG_VERSION")),
+            secrets: Vec::new(),
         }
     }
 }
@@ -306,7 +310,12 @@ impl Transport {
         let mut retries = 0;
         let attempt = || async {
             drop(lock(&backoff_shown).take());
-            self.attempt(what, &build, &interpret).await
+            self.attempt(what, &build, &interpret)
+                .await
+                .map_err(|a| Attempt {
+                    error: a.error.redacted(&self.config.secrets),
+                    ..a
+                })
         };
         let shutdown = self.config.shutdown.clone();
         attempt

@@ -434,3 +434,31 @@ async fn the_latest_rate_limit_headers_are_kept_for_doctor() {
     }
     assert!(!is_rate_limit_header("content-type"));
 }
+
+#[tokio::test]
+async fn the_instances_secrets_never_leave_in_an_error() {
+    const TOKEN: &str = "tt_live_8f3a9c";
+    let mut cfg = TransportConfig::new("test");
+    cfg.max_retries = 1;
+    cfg.min_backoff = Duration::from_millis(10);
+    cfg.max_backoff = Duration::from_millis(20);
+    cfg.secrets = vec![timeweave_contract::Secret::new(TOKEN)];
+    let t = Transport::new(cfg).unwrap();
+    // A provider that quotes the credential back in its error answers.
+    for status in [401u16, 503] {
+        let (url, _) = scripted(vec![(status, None, "invalid token tt_live_8f3a9c")]).await;
+        let err = call(&t, &url, Repeat::Safe).await.unwrap_err().to_string();
+        assert!(!err.contains(TOKEN), "status {status}: {err}");
+        assert!(
+            err.contains("invalid token [redacted]"),
+            "status {status}: {err}"
+        );
+    }
+    // A URL that carries it, to a port nobody listens on: reqwest quotes the URL.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let url = format!("http://127.0.0.1:{port}/x?token={TOKEN}");
+    let err = call(&t, &url, Repeat::Safe).await.unwrap_err().to_string();
+    assert!(!err.contains(TOKEN), "{err}");
+}
