@@ -1391,6 +1391,80 @@ async fn a_second_account_with_a_linked_persons_email_waits() {
 }
 }
 
+/// Person `id` in `p` given the address `email`, as someone in the provider's app does.
+fn edit_email(p: &MemoryProvider, id: &RemoteId, email: &str) {
+    let Some(Record::Person(mut person)) = p.get_now(Kind::Person, id).map(|r| r.record) else {
+        panic!("person {id:?}");
+    };
+    person.email = Some(email.into());
+    p.edit(id, Record::Person(person));
+}
+
+/// The address of each live ledger person, by display name.
+async fn ledger_emails(w: &World) -> BTreeSet<(String, String)> {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let people = tx.all_live(Kind::Person).await.unwrap();
+    people
+        .into_iter()
+        .filter_map(|r| match r.record {
+            Record::Person(p) => Some((p.display_name, p.email.unwrap_or_default())),
+            _ => None,
+        })
+        .collect()
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name() {
+    let w = pair(ConflictPolicy::Manual).await;
+    let (ada_a, _) = seed_ada(&w);
+    w.rounds(1).await;
+    let (ada_b, _) = only(w.p(1), Kind::Person);
+    // Both accounts change Ada's address, differently: a conflict waits for an operator.
+    edit_email(w.p(0), &ada_a, "ada@a.example");
+    edit_email(w.p(1), &ada_b, "ada@b.example");
+    w.rounds(1).await;
+    let open = conflicts(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    // Meanwhile someone else in a gets the address b gave Ada.
+    w.p(0).put(Record::Person(Person {
+        display_name: "Grace".into(),
+        email: Some("ada@b.example".into()),
+        username: None,
+    }));
+    w.rounds(1).await;
+    let before = ledger_emails(&w).await;
+    let grace = {
+        let mut tx = w.engine.ledger().read().await.unwrap();
+        tx.live_person_with_email("ada@b.example").await.unwrap().unwrap()
+    };
+    let err = timeweave::conflicts::resolve(
+        w.engine.ledger(),
+        open[0].id,
+        &timeweave::cli::ConflictSide::Provider("b".into()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, timeweave::conflicts::ResolveError::AddressHeld { .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for part in [
+        format!("conflict #{}", open[0].id),
+        "ada@b.example".into(),
+        "'Grace".into(),
+        format!("(id {grace})"),
+        "--take ledger".into(),
+    ] {
+        assert!(message.contains(&part), "{part}: {message}");
+    }
+    // Nothing written: the conflict still waits, every person as it was.
+    assert_eq!(conflicts(&w, true).await.len(), 1);
+    assert_eq!(ledger_emails(&w).await, before);
+}
+}
+
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn entries_waiting_for_a_first_scan_that_cannot_progress_are_a_warning() {
