@@ -1465,6 +1465,106 @@ async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name(
 }
 }
 
+/// A person with a display name and an address.
+fn named(display_name: &str, email: &str) -> Record<RemoteId> {
+    Record::Person(Person {
+        display_name: display_name.into(),
+        email: Some(email.into()),
+        username: None,
+    })
+}
+
+/// `(display name, address)` pairs, as `ledger_emails` returns them.
+fn people(pairs: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    pairs
+        .iter()
+        .map(|(n, e)| (n.to_string(), e.to_string()))
+        .collect()
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn two_people_swapping_addresses_in_a_provider_swap_in_one_cycle() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    // b's mailboxes are renamed: each takes the other's address, in one listing.
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[("Ada", "bob@example.com"), ("Bob", "ada@example.com")])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert!(issues.is_empty(), "{issues:?}");
+    drop(tx);
+    // a knows Ada by her new address: she is matched to Ada, and her work reaches Ada's
+    // account in b (not Bob's).
+    let ada_in_a = w.p(0).put(named("Ada", "bob@example.com"));
+    let project = seed_project(w.p(0), "Website");
+    w.p(0).put(entry(&ada_in_a, &project, 2, 9, "by ada"));
+    w.rounds(1).await;
+    let (_, in_b) = only(w.p(1), Kind::TimeEntry);
+    assert!(
+        matches!(&in_b, Record::TimeEntry(e) if e.person == ada),
+        "{in_b:?}"
+    );
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn renames_onto_a_third_persons_address_wait_and_land_together_once_it_is_free() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let carol = w.p(0).put(named("Carol", "carol@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    let before = people(&[
+        ("Ada", "ada@example.com"),
+        ("Bob", "bob@example.com"),
+        ("Carol", "carol@example.com"),
+    ]);
+    assert_eq!(ledger_emails(&w).await, before);
+    // In b Ada takes Bob's address and Bob takes Carol's, whom b does not know.
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "carol@example.com");
+    let r = w.cycle(1).await;
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
+    assert_eq!(ledger_emails(&w).await, before, "nothing half done");
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let mut reasons: Vec<String> = tx
+        .issues(Some("b"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.reason)
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].contains("e-mail bob@example.com is another ledger person's"));
+    assert!(reasons[1].contains("e-mail carol@example.com is another ledger person's"));
+    drop(tx);
+    // Carol's address changes in a: b's renames land, both in b's next cycle.
+    edit_email(w.p(0), &carol, "carol@new.example");
+    w.cycle(0).await;
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[
+            ("Ada", "bob@example.com"),
+            ("Bob", "carol@example.com"),
+            ("Carol", "carol@new.example"),
+        ])
+    );
+}
+}
+
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn entries_waiting_for_a_first_scan_that_cannot_progress_are_a_warning() {
