@@ -2,10 +2,10 @@
 //! For a group of records of one kind: their links, the linked ledger records, their
 //! references in canonical ids and their natural-key matches, read in a few queries (an id
 //! that now names a later record settles the linked one first; of two people sharing an
-//! address one is refused, and people swapping addresses are released first:
-//! `shared_email.rs`). Then per record: the fields
-//! this provider cannot hold laid over from the ledger, the merge base, and the
-//! modification times a conflict is decided on, as one `Observation` for `plan_remote`.
+//! address one is refused, and an address one person of the group leaves for another is
+//! released first: `shared_email.rs`). Then per record: the fields this provider cannot
+//! hold laid over from the ledger, the merge base, and the modification times a conflict is
+//! decided on, as one `Observation` for `plan_remote`.
 
 use std::collections::{HashMap, HashSet};
 

@@ -76,16 +76,17 @@ impl Cycle<'_> {
                 .linked
                 .get(&link.canonical_id)
                 .filter(|r| r.is_live())?;
-            let mapped = view.mapped[i].as_ref().ok()?;
             let taken_as_listed =
                 ledger.hash == link.canonical_hash && view.remote_hashes[i] != link.remote_hash;
-            let written = mapped
+            let held = person_email(&ledger.record).filter(|_| taken_as_listed)?;
+            let written = view.mapped[i]
+                .as_ref()
+                .ok()?
                 .record
                 .clone()
                 .keep_unheld(&ledger.record, &self.caps.unheld)
                 .normalised();
-            let held = person_email(&ledger.record)?;
-            (taken_as_listed && person_email(&written) != Some(held)).then(|| ledger.id.clone())
+            (person_email(&written) != Some(held)).then(|| ledger.id.clone())
         };
         (0..view.records.len())
             .filter_map(|i| leaves(i).map(|id| (id, i)))
