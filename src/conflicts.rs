@@ -6,11 +6,11 @@
 use std::fmt::Write as _;
 
 use chrono::Utc;
-use timeweave_contract::ContentHash;
+use timeweave_contract::{CanonicalId, ContentHash, Kind, Record};
 
 use crate::cli::ConflictSide;
 use crate::describe::label;
-use crate::ledger::{ConflictRow, Ledger, LedgerError};
+use crate::ledger::{ConflictRow, Ledger, LedgerError, Tx};
 use crate::sync::UNSYNCED;
 
 /// The fields where the two versions differ, as `field: ledger | provider` lines.
@@ -79,6 +79,20 @@ pub enum ResolveError {
         provider: String,
         taken: String,
     },
+    #[error(
+        "conflict #{id} cannot take {provider}'s version: it gives person '{person}' the e-mail \
+         {email}, which ledger person '{holder}' (id {holder_id}) holds now, and the ledger keeps \
+         one person per address. Settle it with --take ledger, or change the address in \
+         {provider} (or the holder's) first and let it sync"
+    )]
+    AddressHeld {
+        id: i64,
+        provider: String,
+        person: String,
+        email: String,
+        holder: String,
+        holder_id: CanonicalId,
+    },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -117,6 +131,9 @@ pub async fn resolve(
             )
         }
         ConflictSide::Provider(name) if *name == c.provider => {
+            if let Some(held) = address_held(&mut tx, &c).await? {
+                return Err(held);
+            }
             let hash = tx
                 .update_record(&c.canonical_id, &c.remote_record, &c.provider, now)
                 .await?;
@@ -140,4 +157,31 @@ pub async fn resolve(
     };
     tx.commit().await?;
     Ok(line)
+}
+
+/// Taking the provider's version of a person whose address another live ledger person holds
+/// by now (it came in after the conflict) would give the ledger two people with one address:
+/// the refusal naming the holder, or `None` when the version can be taken.
+async fn address_held(tx: &mut Tx, c: &ConflictRow) -> Result<Option<ResolveError>, LedgerError> {
+    let Record::Person(p) = c.remote_record.clone().normalised() else {
+        return Ok(None);
+    };
+    let Some(email) = p.email else {
+        return Ok(None);
+    };
+    let Some(holder_id) = tx.live_person_with_email(&email).await? else {
+        return Ok(None);
+    };
+    if holder_id == c.canonical_id {
+        return Ok(None);
+    }
+    let holder = tx.get_record(Kind::Person, &holder_id).await?;
+    Ok(Some(ResolveError::AddressHeld {
+        id: c.id,
+        provider: c.provider.clone(),
+        person: label(&c.ledger_record),
+        email,
+        holder: holder.map(|h| label(&h.record)).unwrap_or_default(),
+        holder_id,
+    }))
 }

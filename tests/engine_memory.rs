@@ -1391,6 +1391,180 @@ async fn a_second_account_with_a_linked_persons_email_waits() {
 }
 }
 
+/// Person `id` in `p` given the address `email`, as someone in the provider's app does.
+fn edit_email(p: &MemoryProvider, id: &RemoteId, email: &str) {
+    let Some(Record::Person(mut person)) = p.get_now(Kind::Person, id).map(|r| r.record) else {
+        panic!("person {id:?}");
+    };
+    person.email = Some(email.into());
+    p.edit(id, Record::Person(person));
+}
+
+/// The address of each live ledger person, by display name.
+async fn ledger_emails(w: &World) -> BTreeSet<(String, String)> {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let people = tx.all_live(Kind::Person).await.unwrap();
+    people
+        .into_iter()
+        .filter_map(|r| match r.record {
+            Record::Person(p) => Some((p.display_name, p.email.unwrap_or_default())),
+            _ => None,
+        })
+        .collect()
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name() {
+    let w = pair(ConflictPolicy::Manual).await;
+    let (ada_a, _) = seed_ada(&w);
+    w.rounds(1).await;
+    let (ada_b, _) = only(w.p(1), Kind::Person);
+    // Both accounts change Ada's address, differently: a conflict waits for an operator.
+    edit_email(w.p(0), &ada_a, "ada@a.example");
+    edit_email(w.p(1), &ada_b, "ada@b.example");
+    w.rounds(1).await;
+    let open = conflicts(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    // Meanwhile someone else in a gets the address b gave Ada.
+    w.p(0).put(Record::Person(Person {
+        display_name: "Grace".into(),
+        email: Some("ada@b.example".into()),
+        username: None,
+    }));
+    w.rounds(1).await;
+    let before = ledger_emails(&w).await;
+    let grace = {
+        let mut tx = w.engine.ledger().read().await.unwrap();
+        tx.live_person_with_email("ada@b.example").await.unwrap().unwrap()
+    };
+    let err = timeweave::conflicts::resolve(
+        w.engine.ledger(),
+        open[0].id,
+        &timeweave::cli::ConflictSide::Provider("b".into()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, timeweave::conflicts::ResolveError::AddressHeld { .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for part in [
+        format!("conflict #{}", open[0].id),
+        "ada@b.example".into(),
+        "'Grace".into(),
+        format!("(id {grace})"),
+        "--take ledger".into(),
+    ] {
+        assert!(message.contains(&part), "{part}: {message}");
+    }
+    // Nothing written: the conflict still waits, every person as it was.
+    assert_eq!(conflicts(&w, true).await.len(), 1);
+    assert_eq!(ledger_emails(&w).await, before);
+}
+}
+
+/// A person with a display name and an address.
+fn named(display_name: &str, email: &str) -> Record<RemoteId> {
+    Record::Person(Person {
+        display_name: display_name.into(),
+        email: Some(email.into()),
+        username: None,
+    })
+}
+
+/// `(display name, address)` pairs, as `ledger_emails` returns them.
+fn people(pairs: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    pairs
+        .iter()
+        .map(|(n, e)| (n.to_string(), e.to_string()))
+        .collect()
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn two_people_swapping_addresses_in_a_provider_swap_in_one_cycle() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    // b's mailboxes are renamed: each takes the other's address, in one listing.
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[("Ada", "bob@example.com"), ("Bob", "ada@example.com")])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert!(issues.is_empty(), "{issues:?}");
+    drop(tx);
+    // a knows Ada by her new address: she is matched to Ada, and her work reaches Ada's
+    // account in b (not Bob's).
+    let ada_in_a = w.p(0).put(named("Ada", "bob@example.com"));
+    let project = seed_project(w.p(0), "Website");
+    w.p(0).put(entry(&ada_in_a, &project, 2, 9, "by ada"));
+    w.rounds(1).await;
+    let (_, in_b) = only(w.p(1), Kind::TimeEntry);
+    assert!(
+        matches!(&in_b, Record::TimeEntry(e) if e.person == ada),
+        "{in_b:?}"
+    );
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn renames_onto_a_third_persons_address_wait_and_land_together_once_it_is_free() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let carol = w.p(0).put(named("Carol", "carol@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    let before = people(&[
+        ("Ada", "ada@example.com"),
+        ("Bob", "bob@example.com"),
+        ("Carol", "carol@example.com"),
+    ]);
+    assert_eq!(ledger_emails(&w).await, before);
+    // In b Ada takes Bob's address and Bob takes Carol's, whom b does not know.
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "carol@example.com");
+    let r = w.cycle(1).await;
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
+    assert_eq!(ledger_emails(&w).await, before, "nothing half done");
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let mut reasons: Vec<String> = tx
+        .issues(Some("b"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.reason)
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].contains("e-mail bob@example.com is another ledger person's"));
+    assert!(reasons[1].contains("e-mail carol@example.com is another ledger person's"));
+    drop(tx);
+    // Carol's address changes in a: b's renames land, both in b's next cycle.
+    edit_email(w.p(0), &carol, "carol@new.example");
+    w.cycle(0).await;
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[
+            ("Ada", "bob@example.com"),
+            ("Bob", "carol@example.com"),
+            ("Carol", "carol@new.example"),
+        ])
+    );
+}
+}
+
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn entries_waiting_for_a_first_scan_that_cannot_progress_are_a_warning() {

@@ -2,9 +2,10 @@
 //! For a group of records of one kind: their links, the linked ledger records, their
 //! references in canonical ids and their natural-key matches, read in a few queries (an id
 //! that now names a later record settles the linked one first; of two people sharing an
-//! address one is refused, `shared_email.rs`). Then per record: the fields
-//! this provider cannot hold laid over from the ledger, the merge base, and the
-//! modification times a conflict is decided on, as one `Observation` for `plan_remote`.
+//! address one is refused, and an address one person of the group leaves for another is
+//! released first: `shared_email.rs`). Then per record: the fields this provider cannot
+//! hold laid over from the ledger, the merge base, and the modification times a conflict is
+//! decided on, as one `Observation` for `plan_remote`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -45,6 +46,9 @@ pub(super) struct GroupView {
     pub mapped: Vec<Result<Mapped, String>>,
     /// Each unlinked record's natural-key matches, best first.
     pub matches: Vec<Vec<StoredRecord>>,
+    /// People of the group whose address another record of the group takes (a swap, a
+    /// renamed mailbox): released before the group is written (`shared_email.rs`).
+    pub released: Vec<CanonicalId>,
 }
 
 /// One listed record with everything the planner compares it against.
@@ -147,18 +151,14 @@ impl Cycle<'_> {
         let linked_ids: Vec<&CanonicalId> = links.values().map(|l| &l.canonical_id).collect();
         let linked = tx.get_records(kind, &linked_ids).await?;
         let remote_hashes = records.iter().map(|r| content_hash(&r.record)).collect();
-        let mut mapped: Vec<Result<Mapped, String>> = records
+        let mapped: Vec<Result<Mapped, String>> = records
             .iter()
             .map(|r| refs::to_canonical(&refmap, &name, &r.record).map(Mapped::new))
             .collect();
         let matches = self
             .natural_key_matches(tx, kind, &records, &links, &mapped)
             .await?;
-        if kind == Kind::Person {
-            self.refuse_shared_emails(tx, &records, &links, &linked, &matches, &mut mapped)
-                .await?;
-        }
-        Ok(Some(GroupView {
+        let mut view = GroupView {
             kind,
             records,
             remote_hashes,
@@ -166,7 +166,12 @@ impl Cycle<'_> {
             linked,
             mapped,
             matches,
-        }))
+            released: Vec::new(),
+        };
+        if kind == Kind::Person {
+            self.refuse_shared_emails(tx, &mut view).await?;
+        }
+        Ok(Some(view))
     }
 
     /// A listed id that now names a later record: the linked one is gone, and the listed

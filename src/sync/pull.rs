@@ -185,6 +185,7 @@ impl Cycle<'_> {
         let Some(mut view) = self.read_group(tx, kind, records).await? else {
             return Ok(());
         };
+        self.release_addresses(tx, &view).await?;
         let mapped = std::mem::take(&mut view.mapped);
         let mut writes = GroupWrites::default();
         for (index, mapped) in mapped.into_iter().enumerate() {
