@@ -116,9 +116,10 @@ impl LeaseKeeper {
                 token = lease.token.0,
                 "lease taken: this process works the instance"
             );
-            let mut tx = ledger.fenced(lease).write().await?;
-            tx.mark_interrupted_runs(Some(provider), Utc::now()).await?;
-            tx.commit().await?;
+            let fenced = ledger.fenced(lease);
+            if let Err(e) = mark_interrupted(&fenced, provider).await {
+                return Err(fenced.explain_write_failure(e).await);
+            }
         }
         Ok(taken)
     }
@@ -205,6 +206,13 @@ impl LeaseKeeper {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Marks `provider`'s cycles left running as interrupted, on `fenced` (a takeover).
+async fn mark_interrupted(fenced: &Ledger, provider: &str) -> Result<(), LedgerError> {
+    let mut tx = fenced.write().await?;
+    tx.mark_interrupted_runs(Some(provider), Utc::now()).await?;
+    tx.commit().await
 }
 
 /// Whether `lease`, asked for at `asked`, has less than two thirds of its time left on
