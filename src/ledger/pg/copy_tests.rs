@@ -70,6 +70,13 @@ fn postgres_type(ty: ColumnType) -> &'static str {
     }
 }
 
+/// A new, migrated PostgreSQL ledger on the test cluster; `None` when `test` is skipped.
+async fn postgres_ledger(test: &str) -> Option<Ledger> {
+    let cluster = cluster_url(test)?;
+    let url = scratch_database(&cluster).await.unwrap();
+    Some(Ledger::open_postgres(&url, None).await.unwrap())
+}
+
 #[tokio::test]
 async fn the_copy_carries_every_column_of_every_sqlite_table() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,12 +110,12 @@ async fn the_copy_carries_every_column_of_every_sqlite_table() {
 
 #[tokio::test]
 async fn the_copy_carries_every_column_of_every_postgres_table_but_the_leases() {
-    let test = "the_copy_carries_every_column_of_every_postgres_table_but_the_leases";
-    let Some(cluster) = cluster_url(test) else {
+    let Some(ledger) =
+        postgres_ledger("the_copy_carries_every_column_of_every_postgres_table_but_the_leases")
+            .await
+    else {
         return;
     };
-    let url = scratch_database(&cluster).await.unwrap();
-    let ledger = Ledger::open_postgres(&url, None).await.unwrap();
     let pool = ledger.postgres_pool().unwrap();
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT c.table_name::text, c.column_name::text, c.data_type::text \
@@ -362,12 +369,11 @@ async fn reading(ledger: &Ledger, kept: &[StoredRecord]) -> Vec<String> {
 
 #[tokio::test]
 async fn a_copy_of_a_populated_postgres_ledger_reads_back_the_same() {
-    let test = "a_copy_of_a_populated_postgres_ledger_reads_back_the_same";
-    let Some(cluster) = cluster_url(test) else {
+    let Some(ledger) =
+        postgres_ledger("a_copy_of_a_populated_postgres_ledger_reads_back_the_same").await
+    else {
         return;
     };
-    let url = scratch_database(&cluster).await.unwrap();
-    let ledger = Ledger::open_postgres(&url, None).await.unwrap();
     let kept = populate(&ledger).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("copy.db");
@@ -393,12 +399,11 @@ async fn a_copy_of_a_populated_postgres_ledger_reads_back_the_same() {
 
 #[tokio::test]
 async fn an_empty_postgres_ledger_copies_to_an_empty_sqlite_ledger() {
-    let test = "an_empty_postgres_ledger_copies_to_an_empty_sqlite_ledger";
-    let Some(cluster) = cluster_url(test) else {
+    let Some(ledger) =
+        postgres_ledger("an_empty_postgres_ledger_copies_to_an_empty_sqlite_ledger").await
+    else {
         return;
     };
-    let url = scratch_database(&cluster).await.unwrap();
-    let ledger = Ledger::open_postgres(&url, None).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("copy.db");
     ledger.copy_to(&path).await.unwrap();
