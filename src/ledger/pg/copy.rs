@@ -2,8 +2,9 @@
 //! run works on, so it runs exactly as it does on SQLite and never writes to the shared
 //! ledger. One snapshot of the server (a REPEATABLE READ, READ ONLY transaction: every
 //! table as of one moment, while the daemons keep writing) is read table by table and
-//! written in batches into a SQLite ledger made with SQLite's own migrations, all inside
-//! one SQLite write transaction (a failed copy leaves an empty ledger, never half of one).
+//! written in batches (one prepared INSERT through SQLite's C API, `sqlite/direct.rs`) into
+//! a SQLite ledger made with SQLite's own migrations, all inside one SQLite write
+//! transaction (a failed copy leaves an empty ledger, never half of one).
 //!
 //! Both schemas hold the same tables with the same columns (the header of
 //! `postgres/migrations/0001_ledger.sql`). [`TABLES`] names every column of every table
@@ -229,8 +230,8 @@ pub(crate) const TABLES: &[Table] = &[
 #[cfg(test)]
 pub(crate) const NOT_COPIED: &[&str] = &["leases"];
 
-/// Values bound per INSERT: batches of rows well under SQLite's limit of 32,766.
-const VALUES_PER_INSERT: usize = 10_000;
+/// Rows read from the snapshot before they are written, one prepared INSERT each.
+const ROWS_PER_BATCH: usize = 1_000;
 
 impl PgLedger {
     /// Writes one consistent snapshot of this ledger into a new SQLite ledger at `path` (a
@@ -258,23 +259,19 @@ impl PgLedger {
     }
 }
 
-/// Streams every row of `table` from the snapshot into the SQLite transaction, a batch of
-/// rows per INSERT.
+/// Streams every row of `table` from the snapshot into the SQLite transaction, in batches.
 async fn copy_table(from: &mut PgTx, to: &mut SqliteTx, table: &Table) -> Result<()> {
-    let per_insert = (VALUES_PER_INSERT / table.columns.len()).max(1);
+    let insert = insert(table);
     let mut rows = from.fetch(Sql::new(select(table)));
-    let mut batch = Vec::with_capacity(per_insert);
+    let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
     while let Some(row) = rows.next().await {
         batch.push(values(table, &row?)?);
-        if batch.len() == per_insert {
-            to.execute(insert(table, std::mem::take(&mut batch)))
-                .await?;
+        if batch.len() == ROWS_PER_BATCH {
+            to.execute_each(&insert, &batch).await?;
+            batch.clear();
         }
     }
-    if !batch.is_empty() {
-        to.execute(insert(table, batch)).await?;
-    }
-    Ok(())
+    to.execute_each(&insert, &batch).await
 }
 
 fn column_list(table: &Table) -> String {
@@ -301,22 +298,13 @@ fn values(table: &Table, row: &PgRow) -> Result<Vec<Value>> {
         .collect()
 }
 
-/// `INSERT INTO table (columns) VALUES (...), (...)` of `rows`, every value bound.
-fn insert(table: &Table, rows: Vec<Vec<Value>>) -> Sql {
-    let width = table.columns.len();
-    let tuples: Vec<String> = (0..rows.len())
-        .map(|r| {
-            let params: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    let text = format!(
-        "INSERT INTO {} ({}) VALUES {}",
+/// `INSERT INTO table (columns) VALUES (?1, ..., ?N)`: one row.
+fn insert(table: &Table) -> String {
+    let params: Vec<String> = (1..=table.columns.len()).map(|n| format!("?{n}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
         table.name,
         column_list(table),
-        tuples.join(", ")
-    );
-    rows.into_iter()
-        .flatten()
-        .fold(Sql::new(text), |sql, value| sql.bind(value))
+        params.join(", ")
+    )
 }
