@@ -367,6 +367,15 @@ async fn reading(ledger: &Ledger, kept: &[StoredRecord]) -> Vec<String> {
     seen
 }
 
+/// `ledger` copied into a new file (in the directory returned), opened as a dry run opens it.
+async fn copy_of(ledger: &Ledger) -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copy.db");
+    ledger.copy_to(&path).await.unwrap();
+    let copy = Ledger::open(&path).await.unwrap();
+    (dir, copy)
+}
+
 #[tokio::test]
 async fn a_copy_of_a_populated_postgres_ledger_reads_back_the_same() {
     let Some(ledger) =
@@ -375,12 +384,9 @@ async fn a_copy_of_a_populated_postgres_ledger_reads_back_the_same() {
         return;
     };
     let kept = populate(&ledger).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("copy.db");
 
-    ledger.copy_to(&path).await.unwrap();
+    let (_dir, copy) = copy_of(&ledger).await;
 
-    let copy = Ledger::open(&path).await.unwrap();
     let original = reading(&ledger, &kept).await;
     assert_eq!(reading(&copy, &kept).await, original);
     // Not vacuously: both sides hold what was written.
@@ -404,9 +410,6 @@ async fn an_empty_postgres_ledger_copies_to_an_empty_sqlite_ledger() {
     else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("copy.db");
-    ledger.copy_to(&path).await.unwrap();
-    let copy = Ledger::open(&path).await.unwrap();
+    let (_dir, copy) = copy_of(&ledger).await;
     assert_eq!(reading(&copy, &[]).await, reading(&ledger, &[]).await);
 }
