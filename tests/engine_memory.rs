@@ -921,7 +921,8 @@ async fn migration_into_an_empty_provider_copies_everything_once() {
 }
 }
 
-// SQLite only: a dry run works on a copy of the ledger file (see README).
+timeweave::on_both_backends! {
+// On PostgreSQL the dry run works on a SQLite copy of one snapshot of the ledger.
 #[tokio::test]
 async fn dry_run_changes_nothing_anywhere() {
     let w = pair(ConflictPolicy::Newest).await;
@@ -948,7 +949,6 @@ async fn dry_run_changes_nothing_anywhere() {
     assert!(contents(w.p(1)).is_empty(), "provider untouched");
 }
 
-// SQLite only: a dry run works on a copy of the ledger file (see README).
 #[tokio::test]
 async fn dry_run_lists_each_planned_change_once() {
     let w = world(&[("a", Mode::Both)], ConflictPolicy::Newest).await;
@@ -967,6 +967,7 @@ async fn dry_run_lists_each_planned_change_once() {
         .filter(|l| l.starts_with("update time_entry"))
         .collect();
     assert_eq!(updates.len(), 1, "{:?}", r.plan);
+}
 }
 
 timeweave::on_both_backends! {

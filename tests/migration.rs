@@ -215,6 +215,7 @@ async fn a_migration_brings_every_date_and_lists_nothing_before_the_oldest_entry
     );
 }
 
+timeweave::on_both_backends! {
 #[tokio::test]
 async fn the_dry_run_of_a_migration_plans_the_targets_writes() {
     let m = Migration::new().await;
@@ -261,6 +262,7 @@ async fn the_dry_run_of_a_migration_plans_the_targets_writes() {
     changed.task = None;
     assert!(m.source.edit(&edited, &Record::TimeEntry(changed)));
     assert!(m.source.remove(Kind::TimeEntry, &deleted));
+    let writes = m.target.write_requests();
     let dry = m.sync_once(true).await;
     assert!(dry.clean(), "{}", dry.summary());
     let plan = &report(&dry, "target").plan;
@@ -273,6 +275,8 @@ async fn the_dry_run_of_a_migration_plans_the_targets_writes() {
         4,
         "the dry run wrote nothing"
     );
+    assert_eq!(m.target.write_requests(), writes, "no write was sent");
+}
 }
 
 /// Runs the source, then the target with `fault` served `per_reference` times on each of

@@ -1,7 +1,8 @@
 //! The binary with a PostgreSQL ledger (`[ledger] url`), against the throwaway cluster of
 //! `scripts/postgres-cluster`: `check` names it without the password, `migrate` brings it up
 //! to date (twice is once), and `status` reads it (never a SQLite file instead); `sync`
-//! refuses an instance a live daemon holds the lease of, naming the holder.
+//! refuses an instance a live daemon holds the lease of, naming the holder; `sync
+//! --dry-run` prints the plan and changes neither the ledger nor any provider.
 
 use std::process::{Command, Output};
 
@@ -119,4 +120,93 @@ async fn sync_refuses_an_instance_whose_lease_a_live_daemon_holds_and_names_the_
         tx.recent_runs(None, 10).await.unwrap().is_empty(),
         "no cycle ran"
     );
+}
+
+/// Every table of the database at `pool` with its row count and a digest of its rows.
+async fn tables(pool: &sqlx::PgPool) -> Vec<(String, i64, String)> {
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    for (name,) in names {
+        // Names read from the catalogue, quoted: nothing to escape in the ledger's.
+        let sql = format!(
+            "SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) \
+             FROM \"{name}\" t"
+        );
+        let (rows, digest): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        seen.push((name, rows, digest));
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_dry_run_on_a_postgres_ledger_prints_the_plan_and_changes_nothing() {
+    use timeweave_simkit::{work_entry, SimulatorControl};
+    use timeweave_testsupport::records;
+    let test = "sync_dry_run_on_a_postgres_ledger_prints_the_plan_and_changes_nothing";
+    let Some(cluster) = cluster_url(test) else {
+        return;
+    };
+    let url = scratch_database(&cluster).await.unwrap();
+    let source = timeweave_timetracker_sim::SimServer::start(Default::default()).await;
+    let target = timeweave_timetrack_sim::SimServer::start(Default::default()).await;
+    source.set_rate_limiting(false);
+    target.set_rate_limiting(false);
+    let ada = records::person("Ada", Some("ada@example.com"), Some("ada"));
+    let (person, _, project) = records::seed_account(&source, &ada, "Acme", "Website", None).ids();
+    target.add_person(&ada);
+    let day = chrono::Utc::now() - chrono::Duration::days(3);
+    let book = |hour: i64, notes: &str| {
+        let start = chrono::DurationRound::duration_trunc(day, chrono::Duration::days(1)).unwrap()
+            + chrono::Duration::hours(hour);
+        source.add_entry(&work_entry(&person, Some(&project), start, 30, notes))
+    };
+    book(8, "synced before");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let section = |name, sim: &dyn SimulatorControl, mode| {
+        timeweave::demo::simulator_section(name, sim, mode, "per_second = 200")
+    };
+    let toml = format!(
+        "[ledger]\nurl = \"{url}\"\n\n{}{}",
+        section("source", &source, "mode = \"pull\"\n"),
+        section("target", &target, "mode = \"push\"\n"),
+    );
+    std::fs::write(&config, toml).unwrap();
+    let sync = tokio::task::block_in_place(|| timeweave(&["sync"], &config));
+    assert!(sync.status.success(), "{}", text(&sync));
+    assert_eq!(target.count(timeweave_contract::Kind::TimeEntry), 1);
+    book(10, "new in the source");
+
+    let ledger = timeweave::ledger::Ledger::open_postgres_read_only(&url, None)
+        .await
+        .unwrap();
+    let pool = ledger.postgres_pool().expect("PostgreSQL").clone();
+    let before = tables(&pool).await;
+    let writes = (source.write_requests(), target.write_requests());
+    let dry = tokio::task::block_in_place(|| timeweave(&["sync", "--dry-run"], &config));
+    let said = text(&dry);
+
+    assert!(dry.status.success(), "{said}");
+    assert!(said.contains("would import time_entry"), "{said}");
+    assert!(said.contains("would create time_entry"), "{said}");
+    assert!(said.contains("dry run: nothing was changed"), "{said}");
+    assert_eq!(tables(&pool).await, before, "the ledger changed");
+    assert!(before
+        .iter()
+        .any(|(t, rows, _)| t == "time_entries" && *rows == 1));
+    assert!(before
+        .iter()
+        .any(|(t, rows, _)| t == "leases" && *rows == 2));
+    let after = (source.write_requests(), target.write_requests());
+    assert_eq!(after, writes, "a provider was written to");
+    ledger.close().await;
 }

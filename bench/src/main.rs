@@ -5,18 +5,21 @@
 //! cargo build --release --bins
 //! target/release/bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S]
 //! target/release/bench ingest --ledger postgres://USER@HOST:PORT/DB
+//! target/release/bench dryrun --ledger postgres://USER@HOST:PORT/DB
 //! ```
 //!
 //! `--entries` scales the benchmark's data set (defaults: ingest and pull 1,000,000,
 //! nochange 100,000, convergence 10,000 per provider, migrate 500 at a 50 ms round trip;
 //! migrate's runs under each provider's quotas always push 10,000; freshness 1,000,000);
 //! `--seconds` the rate-limit run (120) and the soak (3600; `soak` runs only when named,
-//! never in `all`). `--ledger` runs `ingest` on a PostgreSQL server instead (scratch
-//! databases on it, the role may create databases).
+//! never in `all`). `--ledger` runs `ingest` or `pull` on a PostgreSQL server instead
+//! (scratch databases on it, the role may create databases), and `dryrun` (only with
+//! `--ledger`; 50,000 entries by default) times the copy a dry run makes of a ledger there.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod convergence;
+mod dryrun;
 mod freshness;
 mod ingest;
 mod ingest_pg;
@@ -31,7 +34,7 @@ mod support;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST:PORT/DB]";
+    "usage: bench [ingest|pull|nochange|ratelimit|convergence|migrate|freshness|soak|dryrun|all] [--entries N] [--seconds S] [--ledger postgres://USER@HOST:PORT/DB]";
 
 struct Args {
     which: String,
@@ -74,7 +77,7 @@ fn parse() -> Result<Args, String> {
             "--bench" => {} // passed by `cargo bench`
             "-h" | "--help" => return Err(USAGE.into()),
             "ingest" | "pull" | "nochange" | "ratelimit" | "convergence" | "migrate"
-            | "freshness" | "soak" | "all" => args.which = a,
+            | "freshness" | "soak" | "dryrun" | "all" => args.which = a,
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -88,8 +91,12 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         return match args.which.as_str() {
             "ingest" => ingest_pg::run(entries, server).await,
             "pull" => pull::run(entries, Some(server)).await,
-            _ => anyhow::bail!("--ledger runs `ingest` or `pull` only"),
+            "dryrun" => dryrun::run(args.entries.unwrap_or(50_000), server).await,
+            _ => anyhow::bail!("--ledger runs `ingest`, `pull` or `dryrun` only"),
         };
+    }
+    if args.which == "dryrun" {
+        anyhow::bail!("`dryrun` copies a PostgreSQL ledger: give the server with --ledger");
     }
     if all || args.which == "ingest" {
         ingest::run(args.entries.unwrap_or(1_000_000)).await?;

@@ -91,8 +91,6 @@ pub enum LedgerError {
          longer current): this process no longer works {provider}, and its write was refused"
     )]
     LeaseLost { provider: String, token: i64 },
-    #[error("{0} needs a SQLite ledger (this one is on PostgreSQL)")]
-    SqliteOnly(&'static str),
     #[error("ledger query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("ledger write failed: {0}")]
@@ -319,14 +317,14 @@ impl Ledger {
         })
     }
 
-    /// Writes a consistent copy of the whole ledger to the SQLite file `path` (`VACUUM
-    /// INTO`), e.g. for a dry run or a backup, while others keep reading and writing.
+    /// Writes a consistent copy of the whole ledger to the SQLite file `path` (new or
+    /// empty), e.g. for a dry run, while others keep reading and writing. SQLite: `VACUUM
+    /// INTO`; PostgreSQL: one snapshot of every table a dry run reads, into a new SQLite
+    /// ledger (`pg/copy.rs`).
     pub async fn copy_to(&self, path: &Path) -> Result<()> {
         match &self.backend {
             LedgerBackend::Sqlite(l) => l.copy_to(path).await,
-            LedgerBackend::Postgres(_) => {
-                Err(LedgerError::SqliteOnly("a copy of the ledger (dry run)"))
-            }
+            LedgerBackend::Postgres(l) => l.copy_to(path).await,
         }
     }
 

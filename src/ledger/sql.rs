@@ -153,9 +153,15 @@ macro_rules! exec_for {
     };
 }
 
-/// SQLite binds a list as a JSON array (a list of strings cannot fail to serialise).
+/// SQLite binds a list as a JSON array.
 fn json_array(texts: Vec<String>) -> String {
-    serde_json::to_string(&texts).unwrap_or_default()
+    json_list(&texts)
+}
+
+/// A list of texts as SQLite reads it, a JSON array (a list of strings cannot fail to
+/// serialise).
+pub(crate) fn json_list(texts: &[String]) -> String {
+    serde_json::to_string(texts).unwrap_or_default()
 }
 
 exec_for!(SqliteTx, Sqlite, SqliteArguments, SqliteRow,

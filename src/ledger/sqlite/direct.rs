@@ -2,10 +2,14 @@
 //! (rusqlite) on the transaction's own sqlx connection, so a page of thousands of rows costs
 //! one hand-over instead of a round trip to sqlx's worker thread per statement and an owned
 //! copy of every bound value. Same connection, same transaction: nothing else changes.
+//! `execute_each` is the bulk path for rows of plain values (the copy of a PostgreSQL
+//! ledger, `pg/copy.rs`): sqlx took 0.3 ms a row bound into multi-row INSERTs.
 
+use rusqlite::types::ToSqlOutput;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::SqliteTx;
+use crate::ledger::sql::{json_list, Value};
 use crate::ledger::{LedgerError, Result};
 
 impl SqliteTx {
@@ -37,5 +41,33 @@ impl SqliteTx {
         };
         drop(locked);
         out.map_err(LedgerError::Direct)
+    }
+}
+
+impl SqliteTx {
+    /// Runs the one-row statement `sql` (parameters `?1` to `?N`) once per row of `rows`,
+    /// prepared once.
+    pub(crate) async fn execute_each(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<()> {
+        self.direct(|conn| {
+            let mut statement = conn.prepare(sql)?;
+            for row in rows {
+                statement.execute(rusqlite::params_from_iter(row))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// A value bound as `sql.rs` binds it through sqlx (a list as a JSON array).
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Value::Text(v) => v.to_sql(),
+            Value::Int(v) => v.to_sql(),
+            Value::Bool(v) => v.to_sql(),
+            Value::Real(v) => v.to_sql(),
+            Value::Texts(v) => Ok(ToSqlOutput::from(json_list(v))),
+        }
     }
 }
