@@ -1516,6 +1516,41 @@ async fn two_people_swapping_addresses_in_a_provider_swap_in_one_cycle() {
 }
 }
 
+/// Person `id` in `p` renamed to `display_name`.
+fn rename_person(p: &MemoryProvider, id: &RemoteId, display_name: &str) {
+    let Some(Record::Person(mut person)) = p.get_now(Kind::Person, id).map(|r| r.record) else {
+        panic!("person {id:?}");
+    };
+    person.display_name = display_name.into();
+    p.edit(id, Record::Person(person));
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_swap_lands_when_one_of_the_two_was_changed_elsewhere_since() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let ada_a = w.p(0).put(named("Ada", "ada@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    // a renames Ada; b, not yet told, swaps Ada's and Bob's addresses.
+    rename_person(w.p(0), &ada_a, "Ada Lovelace");
+    w.cycle(0).await;
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    // Ada's two edits merge (a's name, b's address), and Bob takes hers.
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[("Ada Lovelace", "bob@example.com"), ("Bob", "ada@example.com")])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert!(issues.is_empty(), "{issues:?}");
+}
+}
+
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn renames_onto_a_third_persons_address_wait_and_land_together_once_it_is_free() {

@@ -112,6 +112,10 @@ pub(crate) enum Abort {
     /// A bug: the cycle panicked (recorded as failed, never left `running`).
     #[error("the cycle panicked ({0}); it is recorded as failed and the next cycle starts over")]
     Panicked(String),
+    /// A bug caught before it was written: the cycle's own check of what it was about to
+    /// commit failed; the open transaction rolls back.
+    #[error("{0}")]
+    Invariant(String),
 }
 
 impl From<sqlx::Error> for Abort {
@@ -487,7 +491,7 @@ impl<'a> Cycle<'a> {
                 tracing::error!(provider = %name, "{message}");
                 message
             }
-            Err(Abort::OtherAccount(message)) => {
+            Err(Abort::OtherAccount(message) | Abort::Invariant(message)) => {
                 tracing::error!(provider = %name, "{message}");
                 message
             }

@@ -48,7 +48,7 @@ pub(super) struct GroupView {
     pub matches: Vec<Vec<StoredRecord>>,
     /// People of the group whose address another record of the group takes (a swap, a
     /// renamed mailbox): released before the group is written (`shared_email.rs`).
-    pub released: Vec<CanonicalId>,
+    pub released: Vec<super::shared_email::Released>,
 }
 
 /// One listed record with everything the planner compares it against.

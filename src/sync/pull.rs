@@ -196,6 +196,7 @@ impl Cycle<'_> {
             writes.note_valid(&listed, repeated);
             self.apply_action(tx, &listed, action, &mut writes).await?;
         }
+        self.check_released(tx, &view).await?;
         self.write_group(tx, &view, writes).await
     }
 

@@ -17,19 +17,32 @@
 //! A person that would leave an address but is refused itself frees nothing: what relied
 //! on it is refused too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use timeweave_contract::{CanonicalId, Record, RemoteId};
+use timeweave_contract::{CanonicalId, Kind, Record, RemoteId};
 
 use super::engine::{Abort, Cycle};
 use super::observe::{GroupView, Mapped};
+use super::plan::plan_remote;
 use crate::ledger::{StoredRecord, Tx};
+
+/// The people of a group that leave their address (`Cycle::leaving`): by ledger id, their
+/// record's index in the group and the address the planner gives them.
+type Leaving = HashMap<CanonicalId, (usize, Option<String>)>;
 
 /// What the group's people may write: why each is refused (`None`: it is not), and the
 /// ledger people whose address another of the group takes.
 struct Claims {
     refused: Vec<Option<String>>,
-    released: Vec<CanonicalId>,
+    released: Vec<Released>,
+}
+
+/// A ledger person written without an address before the group is applied, and the
+/// address the planner's decision gives it (`None`: none) once its record is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Released {
+    pub id: CanonicalId,
+    pub becomes: Option<String>,
 }
 
 impl Cycle<'_> {
@@ -40,11 +53,11 @@ impl Cycle<'_> {
         tx: &mut Tx,
         view: &mut GroupView,
     ) -> Result<(), Abort> {
-        let mut leaving = self.leaving(view);
+        let mut leaving = self.leaving(tx, view).await?;
         loop {
             let claims = self.claim_addresses(tx, view, &leaving).await?;
             let before = leaving.len();
-            leaving.retain(|_, i| claims.refused[*i].is_none());
+            leaving.retain(|_, (i, _)| claims.refused[*i].is_none());
             if leaving.len() == before {
                 for (mapped, reason) in view.mapped.iter_mut().zip(claims.refused) {
                     if let Some(reason) = reason {
@@ -58,39 +71,49 @@ impl Cycle<'_> {
         }
     }
 
-    /// The ledger people (with their record's index in the group) that the group moves off
-    /// their address for sure: linked, live on both sides, the ledger's version the one
-    /// last synced and the provider's changed (so the planner takes the provider's), and
-    /// that version, with the fields this provider cannot hold laid over as `observe.rs`
-    /// does, has another address.
-    fn leaving(&self, view: &GroupView) -> HashMap<CanonicalId, usize> {
-        if !self.instance.mode.pulls() {
-            return HashMap::new();
+    /// The ledger people the group moves off their address for sure, with their record's
+    /// index in the group and the address they get: linked and live on both sides, the
+    /// provider's version changed, and the planner's own decision (`plan_remote`, the one
+    /// the apply step then carries out) writes the ledger person with another address: the
+    /// provider's version taken, merged with the ledger's edits, or a conflict settled so.
+    async fn leaving(&self, tx: &mut Tx, view: &GroupView) -> Result<Leaving, Abort> {
+        let mut leaving = Leaving::new();
+        for i in 0..view.records.len() {
+            let Some(held) = self.changed_linked_email(view, i) else {
+                continue;
+            };
+            let listed = self
+                .observe(tx, view, i, view.mapped[i].clone(), &HashSet::new())
+                .await?;
+            let candidates = listed.candidate_sides();
+            let action = plan_remote(&listed.observation(self, &candidates));
+            let (Ok(mapped), Some(ledger)) = (&listed.mapped, listed.ledger) else {
+                continue;
+            };
+            let Some(becomes) = action.linked_becomes(&mapped.record) else {
+                continue;
+            };
+            let email = person_email(&becomes.clone().normalised()).map(str::to_owned);
+            if email.as_deref() != Some(held) {
+                leaving.insert(ledger.id.clone(), (i, email));
+            }
         }
-        let leaves = |i: usize| {
-            let link = view
-                .links
-                .get(&view.records[i].id)
-                .filter(|l| l.is_live())?;
-            let ledger = view
-                .linked
-                .get(&link.canonical_id)
-                .filter(|r| r.is_live())?;
-            let taken_as_listed =
-                ledger.hash == link.canonical_hash && view.remote_hashes[i] != link.remote_hash;
-            let held = person_email(&ledger.record).filter(|_| taken_as_listed)?;
-            let written = view.mapped[i]
-                .as_ref()
-                .ok()?
-                .record
-                .clone()
-                .keep_unheld(&ledger.record, &self.caps.unheld)
-                .normalised();
-            (person_email(&written) != Some(held)).then(|| ledger.id.clone())
-        };
-        (0..view.records.len())
-            .filter_map(|i| leaves(i).map(|id| (id, i)))
-            .collect()
+        Ok(leaving)
+    }
+
+    /// The address of the ledger person record `i` is linked to, when both are live and
+    /// the provider's version changed since the last sync (only then can it move).
+    fn changed_linked_email<'v>(&self, view: &'v GroupView, i: usize) -> Option<&'v str> {
+        view.mapped[i].as_ref().ok()?;
+        let link = view
+            .links
+            .get(&view.records[i].id)
+            .filter(|l| l.is_live() && view.remote_hashes[i] != l.remote_hash)?;
+        let ledger = view
+            .linked
+            .get(&link.canonical_id)
+            .filter(|r| r.is_live())?;
+        person_email(&ledger.record)
     }
 
     /// Which people of the group may write their address, given the people `leaving`
@@ -99,7 +122,7 @@ impl Cycle<'_> {
         &self,
         tx: &mut Tx,
         view: &GroupView,
-        leaving: &HashMap<CanonicalId, usize>,
+        leaving: &Leaving,
     ) -> Result<Claims, Abort> {
         let own = |i: usize| {
             view.links
@@ -133,7 +156,11 @@ impl Cycle<'_> {
                 None => match holder_other_than(tx, &email, target.map(|t| &t.id)).await? {
                     None => None,
                     Some(holder) if leaving.contains_key(&holder) => {
-                        claims.released.push(holder);
+                        let becomes = leaving[&holder].1.clone();
+                        claims.released.push(Released {
+                            id: holder,
+                            becomes,
+                        });
                         None
                     }
                     Some(_) => Some(held_reason(&email)),
@@ -150,14 +177,15 @@ impl Cycle<'_> {
     }
 
     /// Writes the people in `view.released` without an address, before the group's
-    /// records are applied: each is written again with its listed address in the same
-    /// transaction (`leaving` chose only people the planner updates from the listing).
+    /// records are applied: each is written again with its new address in the same
+    /// transaction (`leaving` chose only people the planner writes so), which
+    /// `check_released` proves before the group is written.
     pub(super) async fn release_addresses(
         &self,
         tx: &mut Tx,
         view: &GroupView,
     ) -> Result<(), Abort> {
-        for id in &view.released {
+        for Released { id, .. } in &view.released {
             let Some(Record::Person(p)) = view.linked.get(id).map(|r| &r.record) else {
                 continue;
             };
@@ -167,6 +195,20 @@ impl Cycle<'_> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The safety net of `release_addresses`: after the group's records are applied, each
+    /// released person holds the address the planner gave it. One that does not (the
+    /// apply step and the planner disagree: a bug) would leave an address-less version in
+    /// the ledger: the cycle stops instead, and the transaction rolls back.
+    pub(super) async fn check_released(&self, tx: &mut Tx, view: &GroupView) -> Result<(), Abort> {
+        if view.released.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&CanonicalId> = view.released.iter().map(|r| &r.id).collect();
+        let now = tx.get_records(Kind::Person, &ids).await?;
+        let holds = |id: &CanonicalId| now.get(id).and_then(|r| person_email(&r.record));
+        unwritten_release(&view.released, holds).map_err(Abort::Invariant)
     }
 
     fn shared_reason(&self, email: &str, first: &str) -> String {
@@ -187,6 +229,26 @@ async fn holder_other_than(
 ) -> Result<Option<CanonicalId>, Abort> {
     let holder = tx.live_person_with_email(email).await?;
     Ok(holder.filter(|h| becomes != Some(h)))
+}
+
+/// `Err` naming the first released person that does not hold the address the planner
+/// gave it (`holds`: the address each holds now).
+fn unwritten_release<'a>(
+    released: &[Released],
+    holds: impl Fn(&CanonicalId) -> Option<&'a str>,
+) -> Result<(), String> {
+    match released
+        .iter()
+        .find(|r| holds(&r.id) != r.becomes.as_deref())
+    {
+        None => Ok(()),
+        Some(r) => Err(format!(
+            "person {} was released from its e-mail address for another to take, but not \
+             written again with {}: nothing of this group is kept (a bug: please report it)",
+            r.id,
+            r.becomes.as_deref().unwrap_or("no address")
+        )),
+    }
 }
 
 fn held_reason(email: &str) -> String {
@@ -212,4 +274,39 @@ fn person_email(record: &Record<CanonicalId>) -> Option<&str> {
 /// Whether a ledger person (stored normalised) has this address.
 fn holds(person: &StoredRecord, email: &str) -> bool {
     person_email(&person.record) == Some(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn released(id: &str, becomes: Option<&str>) -> Released {
+        Released {
+            id: CanonicalId(id.into()),
+            becomes: becomes.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn released_people_written_again_as_planned_pass() {
+        let group = [
+            released("ada", Some("bob@example.com")),
+            released("bob", None),
+        ];
+        let holds = |id: &CanonicalId| (id.0 == "ada").then_some("bob@example.com");
+        assert_eq!(unwritten_release(&group, holds), Ok(()));
+    }
+
+    #[test]
+    fn a_released_person_left_without_its_new_address_stops_the_group() {
+        let group = [released("ada", Some("bob@example.com"))];
+        let err = unwritten_release(&group, |_| None).unwrap_err();
+        assert!(
+            err.contains("ada") && err.contains("bob@example.com"),
+            "{err}"
+        );
+        // Written again, but not with the planned address: stopped too.
+        let err = unwritten_release(&group, |_| Some("ada@example.com")).unwrap_err();
+        assert!(err.contains("not written again"), "{err}");
+    }
 }
