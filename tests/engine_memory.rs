@@ -1516,6 +1516,36 @@ async fn two_people_swapping_addresses_in_a_provider_swap_in_one_cycle() {
 }
 }
 
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_swap_whose_two_people_arrive_in_different_batches_of_a_listing_lands() {
+    // b lists one person a page, slowly enough that each page is a batch of its own.
+    let b = MemoryProvider::new(1).with_latency(std::time::Duration::from_millis(30));
+    let w = a_and_b(b, ConflictPolicy::Newest).await;
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    w.p(1).put(named("Carl", "carl@example.com"));
+    w.p(1).put(named("Dora", "dora@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[
+            ("Ada", "bob@example.com"),
+            ("Bob", "ada@example.com"),
+            ("Carl", "carl@example.com"),
+            ("Dora", "dora@example.com"),
+        ])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert!(issues.is_empty(), "{issues:?}");
+}
+}
+
 /// Person `id` in `p` renamed to `display_name`.
 fn rename_person(p: &MemoryProvider, id: &RemoteId, display_name: &str) {
     let Some(Record::Person(mut person)) = p.get_now(Kind::Person, id).map(|r| r.record) else {

@@ -169,7 +169,9 @@ impl Cycle<'_> {
             released: Vec::new(),
         };
         if kind == Kind::Person {
-            self.refuse_shared_emails(tx, &mut view).await?;
+            let refused = self.refuse_shared_emails(tx, &mut view).await?;
+            let records = refused.into_iter().map(|i| view.records[i].clone());
+            self.refused_over_address.extend(records);
         }
         Ok(Some(view))
     }

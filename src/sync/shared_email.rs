@@ -48,24 +48,27 @@ pub(super) struct Released {
 impl Cycle<'_> {
     /// Refuses (sets to `Err`) the mapped people of a group whose address would become a
     /// second ledger person's, and notes in `view.released` the addresses freed for others.
+    /// Returns the indices refused.
     pub(super) async fn refuse_shared_emails(
         &self,
         tx: &mut Tx,
         view: &mut GroupView,
-    ) -> Result<(), Abort> {
+    ) -> Result<Vec<usize>, Abort> {
         let mut leaving = self.leaving(tx, view).await?;
         loop {
             let claims = self.claim_addresses(tx, view, &leaving).await?;
             let before = leaving.len();
             leaving.retain(|_, (i, _)| claims.refused[*i].is_none());
             if leaving.len() == before {
-                for (mapped, reason) in view.mapped.iter_mut().zip(claims.refused) {
+                let mut refused = Vec::new();
+                for (i, reason) in claims.refused.into_iter().enumerate() {
                     if let Some(reason) = reason {
-                        *mapped = Err(reason);
+                        view.mapped[i] = Err(reason);
+                        refused.push(i);
                     }
                 }
                 view.released = claims.released;
-                return Ok(());
+                return Ok(refused);
             }
             // A person refused would have left an address: claim again without it.
         }
