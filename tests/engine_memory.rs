@@ -1595,6 +1595,10 @@ async fn renames_onto_a_third_persons_address_wait_and_land_together_once_it_is_
         ("Carol", "carol@example.com"),
     ]);
     assert_eq!(ledger_emails(&w).await, before);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let bob_id = tx.live_person_with_email("bob@example.com").await.unwrap().unwrap();
+    let carol_id = tx.live_person_with_email("carol@example.com").await.unwrap().unwrap();
+    drop(tx);
     // In b Ada takes Bob's address and Bob takes Carol's, whom b does not know.
     edit_email(w.p(1), &ada, "bob@example.com");
     edit_email(w.p(1), &bob, "carol@example.com");
@@ -1611,8 +1615,14 @@ async fn renames_onto_a_third_persons_address_wait_and_land_together_once_it_is_
         .collect();
     reasons.sort();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
-    assert!(reasons[0].contains("e-mail bob@example.com is another ledger person's"));
-    assert!(reasons[1].contains("e-mail carol@example.com is another ledger person's"));
+    // Ada's waits for Bob's, which names whom it waits for.
+    let chained = format!(
+        "e-mail bob@example.com is held by Bob (id {bob_id}), whose move to carol@example.com \
+         is refused itself: this waits for it"
+    );
+    assert!(reasons[0].contains(&chained), "{reasons:?}");
+    let held = format!("e-mail carol@example.com is another ledger person's, Carol (id {carol_id})");
+    assert!(reasons[1].contains(&held), "{reasons:?}");
     drop(tx);
     // Carol's address changes in a: b's renames land, both in b's next cycle.
     edit_email(w.p(0), &carol, "carol@new.example");

@@ -54,9 +54,10 @@ impl Cycle<'_> {
         tx: &mut Tx,
         view: &mut GroupView,
     ) -> Result<Vec<usize>, Abort> {
-        let mut leaving = self.leaving(tx, view).await?;
+        let moving = self.leaving(tx, view).await?;
+        let mut leaving = moving.clone();
         loop {
-            let claims = self.claim_addresses(tx, view, &leaving).await?;
+            let claims = self.claim_addresses(tx, view, &leaving, &moving).await?;
             let before = leaving.len();
             leaving.retain(|_, (i, _)| claims.refused[*i].is_none());
             if leaving.len() == before {
@@ -120,12 +121,14 @@ impl Cycle<'_> {
     }
 
     /// Which people of the group may write their address, given the people `leaving`
-    /// theirs: linked people first (they keep the address they hold), then in listing order.
+    /// theirs (of those `moving`, the ones not refused): linked people first (they keep the
+    /// address they hold), then in listing order.
     async fn claim_addresses(
         &self,
         tx: &mut Tx,
         view: &GroupView,
         leaving: &Leaving,
+        moving: &Leaving,
     ) -> Result<Claims, Abort> {
         let own = |i: usize| {
             view.links
@@ -166,7 +169,10 @@ impl Cycle<'_> {
                         });
                         None
                     }
-                    Some(_) => Some(held_reason(&email)),
+                    Some(holder) => {
+                        let to = moving.get(&holder).map(|(_, to)| to.as_deref());
+                        Some(held_reason(tx, view, &email, &holder, to).await?)
+                    }
                 },
             };
             match reason {
@@ -254,16 +260,49 @@ fn unwritten_release<'a>(
     }
 }
 
-fn held_reason(email: &str) -> String {
-    format!(
-        "its e-mail {email} is another ledger person's (one person per address), and this \
-         record is not that person: it is not synced until one of the two changes address"
-    )
+/// Why a person is refused the address `email` that `holder` holds; `moving_to`: where the
+/// holder was moving in this group when its own move was refused (`Some(None)`: to no
+/// address), so this one waits for it.
+async fn held_reason(
+    tx: &mut Tx,
+    view: &GroupView,
+    email: &str,
+    holder: &CanonicalId,
+    moving_to: Option<Option<&str>>,
+) -> Result<String, Abort> {
+    let name = match view.linked.get(holder) {
+        Some(r) => display_name(&r.record).map(str::to_owned),
+        None => tx
+            .get_record(Kind::Person, holder)
+            .await?
+            .and_then(|r| display_name(&r.record).map(str::to_owned)),
+    };
+    let who = format!("{} (id {holder})", name.as_deref().unwrap_or("a person"));
+    Ok(match moving_to {
+        Some(to) => format!(
+            "its e-mail {email} is held by {who}, whose move to {} is refused itself: this \
+             waits for it",
+            to.unwrap_or("no address")
+        ),
+        None => format!(
+            "its e-mail {email} is another ledger person's, {who} (one person per address), \
+             and this record is not that person: it is not synced until one of the two \
+             changes address"
+        ),
+    })
 }
 
 /// A mapped person's address as the ledger stores it (`None`: not a person, or none).
 fn email_of(mapped: &Result<Mapped, String>) -> Option<String> {
     person_email(&mapped.as_ref().ok()?.record.clone().normalised()).map(str::to_owned)
+}
+
+/// A person's display name (`None`: not a person).
+fn display_name(record: &Record<CanonicalId>) -> Option<&str> {
+    match record {
+        Record::Person(p) => Some(&p.display_name),
+        _ => None,
+    }
 }
 
 /// A person's address as the record has it (`None`: not a person, or none).
