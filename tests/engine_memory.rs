@@ -1456,12 +1456,49 @@ async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name(
         "'Grace".into(),
         format!("(id {grace})"),
         "--take ledger".into(),
+        "change the address of 'Grace".into(),
+        "at the provider that holds it".into(),
     ] {
         assert!(message.contains(&part), "{part}: {message}");
     }
     // Nothing written: the conflict still waits, every person as it was.
     assert_eq!(conflicts(&w, true).await.len(), 1);
     assert_eq!(ledger_emails(&w).await, before);
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn keeping_the_ledgers_person_names_its_version_on_the_link_not_a_push() {
+    let w = pair(ConflictPolicy::Manual).await;
+    let (ada_a, _) = seed_ada(&w);
+    w.rounds(1).await;
+    let (ada_b, _) = only(w.p(1), Kind::Person);
+    edit_email(w.p(0), &ada_a, "ada@a.example");
+    edit_email(w.p(1), &ada_b, "ada@b.example");
+    w.rounds(1).await;
+    let open = conflicts(&w, true).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let c = &open[0];
+    let line = timeweave::conflicts::resolve(
+        w.engine.ledger(),
+        c.id,
+        &timeweave::cli::ConflictSide::Ledger,
+    )
+    .await
+    .unwrap();
+    assert!(line.contains("People are never sent"), "{line}");
+    assert!(!line.contains("will be sent"), "{line}");
+    // People are never pushed: the link names the ledger's version as agreed, so the
+    // provider's next edit has a base to be compared with.
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let ledger = tx.get_record(Kind::Person, &c.canonical_id).await.unwrap().unwrap();
+    let link = tx
+        .link_by_canonical(&c.provider, Kind::Person, &c.canonical_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.canonical_hash, ledger.hash);
 }
 }
 
