@@ -1583,6 +1583,117 @@ async fn a_swap_whose_two_people_arrive_in_different_batches_of_a_listing_lands(
 }
 }
 
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_swap_in_a_push_only_instance_stays_refused_and_releases_nothing() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Push)], ConflictPolicy::Newest).await;
+    w.p(0).put(named("Ada", "ada@example.com"));
+    w.p(0).put(named("Bob", "bob@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    let before = people(&[("Ada", "ada@example.com"), ("Bob", "bob@example.com")]);
+    assert_eq!(ledger_emails(&w).await, before);
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    // b's versions never reach the ledger: nobody leaves an address, so both are refused
+    // and neither ledger person was written (not even without an address).
+    assert_eq!(ledger_emails(&w).await, before);
+    assert_eq!(r.counts.updated, 0);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert_eq!(issues.len(), 2, "{issues:?}");
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn an_address_changed_only_in_case_and_spaces_is_not_left_for_another() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    // Ada's address is written differently, not changed; Bob tries to take it.
+    edit_email(w.p(1), &ada, "  ADA@Example.com ");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[("Ada", "ada@example.com"), ("Bob", "bob@example.com")])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].reason.contains("another ledger person's, Ada"), "{issues:?}");
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn three_people_passing_addresses_round_land_in_one_cycle() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    let carol = w.p(1).put(named("Carol", "carol@example.com"));
+    w.rounds(1).await;
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "carol@example.com");
+    edit_email(w.p(1), &carol, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[
+            ("Ada", "bob@example.com"),
+            ("Bob", "carol@example.com"),
+            ("Carol", "ada@example.com"),
+        ])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert!(issues.is_empty(), "{issues:?}");
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn after_a_swap_the_other_providers_merge_base_is_the_real_old_version() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    w.p(0).put(named("Ada", "ada@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    // a's link still names the version a last agreed on: the one with Ada's old address,
+    // never the address-less one written in between.
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let link = tx.link_by_remote("b", Kind::Person, &ada).await.unwrap().unwrap();
+    let in_a = tx
+        .link_by_canonical("a", Kind::Person, &link.canonical_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let base = tx
+        .record_version(Kind::Person, &link.canonical_id, &in_a.canonical_hash)
+        .await
+        .unwrap();
+    assert_eq!(
+        base,
+        Some(Record::Person(Person {
+            display_name: "Ada".into(),
+            email: Some("ada@example.com".into()),
+            username: None,
+        }))
+    );
+}
+}
+
 /// Person `id` in `p` renamed to `display_name`.
 fn rename_person(p: &MemoryProvider, id: &RemoteId, display_name: &str) {
     let Some(Record::Person(mut person)) = p.get_now(Kind::Person, id).map(|r| r.record) else {
