@@ -1592,6 +1592,54 @@ async fn a_swap_in_a_push_only_instance_stays_refused_and_releases_nothing() {
     let mut tx = w.engine.ledger().read().await.unwrap();
     let issues = tx.issues(Some("b")).await.unwrap();
     assert_eq!(issues.len(), 2, "{issues:?}");
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.reason.contains("never reaches the ledger (b only receives)")),
+        "{issues:?}"
+    );
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_swap_the_conflict_policy_keeps_from_the_ledger_says_what_to_settle() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Manual).await;
+    let ada_a = w.p(0).put(named("Ada", "ada@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    // Both rename Ada, differently; b also swaps her address with Bob's.
+    rename_person(w.p(0), &ada_a, "Ada Lovelace");
+    w.cycle(0).await;
+    rename_person(w.p(1), &ada, "Ada King");
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[("Ada Lovelace", "ada@example.com"), ("Bob", "bob@example.com")])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let reasons: Vec<String> = tx
+        .issues(Some("b"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.reason)
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    // Bob waits for Ada's move, which the ledger does not take; Ada waits for Bob's.
+    for part in [
+        "its e-mail ada@example.com is held by Ada Lovelace (id ",
+        "whose move to bob@example.com in b the ledger does not take",
+        "conflict policy (manual)",
+        "its e-mail bob@example.com is held by Bob (id ",
+        "whose move to ada@example.com is refused itself",
+    ] {
+        assert!(reasons.iter().any(|r| r.contains(part)), "{part}: {reasons:?}");
+    }
 }
 }
 

@@ -26,9 +26,21 @@ use super::observe::{GroupView, Mapped};
 use super::plan::plan_remote;
 use crate::ledger::{StoredRecord, Tx};
 
-/// The people of a group that leave their address (`Cycle::leaving`): by ledger id, their
+/// The people of a group that leave their address (the `Move`s taken): by ledger id, their
 /// record's index in the group and the address the planner gives them.
 type Leaving = HashMap<CanonicalId, (usize, Option<String>)>;
+
+/// A linked person of the group listed with another address than the ledger's, by ledger id.
+type Moves = HashMap<CanonicalId, Move>;
+
+struct Move {
+    /// Its record's index in the group.
+    index: usize,
+    /// The address it gets if taken, else the listed one (`None`: none).
+    to: Option<String>,
+    /// The planner writes the ledger person with `to`.
+    taken: bool,
+}
 
 /// What the group's people may write: why each is refused (`None`: it is not), and the
 /// ledger people whose address another of the group takes.
@@ -54,10 +66,14 @@ impl Cycle<'_> {
         tx: &mut Tx,
         view: &mut GroupView,
     ) -> Result<Vec<usize>, Abort> {
-        let moving = self.leaving(tx, view).await?;
-        let mut leaving = moving.clone();
+        let moves = self.moves(tx, view).await?;
+        let mut leaving: Leaving = moves
+            .iter()
+            .filter(|(_, m)| m.taken)
+            .map(|(id, m)| (id.clone(), (m.index, m.to.clone())))
+            .collect();
         loop {
-            let claims = self.claim_addresses(tx, view, &leaving, &moving).await?;
+            let claims = self.claim_addresses(tx, view, &leaving, &moves).await?;
             let before = leaving.len();
             leaving.retain(|_, (i, _)| claims.refused[*i].is_none());
             if leaving.len() == before {
@@ -75,13 +91,13 @@ impl Cycle<'_> {
         }
     }
 
-    /// The ledger people the group moves off their address for sure, with their record's
-    /// index in the group and the address they get: linked and live on both sides, the
-    /// provider's version changed, and the planner's own decision (`plan_remote`, the one
-    /// the apply step then carries out) writes the ledger person with another address: the
-    /// provider's version taken, merged with the ledger's edits, or a conflict settled so.
-    async fn leaving(&self, tx: &mut Tx, view: &GroupView) -> Result<Leaving, Abort> {
-        let mut leaving = Leaving::new();
+    /// The linked people of the group listed with another address than the ledger's (live on
+    /// both sides, the provider's version changed). A move is `taken` (the person leaves its
+    /// address for sure) when the planner's own decision (`plan_remote`, the one the apply
+    /// step then carries out) writes the ledger person with another address: the provider's
+    /// version taken, merged with the ledger's edits, or a conflict settled so.
+    async fn moves(&self, tx: &mut Tx, view: &GroupView) -> Result<Moves, Abort> {
+        let mut moves = Moves::new();
         for i in 0..view.records.len() {
             let Some(held) = self.changed_linked_email(view, i) else {
                 continue;
@@ -94,15 +110,19 @@ impl Cycle<'_> {
             let (Ok(mapped), Some(ledger)) = (&listed.mapped, listed.ledger) else {
                 continue;
             };
-            let Some(becomes) = action.linked_becomes(&mapped.record) else {
-                continue;
+            let email =
+                |r: &Record<CanonicalId>| person_email(&r.clone().normalised()).map(str::to_owned);
+            let listed_email = email(&mapped.record);
+            let becomes = action.linked_becomes(&mapped.record).map(email);
+            let (to, taken) = match becomes {
+                Some(to) if to.as_deref() != Some(held) => (to, true),
+                _ if listed_email.as_deref() != Some(held) => (listed_email, false),
+                _ => continue,
             };
-            let email = person_email(&becomes.clone().normalised()).map(str::to_owned);
-            if email.as_deref() != Some(held) {
-                leaving.insert(ledger.id.clone(), (i, email));
-            }
+            let index = i;
+            moves.insert(ledger.id.clone(), Move { index, to, taken });
         }
-        Ok(leaving)
+        Ok(moves)
     }
 
     /// The address of the ledger person record `i` is linked to, when both are live and
@@ -121,14 +141,14 @@ impl Cycle<'_> {
     }
 
     /// Which people of the group may write their address, given the people `leaving`
-    /// theirs (of those `moving`, the ones not refused): linked people first (they keep the
-    /// address they hold), then in listing order.
+    /// theirs (of the `moves` taken, those not refused): linked people first (they keep
+    /// the address they hold), then in listing order.
     async fn claim_addresses(
         &self,
         tx: &mut Tx,
         view: &GroupView,
         leaving: &Leaving,
-        moving: &Leaving,
+        moves: &Moves,
     ) -> Result<Claims, Abort> {
         let own = |i: usize| {
             view.links
@@ -170,8 +190,8 @@ impl Cycle<'_> {
                         None
                     }
                     Some(holder) => {
-                        let to = moving.get(&holder).map(|(_, to)| to.as_deref());
-                        Some(held_reason(tx, view, &email, &holder, to).await?)
+                        let moving = moves.get(&holder);
+                        Some(self.held_reason(tx, view, &email, &holder, moving).await?)
                     }
                 },
             };
@@ -220,6 +240,54 @@ impl Cycle<'_> {
         unwritten_release(&view.released, holds).map_err(Abort::Invariant)
     }
 
+    /// Why a person is refused the address `email` that `holder` holds; `moving`: the
+    /// holder's own move in this group, which was refused or which the ledger does not take.
+    async fn held_reason(
+        &self,
+        tx: &mut Tx,
+        view: &GroupView,
+        email: &str,
+        holder: &CanonicalId,
+        moving: Option<&Move>,
+    ) -> Result<String, Abort> {
+        let name = match view.linked.get(holder) {
+            Some(r) => display_name(&r.record).map(str::to_owned),
+            None => tx
+                .get_record(Kind::Person, holder)
+                .await?
+                .and_then(|r| display_name(&r.record).map(str::to_owned)),
+        };
+        let who = format!("{} (id {holder})", name.as_deref().unwrap_or("a person"));
+        let Some(m) = moving else {
+            return Ok(format!(
+                "its e-mail {email} is another ledger person's, {who} (one person per \
+                 address), and this record is not that person: it is not synced until one of \
+                 the two changes address"
+            ));
+        };
+        let to = m.to.as_deref().unwrap_or("no address");
+        let (provider, policy) = (&self.instance.name, self.settings.policy.name());
+        Ok(if m.taken {
+            format!(
+                "its e-mail {email} is held by {who}, whose move to {to} is refused itself: \
+                 this waits for it"
+            )
+        } else if !self.instance.mode.pulls() {
+            format!(
+                "its e-mail {email} is held by {who}, whose move to {to} in {provider} never \
+                 reaches the ledger ({provider} only receives): this is not synced until \
+                 one of the two addresses changes in the ledger"
+            )
+        } else {
+            format!(
+                "its e-mail {email} is held by {who}, whose move to {to} in {provider} the \
+                 ledger does not take: that person changed at another provider too, in the \
+                 same field, and the conflict policy ({policy}) keeps the ledger's version. \
+                 Make the fields both changed agree at both providers, and both land"
+            )
+        })
+    }
+
     fn shared_reason(&self, email: &str, first: &str) -> String {
         format!(
             "another person of {} (id {first}) has the e-mail {email}, and the ledger keeps one \
@@ -258,38 +326,6 @@ fn unwritten_release<'a>(
             r.becomes.as_deref().unwrap_or("no address")
         )),
     }
-}
-
-/// Why a person is refused the address `email` that `holder` holds; `moving_to`: where the
-/// holder was moving in this group when its own move was refused (`Some(None)`: to no
-/// address), so this one waits for it.
-async fn held_reason(
-    tx: &mut Tx,
-    view: &GroupView,
-    email: &str,
-    holder: &CanonicalId,
-    moving_to: Option<Option<&str>>,
-) -> Result<String, Abort> {
-    let name = match view.linked.get(holder) {
-        Some(r) => display_name(&r.record).map(str::to_owned),
-        None => tx
-            .get_record(Kind::Person, holder)
-            .await?
-            .and_then(|r| display_name(&r.record).map(str::to_owned)),
-    };
-    let who = format!("{} (id {holder})", name.as_deref().unwrap_or("a person"));
-    Ok(match moving_to {
-        Some(to) => format!(
-            "its e-mail {email} is held by {who}, whose move to {} is refused itself: this \
-             waits for it",
-            to.unwrap_or("no address")
-        ),
-        None => format!(
-            "its e-mail {email} is another ledger person's, {who} (one person per address), \
-             and this record is not that person: it is not synced until one of the two \
-             changes address"
-        ),
-    })
 }
 
 /// A mapped person's address as the ledger stores it (`None`: not a person, or none).
