@@ -8,14 +8,16 @@
 //! A refused person not yet in the ledger has its entries wait; a linked one keeps its
 //! ledger version (and its entries sync) until one of the two addresses changes.
 //!
-//! An address held by a linked person of the same listing that leaves it for sure (its
-//! listed version goes to the ledger as it is: the ledger's side unchanged since the last
-//! sync) is free to take: two people swapping addresses (a renamed mailbox), or a chain of
-//! renames, go through in one cycle. The unique index forbids the states in between, so
-//! the people leaving an address that another takes are written without one first
-//! (`release_addresses`, in the group's transaction), then each with its listed address.
-//! A person that would leave an address but is refused itself frees nothing: what relied
-//! on it is refused too.
+//! An address held by a linked person of the same group that leaves it for sure (the pure
+//! planner's own decision for that person writes it with another address: the listed
+//! version taken, merged, or a conflict settled so) is free to take: two people swapping
+//! addresses (a renamed mailbox), or a chain of renames, go through in one cycle. The unique
+//! index forbids the states in between, so the people leaving an address that another takes
+//! are written without one first (`release_addresses`, in the group's transaction), then
+//! each with its new address, which `check_released` proves before the group is written.
+//! A person that would leave an address but is refused itself, or whose move the ledger
+//! does not take (a push-only instance, a conflict the policy keeps), frees nothing: what
+//! relied on it is refused too, with a reason naming whom it waits for.
 
 use std::collections::{HashMap, HashSet};
 
