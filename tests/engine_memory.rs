@@ -1413,19 +1413,26 @@ async fn ledger_emails(w: &World) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-timeweave::on_both_backends! {
-#[tokio::test]
-async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name() {
+/// Ada synced between a and b (manual policy), then given a different address in each:
+/// the world and its one open conflict.
+async fn ada_address_conflict() -> (World, Vec<ConflictRow>) {
     let w = pair(ConflictPolicy::Manual).await;
     let (ada_a, _) = seed_ada(&w);
     w.rounds(1).await;
     let (ada_b, _) = only(w.p(1), Kind::Person);
-    // Both accounts change Ada's address, differently: a conflict waits for an operator.
     edit_email(w.p(0), &ada_a, "ada@a.example");
     edit_email(w.p(1), &ada_b, "ada@b.example");
     w.rounds(1).await;
     let open = conflicts(&w, true).await;
     assert_eq!(open.len(), 1, "{open:?}");
+    (w, open)
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name() {
+    // Both accounts change Ada's address, differently: a conflict waits for an operator.
+    let (w, open) = ada_address_conflict().await;
     // Meanwhile someone else in a gets the address b gave Ada.
     w.p(0).put(Record::Person(Person {
         display_name: "Grace".into(),
@@ -1470,15 +1477,7 @@ async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name(
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn keeping_the_ledgers_person_names_its_version_on_the_link_not_a_push() {
-    let w = pair(ConflictPolicy::Manual).await;
-    let (ada_a, _) = seed_ada(&w);
-    w.rounds(1).await;
-    let (ada_b, _) = only(w.p(1), Kind::Person);
-    edit_email(w.p(0), &ada_a, "ada@a.example");
-    edit_email(w.p(1), &ada_b, "ada@b.example");
-    w.rounds(1).await;
-    let open = conflicts(&w, true).await;
-    assert_eq!(open.len(), 1, "{open:?}");
+    let (w, open) = ada_address_conflict().await;
     let c = &open[0];
     let line = timeweave::conflicts::resolve(
         w.engine.ledger(),
@@ -1604,18 +1603,8 @@ async fn a_swap_in_a_push_only_instance_stays_refused_and_releases_nothing() {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_swap_the_conflict_policy_keeps_from_the_ledger_says_what_to_settle() {
-    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Manual).await;
-    let ada_a = w.p(0).put(named("Ada", "ada@example.com"));
-    let ada = w.p(1).put(named("Ada", "ada@example.com"));
-    let bob = w.p(1).put(named("Bob", "bob@example.com"));
-    w.rounds(1).await;
     // Both rename Ada, differently; b also swaps her address with Bob's.
-    rename_person(w.p(0), &ada_a, "Ada Lovelace");
-    w.cycle(0).await;
-    rename_person(w.p(1), &ada, "Ada King");
-    edit_email(w.p(1), &ada, "bob@example.com");
-    edit_email(w.p(1), &bob, "ada@example.com");
-    let r = w.cycle(1).await;
+    let (w, r) = renamed_in_a_then_swapped_in_b(ConflictPolicy::Manual, Some("Ada King")).await;
     assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
     assert_eq!(
         ledger_emails(&w).await,
@@ -1735,6 +1724,28 @@ async fn b_lands_in_one_cycle(w: &World, expected: &[(&str, &str)]) {
     assert!(issues.is_empty(), "{issues:?}");
 }
 
+/// Ada in a and b, Bob in b, synced; then a renames Ada "Ada Lovelace" (synced), and b
+/// (renaming Ada `b_rename` too, if given) swaps Ada's and Bob's addresses: b's cycle.
+async fn renamed_in_a_then_swapped_in_b(
+    policy: ConflictPolicy,
+    b_rename: Option<&str>,
+) -> (World, timeweave::sync::CycleReport) {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], policy).await;
+    let ada_a = w.p(0).put(named("Ada", "ada@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    rename_person(w.p(0), &ada_a, "Ada Lovelace");
+    w.cycle(0).await;
+    if let Some(name) = b_rename {
+        rename_person(w.p(1), &ada, name);
+    }
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    (w, r)
+}
+
 /// Person `id` in `p` renamed to `display_name`.
 fn rename_person(p: &MemoryProvider, id: &RemoteId, display_name: &str) {
     let Some(Record::Person(mut person)) = p.get_now(Kind::Person, id).map(|r| r.record) else {
@@ -1747,17 +1758,8 @@ fn rename_person(p: &MemoryProvider, id: &RemoteId, display_name: &str) {
 timeweave::on_both_backends! {
 #[tokio::test]
 async fn a_swap_lands_when_one_of_the_two_was_changed_elsewhere_since() {
-    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
-    let ada_a = w.p(0).put(named("Ada", "ada@example.com"));
-    let ada = w.p(1).put(named("Ada", "ada@example.com"));
-    let bob = w.p(1).put(named("Bob", "bob@example.com"));
-    w.rounds(1).await;
     // a renames Ada; b, not yet told, swaps Ada's and Bob's addresses.
-    rename_person(w.p(0), &ada_a, "Ada Lovelace");
-    w.cycle(0).await;
-    edit_email(w.p(1), &ada, "bob@example.com");
-    edit_email(w.p(1), &bob, "ada@example.com");
-    let r = w.cycle(1).await;
+    let (w, r) = renamed_in_a_then_swapped_in_b(ConflictPolicy::Newest, None).await;
     assert!(r.is_clean(), "{:?}", r.errors);
     // Ada's two edits merge (a's name, b's address), and Bob takes hers.
     assert_eq!(
