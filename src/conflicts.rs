@@ -1,7 +1,8 @@
 //! Operator work on conflicts: list the open ones with both versions side by side, and
 //! settle one by taking the ledger's or the provider's version. Taking the ledger marks the
-//! link unsynced so the next push sends the ledger version to the provider; taking the
-//! provider writes its version into the ledger, from where every other provider gets it.
+//! link unsynced so the next push sends the ledger version to the provider (people, never
+//! pushed, have the link name the ledger's version instead); taking the provider writes its
+//! version into the ledger, from where every other provider gets it.
 
 use std::fmt::Write as _;
 
@@ -82,8 +83,8 @@ pub enum ResolveError {
     #[error(
         "conflict #{id} cannot take {provider}'s version: it gives person '{person}' the e-mail \
          {email}, which ledger person '{holder}' (id {holder_id}) holds now, and the ledger keeps \
-         one person per address. Settle it with --take ledger, or change the address in \
-         {provider} (or the holder's) first and let it sync"
+         one person per address. Settle it with --take ledger, or change the address of \
+         '{holder}' at the provider that holds it first and let it sync"
     )]
     AddressHeld {
         id: i64,
@@ -114,21 +115,11 @@ pub async fn resolve(
     let now = Utc::now();
     let line = match take {
         ConflictSide::Ledger => {
-            tx.set_link_canonical_hash(
-                &c.provider,
-                c.kind,
-                &c.canonical_id,
-                &ContentHash(UNSYNCED.into()),
-                now,
-            )
-            .await?;
+            let (hash, line) = keep_ledger(&mut tx, &c).await?;
+            tx.set_link_canonical_hash(&c.provider, c.kind, &c.canonical_id, &hash, now)
+                .await?;
             tx.resolve_conflict(id, "ledger", "operator", now).await?;
-            format!(
-                "conflict #{id} settled: the ledger version of {} '{}' will be sent to {} on its next cycle",
-                c.kind,
-                label(&c.ledger_record),
-                c.provider
-            )
+            line
         }
         ConflictSide::Provider(name) if *name == c.provider => {
             if let Some(held) = address_held(&mut tx, &c).await? {
@@ -157,6 +148,33 @@ pub async fn resolve(
     };
     tx.commit().await?;
     Ok(line)
+}
+
+/// Taking the ledger's version: the link's canonical hash, and the line saying what happens.
+/// Records are sent to the provider (the link unsynced). People never are: the link names
+/// the ledger's current version as the one both sides agreed on (the operator accepts the
+/// difference), so the provider's next edit is compared with it, not with no base at all.
+async fn keep_ledger(tx: &mut Tx, c: &ConflictRow) -> Result<(ContentHash, String), LedgerError> {
+    let what = format!("{} '{}'", c.kind, label(&c.ledger_record));
+    if c.kind != Kind::Person {
+        let line = format!(
+            "conflict #{} settled: the ledger version of {what} will be sent to {} on its next \
+             cycle",
+            c.id, c.provider
+        );
+        return Ok((ContentHash(UNSYNCED.into()), line));
+    }
+    let current = tx.get_record(Kind::Person, &c.canonical_id).await?;
+    let hash = current
+        .map(|r| r.hash)
+        .unwrap_or_else(|| ContentHash(UNSYNCED.into()));
+    let line = format!(
+        "conflict #{} settled: the ledger keeps its version of {what}. People are never sent \
+         to providers, so {} keeps its own: the difference is accepted, and its next edit is \
+         compared with the ledger's version as it is now",
+        c.id, c.provider
+    );
+    Ok((hash, line))
 }
 
 /// Taking the provider's version of a person whose address another live ledger person holds

@@ -1414,19 +1414,26 @@ async fn ledger_emails(w: &World) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-timeweave::on_both_backends! {
-#[tokio::test]
-async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name() {
+/// Ada synced between a and b (manual policy), then given a different address in each:
+/// the world and its one open conflict.
+async fn ada_address_conflict() -> (World, Vec<ConflictRow>) {
     let w = pair(ConflictPolicy::Manual).await;
     let (ada_a, _) = seed_ada(&w);
     w.rounds(1).await;
     let (ada_b, _) = only(w.p(1), Kind::Person);
-    // Both accounts change Ada's address, differently: a conflict waits for an operator.
     edit_email(w.p(0), &ada_a, "ada@a.example");
     edit_email(w.p(1), &ada_b, "ada@b.example");
     w.rounds(1).await;
     let open = conflicts(&w, true).await;
     assert_eq!(open.len(), 1, "{open:?}");
+    (w, open)
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name() {
+    // Both accounts change Ada's address, differently: a conflict waits for an operator.
+    let (w, open) = ada_address_conflict().await;
     // Meanwhile someone else in a gets the address b gave Ada.
     w.p(0).put(Record::Person(Person {
         display_name: "Grace".into(),
@@ -1457,12 +1464,41 @@ async fn taking_a_providers_address_another_person_holds_now_is_refused_by_name(
         "'Grace".into(),
         format!("(id {grace})"),
         "--take ledger".into(),
+        "change the address of 'Grace".into(),
+        "at the provider that holds it".into(),
     ] {
         assert!(message.contains(&part), "{part}: {message}");
     }
     // Nothing written: the conflict still waits, every person as it was.
     assert_eq!(conflicts(&w, true).await.len(), 1);
     assert_eq!(ledger_emails(&w).await, before);
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn keeping_the_ledgers_person_names_its_version_on_the_link_not_a_push() {
+    let (w, open) = ada_address_conflict().await;
+    let c = &open[0];
+    let line = timeweave::conflicts::resolve(
+        w.engine.ledger(),
+        c.id,
+        &timeweave::cli::ConflictSide::Ledger,
+    )
+    .await
+    .unwrap();
+    assert!(line.contains("People are never sent"), "{line}");
+    assert!(!line.contains("will be sent"), "{line}");
+    // People are never pushed: the link names the ledger's version as agreed, so the
+    // provider's next edit has a base to be compared with.
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let ledger = tx.get_record(Kind::Person, &c.canonical_id).await.unwrap().unwrap();
+    let link = tx
+        .link_by_canonical(&c.provider, Kind::Person, &c.canonical_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.canonical_hash, ledger.hash);
 }
 }
 
@@ -1493,16 +1529,7 @@ async fn two_people_swapping_addresses_in_a_provider_swap_in_one_cycle() {
     // b's mailboxes are renamed: each takes the other's address, in one listing.
     edit_email(w.p(1), &ada, "bob@example.com");
     edit_email(w.p(1), &bob, "ada@example.com");
-    let r = w.cycle(1).await;
-    assert!(r.is_clean(), "{:?}", r.errors);
-    assert_eq!(
-        ledger_emails(&w).await,
-        people(&[("Ada", "bob@example.com"), ("Bob", "ada@example.com")])
-    );
-    let mut tx = w.engine.ledger().read().await.unwrap();
-    let issues = tx.issues(Some("b")).await.unwrap();
-    assert!(issues.is_empty(), "{issues:?}");
-    drop(tx);
+    b_lands_in_one_cycle(&w, &[("Ada", "bob@example.com"), ("Bob", "ada@example.com")]).await;
     // a knows Ada by her new address: she is matched to Ada, and her work reaches Ada's
     // account in b (not Bob's).
     let ada_in_a = w.p(0).put(named("Ada", "bob@example.com"));
@@ -1514,6 +1541,235 @@ async fn two_people_swapping_addresses_in_a_provider_swap_in_one_cycle() {
         matches!(&in_b, Record::TimeEntry(e) if e.person == ada),
         "{in_b:?}"
     );
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_swap_whose_two_people_arrive_in_different_batches_of_a_listing_lands() {
+    // b lists one person a page, slowly enough that each page is a batch of its own.
+    let b = MemoryProvider::new(1).with_latency(std::time::Duration::from_millis(30));
+    let w = a_and_b(b, ConflictPolicy::Newest).await;
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    w.p(1).put(named("Carl", "carl@example.com"));
+    w.p(1).put(named("Dora", "dora@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    b_lands_in_one_cycle(
+        &w,
+        &[
+            ("Ada", "bob@example.com"),
+            ("Bob", "ada@example.com"),
+            ("Carl", "carl@example.com"),
+            ("Dora", "dora@example.com"),
+        ],
+    )
+    .await;
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_swap_in_a_push_only_instance_stays_refused_and_releases_nothing() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Push)], ConflictPolicy::Newest).await;
+    w.p(0).put(named("Ada", "ada@example.com"));
+    w.p(0).put(named("Bob", "bob@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    let before = people(&[("Ada", "ada@example.com"), ("Bob", "bob@example.com")]);
+    assert_eq!(ledger_emails(&w).await, before);
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    // b's versions never reach the ledger: nobody leaves an address, so both are refused
+    // and neither ledger person was written (not even without an address).
+    assert_eq!(ledger_emails(&w).await, before);
+    assert_eq!(r.counts.updated, 0);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.reason.contains("never reaches the ledger (b only receives)")),
+        "{issues:?}"
+    );
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_swap_the_conflict_policy_keeps_from_the_ledger_says_what_to_settle() {
+    // Both rename Ada, differently; b also swaps her address with Bob's.
+    let (w, r) = renamed_in_a_then_swapped_in_b(ConflictPolicy::Manual, Some("Ada King")).await;
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[("Ada Lovelace", "ada@example.com"), ("Bob", "bob@example.com")])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let reasons: Vec<String> = tx
+        .issues(Some("b"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.reason)
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    // Bob waits for Ada's move, which the ledger does not take; Ada waits for Bob's.
+    for part in [
+        "its e-mail ada@example.com is held by Ada Lovelace (id ",
+        "whose move to bob@example.com in b the ledger does not take",
+        "conflict policy (manual)",
+        "its e-mail bob@example.com is held by Bob (id ",
+        "whose move to ada@example.com is refused itself",
+    ] {
+        assert!(reasons.iter().any(|r| r.contains(part)), "{part}: {reasons:?}");
+    }
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn an_address_changed_only_in_case_and_spaces_is_not_left_for_another() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    // Ada's address is written differently, not changed; Bob tries to take it.
+    edit_email(w.p(1), &ada, "  ADA@Example.com ");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert_eq!(r.status, RunStatus::Ok, "{:?}", r.errors);
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[("Ada", "ada@example.com"), ("Bob", "bob@example.com")])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].reason.contains("another ledger person's, Ada"), "{issues:?}");
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn three_people_passing_addresses_round_land_in_one_cycle() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    let carol = w.p(1).put(named("Carol", "carol@example.com"));
+    w.rounds(1).await;
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "carol@example.com");
+    edit_email(w.p(1), &carol, "ada@example.com");
+    b_lands_in_one_cycle(
+        &w,
+        &[
+            ("Ada", "bob@example.com"),
+            ("Bob", "carol@example.com"),
+            ("Carol", "ada@example.com"),
+        ],
+    )
+    .await;
+}
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn after_a_swap_the_other_providers_merge_base_is_the_real_old_version() {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], ConflictPolicy::Newest).await;
+    w.p(0).put(named("Ada", "ada@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    // a's link still names the version a last agreed on: the one with Ada's old address,
+    // never the address-less one written in between.
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let link = tx.link_by_remote("b", Kind::Person, &ada).await.unwrap().unwrap();
+    let in_a = tx
+        .link_by_canonical("a", Kind::Person, &link.canonical_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let base = tx
+        .record_version(Kind::Person, &link.canonical_id, &in_a.canonical_hash)
+        .await
+        .unwrap();
+    assert_eq!(
+        base,
+        Some(Record::Person(Person {
+            display_name: "Ada".into(),
+            email: Some("ada@example.com".into()),
+            username: None,
+        }))
+    );
+}
+}
+
+/// One cycle of b is clean, leaves the ledger's people as `expected` and skips nobody.
+async fn b_lands_in_one_cycle(w: &World, expected: &[(&str, &str)]) {
+    let r = w.cycle(1).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(ledger_emails(w).await, people(expected));
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert!(issues.is_empty(), "{issues:?}");
+}
+
+/// Ada in a and b, Bob in b, synced; then a renames Ada "Ada Lovelace" (synced), and b
+/// (renaming Ada `b_rename` too, if given) swaps Ada's and Bob's addresses: b's cycle.
+async fn renamed_in_a_then_swapped_in_b(
+    policy: ConflictPolicy,
+    b_rename: Option<&str>,
+) -> (World, timeweave::sync::CycleReport) {
+    let w = world(&[("a", Mode::Both), ("b", Mode::Both)], policy).await;
+    let ada_a = w.p(0).put(named("Ada", "ada@example.com"));
+    let ada = w.p(1).put(named("Ada", "ada@example.com"));
+    let bob = w.p(1).put(named("Bob", "bob@example.com"));
+    w.rounds(1).await;
+    rename_person(w.p(0), &ada_a, "Ada Lovelace");
+    w.cycle(0).await;
+    if let Some(name) = b_rename {
+        rename_person(w.p(1), &ada, name);
+    }
+    edit_email(w.p(1), &ada, "bob@example.com");
+    edit_email(w.p(1), &bob, "ada@example.com");
+    let r = w.cycle(1).await;
+    (w, r)
+}
+
+/// Person `id` in `p` renamed to `display_name`.
+fn rename_person(p: &MemoryProvider, id: &RemoteId, display_name: &str) {
+    let Some(Record::Person(mut person)) = p.get_now(Kind::Person, id).map(|r| r.record) else {
+        panic!("person {id:?}");
+    };
+    person.display_name = display_name.into();
+    p.edit(id, Record::Person(person));
+}
+
+timeweave::on_both_backends! {
+#[tokio::test]
+async fn a_swap_lands_when_one_of_the_two_was_changed_elsewhere_since() {
+    // a renames Ada; b, not yet told, swaps Ada's and Bob's addresses.
+    let (w, r) = renamed_in_a_then_swapped_in_b(ConflictPolicy::Newest, None).await;
+    assert!(r.is_clean(), "{:?}", r.errors);
+    // Ada's two edits merge (a's name, b's address), and Bob takes hers.
+    assert_eq!(
+        ledger_emails(&w).await,
+        people(&[("Ada Lovelace", "bob@example.com"), ("Bob", "ada@example.com")])
+    );
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let issues = tx.issues(Some("b")).await.unwrap();
+    assert!(issues.is_empty(), "{issues:?}");
 }
 }
 
@@ -1531,6 +1787,10 @@ async fn renames_onto_a_third_persons_address_wait_and_land_together_once_it_is_
         ("Carol", "carol@example.com"),
     ]);
     assert_eq!(ledger_emails(&w).await, before);
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    let bob_id = tx.live_person_with_email("bob@example.com").await.unwrap().unwrap();
+    let carol_id = tx.live_person_with_email("carol@example.com").await.unwrap().unwrap();
+    drop(tx);
     // In b Ada takes Bob's address and Bob takes Carol's, whom b does not know.
     edit_email(w.p(1), &ada, "bob@example.com");
     edit_email(w.p(1), &bob, "carol@example.com");
@@ -1547,8 +1807,15 @@ async fn renames_onto_a_third_persons_address_wait_and_land_together_once_it_is_
         .collect();
     reasons.sort();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
-    assert!(reasons[0].contains("e-mail bob@example.com is another ledger person's"));
-    assert!(reasons[1].contains("e-mail carol@example.com is another ledger person's"));
+    // Ada's waits for Bob's, which names whom it waits for.
+    let chained = format!(
+        "e-mail bob@example.com is held by Bob (id {bob_id}), whose move to carol@example.com \
+         is refused itself: this waits for it"
+    );
+    assert!(reasons[0].contains(&chained), "{reasons:?}");
+    let held =
+        format!("e-mail carol@example.com is another ledger person's, Carol (id {carol_id})");
+    assert!(reasons[1].contains(&held), "{reasons:?}");
     drop(tx);
     // Carol's address changes in a: b's renames land, both in b's next cycle.
     edit_email(w.p(0), &carol, "carol@new.example");

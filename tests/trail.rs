@@ -8,7 +8,7 @@ mod support;
 
 use chrono::{Duration, Utc};
 use timeweave::sync::{CycleOptions, CycleReport, Engine, ProviderHandle};
-use timeweave_contract::{Kind, Record, RemoteId, TimeEntry};
+use timeweave_contract::{Kind, Person, Record, RemoteId, TimeEntry};
 use timeweave_simkit::SimulatorControl;
 use timeweave_testsupport::records;
 use timeweave_timetracker_sim::{SimOptions, SimServer};
@@ -138,6 +138,33 @@ async fn an_old_edit_and_a_delete_reach_the_ledger_in_the_next_scheduled_cycle()
         "connect, the trail, the edited entry, the delete's check: {} requests",
         r.counts.requests
     );
+}
+
+#[tokio::test]
+async fn two_people_swapping_addresses_land_together_by_the_trail() {
+    let env = Env::new().await;
+    let person = |name: &str, email: &str| Person {
+        display_name: name.into(),
+        email: Some(email.into()),
+        username: Some(name.to_lowercase()),
+    };
+    let ada = env.sim.add_person(&person("Ada", "ada@example.com"));
+    let bob = env.sim.add_person(&person("Bob", "bob@example.com"));
+    env.cycle(&env.engine, MIGRATION).await;
+    env.cycle(&env.engine, SCHEDULED).await;
+    // The mailboxes are renamed: the audit log names both, and no listing runs.
+    assert!(env.sim.edit(&ada, &Record::Person(person("Ada", "bob@example.com"))));
+    assert!(env.sim.edit(&bob, &Record::Person(person("Bob", "ada@example.com"))));
+    let r = env.cycle(&env.engine, SCHEDULED).await;
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let mut tx = env.engine.ledger().read().await.unwrap();
+    for (id, email) in [(&ada, "bob@example.com"), (&bob, "ada@example.com")] {
+        let link = tx.link_by_remote("tt", Kind::Person, id).await.unwrap().unwrap();
+        let holder = tx.live_person_with_email(email).await.unwrap();
+        assert_eq!(holder, Some(link.canonical_id), "{email}");
+    }
+    let issues = tx.issues(Some("tt")).await.unwrap();
+    assert!(issues.is_empty(), "{issues:?}");
 }
 
 #[tokio::test]

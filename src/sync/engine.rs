@@ -112,6 +112,10 @@ pub(crate) enum Abort {
     /// A bug: the cycle panicked (recorded as failed, never left `running`).
     #[error("the cycle panicked ({0}); it is recorded as failed and the next cycle starts over")]
     Panicked(String),
+    /// A bug caught before it was written: the cycle's own check of what it was about to
+    /// commit failed; the open transaction rolls back.
+    #[error("{0}")]
+    Invariant(String),
 }
 
 impl From<sqlx::Error> for Abort {
@@ -170,6 +174,9 @@ pub(crate) struct Cycle<'a> {
     /// The first deep-scan pass made no progress this cycle (a listing failed, or the
     /// budget went on the hot window): entries that wait would wait on.
     pub history_stalled: bool,
+    /// People of the current listing refused over an address: applied again together at
+    /// its end, when the people they wait for may have arrived in later pages.
+    pub refused_over_address: Vec<timeweave_contract::RemoteRecord>,
 }
 
 impl Cycle<'_> {
@@ -452,6 +459,7 @@ impl<'a> Cycle<'a> {
             coverage: Coverage::Everything,
             held_unlisted: 0,
             history_stalled: false,
+            refused_over_address: Vec::new(),
         }
     }
 
@@ -487,7 +495,7 @@ impl<'a> Cycle<'a> {
                 tracing::error!(provider = %name, "{message}");
                 message
             }
-            Err(Abort::OtherAccount(message)) => {
+            Err(Abort::OtherAccount(message) | Abort::Invariant(message)) => {
                 tracing::error!(provider = %name, "{message}");
                 message
             }

@@ -48,7 +48,7 @@ pub(super) struct GroupView {
     pub matches: Vec<Vec<StoredRecord>>,
     /// People of the group whose address another record of the group takes (a swap, a
     /// renamed mailbox): released before the group is written (`shared_email.rs`).
-    pub released: Vec<CanonicalId>,
+    pub released: Vec<super::shared_email::Released>,
 }
 
 /// One listed record with everything the planner compares it against.
@@ -169,7 +169,9 @@ impl Cycle<'_> {
             released: Vec::new(),
         };
         if kind == Kind::Person {
-            self.refuse_shared_emails(tx, &mut view).await?;
+            let refused = self.refuse_shared_emails(tx, &mut view).await?;
+            let records = refused.into_iter().map(|i| view.records[i].clone());
+            self.refused_over_address.extend(records);
         }
         Ok(Some(view))
     }

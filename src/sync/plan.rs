@@ -155,6 +155,33 @@ pub enum RemoteAction {
     Overwrite { canonical_id: CanonicalId },
 }
 
+impl RemoteAction {
+    /// What the linked ledger record becomes under this action, `mapped` being the listed
+    /// record (in ledger ids, unheld fields laid over); `None` when its content stays.
+    /// The apply step writes exactly this (`apply.rs`); `shared_email.rs` reads it to know
+    /// which people leave their address.
+    pub fn linked_becomes<'a>(
+        &'a self,
+        mapped: &'a Record<CanonicalId>,
+    ) -> Option<&'a Record<CanonicalId>> {
+        match self {
+            RemoteAction::ApplyRemote { .. } | RemoteAction::Revive { .. } => Some(mapped),
+            RemoteAction::Merge { merged, .. } => Some(merged),
+            RemoteAction::Conflict {
+                winner: Some(_),
+                settled: Some(settled),
+                ..
+            } => Some(settled),
+            RemoteAction::Conflict {
+                winner: Some(Winner::Remote),
+                settled: None,
+                ..
+            } => Some(mapped),
+            _ => None,
+        }
+    }
+}
+
 /// How a difference between an adopted pair is settled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settle {

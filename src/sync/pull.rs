@@ -29,6 +29,7 @@ impl Cycle<'_> {
         scope: ListScope,
     ) -> Result<bool, Abort> {
         let mut seen: HashSet<RemoteId> = HashSet::new();
+        self.refused_over_address.clear();
         let mut reader = PageReader::start(self.instance.provider.clone(), kind, scope);
         let mut held: Option<PagesTx> = None;
         loop {
@@ -61,12 +62,32 @@ impl Cycle<'_> {
             self.report_progress(kind.as_str());
         }
         PagesTx::commit(held).await?;
+        self.reapply_refused_over_address().await?;
         match scope {
             ListScope::All if kind != Kind::Person => self.note_missing(kind, None, &seen).await?,
             ListScope::StartedIn(w) => self.note_missing(kind, Some((w.from, w.to)), &seen).await?,
             _ => {}
         }
         Ok(true)
+    }
+
+    /// People the listing refused over an address, applied again as one group once every
+    /// page is in: two people swapping addresses whose records arrived in different batches
+    /// land together (a lone one refused again is recorded once, as before).
+    async fn reapply_refused_over_address(&mut self) -> Result<(), Abort> {
+        let refused = std::mem::take(&mut self.refused_over_address);
+        if refused.is_empty() {
+            return Ok(());
+        }
+        // Each was counted skipped (and pulled) already.
+        let skipped = self.counts.skipped;
+        let mut tx = self.ledger.write().await?;
+        self.apply_group(&mut tx, Kind::Person, refused, &HashSet::new())
+            .await?;
+        self.counts.skipped = skipped;
+        self.refused_over_address.clear();
+        tx.commit().await?;
+        Ok(())
     }
 
     /// An item listed but unreadable (or repeated on its page): recorded, skipped.
@@ -196,6 +217,7 @@ impl Cycle<'_> {
             writes.note_valid(&listed, repeated);
             self.apply_action(tx, &listed, action, &mut writes).await?;
         }
+        self.check_released(tx, &view).await?;
         self.write_group(tx, &view, writes).await
     }
 

@@ -8,98 +8,149 @@
 //! A refused person not yet in the ledger has its entries wait; a linked one keeps its
 //! ledger version (and its entries sync) until one of the two addresses changes.
 //!
-//! An address held by a linked person of the same listing that leaves it for sure (its
-//! listed version goes to the ledger as it is: the ledger's side unchanged since the last
-//! sync) is free to take: two people swapping addresses (a renamed mailbox), or a chain of
-//! renames, go through in one cycle. The unique index forbids the states in between, so
-//! the people leaving an address that another takes are written without one first
-//! (`release_addresses`, in the group's transaction), then each with its listed address.
-//! A person that would leave an address but is refused itself frees nothing: what relied
-//! on it is refused too.
+//! An address held by a linked person of the same group that leaves it for sure (the pure
+//! planner's own decision for that person writes it with another address: the listed
+//! version taken, merged, or a conflict settled so) is free to take: two people swapping
+//! addresses (a renamed mailbox), or a chain of renames, go through in one cycle. The unique
+//! index forbids the states in between, so the people leaving an address that another takes
+//! are written without one first (`release_addresses`, in the group's transaction), then
+//! each with its new address, which `check_released` proves before the group is written.
+//! A person that would leave an address but is refused itself, or whose move the ledger
+//! does not take (a push-only instance, a conflict the policy keeps), frees nothing: what
+//! relied on it is refused too, with a reason naming whom it waits for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use timeweave_contract::{CanonicalId, Record, RemoteId};
+use timeweave_contract::{CanonicalId, Kind, Record, RemoteId};
 
 use super::engine::{Abort, Cycle};
 use super::observe::{GroupView, Mapped};
+use super::plan::plan_remote;
 use crate::ledger::{StoredRecord, Tx};
+
+/// The people of a group that leave their address (the `Move`s taken): by ledger id, their
+/// record's index in the group and the address the planner gives them.
+type Leaving = HashMap<CanonicalId, (usize, Option<String>)>;
+
+/// A linked person of the group listed with another address than the ledger's, by ledger id.
+type Moves = HashMap<CanonicalId, Move>;
+
+struct Move {
+    /// Its record's index in the group.
+    index: usize,
+    /// The address it gets if taken, else the listed one (`None`: none).
+    to: Option<String>,
+    /// The planner writes the ledger person with `to`.
+    taken: bool,
+}
 
 /// What the group's people may write: why each is refused (`None`: it is not), and the
 /// ledger people whose address another of the group takes.
 struct Claims {
     refused: Vec<Option<String>>,
-    released: Vec<CanonicalId>,
+    released: Vec<Released>,
+}
+
+/// A ledger person written without an address before the group is applied, and the
+/// address the planner's decision gives it (`None`: none) once its record is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Released {
+    pub id: CanonicalId,
+    pub becomes: Option<String>,
 }
 
 impl Cycle<'_> {
     /// Refuses (sets to `Err`) the mapped people of a group whose address would become a
     /// second ledger person's, and notes in `view.released` the addresses freed for others.
+    /// Returns the indices refused.
     pub(super) async fn refuse_shared_emails(
         &self,
         tx: &mut Tx,
         view: &mut GroupView,
-    ) -> Result<(), Abort> {
-        let mut leaving = self.leaving(view);
+    ) -> Result<Vec<usize>, Abort> {
+        let moves = self.moves(tx, view).await?;
+        let mut leaving: Leaving = moves
+            .iter()
+            .filter(|(_, m)| m.taken)
+            .map(|(id, m)| (id.clone(), (m.index, m.to.clone())))
+            .collect();
         loop {
-            let claims = self.claim_addresses(tx, view, &leaving).await?;
+            let claims = self.claim_addresses(tx, view, &leaving, &moves).await?;
             let before = leaving.len();
-            leaving.retain(|_, i| claims.refused[*i].is_none());
+            leaving.retain(|_, (i, _)| claims.refused[*i].is_none());
             if leaving.len() == before {
-                for (mapped, reason) in view.mapped.iter_mut().zip(claims.refused) {
+                let mut refused = Vec::new();
+                for (i, reason) in claims.refused.into_iter().enumerate() {
                     if let Some(reason) = reason {
-                        *mapped = Err(reason);
+                        view.mapped[i] = Err(reason);
+                        refused.push(i);
                     }
                 }
                 view.released = claims.released;
-                return Ok(());
+                return Ok(refused);
             }
             // A person refused would have left an address: claim again without it.
         }
     }
 
-    /// The ledger people (with their record's index in the group) that the group moves off
-    /// their address for sure: linked, live on both sides, the ledger's version the one
-    /// last synced and the provider's changed (so the planner takes the provider's), and
-    /// that version, with the fields this provider cannot hold laid over as `observe.rs`
-    /// does, has another address.
-    fn leaving(&self, view: &GroupView) -> HashMap<CanonicalId, usize> {
-        if !self.instance.mode.pulls() {
-            return HashMap::new();
+    /// The linked people of the group listed with another address than the ledger's (live on
+    /// both sides, the provider's version changed). A move is `taken` (the person leaves its
+    /// address for sure) when the planner's own decision (`plan_remote`, the one the apply
+    /// step then carries out) writes the ledger person with another address: the provider's
+    /// version taken, merged with the ledger's edits, or a conflict settled so.
+    async fn moves(&self, tx: &mut Tx, view: &GroupView) -> Result<Moves, Abort> {
+        let mut moves = Moves::new();
+        for i in 0..view.records.len() {
+            let Some(held) = self.changed_linked_email(view, i) else {
+                continue;
+            };
+            let listed = self
+                .observe(tx, view, i, view.mapped[i].clone(), &HashSet::new())
+                .await?;
+            let candidates = listed.candidate_sides();
+            let action = plan_remote(&listed.observation(self, &candidates));
+            let (Ok(mapped), Some(ledger)) = (&listed.mapped, listed.ledger) else {
+                continue;
+            };
+            let email =
+                |r: &Record<CanonicalId>| person_email(&r.clone().normalised()).map(str::to_owned);
+            let listed_email = email(&mapped.record);
+            let becomes = action.linked_becomes(&mapped.record).map(email);
+            let (to, taken) = match becomes {
+                Some(to) if to.as_deref() != Some(held) => (to, true),
+                _ if listed_email.as_deref() != Some(held) => (listed_email, false),
+                _ => continue,
+            };
+            let index = i;
+            moves.insert(ledger.id.clone(), Move { index, to, taken });
         }
-        let leaves = |i: usize| {
-            let link = view
-                .links
-                .get(&view.records[i].id)
-                .filter(|l| l.is_live())?;
-            let ledger = view
-                .linked
-                .get(&link.canonical_id)
-                .filter(|r| r.is_live())?;
-            let taken_as_listed =
-                ledger.hash == link.canonical_hash && view.remote_hashes[i] != link.remote_hash;
-            let held = person_email(&ledger.record).filter(|_| taken_as_listed)?;
-            let written = view.mapped[i]
-                .as_ref()
-                .ok()?
-                .record
-                .clone()
-                .keep_unheld(&ledger.record, &self.caps.unheld)
-                .normalised();
-            (person_email(&written) != Some(held)).then(|| ledger.id.clone())
-        };
-        (0..view.records.len())
-            .filter_map(|i| leaves(i).map(|id| (id, i)))
-            .collect()
+        Ok(moves)
+    }
+
+    /// The address of the ledger person record `i` is linked to, when both are live and
+    /// the provider's version changed since the last sync (only then can it move).
+    fn changed_linked_email<'v>(&self, view: &'v GroupView, i: usize) -> Option<&'v str> {
+        view.mapped[i].as_ref().ok()?;
+        let link = view
+            .links
+            .get(&view.records[i].id)
+            .filter(|l| l.is_live() && view.remote_hashes[i] != l.remote_hash)?;
+        let ledger = view
+            .linked
+            .get(&link.canonical_id)
+            .filter(|r| r.is_live())?;
+        person_email(&ledger.record)
     }
 
     /// Which people of the group may write their address, given the people `leaving`
-    /// theirs: linked people first (they keep the address they hold), then in listing order.
+    /// theirs (of the `moves` taken, those not refused): linked people first (they keep
+    /// the address they hold), then in listing order.
     async fn claim_addresses(
         &self,
         tx: &mut Tx,
         view: &GroupView,
-        leaving: &HashMap<CanonicalId, usize>,
+        leaving: &Leaving,
+        moves: &Moves,
     ) -> Result<Claims, Abort> {
         let own = |i: usize| {
             view.links
@@ -133,10 +184,17 @@ impl Cycle<'_> {
                 None => match holder_other_than(tx, &email, target.map(|t| &t.id)).await? {
                     None => None,
                     Some(holder) if leaving.contains_key(&holder) => {
-                        claims.released.push(holder);
+                        let becomes = leaving[&holder].1.clone();
+                        claims.released.push(Released {
+                            id: holder,
+                            becomes,
+                        });
                         None
                     }
-                    Some(_) => Some(held_reason(&email)),
+                    Some(holder) => {
+                        let moving = moves.get(&holder);
+                        Some(self.held_reason(tx, view, &email, &holder, moving).await?)
+                    }
                 },
             };
             match reason {
@@ -150,14 +208,15 @@ impl Cycle<'_> {
     }
 
     /// Writes the people in `view.released` without an address, before the group's
-    /// records are applied: each is written again with its listed address in the same
-    /// transaction (`leaving` chose only people the planner updates from the listing).
+    /// records are applied: each is written again with its new address in the same
+    /// transaction (`leaving` chose only people the planner writes so), which
+    /// `check_released` proves before the group is written.
     pub(super) async fn release_addresses(
         &self,
         tx: &mut Tx,
         view: &GroupView,
     ) -> Result<(), Abort> {
-        for id in &view.released {
+        for Released { id, .. } in &view.released {
             let Some(Record::Person(p)) = view.linked.get(id).map(|r| &r.record) else {
                 continue;
             };
@@ -167,6 +226,68 @@ impl Cycle<'_> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The safety net of `release_addresses`: after the group's records are applied, each
+    /// released person holds the address the planner gave it. One that does not (the
+    /// apply step and the planner disagree: a bug) would leave an address-less version in
+    /// the ledger: the cycle stops instead, and the transaction rolls back.
+    pub(super) async fn check_released(&self, tx: &mut Tx, view: &GroupView) -> Result<(), Abort> {
+        if view.released.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&CanonicalId> = view.released.iter().map(|r| &r.id).collect();
+        let now = tx.get_records(Kind::Person, &ids).await?;
+        let holds = |id: &CanonicalId| now.get(id).and_then(|r| person_email(&r.record));
+        unwritten_release(&view.released, holds).map_err(Abort::Invariant)
+    }
+
+    /// Why a person is refused the address `email` that `holder` holds; `moving`: the
+    /// holder's own move in this group, which was refused or which the ledger does not take.
+    async fn held_reason(
+        &self,
+        tx: &mut Tx,
+        view: &GroupView,
+        email: &str,
+        holder: &CanonicalId,
+        moving: Option<&Move>,
+    ) -> Result<String, Abort> {
+        let name = match view.linked.get(holder) {
+            Some(r) => display_name(&r.record).map(str::to_owned),
+            None => tx
+                .get_record(Kind::Person, holder)
+                .await?
+                .and_then(|r| display_name(&r.record).map(str::to_owned)),
+        };
+        let who = format!("{} (id {holder})", name.as_deref().unwrap_or("a person"));
+        let Some(m) = moving else {
+            return Ok(format!(
+                "its e-mail {email} is another ledger person's, {who} (one person per \
+                 address), and this record is not that person: it is not synced until one of \
+                 the two changes address"
+            ));
+        };
+        let to = m.to.as_deref().unwrap_or("no address");
+        let (provider, policy) = (&self.instance.name, self.settings.policy.name());
+        Ok(if m.taken {
+            format!(
+                "its e-mail {email} is held by {who}, whose move to {to} is refused itself: \
+                 this waits for it"
+            )
+        } else if !self.instance.mode.pulls() {
+            format!(
+                "its e-mail {email} is held by {who}, whose move to {to} in {provider} never \
+                 reaches the ledger ({provider} only receives): this is not synced until \
+                 one of the two addresses changes in the ledger"
+            )
+        } else {
+            format!(
+                "its e-mail {email} is held by {who}, whose move to {to} in {provider} the \
+                 ledger does not take: that person changed at another provider too, in the \
+                 same field, and the conflict policy ({policy}) keeps the ledger's version. \
+                 Make the fields both changed agree at both providers, and both land"
+            )
+        })
     }
 
     fn shared_reason(&self, email: &str, first: &str) -> String {
@@ -189,16 +310,37 @@ async fn holder_other_than(
     Ok(holder.filter(|h| becomes != Some(h)))
 }
 
-fn held_reason(email: &str) -> String {
-    format!(
-        "its e-mail {email} is another ledger person's (one person per address), and this \
-         record is not that person: it is not synced until one of the two changes address"
-    )
+/// `Err` naming the first released person that does not hold the address the planner
+/// gave it (`holds`: the address each holds now).
+fn unwritten_release<'a>(
+    released: &[Released],
+    holds: impl Fn(&CanonicalId) -> Option<&'a str>,
+) -> Result<(), String> {
+    match released
+        .iter()
+        .find(|r| holds(&r.id) != r.becomes.as_deref())
+    {
+        None => Ok(()),
+        Some(r) => Err(format!(
+            "person {} was released from its e-mail address for another to take, but not \
+             written again with {}: nothing of this group is kept (a bug: please report it)",
+            r.id,
+            r.becomes.as_deref().unwrap_or("no address")
+        )),
+    }
 }
 
 /// A mapped person's address as the ledger stores it (`None`: not a person, or none).
 fn email_of(mapped: &Result<Mapped, String>) -> Option<String> {
     person_email(&mapped.as_ref().ok()?.record.clone().normalised()).map(str::to_owned)
+}
+
+/// A person's display name (`None`: not a person).
+fn display_name(record: &Record<CanonicalId>) -> Option<&str> {
+    match record {
+        Record::Person(p) => Some(&p.display_name),
+        _ => None,
+    }
 }
 
 /// A person's address as the record has it (`None`: not a person, or none).
@@ -212,4 +354,39 @@ fn person_email(record: &Record<CanonicalId>) -> Option<&str> {
 /// Whether a ledger person (stored normalised) has this address.
 fn holds(person: &StoredRecord, email: &str) -> bool {
     person_email(&person.record) == Some(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn released(id: &str, becomes: Option<&str>) -> Released {
+        Released {
+            id: CanonicalId(id.into()),
+            becomes: becomes.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn released_people_written_again_as_planned_pass() {
+        let group = [
+            released("ada", Some("bob@example.com")),
+            released("bob", None),
+        ];
+        let holds = |id: &CanonicalId| (id.0 == "ada").then_some("bob@example.com");
+        assert_eq!(unwritten_release(&group, holds), Ok(()));
+    }
+
+    #[test]
+    fn a_released_person_left_without_its_new_address_stops_the_group() {
+        let group = [released("ada", Some("bob@example.com"))];
+        let err = unwritten_release(&group, |_| None).unwrap_err();
+        assert!(
+            err.contains("ada") && err.contains("bob@example.com"),
+            "{err}"
+        );
+        // Written again, but not with the planned address: stopped too.
+        let err = unwritten_release(&group, |_| Some("ada@example.com")).unwrap_err();
+        assert!(err.contains("not written again"), "{err}");
+    }
 }

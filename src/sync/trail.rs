@@ -1,6 +1,6 @@
 //! The change trail in a cycle: read what the provider's own log says changed since the
 //! stored position (`Provider::read_trail`), fetch exactly those records by id and apply
-//! them through the pull's own path (deletions are confirmed by a get, under the cycle's
+//! them through the pull's own path, the records of a kind as one group (deletions are confirmed by a get, under the cycle's
 //! delete guard, like any other), and decide which full listings the cycle may spare.
 //!
 //! A trail spares a listing only while it proves it holds every change since its position,
@@ -12,7 +12,7 @@
 //! could not prove completeness it says so: a log line, a warning in the cycle report, and
 //! `timeweave status`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use timeweave_contract::{Kind, ProviderError, RemoteId, RemoteRecord, TrailPosition, TrailRead};
 
@@ -186,10 +186,11 @@ impl Cycle<'_> {
                     tx.commit().await?;
                     continue;
                 }
-                for r in &records {
-                    self.counts.pulled += 1;
-                    self.process_remote(&mut tx, r).await?;
-                }
+                // One group, as a listing's batch: two people swapping addresses land
+                // together (`shared_email.rs`).
+                self.counts.pulled += records.len() as i64;
+                self.apply_group(&mut tx, kind, records, &HashSet::new())
+                    .await?;
                 tx.commit().await?;
             }
             if !gone.is_empty() {
