@@ -5,10 +5,11 @@
 //!
 //! The owner of an instance is SIGKILLed mid-push: every instance it held is taken over by
 //! another process once its lease ran out (never before: no two holders overlap), and within
-//! the ttl plus one schedule tick. Another owner is then SIGSTOPped mid-push past its ttl and
-//! SIGCONTed: its next ledger write is refused by the fencing token and it backs off. After
-//! fresh work, every entry is exactly once in every provider and in the ledger, with no
-//! intent left open; a clean stop releases every lease.
+//! the ttl plus one schedule tick. Another owner is then SIGSTOPped mid-cycle past its ttl
+//! (taken over as soon, even when paused inside a write transaction: the server ends that
+//! after the ttl) and SIGCONTed: its next ledger write is refused by the fencing token and
+//! it backs off. After fresh work, every entry is exactly once in every provider and in the
+//! ledger, with no intent left open; a clean stop releases every lease.
 //!
 //! Runs on the throwaway cluster of `scripts/postgres-cluster` (`scripts/test`); skipped
 //! without it, failing instead when `CI` or `TIMEWEAVE_REQUIRE_POSTGRES` is set.
@@ -171,6 +172,46 @@ async fn owner_mid_push(
     None
 }
 
+/// SIGSTOPs an owner mid-push whose cycle is still running once the signal landed (one
+/// seen mid-push may finish its cycle in the moment before: it has no write left for a
+/// fence to refuse, and is let go on to pick another). Returns its index and the
+/// instances it holds.
+async fn pause_an_owner_mid_cycle(
+    ledger: &Ledger,
+    pool: &PgPool,
+    nodes: &mut [Node],
+) -> (usize, Vec<LeaseHolder>) {
+    loop {
+        let (i, held) = wait_for("an owner mid-push", async || {
+            owner_mid_push(ledger, pool, nodes).await
+        })
+        .await;
+        nodes[i].signal(libc::SIGSTOP);
+        nodes[i].stopped = true;
+        // A commit already on its way when the signal landed is in by now.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if cycle_running(ledger, &held).await {
+            return (i, held);
+        }
+        nodes[i].signal(libc::SIGCONT);
+        nodes[i].stopped = false;
+    }
+}
+
+/// Whether the latest cycle of any of `instances` is still running.
+async fn cycle_running(ledger: &Ledger, instances: &[LeaseHolder]) -> bool {
+    let Ok(mut tx) = ledger.read().await else {
+        return false;
+    };
+    for lease in instances {
+        let latest = tx.recent_runs(Some(&lease.provider), 1).await;
+        if latest.is_ok_and(|runs| runs.first().is_some_and(|r| r.status == RunStatus::Running)) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Waits until each of `lost` is held live by another process under a later token;
 /// returns the new leases.
 async fn taken_over(pool: &PgPool, lost: &[LeaseHolder]) -> Vec<LeaseHolder> {
@@ -261,20 +302,27 @@ async fn three_daemons_share_a_ledger_through_kills_and_pauses_exactly_once() {
     );
 
     // SIGSTOP another owner mid-push past its ttl, then SIGCONT it.
-    let (paused, held_by_paused) = wait_for("another owner mid-push", async || {
-        owner_mid_push(&ledger, &pool, &nodes).await
-    })
-    .await;
-    nodes[paused].signal(libc::SIGSTOP);
-    nodes[paused].stopped = true;
+    let (paused, held_by_paused) = pause_an_owner_mid_cycle(&ledger, &pool, &mut nodes).await;
+    let stopped_at = Instant::now();
     taken_over(&pool, &held_by_paused).await;
+    let took = stopped_at.elapsed();
+    // Its lease runs out within the ttl; were it paused inside a write transaction, the
+    // server ends that after the ttl too, so nothing holds the takeover up longer.
+    assert!(
+        took <= LEASE_TTL + TICK + Duration::from_secs(2),
+        "taken over {took:?} after the pause (ttl {LEASE_TTL:?})"
+    );
     nodes[paused].signal(libc::SIGCONT);
-    wait_for("the paused node's stale write to be refused", async || {
-        let log = nodes[paused].log();
-        let refused = log.contains("has moved to another process");
-        refused.then_some(())
-    })
-    .await;
+    nodes[paused].stopped = false;
+    let resumed = Instant::now();
+    while !nodes[paused].log().contains("has moved to another process") {
+        assert!(
+            resumed.elapsed() < PATIENCE,
+            "waited in vain for the paused node's stale write to be refused; its log:\n{}",
+            nodes[paused].log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Fresh work after the chaos, then everything settles exactly once.
     for i in 0..3 {
