@@ -19,6 +19,7 @@
 mod links;
 mod records;
 mod reports;
+mod statistics;
 
 use std::time::Duration;
 

@@ -1,12 +1,15 @@
 //! PostgreSQL's own part of the record store (`ledger/records.rs`): new time entries go in
-//! one multi-row `INSERT ... SELECT FROM UNNEST` per batch, one round trip whatever its
-//! size: the import's bulk path. Names are not matched in SQL: no SQL function of
-//! PostgreSQL promises `name_key`'s Unicode lower case, so every name passes and Rust
-//! matches them (`records/natural_keys.rs`).
+//! by one `COPY ... FROM STDIN` per batch (text format), the import's bulk path: the
+//! server's multi-row insert, a third cheaper than `INSERT ... SELECT FROM UNNEST` for a
+//! page of 10,000 entries (which keeps the table's planner statistics current:
+//! `statistics.rs`). Names are not matched in SQL: no SQL function of PostgreSQL promises
+//! `name_key`'s Unicode lower case, so every name passes and Rust matches them
+//! (`records/natural_keys.rs`).
 
 use chrono::{DateTime, Utc};
 use timeweave_contract::{CanonicalId, Record};
 
+use super::statistics::Grown;
 use super::PgTx;
 use crate::ledger::records::{EntryColumns, RecordDialect, ENTRY_INSERT_COLUMNS};
 use crate::ledger::time::to_text_precise;
@@ -24,91 +27,79 @@ impl RecordDialect for PgTx {
         origin: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let columns = EntryArrays::of(stored);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO time_entries ({ENTRY_INSERT_COLUMNS}) \
-             SELECT u.id, u.hash, $3, $3, $4, $4, u.person, u.project, u.task, u.client, u.started, u.ended, u.brk, u.dur, u.tz, u.lstart, u.lend, u.ldate, u.notes, u.tags, u.billable, u.kind \
-             FROM UNNEST($1::text[], $2::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], \
-                         $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::boolean[], $20::text[]) \
-                  AS u(id, hash, person, project, task, client, started, ended, brk, dur, tz, lstart, lend, ldate, notes, tags, billable, kind)",
-        )))
-        .bind(columns.id)
-        .bind(columns.hash)
-        .bind(origin)
-        .bind(to_text_precise(now))
-        .bind(columns.person)
-        .bind(columns.project)
-        .bind(columns.task)
-        .bind(columns.client)
-        .bind(columns.started)
-        .bind(columns.ended)
-        .bind(columns.break_seconds)
-        .bind(columns.duration)
-        .bind(columns.zone)
-        .bind(columns.local_start)
-        .bind(columns.local_end)
-        .bind(columns.local_date)
-        .bind(columns.notes)
-        .bind(columns.tags)
-        .bind(columns.billable)
-        .bind(columns.kind)
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-}
-
-/// New entries as one array per column (what `UNNEST` takes).
-#[derive(Default)]
-struct EntryArrays {
-    id: Vec<String>,
-    hash: Vec<String>,
-    person: Vec<String>,
-    project: Vec<Option<String>>,
-    task: Vec<Option<String>>,
-    client: Vec<Option<String>>,
-    started: Vec<String>,
-    ended: Vec<Option<String>>,
-    break_seconds: Vec<i64>,
-    duration: Vec<Option<i64>>,
-    zone: Vec<Option<String>>,
-    local_start: Vec<String>,
-    local_end: Vec<Option<String>>,
-    local_date: Vec<String>,
-    notes: Vec<Option<String>>,
-    tags: Vec<String>,
-    billable: Vec<bool>,
-    kind: Vec<&'static str>,
-}
-
-impl EntryArrays {
-    fn of(stored: &[StoredRecord]) -> EntryArrays {
-        let mut a = EntryArrays::default();
-        let cid = |c: &Option<CanonicalId>| c.as_ref().map(|c| c.0.clone());
-        for s in stored {
-            let Record::TimeEntry(e) = &s.record else {
-                continue;
-            };
-            let cols = EntryColumns::of(e);
-            a.id.push(s.id.0.clone());
-            a.hash.push(s.hash.0.clone());
-            a.person.push(e.person.0.clone());
-            a.project.push(cid(&e.project));
-            a.task.push(cid(&e.task));
-            a.client.push(cid(&e.client));
-            a.started.push(cols.started_at);
-            a.ended.push(cols.ended_at);
-            a.break_seconds.push(e.break_seconds);
-            a.duration.push(e.duration_seconds);
-            a.zone.push(e.source_tz.clone());
-            a.local_start.push(cols.local_started_at);
-            a.local_end.push(cols.local_ended_at);
-            a.local_date.push(cols.local_date);
-            a.notes.push(e.notes.clone());
-            a.tags.push(cols.tags);
-            a.billable.push(e.billable);
-            a.kind.push(e.kind.as_str());
+        let rows = copy_rows(stored, origin, &to_text_precise(now));
+        let conn = self.conn();
+        let mut copy = conn
+            .copy_in_raw(&format!(
+                "COPY time_entries ({ENTRY_INSERT_COLUMNS}) FROM STDIN"
+            ))
+            .await?;
+        if let Err(e) = copy.send(rows.into_bytes()).await {
+            // The server ends the COPY (and the transaction) on its side either way.
+            let _ = copy.abort(e.to_string()).await;
+            return Err(e.into());
         }
-        a
+        copy.finish().await?;
+        self.keep_statistics(Grown::TimeEntries, stored.len()).await
     }
+}
+
+/// New entries as `COPY`'s text format, in `ENTRY_INSERT_COLUMNS`' order: one line each,
+/// columns separated by tabs, `\N` for NULL.
+fn copy_rows(stored: &[StoredRecord], origin: &str, now: &str) -> String {
+    let mut out = String::with_capacity(stored.len() * 400);
+    for s in stored {
+        let Record::TimeEntry(e) = &s.record else {
+            continue;
+        };
+        let cols = EntryColumns::of(e);
+        fn cid(c: &Option<CanonicalId>) -> Option<&str> {
+            c.as_ref().map(CanonicalId::as_str)
+        }
+        let bookkeeping = [s.id.as_str(), s.hash.as_str(), origin, origin, now, now];
+        for value in bookkeeping {
+            field(&mut out, Some(value));
+        }
+        field(&mut out, Some(e.person.as_str()));
+        field(&mut out, cid(&e.project));
+        field(&mut out, cid(&e.task));
+        field(&mut out, cid(&e.client));
+        field(&mut out, Some(&cols.started_at));
+        field(&mut out, cols.ended_at.as_deref());
+        field(&mut out, Some(&e.break_seconds.to_string()));
+        field(
+            &mut out,
+            e.duration_seconds.map(|d| d.to_string()).as_deref(),
+        );
+        field(&mut out, e.source_tz.as_deref());
+        field(&mut out, Some(&cols.local_started_at));
+        field(&mut out, cols.local_ended_at.as_deref());
+        field(&mut out, Some(&cols.local_date));
+        field(&mut out, e.notes.as_deref());
+        field(&mut out, Some(&cols.tags));
+        field(&mut out, Some(if e.billable { "t" } else { "f" }));
+        out.push_str(e.kind.as_str());
+        out.push('\n');
+    }
+    out
+}
+
+/// One column of a `COPY` text line and its tab: backslash, tab, newline and carriage
+/// return escaped (provider text may hold any of them), `\N` for NULL.
+fn field(out: &mut String, value: Option<&str>) {
+    match value {
+        None => out.push_str("\\N"),
+        Some(v) => {
+            for c in v.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+    out.push('\t');
 }
