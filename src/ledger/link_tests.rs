@@ -167,6 +167,59 @@ async fn a_page_upsert_keeps_the_last_update_and_revives_a_deleted_link() {
     tx.upsert_links(&[], now()).await.unwrap();
 }
 
+/// Pages large enough for PostgreSQL's `COPY` of new links (100 or more, none linked yet),
+/// with a remote id listed twice, and then a large page partly linked already (upserted),
+/// leave the same links as the same pages written ten links at a time.
+#[tokio::test]
+async fn large_pages_leave_the_links_small_pages_leave() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let first = |provider: &'static str| {
+        let mut page: Vec<Owned> = (0..150)
+            .map(|k| entry(provider, &format!("c{k}"), &format!("r{k}"), day(1 + k % 20)))
+            .collect();
+        page.push(entry(provider, "c-last", "r0", day(25)));
+        page
+    };
+    let second = |provider: &'static str| {
+        (100..250)
+            .map(|k| {
+                let mut link = entry(provider, &format!("c{k}"), &format!("r{k}"), day(3));
+                link.hash = ContentHash(format!("h2-{k}"));
+                link
+            })
+            .collect::<Vec<_>>()
+    };
+    write_links(&mut tx, &first("large")).await;
+    write_links(&mut tx, &second("large")).await;
+    for page in first("small").chunks(10).chain(second("small").chunks(10)) {
+        write_links(&mut tx, page).await;
+    }
+
+    let remote_ids: Vec<RemoteId> = (0..260).map(|k| RemoteId(format!("r{k}"))).collect();
+    let ids: Vec<&RemoteId> = remote_ids.iter().collect();
+    let large = tx
+        .links_by_remote("large", Kind::TimeEntry, &ids)
+        .await
+        .unwrap();
+    let small = tx
+        .links_by_remote("small", Kind::TimeEntry, &ids)
+        .await
+        .unwrap();
+    assert_eq!(large.len(), 250);
+    let r0 = &large[&RemoteId::from("r0")];
+    assert_eq!((r0.canonical_id.as_str(), r0.remote_started_at), ("c-last", Some(day(25))));
+    let r120 = &large[&RemoteId::from("r120")];
+    assert_eq!((r120.remote_hash.as_str(), r120.remote_started_at), ("h2-120", Some(day(3))));
+    for (id, link) in &large {
+        let like = Link {
+            provider: "large".into(),
+            ..small[id].clone()
+        };
+        assert_eq!(link, &like, "{id}");
+    }
+}
+
 #[tokio::test]
 async fn learned_incarnations_fill_only_links_without_one() {
     let (_d, ledger) = temp_ledger().await;
