@@ -190,9 +190,9 @@ async fn a_page_upsert_keeps_the_last_update_and_revives_a_deleted_link() {
     tx.upsert_links(&[], now()).await.unwrap();
 }
 
-/// Pages large enough for PostgreSQL's `COPY` of new links (100 or more, none linked yet),
-/// with a remote id listed twice, and then a large page partly linked already (upserted),
-/// leave the same links as the same pages written ten links at a time.
+/// Large pages of links (one statement each), with a remote id listed twice, then a large
+/// page partly linked already, leave the same links as the same pages written ten links at
+/// a time.
 #[tokio::test]
 async fn large_pages_leave_the_links_small_pages_leave() {
     let (_d, ledger) = temp_ledger().await;

@@ -1,15 +1,13 @@
 //! Links on PostgreSQL: the bulk writes of a page of links (`LinkDialect`, see
-//! `ledger/links.rs`), each one statement over arrays or one `COPY`: a page's links go in
-//! by `COPY` when none of its remote ids is linked yet (a first import; `copy.rs`), else by
-//! one `INSERT ... SELECT FROM UNNEST ... ON CONFLICT`; either keeps the table's planner
-//! statistics current (`statistics.rs`). Learned incarnations: one `UPDATE ... FROM
-//! UNNEST`.
+//! `ledger/links.rs`), each one statement over arrays: a page's links go in one `INSERT ...
+//! SELECT FROM UNNEST ... ON CONFLICT` (the import's bulk path, which keeps the table's
+//! planner statistics current: `statistics.rs`), learned incarnations in one `UPDATE ...
+//! FROM UNNEST`.
 
 use std::collections::HashMap;
 
 use timeweave_contract::{Kind, RemoteId};
 
-use super::copy::CopyRows;
 use super::statistics::Grown;
 use super::PgTx;
 use crate::ledger::links::LinkDialect;
@@ -19,63 +17,6 @@ use crate::ledger::{LinkUpdate, Result};
 impl LinkDialect for PgTx {
     async fn upsert_link_rows(&mut self, links: &[LinkUpdate<'_>], now: &str) -> Result<()> {
         let a = LinkArrays::of(links);
-        if a.remote_id.len() >= COPY_MIN_ROWS && !self.any_linked(&a).await? {
-            let copy = format!("COPY links ({COPY_COLUMNS}) FROM STDIN");
-            self.copy_in(&copy, copy_rows(&a, now)).await?;
-        } else {
-            self.upsert_arrays(a, now).await?;
-        }
-        self.keep_statistics(Grown::Links, links.len()).await
-    }
-
-    async fn learn_incarnation_rows(
-        &mut self,
-        provider: &str,
-        kind: Kind,
-        learned: &[(&RemoteId, &str)],
-    ) -> Result<()> {
-        let ids: Vec<&str> = learned.iter().map(|(id, _)| id.as_str()).collect();
-        let incarnations: Vec<&str> = learned.iter().map(|(_, i)| *i).collect();
-        sqlx::query(
-            "UPDATE links l SET remote_incarnation = u.incarnation \
-             FROM UNNEST($3::text[], $4::text[]) AS u(remote_id, incarnation) \
-             WHERE l.provider = $1 AND l.kind = $2 AND l.remote_id = u.remote_id AND l.remote_incarnation IS NULL",
-        )
-        .bind(provider)
-        .bind(kind.as_str())
-        .bind(ids)
-        .bind(incarnations)
-        .execute(self.conn())
-        .await?;
-        Ok(())
-    }
-}
-
-/// Rows below this go in by the upsert: a `COPY` costs two round trips more.
-const COPY_MIN_ROWS: usize = 100;
-
-/// The columns a new link is copied with (`copy_rows`' order).
-const COPY_COLUMNS: &str = "provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, \
-     remote_version, remote_updated_at, remote_started_at, remote_incarnation, synced_at";
-
-impl PgTx {
-    /// Whether any of these remote ids is linked already (then the page is upserted). The
-    /// advisory lock of every writer keeps the answer true until the `COPY`.
-    async fn any_linked(&mut self, a: &LinkArrays<'_>) -> Result<bool> {
-        let found: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(provider, kind, remote_id) \
-             JOIN links l ON l.provider = u.provider AND l.kind = u.kind AND l.remote_id = u.remote_id)",
-        )
-        .bind(&a.provider)
-        .bind(&a.kind)
-        .bind(&a.remote_id)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(found)
-    }
-
-    /// Inserts or refreshes the links, one statement.
-    async fn upsert_arrays(&mut self, a: LinkArrays<'_>, now: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO links AS l (provider, kind, canonical_id, remote_id, remote_hash, canonical_hash, remote_version, remote_updated_at, remote_started_at, remote_deleted_at, remote_incarnation, synced_at) \
              SELECT u.provider, u.kind, u.canonical_id, u.remote_id, u.remote_hash, u.canonical_hash, u.remote_version, u.remote_updated_at, u.remote_started_at, NULL, u.remote_incarnation, $10 \
@@ -102,28 +43,30 @@ impl PgTx {
         .bind(a.remote_incarnation)
         .execute(self.conn())
         .await?;
+        self.keep_statistics(Grown::Links, links.len()).await
+    }
+
+    async fn learn_incarnation_rows(
+        &mut self,
+        provider: &str,
+        kind: Kind,
+        learned: &[(&RemoteId, &str)],
+    ) -> Result<()> {
+        let ids: Vec<&str> = learned.iter().map(|(id, _)| id.as_str()).collect();
+        let incarnations: Vec<&str> = learned.iter().map(|(_, i)| *i).collect();
+        sqlx::query(
+            "UPDATE links l SET remote_incarnation = u.incarnation \
+             FROM UNNEST($3::text[], $4::text[]) AS u(remote_id, incarnation) \
+             WHERE l.provider = $1 AND l.kind = $2 AND l.remote_id = u.remote_id AND l.remote_incarnation IS NULL",
+        )
+        .bind(provider)
+        .bind(kind.as_str())
+        .bind(ids)
+        .bind(incarnations)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
-}
-
-/// New links as `COPY` rows, in `COPY_COLUMNS`' order.
-fn copy_rows(a: &LinkArrays<'_>, now: &str) -> CopyRows {
-    let mut rows = CopyRows::with_capacity(a.remote_id.len() * 300);
-    for i in 0..a.remote_id.len() {
-        rows.field(Some(a.provider[i]));
-        rows.field(Some(a.kind[i]));
-        rows.field(Some(a.canonical_id[i]));
-        rows.field(Some(a.remote_id[i]));
-        rows.field(Some(a.remote_hash[i]));
-        rows.field(Some(a.canonical_hash[i]));
-        rows.field(a.remote_version[i]);
-        rows.field(a.remote_updated_at[i].as_deref());
-        rows.field(a.remote_started_at[i].as_deref());
-        rows.field(a.remote_incarnation[i]);
-        rows.field(Some(now));
-        rows.end_row();
-    }
-    rows
 }
 
 /// Link updates as one array per column (what `UNNEST` takes). One update per remote
