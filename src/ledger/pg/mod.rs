@@ -2,8 +2,10 @@
 //! method runs in on PostgreSQL. The stores are written once for both backends beside each
 //! table group in `ledger/` (over `sql::Exec`); `links.rs`, `records.rs` and `reports.rs`
 //! here hold only PostgreSQL's side of the `LinkDialect`, `RecordDialect` and
-//! `ReportDialect` hooks. Connecting, migrations, leases and server checks are the plumbing
-//! in `postgres/`; the schema and the reporting views are its migrations.
+//! `ReportDialect` hooks, with two helpers of their bulk paths: `copy.rs` (`COPY`'s text
+//! format) and `statistics.rs` (the planner's statistics kept current during an import).
+//! Connecting, migrations, leases and server checks are the plumbing in `postgres/`; the
+//! schema and the reporting views are its migrations.
 //!
 //! Writers are serialised as on SQLite (`BEGIN IMMEDIATE` there): every write transaction
 //! takes one transaction-scoped advisory lock first, so two processes never interleave the
