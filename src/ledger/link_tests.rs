@@ -86,6 +86,29 @@ fn ids(list: Vec<RemoteId>) -> BTreeSet<String> {
     list.into_iter().map(|id| id.0).collect()
 }
 
+/// Writes `links` with every column its own value (canonical hash, version, update time
+/// and incarnation told apart from the rest), so a column put in the wrong place shows.
+async fn write_distinct(tx: &mut Tx, links: &[Owned]) {
+    let canonical: Vec<ContentHash> = links
+        .iter()
+        .map(|l| ContentHash(format!("ledger-{}", l.hash.0)))
+        .collect();
+    let named: Vec<String> = links.iter().map(|l| format!("v-{}", l.remote_id)).collect();
+    let updates: Vec<LinkUpdate<'_>> = links
+        .iter()
+        .zip(&canonical)
+        .zip(&named)
+        .map(|((l, c), n)| LinkUpdate {
+            canonical_hash: c,
+            remote_version: Some(n),
+            remote_updated_at: Some(now()),
+            remote_incarnation: Some(n),
+            ..l.update()
+        })
+        .collect();
+    tx.upsert_links(&updates, now()).await.unwrap();
+}
+
 crate::on_both_backends! {
 #[tokio::test]
 async fn links_are_found_by_remote_id_canonical_id_and_many_remote_ids() {
@@ -165,6 +188,59 @@ async fn a_page_upsert_keeps_the_last_update_and_revives_a_deleted_link() {
     assert_eq!(got.canonical_id, CanonicalId::from("b"));
     assert_eq!(got.remote_incarnation, None);
     tx.upsert_links(&[], now()).await.unwrap();
+}
+
+/// Large pages of links (one statement each), with a remote id listed twice, then a large
+/// page partly linked already, leave the same links as the same pages written ten links at
+/// a time.
+#[tokio::test]
+async fn large_pages_leave_the_links_small_pages_leave() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let first = |provider: &'static str| {
+        let mut page: Vec<Owned> = (0..150)
+            .map(|k| entry(provider, &format!("c{k}"), &format!("r{k}"), day(1 + k % 20)))
+            .collect();
+        page.push(entry(provider, "c-last", "r0", day(25)));
+        page
+    };
+    let second = |provider: &'static str| {
+        (100..250)
+            .map(|k| {
+                let mut link = entry(provider, &format!("c{k}"), &format!("r{k}"), day(3));
+                link.hash = ContentHash(format!("h2-{k}"));
+                link
+            })
+            .collect::<Vec<_>>()
+    };
+    write_distinct(&mut tx, &first("large")).await;
+    write_distinct(&mut tx, &second("large")).await;
+    for page in first("small").chunks(10).chain(second("small").chunks(10)) {
+        write_distinct(&mut tx, page).await;
+    }
+
+    let remote_ids: Vec<RemoteId> = (0..260).map(|k| RemoteId(format!("r{k}"))).collect();
+    let ids: Vec<&RemoteId> = remote_ids.iter().collect();
+    let large = tx
+        .links_by_remote("large", Kind::TimeEntry, &ids)
+        .await
+        .unwrap();
+    let small = tx
+        .links_by_remote("small", Kind::TimeEntry, &ids)
+        .await
+        .unwrap();
+    assert_eq!(large.len(), 250);
+    let r0 = &large[&RemoteId::from("r0")];
+    assert_eq!((r0.canonical_id.as_str(), r0.remote_started_at), ("c-last", Some(day(25))));
+    let r120 = &large[&RemoteId::from("r120")];
+    assert_eq!((r120.remote_hash.as_str(), r120.remote_started_at), ("h2-120", Some(day(3))));
+    for (id, link) in &large {
+        let like = Link {
+            provider: "large".into(),
+            ..small[id].clone()
+        };
+        assert_eq!(link, &like, "{id}");
+    }
 }
 
 #[tokio::test]

@@ -227,6 +227,55 @@ async fn every_kind_round_trips_through_insert_update_and_batch_reads() {
     assert_eq!(all, live);
 }
 
+/// The entries' bulk path (PostgreSQL: `COPY`'s text format) keeps every character a
+/// provider may send, and NULL apart from the text `\N`.
+#[tokio::test]
+async fn entries_with_awkward_text_and_missing_fields_come_back_as_written() {
+    let (_d, ledger) = temp_ledger().await;
+    let mut tx = ledger.write().await.unwrap();
+    let p = add(&mut tx, &someone("Zoë", Some("zoe@example.com"), None)).await;
+    let awkward = "tab\there\nnew line\r\nCRLF back\\slash \\N \\t end\\ ünï 🎉";
+    let full = match booked(&p.id, None, 0, true) {
+        Record::TimeEntry(e) => TimeEntry {
+            notes: Some(awkward.into()),
+            source_tz: Some("Europe/Zürich\t".into()),
+            tags: BTreeSet::from([awkward.to_string(), "\\N".to_string()]),
+            ..e
+        },
+        _ => unreachable!(),
+    };
+    let bare = TimeEntry {
+        notes: Some("\\N".into()),
+        source_tz: None,
+        tags: BTreeSet::new(),
+        billable: true,
+        kind: EntryKind::Attendance,
+        ..match booked(&p.id, None, 200, false) {
+            Record::TimeEntry(e) => e,
+            _ => unreachable!(),
+        }
+    };
+    let none = TimeEntry {
+        notes: None,
+        ..bare.clone()
+    };
+    let batch: Vec<_> = [full, bare, none]
+        .into_iter()
+        .map(|e| {
+            let r = Record::TimeEntry(e);
+            let h = content_hash(&r);
+            (r, h)
+        })
+        .collect();
+    let stored = tx.insert_records(&batch, "tm", at(9)).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    for s in &stored {
+        let got = tx.get_record(Kind::TimeEntry, &s.id).await.unwrap();
+        assert_eq!(got.as_ref(), Some(s));
+    }
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn an_edit_revives_a_tombstone_and_drops_only_its_dead_links() {
     let (_d, ledger) = temp_ledger().await;

@@ -1,12 +1,14 @@
 //! Links on PostgreSQL: the bulk writes of a page of links (`LinkDialect`, see
 //! `ledger/links.rs`), each one statement over arrays: a page's links go in one `INSERT ...
-//! SELECT FROM UNNEST ... ON CONFLICT` (the import's bulk path), learned incarnations in one
-//! `UPDATE ... FROM UNNEST`.
+//! SELECT FROM UNNEST ... ON CONFLICT` (the import's bulk path, which keeps the table's
+//! planner statistics current: `statistics.rs`), learned incarnations in one `UPDATE ...
+//! FROM UNNEST`.
 
 use std::collections::HashMap;
 
 use timeweave_contract::{Kind, RemoteId};
 
+use super::statistics::Grown;
 use super::PgTx;
 use crate::ledger::links::LinkDialect;
 use crate::ledger::time::{to_text, to_text_precise};
@@ -41,7 +43,7 @@ impl LinkDialect for PgTx {
         .bind(a.remote_incarnation)
         .execute(self.conn())
         .await?;
-        Ok(())
+        self.keep_statistics(Grown::Links, links.len()).await
     }
 
     async fn learn_incarnation_rows(
