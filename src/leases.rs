@@ -234,7 +234,7 @@ fn owner_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::postgres::testing::{cluster_url, scratch_database};
+    use crate::ledger::postgres::testing::scratch_ledger;
 
     /// A takeover whose answer took longer than the lease (the server held it behind a lock
     /// a paused process had on the lease row) still leaves this process a send gate open
@@ -243,11 +243,9 @@ mod tests {
     #[tokio::test]
     async fn a_lease_whose_taking_waited_past_its_ttl_is_renewed_and_may_be_written_under() {
         let test = "a_lease_whose_taking_waited_past_its_ttl_is_renewed_and_may_be_written_under";
-        let Some(cluster) = cluster_url(test) else {
+        let Some(ledger) = scratch_ledger(test).await else {
             return;
         };
-        let url = scratch_database(&cluster).await.unwrap();
-        let ledger = Ledger::open_postgres(&url, None).await.unwrap();
         let ttl = Duration::from_secs(1);
         let keeper = LeaseKeeper::for_ledger(&ledger, ttl).unwrap();
         let pool = ledger.postgres_pool().unwrap().clone();

@@ -38,9 +38,7 @@ struct World {
 /// The three simulators, a scratch PostgreSQL ledger, and this process's lease keeper;
 /// `None` when the test is skipped (no cluster).
 async fn world(test: &str) -> Option<World> {
-    let cluster = testing::cluster_url(test)?;
-    let url = testing::scratch_database(&cluster).await.unwrap();
-    let ledger = Ledger::open_postgres(&url, None).await.unwrap();
+    let ledger = testing::scratch_ledger(test).await?;
     let pool = ledger.postgres_pool().expect("a PostgreSQL ledger").clone();
     let keeper = LeaseKeeper::for_ledger(&ledger, TTL).expect("leases on PostgreSQL");
     Some(World {

@@ -11,7 +11,7 @@ use timeweave_contract::{
 };
 
 use super::copy::{ColumnType, NOT_COPIED, TABLES};
-use crate::ledger::postgres::testing::{cluster_url, scratch_database};
+use crate::ledger::postgres::testing::scratch_ledger;
 use crate::ledger::{
     Cursor, Direction, Ledger, LinkUpdate, NewConflict, NewIntent, NewIssue, PushOp, RunCounts,
     RunStatus, StoredRecord, TrailMark, Tx,
@@ -70,13 +70,6 @@ fn postgres_type(ty: ColumnType) -> &'static str {
     }
 }
 
-/// A new, migrated PostgreSQL ledger on the test cluster; `None` when `test` is skipped.
-async fn postgres_ledger(test: &str) -> Option<Ledger> {
-    let cluster = cluster_url(test)?;
-    let url = scratch_database(&cluster).await.unwrap();
-    Some(Ledger::open_postgres(&url, None).await.unwrap())
-}
-
 #[tokio::test]
 async fn the_copy_carries_every_column_of_every_sqlite_table() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,7 +104,7 @@ async fn the_copy_carries_every_column_of_every_sqlite_table() {
 #[tokio::test]
 async fn the_copy_carries_every_column_of_every_postgres_table_but_the_leases() {
     let Some(ledger) =
-        postgres_ledger("the_copy_carries_every_column_of_every_postgres_table_but_the_leases")
+        scratch_ledger("the_copy_carries_every_column_of_every_postgres_table_but_the_leases")
             .await
     else {
         return;
@@ -379,7 +372,7 @@ async fn copy_of(ledger: &Ledger) -> (tempfile::TempDir, Ledger) {
 #[tokio::test]
 async fn a_copy_of_a_populated_postgres_ledger_reads_back_the_same() {
     let Some(ledger) =
-        postgres_ledger("a_copy_of_a_populated_postgres_ledger_reads_back_the_same").await
+        scratch_ledger("a_copy_of_a_populated_postgres_ledger_reads_back_the_same").await
     else {
         return;
     };
@@ -406,7 +399,7 @@ async fn a_copy_of_a_populated_postgres_ledger_reads_back_the_same() {
 #[tokio::test]
 async fn an_empty_postgres_ledger_copies_to_an_empty_sqlite_ledger() {
     let Some(ledger) =
-        postgres_ledger("an_empty_postgres_ledger_copies_to_an_empty_sqlite_ledger").await
+        scratch_ledger("an_empty_postgres_ledger_copies_to_an_empty_sqlite_ledger").await
     else {
         return;
     };

@@ -77,7 +77,7 @@ mod tests {
         TimeEntry,
     };
 
-    use crate::ledger::postgres::testing::{cluster_url, scratch_database};
+    use crate::ledger::postgres::testing::scratch_ledger;
     use crate::ledger::{Ledger, LinkUpdate};
 
     const ROWS: usize = 5_000;
@@ -133,11 +133,9 @@ mod tests {
     async fn a_first_imports_bulk_writes_leave_the_tables_analysed() {
         let test =
             "ledger::pg::statistics::tests::a_first_imports_bulk_writes_leave_the_tables_analysed";
-        let Some(cluster) = cluster_url(test) else {
+        let Some(ledger) = scratch_ledger(test).await else {
             return;
         };
-        let url = scratch_database(&cluster).await.unwrap();
-        let ledger = Ledger::open_postgres(&url, None).await.unwrap();
         assert_eq!(statistics(&ledger, "links", "provider").await.0, 0);
 
         let mut tx = ledger.write().await.unwrap();

@@ -310,13 +310,9 @@ async fn waiting_for_a_lock(pool: &PgPool) -> bool {
 #[tokio::test]
 async fn a_process_paused_inside_a_fenced_write_holds_the_ledger_no_longer_than_its_lease() {
     let test = "a_process_paused_inside_a_fenced_write_holds_the_ledger_no_longer_than_its_lease";
-    let Some(cluster) = cluster_url(test) else {
+    let Some(ledger) = super::testing::scratch_ledger(test).await else {
         return;
     };
-    let url = super::testing::scratch_database(&cluster).await.unwrap();
-    let ledger = crate::ledger::Ledger::open_postgres(&url, None)
-        .await
-        .unwrap();
     let pool = ledger.postgres_pool().unwrap().clone();
     let a = acquire(&pool, "tt", "a", Duration::from_secs(1))
         .await
@@ -352,13 +348,9 @@ async fn a_process_paused_inside_a_fenced_write_holds_the_ledger_no_longer_than_
 #[tokio::test]
 async fn a_failed_fenced_write_under_a_lease_still_held_is_told_as_itself() {
     let test = "a_failed_fenced_write_under_a_lease_still_held_is_told_as_itself";
-    let Some(cluster) = cluster_url(test) else {
+    let Some(ledger) = super::testing::scratch_ledger(test).await else {
         return;
     };
-    let url = super::testing::scratch_database(&cluster).await.unwrap();
-    let ledger = crate::ledger::Ledger::open_postgres(&url, None)
-        .await
-        .unwrap();
     let pool = ledger.postgres_pool().unwrap().clone();
     let a = acquire(&pool, "tt", "a", MINUTE)
         .await

@@ -56,6 +56,23 @@ pub async fn scratch_database(cluster: &Url) -> Result<Url> {
     Ok(url)
 }
 
+/// A new, migrated ledger on a scratch database of the test cluster; `None` (after a
+/// note) when `test` is skipped, as [`cluster_url`] says.
+///
+/// # Panics
+/// When the cluster is required but missing, or the database cannot be made or migrated.
+pub async fn scratch_ledger(test: &str) -> Option<crate::ledger::Ledger> {
+    let cluster = cluster_url(test)?;
+    let url = scratch_database(&cluster)
+        .await
+        .expect("a scratch database on the test cluster");
+    Some(
+        crate::ledger::Ledger::open_postgres(&url, None)
+            .await
+            .expect("the scratch ledger migrates"),
+    )
+}
+
 /// A pool on a new scratch database of the cluster at `cluster` (not migrated).
 pub async fn scratch_pool(cluster: &Url) -> Result<PgPool> {
     let url = scratch_database(cluster).await?;
