@@ -74,19 +74,18 @@ impl LeaseKeeper {
     pub async fn take(&self, provider: &str) -> Result<Taken, LedgerError> {
         let before = self.held(provider).map(|l| l.token);
         let asked = Instant::now();
-        let taken = acquire(&self.pool, provider, &self.owner, self.ttl).await?;
-        let taken = match taken {
-            Some(lease) if came_late(&lease, asked) => {
-                // The answer took most of the lease (the server waited for a lock, say): its
-                // local deadline would close the send gate at once. A renewal asked now
-                // gives one this cycle can work under.
-                let asked = Instant::now();
-                renew(&self.pool, &lease, self.ttl)
-                    .await?
-                    .map(|l| (l, asked))
-            }
-            other => other.map(|l| (l, asked)),
-        };
+        let mut taken = acquire(&self.pool, provider, &self.owner, self.ttl)
+            .await?
+            .map(|l| (l, asked));
+        if let Some((lease, _)) = taken.as_ref().filter(|(l, asked)| came_late(l, *asked)) {
+            // The answer took most of the lease (the server waited for a lock, say): its
+            // local deadline would close the send gate at once. A renewal asked now gives
+            // one this cycle can work under.
+            let asked = Instant::now();
+            taken = renew(&self.pool, lease, self.ttl)
+                .await?
+                .map(|l| (l, asked));
+        }
         match taken {
             Some((lease, asked)) => {
                 let new = before != Some(lease.token);
