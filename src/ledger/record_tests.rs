@@ -228,7 +228,8 @@ async fn every_kind_round_trips_through_insert_update_and_batch_reads() {
 }
 
 /// The entries' bulk path (PostgreSQL: `COPY`'s text format) keeps every character a
-/// provider may send, and NULL apart from the text `\N`.
+/// provider may send, and NULL apart from the text `\N`; a U+0000, which no text means and
+/// PostgreSQL cannot store, is dropped on both backends instead of failing the batch.
 #[tokio::test]
 async fn entries_with_awkward_text_and_missing_fields_come_back_as_written() {
     let (_d, ledger) = temp_ledger().await;
@@ -245,7 +246,7 @@ async fn entries_with_awkward_text_and_missing_fields_come_back_as_written() {
         _ => unreachable!(),
     };
     let bare = TimeEntry {
-        notes: Some("\\N".into()),
+        notes: Some("\\N\0 after a NUL".into()),
         source_tz: None,
         tags: BTreeSet::new(),
         billable: true,
@@ -273,6 +274,11 @@ async fn entries_with_awkward_text_and_missing_fields_come_back_as_written() {
         let got = tx.get_record(Kind::TimeEntry, &s.id).await.unwrap();
         assert_eq!(got.as_ref(), Some(s));
     }
+    assert!(
+        matches!(&stored[1].record, Record::TimeEntry(e) if e.notes.as_deref() == Some("\\N after a NUL")),
+        "{:?}",
+        stored[1].record
+    );
     tx.commit().await.unwrap();
 }
 

@@ -162,7 +162,7 @@ pub(super) const ENTRY_INSERT_COLUMNS: &str = "id, content_hash, origin, changed
 
 /// What the backends do differently with records (`sqlite/records.rs`, `pg/records.rs`):
 /// the bulk insert of new time entries, the hot path of an import (SQLite: one prepared
-/// statement through the C API; PostgreSQL: one `INSERT ... SELECT FROM UNNEST`), and how
+/// statement through the C API; PostgreSQL: one `COPY ... FROM STDIN`, `copy_in.rs`), and how
 /// far SQL can match names by natural key.
 pub(crate) trait RecordDialect: Exec {
     /// SQL keeping the rows whose `column` has the natural key bound as parameter `n`, as

@@ -301,10 +301,17 @@ impl<R> Record<R> {
 
 /// Trims text and turns an empty string into `None`.
 pub fn clean_opt(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    s.map(clean).filter(|s| !s.is_empty())
 }
 
+/// Text trimmed, and without U+0000: no text means it, and PostgreSQL cannot store it
+/// (one such character sent by a provider would fail its whole page there, every cycle).
 fn clean(s: String) -> String {
+    let s = if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s
+    };
     let t = s.trim();
     if t.len() == s.len() {
         s
@@ -351,7 +358,7 @@ impl<R> Record<R> {
                 tags: e
                     .tags
                     .into_iter()
-                    .map(|t| t.trim().to_owned())
+                    .map(clean)
                     .filter(|t| !t.is_empty())
                     .collect(),
                 ..e
