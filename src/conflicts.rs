@@ -7,12 +7,12 @@
 use std::fmt::Write as _;
 
 use chrono::Utc;
-use timeweave_contract::{CanonicalId, ContentHash, Kind, Record};
+use timeweave_contract::{CanonicalId, ContentHash, Kind};
 
 use crate::cli::ConflictSide;
 use crate::describe::label;
 use crate::ledger::{ConflictRow, Ledger, LedgerError, Tx};
-use crate::sync::UNSYNCED;
+use crate::sync::{email_of, holder_other_than, UNSYNCED};
 
 /// The fields where the two versions differ, as `field: ledger | provider` lines.
 fn differences(c: &ConflictRow) -> Vec<(String, String, String)> {
@@ -181,18 +181,12 @@ async fn keep_ledger(tx: &mut Tx, c: &ConflictRow) -> Result<(ContentHash, Strin
 /// by now (it came in after the conflict) would give the ledger two people with one address:
 /// the refusal naming the holder, or `None` when the version can be taken.
 async fn address_held(tx: &mut Tx, c: &ConflictRow) -> Result<Option<ResolveError>, LedgerError> {
-    let Record::Person(p) = c.remote_record.clone().normalised() else {
+    let Some(email) = email_of(&c.remote_record) else {
         return Ok(None);
     };
-    let Some(email) = p.email else {
+    let Some(holder_id) = holder_other_than(tx, &email, Some(&c.canonical_id)).await? else {
         return Ok(None);
     };
-    let Some(holder_id) = tx.live_person_with_email(&email).await? else {
-        return Ok(None);
-    };
-    if holder_id == c.canonical_id {
-        return Ok(None);
-    }
     let holder = tx.get_record(Kind::Person, &holder_id).await?;
     Ok(Some(ResolveError::AddressHeld {
         id: c.id,

@@ -1414,6 +1414,12 @@ async fn ledger_emails(w: &World) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// The live ledger people as stored (content, hash, who changed them and when).
+async fn stored_people(w: &World) -> Vec<timeweave::ledger::StoredRecord> {
+    let mut tx = w.engine.ledger().read().await.unwrap();
+    tx.all_live(Kind::Person).await.unwrap()
+}
+
 /// Ada synced between a and b (manual policy), then given a different address in each:
 /// the world and its one open conflict.
 async fn ada_address_conflict() -> (World, Vec<ConflictRow>) {
@@ -1557,16 +1563,34 @@ async fn a_swap_whose_two_people_arrive_in_different_batches_of_a_listing_lands(
     w.rounds(1).await;
     edit_email(w.p(1), &ada, "bob@example.com");
     edit_email(w.p(1), &bob, "ada@example.com");
-    b_lands_in_one_cycle(
-        &w,
-        &[
-            ("Ada", "bob@example.com"),
-            ("Bob", "ada@example.com"),
-            ("Carl", "carl@example.com"),
-            ("Dora", "dora@example.com"),
-        ],
-    )
-    .await;
+    // The most people b's listing had skipped after any of its batches: Ada and Bob are
+    // refused (counted skipped) only in batches without the other, so two proves the split.
+    let skipped_mid_listing = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let hook = {
+        let seen = skipped_mid_listing.clone();
+        Arc::new(move |p: &timeweave::sync::Progress<'_>| {
+            if p.provider == "b" && p.phase == Kind::Person.as_str() {
+                seen.fetch_max(p.counts.skipped, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    let engine = w.engine.clone().with_progress(hook);
+    let r = engine
+        .run_cycle(&w.providers[1].1, CycleOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        skipped_mid_listing.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "Ada and Bob, each refused in a batch without the other"
+    );
+    let expected = [
+        ("Ada", "bob@example.com"),
+        ("Bob", "ada@example.com"),
+        ("Carl", "carl@example.com"),
+        ("Dora", "dora@example.com"),
+    ];
+    b_landed(&w, &r, &expected).await;
 }
 }
 
@@ -1581,13 +1605,16 @@ async fn a_swap_in_a_push_only_instance_stays_refused_and_releases_nothing() {
     w.rounds(1).await;
     let before = people(&[("Ada", "ada@example.com"), ("Bob", "bob@example.com")]);
     assert_eq!(ledger_emails(&w).await, before);
+    let stored_before = stored_people(&w).await;
     edit_email(w.p(1), &ada, "bob@example.com");
     edit_email(w.p(1), &bob, "ada@example.com");
     let r = w.cycle(1).await;
     assert!(r.is_clean(), "{:?}", r.errors);
     // b's versions never reach the ledger: nobody leaves an address, so both are refused
-    // and neither ledger person was written (not even without an address).
+    // and neither ledger person was written (not even without an address: the same
+    // versions, hashes and update times as before).
     assert_eq!(ledger_emails(&w).await, before);
+    assert_eq!(stored_people(&w).await, stored_before);
     assert_eq!(r.counts.updated, 0);
     let mut tx = w.engine.ledger().read().await.unwrap();
     let issues = tx.issues(Some("b")).await.unwrap();
@@ -1718,7 +1745,15 @@ async fn after_a_swap_the_other_providers_merge_base_is_the_real_old_version() {
 /// One cycle of b is clean, leaves the ledger's people as `expected` and skips nobody.
 async fn b_lands_in_one_cycle(w: &World, expected: &[(&str, &str)]) {
     let r = w.cycle(1).await;
+    b_landed(w, &r, expected).await;
+}
+
+/// `r`, a cycle of b, is clean, left the ledger's people as `expected` and skipped nobody
+/// (not even for a while: a person refused, then applied at the listing's end, counts once,
+/// as updated).
+async fn b_landed(w: &World, r: &timeweave::sync::CycleReport, expected: &[(&str, &str)]) {
     assert!(r.is_clean(), "{:?}", r.errors);
+    assert_eq!(r.counts.skipped, 0, "{:?}", r.counts);
     assert_eq!(ledger_emails(w).await, people(expected));
     let mut tx = w.engine.ledger().read().await.unwrap();
     let issues = tx.issues(Some("b")).await.unwrap();

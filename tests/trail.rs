@@ -155,8 +155,30 @@ async fn two_people_swapping_addresses_land_together_by_the_trail() {
     // The mailboxes are renamed: the audit log names both, and no listing runs.
     assert!(env.sim.edit(&ada, &Record::Person(person("Ada", "bob@example.com"))));
     assert!(env.sim.edit(&bob, &Record::Person(person("Bob", "ada@example.com"))));
-    let r = env.cycle(&env.engine, SCHEDULED).await;
+    // Whether a listing of people reported progress (only listings do, after each batch).
+    let people_listed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hook = {
+        let listed = people_listed.clone();
+        std::sync::Arc::new(move |p: &timeweave::sync::Progress<'_>| {
+            if p.phase == Kind::Person.as_str() {
+                listed.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    let r = env
+        .cycle(&env.engine.clone().with_progress(hook), SCHEDULED)
+        .await;
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert!(
+        !people_listed.load(std::sync::atomic::Ordering::SeqCst),
+        "the trail applied them, not a listing"
+    );
+    assert_eq!(r.counts.pulled, 2, "{:?}", r.counts);
+    assert!(
+        r.counts.requests <= 5,
+        "connect (2), the trail, the two renamed people: {} requests",
+        r.counts.requests
+    );
     let mut tx = env.engine.ledger().read().await.unwrap();
     for (id, email) in [(&ada, "bob@example.com"), (&bob, "ada@example.com")] {
         let link = tx.link_by_remote("tt", Kind::Person, id).await.unwrap().unwrap();

@@ -174,9 +174,6 @@ pub(crate) struct Cycle<'a> {
     /// The first deep-scan pass made no progress this cycle (a listing failed, or the
     /// budget went on the hot window): entries that wait would wait on.
     pub history_stalled: bool,
-    /// People of the current listing refused over an address: applied again together at
-    /// its end, when the people they wait for may have arrived in later pages.
-    pub refused_over_address: Vec<timeweave_contract::RemoteRecord>,
 }
 
 impl Cycle<'_> {
@@ -459,7 +456,6 @@ impl<'a> Cycle<'a> {
             coverage: Coverage::Everything,
             held_unlisted: 0,
             history_stalled: false,
-            refused_over_address: Vec::new(),
         }
     }
 

@@ -37,6 +37,7 @@ use crate::config::{self, Config, Mode};
 pub use apply::UNSYNCED;
 pub use dry_run::DryRunCopy;
 pub use engine::{CycleOptions, CycleReport, Engine, Progress, ProgressFn, StopFlag};
+pub(crate) use shared_email::{email_of, holder_other_than};
 
 /// The cross-provider settings of every cycle.
 #[derive(Clone, Debug)]

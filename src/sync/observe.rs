@@ -49,6 +49,8 @@ pub(super) struct GroupView {
     /// People of the group whose address another record of the group takes (a swap, a
     /// renamed mailbox): released before the group is written (`shared_email.rs`).
     pub released: Vec<super::shared_email::Released>,
+    /// Indices of the people refused over an address (`shared_email.rs`).
+    pub refused_over_address: Vec<usize>,
 }
 
 /// One listed record with everything the planner compares it against.
@@ -167,11 +169,10 @@ impl Cycle<'_> {
             mapped,
             matches,
             released: Vec::new(),
+            refused_over_address: Vec::new(),
         };
         if kind == Kind::Person {
-            let refused = self.refuse_shared_emails(tx, &mut view).await?;
-            let records = refused.into_iter().map(|i| view.records[i].clone());
-            self.refused_over_address.extend(records);
+            view.refused_over_address = self.refuse_shared_emails(tx, &mut view).await?;
         }
         Ok(Some(view))
     }

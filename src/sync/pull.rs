@@ -29,7 +29,8 @@ impl Cycle<'_> {
         scope: ListScope,
     ) -> Result<bool, Abort> {
         let mut seen: HashSet<RemoteId> = HashSet::new();
-        self.refused_over_address.clear();
+        let mut refused = RefusedOverAddress::default();
+        let mut batches = 0;
         let mut reader = PageReader::start(self.instance.provider.clone(), kind, scope);
         let mut held: Option<PagesTx> = None;
         loop {
@@ -52,7 +53,8 @@ impl Cycle<'_> {
                 None => PagesTx::begin(self.ledger).await?,
             };
             pages_tx.items += pages.iter().map(Vec::len).sum::<usize>();
-            self.apply_pages(&mut pages_tx.tx, kind, pages, &mut seen)
+            batches += 1;
+            self.apply_pages(&mut pages_tx.tx, kind, pages, &mut seen, &mut refused)
                 .await?;
             if pages_tx.takes_more(&reader) {
                 held = Some(pages_tx);
@@ -62,7 +64,10 @@ impl Cycle<'_> {
             self.report_progress(kind.as_str());
         }
         PagesTx::commit(held).await?;
-        self.reapply_refused_over_address().await?;
+        if batches > 1 {
+            // In one batch every person was one group already: the same outcome again.
+            self.reapply_refused_over_address(refused.0).await?;
+        }
         match scope {
             ListScope::All if kind != Kind::Person => self.note_missing(kind, None, &seen).await?,
             ListScope::StartedIn(w) => self.note_missing(kind, Some((w.from, w.to)), &seen).await?,
@@ -71,21 +76,24 @@ impl Cycle<'_> {
         Ok(true)
     }
 
-    /// People the listing refused over an address, applied again as one group once every
-    /// page is in: two people swapping addresses whose records arrived in different batches
-    /// land together (a lone one refused again is recorded once, as before).
-    async fn reapply_refused_over_address(&mut self) -> Result<(), Abort> {
-        let refused = std::mem::take(&mut self.refused_over_address);
+    /// People a listing of more than one batch refused over an address, applied again as
+    /// one group once every page is in: two people swapping addresses whose records arrived
+    /// in different batches land together (a lone one refused again is recorded once, as
+    /// before).
+    async fn reapply_refused_over_address(
+        &mut self,
+        refused: Vec<RemoteRecord>,
+    ) -> Result<(), Abort> {
         if refused.is_empty() {
             return Ok(());
         }
-        // Each was counted skipped (and pulled) already.
-        let skipped = self.counts.skipped;
+        let counted = refused.len() as i64;
         let mut tx = self.ledger.write().await?;
         self.apply_group(&mut tx, Kind::Person, refused, &HashSet::new())
             .await?;
-        self.counts.skipped = skipped;
-        self.refused_over_address.clear();
+        // Each was counted skipped (and pulled) in its batch already: the re-apply counts
+        // it again by its outcome (skipped once more, or updated), so its first count goes.
+        self.counts.skipped -= counted;
         tx.commit().await?;
         Ok(())
     }
@@ -140,6 +148,7 @@ impl Cycle<'_> {
         kind: Kind,
         pages: Vec<Vec<PageItem>>,
         seen: &mut HashSet<RemoteId>,
+        refused: &mut RefusedOverAddress,
     ) -> Result<(), Abort> {
         let mut groups: BTreeMap<Kind, Vec<RemoteRecord>> = BTreeMap::new();
         let mut placed: HashMap<(Kind, RemoteId), usize> = HashMap::new();
@@ -186,7 +195,9 @@ impl Cycle<'_> {
             }
         }
         for (group_kind, group) in groups {
-            self.apply_group(tx, group_kind, group, &repeated).await?;
+            refused.forget(&group);
+            let refused_here = self.apply_group(tx, group_kind, group, &repeated).await?;
+            refused.0.extend(refused_here);
         }
         Ok(())
     }
@@ -195,16 +206,17 @@ impl Cycle<'_> {
     /// ledger holds about them is read in a few queries for the whole group (`observe.rs`),
     /// each record is planned (`plan_remote`, pure) and its action carried out (`apply.rs`),
     /// and the group's imports and link refreshes are written in multi-row statements at the
-    /// end. Also the way in for records fetched by id (`fetch.rs`).
+    /// end. Also the way in for records fetched by id (`fetch.rs`). Returns the people
+    /// refused over an address (`shared_email.rs`), for a listing to apply again at its end.
     pub(crate) async fn apply_group(
         &mut self,
         tx: &mut Tx,
         kind: Kind,
         records: Vec<RemoteRecord>,
         repeated: &HashSet<(Kind, RemoteId)>,
-    ) -> Result<(), Abort> {
+    ) -> Result<Vec<RemoteRecord>, Abort> {
         let Some(mut view) = self.read_group(tx, kind, records).await? else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         self.release_addresses(tx, &view).await?;
         let mapped = std::mem::take(&mut view.mapped);
@@ -218,7 +230,9 @@ impl Cycle<'_> {
             self.apply_action(tx, &listed, action, &mut writes).await?;
         }
         self.check_released(tx, &view).await?;
-        self.write_group(tx, &view, writes).await
+        self.write_group(tx, &view, writes).await?;
+        let refused = view.refused_over_address.iter();
+        Ok(refused.map(|&i| view.records[i].clone()).collect())
     }
 
     /// Plans and applies one remote record read on its own (by id): a group of one.
@@ -229,7 +243,8 @@ impl Cycle<'_> {
     ) -> Result<(), Abort> {
         let no_repeats = HashSet::new();
         self.apply_group(tx, remote.kind(), vec![remote.clone()], &no_repeats)
-            .await
+            .await?;
+        Ok(())
     }
 
     /// The planner's decision for one listed record (a line of the plan in a dry run).
@@ -242,6 +257,20 @@ impl Cycle<'_> {
             }
         }
         action
+    }
+}
+
+/// The people a listing refused over an address so far, in listing order, each once: a
+/// record listed again leaves it, and is back only if refused again.
+#[derive(Default)]
+struct RefusedOverAddress(Vec<RemoteRecord>);
+
+impl RefusedOverAddress {
+    /// Drops the earlier copies of people listed again in `group`.
+    fn forget(&mut self, group: &[RemoteRecord]) {
+        let people = group.iter().filter(|r| r.kind() == Kind::Person);
+        let ids: HashSet<&RemoteId> = people.map(|r| &r.id).collect();
+        self.0.retain(|r| !ids.contains(&r.id));
     }
 }
 

@@ -26,11 +26,10 @@ use timeweave_contract::{CanonicalId, Kind, Record, RemoteId};
 use super::engine::{Abort, Cycle};
 use super::observe::{GroupView, Mapped};
 use super::plan::plan_remote;
-use crate::ledger::{StoredRecord, Tx};
+use crate::ledger::{LedgerError, StoredRecord, Tx};
 
-/// The people of a group that leave their address (the `Move`s taken): by ledger id, their
-/// record's index in the group and the address the planner gives them.
-type Leaving = HashMap<CanonicalId, (usize, Option<String>)>;
+/// The ledger people whose taken move (a `Move` with `taken`) still stands: not refused.
+type Leaving = HashSet<CanonicalId>;
 
 /// A linked person of the group listed with another address than the ledger's, by ledger id.
 type Moves = HashMap<CanonicalId, Move>;
@@ -44,10 +43,26 @@ struct Move {
     taken: bool,
 }
 
+/// A listed person with an address, in claiming order: its record's index, the address,
+/// and the live ledger person holding it that it would not be written as (looked up once).
+struct Claimant {
+    index: usize,
+    email: String,
+    holder: Option<CanonicalId>,
+}
+
+/// Why a person may not write its address (the text is built once the claims settle).
+enum Refusal {
+    /// An earlier person of the group (this remote id) took it.
+    Shared { email: String, first: RemoteId },
+    /// This ledger person holds it and does not leave it.
+    Held { email: String, holder: CanonicalId },
+}
+
 /// What the group's people may write: why each is refused (`None`: it is not), and the
 /// ledger people whose address another of the group takes.
 struct Claims {
-    refused: Vec<Option<String>>,
+    refused: Vec<Option<Refusal>>,
     released: Vec<Released>,
 }
 
@@ -69,41 +84,48 @@ impl Cycle<'_> {
         view: &mut GroupView,
     ) -> Result<Vec<usize>, Abort> {
         let moves = self.moves(tx, view).await?;
+        let claimants = claimants(tx, view).await?;
         let mut leaving: Leaving = moves
             .iter()
             .filter(|(_, m)| m.taken)
-            .map(|(id, m)| (id.clone(), (m.index, m.to.clone())))
+            .map(|(id, _)| id.clone())
             .collect();
-        loop {
-            let claims = self.claim_addresses(tx, view, &leaving, &moves).await?;
+        // A person refused would have left an address: claim again without it.
+        let claims = loop {
+            let claims = claim_addresses(view, &claimants, &leaving, &moves);
             let before = leaving.len();
-            leaving.retain(|_, (i, _)| claims.refused[*i].is_none());
+            leaving.retain(|id| claims.refused[moves[id].index].is_none());
             if leaving.len() == before {
-                let mut refused = Vec::new();
-                for (i, reason) in claims.refused.into_iter().enumerate() {
-                    if let Some(reason) = reason {
-                        view.mapped[i] = Err(reason);
-                        refused.push(i);
-                    }
-                }
-                view.released = claims.released;
-                return Ok(refused);
+                break claims;
             }
-            // A person refused would have left an address: claim again without it.
+        };
+        let mut refused = Vec::new();
+        for (i, refusal) in claims.refused.into_iter().enumerate() {
+            if let Some(refusal) = refusal {
+                view.mapped[i] = Err(self.refusal_reason(tx, view, refusal, &moves).await?);
+                refused.push(i);
+            }
         }
+        view.released = claims.released;
+        Ok(refused)
     }
 
     /// The linked people of the group listed with another address than the ledger's (live on
     /// both sides, the provider's version changed). A move is `taken` (the person leaves its
     /// address for sure) when the planner's own decision (`plan_remote`, the one the apply
     /// step then carries out) writes the ledger person with another address: the provider's
-    /// version taken, merged with the ledger's edits, or a conflict settled so.
+    /// version taken, merged with the ledger's edits, or a conflict settled so. A person
+    /// listed with the address it holds is no move (every outcome keeps that address), and
+    /// is not planned here.
     async fn moves(&self, tx: &mut Tx, view: &GroupView) -> Result<Moves, Abort> {
         let mut moves = Moves::new();
         for i in 0..view.records.len() {
             let Some(held) = self.changed_linked_email(view, i) else {
                 continue;
             };
+            if mapped_email(&view.mapped[i]).as_deref() == Some(held) {
+                continue;
+            }
             let listed = self
                 .observe(tx, view, i, view.mapped[i].clone(), &HashSet::new())
                 .await?;
@@ -112,17 +134,21 @@ impl Cycle<'_> {
             let (Ok(mapped), Some(ledger)) = (&listed.mapped, listed.ledger) else {
                 continue;
             };
-            let email =
-                |r: &Record<CanonicalId>| person_email(&r.clone().normalised()).map(str::to_owned);
-            let listed_email = email(&mapped.record);
-            let becomes = action.linked_becomes(&mapped.record).map(email);
+            let listed_email = email_of(&mapped.record);
+            let becomes = action.linked_becomes(&mapped.record).map(email_of);
             let (to, taken) = match becomes {
                 Some(to) if to.as_deref() != Some(held) => (to, true),
                 _ if listed_email.as_deref() != Some(held) => (listed_email, false),
                 _ => continue,
             };
-            let index = i;
-            moves.insert(ledger.id.clone(), Move { index, to, taken });
+            moves.insert(
+                ledger.id.clone(),
+                Move {
+                    index: i,
+                    to,
+                    taken,
+                },
+            );
         }
         Ok(moves)
     }
@@ -142,69 +168,21 @@ impl Cycle<'_> {
         person_email(&ledger.record)
     }
 
-    /// Which people of the group may write their address, given the people `leaving`
-    /// theirs (of the `moves` taken, those not refused): linked people first (they keep
-    /// the address they hold), then in listing order.
-    async fn claim_addresses(
+    /// The text of a refusal, as recorded for the refused person.
+    async fn refusal_reason(
         &self,
         tx: &mut Tx,
         view: &GroupView,
-        leaving: &Leaving,
+        refusal: Refusal,
         moves: &Moves,
-    ) -> Result<Claims, Abort> {
-        let own = |i: usize| {
-            view.links
-                .get(&view.records[i].id)
-                .filter(|l| l.is_live())
-                .map(|l| l.canonical_id.clone())
-        };
-        // The ledger person record `i` would be written as: its own, else its best match.
-        let becomes = |i: usize| {
-            own(i)
-                .and_then(|id| view.linked.get(&id))
-                .or_else(|| view.matches[i].first())
-        };
-        let mut order: Vec<usize> = (0..view.records.len()).collect();
-        order.sort_by_key(|&i| own(i).is_none());
-        let mut claimed: HashMap<String, &RemoteId> = HashMap::new();
-        let mut claims = Claims {
-            refused: vec![None; view.records.len()],
-            released: Vec::new(),
-        };
-        for i in order {
-            let Some(email) = email_of(&view.mapped[i]) else {
-                continue;
-            };
-            let target = becomes(i);
-            let reason = match claimed.get(&email) {
-                Some(first) => Some(self.shared_reason(&email, first.as_str())),
-                // A live person holding the address already: nobody else can (the common
-                // case, asked nothing of the ledger).
-                None if target.is_some_and(|t| t.is_live() && holds(t, &email)) => None,
-                None => match holder_other_than(tx, &email, target.map(|t| &t.id)).await? {
-                    None => None,
-                    Some(holder) if leaving.contains_key(&holder) => {
-                        let becomes = leaving[&holder].1.clone();
-                        claims.released.push(Released {
-                            id: holder,
-                            becomes,
-                        });
-                        None
-                    }
-                    Some(holder) => {
-                        let moving = moves.get(&holder);
-                        Some(self.held_reason(tx, view, &email, &holder, moving).await?)
-                    }
-                },
-            };
-            match reason {
-                Some(reason) => claims.refused[i] = Some(reason),
-                None => {
-                    claimed.insert(email, &view.records[i].id);
-                }
+    ) -> Result<String, Abort> {
+        match refusal {
+            Refusal::Shared { email, first } => Ok(self.shared_reason(&email, first.as_str())),
+            Refusal::Held { email, holder } => {
+                let moving = moves.get(&holder);
+                self.held_reason(tx, view, &email, &holder, moving).await
             }
         }
-        Ok(claims)
     }
 
     /// Writes the people in `view.released` without an address, before the group's
@@ -299,15 +277,99 @@ impl Cycle<'_> {
     }
 }
 
-/// The live ledger person holding `email`, when it is not `becomes` (the ledger person the
-/// listed record would be written as; `None`: a new one).
-async fn holder_other_than(
+/// The group's listed people with an address, in claiming order (linked people first:
+/// they keep the address they hold, then listing order), each address's holder looked up
+/// once.
+async fn claimants(tx: &mut Tx, view: &GroupView) -> Result<Vec<Claimant>, Abort> {
+    let own = |i: usize| {
+        view.links
+            .get(&view.records[i].id)
+            .filter(|l| l.is_live())
+            .map(|l| l.canonical_id.clone())
+    };
+    // The ledger person record `i` would be written as: its own, else its best match.
+    let becomes = |i: usize| {
+        own(i)
+            .and_then(|id| view.linked.get(&id))
+            .or_else(|| view.matches[i].first())
+    };
+    let mut order: Vec<usize> = (0..view.records.len()).collect();
+    order.sort_by_key(|&i| own(i).is_none());
+    let mut claimants = Vec::new();
+    for index in order {
+        let Some(email) = mapped_email(&view.mapped[index]) else {
+            continue;
+        };
+        let target = becomes(index);
+        // A live person holding the address already: nobody else can (the common case,
+        // asked nothing of the ledger).
+        let holder = match target {
+            Some(t) if t.is_live() && holds(t, &email) => None,
+            _ => holder_other_than(tx, &email, target.map(|t| &t.id)).await?,
+        };
+        claimants.push(Claimant {
+            index,
+            email,
+            holder,
+        });
+    }
+    Ok(claimants)
+}
+
+/// Which `claimants` may write their address, given the people `leaving` theirs (of the
+/// `moves` taken, those not refused): the first to claim an address has it.
+fn claim_addresses(
+    view: &GroupView,
+    claimants: &[Claimant],
+    leaving: &Leaving,
+    moves: &Moves,
+) -> Claims {
+    let mut claimed: HashMap<&str, &RemoteId> = HashMap::new();
+    let mut claims = Claims {
+        refused: (0..view.records.len()).map(|_| None).collect(),
+        released: Vec::new(),
+    };
+    for c in claimants {
+        let email = c.email.clone();
+        // A ledger holder that stays is named first: the refusal lasts until it moves.
+        let refusal = match (&c.holder, claimed.get(c.email.as_str())) {
+            (Some(holder), _) if !leaving.contains(holder) => Some(Refusal::Held {
+                email,
+                holder: holder.clone(),
+            }),
+            (_, Some(first)) => Some(Refusal::Shared {
+                email,
+                first: (*first).clone(),
+            }),
+            (None, None) => None,
+            (Some(holder), None) => {
+                let becomes = moves.get(holder).and_then(|m| m.to.clone());
+                claims.released.push(Released {
+                    id: holder.clone(),
+                    becomes,
+                });
+                None
+            }
+        };
+        match refusal {
+            Some(refusal) => claims.refused[c.index] = Some(refusal),
+            None => {
+                claimed.insert(&c.email, &view.records[c.index].id);
+            }
+        }
+    }
+    claims
+}
+
+/// The live ledger person holding `email` (stored normalised: see `email_of`), when it is
+/// not `other_than` (the ledger person a record would be written as; `None`: a new one).
+pub(crate) async fn holder_other_than(
     tx: &mut Tx,
     email: &str,
-    becomes: Option<&CanonicalId>,
-) -> Result<Option<CanonicalId>, Abort> {
+    other_than: Option<&CanonicalId>,
+) -> Result<Option<CanonicalId>, LedgerError> {
     let holder = tx.live_person_with_email(email).await?;
-    Ok(holder.filter(|h| becomes != Some(h)))
+    Ok(holder.filter(|h| other_than != Some(h)))
 }
 
 /// `Err` naming the first released person that does not hold the address the planner
@@ -330,9 +392,15 @@ fn unwritten_release<'a>(
     }
 }
 
-/// A mapped person's address as the ledger stores it (`None`: not a person, or none).
-fn email_of(mapped: &Result<Mapped, String>) -> Option<String> {
-    person_email(&mapped.as_ref().ok()?.record.clone().normalised()).map(str::to_owned)
+/// A person's address as the ledger stores it, normalised (`None`: not a person, or none).
+pub(crate) fn email_of(record: &Record<CanonicalId>) -> Option<String> {
+    person_email(&record.clone().normalised()).map(str::to_owned)
+}
+
+/// A mapped person's address as the ledger would store it (`None`: refused, not a person,
+/// or none).
+fn mapped_email(mapped: &Result<Mapped, String>) -> Option<String> {
+    email_of(&mapped.as_ref().ok()?.record)
 }
 
 /// A person's display name (`None`: not a person).
